@@ -1,0 +1,202 @@
+#include "common/buf.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/xalloc.h"
+
+void buf_pool_init(struct buf_pool *pool, size_t max_free)
+{
+    pool->free = NULL;
+    pool->num_free = 0;
+    pool->max_free = max_free;
+    pool->num_in_use = 0;
+}
+
+void buf_pool_cleanup(struct buf_pool *pool)
+{
+    while (pool->free) {
+        struct buf_block *b = pool->free;
+        pool->free = b->next;
+        free(b);
+    }
+    pool->num_free = 0;
+}
+
+struct buf_block *buf_block_get(struct buf_pool *pool)
+{
+    struct buf_block *b = pool->free;
+    if (b) {
+        pool->free = b->next;
+        pool->num_free--;
+    } else {
+        b = xmalloc(sizeof(*b));
+    }
+    b->next = NULL;
+    b->start = b->end = 0;
+    pool->num_in_use++;
+    return b;
+}
+
+void buf_block_put(struct buf_pool *pool, struct buf_block *b)
+{
+    pool->num_in_use--;
+    if (pool->num_free >= pool->max_free) {
+        free(b);
+        return;
+    }
+    b->next = pool->free;
+    pool->free = b;
+    pool->num_free++;
+}
+
+void bufq_init(struct bufq *q, struct buf_pool *pool)
+{
+    q->pool = pool;
+    q->head = q->tail = NULL;
+    q->len = 0;
+}
+
+void bufq_cleanup(struct bufq *q)
+{
+    while (q->head) {
+        struct buf_block *b = q->head;
+        q->head = b->next;
+        buf_block_put(q->pool, b);
+    }
+    q->tail = NULL;
+    q->len = 0;
+}
+
+/* Drops leading blocks that hold no bytes (left by reserve without commit)
+ * so the "empty queue holds no block" invariant survives. */
+static void drop_empty_head(struct bufq *q)
+{
+    while (q->head && q->head->start == q->head->end) {
+        struct buf_block *b = q->head;
+        q->head = b->next;
+        if (!q->head)
+            q->tail = NULL;
+        buf_block_put(q->pool, b);
+    }
+}
+
+char *bufq_reserve(struct bufq *q, size_t *avail)
+{
+    if (!q->tail || q->tail->end == BUF_BLOCK_SIZE) {
+        struct buf_block *b = buf_block_get(q->pool);
+        if (q->tail)
+            q->tail->next = b;
+        else
+            q->head = b;
+        q->tail = b;
+    }
+    *avail = BUF_BLOCK_SIZE - q->tail->end;
+    return q->tail->data + q->tail->end;
+}
+
+void bufq_commit(struct bufq *q, size_t n)
+{
+    q->tail->end += n;
+    q->len += n;
+    if (q->len == 0)
+        drop_empty_head(q);
+}
+
+void bufq_append(struct bufq *q, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len) {
+        size_t avail;
+        char *dst = bufq_reserve(q, &avail);
+        size_t n = len < avail ? len : avail;
+        memcpy(dst, p, n);
+        bufq_commit(q, n);
+        p += n;
+        len -= n;
+    }
+}
+
+void bufq_appendf(struct bufq *q, const char *fmt, ...)
+{
+    char tmp[BUF_BLOCK_SIZE];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof(tmp))
+        n = sizeof(tmp) - 1;
+    bufq_append(q, tmp, (size_t)n);
+}
+
+int bufq_peek_iov(const struct bufq *q, struct iovec *iov, int max)
+{
+    int n = 0;
+    for (const struct buf_block *b = q->head; b && n < max; b = b->next) {
+        if (b->end == b->start)
+            continue;
+        iov[n].iov_base = (void *)(b->data + b->start);
+        iov[n].iov_len = b->end - b->start;
+        n++;
+    }
+    return n;
+}
+
+size_t bufq_peek(const struct bufq *q, void *dst, size_t len)
+{
+    char *d = dst;
+    size_t done = 0;
+    for (const struct buf_block *b = q->head; b && done < len; b = b->next) {
+        size_t n = b->end - b->start;
+        if (n > len - done)
+            n = len - done;
+        memcpy(d + done, b->data + b->start, n);
+        done += n;
+    }
+    return done;
+}
+
+void bufq_drain(struct bufq *q, size_t n)
+{
+    if (n > q->len)
+        n = q->len;
+    q->len -= n;
+    while (q->head) {
+        struct buf_block *b = q->head;
+        size_t have = b->end - b->start;
+        if (n < have) {
+            b->start += n;
+            break;
+        }
+        n -= have;
+        q->head = b->next;
+        if (!q->head)
+            q->tail = NULL;
+        buf_block_put(q->pool, b);
+    }
+}
+
+size_t bufq_read(struct bufq *q, void *dst, size_t len)
+{
+    size_t n = bufq_peek(q, dst, len);
+    bufq_drain(q, n);
+    return n;
+}
+
+void bufq_move(struct bufq *dst, struct bufq *src)
+{
+    if (!src->head)
+        return;
+    if (dst->tail)
+        dst->tail->next = src->head;
+    else
+        dst->head = src->head;
+    dst->tail = src->tail;
+    dst->len += src->len;
+    src->head = src->tail = NULL;
+    src->len = 0;
+}

@@ -1,0 +1,55 @@
+/* Bounded byte queues made of fixed-size pooled blocks. An empty queue
+ * holds no memory, so idle connections cost no buffer space. The queue
+ * itself has no cap: producers check bufq_len() against their high-water
+ * mark and pause (stop reading, withhold flow-control credit). */
+#ifndef H2G_COMMON_BUF_H
+#define H2G_COMMON_BUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/uio.h>
+
+#include "common/buf-t.h"
+
+void buf_pool_init(struct buf_pool *pool, size_t max_free);
+/* Frees the free list; blocks still in use must have been returned. */
+void buf_pool_cleanup(struct buf_pool *pool);
+/* Returns a block with start == end == 0 and next == NULL. Never NULL. */
+struct buf_block *buf_block_get(struct buf_pool *pool);
+void buf_block_put(struct buf_pool *pool, struct buf_block *b);
+
+void bufq_init(struct bufq *q, struct buf_pool *pool);
+/* Returns every block to the pool; the queue is empty and reusable. */
+void bufq_cleanup(struct bufq *q);
+
+static inline size_t bufq_len(const struct bufq *q)
+{
+    return q->len;
+}
+
+/* Appends len bytes (copies them). */
+void bufq_append(struct bufq *q, const void *data, size_t len);
+/* printf-style append; the formatted text must fit in one block. */
+void bufq_appendf(struct bufq *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Returns a writable region at the tail of at least 1 byte, *avail set to
+ * its size; the bytes become part of the queue only with bufq_commit(). */
+char *bufq_reserve(struct bufq *q, size_t *avail);
+/* Commits n (<= avail) bytes written into the last reserved region. An
+ * uncommitted reserved block is dropped by the next bufq_drain/cleanup. */
+void bufq_commit(struct bufq *q, size_t n);
+
+/* Fills up to max iovecs with the queue's leading bytes; returns how many. */
+int bufq_peek_iov(const struct bufq *q, struct iovec *iov, int max);
+/* Copies up to len leading bytes into dst without removing them; returns
+ * the number copied. */
+size_t bufq_peek(const struct bufq *q, void *dst, size_t len);
+/* Removes n (<= len) leading bytes, returning emptied blocks to the pool. */
+void bufq_drain(struct bufq *q, size_t n);
+/* Copies up to len leading bytes into dst and removes them. */
+size_t bufq_read(struct bufq *q, void *dst, size_t len);
+/* Moves all bytes of src to the end of dst without copying payload
+ * (src's blocks are relinked). Both must use the same pool. */
+void bufq_move(struct bufq *dst, struct bufq *src);
+
+#endif

@@ -1,0 +1,98 @@
+#include "common/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/err.h"
+
+static const char *const level_names[] = { "INFO", "NOTICE", "WARN", "ERROR", "FATAL" };
+
+static _Atomic int min_level = LOG_NOTICE;
+static _Atomic int log_fd = STDERR_FILENO;
+static char log_path[4096];
+static _Thread_local const char *thread_tag;
+
+int log_parse_level(const char *s, enum log_level *out)
+{
+    for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+        if (strcasecmp(s, level_names[i]) == 0) {
+            *out = (enum log_level)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int open_path(void)
+{
+    if (log_path[0] == '\0')
+        return STDERR_FILENO;
+    return open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+}
+
+int log_open(enum log_level min, const char *path)
+{
+    atomic_store(&min_level, (int)min);
+    if (path == NULL || strcmp(path, "-") == 0 || strcmp(path, "/dev/stderr") == 0)
+        log_path[0] = '\0';
+    else
+        snprintf(log_path, sizeof(log_path), "%s", path);
+    return log_reopen();
+}
+
+int log_reopen(void)
+{
+    int fd = open_path();
+    if (fd < 0)
+        return H2G_ERR_IO;
+    int old = atomic_exchange(&log_fd, fd);
+    if (old != STDERR_FILENO && old != fd)
+        close(old);
+    return 0;
+}
+
+void log_set_thread_tag(const char *tag)
+{
+    thread_tag = tag;
+}
+
+enum log_level log_min_level(void)
+{
+    return (enum log_level)atomic_load_explicit(&min_level, memory_order_relaxed);
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+    if ((int)level < atomic_load_explicit(&min_level, memory_order_relaxed))
+        return;
+    char line[2048];
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    localtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
+    int m = snprintf(line + n, sizeof(line) - n, ".%03ld %s [%s] ", ts.tv_nsec / 1000000,
+                     level_names[level], thread_tag ? thread_tag : "main");
+    n += (size_t)(m > 0 ? m : 0);
+    va_list ap;
+    va_start(ap, fmt);
+    m = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+    va_end(ap);
+    if (m < 0)
+        m = 0;
+    n += (size_t)m;
+    if (n > sizeof(line) - 2)
+        n = sizeof(line) - 2;
+    line[n++] = '\n';
+    int fd = atomic_load_explicit(&log_fd, memory_order_relaxed);
+    ssize_t w;
+    do {
+        w = write(fd, line, n);
+    } while (w < 0 && errno == EINTR);
+}

@@ -1,0 +1,37 @@
+/* Error log: one line per call, written with a single write(2) so lines
+ * from several workers never interleave. No lock is taken. */
+#ifndef H2G_COMMON_LOG_H
+#define H2G_COMMON_LOG_H
+
+#include <stdarg.h>
+
+enum log_level { LOG_INFO, LOG_NOTICE, LOG_WARN, LOG_ERROR, LOG_FATAL };
+
+/* Parses "INFO", "NOTICE", "WARN", "ERROR" or "FATAL" (any case).
+ * Returns 0 and sets *out, or -1. */
+int log_parse_level(const char *s, enum log_level *out);
+
+/* Sets the minimum level and the destination. path NULL or "-" means
+ * stderr. Returns 0, or a negative h2g_err when the file cannot be opened.
+ * Called by main before workers start, and on reopen. */
+int log_open(enum log_level min, const char *path);
+
+/* Reopens the file given to log_open (log rotation). */
+int log_reopen(void);
+
+/* Tags every line this thread writes, e.g. "w0"; pass NULL for main. */
+void log_set_thread_tag(const char *tag);
+
+enum log_level log_min_level(void);
+
+void log_msg(enum log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#define LOG_ENABLED(lvl) ((lvl) >= log_min_level())
+#define log_info(...) \
+    do { if (LOG_ENABLED(LOG_INFO)) log_msg(LOG_INFO, __VA_ARGS__); } while (0)
+#define log_notice(...) log_msg(LOG_NOTICE, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
+#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
+
+#endif

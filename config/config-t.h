@@ -1,0 +1,96 @@
+/* The immutable configuration, built once by cfg_load() in main and shared
+ * read-only by every worker. */
+#ifndef H2G_CONFIG_CONFIG_T_H
+#define H2G_CONFIG_CONFIG_T_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+enum cfg_proto { CFG_PROTO_HTTP1 = 0, CFG_PROTO_H2 = 1 };
+
+struct cfg_frontend {
+    char *host;  /* "*" means every address (IPv4 and IPv6) */
+    uint16_t port;
+    bool tls;    /* false with ";no-tls" */
+};
+
+struct cfg_backend {
+    char *host;
+    uint16_t port;
+    enum cfg_proto proto;  /* ";proto=http/1.1" (default) or ";proto=h2" */
+    bool tls;              /* ";tls" */
+    char *sni;             /* ";sni=NAME", or NULL */
+    /* Resolved by cfg_load() with getaddrinfo (first address). */
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+    size_t index;          /* position in config.backends */
+};
+
+/* A route: a pattern and the round-robin group of backends it points at.
+ * host is lower-cased and empty for path-only patterns; path always starts
+ * with '/' (a host-only pattern is stored as host + "/", as nghttpx does,
+ * which matches every path of that host). */
+struct cfg_route {
+    char *host;
+    size_t host_len;
+    char *path;
+    size_t path_len;
+    struct cfg_backend **backends;  /* borrowed from config.backends */
+    size_t num_backends;
+};
+
+struct crule_set;
+
+struct config {
+    struct cfg_frontend *frontends;
+    size_t num_frontends;
+    struct cfg_backend *backends;   /* every -b, in order */
+    size_t num_backends;
+    struct cfg_route *routes;       /* one per distinct pattern */
+    size_t num_routes;
+
+    char *private_key_file;         /* positional PRIVATE_KEY */
+    char *cert_file;                /* positional CERT */
+
+    int workers;                                /* -n, default: CPUs */
+    int log_level;                              /* enum log_level, default NOTICE */
+    char *errorlog_file;                        /* NULL: stderr */
+    char *conf_file;                            /* --conf, NULL if none */
+
+    uint32_t frontend_http2_max_concurrent_streams;  /* 100 */
+    int32_t frontend_http2_window_size;              /* 65535 */
+    int32_t frontend_http2_connection_window_size;   /* 65535 */
+    double frontend_read_timeout;                    /* 1m (seconds) */
+    double frontend_write_timeout;                   /* 30s */
+    double frontend_keep_alive_timeout;              /* 1m */
+
+    double backend_connect_timeout;     /* 30s */
+    double backend_read_timeout;        /* 1m */
+    double backend_write_timeout;       /* 30s */
+    double backend_keep_alive_timeout;  /* 2s, as nghttpx */
+    size_t backend_connections_per_host; /* 8 */
+
+    bool no_via;
+    bool add_x_forwarded_for;
+    bool strip_incoming_x_forwarded_for;
+    size_t request_header_field_buffer; /* 64K */
+    size_t max_request_header_fields;   /* 100 */
+    size_t response_header_field_buffer; /* 64K */
+    size_t max_response_header_fields;   /* 500 */
+
+    /* CONNECT gateway (h2gate's own options) */
+    struct crule_set *connect_rules;    /* NULL: every CONNECT is denied */
+    char *connect_auth_file;            /* NULL: no authentication */
+    double tunnel_connect_timeout;      /* 10s */
+    double tunnel_idle_timeout;         /* 5m */
+    double dns_lookup_timeout;          /* 5s */
+    double dns_cache_timeout;           /* 10s */
+    size_t max_tunnels_per_connection;  /* 0: the stream limit */
+
+    uint64_t rlimit_nofile;             /* 0: raise soft limit to hard limit */
+    double graceful_shutdown_timeout;   /* 30s */
+};
+
+#endif

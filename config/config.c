@@ -1,0 +1,723 @@
+/* cfg_load: the option table, the command line, the --conf file, defaults,
+ * the consistency checks and backend address resolution. */
+#include "config/config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "config/parse.h"
+
+#define H2G_VERSION "0.1.0"
+
+/* A config file larger than this is a mistake (a log, a binary). */
+#define CONF_FILE_MAX (1u << 20)
+
+enum opt_kind {
+    K_FLAG,     /* no value on the command line; yes/no in the file */
+    K_STR,
+    K_NUM,      /* unsigned, range-checked against min..max */
+    K_SIZE,     /* 16K, 1M, ...; range-checked */
+    K_DUR,
+    K_LEVEL,
+    K_FRONTEND,
+    K_BACKEND,
+    K_CONF,
+    K_HELP,
+    K_VERSION,
+};
+
+/* Where a value lands in struct config. */
+enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BOOL, ST_STR };
+
+#define I31 2147483647u
+#define CONF_OFF(field) offsetof(struct config, field)
+
+/* The one option table: getopt_long's table, the config-file names, the
+ * defaults and --help all come from it. The default column is parsed like a
+ * user value for K_NUM/K_SIZE/K_DUR/K_LEVEL, so --help cannot drift from the
+ * real defaults.
+ * X(id, group, name, short, kind, arg, min, max, default, field, store, help) */
+#define CFG_OPTIONS(X)                                                                     \
+    X(FRONTEND, "Connections", "frontend", 'f', K_FRONTEND, "<HOST>,<PORT>[;no-tls]", 0, 0,  \
+      "*,3000", frontends, ST_NONE,                                                        \
+      "Listen on HOST,PORT; repeat for more addresses. HOST \"*\"\n"                      \
+      "means every IPv4 and IPv6 address. TLS (ALPN h2, http/1.1)\n"                      \
+      "unless \"no-tls\" is given; a no-tls frontend serves h2c (prior\n"                 \
+      "knowledge) and HTTP/1.1.")                                                          \
+    X(BACKEND, "Connections", "backend", 'b', K_BACKEND,                                   \
+      "<HOST>,<PORT>[;[<PATTERN>[:...]]][;<PARAM>...]", 0, 0, "127.0.0.1,80", backends,  \
+      ST_NONE,                                                                             \
+      "Backend address; repeat for more. <PATTERN> is \"/path/\" (that\n"                  \
+      "subtree, and \"/path\"), \"/path\" (exactly), \"host/path\" or \"host\"\n"        \
+      "(= \"host/\"); none or empty means \"/\" (catch-all). Patterns with a\n"           \
+      "host are tried first, then the longest match wins; a request that\n"               \
+      "matches nothing gets 404. Backends with the same pattern form a\n"                 \
+      "group used round-robin. <PARAM>: proto=h2 or proto=http/1.1\n"                     \
+      "(default), tls, sni=<NAME>. \"HOST,PORT;;proto=h2\" is the\n"                      \
+      "catch-all.")                                                                        \
+    X(WORKERS, "Performance", "workers", 'n', K_NUM, "<N>", 1, 256, "number of CPUs",      \
+      workers, ST_INT, "Number of worker threads (1-256).")                               \
+    X(BACKEND_CONNECTIONS_PER_HOST, "Performance", "backend-connections-per-host", 0,      \
+      K_NUM, "<N>", 1, 65535, "8", backend_connections_per_host, ST_SIZE,                  \
+      "Maximum number of concurrent connections to each backend.")                        \
+    X(RLIMIT_NOFILE, "Performance", "rlimit-nofile", 0, K_NUM, "<N>", 0, UINT64_MAX, "0",  \
+      rlimit_nofile, ST_U64,                                                               \
+      "Set the open-file limit (RLIMIT_NOFILE) to N; 0 raises the\n"                      \
+      "soft limit to the hard limit.")                                                     \
+    X(FRONTEND_READ_TIMEOUT, "Timeout", "frontend-read-timeout", 0, K_DUR, "<DURATION>", 0, \
+      0, "1m", frontend_read_timeout, ST_DBL,                                              \
+      "Read timeout for a client connection with a request in progress.")                 \
+    X(FRONTEND_WRITE_TIMEOUT, "Timeout", "frontend-write-timeout", 0, K_DUR, "<DURATION>", \
+      0, 0, "30s", frontend_write_timeout, ST_DBL,                                         \
+      "Write timeout for client connections.")                                            \
+    X(FRONTEND_KEEP_ALIVE_TIMEOUT, "Timeout", "frontend-keep-alive-timeout", 0, K_DUR,     \
+      "<DURATION>", 0, 0, "1m", frontend_keep_alive_timeout, ST_DBL,                      \
+      "Idle timeout for a client connection with no request in progress.")                \
+    X(BACKEND_CONNECT_TIMEOUT, "Timeout", "backend-connect-timeout", 0, K_DUR,             \
+      "<DURATION>", 0, 0, "30s", backend_connect_timeout, ST_DBL,                          \
+      "Timeout for establishing a backend connection.")                                   \
+    X(BACKEND_READ_TIMEOUT, "Timeout", "backend-read-timeout", 0, K_DUR, "<DURATION>", 0,  \
+      0, "1m", backend_read_timeout, ST_DBL, "Read timeout for backend connections.")     \
+    X(BACKEND_WRITE_TIMEOUT, "Timeout", "backend-write-timeout", 0, K_DUR, "<DURATION>",   \
+      0, 0, "30s", backend_write_timeout, ST_DBL, "Write timeout for backend connections.") \
+    X(BACKEND_KEEP_ALIVE_TIMEOUT, "Timeout", "backend-keep-alive-timeout", 0, K_DUR,       \
+      "<DURATION>", 0, 0, "2s", backend_keep_alive_timeout, ST_DBL,                        \
+      "How long an idle HTTP/1.1 backend connection is kept for reuse.")                  \
+    X(GRACEFUL_SHUTDOWN_TIMEOUT, "Timeout", "graceful-shutdown-timeout", 0, K_DUR,         \
+      "<DURATION>", 0, 0, "30s", graceful_shutdown_timeout, ST_DBL,                        \
+      "After SIGTERM or SIGQUIT, exit at the latest after this long.")                    \
+    X(FRONTEND_HTTP2_MAX_CONCURRENT_STREAMS, "HTTP/2",                                     \
+      "frontend-http2-max-concurrent-streams", 'c', K_NUM, "<N>", 1, UINT32_MAX, "100",    \
+      frontend_http2_max_concurrent_streams, ST_U32,                                       \
+      "Maximum number of concurrent streams on one client HTTP/2\n"                       \
+      "connection.")                                                                       \
+    X(FRONTEND_HTTP2_WINDOW_SIZE, "HTTP/2", "frontend-http2-window-size", 0, K_SIZE,       \
+      "<SIZE>", 0, I31, "65535", frontend_http2_window_size, ST_I32,                       \
+      "Initial per-stream flow-control window for clients (at most\n"                     \
+      "2147483647).")                                                                      \
+    X(FRONTEND_HTTP2_CONNECTION_WINDOW_SIZE, "HTTP/2",                                     \
+      "frontend-http2-connection-window-size", 0, K_SIZE, "<SIZE>", 65535, I31, "65535",   \
+      frontend_http2_connection_window_size, ST_I32,                                       \
+      "Per-connection flow-control window for clients\n"                                  \
+      "(65535-2147483647).")                                                               \
+    X(LOG_LEVEL, "Logging", "log-level", 'L', K_LEVEL, "<LEVEL>", 0, 0, "NOTICE",          \
+      log_level, ST_INT, "Minimum severity logged: INFO, NOTICE, WARN, ERROR or FATAL.")  \
+    X(ERRORLOG_FILE, "Logging", "errorlog-file", 0, K_STR, "<PATH>", 0, 0, "stderr",       \
+      errorlog_file, ST_STR, "Write the error log to PATH (\"-\" is stderr).")            \
+    X(ADD_X_FORWARDED_FOR, "HTTP", "add-x-forwarded-for", 0, K_FLAG, NULL, 0, 0, NULL,      \
+      add_x_forwarded_for, ST_BOOL,                                                        \
+      "Append the client address to X-Forwarded-For in backend requests.")                \
+    X(STRIP_INCOMING_X_FORWARDED_FOR, "HTTP", "strip-incoming-x-forwarded-for", 0, K_FLAG, \
+      NULL, 0, 0, NULL, strip_incoming_x_forwarded_for, ST_BOOL,                           \
+      "Remove X-Forwarded-For received from clients.")                                    \
+    X(NO_VIA, "HTTP", "no-via", 0, K_FLAG, NULL, 0, 0, NULL, no_via, ST_BOOL,              \
+      "Do not add a Via header field (one received is left alone).")                      \
+    X(REQUEST_HEADER_FIELD_BUFFER, "HTTP", "request-header-field-buffer", 0, K_SIZE,       \
+      "<SIZE>", 1, SIZE_MAX, "64K", request_header_field_buffer, ST_SIZE,                  \
+      "Maximum total size of a request's header (and trailer) fields.")                   \
+    X(MAX_REQUEST_HEADER_FIELDS, "HTTP", "max-request-header-fields", 0, K_NUM, "<N>", 1,  \
+      65535, "100", max_request_header_fields, ST_SIZE,                                    \
+      "Maximum number of request header (and trailer) fields.")                           \
+    X(RESPONSE_HEADER_FIELD_BUFFER, "HTTP", "response-header-field-buffer", 0, K_SIZE,     \
+      "<SIZE>", 1, SIZE_MAX, "64K", response_header_field_buffer, ST_SIZE,                 \
+      "Maximum total size of a response's header (and trailer) fields.")                  \
+    X(MAX_RESPONSE_HEADER_FIELDS, "HTTP", "max-response-header-fields", 0, K_NUM, "<N>", 1, \
+      65535, "500", max_response_header_fields, ST_SIZE,                                   \
+      "Maximum number of response header (and trailer) fields.")                          \
+    X(CONNECT_AUTH_FILE, "CONNECT", "connect-auth-file", 0, K_STR, "<PATH>", 0, 0, NULL,    \
+      connect_auth_file, ST_STR,                                                           \
+      "htpasswd file (bcrypt $2y$ or SHA-512-crypt $6$ entries); when set,\n"             \
+      "CONNECT needs Proxy-Authorization: Basic, else 407.")                              \
+    X(TUNNEL_CONNECT_TIMEOUT, "CONNECT", "tunnel-connect-timeout", 0, K_DUR, "<DURATION>",  \
+      0, 0, "10s", tunnel_connect_timeout, ST_DBL,                                         \
+      "Timeout for resolving and connecting to a CONNECT target (504).")                  \
+    X(TUNNEL_IDLE_TIMEOUT, "CONNECT", "tunnel-idle-timeout", 0, K_DUR, "<DURATION>", 0, 0,  \
+      "5m", tunnel_idle_timeout, ST_DBL,                                                   \
+      "Close a tunnel after this long with no bytes either way.")                         \
+    X(DNS_LOOKUP_TIMEOUT, "CONNECT", "dns-lookup-timeout", 0, K_DUR, "<DURATION>", 0, 0,    \
+      "5s", dns_lookup_timeout, ST_DBL, "Timeout for one DNS lookup of a CONNECT target.") \
+    X(DNS_CACHE_TIMEOUT, "CONNECT", "dns-cache-timeout", 0, K_DUR, "<DURATION>", 0, 0,      \
+      "10s", dns_cache_timeout, ST_DBL, "How long a resolved name is cached per worker.")  \
+    X(MAX_TUNNELS_PER_CONNECTION, "CONNECT", "max-tunnels-per-connection", 0, K_NUM, "<N>",  \
+      0, 65535, "0", max_tunnels_per_connection, ST_SIZE,                                  \
+      "Maximum tunnels open on one client connection (0: the HTTP/2\n"                   \
+      "stream limit); more get 503.")                                                      \
+    X(CONF, "Misc", "conf", 0, K_CONF, "<PATH>", 0, 0, NULL, conf_file, ST_STR,            \
+      "Read options from PATH: one NAME=VALUE per line, NAME a long\n"                    \
+      "option without \"--\", flags take yes or no, \"#\" starts a\n"                      \
+      "comment line. The command line wins over the file.")                               \
+    X(PRIVATE_KEY_FILE, "Misc", "private-key-file", 0, K_STR, "<PATH>", 0, 0, NULL,        \
+      private_key_file, ST_STR,                                                            \
+      "Same as <PRIVATE_KEY>, for the config file (the positional wins).")                \
+    X(CERTIFICATE_FILE, "Misc", "certificate-file", 0, K_STR, "<PATH>", 0, 0, NULL,        \
+      cert_file, ST_STR, "Same as <CERT>, for the config file (the positional wins).")    \
+    X(VERSION, "Misc", "version", 'v', K_VERSION, NULL, 0, 0, NULL, workers, ST_NONE,       \
+      "Print the version and exit.")                                                       \
+    X(HELP, "Misc", "help", 'h', K_HELP, NULL, 0, 0, NULL, workers, ST_NONE,               \
+      "Print this help and exit.")
+
+enum opt_id {
+#define X(id, ...) OPT_##id,
+    CFG_OPTIONS(X)
+#undef X
+    NUM_OPTS
+};
+
+struct opt_def {
+    const char *group;
+    const char *name;
+    int short_name;
+    enum opt_kind kind;
+    const char *arg;
+    uint64_t min, max;
+    const char *deflt;
+    size_t offset;
+    enum opt_store store;
+    const char *help;
+};
+
+static const struct opt_def opts[NUM_OPTS] = {
+#define X(id, grp, nm, sn, kd, ar, mn, mx, df, field, st, hp) \
+    [OPT_##id] = { grp, nm, sn, kd, ar, mn, mx, df, CONF_OFF(field), st, hp },
+    CFG_OPTIONS(X)
+#undef X
+};
+
+static bool takes_value(enum opt_kind kind)
+{
+    return kind != K_FLAG && kind != K_HELP && kind != K_VERSION;
+}
+
+/* getopt_long's val: the short letter, or 256 + id for long-only options. */
+#define OPT_VAL(id, sn) ((sn) ? (sn) : 256 + OPT_##id)
+
+static const struct option long_opts[NUM_OPTS + 1] = {
+#define X(id, grp, nm, sn, kd, ...)                                               \
+    { nm, (kd) == K_FLAG || (kd) == K_HELP || (kd) == K_VERSION ? no_argument      \
+                                                                 : required_argument, \
+      NULL, OPT_VAL(id, sn) },
+    CFG_OPTIONS(X)
+#undef X
+    { NULL, 0, NULL, 0 },
+};
+
+static const struct opt_def *opt_by_val(int val)
+{
+    if (val >= 256 && val < 256 + NUM_OPTS)
+        return &opts[val - 256];
+    for (size_t i = 0; i < NUM_OPTS; i++) {
+        if (val > 0 && opts[i].short_name == val)
+            return &opts[i];
+    }
+    return NULL;
+}
+
+static const struct opt_def *opt_by_name(struct str name)
+{
+    for (size_t i = 0; i < NUM_OPTS; i++) {
+        if (str_eq(name, str_cstr(opts[i].name)))
+            return &opts[i];
+    }
+    return NULL;
+}
+
+/* State while building a config. Frontends and backends are collected here
+ * and moved into the config at the end, so backend pointers in routes are
+ * taken only once the array is final. */
+struct loader {
+    struct config *cfg;
+    struct cfg_frontend *fes;
+    size_t num_fes;
+    struct cfg_backend_spec *bes;
+    size_t num_bes;
+    bool cmdline;  /* applying command-line options (else the file) */
+    bool fes_from_cmdline, bes_from_cmdline;
+    char *err;
+    size_t err_len;
+};
+
+__attribute__((format(printf, 2, 3))) static int fail(struct loader *ld, const char *f, ...)
+{
+    va_list ap;
+    va_start(ap, f);
+    vsnprintf(ld->err, ld->err_len, f, ap);
+    va_end(ap);
+    return -1;
+}
+
+static void free_frontends(struct cfg_frontend *fes, size_t num)
+{
+    for (size_t i = 0; i < num; i++)
+        free(fes[i].host);
+    free(fes);
+}
+
+static void free_backend_specs(struct cfg_backend_spec *bes, size_t num)
+{
+    for (size_t i = 0; i < num; i++)
+        cfg_backend_spec_cleanup(&bes[i]);
+    free(bes);
+}
+
+static void store(struct config *cfg, const struct opt_def *o, uint64_t u, double d,
+                  const char *s)
+{
+    char *field = (char *)cfg + o->offset;
+    switch (o->store) {
+    case ST_NONE: break;
+    case ST_INT: *(int *)(void *)field = (int)u; break;
+    case ST_U32: *(uint32_t *)(void *)field = (uint32_t)u; break;
+    case ST_I32: *(int32_t *)(void *)field = (int32_t)u; break;
+    case ST_SIZE: *(size_t *)(void *)field = (size_t)u; break;
+    case ST_U64: *(uint64_t *)(void *)field = u; break;
+    case ST_DBL: *(double *)(void *)field = d; break;
+    case ST_BOOL: *(bool *)(void *)field = u != 0; break;
+    case ST_STR:
+        free(*(char **)(void *)field);
+        *(char **)(void *)field = xstrdup(s);
+        break;
+    }
+}
+
+/* Applies one option. where names it for messages: "--workers" or
+ * "PATH:LINE: workers". value is NULL only for a command-line flag. */
+static int apply(struct loader *ld, const struct opt_def *o, const char *value,
+                 const char *where)
+{
+    char buf[256];
+    const char *msg = NULL;
+    uint64_t u = 0;
+    double d = 0.;
+
+    if (takes_value(o->kind) && value[0] == '\0')
+        return fail(ld, "%s: missing value", where);
+    switch (o->kind) {
+    case K_FLAG: {
+        bool b = true;
+        if (value)
+            msg = cfg_parse_flag(str_cstr(value), &b);
+        u = b;
+        break;
+    }
+    case K_STR:
+    case K_CONF:
+        break;
+    case K_NUM:
+    case K_SIZE:
+        if (o->kind == K_NUM) {
+            msg = cfg_parse_uint(str_cstr(value), &u);
+        } else {
+            size_t sz;
+            msg = cfg_parse_size(str_cstr(value), &sz);
+            u = sz;
+        }
+        if (!msg && (u < o->min || u > o->max)) {
+            snprintf(buf, sizeof(buf), "out of range (%llu-%llu)", (unsigned long long)o->min,
+                     (unsigned long long)o->max);
+            msg = buf;
+        }
+        break;
+    case K_DUR:
+        msg = cfg_parse_duration(str_cstr(value), &d);
+        break;
+    case K_LEVEL: {
+        enum log_level lvl = LOG_NOTICE;
+        if (log_parse_level(value, &lvl) != 0)
+            msg = "expected INFO, NOTICE, WARN, ERROR or FATAL";
+        u = (uint64_t)lvl;
+        break;
+    }
+    case K_FRONTEND: {
+        struct cfg_frontend fe;
+        msg = cfg_parse_frontend(value, &fe, buf, sizeof(buf));
+        if (msg)
+            break;
+        /* The command line wins: its -f list replaces the file's. */
+        if (ld->cmdline && !ld->fes_from_cmdline) {
+            free_frontends(ld->fes, ld->num_fes);
+            ld->fes = NULL;
+            ld->num_fes = 0;
+            ld->fes_from_cmdline = true;
+        }
+        ld->fes = xrealloc(ld->fes, (ld->num_fes + 1) * sizeof(fe));
+        ld->fes[ld->num_fes++] = fe;
+        return 0;
+    }
+    case K_BACKEND: {
+        struct cfg_backend_spec spec;
+        msg = cfg_parse_backend(value, &spec, buf, sizeof(buf));
+        if (msg)
+            break;
+        if (ld->cmdline && !ld->bes_from_cmdline) {
+            free_backend_specs(ld->bes, ld->num_bes);
+            ld->bes = NULL;
+            ld->num_bes = 0;
+            ld->bes_from_cmdline = true;
+        }
+        ld->bes = xrealloc(ld->bes, (ld->num_bes + 1) * sizeof(spec));
+        ld->bes[ld->num_bes++] = spec;
+        return 0;
+    }
+    case K_HELP:
+    case K_VERSION:
+        return fail(ld, "%s: not allowed here", where);
+    }
+    if (msg)
+        return fail(ld, "%s '%s': %s", where, value ? value : "", msg);
+    store(ld->cfg, o, u, d, value);
+    return 0;
+}
+
+static void set_defaults(struct loader *ld)
+{
+    for (size_t i = 0; i < NUM_OPTS; i++) {
+        const struct opt_def *o = &opts[i];
+        if (i == OPT_WORKERS || !o->deflt)
+            continue;
+        if (o->kind == K_NUM || o->kind == K_SIZE || o->kind == K_DUR || o->kind == K_LEVEL) {
+            int rc = apply(ld, o, o->deflt, o->name);
+            (void)rc;  /* the table's defaults parse; the unit tests check them */
+        }
+    }
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    ld->cfg->workers = n < 1 ? 1 : n > 256 ? 256 : (int)n;
+}
+
+/* One NAME=VALUE line of the config file; line is NUL-terminated and ours
+ * to modify. */
+static int file_line(struct loader *ld, const char *path, size_t lineno, char *line)
+{
+    size_t len = strlen(line);
+    if (len && line[len - 1] == '\r')
+        line[--len] = '\0';
+    struct str s = str_trim(str_make(line, len));
+    if (s.len == 0 || s.p[0] == '#')
+        return 0;
+    const char *eq = memchr(s.p, '=', s.len);
+    if (!eq)
+        return fail(ld, "%s:%zu: expected NAME=VALUE, got '%.*s'", path, lineno, (int)s.len,
+                    s.p);
+    struct str name = str_trim(str_make(s.p, (size_t)(eq - s.p)));
+    struct str value = str_trim(str_make(eq + 1, (size_t)(s.p + s.len - eq - 1)));
+    line[value.p - line + value.len] = '\0';
+    const struct opt_def *o = opt_by_name(name);
+    if (!o)
+        return fail(ld, "%s:%zu: unknown option '%.*s'", path, lineno, (int)name.len, name.p);
+    if (o->kind == K_CONF || o->kind == K_HELP || o->kind == K_VERSION)
+        return fail(ld, "%s:%zu: %s is not allowed in a config file", path, lineno, o->name);
+    char where[1024];
+    snprintf(where, sizeof(where), "%s:%zu: %s", path, lineno, o->name);
+    return apply(ld, o, value.p, where);
+}
+
+static int load_file(struct loader *ld, const char *path)
+{
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return fail(ld, "cannot open config file %s: %s", path, strerror(errno));
+    size_t cap = 4096, len = 0;
+    char *data = xmalloc(cap);
+    for (;;) {
+        if (len + 1 == cap) {
+            if (cap > CONF_FILE_MAX) {
+                fclose(f);
+                free(data);
+                return fail(ld, "config file %s is larger than %u bytes", path, CONF_FILE_MAX);
+            }
+            cap *= 2;
+            data = xrealloc(data, cap);
+        }
+        size_t n = fread(data + len, 1, cap - len - 1, f);
+        if (n == 0)
+            break;
+        len += n;
+    }
+    int read_err = ferror(f) ? errno : 0;
+    fclose(f);
+    if (read_err) {
+        free(data);
+        return fail(ld, "cannot read config file %s: %s", path, strerror(read_err));
+    }
+    data[len] = '\0';
+
+    int rc = 0;
+    size_t lineno = 0;
+    char *line = data;
+    while (rc == 0 && line < data + len) {
+        lineno++;
+        char *nl = memchr(line, '\n', (size_t)(data + len - line));
+        char *end = nl ? nl : data + len;
+        *end = '\0';
+        if (memchr(line, '\0', (size_t)(end - line)))
+            rc = fail(ld, "%s:%zu: NUL byte in line", path, lineno);
+        else
+            rc = file_line(ld, path, lineno, line);
+        line = end + 1;
+    }
+    free(data);
+    return rc;
+}
+
+static void print_help(FILE *out)
+{
+    fputs("Usage: h2gate [OPTIONS]... [<PRIVATE_KEY> <CERT>]\n"
+          "HTTP/2 reverse proxy and CONNECT gateway.\n"
+          "\n"
+          "  <PRIVATE_KEY>\n"
+          "              Path to the server's private key (PEM). Required unless\n"
+          "              every frontend has \"no-tls\".\n"
+          "  <CERT>      Path to the server's certificate chain (PEM). Required\n"
+          "              unless every frontend has \"no-tls\".\n"
+          "\n"
+          "Options:\n"
+          "\n",
+          out);
+    const char *group = NULL;
+    for (size_t i = 0; i < NUM_OPTS; i++) {
+        const struct opt_def *o = &opts[i];
+        if (!group || strcmp(group, o->group) != 0) {
+            group = o->group;
+            fprintf(out, "%s%s:\n", i ? "\n" : "", group);
+        }
+        if (o->short_name)
+            fprintf(out, "  -%c, --%s", o->short_name, o->name);
+        else
+            fprintf(out, "  --%s", o->name);
+        if (o->arg)
+            fprintf(out, "=%s", o->arg);
+        fputc('\n', out);
+        for (const char *p = o->help; *p;) {
+            const char *nl = strchr(p, '\n');
+            int n = nl ? (int)(nl - p) : (int)strlen(p);
+            fprintf(out, "              %.*s\n", n, p);
+            p += n + (nl != NULL);
+        }
+        if (o->deflt)
+            fprintf(out, "              Default: %s\n", o->deflt);
+    }
+    fputs("\n"
+          "  <SIZE> is an integer with an optional unit K, M or G (powers of 1024,\n"
+          "  any case): 16K is 16384 bytes.\n"
+          "  <DURATION> is a number with an optional unit h, m, s or ms; no unit\n"
+          "  means seconds: 500ms, 1.5s, 2m.\n"
+          "  Signals: SIGTERM or SIGQUIT shut down gracefully (GOAWAY, in-flight\n"
+          "  requests finish); SIGINT exits at once.\n",
+          out);
+}
+
+/* Unknown option, or a value given to a flag ("--no-via=yes"). */
+static int bad_option(struct loader *ld, int argc, char **argv)
+{
+    const struct opt_def *o = optopt ? opt_by_val(optopt) : NULL;
+    if (o)
+        return fail(ld, "--%s takes no value", o->name);
+    if (optopt)
+        return fail(ld, "unknown option '-%c'", optopt);
+    const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+    struct str name = str_cstr(arg);
+    const char *eq = strchr(arg, '=');
+    if (eq)
+        name.len = (size_t)(eq - arg);
+    if (str_has_prefix(name, STR_LIT("--")) && name.len > 2) {
+        size_t num_prefixed = 0;
+        for (size_t i = 0; i < NUM_OPTS; i++) {
+            if (strncmp(opts[i].name, name.p + 2, name.len - 2) == 0)
+                num_prefixed++;
+        }
+        if (num_prefixed > 1)
+            return fail(ld, "ambiguous option '%.*s'", (int)name.len, name.p);
+    }
+    return fail(ld, "unknown option '%.*s'", (int)name.len, name.p);
+}
+
+static int resolve_backend(struct loader *ld, struct cfg_backend *be)
+{
+    char port[8];
+    snprintf(port, sizeof(port), "%u", be->port);
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_NUMERICSERV };
+    struct addrinfo *res;
+    int rc = getaddrinfo(be->host, port, &hints, &res);
+    if (rc != 0)
+        return fail(ld, "backend %s,%u: cannot resolve %s: %s", be->host, be->port, be->host,
+                    rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+    memcpy(&be->addr, res->ai_addr, res->ai_addrlen);
+    be->addr_len = res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
+}
+
+/* Defaults for lists, positional files, the TLS check, resolution, routes. */
+static int finish(struct loader *ld, int num_pos, char **pos)
+{
+    struct config *cfg = ld->cfg;
+    char buf[256];
+    if (num_pos == 1)
+        return fail(ld, "missing CERT: give both PRIVATE_KEY and CERT");
+    if (num_pos > 2)
+        return fail(ld, "unexpected argument '%s' (expected [PRIVATE_KEY CERT])", pos[2]);
+    if (num_pos == 2) {
+        free(cfg->private_key_file);
+        free(cfg->cert_file);
+        cfg->private_key_file = xstrdup(pos[0]);
+        cfg->cert_file = xstrdup(pos[1]);
+    }
+
+    if (ld->num_fes == 0) {
+        ld->fes = xcalloc(1, sizeof(*ld->fes));
+        if (cfg_parse_frontend(opts[OPT_FRONTEND].deflt, &ld->fes[0], buf, sizeof(buf)))
+            return fail(ld, "bad default frontend");
+        ld->num_fes = 1;
+    }
+    if (ld->num_bes == 0) {
+        ld->bes = xcalloc(1, sizeof(*ld->bes));
+        if (cfg_parse_backend(opts[OPT_BACKEND].deflt, &ld->bes[0], buf, sizeof(buf)))
+            return fail(ld, "bad default backend");
+        ld->num_bes = 1;
+    }
+
+    cfg->frontends = ld->fes;
+    cfg->num_frontends = ld->num_fes;
+    ld->fes = NULL;
+    ld->num_fes = 0;
+    for (size_t i = 0; i < cfg->num_frontends; i++) {
+        const struct cfg_frontend *fe = &cfg->frontends[i];
+        if (fe->tls && (!cfg->private_key_file || !cfg->cert_file))
+            return fail(ld,
+                        "frontend %s,%u needs a private key and certificate: give "
+                        "PRIVATE_KEY CERT, or add ;no-tls to the frontend",
+                        fe->host, fe->port);
+    }
+
+    cfg->backends = xcalloc(ld->num_bes, sizeof(*cfg->backends));
+    for (size_t i = 0; i < ld->num_bes; i++) {
+        struct cfg_backend *be = &cfg->backends[i];
+        *be = ld->bes[i].be;
+        ld->bes[i].be.host = NULL;
+        ld->bes[i].be.sni = NULL;
+        be->index = i;
+        cfg->num_backends = i + 1;
+        if (resolve_backend(ld, be) != 0)
+            return -1;
+    }
+    cfg_routes_build(cfg, ld->bes, ld->num_bes);
+    return 0;
+}
+
+enum cfg_load_result cfg_load(struct config *cfg, int argc, char **argv, char *err,
+                              size_t err_len)
+{
+    struct loader ld = { .cfg = cfg, .err = err, .err_len = err_len };
+    /* Command-line options in order, applied after the file so they win. */
+    const struct opt_def **cmd_opts = xcalloc((size_t)(argc > 0 ? argc : 1), sizeof(*cmd_opts));
+    const char **cmd_vals = xcalloc((size_t)(argc > 0 ? argc : 1), sizeof(*cmd_vals));
+    size_t num_cmd = 0;
+    enum cfg_load_result result = CFG_ERROR;
+    int rc = 0;
+
+    err[0] = '\0';
+    set_defaults(&ld);
+
+    char short_opts[2 * NUM_OPTS + 2], *sp = short_opts;
+    *sp++ = ':';  /* report a missing value as ':' rather than '?' */
+    for (size_t i = 0; i < NUM_OPTS; i++) {
+        if (!opts[i].short_name)
+            continue;
+        *sp++ = (char)opts[i].short_name;
+        if (takes_value(opts[i].kind))
+            *sp++ = ':';
+    }
+    *sp = '\0';
+
+    /* optind = 0 makes glibc start over, so cfg_load can run again. */
+    optind = 0;
+    opterr = 0;
+    for (;;) {
+        int c = getopt_long(argc, argv, short_opts, long_opts, NULL);
+        if (c == -1)
+            break;
+        if (c == '?') {
+            rc = bad_option(&ld, argc, argv);
+            goto out;
+        }
+        if (c == ':') {
+            const struct opt_def *o = opt_by_val(optopt);
+            rc = fail(&ld, "--%s needs a value", o ? o->name : "?");
+            goto out;
+        }
+        const struct opt_def *o = opt_by_val(c);
+        if (o->kind == K_HELP) {
+            print_help(stdout);
+            result = CFG_EXIT_OK;
+            goto out;
+        }
+        if (o->kind == K_VERSION) {
+            puts("h2gate " H2G_VERSION);
+            result = CFG_EXIT_OK;
+            goto out;
+        }
+        if (o->kind == K_CONF) {
+            if (optarg[0] == '\0') {
+                rc = fail(&ld, "--conf: missing value");
+                goto out;
+            }
+            free(cfg->conf_file);
+            cfg->conf_file = xstrdup(optarg);
+            continue;
+        }
+        cmd_opts[num_cmd] = o;
+        cmd_vals[num_cmd++] = o->kind == K_FLAG ? NULL : optarg;
+    }
+
+    if (cfg->conf_file && (rc = load_file(&ld, cfg->conf_file)) != 0)
+        goto out;
+    ld.cmdline = true;
+    for (size_t i = 0; i < num_cmd && rc == 0; i++) {
+        char where[128];
+        snprintf(where, sizeof(where), "--%s", cmd_opts[i]->name);
+        rc = apply(&ld, cmd_opts[i], cmd_vals[i], where);
+    }
+    if (rc == 0)
+        rc = finish(&ld, argc - optind, argv + optind);
+    if (rc == 0)
+        result = CFG_RUN;
+
+out:
+    free(cmd_opts);
+    free(cmd_vals);
+    free_frontends(ld.fes, ld.num_fes);
+    free_backend_specs(ld.bes, ld.num_bes);
+    if (result != CFG_RUN)
+        cfg_cleanup(cfg);
+    return result;
+}
+
+void cfg_cleanup(struct config *cfg)
+{
+    free_frontends(cfg->frontends, cfg->num_frontends);
+    for (size_t i = 0; i < cfg->num_backends; i++) {
+        free(cfg->backends[i].host);
+        free(cfg->backends[i].sni);
+    }
+    free(cfg->backends);
+    for (size_t i = 0; i < cfg->num_routes; i++) {
+        free(cfg->routes[i].host);
+        free(cfg->routes[i].path);
+        free(cfg->routes[i].backends);
+    }
+    free(cfg->routes);
+    free(cfg->private_key_file);
+    free(cfg->cert_file);
+    free(cfg->errorlog_file);
+    free(cfg->conf_file);
+    *cfg = (struct config){ 0 };
+}

@@ -1,0 +1,46 @@
+/* Command-line and config-file parsing. Pure: no sockets (except
+ * getaddrinfo for backend addresses), no event loop. */
+#ifndef H2G_CONFIG_CONFIG_H
+#define H2G_CONFIG_CONFIG_H
+
+#include <stddef.h>
+
+#include "common/str.h"
+#include "config/config-t.h"
+
+enum cfg_load_result {
+    CFG_RUN = 0,       /* cfg is complete: start the proxy */
+    CFG_EXIT_OK = 1,   /* --help or --version was printed to stdout */
+    CFG_ERROR = -1,    /* err holds "what is wrong" (with FILE:LINE for the
+                          config file); cfg is cleaned up */
+};
+
+/* Fills cfg (zeroed by the caller) from argv and the --conf file; the
+ * command line wins over the file. Applies defaults, checks consistency
+ * (a TLS frontend needs PRIVATE_KEY and CERT) and resolves backend
+ * addresses. On CFG_RUN the caller owns cfg and frees it with
+ * cfg_cleanup(). */
+enum cfg_load_result cfg_load(struct config *cfg, int argc, char **argv, char *err,
+                              size_t err_len);
+
+/* Frees everything cfg owns; cfg_cleanup on a zeroed struct is a no-op. */
+void cfg_cleanup(struct config *cfg);
+
+/* Value parsers. Each returns NULL on success, or a static message
+ * ("invalid duration") for the caller to prefix with the option name and
+ * FILE:LINE. */
+/* "10s", "500ms", "1m", "2h", "1.5s", plain number = seconds. */
+const char *cfg_parse_duration(struct str s, double *out);
+/* "16K", "1M", "1G" (powers of 1024), plain number = bytes. */
+const char *cfg_parse_size(struct str s, size_t *out);
+
+/* Route matching, nghttpx rules: host patterns (host compared
+ * case-insensitively, port stripped) are tried before path-only ones; a path
+ * pattern ending in '/' matches its subtree and the same path without the
+ * trailing '/'; otherwise it matches exactly; the longest match wins. host
+ * and path are the request's authority and path (the query is ignored).
+ * Returns the route, or NULL when nothing matches (the caller answers 404). */
+const struct cfg_route *cfg_route_match(const struct config *cfg, struct str host,
+                                        struct str path);
+
+#endif

@@ -1,0 +1,67 @@
+/* Internal to config/: the value and address-spec parsers and the route
+ * builder that config.c drives. proxy/ uses config.h only.
+ *
+ * Parsers follow config.h's convention: they return NULL on success or a
+ * message saying what is wrong, without the option name or FILE:LINE (the
+ * caller adds those). A message is either a string literal or written into
+ * the caller's buf, so it stays valid as long as buf does. */
+#ifndef H2G_CONFIG_PARSE_H
+#define H2G_CONFIG_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/str.h"
+#include "config/config-t.h"
+
+/* Unsigned decimal digits only: "", "-1", "1x" and values over UINT64_MAX
+ * are errors. Range checks are the caller's. */
+const char *cfg_parse_uint(struct str s, uint64_t *out);
+
+/* yes/true/1/on or no/false/0/off, any case. */
+const char *cfg_parse_flag(struct str s, bool *out);
+
+/* "HOST,PORT[;no-tls]". On success fills out; out->host is a heap copy the
+ * caller owns (free()). On failure out owns nothing. */
+const char *cfg_parse_frontend(const char *spec, struct cfg_frontend *out, char *buf,
+                               size_t buf_len);
+
+/* One pattern of a -b option, normalized: host lower-cased ("" for a
+ * path-only pattern), path starting with '/' ("/" for a host alone). */
+struct cfg_pattern {
+    char *host;
+    char *path;
+};
+
+/* A parsed -b before address resolution and grouping into routes. */
+struct cfg_backend_spec {
+    struct cfg_backend be;         /* host and sni owned; addr not yet set */
+    struct cfg_pattern *patterns;  /* owned; at least one */
+    size_t num_patterns;
+};
+
+/* "HOST,PORT[;PATTERN[:PATTERN...]][;PARAM...]" as nghttpx reads it, with
+ * "HOST,PORT;;PARAM" meaning the catch-all pattern. On success *out owns
+ * its strings (release with cfg_backend_spec_cleanup); on failure out owns
+ * nothing. */
+const char *cfg_parse_backend(const char *spec, struct cfg_backend_spec *out, char *buf,
+                              size_t buf_len);
+
+/* Frees what spec owns; safe on a zeroed spec and after ownership of
+ * be.host/be.sni was moved out (pointers set to NULL). */
+void cfg_backend_spec_cleanup(struct cfg_backend_spec *spec);
+
+/* Normalizes the absolute path p[0..len) (p[0] == '/') into out, which has
+ * room for len bytes: percent-encoded unreserved characters are decoded,
+ * other percent-encodings get upper-case hex, "." and ".." segments are
+ * resolved. Returns the new length (>= 1, <= len). */
+size_t cfg_path_normalize(const char *p, size_t len, char *out);
+
+/* Builds cfg->routes from specs[i].patterns, where cfg->backends[i] is the
+ * backend of specs[i]: one route per distinct (host, path), its backends in
+ * command-line order. cfg->backends must not move afterwards. */
+void cfg_routes_build(struct config *cfg, const struct cfg_backend_spec *specs,
+                      size_t num_specs);
+
+#endif

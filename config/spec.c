@@ -1,0 +1,221 @@
+/* The address specs of -f and -b, read the way nghttpx reads them. */
+#include "config/parse.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xalloc.h"
+
+/* Splits the next sep-separated field off *rest; false once none is left.
+ * "a;" yields "a" and then "", so a trailing separator is seen. */
+static bool next_field(struct str *rest, char sep, struct str *field)
+{
+    if (!rest->p)
+        return false;
+    const char *e = memchr(rest->p, sep, rest->len);
+    if (!e) {
+        *field = *rest;
+        *rest = STR_NULL;
+        return true;
+    }
+    *field = str_make(rest->p, (size_t)(e - rest->p));
+    rest->len -= field->len + 1;
+    rest->p = e + 1;
+    return true;
+}
+
+/* "<what> '<s>'<tail>" in buf. */
+static const char *fmt(char *buf, size_t buf_len, const char *what, struct str s,
+                       const char *tail)
+{
+    snprintf(buf, buf_len, "%s '%.*s'%s", what, (int)s.len, s.p, tail);
+    return buf;
+}
+
+/* "HOST,PORT" (HOST may be a bracketed IPv6 literal). *host is a heap copy
+ * on success only. */
+static const char *parse_host_port(struct str addr, char **host, uint16_t *port, char *buf,
+                                   size_t buf_len)
+{
+    if (str_has_prefix(addr, STR_LIT("unix:")))
+        return "UNIX domain sockets are not supported";
+    const char *comma = addr.len ? memrchr(addr.p, ',', addr.len) : NULL;
+    if (!comma)
+        return "expected HOST,PORT";
+    struct str h = str_make(addr.p, (size_t)(comma - addr.p));
+    struct str p = str_make(comma + 1, addr.len - h.len - 1);
+    if (h.len >= 2 && h.p[0] == '[' && h.p[h.len - 1] == ']')
+        h = str_make(h.p + 1, h.len - 2);
+    if (h.len == 0)
+        return "empty host";
+    for (size_t i = 0; i < h.len; i++) {
+        unsigned char c = (unsigned char)h.p[i];
+        if (c <= ' ' || c == 0x7f || c == ',' || c == '/')
+            return fmt(buf, buf_len, "invalid host", h, "");
+    }
+    uint64_t v;
+    if (p.len == 0)
+        return "missing port";
+    if (cfg_parse_uint(p, &v) != NULL || v == 0 || v > 65535)
+        return fmt(buf, buf_len, "invalid port", p, " (expected 1-65535)");
+    *host = xstrndup(h.p, h.len);
+    *port = (uint16_t)v;
+    return NULL;
+}
+
+const char *cfg_parse_frontend(const char *spec, struct cfg_frontend *out, char *buf,
+                               size_t buf_len)
+{
+    struct str rest = str_cstr(spec), f;
+    next_field(&rest, ';', &f);
+    char *host;
+    uint16_t port;
+    const char *msg = parse_host_port(f, &host, &port, buf, buf_len);
+    if (msg)
+        return msg;
+    bool tls = true;
+    while (next_field(&rest, ';', &f)) {
+        if (f.len == 0)
+            continue;
+        if (str_eq(f, STR_LIT("no-tls"))) {
+            tls = false;
+        } else {
+            free(host);
+            return fmt(buf, buf_len, "unknown parameter", f, " (expected no-tls)");
+        }
+    }
+    *out = (struct cfg_frontend){ .host = host, .port = port, .tls = tls };
+    return NULL;
+}
+
+static bool host_char(unsigned char c)
+{
+    return isalnum(c) || c == '-' || c == '.' || c == '_';
+}
+
+static const char *parse_pattern(struct str pat, struct cfg_pattern *out, char *buf,
+                                 size_t buf_len)
+{
+    struct str orig = pat;
+    if (pat.len == 0)
+        pat = STR_LIT("/");
+    const char *slash = memchr(pat.p, '/', pat.len);
+    struct str host = slash ? str_make(pat.p, (size_t)(slash - pat.p)) : pat;
+    struct str path = slash ? str_make(slash, pat.len - host.len) : STR_LIT("/");
+    for (size_t i = 0; i < host.len; i++) {
+        if (host.p[i] == '*')
+            return fmt(buf, buf_len, "wildcard patterns are not supported:", orig, "");
+        if (!host_char((unsigned char)host.p[i]))
+            return fmt(buf, buf_len, "invalid host in pattern", orig, "");
+    }
+    for (size_t i = 0; i < path.len; i++) {
+        unsigned char c = (unsigned char)path.p[i];
+        if (c <= ' ' || c == 0x7f || c == '?' || c == '#')
+            return fmt(buf, buf_len, "invalid path in pattern", orig, "");
+    }
+    if (path.p[path.len - 1] == '*')
+        return fmt(buf, buf_len, "wildcard patterns are not supported:", orig, "");
+    out->host = xstrndup(host.p, host.len);
+    for (size_t i = 0; i < host.len; i++)
+        out->host[i] = (char)tolower((unsigned char)out->host[i]);
+    out->path = xmalloc(path.len + 1);
+    out->path[cfg_path_normalize(path.p, path.len, out->path)] = '\0';
+    return NULL;
+}
+
+/* nghttpx always reads the field after HOST,PORT as the pattern list, so
+ * "-b h,80;proto=h2" would be a host pattern "proto=h2". No host contains
+ * '=', so we read such a field as parameters instead. */
+static bool looks_like_param(struct str f)
+{
+    if (str_eq(f, STR_LIT("tls")))
+        return true;
+    for (size_t i = 0; i < f.len && f.p[i] != '/'; i++) {
+        if (f.p[i] == '=')
+            return true;
+    }
+    return false;
+}
+
+static const char *parse_param(struct str f, struct cfg_backend *be, char *buf,
+                               size_t buf_len)
+{
+    if (f.len == 0)
+        return NULL;
+    if (str_has_prefix(f, STR_LIT("proto="))) {
+        struct str v = str_make(f.p + 6, f.len - 6);
+        if (str_eq(v, STR_LIT("h2")))
+            be->proto = CFG_PROTO_H2;
+        else if (str_eq(v, STR_LIT("http/1.1")))
+            be->proto = CFG_PROTO_HTTP1;
+        else
+            return fmt(buf, buf_len, "unknown proto", v, " (expected h2 or http/1.1)");
+        return NULL;
+    }
+    if (str_eq(f, STR_LIT("tls"))) {
+        be->tls = true;
+        return NULL;
+    }
+    if (str_has_prefix(f, STR_LIT("sni="))) {
+        if (f.len == 4)
+            return "sni needs a name";
+        free(be->sni);
+        be->sni = xstrndup(f.p + 4, f.len - 4);
+        return NULL;
+    }
+    return fmt(buf, buf_len, "unknown parameter", f, " (expected proto=, tls or sni=)");
+}
+
+const char *cfg_parse_backend(const char *spec, struct cfg_backend_spec *out, char *buf,
+                              size_t buf_len)
+{
+    *out = (struct cfg_backend_spec){ 0 };
+    struct str rest = str_cstr(spec), f;
+    next_field(&rest, ';', &f);
+    const char *msg = parse_host_port(f, &out->be.host, &out->be.port, buf, buf_len);
+    if (msg)
+        return msg;
+
+    /* No pattern and the empty pattern both mean the catch-all "/". */
+    struct str patterns = STR_LIT("");
+    if (next_field(&rest, ';', &f)) {
+        if (looks_like_param(f)) {
+            msg = parse_param(f, &out->be, buf, buf_len);
+        } else {
+            patterns = f;
+        }
+    }
+    while (!msg && next_field(&rest, ';', &f))
+        msg = parse_param(f, &out->be, buf, buf_len);
+    if (msg)
+        goto fail;
+
+    struct str prest = patterns, pat;
+    while (next_field(&prest, ':', &pat)) {
+        struct cfg_pattern p;
+        msg = parse_pattern(pat, &p, buf, buf_len);
+        if (msg)
+            goto fail;
+        out->patterns = xrealloc(out->patterns, (out->num_patterns + 1) * sizeof(p));
+        out->patterns[out->num_patterns++] = p;
+    }
+    return NULL;
+
+fail:
+    cfg_backend_spec_cleanup(out);
+    return msg;
+}
+
+void cfg_backend_spec_cleanup(struct cfg_backend_spec *spec)
+{
+    free(spec->be.host);
+    free(spec->be.sni);
+    for (size_t i = 0; i < spec->num_patterns; i++) {
+        free(spec->patterns[i].host);
+        free(spec->patterns[i].path);
+    }
+    free(spec->patterns);
+    *spec = (struct cfg_backend_spec){ 0 };
+}

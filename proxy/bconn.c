@@ -1,0 +1,550 @@
+#include "proxy/bconn.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/stats.h"
+#include "common/xalloc.h"
+#include "config/config.h"
+#include "proxy/cconn.h"
+#include "proxy/hdrs.h"
+#include "proxy/worker.h"
+#include "proxy/xchg.h"
+#include "proxy/xlate.h"
+
+/* Request bytes queued on the socket before we stop taking more body. */
+#define BC_OUT_HIGH (64 * 1024)
+#define READ_BATCH 4
+/* Idle keep-alive connections kept per backend per worker. Each was busy
+ * a moment ago, so the pool never holds more than the peak concurrency;
+ * the cap only guards against a burst leaving thousands of sockets open
+ * until --backend-keep-alive-timeout. */
+#define MAX_IDLE_PER_BACKEND 4096
+
+static http_parser_settings resp_settings;
+
+static void on_bc_readable(struct ev_loop *loop, ev_io *io, int revents);
+static void on_bc_writable(struct ev_loop *loop, ev_io *io, int revents);
+static void on_bc_timer(struct ev_loop *loop, ev_timer *t, int revents);
+
+static void kill_conn(struct bconn *bc)
+{
+    if (bc->state == BC_DEAD)
+        return;
+    struct worker *w = bc->w;
+    ev_io_stop(w->loop, &bc->rev);
+    ev_io_stop(w->loop, &bc->wev);
+    ev_timer_stop(w->loop, &bc->timer);
+    close(bc->fd);
+    bc->fd = -1;
+    bc->state = BC_DEAD;
+    stats_backend_conn_closed(w->stats);
+    bc->next = w->bc_grave;
+    w->bc_grave = bc;
+}
+
+static void pool_remove(struct bconn *bc)
+{
+    struct worker *w = bc->w;
+    for (struct bconn **pp = &w->idle[bc->be->index]; *pp; pp = &(*pp)->next) {
+        if (*pp == bc) {
+            *pp = bc->next;
+            w->num_idle[bc->be->index]--;
+            return;
+        }
+    }
+}
+
+/* Ends the exchange on bc with a failure. Retrying is allowed only when no
+ * byte of the request can have been processed by the backend. */
+static void fail(struct bconn *bc, int status, const char *why, bool connect_failed)
+{
+    struct xchg *x = bc->x;
+    const struct cfg_backend *be = bc->be;
+    bool retry_fresh = bc->reused && !bc->got_bytes && x && x->req_body_moved == 0;
+    log_info("backend %s:%u: %s", be->host, be->port, why);
+    kill_conn(bc);
+    bc->x = NULL;
+    if (!x)
+        return;
+    x->bc = NULL;
+    if (x->resp_head_ready) {
+        /* Part of the response is out: the client must see it cut short. */
+        xchg_fail(x, status, why);
+        return;
+    }
+    xchg_backend_failed(x, status, why, connect_failed, retry_fresh, be);
+}
+
+static void arm_timer(struct bconn *bc, double after)
+{
+    ev_timer_stop(bc->w->loop, &bc->timer);
+    ev_timer_set(&bc->timer, after, 0.);
+    ev_timer_start(bc->w->loop, &bc->timer);
+}
+
+struct bconn *bconn_get(struct worker *w, const struct cfg_backend *be, bool fresh)
+{
+    const struct config *cfg = w->cfg;
+    if (!fresh) {
+        struct bconn *bc = w->idle[be->index];
+        if (bc) {
+            w->idle[be->index] = bc->next;
+            w->num_idle[be->index]--;
+            bc->next = NULL;
+            bc->state = BC_BUSY;
+            bc->reused = true;
+            return bc;
+        }
+    }
+    int fd = socket(be->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        log_warn("backend %s:%u: socket: %s", be->host, be->port, strerror(errno));
+        return NULL;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (connect(fd, (const struct sockaddr *)&be->addr, be->addr_len) < 0 &&
+        errno != EINPROGRESS) {
+        log_info("backend %s:%u: connect: %s", be->host, be->port, strerror(errno));
+        stats_backend_connect_failure(w->stats, (long)be->index);
+        close(fd);
+        return NULL;
+    }
+    stats_backend_conn_opened(w->stats);
+    struct bconn *bc = xcalloc(1, sizeof(*bc));
+    bc->w = w;
+    bc->be = be;
+    bc->fd = fd;
+    bc->state = BC_CONNECTING;
+    bufq_init(&bc->out, &w->pool);
+    ev_io_init(&bc->rev, on_bc_readable, fd, EV_READ);
+    ev_io_init(&bc->wev, on_bc_writable, fd, EV_WRITE);
+    bc->rev.data = bc->wev.data = bc;
+    ev_timer_init(&bc->timer, on_bc_timer, cfg->backend_connect_timeout, 0.);
+    bc->timer.data = bc;
+    ev_timer_start(w->loop, &bc->timer);
+    ev_io_start(w->loop, &bc->wev);
+    bc->write_armed = true;
+    bc->last_activity = ev_now(w->loop);
+    return bc;
+}
+
+static void arm_write(struct bconn *bc, bool on)
+{
+    if (on == bc->write_armed)
+        return;
+    bc->write_armed = on;
+    if (on)
+        ev_io_start(bc->w->loop, &bc->wev);
+    else
+        ev_io_stop(bc->w->loop, &bc->wev);
+}
+
+/* Returns 0, or -1 when bc failed (and is dead). */
+static int do_write(struct bconn *bc)
+{
+    while (bufq_len(&bc->out)) {
+        struct iovec iov[32];
+        int cnt = bufq_peek_iov(&bc->out, iov, 32);
+        ssize_t n = writev(bc->fd, iov, cnt);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN) {
+                arm_write(bc, true);
+                return 0;
+            }
+            fail(bc, 502, strerror(errno), false);
+            return -1;
+        }
+        bufq_drain(&bc->out, (size_t)n);
+        stats_bytes(bc->w->stats, STATS_SIDE_BACKEND, STATS_DIR_OUT, (uint64_t)n);
+        bc->last_activity = ev_now(bc->w->loop);
+    }
+    arm_write(bc, false);
+    return 0;
+}
+
+void bconn_attach(struct bconn *bc, struct xchg *x)
+{
+    const struct config *cfg = bc->w->cfg;
+    struct cconn *cc = x->cc;
+    bc->x = x;
+    x->bc = bc;
+    bc->got_bytes = false;
+    bc->req_sent = false;
+    bc->keep_alive = true;
+    bc->in_trailers = false;
+    bc->last_was_name = false;
+    http_parser_init(&bc->parser, HTTP_RESPONSE);
+    bc->parser.data = bc;
+
+    struct str method = xchg_method(x);
+    struct xlate_req r = {
+        .method = method,
+        .authority = xchg_authority(x),
+        .path = xchg_path(x),
+        .hdrs = &x->req,
+        .client_proto = cc->proto == CC_H2 ? "2" : cc->parser.http_minor == 0 ? "1.0" : "1.1",
+        .client_addr = str_make(cc->peer, cc->peer_len),
+        .tls = cc->ssl != NULL,
+        .content_length = x->req_content_length,
+    };
+    if (r.content_length < 0) {
+        if (x->req_end)
+            r.content_length = (int64_t)bufq_len(&x->req_body);
+        else
+            r.chunked = true;
+    }
+    /* A bodiless GET or HEAD says nothing about length, as clients do. */
+    if (r.content_length == 0 && x->req_end &&
+        (str_eq(method, STR_LIT("GET")) || str_eq(method, STR_LIT("HEAD")) ||
+         str_eq(method, STR_LIT("DELETE")) || str_eq(method, STR_LIT("OPTIONS"))))
+        r.content_length = -1;
+    bc->req_chunked = r.chunked;
+    struct xlate_opts o = {
+        .via = !cfg->no_via,
+        .xff = cfg->add_x_forwarded_for,
+        .strip_xff = cfg->strip_incoming_x_forwarded_for,
+    };
+    xlate_req_h1(&bc->out, &r, &o);
+    if (bc->state == BC_BUSY) {
+        ev_io_start(bc->w->loop, &bc->rev);
+        bc->last_activity = ev_now(bc->w->loop);
+        arm_timer(bc, cfg->backend_read_timeout);
+        bconn_pump(bc);
+    }
+}
+
+void bconn_pump(struct bconn *bc)
+{
+    struct xchg *x = bc->x;
+    if (bc->state != BC_BUSY || !x)
+        return;
+    size_t moved = 0;
+    while (bufq_len(&bc->out) < BC_OUT_HIGH && bufq_len(&x->req_body)) {
+        size_t n = bufq_len(&x->req_body);
+        if (n > BC_OUT_HIGH)
+            n = BC_OUT_HIGH;
+        if (bc->req_chunked)
+            bufq_appendf(&bc->out, "%zx\r\n", n);
+        size_t left = n;
+        while (left) {
+            struct iovec iov;
+            bufq_peek_iov(&x->req_body, &iov, 1);
+            size_t k = iov.iov_len < left ? iov.iov_len : left;
+            bufq_append(&bc->out, iov.iov_base, k);
+            bufq_drain(&x->req_body, k);
+            left -= k;
+        }
+        if (bc->req_chunked)
+            bufq_append(&bc->out, "\r\n", 2);
+        moved += n;
+    }
+    if (x->req_end && bufq_len(&x->req_body) == 0 && !bc->req_sent) {
+        if (bc->req_chunked)
+            bufq_append(&bc->out, "0\r\n\r\n", 5);
+        bc->req_sent = true;
+    }
+    /* Credit is returned as body bytes are queued on the backend socket;
+     * that queue is capped at BC_OUT_HIGH, so what a stream can make us
+     * hold stays bounded by its window plus that cap. */
+    if (moved)
+        xchg_req_consumed(x, moved);
+    do_write(bc);
+}
+
+void bconn_resume_read(struct bconn *bc)
+{
+    if (!bc->read_paused || bc->state != BC_BUSY)
+        return;
+    bc->read_paused = false;
+    bc->last_activity = ev_now(bc->w->loop);
+    ev_io_start(bc->w->loop, &bc->rev);
+}
+
+void bconn_abandon(struct bconn *bc)
+{
+    bc->x = NULL;
+    log_info("backend %s:%u: exchange abandoned by the client", bc->be->host, bc->be->port);
+    kill_conn(bc);
+}
+
+static void to_pool(struct bconn *bc)
+{
+    struct worker *w = bc->w;
+    size_t i = bc->be->index;
+    if (w->shutting_down || w->num_idle[i] >= MAX_IDLE_PER_BACKEND) {
+        kill_conn(bc);
+        return;
+    }
+    bc->state = BC_IDLE;
+    bc->read_paused = false;
+    ev_io_start(w->loop, &bc->rev);
+    bc->last_activity = ev_now(w->loop);
+    arm_timer(bc, w->cfg->backend_keep_alive_timeout);
+    bc->next = w->idle[i];
+    w->idle[i] = bc;
+    w->num_idle[i]++;
+}
+
+/* ---- response parsing ---- */
+
+static int on_resp_begin(http_parser *p)
+{
+    struct bconn *bc = p->data;
+    if (bc->x)
+        hdrs_reset(&bc->x->resp);
+    bc->last_was_name = false;
+    bc->in_trailers = false;
+    return 0;
+}
+
+static int on_resp_field(http_parser *p, const char *at, size_t len)
+{
+    struct bconn *bc = p->data;
+    if (bc->in_trailers)
+        return 0; /* HTTP/1.1 backends' trailers are not forwarded yet */
+    if (hdrs_add_name_part(&bc->x->resp, str_make(at, len), bc->last_was_name) < 0)
+        return -1;
+    bc->last_was_name = true;
+    return 0;
+}
+
+static int on_resp_value(http_parser *p, const char *at, size_t len)
+{
+    struct bconn *bc = p->data;
+    if (bc->in_trailers)
+        return 0;
+    if (hdrs_add_value_part(&bc->x->resp, str_make(at, len)) < 0)
+        return -1;
+    bc->last_was_name = false;
+    return 0;
+}
+
+static int on_resp_headers_complete(http_parser *p)
+{
+    struct bconn *bc = p->data;
+    struct xchg *x = bc->x;
+    if (p->status_code / 100 == 1) {
+        if (p->status_code == 101)
+            return -1; /* we never asked to switch protocols */
+        return 0;      /* interim: dropped, the final response follows */
+    }
+    x->status = p->status_code;
+    if (p->flags & F_CHUNKED)
+        x->resp_content_length = -1;
+    else if (p->content_length != ULLONG_MAX)
+        x->resp_content_length = (int64_t)p->content_length;
+    x->resp_head_ready = true;
+    bc->in_trailers = true;
+    xchg_notify(x);
+    return x->head_request ? 1 : 0;
+}
+
+static int on_resp_body(http_parser *p, const char *at, size_t len)
+{
+    struct bconn *bc = p->data;
+    struct xchg *x = bc->x;
+    bufq_append(&x->resp_body, at, len);
+    if (bufq_len(&x->resp_body) > XCHG_BUF_HIGH && !bc->read_paused) {
+        bc->read_paused = true;
+        ev_io_stop(bc->w->loop, &bc->rev);
+    }
+    xchg_notify(x);
+    return 0;
+}
+
+static int on_resp_complete(http_parser *p)
+{
+    struct bconn *bc = p->data;
+    struct xchg *x = bc->x;
+    if (p->status_code / 100 == 1) {
+        hdrs_reset(&x->resp);
+        return 0;
+    }
+    x->resp_end = true;
+    bc->keep_alive = http_should_keep_alive(p) != 0;
+    xchg_notify(x);
+    http_parser_pause(p, 1);
+    return 0;
+}
+
+/* The response is complete: hand bc back to the pool or close it. */
+static void finish(struct bconn *bc, bool clean)
+{
+    struct xchg *x = bc->x;
+    bc->x = NULL;
+    x->bc = NULL;
+    if (clean && bc->keep_alive && bc->req_sent && bufq_len(&bc->out) == 0)
+        to_pool(bc);
+    else
+        kill_conn(bc);
+}
+
+static void on_bc_readable(struct ev_loop *loop, ev_io *io, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct bconn *bc = io->data;
+    struct worker *w = bc->w;
+    if (bc->state == BC_IDLE) {
+        /* An idle connection has nothing to say: EOF or junk ends it. */
+        char c;
+        ssize_t n = recv(bc->fd, &c, 1, MSG_PEEK);
+        if (n < 0 && errno == EAGAIN)
+            return;
+        pool_remove(bc);
+        kill_conn(bc);
+        return;
+    }
+    for (int i = 0; i < READ_BATCH && bc->state == BC_BUSY && !bc->read_paused; i++) {
+        ssize_t n = read(bc->fd, w->scratch, BUF_BLOCK_SIZE);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN)
+                return;
+            fail(bc, 502, strerror(errno), false);
+            return;
+        }
+        bc->last_activity = ev_now(loop);
+        if (n == 0) {
+            /* EOF ends a close-delimited body; anything else is cut short. */
+            http_parser_execute(&bc->parser, &resp_settings, NULL, 0);
+            if (bc->x && bc->x->resp_end) {
+                finish(bc, false);
+            } else {
+                fail(bc, 502, "backend closed the connection before the response ended",
+                     false);
+            }
+            return;
+        }
+        if (!bc->x) {
+            kill_conn(bc);
+            return;
+        }
+        bc->got_bytes = true;
+        stats_bytes(w->stats, STATS_SIDE_BACKEND, STATS_DIR_IN, (uint64_t)n);
+        size_t parsed = http_parser_execute(&bc->parser, &resp_settings, w->scratch, (size_t)n);
+        enum http_errno e = HTTP_PARSER_ERRNO(&bc->parser);
+        if (e == HPE_PAUSED) {
+            finish(bc, parsed == (size_t)n);
+            return;
+        }
+        if (e != HPE_OK) {
+            char why[128];
+            snprintf(why, sizeof(why), "malformed response: %s", http_errno_description(e));
+            fail(bc, 502, why, false);
+            return;
+        }
+        if ((size_t)n < BUF_BLOCK_SIZE)
+            return;
+    }
+}
+
+static void on_bc_writable(struct ev_loop *loop, ev_io *io, int revents)
+{
+    (void)revents;
+    struct bconn *bc = io->data;
+    if (bc->state == BC_CONNECTING) {
+        int err = 0;
+        socklen_t len = sizeof(err);
+        getsockopt(bc->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err) {
+            char why[128];
+            snprintf(why, sizeof(why), "connect: %s", strerror(err));
+            stats_backend_connect_failure(bc->w->stats, (long)bc->be->index);
+            fail(bc, 502, why, true);
+            return;
+        }
+        stats_backend_connect(bc->w->stats, (long)bc->be->index,
+                              ev_now(loop) - bc->last_activity);
+        bc->state = BC_BUSY;
+        bc->last_activity = ev_now(loop);
+        arm_timer(bc, bc->w->cfg->backend_read_timeout);
+        ev_io_start(loop, &bc->rev);
+        if (!bc->x) {
+            to_pool(bc);
+            return;
+        }
+    }
+    if (do_write(bc) == 0)
+        bconn_pump(bc);
+}
+
+static void on_bc_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)revents;
+    struct bconn *bc = t->data;
+    const struct config *cfg = bc->w->cfg;
+    double now = ev_now(loop);
+    switch (bc->state) {
+    case BC_CONNECTING:
+        stats_backend_timeout(bc->w->stats, (long)bc->be->index);
+        fail(bc, 504, "connect timed out", false);
+        return;
+    case BC_IDLE:
+        pool_remove(bc);
+        kill_conn(bc);
+        return;
+    case BC_BUSY: {
+        /* Paused for a slow client: the backend is not the one late. */
+        if (bc->read_paused)
+            bc->last_activity = now;
+        double left = bc->last_activity + cfg->backend_read_timeout - now;
+        if (left > 0) {
+            arm_timer(bc, left);
+            return;
+        }
+        stats_backend_timeout(bc->w->stats, (long)bc->be->index);
+        fail(bc, 504, "read timed out", false);
+        return;
+    }
+    case BC_DEAD:
+        return;
+    }
+}
+
+void bconn_pool_close_all(struct worker *w)
+{
+    for (size_t i = 0; i < w->cfg->num_backends; i++) {
+        while (w->idle[i]) {
+            struct bconn *bc = w->idle[i];
+            w->idle[i] = bc->next;
+            w->num_idle[i]--;
+            kill_conn(bc);
+        }
+    }
+}
+
+void bconn_reap(struct worker *w)
+{
+    while (w->bc_grave) {
+        struct bconn *bc = w->bc_grave;
+        w->bc_grave = bc->next;
+        bufq_cleanup(&bc->out);
+        free(bc);
+    }
+}
+
+static void __attribute__((constructor)) init_resp_settings(void)
+{
+    resp_settings.on_message_begin = on_resp_begin;
+    resp_settings.on_header_field = on_resp_field;
+    resp_settings.on_header_value = on_resp_value;
+    resp_settings.on_headers_complete = on_resp_headers_complete;
+    resp_settings.on_body = on_resp_body;
+    resp_settings.on_message_complete = on_resp_complete;
+}

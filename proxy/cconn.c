@@ -1,0 +1,1265 @@
+#include "proxy/cconn.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/stats.h"
+#include "common/xalloc.h"
+#include "config/config.h"
+#include "proxy/auth.h"
+#include "proxy/hdrs.h"
+#include "proxy/worker.h"
+#include "proxy/xchg.h"
+#include "proxy/xlate.h"
+
+/* Stop generating HTTP/2 frames once this much output is queued. */
+#define OUT_HIGH (64 * 1024)
+/* Bytes written per connection per loop iteration before yielding. */
+#define WRITE_BUDGET (512 * 1024)
+/* Reads per readable event before yielding to other connections. */
+#define READ_BATCH 8
+
+static const char h2_preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+#define H2_PREFACE_LEN (sizeof(h2_preface) - 1)
+
+static nghttp2_session_callbacks *h2_callbacks;
+static nghttp2_option *h2_option;
+static http_parser_settings h1_settings;
+
+static void on_readable(struct ev_loop *loop, ev_io *io, int revents);
+static void on_writable(struct ev_loop *loop, ev_io *io, int revents);
+static void on_timer(struct ev_loop *loop, ev_timer *t, int revents);
+static void h1_process(struct cconn *cc);
+
+/* ---- I/O ---- */
+
+/* Returns >0 bytes read, 0 when it would block, or a negative h2g_err
+ * (H2G_ERR_EOF on an orderly close). */
+static ssize_t conn_read(struct cconn *cc, char *buf, size_t len)
+{
+    if (cc->ssl) {
+        ERR_clear_error();
+        int n = SSL_read(cc->ssl, buf, (int)len);
+        if (n > 0)
+            return n;
+        int e = SSL_get_error(cc->ssl, n);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+            return 0;
+        if (e == SSL_ERROR_ZERO_RETURN)
+            return H2G_ERR_EOF;
+        if (e == SSL_ERROR_SYSCALL && n == 0)
+            return H2G_ERR_EOF;
+        return H2G_ERR_TLS;
+    }
+    for (;;) {
+        ssize_t n = read(cc->fd, buf, len);
+        if (n > 0)
+            return n;
+        if (n == 0)
+            return H2G_ERR_EOF;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN)
+            return 0;
+        return errno == ECONNRESET ? H2G_ERR_EOF : H2G_ERR_IO;
+    }
+}
+
+static void arm_write(struct cconn *cc, bool on)
+{
+    if (on == cc->write_armed)
+        return;
+    cc->write_armed = on;
+    if (on)
+        ev_io_start(cc->w->loop, &cc->wev);
+    else
+        ev_io_stop(cc->w->loop, &cc->wev);
+}
+
+/* Writes queued output within the budget. Returns 0 (all written or it
+ * would block, EV_WRITE armed as needed), 1 when the budget ran out with
+ * output left, or a negative h2g_err. */
+static int write_out(struct cconn *cc)
+{
+    size_t budget = WRITE_BUDGET;
+    while (bufq_len(&cc->out)) {
+        if (budget == 0)
+            return 1;
+        ssize_t n;
+        if (cc->ssl) {
+            struct iovec iov;
+            bufq_peek_iov(&cc->out, &iov, 1);
+            ERR_clear_error();
+            int r = SSL_write(cc->ssl, iov.iov_base, (int)iov.iov_len);
+            if (r <= 0) {
+                int e = SSL_get_error(cc->ssl, r);
+                if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
+                    arm_write(cc, true);
+                    return 0;
+                }
+                return H2G_ERR_TLS;
+            }
+            n = r;
+        } else {
+            struct iovec iov[32];
+            int cnt = bufq_peek_iov(&cc->out, iov, 32);
+            n = writev(cc->fd, iov, cnt);
+            if (n < 0) {
+                if (errno == EINTR)
+                    continue;
+                if (errno == EAGAIN) {
+                    arm_write(cc, true);
+                    return 0;
+                }
+                return H2G_ERR_IO;
+            }
+        }
+        bufq_drain(&cc->out, (size_t)n);
+        stats_bytes(cc->w->stats, STATS_SIDE_CLIENT, STATS_DIR_OUT, (uint64_t)n);
+        budget = (size_t)n > budget ? 0 : budget - (size_t)n;
+        cc->last_activity = ev_now(cc->w->loop);
+    }
+    arm_write(cc, false);
+    return 0;
+}
+
+static void in_append(struct cconn *cc, const char *p, size_t len)
+{
+    if (cc->in_len + len > cc->in_cap) {
+        size_t cap = cc->in_cap ? cc->in_cap : 4096;
+        while (cap < cc->in_len + len)
+            cap *= 2;
+        cc->in = xrealloc(cc->in, cap);
+        cc->in_cap = cap;
+    }
+    memcpy(cc->in + cc->in_len, p, len);
+    cc->in_len += len;
+}
+
+static void in_consume(struct cconn *cc, size_t n)
+{
+    if (n >= cc->in_len) {
+        free(cc->in);
+        cc->in = NULL;
+        cc->in_len = cc->in_cap = 0;
+        return;
+    }
+    memmove(cc->in, cc->in + n, cc->in_len - n);
+    cc->in_len -= n;
+}
+
+/* ---- HTTP/2 ---- */
+
+static int on_h2_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void *ud)
+{
+    struct cconn *cc = ud;
+    if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
+        return 0;
+    struct xchg *x = xchg_new(cc, f->hd.stream_id);
+    nghttp2_session_set_stream_user_data(s, f->hd.stream_id, x);
+    return 0;
+}
+
+static int on_h2_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name,
+                        size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
+                        void *ud)
+{
+    (void)flags;
+    (void)ud;
+    struct xchg *x = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
+    if (!x || x->bad_request)
+        return 0;
+    if (f->headers.cat != NGHTTP2_HCAT_REQUEST)
+        return 0; /* trailers: HTTP/1.1 backends get none */
+    struct str n = str_make((const char *)name, namelen);
+    struct str v = str_make((const char *)value, valuelen);
+    if (hdrs_add(&x->req, n, v, false) < 0) {
+        x->bad_request = true;
+        x->bad_status = 431;
+        return 0;
+    }
+    if (namelen && name[0] == ':') {
+        long i = (long)x->req.num - 1;
+        if (str_eq(n, STR_LIT(":method"))) {
+            x->i_method = i;
+            x->is_connect = str_eq(v, STR_LIT("CONNECT"));
+            x->head_request = str_eq(v, STR_LIT("HEAD"));
+        }
+        else if (str_eq(n, STR_LIT(":scheme")))
+            x->i_scheme = i;
+        else if (str_eq(n, STR_LIT(":authority")))
+            x->i_authority = i;
+        else if (str_eq(n, STR_LIT(":path")))
+            x->i_path = i;
+    } else if (str_eq(n, STR_LIT("content-length"))) {
+        /* nghttp2 has checked it is a number and matches the DATA. */
+        x->req_content_length = strtoll(hdrs_value(&x->req, x->req.num - 1).p, NULL, 10);
+    } else if (str_eq(n, STR_LIT("expect")) && str_ieq(v, STR_LIT("100-continue"))) {
+        x->expect_continue = true;
+    }
+    return 0;
+}
+
+static int on_h2_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *ud)
+{
+    (void)s;
+    struct cconn *cc = ud;
+    if (f->hd.type == NGHTTP2_RST_STREAM)
+        stats_rst(cc->w->stats, true, f->rst_stream.error_code);
+    else if (f->hd.type == NGHTTP2_GOAWAY)
+        stats_goaway(cc->w->stats, true, f->goaway.error_code);
+    return 0;
+}
+
+static int on_h2_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud)
+{
+    struct cconn *cc = ud;
+    if (f->hd.type == NGHTTP2_RST_STREAM)
+        stats_rst(cc->w->stats, false, f->rst_stream.error_code);
+    else if (f->hd.type == NGHTTP2_GOAWAY)
+        stats_goaway(cc->w->stats, false, f->goaway.error_code);
+    if (f->hd.type != NGHTTP2_HEADERS && f->hd.type != NGHTTP2_DATA)
+        return 0;
+    struct xchg *x = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
+    if (!x)
+        return 0;
+    bool end = (f->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+    if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST) {
+        x->req_head_done = true;
+        x->req_end = end;
+        xchg_start(x);
+        return 0;
+    }
+    if (end) {
+        x->req_end = true;
+        xchg_req_progress(x);
+    }
+    return 0;
+}
+
+static int on_h2_data_chunk(nghttp2_session *s, uint8_t flags, int32_t stream_id,
+                            const uint8_t *data, size_t len, void *ud)
+{
+    (void)flags;
+    (void)ud;
+    struct xchg *x = nghttp2_session_get_stream_user_data(s, stream_id);
+    if (!x || x->error_status || x->resp_done || !x->req_head_done) {
+        /* Nobody will forward these bytes: give the credit back now. */
+        nghttp2_session_consume(s, stream_id, len);
+        return 0;
+    }
+    bufq_append(&x->req_body, data, len);
+    x->req_unconsumed += len;
+    xchg_req_progress(x);
+    return 0;
+}
+
+static int on_h2_stream_close(nghttp2_session *s, int32_t stream_id, uint32_t error_code,
+                              void *ud)
+{
+    struct cconn *cc = ud;
+    struct xchg *x = nghttp2_session_get_stream_user_data(s, stream_id);
+    if (!x)
+        return 0;
+    if (error_code != NGHTTP2_NO_ERROR)
+        log_info("c%" PRIu64 " s%d closed: %s", cc->id, stream_id,
+                 nghttp2_http2_strerror(error_code));
+    nghttp2_session_set_stream_user_data(s, stream_id, NULL);
+    xchg_free(x);
+    return 0;
+}
+
+static ssize_t on_h2_read_body(nghttp2_session *s, int32_t stream_id, uint8_t *buf,
+                               size_t length, uint32_t *data_flags, nghttp2_data_source *src,
+                               void *ud)
+{
+    (void)s;
+    (void)stream_id;
+    (void)buf;
+    (void)ud;
+    struct xchg *x = src->ptr;
+    size_t avail = bufq_len(&x->resp_body);
+    if (avail == 0) {
+        if (x->resp_end) {
+            *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+            x->resp_done = true;
+            return 0;
+        }
+        if (x->error_status)
+            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+        x->deferred = true;
+        return NGHTTP2_ERR_DEFERRED;
+    }
+    size_t n = avail < length ? avail : length;
+    *data_flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+    if (n == avail && x->resp_end) {
+        *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+        x->resp_done = true;
+    }
+    return (ssize_t)n;
+}
+
+/* DATA payload goes straight from the exchange's buffer to the socket
+ * queue: no copy into nghttp2. */
+static int on_h2_send_data(nghttp2_session *s, nghttp2_frame *f, const uint8_t *framehd,
+                           size_t length, nghttp2_data_source *src, void *ud)
+{
+    (void)s;
+    struct cconn *cc = ud;
+    struct xchg *x = src->ptr;
+    size_t padlen = f->data.padlen;
+    bufq_append(&cc->out, framehd, 9);
+    if (padlen) {
+        uint8_t pl = (uint8_t)(padlen - 1);
+        bufq_append(&cc->out, &pl, 1);
+    }
+    while (length) {
+        struct iovec iov;
+        bufq_peek_iov(&x->resp_body, &iov, 1);
+        size_t n = iov.iov_len < length ? iov.iov_len : length;
+        bufq_append(&cc->out, iov.iov_base, n);
+        bufq_drain(&x->resp_body, n);
+        x->resp_bytes += n;
+        length -= n;
+    }
+    if (padlen > 1) {
+        static const uint8_t zeros[256];
+        bufq_append(&cc->out, zeros, padlen - 1);
+    }
+    xchg_resp_drained(x);
+    return 0;
+}
+
+static int on_h2_frame_not_sent(nghttp2_session *s, const nghttp2_frame *f, int lib_error,
+                                void *ud)
+{
+    (void)s;
+    struct cconn *cc = ud;
+    log_info("c%" PRIu64 " s%d frame type %d not sent: %s", cc->id, f->hd.stream_id,
+             f->hd.type, nghttp2_strerror(lib_error));
+    return 0;
+}
+
+static int on_h2_invalid_frame(nghttp2_session *s, const nghttp2_frame *f, int lib_error,
+                               void *ud)
+{
+    (void)s;
+    struct cconn *cc = ud;
+    log_info("c%" PRIu64 " s%d invalid frame type %d: %s", cc->id, f->hd.stream_id,
+             f->hd.type, nghttp2_strerror(lib_error));
+    return 0;
+}
+
+void cconn_global_init(const struct config *cfg)
+{
+    nghttp2_session_callbacks_new(&h2_callbacks);
+    nghttp2_session_callbacks_set_on_begin_headers_callback(h2_callbacks, on_h2_begin_headers);
+    nghttp2_session_callbacks_set_on_header_callback(h2_callbacks, on_h2_header);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(h2_callbacks, on_h2_frame_recv);
+    nghttp2_session_callbacks_set_on_frame_send_callback(h2_callbacks, on_h2_frame_send);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(h2_callbacks, on_h2_data_chunk);
+    nghttp2_session_callbacks_set_on_stream_close_callback(h2_callbacks, on_h2_stream_close);
+    nghttp2_session_callbacks_set_send_data_callback(h2_callbacks, on_h2_send_data);
+    nghttp2_session_callbacks_set_on_frame_not_send_callback(h2_callbacks,
+                                                             on_h2_frame_not_sent);
+    nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(h2_callbacks,
+                                                                 on_h2_invalid_frame);
+
+    nghttp2_option_new(&h2_option);
+    nghttp2_option_set_no_auto_window_update(h2_option, 1);
+    nghttp2_option_set_no_closed_streams(h2_option, 1);
+    /* Rapid-reset defence (CVE-2023-44487): a burst of 1000 resets, then
+     * 33 per second, as nghttpx. */
+    nghttp2_option_set_stream_reset_rate_limit(h2_option, 1000, 33);
+    nghttp2_option_set_max_continuations(h2_option, 8);
+    nghttp2_option_set_max_settings(h2_option, 32);
+    (void)cfg;
+}
+
+void cconn_global_cleanup(void)
+{
+    nghttp2_session_callbacks_del(h2_callbacks);
+    nghttp2_option_del(h2_option);
+    h2_callbacks = NULL;
+    h2_option = NULL;
+}
+
+/* The protocol is known: count the connection under it. */
+static void set_proto(struct cconn *cc, enum cconn_proto proto)
+{
+    cc->proto = proto;
+    cc->stats_proto = proto == CC_H1 ? STATS_PROTO_HTTP1 : cc->ssl ? STATS_PROTO_H2 : STATS_PROTO_H2C;
+    stats_conn_opened(cc->w->stats, (enum stats_proto)cc->stats_proto);
+}
+
+static int start_h2(struct cconn *cc)
+{
+    const struct config *cfg = cc->w->cfg;
+    set_proto(cc, CC_H2);
+    if (nghttp2_session_server_new2(&cc->h2, h2_callbacks, cc, h2_option) != 0)
+        return H2G_ERR_NOMEM;
+    nghttp2_settings_entry iv[] = {
+        { NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, cfg->frontend_http2_max_concurrent_streams },
+        { NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, (uint32_t)cfg->frontend_http2_window_size },
+        { NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 0 },
+    };
+    nghttp2_submit_settings(cc->h2, NGHTTP2_FLAG_NONE, iv, 2);
+    if (cfg->frontend_http2_connection_window_size > NGHTTP2_INITIAL_CONNECTION_WINDOW_SIZE)
+        nghttp2_session_set_local_window_size(cc->h2, NGHTTP2_FLAG_NONE, 0,
+                                              cfg->frontend_http2_connection_window_size);
+    if (cc->w->shutting_down)
+        nghttp2_submit_shutdown_notice(cc->h2);
+    return 0;
+}
+
+static void h2_feed(struct cconn *cc, const char *p, size_t len)
+{
+    ssize_t rv = nghttp2_session_mem_recv(cc->h2, (const uint8_t *)p, len);
+    if (rv < 0) {
+        log_info("c%" PRIu64 " HTTP/2 error: %s", cc->id, nghttp2_strerror((int)rv));
+        if (rv == NGHTTP2_ERR_BAD_CLIENT_MAGIC || rv == NGHTTP2_ERR_CALLBACK_FAILURE ||
+            rv == NGHTTP2_ERR_NOMEM) {
+            cconn_close(cc, "HTTP/2 fatal error");
+            return;
+        }
+        /* Flooding and similar: nghttp2 queued GOAWAY; send it, then close. */
+        cc->closing = true;
+    }
+}
+
+static int submit_h2_response(struct cconn *cc, struct xchg *x)
+{
+    char status[8];
+    snprintf(status, sizeof(status), "%d", x->error_status ? x->error_status : x->status);
+    size_t cap = 6 + (x->error_status ? 0 : x->resp.num);
+    nghttp2_nv stack_nv[32];
+    nghttp2_nv *nv = cap <= 32 ? stack_nv : xmalloc(cap * sizeof(*nv));
+    size_t n = 0;
+    /* Names and values outlive the submission (literals, or x->resp, freed
+     * with the stream) and are not copied; values built on this stack are. */
+#define NV_FLAGS(nm, nmlen, v, vlen, fl) \
+    nv[n++] = (nghttp2_nv){ (uint8_t *)(nm), (uint8_t *)(v), (nmlen), (vlen), (fl) }
+#define NV(nm, nmlen, v, vlen) \
+    NV_FLAGS(nm, nmlen, v, vlen, NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE)
+#define NV_COPY(nm, nmlen, v, vlen) NV_FLAGS(nm, nmlen, v, vlen, NGHTTP2_NV_FLAG_NO_COPY_NAME)
+    NV_COPY(":status", 7, status, strlen(status));
+    char clbuf[24];
+    char psbuf[96];
+    bool bodyless;
+    const struct config *cfg = cc->w->cfg;
+    if (x->error_status) {
+        bodyless = x->head_request;
+        char body[64];
+        int bl = snprintf(body, sizeof(body), "%d %s\n", x->error_status,
+                          xlate_reason(x->error_status));
+        bufq_cleanup(&x->resp_body); /* whatever a failed backend left */
+        if (!bodyless)
+            bufq_append(&x->resp_body, body, (size_t)bl);
+        x->resp_end = true;
+        NV("content-type", 12, "text/plain; charset=utf-8", 25);
+        int l = snprintf(clbuf, sizeof(clbuf), "%d", bl);
+        NV_COPY("content-length", 14, clbuf, (size_t)l);
+        if (x->proxy_status) {
+            int pl = snprintf(psbuf, sizeof(psbuf), "h2gate; error=%s", x->proxy_status);
+            NV_COPY("proxy-status", 12, psbuf, (size_t)pl);
+        }
+        if (x->auth_challenge)
+            NV("proxy-authenticate", 18, auth_challenge(), strlen(auth_challenge()));
+    } else {
+        bodyless = xlate_resp_bodyless(x->status, x->head_request);
+        for (size_t i = 0; i < x->resp.num; i++) {
+            struct str name = hdrs_name(&x->resp, i);
+            if (xlate_drop_field(&x->resp, name))
+                continue;
+            struct str v = hdrs_value(&x->resp, i);
+            NV(name.p, name.len, v.p, v.len);
+        }
+        /* A Via the backend sent stays first; several via fields in HTTP/2
+         * mean the same as one comma-separated list. */
+        if (!cfg->no_via)
+            NV("via", 3, "1.1 h2gate", 10);
+    }
+#undef NV
+#undef NV_COPY
+#undef NV_FLAGS
+    nghttp2_data_provider prd = { .source.ptr = x, .read_callback = on_h2_read_body };
+    int rv = nghttp2_submit_response(cc->h2, x->stream_id, nv, n, bodyless ? NULL : &prd);
+    if (nv != stack_nv)
+        free(nv);
+    x->resp_head_sent = true;
+    if (bodyless)
+        x->resp_done = true;
+    return rv;
+}
+
+static void h2_on_news(struct cconn *cc, struct xchg *x)
+{
+    if (!x->resp_head_sent) {
+        if (x->error_status == 400 && x->rst_code == NGHTTP2_PROTOCOL_ERROR) {
+            /* A malformed request (RFC 9113 §8.1.1): a stream error. */
+            nghttp2_submit_rst_stream(cc->h2, NGHTTP2_FLAG_NONE, x->stream_id,
+                                      NGHTTP2_PROTOCOL_ERROR);
+            x->resp_head_sent = x->resp_done = true;
+            return;
+        }
+        if (x->error_status || x->resp_head_ready) {
+            x->head_sent_at = ev_now(cc->w->loop);
+            if (submit_h2_response(cc, x) != 0)
+                nghttp2_submit_rst_stream(cc->h2, NGHTTP2_FLAG_NONE, x->stream_id,
+                                          NGHTTP2_INTERNAL_ERROR);
+        }
+        return;
+    }
+    if (x->error_status && !x->resp_done) {
+        /* Headers went out already: all we can say now is a reset. */
+        nghttp2_submit_rst_stream(cc->h2, NGHTTP2_FLAG_NONE, x->stream_id,
+                                  x->rst_code ? x->rst_code : NGHTTP2_INTERNAL_ERROR);
+        x->resp_done = true;
+        return;
+    }
+    if (x->deferred) {
+        x->deferred = false;
+        nghttp2_session_resume_data(cc->h2, x->stream_id);
+    }
+}
+
+static void h2_flush(struct cconn *cc)
+{
+    while (bufq_len(&cc->out) < OUT_HIGH) {
+        const uint8_t *data;
+        ssize_t n = nghttp2_session_mem_send(cc->h2, &data);
+        if (n < 0) {
+            log_info("c%" PRIu64 " HTTP/2 send error: %s", cc->id, nghttp2_strerror((int)n));
+            cconn_close(cc, "HTTP/2 send error");
+            return;
+        }
+        if (n == 0)
+            break;
+        bufq_append(&cc->out, data, (size_t)n);
+    }
+}
+
+/* ---- HTTP/1.1 ---- */
+
+static struct xchg *h1_x(http_parser *p)
+{
+    struct cconn *cc = p->data;
+    return cc->xchgs;
+}
+
+static int on_h1_url(http_parser *p, const char *at, size_t len)
+{
+    struct xchg *x = h1_x(p);
+    if (x->i_path < 0) {
+        if (hdrs_add(&x->req, STR_LIT(":path"), STR_NULL, false) < 0)
+            return -1;
+        x->i_path = (long)x->req.num - 1;
+    }
+    /* The URL arrives before any field, so :path is the last field. */
+    return hdrs_add_value_part(&x->req, str_make(at, len)) < 0 ? -1 : 0;
+}
+
+static int on_h1_field(http_parser *p, const char *at, size_t len)
+{
+    struct cconn *cc = p->data;
+    struct xchg *x = cc->xchgs;
+    if (hdrs_add_name_part(&x->req, str_make(at, len), cc->h1_last_was_name) < 0) {
+        x->bad_request = true;
+        x->bad_status = 431;
+        return -1;
+    }
+    cc->h1_last_was_name = true;
+    return 0;
+}
+
+static int on_h1_value(http_parser *p, const char *at, size_t len)
+{
+    struct cconn *cc = p->data;
+    struct xchg *x = cc->xchgs;
+    if (hdrs_add_value_part(&x->req, str_make(at, len)) < 0) {
+        x->bad_request = true;
+        x->bad_status = 431;
+        return -1;
+    }
+    cc->h1_last_was_name = false;
+    return 0;
+}
+
+static int on_h1_headers_complete(http_parser *p)
+{
+    struct cconn *cc = p->data;
+    struct xchg *x = cc->xchgs;
+    struct hdrs *h = &x->req;
+    const char *m = http_method_str((enum http_method)p->method);
+    if (hdrs_add(h, STR_LIT(":method"), str_cstr(m), false) < 0)
+        return -1;
+    x->i_method = (long)h->num - 1;
+    x->head_request = p->method == HTTP_HEAD;
+    x->is_connect = p->method == HTTP_CONNECT;
+    long host = hdrs_find(h, STR_LIT("host"));
+    if (host >= 0) {
+        struct str hv = hdrs_value(h, (size_t)host);
+        /* hdrs_add may move h->buf: copy the view first. */
+        char *tmp = xstrndup(hv.p, hv.len);
+        int r = hdrs_add(h, STR_LIT(":authority"), str_make(tmp, hv.len), false);
+        free(tmp);
+        if (r < 0)
+            return -1;
+        x->i_authority = (long)h->num - 1;
+    } else if (p->http_minor >= 1) {
+        x->bad_request = true; /* RFC 9112 §3.2: Host is required in 1.1 */
+        x->bad_status = 400;
+    }
+    for (size_t i = 0; i < h->num; i++) {
+        if (str_eq(hdrs_name(h, i), STR_LIT("expect"))) {
+            if (str_ieq(str_trim(hdrs_value(h, i)), STR_LIT("100-continue")))
+                x->expect_continue = true;
+        }
+    }
+    if (p->flags & F_CHUNKED)
+        x->req_content_length = -1;
+    else if (p->content_length != ULLONG_MAX)
+        x->req_content_length = (int64_t)p->content_length;
+    else
+        x->req_content_length = 0;
+    cc->h1_keep_alive = http_should_keep_alive(p) && !cc->w->shutting_down;
+    x->req_head_done = true;
+    bool has_body = (p->flags & F_CHUNKED) || (p->content_length != ULLONG_MAX &&
+                                               p->content_length > 0);
+    /* A CONNECT's "body" is the tunnel: it ends when the client closes. */
+    x->req_end = !has_body && !x->is_connect;
+    xchg_start(x);
+    return 0;
+}
+
+static int on_h1_body(http_parser *p, const char *at, size_t len)
+{
+    struct cconn *cc = p->data;
+    struct xchg *x = cc->xchgs;
+    if (x->error_status || x->resp_done)
+        return 0; /* discarded: the connection closes after the answer */
+    bufq_append(&x->req_body, at, len);
+    xchg_req_progress(x);
+    if (bufq_len(&x->req_body) > XCHG_BUF_HIGH)
+        http_parser_pause(p, 1);
+    return 0;
+}
+
+static int on_h1_message_complete(http_parser *p)
+{
+    struct cconn *cc = p->data;
+    struct xchg *x = cc->xchgs;
+    cc->h1_in_message = false;
+    if (!x->req_end && !x->is_connect) {
+        x->req_end = true;
+        xchg_req_progress(x);
+    }
+    /* One request at a time: the next pipelined one waits for this answer. */
+    http_parser_pause(p, 1);
+    return 0;
+}
+
+static void h1_error(struct cconn *cc, int status, const char *why)
+{
+    log_info("c%" PRIu64 " HTTP/1.1 request rejected with %d: %s", cc->id, status, why);
+    struct xlate_resp r = { .status = status, .content_length = 0, .keep_alive = false };
+    char body[64];
+    int n = snprintf(body, sizeof(body), "%d %s\n", status, xlate_reason(status));
+    r.content_length = n;
+    xlate_resp_h1(&cc->out, &r);
+    bufq_append(&cc->out, body, (size_t)n);
+    cc->closing = true;
+    ev_io_stop(cc->w->loop, &cc->rev);
+    cc->read_paused = true;
+}
+
+/* Parses buffered input: at most one request at a time. */
+static void h1_process(struct cconn *cc)
+{
+    const struct config *cfg = cc->w->cfg;
+    while (cc->in_len && !cc->closing && !cc->dead) {
+        struct xchg *x = cc->xchgs;
+        if (x && !cc->h1_in_message)
+            return; /* previous request still being answered */
+        if (!x) {
+            size_t head_len = 0;
+            int r = xlate_h1_head_scan(cc->in, cc->in_len, true, &head_len);
+            if (r < 0) {
+                h1_error(cc, 400, "malformed request head");
+                return;
+            }
+            if (r == 0) {
+                if (cc->in_len > cfg->request_header_field_buffer)
+                    h1_error(cc, 431, "request head too large");
+                return;
+            }
+            if (head_len > cfg->request_header_field_buffer) {
+                h1_error(cc, 431, "request head too large");
+                return;
+            }
+            x = xchg_new(cc, 0);
+            http_parser_init(&cc->parser, HTTP_REQUEST);
+            cc->parser.data = cc;
+            cc->h1_last_was_name = false;
+            cc->h1_in_message = true;
+        }
+        size_t n = http_parser_execute(&cc->parser, &h1_settings, cc->in, cc->in_len);
+        enum http_errno e = HTTP_PARSER_ERRNO(&cc->parser);
+        in_consume(cc, n);
+        if (cc->parser.upgrade && (e == HPE_OK || e == HPE_PAUSED)) {
+            /* CONNECT, or an Upgrade we do not do: http-parser stops at the
+             * end of the head, and whatever follows is not HTTP. */
+            http_parser_pause(&cc->parser, 0);
+            cc->h1_keep_alive = false;
+            cc->h1_in_message = false;
+            if (x->is_connect && !x->error_status) {
+                cc->h1_tunnel = true;
+                bufq_append(&x->req_body, cc->in, cc->in_len);
+                xchg_req_progress(x);
+            } else if (!x->req_end) {
+                x->req_end = true;
+                xchg_req_progress(x);
+            }
+            in_consume(cc, cc->in_len);
+            return;
+        }
+        if (e == HPE_PAUSED) {
+            http_parser_pause(&cc->parser, 0);
+            if (cc->h1_in_message) {
+                /* Body over the high-water mark: wait for the backend. */
+                cc->read_paused = true;
+                ev_io_stop(cc->w->loop, &cc->rev);
+                return;
+            }
+            continue;
+        }
+        if (e != HPE_OK) {
+            if (x->bad_request && x->bad_status == 431)
+                h1_error(cc, 431, "request header fields too large");
+            else
+                h1_error(cc, 400, http_errno_description(e));
+            return;
+        }
+    }
+}
+
+static void h1_write_body(struct cconn *cc, struct xchg *x)
+{
+    size_t len = bufq_len(&x->resp_body);
+    if (len == 0)
+        return;
+    if (x->resp_chunked)
+        bufq_appendf(&cc->out, "%zx\r\n", len);
+    x->resp_bytes += len;
+    bufq_move(&cc->out, &x->resp_body);
+    if (x->resp_chunked)
+        bufq_append(&cc->out, "\r\n", 2);
+    xchg_resp_drained(x);
+}
+
+static void h1_on_news(struct cconn *cc, struct xchg *x)
+{
+    if (x->resp_done)
+        return;
+    if (!x->resp_head_sent) {
+        if (x->error_status) {
+            char body[64];
+            int n = snprintf(body, sizeof(body), "%d %s\n", x->error_status,
+                             xlate_reason(x->error_status));
+            /* An unread request body makes the connection unusable. */
+            if (!x->req_end)
+                cc->h1_keep_alive = false;
+            struct xlate_resp r = { .status = x->error_status,
+                                    .content_length = n,
+                                    .keep_alive = cc->h1_keep_alive,
+                                    .proxy_status = x->proxy_status,
+                                    .auth_challenge = x->auth_challenge ? auth_challenge()
+                                                                        : NULL };
+            if (x->is_connect)
+                cc->h1_keep_alive = r.keep_alive = false;
+            xlate_resp_h1(&cc->out, &r);
+            if (!x->head_request)
+                bufq_append(&cc->out, body, (size_t)n);
+            bufq_cleanup(&x->resp_body);
+            x->resp_head_sent = true;
+            x->resp_done = true;
+            return;
+        }
+        if (!x->resp_head_ready)
+            return;
+        x->head_sent_at = ev_now(cc->w->loop);
+        if (x->is_connect) {
+            bufq_append(&cc->out, "HTTP/1.1 200 Connection Established\r\n\r\n", 39);
+            x->resp_head_sent = true;
+            cc->h1_keep_alive = false;
+            goto body;
+        }
+        bool bodyless = xlate_resp_bodyless(x->status, x->head_request);
+        struct xlate_resp r = {
+            .status = x->status,
+            .hdrs = &x->resp,
+            .backend_proto = cc->w->cfg->no_via ? NULL : "1.1",
+            .content_length = x->resp_content_length,
+        };
+        if (bodyless) {
+            if (!x->head_request)
+                r.content_length = -1;
+        } else if (r.content_length < 0) {
+            if (cc->parser.http_minor >= 1)
+                r.chunked = x->resp_chunked = true;
+            else
+                cc->h1_keep_alive = false; /* the close delimits the body */
+        }
+        if (!x->req_end)
+            cc->h1_keep_alive = false;
+        r.keep_alive = cc->h1_keep_alive;
+        xlate_resp_h1(&cc->out, &r);
+        x->resp_head_sent = true;
+        if (bodyless) {
+            bufq_cleanup(&x->resp_body);
+            x->resp_end = true;
+        }
+    }
+body:
+    if (x->error_status) {
+        /* The head went out: cut the connection so the client sees the
+         * response is incomplete. */
+        cc->h1_keep_alive = false;
+        cc->closing = true;
+        x->resp_done = true;
+        return;
+    }
+    if (bufq_len(&cc->out) < XCHG_BUF_HIGH)
+        h1_write_body(cc, x);
+    if (x->resp_end && bufq_len(&x->resp_body) == 0) {
+        if (x->resp_chunked)
+            bufq_append(&cc->out, "0\r\n\r\n", 5);
+        x->resp_done = true;
+    }
+}
+
+/* The current exchange is answered: free it, then close or go on with the
+ * next pipelined request. */
+static void h1_finish(struct cconn *cc)
+{
+    struct xchg *x = cc->xchgs;
+    if (!x || !x->resp_done || bufq_len(&cc->out) > XCHG_BUF_HIGH)
+        return;
+    bool req_complete = x->req_end && !cc->h1_in_message;
+    xchg_free(x);
+    if (!cc->h1_keep_alive || !req_complete || cc->w->shutting_down) {
+        cc->closing = true;
+        return;
+    }
+    if (cc->in_len)
+        h1_process(cc);
+    if (cc->eof && !cc->xchgs && cc->in_len == 0)
+        cc->closing = true;
+    else
+        cconn_resume_read(cc);
+}
+
+void cconn_resume_read(struct cconn *cc)
+{
+    if (!cc->read_paused || cc->dead || cc->closing)
+        return;
+    if (cc->proto == CC_H1 && cc->xchgs && bufq_len(&cc->xchgs->req_body) > XCHG_BUF_LOW)
+        return;
+    if (cc->in_len > cc->w->cfg->request_header_field_buffer)
+        return;
+    cc->read_paused = false;
+    if (cc->eof)
+        return;
+    ev_io_start(cc->w->loop, &cc->rev);
+    /* Bytes already buffered may hold the rest of the paused message. */
+    if (cc->proto == CC_H1 && cc->in_len)
+        h1_process(cc);
+}
+
+static void pause_read(struct cconn *cc)
+{
+    if (cc->read_paused)
+        return;
+    cc->read_paused = true;
+    ev_io_stop(cc->w->loop, &cc->rev);
+}
+
+/* ---- connection lifecycle ---- */
+
+static void format_peer(struct cconn *cc, const struct sockaddr *sa)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    if (sa->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, host, sizeof(host));
+    } else if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a))
+            inet_ntop(AF_INET, &a->s6_addr[12], host, sizeof(host));
+        else
+            inet_ntop(AF_INET6, a, host, sizeof(host));
+    }
+    cc->peer_len = (size_t)snprintf(cc->peer, sizeof(cc->peer), "%s", host);
+}
+
+struct cconn *cconn_new(struct worker *w, int fd, const struct cfg_frontend *fe,
+                        const struct sockaddr *peer)
+{
+    struct cconn *cc = xcalloc(1, sizeof(*cc));
+    cc->w = w;
+    cc->fe = fe;
+    cc->id = ++w->next_conn_id * 256 + (uint64_t)w->id;
+    cc->fd = fd;
+    cc->stats_proto = -1;
+    bufq_init(&cc->out, &w->pool);
+    format_peer(cc, peer);
+    cc->last_activity = ev_now(w->loop);
+    ev_io_init(&cc->rev, on_readable, fd, EV_READ);
+    ev_io_init(&cc->wev, on_writable, fd, EV_WRITE);
+    cc->rev.data = cc->wev.data = cc;
+    ev_timer_init(&cc->timer, on_timer, w->cfg->frontend_keep_alive_timeout, 0.);
+    cc->timer.data = cc;
+    ev_timer_start(w->loop, &cc->timer);
+    if (fe->tls) {
+        cc->proto = CC_TLS;
+        cc->ssl = SSL_new(w->ssl_ctx);
+        SSL_set_fd(cc->ssl, fd);
+        SSL_set_accept_state(cc->ssl);
+    } else {
+        cc->proto = CC_SNIFF;
+    }
+    ev_io_start(w->loop, &cc->rev);
+    cc->next = w->conns;
+    if (w->conns)
+        w->conns->prev = cc;
+    w->conns = cc;
+    w->num_conns++;
+    log_info("c%" PRIu64 " accepted from %s", cc->id, cc->peer);
+    return cc;
+}
+
+void cconn_close(struct cconn *cc, const char *why)
+{
+    if (cc->dead)
+        return;
+    log_info("c%" PRIu64 " closed: %s", cc->id, why);
+    cc->dead = true;
+    struct ev_loop *loop = cc->w->loop;
+    ev_io_stop(loop, &cc->rev);
+    ev_io_stop(loop, &cc->wev);
+    ev_timer_stop(loop, &cc->timer);
+    cc->next_grave = cc->w->cc_grave;
+    cc->w->cc_grave = cc;
+}
+
+static void cconn_free(struct cconn *cc)
+{
+    struct worker *w = cc->w;
+    if (cc->h2) {
+        /* Deleting the session would call on_stream_close for nothing we
+         * track: free the exchanges ourselves first. */
+        for (struct xchg *x = cc->xchgs; x; x = x->next)
+            nghttp2_session_set_stream_user_data(cc->h2, x->stream_id, NULL);
+    }
+    while (cc->xchgs)
+        xchg_free(cc->xchgs);
+    if (cc->h2)
+        nghttp2_session_del(cc->h2);
+    if (cc->ssl) {
+        SSL_shutdown(cc->ssl);
+        SSL_free(cc->ssl);
+    }
+    close(cc->fd);
+    if (cc->stats_proto >= 0)
+        stats_conn_closed(w->stats, (enum stats_proto)cc->stats_proto);
+    bufq_cleanup(&cc->out);
+    free(cc->in);
+    if (cc->prev)
+        cc->prev->next = cc->next;
+    else
+        w->conns = cc->next;
+    if (cc->next)
+        cc->next->prev = cc->prev;
+    w->num_conns--;
+    free(cc);
+}
+
+void cconn_reap(struct worker *w)
+{
+    while (w->cc_grave) {
+        struct cconn *cc = w->cc_grave;
+        w->cc_grave = cc->next_grave;
+        cconn_free(cc);
+    }
+}
+
+void cconn_close_all(struct worker *w)
+{
+    for (struct cconn *cc = w->conns; cc; cc = cc->next)
+        cconn_close(cc, "worker stopping");
+}
+
+void cconn_shutdown(struct cconn *cc)
+{
+    if (cc->dead)
+        return;
+    if (cc->proto == CC_H2) {
+        nghttp2_submit_shutdown_notice(cc->h2);
+    } else if (cc->proto == CC_H1 && cc->xchgs) {
+        cc->h1_keep_alive = false;
+    } else {
+        cc->closing = true;
+    }
+    wrk_mark_dirty(cc->w, cc);
+}
+
+void cconn_shutdown_final(struct cconn *cc)
+{
+    if (cc->dead || cc->proto != CC_H2 || cc->goaway_final_sent)
+        return;
+    cc->goaway_final_sent = true;
+    nghttp2_submit_goaway(cc->h2, NGHTTP2_FLAG_NONE,
+                          nghttp2_session_get_last_proc_stream_id(cc->h2), NGHTTP2_NO_ERROR,
+                          NULL, 0);
+    wrk_mark_dirty(cc->w, cc);
+}
+
+static void select_proto_after_tls(struct cconn *cc)
+{
+    const unsigned char *alpn = NULL;
+    unsigned alpn_len = 0;
+    SSL_get0_alpn_selected(cc->ssl, &alpn, &alpn_len);
+    if (alpn_len == 2 && memcmp(alpn, "h2", 2) == 0) {
+        if (start_h2(cc) < 0)
+            cconn_close(cc, "cannot start HTTP/2 session");
+    } else {
+        set_proto(cc, CC_H1);
+    }
+}
+
+static void feed(struct cconn *cc, const char *p, size_t len)
+{
+    if (cc->proto == CC_SNIFF) {
+        size_t have = cc->in_len;
+        size_t cmp = H2_PREFACE_LEN - have < len ? H2_PREFACE_LEN - have : len;
+        if (memcmp(h2_preface + have, p, cmp) != 0) {
+            set_proto(cc, CC_H1);
+        } else if (have + cmp == H2_PREFACE_LEN) {
+            if (start_h2(cc) < 0) {
+                cconn_close(cc, "cannot start HTTP/2 session");
+                return;
+            }
+            const char *prefix = cc->in;
+            size_t prefix_len = cc->in_len;
+            cc->in = NULL;
+            cc->in_len = cc->in_cap = 0;
+            if (prefix_len)
+                h2_feed(cc, prefix, prefix_len);
+            free((void *)prefix);
+            h2_feed(cc, p, len);
+            return;
+        } else {
+            in_append(cc, p, len);
+            return;
+        }
+    }
+    if (cc->proto == CC_H2) {
+        h2_feed(cc, p, len);
+    } else if (cc->h1_tunnel) {
+        struct xchg *x = cc->xchgs;
+        bufq_append(&x->req_body, p, len);
+        xchg_req_progress(x);
+        if (bufq_len(&x->req_body) > XCHG_BUF_HIGH)
+            pause_read(cc);
+    } else {
+        in_append(cc, p, len);
+        h1_process(cc);
+        /* Pipelined requests wait while one is answered: bounded. */
+        if (cc->in_len > cc->w->cfg->request_header_field_buffer)
+            pause_read(cc);
+    }
+}
+
+static void on_readable(struct ev_loop *loop, ev_io *io, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct cconn *cc = io->data;
+    struct worker *w = cc->w;
+    cc->last_activity = ev_now(w->loop);
+    if (cc->proto == CC_TLS) {
+        ERR_clear_error();
+        int r = SSL_do_handshake(cc->ssl);
+        if (r != 1) {
+            int e = SSL_get_error(cc->ssl, r);
+            if (e == SSL_ERROR_WANT_READ)
+                return;
+            if (e == SSL_ERROR_WANT_WRITE) {
+                arm_write(cc, true);
+                return;
+            }
+            char buf[128];
+            ERR_error_string_n(ERR_peek_last_error(), buf, sizeof(buf));
+            log_info("c%" PRIu64 " TLS handshake failed: %s", cc->id, buf);
+            cconn_close(cc, "TLS handshake failed");
+            return;
+        }
+        arm_write(cc, false);
+        select_proto_after_tls(cc);
+        if (cc->dead)
+            return;
+        wrk_mark_dirty(w, cc);
+    }
+    for (int i = 0; i < READ_BATCH && !cc->read_paused && !cc->dead && !cc->closing; i++) {
+        ssize_t n = conn_read(cc, w->scratch, BUF_BLOCK_SIZE);
+        if (n == 0)
+            break;
+        if (n < 0) {
+            if (cc->proto == CC_H1 && n == H2G_ERR_EOF && cc->xchgs) {
+                /* Half-close after a request: answer it, then close. A
+                 * tunnel forwards what it has, then closes both sides. */
+                struct xchg *x = cc->xchgs;
+                cc->eof = true;
+                pause_read(cc);
+                if (cc->h1_tunnel && !x->req_end) {
+                    x->req_end = true;
+                    xchg_req_progress(x);
+                }
+                break;
+            }
+            cconn_close(cc, n == H2G_ERR_EOF ? "peer closed" : h2g_strerror((int)n));
+            return;
+        }
+        stats_bytes(w->stats, STATS_SIDE_CLIENT, STATS_DIR_IN, (uint64_t)n);
+        feed(cc, w->scratch, (size_t)n);
+        if ((size_t)n < BUF_BLOCK_SIZE && !cc->ssl)
+            break;
+    }
+    wrk_mark_dirty(w, cc);
+}
+
+static void on_writable(struct ev_loop *loop, ev_io *io, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct cconn *cc = io->data;
+    if (cc->proto == CC_TLS) {
+        on_readable(loop, &cc->rev, EV_READ);
+        return;
+    }
+    arm_write(cc, false);
+    wrk_mark_dirty(cc->w, cc);
+}
+
+static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)revents;
+    struct cconn *cc = t->data;
+    const struct config *cfg = cc->w->cfg;
+    double now = ev_now(loop);
+    bool busy = cc->num_xchgs > 0;
+    double timeout = bufq_len(&cc->out) ? cfg->frontend_write_timeout
+                     : busy              ? cfg->frontend_read_timeout
+                                         : cfg->frontend_keep_alive_timeout;
+    /* Streams waiting on a backend are timed by the backend's timers. */
+    if (busy && bufq_len(&cc->out) == 0)
+        timeout = cfg->frontend_read_timeout > cfg->backend_read_timeout
+                      ? cfg->frontend_read_timeout
+                      : cfg->backend_read_timeout + 1;
+    double left = cc->last_activity + timeout - now;
+    if (left > 0) {
+        ev_timer_set(t, left, 0.);
+        ev_timer_start(loop, t);
+        return;
+    }
+    if (cc->proto == CC_H2 && !cc->closing) {
+        nghttp2_session_terminate_session(cc->h2, NGHTTP2_NO_ERROR);
+        cc->closing = true;
+        wrk_mark_dirty(cc->w, cc);
+        ev_timer_set(t, 1., 0.);
+        ev_timer_start(loop, t);
+        return;
+    }
+    cconn_close(cc, "timeout");
+}
+
+void cconn_flush(struct cconn *cc)
+{
+    if (cc->dead)
+        return;
+    if (cc->read_paused && !cc->eof)
+        cconn_resume_read(cc);
+    while (cc->pending) {
+        struct xchg *x = cc->pending;
+        cc->pending = x->next_pending;
+        x->pending = false;
+        x->next_pending = NULL;
+        if (cc->proto == CC_H2)
+            h2_on_news(cc, x);
+        else
+            h1_on_news(cc, x);
+    }
+    if (cc->proto == CC_H2) {
+        h2_flush(cc);
+        if (cc->dead)
+            return;
+    } else if (cc->proto == CC_H1) {
+        h1_finish(cc);
+    }
+    int r = write_out(cc);
+    if (r < 0) {
+        cconn_close(cc, "write error");
+        return;
+    }
+    if (r == 1) {
+        wrk_mark_dirty(cc->w, cc);
+        return;
+    }
+    if (bufq_len(&cc->out))
+        return;
+    if (cc->proto == CC_H2) {
+        if (!nghttp2_session_want_read(cc->h2) && !nghttp2_session_want_write(cc->h2)) {
+            cconn_close(cc, "HTTP/2 session done");
+            return;
+        }
+        if (cc->closing && cc->num_xchgs == 0 && !nghttp2_session_want_write(cc->h2)) {
+            cconn_close(cc, "closing");
+            return;
+        }
+        if (nghttp2_session_want_write(cc->h2))
+            wrk_mark_dirty(cc->w, cc);
+        return;
+    }
+    if (cc->proto == CC_H1 && cc->xchgs && cc->xchgs->resp_done) {
+        h1_finish(cc);
+        if (bufq_len(&cc->out)) {
+            wrk_mark_dirty(cc->w, cc);
+            return;
+        }
+    }
+    if (cc->closing) {
+        if (cc->proto == CC_H1 && !cc->ssl)
+            shutdown(cc->fd, SHUT_WR);
+        cconn_close(cc, "done");
+    }
+}
+
+static void __attribute__((constructor)) init_h1_settings(void)
+{
+    h1_settings.on_url = on_h1_url;
+    h1_settings.on_header_field = on_h1_field;
+    h1_settings.on_header_value = on_h1_value;
+    h1_settings.on_headers_complete = on_h1_headers_complete;
+    h1_settings.on_body = on_h1_body;
+    h1_settings.on_message_complete = on_h1_message_complete;
+}

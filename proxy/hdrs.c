@@ -1,0 +1,118 @@
+#include "proxy/hdrs.h"
+
+#include <stdlib.h>
+
+#include "common/err.h"
+#include "common/xalloc.h"
+
+void hdrs_init(struct hdrs *h, size_t max_bytes, size_t max_fields)
+{
+    *h = (struct hdrs){ .max_bytes = max_bytes, .max_fields = max_fields };
+}
+
+void hdrs_cleanup(struct hdrs *h)
+{
+    free(h->buf);
+    free(h->f);
+    h->buf = NULL;
+    h->f = NULL;
+    h->buf_len = h->buf_cap = h->num = h->cap = 0;
+}
+
+void hdrs_reset(struct hdrs *h)
+{
+    h->buf_len = 0;
+    h->num = 0;
+}
+
+static int reserve(struct hdrs *h, size_t more)
+{
+    if (more > h->max_bytes || h->buf_len > h->max_bytes - more)
+        return H2G_ERR_TOO_BIG;
+    if (h->buf_len + more > h->buf_cap) {
+        size_t cap = h->buf_cap ? h->buf_cap * 2 : 512;
+        while (cap < h->buf_len + more)
+            cap *= 2;
+        h->buf = xrealloc(h->buf, cap);
+        h->buf_cap = cap;
+    }
+    return 0;
+}
+
+static void copy_in(struct hdrs *h, struct str s, bool lower)
+{
+    char *dst = h->buf + h->buf_len;
+    if (lower) {
+        for (size_t i = 0; i < s.len; i++) {
+            char c = s.p[i];
+            dst[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+        }
+    } else if (s.len) {
+        memcpy(dst, s.p, s.len);
+    }
+    h->buf_len += s.len;
+}
+
+static int new_field(struct hdrs *h)
+{
+    if (h->num >= h->max_fields)
+        return H2G_ERR_TOO_BIG;
+    if (h->num == h->cap) {
+        h->cap = h->cap ? h->cap * 2 : 16;
+        h->f = xrealloc(h->f, h->cap * sizeof(*h->f));
+    }
+    h->f[h->num] = (struct hdr_off){ .name_off = (uint32_t)h->buf_len,
+                                     .value_off = (uint32_t)h->buf_len };
+    h->num++;
+    return 0;
+}
+
+int hdrs_add(struct hdrs *h, struct str name, struct str value, bool lower)
+{
+    if (reserve(h, name.len + value.len) < 0 || h->num >= h->max_fields)
+        return H2G_ERR_TOO_BIG;
+    new_field(h);
+    struct hdr_off *f = &h->f[h->num - 1];
+    copy_in(h, name, lower);
+    f->name_len = (uint32_t)name.len;
+    f->value_off = (uint32_t)h->buf_len;
+    copy_in(h, value, false);
+    f->value_len = (uint32_t)value.len;
+    return 0;
+}
+
+int hdrs_add_name_part(struct hdrs *h, struct str part, bool continues)
+{
+    if (reserve(h, part.len) < 0)
+        return H2G_ERR_TOO_BIG;
+    if (!continues || h->num == 0) {
+        if (new_field(h) < 0)
+            return H2G_ERR_TOO_BIG;
+    }
+    struct hdr_off *f = &h->f[h->num - 1];
+    copy_in(h, part, true);
+    f->name_len += (uint32_t)part.len;
+    f->value_off = (uint32_t)h->buf_len;
+    return 0;
+}
+
+int hdrs_add_value_part(struct hdrs *h, struct str part)
+{
+    if (h->num == 0)
+        return H2G_ERR_PROTO;
+    if (reserve(h, part.len) < 0)
+        return H2G_ERR_TOO_BIG;
+    struct hdr_off *f = &h->f[h->num - 1];
+    copy_in(h, part, false);
+    f->value_len += (uint32_t)part.len;
+    return 0;
+}
+
+long hdrs_find(const struct hdrs *h, struct str name)
+{
+    for (size_t i = 0; i < h->num; i++) {
+        if (str_eq(hdrs_name(h, i), name))
+            return (long)i;
+    }
+    return -1;
+}

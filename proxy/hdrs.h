@@ -1,0 +1,40 @@
+/* Header field lists for one message. Pure: no I/O. */
+#ifndef H2G_PROXY_HDRS_H
+#define H2G_PROXY_HDRS_H
+
+#include <stdbool.h>
+
+#include "common/str.h"
+#include "proxy/hdrs-t.h"
+
+void hdrs_init(struct hdrs *h, size_t max_bytes, size_t max_fields);
+void hdrs_cleanup(struct hdrs *h);
+/* Empties the list, keeping its memory. */
+void hdrs_reset(struct hdrs *h);
+
+/* Appends a field (copies both). lower: store the name lower-cased.
+ * Returns 0, or H2G_ERR_TOO_BIG when a cap would be passed (the list is
+ * unchanged). */
+int hdrs_add(struct hdrs *h, struct str name, struct str value, bool lower);
+
+/* Streaming form for http-parser, which may deliver a name or a value in
+ * several pieces: a new name piece starts a field unless the previous call
+ * was also a name piece; value pieces extend the last field. Names are
+ * lower-cased. Returns 0 or H2G_ERR_TOO_BIG. */
+int hdrs_add_name_part(struct hdrs *h, struct str part, bool continues);
+int hdrs_add_value_part(struct hdrs *h, struct str part);
+
+static inline struct str hdrs_name(const struct hdrs *h, size_t i)
+{
+    return str_make(h->buf + h->f[i].name_off, h->f[i].name_len);
+}
+
+static inline struct str hdrs_value(const struct hdrs *h, size_t i)
+{
+    return str_make(h->buf + h->f[i].value_off, h->f[i].value_len);
+}
+
+/* Returns the index of the first field named name (lower-case), or -1. */
+long hdrs_find(const struct hdrs *h, struct str name);
+
+#endif

@@ -1,0 +1,292 @@
+/* h2gate entry point: the main thread parses the configuration, opens the
+ * listeners, starts the workers and owns the signals. It never touches a
+ * connection. */
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "config/config.h"
+#include "proxy/cconn.h"
+#include "proxy/tls.h"
+#include "proxy/worker.h"
+
+static struct worker *workers;
+static int num_workers;
+static ev_async workers_done;
+static _Atomic int num_exited;
+static struct ev_loop *main_loop;
+static ev_timer deadline;
+static bool graceful_started;
+
+static void raise_nofile(uint64_t want)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    rlim_t target = want ? (rlim_t)want : rl.rlim_max;
+    if (target > rl.rlim_max && want) {
+        rl.rlim_max = target; /* only root may raise the hard limit */
+    }
+    rl.rlim_cur = target;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        log_warn("cannot set the open-file limit to %llu: %s", (unsigned long long)target,
+                 strerror(errno));
+}
+
+/* Opens one listening socket for fe. Returns the fd, or -1 with a message
+ * in err. */
+static int open_listener(const struct cfg_frontend *fe, bool reuseport, char *err,
+                         size_t err_len)
+{
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+    char port[8];
+    snprintf(port, sizeof(port), "%u", fe->port);
+    bool any = strcmp(fe->host, "*") == 0;
+    hints.ai_family = any ? AF_INET6 : AF_UNSPEC;
+    struct addrinfo *res = NULL;
+    int rv = getaddrinfo(any ? NULL : fe->host, port, &hints, &res);
+    if (rv != 0 && any) {
+        hints.ai_family = AF_INET;
+        rv = getaddrinfo(NULL, port, &hints, &res);
+    }
+    if (rv != 0) {
+        snprintf(err, err_len, "frontend %s,%u: cannot resolve: %s", fe->host, fe->port,
+                 gai_strerror(rv));
+        return -1;
+    }
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, err_len, "frontend %s,%u: socket: %s", fe->host, fe->port,
+                 strerror(errno));
+        freeaddrinfo(res);
+        return -1;
+    }
+    int one = 1, zero = 0;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (reuseport)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    if (res->ai_family == AF_INET6 && any)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+    if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 4096) != 0) {
+        int e = errno;
+        if (e == EADDRINUSE)
+            snprintf(err, err_len,
+                     "frontend %s,%u: address already in use (another process is "
+                     "listening there; pick another port with -f)",
+                     fe->host, fe->port);
+        else
+            snprintf(err, err_len, "frontend %s,%u: %s", fe->host, fe->port, strerror(e));
+        close(fd);
+        freeaddrinfo(res);
+        return -1;
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+static void stop_all(enum wrk_cmd cmd)
+{
+    for (int i = 0; i < num_workers; i++)
+        wrk_command(&workers[i], cmd);
+}
+
+static void on_deadline(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)loop;
+    (void)t;
+    (void)revents;
+    log_notice("graceful shutdown timeout: closing the remaining connections");
+    stop_all(WRK_CMD_STOP);
+}
+
+static void on_graceful(struct ev_loop *loop, ev_signal *s, int revents)
+{
+    (void)revents;
+    if (graceful_started)
+        return;
+    graceful_started = true;
+    log_notice("signal %d: graceful shutdown", s->signum);
+    stop_all(WRK_CMD_GRACEFUL);
+    const struct config *cfg = s->data;
+    ev_timer_init(&deadline, on_deadline, cfg->graceful_shutdown_timeout, 0.);
+    ev_timer_start(loop, &deadline);
+}
+
+static void on_int(struct ev_loop *loop, ev_signal *s, int revents)
+{
+    (void)loop;
+    (void)revents;
+    log_notice("signal %d: exiting now", s->signum);
+    stop_all(WRK_CMD_STOP);
+}
+
+static void on_usr1(struct ev_loop *loop, ev_signal *s, int revents)
+{
+    (void)loop;
+    (void)s;
+    (void)revents;
+    if (log_reopen() != 0)
+        log_error("cannot reopen the error log");
+}
+
+static void on_workers_done(struct ev_loop *loop, ev_async *a, int revents)
+{
+    (void)a;
+    (void)revents;
+    if (atomic_load(&num_exited) == num_workers)
+        ev_break(loop, EVBREAK_ALL);
+}
+
+/* Called on each worker thread as it exits. */
+static void worker_exited(void)
+{
+    atomic_fetch_add(&num_exited, 1);
+    ev_async_send(main_loop, &workers_done);
+}
+
+static int run(struct config *cfgp);
+
+int main(int argc, char **argv)
+{
+    struct config cfg = { 0 };
+    char err[1024];
+    enum cfg_load_result lr = cfg_load(&cfg, argc, argv, err, sizeof(err));
+    if (lr == CFG_EXIT_OK)
+        return 0;
+    if (lr == CFG_ERROR) {
+        fprintf(stderr, "h2gate: %s\n", err);
+        fprintf(stderr, "Try 'h2gate --help' for the options.\n");
+        return 1;
+    }
+    int rc = run(&cfg);
+    cfg_cleanup(&cfg);
+    return rc;
+}
+
+/* Everything after the configuration; returns the exit status. Every path
+ * frees what it made, so sanitizer builds exit with the same status. */
+static int run(struct config *cfgp)
+{
+    struct config cfg = *cfgp;
+    char err[1024];
+    int rc = 1;
+    SSL_CTX *ssl_ctx = NULL;
+    int *fds = NULL;
+    size_t num_fds = 0;
+    if (log_open((enum log_level)cfg.log_level, cfg.errorlog_file) != 0) {
+        fprintf(stderr, "h2gate: cannot open error log %s: %s\n", cfg.errorlog_file,
+                strerror(errno));
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    raise_nofile(cfg.rlimit_nofile);
+
+    for (size_t i = 0; i < cfg.num_frontends; i++) {
+        if (cfg.frontends[i].tls && !ssl_ctx) {
+            ssl_ctx = tls_server_ctx_new(&cfg, err, sizeof(err));
+            if (!ssl_ctx) {
+                fprintf(stderr, "h2gate: %s\n", err);
+                goto out;
+            }
+        }
+    }
+
+    /* A plain bind first: SO_REUSEPORT would let us share a port another
+     * h2gate or nghttpx already serves, and the user would never know. */
+    for (size_t i = 0; i < cfg.num_frontends; i++) {
+        int fd = open_listener(&cfg.frontends[i], false, err, sizeof(err));
+        if (fd < 0) {
+            fprintf(stderr, "h2gate: %s\n", err);
+            goto out;
+        }
+        close(fd);
+    }
+    num_workers = cfg.workers;
+    fds = xcalloc((size_t)num_workers * cfg.num_frontends, sizeof(int));
+    for (int w = 0; w < num_workers; w++) {
+        for (size_t i = 0; i < cfg.num_frontends; i++) {
+            int fd = open_listener(&cfg.frontends[i], true, err, sizeof(err));
+            if (fd < 0) {
+                fprintf(stderr, "h2gate: %s\n", err);
+                goto out;
+            }
+            fds[num_fds++] = fd;
+        }
+    }
+
+    main_loop = ev_default_loop(EVFLAG_AUTO);
+    ev_async_init(&workers_done, on_workers_done);
+    ev_async_start(main_loop, &workers_done);
+    cconn_global_init(&cfg);
+
+    /* Workers inherit a mask with the handled signals blocked, so only the
+     * main thread sees them. */
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGQUIT);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, &old);
+    workers = xcalloc((size_t)num_workers, sizeof(*workers));
+    for (int w = 0; w < num_workers; w++) {
+        wrk_init(&workers[w], w, &cfg, ssl_ctx, NULL, &fds[(size_t)w * cfg.num_frontends]);
+        workers[w].on_exit = worker_exited;
+        if (wrk_start(&workers[w]) != 0) {
+            /* Out of threads at start-up: nothing to save, say so and go. */
+            fprintf(stderr, "h2gate: cannot start worker thread %d\n", w);
+            exit(1);
+        }
+    }
+    free(fds);
+    fds = NULL;
+    num_fds = 0;
+
+    ev_signal sig_term, sig_quit, sig_int, sig_usr1;
+    ev_signal_init(&sig_term, on_graceful, SIGTERM);
+    ev_signal_init(&sig_quit, on_graceful, SIGQUIT);
+    ev_signal_init(&sig_int, on_int, SIGINT);
+    ev_signal_init(&sig_usr1, on_usr1, SIGUSR1);
+    sig_term.data = sig_quit.data = &cfg;
+    ev_signal_start(main_loop, &sig_term);
+    ev_signal_start(main_loop, &sig_quit);
+    ev_signal_start(main_loop, &sig_int);
+    ev_signal_start(main_loop, &sig_usr1);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+    for (size_t i = 0; i < cfg.num_frontends; i++)
+        log_notice("listening on %s,%u (%s)", cfg.frontends[i].host, cfg.frontends[i].port,
+                   cfg.frontends[i].tls ? "TLS: h2, http/1.1" : "cleartext: h2c, http/1.1");
+    log_notice("h2gate started: %d workers, %zu backends", num_workers, cfg.num_backends);
+
+    ev_run(main_loop, 0);
+
+    for (int w = 0; w < num_workers; w++)
+        wrk_join(&workers[w]);
+    for (int w = 0; w < num_workers; w++)
+        wrk_cleanup(&workers[w]);
+    free(workers);
+    cconn_global_cleanup();
+    ev_loop_destroy(main_loop);
+    log_notice("h2gate exits");
+    rc = 0;
+out:
+    for (size_t i = 0; i < num_fds; i++)
+        close(fds[i]);
+    free(fds);
+    SSL_CTX_free(ssl_ctx);
+    return rc;
+}

@@ -1,0 +1,61 @@
+#ifndef H2G_PROXY_TUNNEL_T_H
+#define H2G_PROXY_TUNNEL_T_H
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct worker;
+struct xchg;
+struct dns_query;
+
+#define TUN_MAX_ADDRS 16
+
+enum tun_state {
+    TUN_RESOLVING,
+    TUN_CONNECTING,
+    TUN_OPEN,
+    TUN_DEAD, /* closed; freed by the worker's prepare pass */
+};
+
+/* One connection attempt (RFC 8305 lets two run at once). */
+struct tun_attempt {
+    int fd;
+    ev_io wev;
+    struct tunnel *t;
+};
+
+/* The target side of a CONNECT exchange: a raw TCP socket. */
+struct tunnel {
+    struct worker *w;
+    struct xchg *x;
+    char *host;
+    uint16_t port;
+    enum tun_state state;
+    struct dns_query *query;
+
+    /* Resolved addresses that passed the allow list, IPv6 first. */
+    struct sockaddr_storage addrs[TUN_MAX_ADDRS];
+    socklen_t addr_lens[TUN_MAX_ADDRS];
+    size_t num_addrs;
+    size_t next_v6, next_v4;   /* next index of each family to try */
+    struct tun_attempt attempts[2];
+    int last_errno;
+    ev_timer he_timer;         /* Happy Eyeballs: start IPv4 after 250 ms */
+
+    int fd;
+    ev_io rev, wev;
+    ev_timer timer;            /* connect timeout, then idle timeout */
+    double start;
+    double last_activity;
+    bool read_paused;
+    bool write_armed;
+    bool target_eof;           /* target sent FIN */
+    bool shut_wr;              /* we sent FIN to the target */
+    uint64_t bytes_up;         /* client to target */
+    uint64_t bytes_down;       /* target to client */
+    struct tunnel *next;       /* graveyard */
+};
+
+#endif

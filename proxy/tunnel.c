@@ -1,0 +1,511 @@
+#include "proxy/tunnel.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/stats.h"
+#include "common/xalloc.h"
+#include "config/config.h"
+#include "config/connect_rule.h"
+#include "proxy/auth.h"
+#include "proxy/cconn.h"
+#include "proxy/dns.h"
+#include "proxy/hdrs.h"
+#include "proxy/worker.h"
+#include "proxy/xchg.h"
+
+/* RFC 8305 §5: the recommended Connection Attempt Delay. */
+#define HAPPY_EYEBALLS_DELAY 0.25
+#define READ_BATCH 4
+
+static void on_target_readable(struct ev_loop *loop, ev_io *io, int revents);
+static void on_target_writable(struct ev_loop *loop, ev_io *io, int revents);
+static void on_attempt_done(struct ev_loop *loop, ev_io *io, int revents);
+static void on_tunnel_timer(struct ev_loop *loop, ev_timer *t, int revents);
+static void on_he_timer(struct ev_loop *loop, ev_timer *t, int revents);
+
+/* Answers x with an error before the tunnel opened. */
+static void refuse(struct xchg *x, int status, const char *proxy_status, const char *why)
+{
+    struct stats *st = x->cc->w->stats;
+    x->proxy_status = proxy_status;
+    if (status == 403 || status == 407)
+        stats_tunnel_denied(st);
+    else
+        stats_tunnel_failed(st);
+    xchg_fail(x, status, why);
+}
+
+static void close_attempt(struct tunnel *t, struct tun_attempt *a)
+{
+    if (a->fd < 0)
+        return;
+    ev_io_stop(t->w->loop, &a->wev);
+    close(a->fd);
+    a->fd = -1;
+}
+
+/* Closes every socket and watcher; memory goes in the next tun_reap(). */
+static void kill_tunnel(struct tunnel *t)
+{
+    if (t->state == TUN_DEAD)
+        return;
+    struct worker *w = t->w;
+    if (t->query) {
+        dns_cancel(t->query);
+        t->query = NULL;
+    }
+    for (int i = 0; i < 2; i++)
+        close_attempt(t, &t->attempts[i]);
+    ev_timer_stop(w->loop, &t->he_timer);
+    ev_timer_stop(w->loop, &t->timer);
+    if (t->fd >= 0) {
+        ev_io_stop(w->loop, &t->rev);
+        ev_io_stop(w->loop, &t->wev);
+        close(t->fd);
+        t->fd = -1;
+    }
+    if (t->state == TUN_OPEN) {
+        double dur = ev_now(w->loop) - t->start;
+        log_info("tunnel to %s:%u closed after %.3fs: %" PRIu64 " bytes up, %" PRIu64
+                 " bytes down",
+                 t->host, t->port, dur, t->bytes_up, t->bytes_down);
+        stats_tunnel_closed(w->stats, dur, t->bytes_up, t->bytes_down);
+    }
+    t->state = TUN_DEAD;
+    t->next = w->tun_grave;
+    w->tun_grave = t;
+}
+
+/* The target failed: before the 200 the client gets an error answer;
+ * after it, HTTP/2 gets RST_STREAM(CONNECT_ERROR) and HTTP/1.1 a close. */
+static void fail_tunnel(struct tunnel *t, int status, const char *proxy_status, const char *why)
+{
+    struct xchg *x = t->x;
+    bool was_open = t->state == TUN_OPEN;
+    kill_tunnel(t);
+    t->x = NULL;
+    if (!x)
+        return;
+    x->tun = NULL;
+    x->cc->num_tunnels--;
+    x->rst_code = NGHTTP2_CONNECT_ERROR;
+    if (was_open) {
+        xchg_fail(x, status, why);
+        return;
+    }
+    refuse(x, status, proxy_status, why);
+}
+
+static void arm_timer(struct tunnel *t, double after)
+{
+    ev_timer_stop(t->w->loop, &t->timer);
+    ev_timer_set(&t->timer, after, 0.);
+    ev_timer_start(t->w->loop, &t->timer);
+}
+
+static void opened(struct tunnel *t, int fd)
+{
+    struct worker *w = t->w;
+    struct xchg *x = t->x;
+    ev_timer_stop(w->loop, &t->he_timer);
+    for (int i = 0; i < 2; i++)
+        close_attempt(t, &t->attempts[i]);
+    t->fd = fd;
+    t->state = TUN_OPEN;
+    t->start = t->last_activity = ev_now(w->loop);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    ev_io_init(&t->rev, on_target_readable, fd, EV_READ);
+    ev_io_init(&t->wev, on_target_writable, fd, EV_WRITE);
+    t->rev.data = t->wev.data = t;
+    ev_io_start(w->loop, &t->rev);
+    arm_timer(t, w->cfg->tunnel_idle_timeout);
+    stats_tunnel_opened(w->stats);
+    log_info("c%" PRIu64 " s%d tunnel to %s:%u open", x->cc->id, x->stream_id, t->host, t->port);
+    x->status = 200;
+    x->resp_head_ready = true;
+    xchg_notify(x);
+    tun_pump(t);
+}
+
+/* Starts a connection attempt to the next address of family (AF_INET6 or
+ * AF_INET) in slot; returns false when that family has no address left. */
+static bool try_next(struct tunnel *t, int family, int slot)
+{
+    size_t *next = family == AF_INET6 ? &t->next_v6 : &t->next_v4;
+    for (; *next < t->num_addrs; (*next)++) {
+        const struct sockaddr_storage *ss = &t->addrs[*next];
+        if (ss->ss_family != family)
+            continue;
+        int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            t->last_errno = errno;
+            continue;
+        }
+        if (connect(fd, (const struct sockaddr *)ss, t->addr_lens[*next]) < 0 &&
+            errno != EINPROGRESS) {
+            t->last_errno = errno;
+            close(fd);
+            continue;
+        }
+        (*next)++;
+        struct tun_attempt *a = &t->attempts[slot];
+        a->fd = fd;
+        a->t = t;
+        ev_io_init(&a->wev, on_attempt_done, fd, EV_WRITE);
+        a->wev.data = a;
+        ev_io_start(t->w->loop, &a->wev);
+        return true;
+    }
+    return false;
+}
+
+static bool any_attempt(const struct tunnel *t)
+{
+    return t->attempts[0].fd >= 0 || t->attempts[1].fd >= 0;
+}
+
+static void give_up_connecting(struct tunnel *t)
+{
+    int e = t->last_errno;
+    char why[128];
+    snprintf(why, sizeof(why), "cannot connect to %s:%u: %s", t->host, t->port,
+             e ? strerror(e) : "no address");
+    if (e == ECONNREFUSED)
+        fail_tunnel(t, 502, "connection_refused", why);
+    else if (e == ETIMEDOUT)
+        fail_tunnel(t, 504, "connection_timeout", why);
+    else
+        fail_tunnel(t, 502, "destination_unavailable", why);
+}
+
+/* Slot 0 carries IPv6 attempts, slot 1 IPv4 ones; when a family has no
+ * address the other family uses its slot too. */
+static void refill(struct tunnel *t, int slot)
+{
+    int fam = slot == 0 ? AF_INET6 : AF_INET;
+    int other = slot == 0 ? AF_INET : AF_INET6;
+    if (!try_next(t, fam, slot))
+        try_next(t, other, slot);
+    if (!any_attempt(t) && !ev_is_active(&t->he_timer))
+        give_up_connecting(t);
+}
+
+static void on_attempt_done(struct ev_loop *loop, ev_io *io, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct tun_attempt *a = io->data;
+    struct tunnel *t = a->t;
+    int err = 0;
+    socklen_t len = sizeof(err);
+    getsockopt(a->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err == 0) {
+        int fd = a->fd;
+        ev_io_stop(t->w->loop, &a->wev);
+        a->fd = -1; /* ownership passes to the tunnel */
+        opened(t, fd);
+        return;
+    }
+    t->last_errno = err;
+    close_attempt(t, a);
+    refill(t, (int)(a - t->attempts));
+}
+
+static void on_he_timer(struct ev_loop *loop, ev_timer *timer, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct tunnel *t = timer->data;
+    if (t->attempts[1].fd < 0)
+        refill(t, 1);
+}
+
+static int addr_order(const void *a, const void *b)
+{
+    int fa = ((const struct sockaddr_storage *)a)->ss_family;
+    int fb = ((const struct sockaddr_storage *)b)->ss_family;
+    return (fa == AF_INET) - (fb == AF_INET);
+}
+
+static void on_resolved(void *arg, int status, const struct dns_result *res)
+{
+    struct tunnel *t = arg;
+    struct xchg *x = t->x;
+    const struct config *cfg = t->w->cfg;
+    t->query = NULL;
+    if (status != 0 || !res || res->num == 0) {
+        char why[128];
+        snprintf(why, sizeof(why), "cannot resolve %s: %s", t->host, h2g_strerror(status));
+        if (status == H2G_ERR_TIMEOUT)
+            fail_tunnel(t, 504, "dns_timeout", why);
+        else
+            fail_tunnel(t, 502, "dns_error", why);
+        return;
+    }
+    struct str host = str_cstr(t->host);
+    for (size_t i = 0; i < res->num && t->num_addrs < TUN_MAX_ADDRS; i++) {
+        const struct sockaddr *sa = (const struct sockaddr *)&res->addrs[i];
+        if (!crule_check_addr(cfg->connect_rules, host, sa, t->port))
+            continue;
+        memcpy(&t->addrs[t->num_addrs], &res->addrs[i], sizeof(res->addrs[i]));
+        struct sockaddr_in *sin = (struct sockaddr_in *)&t->addrs[t->num_addrs];
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&t->addrs[t->num_addrs];
+        if (sa->sa_family == AF_INET) {
+            sin->sin_port = htons(t->port);
+            t->addr_lens[t->num_addrs] = sizeof(*sin);
+        } else {
+            sin6->sin6_port = htons(t->port);
+            t->addr_lens[t->num_addrs] = sizeof(*sin6);
+        }
+        t->num_addrs++;
+    }
+    if (t->num_addrs == 0) {
+        char why[160];
+        snprintf(why, sizeof(why), "no address of %s:%u is allowed", t->host, t->port);
+        fail_tunnel(t, 403, "destination_ip_prohibited", why);
+        return;
+    }
+    /* Stable: IPv6 first, each family in resolver order. */
+    qsort(t->addrs, t->num_addrs, sizeof(t->addrs[0]), addr_order);
+    for (size_t i = 0; i < t->num_addrs; i++)
+        t->addr_lens[i] = t->addrs[i].ss_family == AF_INET ? sizeof(struct sockaddr_in)
+                                                            : sizeof(struct sockaddr_in6);
+    t->state = TUN_CONNECTING;
+    (void)x;
+    bool have_v6 = t->addrs[0].ss_family == AF_INET6;
+    bool have_v4 = t->addrs[t->num_addrs - 1].ss_family == AF_INET;
+    if (have_v6 && have_v4) {
+        ev_timer_init(&t->he_timer, on_he_timer, HAPPY_EYEBALLS_DELAY, 0.);
+        t->he_timer.data = t;
+        ev_timer_start(t->w->loop, &t->he_timer);
+    }
+    refill(t, have_v6 ? 0 : 1);
+}
+
+static bool has_field(const struct xchg *x, struct str name)
+{
+    return hdrs_find(&x->req, name) >= 0;
+}
+
+void tun_start(struct xchg *x)
+{
+    struct cconn *cc = x->cc;
+    struct worker *w = cc->w;
+    const struct config *cfg = w->cfg;
+    struct str host;
+    uint16_t port;
+    /* HTTP/1.1 names the target in the request line, HTTP/2 in :authority. */
+    struct str authority = cc->proto == CC_H1 ? xchg_path(x) : xchg_authority(x);
+    const char *msg = crule_parse_authority(authority, &host, &port);
+    if (msg) {
+        x->rst_code = NGHTTP2_PROTOCOL_ERROR;
+        refuse(x, 400, "http_request_error", msg);
+        return;
+    }
+    if (has_field(x, STR_LIT("content-length")) || has_field(x, STR_LIT("transfer-encoding"))) {
+        refuse(x, 400, "http_request_error", "CONNECT with a body length");
+        return;
+    }
+    if (w->auth_db) {
+        long i = hdrs_find(&x->req, STR_LIT("proxy-authorization"));
+        struct str v = i >= 0 ? hdrs_value(&x->req, (size_t)i) : STR_NULL;
+        if (auth_check(w->auth_db, w->auth_cache, v) != AUTH_OK) {
+            x->auth_challenge = true;
+            refuse(x, 407, "http_request_denied",
+                   i >= 0 ? "bad proxy credentials" : "proxy credentials required");
+            return;
+        }
+    }
+    if (!cfg->connect_rules ||
+        crule_check_name(cfg->connect_rules, host, port) == CRULE_DENY) {
+        char why[160];
+        snprintf(why, sizeof(why), "CONNECT to %.*s:%u denied", (int)host.len, host.p, port);
+        refuse(x, 403, "destination_ip_prohibited", why);
+        return;
+    }
+    size_t max_tunnels = cfg->max_tunnels_per_connection
+                             ? cfg->max_tunnels_per_connection
+                             : cfg->frontend_http2_max_concurrent_streams;
+    if (cc->num_tunnels >= max_tunnels) {
+        refuse(x, 503, "connection_limit_reached", "too many tunnels on this connection");
+        return;
+    }
+    struct tunnel *t = xcalloc(1, sizeof(*t));
+    t->w = w;
+    t->x = x;
+    t->host = xstrndup(host.p, host.len);
+    t->port = port;
+    t->fd = -1;
+    t->attempts[0].fd = t->attempts[1].fd = -1;
+    t->state = TUN_RESOLVING;
+    ev_timer_init(&t->timer, on_tunnel_timer, cfg->tunnel_connect_timeout, 0.);
+    t->timer.data = t;
+    ev_timer_start(w->loop, &t->timer);
+    ev_timer_init(&t->he_timer, on_he_timer, HAPPY_EYEBALLS_DELAY, 0.);
+    t->he_timer.data = t;
+    x->tun = t;
+    cc->num_tunnels++;
+    t->query = dns_resolve(w->dns, host, on_resolved, t);
+}
+
+static int write_target(struct tunnel *t)
+{
+    struct xchg *x = t->x;
+    size_t moved = 0;
+    while (bufq_len(&x->req_body)) {
+        struct iovec iov[16];
+        int cnt = bufq_peek_iov(&x->req_body, iov, 16);
+        ssize_t n = writev(t->fd, iov, cnt);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN)
+                break;
+            char why[128];
+            snprintf(why, sizeof(why), "write to %s:%u: %s", t->host, t->port, strerror(errno));
+            if (moved)
+                xchg_req_consumed(x, moved);
+            fail_tunnel(t, 502, "connection_terminated", why);
+            return -1;
+        }
+        bufq_drain(&x->req_body, (size_t)n);
+        moved += (size_t)n;
+    }
+    if (moved) {
+        t->bytes_up += moved;
+        t->last_activity = ev_now(t->w->loop);
+        stats_bytes(t->w->stats, STATS_SIDE_TUNNEL, STATS_DIR_OUT, moved);
+        xchg_req_consumed(x, moved);
+    }
+    bool pending = bufq_len(&x->req_body) > 0;
+    if (pending != t->write_armed) {
+        t->write_armed = pending;
+        if (pending)
+            ev_io_start(t->w->loop, &t->wev);
+        else
+            ev_io_stop(t->w->loop, &t->wev);
+    }
+    return 0;
+}
+
+void tun_pump(struct tunnel *t)
+{
+    struct xchg *x = t->x;
+    if (t->state != TUN_OPEN || !x)
+        return;
+    if (write_target(t) < 0)
+        return;
+    if (x->req_end && bufq_len(&x->req_body) == 0 && !t->shut_wr) {
+        t->shut_wr = true;
+        shutdown(t->fd, SHUT_WR);
+        /* HTTP/1.1 tunnels end when either side closes (RFC 9110
+         * §9.3.6); HTTP/2 ones half-close (RFC 9113 §8.5). */
+        if (x->cc->proto == CC_H1 && !x->resp_end) {
+            x->resp_end = true;
+            xchg_notify(x);
+        }
+    }
+}
+
+static void on_target_writable(struct ev_loop *loop, ev_io *io, int revents)
+{
+    (void)loop;
+    (void)revents;
+    tun_pump(io->data);
+}
+
+static void on_target_readable(struct ev_loop *loop, ev_io *io, int revents)
+{
+    (void)revents;
+    struct tunnel *t = io->data;
+    struct xchg *x = t->x;
+    struct worker *w = t->w;
+    for (int i = 0; i < READ_BATCH && t->state == TUN_OPEN && !t->read_paused; i++) {
+        size_t avail;
+        char *dst = bufq_reserve(&x->resp_body, &avail);
+        ssize_t n = read(t->fd, dst, avail);
+        if (n < 0) {
+            bufq_commit(&x->resp_body, 0);
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN)
+                return;
+            char why[128];
+            snprintf(why, sizeof(why), "read from %s:%u: %s", t->host, t->port, strerror(errno));
+            fail_tunnel(t, 502, "connection_terminated", why);
+            return;
+        }
+        bufq_commit(&x->resp_body, (size_t)n);
+        if (n == 0) {
+            t->target_eof = true;
+            ev_io_stop(loop, &t->rev);
+            x->resp_end = true;
+            xchg_notify(x);
+            return;
+        }
+        t->bytes_down += (uint64_t)n;
+        t->last_activity = ev_now(loop);
+        stats_bytes(w->stats, STATS_SIDE_TUNNEL, STATS_DIR_IN, (uint64_t)n);
+        xchg_notify(x);
+        if (bufq_len(&x->resp_body) > XCHG_BUF_HIGH) {
+            t->read_paused = true;
+            ev_io_stop(loop, &t->rev);
+        }
+    }
+}
+
+void tun_resume_read(struct tunnel *t)
+{
+    if (!t->read_paused || t->state != TUN_OPEN || t->target_eof)
+        return;
+    t->read_paused = false;
+    ev_io_start(t->w->loop, &t->rev);
+}
+
+static void on_tunnel_timer(struct ev_loop *loop, ev_timer *timer, int revents)
+{
+    (void)revents;
+    struct tunnel *t = timer->data;
+    const struct config *cfg = t->w->cfg;
+    if (t->state != TUN_OPEN) {
+        char why[128];
+        snprintf(why, sizeof(why), "connecting to %s:%u timed out", t->host, t->port);
+        fail_tunnel(t, 504, t->state == TUN_RESOLVING ? "dns_timeout" : "connection_timeout",
+                    why);
+        return;
+    }
+    double left = t->last_activity + cfg->tunnel_idle_timeout - ev_now(loop);
+    if (left > 0) {
+        arm_timer(t, left);
+        return;
+    }
+    fail_tunnel(t, 504, "connection_timeout", "tunnel idle timeout");
+}
+
+void tun_abandon(struct tunnel *t)
+{
+    t->x = NULL;
+    kill_tunnel(t);
+}
+
+void tun_reap(struct worker *w)
+{
+    while (w->tun_grave) {
+        struct tunnel *t = w->tun_grave;
+        w->tun_grave = t->next;
+        free(t->host);
+        free(t);
+    }
+}

@@ -1,0 +1,71 @@
+#ifndef H2G_PROXY_WORKER_T_H
+#define H2G_PROXY_WORKER_T_H
+
+#include <ev.h>
+#include <openssl/ssl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf-t.h"
+
+struct config;
+struct cfg_frontend;
+struct cconn;
+struct bconn;
+struct tunnel;
+struct stats;
+struct dns;
+struct auth_db;
+struct auth_cache;
+
+struct wrk_listener {
+    ev_io io;
+    int fd;
+    const struct cfg_frontend *fe;
+    struct worker *w;
+};
+
+enum wrk_cmd { WRK_CMD_NONE = 0, WRK_CMD_GRACEFUL = 1, WRK_CMD_STOP = 2 };
+
+/* One thread, one loop. Everything below is touched only by this worker's
+ * thread except cmd (written by main, read here). */
+struct worker {
+    int id;
+    char tag[16];
+    pthread_t thread;
+    struct ev_loop *loop;
+    const struct config *cfg;
+    SSL_CTX *ssl_ctx;
+    struct wrk_listener *listeners;
+    size_t num_listeners;
+    ev_async wake;
+    ev_prepare prepare;
+    ev_idle idle_watch;
+    ev_timer shutdown_timer;
+    _Atomic int cmd;
+    void (*on_exit)(void);      /* called on the worker thread as it ends */
+    bool shutting_down;
+
+    struct buf_pool pool;
+    char *scratch;              /* read buffer, BUF_BLOCK_SIZE bytes */
+
+    struct cconn *conns;
+    size_t num_conns;
+    struct cconn *dirty;
+    struct cconn *cc_grave;
+    struct bconn *bc_grave;
+    struct tunnel *tun_grave;
+    struct stats *stats;        /* written only by this worker */
+    struct dns *dns;            /* c-ares channel on this loop */
+    const struct auth_db *auth_db;  /* shared, read-only; NULL: no auth */
+    struct auth_cache *auth_cache;
+    struct bconn **idle;        /* keep-alive pool per backend index */
+    size_t *num_idle;
+    size_t *rr;                 /* round-robin position per route index */
+    uint64_t next_conn_id;
+};
+
+#endif

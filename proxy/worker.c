@@ -1,0 +1,224 @@
+#include "proxy/worker.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/stats.h"
+#include "common/xalloc.h"
+#include "config/config.h"
+#include "proxy/bconn.h"
+#include "proxy/auth.h"
+#include "proxy/cconn.h"
+#include "proxy/dns.h"
+#include "proxy/tunnel.h"
+
+/* Accepts per listener wakeup, so one busy frontend cannot starve the loop. */
+#define ACCEPT_BATCH 64
+
+static void on_accept(struct ev_loop *loop, ev_io *io, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct wrk_listener *l = (struct wrk_listener *)io;
+    struct worker *w = l->w;
+    for (int i = 0; i < ACCEPT_BATCH; i++) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE)
+                log_warn("accept: %s (raise --rlimit-nofile)", strerror(errno));
+            else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                log_warn("accept: %s", strerror(errno));
+            return;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        cconn_new(w, fd, l->fe, (struct sockaddr *)&ss);
+    }
+}
+
+void wrk_mark_dirty(struct worker *w, struct cconn *cc)
+{
+    if (cc->dirty || cc->dead)
+        return;
+    cc->dirty = true;
+    cc->next_dirty = w->dirty;
+    w->dirty = cc;
+}
+
+static void stop_listeners(struct worker *w)
+{
+    for (size_t i = 0; i < w->num_listeners; i++) {
+        if (w->listeners[i].fd >= 0) {
+            ev_io_stop(w->loop, &w->listeners[i].io);
+            close(w->listeners[i].fd);
+            w->listeners[i].fd = -1;
+        }
+    }
+}
+
+static void on_idle(struct ev_loop *loop, ev_idle *idle, int revents)
+{
+    (void)revents;
+    ev_idle_stop(loop, idle);
+}
+
+/* The one place that writes and frees: runs before the loop blocks. */
+static void on_prepare(struct ev_loop *loop, ev_prepare *p, int revents)
+{
+    (void)revents;
+    struct worker *w = p->data;
+    struct cconn *list = w->dirty;
+    w->dirty = NULL;
+    while (list) {
+        struct cconn *cc = list;
+        list = cc->next_dirty;
+        cc->dirty = false;
+        cconn_flush(cc);
+    }
+    cconn_reap(w);
+    bconn_reap(w);
+    tun_reap(w);
+    if (w->dirty)
+        ev_idle_start(loop, &w->idle_watch);
+    if (w->shutting_down && w->num_conns == 0)
+        ev_break(loop, EVBREAK_ONE);
+}
+
+static void on_goaway_final(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct worker *w = t->data;
+    for (struct cconn *cc = w->conns; cc; cc = cc->next)
+        cconn_shutdown_final(cc);
+}
+
+static void begin_graceful(struct worker *w)
+{
+    if (w->shutting_down)
+        return;
+    w->shutting_down = true;
+    stop_listeners(w);
+    bconn_pool_close_all(w);
+    for (struct cconn *cc = w->conns; cc; cc = cc->next)
+        cconn_shutdown(cc);
+    /* The first GOAWAY (last stream id 2^31-1) warns clients; one second
+     * later, time for streams already in flight to arrive, the final one
+     * names the last stream we will process. */
+    ev_timer_init(&w->shutdown_timer, on_goaway_final, 1., 0.);
+    w->shutdown_timer.data = w;
+    ev_timer_start(w->loop, &w->shutdown_timer);
+    log_info("graceful shutdown: %zu connections open", w->num_conns);
+}
+
+static void on_wake(struct ev_loop *loop, ev_async *a, int revents)
+{
+    (void)revents;
+    struct worker *w = a->data;
+    int cmd = atomic_load(&w->cmd);
+    if (cmd == WRK_CMD_STOP) {
+        ev_break(loop, EVBREAK_ALL);
+        return;
+    }
+    if (cmd == WRK_CMD_GRACEFUL)
+        begin_graceful(w);
+}
+
+void wrk_init(struct worker *w, int id, const struct config *cfg, SSL_CTX *ssl_ctx,
+              const struct auth_db *auth_db, const int *listen_fds)
+{
+    memset(w, 0, sizeof(*w));
+    w->id = id;
+    snprintf(w->tag, sizeof(w->tag), "w%d", id);
+    w->cfg = cfg;
+    w->ssl_ctx = ssl_ctx;
+    w->loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOSIGMASK);
+    if (!w->loop)
+        w->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+    buf_pool_init(&w->pool, 256);
+    w->stats = stats_new(cfg->num_backends);
+    w->dns = dns_new(w->loop, cfg->dns_lookup_timeout, cfg->dns_cache_timeout);
+    w->auth_db = auth_db;
+    if (auth_db)
+        w->auth_cache = auth_cache_new(1024);
+    w->scratch = xmalloc(BUF_BLOCK_SIZE);
+    w->num_listeners = cfg->num_frontends;
+    w->listeners = xcalloc(cfg->num_frontends, sizeof(*w->listeners));
+    for (size_t i = 0; i < cfg->num_frontends; i++) {
+        struct wrk_listener *l = &w->listeners[i];
+        l->fd = listen_fds[i];
+        l->fe = &cfg->frontends[i];
+        l->w = w;
+        ev_io_init(&l->io, on_accept, l->fd, EV_READ);
+        ev_io_start(w->loop, &l->io);
+    }
+    w->idle = xcalloc(cfg->num_backends ? cfg->num_backends : 1, sizeof(*w->idle));
+    w->num_idle = xcalloc(cfg->num_backends ? cfg->num_backends : 1, sizeof(*w->num_idle));
+    w->rr = xcalloc(cfg->num_routes ? cfg->num_routes : 1, sizeof(*w->rr));
+    ev_async_init(&w->wake, on_wake);
+    w->wake.data = w;
+    ev_async_start(w->loop, &w->wake);
+    /* Keeps the loop from blocking while a connection still has output
+     * left over from its per-iteration write budget. */
+    ev_idle_init(&w->idle_watch, on_idle);
+    ev_prepare_init(&w->prepare, on_prepare);
+    w->prepare.data = w;
+    ev_prepare_start(w->loop, &w->prepare);
+    ev_set_userdata(w->loop, w);
+}
+
+static void *run(void *arg)
+{
+    struct worker *w = arg;
+    log_set_thread_tag(w->tag);
+    ev_run(w->loop, 0);
+    log_info("worker exits");
+    if (w->on_exit)
+        w->on_exit();
+    return NULL;
+}
+
+int wrk_start(struct worker *w)
+{
+    return pthread_create(&w->thread, NULL, run, w) == 0 ? 0 : -1;
+}
+
+void wrk_command(struct worker *w, enum wrk_cmd cmd)
+{
+    atomic_store(&w->cmd, (int)cmd);
+    ev_async_send(w->loop, &w->wake);
+}
+
+void wrk_join(struct worker *w)
+{
+    pthread_join(w->thread, NULL);
+}
+
+void wrk_cleanup(struct worker *w)
+{
+    stop_listeners(w);
+    cconn_close_all(w);
+    bconn_pool_close_all(w);
+    cconn_reap(w);
+    bconn_reap(w);
+    tun_reap(w);
+    dns_free(w->dns);
+    auth_cache_free(w->auth_cache);
+    free(w->listeners);
+    free(w->idle);
+    free(w->num_idle);
+    free(w->rr);
+    free(w->scratch);
+    buf_pool_cleanup(&w->pool);
+    stats_free(w->stats);
+    ev_loop_destroy(w->loop);
+}

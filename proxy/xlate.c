@@ -1,0 +1,324 @@
+#include "proxy/xlate.h"
+
+#include <stdio.h>
+
+#include "common/err.h"
+#include "proxy/hdrs.h"
+
+/* RFC 9110 §5.6.2 tchar. */
+static bool is_tchar(unsigned char c)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+        return true;
+    switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*':
+    case '+': case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Checks one field line (without its CRLF); updates the framing state. */
+static int check_field(struct str line, bool request, struct str *cl, bool *have_te)
+{
+    size_t i = 0;
+    while (i < line.len && is_tchar((unsigned char)line.p[i]))
+        i++;
+    if (i == 0 || i == line.len || line.p[i] != ':')
+        return H2G_ERR_PROTO;
+    struct str name = str_make(line.p, i);
+    struct str value = str_trim(str_make(line.p + i + 1, line.len - i - 1));
+    if (str_ieq(name, STR_LIT("content-length"))) {
+        if (value.len == 0)
+            return H2G_ERR_PROTO;
+        for (size_t k = 0; k < value.len; k++) {
+            if (value.p[k] < '0' || value.p[k] > '9')
+                return H2G_ERR_PROTO;
+        }
+        if (cl->p && !str_eq(*cl, value))
+            return H2G_ERR_PROTO;
+        *cl = value;
+    } else if (str_ieq(name, STR_LIT("transfer-encoding"))) {
+        if (request && (*have_te || !str_ieq(value, STR_LIT("chunked"))))
+            return H2G_ERR_PROTO;
+        *have_te = true;
+    }
+    return 0;
+}
+
+int xlate_h1_head_scan(const char *p, size_t len, bool request, size_t *head_len)
+{
+    struct str cl = STR_NULL;
+    bool have_te = false;
+    size_t line_start = 0;
+    bool first = true;
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] == '\r') {
+            if (i + 1 == len)
+                return 0;
+            if (p[i + 1] != '\n')
+                return H2G_ERR_PROTO;
+            continue;
+        }
+        if (p[i] != '\n')
+            continue;
+        if (i == 0 || p[i - 1] != '\r')
+            return H2G_ERR_PROTO;
+        struct str line = str_make(p + line_start, i - 1 - line_start);
+        if (line.len == 0) {
+            if (first)
+                return H2G_ERR_PROTO;
+            if (cl.p && have_te)
+                return H2G_ERR_PROTO;
+            *head_len = i + 1;
+            return 1;
+        }
+        if (!first) {
+            if (line.p[0] == ' ' || line.p[0] == '\t')
+                return H2G_ERR_PROTO;
+            if (check_field(line, request, &cl, &have_te) < 0)
+                return H2G_ERR_PROTO;
+        }
+        first = false;
+        line_start = i + 1;
+    }
+    return 0;
+}
+
+bool xlate_is_hop_field(struct str n)
+{
+    switch (n.len) {
+    case 2:
+        return str_eq(n, STR_LIT("te"));
+    case 7:
+        return str_eq(n, STR_LIT("upgrade"));
+    case 10:
+        return str_eq(n, STR_LIT("connection")) || str_eq(n, STR_LIT("keep-alive"));
+    case 14:
+        return str_eq(n, STR_LIT("http2-settings"));
+    case 16:
+        return str_eq(n, STR_LIT("proxy-connection"));
+    case 17:
+        return str_eq(n, STR_LIT("transfer-encoding"));
+    default:
+        return false;
+    }
+}
+
+/* Calls back for each comma-separated, trimmed, non-empty element. Returns
+ * true as soon as want matches one case-insensitively. */
+static bool list_has(struct str list, struct str want)
+{
+    while (list.len) {
+        size_t i = 0;
+        while (i < list.len && list.p[i] != ',')
+            i++;
+        struct str elem = str_trim(str_make(list.p, i));
+        if (elem.len && str_ieq(elem, want))
+            return true;
+        if (i == list.len)
+            break;
+        list.p += i + 1;
+        list.len -= i + 1;
+    }
+    return false;
+}
+
+bool xlate_drop_field(const struct hdrs *h, struct str name)
+{
+    if (xlate_is_hop_field(name))
+        return true;
+    for (size_t i = 0; i < h->num; i++) {
+        if (str_eq(hdrs_name(h, i), STR_LIT("connection")) && list_has(hdrs_value(h, i), name))
+            return true;
+    }
+    return false;
+}
+
+static void put(struct bufq *out, struct str s)
+{
+    bufq_append(out, s.p, s.len);
+}
+
+static void put_field(struct bufq *out, struct str name, struct str value)
+{
+    put(out, name);
+    put(out, STR_LIT(": "));
+    put(out, value);
+    put(out, STR_LIT("\r\n"));
+}
+
+/* Writes every field called name as one line, values joined by sep,
+ * followed by extra (when non-empty). Returns whether anything was written. */
+static bool put_joined(struct bufq *out, const struct hdrs *h, struct str name, struct str sep,
+                       struct str extra)
+{
+    bool any = false;
+    for (size_t i = 0; i < h->num; i++) {
+        if (!str_eq(hdrs_name(h, i), name))
+            continue;
+        if (!any) {
+            put(out, name);
+            put(out, STR_LIT(": "));
+        } else {
+            put(out, sep);
+        }
+        put(out, hdrs_value(h, i));
+        any = true;
+    }
+    if (extra.len) {
+        if (!any) {
+            put(out, name);
+            put(out, STR_LIT(": "));
+        } else {
+            put(out, sep);
+        }
+        put(out, extra);
+        any = true;
+    }
+    if (any)
+        put(out, STR_LIT("\r\n"));
+    return any;
+}
+
+void xlate_req_h1(struct bufq *out, const struct xlate_req *r, const struct xlate_opts *o)
+{
+    const struct hdrs *h = r->hdrs;
+    put(out, r->method);
+    put(out, STR_LIT(" "));
+    put(out, r->path);
+    put(out, STR_LIT(" HTTP/1.1\r\n"));
+    if (r->authority.len)
+        put_field(out, STR_LIT("host"), r->authority);
+    bool te_trailers = false;
+    for (size_t i = 0; i < h->num; i++) {
+        struct str n = hdrs_name(h, i);
+        if (n.len && n.p[0] == ':')
+            continue;
+        if (str_eq(n, STR_LIT("te"))) {
+            te_trailers = te_trailers || list_has(hdrs_value(h, i), STR_LIT("trailers"));
+            continue;
+        }
+        if (xlate_drop_field(h, n) || str_eq(n, STR_LIT("host")) ||
+            str_eq(n, STR_LIT("content-length")) || str_eq(n, STR_LIT("expect")) ||
+            str_eq(n, STR_LIT("cookie")) || str_eq(n, STR_LIT("via")) ||
+            str_eq(n, STR_LIT("x-forwarded-for")) || str_eq(n, STR_LIT("x-forwarded-proto")))
+            continue;
+        put_field(out, n, hdrs_value(h, i));
+    }
+    if (te_trailers)
+        put(out, STR_LIT("te: trailers\r\n"));
+    put_joined(out, h, STR_LIT("cookie"), STR_LIT("; "), STR_NULL);
+    if (o->xff) {
+        struct str keep = o->strip_xff ? STR_NULL : STR_LIT("x-forwarded-for");
+        if (keep.len) {
+            put_joined(out, h, keep, STR_LIT(", "), r->client_addr);
+        } else {
+            put_field(out, STR_LIT("x-forwarded-for"), r->client_addr);
+        }
+    } else if (!o->strip_xff) {
+        put_joined(out, h, STR_LIT("x-forwarded-for"), STR_LIT(", "), STR_NULL);
+    }
+    put_field(out, STR_LIT("x-forwarded-proto"), r->tls ? STR_LIT("https") : STR_LIT("http"));
+    if (o->via) {
+        char via[32];
+        int n = snprintf(via, sizeof(via), "%s h2gate", r->client_proto);
+        put_joined(out, h, STR_LIT("via"), STR_LIT(", "), str_make(via, (size_t)n));
+    } else {
+        put_joined(out, h, STR_LIT("via"), STR_LIT(", "), STR_NULL);
+    }
+    if (r->content_length >= 0)
+        bufq_appendf(out, "content-length: %lld\r\n", (long long)r->content_length);
+    else if (r->chunked)
+        put(out, STR_LIT("transfer-encoding: chunked\r\n"));
+    put(out, STR_LIT("\r\n"));
+}
+
+const char *xlate_reason(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 103: return "Early Hints";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 203: return "Non-Authoritative Information";
+    case 204: return "No Content";
+    case 205: return "Reset Content";
+    case 206: return "Partial Content";
+    case 300: return "Multiple Choices";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 407: return "Proxy Authentication Required";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 413: return "Payload Too Large";
+    case 414: return "URI Too Long";
+    case 417: return "Expectation Failed";
+    case 421: return "Misdirected Request";
+    case 426: return "Upgrade Required";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return "";
+    }
+}
+
+bool xlate_resp_bodyless(int status, bool head_request)
+{
+    return head_request || status / 100 == 1 || status == 204 || status == 304;
+}
+
+void xlate_resp_h1(struct bufq *out, const struct xlate_resp *r)
+{
+    bufq_appendf(out, "HTTP/1.1 %d %s\r\n", r->status, xlate_reason(r->status));
+    const struct hdrs *h = r->hdrs;
+    if (h) {
+        for (size_t i = 0; i < h->num; i++) {
+            struct str n = hdrs_name(h, i);
+            if (xlate_drop_field(h, n) || str_eq(n, STR_LIT("content-length")) ||
+                str_eq(n, STR_LIT("via")))
+                continue;
+            put_field(out, n, hdrs_value(h, i));
+        }
+    }
+    if (r->backend_proto) {
+        char via[32];
+        int n = snprintf(via, sizeof(via), "%s h2gate", r->backend_proto);
+        struct str v = str_make(via, (size_t)n);
+        if (h)
+            put_joined(out, h, STR_LIT("via"), STR_LIT(", "), v);
+        else
+            put_field(out, STR_LIT("via"), v);
+    } else if (h) {
+        put_joined(out, h, STR_LIT("via"), STR_LIT(", "), STR_NULL);
+    }
+    if (r->content_length >= 0)
+        bufq_appendf(out, "content-length: %lld\r\n", (long long)r->content_length);
+    else if (r->chunked)
+        put(out, STR_LIT("transfer-encoding: chunked\r\n"));
+    if (r->proxy_status)
+        bufq_appendf(out, "proxy-status: h2gate; error=%s\r\n", r->proxy_status);
+    if (r->auth_challenge)
+        bufq_appendf(out, "proxy-authenticate: %s\r\n", r->auth_challenge);
+    if (!r->keep_alive)
+        put(out, STR_LIT("connection: close\r\n"));
+    put(out, STR_LIT("\r\n"));
+}

@@ -1,0 +1,146 @@
+/* Unit tests for common/buf.c: the pooled block queue. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "common/buf.h"
+
+static void test_empty_queue_holds_no_block(void **state)
+{
+    (void)state;
+    struct buf_pool pool;
+    buf_pool_init(&pool, 4);
+    struct bufq q;
+    bufq_init(&q, &pool);
+    assert_int_equal(bufq_len(&q), 0);
+    assert_null(q.head);
+    bufq_append(&q, "abc", 3);
+    assert_int_equal(pool.num_in_use, 1);
+    bufq_drain(&q, 3);
+    assert_null(q.head);
+    assert_null(q.tail);
+    assert_int_equal(pool.num_in_use, 0);
+    assert_int_equal(pool.num_free, 1);
+    buf_pool_cleanup(&pool);
+}
+
+static void test_append_across_blocks_and_read_back(void **state)
+{
+    (void)state;
+    struct buf_pool pool;
+    buf_pool_init(&pool, 8);
+    struct bufq q;
+    bufq_init(&q, &pool);
+    static char in[3 * BUF_BLOCK_SIZE + 123], out[sizeof(in)];
+    for (size_t i = 0; i < sizeof(in); i++)
+        in[i] = (char)(i * 7);
+    bufq_append(&q, in, sizeof(in));
+    assert_int_equal(bufq_len(&q), sizeof(in));
+    assert_int_equal(pool.num_in_use, 4);
+    struct iovec iov[8];
+    assert_int_equal(bufq_peek_iov(&q, iov, 8), 4);
+    assert_int_equal(bufq_peek_iov(&q, iov, 2), 2);
+    assert_int_equal(bufq_read(&q, out, 10), 10);
+    assert_memory_equal(out, in, 10);
+    assert_int_equal(bufq_read(&q, out + 10, sizeof(out)), sizeof(in) - 10);
+    assert_memory_equal(out, in, sizeof(in));
+    assert_int_equal(bufq_len(&q), 0);
+    assert_int_equal(pool.num_in_use, 0);
+    bufq_cleanup(&q);
+    buf_pool_cleanup(&pool);
+}
+
+static void test_reserve_commit_zero_keeps_invariant(void **state)
+{
+    (void)state;
+    struct buf_pool pool;
+    buf_pool_init(&pool, 2);
+    struct bufq q;
+    bufq_init(&q, &pool);
+    size_t avail;
+    char *p = bufq_reserve(&q, &avail);
+    assert_non_null(p);
+    assert_int_equal(avail, BUF_BLOCK_SIZE);
+    bufq_commit(&q, 0);
+    assert_null(q.head);
+    assert_int_equal(pool.num_in_use, 0);
+    p = bufq_reserve(&q, &avail);
+    memcpy(p, "hello", 5);
+    bufq_commit(&q, 5);
+    char out[8] = { 0 };
+    assert_int_equal(bufq_peek(&q, out, sizeof(out)), 5);
+    assert_string_equal(out, "hello");
+    bufq_cleanup(&q);
+    assert_int_equal(pool.num_in_use, 0);
+    buf_pool_cleanup(&pool);
+}
+
+static void test_move_relinks_blocks(void **state)
+{
+    (void)state;
+    struct buf_pool pool;
+    buf_pool_init(&pool, 8);
+    struct bufq a, b;
+    bufq_init(&a, &pool);
+    bufq_init(&b, &pool);
+    bufq_append(&a, "one", 3);
+    bufq_append(&b, "two", 3);
+    bufq_move(&a, &b);
+    assert_int_equal(bufq_len(&a), 6);
+    assert_int_equal(bufq_len(&b), 0);
+    assert_null(b.head);
+    char out[7] = { 0 };
+    bufq_read(&a, out, 6);
+    assert_string_equal(out, "onetwo");
+    bufq_move(&a, &b); /* empty source is a no-op */
+    assert_int_equal(bufq_len(&a), 0);
+    bufq_cleanup(&a);
+    buf_pool_cleanup(&pool);
+}
+
+static void test_pool_caps_free_list(void **state)
+{
+    (void)state;
+    struct buf_pool pool;
+    buf_pool_init(&pool, 1);
+    struct buf_block *x = buf_block_get(&pool), *y = buf_block_get(&pool);
+    buf_block_put(&pool, x);
+    buf_block_put(&pool, y); /* over max_free: freed, not kept */
+    assert_int_equal(pool.num_free, 1);
+    assert_int_equal(pool.num_in_use, 0);
+    buf_pool_cleanup(&pool);
+    assert_int_equal(pool.num_free, 0);
+}
+
+static void test_appendf_and_drain_more_than_len(void **state)
+{
+    (void)state;
+    struct buf_pool pool;
+    buf_pool_init(&pool, 2);
+    struct bufq q;
+    bufq_init(&q, &pool);
+    bufq_appendf(&q, "%x\r\n", 255);
+    char out[8] = { 0 };
+    bufq_peek(&q, out, sizeof(out));
+    assert_string_equal(out, "ff\r\n");
+    bufq_drain(&q, 1000);
+    assert_int_equal(bufq_len(&q), 0);
+    assert_null(q.head);
+    buf_pool_cleanup(&pool);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_empty_queue_holds_no_block),
+        cmocka_unit_test(test_append_across_blocks_and_read_back),
+        cmocka_unit_test(test_reserve_commit_zero_keeps_invariant),
+        cmocka_unit_test(test_move_relinks_blocks),
+        cmocka_unit_test(test_pool_caps_free_list),
+        cmocka_unit_test(test_appendf_and_drain_more_than_len),
+    };
+    return cmocka_run_group_tests_name("common/buf", tests, NULL, NULL);
+}

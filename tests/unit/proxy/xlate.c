@@ -1,0 +1,327 @@
+/* Unit tests for proxy/xlate.c and proxy/hdrs.c: HTTP/1.1 head checks and
+ * h2 <-> h1 translation, driven with bytes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+#include "proxy/hdrs.h"
+#include "proxy/xlate.h"
+
+static int scan(const char *s, bool request, size_t *head_len)
+{
+    return xlate_h1_head_scan(s, strlen(s), request, head_len);
+}
+
+static void test_head_scan_complete(void **state)
+{
+    (void)state;
+    size_t n = 0;
+    const char *req = "GET / HTTP/1.1\r\nHost: a\r\n\r\nBODY";
+    assert_int_equal(scan(req, true, &n), 1);
+    assert_int_equal(n, strlen(req) - 4);
+}
+
+static void test_head_scan_incomplete(void **state)
+{
+    (void)state;
+    size_t n = 0;
+    assert_int_equal(scan("GET / HTTP/1.1\r\nHost: a\r\n", true, &n), 0);
+    assert_int_equal(scan("GET / HTTP/1.1\r\nHost: a\r", true, &n), 0);
+    assert_int_equal(scan("GET / HT", true, &n), 0);
+}
+
+/* Each request smuggling shape is rejected on its own. */
+static void test_head_scan_cl_and_te(void **state)
+{
+    (void)state;
+    size_t n;
+    assert_int_equal(scan("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n"
+                          "Transfer-Encoding: chunked\r\n\r\n", true, &n),
+                     H2G_ERR_PROTO);
+}
+
+static void test_head_scan_two_content_lengths(void **state)
+{
+    (void)state;
+    size_t n;
+    assert_int_equal(scan("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n"
+                          "Content-Length: 4\r\n\r\n", true, &n),
+                     H2G_ERR_PROTO);
+    /* identical repeats are allowed (RFC 9110 §8.6) */
+    assert_int_equal(scan("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n"
+                          "Content-Length: 3\r\n\r\n", true, &n),
+                     1);
+    assert_int_equal(scan("POST / HTTP/1.1\r\nContent-Length: 3,4\r\n\r\n", true, &n),
+                     H2G_ERR_PROTO);
+    assert_int_equal(scan("POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", true, &n),
+                     H2G_ERR_PROTO);
+}
+
+static void test_head_scan_bare_lf(void **state)
+{
+    (void)state;
+    size_t n;
+    assert_int_equal(scan("GET / HTTP/1.1\nHost: a\r\n\r\n", true, &n), H2G_ERR_PROTO);
+    assert_int_equal(scan("GET / HTTP/1.1\r\nHost: a\n\n", true, &n), H2G_ERR_PROTO);
+    assert_int_equal(scan("GET / HTTP/1.1\r\nHost: a\rX\r\n\r\n", true, &n), H2G_ERR_PROTO);
+}
+
+static void test_head_scan_obs_fold(void **state)
+{
+    (void)state;
+    size_t n;
+    assert_int_equal(scan("GET / HTTP/1.1\r\nHost: a\r\n b\r\n\r\n", true, &n), H2G_ERR_PROTO);
+    assert_int_equal(scan("GET / HTTP/1.1\r\nHost: a\r\n\tb\r\n\r\n", true, &n),
+                     H2G_ERR_PROTO);
+}
+
+static void test_head_scan_space_before_colon(void **state)
+{
+    (void)state;
+    size_t n;
+    assert_int_equal(scan("GET / HTTP/1.1\r\nHost : a\r\n\r\n", true, &n), H2G_ERR_PROTO);
+}
+
+static void test_head_scan_non_token_name(void **state)
+{
+    (void)state;
+    size_t n;
+    assert_int_equal(scan("GET / HTTP/1.1\r\nBad@Name: x\r\n\r\n", true, &n), H2G_ERR_PROTO);
+    assert_int_equal(scan("GET / HTTP/1.1\r\n: x\r\n\r\n", true, &n), H2G_ERR_PROTO);
+    assert_int_equal(scan("GET / HTTP/1.1\r\nNoColon\r\n\r\n", true, &n), H2G_ERR_PROTO);
+}
+
+static void test_head_scan_te_not_chunked(void **state)
+{
+    (void)state;
+    size_t n;
+    assert_int_equal(scan("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", true, &n),
+                     H2G_ERR_PROTO);
+    assert_int_equal(scan("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+                          "Transfer-Encoding: chunked\r\n\r\n", true, &n),
+                     H2G_ERR_PROTO);
+    /* responses may use other codings */
+    assert_int_equal(scan("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", false,
+                          &n),
+                     1);
+}
+
+static void test_head_scan_empty_first_line(void **state)
+{
+    (void)state;
+    size_t n;
+    assert_int_equal(scan("\r\n\r\n", true, &n), H2G_ERR_PROTO);
+}
+
+static void test_hdrs_caps(void **state)
+{
+    (void)state;
+    struct hdrs h;
+    hdrs_init(&h, 10, 2);
+    assert_int_equal(hdrs_add(&h, STR_LIT("a"), STR_LIT("b"), false), 0);
+    assert_int_equal(hdrs_add(&h, STR_LIT("cc"), STR_LIT("0123456789"), false),
+                     H2G_ERR_TOO_BIG);
+    assert_int_equal(h.num, 1);
+    assert_int_equal(hdrs_add(&h, STR_LIT("c"), STR_LIT("d"), false), 0);
+    assert_int_equal(hdrs_add(&h, STR_LIT("e"), STR_LIT("f"), false), H2G_ERR_TOO_BIG);
+    hdrs_cleanup(&h);
+}
+
+static void test_hdrs_streaming_parts_lowercase_names(void **state)
+{
+    (void)state;
+    struct hdrs h;
+    hdrs_init(&h, 1024, 10);
+    assert_int_equal(hdrs_add_name_part(&h, STR_LIT("Con"), false), 0);
+    assert_int_equal(hdrs_add_name_part(&h, STR_LIT("tent-Type"), true), 0);
+    assert_int_equal(hdrs_add_value_part(&h, STR_LIT("text/")), 0);
+    assert_int_equal(hdrs_add_value_part(&h, STR_LIT("Plain")), 0);
+    assert_int_equal(hdrs_add_name_part(&h, STR_LIT("X"), false), 0);
+    assert_int_equal(hdrs_add_value_part(&h, STR_LIT("1")), 0);
+    assert_int_equal(h.num, 2);
+    assert_true(str_eq(hdrs_name(&h, 0), STR_LIT("content-type")));
+    assert_true(str_eq(hdrs_value(&h, 0), STR_LIT("text/Plain")));
+    assert_int_equal(hdrs_find(&h, STR_LIT("x")), 1);
+    assert_int_equal(hdrs_find(&h, STR_LIT("y")), -1);
+    hdrs_cleanup(&h);
+}
+
+static void test_drop_field_hop_and_connection_named(void **state)
+{
+    (void)state;
+    struct hdrs h;
+    hdrs_init(&h, 1024, 10);
+    hdrs_add(&h, STR_LIT("connection"), STR_LIT("close, X-Foo"), true);
+    hdrs_add(&h, STR_LIT("x-foo"), STR_LIT("1"), true);
+    assert_true(xlate_drop_field(&h, STR_LIT("x-foo")));
+    assert_true(xlate_drop_field(&h, STR_LIT("keep-alive")));
+    assert_true(xlate_drop_field(&h, STR_LIT("transfer-encoding")));
+    assert_true(xlate_drop_field(&h, STR_LIT("upgrade")));
+    assert_true(xlate_drop_field(&h, STR_LIT("proxy-connection")));
+    assert_false(xlate_drop_field(&h, STR_LIT("x-bar")));
+    assert_false(xlate_drop_field(&h, STR_LIT("x-fo")));
+    hdrs_cleanup(&h);
+}
+
+/* Renders a request through xlate_req_h1 into a NUL-terminated string. */
+static void render_req(const struct xlate_req *r, const struct xlate_opts *o, char *out,
+                       size_t out_len)
+{
+    struct buf_pool pool;
+    buf_pool_init(&pool, 2);
+    struct bufq q;
+    bufq_init(&q, &pool);
+    xlate_req_h1(&q, r, o);
+    size_t n = bufq_read(&q, out, out_len - 1);
+    out[n] = '\0';
+    bufq_cleanup(&q);
+    buf_pool_cleanup(&pool);
+}
+
+static void test_req_h2_to_h1(void **state)
+{
+    (void)state;
+    struct hdrs h;
+    hdrs_init(&h, 4096, 32);
+    hdrs_add(&h, STR_LIT(":method"), STR_LIT("GET"), false);
+    hdrs_add(&h, STR_LIT("cookie"), STR_LIT("a=1"), false);
+    hdrs_add(&h, STR_LIT("user-agent"), STR_LIT("t"), false);
+    hdrs_add(&h, STR_LIT("cookie"), STR_LIT("b=2"), false);
+    hdrs_add(&h, STR_LIT("te"), STR_LIT("trailers"), false);
+    hdrs_add(&h, STR_LIT("host"), STR_LIT("ignored"), false);
+    hdrs_add(&h, STR_LIT("content-length"), STR_LIT("99"), false);
+    hdrs_add(&h, STR_LIT("expect"), STR_LIT("100-continue"), false);
+    struct xlate_req r = { .method = STR_LIT("POST"),
+                           .authority = STR_LIT("example.com:8443"),
+                           .path = STR_LIT("/p?q=1"),
+                           .hdrs = &h,
+                           .client_proto = "2",
+                           .client_addr = STR_LIT("10.0.0.1"),
+                           .tls = true,
+                           .content_length = 5 };
+    struct xlate_opts o = { .via = true };
+    char out[2048];
+    render_req(&r, &o, out, sizeof(out));
+    assert_string_equal(out, "POST /p?q=1 HTTP/1.1\r\n"
+                             "host: example.com:8443\r\n"
+                             "user-agent: t\r\n"
+                             "te: trailers\r\n"
+                             "cookie: a=1; b=2\r\n"
+                             "x-forwarded-proto: https\r\n"
+                             "via: 2 h2gate\r\n"
+                             "content-length: 5\r\n"
+                             "\r\n");
+    hdrs_cleanup(&h);
+}
+
+static void test_req_te_not_trailers_dropped_and_xff_appended(void **state)
+{
+    (void)state;
+    struct hdrs h;
+    hdrs_init(&h, 4096, 32);
+    hdrs_add(&h, STR_LIT("te"), STR_LIT("gzip"), false);
+    hdrs_add(&h, STR_LIT("x-forwarded-for"), STR_LIT("1.2.3.4"), false);
+    hdrs_add(&h, STR_LIT("via"), STR_LIT("1.0 other"), false);
+    hdrs_add(&h, STR_LIT("connection"), STR_LIT("x-secret"), false);
+    hdrs_add(&h, STR_LIT("x-secret"), STR_LIT("s"), false);
+    struct xlate_req r = { .method = STR_LIT("GET"),
+                           .authority = STR_LIT("a"),
+                           .path = STR_LIT("/"),
+                           .hdrs = &h,
+                           .client_proto = "1.1",
+                           .client_addr = STR_LIT("127.0.0.1"),
+                           .content_length = -1,
+                           .chunked = true };
+    struct xlate_opts o = { .via = true, .xff = true };
+    char out[2048];
+    render_req(&r, &o, out, sizeof(out));
+    assert_string_equal(out, "GET / HTTP/1.1\r\n"
+                             "host: a\r\n"
+                             "x-forwarded-for: 1.2.3.4, 127.0.0.1\r\n"
+                             "x-forwarded-proto: http\r\n"
+                             "via: 1.0 other, 1.1 h2gate\r\n"
+                             "transfer-encoding: chunked\r\n"
+                             "\r\n");
+    o = (struct xlate_opts){ .via = false, .xff = true, .strip_xff = true };
+    render_req(&r, &o, out, sizeof(out));
+    assert_non_null(strstr(out, "x-forwarded-for: 127.0.0.1\r\n"));
+    assert_null(strstr(out, "1.2.3.4"));
+    assert_null(strstr(out, "h2gate"));
+    assert_non_null(strstr(out, "via: 1.0 other\r\n"));
+    hdrs_cleanup(&h);
+}
+
+static void test_resp_h1(void **state)
+{
+    (void)state;
+    struct hdrs h;
+    hdrs_init(&h, 4096, 32);
+    hdrs_add(&h, STR_LIT("content-type"), STR_LIT("text/plain"), false);
+    hdrs_add(&h, STR_LIT("keep-alive"), STR_LIT("timeout=5"), false);
+    hdrs_add(&h, STR_LIT("content-length"), STR_LIT("12"), false);
+    struct xlate_resp r = { .status = 200,
+                            .hdrs = &h,
+                            .backend_proto = "1.1",
+                            .content_length = -1,
+                            .chunked = true,
+                            .keep_alive = false };
+    struct buf_pool pool;
+    buf_pool_init(&pool, 2);
+    struct bufq q;
+    bufq_init(&q, &pool);
+    xlate_resp_h1(&q, &r);
+    char out[1024];
+    size_t n = bufq_read(&q, out, sizeof(out) - 1);
+    out[n] = '\0';
+    assert_string_equal(out, "HTTP/1.1 200 OK\r\n"
+                             "content-type: text/plain\r\n"
+                             "via: 1.1 h2gate\r\n"
+                             "transfer-encoding: chunked\r\n"
+                             "connection: close\r\n"
+                             "\r\n");
+    bufq_cleanup(&q);
+    buf_pool_cleanup(&pool);
+    hdrs_cleanup(&h);
+}
+
+static void test_bodyless(void **state)
+{
+    (void)state;
+    assert_true(xlate_resp_bodyless(204, false));
+    assert_true(xlate_resp_bodyless(304, false));
+    assert_true(xlate_resp_bodyless(100, false));
+    assert_true(xlate_resp_bodyless(200, true));
+    assert_false(xlate_resp_bodyless(200, false));
+    assert_string_equal(xlate_reason(502), "Bad Gateway");
+    assert_string_equal(xlate_reason(299), "");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_head_scan_complete),
+        cmocka_unit_test(test_head_scan_incomplete),
+        cmocka_unit_test(test_head_scan_cl_and_te),
+        cmocka_unit_test(test_head_scan_two_content_lengths),
+        cmocka_unit_test(test_head_scan_bare_lf),
+        cmocka_unit_test(test_head_scan_obs_fold),
+        cmocka_unit_test(test_head_scan_space_before_colon),
+        cmocka_unit_test(test_head_scan_non_token_name),
+        cmocka_unit_test(test_head_scan_te_not_chunked),
+        cmocka_unit_test(test_head_scan_empty_first_line),
+        cmocka_unit_test(test_hdrs_caps),
+        cmocka_unit_test(test_hdrs_streaming_parts_lowercase_names),
+        cmocka_unit_test(test_drop_field_hop_and_connection_named),
+        cmocka_unit_test(test_req_h2_to_h1),
+        cmocka_unit_test(test_req_te_not_trailers_dropped_and_xff_appended),
+        cmocka_unit_test(test_resp_h1),
+        cmocka_unit_test(test_bodyless),
+    };
+    return cmocka_run_group_tests_name("proxy/xlate", tests, NULL, NULL);
+}
