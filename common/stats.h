@@ -1,34 +1,319 @@
-/* PLACEHOLDER written by the lead so the tree builds: helper-4 replaces
- * this whole file (and adds stats.c) with the real implementation of the
- * same API. Do not build on it. */
+/* Statistics without locks: each worker owns one struct stats block and is
+ * its only writer; readers (the admin listener on the main thread) sum all
+ * blocks with relaxed loads and render the sum. No mutex and no atomic
+ * read-modify-write on the data path; reading never stops a worker.
+ *
+ * Exported metrics (Prometheus names; /stats uses the same names as JSON
+ * keys). Label values:
+ *   protocol      h2 (h2 over TLS), h2c, http/1.1
+ *   status_class  1xx 2xx 3xx 4xx 5xx other (other: status outside 100..599)
+ *   side          client, backend, tunnel (the CONNECT target socket)
+ *   direction     bytes_total: in (read by h2gate), out (written);
+ *                 rst_stream/goaway: sent, received;
+ *                 tunnel_bytes_total: to_target, to_client
+ *   error_code    NO_ERROR PROTOCOL_ERROR INTERNAL_ERROR FLOW_CONTROL_ERROR
+ *                 SETTINGS_TIMEOUT STREAM_CLOSED FRAME_SIZE_ERROR
+ *                 REFUSED_STREAM CANCEL COMPRESSION_ERROR CONNECT_ERROR
+ *                 ENHANCE_YOUR_CALM INADEQUATE_SECURITY HTTP_1_1_REQUIRED
+ *                 OTHER (any other code)
+ *   backend       the backend's configured name; "-" gathers events with
+ *                 no backend (e.g. requests answered 404 before routing)
+ *                 and appears only once it is non-zero
+ *   result        opened, denied, failed
+ *
+ *   h2gate_connections_accepted_total{protocol}           counter
+ *   h2gate_connections_active{protocol}                   gauge
+ *   h2gate_streams_active                                 gauge
+ *   h2gate_requests_total{protocol,status_class}          counter
+ *   h2gate_bytes_total{side,direction}                    counter
+ *   h2gate_rst_stream_total{direction,error_code}         counter
+ *   h2gate_goaway_total{direction,error_code}             counter
+ *   h2gate_backend_requests_total{backend,status_class}   counter
+ *   h2gate_backend_connects_total{backend}                counter
+ *   h2gate_backend_connect_failures_total{backend}        counter
+ *   h2gate_backend_timeouts_total{backend}                counter
+ *   h2gate_backend_retries_total{backend}                 counter
+ *   h2gate_backend_connections_active                     gauge
+ *   h2gate_tunnels_total{result}                          counter
+ *   h2gate_tunnels_active                                 gauge
+ *   h2gate_tunnel_bytes_total{direction}                  counter (at tunnel close)
+ *   h2gate_request_duration_seconds                       histogram
+ *   h2gate_time_to_first_byte_seconds                     histogram
+ *   h2gate_backend_connect_duration_seconds               histogram
+ *   h2gate_tunnel_duration_seconds                        histogram
+ * Histogram buckets (le, seconds): 0.0005 0.001 0.002 ... 32.768 65.536
+ * +Inf (doubling), with _bucket (cumulative), _sum and _count series.
+ * Admin requests are never counted. */
 #ifndef H2G_COMMON_STATS_H
 #define H2G_COMMON_STATS_H
+
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdlib.h>
-enum stats_proto { STATS_PROTO_H2 = 0, STATS_PROTO_H2C, STATS_PROTO_HTTP1, STATS_NUM_PROTOS };
-enum stats_side { STATS_SIDE_CLIENT = 0, STATS_SIDE_BACKEND, STATS_SIDE_TUNNEL, STATS_NUM_SIDES };
-enum stats_dir { STATS_DIR_IN = 0, STATS_DIR_OUT, STATS_NUM_DIRS };
-struct stats { int unused; };
-static inline struct stats *stats_new(size_t n) { (void)n; return calloc(1, sizeof(struct stats)); }
-static inline void stats_free(struct stats *s) { free(s); }
-static inline void stats_conn_opened(struct stats *s, enum stats_proto p) { (void)s; (void)p; }
-static inline void stats_conn_closed(struct stats *s, enum stats_proto p) { (void)s; (void)p; }
-static inline void stats_stream_opened(struct stats *s) { (void)s; }
-static inline void stats_stream_closed(struct stats *s) { (void)s; }
-static inline void stats_request_done(struct stats *s, enum stats_proto p, int status, long backend_index, double duration_s, double ttfb_s) { (void)s; (void)p; (void)status; (void)backend_index; (void)duration_s; (void)ttfb_s; }
-static inline void stats_bytes(struct stats *s, enum stats_side side, enum stats_dir dir, uint64_t n) { (void)s; (void)side; (void)dir; (void)n; }
-static inline void stats_rst(struct stats *s, bool sent, uint32_t code) { (void)s; (void)sent; (void)code; }
-static inline void stats_goaway(struct stats *s, bool sent, uint32_t code) { (void)s; (void)sent; (void)code; }
-static inline void stats_backend_connect(struct stats *s, long backend_index, double t) { (void)s; (void)backend_index; (void)t; }
-static inline void stats_backend_connect_failure(struct stats *s, long backend_index) { (void)s; (void)backend_index; }
-static inline void stats_backend_timeout(struct stats *s, long backend_index) { (void)s; (void)backend_index; }
-static inline void stats_backend_retry(struct stats *s, long backend_index) { (void)s; (void)backend_index; }
-static inline void stats_backend_conn_opened(struct stats *s) { (void)s; }
-static inline void stats_backend_conn_closed(struct stats *s) { (void)s; }
-static inline void stats_tunnel_opened(struct stats *s) { (void)s; }
-static inline void stats_tunnel_denied(struct stats *s) { (void)s; }
-static inline void stats_tunnel_failed(struct stats *s) { (void)s; }
-static inline void stats_tunnel_closed(struct stats *s, double duration_s, uint64_t up, uint64_t down) { (void)s; (void)duration_s; (void)up; (void)down; }
+
+#include "common/buf-t.h"
+#include "common/stats-t.h"
+
+/* Returns a zeroed block with per-backend cells for num_backends backends
+ * (indexes 0..num_backends-1). Never NULL. Free with stats_free() only
+ * after every reader is done with it. */
+struct stats *stats_new(size_t num_backends);
+void stats_free(struct stats *s);
+
+/* ---- writer side: inline hooks, called only by the block's worker ----
+ * Every hook accepts s == NULL (does nothing), so objects built without a
+ * worker (unit tests) need no block. Out-of-range enum values are ignored;
+ * out-of-range backend indexes (including -1) count as "no backend". */
+
+/* The single-writer increment: a relaxed load and a relaxed store of the
+ * new value. Never fetch_add: no other thread writes this cell, and a
+ * locked instruction per event is what this design exists to avoid. */
+static inline void stats_cell_add(_Atomic uint64_t *c, uint64_t n)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+}
+
+static inline void stats_cell_sub(_Atomic uint64_t *c, uint64_t n)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) - n,
+                          memory_order_relaxed);
+}
+
+/* Whole microseconds in seconds_, clamped to [0, 2^53); NaN gives 0. */
+static inline uint64_t stats_seconds_to_us(double seconds)
+{
+    if (!(seconds > 0))
+        return 0;
+    if (seconds > 9.0e9)
+        return (uint64_t)9.0e15;
+    return (uint64_t)(seconds * 1e6 + 0.5);
+}
+
+/* Bucket index for an observation of us microseconds: the first i with
+ * us <= 500 << i, or STATS_HIST_NUM_FINITE (+Inf). */
+static inline unsigned stats_hist_bucket(uint64_t us)
+{
+    uint64_t q = (us + STATS_HIST_FIRST_BOUND_US - 1) / STATS_HIST_FIRST_BOUND_US;
+    if (q <= 1)
+        return 0;
+    unsigned i = 64u - (unsigned)__builtin_clzll(q - 1);
+    return i < STATS_HIST_NUM_FINITE ? i : STATS_HIST_NUM_FINITE;
+}
+
+static inline void stats_hist_observe(struct stats_hist *h, double seconds)
+{
+    uint64_t us = stats_seconds_to_us(seconds);
+    stats_cell_add(&h->buckets[stats_hist_bucket(us)], 1);
+    stats_cell_add(&h->sum_us, us);
+}
+
+static inline enum stats_class stats_status_class(int status)
+{
+    if (status < 100 || status > 599)
+        return STATS_CLASS_OTHER;
+    return (enum stats_class)(status / 100 - 1);
+}
+
+/* The backend cells for backend_index, or the "no backend" cells. */
+static inline struct stats_backend *stats_backend_cells(struct stats *s, long backend_index)
+{
+    if (backend_index < 0 || (size_t)backend_index >= s->num_backends)
+        return &s->backends[s->num_backends];
+    return &s->backends[backend_index];
+}
+
+/* A client connection was accepted and its protocol is known. */
+static inline void stats_conn_opened(struct stats *s, enum stats_proto p)
+{
+    if (!s || (unsigned)p >= STATS_NUM_PROTOS)
+        return;
+    stats_cell_add(&s->conn_accepted[p], 1);
+    stats_cell_add(&s->conn_active[p], 1);
+}
+
+/* A client connection counted by stats_conn_opened(s, p) closed. */
+static inline void stats_conn_closed(struct stats *s, enum stats_proto p)
+{
+    if (!s || (unsigned)p >= STATS_NUM_PROTOS)
+        return;
+    stats_cell_sub(&s->conn_active[p], 1);
+}
+
+static inline void stats_stream_opened(struct stats *s)
+{
+    if (s)
+        stats_cell_add(&s->streams_active[0], 1);
+}
+
+static inline void stats_stream_closed(struct stats *s)
+{
+    if (s)
+        stats_cell_sub(&s->streams_active[0], 1);
+}
+
+/* A proxied request finished with status (0 or out of range: class
+ * "other"). duration_s: request head received to exchange finished.
+ * ttfb_s: request head received to response head sent; < 0 if unknown
+ * (not observed). */
+static inline void stats_request_done(struct stats *s, enum stats_proto p, int status,
+                                      long backend_index, double duration_s, double ttfb_s)
+{
+    if (!s || (unsigned)p >= STATS_NUM_PROTOS)
+        return;
+    enum stats_class c = stats_status_class(status);
+    stats_cell_add(&s->requests[p * STATS_NUM_CLASSES + c], 1);
+    stats_cell_add(&stats_backend_cells(s, backend_index)->requests[c], 1);
+    stats_hist_observe(&s->request_duration, duration_s);
+    if (ttfb_s >= 0)
+        stats_hist_observe(&s->ttfb, ttfb_s);
+}
+
+/* n bytes read (IN) or written (OUT) on a socket of the given side. */
+static inline void stats_bytes(struct stats *s, enum stats_side side, enum stats_dir dir,
+                               uint64_t n)
+{
+    if (!s || (unsigned)side >= STATS_NUM_SIDES || (unsigned)dir >= STATS_NUM_DIRS)
+        return;
+    stats_cell_add(&s->bytes[side * STATS_NUM_DIRS + dir], n);
+}
+
+static inline unsigned stats_h2_code_slot(uint32_t code)
+{
+    return code < STATS_H2_CODE_OTHER ? (unsigned)code : STATS_H2_CODE_OTHER;
+}
+
+/* An RST_STREAM frame was sent (sent) or received (!sent). */
+static inline void stats_rst(struct stats *s, bool sent, uint32_t h2_error_code)
+{
+    if (!s)
+        return;
+    unsigned d = sent ? STATS_FRAME_SENT : STATS_FRAME_RECEIVED;
+    stats_cell_add(&s->rst_stream[d * STATS_NUM_H2_CODES + stats_h2_code_slot(h2_error_code)], 1);
+}
+
+static inline void stats_goaway(struct stats *s, bool sent, uint32_t h2_error_code)
+{
+    if (!s)
+        return;
+    unsigned d = sent ? STATS_FRAME_SENT : STATS_FRAME_RECEIVED;
+    stats_cell_add(&s->goaway[d * STATS_NUM_H2_CODES + stats_h2_code_slot(h2_error_code)], 1);
+}
+
+/* A backend connection was established after connect_time_s. */
+static inline void stats_backend_connect(struct stats *s, long backend_index,
+                                         double connect_time_s)
+{
+    if (!s)
+        return;
+    stats_cell_add(&stats_backend_cells(s, backend_index)->connects[0], 1);
+    stats_hist_observe(&s->backend_connect_time, connect_time_s);
+}
+
+static inline void stats_backend_connect_failure(struct stats *s, long backend_index)
+{
+    if (s)
+        stats_cell_add(&stats_backend_cells(s, backend_index)->connect_failures[0], 1);
+}
+
+static inline void stats_backend_timeout(struct stats *s, long backend_index)
+{
+    if (s)
+        stats_cell_add(&stats_backend_cells(s, backend_index)->timeouts[0], 1);
+}
+
+static inline void stats_backend_retry(struct stats *s, long backend_index)
+{
+    if (s)
+        stats_cell_add(&stats_backend_cells(s, backend_index)->retries[0], 1);
+}
+
+/* A backend connection (HTTP/1.1) or session (HTTP/2) opened / closed. */
+static inline void stats_backend_conn_opened(struct stats *s)
+{
+    if (s)
+        stats_cell_add(&s->backend_conns_active[0], 1);
+}
+
+static inline void stats_backend_conn_closed(struct stats *s)
+{
+    if (s)
+        stats_cell_sub(&s->backend_conns_active[0], 1);
+}
+
+/* A tunnel opened (target connected, 200 sent): opened++ and active++. */
+static inline void stats_tunnel_opened(struct stats *s)
+{
+    if (!s)
+        return;
+    stats_cell_add(&s->tunnels[STATS_TUNNEL_OPENED], 1);
+    stats_cell_add(&s->tunnels_active[0], 1);
+}
+
+/* A CONNECT was refused by the allow list (no socket opened). */
+static inline void stats_tunnel_denied(struct stats *s)
+{
+    if (s)
+        stats_cell_add(&s->tunnels[STATS_TUNNEL_DENIED], 1);
+}
+
+/* A CONNECT failed before opening (DNS, connect error or timeout). */
+static inline void stats_tunnel_failed(struct stats *s)
+{
+    if (s)
+        stats_cell_add(&s->tunnels[STATS_TUNNEL_FAILED], 1);
+}
+
+/* A tunnel counted by stats_tunnel_opened() closed: active--, its lifetime
+ * into the duration histogram, its totals into h2gate_tunnel_bytes_total
+ * (bytes_up: client to target; bytes_down: target to client). The live
+ * h2gate_bytes_total{side="tunnel"} comes from stats_bytes() instead. */
+static inline void stats_tunnel_closed(struct stats *s, double duration_s, uint64_t bytes_up,
+                                       uint64_t bytes_down)
+{
+    if (!s)
+        return;
+    stats_cell_sub(&s->tunnels_active[0], 1);
+    stats_hist_observe(&s->tunnel_duration, duration_s);
+    stats_cell_add(&s->tunnel_bytes[STATS_TUNNEL_TO_TARGET], bytes_up);
+    stats_cell_add(&s->tunnel_bytes[STATS_TUNNEL_TO_CLIENT], bytes_down);
+}
+
+/* ---- reader side: any thread ---- */
+
+/* Prepares an empty snapshot for blocks made with stats_new(num_backends).
+ * stats_snapshot_cleanup() frees what it allocated. */
+void stats_snapshot_init(struct stats_snapshot *out, size_t num_backends);
+void stats_snapshot_cleanup(struct stats_snapshot *out);
+
+/* Overwrites out with the sum of the n worker blocks, each read with
+ * relaxed loads while its worker keeps running. Each cell of the result
+ * is at least the value the previous call saw for a counter. Blocks and
+ * out should agree on num_backends; backends beyond the smaller count are
+ * skipped. */
+void stats_sum(struct stats *const *workers, size_t n, struct stats_snapshot *out);
+
+/* Observations in a snapshot histogram (the sum of its buckets). */
+uint64_t stats_hist_count(const struct stats_hist_snap *h);
+
+/* Upper bound of finite bucket i (< STATS_HIST_NUM_FINITE), in us. */
+static inline uint64_t stats_hist_bound_us(unsigned i)
+{
+    return (uint64_t)STATS_HIST_FIRST_BOUND_US << i;
+}
+
+/* Appends s in the Prometheus text exposition format 0.0.4 to out.
+ * backend_names[i] labels backend i (num_backends entries, borrowed; a
+ * NULL array or entry is rendered as the index). */
+void stats_render_prometheus(const struct stats_snapshot *s, const char *const *backend_names,
+                             struct bufq *out);
+
+/* Appends the same numbers as one JSON object (keys are the Prometheus
+ * family names; labelled families are objects nested in label order;
+ * histograms are {"buckets": {le: cumulative count}, "sum": s,
+ * "count": n}), followed by a newline. */
+void stats_render_json(const struct stats_snapshot *s, const char *const *backend_names,
+                       struct bufq *out);
+
 #endif

@@ -89,6 +89,12 @@ struct config {
     double dns_cache_timeout;           /* 10s */
     size_t max_tunnels_per_connection;  /* 0: the stream limit */
 
+    /* Observability */
+    char *admin;                        /* "HOST,PORT" of the admin listener, or NULL */
+    char *accesslog_file;               /* NULL: no access log; "-": stdout */
+    char *accesslog_format;             /* NULL: nghttpx's default */
+    bool accesslog_write_early;
+
     uint64_t rlimit_nofile;             /* 0: raise soft limit to hard limit */
     double graceful_shutdown_timeout;   /* 30s */
 };

@@ -133,6 +133,21 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
     X(MAX_RESPONSE_HEADER_FIELDS, "HTTP", "max-response-header-fields", 0, K_NUM, "<N>", 1, \
       65535, "500", max_response_header_fields, ST_SIZE,                                   \
       "Maximum number of response header (and trailer) fields.")                          \
+    X(ADMIN, "Observability", "admin", 0, K_STR, "<HOST>,<PORT>", 0, 0, NULL, admin, ST_STR, \
+      "Serve GET /metrics (Prometheus), /stats (JSON) and /healthz on\n"                 \
+      "this plain-HTTP/1.1 address. It never proxies.")                                   \
+    X(ACCESSLOG_FILE, "Observability", "accesslog-file", 0, K_STR, "<PATH>", 0, 0, NULL,    \
+      accesslog_file, ST_STR,                                                              \
+      "Write an access log line per request and per tunnel to PATH\n"                     \
+      "(\"-\" or /dev/stdout for containers). SIGUSR1 reopens it.")                        \
+    X(ACCESSLOG_FORMAT, "Observability", "accesslog-format", 0, K_STR, "<FORMAT>", 0, 0,    \
+      NULL, accesslog_format, ST_STR,                                                      \
+      "Access log line format with nghttpx's $variables (default:\n"                      \
+      "nghttpx's default format).")                                                        \
+    X(ACCESSLOG_WRITE_EARLY, "Observability", "accesslog-write-early", 0, K_FLAG, NULL, 0,  \
+      0, NULL, accesslog_write_early, ST_BOOL,                                             \
+      "Write the access log line when the response head is sent, not\n"                  \
+      "when the exchange ends.")                                                           \
     X(CONNECT_AUTH_FILE, "CONNECT", "connect-auth-file", 0, K_STR, "<PATH>", 0, 0, NULL,    \
       connect_auth_file, ST_STR,                                                           \
       "htpasswd file (bcrypt $2y$ or SHA-512-crypt $6$ entries); when set,\n"             \

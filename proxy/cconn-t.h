@@ -67,6 +67,7 @@ struct cconn {
 
     char peer[64];
     size_t peer_len;
+    uint16_t peer_port;
 };
 
 #endif

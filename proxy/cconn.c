@@ -515,6 +515,8 @@ static void h2_on_news(struct cconn *cc, struct xchg *x)
         }
         if (x->error_status || x->resp_head_ready) {
             x->head_sent_at = ev_now(cc->w->loop);
+            if (cc->w->cfg->accesslog_write_early)
+                xchg_log_access(x);
             if (submit_h2_response(cc, x) != 0)
                 nghttp2_submit_rst_stream(cc->h2, NGHTTP2_FLAG_NONE, x->stream_id,
                                           NGHTTP2_INTERNAL_ERROR);
@@ -799,6 +801,8 @@ static void h1_on_news(struct cconn *cc, struct xchg *x)
         if (!x->resp_head_ready)
             return;
         x->head_sent_at = ev_now(cc->w->loop);
+            if (cc->w->cfg->accesslog_write_early)
+                xchg_log_access(x);
         if (x->is_connect) {
             bufq_append(&cc->out, "HTTP/1.1 200 Connection Established\r\n\r\n", 39);
             x->resp_head_sent = true;
@@ -870,29 +874,39 @@ static void h1_finish(struct cconn *cc)
         cconn_resume_read(cc);
 }
 
-void cconn_resume_read(struct cconn *cc)
-{
-    if (!cc->read_paused || cc->dead || cc->closing)
-        return;
-    if (cc->proto == CC_H1 && cc->xchgs && bufq_len(&cc->xchgs->req_body) > XCHG_BUF_LOW)
-        return;
-    if (cc->in_len > cc->w->cfg->request_header_field_buffer)
-        return;
-    cc->read_paused = false;
-    if (cc->eof)
-        return;
-    ev_io_start(cc->w->loop, &cc->rev);
-    /* Bytes already buffered may hold the rest of the paused message. */
-    if (cc->proto == CC_H1 && cc->in_len)
-        h1_process(cc);
-}
-
 static void pause_read(struct cconn *cc)
 {
     if (cc->read_paused)
         return;
     cc->read_paused = true;
     ev_io_stop(cc->w->loop, &cc->rev);
+}
+
+void cconn_resume_read(struct cconn *cc)
+{
+    if (!cc->read_paused || cc->dead || cc->closing)
+        return;
+    if (cc->proto == CC_H1) {
+        struct xchg *x = cc->xchgs;
+        if (x && bufq_len(&x->req_body) > XCHG_BUF_LOW)
+            return;
+        if (cc->in_len && !cc->h1_tunnel) {
+            /* Parse what is buffered first: it may hold the rest of the
+             * paused body, and only parsing shrinks it. */
+            cc->read_paused = false;
+            h1_process(cc);
+            if (cc->read_paused || cc->closing || cc->dead)
+                return;
+            cc->read_paused = true;
+        }
+        /* Pipelined requests beyond the cap wait for the current answer. */
+        if (cc->in_len > cc->w->cfg->request_header_field_buffer)
+            return;
+    }
+    cc->read_paused = false;
+    if (cc->eof)
+        return;
+    ev_io_start(cc->w->loop, &cc->rev);
 }
 
 /* ---- connection lifecycle ---- */
@@ -902,8 +916,10 @@ static void format_peer(struct cconn *cc, const struct sockaddr *sa)
     char host[INET6_ADDRSTRLEN] = "?";
     if (sa->sa_family == AF_INET) {
         inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, host, sizeof(host));
+        cc->peer_port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
     } else if (sa->sa_family == AF_INET6) {
         const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        cc->peer_port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
         if (IN6_IS_ADDR_V4MAPPED(a))
             inet_ntop(AF_INET, &a->s6_addr[12], host, sizeof(host));
         else
@@ -1214,6 +1230,10 @@ void cconn_flush(struct cconn *cc)
         if (cc->dead)
             return;
     } else if (cc->proto == CC_H1) {
+        /* Body bytes move when there is room in out, not only on news:
+         * a paused backend sends no news until we drain its buffer. */
+        if (cc->xchgs)
+            h1_on_news(cc, cc->xchgs);
         h1_finish(cc);
     }
     int r = write_out(cc);

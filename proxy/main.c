@@ -17,6 +17,9 @@
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "config/config.h"
+#include "common/stats.h"
+#include "proxy/accesslog.h"
+#include "proxy/admin.h"
 #include "proxy/cconn.h"
 #include "proxy/tls.h"
 #include "proxy/worker.h"
@@ -28,6 +31,7 @@ static _Atomic int num_exited;
 static struct ev_loop *main_loop;
 static ev_timer deadline;
 static bool graceful_started;
+static _Atomic bool shutting_down; /* read by the admin's /healthz */
 
 static void raise_nofile(uint64_t want)
 {
@@ -96,6 +100,22 @@ static int open_listener(const struct cfg_frontend *fe, bool reuseport, char *er
     return fd;
 }
 
+/* Opens the --admin listener ("HOST,PORT"). Returns the fd or -1. */
+static int open_admin(const char *spec, char *err, size_t err_len)
+{
+    const char *comma = strrchr(spec, ',');
+    char *end = NULL;
+    unsigned long port = comma ? strtoul(comma + 1, &end, 10) : 0;
+    if (!comma || comma == spec || !end || *end || port == 0 || port > 65535) {
+        snprintf(err, err_len, "--admin=%s: expected HOST,PORT", spec);
+        return -1;
+    }
+    char host[256];
+    snprintf(host, sizeof(host), "%.*s", (int)(comma - spec), spec);
+    struct cfg_frontend fe = { .host = host, .port = (uint16_t)port, .tls = false };
+    return open_listener(&fe, false, err, err_len);
+}
+
 static void stop_all(enum wrk_cmd cmd)
 {
     for (int i = 0; i < num_workers; i++)
@@ -117,6 +137,7 @@ static void on_graceful(struct ev_loop *loop, ev_signal *s, int revents)
     if (graceful_started)
         return;
     graceful_started = true;
+    atomic_store(&shutting_down, true);
     log_notice("signal %d: graceful shutdown", s->signum);
     stop_all(WRK_CMD_GRACEFUL);
     const struct config *cfg = s->data;
@@ -139,6 +160,7 @@ static void on_usr1(struct ev_loop *loop, ev_signal *s, int revents)
     (void)revents;
     if (log_reopen() != 0)
         log_error("cannot reopen the error log");
+    stop_all(WRK_CMD_REOPEN_LOGS);
 }
 
 static void on_workers_done(struct ev_loop *loop, ev_async *a, int revents)
@@ -226,6 +248,26 @@ static int run(struct config *cfgp)
         }
     }
 
+    struct alog_format *alog_fmt = NULL;
+    if (cfg.accesslog_file) {
+        alog_fmt = alog_format_compile(cfg.accesslog_format ? cfg.accesslog_format
+                                                            : alog_default_format(),
+                                       err, sizeof(err));
+        if (!alog_fmt) {
+            fprintf(stderr, "h2gate: --accesslog-format: %s\n", err);
+            goto out;
+        }
+    }
+    int admin_fd = -1;
+    if (cfg.admin) {
+        admin_fd = open_admin(cfg.admin, err, sizeof(err));
+        if (admin_fd < 0) {
+            fprintf(stderr, "h2gate: %s\n", err);
+            alog_format_free(alog_fmt);
+            goto out;
+        }
+    }
+
     main_loop = ev_default_loop(EVFLAG_AUTO);
     ev_async_init(&workers_done, on_workers_done);
     ev_async_start(main_loop, &workers_done);
@@ -245,6 +287,15 @@ static int run(struct config *cfgp)
     for (int w = 0; w < num_workers; w++) {
         wrk_init(&workers[w], w, &cfg, ssl_ctx, NULL, &fds[(size_t)w * cfg.num_frontends]);
         workers[w].on_exit = worker_exited;
+        if (alog_fmt) {
+            workers[w].alog_fmt = alog_fmt;
+            workers[w].alog = alog_writer_new(cfg.accesslog_file);
+            if (!workers[w].alog) {
+                fprintf(stderr, "h2gate: cannot open access log %s: %s\n", cfg.accesslog_file,
+                        strerror(errno));
+                exit(1);
+            }
+        }
         if (wrk_start(&workers[w]) != 0) {
             /* Out of threads at start-up: nothing to save, say so and go. */
             fprintf(stderr, "h2gate: cannot start worker thread %d\n", w);
@@ -267,6 +318,30 @@ static int run(struct config *cfgp)
     ev_signal_start(main_loop, &sig_usr1);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 
+    struct admin *admin = NULL;
+    struct stats **wstats = xcalloc((size_t)num_workers, sizeof(*wstats));
+    char **names = xcalloc(cfg.num_backends ? cfg.num_backends : 1, sizeof(*names));
+    for (int w = 0; w < num_workers; w++)
+        wstats[w] = workers[w].stats;
+    for (size_t i = 0; i < cfg.num_backends; i++) {
+        /* Unique labels even when one address appears in several -b. */
+        char name[300];
+        snprintf(name, sizeof(name), "%s:%u", cfg.backends[i].host, cfg.backends[i].port);
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(names[j], name) == 0) {
+                snprintf(name, sizeof(name), "%s:%u#%zu", cfg.backends[i].host,
+                         cfg.backends[i].port, i);
+                break;
+            }
+        }
+        names[i] = xstrdup(name);
+    }
+    if (admin_fd >= 0) {
+        admin = admin_new(main_loop, admin_fd, wstats, (size_t)num_workers,
+                          (const char *const *)names, cfg.num_backends, &shutting_down);
+        log_notice("admin listener on %s", cfg.admin);
+    }
+
     for (size_t i = 0; i < cfg.num_frontends; i++)
         log_notice("listening on %s,%u (%s)", cfg.frontends[i].host, cfg.frontends[i].port,
                    cfg.frontends[i].tls ? "TLS: h2, http/1.1" : "cleartext: h2c, http/1.1");
@@ -276,10 +351,16 @@ static int run(struct config *cfgp)
 
     for (int w = 0; w < num_workers; w++)
         wrk_join(&workers[w]);
+    admin_free(admin);
+    free(wstats);
+    for (size_t i = 0; i < cfg.num_backends; i++)
+        free(names[i]);
+    free(names);
     for (int w = 0; w < num_workers; w++)
         wrk_cleanup(&workers[w]);
     free(workers);
     cconn_global_cleanup();
+    alog_format_free(alog_fmt);
     ev_loop_destroy(main_loop);
     log_notice("h2gate exits");
     rc = 0;

@@ -98,6 +98,8 @@ static void fail_tunnel(struct tunnel *t, int status, const char *proxy_status, 
     if (!x)
         return;
     x->tun = NULL;
+    x->tun_bytes_up = t->bytes_up;
+    x->tun_bytes_down = t->bytes_down;
     x->cc->num_tunnels--;
     x->rst_code = NGHTTP2_CONNECT_ERROR;
     if (was_open) {

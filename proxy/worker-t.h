@@ -20,6 +20,8 @@ struct stats;
 struct dns;
 struct auth_db;
 struct auth_cache;
+struct alog_writer;
+struct alog_format;
 
 struct wrk_listener {
     ev_io io;
@@ -28,7 +30,8 @@ struct wrk_listener {
     struct worker *w;
 };
 
-enum wrk_cmd { WRK_CMD_NONE = 0, WRK_CMD_GRACEFUL = 1, WRK_CMD_STOP = 2 };
+/* Commands from main, as bits: several may be pending at once. */
+enum wrk_cmd { WRK_CMD_GRACEFUL = 1, WRK_CMD_STOP = 2, WRK_CMD_REOPEN_LOGS = 4 };
 
 /* One thread, one loop. Everything below is touched only by this worker's
  * thread except cmd (written by main, read here). */
@@ -62,6 +65,8 @@ struct worker {
     struct dns *dns;            /* c-ares channel on this loop */
     const struct auth_db *auth_db;  /* shared, read-only; NULL: no auth */
     struct auth_cache *auth_cache;
+    struct alog_writer *alog;       /* NULL: no access log */
+    const struct alog_format *alog_fmt;  /* shared, read-only */
     struct bconn **idle;        /* keep-alive pool per backend index */
     size_t *num_idle;
     size_t *rr;                 /* round-robin position per route index */

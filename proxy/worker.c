@@ -14,6 +14,7 @@
 #include "common/xalloc.h"
 #include "config/config.h"
 #include "proxy/bconn.h"
+#include "proxy/accesslog.h"
 #include "proxy/auth.h"
 #include "proxy/cconn.h"
 #include "proxy/dns.h"
@@ -87,6 +88,8 @@ static void on_prepare(struct ev_loop *loop, ev_prepare *p, int revents)
     cconn_reap(w);
     bconn_reap(w);
     tun_reap(w);
+    if (w->alog)
+        alog_writer_flush(w->alog);
     if (w->dirty)
         ev_idle_start(loop, &w->idle_watch);
     if (w->shutting_down && w->num_conns == 0)
@@ -124,13 +127,15 @@ static void on_wake(struct ev_loop *loop, ev_async *a, int revents)
 {
     (void)revents;
     struct worker *w = a->data;
-    int cmd = atomic_load(&w->cmd);
-    if (cmd == WRK_CMD_STOP) {
+    int cmd = atomic_exchange(&w->cmd, 0);
+    if (cmd & WRK_CMD_STOP) {
         ev_break(loop, EVBREAK_ALL);
         return;
     }
-    if (cmd == WRK_CMD_GRACEFUL)
+    if (cmd & WRK_CMD_GRACEFUL)
         begin_graceful(w);
+    if ((cmd & WRK_CMD_REOPEN_LOGS) && w->alog && alog_writer_reopen(w->alog) != 0)
+        log_error("cannot reopen the access log: %s", strerror(errno));
 }
 
 void wrk_init(struct worker *w, int id, const struct config *cfg, SSL_CTX *ssl_ctx,
@@ -194,7 +199,7 @@ int wrk_start(struct worker *w)
 
 void wrk_command(struct worker *w, enum wrk_cmd cmd)
 {
-    atomic_store(&w->cmd, (int)cmd);
+    atomic_fetch_or(&w->cmd, (int)cmd);
     ev_async_send(w->loop, &w->wake);
 }
 
@@ -212,6 +217,10 @@ void wrk_cleanup(struct worker *w)
     bconn_reap(w);
     tun_reap(w);
     dns_free(w->dns);
+    if (w->alog) {
+        alog_writer_flush(w->alog);
+        alog_writer_free(w->alog);
+    }
     auth_cache_free(w->auth_cache);
     free(w->listeners);
     free(w->idle);

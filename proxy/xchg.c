@@ -8,11 +8,17 @@
 #include "common/stats.h"
 #include "common/xalloc.h"
 #include "config/config.h"
+#include "proxy/accesslog.h"
 #include "proxy/bconn.h"
 #include "proxy/cconn.h"
 #include "proxy/hdrs.h"
 #include "proxy/tunnel.h"
 #include "proxy/worker.h"
+
+static struct str field(const struct xchg *x, long i)
+{
+    return i < 0 ? STR_NULL : hdrs_value(&x->req, (size_t)i);
+}
 
 /* Pseudo-header fields stored beside the regular ones. */
 #define NUM_PSEUDO 6
@@ -64,6 +70,8 @@ void xchg_free(struct xchg *x)
     }
     if (x->tun) {
         struct tunnel *t = x->tun;
+        x->tun_bytes_up = t->bytes_up;
+        x->tun_bytes_down = t->bytes_down;
         x->tun = NULL;
         t->x = NULL;
         cc->num_tunnels--;
@@ -72,6 +80,7 @@ void xchg_free(struct xchg *x)
     if (cc->h2 && x->req_unconsumed)
         nghttp2_session_consume_connection(cc->h2, x->req_unconsumed);
     struct worker *w = cc->w;
+    xchg_log_access(x);
     int status = x->error_status ? x->error_status : x->status;
     if (status && cc->stats_proto >= 0) {
         double now = ev_now(w->loop);
@@ -90,10 +99,49 @@ void xchg_free(struct xchg *x)
     free(x);
 }
 
-static struct str field(const struct xchg *x, long i)
+void xchg_log_access(struct xchg *x)
 {
-    return i < 0 ? STR_NULL : hdrs_value(&x->req, (size_t)i);
+    struct cconn *cc = x->cc;
+    struct worker *w = cc->w;
+    int status = x->error_status ? x->error_status : x->status;
+    if (!w->alog || x->logged || !status)
+        return;
+    x->logged = true;
+    const struct cfg_backend *be =
+        x->backend_index >= 0 ? &w->cfg->backends[x->backend_index] : NULL;
+    const char *proto = cc->proto == CC_H2              ? "HTTP/2"
+                        : cc->parser.http_minor == 0 ? "HTTP/1.0"
+                                                       : "HTTP/1.1";
+    struct alog_entry e = {
+        .remote_addr = str_make(cc->peer, cc->peer_len),
+        .remote_port = cc->peer_port,
+        .server_port = cc->fe->port,
+        .start_time = x->start,
+        .request_time_s = ev_now(w->loop) - x->start,
+        .method = xchg_method(x),
+        .path = xchg_path(x),
+        .authority = xchg_authority(x),
+        .scheme = field(x, x->i_scheme),
+        .protocol = proto,
+        .status = status,
+        .body_bytes_sent = x->resp_bytes,
+        .alpn = cc->proto == CC_H2 ? (cc->ssl ? "h2" : "h2c") : "http/1.1",
+        .tls_protocol = cc->ssl ? SSL_get_version(cc->ssl) : NULL,
+        .tls_cipher = cc->ssl ? SSL_get_cipher_name(cc->ssl) : NULL,
+        .backend_host = be ? str_cstr(be->host) : STR_NULL,
+        .backend_port = be ? be->port : 0,
+        .req_headers = &x->req,
+        .is_tunnel = x->is_connect,
+    };
+    if (x->is_connect) {
+        e.tunnel_target = cc->proto == CC_H1 ? xchg_path(x) : xchg_authority(x);
+        e.tunnel_bytes_up = x->tun ? x->tun->bytes_up : x->tun_bytes_up;
+        e.tunnel_bytes_down = x->tun ? x->tun->bytes_down : x->tun_bytes_down;
+    }
+    alog_write(w->alog, w->alog_fmt, &e);
 }
+
+
 
 struct str xchg_method(const struct xchg *x)
 {

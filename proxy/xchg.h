@@ -50,6 +50,9 @@ void xchg_backend_failed(struct xchg *x, int status, const char *why, bool retry
 /* Queues x for its client connection's next flush. */
 void xchg_notify(struct xchg *x);
 
+/* Writes x's access log line once (no-op without an access log). */
+void xchg_log_access(struct xchg *x);
+
 /* The request's pseudo-header values (empty when absent). */
 struct str xchg_method(const struct xchg *x);
 struct str xchg_authority(const struct xchg *x);

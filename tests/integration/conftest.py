@@ -90,6 +90,7 @@ class Proc:
         self.argv = argv
         self.log_path = log_path
         self._log = open(log_path, "wb")
+        self.extra_logs = []   # more files to scan (--errorlog-file)
         self.popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                                       stdout=self._log,
                                       stderr=subprocess.STDOUT)
@@ -217,9 +218,13 @@ class Procs:
     def sanitizer_reports(self):
         out = []
         for p in self.all:
-            text = p.log()
-            if any(m in text for m in SANITIZER_MARKERS):
-                out.append("%s (%s):\n%s" % (p.name, p.log_path, text[-20000:]))
+            for path in [p.log_path, *p.extra_logs]:
+                try:
+                    text = Path(path).read_text(errors="replace")
+                except OSError:
+                    continue
+                if any(m in text for m in SANITIZER_MARKERS):
+                    out.append("%s (%s):\n%s" % (p.name, path, text[-20000:]))
         return out
 
 

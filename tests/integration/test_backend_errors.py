@@ -1,10 +1,8 @@
 """Backend failures become answers: 502 for a refused backend, 504 for a
 slow one, and a stalled body is cut off instead of hanging the client."""
 
-import time
-
 from conftest import free_port
-from testlib import HOST, H1Conn, H2Client, curl, curl_code, h1_get
+from testlib import HOST, H1Conn, H2Client, curl_code, h1_get
 
 
 # 6. backend down -------------------------------------------------------------

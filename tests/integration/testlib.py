@@ -214,6 +214,17 @@ class StreamResult:
             self.status, self.ended, self.reset, len(self.data))
 
 
+class _H2Connection(h2.connection.H2Connection):
+    """python-h2 treats any received GOAWAY as the end of the connection
+    and raises on every later frame, but RFC 9113 6.8 lets the streams up
+    to last_stream_id finish (graceful shutdown). Stay open after GOAWAY."""
+
+    def _receive_goaway_frame(self, frame):
+        frames, events = super()._receive_goaway_frame(frame)
+        self.state_machine.state = h2.connection.ConnectionState.CLIENT_OPEN
+        return frames, events
+
+
 class H2Client:
     """A python-h2 client on one socket, pumped synchronously.
 
@@ -235,11 +246,12 @@ class H2Client:
             client_side=True, header_encoding=None,
             validate_outbound_headers=strict,
             normalize_outbound_headers=strict)
-        self.conn = h2.connection.H2Connection(config=cfg)
+        self.conn = _H2Connection(config=cfg)
         self.conn.initiate_connection()
         self.flush()
         self.streams = {}
-        self.goaway = None       # ConnectionTerminated event once received
+        self.goaway = None       # last ConnectionTerminated event received
+        self.goaways = []        # every one, in order
         self.closed = False
         self.auto_ack = True     # give back flow-control credit as data arrives
         self.events = []
@@ -327,6 +339,7 @@ class H2Client:
                 st.reset = ev.error_code
         elif isinstance(ev, E.ConnectionTerminated):
             self.goaway = ev
+            self.goaways.append(ev)
 
     def wait(self, cond, timeout=None):
         """Pump until cond() is true; Deadline or EOFError otherwise."""

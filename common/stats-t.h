@@ -1,0 +1,201 @@
+/* Per-worker statistics: the one table and the structs it generates.
+ *
+ * STATS_TABLE below is the single list of metric families. From it come
+ * the per-worker block (struct stats, atomics written by one worker), the
+ * reader's plain copy (struct stats_snapshot), the summing loop and both
+ * renderers (Prometheus text and JSON) in common/stats.c. Adding a metric
+ * is one line in the table plus the hook that bumps it in common/stats.h.
+ * Model: haproxy include/haproxy/activity-t.h. */
+#ifndef H2G_COMMON_STATS_T_H
+#define H2G_COMMON_STATS_T_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum stats_proto {
+    STATS_PROTO_H2 = 0, /* h2 over TLS */
+    STATS_PROTO_H2C,
+    STATS_PROTO_HTTP1,
+    STATS_NUM_PROTOS
+};
+
+enum stats_side { STATS_SIDE_CLIENT = 0, STATS_SIDE_BACKEND, STATS_SIDE_TUNNEL, STATS_NUM_SIDES };
+enum stats_dir { STATS_DIR_IN = 0, STATS_DIR_OUT, STATS_NUM_DIRS };
+
+/* Response status classes; OTHER is anything outside 100..599. */
+enum stats_class {
+    STATS_CLASS_1XX = 0,
+    STATS_CLASS_2XX,
+    STATS_CLASS_3XX,
+    STATS_CLASS_4XX,
+    STATS_CLASS_5XX,
+    STATS_CLASS_OTHER,
+    STATS_NUM_CLASSES
+};
+
+/* RST_STREAM and GOAWAY frames: sent by h2gate or received from a peer. */
+enum stats_frame_dir { STATS_FRAME_SENT = 0, STATS_FRAME_RECEIVED, STATS_NUM_FRAME_DIRS };
+
+/* HTTP/2 error codes 0x0 (NO_ERROR) .. 0xd (HTTP_1_1_REQUIRED), then one
+ * slot for every unknown code. */
+#define STATS_NUM_H2_CODES 15
+#define STATS_H2_CODE_OTHER (STATS_NUM_H2_CODES - 1)
+
+enum stats_tunnel_result {
+    STATS_TUNNEL_OPENED = 0,
+    STATS_TUNNEL_DENIED,
+    STATS_TUNNEL_FAILED,
+    STATS_NUM_TUNNEL_RESULTS
+};
+
+/* Direction of a finished tunnel's byte totals. */
+enum stats_tunnel_dir { STATS_TUNNEL_TO_TARGET = 0, STATS_TUNNEL_TO_CLIENT, STATS_NUM_TUNNEL_DIRS };
+
+/* Histogram buckets: upper bounds 500 us << i for i < STATS_HIST_NUM_FINITE
+ * (0.0005 s doubling up to 65.536 s), then +Inf. Observations are kept in
+ * whole microseconds so bucket placement is exact integer arithmetic. */
+#define STATS_HIST_FIRST_BOUND_US 500u
+#define STATS_HIST_NUM_FINITE 18
+#define STATS_HIST_NUM_BUCKETS (STATS_HIST_NUM_FINITE + 1)
+
+/* Label sets ("dimensions"): X(id, number of cells). A family's cells are
+ * a row-major array over its label axes, first axis outermost: PROTO_CLASS
+ * cell = proto * STATS_NUM_CLASSES + class. */
+#define STATS_DIMS(X)                                               \
+    X(NONE, 1)                                                      \
+    X(PROTO, STATS_NUM_PROTOS)                                      \
+    X(PROTO_CLASS, STATS_NUM_PROTOS * STATS_NUM_CLASSES)            \
+    X(CLASS, STATS_NUM_CLASSES)                                     \
+    X(SIDE_DIR, STATS_NUM_SIDES * STATS_NUM_DIRS)                   \
+    X(FRAME_CODE, STATS_NUM_FRAME_DIRS * STATS_NUM_H2_CODES)        \
+    X(TUNNEL_RESULT, STATS_NUM_TUNNEL_RESULTS)                      \
+    X(TUNNEL_DIR, STATS_NUM_TUNNEL_DIRS)
+
+enum stats_dim {
+#define STATS_DIM_ENUM(id, n) STATS_DIM_##id,
+    STATS_DIMS(STATS_DIM_ENUM)
+#undef STATS_DIM_ENUM
+    STATS_NUM_DIM_KINDS
+};
+
+enum {
+#define STATS_DIM_LEN(id, n) STATS_DIMLEN_##id = (n),
+    STATS_DIMS(STATS_DIM_LEN)
+#undef STATS_DIM_LEN
+};
+
+/* The table: X(scope, kind, field, dim, name, help).
+ *   scope  WORKER: one set of cells per worker block;
+ *          BACKEND: one set per backend (label backend="name"), plus one
+ *          for "no backend" (label backend="-", shown only when non-zero).
+ *   kind   COUNTER (monotonic), GAUGE (per-worker value that goes up and
+ *          down, summed over workers), HISTOGRAM (dim must be NONE).
+ * Names are a contract (README, dashboards): never rename a line. */
+#define STATS_TABLE(X)                                                                        \
+    X(WORKER, COUNTER, conn_accepted, PROTO, "h2gate_connections_accepted_total",             \
+      "Client connections accepted, by frontend protocol.")                                   \
+    X(WORKER, GAUGE, conn_active, PROTO, "h2gate_connections_active",                         \
+      "Client connections open now, by frontend protocol.")                                   \
+    X(WORKER, GAUGE, streams_active, NONE, "h2gate_streams_active",                           \
+      "Client requests in progress now (HTTP/2 streams and HTTP/1.1 exchanges).")             \
+    X(WORKER, COUNTER, requests, PROTO_CLASS, "h2gate_requests_total",                        \
+      "Proxied requests answered, by frontend protocol and response status class.")           \
+    X(WORKER, COUNTER, bytes, SIDE_DIR, "h2gate_bytes_total",                                 \
+      "Bytes read (in) and written (out) on client, backend and tunnel target connections.")  \
+    X(WORKER, COUNTER, rst_stream, FRAME_CODE, "h2gate_rst_stream_total",                     \
+      "HTTP/2 RST_STREAM frames sent and received, by error code.")                           \
+    X(WORKER, COUNTER, goaway, FRAME_CODE, "h2gate_goaway_total",                             \
+      "HTTP/2 GOAWAY frames sent and received, by error code.")                               \
+    X(BACKEND, COUNTER, requests, CLASS, "h2gate_backend_requests_total",                     \
+      "Proxied requests answered, by backend and response status class.")                     \
+    X(BACKEND, COUNTER, connects, NONE, "h2gate_backend_connects_total",                      \
+      "Backend connections established.")                                                     \
+    X(BACKEND, COUNTER, connect_failures, NONE, "h2gate_backend_connect_failures_total",      \
+      "Backend connection attempts that failed.")                                             \
+    X(BACKEND, COUNTER, timeouts, NONE, "h2gate_backend_timeouts_total",                      \
+      "Backend connect, read or write timeouts.")                                             \
+    X(BACKEND, COUNTER, retries, NONE, "h2gate_backend_retries_total",                        \
+      "Requests retried on another backend connection.")                                      \
+    X(WORKER, GAUGE, backend_conns_active, NONE, "h2gate_backend_connections_active",         \
+      "Backend connections open now (HTTP/1.1 connections and HTTP/2 sessions).")             \
+    X(WORKER, COUNTER, tunnels, TUNNEL_RESULT, "h2gate_tunnels_total",                        \
+      "CONNECT tunnels, by result: opened, denied (403) or failed (target unreachable).")     \
+    X(WORKER, GAUGE, tunnels_active, NONE, "h2gate_tunnels_active",                           \
+      "CONNECT tunnels open now.")                                                            \
+    X(WORKER, COUNTER, tunnel_bytes, TUNNEL_DIR, "h2gate_tunnel_bytes_total",                 \
+      "Bytes carried by closed tunnels, client to target and target to client.")              \
+    X(WORKER, HISTOGRAM, request_duration, NONE, "h2gate_request_duration_seconds",           \
+      "Time from request head received to exchange finished.")                                \
+    X(WORKER, HISTOGRAM, ttfb, NONE, "h2gate_time_to_first_byte_seconds",                     \
+      "Time from request head received to response head sent to the client.")                 \
+    X(WORKER, HISTOGRAM, backend_connect_time, NONE, "h2gate_backend_connect_duration_seconds", \
+      "Time to establish a backend connection (TCP and TLS).")                                \
+    X(WORKER, HISTOGRAM, tunnel_duration, NONE, "h2gate_tunnel_duration_seconds",             \
+      "Lifetime of closed CONNECT tunnels.")
+
+/* Histogram cells in a worker block: non-cumulative bucket counts, then
+ * the sum of observations in microseconds. The count is the sum of the
+ * buckets, so a reader can never see a count that disagrees with them. */
+struct stats_hist {
+    _Atomic uint64_t buckets[STATS_HIST_NUM_BUCKETS];
+    _Atomic uint64_t sum_us;
+};
+
+/* The same, plain, in a snapshot (same cell layout as struct stats_hist). */
+struct stats_hist_snap {
+    uint64_t buckets[STATS_HIST_NUM_BUCKETS];
+    uint64_t sum_us;
+};
+
+/* Member generators: a table line becomes a member of the struct for its
+ * scope and nothing in the other. */
+#define STATS_CELLS_COUNTER(f, d) _Atomic uint64_t f[STATS_DIMLEN_##d];
+#define STATS_CELLS_GAUGE(f, d) _Atomic uint64_t f[STATS_DIMLEN_##d];
+#define STATS_CELLS_HISTOGRAM(f, d) struct stats_hist f;
+#define STATS_PLAIN_COUNTER(f, d) uint64_t f[STATS_DIMLEN_##d];
+#define STATS_PLAIN_GAUGE(f, d) uint64_t f[STATS_DIMLEN_##d];
+#define STATS_PLAIN_HISTOGRAM(f, d) struct stats_hist_snap f;
+#define STATS_IN_WORKER_WORKER(m, k, f, d) m##_##k(f, d)
+#define STATS_IN_WORKER_BACKEND(m, k, f, d)
+#define STATS_IN_BACKEND_WORKER(m, k, f, d)
+#define STATS_IN_BACKEND_BACKEND(m, k, f, d) m##_##k(f, d)
+#define STATS_MEMBER_WORKER(scope, kind, f, d, name, help) \
+    STATS_IN_WORKER_##scope(STATS_CELLS, kind, f, d)
+#define STATS_MEMBER_BACKEND(scope, kind, f, d, name, help) \
+    STATS_IN_BACKEND_##scope(STATS_CELLS, kind, f, d)
+#define STATS_SNAP_MEMBER_WORKER(scope, kind, f, d, name, help) \
+    STATS_IN_WORKER_##scope(STATS_PLAIN, kind, f, d)
+#define STATS_SNAP_MEMBER_BACKEND(scope, kind, f, d, name, help) \
+    STATS_IN_BACKEND_##scope(STATS_PLAIN, kind, f, d)
+
+/* One backend's cells in a worker block. */
+struct stats_backend {
+    STATS_TABLE(STATS_MEMBER_BACKEND)
+};
+
+/* One worker's block. Only its worker writes it (relaxed load, then
+ * relaxed store of the new value: no read-modify-write, no lock); any
+ * thread may read it with relaxed loads. It starts on a cache line and
+ * spans whole lines, so no other thread's data shares its lines. */
+struct stats {
+    _Alignas(64) void *alloc; /* what the allocator returned (block is aligned inside) */
+    size_t num_backends;
+    STATS_TABLE(STATS_MEMBER_WORKER)
+    /* num_backends + 1 entries; the last counts events with no backend */
+    struct stats_backend backends[];
+};
+
+struct stats_backend_snapshot {
+    STATS_TABLE(STATS_SNAP_MEMBER_BACKEND)
+};
+
+/* Plain sum of worker blocks; see stats_snapshot_init() and stats_sum(). */
+struct stats_snapshot {
+    size_t num_backends;
+    STATS_TABLE(STATS_SNAP_MEMBER_WORKER)
+    /* num_backends + 1 entries; the last counts events with no backend */
+    struct stats_backend_snapshot *backends;
+};
+
+#endif

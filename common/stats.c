@@ -1,0 +1,408 @@
+#include "common/stats.h"
+
+#include <inttypes.h>
+#include <stdalign.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/xalloc.h"
+
+enum scope { SCOPE_WORKER, SCOPE_BACKEND };
+enum kind { KIND_COUNTER, KIND_GAUGE, KIND_HISTOGRAM };
+
+/* One axis of a label set: its label name and the value of each index. */
+struct axis {
+    const char *label;
+    const char *const *values;
+    size_t num;
+};
+
+struct dim_info {
+    size_t num_axes;
+    struct axis axes[2];
+};
+
+static const char *const proto_names[STATS_NUM_PROTOS] = { "h2", "h2c", "http/1.1" };
+static const char *const class_names[STATS_NUM_CLASSES] = { "1xx", "2xx", "3xx",
+                                                            "4xx", "5xx", "other" };
+static const char *const side_names[STATS_NUM_SIDES] = { "client", "backend", "tunnel" };
+static const char *const dir_names[STATS_NUM_DIRS] = { "in", "out" };
+static const char *const frame_dir_names[STATS_NUM_FRAME_DIRS] = { "sent", "received" };
+static const char *const h2_code_names[STATS_NUM_H2_CODES] = {
+    "NO_ERROR",         "PROTOCOL_ERROR",    "INTERNAL_ERROR", "FLOW_CONTROL_ERROR",
+    "SETTINGS_TIMEOUT", "STREAM_CLOSED",     "FRAME_SIZE_ERROR", "REFUSED_STREAM",
+    "CANCEL",           "COMPRESSION_ERROR", "CONNECT_ERROR",  "ENHANCE_YOUR_CALM",
+    "INADEQUATE_SECURITY", "HTTP_1_1_REQUIRED", "OTHER",
+};
+static const char *const tunnel_result_names[STATS_NUM_TUNNEL_RESULTS] = { "opened", "denied",
+                                                                          "failed" };
+static const char *const tunnel_dir_names[STATS_NUM_TUNNEL_DIRS] = { "to_target", "to_client" };
+
+#define AXIS(label, names) { label, names, sizeof(names) / sizeof(names[0]) }
+
+static const struct dim_info dims[STATS_NUM_DIM_KINDS] = {
+    [STATS_DIM_NONE] = { 0, { { NULL, NULL, 0 } } },
+    [STATS_DIM_PROTO] = { 1, { AXIS("protocol", proto_names) } },
+    [STATS_DIM_PROTO_CLASS] = { 2, { AXIS("protocol", proto_names),
+                                     AXIS("status_class", class_names) } },
+    [STATS_DIM_CLASS] = { 1, { AXIS("status_class", class_names) } },
+    [STATS_DIM_SIDE_DIR] = { 2, { AXIS("side", side_names), AXIS("direction", dir_names) } },
+    [STATS_DIM_FRAME_CODE] = { 2, { AXIS("direction", frame_dir_names),
+                                    AXIS("error_code", h2_code_names) } },
+    [STATS_DIM_TUNNEL_RESULT] = { 1, { AXIS("result", tunnel_result_names) } },
+    [STATS_DIM_TUNNEL_DIR] = { 1, { AXIS("direction", tunnel_dir_names) } },
+};
+
+static const size_t dim_len[STATS_NUM_DIM_KINDS] = {
+#define DIM_LEN(id, n) [STATS_DIM_##id] = (n),
+    STATS_DIMS(DIM_LEN)
+#undef DIM_LEN
+};
+
+/* A family as the table describes it, with where its cells live: in the
+ * worker block and the snapshot (WORKER scope), or in one backend's
+ * struct stats_backend and struct stats_backend_snapshot (BACKEND scope). */
+struct family {
+    const char *name;
+    const char *help;
+    enum scope scope;
+    enum kind kind;
+    enum stats_dim dim;
+    size_t off;      /* cells in struct stats or struct stats_backend */
+    size_t snap_off; /* cells in struct stats_snapshot or struct stats_backend_snapshot */
+};
+
+#define OFF_WORKER(f) offsetof(struct stats, f)
+#define OFF_BACKEND(f) offsetof(struct stats_backend, f)
+#define SNAP_OFF_WORKER(f) offsetof(struct stats_snapshot, f)
+#define SNAP_OFF_BACKEND(f) offsetof(struct stats_backend_snapshot, f)
+#define FAMILY(scope, kind, f, d, name_, help_)                                        \
+    { name_, help_, SCOPE_##scope, KIND_##kind, STATS_DIM_##d, OFF_##scope(f),         \
+      SNAP_OFF_##scope(f) },
+
+static const struct family families[] = { STATS_TABLE(FAMILY) };
+#define NUM_FAMILIES (sizeof(families) / sizeof(families[0]))
+
+/* Histograms are summed cell by cell like counters, which needs the same
+ * layout on both sides. */
+_Static_assert(sizeof(struct stats_hist) == sizeof(struct stats_hist_snap),
+               "histogram cell layouts differ");
+_Static_assert(sizeof(_Atomic uint64_t) == sizeof(uint64_t), "atomic cells are not plain size");
+_Static_assert(alignof(struct stats) == 64, "struct stats must be cache-line aligned");
+_Static_assert(sizeof(struct stats) % 64 == 0, "struct stats must span whole lines");
+
+static size_t num_cells(const struct family *f)
+{
+    if (f->kind == KIND_HISTOGRAM)
+        return STATS_HIST_NUM_BUCKETS + 1;
+    return dim_len[f->dim];
+}
+
+struct stats *stats_new(size_t num_backends)
+{
+    size_t size = sizeof(struct stats) + (num_backends + 1) * sizeof(struct stats_backend);
+    size = (size + 63) & ~(size_t)63;
+    /* xalloc has no aligned allocator: over-allocate by a line and align
+     * inside, keeping the original pointer for stats_free(). */
+    void *raw = xcalloc(1, size + 64);
+    struct stats *s = (struct stats *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
+    s->alloc = raw;
+    s->num_backends = num_backends;
+    return s;
+}
+
+void stats_free(struct stats *s)
+{
+    if (s)
+        free(s->alloc);
+}
+
+void stats_snapshot_init(struct stats_snapshot *out, size_t num_backends)
+{
+    memset(out, 0, sizeof(*out));
+    out->num_backends = num_backends;
+    out->backends = xcalloc(num_backends + 1, sizeof(*out->backends));
+}
+
+void stats_snapshot_cleanup(struct stats_snapshot *out)
+{
+    free(out->backends);
+    out->backends = NULL;
+    out->num_backends = 0;
+}
+
+static void add_cells(uint64_t *dst, const _Atomic uint64_t *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dst[i] += atomic_load_explicit(&src[i], memory_order_relaxed);
+}
+
+void stats_sum(struct stats *const *workers, size_t n, struct stats_snapshot *out)
+{
+    size_t nb = out->num_backends;
+    struct stats_backend_snapshot *bs = out->backends;
+    memset(out, 0, sizeof(*out));
+    out->num_backends = nb;
+    out->backends = bs;
+    memset(bs, 0, (nb + 1) * sizeof(*bs));
+
+    for (size_t w = 0; w < n; w++) {
+        const struct stats *s = workers[w];
+        size_t common = s->num_backends < nb ? s->num_backends : nb;
+        for (size_t i = 0; i < NUM_FAMILIES; i++) {
+            const struct family *f = &families[i];
+            size_t cells = num_cells(f);
+            if (f->scope == SCOPE_WORKER) {
+                add_cells((uint64_t *)((char *)out + f->snap_off),
+                          (const _Atomic uint64_t *)((const char *)s + f->off), cells);
+                continue;
+            }
+            for (size_t b = 0; b <= common; b++) {
+                /* the last slot of each is "no backend" */
+                size_t sb = b == common ? s->num_backends : b;
+                size_t ob = b == common ? nb : b;
+                add_cells((uint64_t *)((char *)&bs[ob] + f->snap_off),
+                          (const _Atomic uint64_t *)((const char *)&s->backends[sb] + f->off),
+                          cells);
+            }
+        }
+    }
+}
+
+uint64_t stats_hist_count(const struct stats_hist_snap *h)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < STATS_HIST_NUM_BUCKETS; i++)
+        n += h->buckets[i];
+    return n;
+}
+
+/* ---- rendering ---- */
+
+static const uint64_t *family_cells(const struct stats_snapshot *s, const struct family *f,
+                                    size_t backend)
+{
+    if (f->scope == SCOPE_WORKER)
+        return (const uint64_t *)((const char *)s + f->snap_off);
+    return (const uint64_t *)((const char *)&s->backends[backend] + f->snap_off);
+}
+
+static bool any_nonzero(const uint64_t *cells, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (cells[i])
+            return true;
+    return false;
+}
+
+/* Writes a backend's name, or its index when no name was given. */
+static const char *backend_name(const char *const *names, size_t num_backends, size_t b,
+                                char *tmp, size_t tmp_len)
+{
+    if (b == num_backends)
+        return "-";
+    if (names && names[b])
+        return names[b];
+    snprintf(tmp, tmp_len, "%zu", b);
+    return tmp;
+}
+
+/* Appends s with the escapes of a Prometheus label value: \\, \" and \n. */
+static void put_label_value(struct bufq *out, const char *s)
+{
+    const char *run = s;
+    for (; *s; s++) {
+        const char *esc = *s == '\\' ? "\\\\" : *s == '"' ? "\\\"" : *s == '\n' ? "\\n" : NULL;
+        if (!esc)
+            continue;
+        bufq_append(out, run, (size_t)(s - run));
+        bufq_append(out, esc, 2);
+        run = s + 1;
+    }
+    bufq_append(out, run, (size_t)(s - run));
+}
+
+/* Appends s as a JSON string, quotes included. */
+static void put_json_string(struct bufq *out, const char *s)
+{
+    bufq_append(out, "\"", 1);
+    const char *run = s;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        bufq_append(out, run, (size_t)(s - run));
+        if (c == '"' || c == '\\') {
+            char esc[2] = { '\\', (char)c };
+            bufq_append(out, esc, 2);
+        } else {
+            bufq_appendf(out, "\\u%04x", c);
+        }
+        run = s + 1;
+    }
+    bufq_append(out, run, (size_t)(s - run));
+    bufq_append(out, "\"", 1);
+}
+
+/* Appends the labels of cell i of dim d (after an optional backend label)
+ * in braces; nothing at all when there is no label. */
+static void put_labels(struct bufq *out, enum stats_dim d, size_t i, const char *backend)
+{
+    const struct dim_info *di = &dims[d];
+    if (di->num_axes == 0 && !backend)
+        return;
+    bufq_append(out, "{", 1);
+    bool first = true;
+    if (backend) {
+        bufq_appendf(out, "backend=\"");
+        put_label_value(out, backend);
+        bufq_append(out, "\"", 1);
+        first = false;
+    }
+    size_t inner = di->num_axes == 2 ? di->axes[1].num : 1;
+    size_t idx[2] = { i / inner, i % inner };
+    for (size_t a = 0; a < di->num_axes; a++) {
+        bufq_appendf(out, "%s%s=\"%s\"", first ? "" : ",", di->axes[a].label,
+                     di->axes[a].values[idx[a]]);
+        first = false;
+    }
+    bufq_append(out, "}", 1);
+}
+
+/* "0.0005", "0.001", ... "65.536": the le value of finite bucket i. */
+static void format_bound(char *buf, size_t len, unsigned i)
+{
+    snprintf(buf, len, "%g", (double)stats_hist_bound_us(i) / 1e6);
+}
+
+static void prom_histogram(struct bufq *out, const struct family *f,
+                           const struct stats_hist_snap *h)
+{
+    uint64_t cum = 0;
+    char le[32];
+    for (unsigned i = 0; i < STATS_HIST_NUM_FINITE; i++) {
+        cum += h->buckets[i];
+        format_bound(le, sizeof(le), i);
+        bufq_appendf(out, "%s_bucket{le=\"%s\"} %" PRIu64 "\n", f->name, le, cum);
+    }
+    cum += h->buckets[STATS_HIST_NUM_FINITE];
+    bufq_appendf(out, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n", f->name, cum);
+    bufq_appendf(out, "%s_sum %.6f\n", f->name, (double)h->sum_us / 1e6);
+    bufq_appendf(out, "%s_count %" PRIu64 "\n", f->name, cum);
+}
+
+void stats_render_prometheus(const struct stats_snapshot *s, const char *const *backend_names,
+                             struct bufq *out)
+{
+    static const char *const type_names[] = { "counter", "gauge", "histogram" };
+    char tmp[32];
+    for (size_t fi = 0; fi < NUM_FAMILIES; fi++) {
+        const struct family *f = &families[fi];
+        bufq_appendf(out, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name,
+                     type_names[f->kind]);
+        if (f->kind == KIND_HISTOGRAM) {
+            prom_histogram(out, f, (const struct stats_hist_snap *)family_cells(s, f, 0));
+            continue;
+        }
+        size_t n = dim_len[f->dim];
+        if (f->scope == SCOPE_WORKER) {
+            const uint64_t *c = family_cells(s, f, 0);
+            for (size_t i = 0; i < n; i++) {
+                bufq_appendf(out, "%s", f->name);
+                put_labels(out, f->dim, i, NULL);
+                bufq_appendf(out, " %" PRIu64 "\n", c[i]);
+            }
+            continue;
+        }
+        for (size_t b = 0; b <= s->num_backends; b++) {
+            const uint64_t *c = family_cells(s, f, b);
+            if (b == s->num_backends && !any_nonzero(c, n))
+                continue;
+            const char *name = backend_name(backend_names, s->num_backends, b, tmp, sizeof(tmp));
+            for (size_t i = 0; i < n; i++) {
+                bufq_appendf(out, "%s", f->name);
+                put_labels(out, f->dim, i, name);
+                bufq_appendf(out, " %" PRIu64 "\n", c[i]);
+            }
+        }
+    }
+}
+
+/* Appends the cells of one dim as a number (no axis) or as objects nested
+ * by axis. */
+static void json_cells(struct bufq *out, enum stats_dim d, const uint64_t *c)
+{
+    const struct dim_info *di = &dims[d];
+    if (di->num_axes == 0) {
+        bufq_appendf(out, "%" PRIu64, c[0]);
+        return;
+    }
+    const struct axis *outer = &di->axes[0];
+    size_t inner = di->num_axes == 2 ? di->axes[1].num : 1;
+    bufq_append(out, "{", 1);
+    for (size_t i = 0; i < outer->num; i++) {
+        bufq_appendf(out, "%s\"%s\": ", i ? ", " : "", outer->values[i]);
+        if (di->num_axes == 1) {
+            bufq_appendf(out, "%" PRIu64, c[i]);
+            continue;
+        }
+        bufq_append(out, "{", 1);
+        for (size_t j = 0; j < inner; j++)
+            bufq_appendf(out, "%s\"%s\": %" PRIu64, j ? ", " : "", di->axes[1].values[j],
+                         c[i * inner + j]);
+        bufq_append(out, "}", 1);
+    }
+    bufq_append(out, "}", 1);
+}
+
+static void json_histogram(struct bufq *out, const struct stats_hist_snap *h)
+{
+    uint64_t cum = 0;
+    char le[32];
+    bufq_append(out, "{\"buckets\": {", 13);
+    for (unsigned i = 0; i < STATS_HIST_NUM_FINITE; i++) {
+        cum += h->buckets[i];
+        format_bound(le, sizeof(le), i);
+        bufq_appendf(out, "%s\"%s\": %" PRIu64, i ? ", " : "", le, cum);
+    }
+    cum += h->buckets[STATS_HIST_NUM_FINITE];
+    bufq_appendf(out, ", \"+Inf\": %" PRIu64 "}, \"sum\": %.6f, \"count\": %" PRIu64 "}", cum,
+                 (double)h->sum_us / 1e6, cum);
+}
+
+void stats_render_json(const struct stats_snapshot *s, const char *const *backend_names,
+                       struct bufq *out)
+{
+    char tmp[32];
+    bufq_append(out, "{", 1);
+    for (size_t fi = 0; fi < NUM_FAMILIES; fi++) {
+        const struct family *f = &families[fi];
+        bufq_appendf(out, "%s\n  \"%s\": ", fi ? "," : "", f->name);
+        if (f->kind == KIND_HISTOGRAM) {
+            json_histogram(out, (const struct stats_hist_snap *)family_cells(s, f, 0));
+            continue;
+        }
+        if (f->scope == SCOPE_WORKER) {
+            json_cells(out, f->dim, family_cells(s, f, 0));
+            continue;
+        }
+        bufq_append(out, "{", 1);
+        bool first = true;
+        for (size_t b = 0; b <= s->num_backends; b++) {
+            const uint64_t *c = family_cells(s, f, b);
+            if (b == s->num_backends && !any_nonzero(c, dim_len[f->dim]))
+                continue;
+            if (!first)
+                bufq_append(out, ", ", 2);
+            first = false;
+            put_json_string(out, backend_name(backend_names, s->num_backends, b, tmp,
+                                              sizeof(tmp)));
+            bufq_append(out, ": ", 2);
+            json_cells(out, f->dim, c);
+        }
+        bufq_append(out, "}", 1);
+    }
+    bufq_append(out, "\n}\n", 3);
+}

@@ -1,0 +1,498 @@
+#include "proxy/admin.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <http_parser.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/stats.h"
+#include "common/xalloc.h"
+
+/* Read size; the parser consumes everything it is given unless a request
+ * completes, so the buffer only ever holds the start of the next
+ * pipelined request. */
+#define ADMIN_IN_CAP 4096
+#define ADMIN_ACCEPT_RETRY 1.0
+
+struct admin_conn {
+    struct admin *admin;
+    struct admin_conn *prev, *next;
+    int fd;
+    ev_io io;
+    int io_events;           /* what io is started for, 0 if stopped */
+    ev_timer timer;
+    ev_tstamp last_activity;
+    http_parser parser;
+    size_t head_bytes;       /* target and header bytes of the current request */
+    size_t body_bytes;
+    int error_status;        /* set by a parser callback: answer this, then close */
+    bool want_close;         /* close once out has drained */
+    bool eof;                /* the client shut down its side */
+    bool closing;            /* free at the end of this callback */
+    struct bufq out;
+    size_t in_len;
+    size_t url_len;
+    char url[ADMIN_MAX_URL];
+    char in[ADMIN_IN_CAP];
+};
+
+struct admin {
+    struct ev_loop *loop;
+    int listen_fd;
+    ev_io accept_io;
+    ev_timer accept_retry;   /* accepting paused after EMFILE and friends */
+    bool accept_paused;
+    struct stats *const *workers;
+    size_t num_workers;
+    const char *const *backend_names;
+    const _Atomic bool *shutting_down;
+    struct stats_snapshot snap;
+    struct buf_pool pool;
+    struct admin_conn *conns;
+    size_t num_conns;
+};
+
+/* ---- http-parser callbacks: they only record ---- */
+
+static int on_message_begin(http_parser *p)
+{
+    struct admin_conn *c = p->data;
+    c->url_len = 0;
+    c->head_bytes = 0;
+    c->body_bytes = 0;
+    return 0;
+}
+
+static int count_head(struct admin_conn *c, size_t len)
+{
+    c->head_bytes += len;
+    if (c->head_bytes > ADMIN_MAX_HEAD) {
+        c->error_status = 431;
+        return 1;
+    }
+    return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t len)
+{
+    struct admin_conn *c = p->data;
+    if (len > ADMIN_MAX_URL - c->url_len) {
+        c->error_status = 414;
+        return 1;
+    }
+    memcpy(c->url + c->url_len, at, len);
+    c->url_len += len;
+    return count_head(c, len);
+}
+
+static int on_header_part(http_parser *p, const char *at, size_t len)
+{
+    (void)at;
+    return count_head(p->data, len);
+}
+
+static int on_body(http_parser *p, const char *at, size_t len)
+{
+    (void)at;
+    struct admin_conn *c = p->data;
+    c->body_bytes += len;
+    if (c->body_bytes > ADMIN_MAX_BODY) {
+        c->error_status = 413;
+        return 1;
+    }
+    return 0;
+}
+
+/* One request at a time: the parser stops here so the answer is queued
+ * before the next pipelined request is looked at. */
+static int on_message_complete(http_parser *p)
+{
+    http_parser_pause(p, 1);
+    return 0;
+}
+
+static const http_parser_settings parser_settings = {
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_header_field = on_header_part,
+    .on_header_value = on_header_part,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+/* ---- answers ---- */
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 431: return "Request Header Fields Too Large";
+    case 503: return "Service Unavailable";
+    default: return "Error";
+    }
+}
+
+/* Queues a response whose body is in body (moved into out, or dropped for
+ * HEAD while keeping its Content-Length). */
+static void queue_response(struct admin_conn *c, int status, const char *content_type,
+                           struct bufq *body, bool head_only, bool allow)
+{
+    bufq_appendf(&c->out,
+                 "HTTP/1.1 %d %s\r\n"
+                 "Content-Type: %s\r\n"
+                 "Content-Length: %zu\r\n"
+                 "Cache-Control: no-store\r\n"
+                 "%s%s\r\n",
+                 status, reason(status), content_type, bufq_len(body),
+                 allow ? "Allow: GET, HEAD\r\n" : "",
+                 c->want_close ? "Connection: close\r\n" : "");
+    if (head_only)
+        bufq_cleanup(body);
+    else
+        bufq_move(&c->out, body);
+}
+
+static void queue_text(struct admin_conn *c, int status, const char *text, bool head_only,
+                       bool allow)
+{
+    struct bufq body;
+    bufq_init(&body, &c->admin->pool);
+    bufq_append(&body, text, strlen(text));
+    queue_response(c, status, "text/plain; charset=utf-8", &body, head_only, allow);
+}
+
+static void queue_error(struct admin_conn *c, int status)
+{
+    c->want_close = true;
+    char text[64];
+    snprintf(text, sizeof(text), "%s\n", reason(status));
+    queue_text(c, status, text, false, false);
+}
+
+enum page { PAGE_NONE, PAGE_METRICS, PAGE_STATS, PAGE_HEALTHZ };
+
+static enum page find_page(const char *path, size_t len)
+{
+    static const struct {
+        const char *path;
+        enum page page;
+    } pages[] = {
+        { "/metrics", PAGE_METRICS },
+        { "/stats", PAGE_STATS },
+        { "/healthz", PAGE_HEALTHZ },
+    };
+    for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++)
+        if (strlen(pages[i].path) == len && memcmp(pages[i].path, path, len) == 0)
+            return pages[i].page;
+    return PAGE_NONE;
+}
+
+/* Answers the request the parser just completed. */
+static void answer(struct admin_conn *c)
+{
+    struct admin *a = c->admin;
+    http_parser *p = &c->parser;
+    if (!http_should_keep_alive(p) || p->upgrade)
+        c->want_close = true;
+
+    struct http_parser_url u;
+    http_parser_url_init(&u);
+    if (http_parser_parse_url(c->url, c->url_len, p->method == HTTP_CONNECT, &u) != 0) {
+        queue_error(c, 400);
+        return;
+    }
+    enum page page = PAGE_NONE;
+    if (u.field_set & (1 << UF_PATH))
+        page = find_page(c->url + u.field_data[UF_PATH].off, u.field_data[UF_PATH].len);
+    if (page == PAGE_NONE) {
+        queue_text(c, 404, "not found\n", p->method == HTTP_HEAD, false);
+        return;
+    }
+    if (p->method != HTTP_GET && p->method != HTTP_HEAD) {
+        queue_text(c, 405, "method not allowed\n", false, true);
+        return;
+    }
+    bool head_only = p->method == HTTP_HEAD;
+
+    if (page == PAGE_HEALTHZ) {
+        if (atomic_load_explicit(a->shutting_down, memory_order_relaxed))
+            queue_text(c, 503, "shutting down\n", head_only, false);
+        else
+            queue_text(c, 200, "ok\n", head_only, false);
+        return;
+    }
+    stats_sum(a->workers, a->num_workers, &a->snap);
+    struct bufq body;
+    bufq_init(&body, &a->pool);
+    if (page == PAGE_METRICS) {
+        stats_render_prometheus(&a->snap, a->backend_names, &body);
+        queue_response(c, 200, "text/plain; version=0.0.4; charset=utf-8", &body, head_only,
+                       false);
+    } else {
+        stats_render_json(&a->snap, a->backend_names, &body);
+        queue_response(c, 200, "application/json", &body, head_only, false);
+    }
+}
+
+/* Feeds the buffered input to the parser; queues at most one answer. */
+static void parse_input(struct admin_conn *c)
+{
+    size_t n = http_parser_execute(&c->parser, &parser_settings, c->in, c->in_len);
+    enum http_errno err = HTTP_PARSER_ERRNO(&c->parser);
+    if (err == HPE_PAUSED) {
+        http_parser_pause(&c->parser, 0);
+        memmove(c->in, c->in + n, c->in_len - n);
+        c->in_len -= n;
+        answer(c);
+        if (c->want_close)
+            c->in_len = 0;
+        return;
+    }
+    c->in_len = 0;
+    if (err != HPE_OK) {
+        int status = c->error_status ? c->error_status
+                     : err == HPE_HEADER_OVERFLOW ? 431 : 400;
+        queue_error(c, status);
+    }
+}
+
+/* ---- connection I/O ---- */
+
+static void conn_free(struct admin_conn *c);
+
+static void do_read(struct admin_conn *c)
+{
+    ssize_t n = read(c->fd, c->in, sizeof(c->in));
+    if (n > 0) {
+        c->in_len = (size_t)n;
+        c->last_activity = ev_now(c->admin->loop);
+    } else if (n == 0) {
+        c->eof = true;
+    } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        c->closing = true;
+    }
+}
+
+static void do_write(struct admin_conn *c)
+{
+    while (bufq_len(&c->out)) {
+        struct iovec iov[16];
+        struct msghdr msg = { .msg_iov = iov };
+        msg.msg_iovlen = (size_t)bufq_peek_iov(&c->out, iov, 16);
+        ssize_t n = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                c->closing = true;
+            return;
+        }
+        bufq_drain(&c->out, (size_t)n);
+        c->last_activity = ev_now(c->admin->loop);
+    }
+}
+
+/* Writes what is queued, answers buffered requests while the output is
+ * drained, then decides what to wait for. */
+static void progress(struct admin_conn *c)
+{
+    while (!c->closing) {
+        if (bufq_len(&c->out)) {
+            do_write(c);
+            if (bufq_len(&c->out))
+                break;
+        }
+        if (c->want_close) {
+            c->closing = true;
+            break;
+        }
+        if (c->in_len == 0)
+            break;
+        parse_input(c);
+    }
+    if (!c->closing && c->eof && !bufq_len(&c->out) && c->in_len == 0)
+        c->closing = true;
+    if (c->closing)
+        return;
+
+    /* no reading while an answer waits: a client that pipelines without
+     * reading stalls itself, not the admin loop */
+    int want = bufq_len(&c->out) ? EV_WRITE : c->eof ? 0 : EV_READ;
+    if (want == c->io_events)
+        return;
+    struct ev_loop *loop = c->admin->loop;
+    ev_io_stop(loop, &c->io);
+    ev_io_set(&c->io, c->fd, want);
+    if (want)
+        ev_io_start(loop, &c->io);
+    c->io_events = want;
+}
+
+/* Tear-down happens here at the end of the watcher callbacks, never in a
+ * parser callback. */
+static void on_conn_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    struct admin_conn *c = w->data;
+    if ((revents & EV_READ) && c->in_len == 0)
+        do_read(c);
+    progress(c);
+    if (c->closing)
+        conn_free(c);
+}
+
+static void on_conn_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)revents;
+    struct admin_conn *c = t->data;
+    ev_tstamp left = c->last_activity + ADMIN_IDLE_TIMEOUT - ev_now(loop);
+    if (left > 0) {
+        ev_timer_set(t, left, 0.);
+        ev_timer_start(loop, t);
+        return;
+    }
+    conn_free(c);
+}
+
+static void conn_new(struct admin *a, int fd)
+{
+    struct admin_conn *c = xcalloc(1, sizeof(*c));
+    c->admin = a;
+    c->fd = fd;
+    http_parser_init(&c->parser, HTTP_REQUEST);
+    c->parser.data = c;
+    bufq_init(&c->out, &a->pool);
+    c->last_activity = ev_now(a->loop);
+    ev_io_init(&c->io, on_conn_io, fd, EV_READ);
+    c->io.data = c;
+    c->io_events = EV_READ;
+    ev_io_start(a->loop, &c->io);
+    ev_timer_init(&c->timer, on_conn_timer, ADMIN_IDLE_TIMEOUT, 0.);
+    c->timer.data = c;
+    ev_timer_start(a->loop, &c->timer);
+    c->next = a->conns;
+    if (a->conns)
+        a->conns->prev = c;
+    a->conns = c;
+    a->num_conns++;
+}
+
+static void resume_accept(struct admin *a)
+{
+    if (!a->accept_paused || a->num_conns >= ADMIN_MAX_CONNS)
+        return;
+    a->accept_paused = false;
+    ev_io_start(a->loop, &a->accept_io);
+}
+
+static void conn_free(struct admin_conn *c)
+{
+    struct admin *a = c->admin;
+    ev_io_stop(a->loop, &c->io);
+    ev_timer_stop(a->loop, &c->timer);
+    close(c->fd);
+    bufq_cleanup(&c->out);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        a->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    a->num_conns--;
+    free(c);
+    if (!ev_is_active(&a->accept_retry))
+        resume_accept(a);
+}
+
+static void pause_accept(struct admin *a)
+{
+    if (a->accept_paused)
+        return;
+    ev_io_stop(a->loop, &a->accept_io);
+    a->accept_paused = true;
+}
+
+static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)revents;
+    struct admin *a = w->data;
+    while (a->num_conns < ADMIN_MAX_CONNS) {
+        int fd = accept4(a->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            conn_new(a, fd);
+            continue;
+        }
+        if (errno == EINTR || errno == ECONNABORTED)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return;
+        /* out of fds or memory: a level-triggered watcher would spin, so
+         * wait a moment before trying again */
+        log_warn("admin: accept: %s", strerror(errno));
+        pause_accept(a);
+        ev_timer_set(&a->accept_retry, ADMIN_ACCEPT_RETRY, 0.);
+        ev_timer_start(loop, &a->accept_retry);
+        return;
+    }
+    pause_accept(a);
+}
+
+static void on_accept_retry(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)loop;
+    (void)revents;
+    resume_accept(t->data);
+}
+
+struct admin *admin_new(struct ev_loop *loop, int listen_fd, struct stats *const *workers,
+                        size_t num_workers, const char *const *backend_names,
+                        size_t num_backends, const _Atomic bool *shutting_down)
+{
+    struct admin *a = xcalloc(1, sizeof(*a));
+    a->loop = loop;
+    a->listen_fd = listen_fd;
+    a->workers = workers;
+    a->num_workers = num_workers;
+    a->backend_names = backend_names;
+    a->shutting_down = shutting_down;
+    stats_snapshot_init(&a->snap, num_backends);
+    buf_pool_init(&a->pool, 8);
+    int fl = fcntl(listen_fd, F_GETFL);
+    if (fl >= 0)
+        fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK);
+    ev_io_init(&a->accept_io, on_accept, listen_fd, EV_READ);
+    a->accept_io.data = a;
+    ev_io_start(loop, &a->accept_io);
+    ev_timer_init(&a->accept_retry, on_accept_retry, ADMIN_ACCEPT_RETRY, 0.);
+    a->accept_retry.data = a;
+    return a;
+}
+
+void admin_free(struct admin *a)
+{
+    if (!a)
+        return;
+    ev_timer_stop(a->loop, &a->accept_retry);
+    ev_io_stop(a->loop, &a->accept_io);
+    a->accept_paused = false; /* keep conn_free from restarting it */
+    while (a->conns)
+        conn_free(a->conns);
+    close(a->listen_fd);
+    stats_snapshot_cleanup(&a->snap);
+    buf_pool_cleanup(&a->pool);
+    free(a);
+}

@@ -1,0 +1,48 @@
+/* The admin listener (--admin=HOST,PORT): a small plain HTTP/1.1 server
+ * on the main thread's libev loop, never on a worker. It answers
+ *   GET /metrics   Prometheus text format 0.0.4 (common/stats.h lists the names)
+ *   GET /stats     the same numbers as JSON
+ *   GET /healthz   200 "ok" while accepting, 503 "shutting down" after
+ * and HEAD of each; 405 for other methods on those paths, 404 for any
+ * other path, 400 for a malformed request, 431 for a request head over
+ * ADMIN_MAX_HEAD bytes, 414 for a target over ADMIN_MAX_URL bytes, 413
+ * for a body over ADMIN_MAX_BODY bytes. Keep-alive and pipelining work;
+ * at most ADMIN_MAX_CONNS connections are served at once (further ones
+ * wait in the kernel's backlog) and an idle one is closed after
+ * ADMIN_IDLE_TIMEOUT seconds. It never proxies, and its requests are not
+ * counted in the proxy's stats. Reading stats only loads the workers'
+ * counters: no worker is stopped or signalled. */
+#ifndef H2G_PROXY_ADMIN_H
+#define H2G_PROXY_ADMIN_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/stats-t.h"
+
+#define ADMIN_MAX_HEAD 8192
+#define ADMIN_MAX_URL 2048
+#define ADMIN_MAX_BODY 65536
+#define ADMIN_MAX_CONNS 32
+#define ADMIN_IDLE_TIMEOUT 30.0
+
+struct ev_loop;
+struct admin;
+
+/* Starts serving on listen_fd (a bound, listening TCP socket; made
+ * non-blocking here) from loop, which must be the main thread's loop.
+ * Takes ownership of listen_fd: admin_free() closes it. Borrows, until
+ * admin_free(): workers (num_workers blocks, each made by
+ * stats_new(num_backends)), backend_names (num_backends names, may be
+ * NULL) and shutting_down (read with a relaxed load; true turns /healthz
+ * into 503). Never NULL. */
+struct admin *admin_new(struct ev_loop *loop, int listen_fd, struct stats *const *workers,
+                        size_t num_workers, const char *const *backend_names,
+                        size_t num_backends, const _Atomic bool *shutting_down);
+
+/* Stops every watcher, closes every admin connection and the listening
+ * socket. Call from the loop's thread. NULL: no-op. */
+void admin_free(struct admin *a);
+
+#endif

@@ -1,0 +1,101 @@
+"""HTTP/1.1 client features on raw sockets: keep-alive, pipelining,
+100-continue, bodiless responses, Connection: close, chunked uploads."""
+
+from testlib import H1Conn, h1_get
+
+
+def test_keep_alive_two_requests(procs):
+    g = procs.gate([procs.origin()], tls=False)
+    with H1Conn(g.port) as c:
+        for n in (10, 20):
+            c.send(h1_get("/size/%d" % n))
+            r = c.read_response()
+            assert r.version == "HTTP/1.1" and r.status == 200
+            assert len(r.body) == n
+
+
+def test_pipelined_answered_in_order(procs):
+    g = procs.gate([procs.origin()], tls=False)
+    sizes = (1, 22, 333)
+    with H1Conn(g.port) as c:
+        # The slow one first: order must follow the requests, not the origin.
+        c.send(h1_get("/delay/300") +
+               b"".join(h1_get("/size/%d" % n) for n in sizes))
+        r = c.read_response()
+        assert r.status == 200
+        for n in sizes:
+            r = c.read_response()
+            assert r.status == 200 and len(r.body) == n
+
+
+def test_expect_100_continue(procs):
+    g = procs.gate([procs.origin()], tls=False)
+    with H1Conn(g.port) as c:
+        c.send(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n"
+               b"Expect: 100-continue\r\n\r\n")
+        r = c.read_response(timeout=5)      # before we send the body
+        assert (r.version, r.status) == ("HTTP/1.1", 100)
+        c.send(b"hello world")
+        r = c.read_response()
+        assert r.status == 200 and r.body == b"hello world"
+
+
+def bodiless_then_next(g, request, method, status):
+    """`request` answers without a body: the next response on the same
+    connection must start right after its header block."""
+    with H1Conn(g.port) as c:
+        c.send(request + h1_get("/size/7"))
+        r = c.read_response(method=method)
+        assert r.status == status, r
+        nxt = c.read_response()
+        assert nxt.status == 200 and len(nxt.body) == 7
+    return r
+
+
+def test_head_has_no_body(procs):
+    g = procs.gate([procs.origin()], tls=False)
+    r = bodiless_then_next(
+        g, b"HEAD /size/100 HTTP/1.1\r\nHost: x\r\n\r\n", "HEAD", 200)
+    assert r.header("content-length") in (None, "100")
+
+
+def test_204_has_no_body(procs):
+    g = procs.gate([procs.origin()], tls=False)
+    bodiless_then_next(g, h1_get("/status/204"), "GET", 204)
+
+
+def test_304_has_no_body(procs):
+    g = procs.gate([procs.origin()], tls=False)
+    bodiless_then_next(g, h1_get("/status/304"), "GET", 304)
+
+
+def test_connection_close(procs):
+    g = procs.gate([procs.origin()], tls=False)
+    with H1Conn(g.port) as c:
+        c.send(b"GET /size/5 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        r = c.read_response()
+        assert r.status == 200 and len(r.body) == 5
+        assert c.read_to_eof(timeout=5) == b""
+
+
+def test_http10_closes(procs):
+    g = procs.gate([procs.origin()], tls=False)
+    with H1Conn(g.port) as c:
+        c.send(b"GET /size/5 HTTP/1.0\r\nHost: x\r\n\r\n")
+        r = c.read_response()
+        assert r.status == 200 and len(r.body) == 5
+        assert c.read_to_eof(timeout=5) == b""
+
+
+def test_chunked_request_body(procs):
+    g = procs.gate([procs.origin()], tls=False)
+    with H1Conn(g.port) as c:
+        c.send(b"POST /echo HTTP/1.1\r\nHost: x\r\n"
+               b"Transfer-Encoding: chunked\r\n\r\n"
+               b"5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\n\r\n")
+        r = c.read_response()
+        assert r.status == 200 and r.body == b"hello world"
+        # The connection stays usable after the chunked body.
+        c.send(h1_get("/size/4"))
+        r = c.read_response()
+        assert r.status == 200 and len(r.body) == 4

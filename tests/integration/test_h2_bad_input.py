@@ -1,0 +1,61 @@
+"""Malformed HTTP/2 requests (RFC 9113 8.2, 8.3, 8.1.1): the bad stream is
+answered with RST_STREAM(PROTOCOL_ERROR) or a 400, while streams before and
+after it on the same connection complete normally."""
+
+import pytest
+from h2.errors import ErrorCodes
+
+from testlib import H2Client
+
+BASE = [(":method", "GET"), (":scheme", "http"), (":authority", "localhost")]
+
+BAD = {
+    "uppercase_name": dict(headers=BASE + [(":path", "/"), ("X-Upper", "1")]),
+    "connection_header": dict(
+        headers=BASE + [(":path", "/"), ("connection", "keep-alive")]),
+    "keep_alive_header": dict(
+        headers=BASE + [(":path", "/"), ("keep-alive", "timeout=5")]),
+    "transfer_encoding": dict(
+        headers=BASE + [(":path", "/"), ("transfer-encoding", "chunked")]),
+    "missing_path": dict(headers=BASE),
+    "missing_method": dict(
+        headers=[(":scheme", "http"), (":authority", "localhost"),
+                 (":path", "/")]),
+    "empty_path": dict(headers=BASE + [(":path", "")]),
+    "unknown_pseudo": dict(headers=BASE + [(":path", "/"), (":foo", "x")]),
+    "pseudo_after_regular": dict(
+        headers=[(":method", "GET"), (":scheme", "http"), ("x-a", "1"),
+                 (":authority", "localhost"), (":path", "/")]),
+    "duplicate_path": dict(headers=BASE + [(":path", "/"), (":path", "/x")]),
+    "newline_in_value": dict(
+        headers=BASE + [(":path", "/"), ("x-a", "a\r\nx-b: b")]),
+    "te_gzip": dict(headers=BASE + [(":path", "/"), ("te", "gzip")]),
+    "content_length_short": dict(
+        headers=[(":method", "POST"), (":scheme", "http"),
+                 (":authority", "localhost"), (":path", "/echo"),
+                 ("content-length", "10")],
+        body=b"hello"),
+    "content_length_long": dict(
+        headers=[(":method", "POST"), (":scheme", "http"),
+                 (":authority", "localhost"), (":path", "/echo"),
+                 ("content-length", "2")],
+        body=b"hello"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_request_loses_only_its_stream(procs, case):
+    g = procs.gate([procs.origin()], tls=False)
+    spec = BAD[case]
+    with H2Client(g.port, strict=False) as c:
+        before = c.request("/delay/300")        # in flight meanwhile
+        bad = c.request(headers=spec["headers"], end_stream="body" not in spec)
+        if "body" in spec:
+            c.send_body(bad, spec["body"], end_stream=True)
+        after = c.request("/size/100")
+        r_before, r_bad, r_after = c.wait_streams([before, bad, after])
+        assert (r_bad.reset == ErrorCodes.PROTOCOL_ERROR
+                or r_bad.status == 400), r_bad
+        assert r_before.status == 200 and r_before.ended, r_before
+        assert r_after.status == 200 and len(r_after.data) == 100, r_after
+        assert c.goaway is None, c.goaway
