@@ -150,7 +150,7 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       "when the exchange ends.")                                                           \
     X(CONNECT_AUTH_FILE, "CONNECT", "connect-auth-file", 0, K_STR, "<PATH>", 0, 0, NULL,    \
       connect_auth_file, ST_STR,                                                           \
-      "htpasswd file (bcrypt $2y$ or SHA-512-crypt $6$ entries); when set,\n"             \
+      "htpasswd file (bcrypt $2y$ or SHA-512-crypt $6$ entries); if set,\n"             \
       "CONNECT needs Proxy-Authorization: Basic, else 407.")                              \
     X(TUNNEL_CONNECT_TIMEOUT, "CONNECT", "tunnel-connect-timeout", 0, K_DUR, "<DURATION>",  \
       0, 0, "10s", tunnel_connect_timeout, ST_DBL,                                         \
