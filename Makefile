@@ -19,6 +19,9 @@ CFLAGS   += -std=c11 $(WARN) -pthread
 LIBS_COMMON := -L$(BORINGSSL_LIB) -Wl,-rpath,$(BORINGSSL_LIB) -lssl -lcrypto \
                -lnghttp2 -lev -lcares -lhttp_parser -lcrypt -pthread -lm
 
+# V=1 shows the full commands.
+Q := $(if $(V),,@)
+
 BUILD ?= build
 ifeq ($(BUILD),build-asan)
 CFLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
@@ -45,18 +48,22 @@ all: deps
 binaries: $(BUILD)/h2gate $(BUILD)/origin $(UNIT_BIN)
 
 $(BUILD)/h2gate: $(MAIN_OBJ) $(LIB_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/origin: $(ORIGIN_OBJ) $(filter $(BUILD)/obj/common/%,$(LIB_OBJ))
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	@echo "  CC      $(BUILD)/$<"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 deps:
 	@sh deploy/install-deps.sh
