@@ -70,7 +70,17 @@ struct config {
     double backend_read_timeout;        /* 1m */
     double backend_write_timeout;       /* 30s */
     double backend_keep_alive_timeout;  /* 2s, as nghttpx */
-    size_t backend_connections_per_host; /* 8 */
+    size_t backend_connections_per_host; /* 8: HTTP/2 sessions per backend per worker */
+
+    /* HTTP/2 and TLS backends */
+    int32_t backend_http2_window_size;              /* 65535 */
+    int32_t backend_http2_connection_window_size;   /* 2147483647 */
+    uint32_t backend_http2_max_concurrent_streams;  /* 100 */
+    double backend_http2_settings_timeout;          /* 10s */
+    char *cacert;                   /* --cacert, NULL: the system store */
+    bool insecure;                  /* -k: do not verify backend certificates */
+    char *client_private_key_file;  /* mutual TLS towards backends, or NULL */
+    char *client_cert_file;
 
     bool no_via;
     bool add_x_forwarded_for;

@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "common/xalloc.h"
+#include "config/connect_rule.h"
 #include "config/parse.h"
 
 #define H2G_VERSION "0.1.0"
@@ -30,6 +31,8 @@ enum opt_kind {
     K_LEVEL,
     K_FRONTEND,
     K_BACKEND,
+    K_CRULE_ALLOW, /* --connect-allow: appended to the rule set */
+    K_CRULE_DENY,
     K_CONF,
     K_HELP,
     K_VERSION,
@@ -68,7 +71,9 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       workers, ST_INT, "Number of worker threads (1-256).")                               \
     X(BACKEND_CONNECTIONS_PER_HOST, "Performance", "backend-connections-per-host", 0,      \
       K_NUM, "<N>", 1, 65535, "8", backend_connections_per_host, ST_SIZE,                  \
-      "Maximum number of concurrent connections to each backend.")                        \
+      "Upper bound on the HTTP/2 sessions each worker opens to one\n"                     \
+      "backend; past it, requests wait for a free stream (503 after\n"                    \
+      "--backend-connect-timeout). HTTP/1.1 backends are not limited.")                   \
     X(RLIMIT_NOFILE, "Performance", "rlimit-nofile", 0, K_NUM, "<N>", 0, UINT64_MAX, "0",  \
       rlimit_nofile, ST_U64,                                                               \
       "Set the open-file limit (RLIMIT_NOFILE) to N; 0 raises the\n"                      \
@@ -92,6 +97,9 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
     X(BACKEND_KEEP_ALIVE_TIMEOUT, "Timeout", "backend-keep-alive-timeout", 0, K_DUR,       \
       "<DURATION>", 0, 0, "2s", backend_keep_alive_timeout, ST_DBL,                        \
       "How long an idle HTTP/1.1 backend connection is kept for reuse.")                  \
+    X(BACKEND_HTTP2_SETTINGS_TIMEOUT, "Timeout", "backend-http2-settings-timeout", 0,      \
+      K_DUR, "<DURATION>", 0, 0, "10s", backend_http2_settings_timeout, ST_DBL,            \
+      "How long an HTTP/2 backend may take to acknowledge SETTINGS.")                     \
     X(GRACEFUL_SHUTDOWN_TIMEOUT, "Timeout", "graceful-shutdown-timeout", 0, K_DUR,         \
       "<DURATION>", 0, 0, "30s", graceful_shutdown_timeout, ST_DBL,                        \
       "After SIGTERM or SIGQUIT, exit at the latest after this long.")                    \
@@ -109,6 +117,32 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       frontend_http2_connection_window_size, ST_I32,                                       \
       "Per-connection flow-control window for clients\n"                                  \
       "(65535-2147483647).")                                                               \
+    X(BACKEND_HTTP2_WINDOW_SIZE, "HTTP/2", "backend-http2-window-size", 0, K_SIZE,         \
+      "<SIZE>", 0, I31, "65535", backend_http2_window_size, ST_I32,                         \
+      "Initial per-stream flow-control window h2gate gives HTTP/2\n"                      \
+      "backends (at most 2147483647).")                                                    \
+    X(BACKEND_HTTP2_CONNECTION_WINDOW_SIZE, "HTTP/2",                                      \
+      "backend-http2-connection-window-size", 0, K_SIZE, "<SIZE>", 65535, I31,              \
+      "2147483647", backend_http2_connection_window_size, ST_I32,                          \
+      "Per-session flow-control window for HTTP/2 backends\n"                             \
+      "(65535-2147483647).")                                                               \
+    X(BACKEND_HTTP2_MAX_CONCURRENT_STREAMS, "HTTP/2", "backend-http2-max-concurrent-streams", \
+      0, K_NUM, "<N>", 1, UINT32_MAX, "100", backend_http2_max_concurrent_streams, ST_U32,  \
+      "SETTINGS_MAX_CONCURRENT_STREAMS h2gate sends HTTP/2 backends\n"                    \
+      "(streams they may open; how many requests h2gate sends on one\n"                  \
+      "session is the backend's own setting).")                                           \
+    X(CACERT, "TLS", "cacert", 0, K_STR, "<PATH>", 0, 0, NULL, cacert, ST_STR,             \
+      "Verify TLS backends' certificates against the CA certificates\n"                   \
+      "in PATH (PEM) instead of the system store.")                                        \
+    X(INSECURE, "TLS", "insecure", 'k', K_FLAG, NULL, 0, 0, NULL, insecure, ST_BOOL,        \
+      "Do not verify TLS backends' certificates.")                                        \
+    X(CLIENT_PRIVATE_KEY_FILE, "TLS", "client-private-key-file", 0, K_STR, "<PATH>", 0, 0, \
+      NULL, client_private_key_file, ST_STR,                                               \
+      "Private key (PEM) for client authentication to TLS backends.")                     \
+    X(CLIENT_CERT_FILE, "TLS", "client-cert-file", 0, K_STR, "<PATH>", 0, 0, NULL,          \
+      client_cert_file, ST_STR,                                                            \
+      "Certificate chain (PEM) for client authentication to TLS\n"                        \
+      "backends; needs --client-private-key-file.")                                        \
     X(LOG_LEVEL, "Logging", "log-level", 'L', K_LEVEL, "<LEVEL>", 0, 0, "NOTICE",          \
       log_level, ST_INT, "Minimum severity logged: INFO, NOTICE, WARN, ERROR or FATAL.")  \
     X(ERRORLOG_FILE, "Logging", "errorlog-file", 0, K_STR, "<PATH>", 0, 0, "stderr",       \
@@ -148,6 +182,16 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       0, NULL, accesslog_write_early, ST_BOOL,                                             \
       "Write the access log line when the response head is sent, not\n"                  \
       "when the exchange ends.")                                                           \
+    X(CONNECT_ALLOW, "CONNECT", "connect-allow", 0, K_CRULE_ALLOW, "<HOST>:<PORTS>", 0, 0,  \
+      NULL, connect_rules, ST_NONE,                                                        \
+      "Allow CONNECT to HOST (a name, *.suffix, *, an address or a\n"                    \
+      "CIDR such as 10.0.0.0/8 or [fd00::]/8) on PORTS (80, 8000-8999,\n"                \
+      "80,443 or *); repeatable. Without a rule every CONNECT is denied.\n"              \
+      "Address rules are checked on every resolved address.")                             \
+    X(CONNECT_DENY, "CONNECT", "connect-deny", 0, K_CRULE_DENY, "<HOST>:<PORTS>", 0, 0, NULL, \
+      connect_rules, ST_NONE,                                                              \
+      "Deny CONNECT to HOST on PORTS; checked first, wins over allow;\n"                  \
+      "repeatable. Rules from --conf and the command line all apply.")                    \
     X(CONNECT_AUTH_FILE, "CONNECT", "connect-auth-file", 0, K_STR, "<PATH>", 0, 0, NULL,    \
       connect_auth_file, ST_STR,                                                           \
       "htpasswd file (bcrypt $2y$ or SHA-512-crypt $6$ entries); if set,\n"             \
@@ -382,6 +426,17 @@ static int apply(struct loader *ld, const struct opt_def *o, const char *value,
         ld->bes[ld->num_bes++] = spec;
         return 0;
     }
+    case K_CRULE_ALLOW:
+    case K_CRULE_DENY: {
+        struct crule rule;
+        msg = crule_parse(str_cstr(value), &rule);
+        if (msg)
+            break;
+        if (!ld->cfg->connect_rules)
+            ld->cfg->connect_rules = crule_set_new();
+        crule_set_add(ld->cfg->connect_rules, &rule, o->kind == K_CRULE_DENY);
+        return 0;
+    }
     case K_HELP:
     case K_VERSION:
         return fail(ld, "%s: not allowed here", where);
@@ -613,6 +668,9 @@ static int finish(struct loader *ld, int num_pos, char **pos)
                         fe->host, fe->port);
     }
 
+    if (!cfg->client_cert_file != !cfg->client_private_key_file)
+        return fail(ld, "--client-cert-file and --client-private-key-file go together");
+
     cfg->backends = xcalloc(ld->num_bes, sizeof(*cfg->backends));
     for (size_t i = 0; i < ld->num_bes; i++) {
         struct cfg_backend *be = &cfg->backends[i];
@@ -730,9 +788,12 @@ void cfg_cleanup(struct config *cfg)
         free(cfg->routes[i].backends);
     }
     free(cfg->routes);
-    free(cfg->private_key_file);
-    free(cfg->cert_file);
-    free(cfg->errorlog_file);
-    free(cfg->conf_file);
+    /* Every string option, straight from the table, so a new one cannot
+     * be forgotten here. */
+    for (size_t i = 0; i < NUM_OPTS; i++) {
+        if (opts[i].store == ST_STR)
+            free(*(char **)(void *)((char *)cfg + opts[i].offset));
+    }
+    crule_set_free(cfg->connect_rules);
     *cfg = (struct config){ 0 };
 }

@@ -791,8 +791,10 @@ static void h1_on_news(struct cconn *cc, struct xchg *x)
             if (x->is_connect)
                 cc->h1_keep_alive = r.keep_alive = false;
             xlate_resp_h1(&cc->out, &r);
-            if (!x->head_request)
+            if (!x->head_request) {
                 bufq_append(&cc->out, body, (size_t)n);
+                x->resp_bytes += (uint64_t)n;
+            }
             bufq_cleanup(&x->resp_body);
             x->resp_head_sent = true;
             x->resp_done = true;

@@ -1,6 +1,9 @@
 #include "proxy/tls.h"
 
+#include <arpa/inet.h>
 #include <openssl/err.h>
+#include <openssl/x509v3.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -78,4 +81,127 @@ SSL_CTX *tls_server_ctx_new(const struct config *cfg, char *err, size_t err_len)
     }
     SSL_CTX_set_alpn_select_cb(ctx, on_alpn_select, NULL);
     return ctx;
+}
+
+/* ---- backend (client) side ---- */
+
+static int slot_index = -1;
+static pthread_once_t slot_once = PTHREAD_ONCE_INIT;
+
+static void init_slot_index(void)
+{
+    slot_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+/* The server issued a session (TLS 1.3: after the handshake): keep the
+ * newest in the connection's cache slot. Returning 1 keeps the reference. */
+static int on_new_session(SSL *ssl, SSL_SESSION *sess)
+{
+    SSL_SESSION **slot = SSL_get_ex_data(ssl, slot_index);
+    if (!slot)
+        return 0;
+    SSL_SESSION_free(*slot);
+    *slot = sess;
+    return 1;
+}
+
+SSL_CTX *tls_client_ctx_new(const struct config *cfg, bool h2_alpn, char *err, size_t err_len)
+{
+    pthread_once(&slot_once, init_slot_index);
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx) {
+        snprintf(err, err_len, "cannot create TLS client context");
+        return NULL;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+                              SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+    if (h2_alpn && !SSL_CTX_set_strict_cipher_list(ctx, ciphers)) {
+        ssl_error(err, err_len, "bad cipher list", "");
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    static const unsigned char alpn_h2[] = "\x02h2", alpn_h1[] = "\x08http/1.1";
+    if (h2_alpn)
+        SSL_CTX_set_alpn_protos(ctx, alpn_h2, sizeof(alpn_h2) - 1);
+    else
+        SSL_CTX_set_alpn_protos(ctx, alpn_h1, sizeof(alpn_h1) - 1);
+    if (!cfg->insecure) {
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+        if (cfg->cacert) {
+            if (SSL_CTX_load_verify_locations(ctx, cfg->cacert, NULL) != 1) {
+                ssl_error(err, err_len, "cannot load CA certificates", cfg->cacert);
+                SSL_CTX_free(ctx);
+                return NULL;
+            }
+        } else {
+            /* BoringSSL's default paths may not be Debian's: add its store. */
+            SSL_CTX_set_default_verify_paths(ctx);
+            SSL_CTX_load_verify_locations(ctx, NULL, "/etc/ssl/certs");
+            ERR_clear_error();
+        }
+    } else {
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+    }
+    if (cfg->client_cert_file) {
+        if (SSL_CTX_use_certificate_chain_file(ctx, cfg->client_cert_file) != 1) {
+            ssl_error(err, err_len, "cannot load client certificate", cfg->client_cert_file);
+            SSL_CTX_free(ctx);
+            return NULL;
+        }
+        if (SSL_CTX_use_PrivateKey_file(ctx, cfg->client_private_key_file, SSL_FILETYPE_PEM) !=
+                1 ||
+            SSL_CTX_check_private_key(ctx) != 1) {
+            ssl_error(err, err_len, "cannot use client private key",
+                      cfg->client_private_key_file);
+            SSL_CTX_free(ctx);
+            return NULL;
+        }
+    }
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL);
+    SSL_CTX_sess_set_new_cb(ctx, on_new_session);
+    return ctx;
+}
+
+SSL *tls_client_new(SSL_CTX *ctx, int fd, const struct cfg_backend *be, SSL_SESSION **cache)
+{
+    SSL *ssl = SSL_new(ctx);
+    SSL_set_fd(ssl, fd);
+    SSL_set_connect_state(ssl);
+    SSL_set_ex_data(ssl, slot_index, cache);
+    const char *name = be->sni ? be->sni : be->host;
+    unsigned char ip[16];
+    bool is_ip = inet_pton(AF_INET, name, ip) == 1 || inet_pton(AF_INET6, name, ip) == 1;
+    if (!is_ip)
+        SSL_set_tlsext_host_name(ssl, name);
+    X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
+    if (is_ip) {
+        X509_VERIFY_PARAM_set1_ip_asc(param, name);
+    } else {
+        X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        X509_VERIFY_PARAM_set1_host(param, name, strlen(name));
+    }
+    if (*cache)
+        SSL_set_session(ssl, *cache);
+    return ssl;
+}
+
+void tls_client_error(SSL *ssl, char *buf, size_t len)
+{
+    long v = SSL_get_verify_result(ssl);
+    if (v != X509_V_OK) {
+        snprintf(buf, len, "certificate verification failed: %s",
+                 X509_verify_cert_error_string(v));
+        return;
+    }
+    unsigned long e = ERR_peek_last_error();
+    if (e) {
+        char tmp[200];
+        ERR_error_string_n(e, tmp, sizeof(tmp));
+        snprintf(buf, len, "TLS handshake failed: %s", tmp);
+    } else {
+        snprintf(buf, len, "TLS handshake failed: connection closed");
+    }
 }

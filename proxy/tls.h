@@ -3,6 +3,7 @@
 #define H2G_PROXY_TLS_H
 
 #include <openssl/ssl.h>
+#include <stdbool.h>
 
 struct config;
 
@@ -12,5 +13,28 @@ struct config;
  * returns NULL with a message in err. The context is shared read-only by
  * every worker. */
 SSL_CTX *tls_server_ctx_new(const struct config *cfg, char *err, size_t err_len);
+
+struct cfg_backend;
+
+/* Returns a client context for backend connections: TLS 1.2 and 1.3,
+ * ALPN "h2" (h2_alpn) or "http/1.1", peer verification against
+ * cfg->cacert or the system store unless cfg->insecure, the client key
+ * and certificate when configured, and a client session cache whose new
+ * sessions are stored through tls_client_new()'s cache slot. On failure
+ * returns NULL with a message in err. One per worker (the slots are
+ * per-worker). */
+SSL_CTX *tls_client_ctx_new(const struct config *cfg, bool h2_alpn, char *err, size_t err_len);
+
+/* Returns a client connection on fd for be: SNI (be->sni, else be->host
+ * unless it is an IP literal), the certificate's name checked against the
+ * same name (or IP), and the session in *cache offered for resumption.
+ * *cache (owned by the caller's worker, freed with SSL_SESSION_free) is
+ * replaced with each new session the server issues; cache must outlive
+ * the returned SSL. */
+SSL *tls_client_new(SSL_CTX *ctx, int fd, const struct cfg_backend *be, SSL_SESSION **cache);
+
+/* Writes why a client handshake on ssl failed into buf: the certificate
+ * verification error when there is one, else the TLS error queue. */
+void tls_client_error(SSL *ssl, char *buf, size_t len);
 
 #endif

@@ -9,6 +9,7 @@
 
 struct cconn;
 struct bconn;
+struct bstream;
 struct tunnel;
 struct cfg_route;
 
@@ -19,6 +20,7 @@ struct cfg_route;
 struct xchg {
     struct cconn *cc;
     struct bconn *bc;
+    struct bstream *bs;         /* HTTP/2 backend stream (proxy/bsess.c), or NULL */
     struct tunnel *tun;         /* CONNECT: the target side */
     struct xchg *next;          /* cc->xchgs */
     struct xchg *next_pending;  /* cc->pending */
@@ -41,6 +43,7 @@ struct xchg {
     size_t req_unconsumed;      /* HTTP/2: received, credit not returned */
     uint64_t req_body_moved;    /* body bytes handed to a backend */
     struct bufq req_body;
+    struct hdrs req_trailers;   /* complete once req_end is set */
 
     const struct cfg_route *route;
     size_t backend_tries;       /* backends of the route tried so far */
@@ -68,6 +71,19 @@ struct xchg {
     uint64_t tun_bytes_up;  /* tunnel totals, kept when the tunnel ends */
     uint64_t tun_bytes_down;
     struct bufq resp_body;
+    /* Response trailer fields; complete once resp_end is set. The client
+     * side sends them after the body (HTTP/2 trailers, or after the last
+     * chunk of a chunked HTTP/1.1 response; dropped otherwise). */
+    struct hdrs resp_trailers;
+    /* An interim (1xx other than 100, which h2gate answers itself) response
+     * from the backend waiting to be forwarded before the head: the client
+     * side sends it when it can (HTTP/2, HTTP/1.1) and sets the status back
+     * to 0; a newer one replaces one not yet sent. */
+    int interim_status;
+    struct hdrs interim;
+    /* HTTP/2 client: answer RST_STREAM(rst_code) even when no head was
+     * sent (a backend reset passed on, RFC 9113 §8.7). */
+    bool reset_stream;
 };
 
 #endif

@@ -133,6 +133,15 @@ void xchg_log_access(struct xchg *x)
         .req_headers = &x->req,
         .is_tunnel = x->is_connect,
     };
+    if (cc->ssl) {
+        const char *sni = SSL_get_servername(cc->ssl, TLSEXT_NAMETYPE_host_name);
+        if (sni)
+            e.tls_sni = str_cstr(sni);
+        e.tls_session_reused = SSL_session_reused(cc->ssl);
+    }
+    /* HTTP/1.1 has no :scheme: the connection tells. */
+    if (e.scheme.len == 0 && !x->is_connect)
+        e.scheme = cc->ssl ? STR_LIT("https") : STR_LIT("http");
     if (x->is_connect) {
         e.tunnel_target = cc->proto == CC_H1 ? xchg_path(x) : xchg_authority(x);
         e.tunnel_bytes_up = x->tun ? x->tun->bytes_up : x->tun_bytes_up;

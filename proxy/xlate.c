@@ -182,6 +182,17 @@ static bool put_joined(struct bufq *out, const struct hdrs *h, struct str name, 
     return any;
 }
 
+/* Fields h2gate never forwards as they came: it writes them itself
+ * (host from :authority, framing, Via and X-Forwarded-*), joins them
+ * (cookie, HTTP/1.1 only) or answers them (expect). */
+static bool rewritten_req_field(const struct hdrs *h, struct str n)
+{
+    return xlate_drop_field(h, n) || str_eq(n, STR_LIT("host")) ||
+           str_eq(n, STR_LIT("content-length")) || str_eq(n, STR_LIT("expect")) ||
+           str_eq(n, STR_LIT("via")) || str_eq(n, STR_LIT("x-forwarded-for")) ||
+           str_eq(n, STR_LIT("x-forwarded-proto"));
+}
+
 void xlate_req_h1(struct bufq *out, const struct xlate_req *r, const struct xlate_opts *o)
 {
     const struct hdrs *h = r->hdrs;
@@ -200,10 +211,7 @@ void xlate_req_h1(struct bufq *out, const struct xlate_req *r, const struct xlat
             te_trailers = te_trailers || list_has(hdrs_value(h, i), STR_LIT("trailers"));
             continue;
         }
-        if (xlate_drop_field(h, n) || str_eq(n, STR_LIT("host")) ||
-            str_eq(n, STR_LIT("content-length")) || str_eq(n, STR_LIT("expect")) ||
-            str_eq(n, STR_LIT("cookie")) || str_eq(n, STR_LIT("via")) ||
-            str_eq(n, STR_LIT("x-forwarded-for")) || str_eq(n, STR_LIT("x-forwarded-proto")))
+        if (rewritten_req_field(h, n) || str_eq(n, STR_LIT("cookie")))
             continue;
         put_field(out, n, hdrs_value(h, i));
     }
@@ -233,6 +241,104 @@ void xlate_req_h1(struct bufq *out, const struct xlate_req *r, const struct xlat
     else if (r->chunked)
         put(out, STR_LIT("transfer-encoding: chunked\r\n"));
     put(out, STR_LIT("\r\n"));
+}
+
+/* Adds every field of h called name as one field of out, values joined by
+ * ", ", followed by extra (when non-empty). */
+static int add_joined(struct hdrs *out, const struct hdrs *h, struct str name, struct str extra)
+{
+    bool any = false;
+    for (size_t i = 0; i < h->num; i++) {
+        if (!str_eq(hdrs_name(h, i), name))
+            continue;
+        int rc = any ? hdrs_add_value_part(out, STR_LIT(", "))
+                     : hdrs_add(out, name, STR_LIT(""), false);
+        if (rc < 0 || hdrs_add_value_part(out, hdrs_value(h, i)) < 0)
+            return H2G_ERR_TOO_BIG;
+        any = true;
+    }
+    if (extra.len) {
+        int rc = any ? hdrs_add_value_part(out, STR_LIT(", "))
+                     : hdrs_add(out, name, STR_LIT(""), false);
+        if (rc < 0 || hdrs_add_value_part(out, extra) < 0)
+            return H2G_ERR_TOO_BIG;
+    }
+    return 0;
+}
+
+int xlate_req_h2(struct hdrs *out, const struct xlate_req *r, const struct xlate_opts *o)
+{
+    const struct hdrs *h = r->hdrs;
+    int rc = hdrs_add(out, STR_LIT(":method"), r->method, false);
+    rc |= hdrs_add(out, STR_LIT(":scheme"), r->scheme.len ? r->scheme : STR_LIT("http"), false);
+    if (r->authority.len)
+        rc |= hdrs_add(out, STR_LIT(":authority"), r->authority, false);
+    rc |= hdrs_add(out, STR_LIT(":path"), r->path, false);
+    if (rc)
+        return H2G_ERR_TOO_BIG;
+    bool te_trailers = false;
+    for (size_t i = 0; i < h->num; i++) {
+        struct str n = hdrs_name(h, i);
+        if (n.len && n.p[0] == ':')
+            continue;
+        if (str_eq(n, STR_LIT("te"))) {
+            te_trailers = te_trailers || list_has(hdrs_value(h, i), STR_LIT("trailers"));
+            continue;
+        }
+        if (rewritten_req_field(h, n))
+            continue;
+        if (hdrs_add(out, n, hdrs_value(h, i), false) < 0)
+            return H2G_ERR_TOO_BIG;
+    }
+    if (te_trailers && hdrs_add(out, STR_LIT("te"), STR_LIT("trailers"), false) < 0)
+        return H2G_ERR_TOO_BIG;
+    if (r->content_length >= 0) {
+        char cl[24];
+        int n = snprintf(cl, sizeof(cl), "%lld", (long long)r->content_length);
+        if (hdrs_add(out, STR_LIT("content-length"), str_make(cl, (size_t)n), false) < 0)
+            return H2G_ERR_TOO_BIG;
+    }
+    struct str xff = STR_LIT("x-forwarded-for");
+    if (o->xff) {
+        if (o->strip_xff)
+            rc = hdrs_add(out, xff, r->client_addr, false);
+        else
+            rc = add_joined(out, h, xff, r->client_addr);
+    } else if (!o->strip_xff) {
+        rc = add_joined(out, h, xff, STR_NULL);
+    }
+    if (rc < 0)
+        return H2G_ERR_TOO_BIG;
+    if (hdrs_add(out, STR_LIT("x-forwarded-proto"), r->tls ? STR_LIT("https") : STR_LIT("http"),
+                 false) < 0)
+        return H2G_ERR_TOO_BIG;
+    char via[32];
+    int vn = o->via ? snprintf(via, sizeof(via), "%s h2gate", r->client_proto) : 0;
+    return add_joined(out, h, STR_LIT("via"), str_make(via, (size_t)vn));
+}
+
+bool xlate_trailer_ok(struct str n)
+{
+    return n.len && n.p[0] != ':' && !xlate_is_hop_field(n) &&
+           !str_eq(n, STR_LIT("content-length")) && !str_eq(n, STR_LIT("host")) &&
+           !str_eq(n, STR_LIT("trailer"));
+}
+
+uint32_t xlate_rst_code(uint32_t code)
+{
+    switch (code) {
+    case 0x0: /* NO_ERROR */
+    case 0x2: /* INTERNAL_ERROR */
+    case 0x7: /* REFUSED_STREAM */
+    case 0x8: /* CANCEL */
+    case 0xa: /* CONNECT_ERROR */
+    case 0xb: /* ENHANCE_YOUR_CALM */
+    case 0xc: /* INADEQUATE_SECURITY */
+    case 0xd: /* HTTP_1_1_REQUIRED */
+        return code;
+    default:
+        return 0x2;
+    }
 }
 
 const char *xlate_reason(int status)

@@ -40,6 +40,7 @@ struct xlate_req {
     bool tls;               /* for X-Forwarded-Proto */
     int64_t content_length; /* >= 0: send Content-Length */
     bool chunked;           /* body of unknown length: send chunked */
+    struct str scheme;      /* HTTP/2 only: :scheme ("http" when empty) */
 };
 
 struct xlate_opts {
@@ -54,6 +55,29 @@ struct xlate_opts {
  * "; ", TE only as "trailers", Via, X-Forwarded-For and X-Forwarded-Proto
  * as configured, then the body framing field and the blank line. */
 void xlate_req_h1(struct bufq *out, const struct xlate_req *r, const struct xlate_opts *o);
+
+/* Fills out (empty on entry; its caps apply) with the HTTP/2 request
+ * header fields for r: :method, :scheme, :authority (when non-empty),
+ * :path, then the same forwarded fields as xlate_req_h1 (cookie crumbs
+ * kept apart, as HTTP/2 allows), TE only as "trailers", content-length
+ * when r->content_length >= 0, then X-Forwarded-For, X-Forwarded-Proto and
+ * Via as configured. Returns 0, or H2G_ERR_TOO_BIG when out's caps are
+ * passed (out is then incomplete). */
+int xlate_req_h2(struct hdrs *out, const struct xlate_req *r, const struct xlate_opts *o);
+
+/* True when a trailer field (lower-case name) may be forwarded: neither a
+ * pseudo-header nor a hop field nor one that frames or routes the message
+ * (content-length, host, trailer itself). */
+bool xlate_trailer_ok(struct str name);
+
+/* The RST_STREAM code to give a client for a backend stream reset with
+ * code (RFC 9113 §7): codes about the stream's meaning (NO_ERROR,
+ * REFUSED_STREAM, CANCEL, ENHANCE_YOUR_CALM, INADEQUATE_SECURITY,
+ * HTTP_1_1_REQUIRED, CONNECT_ERROR, INTERNAL_ERROR) pass; codes about the
+ * backend hop's framing (PROTOCOL_ERROR, FLOW_CONTROL_ERROR,
+ * SETTINGS_TIMEOUT, STREAM_CLOSED, FRAME_SIZE_ERROR, COMPRESSION_ERROR)
+ * and unknown codes become INTERNAL_ERROR. */
+uint32_t xlate_rst_code(uint32_t code);
 
 /* Returns the reason phrase for status ("" when unknown). */
 const char *xlate_reason(int status);

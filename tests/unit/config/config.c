@@ -717,9 +717,70 @@ static void test_reload_is_reentrant(void **state)
     }
 }
 
+/* ---- HTTP/2 and TLS backend options ---- */
+
+static void test_backend_h2_tls_defaults(void **state)
+{
+    (void)state;
+    struct config cfg;
+    LOAD_OK(&cfg, "-f*,1;no-tls");
+    assert_int_equal(cfg.backend_http2_window_size, 65535);
+    assert_int_equal(cfg.backend_http2_connection_window_size, 2147483647);
+    assert_int_equal(cfg.backend_http2_max_concurrent_streams, 100);
+    assert_true(cfg.backend_http2_settings_timeout == 10.);
+    assert_null(cfg.cacert);
+    assert_false(cfg.insecure);
+    assert_null(cfg.client_private_key_file);
+    assert_null(cfg.client_cert_file);
+    cfg_cleanup(&cfg);
+}
+
+static void test_backend_h2_tls_options(void **state)
+{
+    (void)state;
+    struct config cfg;
+    LOAD_OK(&cfg, "-f*,1;no-tls", "-b127.0.0.1,8443;;proto=h2;tls;sni=example.org",
+            "--backend-http2-window-size=1M", "--backend-http2-connection-window-size=64K",
+            "--backend-http2-max-concurrent-streams=7", "--backend-http2-settings-timeout=3s",
+            "--cacert=/tmp/ca.pem", "-k", "--client-private-key-file=/tmp/c.key",
+            "--client-cert-file=/tmp/c.crt");
+    assert_int_equal(cfg.backends[0].proto, CFG_PROTO_H2);
+    assert_true(cfg.backends[0].tls);
+    assert_string_equal(cfg.backends[0].sni, "example.org");
+    assert_int_equal(cfg.backend_http2_window_size, 1048576);
+    assert_int_equal(cfg.backend_http2_connection_window_size, 65536);
+    assert_int_equal(cfg.backend_http2_max_concurrent_streams, 7);
+    assert_true(cfg.backend_http2_settings_timeout == 3.);
+    assert_string_equal(cfg.cacert, "/tmp/ca.pem");
+    assert_true(cfg.insecure);
+    assert_string_equal(cfg.client_private_key_file, "/tmp/c.key");
+    assert_string_equal(cfg.client_cert_file, "/tmp/c.crt");
+    cfg_cleanup(&cfg);
+    LOAD_OK(&cfg, "-f*,1;no-tls", "--insecure");
+    assert_true(cfg.insecure);
+    cfg_cleanup(&cfg);
+}
+
+static void test_bad_backend_h2_tls_options(void **state)
+{
+    (void)state;
+    assert_load_error("go together", "-f*,1;no-tls", "--client-cert-file=/tmp/c.crt");
+    assert_load_error("go together", "-f*,1;no-tls", "--client-private-key-file=/tmp/c.key");
+    assert_load_error("out of range", "-f*,1;no-tls",
+                      "--backend-http2-connection-window-size=1000");
+    assert_load_error("out of range", "-f*,1;no-tls", "--backend-http2-window-size=2G");
+    assert_load_error("out of range", "-f*,1;no-tls",
+                      "--backend-http2-max-concurrent-streams=0");
+    assert_load_error("invalid duration", "-f*,1;no-tls",
+                      "--backend-http2-settings-timeout=soon");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_backend_h2_tls_defaults),
+        cmocka_unit_test(test_backend_h2_tls_options),
+        cmocka_unit_test(test_bad_backend_h2_tls_options),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_cleanup_twice_and_on_zeroed),
         cmocka_unit_test(test_every_option_long_form),

@@ -1,0 +1,112 @@
+#ifndef H2G_PROXY_BSESS_T_H
+#define H2G_PROXY_BSESS_T_H
+
+#include <ev.h>
+#include <nghttp2/nghttp2.h>
+#include <openssl/ssl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/buf-t.h"
+#include "proxy/hdrs-t.h"
+
+struct worker;
+struct xchg;
+struct cfg_backend;
+struct bsess;
+
+/* One exchange's stream towards an HTTP/2 backend. Lives from
+ * bsess_attach() until its nghttp2 stream is closed and handled (or the
+ * exchange fails); x and x->bs point at each other until then, and x is
+ * NULL once the client has gone. */
+struct bstream {
+    struct bsess *s;            /* NULL while waiting in the backend's queue */
+    struct xchg *x;
+    const struct cfg_backend *be;
+    struct hdrs req_hdrs;       /* the request head as sent (kept for a retry) */
+    int32_t stream_id;          /* 0 until submitted */
+    struct bstream *next;       /* s->streams, s->held, or the backend queue */
+    struct bstream *next_done;  /* s->done */
+    double queued_at;
+    size_t unconsumed;          /* response DATA taken in, credit not returned */
+    size_t replay_len;          /* leading bytes of x->req_body already credited */
+    struct bufq replay;         /* body bytes sent on this attempt, for a retry */
+    int status;                 /* :status of the header block being read */
+    int retries;
+    uint32_t rst_code;          /* the backend's RST_STREAM code */
+    uint32_t close_code;
+    const char *why;            /* a local reason to fail (malformed response) */
+    bool headers_sent;          /* the request HEADERS left h2gate */
+    bool not_sent;              /* nghttp2 gave up on the HEADERS: never sent */
+    bool deferred;              /* the body source returned DEFERRED */
+    bool got_head;              /* the final response head arrived */
+    bool got_rst;
+    bool closed;
+    bool in_done;
+    bool replay_overflow;       /* the body outgrew the replay buffer */
+};
+
+enum bsess_state {
+    BS_CONNECTING,
+    BS_TLS,     /* TLS handshake under way */
+    BS_READY,
+    BS_DEAD,    /* closed; freed by the prepare pass */
+};
+
+/* One HTTP/2 connection to a backend, shared by every client connection
+ * of its worker. */
+struct bsess {
+    struct worker *w;
+    const struct cfg_backend *be;
+    uint64_t id;
+    int fd;
+    SSL *ssl;
+    ev_io rev, wev;
+    ev_timer timer;
+    enum bsess_state state;
+    nghttp2_session *h2;
+    struct bufq out;
+    struct bstream *streams;    /* submitted to nghttp2 */
+    struct bstream *held;       /* waiting for a PING ACK (liveness check) */
+    struct bstream *done;       /* closed by nghttp2; handled after recv/send */
+    size_t num_streams;         /* streams + held */
+    struct bsess *next;         /* the backend's session list */
+    struct bsess *next_dirty;
+    struct bsess *next_grave;
+    double started;             /* ev_now at connect, then at READY */
+    double last_read;
+    double idle_since;          /* ev_now when num_streams fell to 0 */
+    double ping_sent;
+    const char *fatal;          /* set in callbacks: torn down afterwards */
+    bool dirty;
+    bool write_armed;
+    bool tls_want_read_to_write; /* SSL_write wanted a read */
+    bool settings_acked;
+    bool goaway;                /* no new streams (GOAWAY either way) */
+    bool checking;              /* PING sent, held streams wait for its ACK */
+};
+
+/* Per backend, per worker. */
+struct bsess_backend {
+    struct bsess *sessions;
+    size_t num_sessions;
+    struct bstream *q_head, *q_tail;    /* exchanges waiting for a stream */
+    size_t q_len;
+    SSL_SESSION *tls_session;   /* for resumption (HTTP/1.1 and HTTP/2) */
+};
+
+/* A worker's HTTP/2 backend state and backend TLS contexts. */
+struct bsess_pool {
+    struct bsess_backend *be;   /* by cfg_backend.index */
+    size_t num_be;
+    struct bsess *dirty;
+    struct bsess *grave;
+    SSL_CTX *tls_h2;            /* ALPN h2; NULL without TLS backends */
+    SSL_CTX *tls_h1;            /* ALPN http/1.1 */
+    ev_timer queue_timer;       /* 503 for exchanges queued too long */
+    size_t num_queued;
+    uint64_t next_id;
+};
+
+#endif
