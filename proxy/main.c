@@ -20,6 +20,7 @@
 #include "common/stats.h"
 #include "proxy/accesslog.h"
 #include "proxy/admin.h"
+#include "proxy/auth.h"
 #include "proxy/cconn.h"
 #include "proxy/tls.h"
 #include "proxy/worker.h"
@@ -248,6 +249,14 @@ static int run(struct config *cfgp)
         }
     }
 
+    struct auth_db *auth_db = NULL;
+    if (cfg.connect_auth_file) {
+        auth_db = auth_db_load(cfg.connect_auth_file, err, sizeof(err));
+        if (!auth_db) {
+            fprintf(stderr, "h2gate: --connect-auth-file: %s\n", err);
+            goto out;
+        }
+    }
     struct alog_format *alog_fmt = NULL;
     if (cfg.accesslog_file) {
         alog_fmt = alog_format_compile(cfg.accesslog_format ? cfg.accesslog_format
@@ -255,6 +264,7 @@ static int run(struct config *cfgp)
                                        err, sizeof(err));
         if (!alog_fmt) {
             fprintf(stderr, "h2gate: --accesslog-format: %s\n", err);
+            auth_db_free(auth_db);
             goto out;
         }
     }
@@ -264,6 +274,7 @@ static int run(struct config *cfgp)
         if (admin_fd < 0) {
             fprintf(stderr, "h2gate: %s\n", err);
             alog_format_free(alog_fmt);
+            auth_db_free(auth_db);
             goto out;
         }
     }
@@ -285,7 +296,7 @@ static int run(struct config *cfgp)
     pthread_sigmask(SIG_BLOCK, &set, &old);
     workers = xcalloc((size_t)num_workers, sizeof(*workers));
     for (int w = 0; w < num_workers; w++) {
-        wrk_init(&workers[w], w, &cfg, ssl_ctx, NULL, &fds[(size_t)w * cfg.num_frontends]);
+        wrk_init(&workers[w], w, &cfg, ssl_ctx, auth_db, &fds[(size_t)w * cfg.num_frontends]);
         workers[w].on_exit = worker_exited;
         if (alog_fmt) {
             workers[w].alog_fmt = alog_fmt;
@@ -361,6 +372,7 @@ static int run(struct config *cfgp)
     free(workers);
     cconn_global_cleanup();
     alog_format_free(alog_fmt);
+    auth_db_free(auth_db);
     ev_loop_destroy(main_loop);
     log_notice("h2gate exits");
     rc = 0;
