@@ -69,7 +69,8 @@ size_t auth_cache_num_entries(const struct auth_cache *cache);
  * matches (constant-time) answers AUTH_OK without crypt_r; otherwise
  * crypt_r runs and its result is compared in constant time with the
  * stored hash, and a success is cached. An unknown user answers without
- * crypt_r. cache may be NULL (no caching). */
+ * crypt_r (so response time tells whether a user exists). db NULL answers
+ * AUTH_BAD to any Basic credentials; cache may be NULL (no caching). */
 enum auth_result auth_check(const struct auth_db *db, struct auth_cache *cache,
                             struct str proxy_authorization);
 

@@ -3,6 +3,7 @@
 
 #include <ev.h>
 #include <http_parser.h>
+#include <openssl/ssl.h>
 #include <stdbool.h>
 
 #include "common/buf-t.h"
@@ -13,6 +14,7 @@ struct cfg_backend;
 
 enum bconn_state {
     BC_CONNECTING,
+    BC_TLS,     /* TLS handshake under way (";tls") */
     BC_BUSY,    /* serving bc->x */
     BC_IDLE,    /* in the worker's keep-alive pool */
     BC_DEAD,    /* closed; freed by the prepare pass */
@@ -23,6 +25,7 @@ struct bconn {
     struct worker *w;
     const struct cfg_backend *be;
     int fd;
+    SSL *ssl;               /* ";tls" backends */
     ev_io rev, wev;
     ev_timer timer;
     double last_activity;

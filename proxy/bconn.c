@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -16,8 +17,10 @@
 #include "common/stats.h"
 #include "common/xalloc.h"
 #include "config/config.h"
+#include "proxy/bsess.h"
 #include "proxy/cconn.h"
 #include "proxy/hdrs.h"
+#include "proxy/tls.h"
 #include "proxy/worker.h"
 #include "proxy/xchg.h"
 #include "proxy/xlate.h"
@@ -48,6 +51,10 @@ static void kill_conn(struct bconn *bc)
     close(bc->fd);
     bc->fd = -1;
     bc->state = BC_DEAD;
+    if (bc->ssl) {
+        SSL_free(bc->ssl);
+        bc->ssl = NULL;
+    }
     stats_backend_conn_closed(w->stats);
     bc->next = w->bc_grave;
     w->bc_grave = bc;
@@ -137,6 +144,8 @@ struct bconn *bconn_get(struct worker *w, const struct cfg_backend *be, bool fre
     ev_io_start(w->loop, &bc->wev);
     bc->write_armed = true;
     bc->last_activity = ev_now(w->loop);
+    if (be->tls)
+        bc->ssl = tls_client_new(bsess_tls_ctx(w, false), fd, be, bsess_tls_cache(w, be));
     return bc;
 }
 
@@ -157,7 +166,25 @@ static int do_write(struct bconn *bc)
     while (bufq_len(&bc->out)) {
         struct iovec iov[32];
         int cnt = bufq_peek_iov(&bc->out, iov, 32);
-        ssize_t n = writev(bc->fd, iov, cnt);
+        ssize_t n;
+        if (bc->ssl) {
+            ERR_clear_error();
+            int r = SSL_write(bc->ssl, iov[0].iov_base, (int)iov[0].iov_len);
+            if (r <= 0) {
+                int e = SSL_get_error(bc->ssl, r);
+                if (e == SSL_ERROR_WANT_WRITE) {
+                    arm_write(bc, true);
+                    return 0;
+                }
+                if (e == SSL_ERROR_WANT_READ)
+                    return 0; /* the read watcher is on while busy */
+                fail(bc, 502, "TLS write error", false);
+                return -1;
+            }
+            n = r;
+        } else {
+            n = writev(bc->fd, iov, cnt);
+        }
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -253,8 +280,21 @@ void bconn_pump(struct bconn *bc)
         moved += n;
     }
     if (x->req_end && bufq_len(&x->req_body) == 0 && !bc->req_sent) {
-        if (bc->req_chunked)
-            bufq_append(&bc->out, "0\r\n\r\n", 5);
+        if (bc->req_chunked) {
+            /* The last chunk and the client's trailers (RFC 9112 §7.1.2). */
+            bufq_append(&bc->out, "0\r\n", 3);
+            for (size_t i = 0; i < x->req_trailers.num; i++) {
+                struct str n = hdrs_name(&x->req_trailers, i);
+                if (!xlate_trailer_ok(n))
+                    continue;
+                struct str v = hdrs_value(&x->req_trailers, i);
+                bufq_append(&bc->out, n.p, n.len);
+                bufq_append(&bc->out, ": ", 2);
+                bufq_append(&bc->out, v.p, v.len);
+                bufq_append(&bc->out, "\r\n", 2);
+            }
+            bufq_append(&bc->out, "\r\n", 2);
+        }
         bc->req_sent = true;
     }
     /* Credit is returned as body bytes are queued on the backend socket;
@@ -314,9 +354,8 @@ static int on_resp_begin(http_parser *p)
 static int on_resp_field(http_parser *p, const char *at, size_t len)
 {
     struct bconn *bc = p->data;
-    if (bc->in_trailers)
-        return 0; /* HTTP/1.1 backends' trailers are not forwarded yet */
-    if (hdrs_add_name_part(&bc->x->resp, str_make(at, len), bc->last_was_name) < 0)
+    struct hdrs *h = bc->in_trailers ? &bc->x->resp_trailers : &bc->x->resp;
+    if (hdrs_add_name_part(h, str_make(at, len), bc->last_was_name) < 0)
         return -1;
     bc->last_was_name = true;
     return 0;
@@ -325,9 +364,8 @@ static int on_resp_field(http_parser *p, const char *at, size_t len)
 static int on_resp_value(http_parser *p, const char *at, size_t len)
 {
     struct bconn *bc = p->data;
-    if (bc->in_trailers)
-        return 0;
-    if (hdrs_add_value_part(&bc->x->resp, str_make(at, len)) < 0)
+    struct hdrs *h = bc->in_trailers ? &bc->x->resp_trailers : &bc->x->resp;
+    if (hdrs_add_value_part(h, str_make(at, len)) < 0)
         return -1;
     bc->last_was_name = false;
     return 0;
@@ -340,7 +378,16 @@ static int on_resp_headers_complete(http_parser *p)
     if (p->status_code / 100 == 1) {
         if (p->status_code == 101)
             return -1; /* we never asked to switch protocols */
-        return 0;      /* interim: dropped, the final response follows */
+        /* Interim: passed on (100 is h2gate's own answer to Expect), the
+         * final response follows. */
+        if (p->status_code != 100 && !x->resp_head_sent) {
+            hdrs_reset(&x->interim);
+            for (size_t i = 0; i < x->resp.num; i++)
+                hdrs_add(&x->interim, hdrs_name(&x->resp, i), hdrs_value(&x->resp, i), false);
+            x->interim_status = (int)p->status_code;
+            xchg_notify(x);
+        }
+        return 0;
     }
     x->status = p->status_code;
     if (p->flags & F_CHUNKED)
@@ -375,6 +422,16 @@ static int on_resp_complete(http_parser *p)
         return 0;
     }
     x->resp_end = true;
+    /* Trailer fields that must not travel (hop, framing) are dropped. */
+    struct hdrs *t = &x->resp_trailers;
+    for (size_t i = 0; i < t->num;) {
+        if (xlate_trailer_ok(hdrs_name(t, i))) {
+            i++;
+            continue;
+        }
+        memmove(&t->f[i], &t->f[i + 1], (t->num - i - 1) * sizeof(t->f[0]));
+        t->num--;
+    }
     bc->keep_alive = http_should_keep_alive(p) != 0;
     xchg_notify(x);
     http_parser_pause(p, 1);
@@ -393,24 +450,92 @@ static void finish(struct bconn *bc, bool clean)
         kill_conn(bc);
 }
 
+/* The TLS handshake on a fresh connection; then as after a plain
+ * connect. */
+static void handshake(struct bconn *bc)
+{
+    struct ev_loop *loop = bc->w->loop;
+    ERR_clear_error();
+    int r = SSL_do_handshake(bc->ssl);
+    if (r != 1) {
+        int e = SSL_get_error(bc->ssl, r);
+        if (e == SSL_ERROR_WANT_READ) {
+            arm_write(bc, false);
+            return;
+        }
+        if (e == SSL_ERROR_WANT_WRITE) {
+            arm_write(bc, true);
+            return;
+        }
+        char why[256];
+        tls_client_error(bc->ssl, why, sizeof(why));
+        log_warn("backend %s:%u: %s", bc->be->host, bc->be->port, why);
+        fail(bc, 502, why, false);
+        return;
+    }
+    bc->state = BC_BUSY;
+    bc->last_activity = ev_now(loop);
+    arm_timer(bc, bc->w->cfg->backend_read_timeout);
+    ev_io_start(loop, &bc->rev);
+    if (!bc->x) {
+        to_pool(bc);
+        return;
+    }
+    if (do_write(bc) == 0)
+        bconn_pump(bc);
+}
+
 static void on_bc_readable(struct ev_loop *loop, ev_io *io, int revents)
 {
     (void)loop;
     (void)revents;
     struct bconn *bc = io->data;
     struct worker *w = bc->w;
+    if (bc->state == BC_TLS) {
+        handshake(bc);
+        return;
+    }
     if (bc->state == BC_IDLE) {
-        /* An idle connection has nothing to say: EOF or junk ends it. */
+        /* An idle connection has nothing to say: EOF or junk ends it. A
+         * TLS one may get session tickets, which SSL_read takes in. */
         char c;
-        ssize_t n = recv(bc->fd, &c, 1, MSG_PEEK);
-        if (n < 0 && errno == EAGAIN)
+        ssize_t n;
+        if (bc->ssl) {
+            ERR_clear_error();
+            int r = SSL_read(bc->ssl, &c, 1);
+            if (r <= 0 && SSL_get_error(bc->ssl, r) == SSL_ERROR_WANT_READ)
+                return;
+            n = -1;
+        } else {
+            n = recv(bc->fd, &c, 1, MSG_PEEK);
+        }
+        if (n < 0 && errno == EAGAIN && !bc->ssl)
             return;
         pool_remove(bc);
         kill_conn(bc);
         return;
     }
     for (int i = 0; i < READ_BATCH && bc->state == BC_BUSY && !bc->read_paused; i++) {
-        ssize_t n = read(bc->fd, w->scratch, BUF_BLOCK_SIZE);
+        ssize_t n;
+        if (bc->ssl) {
+            ERR_clear_error();
+            int r = SSL_read(bc->ssl, w->scratch, BUF_BLOCK_SIZE);
+            if (r <= 0) {
+                int e = SSL_get_error(bc->ssl, r);
+                if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+                    return;
+                if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && r == 0)) {
+                    n = 0;
+                } else {
+                    fail(bc, 502, "TLS read error", false);
+                    return;
+                }
+            } else {
+                n = r;
+            }
+        } else {
+            n = read(bc->fd, w->scratch, BUF_BLOCK_SIZE);
+        }
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -449,15 +574,21 @@ static void on_bc_readable(struct ev_loop *loop, ev_io *io, int revents)
             fail(bc, 502, why, false);
             return;
         }
-        if ((size_t)n < BUF_BLOCK_SIZE)
+        if ((size_t)n < BUF_BLOCK_SIZE && !bc->ssl)
             return;
     }
+    if (bc->ssl && bc->state == BC_BUSY && !bc->read_paused && SSL_pending(bc->ssl) > 0)
+        ev_feed_event(loop, &bc->rev, EV_READ);
 }
 
 static void on_bc_writable(struct ev_loop *loop, ev_io *io, int revents)
 {
     (void)revents;
     struct bconn *bc = io->data;
+    if (bc->state == BC_TLS) {
+        handshake(bc);
+        return;
+    }
     if (bc->state == BC_CONNECTING) {
         int err = 0;
         socklen_t len = sizeof(err);
@@ -471,6 +602,12 @@ static void on_bc_writable(struct ev_loop *loop, ev_io *io, int revents)
         }
         stats_backend_connect(bc->w->stats, (long)bc->be->index,
                               ev_now(loop) - bc->last_activity);
+        if (bc->ssl) {
+            bc->state = BC_TLS;
+            ev_io_start(loop, &bc->rev);
+            handshake(bc);
+            return;
+        }
         bc->state = BC_BUSY;
         bc->last_activity = ev_now(loop);
         arm_timer(bc, bc->w->cfg->backend_read_timeout);
@@ -492,6 +629,7 @@ static void on_bc_timer(struct ev_loop *loop, ev_timer *t, int revents)
     double now = ev_now(loop);
     switch (bc->state) {
     case BC_CONNECTING:
+    case BC_TLS:
         stats_backend_timeout(bc->w->stats, (long)bc->be->index);
         fail(bc, 504, "connect timed out", false);
         return;

@@ -64,6 +64,7 @@ struct cconn {
     bool h1_head_checked;
     bool h1_in_message;
     bool h1_tunnel;     /* after CONNECT: a raw byte pipe */
+    bool spliced;       /* the tunnel moves our socket's bytes: hands off */
 
     char peer[64];
     size_t peer_len;

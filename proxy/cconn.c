@@ -19,6 +19,7 @@
 #include "config/config.h"
 #include "proxy/auth.h"
 #include "proxy/hdrs.h"
+#include "proxy/tunnel.h"
 #include "proxy/worker.h"
 #include "proxy/xchg.h"
 #include "proxy/xlate.h"
@@ -180,10 +181,14 @@ static int on_h2_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_
     struct xchg *x = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
     if (!x || x->bad_request)
         return 0;
-    if (f->headers.cat != NGHTTP2_HCAT_REQUEST)
-        return 0; /* trailers: HTTP/1.1 backends get none */
     struct str n = str_make((const char *)name, namelen);
     struct str v = str_make((const char *)value, valuelen);
+    if (f->headers.cat != NGHTTP2_HCAT_REQUEST) {
+        /* Trailers (nghttp2 allows no pseudo-header here). */
+        if (xlate_trailer_ok(n) && hdrs_add(&x->req_trailers, n, v, false) < 0)
+            hdrs_reset(&x->req_trailers); /* over the cap: dropped, not failed */
+        return 0;
+    }
     if (hdrs_add(&x->req, n, v, false) < 0) {
         x->bad_request = true;
         x->bad_status = 431;
@@ -280,12 +285,28 @@ static int on_h2_stream_close(nghttp2_session *s, int32_t stream_id, uint32_t er
     return 0;
 }
 
+/* At the end of the body: the backend's trailers, if any, end the stream. */
+static void submit_h2_trailers(nghttp2_session *s, int32_t stream_id, struct xchg *x,
+                               uint32_t *data_flags)
+{
+    struct hdrs *t = &x->resp_trailers;
+    if (t->num == 0 || x->error_status)
+        return;
+    nghttp2_nv nv[64];
+    size_t k = 0;
+    for (size_t i = 0; i < t->num && k < 64; i++) {
+        struct str n = hdrs_name(t, i), v = hdrs_value(t, i);
+        nv[k++] = (nghttp2_nv){ (uint8_t *)n.p, (uint8_t *)v.p, n.len, v.len,
+                                NGHTTP2_NV_FLAG_NONE };
+    }
+    if (nghttp2_submit_trailer(s, stream_id, nv, k) == 0)
+        *data_flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+}
+
 static ssize_t on_h2_read_body(nghttp2_session *s, int32_t stream_id, uint8_t *buf,
                                size_t length, uint32_t *data_flags, nghttp2_data_source *src,
                                void *ud)
 {
-    (void)s;
-    (void)stream_id;
     (void)buf;
     (void)ud;
     struct xchg *x = src->ptr;
@@ -294,6 +315,7 @@ static ssize_t on_h2_read_body(nghttp2_session *s, int32_t stream_id, uint8_t *b
         if (x->resp_end) {
             *data_flags |= NGHTTP2_DATA_FLAG_EOF;
             x->resp_done = true;
+            submit_h2_trailers(s, stream_id, x, data_flags);
             return 0;
         }
         if (x->error_status)
@@ -306,6 +328,7 @@ static ssize_t on_h2_read_body(nghttp2_session *s, int32_t stream_id, uint8_t *b
     if (n == avail && x->resp_end) {
         *data_flags |= NGHTTP2_DATA_FLAG_EOF;
         x->resp_done = true;
+        submit_h2_trailers(s, stream_id, x, data_flags);
     }
     return (ssize_t)n;
 }
@@ -505,11 +528,27 @@ static int submit_h2_response(struct cconn *cc, struct xchg *x)
 
 static void h2_on_news(struct cconn *cc, struct xchg *x)
 {
+    if (!x->resp_head_sent && x->interim_status && !x->error_status) {
+        /* A backend's 1xx (RFC 9110 §15.2), before the final head. */
+        char st[8];
+        snprintf(st, sizeof(st), "%d", x->interim_status);
+        nghttp2_nv nv[33];
+        size_t k = 0;
+        nv[k++] = (nghttp2_nv){ (uint8_t *)":status", (uint8_t *)st, 7, 3, NGHTTP2_NV_FLAG_NONE };
+        for (size_t i = 0; i < x->interim.num && k < 33; i++) {
+            struct str n = hdrs_name(&x->interim, i), v = hdrs_value(&x->interim, i);
+            if (!xlate_drop_field(&x->interim, n))
+                nv[k++] = (nghttp2_nv){ (uint8_t *)n.p, (uint8_t *)v.p, n.len, v.len,
+                                        NGHTTP2_NV_FLAG_NONE };
+        }
+        nghttp2_submit_headers(cc->h2, NGHTTP2_FLAG_NONE, x->stream_id, NULL, nv, k, NULL);
+        x->interim_status = 0;
+    }
     if (!x->resp_head_sent) {
-        if (x->error_status == 400 && x->rst_code == NGHTTP2_PROTOCOL_ERROR) {
+        if ((x->error_status == 400 && x->rst_code == NGHTTP2_PROTOCOL_ERROR) ||
+            (x->error_status && x->reset_stream)) {
             /* A malformed request (RFC 9113 §8.1.1): a stream error. */
-            nghttp2_submit_rst_stream(cc->h2, NGHTTP2_FLAG_NONE, x->stream_id,
-                                      NGHTTP2_PROTOCOL_ERROR);
+            nghttp2_submit_rst_stream(cc->h2, NGHTTP2_FLAG_NONE, x->stream_id, x->rst_code);
             x->resp_head_sent = x->resp_done = true;
             return;
         }
@@ -576,6 +615,13 @@ static int on_h1_field(http_parser *p, const char *at, size_t len)
 {
     struct cconn *cc = p->data;
     struct xchg *x = cc->xchgs;
+    if (x->req_head_done) {
+        /* A chunked body's trailer section. */
+        if (hdrs_add_name_part(&x->req_trailers, str_make(at, len), cc->h1_last_was_name) < 0)
+            return -1;
+        cc->h1_last_was_name = true;
+        return 0;
+    }
     if (hdrs_add_name_part(&x->req, str_make(at, len), cc->h1_last_was_name) < 0) {
         x->bad_request = true;
         x->bad_status = 431;
@@ -589,6 +635,12 @@ static int on_h1_value(http_parser *p, const char *at, size_t len)
 {
     struct cconn *cc = p->data;
     struct xchg *x = cc->xchgs;
+    if (x->req_head_done) {
+        if (hdrs_add_value_part(&x->req_trailers, str_make(at, len)) < 0)
+            return -1;
+        cc->h1_last_was_name = false;
+        return 0;
+    }
     if (hdrs_add_value_part(&x->req, str_make(at, len)) < 0) {
         x->bad_request = true;
         x->bad_status = 431;
@@ -800,6 +852,24 @@ static void h1_on_news(struct cconn *cc, struct xchg *x)
             x->resp_done = true;
             return;
         }
+        if (x->interim_status) {
+            /* A backend's 1xx: HTTP/1.0 clients cannot take one. */
+            if (cc->parser.http_minor >= 1) {
+                bufq_appendf(&cc->out, "HTTP/1.1 %d %s\r\n", x->interim_status,
+                             xlate_reason(x->interim_status));
+                for (size_t i = 0; i < x->interim.num; i++) {
+                    struct str n = hdrs_name(&x->interim, i), v = hdrs_value(&x->interim, i);
+                    if (xlate_drop_field(&x->interim, n))
+                        continue;
+                    bufq_append(&cc->out, n.p, n.len);
+                    bufq_append(&cc->out, ": ", 2);
+                    bufq_append(&cc->out, v.p, v.len);
+                    bufq_append(&cc->out, "\r\n", 2);
+                }
+                bufq_append(&cc->out, "\r\n", 2);
+            }
+            x->interim_status = 0;
+        }
         if (!x->resp_head_ready)
             return;
         x->head_sent_at = ev_now(cc->w->loop);
@@ -849,8 +919,19 @@ body:
     if (bufq_len(&cc->out) < XCHG_BUF_HIGH)
         h1_write_body(cc, x);
     if (x->resp_end && bufq_len(&x->resp_body) == 0) {
-        if (x->resp_chunked)
-            bufq_append(&cc->out, "0\r\n\r\n", 5);
+        if (x->resp_chunked) {
+            /* The last chunk, then the backend's trailers (RFC 9112 §7.1.2). */
+            bufq_append(&cc->out, "0\r\n", 3);
+            for (size_t i = 0; i < x->resp_trailers.num; i++) {
+                struct str n = hdrs_name(&x->resp_trailers, i);
+                struct str v = hdrs_value(&x->resp_trailers, i);
+                bufq_append(&cc->out, n.p, n.len);
+                bufq_append(&cc->out, ": ", 2);
+                bufq_append(&cc->out, v.p, v.len);
+                bufq_append(&cc->out, "\r\n", 2);
+            }
+            bufq_append(&cc->out, "\r\n", 2);
+        }
         x->resp_done = true;
     }
 }
@@ -886,7 +967,7 @@ static void pause_read(struct cconn *cc)
 
 void cconn_resume_read(struct cconn *cc)
 {
-    if (!cc->read_paused || cc->dead || cc->closing)
+    if (!cc->read_paused || cc->dead || cc->closing || cc->spliced)
         return;
     if (cc->proto == CC_H1) {
         struct xchg *x = cc->xchgs;
@@ -1189,11 +1270,14 @@ static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
     double timeout = bufq_len(&cc->out) ? cfg->frontend_write_timeout
                      : busy              ? cfg->frontend_read_timeout
                                          : cfg->frontend_keep_alive_timeout;
-    /* Streams waiting on a backend are timed by the backend's timers. */
+    /* Streams waiting on a backend are timed by the backend's timers, and
+     * tunnels by their own idle timeout. */
     if (busy && bufq_len(&cc->out) == 0)
         timeout = cfg->frontend_read_timeout > cfg->backend_read_timeout
                       ? cfg->frontend_read_timeout
                       : cfg->backend_read_timeout + 1;
+    if (cc->num_tunnels && timeout < cfg->tunnel_idle_timeout + 1)
+        timeout = cfg->tunnel_idle_timeout + 1;
     double left = cc->last_activity + timeout - now;
     if (left > 0) {
         ev_timer_set(t, left, 0.);
@@ -1209,6 +1293,22 @@ static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
         return;
     }
     cconn_close(cc, "timeout");
+}
+
+/* A cleartext HTTP/1.1 tunnel whose 200 is on the wire and which has
+ * nothing buffered either way: let the kernel move the bytes. */
+static void try_splice(struct cconn *cc)
+{
+    struct xchg *x = cc->xchgs;
+    if (!x || !x->tun || x->tun->state != TUN_OPEN || !x->resp_head_sent || x->req_end ||
+        x->resp_end || bufq_len(&x->req_body) || bufq_len(&x->resp_body) || cc->in_len ||
+        bufq_len(&cc->out))
+        return;
+    if (!tun_splice_start(x->tun, cc->fd))
+        return;
+    cc->spliced = true;
+    pause_read(cc);
+    arm_write(cc, false);
 }
 
 void cconn_flush(struct cconn *cc)
@@ -1262,6 +1362,8 @@ void cconn_flush(struct cconn *cc)
             wrk_mark_dirty(cc->w, cc);
         return;
     }
+    if (cc->h1_tunnel && !cc->spliced && !cc->ssl)
+        try_splice(cc);
     if (cc->proto == CC_H1 && cc->xchgs && cc->xchgs->resp_done) {
         h1_finish(cc);
         if (bufq_len(&cc->out)) {

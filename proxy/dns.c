@@ -397,8 +397,7 @@ static bool have_addr(const struct sockaddr_storage *list, size_t num,
     return false;
 }
 
-/* IPv6 first, each family in c-ares' order, deduplicated and capped. */
-static void collect(const struct ares_addrinfo *ai, struct dns_result *res)
+void dns_collect(const struct ares_addrinfo *ai, struct dns_result *res)
 {
     struct sockaddr_storage v6[DNS_MAX_ADDRS], v4[DNS_MAX_ADDRS];
     size_t n6 = 0, n4 = 0;
@@ -447,7 +446,7 @@ static void on_addrinfo(void *arg, int status, int timeouts, struct ares_addrinf
         struct dns_result *res = xmalloc(sizeof(*res));
         int st = 0;
         if (status == ARES_SUCCESS) {
-            collect(ai, res);
+            dns_collect(ai, res);
             if (res->num == 0)
                 st = H2G_ERR_NOROUTE;
         } else {
@@ -635,6 +634,14 @@ void dns_free(struct dns *dns)
     ev_timer_stop(dns->loop, &dns->ares_timer);
     ev_timer_stop(dns->loop, &dns->defer);
     free(dns);
+}
+
+int dns_set_servers(struct dns *dns, const char *csv)
+{
+    int rc = ares_set_servers_ports_csv(dns->channel, csv);
+    if (rc != ARES_SUCCESS)
+        return H2G_ERR_INVAL;
+    return 0;
 }
 
 uint64_t dns_num_lookups(const struct dns *dns)

@@ -71,9 +71,21 @@ struct dns_query *dns_resolve(struct dns *dns, struct str host, dns_cb cb, void 
  * no-op. */
 void dns_cancel(struct dns_query *q);
 
+/* Replaces the DNS servers of /etc/resolv.conf with csv
+ * ("192.0.2.53,[2001:db8::53]:5353"); call it before the first lookup
+ * (c-ares refuses while queries are pending). Returns 0, or H2G_ERR_INVAL.
+ * For tests, and a future --dns-server. */
+int dns_set_servers(struct dns *dns, const char *csv);
+
 /* Lookups handed to c-ares so far (cache hits, literals and joined
  * lookups do not count). For tests and stats. */
 uint64_t dns_num_lookups(const struct dns *dns);
+
+/* Fills res from a c-ares answer (NULL: no address) as struct dns_result
+ * describes: IPv6 first, order kept, duplicates dropped, capped. Exposed
+ * for tests. */
+struct ares_addrinfo;
+void dns_collect(const struct ares_addrinfo *ai, struct dns_result *res);
 
 /* Names in the cache now, expired ones not yet dropped included. */
 size_t dns_num_cached(const struct dns *dns);

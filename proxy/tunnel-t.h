@@ -26,6 +26,16 @@ struct tun_attempt {
     struct tunnel *t;
 };
 
+/* One direction of a spliced tunnel: src -> pipe -> dst, in the kernel. */
+struct tun_pipe {
+    int fds[2];          /* read end, write end */
+    size_t pending;      /* bytes in the pipe */
+    bool src_eof;
+    bool shut;           /* FIN forwarded to dst */
+    bool need_read;      /* waiting for src to be readable */
+    bool need_write;     /* waiting for dst to be writable */
+};
+
 /* The target side of a CONNECT exchange: a raw TCP socket. */
 struct tunnel {
     struct worker *w;
@@ -55,6 +65,12 @@ struct tunnel {
     bool shut_wr;              /* we sent FIN to the target */
     uint64_t bytes_up;         /* client to target */
     uint64_t bytes_down;       /* target to client */
+
+    /* splice(2) mode (cleartext HTTP/1.1 tunnels): both sockets are ours. */
+    bool spliced;
+    int cfd;                   /* the client socket, borrowed from the cconn */
+    ev_io cio;
+    struct tun_pipe up, down;  /* client to target, target to client */
     struct tunnel *next;       /* graveyard */
 };
 

@@ -1,6 +1,7 @@
 #include "proxy/tunnel.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -74,6 +75,14 @@ static void kill_tunnel(struct tunnel *t)
         ev_io_stop(w->loop, &t->wev);
         close(t->fd);
         t->fd = -1;
+    }
+    if (t->spliced) {
+        ev_io_stop(w->loop, &t->cio);
+        for (int i = 0; i < 2; i++) {
+            close(t->up.fds[i]);
+            close(t->down.fds[i]);
+        }
+        t->spliced = false;
     }
     if (t->state == TUN_OPEN) {
         double dur = ev_now(w->loop) - t->start;
@@ -411,13 +420,9 @@ void tun_pump(struct tunnel *t)
         return;
     if (x->req_end && bufq_len(&x->req_body) == 0 && !t->shut_wr) {
         t->shut_wr = true;
+        /* The client's FIN (END_STREAM, or EOF on HTTP/1.1) reaches the
+         * target; its answer may still come (RFC 9113 §8.5). */
         shutdown(t->fd, SHUT_WR);
-        /* HTTP/1.1 tunnels end when either side closes (RFC 9110
-         * §9.3.6); HTTP/2 ones half-close (RFC 9113 §8.5). */
-        if (x->cc->proto == CC_H1 && !x->resp_end) {
-            x->resp_end = true;
-            xchg_notify(x);
-        }
     }
 }
 
@@ -494,6 +499,134 @@ static void on_tunnel_timer(struct ev_loop *loop, ev_timer *timer, int revents)
         return;
     }
     fail_tunnel(t, 504, "connection_timeout", "tunnel idle timeout");
+}
+
+/* ---- splice(2) mode ---- */
+
+#define SPLICE_CHUNK (256 * 1024)
+
+/* Moves what it can src -> pipe -> dst. Returns 0, or -1 on an error
+ * (errno set). */
+static int splice_step(struct tun_pipe *p, int src, int dst, uint64_t *counter)
+{
+    p->need_read = p->need_write = false;
+    for (;;) {
+        bool progress = false;
+        if (!p->src_eof && p->pending < SPLICE_CHUNK) {
+            ssize_t n = splice(src, NULL, p->fds[1], NULL, SPLICE_CHUNK - p->pending,
+                               SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+            if (n > 0) {
+                p->pending += (size_t)n;
+                progress = true;
+            } else if (n == 0) {
+                p->src_eof = true;
+            } else if (errno == EAGAIN) {
+                p->need_read = true;
+            } else if (errno != EINTR) {
+                return -1;
+            }
+        }
+        if (p->pending) {
+            ssize_t m = splice(p->fds[0], NULL, dst, NULL, p->pending,
+                               SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+            if (m > 0) {
+                p->pending -= (size_t)m;
+                *counter += (uint64_t)m;
+                progress = true;
+            } else if (m < 0 && errno == EAGAIN) {
+                p->need_write = true;
+            } else if (m < 0 && errno != EINTR) {
+                return -1;
+            }
+        }
+        if (!progress)
+            return 0;
+    }
+}
+
+static void set_watch(struct ev_loop *loop, ev_io *io, int fd, bool rd, bool wr)
+{
+    int events = (rd ? EV_READ : 0) | (wr ? EV_WRITE : 0);
+    if ((io->events & (EV_READ | EV_WRITE)) == events && ev_is_active(io) == (events != 0))
+        return;
+    ev_io_stop(loop, io);
+    if (events) {
+        ev_io_set(io, fd, events);
+        ev_io_start(loop, io);
+    }
+}
+
+/* Half-closes pass through, as in the HTTP/2 case and as socat does: a
+ * side's EOF becomes a FIN to the other once its bytes are delivered, and
+ * the tunnel ends when both directions have ended (a full close or reset
+ * ends the other direction too, through EOF or a write error). */
+static void splice_pump(struct tunnel *t)
+{
+    struct worker *w = t->w;
+    uint64_t up0 = t->bytes_up, down0 = t->bytes_down;
+    int e1 = splice_step(&t->up, t->cfd, t->fd, &t->bytes_up);
+    int e2 = e1 < 0 ? 0 : splice_step(&t->down, t->fd, t->cfd, &t->bytes_down);
+    if (t->bytes_up != up0 || t->bytes_down != down0) {
+        t->last_activity = ev_now(w->loop);
+        if (t->x)
+            t->x->cc->last_activity = t->last_activity;
+        stats_bytes(w->stats, STATS_SIDE_TUNNEL, STATS_DIR_OUT, t->bytes_up - up0);
+        stats_bytes(w->stats, STATS_SIDE_TUNNEL, STATS_DIR_IN, t->bytes_down - down0);
+    }
+    if (t->up.src_eof && !t->up.pending && !t->up.shut) {
+        t->up.shut = true;
+        shutdown(t->fd, SHUT_WR);
+    }
+    if (t->down.src_eof && !t->down.pending && !t->down.shut) {
+        t->down.shut = true;
+        shutdown(t->cfd, SHUT_WR);
+    }
+    if (e1 < 0 || e2 < 0 || (t->up.shut && t->down.shut)) {
+        struct xchg *x = t->x;
+        ev_io_stop(w->loop, &t->cio);
+        ev_io_stop(w->loop, &t->rev);
+        if (x) {
+            x->resp_end = true;
+            xchg_notify(x);
+        }
+        return;
+    }
+    set_watch(w->loop, &t->cio, t->cfd, t->up.need_read, t->down.need_write);
+    set_watch(w->loop, &t->rev, t->fd, t->down.need_read, t->up.need_write);
+}
+
+static void on_splice_io(struct ev_loop *loop, ev_io *io, int revents)
+{
+    (void)loop;
+    (void)revents;
+    splice_pump(io->data);
+}
+
+bool tun_splice_start(struct tunnel *t, int cfd)
+{
+    if (t->spliced || t->state != TUN_OPEN)
+        return false;
+    if (pipe2(t->up.fds, O_NONBLOCK | O_CLOEXEC) != 0)
+        return false;
+    if (pipe2(t->down.fds, O_NONBLOCK | O_CLOEXEC) != 0) {
+        close(t->up.fds[0]);
+        close(t->up.fds[1]);
+        return false;
+    }
+    fcntl(t->up.fds[1], F_SETPIPE_SZ, SPLICE_CHUNK);
+    fcntl(t->down.fds[1], F_SETPIPE_SZ, SPLICE_CHUNK);
+    struct ev_loop *loop = t->w->loop;
+    ev_io_stop(loop, &t->rev);
+    ev_io_stop(loop, &t->wev);
+    t->write_armed = false;
+    t->spliced = true;
+    t->cfd = cfd;
+    ev_io_init(&t->cio, on_splice_io, cfd, EV_READ);
+    t->cio.data = t;
+    ev_io_init(&t->rev, on_splice_io, t->fd, EV_READ);
+    t->rev.data = t;
+    splice_pump(t);
+    return true;
 }
 
 void tun_abandon(struct tunnel *t)

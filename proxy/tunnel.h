@@ -19,6 +19,13 @@ void tun_pump(struct tunnel *t);
 /* The client drained the target's bytes below the low-water mark. */
 void tun_resume_read(struct tunnel *t);
 
+/* Cleartext HTTP/1.1 tunnel with nothing buffered on either side: move
+ * both directions with splice(2) from now on. cfd stays owned by the
+ * cconn, which must not touch it until the exchange ends (x->resp_end
+ * is set and notified when the tunnel is over). Returns false (and
+ * changes nothing) when pipes cannot be made. */
+bool tun_splice_start(struct tunnel *t, int cfd);
+
 /* The exchange is gone: close the target and log the tunnel. */
 void tun_abandon(struct tunnel *t);
 

@@ -22,6 +22,7 @@ struct auth_db;
 struct auth_cache;
 struct alog_writer;
 struct alog_format;
+struct bsess_pool;
 
 struct wrk_listener {
     ev_io io;
@@ -70,6 +71,7 @@ struct worker {
     struct bconn **idle;        /* keep-alive pool per backend index */
     size_t *num_idle;
     size_t *rr;                 /* round-robin position per route index */
+    struct bsess_pool *bsp;     /* HTTP/2 backend sessions, backend TLS */
     uint64_t next_conn_id;
 };
 

@@ -14,6 +14,7 @@
 #include "common/xalloc.h"
 #include "config/config.h"
 #include "proxy/bconn.h"
+#include "proxy/bsess.h"
 #include "proxy/accesslog.h"
 #include "proxy/auth.h"
 #include "proxy/cconn.h"
@@ -86,11 +87,14 @@ static void on_prepare(struct ev_loop *loop, ev_prepare *p, int revents)
         cconn_flush(cc);
     }
     cconn_reap(w);
+    /* After the client side: it returns credit and resets streams. */
+    bool bs_more = bsess_flush_all(w);
     bconn_reap(w);
+    bsess_reap(w);
     tun_reap(w);
     if (w->alog)
         alog_writer_flush(w->alog);
-    if (w->dirty)
+    if (w->dirty || bs_more)
         ev_idle_start(loop, &w->idle_watch);
     if (w->shutting_down && w->num_conns == 0)
         ev_break(loop, EVBREAK_ONE);
@@ -112,6 +116,7 @@ static void begin_graceful(struct worker *w)
     w->shutting_down = true;
     stop_listeners(w);
     bconn_pool_close_all(w);
+    bsess_shutdown(w);
     for (struct cconn *cc = w->conns; cc; cc = cc->next)
         cconn_shutdown(cc);
     /* The first GOAWAY (last stream id 2^31-1) warns clients; one second
@@ -169,6 +174,7 @@ void wrk_init(struct worker *w, int id, const struct config *cfg, SSL_CTX *ssl_c
     w->idle = xcalloc(cfg->num_backends ? cfg->num_backends : 1, sizeof(*w->idle));
     w->num_idle = xcalloc(cfg->num_backends ? cfg->num_backends : 1, sizeof(*w->num_idle));
     w->rr = xcalloc(cfg->num_routes ? cfg->num_routes : 1, sizeof(*w->rr));
+    bsess_pool_init(w);
     ev_async_init(&w->wake, on_wake);
     w->wake.data = w;
     ev_async_start(w->loop, &w->wake);
@@ -216,6 +222,7 @@ void wrk_cleanup(struct worker *w)
     cconn_reap(w);
     bconn_reap(w);
     tun_reap(w);
+    bsess_pool_cleanup(w);
     dns_free(w->dns);
     if (w->alog) {
         alog_writer_flush(w->alog);

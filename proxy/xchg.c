@@ -10,6 +10,7 @@
 #include "config/config.h"
 #include "proxy/accesslog.h"
 #include "proxy/bconn.h"
+#include "proxy/bsess.h"
 #include "proxy/cconn.h"
 #include "proxy/hdrs.h"
 #include "proxy/tunnel.h"
@@ -34,6 +35,10 @@ struct xchg *xchg_new(struct cconn *cc, int32_t stream_id)
     hdrs_init(&x->req, cfg->request_header_field_buffer,
               cfg->max_request_header_fields + NUM_PSEUDO);
     hdrs_init(&x->resp, cfg->response_header_field_buffer, cfg->max_response_header_fields);
+    hdrs_init(&x->req_trailers, cfg->request_header_field_buffer, cfg->max_request_header_fields);
+    hdrs_init(&x->resp_trailers, cfg->response_header_field_buffer,
+              cfg->max_response_header_fields);
+    hdrs_init(&x->interim, cfg->response_header_field_buffer, cfg->max_response_header_fields);
     x->i_method = x->i_scheme = x->i_authority = x->i_path = -1;
     x->req_content_length = -1;
     x->resp_content_length = -1;
@@ -68,6 +73,8 @@ void xchg_free(struct xchg *x)
         bc->x = NULL;
         bconn_abandon(bc);
     }
+    if (x->bs)
+        bsess_detach(x);
     if (x->tun) {
         struct tunnel *t = x->tun;
         x->tun_bytes_up = t->bytes_up;
@@ -94,6 +101,9 @@ void xchg_free(struct xchg *x)
     cc->num_xchgs--;
     hdrs_cleanup(&x->req);
     hdrs_cleanup(&x->resp);
+    hdrs_cleanup(&x->req_trailers);
+    hdrs_cleanup(&x->resp_trailers);
+    hdrs_cleanup(&x->interim);
     bufq_cleanup(&x->req_body);
     bufq_cleanup(&x->resp_body);
     free(x);
@@ -204,8 +214,13 @@ static void connect_next(struct xchg *x)
             idx = (x->first_backend + x->backend_tries) % num;
         }
         x->backend_tries++;
-        struct bconn *bc = bconn_get(w, route->backends[idx], false);
         x->backend_index = (long)route->backends[idx]->index;
+        if (route->backends[idx]->proto == CFG_PROTO_H2) {
+            if (bsess_attach(w, route->backends[idx], x) == 0)
+                return;
+            continue;
+        }
+        struct bconn *bc = bconn_get(w, route->backends[idx], false);
         if (bc) {
             bconn_attach(bc, x);
             return;
@@ -319,6 +334,8 @@ void xchg_req_progress(struct xchg *x)
 {
     if (x->bc)
         bconn_pump(x->bc);
+    else if (x->bs)
+        bsess_pump(x);
     else if (x->tun)
         tun_pump(x->tun);
 }
@@ -337,6 +354,10 @@ void xchg_req_consumed(struct xchg *x, size_t n)
 
 void xchg_resp_drained(struct xchg *x)
 {
+    if (x->bs) {
+        bsess_resp_drained(x);  /* credit for exactly what the client took */
+        return;
+    }
     if (bufq_len(&x->resp_body) >= XCHG_BUF_LOW)
         return;
     if (x->bc && x->bc->read_paused)

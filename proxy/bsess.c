@@ -1,0 +1,1457 @@
+#include "proxy/bsess.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/stats.h"
+#include "common/xalloc.h"
+#include "config/config.h"
+#include "proxy/cconn.h"
+#include "proxy/hdrs.h"
+#include "proxy/tls.h"
+#include "proxy/worker.h"
+#include "proxy/xchg.h"
+#include "proxy/xlate.h"
+
+/* Stop generating frames once this much output waits for the socket. */
+#define OUT_HIGH (64 * 1024)
+/* Bytes written per session per loop iteration before yielding. */
+#define WRITE_BUDGET (512 * 1024)
+#define READ_BATCH 8
+/* Request body bytes kept per exchange so a refused stream can be sent
+ * again; a longer body makes the exchange fail instead of retrying. */
+#define REPLAY_MAX (64 * 1024)
+/* Exchanges waiting per backend per worker for a stream. */
+#define QUEUE_MAX 4096
+/* A session silent for this long is checked with PING before new
+ * streams go on it. */
+#define CHECK_IDLE 5.0
+/* How long the PING may take, at most (less with a shorter
+ * --backend-connect-timeout). */
+#define PING_TIMEOUT 5.0
+/* Retries of a stream the backend did not process (GOAWAY, unsent). A
+ * REFUSED_STREAM reset is retried once. */
+#define MAX_RETRIES 3
+
+static nghttp2_session_callbacks *callbacks;
+static nghttp2_option *option;
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+static void on_readable(struct ev_loop *loop, ev_io *io, int revents);
+static void on_writable(struct ev_loop *loop, ev_io *io, int revents);
+static void on_timer(struct ev_loop *loop, ev_timer *t, int revents);
+static void on_queue_timer(struct ev_loop *loop, ev_timer *t, int revents);
+static int place(struct worker *w, const struct cfg_backend *be, struct bstream *bs,
+                 struct bsess *avoid);
+static void dispatch_queue(struct worker *w, const struct cfg_backend *be);
+
+static struct bsess_backend *backend_of(struct worker *w, const struct cfg_backend *be)
+{
+    return &w->bsp->be[be->index];
+}
+
+static void mark_dirty(struct bsess *s)
+{
+    if (s->dirty || s->state == BS_DEAD)
+        return;
+    struct bsess_pool *p = s->w->bsp;
+    s->dirty = true;
+    s->next_dirty = p->dirty;
+    p->dirty = s;
+}
+
+static void stream_free(struct bstream *bs)
+{
+    hdrs_cleanup(&bs->req_hdrs);
+    bufq_cleanup(&bs->replay);
+    free(bs);
+}
+
+static bool unlink_stream(struct bstream **head, struct bstream *bs)
+{
+    for (struct bstream **pp = head; *pp; pp = &(*pp)->next) {
+        if (*pp == bs) {
+            *pp = bs->next;
+            bs->next = NULL;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void push_done(struct bsess *s, struct bstream *bs)
+{
+    if (bs->in_done)
+        return;
+    bs->in_done = true;
+    bs->next_done = s->done;
+    s->done = bs;
+}
+
+/* ---- timers ---- */
+
+static double ping_timeout(const struct config *cfg)
+{
+    return cfg->backend_connect_timeout < PING_TIMEOUT ? cfg->backend_connect_timeout
+                                                       : PING_TIMEOUT;
+}
+
+/* The stream waits for its client, not for the backend. */
+static bool blocked_on_client(const struct bstream *bs)
+{
+    return bs->x && bs->unconsumed > 0;
+}
+
+/* The next moment something about s must be checked. */
+static double next_deadline(struct bsess *s)
+{
+    const struct config *cfg = s->w->cfg;
+    if (s->state == BS_CONNECTING || s->state == BS_TLS)
+        return s->started + cfg->backend_connect_timeout;
+    double d = INFINITY;
+    if (!s->settings_acked)
+        d = fmin(d, s->started + cfg->backend_http2_settings_timeout);
+    if (s->checking)
+        d = fmin(d, s->ping_sent + ping_timeout(cfg));
+    if (s->num_streams == 0)
+        d = fmin(d, s->idle_since + cfg->backend_keep_alive_timeout);
+    else
+        d = fmin(d, s->last_read + cfg->backend_read_timeout);
+    return d;
+}
+
+static void rearm(struct bsess *s)
+{
+    if (s->state == BS_DEAD)
+        return;
+    struct ev_loop *loop = s->w->loop;
+    double after = next_deadline(s) - ev_now(loop);
+    ev_timer_stop(loop, &s->timer);
+    ev_timer_set(&s->timer, after > 0.001 ? after : 0.001, 0.);
+    ev_timer_start(loop, &s->timer);
+}
+
+/* ---- session teardown ---- */
+
+/* x's stream failed and x is still there: answer it. Before the response
+ * head (and with nothing of the request reaching a backend when
+ * connect_failed) the route's next backend may be tried. */
+static void fail_exchange(struct bstream *bs, int status, const char *why, bool connect_failed)
+{
+    struct xchg *x = bs->x;
+    const struct cfg_backend *be = bs->be;
+    bs->x = NULL;
+    x->bs = NULL;
+    stream_free(bs);
+    if (x->resp_head_ready) {
+        xchg_fail(x, status, why);
+        return;
+    }
+    hdrs_reset(&x->resp);
+    xchg_backend_failed(x, status, why, connect_failed, false, be);
+}
+
+/* The request body sent on the failed attempt goes in front of what is
+ * still buffered, so the next attempt sends it again; its credit was
+ * returned already. */
+static void rewind_body(struct bstream *bs)
+{
+    struct xchg *x = bs->x;
+    if (bufq_len(&bs->replay)) {
+        struct bufq tmp = bs->replay;
+        bs->replay_len += bufq_len(&tmp);
+        bufq_move(&tmp, &x->req_body);
+        x->req_body = tmp;
+        bufq_init(&bs->replay, &x->cc->w->pool);
+    }
+    bs->stream_id = 0;
+    bs->headers_sent = bs->not_sent = bs->deferred = bs->got_head = bs->got_rst = false;
+    bs->closed = bs->in_done = false;
+    bs->status = 0;
+    bs->rst_code = bs->close_code = 0;
+    bs->why = NULL;
+    bs->unconsumed = 0;
+    bs->s = NULL;
+    hdrs_reset(&bs->x->resp);
+    hdrs_reset(&bs->x->resp_trailers);
+}
+
+/* Sends bs again on another session. Returns false (bs untouched but
+ * detached from its session) when no session can be had. */
+static void retry_stream(struct worker *w, struct bstream *bs, struct bsess *avoid)
+{
+    rewind_body(bs);
+    int rc = place(w, bs->be, bs, avoid);
+    if (rc == 0)
+        return;
+    fail_exchange(bs, rc == -2 ? 503 : 502,
+                  rc == -2 ? "backend queue full" : "cannot reach the backend again", false);
+}
+
+static void kill_session(struct bsess *s, int status, const char *why, bool connect_failed)
+{
+    if (s->state == BS_DEAD)
+        return;
+    struct worker *w = s->w;
+    const struct cfg_backend *be = s->be;
+    bool was_ready = s->state == BS_READY;
+    log_info("backend %s:%u h2 session %" PRIu64 " closed: %s", be->host, be->port, s->id, why);
+    ev_io_stop(w->loop, &s->rev);
+    ev_io_stop(w->loop, &s->wev);
+    ev_timer_stop(w->loop, &s->timer);
+    close(s->fd);
+    s->fd = -1;
+    s->state = BS_DEAD;
+    stats_backend_conn_closed(w->stats);
+    struct bsess_backend *bk = backend_of(w, be);
+    for (struct bsess **pp = &bk->sessions; *pp; pp = &(*pp)->next) {
+        if (*pp == s) {
+            *pp = s->next;
+            bk->num_sessions--;
+            break;
+        }
+    }
+    s->next_grave = w->bsp->grave;
+    w->bsp->grave = s;
+
+    struct bstream *held = s->held, *streams = s->streams;
+    s->held = s->streams = s->done = NULL;
+    s->num_streams = 0;
+    /* Held streams never left h2gate: they go to another session. */
+    while (held) {
+        struct bstream *bs = held;
+        held = bs->next;
+        bs->next = NULL;
+        if (!bs->x) {
+            stream_free(bs);
+            continue;
+        }
+        if (was_ready) {
+            bs->s = NULL;
+            retry_stream(w, bs, s);
+        } else {
+            fail_exchange(bs, status, why, connect_failed);
+        }
+    }
+    while (streams) {
+        struct bstream *bs = streams;
+        streams = bs->next;
+        bs->next = NULL;
+        bs->s = NULL;
+        struct xchg *x = bs->x;
+        if (!x) {
+            stream_free(bs);
+        } else if (x->resp_end) {
+            x->bs = NULL;
+            stream_free(bs);
+        } else if (was_ready && !bs->headers_sent && !bs->replay_overflow &&
+                   bs->retries < MAX_RETRIES) {
+            bs->retries++;
+            retry_stream(w, bs, s);
+        } else {
+            fail_exchange(bs, status, why, connect_failed && !was_ready);
+        }
+    }
+    dispatch_queue(w, be);
+}
+
+/* ---- sessions ---- */
+
+static int read_some(struct bsess *s, char *buf, size_t len)
+{
+    if (s->ssl) {
+        ERR_clear_error();
+        int n = SSL_read(s->ssl, buf, (int)len);
+        if (n > 0)
+            return n;
+        int e = SSL_get_error(s->ssl, n);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+            return 0;
+        return -1;
+    }
+    for (;;) {
+        ssize_t n = read(s->fd, buf, len);
+        if (n > 0)
+            return (int)n;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return 0;
+        return -1;
+    }
+}
+
+static void arm_write(struct bsess *s, bool on)
+{
+    if (on == s->write_armed)
+        return;
+    s->write_armed = on;
+    if (on)
+        ev_io_start(s->w->loop, &s->wev);
+    else
+        ev_io_stop(s->w->loop, &s->wev);
+}
+
+/* Returns 0 (written, or EV_WRITE armed), 1 when the budget ran out, or
+ * -1 on an error. */
+static int write_out(struct bsess *s)
+{
+    size_t budget = WRITE_BUDGET;
+    while (bufq_len(&s->out)) {
+        if (budget == 0)
+            return 1;
+        ssize_t n;
+        if (s->ssl) {
+            struct iovec iov;
+            bufq_peek_iov(&s->out, &iov, 1);
+            ERR_clear_error();
+            int r = SSL_write(s->ssl, iov.iov_base, (int)iov.iov_len);
+            if (r <= 0) {
+                int e = SSL_get_error(s->ssl, r);
+                if (e == SSL_ERROR_WANT_WRITE) {
+                    arm_write(s, true);
+                    return 0;
+                }
+                if (e == SSL_ERROR_WANT_READ)
+                    return 0; /* the read watcher is on; reads mark us dirty */
+                return -1;
+            }
+            n = r;
+        } else {
+            struct iovec iov[32];
+            int cnt = bufq_peek_iov(&s->out, iov, 32);
+            n = writev(s->fd, iov, cnt);
+            if (n < 0) {
+                if (errno == EINTR)
+                    continue;
+                if (errno == EAGAIN) {
+                    arm_write(s, true);
+                    return 0;
+                }
+                return -1;
+            }
+        }
+        bufq_drain(&s->out, (size_t)n);
+        stats_bytes(s->w->stats, STATS_SIDE_BACKEND, STATS_DIR_OUT, (uint64_t)n);
+        budget = (size_t)n > budget ? 0 : budget - (size_t)n;
+    }
+    arm_write(s, false);
+    return 0;
+}
+
+static uint32_t capacity(struct bsess *s)
+{
+    return nghttp2_session_get_remote_settings(s->h2, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
+}
+
+static struct bsess *sess_new(struct worker *w, const struct cfg_backend *be)
+{
+    const struct config *cfg = w->cfg;
+    int fd = socket(be->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        log_warn("backend %s:%u: socket: %s", be->host, be->port, strerror(errno));
+        return NULL;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (connect(fd, (const struct sockaddr *)&be->addr, be->addr_len) < 0 &&
+        errno != EINPROGRESS) {
+        log_info("backend %s:%u: connect: %s", be->host, be->port, strerror(errno));
+        stats_backend_connect_failure(w->stats, (long)be->index);
+        close(fd);
+        return NULL;
+    }
+    stats_backend_conn_opened(w->stats);
+    struct bsess *s = xcalloc(1, sizeof(*s));
+    s->w = w;
+    s->be = be;
+    s->id = ++w->bsp->next_id;
+    s->fd = fd;
+    s->state = BS_CONNECTING;
+    s->started = s->last_read = s->idle_since = ev_now(w->loop);
+    bufq_init(&s->out, &w->pool);
+    if (nghttp2_session_client_new2(&s->h2, callbacks, s, option) != 0) {
+        log_error("out of memory for an HTTP/2 session");
+        abort();
+    }
+    nghttp2_settings_entry iv[] = {
+        { NGHTTP2_SETTINGS_ENABLE_PUSH, 0 },
+        { NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, cfg->backend_http2_max_concurrent_streams },
+        { NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, (uint32_t)cfg->backend_http2_window_size },
+    };
+    nghttp2_submit_settings(s->h2, NGHTTP2_FLAG_NONE, iv, 3);
+    if (cfg->backend_http2_connection_window_size > NGHTTP2_INITIAL_CONNECTION_WINDOW_SIZE)
+        nghttp2_session_set_local_window_size(s->h2, NGHTTP2_FLAG_NONE, 0,
+                                              cfg->backend_http2_connection_window_size);
+    if (be->tls)
+        s->ssl = tls_client_new(w->bsp->tls_h2, fd, be, &backend_of(w, be)->tls_session);
+    ev_io_init(&s->rev, on_readable, fd, EV_READ);
+    ev_io_init(&s->wev, on_writable, fd, EV_WRITE);
+    s->rev.data = s->wev.data = s;
+    ev_timer_init(&s->timer, on_timer, cfg->backend_connect_timeout, 0.);
+    s->timer.data = s;
+    ev_timer_start(w->loop, &s->timer);
+    ev_io_start(w->loop, &s->wev);
+    s->write_armed = true;
+    struct bsess_backend *bk = backend_of(w, be);
+    s->next = bk->sessions;
+    bk->sessions = s;
+    bk->num_sessions++;
+    log_info("backend %s:%u h2 session %" PRIu64 " connecting", be->host, be->port, s->id);
+    return s;
+}
+
+static void become_ready(struct bsess *s)
+{
+    struct ev_loop *loop = s->w->loop;
+    s->state = BS_READY;
+    s->started = s->last_read = ev_now(loop);
+    if (s->num_streams == 0)
+        s->idle_since = s->started;
+    ev_io_start(loop, &s->rev);
+    arm_write(s, false);
+    mark_dirty(s);
+    rearm(s);
+}
+
+/* ---- streams ---- */
+
+static ssize_t on_read_body(nghttp2_session *h2, int32_t stream_id, uint8_t *buf, size_t length,
+                            uint32_t *data_flags, nghttp2_data_source *src, void *ud)
+{
+    (void)buf;
+    (void)ud;
+    struct bstream *bs = src->ptr;
+    struct xchg *x = bs->x;
+    if (!x)
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    size_t avail = bufq_len(&x->req_body);
+    if (avail == 0 && !x->req_end) {
+        bs->deferred = true;
+        return NGHTTP2_ERR_DEFERRED;
+    }
+    size_t n = avail < length ? avail : length;
+    if (n)
+        *data_flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+    if (n == avail && x->req_end) {
+        *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+        if (x->req_trailers.num) {
+            struct hdrs *t = &x->req_trailers;
+            nghttp2_nv nv[64];
+            size_t k = 0;
+            for (size_t i = 0; i < t->num && k < 64; i++) {
+                struct str nm = hdrs_name(t, i), v = hdrs_value(t, i);
+                if (!xlate_trailer_ok(nm))
+                    continue;
+                nv[k++] = (nghttp2_nv){ (uint8_t *)nm.p, (uint8_t *)v.p, nm.len, v.len,
+                                        NGHTTP2_NV_FLAG_NONE };
+            }
+            if (k && nghttp2_submit_trailer(h2, stream_id, nv, k) == 0)
+                *data_flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+        }
+    }
+    return (ssize_t)n;
+}
+
+/* DATA payload goes from the exchange's buffer straight to the socket
+ * queue. Credit goes back to the client here, when the backend session
+ * has taken the bytes. */
+static int on_send_data(nghttp2_session *h2, nghttp2_frame *f, const uint8_t *framehd,
+                        size_t length, nghttp2_data_source *src, void *ud)
+{
+    (void)h2;
+    (void)f;
+    struct bsess *s = ud;
+    struct bstream *bs = src->ptr;
+    struct xchg *x = bs->x;
+    if (!x || bufq_len(&x->req_body) < length)
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    bufq_append(&s->out, framehd, 9);
+    size_t left = length;
+    while (left) {
+        struct iovec iov;
+        bufq_peek_iov(&x->req_body, &iov, 1);
+        size_t k = iov.iov_len < left ? iov.iov_len : left;
+        bufq_append(&s->out, iov.iov_base, k);
+        if (!bs->replay_overflow) {
+            if (bufq_len(&bs->replay) + k <= REPLAY_MAX) {
+                bufq_append(&bs->replay, iov.iov_base, k);
+            } else {
+                bs->replay_overflow = true;
+                bufq_cleanup(&bs->replay);
+            }
+        }
+        bufq_drain(&x->req_body, k);
+        left -= k;
+    }
+    size_t again = length < bs->replay_len ? length : bs->replay_len;
+    bs->replay_len -= again;
+    if (length > again)
+        xchg_req_consumed(x, length - again);
+    return 0;
+}
+
+/* Submits bs's request on s. */
+static void submit(struct bsess *s, struct bstream *bs)
+{
+    struct xchg *x = bs->x;
+    struct hdrs *h = &bs->req_hdrs;
+    nghttp2_nv stack_nv[48];
+    nghttp2_nv *nv = h->num <= 48 ? stack_nv : xmalloc(h->num * sizeof(*nv));
+    for (size_t i = 0; i < h->num; i++) {
+        struct str n = hdrs_name(h, i), v = hdrs_value(h, i);
+        nv[i] = (nghttp2_nv){ (uint8_t *)n.p, (uint8_t *)v.p, n.len, v.len,
+                              NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE };
+    }
+    bool body = !(x->req_end && bufq_len(&x->req_body) == 0 && x->req_trailers.num == 0);
+    nghttp2_data_provider prd = { .source.ptr = bs, .read_callback = on_read_body };
+    int32_t id = nghttp2_submit_request(s->h2, NULL, nv, h->num, body ? &prd : NULL, bs);
+    if (nv != stack_nv)
+        free(nv);
+    if (id < 0) {
+        /* Out of stream ids (or memory): this session takes no more. */
+        log_info("backend %s:%u h2 session %" PRIu64 ": cannot submit: %s", s->be->host,
+                 s->be->port, s->id, nghttp2_strerror(id));
+        s->goaway = true;
+        s->num_streams--;
+        bs->s = NULL;
+        int rc = place(s->w, bs->be, bs, s);
+        if (rc != 0)
+            fail_exchange(bs, rc == -2 ? 503 : 502, "no backend session", false);
+        return;
+    }
+    bs->stream_id = id;
+    bs->next = s->streams;
+    s->streams = bs;
+    mark_dirty(s);
+}
+
+/* Starts a PING: new streams wait for its ACK. */
+static void start_check(struct bsess *s)
+{
+    s->checking = true;
+    s->ping_sent = ev_now(s->w->loop);
+    nghttp2_submit_ping(s->h2, NGHTTP2_FLAG_NONE, NULL);
+    log_info("backend %s:%u h2 session %" PRIu64 ": idle, checking with PING", s->be->host,
+             s->be->port, s->id);
+    rearm(s);
+}
+
+static void assign(struct bsess *s, struct bstream *bs)
+{
+    bs->s = s;
+    s->num_streams++;
+    if (s->state == BS_READY && !s->checking &&
+        ev_now(s->w->loop) - s->last_read > CHECK_IDLE)
+        start_check(s);
+    if (s->checking) {
+        bs->next = s->held;
+        s->held = bs;
+        mark_dirty(s);
+        return;
+    }
+    submit(s, bs);
+}
+
+static struct bsess *pick(struct worker *w, const struct cfg_backend *be, struct bsess *avoid)
+{
+    for (struct bsess *s = backend_of(w, be)->sessions; s; s = s->next) {
+        if (s != avoid && s->state != BS_DEAD && !s->goaway && s->num_streams < capacity(s))
+            return s;
+    }
+    return NULL;
+}
+
+static void enqueue(struct worker *w, struct bsess_backend *bk, struct bstream *bs)
+{
+    struct bsess_pool *p = w->bsp;
+    bs->s = NULL;
+    bs->next = NULL;
+    bs->queued_at = ev_now(w->loop);
+    if (bk->q_tail)
+        bk->q_tail->next = bs;
+    else
+        bk->q_head = bs;
+    bk->q_tail = bs;
+    bk->q_len++;
+    p->num_queued++;
+    if (!ev_is_active(&p->queue_timer)) {
+        ev_timer_set(&p->queue_timer, w->cfg->backend_connect_timeout, 0.);
+        ev_timer_start(w->loop, &p->queue_timer);
+    }
+}
+
+/* Returns 0 (bs is on a session or queued), -1 when a new session could
+ * not be started, -2 when the queue is full. */
+static int place(struct worker *w, const struct cfg_backend *be, struct bstream *bs,
+                 struct bsess *avoid)
+{
+    struct bsess_backend *bk = backend_of(w, be);
+    struct bsess *s = pick(w, be, avoid);
+    if (!s && bk->num_sessions < w->cfg->backend_connections_per_host) {
+        s = sess_new(w, be);
+        if (!s)
+            return -1;
+    }
+    if (s) {
+        assign(s, bs);
+        return 0;
+    }
+    if (bk->q_len >= QUEUE_MAX)
+        return -2;
+    enqueue(w, bk, bs);
+    return 0;
+}
+
+static void dispatch_queue(struct worker *w, const struct cfg_backend *be)
+{
+    struct bsess_backend *bk = backend_of(w, be);
+    while (bk->q_head) {
+        struct bsess *s = pick(w, be, NULL);
+        if (!s) {
+            if (bk->num_sessions >= w->cfg->backend_connections_per_host)
+                return;
+            s = sess_new(w, be);
+        }
+        struct bstream *bs = bk->q_head;
+        bk->q_head = bs->next;
+        if (!bk->q_head)
+            bk->q_tail = NULL;
+        bk->q_len--;
+        w->bsp->num_queued--;
+        bs->next = NULL;
+        if (s)
+            assign(s, bs);
+        else
+            fail_exchange(bs, 502, "cannot connect to the backend", true);
+    }
+}
+
+static void on_queue_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)revents;
+    struct worker *w = t->data;
+    struct bsess_pool *p = w->bsp;
+    double now = ev_now(loop), timeout = w->cfg->backend_connect_timeout;
+    double next = INFINITY;
+    for (size_t i = 0; i < p->num_be; i++) {
+        struct bsess_backend *bk = &p->be[i];
+        while (bk->q_head && bk->q_head->queued_at + timeout <= now) {
+            struct bstream *bs = bk->q_head;
+            bk->q_head = bs->next;
+            if (!bk->q_head)
+                bk->q_tail = NULL;
+            bk->q_len--;
+            p->num_queued--;
+            bs->next = NULL;
+            struct xchg *x = bs->x;
+            x->bs = NULL;
+            stream_free(bs);
+            xchg_fail(x, 503, "no HTTP/2 backend stream free in time");
+        }
+        if (bk->q_head)
+            next = fmin(next, bk->q_head->queued_at + timeout);
+    }
+    if (next < INFINITY) {
+        ev_timer_set(t, next - now > 0.001 ? next - now : 0.001, 0.);
+        ev_timer_start(loop, t);
+    }
+}
+
+/* ---- nghttp2 callbacks: record, never free ---- */
+
+static struct bstream *stream_of(nghttp2_session *h2, int32_t id)
+{
+    return nghttp2_session_get_stream_user_data(h2, id);
+}
+
+static int on_begin_headers(nghttp2_session *h2, const nghttp2_frame *f, void *ud)
+{
+    (void)ud;
+    struct bstream *bs = stream_of(h2, f->hd.stream_id);
+    if (bs)
+        bs->status = 0;
+    return 0;
+}
+
+static int on_header(nghttp2_session *h2, const nghttp2_frame *f, const uint8_t *name,
+                     size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
+                     void *ud)
+{
+    (void)flags;
+    (void)ud;
+    struct bstream *bs = stream_of(h2, f->hd.stream_id);
+    if (!bs || !bs->x)
+        return 0;
+    struct xchg *x = bs->x;
+    struct str n = str_make((const char *)name, namelen);
+    struct str v = str_make((const char *)value, valuelen);
+    if (bs->got_head) {
+        if (!xlate_trailer_ok(n))
+            return 0;
+        if (hdrs_add(&x->resp_trailers, n, v, false) < 0) {
+            bs->why = "response trailer fields too large";
+            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+        }
+        return 0;
+    }
+    if (str_eq(n, STR_LIT(":status"))) {
+        /* nghttp2 checked it is three digits. */
+        bs->status = (value[0] - '0') * 100 + (value[1] - '0') * 10 + (value[2] - '0');
+        if (bs->status / 100 == 1)
+            hdrs_reset(&x->interim);
+        return 0;
+    }
+    if (namelen && name[0] == ':')
+        return 0;
+    if (bs->status / 100 == 1) {
+        if (hdrs_add(&x->interim, n, v, false) < 0)
+            hdrs_reset(&x->interim); /* too big to forward: the status alone */
+        return 0;
+    }
+    if (hdrs_add(&x->resp, n, v, false) < 0) {
+        bs->why = "response header fields too large";
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    }
+    return 0;
+}
+
+static void head_done(struct bstream *bs)
+{
+    struct xchg *x = bs->x;
+    bs->got_head = true;
+    x->status = bs->status;
+    x->resp_content_length = -1;
+    long i = hdrs_find(&x->resp, STR_LIT("content-length"));
+    if (i >= 0) {
+        /* nghttp2 checked it is a number (and will check the DATA). */
+        struct str v = hdrs_value(&x->resp, (size_t)i);
+        int64_t cl = 0;
+        for (size_t k = 0; k < v.len && v.p[k] >= '0' && v.p[k] <= '9'; k++)
+            cl = cl * 10 + (v.p[k] - '0');
+        x->resp_content_length = cl;
+    }
+    x->resp_head_ready = true;
+}
+
+static int on_frame_recv(nghttp2_session *h2, const nghttp2_frame *f, void *ud)
+{
+    struct bsess *s = ud;
+    struct bstream *bs = f->hd.stream_id ? stream_of(h2, f->hd.stream_id) : NULL;
+    bool end = (f->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+    switch (f->hd.type) {
+    case NGHTTP2_DATA:
+        if (bs && bs->x && end) {
+            bs->x->resp_end = true;
+            xchg_notify(bs->x);
+        }
+        break;
+    case NGHTTP2_HEADERS:
+        if (!bs || !bs->x)
+            break;
+        if (!bs->got_head) {
+            if (bs->status / 100 == 1) {
+                if (bs->status != 100 && !bs->x->resp_head_sent) {
+                    bs->x->interim_status = bs->status;
+                    xchg_notify(bs->x);
+                }
+                break;
+            }
+            head_done(bs);
+        }
+        if (end)
+            bs->x->resp_end = true;
+        xchg_notify(bs->x);
+        break;
+    case NGHTTP2_RST_STREAM:
+        stats_rst(s->w->stats, false, f->rst_stream.error_code);
+        if (bs) {
+            bs->got_rst = true;
+            bs->rst_code = f->rst_stream.error_code;
+        }
+        break;
+    case NGHTTP2_GOAWAY:
+        stats_goaway(s->w->stats, false, f->goaway.error_code);
+        log_info("backend %s:%u h2 session %" PRIu64 ": GOAWAY (last stream %d, %s)",
+                 s->be->host, s->be->port, s->id, f->goaway.last_stream_id,
+                 nghttp2_http2_strerror(f->goaway.error_code));
+        s->goaway = true;
+        break;
+    case NGHTTP2_SETTINGS:
+        if (f->hd.flags & NGHTTP2_FLAG_ACK)
+            s->settings_acked = true;
+        break;
+    case NGHTTP2_PING:
+        if ((f->hd.flags & NGHTTP2_FLAG_ACK) && s->checking)
+            s->checking = false;
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+static int on_data_chunk(nghttp2_session *h2, uint8_t flags, int32_t stream_id,
+                         const uint8_t *data, size_t len, void *ud)
+{
+    (void)flags;
+    (void)ud;
+    struct bstream *bs = stream_of(h2, stream_id);
+    struct xchg *x = bs ? bs->x : NULL;
+    if (!x || x->error_status) {
+        /* Nobody will take these bytes: the credit goes back at once. */
+        nghttp2_session_consume(h2, stream_id, len);
+        return 0;
+    }
+    bufq_append(&x->resp_body, data, len);
+    bs->unconsumed += len;
+    xchg_notify(x);
+    return 0;
+}
+
+static int on_stream_close(nghttp2_session *h2, int32_t stream_id, uint32_t error_code,
+                           void *ud)
+{
+    struct bsess *s = ud;
+    struct bstream *bs = stream_of(h2, stream_id);
+    if (!bs)
+        return 0;
+    bs->closed = true;
+    bs->close_code = error_code;
+    push_done(s, bs);
+    return 0;
+}
+
+static int on_frame_send(nghttp2_session *h2, const nghttp2_frame *f, void *ud)
+{
+    struct bsess *s = ud;
+    if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST) {
+        struct bstream *bs = stream_of(h2, f->hd.stream_id);
+        if (bs)
+            bs->headers_sent = true;
+    } else if (f->hd.type == NGHTTP2_RST_STREAM) {
+        stats_rst(s->w->stats, true, f->rst_stream.error_code);
+    } else if (f->hd.type == NGHTTP2_GOAWAY) {
+        stats_goaway(s->w->stats, true, f->goaway.error_code);
+    }
+    return 0;
+}
+
+static int on_frame_not_send(nghttp2_session *h2, const nghttp2_frame *f, int lib_error,
+                             void *ud)
+{
+    (void)h2;
+    struct bsess *s = ud;
+    if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
+        return 0;
+    /* The stream was never opened: find it by id. */
+    for (struct bstream *bs = s->streams; bs; bs = bs->next) {
+        if (bs->stream_id == f->hd.stream_id) {
+            log_info("backend %s:%u h2 session %" PRIu64 " s%d not sent: %s", s->be->host,
+                     s->be->port, s->id, bs->stream_id, nghttp2_strerror(lib_error));
+            bs->not_sent = bs->closed = true;
+            push_done(s, bs);
+            break;
+        }
+    }
+    return 0;
+}
+
+static int on_invalid_frame(nghttp2_session *h2, const nghttp2_frame *f, int lib_error,
+                            void *ud)
+{
+    struct bsess *s = ud;
+    log_info("backend %s:%u h2 session %" PRIu64 " s%d: invalid frame type %d: %s",
+             s->be->host, s->be->port, s->id, f->hd.stream_id, f->hd.type,
+             nghttp2_strerror(lib_error));
+    struct bstream *bs = f->hd.stream_id ? stream_of(h2, f->hd.stream_id) : NULL;
+    if (bs && !bs->why)
+        bs->why = "malformed response";
+    return 0;
+}
+
+/* ---- after nghttp2 returns: act on what the callbacks recorded ---- */
+
+static bool can_retry(const struct bstream *bs)
+{
+    const struct xchg *x = bs->x;
+    if (bs->got_head || x->resp_head_ready || bs->replay_overflow)
+        return false;
+    if (bs->not_sent)
+        return bs->retries < MAX_RETRIES;
+    if (bs->close_code != NGHTTP2_REFUSED_STREAM)
+        return false;
+    /* A reset says REFUSED_STREAM: one more try. A GOAWAY closes streams
+     * above its last-stream-id with the same code: those may go on. */
+    return bs->got_rst ? bs->retries == 0 : bs->retries < MAX_RETRIES;
+}
+
+static void process_done(struct bsess *s)
+{
+    struct worker *w = s->w;
+    bool freed = false;
+    while (s->done) {
+        struct bstream *bs = s->done;
+        s->done = bs->next_done;
+        bs->in_done = false;
+        unlink_stream(&s->streams, bs);
+        s->num_streams--;
+        freed = true;
+        if (bs->unconsumed) {
+            nghttp2_session_consume_connection(s->h2, bs->unconsumed);
+            bs->unconsumed = 0;
+        }
+        struct xchg *x = bs->x;
+        if (!x) {
+            stream_free(bs);
+            continue;
+        }
+        if (x->resp_end && !bs->not_sent) {
+            x->bs = NULL;
+            stream_free(bs);
+            continue;
+        }
+        if (can_retry(bs)) {
+            bs->retries++;
+            stats_backend_retry(w->stats, (long)bs->be->index);
+            log_info("backend %s:%u h2 session %" PRIu64 " s%d %s: retrying", s->be->host,
+                     s->be->port, s->id, bs->stream_id,
+                     bs->not_sent ? "not sent" : "refused");
+            retry_stream(w, bs, s);
+            continue;
+        }
+        char why[96];
+        if (bs->got_rst) {
+            snprintf(why, sizeof(why), "backend reset the stream (%s)",
+                     nghttp2_http2_strerror(bs->rst_code));
+            if (x->cc->proto == CC_H2) {
+                x->rst_code = xlate_rst_code(bs->rst_code);
+                x->reset_stream = true;
+            }
+        } else {
+            snprintf(why, sizeof(why), "%s",
+                     bs->why                       ? bs->why
+                     : bs->close_code != NGHTTP2_NO_ERROR ? "malformed response"
+                                                          : "response ended early");
+            x->rst_code = NGHTTP2_INTERNAL_ERROR;
+        }
+        x->bs = NULL;
+        bs->x = NULL;
+        stream_free(bs);
+        hdrs_reset(&x->interim);
+        x->interim_status = 0;
+        xchg_fail(x, 502, why);
+    }
+    if (freed) {
+        if (s->num_streams == 0) {
+            s->idle_since = ev_now(w->loop);
+            rearm(s);
+        }
+        dispatch_queue(w, s->be);
+    }
+}
+
+static void after_nghttp2(struct bsess *s)
+{
+    if (s->state == BS_DEAD)
+        return;
+    if (s->fatal) {
+        kill_session(s, 502, s->fatal, false);
+        return;
+    }
+    if (!s->checking && s->held) {
+        struct bstream *held = s->held;
+        s->held = NULL;
+        /* Oldest first. */
+        struct bstream *rev = NULL;
+        while (held) {
+            struct bstream *n = held->next;
+            held->next = rev;
+            rev = held;
+            held = n;
+        }
+        while (rev) {
+            struct bstream *bs = rev;
+            rev = bs->next;
+            bs->next = NULL;
+            if (!bs->x) {
+                s->num_streams--;
+                stream_free(bs);
+                continue;
+            }
+            submit(s, bs);
+        }
+        rearm(s);
+    }
+    process_done(s);
+    mark_dirty(s);
+}
+
+static void handshake(struct bsess *s)
+{
+    ERR_clear_error();
+    int r = SSL_do_handshake(s->ssl);
+    if (r != 1) {
+        int e = SSL_get_error(s->ssl, r);
+        if (e == SSL_ERROR_WANT_READ) {
+            arm_write(s, false);
+            return;
+        }
+        if (e == SSL_ERROR_WANT_WRITE) {
+            arm_write(s, true);
+            return;
+        }
+        char why[256];
+        tls_client_error(s->ssl, why, sizeof(why));
+        log_warn("backend %s:%u: %s", s->be->host, s->be->port, why);
+        kill_session(s, 502, why, false);
+        return;
+    }
+    const unsigned char *alpn = NULL;
+    unsigned alpn_len = 0;
+    SSL_get0_alpn_selected(s->ssl, &alpn, &alpn_len);
+    if (alpn_len != 2 || memcmp(alpn, "h2", 2) != 0) {
+        log_warn("backend %s:%u: TLS peer did not select ALPN h2", s->be->host, s->be->port);
+        kill_session(s, 502, "backend did not negotiate h2", false);
+        return;
+    }
+    become_ready(s);
+}
+
+static void on_readable(struct ev_loop *loop, ev_io *io, int revents)
+{
+    (void)revents;
+    struct bsess *s = io->data;
+    struct worker *w = s->w;
+    if (s->state == BS_TLS) {
+        handshake(s);
+        return;
+    }
+    for (int i = 0; i < READ_BATCH && s->state == BS_READY; i++) {
+        int n = read_some(s, w->scratch, BUF_BLOCK_SIZE);
+        if (n == 0)
+            break;
+        if (n < 0) {
+            kill_session(s, 502,
+                         s->goaway ? "backend closed the session after GOAWAY"
+                                   : "backend closed the connection",
+                         false);
+            return;
+        }
+        s->last_read = ev_now(loop);
+        stats_bytes(w->stats, STATS_SIDE_BACKEND, STATS_DIR_IN, (uint64_t)n);
+        ssize_t rv = nghttp2_session_mem_recv(s->h2, (const uint8_t *)w->scratch, (size_t)n);
+        if (rv < 0) {
+            kill_session(s, 502, nghttp2_strerror((int)rv), false);
+            return;
+        }
+        after_nghttp2(s);
+        if (s->state != BS_READY)
+            return;
+        if ((size_t)n < BUF_BLOCK_SIZE && !s->ssl)
+            break;
+    }
+    if (s->state == BS_READY && s->ssl && SSL_pending(s->ssl) > 0)
+        ev_feed_event(loop, &s->rev, EV_READ);
+    mark_dirty(s);
+}
+
+static void on_writable(struct ev_loop *loop, ev_io *io, int revents)
+{
+    (void)revents;
+    struct bsess *s = io->data;
+    if (s->state == BS_CONNECTING) {
+        int err = 0;
+        socklen_t len = sizeof(err);
+        getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err) {
+            char why[128];
+            snprintf(why, sizeof(why), "connect: %s", strerror(err));
+            stats_backend_connect_failure(s->w->stats, (long)s->be->index);
+            kill_session(s, 502, why, true);
+            return;
+        }
+        stats_backend_connect(s->w->stats, (long)s->be->index, ev_now(loop) - s->started);
+        if (s->ssl) {
+            s->state = BS_TLS;
+            ev_io_start(loop, &s->rev);
+            handshake(s);
+        } else {
+            become_ready(s);
+        }
+        return;
+    }
+    if (s->state == BS_TLS) {
+        handshake(s);
+        return;
+    }
+    arm_write(s, false);
+    mark_dirty(s);
+}
+
+static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)revents;
+    struct bsess *s = t->data;
+    const struct config *cfg = s->w->cfg;
+    double now = ev_now(loop);
+    if (s->state == BS_DEAD)
+        return;
+    if (s->state != BS_READY) {
+        if (now >= s->started + cfg->backend_connect_timeout) {
+            stats_backend_timeout(s->w->stats, (long)s->be->index);
+            kill_session(s, 504, "connect timed out", false);
+            return;
+        }
+        rearm(s);
+        return;
+    }
+    if (!s->settings_acked && now >= s->started + cfg->backend_http2_settings_timeout) {
+        kill_session(s, 502, "no SETTINGS acknowledgement in time", false);
+        return;
+    }
+    if (s->checking && now >= s->ping_sent + ping_timeout(cfg)) {
+        kill_session(s, 502, "no PING acknowledgement: session dead", false);
+        return;
+    }
+    if (s->num_streams == 0) {
+        if (now >= s->idle_since + cfg->backend_keep_alive_timeout) {
+            kill_session(s, 502, "idle", false);
+            return;
+        }
+    } else if (now >= s->last_read + cfg->backend_read_timeout) {
+        /* Streams paused for slow clients do not count against the
+         * backend. */
+        for (struct bstream *bs = s->streams; bs; bs = bs->next) {
+            if (blocked_on_client(bs)) {
+                s->last_read = now;
+                break;
+            }
+        }
+        if (now >= s->last_read + cfg->backend_read_timeout) {
+            stats_backend_timeout(s->w->stats, (long)s->be->index);
+            kill_session(s, 504, "read timed out", false);
+            return;
+        }
+    }
+    rearm(s);
+}
+
+static void sess_flush(struct bsess *s)
+{
+    if (s->state != BS_READY)
+        return;
+    for (int round = 0; round < 4; round++) {
+        while (bufq_len(&s->out) < OUT_HIGH) {
+            const uint8_t *data;
+            ssize_t n = nghttp2_session_mem_send(s->h2, &data);
+            if (n < 0) {
+                kill_session(s, 502, nghttp2_strerror((int)n), false);
+                return;
+            }
+            if (n == 0)
+                break;
+            bufq_append(&s->out, data, (size_t)n);
+        }
+        s->dirty = true; /* keep after_nghttp2 from listing us again */
+        after_nghttp2(s);
+        s->dirty = false;
+        if (s->state != BS_READY)
+            return;
+        if (!nghttp2_session_want_write(s->h2) || bufq_len(&s->out) >= OUT_HIGH)
+            break;
+    }
+    int r = write_out(s);
+    if (r < 0) {
+        kill_session(s, 502, "write error", false);
+        return;
+    }
+    if (r == 1 || (bufq_len(&s->out) == 0 && nghttp2_session_want_write(s->h2) &&
+                   !s->write_armed)) {
+        mark_dirty(s);
+        return;
+    }
+    if (bufq_len(&s->out))
+        return;
+    if (!nghttp2_session_want_read(s->h2) && !nghttp2_session_want_write(s->h2))
+        kill_session(s, 502, "session finished", false);
+    else if (s->goaway && s->num_streams == 0)
+        kill_session(s, 502, "GOAWAY and no streams left", false);
+}
+
+/* ---- the module's interface ---- */
+
+static void init_callbacks(void)
+{
+    nghttp2_session_callbacks_new(&callbacks);
+    nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, on_begin_headers);
+    nghttp2_session_callbacks_set_on_header_callback(callbacks, on_header);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, on_frame_recv);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, on_data_chunk);
+    nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, on_stream_close);
+    nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, on_frame_send);
+    nghttp2_session_callbacks_set_on_frame_not_send_callback(callbacks, on_frame_not_send);
+    nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(callbacks, on_invalid_frame);
+    nghttp2_session_callbacks_set_send_data_callback(callbacks, on_send_data);
+    nghttp2_option_new(&option);
+    nghttp2_option_set_no_auto_window_update(option, 1);
+    nghttp2_option_set_no_closed_streams(option, 1);
+    /* Before the backend's SETTINGS arrive, assume the RFC's recommended
+     * minimum rather than "unlimited". */
+    nghttp2_option_set_peer_max_concurrent_streams(option, 100);
+    nghttp2_option_set_max_continuations(option, 8);
+    nghttp2_option_set_max_settings(option, 32);
+    nghttp2_option_set_stream_reset_rate_limit(option, 1000, 33);
+}
+
+void bsess_pool_init(struct worker *w)
+{
+    pthread_once(&init_once, init_callbacks);
+    const struct config *cfg = w->cfg;
+    struct bsess_pool *p = xcalloc(1, sizeof(*p));
+    p->num_be = cfg->num_backends;
+    p->be = xcalloc(p->num_be ? p->num_be : 1, sizeof(*p->be));
+    ev_timer_init(&p->queue_timer, on_queue_timer, 1., 0.);
+    p->queue_timer.data = w;
+    w->bsp = p;
+    bool h2_tls = false, h1_tls = false;
+    for (size_t i = 0; i < cfg->num_backends; i++) {
+        if (cfg->backends[i].tls) {
+            if (cfg->backends[i].proto == CFG_PROTO_H2)
+                h2_tls = true;
+            else
+                h1_tls = true;
+        }
+    }
+    char err[512];
+    if (h2_tls && !(p->tls_h2 = tls_client_ctx_new(cfg, true, err, sizeof(err)))) {
+        log_error("backend TLS: %s", err);
+        exit(1);
+    }
+    if (h1_tls && !(p->tls_h1 = tls_client_ctx_new(cfg, false, err, sizeof(err)))) {
+        log_error("backend TLS: %s", err);
+        exit(1);
+    }
+}
+
+void bsess_pool_cleanup(struct worker *w)
+{
+    struct bsess_pool *p = w->bsp;
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->num_be; i++) {
+        while (p->be[i].sessions)
+            kill_session(p->be[i].sessions, 502, "worker stopping", false);
+    }
+    bsess_reap(w);
+    for (size_t i = 0; i < p->num_be; i++) {
+        while (p->be[i].q_head) {
+            struct bstream *bs = p->be[i].q_head;
+            p->be[i].q_head = bs->next;
+            if (bs->x)
+                bs->x->bs = NULL;
+            stream_free(bs);
+        }
+        SSL_SESSION_free(p->be[i].tls_session);
+    }
+    ev_timer_stop(w->loop, &p->queue_timer);
+    SSL_CTX_free(p->tls_h2);
+    SSL_CTX_free(p->tls_h1);
+    free(p->be);
+    free(p);
+    w->bsp = NULL;
+}
+
+int bsess_attach(struct worker *w, const struct cfg_backend *be, struct xchg *x)
+{
+    const struct config *cfg = w->cfg;
+    struct cconn *cc = x->cc;
+    struct bstream *bs = xcalloc(1, sizeof(*bs));
+    bs->x = x;
+    bs->be = be;
+    x->bs = bs;
+    hdrs_init(&bs->req_hdrs, cfg->request_header_field_buffer + 1024,
+              cfg->max_request_header_fields + 16);
+    bufq_init(&bs->replay, &w->pool);
+    struct str scheme = x->i_scheme >= 0 ? hdrs_value(&x->req, (size_t)x->i_scheme)
+                        : cc->ssl        ? STR_LIT("https")
+                                         : STR_LIT("http");
+    struct xlate_req r = {
+        .method = xchg_method(x),
+        .authority = xchg_authority(x),
+        .path = xchg_path(x),
+        .hdrs = &x->req,
+        .client_proto = cc->proto == CC_H2 ? "2" : cc->parser.http_minor == 0 ? "1.0" : "1.1",
+        .client_addr = str_make(cc->peer, cc->peer_len),
+        .tls = cc->ssl != NULL,
+        .content_length = hdrs_find(&x->req, STR_LIT("content-length")) >= 0
+                              ? x->req_content_length
+                              : -1,
+        .scheme = scheme,
+    };
+    struct xlate_opts o = {
+        .via = !cfg->no_via,
+        .xff = cfg->add_x_forwarded_for,
+        .strip_xff = cfg->strip_incoming_x_forwarded_for,
+    };
+    if (xlate_req_h2(&bs->req_hdrs, &r, &o) < 0) {
+        x->bs = NULL;
+        stream_free(bs);
+        xchg_fail(x, 431, "request header fields too large for the backend");
+        return 0;
+    }
+    int rc = place(w, be, bs, NULL);
+    if (rc == 0)
+        return 0;
+    x->bs = NULL;
+    stream_free(bs);
+    if (rc == -1)
+        return -1;
+    xchg_fail(x, 503, "HTTP/2 backend queue full");
+    return 0;
+}
+
+void bsess_pump(struct xchg *x)
+{
+    struct bstream *bs = x->bs;
+    if (!bs || !bs->s || bs->s->state == BS_DEAD || !bs->deferred || bs->stream_id <= 0)
+        return;
+    bs->deferred = false;
+    nghttp2_session_resume_data(bs->s->h2, bs->stream_id);
+    mark_dirty(bs->s);
+}
+
+void bsess_resp_drained(struct xchg *x)
+{
+    struct bstream *bs = x->bs;
+    if (!bs || !bs->s || bs->s->state == BS_DEAD)
+        return;
+    size_t held = bufq_len(&x->resp_body);
+    if (bs->unconsumed <= held)
+        return;
+    size_t taken = bs->unconsumed - held;
+    bs->unconsumed = held;
+    nghttp2_session_consume(bs->s->h2, bs->stream_id, taken);
+    mark_dirty(bs->s);
+}
+
+void bsess_detach(struct xchg *x)
+{
+    struct bstream *bs = x->bs;
+    if (!bs)
+        return;
+    x->bs = NULL;
+    bs->x = NULL;
+    struct bsess *s = bs->s;
+    if (!s) {
+        struct bsess_backend *bk = backend_of(x->cc->w, bs->be);
+        struct bstream *prev = NULL;
+        for (struct bstream *q = bk->q_head; q; prev = q, q = q->next) {
+            if (q != bs)
+                continue;
+            if (prev)
+                prev->next = bs->next;
+            else
+                bk->q_head = bs->next;
+            if (bk->q_tail == bs)
+                bk->q_tail = prev;
+            bk->q_len--;
+            x->cc->w->bsp->num_queued--;
+            break;
+        }
+        stream_free(bs);
+        return;
+    }
+    if (unlink_stream(&s->held, bs)) {
+        s->num_streams--;
+        stream_free(bs);
+        if (s->num_streams == 0) {
+            s->idle_since = ev_now(s->w->loop);
+            rearm(s);
+        }
+        return;
+    }
+    /* Submitted: the stream is freed once nghttp2 has closed it. */
+    if (bs->unconsumed) {
+        nghttp2_session_consume(s->h2, bs->stream_id, bs->unconsumed);
+        bs->unconsumed = 0;
+    }
+    if (!bs->closed)
+        nghttp2_submit_rst_stream(s->h2, NGHTTP2_FLAG_NONE, bs->stream_id, NGHTTP2_CANCEL);
+    mark_dirty(s);
+}
+
+SSL_CTX *bsess_tls_ctx(struct worker *w, bool h2)
+{
+    return h2 ? w->bsp->tls_h2 : w->bsp->tls_h1;
+}
+
+SSL_SESSION **bsess_tls_cache(struct worker *w, const struct cfg_backend *be)
+{
+    return &backend_of(w, be)->tls_session;
+}
+
+bool bsess_flush_all(struct worker *w)
+{
+    struct bsess_pool *p = w->bsp;
+    struct bsess *list = p->dirty;
+    p->dirty = NULL;
+    while (list) {
+        struct bsess *s = list;
+        list = s->next_dirty;
+        s->dirty = false;
+        s->next_dirty = NULL;
+        sess_flush(s);
+    }
+    return p->dirty != NULL;
+}
+
+void bsess_reap(struct worker *w)
+{
+    struct bsess_pool *p = w->bsp;
+    while (p->grave) {
+        struct bsess *s = p->grave;
+        p->grave = s->next_grave;
+        if (s->dirty) {
+            for (struct bsess **pp = &p->dirty; *pp; pp = &(*pp)->next_dirty) {
+                if (*pp == s) {
+                    *pp = s->next_dirty;
+                    break;
+                }
+            }
+        }
+        /* Streams nghttp2 still knows point at nothing we will touch. */
+        nghttp2_session_del(s->h2);
+        if (s->ssl)
+            SSL_free(s->ssl);
+        bufq_cleanup(&s->out);
+        free(s);
+    }
+}
+
+void bsess_shutdown(struct worker *w)
+{
+    struct bsess_pool *p = w->bsp;
+    for (size_t i = 0; i < p->num_be; i++) {
+        struct bsess *s = p->be[i].sessions;
+        while (s) {
+            struct bsess *next = s->next;
+            if (s->num_streams == 0)
+                kill_session(s, 502, "shutting down", false);
+            s = next;
+        }
+    }
+}
