@@ -83,6 +83,8 @@ struct bsess {
     bool write_armed;
     bool tls_want_read_to_write; /* SSL_write wanted a read */
     bool settings_acked;
+    bool got_settings;          /* the backend's SETTINGS arrived */
+    bool settings_news;         /* ... just now: the queue may move */
     bool goaway;                /* no new streams (GOAWAY either way) */
     bool checking;              /* PING sent, held streams wait for its ACK */
 };

@@ -594,6 +594,16 @@ static void enqueue(struct worker *w, struct bsess_backend *bk, struct bstream *
     }
 }
 
+/* True while a usable session has not yet had the backend's SETTINGS. */
+static bool learning(struct bsess_backend *bk, struct bsess *avoid)
+{
+    for (struct bsess *s = bk->sessions; s; s = s->next) {
+        if (s != avoid && s->state != BS_DEAD && !s->goaway && !s->got_settings)
+            return true;
+    }
+    return false;
+}
+
 /* Returns 0 (bs is on a session or queued), -1 when a new session could
  * not be started, -2 when the queue is full. */
 static int place(struct worker *w, const struct cfg_backend *be, struct bstream *bs,
@@ -601,7 +611,10 @@ static int place(struct worker *w, const struct cfg_backend *be, struct bstream 
 {
     struct bsess_backend *bk = backend_of(w, be);
     struct bsess *s = pick(w, be, avoid);
-    if (!s && bk->num_sessions < w->cfg->backend_connections_per_host) {
+    if (!s && learning(bk, avoid)) {
+        /* A session is about to learn the backend's stream limit: wait
+         * for it rather than open sessions a burst does not need. */
+    } else if (!s && bk->num_sessions < w->cfg->backend_connections_per_host) {
         s = sess_new(w, be);
         if (!s)
             return -1;
@@ -622,7 +635,8 @@ static void dispatch_queue(struct worker *w, const struct cfg_backend *be)
     while (bk->q_head) {
         struct bsess *s = pick(w, be, NULL);
         if (!s) {
-            if (bk->num_sessions >= w->cfg->backend_connections_per_host)
+            if (bk->num_sessions >= w->cfg->backend_connections_per_host ||
+                learning(bk, NULL))
                 return;
             s = sess_new(w, be);
         }
@@ -791,8 +805,12 @@ static int on_frame_recv(nghttp2_session *h2, const nghttp2_frame *f, void *ud)
         s->goaway = true;
         break;
     case NGHTTP2_SETTINGS:
-        if (f->hd.flags & NGHTTP2_FLAG_ACK)
+        if (f->hd.flags & NGHTTP2_FLAG_ACK) {
             s->settings_acked = true;
+        } else {
+            s->got_settings = true;
+            s->settings_news = true;
+        }
         break;
     case NGHTTP2_PING:
         if ((f->hd.flags & NGHTTP2_FLAG_ACK) && s->checking)
@@ -997,6 +1015,10 @@ static void after_nghttp2(struct bsess *s)
         rearm(s);
     }
     process_done(s);
+    if (s->settings_news && s->state == BS_READY) {
+        s->settings_news = false;
+        dispatch_queue(s->w, s->be);
+    }
     mark_dirty(s);
 }
 

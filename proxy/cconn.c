@@ -259,7 +259,10 @@ static int on_h2_data_chunk(nghttp2_session *s, uint8_t flags, int32_t stream_id
     (void)flags;
     (void)ud;
     struct xchg *x = nghttp2_session_get_stream_user_data(s, stream_id);
-    if (!x || x->error_status || x->resp_done || !x->req_head_done) {
+    /* A tunnel's target may half-close while the client still sends, so
+     * its bytes keep flowing after the response ended. */
+    bool answered = x && x->resp_done && !x->is_connect;
+    if (!x || x->error_status || answered || !x->req_head_done) {
         /* Nobody will forward these bytes: give the credit back now. */
         nghttp2_session_consume(s, stream_id, len);
         return 0;
@@ -435,9 +438,8 @@ static int start_h2(struct cconn *cc)
     nghttp2_settings_entry iv[] = {
         { NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, cfg->frontend_http2_max_concurrent_streams },
         { NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, (uint32_t)cfg->frontend_http2_window_size },
-        { NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 0 },
     };
-    nghttp2_submit_settings(cc->h2, NGHTTP2_FLAG_NONE, iv, 2);
+    nghttp2_submit_settings(cc->h2, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0]));
     if (cfg->frontend_http2_connection_window_size > NGHTTP2_INITIAL_CONNECTION_WINDOW_SIZE)
         nghttp2_session_set_local_window_size(cc->h2, NGHTTP2_FLAG_NONE, 0,
                                               cfg->frontend_http2_connection_window_size);

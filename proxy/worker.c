@@ -78,6 +78,9 @@ static void on_prepare(struct ev_loop *loop, ev_prepare *p, int revents)
 {
     (void)revents;
     struct worker *w = p->data;
+    /* Backend sessions first: a stream error nghttp2 found while reading
+     * (and resets now) must reach the client before its head does. */
+    bsess_flush_all(w);
     struct cconn *list = w->dirty;
     w->dirty = NULL;
     while (list) {
