@@ -120,7 +120,7 @@ enum {
     X(WORKER, GAUGE, backend_conns_active, NONE, "h2gate_backend_connections_active",         \
       "Backend connections open now (HTTP/1.1 connections and HTTP/2 sessions).")             \
     X(WORKER, COUNTER, tunnels, TUNNEL_RESULT, "h2gate_tunnels_total",                        \
-      "CONNECT tunnels, by result: opened, denied (403) or failed (target unreachable).")     \
+      "CONNECT tunnels, by result: opened, denied (403/407) or failed (unreachable).")       \
     X(WORKER, GAUGE, tunnels_active, NONE, "h2gate_tunnels_active",                           \
       "CONNECT tunnels open now.")                                                            \
     X(WORKER, COUNTER, tunnel_bytes, TUNNEL_DIR, "h2gate_tunnel_bytes_total",                 \

@@ -19,7 +19,7 @@
  *   backend       the backend's configured name; "-" gathers events with
  *                 no backend (e.g. requests answered 404 before routing)
  *                 and appears only once it is non-zero
- *   result        opened, denied, failed
+ *   result        opened, denied (403 or 407), failed
  *
  *   h2gate_connections_accepted_total{protocol}           counter
  *   h2gate_connections_active{protocol}                   gauge

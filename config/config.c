@@ -96,7 +96,8 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       0, 0, "30s", backend_write_timeout, ST_DBL, "Write timeout for backend connections.") \
     X(BACKEND_KEEP_ALIVE_TIMEOUT, "Timeout", "backend-keep-alive-timeout", 0, K_DUR,       \
       "<DURATION>", 0, 0, "2s", backend_keep_alive_timeout, ST_DBL,                        \
-      "How long an idle HTTP/1.1 backend connection is kept for reuse.")                  \
+      "How long an idle backend connection (HTTP/1.1) or session\n"                      \
+      "(HTTP/2, no open stream) is kept for reuse.")                                      \
     X(BACKEND_HTTP2_SETTINGS_TIMEOUT, "Timeout", "backend-http2-settings-timeout", 0,      \
       K_DUR, "<DURATION>", 0, 0, "10s", backend_http2_settings_timeout, ST_DBL,            \
       "How long an HTTP/2 backend may take to acknowledge SETTINGS.")                     \

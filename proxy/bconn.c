@@ -641,13 +641,18 @@ static void on_bc_timer(struct ev_loop *loop, ev_timer *t, int revents)
         /* Paused for a slow client: the backend is not the one late. */
         if (bc->read_paused)
             bc->last_activity = now;
-        double left = bc->last_activity + cfg->backend_read_timeout - now;
+        /* Bytes waiting to go out are held to the write timeout. */
+        bool writing = bufq_len(&bc->out) > 0;
+        double timeout = writing && cfg->backend_write_timeout < cfg->backend_read_timeout
+                             ? cfg->backend_write_timeout
+                             : cfg->backend_read_timeout;
+        double left = bc->last_activity + timeout - now;
         if (left > 0) {
             arm_timer(bc, left);
             return;
         }
         stats_backend_timeout(bc->w->stats, (long)bc->be->index);
-        fail(bc, 504, "read timed out", false);
+        fail(bc, 504, writing ? "write timed out" : "read timed out", false);
         return;
     }
     case BC_DEAD:

@@ -27,6 +27,7 @@ struct bstream {
     struct hdrs req_hdrs;       /* the request head as sent (kept for a retry) */
     int32_t stream_id;          /* 0 until submitted */
     struct bstream *next;       /* s->streams, s->held, or the backend queue */
+    struct bstream *prev;       /* s->streams only */
     struct bstream *next_done;  /* s->done */
     double queued_at;
     size_t unconsumed;          /* response DATA taken in, credit not returned */
@@ -68,7 +69,7 @@ struct bsess {
     nghttp2_session *h2;
     struct bufq out;
     struct bstream *streams;    /* submitted to nghttp2 */
-    struct bstream *held;       /* waiting for a PING ACK (liveness check) */
+    struct bstream *held;       /* waiting for the backend's SETTINGS or a PING ACK */
     struct bstream *done;       /* closed by nghttp2; handled after recv/send */
     size_t num_streams;         /* streams + held */
     struct bsess *next;         /* the backend's session list */

@@ -194,6 +194,7 @@ static void rewind_body(struct bstream *bs)
 static void retry_stream(struct worker *w, struct bstream *bs, struct bsess *avoid)
 {
     rewind_body(bs);
+    bs->queued_at = ev_now(w->loop);
     int rc = place(w, bs->be, bs, avoid);
     if (rc == 0)
         return;
@@ -230,20 +231,23 @@ static void kill_session(struct bsess *s, int status, const char *why, bool conn
     struct bstream *held = s->held, *streams = s->streams;
     s->held = s->streams = s->done = NULL;
     s->num_streams = 0;
-    /* Held streams never left h2gate: they go to another session. */
+    /* Held streams never left h2gate: after a failed liveness check they
+     * go to another session. A backend that never sent SETTINGS does not
+     * speak HTTP/2 (or refused us): its streams fail. */
     while (held) {
         struct bstream *bs = held;
         held = bs->next;
         bs->next = NULL;
+        bs->s = NULL;
         if (!bs->x) {
             stream_free(bs);
             continue;
         }
-        if (was_ready) {
-            bs->s = NULL;
+        if (was_ready && s->got_settings && bs->retries < MAX_RETRIES) {
+            bs->retries++;
             retry_stream(w, bs, s);
         } else {
-            fail_exchange(bs, status, why, connect_failed);
+            fail_exchange(bs, status, why, connect_failed && !was_ready);
         }
     }
     while (streams) {
@@ -534,7 +538,10 @@ static void submit(struct bsess *s, struct bstream *bs)
         return;
     }
     bs->stream_id = id;
+    bs->prev = NULL;
     bs->next = s->streams;
+    if (s->streams)
+        s->streams->prev = bs;
     s->streams = bs;
     mark_dirty(s);
 }
@@ -557,7 +564,9 @@ static void assign(struct bsess *s, struct bstream *bs)
     if (s->state == BS_READY && !s->checking &&
         ev_now(s->w->loop) - s->last_read > CHECK_IDLE)
         start_check(s);
-    if (s->checking) {
+    /* Until the backend's SETTINGS arrive its stream limit is unknown:
+     * requests sent before could exceed it. */
+    if (s->checking || !s->got_settings) {
         bs->next = s->held;
         s->held = bs;
         mark_dirty(s);
@@ -580,7 +589,6 @@ static void enqueue(struct worker *w, struct bsess_backend *bk, struct bstream *
     struct bsess_pool *p = w->bsp;
     bs->s = NULL;
     bs->next = NULL;
-    bs->queued_at = ev_now(w->loop);
     if (bk->q_tail)
         bk->q_tail->next = bs;
     else
@@ -925,7 +933,14 @@ static void process_done(struct bsess *s)
         struct bstream *bs = s->done;
         s->done = bs->next_done;
         bs->in_done = false;
-        unlink_stream(&s->streams, bs);
+        /* O(1): a session may carry hundreds of streams. */
+        if (bs->prev)
+            bs->prev->next = bs->next;
+        else
+            s->streams = bs->next;
+        if (bs->next)
+            bs->next->prev = bs->prev;
+        bs->next = bs->prev = NULL;
         s->num_streams--;
         freed = true;
         if (bs->unconsumed) {
@@ -990,7 +1005,7 @@ static void after_nghttp2(struct bsess *s)
         kill_session(s, 502, s->fatal, false);
         return;
     }
-    if (!s->checking && s->held) {
+    if (!s->checking && s->got_settings && s->held) {
         struct bstream *held = s->held;
         s->held = NULL;
         /* Oldest first. */
@@ -1001,6 +1016,12 @@ static void after_nghttp2(struct bsess *s)
             rev = held;
             held = n;
         }
+        /* Past the backend's limit they wait in the queue, where
+         * --backend-connect-timeout applies, not inside nghttp2. */
+        size_t room = capacity(s);
+        size_t open = s->num_streams;
+        for (struct bstream *b = rev; b; b = b->next)
+            open--;
         while (rev) {
             struct bstream *bs = rev;
             rev = bs->next;
@@ -1010,6 +1031,12 @@ static void after_nghttp2(struct bsess *s)
                 stream_free(bs);
                 continue;
             }
+            if (open >= room) {
+                s->num_streams--;
+                enqueue(s->w, backend_of(s->w, s->be), bs);
+                continue;
+            }
+            open++;
             submit(s, bs);
         }
         rearm(s);
@@ -1304,6 +1331,7 @@ int bsess_attach(struct worker *w, const struct cfg_backend *be, struct xchg *x)
     struct bstream *bs = xcalloc(1, sizeof(*bs));
     bs->x = x;
     bs->be = be;
+    bs->queued_at = ev_now(w->loop);
     x->bs = bs;
     hdrs_init(&bs->req_hdrs, cfg->request_header_field_buffer + 1024,
               cfg->max_request_header_fields + 16);
@@ -1324,6 +1352,12 @@ int bsess_attach(struct worker *w, const struct cfg_backend *be, struct xchg *x)
                               : -1,
         .scheme = scheme,
     };
+    if (r.authority.len == 0) {
+        /* An HTTP/2 request may carry Host instead of :authority. */
+        long i = hdrs_find(&x->req, STR_LIT("host"));
+        if (i >= 0)
+            r.authority = hdrs_value(&x->req, (size_t)i);
+    }
     struct xlate_opts o = {
         .via = !cfg->no_via,
         .xff = cfg->add_x_forwarded_for,

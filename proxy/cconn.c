@@ -512,14 +512,18 @@ static int submit_h2_response(struct cconn *cc, struct xchg *x)
         }
         /* A Via the backend sent stays first; several via fields in HTTP/2
          * mean the same as one comma-separated list. */
-        if (!cfg->no_via)
-            NV("via", 3, "1.1 h2gate", 10);
+        if (!cfg->no_via) {
+            bool h2_be = x->backend_index >= 0 &&
+                         cfg->backends[x->backend_index].proto == CFG_PROTO_H2;
+            NV("via", 3, h2_be ? "2 h2gate" : "1.1 h2gate", h2_be ? 8 : 10);
+        }
     }
 #undef NV
 #undef NV_COPY
 #undef NV_FLAGS
     nghttp2_data_provider prd = { .source.ptr = x, .read_callback = on_h2_read_body };
     int rv = nghttp2_submit_response(cc->h2, x->stream_id, nv, n, bodyless ? NULL : &prd);
+    x->sent_status = x->error_status ? x->error_status : x->status;
     if (nv != stack_nv)
         free(nv);
     x->resp_head_sent = true;
@@ -845,6 +849,8 @@ static void h1_on_news(struct cconn *cc, struct xchg *x)
             if (x->is_connect)
                 cc->h1_keep_alive = r.keep_alive = false;
             xlate_resp_h1(&cc->out, &r);
+            x->sent_status = x->error_status;
+            x->head_sent_at = ev_now(cc->w->loop);
             if (!x->head_request) {
                 bufq_append(&cc->out, body, (size_t)n);
                 x->resp_bytes += (uint64_t)n;
@@ -879,6 +885,7 @@ static void h1_on_news(struct cconn *cc, struct xchg *x)
                 xchg_log_access(x);
         if (x->is_connect) {
             bufq_append(&cc->out, "HTTP/1.1 200 Connection Established\r\n\r\n", 39);
+            x->sent_status = 200;
             x->resp_head_sent = true;
             cc->h1_keep_alive = false;
             goto body;
@@ -887,7 +894,11 @@ static void h1_on_news(struct cconn *cc, struct xchg *x)
         struct xlate_resp r = {
             .status = x->status,
             .hdrs = &x->resp,
-            .backend_proto = cc->w->cfg->no_via ? NULL : "1.1",
+            .backend_proto = cc->w->cfg->no_via ? NULL
+                             : x->backend_index >= 0 &&
+                                     cc->w->cfg->backends[x->backend_index].proto == CFG_PROTO_H2
+                                 ? "2"
+                                 : "1.1",
             .content_length = x->resp_content_length,
         };
         if (bodyless) {
@@ -903,6 +914,7 @@ static void h1_on_news(struct cconn *cc, struct xchg *x)
             cc->h1_keep_alive = false;
         r.keep_alive = cc->h1_keep_alive;
         xlate_resp_h1(&cc->out, &r);
+        x->sent_status = x->status;
         x->resp_head_sent = true;
         if (bodyless) {
             bufq_cleanup(&x->resp_body);

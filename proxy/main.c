@@ -164,6 +164,16 @@ static void on_usr1(struct ev_loop *loop, ev_signal *s, int revents)
     stop_all(WRK_CMD_REOPEN_LOGS);
 }
 
+static void on_hup(struct ev_loop *loop, ev_signal *s, int revents)
+{
+    (void)loop;
+    (void)s;
+    (void)revents;
+    /* nghttpx reloads on SIGHUP; we cannot yet, and must not die of it. */
+    log_warn("SIGHUP: configuration reload is not supported; ignored (restart h2gate, "
+             "or send SIGQUIT for a graceful stop)");
+}
+
 static void on_workers_done(struct ev_loop *loop, ev_async *a, int revents)
 {
     (void)a;
@@ -257,13 +267,18 @@ static int run(struct config *cfgp)
             goto out;
         }
     }
-    struct alog_format *alog_fmt = NULL;
+    struct alog_format *alog_fmt = NULL, *alog_fmt_tunnel = NULL;
+    if (cfg.accesslog_file && !cfg.accesslog_format) {
+        /* The default format, plus duration and bytes for tunnels. */
+        alog_fmt_tunnel = alog_format_compile(alog_default_tunnel_format(), err, sizeof(err));
+    }
     if (cfg.accesslog_file) {
         alog_fmt = alog_format_compile(cfg.accesslog_format ? cfg.accesslog_format
                                                             : alog_default_format(),
                                        err, sizeof(err));
         if (!alog_fmt) {
             fprintf(stderr, "h2gate: --accesslog-format: %s\n", err);
+            alog_format_free(alog_fmt_tunnel);
             auth_db_free(auth_db);
             goto out;
         }
@@ -274,6 +289,7 @@ static int run(struct config *cfgp)
         if (admin_fd < 0) {
             fprintf(stderr, "h2gate: %s\n", err);
             alog_format_free(alog_fmt);
+            alog_format_free(alog_fmt_tunnel);
             auth_db_free(auth_db);
             goto out;
         }
@@ -300,6 +316,7 @@ static int run(struct config *cfgp)
         workers[w].on_exit = worker_exited;
         if (alog_fmt) {
             workers[w].alog_fmt = alog_fmt;
+            workers[w].alog_fmt_tunnel = alog_fmt_tunnel;
             workers[w].alog = alog_writer_new(cfg.accesslog_file);
             if (!workers[w].alog) {
                 fprintf(stderr, "h2gate: cannot open access log %s: %s\n", cfg.accesslog_file,
@@ -317,16 +334,18 @@ static int run(struct config *cfgp)
     fds = NULL;
     num_fds = 0;
 
-    ev_signal sig_term, sig_quit, sig_int, sig_usr1;
+    ev_signal sig_term, sig_quit, sig_int, sig_usr1, sig_hup;
     ev_signal_init(&sig_term, on_graceful, SIGTERM);
     ev_signal_init(&sig_quit, on_graceful, SIGQUIT);
     ev_signal_init(&sig_int, on_int, SIGINT);
     ev_signal_init(&sig_usr1, on_usr1, SIGUSR1);
+    ev_signal_init(&sig_hup, on_hup, SIGHUP);
     sig_term.data = sig_quit.data = &cfg;
     ev_signal_start(main_loop, &sig_term);
     ev_signal_start(main_loop, &sig_quit);
     ev_signal_start(main_loop, &sig_int);
     ev_signal_start(main_loop, &sig_usr1);
+    ev_signal_start(main_loop, &sig_hup);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 
     struct admin *admin = NULL;
@@ -372,6 +391,7 @@ static int run(struct config *cfgp)
     free(workers);
     cconn_global_cleanup();
     alog_format_free(alog_fmt);
+    alog_format_free(alog_fmt_tunnel);
     auth_db_free(auth_db);
     ev_loop_destroy(main_loop);
     log_notice("h2gate exits");

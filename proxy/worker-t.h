@@ -68,6 +68,7 @@ struct worker {
     struct auth_cache *auth_cache;
     struct alog_writer *alog;       /* NULL: no access log */
     const struct alog_format *alog_fmt;  /* shared, read-only */
+    const struct alog_format *alog_fmt_tunnel; /* for tunnels; NULL: alog_fmt */
     struct bconn **idle;        /* keep-alive pool per backend index */
     size_t *num_idle;
     size_t *rr;                 /* round-robin position per route index */

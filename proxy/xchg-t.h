@@ -67,6 +67,7 @@ struct xchg {
     bool auth_challenge;    /* 407: add Proxy-Authenticate */
     uint64_t resp_bytes;    /* body bytes sent to the client */
     double head_sent_at;    /* ev_now when the response head was queued */
+    int sent_status;        /* the status the client was sent, 0 before */
     bool logged;            /* the access log line is written */
     uint64_t tun_bytes_up;  /* tunnel totals, kept when the tunnel ends */
     uint64_t tun_bytes_down;

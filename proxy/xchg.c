@@ -21,6 +21,9 @@ static struct str field(const struct xchg *x, long i)
     return i < 0 ? STR_NULL : hdrs_value(&x->req, (size_t)i);
 }
 
+static int client_status(const struct xchg *x);
+static struct str connect_target(const struct xchg *x);
+
 /* Pseudo-header fields stored beside the regular ones. */
 #define NUM_PSEUDO 6
 
@@ -88,7 +91,7 @@ void xchg_free(struct xchg *x)
         nghttp2_session_consume_connection(cc->h2, x->req_unconsumed);
     struct worker *w = cc->w;
     xchg_log_access(x);
-    int status = x->error_status ? x->error_status : x->status;
+    int status = client_status(x);
     if (status && cc->stats_proto >= 0) {
         double now = ev_now(w->loop);
         stats_request_done(w->stats, (enum stats_proto)cc->stats_proto, status, x->backend_index,
@@ -109,11 +112,20 @@ void xchg_free(struct xchg *x)
     free(x);
 }
 
+/* What the client saw: the head it was sent (a later failure only cuts
+ * the body short), else the error that answered it. */
+static int client_status(const struct xchg *x)
+{
+    if (x->sent_status)
+        return x->sent_status;
+    return x->error_status ? x->error_status : x->status;
+}
+
 void xchg_log_access(struct xchg *x)
 {
     struct cconn *cc = x->cc;
     struct worker *w = cc->w;
-    int status = x->error_status ? x->error_status : x->status;
+    int status = client_status(x);
     if (!w->alog || x->logged || !status)
         return;
     x->logged = true;
@@ -152,15 +164,35 @@ void xchg_log_access(struct xchg *x)
     /* HTTP/1.1 has no :scheme: the connection tells. */
     if (e.scheme.len == 0 && !x->is_connect)
         e.scheme = cc->ssl ? STR_LIT("https") : STR_LIT("http");
+    if (cc->ssl) {
+        SSL_SESSION *sess = SSL_get_session(cc->ssl);
+        unsigned id_len = 0;
+        const uint8_t *id = sess ? SSL_SESSION_get_id(sess, &id_len) : NULL;
+        e.tls_session_id = id;
+        e.tls_session_id_len = id_len;
+    }
+    const struct alog_format *fmt = w->alog_fmt;
     if (x->is_connect) {
-        e.tunnel_target = cc->proto == CC_H1 ? xchg_path(x) : xchg_authority(x);
+        e.tunnel_target = connect_target(x);
         e.tunnel_bytes_up = x->tun ? x->tun->bytes_up : x->tun_bytes_up;
         e.tunnel_bytes_down = x->tun ? x->tun->bytes_down : x->tun_bytes_down;
+        /* An open tunnel's "body" is what the target sent (spliced or
+         * not); a refused one's is its error text. */
+        if (x->sent_status == 200)
+            e.body_bytes_sent = e.tunnel_bytes_down;
+        if (w->alog_fmt_tunnel)
+            fmt = w->alog_fmt_tunnel;
     }
-    alog_write(w->alog, w->alog_fmt, &e);
+    alog_write(w->alog, fmt, &e);
 }
 
 
+
+/* CONNECT names its target in the request line (HTTP/1.1) or :authority. */
+static struct str connect_target(const struct xchg *x)
+{
+    return x->cc->proto == CC_H1 ? xchg_path(x) : xchg_authority(x);
+}
 
 struct str xchg_method(const struct xchg *x)
 {
@@ -191,7 +223,7 @@ void xchg_notify(struct xchg *x)
 void xchg_fail(struct xchg *x, int status, const char *why)
 {
     struct cconn *cc = x->cc;
-    struct str m = xchg_method(x), p = xchg_path(x);
+    struct str m = xchg_method(x), p = x->is_connect ? connect_target(x) : xchg_path(x);
     log_info("c%" PRIu64 " s%d %.*s %.*s: %d (%s)", cc->id, x->stream_id, (int)m.len, m.p,
              (int)p.len, p.p, status, why);
     if (!x->error_status)

@@ -257,6 +257,119 @@ static void test_req_te_not_trailers_dropped_and_xff_appended(void **state)
     hdrs_cleanup(&h);
 }
 
+/* xlate_req_h2's fields as "name: value\n" lines. */
+static void render_req_h2(const struct xlate_req *r, const struct xlate_opts *o, char *out,
+                          size_t len)
+{
+    struct hdrs h2;
+    hdrs_init(&h2, 4096, 64);
+    assert_int_equal(xlate_req_h2(&h2, r, o), 0);
+    size_t n = 0;
+    for (size_t i = 0; i < h2.num; i++) {
+        struct str a = hdrs_name(&h2, i), b = hdrs_value(&h2, i);
+        n += (size_t)snprintf(out + n, len - n, "%.*s: %.*s\n", (int)a.len, a.p, (int)b.len,
+                              b.p);
+    }
+    hdrs_cleanup(&h2);
+}
+
+static void test_req_to_h2(void **state)
+{
+    (void)state;
+    struct hdrs h;
+    hdrs_init(&h, 4096, 32);
+    hdrs_add(&h, STR_LIT(":method"), STR_LIT("POST"), false);
+    hdrs_add(&h, STR_LIT("cookie"), STR_LIT("a=1"), false);
+    hdrs_add(&h, STR_LIT("connection"), STR_LIT("x-secret"), false);
+    hdrs_add(&h, STR_LIT("x-secret"), STR_LIT("s"), false);
+    hdrs_add(&h, STR_LIT("cookie"), STR_LIT("b=2"), false);
+    hdrs_add(&h, STR_LIT("te"), STR_LIT("gzip, trailers"), false);
+    hdrs_add(&h, STR_LIT("host"), STR_LIT("ignored"), false);
+    hdrs_add(&h, STR_LIT("transfer-encoding"), STR_LIT("chunked"), false);
+    hdrs_add(&h, STR_LIT("content-type"), STR_LIT("application/grpc"), false);
+    hdrs_add(&h, STR_LIT("x-forwarded-for"), STR_LIT("1.2.3.4"), false);
+    hdrs_add(&h, STR_LIT("via"), STR_LIT("1.1 other"), false);
+    hdrs_add(&h, STR_LIT("expect"), STR_LIT("100-continue"), false);
+    struct xlate_req r = { .method = STR_LIT("POST"),
+                           .authority = STR_LIT("example.com"),
+                           .path = STR_LIT("/svc/M"),
+                           .hdrs = &h,
+                           .client_proto = "1.1",
+                           .client_addr = STR_LIT("10.0.0.1"),
+                           .tls = true,
+                           .content_length = 7,
+                           .scheme = STR_LIT("https") };
+    struct xlate_opts o = { .via = true, .xff = true };
+    char out[2048];
+    render_req_h2(&r, &o, out, sizeof(out));
+    assert_string_equal(out, ":method: POST\n"
+                             ":scheme: https\n"
+                             ":authority: example.com\n"
+                             ":path: /svc/M\n"
+                             "cookie: a=1\n"
+                             "cookie: b=2\n"
+                             "content-type: application/grpc\n"
+                             "te: trailers\n"
+                             "content-length: 7\n"
+                             "x-forwarded-for: 1.2.3.4, 10.0.0.1\n"
+                             "x-forwarded-proto: https\n"
+                             "via: 1.1 other, 1.1 h2gate\n");
+    /* No authority, no length, nothing added; the scheme defaults. */
+    r.authority = STR_NULL;
+    r.content_length = -1;
+    r.scheme = STR_NULL;
+    r.tls = false;
+    o = (struct xlate_opts){ .strip_xff = true };
+    render_req_h2(&r, &o, out, sizeof(out));
+    assert_non_null(strstr(out, ":scheme: http\n"));
+    assert_null(strstr(out, ":authority"));
+    assert_null(strstr(out, "content-length"));
+    assert_null(strstr(out, "x-forwarded-for"));
+    assert_non_null(strstr(out, "via: 1.1 other\n"));
+    hdrs_cleanup(&h);
+}
+
+static void test_req_to_h2_caps(void **state)
+{
+    (void)state;
+    struct hdrs h, out;
+    hdrs_init(&h, 4096, 32);
+    hdrs_add(&h, STR_LIT("x-big"), STR_LIT("0123456789012345678901234567890123456789"), false);
+    struct xlate_req r = { .method = STR_LIT("GET"), .path = STR_LIT("/"), .hdrs = &h,
+                           .client_proto = "2", .content_length = -1 };
+    struct xlate_opts o = { 0 };
+    hdrs_init(&out, 48, 8);
+    assert_int_equal(xlate_req_h2(&out, &r, &o), H2G_ERR_TOO_BIG);
+    hdrs_cleanup(&out);
+    hdrs_cleanup(&h);
+}
+
+static void test_trailer_ok(void **state)
+{
+    (void)state;
+    assert_true(xlate_trailer_ok(STR_LIT("grpc-status")));
+    assert_true(xlate_trailer_ok(STR_LIT("x-checksum")));
+    assert_false(xlate_trailer_ok(STR_LIT(":status")));
+    assert_false(xlate_trailer_ok(STR_LIT("content-length")));
+    assert_false(xlate_trailer_ok(STR_LIT("transfer-encoding")));
+    assert_false(xlate_trailer_ok(STR_LIT("connection")));
+    assert_false(xlate_trailer_ok(STR_LIT("te")));
+    assert_false(xlate_trailer_ok(STR_LIT("host")));
+    assert_false(xlate_trailer_ok(STR_LIT("trailer")));
+    assert_false(xlate_trailer_ok(STR_LIT("")));
+}
+
+static void test_rst_code_map(void **state)
+{
+    (void)state;
+    static const uint32_t pass[] = { 0x0, 0x2, 0x7, 0x8, 0xa, 0xb, 0xc, 0xd };
+    for (size_t i = 0; i < sizeof(pass) / sizeof(pass[0]); i++)
+        assert_int_equal(xlate_rst_code(pass[i]), pass[i]);
+    static const uint32_t hop[] = { 0x1, 0x3, 0x4, 0x5, 0x6, 0x9, 0xe, 0xffffffff };
+    for (size_t i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
+        assert_int_equal(xlate_rst_code(hop[i]), 0x2);
+}
+
 static void test_resp_h1(void **state)
 {
     (void)state;
@@ -320,6 +433,10 @@ int main(void)
         cmocka_unit_test(test_drop_field_hop_and_connection_named),
         cmocka_unit_test(test_req_h2_to_h1),
         cmocka_unit_test(test_req_te_not_trailers_dropped_and_xff_appended),
+        cmocka_unit_test(test_req_to_h2),
+        cmocka_unit_test(test_req_to_h2_caps),
+        cmocka_unit_test(test_trailer_ok),
+        cmocka_unit_test(test_rst_code_map),
         cmocka_unit_test(test_resp_h1),
         cmocka_unit_test(test_bodyless),
     };
