@@ -761,6 +761,37 @@ static void test_backend_h2_tls_options(void **state)
     cfg_cleanup(&cfg);
 }
 
+static void test_help_backend_h2_tls_options(void **state)
+{
+    (void)state;
+    enum cfg_load_result r;
+    char *out = capture_stdout("--help", &r);
+    assert_int_equal(r, CFG_EXIT_OK);
+    static const char *const with_default[][2] = {
+        { "--backend-http2-window-size=", "Default: 65535" },
+        { "--backend-http2-connection-window-size=", "Default: 2147483647" },
+        { "--backend-http2-max-concurrent-streams=", "Default: 100" },
+        { "--backend-http2-settings-timeout=", "Default: 10s" },
+    };
+    for (size_t i = 0; i < sizeof(with_default) / sizeof(with_default[0]); i++) {
+        const char *opt = strstr(out, with_default[i][0]);
+        if (!opt)
+            fail_msg("--help lacks %s", with_default[i][0]);
+        const char *d = strstr(opt, "Default: ");
+        assert_non_null(d);
+        if (strncmp(d, with_default[i][1], strlen(with_default[i][1])) != 0)
+            fail_msg("%s: wrong default near \"%.30s\"", with_default[i][0], d);
+    }
+    static const char *const flags[] = { "--cacert=", "-k, --insecure",
+                                         "--client-private-key-file=", "--client-cert-file=" };
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+        if (!strstr(out, flags[i]))
+            fail_msg("--help lacks %s", flags[i]);
+    }
+    assert_non_null(strstr(out, "HTTP/1.1 backends are not limited"));
+    free(out);
+}
+
 static void test_bad_backend_h2_tls_options(void **state)
 {
     (void)state;
@@ -780,6 +811,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_backend_h2_tls_defaults),
         cmocka_unit_test(test_backend_h2_tls_options),
+        cmocka_unit_test(test_help_backend_h2_tls_options),
         cmocka_unit_test(test_bad_backend_h2_tls_options),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_cleanup_twice_and_on_zeroed),

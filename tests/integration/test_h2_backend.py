@@ -1,0 +1,593 @@
+"""HTTP/2 and TLS backends: multiplexed sessions, flow control, trailers,
+gRPC, 1xx, GOAWAY and REFUSED_STREAM retries, resets, malformed responses,
+liveness checks, TLS verification and resumption (issue 3)."""
+
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import IS_NGHTTPX, ORIGIN_BIN
+from h2backend_lib import (Backend, grpc_frame, grpc_split, h2load,
+                           h2load_codes, make_ca, make_cert, wait_for)
+from testlib import HOST, H1Conn, H2Client, curl_code
+
+pytestmark = pytest.mark.skipif(IS_NGHTTPX, reason="h2gate's own log lines")
+
+
+@pytest.fixture
+def backends():
+    made = []
+
+    def make(**kw):
+        b = Backend(**kw)
+        made.append(b)
+        return b
+    yield make
+    for b in made:
+        b.stop()
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    d = tmp_path_factory.mktemp("pki")
+    ca = make_ca(d, "test-ca")
+    other = make_ca(d, "other-ca")
+    srv = make_cert(d, ca)
+    client = make_cert(d, ca, "client", cn="h2gate-client", san="DNS:client")
+    return {"ca": ca, "other": other, "srv": srv, "client": client}
+
+
+def h2_origin(procs):
+    return procs.origin(count=True)
+
+
+def h2spec(o, params=";;proto=h2"):
+    return "%s,%d%s" % (HOST, o.port, params)
+
+
+def get(port, path, proto="h1", data=None, extra=()):
+    args = ["-m", "10"]
+    if proto == "h2c":
+        args.append("--http2-prior-knowledge")
+    if isinstance(data, bytes):
+        import tempfile
+        f = tempfile.NamedTemporaryFile(prefix="h2gate-body-", delete=False)
+        f.write(data)
+        f.close()
+        args += ["--data-binary", "@" + f.name]
+    elif data is not None:
+        args += ["--data-binary", data]
+    return curl_code([*args, *extra, "http://%s:%d%s" % (HOST, port, path)])
+
+
+def send_all(c, sid, payload, end=True, timeout=30):
+    """Sends payload on sid within the flow-control windows."""
+    sent = 0
+    deadline = time.monotonic() + timeout
+    while sent < len(payload):
+        room = min(c.conn.local_flow_control_window(sid),
+                   c.conn.max_outbound_frame_size, len(payload) - sent)
+        if room > 0:
+            c.conn.send_data(sid, payload[sent:sent + room],
+                             end_stream=end and sent + room == len(payload))
+            sent += room
+            c.flush()
+        else:
+            c.pump_once(deadline)
+
+
+# ---- basics: every client kind over one h2c backend session ----
+
+def test_h2c_backend_every_client(procs):
+    o = h2_origin(procs)
+    g = procs.gate([h2spec(o)])
+    for proto in ("h1", "h2c"):
+        v, code, body, _ = get(g.port, "/", proto)
+        assert code == "200" and body == b"h2gate demo origin\n"
+        v, code, body, _ = get(g.port, "/size/300000", proto)
+        assert code == "200" and len(body) == 300000
+        payload = bytes(range(256)) * 1000
+        v, code, body, _ = get(g.port, "/echo", proto, data=payload)
+        assert code == "200" and body == payload
+    with H2Client(g.tls_port, tls=True) as c:
+        sid = c.request("/size/100000")
+        r, = c.wait_streams([sid])
+        assert r.status == 200 and len(r.data) == 100000
+        sid = c.request("/echo", method="POST", end_stream=False)
+        send_all(c, sid, b"x" * 70000)
+        r, = c.wait_streams([sid])
+        assert r.status == 200 and bytes(r.data) == b"x" * 70000
+    v, code, body, _ = curl_code(["-k", "--http2", "https://%s:%d/headers"
+                                  % (HOST, g.tls_port)])
+    assert code == "200" and v == "2"
+    assert b":scheme: https" in body and b"x-forwarded-proto: https" in body
+    assert o.count() == 1
+
+
+def test_h2load_multiplexed_few_backend_connections(procs):
+    o = h2_origin(procs)
+    g = procs.gate([h2spec(o)], workers=2)
+    ok, failed, errored, out = h2load("http://%s:%d/size/100" % (HOST, g.port),
+                                      5000, 8, 100)
+    assert ok == 5000 and failed == 0 and errored == 0, out
+    # 16 client connections (8 h2c, 8 HTTP/1.1) over 2 workers: one
+    # session per worker carries them all (a second only if a burst beat
+    # the origin's SETTINGS).
+    assert 1 <= o.count() <= 4, o.count()
+    ok, failed, errored, out = h2load("http://%s:%d/size/100" % (HOST, g.port),
+                                      2000, 8, 1, extra=["--h1"])
+    assert ok == 2000 and failed == 0, out
+
+
+def test_sessions_bounded_and_queue(procs, backends):
+    b = backends(max_streams=2)
+    g = procs.gate([b.spec()], extra=["--backend-connections-per-host=1"])
+    with H2Client(g.port) as c:
+        sids = [c.request("/delay/200") for _ in range(6)]
+        rs = c.wait_streams(sids, timeout=20)
+    assert [r.status for r in rs] == [200] * 6
+    assert b.conns == 1
+
+
+def test_queue_timeout_503(procs, backends):
+    b = backends(max_streams=1)
+    g = procs.gate([b.spec()], extra=["--backend-connections-per-host=1",
+                                      "--backend-connect-timeout=1s"])
+    with H2Client(g.port) as c:
+        sids = [c.request("/delay/2500") for _ in range(3)]
+        rs = c.wait_streams(sids, timeout=20)
+    assert sorted(r.status for r in rs) == [200, 503, 503]
+
+
+# ---- flow control and head-of-line isolation ----
+
+def test_stalled_client_does_not_block_others(procs):
+    o = h2_origin(procs)
+    g = procs.gate([h2spec(o)], extra=["--backend-connections-per-host=1"])
+    stalled = H2Client(g.port)
+    stalled.auto_ack = False
+    stalled.request("/size/50000000")
+    stalled.request("/size/50000000")
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    for _ in range(30):
+        v, code, body, _ = get(g.port, "/size/200000", "h2c")
+        assert code == "200" and len(body) == 200000
+    assert time.monotonic() - t0 < 15
+    assert o.count() == 1
+    stalled.close()
+    v, code, body, _ = get(g.port, "/size/1000", "h1")
+    assert code == "200"
+
+
+def test_upload_flow_control_end_to_end(procs):
+    o = h2_origin(procs)
+    g = procs.gate([h2spec(o)])
+    payload = b"0123456789abcdef" * 200000  # 3.2 MB
+    with H2Client(g.port) as c:
+        sid = c.request("/echo", method="POST", end_stream=False)
+        send_all(c, sid, payload)
+        r, = c.wait_streams([sid], timeout=30)
+    assert r.status == 200 and bytes(r.data) == payload
+
+
+def test_upload_to_stalled_backend_is_bounded(procs, backends):
+    """The backend never returns credit: the client can only fill the
+    windows on both sides and h2gate's per-stream buffer, not more."""
+    b = backends()
+    g = procs.gate([b.spec()])
+    with H2Client(g.port) as c:
+        sid = c.request("/noread", method="POST", end_stream=False)
+        sent = 0
+        deadline = time.monotonic() + 3
+        chunk = b"u" * 16384
+        while time.monotonic() < deadline:
+            room = min(c.conn.local_flow_control_window(sid), len(chunk))
+            if room > 0:
+                c.conn.send_data(sid, chunk[:room])
+                sent += room
+                c.flush()
+                continue
+            try:
+                c.pump_once(min(deadline, time.monotonic() + 0.2))
+            except Exception:
+                pass
+        # 64 KiB client window + 64 KiB backend window + the exchange's
+        # buffer (256 KiB): never megabytes.
+        assert sent < 1024 * 1024, sent
+        assert sent >= 65535
+        # Another stream on the same connection and backend session works.
+        s2 = c.request("/")
+        r, = c.wait_streams([s2])
+        assert r.status == 200
+
+
+# ---- trailers, gRPC, 1xx ----
+
+def test_trailers_h2_both_ways(procs, backends):
+    b = backends()
+    g = procs.gate([b.spec()])
+    with H2Client(g.port) as c:
+        sid = c.request("/trailers")
+        r, = c.wait_streams([sid])
+        assert r.status == 200 and bytes(r.data) == b"body\n"
+        assert (b"x-checksum", b"abc123") in r.trailers
+        sid = c.request("/echo", method="POST", end_stream=False,
+                        extra=[("te", "trailers")])
+        c.send_body(sid, b"payload", end_stream=False)
+        c.conn.send_headers(sid, [(b"x-sum", b"42")], end_stream=True)
+        c.flush()
+        r, = c.wait_streams([sid])
+        assert bytes(r.data) == b"payload"
+        assert (b"x-echo-x-sum", b"42") in r.trailers
+    assert any((b"te", b"trailers") in h for h in b.requests)
+
+
+def test_trailers_h1_client_chunked(procs, backends):
+    b = backends()
+    g = procs.gate([b.spec()])
+    # Read the chunked answer by hand to see its trailer section.
+    s = socket.create_connection((HOST, g.port), timeout=5)
+    s.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nTE: trailers\r\n"
+              b"Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+              b"5\r\nhello\r\n0\r\nx-client-sum: 7\r\n\r\n")
+    raw = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        raw += d
+    s.close()
+    assert raw.startswith(b"HTTP/1.1 200"), raw
+    assert b"transfer-encoding: chunked" in raw.lower()
+    assert raw.endswith(b"0\r\nx-echo-x-client-sum: 7\r\n\r\n"), raw
+
+
+def test_trailers_h1_backend_chunked(procs, backends):
+    b = backends(h1=True)
+    g = procs.gate(["%s,%d" % (HOST, b.port)])
+    with H2Client(g.port) as c:
+        sid = c.request("/trailers")
+        r, = c.wait_streams([sid])
+        assert r.status == 200 and bytes(r.data) == b"body\n"
+        assert (b"x-checksum", b"abc123") in r.trailers
+        sid = c.request("/echo", method="POST", end_stream=False)
+        c.send_body(sid, b"abc", end_stream=False)
+        c.conn.send_headers(sid, [(b"x-up", b"1")], end_stream=True)
+        c.flush()
+        r, = c.wait_streams([sid])
+        assert bytes(r.data) == b"abc"
+        assert (b"x-echo-x-up", b"1") in r.trailers
+    assert b.requests[-1][4] == [(b"x-up", b"1")]
+
+
+def _grpc_call(port, tls, path, msgs, bidi=False):
+    with H2Client(port, tls=tls) as c:
+        sid = c.request(path, method="POST", end_stream=False, extra=[
+            ("content-type", "application/grpc"), ("te", "trailers")])
+        got = []
+        for m in msgs:
+            c.send_body(sid, grpc_frame(m), end_stream=False)
+            if bidi:
+                want = len(got) + 1
+                c.wait(lambda: len(grpc_split(bytes(c.streams[sid].data))[0])
+                       >= want)
+                got = grpc_split(bytes(c.streams[sid].data))[0]
+        c.send_body(sid, b"", end_stream=True)
+        r, = c.wait_streams([sid])
+        return r, grpc_split(bytes(r.data))[0]
+
+
+@pytest.mark.parametrize("tls", [False, True])
+def test_grpc_unary_and_bidi(procs, backends, tls):
+    b = backends()
+    g = procs.gate([b.spec()])
+    port = g.tls_port if tls else g.port
+    r, out = _grpc_call(port, tls, "/grpc.Echo/Unary", [b"ping"])
+    assert r.status == 200 and out == [b"PING"]
+    assert dict(r.headers)[b"content-type"] == b"application/grpc"
+    assert dict(r.trailers) == {b"grpc-status": b"0",
+                                b"grpc-message": b"echoed 1"}
+    r, out = _grpc_call(port, tls, "/grpc.Echo/Bidi",
+                        [b"one", b"two", b"three"], bidi=True)
+    assert out == [b"ONE", b"TWO", b"THREE"]
+    assert dict(r.trailers) == {b"grpc-status": b"0",
+                                b"grpc-message": b"bidi done"}
+
+
+def test_interim_responses(procs, backends):
+    b = backends()
+    g = procs.gate([b.spec()])
+    with H2Client(g.port) as c:
+        sid = c.request("/interim")
+        r, = c.wait_streams([sid])
+        assert r.status == 200 and bytes(r.data) == b"final\n"
+        assert [dict(h)[b":status"] for h in r.informational] == [b"103"]
+        assert (b"link", b"</style.css>; rel=preload") in r.informational[0]
+    with H1Conn(g.port) as c:
+        c.send(b"GET /interim HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.read_response()
+        assert r.status == 103 and r.header("link")
+        r = c.read_response()
+        assert r.status == 200 and r.body == b"final\n"
+
+
+def test_expect_100_continue(procs):
+    o = h2_origin(procs)
+    g = procs.gate([h2spec(o)])
+    v, code, body, p = curl_code(["-m", "10", "-v", "-H", "Expect: 100-continue",
+                                  "--data-binary", "x" * 2000,
+                                  "http://%s:%d/echo" % (HOST, g.port)])
+    assert code == "200" and body == b"x" * 2000
+    assert b"HTTP/1.1 100" in p.stderr
+
+
+# ---- GOAWAY, REFUSED_STREAM, resets, a dying backend ----
+
+def test_backend_goaway_mid_load_no_failures(procs, backends):
+    b = backends()
+    g = procs.gate([b.spec()])
+    stop = threading.Event()
+
+    def goaways():
+        while not stop.wait(0.3):
+            b.goaway_all()
+    t = threading.Thread(target=goaways, daemon=True)
+    t.start()
+    try:
+        ok, failed, errored, out = h2load(
+            "http://%s:%d/" % (HOST, g.port), 5000, 8, 100)
+    finally:
+        stop.set()
+        t.join()
+    assert ok == 5000 and failed == 0 and errored == 0, out
+    assert b.conns > 1  # the GOAWAYs did happen
+
+
+def test_refused_stream_retried(procs, backends):
+    b = backends()
+    g = procs.gate([b.spec()])
+    with H2Client(g.port) as c:
+        sid = c.request("/refuse-once/a")
+        r, = c.wait_streams([sid])
+        assert r.status == 200 and bytes(r.data) == b"ok after refuse\n"
+        sid = c.request("/refuse-once/b", method="POST", end_stream=False)
+        send_all(c, sid, b"z" * 30000)
+        r, = c.wait_streams([sid])
+        assert r.status == 200
+    body = [h for h in b.requests if dict(h)[b":path"] == b"/refuse-once/b"]
+    assert len(body) == 2
+    v, code, body, _ = get(g.port, "/refuse-once/c", "h1")
+    assert code == "200"
+
+
+def test_backend_reset_passed_on(procs, backends):
+    b = backends()
+    g = procs.gate([b.spec()])
+    with H2Client(g.port) as c:
+        s1 = c.request("/rst/8")      # CANCEL passes
+        s2 = c.request("/rst/1")      # PROTOCOL_ERROR: the backend hop's own
+        s3 = c.request("/rst/7")      # REFUSED_STREAM twice: passes after one retry
+        r1, r2, r3 = c.wait_streams([s1, s2, s3])
+    assert r1.reset == 8 and r2.reset == 2 and r3.reset == 7
+    v, code, body, _ = get(g.port, "/rst/8", "h1")
+    assert code == "502"
+    v, code, body, _ = get(g.port, "/", "h2c")
+    assert code == "200" and b.conns <= 2  # REFUSED: retried on a fresh session
+
+
+def test_backend_killed_mid_load(procs, tmp_path):
+    o = procs.origin()
+    port = o.port
+    g = procs.gate([h2spec(o)])
+    res = {}
+    N = 300000
+
+    def load():
+        res["r"] = h2load("http://%s:%d/size/1000" % (HOST, g.port),
+                          N, 4, 50, extra=["-t", "1"])
+    t = threading.Thread(target=load)
+    t.start()
+    time.sleep(0.3)
+    o.popen.kill()
+    o.popen.wait()
+    t.join(120)
+    ok, failed, errored, out = res["r"]
+    codes = h2load_codes(out)
+    # Only what was in flight, or sent while the origin was down, fails,
+    # and each such request got a 502 or a reset: never a hang.
+    assert ok == codes["2xx"] and codes["5xx"] + failed > 0, out
+    assert codes["3xx"] == codes["4xx"] == 0, out
+    assert ok + failed == N, out
+    o3 = subprocess.Popen([str(ORIGIN_BIN), "-a", HOST, "-p", str(port)],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert wait_for(lambda: get(g.port, "/", "h2c")[1] == "200", 10)
+        ok, failed, errored, out = h2load(
+            "http://%s:%d/size/100" % (HOST, g.port), 2000, 4, 50)
+        assert ok == 2000 and failed == 0, out
+    finally:
+        o3.terminate()
+        o3.wait(10)
+
+
+# ---- malformed responses ----
+
+@pytest.mark.parametrize("kind", ["no-status", "upper", "cl-mismatch"])
+def test_malformed_response_stream_only(procs, backends, kind):
+    b = backends()
+    g = procs.gate([b.spec()])
+    with H2Client(g.port) as c:
+        sid = c.request("/bad/" + kind)
+        r, = c.wait_streams([sid])
+        assert r.status == 502, r
+        sid = c.request("/")
+        r, = c.wait_streams([sid])
+        assert r.status == 200
+    v, code, body, _ = get(g.port, "/bad/" + kind, "h1")
+    assert code == "502"
+    assert b.conns == 1  # the session survived
+
+
+def test_malformed_after_head_resets(procs, backends):
+    b = backends()
+    g = procs.gate([b.spec()])
+    with H2Client(g.port) as c:
+        sid = c.request("/bad/cl-mismatch-late")
+        r, = c.wait_streams([sid])
+        assert r.status == 200 and r.reset is not None and not r.ended
+    with H1Conn(g.port) as c:
+        c.send(b"GET /bad/cl-mismatch-late HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = c.read_to_eof(timeout=5)
+        assert data.startswith(b"HTTP/1.1 200")
+        assert b"content-length: 10\r\n" in data
+        # Closed before the 10 bytes announced: the client sees it cut.
+        assert len(data.split(b"\r\n\r\n", 1)[1]) < 10
+
+
+@pytest.mark.parametrize("kind", ["hpack", "data-first"])
+def test_connection_error_closes_session_only(procs, backends, kind):
+    # nghttp2 takes DATA before the response HEADERS as a connection error.
+    b = backends()
+    g = procs.gate([b.spec()])
+    with H2Client(g.port) as c:
+        sid = c.request("/bad/" + kind)
+        r, = c.wait_streams([sid])
+        assert r.status == 502
+        sid = c.request("/")
+        r, = c.wait_streams([sid])
+        assert r.status == 200
+    assert b.conns == 2
+
+
+# ---- session lifetime ----
+
+def test_keep_alive_timeout_closes_idle_session(procs, backends):
+    b = backends()
+    g = procs.gate([b.spec()], extra=["--backend-keep-alive-timeout=500ms"])
+    assert get(g.port, "/", "h2c")[1] == "200"
+    assert len(b.protos) == 1
+    assert wait_for(lambda: len(b.protos) == 0, 5)
+    assert get(g.port, "/", "h2c")[1] == "200"
+    assert b.conns == 2
+
+
+def test_dead_idle_session_replaced_after_ping(procs, backends):
+    b = backends()
+    g = procs.gate([b.spec()], extra=["--backend-keep-alive-timeout=1m",
+                                      "--backend-connect-timeout=2s"])
+    assert get(g.port, "/", "h2c")[1] == "200"
+    b.blackhole_all()
+    time.sleep(5.5)  # past the idleness that triggers a PING check
+    t0 = time.monotonic()
+    v, code, body, _ = get(g.port, "/", "h2c")
+    assert code == "200" and body == b"ok\n"
+    assert time.monotonic() - t0 < 5
+    assert b.conns == 2
+
+
+def test_settings_timeout(procs):
+    lsock = socket.socket()
+    lsock.bind((HOST, 0))
+    lsock.listen(8)
+    port = lsock.getsockname()[1]
+    try:
+        g = procs.gate(["%s,%d;;proto=h2" % (HOST, port)],
+                       extra=["--backend-http2-settings-timeout=1s"])
+        t0 = time.monotonic()
+        v, code, body, _ = get(g.port, "/", "h2c")
+        assert code == "502"
+        assert time.monotonic() - t0 < 5
+    finally:
+        lsock.close()
+
+
+# ---- TLS towards backends ----
+
+def test_tls_h2_backend_verified(procs, backends, pki):
+    b = backends(tls=pki["srv"], max_streams=1000)
+    g = procs.gate([b.spec(";;proto=h2;tls")],
+                   extra=["--cacert=%s" % pki["ca"][1]])
+    for proto in ("h1", "h2c"):
+        v, code, body, _ = get(g.port, "/", proto)
+        assert code == "200" and body == b"ok\n"
+    ok, failed, errored, out = h2load("http://%s:%d/" % (HOST, g.port),
+                                      5000, 8, 100)
+    assert ok == 5000 and failed == 0, out
+    assert b.conns <= 2
+
+
+def test_tls_backend_sni_name_checked(procs, backends, pki):
+    b = backends(tls=pki["srv"])
+    g = procs.gate([b.spec(";;proto=h2;tls;sni=localhost")],
+                   extra=["--cacert=%s" % pki["ca"][1]])
+    assert get(g.port, "/", "h2c")[1] == "200"
+    g2 = procs.gate([b.spec(";;proto=h2;tls;sni=wrong.example")],
+                    extra=["--cacert=%s" % pki["ca"][1]])
+    assert get(g2.port, "/", "h2c")[1] == "502"
+
+
+def test_tls_backend_wrong_ca_502(procs, backends, pki):
+    b = backends(tls=pki["srv"])
+    g = procs.gate([b.spec(";;proto=h2;tls")],
+                   extra=["--cacert=%s" % pki["other"][1]])
+    v, code, body, _ = get(g.port, "/", "h2c")
+    assert code == "502"
+    assert wait_for(lambda: "certificate verification failed" in g.log(), 5)
+    line = [l for l in g.log().splitlines()
+            if "certificate verification failed" in l][0]
+    assert "%s:%d" % (HOST, b.port) in line
+    g2 = procs.gate([b.spec(";;proto=h2;tls")], extra=["-k"])
+    assert get(g2.port, "/", "h2c")[1] == "200"
+
+
+def test_tls_h1_backend(procs, backends, pki):
+    b = backends(tls=pki["srv"], h1=True)
+    g = procs.gate([b.spec(";;proto=http/1.1;tls")],
+                   extra=["--cacert=%s" % pki["ca"][1]])
+    for proto in ("h1", "h2c"):
+        v, code, body, _ = get(g.port, "/", proto)
+        assert code == "200" and body == b"ok\n"
+    v, code, body, _ = get(g.port, "/echo", "h2c", data="hello")
+    assert code == "200" and body == b"hello"
+    g2 = procs.gate([b.spec(";;proto=http/1.1;tls")],
+                    extra=["--cacert=%s" % pki["other"][1]])
+    assert get(g2.port, "/", "h1")[1] == "502"
+
+
+def test_tls_session_resumption(procs, backends, pki):
+    b = backends(tls=pki["srv"])
+    g = procs.gate([b.spec(";;proto=h2;tls")],
+                   extra=["--cacert=%s" % pki["ca"][1],
+                          "--backend-keep-alive-timeout=200ms"])
+    for _ in range(3):
+        assert get(g.port, "/", "h2c")[1] == "200"
+        assert wait_for(lambda: len(b.protos) == 0, 5)
+    assert b.conns == 3
+    assert b.reused[0] is False and all(b.reused[1:]), b.reused
+
+
+def test_tls_h1_backend_session_resumption(procs, backends, pki):
+    b = backends(tls=pki["srv"], h1=True)
+    g = procs.gate([b.spec(";;tls")], extra=["--cacert=%s" % pki["ca"][1],
+                                              "--backend-keep-alive-timeout=100ms"])
+    for _ in range(3):
+        assert get(g.port, "/", "h1")[1] == "200"
+        time.sleep(0.4)
+    assert b.conns == 3
+    assert b.reused[0] is False and all(b.reused[1:]), b.reused
+
+
+def test_tls_client_certificate(procs, backends, pki):
+    b = backends(tls=pki["srv"], client_ca=pki["ca"][1])
+    g0 = procs.gate([b.spec(";;proto=h2;tls")],
+                    extra=["--cacert=%s" % pki["ca"][1]])
+    assert get(g0.port, "/", "h2c")[1] == "502"
+    g = procs.gate([b.spec(";;proto=h2;tls")],
+                   extra=["--cacert=%s" % pki["ca"][1],
+                          "--client-private-key-file=%s" % pki["client"][0],
+                          "--client-cert-file=%s" % pki["client"][1]])
+    assert get(g.port, "/", "h2c")[1] == "200"
