@@ -55,6 +55,11 @@ $(BUILD)/origin: $(ORIGIN_OBJ) $(filter $(BUILD)/obj/common/%,$(LIB_OBJ))
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# The tunnel benchmark's client and target (bench/run builds it on demand).
+$(BUILD)/tunnel_client: $(BUILD)/obj/bench/tunnel_client.o
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
@@ -89,3 +94,78 @@ clean:
 	rm -rf build build-asan
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---- libFuzzer targets (STYLE.md 16): clang only, never part of `make`,
+# `make test` or `make clean`.
+#   make fuzz [FUZZ_SECONDS=30] [FUZZ_TARGETS="hdrs h1_head"]
+#   make fuzz-build       build only
+# Each build-fuzz/<t> is fuzz/<t>.c linked with just the sources it
+# exercises, compiled by clang into build-fuzz/obj/ (never the gcc objects).
+# Seeds are read from fuzz/corpus/<t>/; new inputs go to build-fuzz/corpus/<t>/,
+# crash reproducers to build-fuzz/crashes/<t>/, the full output to
+# build-fuzz/<t>.log. Rerun one: build-fuzz/<t> build-fuzz/crashes/<t>/crash-...
+FUZZ_CC       ?= clang
+FUZZ_SECONDS  ?= 30
+FUZZ_DIR      := build-fuzz
+FUZZ_ALL      := h1_head connect_rule config_values accesslog_format hdrs
+FUZZ_TARGETS  ?= $(FUZZ_ALL)
+FUZZ_CPPFLAGS := -I. -I$(BORINGSSL_INC) -D_GNU_SOURCE -MMD -MP
+FUZZ_CFLAGS   := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+                 -fno-sanitize-recover=undefined -std=c11 $(WARN)
+FUZZ_SRC_h1_head          := proxy/xlate.c proxy/hdrs.c common/buf.c common/xalloc.c
+FUZZ_LIBS_h1_head         := -lhttp_parser
+FUZZ_SRC_connect_rule     := config/connect_rule.c common/xalloc.c
+FUZZ_SRC_config_values    := config/value.c config/spec.c config/route.c common/xalloc.c
+FUZZ_SRC_accesslog_format := proxy/accesslog.c proxy/hdrs.c common/buf.c common/xalloc.c
+FUZZ_SRC_hdrs             := proxy/hdrs.c proxy/xlate.c common/buf.c common/xalloc.c
+
+.PHONY: fuzz-build fuzz-run
+
+fuzz:
+	@sh deploy/install-fuzz-deps.sh
+	@$(MAKE) --no-print-directory fuzz-build
+	@$(MAKE) --no-print-directory fuzz-run
+
+fuzz-build: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%)
+
+$(FUZZ_DIR)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -c -o $@ $<
+
+.SECONDEXPANSION:
+$(FUZZ_ALL:%=$(FUZZ_DIR)/%): $(FUZZ_DIR)/%: $(FUZZ_DIR)/obj/fuzz/%.o \
+                                   $$(addprefix $(FUZZ_DIR)/obj/,$$(FUZZ_SRC_$$*:.c=.o))
+	@echo "  FUZZLD  $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(FUZZ_LIBS_$*)
+
+# Runs every target for FUZZ_SECONDS, showing libFuzzer's progress lines,
+# then one summary line per target; fails when any target found a crash.
+fuzz-run:
+	@fail=""; \
+	for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/crashes/$$t; \
+	    echo "  FUZZ    $$t for $(FUZZ_SECONDS)s (full log: $(FUZZ_DIR)/$$t.log)"; \
+	    { UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	      $(FUZZ_DIR)/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -max_len=8192 \
+	          -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/crashes/$$t/ \
+	          $(FUZZ_DIR)/corpus/$$t fuzz/corpus/$$t 2>&1; echo $$? >$(FUZZ_DIR)/$$t.rc; } | \
+	        tee $(FUZZ_DIR)/$$t.log | \
+	        grep --line-buffered -E 'INITED|pulse|DONE|ERROR|SUMMARY|CHECK failed|Test unit written' | \
+	        sed -u 's/^/          /'; \
+	    [ "$$(cat $(FUZZ_DIR)/$$t.rc)" = 0 ] || fail="$$fail $$t"; \
+	done; \
+	echo "  fuzz summary ($(FUZZ_SECONDS)s each):"; \
+	for t in $(FUZZ_TARGETS); do \
+	    runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $(FUZZ_DIR)/$$t.log | tail -n 1); \
+	    cov=$$(grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+' $(FUZZ_DIR)/$$t.log | tail -n 1); \
+	    crashes=$$(ls $(FUZZ_DIR)/crashes/$$t | wc -l); \
+	    printf '    %-18s execs %-10s %s, crash files %s\n' $$t "$${runs:-?}" "$$cov" $$crashes; \
+	done; \
+	if [ -n "$$fail" ]; then \
+	    echo "  fuzz: FAILED:$$fail (reproducers in $(FUZZ_DIR)/crashes/)"; exit 1; \
+	fi
+
+ifneq ($(filter fuzz%,$(MAKECMDGOALS)),)
+-include $(shell find $(FUZZ_DIR)/obj -name '*.d' 2>/dev/null)
+endif

@@ -24,14 +24,20 @@ int hdrs_add(struct hdrs *h, struct str name, struct str value, bool lower);
 int hdrs_add_name_part(struct hdrs *h, struct str part, bool continues);
 int hdrs_add_value_part(struct hdrs *h, struct str part);
 
+/* Fields made only of empty strings leave buf NULL: never offset NULL. */
+static inline const char *hdrs_base(const struct hdrs *h)
+{
+    return h->buf ? h->buf : "";
+}
+
 static inline struct str hdrs_name(const struct hdrs *h, size_t i)
 {
-    return str_make(h->buf + h->f[i].name_off, h->f[i].name_len);
+    return str_make(hdrs_base(h) + h->f[i].name_off, h->f[i].name_len);
 }
 
 static inline struct str hdrs_value(const struct hdrs *h, size_t i)
 {
-    return str_make(h->buf + h->f[i].value_off, h->f[i].value_len);
+    return str_make(hdrs_base(h) + h->f[i].value_off, h->f[i].value_len);
 }
 
 /* Returns the index of the first field named name (lower-case), or -1. */

@@ -152,6 +152,23 @@ static void test_hdrs_streaming_parts_lowercase_names(void **state)
     hdrs_cleanup(&h);
 }
 
+/* Empty names and values on a fresh list never offset a NULL buffer
+ * (found by fuzz/hdrs.c; the UBSan build checks it). */
+static void test_hdrs_empty_fields_on_fresh_list(void **state)
+{
+    (void)state;
+    struct hdrs h;
+    hdrs_init(&h, 64, 4);
+    assert_int_equal(hdrs_add_name_part(&h, STR_LIT(""), false), 0);
+    assert_int_equal(hdrs_add_value_part(&h, STR_LIT("")), 0);
+    assert_int_equal(hdrs_add(&h, STR_LIT(""), STR_LIT(""), true), 0);
+    assert_int_equal(h.num, 2);
+    assert_int_equal(hdrs_name(&h, 1).len, 0);
+    assert_int_equal(hdrs_value(&h, 0).len, 0);
+    assert_int_equal(hdrs_find(&h, STR_LIT("")), 0);
+    hdrs_cleanup(&h);
+}
+
 static void test_drop_field_hop_and_connection_named(void **state)
 {
     (void)state;
@@ -430,6 +447,7 @@ int main(void)
         cmocka_unit_test(test_head_scan_empty_first_line),
         cmocka_unit_test(test_hdrs_caps),
         cmocka_unit_test(test_hdrs_streaming_parts_lowercase_names),
+        cmocka_unit_test(test_hdrs_empty_fields_on_fresh_list),
         cmocka_unit_test(test_drop_field_hop_and_connection_named),
         cmocka_unit_test(test_req_h2_to_h1),
         cmocka_unit_test(test_req_te_not_trailers_dropped_and_xff_appended),
