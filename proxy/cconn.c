@@ -246,6 +246,13 @@ static int on_h2_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud
         xchg_start(x);
         return 0;
     }
+    if (f->hd.type == NGHTTP2_HEADERS && x->is_connect) {
+        /* RFC 9113 §8.5: after CONNECT only DATA and stream management
+         * frames; trailers make the stream malformed. */
+        log_info("c%" PRIu64 " s%d HEADERS on a CONNECT stream", cc->id, f->hd.stream_id);
+        nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_PROTOCOL_ERROR);
+        return 0;
+    }
     if (end) {
         x->req_end = true;
         xchg_req_progress(x);
