@@ -189,7 +189,7 @@ static void worker_exited(void)
     ev_async_send(main_loop, &workers_done);
 }
 
-static int run(struct config *cfgp);
+static int run(const struct config *cfgp);
 
 int main(int argc, char **argv)
 {
@@ -210,8 +210,9 @@ int main(int argc, char **argv)
 
 /* Everything after the configuration; returns the exit status. Every path
  * frees what it made, so sanitizer builds exit with the same status. */
-static int run(struct config *cfgp)
+static int run(const struct config *cfgp)
 {
+    /* A copy by value: the workers borrow it until run() returns. */
     struct config cfg = *cfgp;
     char err[1024];
     int rc = 1;

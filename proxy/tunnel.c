@@ -243,17 +243,9 @@ static void on_he_timer(struct ev_loop *loop, ev_timer *timer, int revents)
         refill(t, 1);
 }
 
-static int addr_order(const void *a, const void *b)
-{
-    int fa = ((const struct sockaddr_storage *)a)->ss_family;
-    int fb = ((const struct sockaddr_storage *)b)->ss_family;
-    return (fa == AF_INET) - (fb == AF_INET);
-}
-
 static void on_resolved(void *arg, int status, const struct dns_result *res)
 {
     struct tunnel *t = arg;
-    struct xchg *x = t->x;
     const struct config *cfg = t->w->cfg;
     t->query = NULL;
     if (status != 0 || !res || res->num == 0) {
@@ -288,15 +280,13 @@ static void on_resolved(void *arg, int status, const struct dns_result *res)
         fail_tunnel(t, 403, "destination_ip_prohibited", why);
         return;
     }
-    /* Stable: IPv6 first, each family in resolver order. */
-    qsort(t->addrs, t->num_addrs, sizeof(t->addrs[0]), addr_order);
-    for (size_t i = 0; i < t->num_addrs; i++)
-        t->addr_lens[i] = t->addrs[i].ss_family == AF_INET ? sizeof(struct sockaddr_in)
-                                                            : sizeof(struct sockaddr_in6);
+    /* try_next() walks each family in resolver order on its own. */
     t->state = TUN_CONNECTING;
-    (void)x;
-    bool have_v6 = t->addrs[0].ss_family == AF_INET6;
-    bool have_v4 = t->addrs[t->num_addrs - 1].ss_family == AF_INET;
+    bool have_v6 = false, have_v4 = false;
+    for (size_t i = 0; i < t->num_addrs; i++) {
+        have_v6 = have_v6 || t->addrs[i].ss_family == AF_INET6;
+        have_v4 = have_v4 || t->addrs[i].ss_family == AF_INET;
+    }
     if (have_v6 && have_v4) {
         ev_timer_init(&t->he_timer, on_he_timer, HAPPY_EYEBALLS_DELAY, 0.);
         t->he_timer.data = t;
