@@ -464,7 +464,7 @@ def test_port_rules(procs, target):
             sid = c.open_wait(authority)
             assert c.streams[sid].status == want, (authority, c.streams[sid])
             c.reset(sid)
-    assert (a.accepted, b.accepted, z.accepted) == (2, 1, 0)
+    assert (a.wait_accepted(2), b.wait_accepted(1), z.accepted) == (2, 1, 0)
 
 
 def test_cidr_rules_on_resolved_addresses(procs, target):
