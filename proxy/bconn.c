@@ -100,6 +100,26 @@ static void arm_timer(struct bconn *bc, double after)
     ev_timer_start(bc->w->loop, &bc->timer);
 }
 
+int bconn_open_socket(struct worker *w, const struct cfg_backend *be)
+{
+    int fd = socket(be->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        log_warn("backend %s:%u: socket: %s", be->host, be->port, strerror(errno));
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (connect(fd, (const struct sockaddr *)&be->addr, be->addr_len) < 0 &&
+        errno != EINPROGRESS) {
+        log_info("backend %s:%u: connect: %s", be->host, be->port, strerror(errno));
+        stats_backend_connect_failure(w->stats, (long)be->index);
+        close(fd);
+        return -1;
+    }
+    stats_backend_conn_opened(w->stats);
+    return fd;
+}
+
 struct bconn *bconn_get(struct worker *w, const struct cfg_backend *be, bool fresh)
 {
     const struct config *cfg = w->cfg;
@@ -114,21 +134,9 @@ struct bconn *bconn_get(struct worker *w, const struct cfg_backend *be, bool fre
             return bc;
         }
     }
-    int fd = socket(be->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        log_warn("backend %s:%u: socket: %s", be->host, be->port, strerror(errno));
+    int fd = bconn_open_socket(w, be);
+    if (fd < 0)
         return NULL;
-    }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (connect(fd, (const struct sockaddr *)&be->addr, be->addr_len) < 0 &&
-        errno != EINPROGRESS) {
-        log_info("backend %s:%u: connect: %s", be->host, be->port, strerror(errno));
-        stats_backend_connect_failure(w->stats, (long)be->index);
-        close(fd);
-        return NULL;
-    }
-    stats_backend_conn_opened(w->stats);
     struct bconn *bc = xcalloc(1, sizeof(*bc));
     bc->w = w;
     bc->be = be;

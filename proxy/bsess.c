@@ -1,4 +1,5 @@
 #include "proxy/bsess.h"
+#include "proxy/bconn.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -364,21 +365,9 @@ static uint32_t capacity(struct bsess *s)
 static struct bsess *sess_new(struct worker *w, const struct cfg_backend *be)
 {
     const struct config *cfg = w->cfg;
-    int fd = socket(be->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        log_warn("backend %s:%u: socket: %s", be->host, be->port, strerror(errno));
+    int fd = bconn_open_socket(w, be);
+    if (fd < 0)
         return NULL;
-    }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (connect(fd, (const struct sockaddr *)&be->addr, be->addr_len) < 0 &&
-        errno != EINPROGRESS) {
-        log_info("backend %s:%u: connect: %s", be->host, be->port, strerror(errno));
-        stats_backend_connect_failure(w->stats, (long)be->index);
-        close(fd);
-        return NULL;
-    }
-    stats_backend_conn_opened(w->stats);
     struct bsess *s = xcalloc(1, sizeof(*s));
     s->w = w;
     s->be = be;
