@@ -8,6 +8,7 @@
     X(INVAL, "invalid argument")                                    \
     X(IO, "i/o error")                                              \
     X(EOF, "peer closed the connection")                            \
+    X(RESET, "connection reset by peer")                            \
     X(TLS, "TLS error")                                             \
     X(PROTO, "protocol error")                                      \
     X(TOO_BIG, "message too large")                                 \

@@ -13,9 +13,12 @@
 #include <ev.h>
 
 #include "common/buf.h"
+#include "common/container.h"
+#include "common/err.h"
 #include "common/log.h"
 #include "common/stats.h"
 #include "common/xalloc.h"
+#include "proxy/sock.h"
 
 /* Read size; the parser consumes everything it is given unless a request
  * completes, so the buffer only ever holds the start of the next
@@ -26,9 +29,7 @@
 struct admin_conn {
     struct admin *admin;
     struct admin_conn *prev, *next;
-    int fd;
-    ev_io io;
-    int io_events;           /* what io is started for, 0 if stopped */
+    struct sock sock;
     ev_timer timer;
     ev_tstamp last_activity;
     http_parser parser;
@@ -276,34 +277,24 @@ static void conn_free(struct admin_conn *c);
 
 static void do_read(struct admin_conn *c)
 {
-    ssize_t n = read(c->fd, c->in, sizeof(c->in));
+    ssize_t n = sock_read(&c->sock, c->in, sizeof(c->in));
     if (n > 0) {
         c->in_len = (size_t)n;
         c->last_activity = ev_now(c->admin->loop);
-    } else if (n == 0) {
+    } else if (n == H2G_ERR_EOF) {
         c->eof = true;
-    } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+    } else if (n < 0) {
         c->closing = true;
     }
 }
 
 static void do_write(struct admin_conn *c)
 {
-    while (bufq_len(&c->out)) {
-        struct iovec iov[16];
-        struct msghdr msg = { .msg_iov = iov };
-        msg.msg_iovlen = (size_t)bufq_peek_iov(&c->out, iov, 16);
-        ssize_t n = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK)
-                c->closing = true;
-            return;
-        }
-        bufq_drain(&c->out, (size_t)n);
+    ssize_t n = sock_write(&c->sock, &c->out, SIZE_MAX);
+    if (n < 0)
+        c->closing = true;
+    else if (n > 0)
         c->last_activity = ev_now(c->admin->loop);
-    }
 }
 
 /* Writes what is queued, answers buffered requests while the output is
@@ -330,30 +321,38 @@ static void progress(struct admin_conn *c)
         return;
 
     /* no reading while an answer waits: a client that pipelines without
-     * reading stalls itself, not the admin loop */
-    int want = bufq_len(&c->out) ? EV_WRITE : c->eof ? 0 : EV_READ;
-    if (want == c->io_events)
-        return;
-    struct ev_loop *loop = c->admin->loop;
-    ev_io_stop(loop, &c->io);
-    ev_io_set(&c->io, c->fd, want);
-    if (want)
-        ev_io_start(loop, &c->io);
-    c->io_events = want;
+     * reading stalls itself, not the admin loop (sock_write armed EV_WRITE) */
+    if (bufq_len(&c->out) || c->eof)
+        sock_read_stop(&c->sock);
+    else
+        sock_read_start(&c->sock);
 }
 
-/* Tear-down happens here at the end of the watcher callbacks, never in a
- * parser callback. */
-static void on_conn_io(struct ev_loop *loop, ev_io *w, int revents)
+/* Tear-down happens here at the end of the socket callbacks, never in a
+ * parser callback (plain sockets: the transport does not touch the socket
+ * after these return). */
+static void on_conn_readable(struct sock *s)
 {
-    (void)loop;
-    struct admin_conn *c = w->data;
-    if ((revents & EV_READ) && c->in_len == 0)
+    struct admin_conn *c = container_of(s, struct admin_conn, sock);
+    if (c->in_len == 0)
         do_read(c);
     progress(c);
     if (c->closing)
         conn_free(c);
 }
+
+static void on_conn_writable(struct sock *s)
+{
+    struct admin_conn *c = container_of(s, struct admin_conn, sock);
+    progress(c);
+    if (c->closing)
+        conn_free(c);
+}
+
+static const struct sock_handler conn_handler = {
+    .readable = on_conn_readable,
+    .writable = on_conn_writable,
+};
 
 static void on_conn_timer(struct ev_loop *loop, ev_timer *t, int revents)
 {
@@ -372,15 +371,12 @@ static void conn_new(struct admin *a, int fd)
 {
     struct admin_conn *c = xcalloc(1, sizeof(*c));
     c->admin = a;
-    c->fd = fd;
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->parser.data = c;
     bufq_init(&c->out, &a->pool);
     c->last_activity = ev_now(a->loop);
-    ev_io_init(&c->io, on_conn_io, fd, EV_READ);
-    c->io.data = c;
-    c->io_events = EV_READ;
-    ev_io_start(a->loop, &c->io);
+    sock_init(&c->sock, a->loop, fd, &conn_handler);
+    sock_read_start(&c->sock);
     ev_timer_init(&c->timer, on_conn_timer, ADMIN_IDLE_TIMEOUT, 0.);
     c->timer.data = c;
     ev_timer_start(a->loop, &c->timer);
@@ -402,9 +398,8 @@ static void resume_accept(struct admin *a)
 static void conn_free(struct admin_conn *c)
 {
     struct admin *a = c->admin;
-    ev_io_stop(a->loop, &c->io);
+    sock_close(&c->sock, false);
     ev_timer_stop(a->loop, &c->timer);
-    close(c->fd);
     bufq_cleanup(&c->out);
     if (c->prev)
         c->prev->next = c->next;

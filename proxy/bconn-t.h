@@ -3,18 +3,17 @@
 
 #include <ev.h>
 #include <http_parser.h>
-#include <openssl/ssl.h>
 #include <stdbool.h>
 
 #include "common/buf-t.h"
+#include "proxy/sock-t.h"
 
 struct worker;
 struct xchg;
 struct cfg_backend;
 
 enum bconn_state {
-    BC_CONNECTING,
-    BC_TLS,     /* TLS handshake under way (";tls") */
+    BC_CONNECTING,  /* connect, then the TLS handshake (";tls") */
     BC_BUSY,    /* serving bc->x */
     BC_IDLE,    /* in the worker's keep-alive pool */
     BC_DEAD,    /* closed; freed by the prepare pass */
@@ -24,9 +23,7 @@ enum bconn_state {
 struct bconn {
     struct worker *w;
     const struct cfg_backend *be;
-    int fd;
-    SSL *ssl;               /* ";tls" backends */
-    ev_io rev, wev;
+    struct sock sock;       /* TLS for ";tls" backends */
     ev_timer timer;
     double last_activity;
     enum bconn_state state;
@@ -37,7 +34,6 @@ struct bconn {
     bool last_was_name;
     bool reused;            /* came from the idle pool */
     bool read_paused;
-    bool write_armed;
     bool got_bytes;         /* any response byte for the current exchange */
     bool req_chunked;
     bool req_sent;          /* the whole request is queued in out */

@@ -13,14 +13,16 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/container.h"
+#include "common/err.h"
 #include "common/log.h"
 #include "common/stats.h"
 #include "common/xalloc.h"
 #include "config/config.h"
-#include "proxy/bsess.h"
 #include "proxy/cconn.h"
 #include "proxy/hdrs.h"
-#include "proxy/tls.h"
+#include "proxy/sock.h"
+#include "proxy/upool.h"
 #include "proxy/worker.h"
 #include "proxy/xchg.h"
 #include "proxy/xlate.h"
@@ -36,25 +38,25 @@
 
 static http_parser_settings resp_settings;
 
-static void on_bc_readable(struct ev_loop *loop, ev_io *io, int revents);
-static void on_bc_writable(struct ev_loop *loop, ev_io *io, int revents);
+static void on_bc_readable(struct sock *s);
+static void on_bc_writable(struct sock *s);
+static void on_bc_ready(struct sock *s, int err, const char *why, int sys_errno);
 static void on_bc_timer(struct ev_loop *loop, ev_timer *t, int revents);
+
+static const struct sock_handler bc_sock_handler = {
+    .readable = on_bc_readable,
+    .writable = on_bc_writable,
+    .ready = on_bc_ready,
+};
 
 static void kill_conn(struct bconn *bc)
 {
     if (bc->state == BC_DEAD)
         return;
     struct worker *w = bc->w;
-    ev_io_stop(w->loop, &bc->rev);
-    ev_io_stop(w->loop, &bc->wev);
     ev_timer_stop(w->loop, &bc->timer);
-    close(bc->fd);
-    bc->fd = -1;
+    sock_close(&bc->sock, false);
     bc->state = BC_DEAD;
-    if (bc->ssl) {
-        SSL_free(bc->ssl);
-        bc->ssl = NULL;
-    }
     stats_backend_conn_closed(w->stats);
     bc->next = w->bc_grave;
     w->bc_grave = bc;
@@ -100,26 +102,6 @@ static void arm_timer(struct bconn *bc, double after)
     ev_timer_start(bc->w->loop, &bc->timer);
 }
 
-int bconn_open_socket(struct worker *w, const struct cfg_backend *be)
-{
-    int fd = socket(be->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        log_warn("backend %s:%u: socket: %s", be->host, be->port, strerror(errno));
-        return -1;
-    }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (connect(fd, (const struct sockaddr *)&be->addr, be->addr_len) < 0 &&
-        errno != EINPROGRESS) {
-        log_info("backend %s:%u: connect: %s", be->host, be->port, strerror(errno));
-        stats_backend_connect_failure(w->stats, (long)be->index);
-        close(fd);
-        return -1;
-    }
-    stats_backend_conn_opened(w->stats);
-    return fd;
-}
-
 struct bconn *bconn_get(struct worker *w, const struct cfg_backend *be, bool fresh)
 {
     const struct config *cfg = w->cfg;
@@ -134,80 +116,40 @@ struct bconn *bconn_get(struct worker *w, const struct cfg_backend *be, bool fre
             return bc;
         }
     }
-    int fd = bconn_open_socket(w, be);
-    if (fd < 0)
-        return NULL;
     struct bconn *bc = xcalloc(1, sizeof(*bc));
+    if (upool_connect(w, be, &bc->sock, &bc_sock_handler) < 0) {
+        free(bc);
+        return NULL;
+    }
     bc->w = w;
     bc->be = be;
-    bc->fd = fd;
     bc->state = BC_CONNECTING;
     bufq_init(&bc->out, &w->pool);
-    ev_io_init(&bc->rev, on_bc_readable, fd, EV_READ);
-    ev_io_init(&bc->wev, on_bc_writable, fd, EV_WRITE);
-    bc->rev.data = bc->wev.data = bc;
     ev_timer_init(&bc->timer, on_bc_timer, cfg->backend_connect_timeout, 0.);
     bc->timer.data = bc;
     ev_timer_start(w->loop, &bc->timer);
-    ev_io_start(w->loop, &bc->wev);
-    bc->write_armed = true;
     bc->last_activity = ev_now(w->loop);
-    if (be->tls)
-        bc->ssl = tls_client_new(bsess_tls_ctx(w, false), fd, be, bsess_tls_cache(w, be));
     return bc;
 }
 
-static void arm_write(struct bconn *bc, bool on)
+/* Why an I/O call that returned err failed, for the log. */
+static const char *io_why(ssize_t err)
 {
-    if (on == bc->write_armed)
-        return;
-    bc->write_armed = on;
-    if (on)
-        ev_io_start(bc->w->loop, &bc->wev);
-    else
-        ev_io_stop(bc->w->loop, &bc->wev);
+    return err == H2G_ERR_IO ? strerror(errno) : h2g_strerror((int)err);
 }
 
-/* Returns 0, or -1 when bc failed (and is dead). */
+/* Returns 0, or a negative h2g_err when bc failed (and is dead). */
 static int do_write(struct bconn *bc)
 {
-    while (bufq_len(&bc->out)) {
-        struct iovec iov[32];
-        int cnt = bufq_peek_iov(&bc->out, iov, 32);
-        ssize_t n;
-        if (bc->ssl) {
-            ERR_clear_error();
-            int r = SSL_write(bc->ssl, iov[0].iov_base, (int)iov[0].iov_len);
-            if (r <= 0) {
-                int e = SSL_get_error(bc->ssl, r);
-                if (e == SSL_ERROR_WANT_WRITE) {
-                    arm_write(bc, true);
-                    return 0;
-                }
-                if (e == SSL_ERROR_WANT_READ)
-                    return 0; /* the read watcher is on while busy */
-                fail(bc, 502, "TLS write error", false);
-                return -1;
-            }
-            n = r;
-        } else {
-            n = writev(bc->fd, iov, cnt);
-        }
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN) {
-                arm_write(bc, true);
-                return 0;
-            }
-            fail(bc, 502, strerror(errno), false);
-            return -1;
-        }
-        bufq_drain(&bc->out, (size_t)n);
+    ssize_t n = sock_write(&bc->sock, &bc->out, SIZE_MAX);
+    if (n < 0) {
+        fail(bc, 502, io_why(n), false);
+        return (int)n;
+    }
+    if (n) {
         stats_bytes(bc->w->stats, STATS_SIDE_BACKEND, STATS_DIR_OUT, (uint64_t)n);
         bc->last_activity = ev_now(bc->w->loop);
     }
-    arm_write(bc, false);
     return 0;
 }
 
@@ -233,7 +175,7 @@ void bconn_attach(struct bconn *bc, struct xchg *x)
         .hdrs = &x->req,
         .client_proto = cc->proto == CC_H2 ? "2" : cc->parser.http_minor == 0 ? "1.0" : "1.1",
         .client_addr = str_make(cc->peer, cc->peer_len),
-        .tls = cc->ssl != NULL,
+        .tls = cc->sock.ssl != NULL,
         .content_length = x->req_content_length,
     };
     if (r.content_length < 0) {
@@ -255,7 +197,7 @@ void bconn_attach(struct bconn *bc, struct xchg *x)
     };
     xlate_req_h1(&bc->out, &r, &o);
     if (bc->state == BC_BUSY) {
-        ev_io_start(bc->w->loop, &bc->rev);
+        sock_read_start(&bc->sock);
         bc->last_activity = ev_now(bc->w->loop);
         arm_timer(bc, cfg->backend_read_timeout);
         bconn_pump(bc);
@@ -319,7 +261,7 @@ void bconn_resume_read(struct bconn *bc)
         return;
     bc->read_paused = false;
     bc->last_activity = ev_now(bc->w->loop);
-    ev_io_start(bc->w->loop, &bc->rev);
+    sock_read_start(&bc->sock);
 }
 
 void bconn_abandon(struct bconn *bc)
@@ -339,7 +281,7 @@ static void to_pool(struct bconn *bc)
     }
     bc->state = BC_IDLE;
     bc->read_paused = false;
-    ev_io_start(w->loop, &bc->rev);
+    sock_read_start(&bc->sock);
     bc->last_activity = ev_now(w->loop);
     arm_timer(bc, w->cfg->backend_keep_alive_timeout);
     bc->next = w->idle[i];
@@ -415,7 +357,7 @@ static int on_resp_body(http_parser *p, const char *at, size_t len)
     bufq_append(&x->resp_body, at, len);
     if (bufq_len(&x->resp_body) > XCHG_BUF_HIGH && !bc->read_paused) {
         bc->read_paused = true;
-        ev_io_stop(bc->w->loop, &bc->rev);
+        sock_read_stop(&bc->sock);
     }
     xchg_notify(x);
     return 0;
@@ -458,33 +400,22 @@ static void finish(struct bconn *bc, bool clean)
         kill_conn(bc);
 }
 
-/* The TLS handshake on a fresh connection; then as after a plain
- * connect. */
-static void handshake(struct bconn *bc)
+/* The connect (and TLS handshake) of a fresh connection is over. */
+static void on_bc_ready(struct sock *s, int err, const char *why, int sys_errno)
 {
-    struct ev_loop *loop = bc->w->loop;
-    ERR_clear_error();
-    int r = SSL_do_handshake(bc->ssl);
-    if (r != 1) {
-        int e = SSL_get_error(bc->ssl, r);
-        if (e == SSL_ERROR_WANT_READ) {
-            arm_write(bc, false);
-            return;
-        }
-        if (e == SSL_ERROR_WANT_WRITE) {
-            arm_write(bc, true);
-            return;
-        }
-        char why[256];
-        tls_client_error(bc->ssl, why, sizeof(why));
-        log_warn("backend %s:%u: %s", bc->be->host, bc->be->port, why);
-        fail(bc, 502, why, false);
+    struct bconn *bc = container_of(s, struct bconn, sock);
+    upool_connect_done(bc->w, bc->be, err, bc->last_activity);
+    if (err) {
+        if (err == H2G_ERR_TLS)
+            log_warn("backend %s:%u: %s", bc->be->host, bc->be->port, why);
+        /* Only a failed connect means nothing reached the backend. */
+        fail(bc, 502, why, sys_errno != 0);
         return;
     }
     bc->state = BC_BUSY;
-    bc->last_activity = ev_now(loop);
+    bc->last_activity = ev_now(bc->w->loop);
     arm_timer(bc, bc->w->cfg->backend_read_timeout);
-    ev_io_start(loop, &bc->rev);
+    sock_read_start(&bc->sock);
     if (!bc->x) {
         to_pool(bc);
         return;
@@ -493,67 +424,40 @@ static void handshake(struct bconn *bc)
         bconn_pump(bc);
 }
 
-static void on_bc_readable(struct ev_loop *loop, ev_io *io, int revents)
+/* An idle connection has nothing to say: EOF or junk ends it. A TLS one
+ * may get session tickets, which SSL_read takes in. */
+static void idle_readable(struct bconn *bc)
 {
-    (void)loop;
-    (void)revents;
-    struct bconn *bc = io->data;
-    struct worker *w = bc->w;
-    if (bc->state == BC_TLS) {
-        handshake(bc);
+    char c;
+    if (bc->sock.ssl) {
+        if (sock_read(&bc->sock, &c, 1) == 0)
+            return;
+    } else if (recv(bc->sock.fd, &c, 1, MSG_PEEK) < 0 && errno == EAGAIN) {
         return;
     }
+    pool_remove(bc);
+    kill_conn(bc);
+}
+
+static void on_bc_readable(struct sock *s)
+{
+    struct bconn *bc = container_of(s, struct bconn, sock);
+    struct worker *w = bc->w;
+    struct ev_loop *loop = w->loop;
     if (bc->state == BC_IDLE) {
-        /* An idle connection has nothing to say: EOF or junk ends it. A
-         * TLS one may get session tickets, which SSL_read takes in. */
-        char c;
-        ssize_t n;
-        if (bc->ssl) {
-            ERR_clear_error();
-            int r = SSL_read(bc->ssl, &c, 1);
-            if (r <= 0 && SSL_get_error(bc->ssl, r) == SSL_ERROR_WANT_READ)
-                return;
-            n = -1;
-        } else {
-            n = recv(bc->fd, &c, 1, MSG_PEEK);
-        }
-        if (n < 0 && errno == EAGAIN && !bc->ssl)
-            return;
-        pool_remove(bc);
-        kill_conn(bc);
+        idle_readable(bc);
         return;
     }
     for (int i = 0; i < READ_BATCH && bc->state == BC_BUSY && !bc->read_paused; i++) {
-        ssize_t n;
-        if (bc->ssl) {
-            ERR_clear_error();
-            int r = SSL_read(bc->ssl, w->scratch, BUF_BLOCK_SIZE);
-            if (r <= 0) {
-                int e = SSL_get_error(bc->ssl, r);
-                if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
-                    return;
-                if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && r == 0)) {
-                    n = 0;
-                } else {
-                    fail(bc, 502, "TLS read error", false);
-                    return;
-                }
-            } else {
-                n = r;
-            }
-        } else {
-            n = read(bc->fd, w->scratch, BUF_BLOCK_SIZE);
-        }
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN)
-                return;
-            fail(bc, 502, strerror(errno), false);
+        ssize_t n = sock_read(s, w->scratch, BUF_BLOCK_SIZE);
+        if (n == 0)
+            return;
+        if (n < 0 && n != H2G_ERR_EOF) {
+            fail(bc, 502, io_why(n), false);
             return;
         }
         bc->last_activity = ev_now(loop);
-        if (n == 0) {
+        if (n == H2G_ERR_EOF) {
             /* EOF ends a close-delimited body; anything else is cut short. */
             http_parser_execute(&bc->parser, &resp_settings, NULL, 0);
             if (bc->x && bc->x->resp_end) {
@@ -582,49 +486,16 @@ static void on_bc_readable(struct ev_loop *loop, ev_io *io, int revents)
             fail(bc, 502, why, false);
             return;
         }
-        if ((size_t)n < BUF_BLOCK_SIZE && !bc->ssl)
+        if ((size_t)n < BUF_BLOCK_SIZE && !s->ssl)
             return;
     }
-    if (bc->ssl && bc->state == BC_BUSY && !bc->read_paused && SSL_pending(bc->ssl) > 0)
-        ev_feed_event(loop, &bc->rev, EV_READ);
+    if (bc->state == BC_BUSY && !bc->read_paused && sock_read_pending(s))
+        ev_feed_event(loop, &s->rev, EV_READ);
 }
 
-static void on_bc_writable(struct ev_loop *loop, ev_io *io, int revents)
+static void on_bc_writable(struct sock *s)
 {
-    (void)revents;
-    struct bconn *bc = io->data;
-    if (bc->state == BC_TLS) {
-        handshake(bc);
-        return;
-    }
-    if (bc->state == BC_CONNECTING) {
-        int err = 0;
-        socklen_t len = sizeof(err);
-        getsockopt(bc->fd, SOL_SOCKET, SO_ERROR, &err, &len);
-        if (err) {
-            char why[128];
-            snprintf(why, sizeof(why), "connect: %s", strerror(err));
-            stats_backend_connect_failure(bc->w->stats, (long)bc->be->index);
-            fail(bc, 502, why, true);
-            return;
-        }
-        stats_backend_connect(bc->w->stats, (long)bc->be->index,
-                              ev_now(loop) - bc->last_activity);
-        if (bc->ssl) {
-            bc->state = BC_TLS;
-            ev_io_start(loop, &bc->rev);
-            handshake(bc);
-            return;
-        }
-        bc->state = BC_BUSY;
-        bc->last_activity = ev_now(loop);
-        arm_timer(bc, bc->w->cfg->backend_read_timeout);
-        ev_io_start(loop, &bc->rev);
-        if (!bc->x) {
-            to_pool(bc);
-            return;
-        }
-    }
+    struct bconn *bc = container_of(s, struct bconn, sock);
     if (do_write(bc) == 0)
         bconn_pump(bc);
 }
@@ -637,7 +508,6 @@ static void on_bc_timer(struct ev_loop *loop, ev_timer *t, int revents)
     double now = ev_now(loop);
     switch (bc->state) {
     case BC_CONNECTING:
-    case BC_TLS:
         stats_backend_timeout(bc->w->stats, (long)bc->be->index);
         fail(bc, 504, "connect timed out", false);
         return;

@@ -6,12 +6,7 @@
 
 #include "proxy/bconn-t.h"
 
-/* Opens a non-blocking TCP socket to be and starts connecting (shared by
- * the HTTP/1.1 and HTTP/2 backend sides). Counts the connection, or the
- * failure, in w's stats. Returns the fd (the caller owns it and waits for
- * writability to learn the outcome), or -1 when it failed at once (logged). */
 struct cfg_backend;
-int bconn_open_socket(struct worker *w, const struct cfg_backend *be);
 
 /* Returns a connection to be, from the idle pool unless fresh, or a new
  * one being connected. Returns NULL when the connect fails at once

@@ -3,13 +3,13 @@
 
 #include <ev.h>
 #include <nghttp2/nghttp2.h>
-#include <openssl/ssl.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "common/buf-t.h"
 #include "proxy/hdrs-t.h"
+#include "proxy/sock-t.h"
 
 struct worker;
 struct xchg;
@@ -49,8 +49,7 @@ struct bstream {
 };
 
 enum bsess_state {
-    BS_CONNECTING,
-    BS_TLS,     /* TLS handshake under way */
+    BS_CONNECTING,  /* connect, then the TLS handshake */
     BS_READY,
     BS_DEAD,    /* closed; freed by the prepare pass */
 };
@@ -61,9 +60,7 @@ struct bsess {
     struct worker *w;
     const struct cfg_backend *be;
     uint64_t id;
-    int fd;
-    SSL *ssl;
-    ev_io rev, wev;
+    struct sock sock;
     ev_timer timer;
     enum bsess_state state;
     nghttp2_session *h2;
@@ -81,8 +78,6 @@ struct bsess {
     double ping_sent;
     const char *fatal;          /* set in callbacks: torn down afterwards */
     bool dirty;
-    bool write_armed;
-    bool tls_want_read_to_write; /* SSL_write wanted a read */
     bool settings_acked;
     bool got_settings;          /* the backend's SETTINGS arrived */
     bool settings_news;         /* ... just now: the queue may move */
@@ -96,17 +91,14 @@ struct bsess_backend {
     size_t num_sessions;
     struct bstream *q_head, *q_tail;    /* exchanges waiting for a stream */
     size_t q_len;
-    SSL_SESSION *tls_session;   /* for resumption (HTTP/1.1 and HTTP/2) */
 };
 
-/* A worker's HTTP/2 backend state and backend TLS contexts. */
+/* A worker's HTTP/2 backend state. */
 struct bsess_pool {
     struct bsess_backend *be;   /* by cfg_backend.index */
     size_t num_be;
     struct bsess *dirty;
     struct bsess *grave;
-    SSL_CTX *tls_h2;            /* ALPN h2; NULL without TLS backends */
-    SSL_CTX *tls_h1;            /* ALPN http/1.1 */
     ev_timer queue_timer;       /* 503 for exchanges queued too long */
     size_t num_queued;
     uint64_t next_id;

@@ -1,5 +1,4 @@
 #include "proxy/bsess.h"
-#include "proxy/bconn.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -16,13 +15,16 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/container.h"
+#include "common/err.h"
 #include "common/log.h"
 #include "common/stats.h"
 #include "common/xalloc.h"
 #include "config/config.h"
 #include "proxy/cconn.h"
 #include "proxy/hdrs.h"
-#include "proxy/tls.h"
+#include "proxy/sock.h"
+#include "proxy/upool.h"
 #include "proxy/worker.h"
 #include "proxy/xchg.h"
 #include "proxy/xlate.h"
@@ -51,13 +53,20 @@ static nghttp2_session_callbacks *callbacks;
 static nghttp2_option *option;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
-static void on_readable(struct ev_loop *loop, ev_io *io, int revents);
-static void on_writable(struct ev_loop *loop, ev_io *io, int revents);
+static void on_readable(struct sock *sk);
+static void on_writable(struct sock *sk);
+static void on_ready(struct sock *sk, int err, const char *why, int sys_errno);
 static void on_timer(struct ev_loop *loop, ev_timer *t, int revents);
 static void on_queue_timer(struct ev_loop *loop, ev_timer *t, int revents);
 static int place(struct worker *w, const struct cfg_backend *be, struct bstream *bs,
                  struct bsess *avoid);
 static void dispatch_queue(struct worker *w, const struct cfg_backend *be);
+
+static const struct sock_handler sess_sock_handler = {
+    .readable = on_readable,
+    .writable = on_writable,
+    .ready = on_ready,
+};
 
 static struct bsess_backend *backend_of(struct worker *w, const struct cfg_backend *be)
 {
@@ -120,7 +129,7 @@ static bool blocked_on_client(const struct bstream *bs)
 static double next_deadline(struct bsess *s)
 {
     const struct config *cfg = s->w->cfg;
-    if (s->state == BS_CONNECTING || s->state == BS_TLS)
+    if (s->state == BS_CONNECTING)
         return s->started + cfg->backend_connect_timeout;
     double d = INFINITY;
     if (!s->settings_acked)
@@ -211,11 +220,8 @@ static void kill_session(struct bsess *s, int status, const char *why, bool conn
     const struct cfg_backend *be = s->be;
     bool was_ready = s->state == BS_READY;
     log_info("backend %s:%u h2 session %" PRIu64 " closed: %s", be->host, be->port, s->id, why);
-    ev_io_stop(w->loop, &s->rev);
-    ev_io_stop(w->loop, &s->wev);
     ev_timer_stop(w->loop, &s->timer);
-    close(s->fd);
-    s->fd = -1;
+    sock_close(&s->sock, false);
     s->state = BS_DEAD;
     stats_backend_conn_closed(w->stats);
     struct bsess_backend *bk = backend_of(w, be);
@@ -275,86 +281,13 @@ static void kill_session(struct bsess *s, int status, const char *why, bool conn
 
 /* ---- sessions ---- */
 
-static int read_some(struct bsess *s, char *buf, size_t len)
-{
-    if (s->ssl) {
-        ERR_clear_error();
-        int n = SSL_read(s->ssl, buf, (int)len);
-        if (n > 0)
-            return n;
-        int e = SSL_get_error(s->ssl, n);
-        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
-            return 0;
-        return -1;
-    }
-    for (;;) {
-        ssize_t n = read(s->fd, buf, len);
-        if (n > 0)
-            return (int)n;
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN)
-            return 0;
-        return -1;
-    }
-}
-
-static void arm_write(struct bsess *s, bool on)
-{
-    if (on == s->write_armed)
-        return;
-    s->write_armed = on;
-    if (on)
-        ev_io_start(s->w->loop, &s->wev);
-    else
-        ev_io_stop(s->w->loop, &s->wev);
-}
-
-/* Returns 0 (written, or EV_WRITE armed), 1 when the budget ran out, or
- * -1 on an error. */
+/* Returns 0, or a negative h2g_err. */
 static int write_out(struct bsess *s)
 {
-    size_t budget = WRITE_BUDGET;
-    while (bufq_len(&s->out)) {
-        if (budget == 0)
-            return 1;
-        ssize_t n;
-        if (s->ssl) {
-            struct iovec iov;
-            bufq_peek_iov(&s->out, &iov, 1);
-            ERR_clear_error();
-            int r = SSL_write(s->ssl, iov.iov_base, (int)iov.iov_len);
-            if (r <= 0) {
-                int e = SSL_get_error(s->ssl, r);
-                if (e == SSL_ERROR_WANT_WRITE) {
-                    arm_write(s, true);
-                    return 0;
-                }
-                if (e == SSL_ERROR_WANT_READ)
-                    return 0; /* the read watcher is on; reads mark us dirty */
-                return -1;
-            }
-            n = r;
-        } else {
-            struct iovec iov[32];
-            int cnt = bufq_peek_iov(&s->out, iov, 32);
-            n = writev(s->fd, iov, cnt);
-            if (n < 0) {
-                if (errno == EINTR)
-                    continue;
-                if (errno == EAGAIN) {
-                    arm_write(s, true);
-                    return 0;
-                }
-                return -1;
-            }
-        }
-        bufq_drain(&s->out, (size_t)n);
+    ssize_t n = sock_write(&s->sock, &s->out, WRITE_BUDGET);
+    if (n > 0)
         stats_bytes(s->w->stats, STATS_SIDE_BACKEND, STATS_DIR_OUT, (uint64_t)n);
-        budget = (size_t)n > budget ? 0 : budget - (size_t)n;
-    }
-    arm_write(s, false);
-    return 0;
+    return n < 0 ? (int)n : 0;
 }
 
 static uint32_t capacity(struct bsess *s)
@@ -365,14 +298,14 @@ static uint32_t capacity(struct bsess *s)
 static struct bsess *sess_new(struct worker *w, const struct cfg_backend *be)
 {
     const struct config *cfg = w->cfg;
-    int fd = bconn_open_socket(w, be);
-    if (fd < 0)
-        return NULL;
     struct bsess *s = xcalloc(1, sizeof(*s));
+    if (upool_connect(w, be, &s->sock, &sess_sock_handler) < 0) {
+        free(s);
+        return NULL;
+    }
     s->w = w;
     s->be = be;
     s->id = ++w->bsp->next_id;
-    s->fd = fd;
     s->state = BS_CONNECTING;
     s->started = s->last_read = s->idle_since = ev_now(w->loop);
     bufq_init(&s->out, &w->pool);
@@ -389,16 +322,9 @@ static struct bsess *sess_new(struct worker *w, const struct cfg_backend *be)
     if (cfg->backend_http2_connection_window_size > NGHTTP2_INITIAL_CONNECTION_WINDOW_SIZE)
         nghttp2_session_set_local_window_size(s->h2, NGHTTP2_FLAG_NONE, 0,
                                               cfg->backend_http2_connection_window_size);
-    if (be->tls)
-        s->ssl = tls_client_new(w->bsp->tls_h2, fd, be, &backend_of(w, be)->tls_session);
-    ev_io_init(&s->rev, on_readable, fd, EV_READ);
-    ev_io_init(&s->wev, on_writable, fd, EV_WRITE);
-    s->rev.data = s->wev.data = s;
     ev_timer_init(&s->timer, on_timer, cfg->backend_connect_timeout, 0.);
     s->timer.data = s;
     ev_timer_start(w->loop, &s->timer);
-    ev_io_start(w->loop, &s->wev);
-    s->write_armed = true;
     struct bsess_backend *bk = backend_of(w, be);
     s->next = bk->sessions;
     bk->sessions = s;
@@ -414,8 +340,7 @@ static void become_ready(struct bsess *s)
     s->started = s->last_read = ev_now(loop);
     if (s->num_streams == 0)
         s->idle_since = s->started;
-    ev_io_start(loop, &s->rev);
-    arm_write(s, false);
+    sock_read_start(&s->sock);
     mark_dirty(s);
     rearm(s);
 }
@@ -1038,48 +963,38 @@ static void after_nghttp2(struct bsess *s)
     mark_dirty(s);
 }
 
-static void handshake(struct bsess *s)
+/* The connect and the TLS handshake (ALPN h2) are over. */
+static void on_ready(struct sock *sk, int err, const char *why, int sys_errno)
 {
-    ERR_clear_error();
-    int r = SSL_do_handshake(s->ssl);
-    if (r != 1) {
-        int e = SSL_get_error(s->ssl, r);
-        if (e == SSL_ERROR_WANT_READ) {
-            arm_write(s, false);
-            return;
-        }
-        if (e == SSL_ERROR_WANT_WRITE) {
-            arm_write(s, true);
-            return;
-        }
-        char why[256];
-        tls_client_error(s->ssl, why, sizeof(why));
-        log_warn("backend %s:%u: %s", s->be->host, s->be->port, why);
-        kill_session(s, 502, why, false);
+    struct bsess *s = container_of(sk, struct bsess, sock);
+    upool_connect_done(s->w, s->be, err, s->started);
+    if (err) {
+        if (err == H2G_ERR_TLS)
+            log_warn("backend %s:%u: %s", s->be->host, s->be->port, why);
+        kill_session(s, 502, why, sys_errno != 0);
         return;
     }
-    const unsigned char *alpn = NULL;
-    unsigned alpn_len = 0;
-    SSL_get0_alpn_selected(s->ssl, &alpn, &alpn_len);
-    if (alpn_len != 2 || memcmp(alpn, "h2", 2) != 0) {
-        log_warn("backend %s:%u: TLS peer did not select ALPN h2", s->be->host, s->be->port);
-        kill_session(s, 502, "backend did not negotiate h2", false);
-        return;
+    if (sk->ssl) {
+        const unsigned char *alpn = NULL;
+        unsigned alpn_len = 0;
+        SSL_get0_alpn_selected(sk->ssl, &alpn, &alpn_len);
+        if (alpn_len != 2 || memcmp(alpn, "h2", 2) != 0) {
+            log_warn("backend %s:%u: TLS peer did not select ALPN h2", s->be->host,
+                     s->be->port);
+            kill_session(s, 502, "backend did not negotiate h2", false);
+            return;
+        }
     }
     become_ready(s);
 }
 
-static void on_readable(struct ev_loop *loop, ev_io *io, int revents)
+static void on_readable(struct sock *sk)
 {
-    (void)revents;
-    struct bsess *s = io->data;
+    struct bsess *s = container_of(sk, struct bsess, sock);
     struct worker *w = s->w;
-    if (s->state == BS_TLS) {
-        handshake(s);
-        return;
-    }
+    struct ev_loop *loop = w->loop;
     for (int i = 0; i < READ_BATCH && s->state == BS_READY; i++) {
-        int n = read_some(s, w->scratch, BUF_BLOCK_SIZE);
+        ssize_t n = sock_read(sk, w->scratch, BUF_BLOCK_SIZE);
         if (n == 0)
             break;
         if (n < 0) {
@@ -1099,45 +1014,17 @@ static void on_readable(struct ev_loop *loop, ev_io *io, int revents)
         after_nghttp2(s);
         if (s->state != BS_READY)
             return;
-        if ((size_t)n < BUF_BLOCK_SIZE && !s->ssl)
+        if ((size_t)n < BUF_BLOCK_SIZE && !sk->ssl)
             break;
     }
-    if (s->state == BS_READY && s->ssl && SSL_pending(s->ssl) > 0)
-        ev_feed_event(loop, &s->rev, EV_READ);
+    if (s->state == BS_READY && sock_read_pending(sk))
+        ev_feed_event(loop, &sk->rev, EV_READ);
     mark_dirty(s);
 }
 
-static void on_writable(struct ev_loop *loop, ev_io *io, int revents)
+static void on_writable(struct sock *sk)
 {
-    (void)revents;
-    struct bsess *s = io->data;
-    if (s->state == BS_CONNECTING) {
-        int err = 0;
-        socklen_t len = sizeof(err);
-        getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len);
-        if (err) {
-            char why[128];
-            snprintf(why, sizeof(why), "connect: %s", strerror(err));
-            stats_backend_connect_failure(s->w->stats, (long)s->be->index);
-            kill_session(s, 502, why, true);
-            return;
-        }
-        stats_backend_connect(s->w->stats, (long)s->be->index, ev_now(loop) - s->started);
-        if (s->ssl) {
-            s->state = BS_TLS;
-            ev_io_start(loop, &s->rev);
-            handshake(s);
-        } else {
-            become_ready(s);
-        }
-        return;
-    }
-    if (s->state == BS_TLS) {
-        handshake(s);
-        return;
-    }
-    arm_write(s, false);
-    mark_dirty(s);
+    mark_dirty(container_of(sk, struct bsess, sock));
 }
 
 static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
@@ -1212,13 +1099,12 @@ static void sess_flush(struct bsess *s)
         if (!nghttp2_session_want_write(s->h2) || bufq_len(&s->out) >= OUT_HIGH)
             break;
     }
-    int r = write_out(s);
-    if (r < 0) {
+    if (write_out(s) < 0) {
         kill_session(s, 502, "write error", false);
         return;
     }
-    if (r == 1 || (bufq_len(&s->out) == 0 && nghttp2_session_want_write(s->h2) &&
-                   !s->write_armed)) {
+    if (!sock_write_blocked(&s->sock) &&
+        (bufq_len(&s->out) || nghttp2_session_want_write(s->h2))) {
         mark_dirty(s);
         return;
     }
@@ -1265,24 +1151,6 @@ void bsess_pool_init(struct worker *w)
     ev_timer_init(&p->queue_timer, on_queue_timer, 1., 0.);
     p->queue_timer.data = w;
     w->bsp = p;
-    bool h2_tls = false, h1_tls = false;
-    for (size_t i = 0; i < cfg->num_backends; i++) {
-        if (cfg->backends[i].tls) {
-            if (cfg->backends[i].proto == CFG_PROTO_H2)
-                h2_tls = true;
-            else
-                h1_tls = true;
-        }
-    }
-    char err[512];
-    if (h2_tls && !(p->tls_h2 = tls_client_ctx_new(cfg, true, err, sizeof(err)))) {
-        log_error("backend TLS: %s", err);
-        exit(1);
-    }
-    if (h1_tls && !(p->tls_h1 = tls_client_ctx_new(cfg, false, err, sizeof(err)))) {
-        log_error("backend TLS: %s", err);
-        exit(1);
-    }
 }
 
 void bsess_pool_cleanup(struct worker *w)
@@ -1303,11 +1171,8 @@ void bsess_pool_cleanup(struct worker *w)
                 bs->x->bs = NULL;
             stream_free(bs);
         }
-        SSL_SESSION_free(p->be[i].tls_session);
     }
     ev_timer_stop(w->loop, &p->queue_timer);
-    SSL_CTX_free(p->tls_h2);
-    SSL_CTX_free(p->tls_h1);
     free(p->be);
     free(p);
     w->bsp = NULL;
@@ -1326,7 +1191,7 @@ int bsess_attach(struct worker *w, const struct cfg_backend *be, struct xchg *x)
               cfg->max_request_header_fields + 16);
     bufq_init(&bs->replay, &w->pool);
     struct str scheme = x->i_scheme >= 0 ? hdrs_value(&x->req, (size_t)x->i_scheme)
-                        : cc->ssl        ? STR_LIT("https")
+                        : cc->sock.ssl        ? STR_LIT("https")
                                          : STR_LIT("http");
     struct xlate_req r = {
         .method = xchg_method(x),
@@ -1335,7 +1200,7 @@ int bsess_attach(struct worker *w, const struct cfg_backend *be, struct xchg *x)
         .hdrs = &x->req,
         .client_proto = cc->proto == CC_H2 ? "2" : cc->parser.http_minor == 0 ? "1.0" : "1.1",
         .client_addr = str_make(cc->peer, cc->peer_len),
-        .tls = cc->ssl != NULL,
+        .tls = cc->sock.ssl != NULL,
         .content_length = hdrs_find(&x->req, STR_LIT("content-length")) >= 0
                               ? x->req_content_length
                               : -1,
@@ -1439,16 +1304,6 @@ void bsess_detach(struct xchg *x)
     mark_dirty(s);
 }
 
-SSL_CTX *bsess_tls_ctx(struct worker *w, bool h2)
-{
-    return h2 ? w->bsp->tls_h2 : w->bsp->tls_h1;
-}
-
-SSL_SESSION **bsess_tls_cache(struct worker *w, const struct cfg_backend *be)
-{
-    return &backend_of(w, be)->tls_session;
-}
-
 bool bsess_flush_all(struct worker *w)
 {
     struct bsess_pool *p = w->bsp;
@@ -1480,8 +1335,6 @@ void bsess_reap(struct worker *w)
         }
         /* Streams nghttp2 still knows point at nothing we will touch. */
         nghttp2_session_del(s->h2);
-        if (s->ssl)
-            SSL_free(s->ssl);
         bufq_cleanup(&s->out);
         free(s);
     }

@@ -1,7 +1,6 @@
 /* HTTP/2 backend sessions: per worker and per backend, nghttp2 client
  * sessions (cleartext prior knowledge or TLS with ALPN h2) that multiplex
- * the exchanges of every client connection of the worker. Also holds the
- * worker's backend TLS contexts and session caches (used by bconn too). */
+ * the exchanges of every client connection of the worker. */
 #ifndef H2G_PROXY_BSESS_H
 #define H2G_PROXY_BSESS_H
 
@@ -9,9 +8,7 @@
 
 #include "proxy/bsess-t.h"
 
-/* Sets up w->bsp for w->cfg. Exits the process (logged) when a backend
- * TLS context cannot be built (--cacert or the client key unusable): it
- * runs at start-up, before any connection. */
+/* Sets up w->bsp for w->cfg. */
 void bsess_pool_init(struct worker *w);
 /* Closes every session and frees w->bsp. */
 void bsess_pool_cleanup(struct worker *w);
@@ -33,11 +30,6 @@ void bsess_resp_drained(struct xchg *x);
 /* x is going away: reset its stream (CANCEL) or leave the queue, and
  * forget x. x->bs is NULL afterwards. */
 void bsess_detach(struct xchg *x);
-
-/* The backend TLS context for ALPN h2 or http/1.1 and be's session cache
- * slot, for bconn. NULL context when no backend uses TLS. */
-SSL_CTX *bsess_tls_ctx(struct worker *w, bool h2);
-SSL_SESSION **bsess_tls_cache(struct worker *w, const struct cfg_backend *be);
 
 /* Prepare pass: writes every session with output, handles queues.
  * Returns true when more work is left for the next iteration. */

@@ -4,11 +4,11 @@
 #include <ev.h>
 #include <http_parser.h>
 #include <nghttp2/nghttp2.h>
-#include <openssl/ssl.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "common/buf-t.h"
+#include "proxy/sock-t.h"
 
 struct worker;
 struct xchg;
@@ -27,11 +27,9 @@ struct cconn {
     struct worker *w;
     const struct cfg_frontend *fe;
     uint64_t id;
-    int fd;
-    ev_io rev, wev;
+    struct sock sock;
     ev_timer timer;
     double last_activity;
-    SSL *ssl;
     enum cconn_proto proto;
     /* Bytes read but not yet parsed (HTTP/1.1, and the preface sniff).
      * Contiguous so a request head can be checked in one pass; freed
@@ -53,7 +51,6 @@ struct cconn {
     bool dirty;
     bool closing;       /* close once out is written */
     bool dead;          /* watchers stopped; freed by the prepare pass */
-    bool write_armed;
     bool read_paused;
     bool eof;           /* client closed its sending side */
     bool goaway_final_sent;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/container.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/stats.h"
@@ -19,6 +20,8 @@
 #include "config/config.h"
 #include "proxy/auth.h"
 #include "proxy/hdrs.h"
+#include "proxy/sock.h"
+#include "proxy/tls.h"
 #include "proxy/tunnel.h"
 #include "proxy/worker.h"
 #include "proxy/xchg.h"
@@ -38,100 +41,32 @@ static nghttp2_session_callbacks *h2_callbacks;
 static nghttp2_option *h2_option;
 static http_parser_settings h1_settings;
 
-static void on_readable(struct ev_loop *loop, ev_io *io, int revents);
-static void on_writable(struct ev_loop *loop, ev_io *io, int revents);
+static void on_readable(struct sock *s);
+static void on_writable(struct sock *s);
+static void on_ready(struct sock *s, int err, const char *why, int sys_errno);
 static void on_timer(struct ev_loop *loop, ev_timer *t, int revents);
 static void h1_process(struct cconn *cc);
 
+static const struct sock_handler cc_sock_handler = {
+    .readable = on_readable,
+    .writable = on_writable,
+    .ready = on_ready,
+};
+
 /* ---- I/O ---- */
 
-/* Returns >0 bytes read, 0 when it would block, or a negative h2g_err
- * (H2G_ERR_EOF on an orderly close). */
-static ssize_t conn_read(struct cconn *cc, char *buf, size_t len)
-{
-    if (cc->ssl) {
-        ERR_clear_error();
-        int n = SSL_read(cc->ssl, buf, (int)len);
-        if (n > 0)
-            return n;
-        int e = SSL_get_error(cc->ssl, n);
-        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
-            return 0;
-        if (e == SSL_ERROR_ZERO_RETURN)
-            return H2G_ERR_EOF;
-        if (e == SSL_ERROR_SYSCALL && n == 0)
-            return H2G_ERR_EOF;
-        return H2G_ERR_TLS;
-    }
-    for (;;) {
-        ssize_t n = read(cc->fd, buf, len);
-        if (n > 0)
-            return n;
-        if (n == 0)
-            return H2G_ERR_EOF;
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN)
-            return 0;
-        return errno == ECONNRESET ? H2G_ERR_EOF : H2G_ERR_IO;
-    }
-}
-
-static void arm_write(struct cconn *cc, bool on)
-{
-    if (on == cc->write_armed)
-        return;
-    cc->write_armed = on;
-    if (on)
-        ev_io_start(cc->w->loop, &cc->wev);
-    else
-        ev_io_stop(cc->w->loop, &cc->wev);
-}
-
 /* Writes queued output within the budget. Returns 0 (all written or it
- * would block, EV_WRITE armed as needed), 1 when the budget ran out with
- * output left, or a negative h2g_err. */
+ * would block, EV_WRITE armed as needed; output left with EV_WRITE not
+ * armed means the budget ran out), or a negative h2g_err. */
 static int write_out(struct cconn *cc)
 {
-    size_t budget = WRITE_BUDGET;
-    while (bufq_len(&cc->out)) {
-        if (budget == 0)
-            return 1;
-        ssize_t n;
-        if (cc->ssl) {
-            struct iovec iov;
-            bufq_peek_iov(&cc->out, &iov, 1);
-            ERR_clear_error();
-            int r = SSL_write(cc->ssl, iov.iov_base, (int)iov.iov_len);
-            if (r <= 0) {
-                int e = SSL_get_error(cc->ssl, r);
-                if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
-                    arm_write(cc, true);
-                    return 0;
-                }
-                return H2G_ERR_TLS;
-            }
-            n = r;
-        } else {
-            struct iovec iov[32];
-            int cnt = bufq_peek_iov(&cc->out, iov, 32);
-            n = writev(cc->fd, iov, cnt);
-            if (n < 0) {
-                if (errno == EINTR)
-                    continue;
-                if (errno == EAGAIN) {
-                    arm_write(cc, true);
-                    return 0;
-                }
-                return H2G_ERR_IO;
-            }
-        }
-        bufq_drain(&cc->out, (size_t)n);
+    ssize_t n = sock_write(&cc->sock, &cc->out, WRITE_BUDGET);
+    if (n < 0)
+        return (int)n;
+    if (n) {
         stats_bytes(cc->w->stats, STATS_SIDE_CLIENT, STATS_DIR_OUT, (uint64_t)n);
-        budget = (size_t)n > budget ? 0 : budget - (size_t)n;
         cc->last_activity = ev_now(cc->w->loop);
     }
-    arm_write(cc, false);
     return 0;
 }
 
@@ -432,7 +367,9 @@ void cconn_global_cleanup(void)
 static void set_proto(struct cconn *cc, enum cconn_proto proto)
 {
     cc->proto = proto;
-    cc->stats_proto = proto == CC_H1 ? STATS_PROTO_HTTP1 : cc->ssl ? STATS_PROTO_H2 : STATS_PROTO_H2C;
+    cc->stats_proto = proto == CC_H1       ? STATS_PROTO_HTTP1
+                      : cc->sock.ssl ? STATS_PROTO_H2
+                                     : STATS_PROTO_H2C;
     stats_conn_opened(cc->w->stats, (enum stats_proto)cc->stats_proto);
 }
 
@@ -747,7 +684,7 @@ static void h1_error(struct cconn *cc, int status, const char *why)
     xlate_resp_h1(&cc->out, &r);
     bufq_append(&cc->out, body, (size_t)n);
     cc->closing = true;
-    ev_io_stop(cc->w->loop, &cc->rev);
+    sock_read_stop(&cc->sock);
     cc->read_paused = true;
 }
 
@@ -806,7 +743,7 @@ static void h1_process(struct cconn *cc)
             if (cc->h1_in_message) {
                 /* Body over the high-water mark: wait for the backend. */
                 cc->read_paused = true;
-                ev_io_stop(cc->w->loop, &cc->rev);
+                sock_read_stop(&cc->sock);
                 return;
             }
             continue;
@@ -983,7 +920,7 @@ static void pause_read(struct cconn *cc)
     if (cc->read_paused)
         return;
     cc->read_paused = true;
-    ev_io_stop(cc->w->loop, &cc->rev);
+    sock_read_stop(&cc->sock);
 }
 
 void cconn_resume_read(struct cconn *cc)
@@ -1010,7 +947,7 @@ void cconn_resume_read(struct cconn *cc)
     cc->read_paused = false;
     if (cc->eof)
         return;
-    ev_io_start(cc->w->loop, &cc->rev);
+    sock_read_start(&cc->sock);
 }
 
 /* ---- connection lifecycle ---- */
@@ -1039,26 +976,21 @@ struct cconn *cconn_new(struct worker *w, int fd, const struct cfg_frontend *fe,
     cc->w = w;
     cc->fe = fe;
     cc->id = ++w->next_conn_id * 256 + (uint64_t)w->id;
-    cc->fd = fd;
     cc->stats_proto = -1;
     bufq_init(&cc->out, &w->pool);
     format_peer(cc, peer);
     cc->last_activity = ev_now(w->loop);
-    ev_io_init(&cc->rev, on_readable, fd, EV_READ);
-    ev_io_init(&cc->wev, on_writable, fd, EV_WRITE);
-    cc->rev.data = cc->wev.data = cc;
+    sock_init(&cc->sock, w->loop, fd, &cc_sock_handler);
     ev_timer_init(&cc->timer, on_timer, w->cfg->frontend_keep_alive_timeout, 0.);
     cc->timer.data = cc;
     ev_timer_start(w->loop, &cc->timer);
     if (fe->tls) {
         cc->proto = CC_TLS;
-        cc->ssl = SSL_new(w->ssl_ctx);
-        SSL_set_fd(cc->ssl, fd);
-        SSL_set_accept_state(cc->ssl);
+        sock_accept_tls(&cc->sock, tls_server_new(w->ssl_ctx, fd));
     } else {
         cc->proto = CC_SNIFF;
+        sock_read_start(&cc->sock);
     }
-    ev_io_start(w->loop, &cc->rev);
     cc->next = w->conns;
     if (w->conns)
         w->conns->prev = cc;
@@ -1075,8 +1007,8 @@ void cconn_close(struct cconn *cc, const char *why)
     log_info("c%" PRIu64 " closed: %s", cc->id, why);
     cc->dead = true;
     struct ev_loop *loop = cc->w->loop;
-    ev_io_stop(loop, &cc->rev);
-    ev_io_stop(loop, &cc->wev);
+    sock_read_stop(&cc->sock);
+    sock_arm_write(&cc->sock, false);
     ev_timer_stop(loop, &cc->timer);
     cc->next_grave = cc->w->cc_grave;
     cc->w->cc_grave = cc;
@@ -1095,11 +1027,7 @@ static void cconn_free(struct cconn *cc)
         xchg_free(cc->xchgs);
     if (cc->h2)
         nghttp2_session_del(cc->h2);
-    if (cc->ssl) {
-        SSL_shutdown(cc->ssl);
-        SSL_free(cc->ssl);
-    }
-    close(cc->fd);
+    sock_close(&cc->sock, true);
     if (cc->stats_proto >= 0)
         stats_conn_closed(w->stats, (enum stats_proto)cc->stats_proto);
     bufq_cleanup(&cc->out);
@@ -1158,7 +1086,7 @@ static void select_proto_after_tls(struct cconn *cc)
 {
     const unsigned char *alpn = NULL;
     unsigned alpn_len = 0;
-    SSL_get0_alpn_selected(cc->ssl, &alpn, &alpn_len);
+    SSL_get0_alpn_selected(cc->sock.ssl, &alpn, &alpn_len);
     if (alpn_len == 2 && memcmp(alpn, "h2", 2) == 0) {
         if (start_h2(cc) < 0)
             cconn_close(cc, "cannot start HTTP/2 session");
@@ -1210,42 +1138,35 @@ static void feed(struct cconn *cc, const char *p, size_t len)
     }
 }
 
-static void on_readable(struct ev_loop *loop, ev_io *io, int revents)
+/* The TLS handshake is over. */
+static void on_ready(struct sock *s, int err, const char *why, int sys_errno)
 {
-    (void)loop;
-    (void)revents;
-    struct cconn *cc = io->data;
+    (void)sys_errno;
+    struct cconn *cc = container_of(s, struct cconn, sock);
+    if (err) {
+        log_info("c%" PRIu64 " %s", cc->id, why);
+        cconn_close(cc, "TLS handshake failed");
+        return;
+    }
+    select_proto_after_tls(cc);
+    if (cc->dead)
+        return;
+    wrk_mark_dirty(cc->w, cc);
+    on_readable(s); /* application data may have come with the handshake */
+}
+
+static void on_readable(struct sock *s)
+{
+    struct cconn *cc = container_of(s, struct cconn, sock);
     struct worker *w = cc->w;
     cc->last_activity = ev_now(w->loop);
-    if (cc->proto == CC_TLS) {
-        ERR_clear_error();
-        int r = SSL_do_handshake(cc->ssl);
-        if (r != 1) {
-            int e = SSL_get_error(cc->ssl, r);
-            if (e == SSL_ERROR_WANT_READ)
-                return;
-            if (e == SSL_ERROR_WANT_WRITE) {
-                arm_write(cc, true);
-                return;
-            }
-            char buf[128];
-            ERR_error_string_n(ERR_peek_last_error(), buf, sizeof(buf));
-            log_info("c%" PRIu64 " TLS handshake failed: %s", cc->id, buf);
-            cconn_close(cc, "TLS handshake failed");
-            return;
-        }
-        arm_write(cc, false);
-        select_proto_after_tls(cc);
-        if (cc->dead)
-            return;
-        wrk_mark_dirty(w, cc);
-    }
     for (int i = 0; i < READ_BATCH && !cc->read_paused && !cc->dead && !cc->closing; i++) {
-        ssize_t n = conn_read(cc, w->scratch, BUF_BLOCK_SIZE);
+        ssize_t n = sock_read(s, w->scratch, BUF_BLOCK_SIZE);
         if (n == 0)
             break;
         if (n < 0) {
-            if (cc->proto == CC_H1 && n == H2G_ERR_EOF && cc->xchgs) {
+            bool eof = n == H2G_ERR_EOF || n == H2G_ERR_RESET;
+            if (cc->proto == CC_H1 && eof && cc->xchgs) {
                 /* Half-close after a request: answer it, then close. A
                  * tunnel forwards what it has, then closes both sides. */
                 struct xchg *x = cc->xchgs;
@@ -1257,27 +1178,22 @@ static void on_readable(struct ev_loop *loop, ev_io *io, int revents)
                 }
                 break;
             }
-            cconn_close(cc, n == H2G_ERR_EOF ? "peer closed" : h2g_strerror((int)n));
+            cconn_close(cc, eof ? "peer closed" : h2g_strerror((int)n));
             return;
         }
         stats_bytes(w->stats, STATS_SIDE_CLIENT, STATS_DIR_IN, (uint64_t)n);
         feed(cc, w->scratch, (size_t)n);
-        if ((size_t)n < BUF_BLOCK_SIZE && !cc->ssl)
+        if ((size_t)n < BUF_BLOCK_SIZE && !s->ssl)
             break;
     }
+    if (!cc->read_paused && !cc->dead && sock_read_pending(s))
+        ev_feed_event(w->loop, &s->rev, EV_READ);
     wrk_mark_dirty(w, cc);
 }
 
-static void on_writable(struct ev_loop *loop, ev_io *io, int revents)
+static void on_writable(struct sock *s)
 {
-    (void)loop;
-    (void)revents;
-    struct cconn *cc = io->data;
-    if (cc->proto == CC_TLS) {
-        on_readable(loop, &cc->rev, EV_READ);
-        return;
-    }
-    arm_write(cc, false);
+    struct cconn *cc = container_of(s, struct cconn, sock);
     wrk_mark_dirty(cc->w, cc);
 }
 
@@ -1325,11 +1241,11 @@ static void try_splice(struct cconn *cc)
         x->resp_end || bufq_len(&x->req_body) || bufq_len(&x->resp_body) || cc->in_len ||
         bufq_len(&cc->out))
         return;
-    if (!tun_splice_start(x->tun, cc->fd))
+    if (!tun_splice_start(x->tun, cc->sock.fd))
         return;
     cc->spliced = true;
     pause_read(cc);
-    arm_write(cc, false);
+    sock_arm_write(&cc->sock, false);
 }
 
 void cconn_flush(struct cconn *cc)
@@ -1359,17 +1275,15 @@ void cconn_flush(struct cconn *cc)
             h1_on_news(cc, cc->xchgs);
         h1_finish(cc);
     }
-    int r = write_out(cc);
-    if (r < 0) {
+    if (write_out(cc) < 0) {
         cconn_close(cc, "write error");
         return;
     }
-    if (r == 1) {
-        wrk_mark_dirty(cc->w, cc);
+    if (bufq_len(&cc->out)) {
+        if (!sock_write_blocked(&cc->sock))
+            wrk_mark_dirty(cc->w, cc); /* the budget ran out */
         return;
     }
-    if (bufq_len(&cc->out))
-        return;
     if (cc->proto == CC_H2) {
         if (!nghttp2_session_want_read(cc->h2) && !nghttp2_session_want_write(cc->h2)) {
             cconn_close(cc, "HTTP/2 session done");
@@ -1383,7 +1297,7 @@ void cconn_flush(struct cconn *cc)
             wrk_mark_dirty(cc->w, cc);
         return;
     }
-    if (cc->h1_tunnel && !cc->spliced && !cc->ssl)
+    if (cc->h1_tunnel && !cc->spliced && !cc->sock.ssl)
         try_splice(cc);
     if (cc->proto == CC_H1 && cc->xchgs && cc->xchgs->resp_done) {
         h1_finish(cc);
@@ -1393,8 +1307,8 @@ void cconn_flush(struct cconn *cc)
         }
     }
     if (cc->closing) {
-        if (cc->proto == CC_H1 && !cc->ssl)
-            shutdown(cc->fd, SHUT_WR);
+        if (cc->proto == CC_H1 && !cc->sock.ssl)
+            shutdown(cc->sock.fd, SHUT_WR);
         cconn_close(cc, "done");
     }
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/container.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/xalloc.h"
@@ -15,8 +16,6 @@
 #define DNS_MAX_NAME 254 /* 253 plus an optional trailing dot */
 #define NUM_BUCKETS 1024 /* power of two; for the cache and the lookups */
 #define DEFAULT_LOOKUP_TIMEOUT 5.0
-
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
 /* Circular doubly-linked list with a sentinel: a node unlinks itself
  * without knowing which list holds it. */

@@ -5,8 +5,11 @@
 #include <openssl/x509v3.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "common/err.h"
+#include "common/xalloc.h"
 #include "config/config.h"
 
 /* ECDHE with AEAD only: the suites RFC 9113 §9.2.2 leaves usable, which
@@ -81,6 +84,14 @@ SSL_CTX *tls_server_ctx_new(const struct config *cfg, char *err, size_t err_len)
     }
     SSL_CTX_set_alpn_select_cb(ctx, on_alpn_select, NULL);
     return ctx;
+}
+
+SSL *tls_server_new(SSL_CTX *ctx, int fd)
+{
+    SSL *ssl = SSL_new(ctx);
+    SSL_set_fd(ssl, fd);
+    SSL_set_accept_state(ssl);
+    return ssl;
 }
 
 /* ---- backend (client) side ---- */
@@ -188,7 +199,46 @@ SSL *tls_client_new(SSL_CTX *ctx, int fd, const struct cfg_backend *be, SSL_SESS
     return ssl;
 }
 
-void tls_client_error(SSL *ssl, char *buf, size_t len)
+int tls_upstream_init(struct tls_upstream *t, const struct config *cfg, char *err,
+                      size_t err_len)
+{
+    memset(t, 0, sizeof(*t));
+    bool h2_tls = false, h1_tls = false;
+    for (size_t i = 0; i < cfg->num_backends; i++) {
+        if (cfg->backends[i].tls) {
+            if (cfg->backends[i].proto == CFG_PROTO_H2)
+                h2_tls = true;
+            else
+                h1_tls = true;
+        }
+    }
+    t->num_sessions = cfg->num_backends;
+    t->sessions = xcalloc(t->num_sessions ? t->num_sessions : 1, sizeof(*t->sessions));
+    if ((h2_tls && !(t->ctx_h2 = tls_client_ctx_new(cfg, true, err, err_len))) ||
+        (h1_tls && !(t->ctx_h1 = tls_client_ctx_new(cfg, false, err, err_len)))) {
+        tls_upstream_cleanup(t);
+        return H2G_ERR_TLS;
+    }
+    return 0;
+}
+
+void tls_upstream_cleanup(struct tls_upstream *t)
+{
+    for (size_t i = 0; i < t->num_sessions; i++)
+        SSL_SESSION_free(t->sessions[i]);
+    free(t->sessions);
+    SSL_CTX_free(t->ctx_h2);
+    SSL_CTX_free(t->ctx_h1);
+    memset(t, 0, sizeof(*t));
+}
+
+SSL *tls_upstream_new(struct tls_upstream *t, const struct cfg_backend *be, int fd)
+{
+    SSL_CTX *ctx = be->proto == CFG_PROTO_H2 ? t->ctx_h2 : t->ctx_h1;
+    return tls_client_new(ctx, fd, be, &t->sessions[be->index]);
+}
+
+void tls_handshake_error(SSL *ssl, char *buf, size_t len)
 {
     long v = SSL_get_verify_result(ssl);
     if (v != X509_V_OK) {

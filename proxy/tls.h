@@ -5,6 +5,8 @@
 #include <openssl/ssl.h>
 #include <stdbool.h>
 
+#include "proxy/tls-t.h"
+
 struct config;
 
 /* Returns a server context with the configured key and certificate, TLS
@@ -13,6 +15,9 @@ struct config;
  * returns NULL with a message in err. The context is shared read-only by
  * every worker. */
 SSL_CTX *tls_server_ctx_new(const struct config *cfg, char *err, size_t err_len);
+
+/* Returns a server connection on fd (accept state) for ctx. */
+SSL *tls_server_new(SSL_CTX *ctx, int fd);
 
 struct cfg_backend;
 
@@ -33,8 +38,20 @@ SSL_CTX *tls_client_ctx_new(const struct config *cfg, bool h2_alpn, char *err, s
  * the returned SSL. */
 SSL *tls_client_new(SSL_CTX *ctx, int fd, const struct cfg_backend *be, SSL_SESSION **cache);
 
-/* Writes why a client handshake on ssl failed into buf: the certificate
+/* Sets up t for the backends of cfg: the contexts they need and an empty
+ * session slot per backend. Returns 0, or H2G_ERR_TLS with a message in err
+ * (--cacert or the client key unusable). */
+int tls_upstream_init(struct tls_upstream *t, const struct config *cfg, char *err,
+                      size_t err_len);
+void tls_upstream_cleanup(struct tls_upstream *t);
+
+/* Returns a client connection on fd for be (which uses TLS), with the
+ * context for its protocol and its session slot in t (see
+ * tls_client_new). */
+SSL *tls_upstream_new(struct tls_upstream *t, const struct cfg_backend *be, int fd);
+
+/* Writes why a handshake on ssl failed into buf: the certificate
  * verification error when there is one, else the TLS error queue. */
-void tls_client_error(SSL *ssl, char *buf, size_t len);
+void tls_handshake_error(SSL *ssl, char *buf, size_t len);
 
 #endif

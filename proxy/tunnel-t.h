@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "proxy/sock-t.h"
+
 struct worker;
 struct xchg;
 struct dns_query;
@@ -21,8 +23,7 @@ enum tun_state {
 
 /* One connection attempt (RFC 8305 lets two run at once). */
 struct tun_attempt {
-    int fd;
-    ev_io wev;
+    struct sock sock;   /* closed when the slot is free */
     struct tunnel *t;
 };
 
@@ -54,13 +55,11 @@ struct tunnel {
     int last_errno;
     ev_timer he_timer;         /* Happy Eyeballs: start IPv4 after 250 ms */
 
-    int fd;
-    ev_io rev, wev;
+    struct sock sock;          /* the target, once connected */
     ev_timer timer;            /* connect timeout, then idle timeout */
     double start;
     double last_activity;
     bool read_paused;
-    bool write_armed;
     bool target_eof;           /* target sent FIN */
     bool shut_wr;              /* we sent FIN to the target */
     uint64_t bytes_up;         /* client to target */
@@ -68,8 +67,7 @@ struct tunnel {
 
     /* splice(2) mode (cleartext HTTP/1.1 tunnels): both sockets are ours. */
     bool spliced;
-    int cfd;                   /* the client socket, borrowed from the cconn */
-    ev_io cio;
+    struct sock csock;         /* the client's socket, borrowed from the client side */
     struct tun_pipe up, down;  /* client to target, target to client */
     struct tunnel *next;       /* graveyard */
 };

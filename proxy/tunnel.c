@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/container.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/stats.h"
@@ -22,6 +23,7 @@
 #include "proxy/cconn.h"
 #include "proxy/dns.h"
 #include "proxy/hdrs.h"
+#include "proxy/sock.h"
 #include "proxy/worker.h"
 #include "proxy/xchg.h"
 
@@ -29,11 +31,27 @@
 #define HAPPY_EYEBALLS_DELAY 0.25
 #define READ_BATCH 4
 
-static void on_target_readable(struct ev_loop *loop, ev_io *io, int revents);
-static void on_target_writable(struct ev_loop *loop, ev_io *io, int revents);
-static void on_attempt_done(struct ev_loop *loop, ev_io *io, int revents);
+static void on_target_readable(struct sock *s);
+static void on_target_writable(struct sock *s);
+static void on_attempt_done(struct sock *s, int err, const char *why, int sys_errno);
+static void on_client_io(struct sock *s);
 static void on_tunnel_timer(struct ev_loop *loop, ev_timer *t, int revents);
 static void on_he_timer(struct ev_loop *loop, ev_timer *t, int revents);
+
+static const struct sock_handler target_handler = {
+    .readable = on_target_readable,
+    .writable = on_target_writable,
+};
+
+static const struct sock_handler attempt_handler = {
+    .ready = on_attempt_done,
+};
+
+/* Splice mode: the client's socket, borrowed from the client side. */
+static const struct sock_handler client_handler = {
+    .readable = on_client_io,
+    .writable = on_client_io,
+};
 
 /* Answers x with an error before the tunnel opened. */
 static void refuse(struct xchg *x, int status, const char *proxy_status, const char *why)
@@ -47,13 +65,9 @@ static void refuse(struct xchg *x, int status, const char *proxy_status, const c
     xchg_fail(x, status, why);
 }
 
-static void close_attempt(struct tunnel *t, struct tun_attempt *a)
+static void close_attempt(struct tun_attempt *a)
 {
-    if (a->fd < 0)
-        return;
-    ev_io_stop(t->w->loop, &a->wev);
-    close(a->fd);
-    a->fd = -1;
+    sock_close(&a->sock, false);
 }
 
 /* Closes every socket and watcher; memory goes in the next tun_reap(). */
@@ -67,17 +81,12 @@ static void kill_tunnel(struct tunnel *t)
         t->query = NULL;
     }
     for (int i = 0; i < 2; i++)
-        close_attempt(t, &t->attempts[i]);
+        close_attempt(&t->attempts[i]);
     ev_timer_stop(w->loop, &t->he_timer);
     ev_timer_stop(w->loop, &t->timer);
-    if (t->fd >= 0) {
-        ev_io_stop(w->loop, &t->rev);
-        ev_io_stop(w->loop, &t->wev);
-        close(t->fd);
-        t->fd = -1;
-    }
+    sock_close(&t->sock, false);
     if (t->spliced) {
-        ev_io_stop(w->loop, &t->cio);
+        sock_release(&t->csock); /* the client side closes its own */
         for (int i = 0; i < 2; i++) {
             close(t->up.fds[i]);
             close(t->down.fds[i]);
@@ -131,16 +140,11 @@ static void opened(struct tunnel *t, int fd)
     struct xchg *x = t->x;
     ev_timer_stop(w->loop, &t->he_timer);
     for (int i = 0; i < 2; i++)
-        close_attempt(t, &t->attempts[i]);
-    t->fd = fd;
+        close_attempt(&t->attempts[i]);
+    sock_init(&t->sock, w->loop, fd, &target_handler);
     t->state = TUN_OPEN;
     t->start = t->last_activity = ev_now(w->loop);
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    ev_io_init(&t->rev, on_target_readable, fd, EV_READ);
-    ev_io_init(&t->wev, on_target_writable, fd, EV_WRITE);
-    t->rev.data = t->wev.data = t;
-    ev_io_start(w->loop, &t->rev);
+    sock_read_start(&t->sock);
     arm_timer(t, w->cfg->tunnel_idle_timeout);
     stats_tunnel_opened(w->stats);
     log_info("c%" PRIu64 " s%d tunnel to %s:%u open", x->cc->id, x->stream_id, t->host, t->port);
@@ -159,24 +163,14 @@ static bool try_next(struct tunnel *t, int family, int slot)
         const struct sockaddr_storage *ss = &t->addrs[*next];
         if (ss->ss_family != family)
             continue;
-        int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0) {
+        struct tun_attempt *a = &t->attempts[slot];
+        if (sock_connect(&a->sock, t->w->loop, (const struct sockaddr *)ss,
+                         t->addr_lens[*next], &attempt_handler) < 0) {
             t->last_errno = errno;
-            continue;
-        }
-        if (connect(fd, (const struct sockaddr *)ss, t->addr_lens[*next]) < 0 &&
-            errno != EINPROGRESS) {
-            t->last_errno = errno;
-            close(fd);
             continue;
         }
         (*next)++;
-        struct tun_attempt *a = &t->attempts[slot];
-        a->fd = fd;
         a->t = t;
-        ev_io_init(&a->wev, on_attempt_done, fd, EV_WRITE);
-        a->wev.data = a;
-        ev_io_start(t->w->loop, &a->wev);
         return true;
     }
     return false;
@@ -184,7 +178,7 @@ static bool try_next(struct tunnel *t, int family, int slot)
 
 static bool any_attempt(const struct tunnel *t)
 {
-    return t->attempts[0].fd >= 0 || t->attempts[1].fd >= 0;
+    return t->attempts[0].sock.state != SOCK_CLOSED || t->attempts[1].sock.state != SOCK_CLOSED;
 }
 
 static void give_up_connecting(struct tunnel *t)
@@ -213,24 +207,17 @@ static void refill(struct tunnel *t, int slot)
         give_up_connecting(t);
 }
 
-static void on_attempt_done(struct ev_loop *loop, ev_io *io, int revents)
+static void on_attempt_done(struct sock *s, int err, const char *why, int sys_errno)
 {
-    (void)loop;
-    (void)revents;
-    struct tun_attempt *a = io->data;
+    (void)why;
+    struct tun_attempt *a = container_of(s, struct tun_attempt, sock);
     struct tunnel *t = a->t;
-    int err = 0;
-    socklen_t len = sizeof(err);
-    getsockopt(a->fd, SOL_SOCKET, SO_ERROR, &err, &len);
     if (err == 0) {
-        int fd = a->fd;
-        ev_io_stop(t->w->loop, &a->wev);
-        a->fd = -1; /* ownership passes to the tunnel */
-        opened(t, fd);
+        opened(t, sock_release(s)); /* ownership passes to the tunnel */
         return;
     }
-    t->last_errno = err;
-    close_attempt(t, a);
+    t->last_errno = sys_errno;
+    close_attempt(a);
     refill(t, (int)(a - t->attempts));
 }
 
@@ -239,7 +226,7 @@ static void on_he_timer(struct ev_loop *loop, ev_timer *timer, int revents)
     (void)loop;
     (void)revents;
     struct tunnel *t = timer->data;
-    if (t->attempts[1].fd < 0)
+    if (t->attempts[1].sock.state == SOCK_CLOSED)
         refill(t, 1);
 }
 
@@ -348,8 +335,6 @@ void tun_start(struct xchg *x)
     t->x = x;
     t->host = xstrndup(host.p, host.len);
     t->port = port;
-    t->fd = -1;
-    t->attempts[0].fd = t->attempts[1].fd = -1;
     t->state = TUN_RESOLVING;
     ev_timer_init(&t->timer, on_tunnel_timer, cfg->tunnel_connect_timeout, 0.);
     t->timer.data = t;
@@ -364,39 +349,19 @@ void tun_start(struct xchg *x)
 static int write_target(struct tunnel *t)
 {
     struct xchg *x = t->x;
-    size_t moved = 0;
-    while (bufq_len(&x->req_body)) {
-        struct iovec iov[16];
-        int cnt = bufq_peek_iov(&x->req_body, iov, 16);
-        ssize_t n = writev(t->fd, iov, cnt);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN)
-                break;
-            char why[128];
-            snprintf(why, sizeof(why), "write to %s:%u: %s", t->host, t->port, strerror(errno));
-            if (moved)
-                xchg_req_consumed(x, moved);
-            fail_tunnel(t, 502, "connection_terminated", why);
-            return -1;
-        }
-        bufq_drain(&x->req_body, (size_t)n);
-        moved += (size_t)n;
+    ssize_t n = sock_write(&t->sock, &x->req_body, SIZE_MAX);
+    if (n < 0) {
+        char why[128];
+        snprintf(why, sizeof(why), "write to %s:%u: %s", t->host, t->port,
+                 n == H2G_ERR_IO ? strerror(errno) : h2g_strerror((int)n));
+        fail_tunnel(t, 502, "connection_terminated", why);
+        return (int)n;
     }
-    if (moved) {
-        t->bytes_up += moved;
+    if (n) {
+        t->bytes_up += (uint64_t)n;
         t->last_activity = ev_now(t->w->loop);
-        stats_bytes(t->w->stats, STATS_SIDE_TUNNEL, STATS_DIR_OUT, moved);
-        xchg_req_consumed(x, moved);
-    }
-    bool pending = bufq_len(&x->req_body) > 0;
-    if (pending != t->write_armed) {
-        t->write_armed = pending;
-        if (pending)
-            ev_io_start(t->w->loop, &t->wev);
-        else
-            ev_io_stop(t->w->loop, &t->wev);
+        stats_bytes(t->w->stats, STATS_SIDE_TUNNEL, STATS_DIR_OUT, (uint64_t)n);
+        xchg_req_consumed(x, (size_t)n);
     }
     return 0;
 }
@@ -412,42 +377,48 @@ void tun_pump(struct tunnel *t)
         t->shut_wr = true;
         /* The client's FIN (END_STREAM, or EOF on HTTP/1.1) reaches the
          * target; its answer may still come (RFC 9113 §8.5). */
-        shutdown(t->fd, SHUT_WR);
+        shutdown(t->sock.fd, SHUT_WR);
     }
 }
 
-static void on_target_writable(struct ev_loop *loop, ev_io *io, int revents)
+static void splice_pump(struct tunnel *t);
+
+static void on_target_writable(struct sock *s)
 {
-    (void)loop;
-    (void)revents;
-    tun_pump(io->data);
+    struct tunnel *t = container_of(s, struct tunnel, sock);
+    if (t->spliced)
+        splice_pump(t);
+    else
+        tun_pump(t);
 }
 
-static void on_target_readable(struct ev_loop *loop, ev_io *io, int revents)
+static void on_target_readable(struct sock *s)
 {
-    (void)revents;
-    struct tunnel *t = io->data;
+    struct tunnel *t = container_of(s, struct tunnel, sock);
     struct xchg *x = t->x;
     struct worker *w = t->w;
+    struct ev_loop *loop = w->loop;
+    if (t->spliced) {
+        splice_pump(t);
+        return;
+    }
     for (int i = 0; i < READ_BATCH && t->state == TUN_OPEN && !t->read_paused; i++) {
         size_t avail;
         char *dst = bufq_reserve(&x->resp_body, &avail);
-        ssize_t n = read(t->fd, dst, avail);
-        if (n < 0) {
-            bufq_commit(&x->resp_body, 0);
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN)
-                return;
+        ssize_t n = sock_read(s, dst, avail);
+        bufq_commit(&x->resp_body, n > 0 ? (size_t)n : 0);
+        if (n == 0)
+            return;
+        if (n < 0 && n != H2G_ERR_EOF) {
             char why[128];
-            snprintf(why, sizeof(why), "read from %s:%u: %s", t->host, t->port, strerror(errno));
+            snprintf(why, sizeof(why), "read from %s:%u: %s", t->host, t->port,
+                     n == H2G_ERR_IO ? strerror(errno) : h2g_strerror((int)n));
             fail_tunnel(t, 502, "connection_terminated", why);
             return;
         }
-        bufq_commit(&x->resp_body, (size_t)n);
-        if (n == 0) {
+        if (n < 0) {
             t->target_eof = true;
-            ev_io_stop(loop, &t->rev);
+            sock_read_stop(s);
             x->resp_end = true;
             xchg_notify(x);
             return;
@@ -458,7 +429,7 @@ static void on_target_readable(struct ev_loop *loop, ev_io *io, int revents)
         xchg_notify(x);
         if (bufq_len(&x->resp_body) > XCHG_BUF_HIGH) {
             t->read_paused = true;
-            ev_io_stop(loop, &t->rev);
+            sock_read_stop(s);
         }
     }
 }
@@ -468,7 +439,7 @@ void tun_resume_read(struct tunnel *t)
     if (!t->read_paused || t->state != TUN_OPEN || t->target_eof)
         return;
     t->read_paused = false;
-    ev_io_start(t->w->loop, &t->rev);
+    sock_read_start(&t->sock);
 }
 
 static void on_tunnel_timer(struct ev_loop *loop, ev_timer *timer, int revents)
@@ -534,16 +505,13 @@ static int splice_step(struct tun_pipe *p, int src, int dst, uint64_t *counter)
     }
 }
 
-static void set_watch(struct ev_loop *loop, ev_io *io, int fd, bool rd, bool wr)
+static void set_watch(struct sock *s, bool rd, bool wr)
 {
-    int events = (rd ? EV_READ : 0) | (wr ? EV_WRITE : 0);
-    if ((io->events & (EV_READ | EV_WRITE)) == events && ev_is_active(io) == (events != 0))
-        return;
-    ev_io_stop(loop, io);
-    if (events) {
-        ev_io_set(io, fd, events);
-        ev_io_start(loop, io);
-    }
+    if (rd)
+        sock_read_start(s);
+    else
+        sock_read_stop(s);
+    sock_arm_write(s, wr);
 }
 
 /* Half-closes pass through, as in the HTTP/2 case and as socat does: a
@@ -554,8 +522,9 @@ static void splice_pump(struct tunnel *t)
 {
     struct worker *w = t->w;
     uint64_t up0 = t->bytes_up, down0 = t->bytes_down;
-    int e1 = splice_step(&t->up, t->cfd, t->fd, &t->bytes_up);
-    int e2 = e1 < 0 ? 0 : splice_step(&t->down, t->fd, t->cfd, &t->bytes_down);
+    int cfd = t->csock.fd, tfd = t->sock.fd;
+    int e1 = splice_step(&t->up, cfd, tfd, &t->bytes_up);
+    int e2 = e1 < 0 ? 0 : splice_step(&t->down, tfd, cfd, &t->bytes_down);
     if (t->bytes_up != up0 || t->bytes_down != down0) {
         t->last_activity = ev_now(w->loop);
         if (t->x)
@@ -565,31 +534,29 @@ static void splice_pump(struct tunnel *t)
     }
     if (t->up.src_eof && !t->up.pending && !t->up.shut) {
         t->up.shut = true;
-        shutdown(t->fd, SHUT_WR);
+        shutdown(tfd, SHUT_WR);
     }
     if (t->down.src_eof && !t->down.pending && !t->down.shut) {
         t->down.shut = true;
-        shutdown(t->cfd, SHUT_WR);
+        shutdown(cfd, SHUT_WR);
     }
     if (e1 < 0 || e2 < 0 || (t->up.shut && t->down.shut)) {
         struct xchg *x = t->x;
-        ev_io_stop(w->loop, &t->cio);
-        ev_io_stop(w->loop, &t->rev);
+        set_watch(&t->csock, false, false);
+        set_watch(&t->sock, false, false);
         if (x) {
             x->resp_end = true;
             xchg_notify(x);
         }
         return;
     }
-    set_watch(w->loop, &t->cio, t->cfd, t->up.need_read, t->down.need_write);
-    set_watch(w->loop, &t->rev, t->fd, t->down.need_read, t->up.need_write);
+    set_watch(&t->csock, t->up.need_read, t->down.need_write);
+    set_watch(&t->sock, t->down.need_read, t->up.need_write);
 }
 
-static void on_splice_io(struct ev_loop *loop, ev_io *io, int revents)
+static void on_client_io(struct sock *s)
 {
-    (void)loop;
-    (void)revents;
-    splice_pump(io->data);
+    splice_pump(container_of(s, struct tunnel, csock));
 }
 
 bool tun_splice_start(struct tunnel *t, int cfd)
@@ -605,16 +572,9 @@ bool tun_splice_start(struct tunnel *t, int cfd)
     }
     fcntl(t->up.fds[1], F_SETPIPE_SZ, SPLICE_CHUNK);
     fcntl(t->down.fds[1], F_SETPIPE_SZ, SPLICE_CHUNK);
-    struct ev_loop *loop = t->w->loop;
-    ev_io_stop(loop, &t->rev);
-    ev_io_stop(loop, &t->wev);
-    t->write_armed = false;
+    set_watch(&t->sock, false, false);
     t->spliced = true;
-    t->cfd = cfd;
-    ev_io_init(&t->cio, on_splice_io, cfd, EV_READ);
-    t->cio.data = t;
-    ev_io_init(&t->rev, on_splice_io, t->fd, EV_READ);
-    t->rev.data = t;
+    sock_init(&t->csock, t->w->loop, cfd, &client_handler);
     splice_pump(t);
     return true;
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "common/buf-t.h"
+#include "proxy/tls-t.h"
 
 struct config;
 struct cfg_frontend;
@@ -72,7 +73,8 @@ struct worker {
     struct bconn **idle;        /* keep-alive pool per backend index */
     size_t *num_idle;
     size_t *rr;                 /* round-robin position per route index */
-    struct bsess_pool *bsp;     /* HTTP/2 backend sessions, backend TLS */
+    struct bsess_pool *bsp;     /* HTTP/2 backend sessions */
+    struct tls_upstream tls_up; /* backend TLS contexts and sessions */
     uint64_t next_conn_id;
 };
 

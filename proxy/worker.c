@@ -19,6 +19,7 @@
 #include "proxy/auth.h"
 #include "proxy/cconn.h"
 #include "proxy/dns.h"
+#include "proxy/tls.h"
 #include "proxy/tunnel.h"
 
 /* Accepts per listener wakeup, so one busy frontend cannot starve the loop. */
@@ -177,6 +178,12 @@ void wrk_init(struct worker *w, int id, const struct config *cfg, SSL_CTX *ssl_c
     w->idle = xcalloc(cfg->num_backends ? cfg->num_backends : 1, sizeof(*w->idle));
     w->num_idle = xcalloc(cfg->num_backends ? cfg->num_backends : 1, sizeof(*w->num_idle));
     w->rr = xcalloc(cfg->num_routes ? cfg->num_routes : 1, sizeof(*w->rr));
+    char err[512];
+    if (tls_upstream_init(&w->tls_up, cfg, err, sizeof(err)) < 0) {
+        /* At start-up, before any connection: --cacert or the client key. */
+        log_error("backend TLS: %s", err);
+        exit(1);
+    }
     bsess_pool_init(w);
     ev_async_init(&w->wake, on_wake);
     w->wake.data = w;
@@ -226,6 +233,7 @@ void wrk_cleanup(struct worker *w)
     bconn_reap(w);
     tun_reap(w);
     bsess_pool_cleanup(w);
+    tls_upstream_cleanup(&w->tls_up);
     dns_free(w->dns);
     if (w->alog) {
         alog_writer_flush(w->alog);

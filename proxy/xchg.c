@@ -147,25 +147,25 @@ void xchg_log_access(struct xchg *x)
         .protocol = proto,
         .status = status,
         .body_bytes_sent = x->resp_bytes,
-        .alpn = cc->proto == CC_H2 ? (cc->ssl ? "h2" : "h2c") : "http/1.1",
-        .tls_protocol = cc->ssl ? SSL_get_version(cc->ssl) : NULL,
-        .tls_cipher = cc->ssl ? SSL_get_cipher_name(cc->ssl) : NULL,
+        .alpn = cc->proto == CC_H2 ? (cc->sock.ssl ? "h2" : "h2c") : "http/1.1",
+        .tls_protocol = cc->sock.ssl ? SSL_get_version(cc->sock.ssl) : NULL,
+        .tls_cipher = cc->sock.ssl ? SSL_get_cipher_name(cc->sock.ssl) : NULL,
         .backend_host = be ? str_cstr(be->host) : STR_NULL,
         .backend_port = be ? be->port : 0,
         .req_headers = &x->req,
         .is_tunnel = x->is_connect,
     };
-    if (cc->ssl) {
-        const char *sni = SSL_get_servername(cc->ssl, TLSEXT_NAMETYPE_host_name);
+    if (cc->sock.ssl) {
+        const char *sni = SSL_get_servername(cc->sock.ssl, TLSEXT_NAMETYPE_host_name);
         if (sni)
             e.tls_sni = str_cstr(sni);
-        e.tls_session_reused = SSL_session_reused(cc->ssl);
+        e.tls_session_reused = SSL_session_reused(cc->sock.ssl);
     }
     /* HTTP/1.1 has no :scheme: the connection tells. */
     if (e.scheme.len == 0 && !x->is_connect)
-        e.scheme = cc->ssl ? STR_LIT("https") : STR_LIT("http");
-    if (cc->ssl) {
-        SSL_SESSION *sess = SSL_get_session(cc->ssl);
+        e.scheme = cc->sock.ssl ? STR_LIT("https") : STR_LIT("http");
+    if (cc->sock.ssl) {
+        SSL_SESSION *sess = SSL_get_session(cc->sock.ssl);
         unsigned id_len = 0;
         const uint8_t *id = sess ? SSL_SESSION_get_id(sess, &id_len) : NULL;
         e.tls_session_id = id;

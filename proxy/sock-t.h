@@ -1,0 +1,52 @@
+#ifndef H2G_PROXY_SOCK_T_H
+#define H2G_PROXY_SOCK_T_H
+
+#include <ev.h>
+#include <openssl/ssl.h>
+#include <stdbool.h>
+
+struct sock;
+
+/* What the owner of a socket is told. The owner gets back to itself with
+ * container_of() on the struct sock it embeds. A handler may close the
+ * socket; only a plain socket's owner may also free it there (the
+ * transport touches a TLS socket again after readable() returns). */
+struct sock_handler {
+    /* Bytes (or EOF) may be read. */
+    void (*readable)(struct sock *s);
+    /* Output that was blocked may go on: the socket is writable again
+     * (EV_WRITE is disarmed before the call), or a TLS write that wanted a
+     * read has had one. */
+    void (*writable)(struct sock *s);
+    /* The connect (sock_connect) and the TLS handshake (sock_start_tls,
+     * sock_accept_tls) are over. err is 0, or a negative h2g_err: then
+     * why says what failed and sys_errno holds the connect's errno (0 when
+     * the failure was TLS). The owner decides what to do next; the socket
+     * stays open until sock_close(). */
+    void (*ready)(struct sock *s, int err, const char *why, int sys_errno);
+};
+
+enum sock_state {
+    SOCK_CLOSED = 0,
+    SOCK_CONNECTING,    /* non-blocking connect under way */
+    SOCK_HANDSHAKE,     /* TLS handshake under way */
+    SOCK_OPEN,
+};
+
+/* A non-blocking TCP socket, optionally with TLS, and its two watchers.
+ * Invariants: rev is active iff reading; wev is active iff write_armed;
+ * ssl is NULL or owned; fd >= 0 iff state != SOCK_CLOSED. */
+struct sock {
+    int fd;
+    SSL *ssl;
+    struct ev_loop *loop;
+    const struct sock_handler *h;
+    ev_io rev, wev;
+    enum sock_state state;
+    bool reading;
+    bool write_armed;
+    bool write_wants_read;  /* SSL_write asked for a read first */
+    bool read_wants_write;  /* SSL_read asked for a write first */
+};
+
+#endif

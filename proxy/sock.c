@@ -1,0 +1,305 @@
+#include "proxy/sock.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/container.h"
+#include "common/err.h"
+#include "proxy/tls.h"
+
+static void on_rev(struct ev_loop *loop, ev_io *io, int revents);
+static void on_wev(struct ev_loop *loop, ev_io *io, int revents);
+
+static void setup(struct sock *s, struct ev_loop *loop, int fd, const struct sock_handler *h)
+{
+    memset(s, 0, sizeof(*s));
+    s->fd = fd;
+    s->loop = loop;
+    s->h = h;
+    ev_io_init(&s->rev, on_rev, fd, EV_READ);
+    ev_io_init(&s->wev, on_wev, fd, EV_WRITE);
+}
+
+void sock_init(struct sock *s, struct ev_loop *loop, int fd, const struct sock_handler *h)
+{
+    setup(s, loop, fd, h);
+    s->state = SOCK_OPEN;
+}
+
+int sock_connect(struct sock *s, struct ev_loop *loop, const struct sockaddr *sa,
+                 socklen_t len, const struct sock_handler *h)
+{
+    memset(s, 0, sizeof(*s));
+    s->fd = -1;
+    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return H2G_ERR_IO;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (connect(fd, sa, len) < 0 && errno != EINPROGRESS) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return e == ECONNREFUSED ? H2G_ERR_REFUSED : H2G_ERR_IO;
+    }
+    setup(s, loop, fd, h);
+    s->state = SOCK_CONNECTING;
+    sock_arm_write(s, true);
+    return 0;
+}
+
+void sock_start_tls(struct sock *s, SSL *ssl)
+{
+    s->ssl = ssl;
+}
+
+void sock_read_start(struct sock *s)
+{
+    if (s->reading || s->state == SOCK_CLOSED)
+        return;
+    s->reading = true;
+    ev_io_start(s->loop, &s->rev);
+}
+
+void sock_read_stop(struct sock *s)
+{
+    if (!s->reading)
+        return;
+    s->reading = false;
+    ev_io_stop(s->loop, &s->rev);
+}
+
+void sock_arm_write(struct sock *s, bool on)
+{
+    if (on == s->write_armed || (on && s->state == SOCK_CLOSED))
+        return;
+    s->write_armed = on;
+    if (on)
+        ev_io_start(s->loop, &s->wev);
+    else
+        ev_io_stop(s->loop, &s->wev);
+}
+
+/* One handshake step. Reports to the owner when it is over. */
+static void handshake(struct sock *s)
+{
+    ERR_clear_error();
+    int r = SSL_do_handshake(s->ssl);
+    if (r != 1) {
+        int e = SSL_get_error(s->ssl, r);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+            sock_read_start(s);
+            sock_arm_write(s, e == SSL_ERROR_WANT_WRITE);
+            return;
+        }
+        char why[256];
+        tls_handshake_error(s->ssl, why, sizeof(why));
+        sock_arm_write(s, false);
+        s->h->ready(s, H2G_ERR_TLS, why, 0);
+        return;
+    }
+    s->state = SOCK_OPEN;
+    sock_arm_write(s, false);
+    s->h->ready(s, 0, NULL, 0);
+}
+
+void sock_accept_tls(struct sock *s, SSL *ssl)
+{
+    s->ssl = ssl;
+    s->state = SOCK_HANDSHAKE;
+    sock_read_start(s);
+}
+
+/* The connect finished: on to TLS, or tell the owner. */
+static void connected(struct sock *s)
+{
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+        err = errno;
+    sock_arm_write(s, false);
+    if (err) {
+        char why[128];
+        snprintf(why, sizeof(why), "connect: %s", strerror(err));
+        s->h->ready(s, err == ECONNREFUSED ? H2G_ERR_REFUSED : H2G_ERR_IO, why, err);
+        return;
+    }
+    if (s->ssl) {
+        s->state = SOCK_HANDSHAKE;
+        handshake(s);
+        return;
+    }
+    s->state = SOCK_OPEN;
+    s->h->ready(s, 0, NULL, 0);
+}
+
+static void on_rev(struct ev_loop *loop, ev_io *io, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct sock *s = container_of(io, struct sock, rev);
+    if (s->state == SOCK_HANDSHAKE) {
+        handshake(s);
+        return;
+    }
+    bool retry_write = s->write_wants_read;
+    s->write_wants_read = false;
+    s->h->readable(s);
+    if (retry_write && s->state == SOCK_OPEN)
+        s->h->writable(s);
+}
+
+static void on_wev(struct ev_loop *loop, ev_io *io, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct sock *s = container_of(io, struct sock, wev);
+    switch (s->state) {
+    case SOCK_CONNECTING:
+        connected(s);
+        return;
+    case SOCK_HANDSHAKE:
+        handshake(s);
+        return;
+    case SOCK_OPEN:
+        sock_arm_write(s, false);
+        if (s->read_wants_write) {
+            s->read_wants_write = false;
+            s->h->readable(s);
+            return;
+        }
+        s->h->writable(s);
+        return;
+    case SOCK_CLOSED:
+        return;
+    }
+}
+
+ssize_t sock_read(struct sock *s, void *buf, size_t len)
+{
+    if (s->ssl) {
+        ERR_clear_error();
+        int n = SSL_read(s->ssl, buf, (int)len);
+        if (n > 0)
+            return n;
+        int e = SSL_get_error(s->ssl, n);
+        if (e == SSL_ERROR_WANT_READ)
+            return 0;
+        if (e == SSL_ERROR_WANT_WRITE) {
+            s->read_wants_write = true;
+            sock_arm_write(s, true);
+            return 0;
+        }
+        if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && n == 0))
+            return H2G_ERR_EOF;
+        return H2G_ERR_TLS;
+    }
+    for (;;) {
+        ssize_t n = read(s->fd, buf, len);
+        if (n > 0)
+            return n;
+        if (n == 0)
+            return H2G_ERR_EOF;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN)
+            return 0;
+        return errno == ECONNRESET ? H2G_ERR_RESET : H2G_ERR_IO;
+    }
+}
+
+bool sock_read_pending(const struct sock *s)
+{
+    return s->ssl && SSL_pending(s->ssl) > 0;
+}
+
+/* One write call: >0 bytes, 0 would block (watchers set), <0 h2g_err. */
+static ssize_t write_once(struct sock *s, struct bufq *q)
+{
+    if (s->ssl) {
+        struct iovec iov;
+        bufq_peek_iov(q, &iov, 1);
+        ERR_clear_error();
+        int r = SSL_write(s->ssl, iov.iov_base, (int)iov.iov_len);
+        if (r > 0)
+            return r;
+        int e = SSL_get_error(s->ssl, r);
+        if (e == SSL_ERROR_WANT_WRITE) {
+            sock_arm_write(s, true);
+            return 0;
+        }
+        if (e == SSL_ERROR_WANT_READ) {
+            /* on_rev tells the owner, which writes again. */
+            s->write_wants_read = true;
+            sock_read_start(s);
+            return 0;
+        }
+        return H2G_ERR_TLS;
+    }
+    struct iovec iov[32];
+    /* sendmsg for MSG_NOSIGNAL: a peer gone away is an error, not SIGPIPE. */
+    struct msghdr msg = { .msg_iov = iov };
+    msg.msg_iovlen = (size_t)bufq_peek_iov(q, iov, 32);
+    for (;;) {
+        ssize_t n = sendmsg(s->fd, &msg, MSG_NOSIGNAL);
+        if (n >= 0)
+            return n;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN) {
+            sock_arm_write(s, true);
+            return 0;
+        }
+        return errno == EPIPE || errno == ECONNRESET ? H2G_ERR_RESET : H2G_ERR_IO;
+    }
+}
+
+ssize_t sock_write(struct sock *s, struct bufq *q, size_t budget)
+{
+    size_t total = 0;
+    while (bufq_len(q) && total < budget) {
+        ssize_t n = write_once(s, q);
+        if (n < 0)
+            return n;
+        if (n == 0)
+            return (ssize_t)total;
+        bufq_drain(q, (size_t)n);
+        total += (size_t)n;
+    }
+    if (bufq_len(q) == 0)
+        sock_arm_write(s, false);
+    return (ssize_t)total;
+}
+
+void sock_close(struct sock *s, bool tls_notify)
+{
+    if (s->state == SOCK_CLOSED)
+        return;
+    sock_read_stop(s);
+    sock_arm_write(s, false);
+    if (s->ssl) {
+        if (tls_notify)
+            SSL_shutdown(s->ssl);
+        SSL_free(s->ssl);
+        s->ssl = NULL;
+    }
+    close(s->fd);
+    s->fd = -1;
+    s->state = SOCK_CLOSED;
+}
+
+int sock_release(struct sock *s)
+{
+    sock_read_stop(s);
+    sock_arm_write(s, false);
+    int fd = s->fd;
+    s->fd = -1;
+    s->state = SOCK_CLOSED;
+    return fd;
+}

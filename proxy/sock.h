@@ -1,0 +1,70 @@
+/* The transport: one non-blocking TCP socket, plain or TLS, with its read
+ * and write watchers. Every socket the proxy owns goes through it: client
+ * connections, HTTP/1.1 backend connections, HTTP/2 backend sessions,
+ * tunnels (and their connection attempts) and the admin listener's
+ * connections. It knows nothing of HTTP. */
+#ifndef H2G_PROXY_SOCK_H
+#define H2G_PROXY_SOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "common/buf-t.h"
+#include "proxy/sock-t.h"
+
+/* Takes ownership of fd (connected, non-blocking) as an open plain socket.
+ * Neither watcher is started. */
+void sock_init(struct sock *s, struct ev_loop *loop, int fd, const struct sock_handler *h);
+
+/* Opens a non-blocking TCP socket (TCP_NODELAY) and starts connecting to
+ * sa. Returns 0 (h->ready() follows once the connect, and the TLS handshake
+ * when sock_start_tls() is called next, are over), or a negative h2g_err
+ * when it failed at once: errno is left as connect(2) or socket(2) set it,
+ * and s is closed. */
+int sock_connect(struct sock *s, struct ev_loop *loop, const struct sockaddr *sa,
+                 socklen_t len, const struct sock_handler *h);
+
+/* Client side: after sock_connect(), the TLS handshake on ssl (takes
+ * ownership) runs once the connect succeeds. */
+void sock_start_tls(struct sock *s, SSL *ssl);
+
+/* Server side: starts the TLS handshake on ssl (takes ownership; made for
+ * s->fd in accept state) and reads for it; h->ready() follows. */
+void sock_accept_tls(struct sock *s, SSL *ssl);
+
+/* Reads up to len bytes. Returns >0 bytes read, 0 when it would block, or
+ * a negative h2g_err: H2G_ERR_EOF for an orderly close, H2G_ERR_RESET,
+ * H2G_ERR_TLS, or H2G_ERR_IO (errno tells). */
+ssize_t sock_read(struct sock *s, void *buf, size_t len);
+
+/* True when TLS holds decrypted bytes the socket will not signal. */
+bool sock_read_pending(const struct sock *s);
+
+/* Writes from the head of q (draining what went out) until q is empty,
+ * the socket would block, or at least budget bytes went out. EV_WRITE is
+ * armed when it would block and disarmed when q empties. Returns the
+ * bytes written (>= 0; q not empty and EV_WRITE not armed means the budget
+ * ran out), or a negative h2g_err: H2G_ERR_RESET (reset or broken pipe),
+ * H2G_ERR_TLS, or H2G_ERR_IO (errno tells). */
+ssize_t sock_write(struct sock *s, struct bufq *q, size_t budget);
+
+static inline bool sock_write_blocked(const struct sock *s)
+{
+    return s->write_armed || s->write_wants_read;
+}
+
+void sock_read_start(struct sock *s);
+void sock_read_stop(struct sock *s);
+void sock_arm_write(struct sock *s, bool on);
+
+/* Stops both watchers and closes. tls_notify: send a TLS close_notify
+ * first (best effort). Closing a closed socket does nothing. */
+void sock_close(struct sock *s, bool tls_notify);
+
+/* Stops both watchers and gives up the fd (plain sockets only): the
+ * caller owns it; s is closed. */
+int sock_release(struct sock *s);
+
+#endif
