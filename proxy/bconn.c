@@ -230,21 +230,8 @@ void bconn_pump(struct bconn *bc)
         moved += n;
     }
     if (x->req_end && bufq_len(&x->req_body) == 0 && !bc->req_sent) {
-        if (bc->req_chunked) {
-            /* The last chunk and the client's trailers (RFC 9112 §7.1.2). */
-            bufq_append(&bc->out, "0\r\n", 3);
-            for (size_t i = 0; i < x->req_trailers.num; i++) {
-                struct str n = hdrs_name(&x->req_trailers, i);
-                if (!xlate_trailer_ok(n))
-                    continue;
-                struct str v = hdrs_value(&x->req_trailers, i);
-                bufq_append(&bc->out, n.p, n.len);
-                bufq_append(&bc->out, ": ", 2);
-                bufq_append(&bc->out, v.p, v.len);
-                bufq_append(&bc->out, "\r\n", 2);
-            }
-            bufq_append(&bc->out, "\r\n", 2);
-        }
+        if (bc->req_chunked)
+            xlate_last_chunk_h1(&bc->out, &x->req_trailers);
         bc->req_sent = true;
     }
     /* Credit is returned as body bytes are queued on the backend socket;

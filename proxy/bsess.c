@@ -367,18 +367,12 @@ static ssize_t on_read_body(nghttp2_session *h2, int32_t stream_id, uint8_t *buf
     if (n == avail && x->req_end) {
         *data_flags |= NGHTTP2_DATA_FLAG_EOF;
         if (x->req_trailers.num) {
-            struct hdrs *t = &x->req_trailers;
-            nghttp2_nv nv[64];
-            size_t k = 0;
-            for (size_t i = 0; i < t->num && k < 64; i++) {
-                struct str nm = hdrs_name(t, i), v = hdrs_value(t, i);
-                if (!xlate_trailer_ok(nm))
-                    continue;
-                nv[k++] = (nghttp2_nv){ (uint8_t *)nm.p, (uint8_t *)v.p, nm.len, v.len,
-                                        NGHTTP2_NV_FLAG_NONE };
-            }
-            if (k && nghttp2_submit_trailer(h2, stream_id, nv, k) == 0)
+            struct xlate_nv nv;
+            xlate_nv_init(&nv);
+            xlate_nv_add_hdrs(&nv, &x->req_trailers, XLATE_TRAILER, NGHTTP2_NV_FLAG_NONE);
+            if (nv.num && nghttp2_submit_trailer(h2, stream_id, nv.v, nv.num) == 0)
                 *data_flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+            xlate_nv_cleanup(&nv);
         }
     }
     return (ssize_t)n;
@@ -426,19 +420,15 @@ static int on_send_data(nghttp2_session *h2, nghttp2_frame *f, const uint8_t *fr
 static void submit(struct bsess *s, struct bstream *bs)
 {
     struct xchg *x = bs->x;
-    struct hdrs *h = &bs->req_hdrs;
-    nghttp2_nv stack_nv[48];
-    nghttp2_nv *nv = h->num <= 48 ? stack_nv : xmalloc(h->num * sizeof(*nv));
-    for (size_t i = 0; i < h->num; i++) {
-        struct str n = hdrs_name(h, i), v = hdrs_value(h, i);
-        nv[i] = (nghttp2_nv){ (uint8_t *)n.p, (uint8_t *)v.p, n.len, v.len,
-                              NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE };
-    }
+    /* req_hdrs lives with bs, until nghttp2 is done with the stream. */
+    struct xlate_nv nv;
+    xlate_nv_init(&nv);
+    xlate_nv_add_hdrs(&nv, &bs->req_hdrs, XLATE_ALL,
+                      NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE);
     bool body = !(x->req_end && bufq_len(&x->req_body) == 0 && x->req_trailers.num == 0);
     nghttp2_data_provider prd = { .source.ptr = bs, .read_callback = on_read_body };
-    int32_t id = nghttp2_submit_request(s->h2, NULL, nv, h->num, body ? &prd : NULL, bs);
-    if (nv != stack_nv)
-        free(nv);
+    int32_t id = nghttp2_submit_request(s->h2, NULL, nv.v, nv.num, body ? &prd : NULL, bs);
+    xlate_nv_cleanup(&nv);
     if (id < 0) {
         /* Out of stream ids (or memory): this session takes no more. */
         log_info("backend %s:%u h2 session %" PRIu64 ": cannot submit: %s", s->be->host,

@@ -234,18 +234,14 @@ static int on_h2_stream_close(nghttp2_session *s, int32_t stream_id, uint32_t er
 static void submit_h2_trailers(nghttp2_session *s, int32_t stream_id, struct xchg *x,
                                uint32_t *data_flags)
 {
-    struct hdrs *t = &x->resp_trailers;
-    if (t->num == 0 || x->error_status)
+    if (x->resp_trailers.num == 0 || x->error_status)
         return;
-    nghttp2_nv nv[64];
-    size_t k = 0;
-    for (size_t i = 0; i < t->num && k < 64; i++) {
-        struct str n = hdrs_name(t, i), v = hdrs_value(t, i);
-        nv[k++] = (nghttp2_nv){ (uint8_t *)n.p, (uint8_t *)v.p, n.len, v.len,
-                                NGHTTP2_NV_FLAG_NONE };
-    }
-    if (nghttp2_submit_trailer(s, stream_id, nv, k) == 0)
+    struct xlate_nv nv;
+    xlate_nv_init(&nv);
+    xlate_nv_add_hdrs(&nv, &x->resp_trailers, XLATE_TRAILER, NGHTTP2_NV_FLAG_NONE);
+    if (nv.num && nghttp2_submit_trailer(s, stream_id, nv.v, nv.num) == 0)
         *data_flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+    xlate_nv_cleanup(&nv);
 }
 
 static ssize_t on_h2_read_body(nghttp2_session *s, int32_t stream_id, uint8_t *buf,
@@ -409,67 +405,38 @@ static void h2_feed(struct cconn *cc, const char *p, size_t len)
 
 static int submit_h2_response(struct cconn *cc, struct xchg *x)
 {
-    char status[8];
-    snprintf(status, sizeof(status), "%d", x->error_status ? x->error_status : x->status);
-    size_t cap = 6 + (x->error_status ? 0 : x->resp.num);
-    nghttp2_nv stack_nv[32];
-    nghttp2_nv *nv = cap <= 32 ? stack_nv : xmalloc(cap * sizeof(*nv));
-    size_t n = 0;
-    /* Names and values outlive the submission (literals, or x->resp, freed
-     * with the stream) and are not copied; values built on this stack are. */
-#define NV_FLAGS(nm, nmlen, v, vlen, fl) \
-    nv[n++] = (nghttp2_nv){ (uint8_t *)(nm), (uint8_t *)(v), (nmlen), (vlen), (fl) }
-#define NV(nm, nmlen, v, vlen) \
-    NV_FLAGS(nm, nmlen, v, vlen, NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE)
-#define NV_COPY(nm, nmlen, v, vlen) NV_FLAGS(nm, nmlen, v, vlen, NGHTTP2_NV_FLAG_NO_COPY_NAME)
-    NV_COPY(":status", 7, status, strlen(status));
-    char clbuf[24];
-    char psbuf[96];
-    bool bodyless;
     const struct config *cfg = cc->w->cfg;
+    struct xlate_resp r = { .content_length = -1 };
+    bool bodyless;
     if (x->error_status) {
-        bodyless = x->head_request;
         char body[64];
-        int bl = snprintf(body, sizeof(body), "%d %s\n", x->error_status,
-                          xlate_reason(x->error_status));
+        size_t bl = xlate_error_body(body, sizeof(body), x->error_status);
+        bodyless = x->head_request;
         bufq_cleanup(&x->resp_body); /* whatever a failed backend left */
         if (!bodyless)
-            bufq_append(&x->resp_body, body, (size_t)bl);
+            bufq_append(&x->resp_body, body, bl);
         x->resp_end = true;
-        NV("content-type", 12, "text/plain; charset=utf-8", 25);
-        int l = snprintf(clbuf, sizeof(clbuf), "%d", bl);
-        NV_COPY("content-length", 14, clbuf, (size_t)l);
-        if (x->proxy_status) {
-            int pl = snprintf(psbuf, sizeof(psbuf), "h2gate; error=%s", x->proxy_status);
-            NV_COPY("proxy-status", 12, psbuf, (size_t)pl);
-        }
-        if (x->auth_challenge)
-            NV("proxy-authenticate", 18, auth_challenge(), strlen(auth_challenge()));
+        r.status = x->error_status;
+        r.content_length = (int64_t)bl;
+        r.proxy_status = x->proxy_status;
+        r.auth_challenge = x->auth_challenge ? auth_challenge() : NULL;
     } else {
         bodyless = xlate_resp_bodyless(x->status, x->head_request);
-        for (size_t i = 0; i < x->resp.num; i++) {
-            struct str name = hdrs_name(&x->resp, i);
-            if (xlate_drop_field(&x->resp, name))
-                continue;
-            struct str v = hdrs_value(&x->resp, i);
-            NV(name.p, name.len, v.p, v.len);
-        }
-        /* A Via the backend sent stays first; several via fields in HTTP/2
-         * mean the same as one comma-separated list. */
-        if (!cfg->no_via) {
-            bool h2_be = x->backend_index >= 0 &&
-                         cfg->backends[x->backend_index].proto == CFG_PROTO_H2;
-            NV("via", 3, h2_be ? "2 h2gate" : "1.1 h2gate", h2_be ? 8 : 10);
-        }
+        r.status = x->status;
+        r.hdrs = &x->resp;
+        if (!cfg->no_via)
+            r.backend_proto = x->backend_index >= 0 &&
+                                      cfg->backends[x->backend_index].proto == CFG_PROTO_H2
+                                  ? "2"
+                                  : "1.1";
     }
-#undef NV
-#undef NV_COPY
-#undef NV_FLAGS
+    struct xlate_nv nv;
+    xlate_nv_init(&nv);
+    xlate_resp_h2(&nv, &r);
     nghttp2_data_provider prd = { .source.ptr = x, .read_callback = on_h2_read_body };
-    int rv = nghttp2_submit_response(cc->h2, x->stream_id, nv, n, bodyless ? NULL : &prd);
-    x->sent_status = x->error_status ? x->error_status : x->status;
-    if (nv != stack_nv)
-        free(nv);
+    int rv = nghttp2_submit_response(cc->h2, x->stream_id, nv.v, nv.num, bodyless ? NULL : &prd);
+    xlate_nv_cleanup(&nv);
+    x->sent_status = r.status;
     x->resp_head_sent = true;
     if (bodyless)
         x->resp_done = true;
@@ -480,18 +447,11 @@ static void h2_on_news(struct cconn *cc, struct xchg *x)
 {
     if (!x->resp_head_sent && x->interim_status && !x->error_status) {
         /* A backend's 1xx (RFC 9110 §15.2), before the final head. */
-        char st[8];
-        snprintf(st, sizeof(st), "%d", x->interim_status);
-        nghttp2_nv nv[33];
-        size_t k = 0;
-        nv[k++] = (nghttp2_nv){ (uint8_t *)":status", (uint8_t *)st, 7, 3, NGHTTP2_NV_FLAG_NONE };
-        for (size_t i = 0; i < x->interim.num && k < 33; i++) {
-            struct str n = hdrs_name(&x->interim, i), v = hdrs_value(&x->interim, i);
-            if (!xlate_drop_field(&x->interim, n))
-                nv[k++] = (nghttp2_nv){ (uint8_t *)n.p, (uint8_t *)v.p, n.len, v.len,
-                                        NGHTTP2_NV_FLAG_NONE };
-        }
-        nghttp2_submit_headers(cc->h2, NGHTTP2_FLAG_NONE, x->stream_id, NULL, nv, k, NULL);
+        struct xlate_nv nv;
+        xlate_nv_init(&nv);
+        xlate_interim_h2(&nv, x->interim_status, &x->interim);
+        nghttp2_submit_headers(cc->h2, NGHTTP2_FLAG_NONE, x->stream_id, NULL, nv.v, nv.num, NULL);
+        xlate_nv_cleanup(&nv);
         x->interim_status = 0;
     }
     if (!x->resp_head_sent) {
@@ -677,12 +637,11 @@ static int on_h1_message_complete(http_parser *p)
 static void h1_error(struct cconn *cc, int status, const char *why)
 {
     log_info("c%" PRIu64 " HTTP/1.1 request rejected with %d: %s", cc->id, status, why);
-    struct xlate_resp r = { .status = status, .content_length = 0, .keep_alive = false };
     char body[64];
-    int n = snprintf(body, sizeof(body), "%d %s\n", status, xlate_reason(status));
-    r.content_length = n;
+    size_t n = xlate_error_body(body, sizeof(body), status);
+    struct xlate_resp r = { .status = status, .content_length = (int64_t)n, .keep_alive = false };
     xlate_resp_h1(&cc->out, &r);
-    bufq_append(&cc->out, body, (size_t)n);
+    bufq_append(&cc->out, body, n);
     cc->closing = true;
     sock_read_stop(&cc->sock);
     cc->read_paused = true;
@@ -779,13 +738,12 @@ static void h1_on_news(struct cconn *cc, struct xchg *x)
     if (!x->resp_head_sent) {
         if (x->error_status) {
             char body[64];
-            int n = snprintf(body, sizeof(body), "%d %s\n", x->error_status,
-                             xlate_reason(x->error_status));
+            size_t n = xlate_error_body(body, sizeof(body), x->error_status);
             /* An unread request body makes the connection unusable. */
             if (!x->req_end)
                 cc->h1_keep_alive = false;
             struct xlate_resp r = { .status = x->error_status,
-                                    .content_length = n,
+                                    .content_length = (int64_t)n,
                                     .keep_alive = cc->h1_keep_alive,
                                     .proxy_status = x->proxy_status,
                                     .auth_challenge = x->auth_challenge ? auth_challenge()
@@ -796,8 +754,8 @@ static void h1_on_news(struct cconn *cc, struct xchg *x)
             x->sent_status = x->error_status;
             x->head_sent_at = ev_now(cc->w->loop);
             if (!x->head_request) {
-                bufq_append(&cc->out, body, (size_t)n);
-                x->resp_bytes += (uint64_t)n;
+                bufq_append(&cc->out, body, n);
+                x->resp_bytes += n;
             }
             bufq_cleanup(&x->resp_body);
             x->resp_head_sent = true;
@@ -806,20 +764,8 @@ static void h1_on_news(struct cconn *cc, struct xchg *x)
         }
         if (x->interim_status) {
             /* A backend's 1xx: HTTP/1.0 clients cannot take one. */
-            if (cc->parser.http_minor >= 1) {
-                bufq_appendf(&cc->out, "HTTP/1.1 %d %s\r\n", x->interim_status,
-                             xlate_reason(x->interim_status));
-                for (size_t i = 0; i < x->interim.num; i++) {
-                    struct str n = hdrs_name(&x->interim, i), v = hdrs_value(&x->interim, i);
-                    if (xlate_drop_field(&x->interim, n))
-                        continue;
-                    bufq_append(&cc->out, n.p, n.len);
-                    bufq_append(&cc->out, ": ", 2);
-                    bufq_append(&cc->out, v.p, v.len);
-                    bufq_append(&cc->out, "\r\n", 2);
-                }
-                bufq_append(&cc->out, "\r\n", 2);
-            }
+            if (cc->parser.http_minor >= 1)
+                xlate_interim_h1(&cc->out, x->interim_status, &x->interim);
             x->interim_status = 0;
         }
         if (!x->resp_head_ready)
@@ -877,19 +823,8 @@ body:
     if (bufq_len(&cc->out) < XCHG_BUF_HIGH)
         h1_write_body(cc, x);
     if (x->resp_end && bufq_len(&x->resp_body) == 0) {
-        if (x->resp_chunked) {
-            /* The last chunk, then the backend's trailers (RFC 9112 §7.1.2). */
-            bufq_append(&cc->out, "0\r\n", 3);
-            for (size_t i = 0; i < x->resp_trailers.num; i++) {
-                struct str n = hdrs_name(&x->resp_trailers, i);
-                struct str v = hdrs_value(&x->resp_trailers, i);
-                bufq_append(&cc->out, n.p, n.len);
-                bufq_append(&cc->out, ": ", 2);
-                bufq_append(&cc->out, v.p, v.len);
-                bufq_append(&cc->out, "\r\n", 2);
-            }
-            bufq_append(&cc->out, "\r\n", 2);
-        }
+        if (x->resp_chunked)
+            xlate_last_chunk_h1(&cc->out, &x->resp_trailers);
         x->resp_done = true;
     }
 }

@@ -1,8 +1,12 @@
 #include "proxy/xlate.h"
 
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "common/err.h"
+#include "common/xalloc.h"
 #include "proxy/hdrs.h"
 
 /* RFC 9110 §5.6.2 tchar. */
@@ -427,4 +431,141 @@ void xlate_resp_h1(struct bufq *out, const struct xlate_resp *r)
     if (!r->keep_alive)
         put(out, STR_LIT("connection: close\r\n"));
     put(out, STR_LIT("\r\n"));
+}
+
+size_t xlate_error_body(char *buf, size_t len, int status)
+{
+    int n = snprintf(buf, len, "%d %s\n", status, xlate_reason(status));
+    return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
+}
+
+static bool passes(const struct hdrs *h, struct str name, enum xlate_filter filter)
+{
+    switch (filter) {
+    case XLATE_END_TO_END:
+        return !xlate_drop_field(h, name);
+    case XLATE_TRAILER:
+        return xlate_trailer_ok(name);
+    case XLATE_ALL:
+        break;
+    }
+    return true;
+}
+
+static void put_fields(struct bufq *out, const struct hdrs *h, enum xlate_filter filter)
+{
+    for (size_t i = 0; i < h->num; i++) {
+        struct str n = hdrs_name(h, i);
+        if (passes(h, n, filter))
+            put_field(out, n, hdrs_value(h, i));
+    }
+}
+
+void xlate_interim_h1(struct bufq *out, int status, const struct hdrs *h)
+{
+    bufq_appendf(out, "HTTP/1.1 %d %s\r\n", status, xlate_reason(status));
+    put_fields(out, h, XLATE_END_TO_END);
+    put(out, STR_LIT("\r\n"));
+}
+
+void xlate_last_chunk_h1(struct bufq *out, const struct hdrs *trailers)
+{
+    put(out, STR_LIT("0\r\n"));
+    put_fields(out, trailers, XLATE_TRAILER);
+    put(out, STR_LIT("\r\n"));
+}
+
+/* ---- HTTP/2 header blocks ---- */
+
+#define NO_COPY (NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE)
+
+void xlate_nv_init(struct xlate_nv *nv)
+{
+    nv->v = nv->stack;
+    nv->num = 0;
+    nv->cap = XLATE_NV_STACK;
+    nv->scratch_len = 0;
+}
+
+void xlate_nv_cleanup(struct xlate_nv *nv)
+{
+    if (nv->v != nv->stack)
+        free(nv->v);
+    xlate_nv_init(nv);
+}
+
+void xlate_nv_add(struct xlate_nv *nv, struct str name, struct str value, uint8_t flags)
+{
+    if (nv->num == nv->cap) {
+        size_t cap = nv->cap * 2;
+        nghttp2_nv *v = xmalloc(cap * sizeof(*v));
+        memcpy(v, nv->v, nv->num * sizeof(*v));
+        if (nv->v != nv->stack)
+            free(nv->v);
+        nv->v = v;
+        nv->cap = cap;
+    }
+    /* nghttp2 never writes through these pointers. */
+    nv->v[nv->num++] = (nghttp2_nv){ (uint8_t *)name.p, (uint8_t *)value.p, name.len,
+                                     value.len, flags };
+}
+
+void xlate_nv_add_hdrs(struct xlate_nv *nv, const struct hdrs *h, enum xlate_filter filter,
+                       uint8_t flags)
+{
+    for (size_t i = 0; i < h->num; i++) {
+        struct str n = hdrs_name(h, i);
+        if (passes(h, n, filter))
+            xlate_nv_add(nv, n, hdrs_value(h, i), flags);
+    }
+}
+
+/* Formats a value into nv's scratch space (copied by nghttp2 on submit). */
+static struct str scratch_printf(struct xlate_nv *nv, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static struct str scratch_printf(struct xlate_nv *nv, const char *fmt, ...)
+{
+    size_t room = sizeof(nv->scratch) - nv->scratch_len;
+    char *p = nv->scratch + nv->scratch_len;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(p, room, fmt, ap);
+    va_end(ap);
+    size_t len = n < 0 ? 0 : (size_t)n < room ? (size_t)n : room - 1;
+    nv->scratch_len += len;
+    return str_make(p, len);
+}
+
+void xlate_resp_h2(struct xlate_nv *nv, const struct xlate_resp *r)
+{
+    xlate_nv_add(nv, STR_LIT(":status"), scratch_printf(nv, "%d", r->status),
+                 NGHTTP2_NV_FLAG_NO_COPY_NAME);
+    if (r->hdrs) {
+        xlate_nv_add_hdrs(nv, r->hdrs, XLATE_END_TO_END, NO_COPY);
+        /* A Via the backend sent stays first; several via fields in
+         * HTTP/2 mean the same as one comma-separated list. */
+        if (r->backend_proto)
+            xlate_nv_add(nv, STR_LIT("via"), scratch_printf(nv, "%s h2gate", r->backend_proto),
+                         NGHTTP2_NV_FLAG_NO_COPY_NAME);
+        return;
+    }
+    xlate_nv_add(nv, STR_LIT("content-type"), STR_LIT("text/plain; charset=utf-8"), NO_COPY);
+    if (r->content_length >= 0)
+        xlate_nv_add(nv, STR_LIT("content-length"),
+                     scratch_printf(nv, "%lld", (long long)r->content_length),
+                     NGHTTP2_NV_FLAG_NO_COPY_NAME);
+    if (r->proxy_status)
+        xlate_nv_add(nv, STR_LIT("proxy-status"),
+                     scratch_printf(nv, "h2gate; error=%s", r->proxy_status),
+                     NGHTTP2_NV_FLAG_NO_COPY_NAME);
+    if (r->auth_challenge)
+        xlate_nv_add(nv, STR_LIT("proxy-authenticate"), str_cstr(r->auth_challenge), NO_COPY);
+}
+
+void xlate_interim_h2(struct xlate_nv *nv, int status, const struct hdrs *h)
+{
+    xlate_nv_add(nv, STR_LIT(":status"), scratch_printf(nv, "%d", status),
+                 NGHTTP2_NV_FLAG_NO_COPY_NAME);
+    xlate_nv_add_hdrs(nv, h, XLATE_END_TO_END, NGHTTP2_NV_FLAG_NONE);
 }

@@ -1,8 +1,11 @@
-/* HTTP/2 <-> HTTP/1.1 message translation and HTTP/1.1 head validation.
- * Pure: bytes in, bytes out; no sockets, no event loop. */
+/* HTTP/2 <-> HTTP/1.1 message translation and HTTP/1.1 head validation,
+ * and the header blocks h2gate sends: HTTP/1.1 heads, trailers and interim
+ * responses as bytes, HTTP/2 ones as nghttp2_nv lists. Pure: no sockets, no
+ * event loop, no nghttp2 session. */
 #ifndef H2G_PROXY_XLATE_H
 #define H2G_PROXY_XLATE_H
 
+#include <nghttp2/nghttp2.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -98,5 +101,64 @@ struct xlate_resp {
 
 /* Appends an HTTP/1.1 response head to out. */
 void xlate_resp_h1(struct bufq *out, const struct xlate_resp *r);
+
+/* The body of h2gate's own answers: "STATUS REASON\n". Writes it into buf
+ * (64 bytes are enough) and returns its length. */
+size_t xlate_error_body(char *buf, size_t len, int status);
+
+/* Appends a backend's interim (1xx) response to out as an HTTP/1.1 head:
+ * the status line and h's end-to-end fields. */
+void xlate_interim_h1(struct bufq *out, int status, const struct hdrs *h);
+
+/* Appends the end of a chunked body to out: the last chunk, then the
+ * fields of trailers that may travel (xlate_trailer_ok), then the blank
+ * line (RFC 9112 §7.1.2). */
+void xlate_last_chunk_h1(struct bufq *out, const struct hdrs *trailers);
+
+/* ---- HTTP/2 header blocks ---- */
+
+#define XLATE_NV_STACK 48
+#define XLATE_NV_SCRATCH 192
+
+/* An nghttp2_nv list under construction: on the stack up to XLATE_NV_STACK
+ * fields, on the heap past that; no cap of its own (the hdrs it is built
+ * from are capped). Values formatted by the builders live in scratch and
+ * are flagged for nghttp2 to copy; everything else is borrowed and flagged
+ * NO_COPY only where the caller says it outlives the frame. */
+struct xlate_nv {
+    nghttp2_nv *v;
+    size_t num, cap;
+    size_t scratch_len;
+    nghttp2_nv stack[XLATE_NV_STACK];
+    char scratch[XLATE_NV_SCRATCH];
+};
+
+void xlate_nv_init(struct xlate_nv *nv);
+void xlate_nv_cleanup(struct xlate_nv *nv);
+
+/* Appends one field; flags are nghttp2's NGHTTP2_NV_FLAG_*. */
+void xlate_nv_add(struct xlate_nv *nv, struct str name, struct str value, uint8_t flags);
+
+enum xlate_filter {
+    XLATE_ALL,          /* every field */
+    XLATE_END_TO_END,   /* less hop fields and those Connection names */
+    XLATE_TRAILER,      /* only those xlate_trailer_ok() allows */
+};
+
+/* Appends the fields of h that pass filter, in order. flags as above. */
+void xlate_nv_add_hdrs(struct xlate_nv *nv, const struct hdrs *h, enum xlate_filter filter,
+                       uint8_t flags);
+
+/* Fills nv (empty) with the HTTP/2 response head for r: ":status", then
+ * for a backend's response (r->hdrs set) its end-to-end fields and "via"
+ * with r->backend_proto (when set); for h2gate's own answer (r->hdrs NULL) content-type
+ * text/plain, content-length, proxy-status and proxy-authenticate as r
+ * says. Fields of r->hdrs and literals are not copied by nghttp2: r->hdrs
+ * must live until the frame is sent. chunked and keep_alive are ignored. */
+void xlate_resp_h2(struct xlate_nv *nv, const struct xlate_resp *r);
+
+/* Fills nv (empty) with an interim response: ":status" and h's end-to-end
+ * fields, all copied by nghttp2. */
+void xlate_interim_h2(struct xlate_nv *nv, int status, const struct hdrs *h);
 
 #endif
