@@ -16,6 +16,7 @@
     X(REFUSED, "connection refused")                                \
     X(NOROUTE, "no route")                                          \
     X(BACKEND, "backend error")                                     \
+    X(BUSY, "queue full")                                           \
     X(CLOSED, "closed")
 
 enum h2g_err {

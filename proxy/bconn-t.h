@@ -7,6 +7,7 @@
 
 #include "common/buf-t.h"
 #include "proxy/sock-t.h"
+#include "proxy/upstream-t.h"
 
 struct worker;
 struct xchg;
@@ -14,13 +15,15 @@ struct cfg_backend;
 
 enum bconn_state {
     BC_CONNECTING,  /* connect, then the TLS handshake (";tls") */
-    BC_BUSY,    /* serving bc->x */
-    BC_IDLE,    /* in the worker's keep-alive pool */
+    BC_BUSY,    /* serving up.x */
+    BC_IDLE,    /* in the upstream pool's keep-alive list */
     BC_DEAD,    /* closed; freed by the prepare pass */
 };
 
-/* One HTTP/1.1 connection to a backend, one exchange at a time. */
+/* One HTTP/1.1 connection to a backend, one exchange at a time: that
+ * exchange's upstream. */
 struct bconn {
+    struct upstream up;
     struct worker *w;
     const struct cfg_backend *be;
     struct sock sock;       /* TLS for ";tls" backends */
@@ -29,8 +32,7 @@ struct bconn {
     enum bconn_state state;
     http_parser parser;
     struct bufq out;
-    struct xchg *x;
-    struct bconn *next;     /* idle pool or graveyard */
+    struct bconn *next;     /* the pool's idle list or the graveyard */
     bool last_was_name;
     bool reused;            /* came from the idle pool */
     bool read_paused;

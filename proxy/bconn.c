@@ -19,7 +19,6 @@
 #include "common/stats.h"
 #include "common/xalloc.h"
 #include "config/config.h"
-#include "proxy/cconn.h"
 #include "proxy/hdrs.h"
 #include "proxy/sock.h"
 #include "proxy/upool.h"
@@ -30,11 +29,6 @@
 /* Request bytes queued on the socket before we stop taking more body. */
 #define BC_OUT_HIGH (64 * 1024)
 #define READ_BATCH 4
-/* Idle keep-alive connections kept per backend per worker. Each was busy
- * a moment ago, so the pool never holds more than the peak concurrency;
- * the cap only guards against a burst leaving thousands of sockets open
- * until --backend-keep-alive-timeout. */
-#define MAX_IDLE_PER_BACKEND 4096
 
 static http_parser_settings resp_settings;
 
@@ -42,6 +36,17 @@ static void on_bc_readable(struct sock *s);
 static void on_bc_writable(struct sock *s);
 static void on_bc_ready(struct sock *s, int err, const char *why, int sys_errno);
 static void on_bc_timer(struct ev_loop *loop, ev_timer *t, int revents);
+static void pump(struct bconn *bc);
+static void up_pump(struct upstream *up);
+static void up_drained(struct upstream *up);
+static void up_abandon(struct upstream *up);
+
+static const struct upstream_ops bc_up_ops = {
+    .kind = "http/1.1",
+    .pump = up_pump,
+    .drained = up_drained,
+    .abandon = up_abandon,
+};
 
 static const struct sock_handler bc_sock_handler = {
     .readable = on_bc_readable,
@@ -62,37 +67,27 @@ static void kill_conn(struct bconn *bc)
     w->bc_grave = bc;
 }
 
-static void pool_remove(struct bconn *bc)
+void bconn_close(struct bconn *bc)
 {
-    struct worker *w = bc->w;
-    for (struct bconn **pp = &w->idle[bc->be->index]; *pp; pp = &(*pp)->next) {
-        if (*pp == bc) {
-            *pp = bc->next;
-            w->num_idle[bc->be->index]--;
-            return;
-        }
-    }
+    kill_conn(bc);
 }
 
 /* Ends the exchange on bc with a failure. Retrying is allowed only when no
  * byte of the request can have been processed by the backend. */
 static void fail(struct bconn *bc, int status, const char *why, bool connect_failed)
 {
-    struct xchg *x = bc->x;
+    struct xchg *x = bc->up.x;
     const struct cfg_backend *be = bc->be;
     bool retry_fresh = bc->reused && !bc->got_bytes && x && x->req_body_moved == 0;
     log_info("backend %s:%u: %s", be->host, be->port, why);
     kill_conn(bc);
-    bc->x = NULL;
     if (!x)
         return;
-    x->bc = NULL;
-    if (x->resp_head_ready) {
-        /* Part of the response is out: the client must see it cut short. */
-        xchg_fail(x, status, why);
-        return;
-    }
-    xchg_backend_failed(x, status, why, connect_failed, retry_fresh, be);
+    xchg_unlink(x);
+    upool_failed(x, be, status, why,
+                 connect_failed ? UPOOL_RETRY_NEXT
+                 : retry_fresh  ? UPOOL_RETRY_FRESH
+                                : UPOOL_RETRY_NONE);
 }
 
 static void arm_timer(struct bconn *bc, double after)
@@ -102,25 +97,15 @@ static void arm_timer(struct bconn *bc, double after)
     ev_timer_start(bc->w->loop, &bc->timer);
 }
 
-struct bconn *bconn_get(struct worker *w, const struct cfg_backend *be, bool fresh)
+struct bconn *bconn_new(struct worker *w, const struct cfg_backend *be)
 {
     const struct config *cfg = w->cfg;
-    if (!fresh) {
-        struct bconn *bc = w->idle[be->index];
-        if (bc) {
-            w->idle[be->index] = bc->next;
-            w->num_idle[be->index]--;
-            bc->next = NULL;
-            bc->state = BC_BUSY;
-            bc->reused = true;
-            return bc;
-        }
-    }
     struct bconn *bc = xcalloc(1, sizeof(*bc));
     if (upool_connect(w, be, &bc->sock, &bc_sock_handler) < 0) {
         free(bc);
         return NULL;
     }
+    bc->up.ops = &bc_up_ops;
     bc->w = w;
     bc->be = be;
     bc->state = BC_CONNECTING;
@@ -156,9 +141,11 @@ static int do_write(struct bconn *bc)
 void bconn_attach(struct bconn *bc, struct xchg *x)
 {
     const struct config *cfg = bc->w->cfg;
-    struct cconn *cc = x->cc;
-    bc->x = x;
-    x->bc = bc;
+    if (bc->state == BC_IDLE) {
+        bc->state = BC_BUSY;
+        bc->reused = true;
+    }
+    xchg_link(x, &bc->up);
     bc->got_bytes = false;
     bc->req_sent = false;
     bc->keep_alive = true;
@@ -167,17 +154,10 @@ void bconn_attach(struct bconn *bc, struct xchg *x)
     http_parser_init(&bc->parser, HTTP_RESPONSE);
     bc->parser.data = bc;
 
-    struct str method = xchg_method(x);
-    struct xlate_req r = {
-        .method = method,
-        .authority = xchg_authority(x),
-        .path = xchg_path(x),
-        .hdrs = &x->req,
-        .client_proto = cc->proto == CC_H2 ? "2" : cc->parser.http_minor == 0 ? "1.0" : "1.1",
-        .client_addr = str_make(cc->peer, cc->peer_len),
-        .tls = cc->sock.ssl != NULL,
-        .content_length = x->req_content_length,
-    };
+    struct xlate_req r = { 0 };
+    xchg_xlate_req(x, &r);
+    struct str method = r.method;
+    r.content_length = x->req_content_length;
     if (r.content_length < 0) {
         if (x->req_end)
             r.content_length = (int64_t)bufq_len(&x->req_body);
@@ -200,15 +180,15 @@ void bconn_attach(struct bconn *bc, struct xchg *x)
         sock_read_start(&bc->sock);
         bc->last_activity = ev_now(bc->w->loop);
         arm_timer(bc, cfg->backend_read_timeout);
-        bconn_pump(bc);
+        pump(bc);
     }
 }
 
-void bconn_pump(struct bconn *bc)
+/* Moves buffered request body into out, up to BC_OUT_HIGH; queues the end
+ * of the request once the client has sent it all. Returns the body bytes
+ * moved. */
+static size_t fill(struct bconn *bc, struct xchg *x)
 {
-    struct xchg *x = bc->x;
-    if (bc->state != BC_BUSY || !x)
-        return;
     size_t moved = 0;
     while (bufq_len(&bc->out) < BC_OUT_HIGH && bufq_len(&x->req_body)) {
         size_t n = bufq_len(&x->req_body);
@@ -234,35 +214,62 @@ void bconn_pump(struct bconn *bc)
             xlate_last_chunk_h1(&bc->out, &x->req_trailers);
         bc->req_sent = true;
     }
-    /* Credit is returned as body bytes are queued on the backend socket;
-     * that queue is capped at BC_OUT_HIGH, so what a stream can make us
-     * hold stays bounded by its window plus that cap. */
-    if (moved)
-        xchg_req_consumed(x, moved);
-    do_write(bc);
+    return moved;
 }
 
-void bconn_resume_read(struct bconn *bc)
+/* Moves request body to the socket until the body buffer is empty or the
+ * socket would block: a write that empties out must not end the pump
+ * while body is still buffered, since nothing else would restart it. */
+static void pump(struct bconn *bc)
 {
-    if (!bc->read_paused || bc->state != BC_BUSY)
+    struct xchg *x = bc->up.x;
+    if (bc->state != BC_BUSY || !x)
+        return;
+    for (;;) {
+        /* Credit is returned as body bytes are queued on the backend
+         * socket; that queue is capped at BC_OUT_HIGH, so what a stream
+         * can make us hold stays bounded by its window plus that cap. */
+        size_t moved = fill(bc, x);
+        if (moved)
+            xchg_req_consumed(x, moved);
+        if (do_write(bc) < 0)
+            return;
+        if (sock_write_blocked(&bc->sock) || bufq_len(&x->req_body) == 0)
+            return;
+    }
+}
+
+static void up_pump(struct upstream *up)
+{
+    pump(container_of(up, struct bconn, up));
+}
+
+/* The client drained the response buffer below the low-water mark: read
+ * from the backend again. */
+static void up_drained(struct upstream *up)
+{
+    struct bconn *bc = container_of(up, struct bconn, up);
+    if (!bc->read_paused || bc->state != BC_BUSY ||
+        bufq_len(&up->x->resp_body) >= XCHG_BUF_LOW)
         return;
     bc->read_paused = false;
     bc->last_activity = ev_now(bc->w->loop);
     sock_read_start(&bc->sock);
 }
 
-void bconn_abandon(struct bconn *bc)
+/* The exchange is gone before its response completed. */
+static void up_abandon(struct upstream *up)
 {
-    bc->x = NULL;
+    struct bconn *bc = container_of(up, struct bconn, up);
     log_info("backend %s:%u: exchange abandoned by the client", bc->be->host, bc->be->port);
     kill_conn(bc);
 }
 
+/* Keeps bc for the next exchange if the pool takes it. */
 static void to_pool(struct bconn *bc)
 {
     struct worker *w = bc->w;
-    size_t i = bc->be->index;
-    if (w->shutting_down || w->num_idle[i] >= MAX_IDLE_PER_BACKEND) {
+    if (!upool_h1_put(bc)) {
         kill_conn(bc);
         return;
     }
@@ -271,9 +278,6 @@ static void to_pool(struct bconn *bc)
     sock_read_start(&bc->sock);
     bc->last_activity = ev_now(w->loop);
     arm_timer(bc, w->cfg->backend_keep_alive_timeout);
-    bc->next = w->idle[i];
-    w->idle[i] = bc;
-    w->num_idle[i]++;
 }
 
 /* ---- response parsing ---- */
@@ -281,8 +285,8 @@ static void to_pool(struct bconn *bc)
 static int on_resp_begin(http_parser *p)
 {
     struct bconn *bc = p->data;
-    if (bc->x)
-        hdrs_reset(&bc->x->resp);
+    if (bc->up.x)
+        hdrs_reset(&bc->up.x->resp);
     bc->last_was_name = false;
     bc->in_trailers = false;
     return 0;
@@ -291,7 +295,7 @@ static int on_resp_begin(http_parser *p)
 static int on_resp_field(http_parser *p, const char *at, size_t len)
 {
     struct bconn *bc = p->data;
-    struct hdrs *h = bc->in_trailers ? &bc->x->resp_trailers : &bc->x->resp;
+    struct hdrs *h = bc->in_trailers ? &bc->up.x->resp_trailers : &bc->up.x->resp;
     if (hdrs_add_name_part(h, str_make(at, len), bc->last_was_name) < 0)
         return -1;
     bc->last_was_name = true;
@@ -301,7 +305,7 @@ static int on_resp_field(http_parser *p, const char *at, size_t len)
 static int on_resp_value(http_parser *p, const char *at, size_t len)
 {
     struct bconn *bc = p->data;
-    struct hdrs *h = bc->in_trailers ? &bc->x->resp_trailers : &bc->x->resp;
+    struct hdrs *h = bc->in_trailers ? &bc->up.x->resp_trailers : &bc->up.x->resp;
     if (hdrs_add_value_part(h, str_make(at, len)) < 0)
         return -1;
     bc->last_was_name = false;
@@ -311,7 +315,7 @@ static int on_resp_value(http_parser *p, const char *at, size_t len)
 static int on_resp_headers_complete(http_parser *p)
 {
     struct bconn *bc = p->data;
-    struct xchg *x = bc->x;
+    struct xchg *x = bc->up.x;
     if (p->status_code / 100 == 1) {
         if (p->status_code == 101)
             return -1; /* we never asked to switch protocols */
@@ -340,7 +344,7 @@ static int on_resp_headers_complete(http_parser *p)
 static int on_resp_body(http_parser *p, const char *at, size_t len)
 {
     struct bconn *bc = p->data;
-    struct xchg *x = bc->x;
+    struct xchg *x = bc->up.x;
     bufq_append(&x->resp_body, at, len);
     if (bufq_len(&x->resp_body) > XCHG_BUF_HIGH && !bc->read_paused) {
         bc->read_paused = true;
@@ -353,7 +357,7 @@ static int on_resp_body(http_parser *p, const char *at, size_t len)
 static int on_resp_complete(http_parser *p)
 {
     struct bconn *bc = p->data;
-    struct xchg *x = bc->x;
+    struct xchg *x = bc->up.x;
     if (p->status_code / 100 == 1) {
         hdrs_reset(&x->resp);
         return 0;
@@ -378,9 +382,7 @@ static int on_resp_complete(http_parser *p)
 /* The response is complete: hand bc back to the pool or close it. */
 static void finish(struct bconn *bc, bool clean)
 {
-    struct xchg *x = bc->x;
-    bc->x = NULL;
-    x->bc = NULL;
+    xchg_unlink(bc->up.x);
     if (clean && bc->keep_alive && bc->req_sent && bufq_len(&bc->out) == 0)
         to_pool(bc);
     else
@@ -403,12 +405,11 @@ static void on_bc_ready(struct sock *s, int err, const char *why, int sys_errno)
     bc->last_activity = ev_now(bc->w->loop);
     arm_timer(bc, bc->w->cfg->backend_read_timeout);
     sock_read_start(&bc->sock);
-    if (!bc->x) {
+    if (!bc->up.x) {
         to_pool(bc);
         return;
     }
-    if (do_write(bc) == 0)
-        bconn_pump(bc);
+    pump(bc);
 }
 
 /* An idle connection has nothing to say: EOF or junk ends it. A TLS one
@@ -422,7 +423,7 @@ static void idle_readable(struct bconn *bc)
     } else if (recv(bc->sock.fd, &c, 1, MSG_PEEK) < 0 && errno == EAGAIN) {
         return;
     }
-    pool_remove(bc);
+    upool_h1_remove(bc);
     kill_conn(bc);
 }
 
@@ -447,7 +448,7 @@ static void on_bc_readable(struct sock *s)
         if (n == H2G_ERR_EOF) {
             /* EOF ends a close-delimited body; anything else is cut short. */
             http_parser_execute(&bc->parser, &resp_settings, NULL, 0);
-            if (bc->x && bc->x->resp_end) {
+            if (bc->up.x && bc->up.x->resp_end) {
                 finish(bc, false);
             } else {
                 fail(bc, 502, "backend closed the connection before the response ended",
@@ -455,7 +456,7 @@ static void on_bc_readable(struct sock *s)
             }
             return;
         }
-        if (!bc->x) {
+        if (!bc->up.x) {
             kill_conn(bc);
             return;
         }
@@ -484,7 +485,7 @@ static void on_bc_writable(struct sock *s)
 {
     struct bconn *bc = container_of(s, struct bconn, sock);
     if (do_write(bc) == 0)
-        bconn_pump(bc);
+        pump(bc);
 }
 
 static void on_bc_timer(struct ev_loop *loop, ev_timer *t, int revents)
@@ -499,7 +500,7 @@ static void on_bc_timer(struct ev_loop *loop, ev_timer *t, int revents)
         fail(bc, 504, "connect timed out", false);
         return;
     case BC_IDLE:
-        pool_remove(bc);
+        upool_h1_remove(bc);
         kill_conn(bc);
         return;
     case BC_BUSY: {
@@ -522,18 +523,6 @@ static void on_bc_timer(struct ev_loop *loop, ev_timer *t, int revents)
     }
     case BC_DEAD:
         return;
-    }
-}
-
-void bconn_pool_close_all(struct worker *w)
-{
-    for (size_t i = 0; i < w->cfg->num_backends; i++) {
-        while (w->idle[i]) {
-            struct bconn *bc = w->idle[i];
-            w->idle[i] = bc->next;
-            w->num_idle[i]--;
-            kill_conn(bc);
-        }
     }
 }
 

@@ -1,4 +1,5 @@
-/* HTTP/1.1 backend connections and the per-worker keep-alive pools. */
+/* HTTP/1.1 backend connections: one exchange at a time, kept alive
+ * between exchanges in the upstream pool (proxy/upool.c). */
 #ifndef H2G_PROXY_BCONN_H
 #define H2G_PROXY_BCONN_H
 
@@ -8,26 +9,18 @@
 
 struct cfg_backend;
 
-/* Returns a connection to be, from the idle pool unless fresh, or a new
- * one being connected. Returns NULL when the connect fails at once
- * (logged). */
-struct bconn *bconn_get(struct worker *w, const struct cfg_backend *be, bool fresh);
+/* Returns a new connection to be, connecting. Returns NULL when the
+ * connect fails at once (logged). */
+struct bconn *bconn_new(struct worker *w, const struct cfg_backend *be);
 
-/* Starts exchange x on bc: queues the request head and whatever body is
- * buffered. bc and x point at each other until the response completes or
- * either side fails. */
+/* Starts exchange x on bc (new, or idle from the pool): links x to bc as
+ * its upstream and queues the request head and whatever body is buffered.
+ * They stay linked until the response completes or either side fails. */
 void bconn_attach(struct bconn *bc, struct xchg *x);
 
-/* Moves buffered request body (and the end of it) to the socket. */
-void bconn_pump(struct bconn *bc);
+/* Closes bc (an idle one, taken off the pool by the caller). */
+void bconn_close(struct bconn *bc);
 
-/* The client drained the response buffer: read from the backend again. */
-void bconn_resume_read(struct bconn *bc);
-
-/* The exchange is gone before its response completed: close bc. */
-void bconn_abandon(struct bconn *bc);
-
-void bconn_pool_close_all(struct worker *w);
 /* Frees every closed backend connection of w. Prepare pass only. */
 void bconn_reap(struct worker *w);
 

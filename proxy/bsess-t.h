@@ -10,23 +10,25 @@
 #include "common/buf-t.h"
 #include "proxy/hdrs-t.h"
 #include "proxy/sock-t.h"
+#include "proxy/upstream-t.h"
 
 struct worker;
 struct xchg;
 struct cfg_backend;
 struct bsess;
 
-/* One exchange's stream towards an HTTP/2 backend. Lives from
- * bsess_attach() until its nghttp2 stream is closed and handled (or the
- * exchange fails); x and x->bs point at each other until then, and x is
- * NULL once the client has gone. */
+/* One exchange's stream towards an HTTP/2 backend: the exchange's
+ * upstream. Lives from bstream_new() until its nghttp2 stream is closed
+ * and handled (or the exchange fails); up.x is NULL once the client has
+ * gone. */
 struct bstream {
-    struct bsess *s;            /* NULL while waiting in the backend's queue */
-    struct xchg *x;
+    struct upstream up;
+    struct worker *w;
+    struct bsess *s;            /* NULL while waiting in the pool's queue */
     const struct cfg_backend *be;
     struct hdrs req_hdrs;       /* the request head as sent (kept for a retry) */
     int32_t stream_id;          /* 0 until submitted */
-    struct bstream *next;       /* s->streams, s->held, or the backend queue */
+    struct bstream *next;       /* s->streams, s->held, or the pool's queue */
     struct bstream *prev;       /* s->streams only */
     struct bstream *next_done;  /* s->done */
     double queued_at;
@@ -55,7 +57,7 @@ enum bsess_state {
 };
 
 /* One HTTP/2 connection to a backend, shared by every client connection
- * of its worker. */
+ * of its worker. Listed in the upstream pool while not dead. */
 struct bsess {
     struct worker *w;
     const struct cfg_backend *be;
@@ -69,7 +71,7 @@ struct bsess {
     struct bstream *held;       /* waiting for the backend's SETTINGS or a PING ACK */
     struct bstream *done;       /* closed by nghttp2; handled after recv/send */
     size_t num_streams;         /* streams + held */
-    struct bsess *next;         /* the backend's session list */
+    struct bsess *next;         /* the pool's session list of the backend */
     struct bsess *next_dirty;
     struct bsess *next_grave;
     double started;             /* ev_now at connect, then at READY */
@@ -83,25 +85,6 @@ struct bsess {
     bool settings_news;         /* ... just now: the queue may move */
     bool goaway;                /* no new streams (GOAWAY either way) */
     bool checking;              /* PING sent, held streams wait for its ACK */
-};
-
-/* Per backend, per worker. */
-struct bsess_backend {
-    struct bsess *sessions;
-    size_t num_sessions;
-    struct bstream *q_head, *q_tail;    /* exchanges waiting for a stream */
-    size_t q_len;
-};
-
-/* A worker's HTTP/2 backend state. */
-struct bsess_pool {
-    struct bsess_backend *be;   /* by cfg_backend.index */
-    size_t num_be;
-    struct bsess *dirty;
-    struct bsess *grave;
-    ev_timer queue_timer;       /* 503 for exchanges queued too long */
-    size_t num_queued;
-    uint64_t next_id;
 };
 
 #endif

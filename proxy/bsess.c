@@ -21,7 +21,6 @@
 #include "common/stats.h"
 #include "common/xalloc.h"
 #include "config/config.h"
-#include "proxy/cconn.h"
 #include "proxy/hdrs.h"
 #include "proxy/sock.h"
 #include "proxy/upool.h"
@@ -37,17 +36,13 @@
 /* Request body bytes kept per exchange so a refused stream can be sent
  * again; a longer body makes the exchange fail instead of retrying. */
 #define REPLAY_MAX (64 * 1024)
-/* Exchanges waiting per backend per worker for a stream. */
-#define QUEUE_MAX 4096
 /* A session silent for this long is checked with PING before new
  * streams go on it. */
 #define CHECK_IDLE 5.0
 /* How long the PING may take, at most (less with a shorter
  * --backend-connect-timeout). */
 #define PING_TIMEOUT 5.0
-/* Retries of a stream the backend did not process (GOAWAY, unsent). A
- * REFUSED_STREAM reset is retried once. */
-#define MAX_RETRIES 3
+#define MAX_RETRIES UPOOL_H2_MAX_RETRIES
 
 static nghttp2_session_callbacks *callbacks;
 static nghttp2_option *option;
@@ -57,10 +52,9 @@ static void on_readable(struct sock *sk);
 static void on_writable(struct sock *sk);
 static void on_ready(struct sock *sk, int err, const char *why, int sys_errno);
 static void on_timer(struct ev_loop *loop, ev_timer *t, int revents);
-static void on_queue_timer(struct ev_loop *loop, ev_timer *t, int revents);
-static int place(struct worker *w, const struct cfg_backend *be, struct bstream *bs,
-                 struct bsess *avoid);
-static void dispatch_queue(struct worker *w, const struct cfg_backend *be);
+static void stream_pump(struct upstream *up);
+static void stream_drained(struct upstream *up);
+static void stream_abandon(struct upstream *up);
 
 static const struct sock_handler sess_sock_handler = {
     .readable = on_readable,
@@ -68,22 +62,24 @@ static const struct sock_handler sess_sock_handler = {
     .ready = on_ready,
 };
 
-static struct bsess_backend *backend_of(struct worker *w, const struct cfg_backend *be)
-{
-    return &w->bsp->be[be->index];
-}
+static const struct upstream_ops stream_ops = {
+    .kind = "h2",
+    .pump = stream_pump,
+    .drained = stream_drained,
+    .abandon = stream_abandon,
+};
 
 static void mark_dirty(struct bsess *s)
 {
     if (s->dirty || s->state == BS_DEAD)
         return;
-    struct bsess_pool *p = s->w->bsp;
+    struct upool *p = &s->w->up;
     s->dirty = true;
     s->next_dirty = p->dirty;
     p->dirty = s;
 }
 
-static void stream_free(struct bstream *bs)
+void bstream_free(struct bstream *bs)
 {
     hdrs_cleanup(&bs->req_hdrs);
     bufq_cleanup(&bs->replay);
@@ -122,7 +118,7 @@ static double ping_timeout(const struct config *cfg)
 /* The stream waits for its client, not for the backend. */
 static bool blocked_on_client(const struct bstream *bs)
 {
-    return bs->x && bs->unconsumed > 0;
+    return bs->up.x && bs->unconsumed > 0;
 }
 
 /* The next moment something about s must be checked. */
@@ -156,37 +152,17 @@ static void rearm(struct bsess *s)
 
 /* ---- session teardown ---- */
 
-/* x's stream failed and x is still there: answer it. Before the response
- * head (and with nothing of the request reaching a backend when
- * connect_failed) the route's next backend may be tried. */
-static void fail_exchange(struct bstream *bs, int status, const char *why, bool connect_failed)
+void bstream_fail(struct bstream *bs, int status, const char *why, bool connect_failed)
 {
-    struct xchg *x = bs->x;
+    struct xchg *x = bs->up.x;
     const struct cfg_backend *be = bs->be;
-    bs->x = NULL;
-    x->bs = NULL;
-    stream_free(bs);
-    if (x->resp_head_ready) {
-        xchg_fail(x, status, why);
-        return;
-    }
-    hdrs_reset(&x->resp);
-    xchg_backend_failed(x, status, why, connect_failed, false, be);
+    xchg_unlink(x);
+    bstream_free(bs);
+    upool_failed(x, be, status, why, connect_failed ? UPOOL_RETRY_NEXT : UPOOL_RETRY_NONE);
 }
 
-/* The request body sent on the failed attempt goes in front of what is
- * still buffered, so the next attempt sends it again; its credit was
- * returned already. */
-static void rewind_body(struct bstream *bs)
+void bstream_reset(struct bstream *bs)
 {
-    struct xchg *x = bs->x;
-    if (bufq_len(&bs->replay)) {
-        struct bufq tmp = bs->replay;
-        bs->replay_len += bufq_len(&tmp);
-        bufq_move(&tmp, &x->req_body);
-        x->req_body = tmp;
-        bufq_init(&bs->replay, &x->cc->w->pool);
-    }
     bs->stream_id = 0;
     bs->headers_sent = bs->not_sent = bs->deferred = bs->got_head = bs->got_rst = false;
     bs->closed = bs->in_done = false;
@@ -195,21 +171,6 @@ static void rewind_body(struct bstream *bs)
     bs->why = NULL;
     bs->unconsumed = 0;
     bs->s = NULL;
-    hdrs_reset(&bs->x->resp);
-    hdrs_reset(&bs->x->resp_trailers);
-}
-
-/* Sends bs again on another session. Returns false (bs untouched but
- * detached from its session) when no session can be had. */
-static void retry_stream(struct worker *w, struct bstream *bs, struct bsess *avoid)
-{
-    rewind_body(bs);
-    bs->queued_at = ev_now(w->loop);
-    int rc = place(w, bs->be, bs, avoid);
-    if (rc == 0)
-        return;
-    fail_exchange(bs, rc == -2 ? 503 : 502,
-                  rc == -2 ? "backend queue full" : "cannot reach the backend again", false);
 }
 
 static void kill_session(struct bsess *s, int status, const char *why, bool connect_failed)
@@ -224,16 +185,9 @@ static void kill_session(struct bsess *s, int status, const char *why, bool conn
     sock_close(&s->sock, false);
     s->state = BS_DEAD;
     stats_backend_conn_closed(w->stats);
-    struct bsess_backend *bk = backend_of(w, be);
-    for (struct bsess **pp = &bk->sessions; *pp; pp = &(*pp)->next) {
-        if (*pp == s) {
-            *pp = s->next;
-            bk->num_sessions--;
-            break;
-        }
-    }
-    s->next_grave = w->bsp->grave;
-    w->bsp->grave = s;
+    upool_h2_remove(s);
+    s->next_grave = w->up.grave;
+    w->up.grave = s;
 
     struct bstream *held = s->held, *streams = s->streams;
     s->held = s->streams = s->done = NULL;
@@ -246,15 +200,15 @@ static void kill_session(struct bsess *s, int status, const char *why, bool conn
         held = bs->next;
         bs->next = NULL;
         bs->s = NULL;
-        if (!bs->x) {
-            stream_free(bs);
+        if (!bs->up.x) {
+            bstream_free(bs);
             continue;
         }
         if (was_ready && s->got_settings && bs->retries < MAX_RETRIES) {
             bs->retries++;
-            retry_stream(w, bs, s);
+            upool_h2_retry(bs, s);
         } else {
-            fail_exchange(bs, status, why, connect_failed && !was_ready);
+            bstream_fail(bs, status, why, connect_failed && !was_ready);
         }
     }
     while (streams) {
@@ -262,21 +216,21 @@ static void kill_session(struct bsess *s, int status, const char *why, bool conn
         streams = bs->next;
         bs->next = NULL;
         bs->s = NULL;
-        struct xchg *x = bs->x;
+        struct xchg *x = bs->up.x;
         if (!x) {
-            stream_free(bs);
+            bstream_free(bs);
         } else if (x->resp_end) {
-            x->bs = NULL;
-            stream_free(bs);
+            xchg_unlink(x);
+            bstream_free(bs);
         } else if (was_ready && !bs->headers_sent && !bs->replay_overflow &&
                    bs->retries < MAX_RETRIES) {
             bs->retries++;
-            retry_stream(w, bs, s);
+            upool_h2_retry(bs, s);
         } else {
-            fail_exchange(bs, status, why, connect_failed && !was_ready);
+            bstream_fail(bs, status, why, connect_failed && !was_ready);
         }
     }
-    dispatch_queue(w, be);
+    upool_h2_dispatch(w, be);
 }
 
 /* ---- sessions ---- */
@@ -290,12 +244,12 @@ static int write_out(struct bsess *s)
     return n < 0 ? (int)n : 0;
 }
 
-static uint32_t capacity(struct bsess *s)
+static uint32_t capacity(const struct bsess *s)
 {
     return nghttp2_session_get_remote_settings(s->h2, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
 }
 
-static struct bsess *sess_new(struct worker *w, const struct cfg_backend *be)
+struct bsess *bsess_new(struct worker *w, const struct cfg_backend *be)
 {
     const struct config *cfg = w->cfg;
     struct bsess *s = xcalloc(1, sizeof(*s));
@@ -305,7 +259,7 @@ static struct bsess *sess_new(struct worker *w, const struct cfg_backend *be)
     }
     s->w = w;
     s->be = be;
-    s->id = ++w->bsp->next_id;
+    s->id = ++w->up.next_sess_id;
     s->state = BS_CONNECTING;
     s->started = s->last_read = s->idle_since = ev_now(w->loop);
     bufq_init(&s->out, &w->pool);
@@ -325,10 +279,7 @@ static struct bsess *sess_new(struct worker *w, const struct cfg_backend *be)
     ev_timer_init(&s->timer, on_timer, cfg->backend_connect_timeout, 0.);
     s->timer.data = s;
     ev_timer_start(w->loop, &s->timer);
-    struct bsess_backend *bk = backend_of(w, be);
-    s->next = bk->sessions;
-    bk->sessions = s;
-    bk->num_sessions++;
+    upool_h2_add(s);
     log_info("backend %s:%u h2 session %" PRIu64 " connecting", be->host, be->port, s->id);
     return s;
 }
@@ -353,7 +304,7 @@ static ssize_t on_read_body(nghttp2_session *h2, int32_t stream_id, uint8_t *buf
     (void)buf;
     (void)ud;
     struct bstream *bs = src->ptr;
-    struct xchg *x = bs->x;
+    struct xchg *x = bs->up.x;
     if (!x)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     size_t avail = bufq_len(&x->req_body);
@@ -388,7 +339,7 @@ static int on_send_data(nghttp2_session *h2, nghttp2_frame *f, const uint8_t *fr
     (void)f;
     struct bsess *s = ud;
     struct bstream *bs = src->ptr;
-    struct xchg *x = bs->x;
+    struct xchg *x = bs->up.x;
     if (!x || bufq_len(&x->req_body) < length)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     bufq_append(&s->out, framehd, 9);
@@ -419,7 +370,7 @@ static int on_send_data(nghttp2_session *h2, nghttp2_frame *f, const uint8_t *fr
 /* Submits bs's request on s. */
 static void submit(struct bsess *s, struct bstream *bs)
 {
-    struct xchg *x = bs->x;
+    struct xchg *x = bs->up.x;
     /* req_hdrs lives with bs, until nghttp2 is done with the stream. */
     struct xlate_nv nv;
     xlate_nv_init(&nv);
@@ -436,9 +387,9 @@ static void submit(struct bsess *s, struct bstream *bs)
         s->goaway = true;
         s->num_streams--;
         bs->s = NULL;
-        int rc = place(s->w, bs->be, bs, s);
+        int rc = upool_h2_place(s->w, bs, s);
         if (rc != 0)
-            fail_exchange(bs, rc == -2 ? 503 : 502, "no backend session", false);
+            bstream_fail(bs, rc == H2G_ERR_BUSY ? 503 : 502, "no backend session", false);
         return;
     }
     bs->stream_id = id;
@@ -461,7 +412,7 @@ static void start_check(struct bsess *s)
     rearm(s);
 }
 
-static void assign(struct bsess *s, struct bstream *bs)
+void bsess_assign(struct bsess *s, struct bstream *bs)
 {
     bs->s = s;
     s->num_streams++;
@@ -479,122 +430,14 @@ static void assign(struct bsess *s, struct bstream *bs)
     submit(s, bs);
 }
 
-static struct bsess *pick(struct worker *w, const struct cfg_backend *be, struct bsess *avoid)
+bool bsess_has_room(const struct bsess *s)
 {
-    for (struct bsess *s = backend_of(w, be)->sessions; s; s = s->next) {
-        if (s != avoid && s->state != BS_DEAD && !s->goaway && s->num_streams < capacity(s))
-            return s;
-    }
-    return NULL;
+    return s->state != BS_DEAD && !s->goaway && s->num_streams < capacity(s);
 }
 
-static void enqueue(struct worker *w, struct bsess_backend *bk, struct bstream *bs)
+bool bsess_learning(const struct bsess *s)
 {
-    struct bsess_pool *p = w->bsp;
-    bs->s = NULL;
-    bs->next = NULL;
-    if (bk->q_tail)
-        bk->q_tail->next = bs;
-    else
-        bk->q_head = bs;
-    bk->q_tail = bs;
-    bk->q_len++;
-    p->num_queued++;
-    if (!ev_is_active(&p->queue_timer)) {
-        ev_timer_set(&p->queue_timer, w->cfg->backend_connect_timeout, 0.);
-        ev_timer_start(w->loop, &p->queue_timer);
-    }
-}
-
-/* True while a usable session has not yet had the backend's SETTINGS. */
-static bool learning(struct bsess_backend *bk, struct bsess *avoid)
-{
-    for (struct bsess *s = bk->sessions; s; s = s->next) {
-        if (s != avoid && s->state != BS_DEAD && !s->goaway && !s->got_settings)
-            return true;
-    }
-    return false;
-}
-
-/* Returns 0 (bs is on a session or queued), -1 when a new session could
- * not be started, -2 when the queue is full. */
-static int place(struct worker *w, const struct cfg_backend *be, struct bstream *bs,
-                 struct bsess *avoid)
-{
-    struct bsess_backend *bk = backend_of(w, be);
-    struct bsess *s = pick(w, be, avoid);
-    if (!s && learning(bk, avoid)) {
-        /* A session is about to learn the backend's stream limit: wait
-         * for it rather than open sessions a burst does not need. */
-    } else if (!s && bk->num_sessions < w->cfg->backend_connections_per_host) {
-        s = sess_new(w, be);
-        if (!s)
-            return -1;
-    }
-    if (s) {
-        assign(s, bs);
-        return 0;
-    }
-    if (bk->q_len >= QUEUE_MAX)
-        return -2;
-    enqueue(w, bk, bs);
-    return 0;
-}
-
-static void dispatch_queue(struct worker *w, const struct cfg_backend *be)
-{
-    struct bsess_backend *bk = backend_of(w, be);
-    while (bk->q_head) {
-        struct bsess *s = pick(w, be, NULL);
-        if (!s) {
-            if (bk->num_sessions >= w->cfg->backend_connections_per_host ||
-                learning(bk, NULL))
-                return;
-            s = sess_new(w, be);
-        }
-        struct bstream *bs = bk->q_head;
-        bk->q_head = bs->next;
-        if (!bk->q_head)
-            bk->q_tail = NULL;
-        bk->q_len--;
-        w->bsp->num_queued--;
-        bs->next = NULL;
-        if (s)
-            assign(s, bs);
-        else
-            fail_exchange(bs, 502, "cannot connect to the backend", true);
-    }
-}
-
-static void on_queue_timer(struct ev_loop *loop, ev_timer *t, int revents)
-{
-    (void)revents;
-    struct worker *w = t->data;
-    struct bsess_pool *p = w->bsp;
-    double now = ev_now(loop), timeout = w->cfg->backend_connect_timeout;
-    double next = INFINITY;
-    for (size_t i = 0; i < p->num_be; i++) {
-        struct bsess_backend *bk = &p->be[i];
-        while (bk->q_head && bk->q_head->queued_at + timeout <= now) {
-            struct bstream *bs = bk->q_head;
-            bk->q_head = bs->next;
-            if (!bk->q_head)
-                bk->q_tail = NULL;
-            bk->q_len--;
-            p->num_queued--;
-            bs->next = NULL;
-            struct xchg *x = bs->x;
-            x->bs = NULL;
-            stream_free(bs);
-            xchg_fail(x, 503, "no HTTP/2 backend stream free in time");
-        }
-        if (bk->q_head)
-            next = fmin(next, bk->q_head->queued_at + timeout);
-    }
-    if (next < INFINITY) {
-        ev_timer_set(t, next - now > 0.001 ? next - now : 0.001, 0.);
-        ev_timer_start(loop, t);
-    }
+    return s->state != BS_DEAD && !s->goaway && !s->got_settings;
 }
 
 /* ---- nghttp2 callbacks: record, never free ---- */
@@ -620,9 +463,9 @@ static int on_header(nghttp2_session *h2, const nghttp2_frame *f, const uint8_t 
     (void)flags;
     (void)ud;
     struct bstream *bs = stream_of(h2, f->hd.stream_id);
-    if (!bs || !bs->x)
+    if (!bs || !bs->up.x)
         return 0;
-    struct xchg *x = bs->x;
+    struct xchg *x = bs->up.x;
     struct str n = str_make((const char *)name, namelen);
     struct str v = str_make((const char *)value, valuelen);
     if (bs->got_head) {
@@ -657,7 +500,7 @@ static int on_header(nghttp2_session *h2, const nghttp2_frame *f, const uint8_t 
 
 static void head_done(struct bstream *bs)
 {
-    struct xchg *x = bs->x;
+    struct xchg *x = bs->up.x;
     bs->got_head = true;
     x->status = bs->status;
     x->resp_content_length = -1;
@@ -680,27 +523,27 @@ static int on_frame_recv(nghttp2_session *h2, const nghttp2_frame *f, void *ud)
     bool end = (f->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
     switch (f->hd.type) {
     case NGHTTP2_DATA:
-        if (bs && bs->x && end) {
-            bs->x->resp_end = true;
-            xchg_notify(bs->x);
+        if (bs && bs->up.x && end) {
+            bs->up.x->resp_end = true;
+            xchg_notify(bs->up.x);
         }
         break;
     case NGHTTP2_HEADERS:
-        if (!bs || !bs->x)
+        if (!bs || !bs->up.x)
             break;
         if (!bs->got_head) {
             if (bs->status / 100 == 1) {
-                if (bs->status != 100 && !bs->x->resp_head_sent) {
-                    bs->x->interim_status = bs->status;
-                    xchg_notify(bs->x);
+                if (bs->status != 100 && !bs->up.x->resp_head_sent) {
+                    bs->up.x->interim_status = bs->status;
+                    xchg_notify(bs->up.x);
                 }
                 break;
             }
             head_done(bs);
         }
         if (end)
-            bs->x->resp_end = true;
-        xchg_notify(bs->x);
+            bs->up.x->resp_end = true;
+        xchg_notify(bs->up.x);
         break;
     case NGHTTP2_RST_STREAM:
         stats_rst(s->w->stats, false, f->rst_stream.error_code);
@@ -740,7 +583,7 @@ static int on_data_chunk(nghttp2_session *h2, uint8_t flags, int32_t stream_id,
     (void)flags;
     (void)ud;
     struct bstream *bs = stream_of(h2, stream_id);
-    struct xchg *x = bs ? bs->x : NULL;
+    struct xchg *x = bs ? bs->up.x : NULL;
     if (!x || x->error_status) {
         /* Nobody will take these bytes: the credit goes back at once. */
         nghttp2_session_consume(h2, stream_id, len);
@@ -817,7 +660,7 @@ static int on_invalid_frame(nghttp2_session *h2, const nghttp2_frame *f, int lib
 
 static bool can_retry(const struct bstream *bs)
 {
-    const struct xchg *x = bs->x;
+    const struct xchg *x = bs->up.x;
     if (bs->got_head || x->resp_head_ready || bs->replay_overflow)
         return false;
     if (bs->not_sent)
@@ -851,14 +694,14 @@ static void process_done(struct bsess *s)
             nghttp2_session_consume_connection(s->h2, bs->unconsumed);
             bs->unconsumed = 0;
         }
-        struct xchg *x = bs->x;
+        struct xchg *x = bs->up.x;
         if (!x) {
-            stream_free(bs);
+            bstream_free(bs);
             continue;
         }
         if (x->resp_end && !bs->not_sent) {
-            x->bs = NULL;
-            stream_free(bs);
+            xchg_unlink(x);
+            bstream_free(bs);
             continue;
         }
         if (can_retry(bs)) {
@@ -867,14 +710,14 @@ static void process_done(struct bsess *s)
             log_info("backend %s:%u h2 session %" PRIu64 " s%d %s: retrying", s->be->host,
                      s->be->port, s->id, bs->stream_id,
                      bs->not_sent ? "not sent" : "refused");
-            retry_stream(w, bs, s);
+            upool_h2_retry(bs, s);
             continue;
         }
         char why[96];
         if (bs->got_rst) {
             snprintf(why, sizeof(why), "backend reset the stream (%s)",
                      nghttp2_http2_strerror(bs->rst_code));
-            if (x->cc->proto == CC_H2) {
+            if (x->proto == XCHG_H2) {
                 x->rst_code = xlate_rst_code(bs->rst_code);
                 x->reset_stream = true;
             }
@@ -885,9 +728,8 @@ static void process_done(struct bsess *s)
                                                           : "response ended early");
             x->rst_code = NGHTTP2_INTERNAL_ERROR;
         }
-        x->bs = NULL;
-        bs->x = NULL;
-        stream_free(bs);
+        xchg_unlink(x);
+        bstream_free(bs);
         hdrs_reset(&x->interim);
         x->interim_status = 0;
         xchg_fail(x, 502, why);
@@ -897,7 +739,7 @@ static void process_done(struct bsess *s)
             s->idle_since = ev_now(w->loop);
             rearm(s);
         }
-        dispatch_queue(w, s->be);
+        upool_h2_dispatch(w, s->be);
     }
 }
 
@@ -930,14 +772,14 @@ static void after_nghttp2(struct bsess *s)
             struct bstream *bs = rev;
             rev = bs->next;
             bs->next = NULL;
-            if (!bs->x) {
+            if (!bs->up.x) {
                 s->num_streams--;
-                stream_free(bs);
+                bstream_free(bs);
                 continue;
             }
             if (open >= room) {
                 s->num_streams--;
-                enqueue(s->w, backend_of(s->w, s->be), bs);
+                upool_h2_enqueue(s->w, bs);
                 continue;
             }
             open++;
@@ -948,7 +790,7 @@ static void after_nghttp2(struct bsess *s)
     process_done(s);
     if (s->settings_news && s->state == BS_READY) {
         s->settings_news = false;
-        dispatch_queue(s->w, s->be);
+        upool_h2_dispatch(s->w, s->be);
     }
     mark_dirty(s);
 }
@@ -1131,71 +973,34 @@ static void init_callbacks(void)
     nghttp2_option_set_stream_reset_rate_limit(option, 1000, 33);
 }
 
-void bsess_pool_init(struct worker *w)
+void bsess_global_init(void)
 {
     pthread_once(&init_once, init_callbacks);
-    const struct config *cfg = w->cfg;
-    struct bsess_pool *p = xcalloc(1, sizeof(*p));
-    p->num_be = cfg->num_backends;
-    p->be = xcalloc(p->num_be ? p->num_be : 1, sizeof(*p->be));
-    ev_timer_init(&p->queue_timer, on_queue_timer, 1., 0.);
-    p->queue_timer.data = w;
-    w->bsp = p;
 }
 
-void bsess_pool_cleanup(struct worker *w)
+void bsess_close(struct bsess *s, const char *why)
 {
-    struct bsess_pool *p = w->bsp;
-    if (!p)
-        return;
-    for (size_t i = 0; i < p->num_be; i++) {
-        while (p->be[i].sessions)
-            kill_session(p->be[i].sessions, 502, "worker stopping", false);
-    }
-    bsess_reap(w);
-    for (size_t i = 0; i < p->num_be; i++) {
-        while (p->be[i].q_head) {
-            struct bstream *bs = p->be[i].q_head;
-            p->be[i].q_head = bs->next;
-            if (bs->x)
-                bs->x->bs = NULL;
-            stream_free(bs);
-        }
-    }
-    ev_timer_stop(w->loop, &p->queue_timer);
-    free(p->be);
-    free(p);
-    w->bsp = NULL;
+    kill_session(s, 502, why, false);
 }
 
-int bsess_attach(struct worker *w, const struct cfg_backend *be, struct xchg *x)
+struct bstream *bstream_new(struct worker *w, const struct cfg_backend *be, struct xchg *x)
 {
     const struct config *cfg = w->cfg;
-    struct cconn *cc = x->cc;
     struct bstream *bs = xcalloc(1, sizeof(*bs));
-    bs->x = x;
+    bs->up.ops = &stream_ops;
+    bs->w = w;
     bs->be = be;
     bs->queued_at = ev_now(w->loop);
-    x->bs = bs;
     hdrs_init(&bs->req_hdrs, cfg->request_header_field_buffer + 1024,
               cfg->max_request_header_fields + 16);
     bufq_init(&bs->replay, &w->pool);
-    struct str scheme = x->i_scheme >= 0 ? hdrs_value(&x->req, (size_t)x->i_scheme)
-                        : cc->sock.ssl        ? STR_LIT("https")
-                                         : STR_LIT("http");
-    struct xlate_req r = {
-        .method = xchg_method(x),
-        .authority = xchg_authority(x),
-        .path = xchg_path(x),
-        .hdrs = &x->req,
-        .client_proto = cc->proto == CC_H2 ? "2" : cc->parser.http_minor == 0 ? "1.0" : "1.1",
-        .client_addr = str_make(cc->peer, cc->peer_len),
-        .tls = cc->sock.ssl != NULL,
-        .content_length = hdrs_find(&x->req, STR_LIT("content-length")) >= 0
-                              ? x->req_content_length
-                              : -1,
-        .scheme = scheme,
-    };
+    struct xlate_req r = { 0 };
+    xchg_xlate_req(x, &r);
+    r.scheme = x->i_scheme >= 0 ? hdrs_value(&x->req, (size_t)x->i_scheme)
+               : x->cl->facts.tls ? STR_LIT("https")
+                                  : STR_LIT("http");
+    r.content_length =
+        hdrs_find(&x->req, STR_LIT("content-length")) >= 0 ? x->req_content_length : -1;
     if (r.authority.len == 0) {
         /* An HTTP/2 request may carry Host instead of :authority. */
         long i = hdrs_find(&x->req, STR_LIT("host"));
@@ -1208,36 +1013,29 @@ int bsess_attach(struct worker *w, const struct cfg_backend *be, struct xchg *x)
         .strip_xff = cfg->strip_incoming_x_forwarded_for,
     };
     if (xlate_req_h2(&bs->req_hdrs, &r, &o) < 0) {
-        x->bs = NULL;
-        stream_free(bs);
-        xchg_fail(x, 431, "request header fields too large for the backend");
-        return 0;
+        bstream_free(bs);
+        return NULL;
     }
-    int rc = place(w, be, bs, NULL);
-    if (rc == 0)
-        return 0;
-    x->bs = NULL;
-    stream_free(bs);
-    if (rc == -1)
-        return -1;
-    xchg_fail(x, 503, "HTTP/2 backend queue full");
-    return 0;
+    xchg_link(x, &bs->up);
+    return bs;
 }
 
-void bsess_pump(struct xchg *x)
+static void stream_pump(struct upstream *up)
 {
-    struct bstream *bs = x->bs;
-    if (!bs || !bs->s || bs->s->state == BS_DEAD || !bs->deferred || bs->stream_id <= 0)
+    struct bstream *bs = container_of(up, struct bstream, up);
+    if (!bs->s || bs->s->state == BS_DEAD || !bs->deferred || bs->stream_id <= 0)
         return;
     bs->deferred = false;
     nghttp2_session_resume_data(bs->s->h2, bs->stream_id);
     mark_dirty(bs->s);
 }
 
-void bsess_resp_drained(struct xchg *x)
+/* Credit for exactly what the client took. */
+static void stream_drained(struct upstream *up)
 {
-    struct bstream *bs = x->bs;
-    if (!bs || !bs->s || bs->s->state == BS_DEAD)
+    struct bstream *bs = container_of(up, struct bstream, up);
+    struct xchg *x = up->x;
+    if (!bs->s || bs->s->state == BS_DEAD)
         return;
     size_t held = bufq_len(&x->resp_body);
     if (bs->unconsumed <= held)
@@ -1248,36 +1046,19 @@ void bsess_resp_drained(struct xchg *x)
     mark_dirty(bs->s);
 }
 
-void bsess_detach(struct xchg *x)
+/* The exchange is gone: leave the queue, or reset the stream (CANCEL). */
+static void stream_abandon(struct upstream *up)
 {
-    struct bstream *bs = x->bs;
-    if (!bs)
-        return;
-    x->bs = NULL;
-    bs->x = NULL;
+    struct bstream *bs = container_of(up, struct bstream, up);
     struct bsess *s = bs->s;
     if (!s) {
-        struct bsess_backend *bk = backend_of(x->cc->w, bs->be);
-        struct bstream *prev = NULL;
-        for (struct bstream *q = bk->q_head; q; prev = q, q = q->next) {
-            if (q != bs)
-                continue;
-            if (prev)
-                prev->next = bs->next;
-            else
-                bk->q_head = bs->next;
-            if (bk->q_tail == bs)
-                bk->q_tail = prev;
-            bk->q_len--;
-            x->cc->w->bsp->num_queued--;
-            break;
-        }
-        stream_free(bs);
+        upool_h2_dequeue(bs->w, bs);
+        bstream_free(bs);
         return;
     }
     if (unlink_stream(&s->held, bs)) {
         s->num_streams--;
-        stream_free(bs);
+        bstream_free(bs);
         if (s->num_streams == 0) {
             s->idle_since = ev_now(s->w->loop);
             rearm(s);
@@ -1296,7 +1077,7 @@ void bsess_detach(struct xchg *x)
 
 bool bsess_flush_all(struct worker *w)
 {
-    struct bsess_pool *p = w->bsp;
+    struct upool *p = &w->up;
     struct bsess *list = p->dirty;
     p->dirty = NULL;
     while (list) {
@@ -1311,7 +1092,7 @@ bool bsess_flush_all(struct worker *w)
 
 void bsess_reap(struct worker *w)
 {
-    struct bsess_pool *p = w->bsp;
+    struct upool *p = &w->up;
     while (p->grave) {
         struct bsess *s = p->grave;
         p->grave = s->next_grave;
@@ -1327,19 +1108,5 @@ void bsess_reap(struct worker *w)
         nghttp2_session_del(s->h2);
         bufq_cleanup(&s->out);
         free(s);
-    }
-}
-
-void bsess_shutdown(struct worker *w)
-{
-    struct bsess_pool *p = w->bsp;
-    for (size_t i = 0; i < p->num_be; i++) {
-        struct bsess *s = p->be[i].sessions;
-        while (s) {
-            struct bsess *next = s->next;
-            if (s->num_streams == 0)
-                kill_session(s, 502, "shutting down", false);
-            s = next;
-        }
     }
 }

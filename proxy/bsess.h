@@ -1,6 +1,8 @@
-/* HTTP/2 backend sessions: per worker and per backend, nghttp2 client
- * sessions (cleartext prior knowledge or TLS with ALPN h2) that multiplex
- * the exchanges of every client connection of the worker. */
+/* HTTP/2 backend sessions: nghttp2 client sessions (cleartext prior
+ * knowledge or TLS with ALPN h2), each multiplexing the exchanges of every
+ * client connection of its worker, and the streams that are those
+ * exchanges' upstreams. Which session a stream goes on, the wait queue and
+ * retries are the upstream pool's (proxy/upool.c). */
 #ifndef H2G_PROXY_BSESS_H
 #define H2G_PROXY_BSESS_H
 
@@ -8,35 +10,45 @@
 
 #include "proxy/bsess-t.h"
 
-/* Sets up w->bsp for w->cfg. */
-void bsess_pool_init(struct worker *w);
-/* Closes every session and frees w->bsp. */
-void bsess_pool_cleanup(struct worker *w);
+/* Sets up the shared nghttp2 callbacks and options (once per process). */
+void bsess_global_init(void);
 
-/* Starts exchange x on a stream to be: an open session with room, a new
- * session (up to --backend-connections-per-host), or the backend's wait
- * queue. Returns 0 (x->bs is set), or -1 when no session could even be
- * started (socket or connect failed at once; logged): the caller tries
- * the next backend. */
-int bsess_attach(struct worker *w, const struct cfg_backend *be, struct xchg *x);
+/* Returns a new session to be, connecting, listed in w's pool. Returns
+ * NULL when the connect failed at once (logged). */
+struct bsess *bsess_new(struct worker *w, const struct cfg_backend *be);
 
-/* x has more request body, or its end: resume the stream's data source. */
-void bsess_pump(struct xchg *x);
+/* s can take one more stream now (not closing, no GOAWAY, under the
+ * backend's limit). */
+bool bsess_has_room(const struct bsess *s);
+/* s may soon take streams: it is usable but has not yet had the
+ * backend's SETTINGS (its stream limit is unknown). */
+bool bsess_learning(const struct bsess *s);
 
-/* The client side took response bytes from x->resp_body: return their
- * flow-control credit to the backend. */
-void bsess_resp_drained(struct xchg *x);
+/* Puts bs on s: submitted now, or held until the backend's SETTINGS (or
+ * the ACK of a liveness PING) arrive. */
+void bsess_assign(struct bsess *s, struct bstream *bs);
 
-/* x is going away: reset its stream (CANCEL) or leave the queue, and
- * forget x. x->bs is NULL afterwards. */
-void bsess_detach(struct xchg *x);
+/* Closes s: its streams are retried elsewhere when the backend cannot
+ * have processed them, else their exchanges fail with 502. */
+void bsess_close(struct bsess *s, const char *why);
+
+/* Returns a stream for exchange x to be, linked to x as its upstream, with
+ * the request head translated for HTTP/2. Returns NULL (nothing linked)
+ * when the head does not fit the caps. */
+struct bstream *bstream_new(struct worker *w, const struct cfg_backend *be, struct xchg *x);
+void bstream_free(struct bstream *bs);
+/* Forgets the attempt bs made (stream id, flags, what it received) so it
+ * can be placed again; the replay buffer is the pool's to handle. */
+void bstream_reset(struct bstream *bs);
+/* bs (off any session) failed: unlinks and frees it, then reports to its
+ * exchange through upool_failed() (connect_failed: nothing reached the
+ * backend, so the next member may be tried). */
+void bstream_fail(struct bstream *bs, int status, const char *why, bool connect_failed);
 
 /* Prepare pass: writes every session with output, handles queues.
  * Returns true when more work is left for the next iteration. */
 bool bsess_flush_all(struct worker *w);
 /* Prepare pass: frees closed sessions. */
 void bsess_reap(struct worker *w);
-/* Graceful shutdown: closes sessions with no streams. */
-void bsess_shutdown(struct worker *w);
 
 #endif

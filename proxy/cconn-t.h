@@ -9,6 +9,7 @@
 
 #include "common/buf-t.h"
 #include "proxy/sock-t.h"
+#include "proxy/xchg-t.h"
 
 struct worker;
 struct xchg;
@@ -26,7 +27,7 @@ enum cconn_proto {
 struct cconn {
     struct worker *w;
     const struct cfg_frontend *fe;
-    uint64_t id;
+    struct xchg_client xc;  /* facts and operations for the exchanges */
     struct sock sock;
     ev_timer timer;
     double last_activity;
@@ -42,8 +43,6 @@ struct cconn {
     struct xchg *xchgs;     /* HTTP/2: every open exchange; HTTP/1.1: current */
     struct xchg *pending;   /* exchanges with news from their backend */
     size_t num_xchgs;
-    size_t num_tunnels;
-    int stats_proto;    /* enum stats_proto once known, else -1 */
 
     struct cconn *prev, *next;  /* worker->conns */
     struct cconn *next_dirty;
@@ -62,10 +61,6 @@ struct cconn {
     bool h1_in_message;
     bool h1_tunnel;     /* after CONNECT: a raw byte pipe */
     bool spliced;       /* the tunnel moves our socket's bytes: hands off */
-
-    char peer[64];
-    size_t peer_len;
-    uint16_t peer_port;
 };
 
 #endif

@@ -22,7 +22,6 @@
 #include "proxy/hdrs.h"
 #include "proxy/sock.h"
 #include "proxy/tls.h"
-#include "proxy/tunnel.h"
 #include "proxy/worker.h"
 #include "proxy/xchg.h"
 #include "proxy/xlate.h"
@@ -52,6 +51,89 @@ static const struct sock_handler cc_sock_handler = {
     .writable = on_writable,
     .ready = on_ready,
 };
+
+static void xc_wake(struct xchg *x);
+static void xc_consumed(struct xchg *x, size_t n);
+static void xc_send_continue(struct xchg *x);
+
+static const struct xchg_client_ops cc_xchg_ops = {
+    .wake = xc_wake,
+    .consumed = xc_consumed,
+    .send_continue = xc_send_continue,
+};
+
+static struct cconn *cc_of(const struct xchg *x)
+{
+    return container_of(x->cl, struct cconn, xc);
+}
+
+/* ---- exchanges ---- */
+
+static struct xchg *new_xchg(struct cconn *cc, int32_t stream_id, enum xchg_proto proto)
+{
+    struct xchg *x = xchg_new(&cc->xc, stream_id, proto);
+    x->next = cc->xchgs;
+    cc->xchgs = x;
+    cc->num_xchgs++;
+    return x;
+}
+
+static void unlink_from(struct xchg **head, struct xchg *x, bool pending_list)
+{
+    for (struct xchg **pp = head; *pp; pp = pending_list ? &(*pp)->next_pending : &(*pp)->next) {
+        if (*pp == x) {
+            *pp = pending_list ? x->next_pending : x->next;
+            return;
+        }
+    }
+}
+
+/* Unlinks x, returns the HTTP/2 credit of request bytes nobody will
+ * forward, and frees it. */
+static void free_xchg(struct cconn *cc, struct xchg *x)
+{
+    unlink_from(&cc->xchgs, x, false);
+    if (x->pending)
+        unlink_from(&cc->pending, x, true);
+    cc->num_xchgs--;
+    if (cc->h2 && x->req_unconsumed)
+        nghttp2_session_consume_connection(cc->h2, x->req_unconsumed);
+    xchg_free(x);
+}
+
+static void xc_wake(struct xchg *x)
+{
+    struct cconn *cc = cc_of(x);
+    if (!x->pending) {
+        x->pending = true;
+        x->next_pending = cc->pending;
+        cc->pending = x;
+    }
+    wrk_mark_dirty(cc->w, cc);
+}
+
+static void xc_consumed(struct xchg *x, size_t n)
+{
+    struct cconn *cc = cc_of(x);
+    if (cc->h2) {
+        nghttp2_session_consume(cc->h2, x->stream_id, n);
+        x->req_unconsumed -= n;
+    }
+    /* HTTP/1.1: the flush pass resumes a paused reader. */
+    wrk_mark_dirty(cc->w, cc);
+}
+
+static void xc_send_continue(struct xchg *x)
+{
+    struct cconn *cc = cc_of(x);
+    if (cc->h2) {
+        nghttp2_nv nv = { (uint8_t *)":status", (uint8_t *)"100", 7, 3, NGHTTP2_NV_FLAG_NONE };
+        nghttp2_submit_headers(cc->h2, NGHTTP2_FLAG_NONE, x->stream_id, NULL, &nv, 1, NULL);
+    } else {
+        bufq_append(&cc->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    }
+    wrk_mark_dirty(cc->w, cc);
+}
 
 /* ---- I/O ---- */
 
@@ -102,7 +184,7 @@ static int on_h2_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void 
     struct cconn *cc = ud;
     if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
         return 0;
-    struct xchg *x = xchg_new(cc, f->hd.stream_id);
+    struct xchg *x = new_xchg(cc, f->hd.stream_id, XCHG_H2);
     nghttp2_session_set_stream_user_data(s, f->hd.stream_id, x);
     return 0;
 }
@@ -184,7 +266,7 @@ static int on_h2_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud
     if (f->hd.type == NGHTTP2_HEADERS && x->is_connect) {
         /* RFC 9113 §8.5: after CONNECT only DATA and stream management
          * frames; trailers make the stream malformed. */
-        log_info("c%" PRIu64 " s%d HEADERS on a CONNECT stream", cc->id, f->hd.stream_id);
+        log_info("c%" PRIu64 " s%d HEADERS on a CONNECT stream", cc->xc.facts.conn_id, f->hd.stream_id);
         nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_PROTOCOL_ERROR);
         return 0;
     }
@@ -223,10 +305,10 @@ static int on_h2_stream_close(nghttp2_session *s, int32_t stream_id, uint32_t er
     if (!x)
         return 0;
     if (error_code != NGHTTP2_NO_ERROR)
-        log_info("c%" PRIu64 " s%d closed: %s", cc->id, stream_id,
+        log_info("c%" PRIu64 " s%d closed: %s", cc->xc.facts.conn_id, stream_id,
                  nghttp2_http2_strerror(error_code));
     nghttp2_session_set_stream_user_data(s, stream_id, NULL);
-    xchg_free(x);
+    free_xchg(cc, x);
     return 0;
 }
 
@@ -310,7 +392,7 @@ static int on_h2_frame_not_sent(nghttp2_session *s, const nghttp2_frame *f, int 
 {
     (void)s;
     struct cconn *cc = ud;
-    log_info("c%" PRIu64 " s%d frame type %d not sent: %s", cc->id, f->hd.stream_id,
+    log_info("c%" PRIu64 " s%d frame type %d not sent: %s", cc->xc.facts.conn_id, f->hd.stream_id,
              f->hd.type, nghttp2_strerror(lib_error));
     return 0;
 }
@@ -320,7 +402,7 @@ static int on_h2_invalid_frame(nghttp2_session *s, const nghttp2_frame *f, int l
 {
     (void)s;
     struct cconn *cc = ud;
-    log_info("c%" PRIu64 " s%d invalid frame type %d: %s", cc->id, f->hd.stream_id,
+    log_info("c%" PRIu64 " s%d invalid frame type %d: %s", cc->xc.facts.conn_id, f->hd.stream_id,
              f->hd.type, nghttp2_strerror(lib_error));
     return 0;
 }
@@ -363,10 +445,25 @@ void cconn_global_cleanup(void)
 static void set_proto(struct cconn *cc, enum cconn_proto proto)
 {
     cc->proto = proto;
-    cc->stats_proto = proto == CC_H1       ? STATS_PROTO_HTTP1
-                      : cc->sock.ssl ? STATS_PROTO_H2
-                                     : STATS_PROTO_H2C;
-    stats_conn_opened(cc->w->stats, (enum stats_proto)cc->stats_proto);
+    struct client_facts *f = &cc->xc.facts;
+    f->stats_proto = proto == CC_H1   ? STATS_PROTO_HTTP1
+                     : cc->sock.ssl ? STATS_PROTO_H2
+                                    : STATS_PROTO_H2C;
+    stats_conn_opened(cc->w->stats, (enum stats_proto)f->stats_proto);
+    SSL *ssl = cc->sock.ssl;
+    if (ssl) {
+        f->tls_version = SSL_get_version(ssl);
+        f->tls_cipher = SSL_get_cipher_name(ssl);
+        f->sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+        f->tls_session_reused = SSL_session_reused(ssl);
+        SSL_SESSION *sess = SSL_get_session(ssl);
+        unsigned id_len = 0;
+        const uint8_t *id = sess ? SSL_SESSION_get_id(sess, &id_len) : NULL;
+        if (id && id_len <= sizeof(f->tls_session_id)) {
+            memcpy(f->tls_session_id, id, id_len);
+            f->tls_session_id_len = id_len;
+        }
+    }
 }
 
 static int start_h2(struct cconn *cc)
@@ -392,7 +489,7 @@ static void h2_feed(struct cconn *cc, const char *p, size_t len)
 {
     ssize_t rv = nghttp2_session_mem_recv(cc->h2, (const uint8_t *)p, len);
     if (rv < 0) {
-        log_info("c%" PRIu64 " HTTP/2 error: %s", cc->id, nghttp2_strerror((int)rv));
+        log_info("c%" PRIu64 " HTTP/2 error: %s", cc->xc.facts.conn_id, nghttp2_strerror((int)rv));
         if (rv == NGHTTP2_ERR_BAD_CLIENT_MAGIC || rv == NGHTTP2_ERR_CALLBACK_FAILURE ||
             rv == NGHTTP2_ERR_NOMEM) {
             cconn_close(cc, "HTTP/2 fatal error");
@@ -491,7 +588,7 @@ static void h2_flush(struct cconn *cc)
         const uint8_t *data;
         ssize_t n = nghttp2_session_mem_send(cc->h2, &data);
         if (n < 0) {
-            log_info("c%" PRIu64 " HTTP/2 send error: %s", cc->id, nghttp2_strerror((int)n));
+            log_info("c%" PRIu64 " HTTP/2 send error: %s", cc->xc.facts.conn_id, nghttp2_strerror((int)n));
             cconn_close(cc, "HTTP/2 send error");
             return;
         }
@@ -532,6 +629,8 @@ static int on_h1_field(http_parser *p, const char *at, size_t len)
         cc->h1_last_was_name = true;
         return 0;
     }
+    /* The request line is parsed: its version is known. */
+    x->proto = p->http_minor == 0 ? XCHG_HTTP10 : XCHG_HTTP11;
     if (hdrs_add_name_part(&x->req, str_make(at, len), cc->h1_last_was_name) < 0) {
         x->bad_request = true;
         x->bad_status = 431;
@@ -565,6 +664,7 @@ static int on_h1_headers_complete(http_parser *p)
     struct cconn *cc = p->data;
     struct xchg *x = cc->xchgs;
     struct hdrs *h = &x->req;
+    x->proto = p->http_minor == 0 ? XCHG_HTTP10 : XCHG_HTTP11;
     const char *m = http_method_str((enum http_method)p->method);
     if (hdrs_add(h, STR_LIT(":method"), str_cstr(m), false) < 0)
         return -1;
@@ -636,7 +736,7 @@ static int on_h1_message_complete(http_parser *p)
 
 static void h1_error(struct cconn *cc, int status, const char *why)
 {
-    log_info("c%" PRIu64 " HTTP/1.1 request rejected with %d: %s", cc->id, status, why);
+    log_info("c%" PRIu64 " HTTP/1.1 request rejected with %d: %s", cc->xc.facts.conn_id, status, why);
     char body[64];
     size_t n = xlate_error_body(body, sizeof(body), status);
     struct xlate_resp r = { .status = status, .content_length = (int64_t)n, .keep_alive = false };
@@ -671,7 +771,7 @@ static void h1_process(struct cconn *cc)
                 h1_error(cc, 431, "request head too large");
                 return;
             }
-            x = xchg_new(cc, 0);
+            x = new_xchg(cc, 0, XCHG_HTTP11);
             http_parser_init(&cc->parser, HTTP_REQUEST);
             cc->parser.data = cc;
             cc->h1_last_was_name = false;
@@ -837,7 +937,7 @@ static void h1_finish(struct cconn *cc)
     if (!x || !x->resp_done || bufq_len(&cc->out) > XCHG_BUF_HIGH)
         return;
     bool req_complete = x->req_end && !cc->h1_in_message;
-    xchg_free(x);
+    free_xchg(cc, x);
     if (!cc->h1_keep_alive || !req_complete || cc->w->shutting_down) {
         cc->closing = true;
         return;
@@ -887,21 +987,21 @@ void cconn_resume_read(struct cconn *cc)
 
 /* ---- connection lifecycle ---- */
 
-static void format_peer(struct cconn *cc, const struct sockaddr *sa)
+static void format_peer(struct client_facts *f, const struct sockaddr *sa)
 {
     char host[INET6_ADDRSTRLEN] = "?";
     if (sa->sa_family == AF_INET) {
         inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, host, sizeof(host));
-        cc->peer_port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
+        f->peer_port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
     } else if (sa->sa_family == AF_INET6) {
         const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-        cc->peer_port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+        f->peer_port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
         if (IN6_IS_ADDR_V4MAPPED(a))
             inet_ntop(AF_INET, &a->s6_addr[12], host, sizeof(host));
         else
             inet_ntop(AF_INET6, a, host, sizeof(host));
     }
-    cc->peer_len = (size_t)snprintf(cc->peer, sizeof(cc->peer), "%s", host);
+    f->peer_len = (size_t)snprintf(f->peer, sizeof(f->peer), "%s", host);
 }
 
 struct cconn *cconn_new(struct worker *w, int fd, const struct cfg_frontend *fe,
@@ -910,10 +1010,15 @@ struct cconn *cconn_new(struct worker *w, int fd, const struct cfg_frontend *fe,
     struct cconn *cc = xcalloc(1, sizeof(*cc));
     cc->w = w;
     cc->fe = fe;
-    cc->id = ++w->next_conn_id * 256 + (uint64_t)w->id;
-    cc->stats_proto = -1;
+    cc->xc.ops = &cc_xchg_ops;
+    cc->xc.w = w;
+    struct client_facts *f = &cc->xc.facts;
+    f->conn_id = ++w->next_conn_id * 256 + (uint64_t)w->id;
+    f->stats_proto = -1;
+    f->server_port = fe->port;
+    f->tls = fe->tls;
+    format_peer(f, peer);
     bufq_init(&cc->out, &w->pool);
-    format_peer(cc, peer);
     cc->last_activity = ev_now(w->loop);
     sock_init(&cc->sock, w->loop, fd, &cc_sock_handler);
     ev_timer_init(&cc->timer, on_timer, w->cfg->frontend_keep_alive_timeout, 0.);
@@ -931,7 +1036,7 @@ struct cconn *cconn_new(struct worker *w, int fd, const struct cfg_frontend *fe,
         w->conns->prev = cc;
     w->conns = cc;
     w->num_conns++;
-    log_info("c%" PRIu64 " accepted from %s", cc->id, cc->peer);
+    log_info("c%" PRIu64 " accepted from %s", f->conn_id, f->peer);
     return cc;
 }
 
@@ -939,7 +1044,7 @@ void cconn_close(struct cconn *cc, const char *why)
 {
     if (cc->dead)
         return;
-    log_info("c%" PRIu64 " closed: %s", cc->id, why);
+    log_info("c%" PRIu64 " closed: %s", cc->xc.facts.conn_id, why);
     cc->dead = true;
     struct ev_loop *loop = cc->w->loop;
     sock_read_stop(&cc->sock);
@@ -959,12 +1064,12 @@ static void cconn_free(struct cconn *cc)
             nghttp2_session_set_stream_user_data(cc->h2, x->stream_id, NULL);
     }
     while (cc->xchgs)
-        xchg_free(cc->xchgs);
+        free_xchg(cc, cc->xchgs);
     if (cc->h2)
         nghttp2_session_del(cc->h2);
     sock_close(&cc->sock, true);
-    if (cc->stats_proto >= 0)
-        stats_conn_closed(w->stats, (enum stats_proto)cc->stats_proto);
+    if (cc->xc.facts.stats_proto >= 0)
+        stats_conn_closed(w->stats, (enum stats_proto)cc->xc.facts.stats_proto);
     bufq_cleanup(&cc->out);
     free(cc->in);
     if (cc->prev)
@@ -1079,7 +1184,7 @@ static void on_ready(struct sock *s, int err, const char *why, int sys_errno)
     (void)sys_errno;
     struct cconn *cc = container_of(s, struct cconn, sock);
     if (err) {
-        log_info("c%" PRIu64 " %s", cc->id, why);
+        log_info("c%" PRIu64 " %s", cc->xc.facts.conn_id, why);
         cconn_close(cc, "TLS handshake failed");
         return;
     }
@@ -1148,9 +1253,12 @@ static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
         timeout = cfg->frontend_read_timeout > cfg->backend_read_timeout
                       ? cfg->frontend_read_timeout
                       : cfg->backend_read_timeout + 1;
-    if (cc->num_tunnels && timeout < cfg->tunnel_idle_timeout + 1)
-        timeout = cfg->tunnel_idle_timeout + 1;
     double left = cc->last_activity + timeout - now;
+    if (cc->xc.num_tunnels) {
+        /* Open tunnels time themselves out (--tunnel-idle-timeout); a
+         * spliced one moves bytes this connection never sees. */
+        left = cfg->tunnel_idle_timeout + 1;
+    }
     if (left > 0) {
         ev_timer_set(t, left, 0.);
         ev_timer_start(loop, t);
@@ -1172,11 +1280,10 @@ static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 static void try_splice(struct cconn *cc)
 {
     struct xchg *x = cc->xchgs;
-    if (!x || !x->tun || x->tun->state != TUN_OPEN || !x->resp_head_sent || x->req_end ||
-        x->resp_end || bufq_len(&x->req_body) || bufq_len(&x->resp_body) || cc->in_len ||
-        bufq_len(&cc->out))
+    if (!x || !x->resp_head_sent || x->req_end || x->resp_end || bufq_len(&x->req_body) ||
+        bufq_len(&x->resp_body) || cc->in_len || bufq_len(&cc->out))
         return;
-    if (!tun_splice_start(x->tun, cc->sock.fd))
+    if (!xchg_splice(x, cc->sock.fd))
         return;
     cc->spliced = true;
     pause_read(cc);

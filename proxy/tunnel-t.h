@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include "proxy/sock-t.h"
+#include "proxy/upstream-t.h"
 
 struct worker;
 struct xchg;
@@ -37,10 +38,10 @@ struct tun_pipe {
     bool need_write;     /* waiting for dst to be writable */
 };
 
-/* The target side of a CONNECT exchange: a raw TCP socket. */
+/* The target side of a CONNECT exchange, its upstream: a raw TCP socket. */
 struct tunnel {
+    struct upstream up;
     struct worker *w;
-    struct xchg *x;
     char *host;
     uint16_t port;
     enum tun_state state;
@@ -68,7 +69,7 @@ struct tunnel {
     /* splice(2) mode (cleartext HTTP/1.1 tunnels): both sockets are ours. */
     bool spliced;
     struct sock csock;         /* the client's socket, borrowed from the client side */
-    struct tun_pipe up, down;  /* client to target, target to client */
+    struct tun_pipe to_target, to_client;
     struct tunnel *next;       /* graveyard */
 };
 

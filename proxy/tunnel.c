@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <nghttp2/nghttp2.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -20,7 +21,6 @@
 #include "config/config.h"
 #include "config/connect_rule.h"
 #include "proxy/auth.h"
-#include "proxy/cconn.h"
 #include "proxy/dns.h"
 #include "proxy/hdrs.h"
 #include "proxy/sock.h"
@@ -37,6 +37,20 @@ static void on_attempt_done(struct sock *s, int err, const char *why, int sys_er
 static void on_client_io(struct sock *s);
 static void on_tunnel_timer(struct ev_loop *loop, ev_timer *t, int revents);
 static void on_he_timer(struct ev_loop *loop, ev_timer *t, int revents);
+static void tun_pump(struct tunnel *t);
+static void up_pump(struct upstream *up);
+static void up_drained(struct upstream *up);
+static void up_abandon(struct upstream *up);
+static bool up_splice(struct upstream *up, int client_fd);
+
+static const struct upstream_ops tun_up_ops = {
+    .kind = "tunnel",
+    .tunnel = true,
+    .pump = up_pump,
+    .drained = up_drained,
+    .abandon = up_abandon,
+    .splice = up_splice,
+};
 
 static const struct sock_handler target_handler = {
     .readable = on_target_readable,
@@ -56,7 +70,7 @@ static const struct sock_handler client_handler = {
 /* Answers x with an error before the tunnel opened. */
 static void refuse(struct xchg *x, int status, const char *proxy_status, const char *why)
 {
-    struct stats *st = x->cc->w->stats;
+    struct stats *st = x->w->stats;
     x->proxy_status = proxy_status;
     if (status == 403 || status == 407)
         stats_tunnel_denied(st);
@@ -88,8 +102,8 @@ static void kill_tunnel(struct tunnel *t)
     if (t->spliced) {
         sock_release(&t->csock); /* the client side closes its own */
         for (int i = 0; i < 2; i++) {
-            close(t->up.fds[i]);
-            close(t->down.fds[i]);
+            close(t->to_target.fds[i]);
+            close(t->to_client.fds[i]);
         }
         t->spliced = false;
     }
@@ -109,16 +123,12 @@ static void kill_tunnel(struct tunnel *t)
  * after it, HTTP/2 gets RST_STREAM(CONNECT_ERROR) and HTTP/1.1 a close. */
 static void fail_tunnel(struct tunnel *t, int status, const char *proxy_status, const char *why)
 {
-    struct xchg *x = t->x;
+    struct xchg *x = t->up.x;
     bool was_open = t->state == TUN_OPEN;
     kill_tunnel(t);
-    t->x = NULL;
     if (!x)
         return;
-    x->tun = NULL;
-    x->tun_bytes_up = t->bytes_up;
-    x->tun_bytes_down = t->bytes_down;
-    x->cc->num_tunnels--;
+    xchg_unlink(x);
     x->rst_code = NGHTTP2_CONNECT_ERROR;
     if (was_open) {
         xchg_fail(x, status, why);
@@ -137,7 +147,7 @@ static void arm_timer(struct tunnel *t, double after)
 static void opened(struct tunnel *t, int fd)
 {
     struct worker *w = t->w;
-    struct xchg *x = t->x;
+    struct xchg *x = t->up.x;
     ev_timer_stop(w->loop, &t->he_timer);
     for (int i = 0; i < 2; i++)
         close_attempt(&t->attempts[i]);
@@ -147,7 +157,8 @@ static void opened(struct tunnel *t, int fd)
     sock_read_start(&t->sock);
     arm_timer(t, w->cfg->tunnel_idle_timeout);
     stats_tunnel_opened(w->stats);
-    log_info("c%" PRIu64 " s%d tunnel to %s:%u open", x->cc->id, x->stream_id, t->host, t->port);
+    log_info("c%" PRIu64 " s%d tunnel to %s:%u open", x->cl->facts.conn_id, x->stream_id,
+             t->host, t->port);
     x->status = 200;
     x->resp_head_ready = true;
     xchg_notify(x);
@@ -289,14 +300,11 @@ static bool has_field(const struct xchg *x, struct str name)
 
 void tun_start(struct xchg *x)
 {
-    struct cconn *cc = x->cc;
-    struct worker *w = cc->w;
+    struct worker *w = x->w;
     const struct config *cfg = w->cfg;
     struct str host;
     uint16_t port;
-    /* HTTP/1.1 names the target in the request line, HTTP/2 in :authority. */
-    struct str authority = cc->proto == CC_H1 ? xchg_path(x) : xchg_authority(x);
-    const char *msg = crule_parse_authority(authority, &host, &port);
+    const char *msg = crule_parse_authority(xchg_connect_target(x), &host, &port);
     if (msg) {
         x->rst_code = NGHTTP2_PROTOCOL_ERROR;
         refuse(x, 400, "http_request_error", msg);
@@ -326,13 +334,13 @@ void tun_start(struct xchg *x)
     size_t max_tunnels = cfg->max_tunnels_per_connection
                              ? cfg->max_tunnels_per_connection
                              : cfg->frontend_http2_max_concurrent_streams;
-    if (cc->num_tunnels >= max_tunnels) {
+    if (x->cl->num_tunnels >= max_tunnels) {
         refuse(x, 503, "connection_limit_reached", "too many tunnels on this connection");
         return;
     }
     struct tunnel *t = xcalloc(1, sizeof(*t));
+    t->up.ops = &tun_up_ops;
     t->w = w;
-    t->x = x;
     t->host = xstrndup(host.p, host.len);
     t->port = port;
     t->state = TUN_RESOLVING;
@@ -341,14 +349,13 @@ void tun_start(struct xchg *x)
     ev_timer_start(w->loop, &t->timer);
     ev_timer_init(&t->he_timer, on_he_timer, HAPPY_EYEBALLS_DELAY, 0.);
     t->he_timer.data = t;
-    x->tun = t;
-    cc->num_tunnels++;
+    xchg_link(x, &t->up);
     t->query = dns_resolve(w->dns, host, on_resolved, t);
 }
 
 static int write_target(struct tunnel *t)
 {
-    struct xchg *x = t->x;
+    struct xchg *x = t->up.x;
     ssize_t n = sock_write(&t->sock, &x->req_body, SIZE_MAX);
     if (n < 0) {
         char why[128];
@@ -359,6 +366,7 @@ static int write_target(struct tunnel *t)
     }
     if (n) {
         t->bytes_up += (uint64_t)n;
+        x->tun_bytes_up += (uint64_t)n;
         t->last_activity = ev_now(t->w->loop);
         stats_bytes(t->w->stats, STATS_SIDE_TUNNEL, STATS_DIR_OUT, (uint64_t)n);
         xchg_req_consumed(x, (size_t)n);
@@ -366,9 +374,9 @@ static int write_target(struct tunnel *t)
     return 0;
 }
 
-void tun_pump(struct tunnel *t)
+static void tun_pump(struct tunnel *t)
 {
-    struct xchg *x = t->x;
+    struct xchg *x = t->up.x;
     if (t->state != TUN_OPEN || !x)
         return;
     if (write_target(t) < 0)
@@ -395,7 +403,7 @@ static void on_target_writable(struct sock *s)
 static void on_target_readable(struct sock *s)
 {
     struct tunnel *t = container_of(s, struct tunnel, sock);
-    struct xchg *x = t->x;
+    struct xchg *x = t->up.x;
     struct worker *w = t->w;
     struct ev_loop *loop = w->loop;
     if (t->spliced) {
@@ -424,6 +432,7 @@ static void on_target_readable(struct sock *s)
             return;
         }
         t->bytes_down += (uint64_t)n;
+        x->tun_bytes_down += (uint64_t)n;
         t->last_activity = ev_now(loop);
         stats_bytes(w->stats, STATS_SIDE_TUNNEL, STATS_DIR_IN, (uint64_t)n);
         xchg_notify(x);
@@ -434,9 +443,17 @@ static void on_target_readable(struct sock *s)
     }
 }
 
-void tun_resume_read(struct tunnel *t)
+static void up_pump(struct upstream *up)
 {
-    if (!t->read_paused || t->state != TUN_OPEN || t->target_eof)
+    tun_pump(container_of(up, struct tunnel, up));
+}
+
+/* The client drained the target's bytes below the low-water mark. */
+static void up_drained(struct upstream *up)
+{
+    struct tunnel *t = container_of(up, struct tunnel, up);
+    if (!t->read_paused || t->state != TUN_OPEN || t->target_eof ||
+        bufq_len(&up->x->resp_body) >= XCHG_BUF_LOW)
         return;
     t->read_paused = false;
     sock_read_start(&t->sock);
@@ -523,25 +540,27 @@ static void splice_pump(struct tunnel *t)
     struct worker *w = t->w;
     uint64_t up0 = t->bytes_up, down0 = t->bytes_down;
     int cfd = t->csock.fd, tfd = t->sock.fd;
-    int e1 = splice_step(&t->up, cfd, tfd, &t->bytes_up);
-    int e2 = e1 < 0 ? 0 : splice_step(&t->down, tfd, cfd, &t->bytes_down);
+    int e1 = splice_step(&t->to_target, cfd, tfd, &t->bytes_up);
+    int e2 = e1 < 0 ? 0 : splice_step(&t->to_client, tfd, cfd, &t->bytes_down);
     if (t->bytes_up != up0 || t->bytes_down != down0) {
         t->last_activity = ev_now(w->loop);
-        if (t->x)
-            t->x->cc->last_activity = t->last_activity;
+        if (t->up.x) {
+            t->up.x->tun_bytes_up += t->bytes_up - up0;
+            t->up.x->tun_bytes_down += t->bytes_down - down0;
+        }
         stats_bytes(w->stats, STATS_SIDE_TUNNEL, STATS_DIR_OUT, t->bytes_up - up0);
         stats_bytes(w->stats, STATS_SIDE_TUNNEL, STATS_DIR_IN, t->bytes_down - down0);
     }
-    if (t->up.src_eof && !t->up.pending && !t->up.shut) {
-        t->up.shut = true;
+    if (t->to_target.src_eof && !t->to_target.pending && !t->to_target.shut) {
+        t->to_target.shut = true;
         shutdown(tfd, SHUT_WR);
     }
-    if (t->down.src_eof && !t->down.pending && !t->down.shut) {
-        t->down.shut = true;
+    if (t->to_client.src_eof && !t->to_client.pending && !t->to_client.shut) {
+        t->to_client.shut = true;
         shutdown(cfd, SHUT_WR);
     }
-    if (e1 < 0 || e2 < 0 || (t->up.shut && t->down.shut)) {
-        struct xchg *x = t->x;
+    if (e1 < 0 || e2 < 0 || (t->to_target.shut && t->to_client.shut)) {
+        struct xchg *x = t->up.x;
         set_watch(&t->csock, false, false);
         set_watch(&t->sock, false, false);
         if (x) {
@@ -550,8 +569,8 @@ static void splice_pump(struct tunnel *t)
         }
         return;
     }
-    set_watch(&t->csock, t->up.need_read, t->down.need_write);
-    set_watch(&t->sock, t->down.need_read, t->up.need_write);
+    set_watch(&t->csock, t->to_target.need_read, t->to_client.need_write);
+    set_watch(&t->sock, t->to_client.need_read, t->to_target.need_write);
 }
 
 static void on_client_io(struct sock *s)
@@ -559,19 +578,20 @@ static void on_client_io(struct sock *s)
     splice_pump(container_of(s, struct tunnel, csock));
 }
 
-bool tun_splice_start(struct tunnel *t, int cfd)
+static bool up_splice(struct upstream *up, int cfd)
 {
+    struct tunnel *t = container_of(up, struct tunnel, up);
     if (t->spliced || t->state != TUN_OPEN)
         return false;
-    if (pipe2(t->up.fds, O_NONBLOCK | O_CLOEXEC) != 0)
+    if (pipe2(t->to_target.fds, O_NONBLOCK | O_CLOEXEC) != 0)
         return false;
-    if (pipe2(t->down.fds, O_NONBLOCK | O_CLOEXEC) != 0) {
-        close(t->up.fds[0]);
-        close(t->up.fds[1]);
+    if (pipe2(t->to_client.fds, O_NONBLOCK | O_CLOEXEC) != 0) {
+        close(t->to_target.fds[0]);
+        close(t->to_target.fds[1]);
         return false;
     }
-    fcntl(t->up.fds[1], F_SETPIPE_SZ, SPLICE_CHUNK);
-    fcntl(t->down.fds[1], F_SETPIPE_SZ, SPLICE_CHUNK);
+    fcntl(t->to_target.fds[1], F_SETPIPE_SZ, SPLICE_CHUNK);
+    fcntl(t->to_client.fds[1], F_SETPIPE_SZ, SPLICE_CHUNK);
     set_watch(&t->sock, false, false);
     t->spliced = true;
     sock_init(&t->csock, t->w->loop, cfd, &client_handler);
@@ -579,10 +599,10 @@ bool tun_splice_start(struct tunnel *t, int cfd)
     return true;
 }
 
-void tun_abandon(struct tunnel *t)
+/* The exchange is gone: close the target and log the tunnel. */
+static void up_abandon(struct upstream *up)
 {
-    t->x = NULL;
-    kill_tunnel(t);
+    kill_tunnel(container_of(up, struct tunnel, up));
 }
 
 void tun_reap(struct worker *w)

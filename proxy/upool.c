@@ -1,14 +1,105 @@
 #include "proxy/upool.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <math.h>
 #include <string.h>
 
+#include "common/buf.h"
+#include "common/err.h"
 #include "common/log.h"
 #include "common/stats.h"
+#include "common/xalloc.h"
 #include "config/config.h"
+#include "proxy/bconn.h"
+#include "proxy/bsess.h"
+#include "proxy/hdrs.h"
 #include "proxy/sock.h"
 #include "proxy/tls.h"
 #include "proxy/worker.h"
+#include "proxy/xchg.h"
+
+/* Idle keep-alive connections kept per backend per worker. Each was busy
+ * a moment ago, so the pool never holds more than the peak concurrency;
+ * the cap only guards against a burst leaving thousands of sockets open
+ * until --backend-keep-alive-timeout. */
+#define MAX_IDLE_PER_BACKEND 4096
+/* Exchanges waiting per backend per worker for an HTTP/2 stream. */
+#define QUEUE_MAX 4096
+
+static void on_queue_timer(struct ev_loop *loop, ev_timer *t, int revents);
+
+static struct upool_backend *backend_of(struct worker *w, const struct cfg_backend *be)
+{
+    return &w->up.be[be->index];
+}
+
+void upool_init(struct worker *w)
+{
+    const struct config *cfg = w->cfg;
+    struct upool *p = &w->up;
+    memset(p, 0, sizeof(*p));
+    p->num_be = cfg->num_backends;
+    p->be = xcalloc(p->num_be ? p->num_be : 1, sizeof(*p->be));
+    p->rr = xcalloc(cfg->num_routes ? cfg->num_routes : 1, sizeof(*p->rr));
+    ev_timer_init(&p->queue_timer, on_queue_timer, 1., 0.);
+    p->queue_timer.data = w;
+    bsess_global_init();
+}
+
+static void close_idle_h1(struct worker *w)
+{
+    for (size_t i = 0; i < w->up.num_be; i++) {
+        struct upool_backend *bk = &w->up.be[i];
+        while (bk->idle) {
+            struct bconn *bc = bk->idle;
+            bk->idle = bc->next;
+            bk->num_idle--;
+            bc->next = NULL;
+            bconn_close(bc);
+        }
+    }
+}
+
+void upool_cleanup(struct worker *w)
+{
+    struct upool *p = &w->up;
+    close_idle_h1(w);
+    for (size_t i = 0; i < p->num_be; i++) {
+        while (p->be[i].sessions)
+            bsess_close(p->be[i].sessions, "worker stopping");
+    }
+    bsess_reap(w);
+    for (size_t i = 0; i < p->num_be; i++) {
+        while (p->be[i].q_head) {
+            struct bstream *bs = p->be[i].q_head;
+            p->be[i].q_head = bs->next;
+            if (bs->up.x)
+                xchg_unlink(bs->up.x);
+            bstream_free(bs);
+        }
+    }
+    ev_timer_stop(w->loop, &p->queue_timer);
+    free(p->be);
+    free(p->rr);
+    memset(p, 0, sizeof(*p));
+}
+
+void upool_shutdown(struct worker *w)
+{
+    close_idle_h1(w);
+    for (size_t i = 0; i < w->up.num_be; i++) {
+        struct bsess *s = w->up.be[i].sessions;
+        while (s) {
+            struct bsess *next = s->next;
+            if (s->num_streams == 0)
+                bsess_close(s, "shutting down");
+            s = next;
+        }
+    }
+}
+
+/* ---- connecting ---- */
 
 int upool_connect(struct worker *w, const struct cfg_backend *be, struct sock *s,
                   const struct sock_handler *h)
@@ -31,4 +122,316 @@ void upool_connect_done(struct worker *w, const struct cfg_backend *be, int err,
         stats_backend_connect_failure(w->stats, (long)be->index);
     else
         stats_backend_connect(w->stats, (long)be->index, ev_now(w->loop) - started);
+}
+
+/* ---- choosing a member ---- */
+
+/* Starts x on a stream of HTTP/2 backend be. Returns 0 when x is placed
+ * or answered, H2G_ERR_REFUSED when the next member should be tried. */
+static int start_h2(struct worker *w, const struct cfg_backend *be, struct xchg *x)
+{
+    struct bstream *bs = bstream_new(w, be, x);
+    if (!bs) {
+        xchg_fail(x, 431, "request header fields too large for the backend");
+        return 0;
+    }
+    int rc = upool_h2_place(w, bs, NULL);
+    if (rc == 0)
+        return 0;
+    xchg_unlink(x);
+    bstream_free(bs);
+    if (rc == H2G_ERR_REFUSED)
+        return rc;
+    xchg_fail(x, 503, "HTTP/2 backend queue full");
+    return 0;
+}
+
+/* Starts x on an HTTP/1.1 connection to be: a kept-alive one unless fresh,
+ * else a new one. Returns 0, or H2G_ERR_REFUSED when no connection could
+ * be started. */
+static int start_h1(struct worker *w, const struct cfg_backend *be, struct xchg *x, bool fresh)
+{
+    struct upool_backend *bk = backend_of(w, be);
+    struct bconn *bc = NULL;
+    if (!fresh && bk->idle) {
+        bc = bk->idle;
+        bk->idle = bc->next;
+        bk->num_idle--;
+        bc->next = NULL;
+    } else {
+        bc = bconn_new(w, be);
+        if (!bc)
+            return H2G_ERR_REFUSED;
+    }
+    bconn_attach(bc, x);
+    return 0;
+}
+
+void upool_start(struct xchg *x)
+{
+    struct worker *w = x->w;
+    const struct cfg_route *route = x->route;
+    size_t num = route->num_backends;
+    while (x->backend_tries < num) {
+        size_t idx;
+        if (x->backend_tries == 0) {
+            size_t ri = (size_t)(route - w->cfg->routes);
+            idx = w->up.rr[ri]++ % num;
+            x->first_backend = idx;
+        } else {
+            idx = (x->first_backend + x->backend_tries) % num;
+        }
+        x->backend_tries++;
+        const struct cfg_backend *be = route->backends[idx];
+        x->backend_index = (long)be->index;
+        int rc = be->proto == CFG_PROTO_H2 ? start_h2(w, be, x) : start_h1(w, be, x, false);
+        if (rc == 0)
+            return;
+    }
+    xchg_fail(x, 502, "no backend could be reached");
+}
+
+void upool_failed(struct xchg *x, const struct cfg_backend *be, int status, const char *why,
+                  enum upool_retry retry)
+{
+    struct worker *w = x->w;
+    if (x->resp_head_ready) {
+        /* Part of the response is out: the client must see it cut short. */
+        xchg_fail(x, status, why);
+        return;
+    }
+    hdrs_reset(&x->resp);
+    if (retry == UPOOL_RETRY_FRESH && !x->reuse_retried) {
+        /* A kept-alive connection the backend had already closed: the
+         * request never reached it, so it is safe to send it again. */
+        x->reuse_retried = true;
+        stats_backend_retry(w->stats, (long)be->index);
+        if (start_h1(w, be, x, true) == 0)
+            return;
+    }
+    if (retry == UPOOL_RETRY_NEXT && x->backend_tries < x->route->num_backends) {
+        log_info("c%" PRIu64 " s%d backend %s:%u failed (%s): trying the next one",
+                 x->cl->facts.conn_id, x->stream_id, be->host, be->port, why);
+        stats_backend_retry(w->stats, (long)be->index);
+        upool_start(x);
+        return;
+    }
+    xchg_fail(x, status, why);
+}
+
+/* ---- HTTP/1.1 keep-alive connections ---- */
+
+bool upool_h1_put(struct bconn *bc)
+{
+    struct worker *w = bc->w;
+    struct upool_backend *bk = backend_of(w, bc->be);
+    if (w->shutting_down || bk->num_idle >= MAX_IDLE_PER_BACKEND)
+        return false;
+    bc->next = bk->idle;
+    bk->idle = bc;
+    bk->num_idle++;
+    return true;
+}
+
+void upool_h1_remove(struct bconn *bc)
+{
+    struct upool_backend *bk = backend_of(bc->w, bc->be);
+    for (struct bconn **pp = &bk->idle; *pp; pp = &(*pp)->next) {
+        if (*pp == bc) {
+            *pp = bc->next;
+            bc->next = NULL;
+            bk->num_idle--;
+            return;
+        }
+    }
+}
+
+/* ---- HTTP/2 sessions ---- */
+
+void upool_h2_add(struct bsess *s)
+{
+    struct upool_backend *bk = backend_of(s->w, s->be);
+    s->next = bk->sessions;
+    bk->sessions = s;
+    bk->num_sessions++;
+}
+
+void upool_h2_remove(struct bsess *s)
+{
+    struct upool_backend *bk = backend_of(s->w, s->be);
+    for (struct bsess **pp = &bk->sessions; *pp; pp = &(*pp)->next) {
+        if (*pp == s) {
+            *pp = s->next;
+            s->next = NULL;
+            bk->num_sessions--;
+            return;
+        }
+    }
+}
+
+static struct bsess *pick(struct upool_backend *bk, const struct bsess *avoid)
+{
+    for (struct bsess *s = bk->sessions; s; s = s->next) {
+        if (s != avoid && bsess_has_room(s))
+            return s;
+    }
+    return NULL;
+}
+
+/* True while a usable session has not yet had the backend's SETTINGS. */
+static bool learning(const struct upool_backend *bk, const struct bsess *avoid)
+{
+    for (const struct bsess *s = bk->sessions; s; s = s->next) {
+        if (s != avoid && bsess_learning(s))
+            return true;
+    }
+    return false;
+}
+
+void upool_h2_enqueue(struct worker *w, struct bstream *bs)
+{
+    struct upool *p = &w->up;
+    struct upool_backend *bk = backend_of(w, bs->be);
+    bs->s = NULL;
+    bs->next = NULL;
+    if (bk->q_tail)
+        bk->q_tail->next = bs;
+    else
+        bk->q_head = bs;
+    bk->q_tail = bs;
+    bk->q_len++;
+    p->num_queued++;
+    if (!ev_is_active(&p->queue_timer)) {
+        ev_timer_set(&p->queue_timer, w->cfg->backend_connect_timeout, 0.);
+        ev_timer_start(w->loop, &p->queue_timer);
+    }
+}
+
+static struct bstream *dequeue_head(struct worker *w, struct upool_backend *bk)
+{
+    struct bstream *bs = bk->q_head;
+    bk->q_head = bs->next;
+    if (!bk->q_head)
+        bk->q_tail = NULL;
+    bk->q_len--;
+    w->up.num_queued--;
+    bs->next = NULL;
+    return bs;
+}
+
+void upool_h2_dequeue(struct worker *w, struct bstream *bs)
+{
+    struct upool_backend *bk = backend_of(w, bs->be);
+    struct bstream *prev = NULL;
+    for (struct bstream *q = bk->q_head; q; prev = q, q = q->next) {
+        if (q != bs)
+            continue;
+        if (prev)
+            prev->next = bs->next;
+        else
+            bk->q_head = bs->next;
+        if (bk->q_tail == bs)
+            bk->q_tail = prev;
+        bk->q_len--;
+        w->up.num_queued--;
+        bs->next = NULL;
+        return;
+    }
+}
+
+int upool_h2_place(struct worker *w, struct bstream *bs, struct bsess *avoid)
+{
+    const struct cfg_backend *be = bs->be;
+    struct upool_backend *bk = backend_of(w, be);
+    struct bsess *s = pick(bk, avoid);
+    if (!s && learning(bk, avoid)) {
+        /* A session is about to learn the backend's stream limit: wait
+         * for it rather than open sessions a burst does not need. */
+    } else if (!s && bk->num_sessions < w->cfg->backend_connections_per_host) {
+        s = bsess_new(w, be);
+        if (!s)
+            return H2G_ERR_REFUSED;
+    }
+    if (s) {
+        bsess_assign(s, bs);
+        return 0;
+    }
+    if (bk->q_len >= QUEUE_MAX)
+        return H2G_ERR_BUSY;
+    upool_h2_enqueue(w, bs);
+    return 0;
+}
+
+void upool_h2_dispatch(struct worker *w, const struct cfg_backend *be)
+{
+    struct upool_backend *bk = backend_of(w, be);
+    while (bk->q_head) {
+        struct bsess *s = pick(bk, NULL);
+        if (!s) {
+            if (bk->num_sessions >= w->cfg->backend_connections_per_host || learning(bk, NULL))
+                return;
+            s = bsess_new(w, be);
+        }
+        struct bstream *bs = dequeue_head(w, bk);
+        if (s)
+            bsess_assign(s, bs);
+        else
+            bstream_fail(bs, 502, "cannot connect to the backend", true);
+    }
+}
+
+static void on_queue_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)revents;
+    struct worker *w = t->data;
+    struct upool *p = &w->up;
+    double now = ev_now(loop), timeout = w->cfg->backend_connect_timeout;
+    double next = INFINITY;
+    for (size_t i = 0; i < p->num_be; i++) {
+        struct upool_backend *bk = &p->be[i];
+        while (bk->q_head && bk->q_head->queued_at + timeout <= now) {
+            struct bstream *bs = dequeue_head(w, bk);
+            struct xchg *x = bs->up.x;
+            xchg_unlink(x);
+            bstream_free(bs);
+            xchg_fail(x, 503, "no HTTP/2 backend stream free in time");
+        }
+        if (bk->q_head)
+            next = fmin(next, bk->q_head->queued_at + timeout);
+    }
+    if (next < INFINITY) {
+        ev_timer_set(t, next - now > 0.001 ? next - now : 0.001, 0.);
+        ev_timer_start(loop, t);
+    }
+}
+
+/* The request body sent on the failed attempt goes in front of what is
+ * still buffered, so the next attempt sends it again; its credit was
+ * returned already. */
+static void rewind_body(struct worker *w, struct bstream *bs)
+{
+    struct xchg *x = bs->up.x;
+    if (bufq_len(&bs->replay)) {
+        struct bufq tmp = bs->replay;
+        bs->replay_len += bufq_len(&tmp);
+        bufq_move(&tmp, &x->req_body);
+        x->req_body = tmp;
+        bufq_init(&bs->replay, &w->pool);
+    }
+    bstream_reset(bs);
+    hdrs_reset(&x->resp);
+    hdrs_reset(&x->resp_trailers);
+}
+
+void upool_h2_retry(struct bstream *bs, struct bsess *avoid)
+{
+    struct worker *w = bs->w;
+    rewind_body(w, bs);
+    bs->queued_at = ev_now(w->loop);
+    int rc = upool_h2_place(w, bs, avoid);
+    if (rc == 0)
+        return;
+    bstream_fail(bs, rc == H2G_ERR_BUSY ? 503 : 502,
+                 rc == H2G_ERR_BUSY ? "backend queue full" : "cannot reach the backend again",
+                 false);
 }

@@ -1,11 +1,50 @@
-/* The upstream pool: how exchanges get a backend connection. */
+/* The upstream pool: how an exchange gets its backend and its connection.
+ * Per worker, it picks the route's member (round-robin, the next member
+ * when one cannot be reached), keeps HTTP/1.1 keep-alive connections,
+ * places exchanges on HTTP/2 sessions (opening new ones up to
+ * --backend-connections-per-host, queueing beyond), and retries streams a
+ * backend refused, replaying their request body. Health checks and DNS
+ * re-resolution belong here too. */
 #ifndef H2G_PROXY_UPOOL_H
 #define H2G_PROXY_UPOOL_H
 
+#include <stdbool.h>
+
 #include "proxy/sock-t.h"
+#include "proxy/upool-t.h"
 
 struct worker;
 struct cfg_backend;
+struct xchg;
+
+/* Tries of a stream the backend did not process (GOAWAY, unsent); a
+ * REFUSED_STREAM reset is retried once. */
+#define UPOOL_H2_MAX_RETRIES 3
+
+void upool_init(struct worker *w);
+/* Closes every connection and session and frees the pool's memory.
+ * Exchanges still queued are dropped (their client side is gone). */
+void upool_cleanup(struct worker *w);
+/* Graceful shutdown: closes idle keep-alive connections and HTTP/2
+ * sessions that carry no stream. */
+void upool_shutdown(struct worker *w);
+
+/* x is routed (x->route): starts it on the route's next member. When no
+ * member can be reached x fails with 502. */
+void upool_start(struct xchg *x);
+
+enum upool_retry {
+    UPOOL_RETRY_NONE,
+    UPOOL_RETRY_NEXT,   /* nothing reached the backend (connect failed): next member */
+    UPOOL_RETRY_FRESH,  /* a reused keep-alive connection was found closed before
+                           taking a request byte: one fresh connection to be */
+};
+
+/* x's upstream on be failed and let go of x (xchg_unlink). Before the
+ * response head, retry may start x again; otherwise x fails with status
+ * (the client sees a cut response when the head went out). */
+void upool_failed(struct xchg *x, const struct cfg_backend *be, int status, const char *why,
+                  enum upool_retry retry);
 
 /* Starts a connection to be on s (TLS for ";tls" backends, with w's
  * backend TLS state): h->ready() follows. Counts the attempt in w's stats.
@@ -18,5 +57,40 @@ int upool_connect(struct worker *w, const struct cfg_backend *be, struct sock *s
  * ready(err): counts the connect and its duration, or the failure. */
 void upool_connect_done(struct worker *w, const struct cfg_backend *be, int err,
                         double started);
+
+/* ---- HTTP/1.1 keep-alive connections ---- */
+
+/* bc finished its exchange and may be kept: returns true when the pool
+ * took it (then bconn parks it), false when bc should close (shutting
+ * down, or the pool is at its cap). */
+bool upool_h1_put(struct bconn *bc);
+/* An idle bc closes (EOF, timeout): it leaves the pool. */
+void upool_h1_remove(struct bconn *bc);
+
+/* ---- HTTP/2 sessions and streams ---- */
+
+/* s was just created for its backend / s is closing. */
+void upool_h2_add(struct bsess *s);
+void upool_h2_remove(struct bsess *s);
+
+/* Puts bs (with its exchange) on a session of its backend that has room
+ * (other than avoid), on a new one, or in the backend's queue. Returns 0,
+ * H2G_ERR_REFUSED when no session could even be started, or H2G_ERR_BUSY
+ * when the queue is full. */
+int upool_h2_place(struct worker *w, struct bstream *bs, struct bsess *avoid);
+
+/* bs's attempt (on avoid) was not processed by the backend: the body sent
+ * goes back in front of the exchange's buffer and bs is placed again, or
+ * its exchange fails when that cannot be. */
+void upool_h2_retry(struct bstream *bs, struct bsess *avoid);
+
+/* bs goes to the back of its backend's queue (no session has room). */
+void upool_h2_enqueue(struct worker *w, struct bstream *bs);
+/* bs's exchange is gone while bs is queued: bs leaves the queue. */
+void upool_h2_dequeue(struct worker *w, struct bstream *bs);
+
+/* Sessions of be may have room (a stream ended, SETTINGS arrived, a
+ * session closed): queued exchanges move onto them. */
+void upool_h2_dispatch(struct worker *w, const struct cfg_backend *be);
 
 #endif

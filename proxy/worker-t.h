@@ -11,6 +11,7 @@
 
 #include "common/buf-t.h"
 #include "proxy/tls-t.h"
+#include "proxy/upool-t.h"
 
 struct config;
 struct cfg_frontend;
@@ -23,7 +24,6 @@ struct auth_db;
 struct auth_cache;
 struct alog_writer;
 struct alog_format;
-struct bsess_pool;
 
 struct wrk_listener {
     ev_io io;
@@ -70,10 +70,7 @@ struct worker {
     struct alog_writer *alog;       /* NULL: no access log */
     const struct alog_format *alog_fmt;  /* shared, read-only */
     const struct alog_format *alog_fmt_tunnel; /* for tunnels; NULL: alog_fmt */
-    struct bconn **idle;        /* keep-alive pool per backend index */
-    size_t *num_idle;
-    size_t *rr;                 /* round-robin position per route index */
-    struct bsess_pool *bsp;     /* HTTP/2 backend sessions */
+    struct upool up;            /* backend connections and sessions */
     struct tls_upstream tls_up; /* backend TLS contexts and sessions */
     uint64_t next_conn_id;
 };

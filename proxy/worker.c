@@ -13,14 +13,15 @@
 #include "common/stats.h"
 #include "common/xalloc.h"
 #include "config/config.h"
+#include "proxy/accesslog.h"
 #include "proxy/bconn.h"
 #include "proxy/bsess.h"
-#include "proxy/accesslog.h"
 #include "proxy/auth.h"
 #include "proxy/cconn.h"
 #include "proxy/dns.h"
 #include "proxy/tls.h"
 #include "proxy/tunnel.h"
+#include "proxy/upool.h"
 
 /* Accepts per listener wakeup, so one busy frontend cannot starve the loop. */
 #define ACCEPT_BATCH 64
@@ -119,8 +120,7 @@ static void begin_graceful(struct worker *w)
         return;
     w->shutting_down = true;
     stop_listeners(w);
-    bconn_pool_close_all(w);
-    bsess_shutdown(w);
+    upool_shutdown(w);
     for (struct cconn *cc = w->conns; cc; cc = cc->next)
         cconn_shutdown(cc);
     /* The first GOAWAY (last stream id 2^31-1) warns clients; one second
@@ -175,16 +175,13 @@ void wrk_init(struct worker *w, int id, const struct config *cfg, SSL_CTX *ssl_c
         ev_io_init(&l->io, on_accept, l->fd, EV_READ);
         ev_io_start(w->loop, &l->io);
     }
-    w->idle = xcalloc(cfg->num_backends ? cfg->num_backends : 1, sizeof(*w->idle));
-    w->num_idle = xcalloc(cfg->num_backends ? cfg->num_backends : 1, sizeof(*w->num_idle));
-    w->rr = xcalloc(cfg->num_routes ? cfg->num_routes : 1, sizeof(*w->rr));
     char err[512];
     if (tls_upstream_init(&w->tls_up, cfg, err, sizeof(err)) < 0) {
         /* At start-up, before any connection: --cacert or the client key. */
         log_error("backend TLS: %s", err);
         exit(1);
     }
-    bsess_pool_init(w);
+    upool_init(w);
     ev_async_init(&w->wake, on_wake);
     w->wake.data = w;
     ev_async_start(w->loop, &w->wake);
@@ -228,11 +225,10 @@ void wrk_cleanup(struct worker *w)
 {
     stop_listeners(w);
     cconn_close_all(w);
-    bconn_pool_close_all(w);
     cconn_reap(w);
+    upool_cleanup(w);
     bconn_reap(w);
     tun_reap(w);
-    bsess_pool_cleanup(w);
     tls_upstream_cleanup(&w->tls_up);
     dns_free(w->dns);
     if (w->alog) {
@@ -241,9 +237,6 @@ void wrk_cleanup(struct worker *w)
     }
     auth_cache_free(w->auth_cache);
     free(w->listeners);
-    free(w->idle);
-    free(w->num_idle);
-    free(w->rr);
     free(w->scratch);
     buf_pool_cleanup(&w->pool);
     stats_free(w->stats);

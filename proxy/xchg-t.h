@@ -2,29 +2,74 @@
 #define H2G_PROXY_XCHG_T_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/buf-t.h"
 #include "proxy/hdrs-t.h"
 
-struct cconn;
-struct bconn;
-struct bstream;
-struct tunnel;
+struct worker;
+struct upstream;
 struct cfg_route;
+struct xchg;
 
-/* One client request and its response. Owned by its client connection
- * (cc); linked to at most one backend connection (bc) at a time. The
- * backend side only records what happened and calls xchg_notify(); the
- * client side acts on it in its flush pass. */
+/* The client protocol of one exchange (HTTP/1.x is per request). */
+enum xchg_proto { XCHG_HTTP10, XCHG_HTTP11, XCHG_H2 };
+
+/* What the backend side and the access log may know of a client
+ * connection, recorded once by the client side (peer at accept, the rest
+ * when the protocol is known). Strings point at static text or into the
+ * connection, which outlives its exchanges. */
+struct client_facts {
+    uint64_t conn_id;           /* for log lines: "c<id>" */
+    int stats_proto;            /* enum stats_proto, -1 until known */
+    bool tls;
+    uint16_t peer_port;
+    uint16_t server_port;       /* the frontend's port */
+    size_t peer_len;
+    char peer[48];              /* the address, IPv4-mapped shown as IPv4 */
+    const char *tls_version;    /* e.g. "TLSv1.3", or NULL */
+    const char *tls_cipher;
+    const char *sni;            /* server name the client asked for, or NULL */
+    bool tls_session_reused;
+    size_t tls_session_id_len;
+    uint8_t tls_session_id[32];
+};
+
+/* What an exchange can ask of its client side. */
+struct xchg_client_ops {
+    /* x has news for the client (head, body, end, failure, interim):
+     * queue it for the client's next flush pass. */
+    void (*wake)(struct xchg *x);
+    /* x's upstream took n request body bytes: return the HTTP/2 credit,
+     * or let a paused HTTP/1.1 client read again. */
+    void (*consumed)(struct xchg *x, size_t n);
+    /* Answer the request's Expect: 100-continue. */
+    void (*send_continue)(struct xchg *x);
+};
+
+/* The client's face towards its exchanges, embedded in the client
+ * connection. */
+struct xchg_client {
+    const struct xchg_client_ops *ops;
+    struct worker *w;
+    struct client_facts facts;
+    size_t num_tunnels;         /* exchanges linked to a tunnel upstream now */
+};
+
+/* One client request and its response, or one tunnel. Owned by its client
+ * side, which creates it (xchg_new), links it in its own lists and frees
+ * it (xchg_free) in its flush pass. Linked to at most one upstream at a
+ * time. The upstream side only records what happened and calls
+ * xchg_notify(); the client side acts on it in its flush pass. */
 struct xchg {
-    struct cconn *cc;
-    struct bconn *bc;
-    struct bstream *bs;         /* HTTP/2 backend stream (proxy/bsess.c), or NULL */
-    struct tunnel *tun;         /* CONNECT: the target side */
-    struct xchg *next;          /* cc->xchgs */
-    struct xchg *next_pending;  /* cc->pending */
+    struct xchg_client *cl;
+    struct worker *w;
+    struct upstream *up;        /* NULL when none is linked */
+    struct xchg *next;          /* the client side's list of exchanges */
+    struct xchg *next_pending;  /* the client side's list of news */
     bool pending;
+    enum xchg_proto proto;
     int32_t stream_id;          /* HTTP/2 stream, 0 for HTTP/1.1 */
     double start;               /* ev_now at the request's first byte */
 
@@ -45,6 +90,7 @@ struct xchg {
     struct bufq req_body;
     struct hdrs req_trailers;   /* complete once req_end is set */
 
+    /* Written by the upstream pool. */
     const struct cfg_route *route;
     size_t backend_tries;       /* backends of the route tried so far */
     size_t first_backend;       /* round-robin pick of the first try */
@@ -69,7 +115,7 @@ struct xchg {
     double head_sent_at;    /* ev_now when the response head was queued */
     int sent_status;        /* the status the client was sent, 0 before */
     bool logged;            /* the access log line is written */
-    uint64_t tun_bytes_up;  /* tunnel totals, kept when the tunnel ends */
+    uint64_t tun_bytes_up;  /* tunnel totals, kept up to date by the tunnel */
     uint64_t tun_bytes_down;
     struct bufq resp_body;
     /* Response trailer fields; complete once resp_end is set. The client

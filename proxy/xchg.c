@@ -9,12 +9,11 @@
 #include "common/xalloc.h"
 #include "config/config.h"
 #include "proxy/accesslog.h"
-#include "proxy/bconn.h"
-#include "proxy/bsess.h"
-#include "proxy/cconn.h"
 #include "proxy/hdrs.h"
 #include "proxy/tunnel.h"
+#include "proxy/upool.h"
 #include "proxy/worker.h"
+#include "proxy/xlate.h"
 
 static struct str field(const struct xchg *x, long i)
 {
@@ -22,17 +21,18 @@ static struct str field(const struct xchg *x, long i)
 }
 
 static int client_status(const struct xchg *x);
-static struct str connect_target(const struct xchg *x);
 
 /* Pseudo-header fields stored beside the regular ones. */
 #define NUM_PSEUDO 6
 
-struct xchg *xchg_new(struct cconn *cc, int32_t stream_id)
+struct xchg *xchg_new(struct xchg_client *cl, int32_t stream_id, enum xchg_proto proto)
 {
-    struct worker *w = cc->w;
+    struct worker *w = cl->w;
     const struct config *cfg = w->cfg;
     struct xchg *x = xcalloc(1, sizeof(*x));
-    x->cc = cc;
+    x->cl = cl;
+    x->w = w;
+    x->proto = proto;
     x->stream_id = stream_id;
     x->start = ev_now(w->loop);
     hdrs_init(&x->req, cfg->request_header_field_buffer,
@@ -49,59 +49,47 @@ struct xchg *xchg_new(struct cconn *cc, int32_t stream_id)
     stats_stream_opened(w->stats);
     bufq_init(&x->req_body, &w->pool);
     bufq_init(&x->resp_body, &w->pool);
-    x->next = cc->xchgs;
-    cc->xchgs = x;
-    cc->num_xchgs++;
     return x;
 }
 
-static void unlink_from(struct xchg **head, struct xchg *x, bool pending_list)
+void xchg_link(struct xchg *x, struct upstream *up)
 {
-    for (struct xchg **pp = head; *pp; pp = pending_list ? &(*pp)->next_pending : &(*pp)->next) {
-        if (*pp == x) {
-            *pp = pending_list ? x->next_pending : x->next;
-            return;
-        }
-    }
+    x->up = up;
+    up->x = x;
+    if (up->ops->tunnel)
+        x->cl->num_tunnels++;
+}
+
+void xchg_unlink(struct xchg *x)
+{
+    struct upstream *up = x->up;
+    if (!up)
+        return;
+    if (up->ops->tunnel)
+        x->cl->num_tunnels--;
+    up->x = NULL;
+    x->up = NULL;
 }
 
 void xchg_free(struct xchg *x)
 {
     if (!x)
         return;
-    struct cconn *cc = x->cc;
-    if (x->bc) {
-        struct bconn *bc = x->bc;
-        x->bc = NULL;
-        bc->x = NULL;
-        bconn_abandon(bc);
+    struct upstream *up = x->up;
+    if (up) {
+        xchg_unlink(x);
+        up->ops->abandon(up);
     }
-    if (x->bs)
-        bsess_detach(x);
-    if (x->tun) {
-        struct tunnel *t = x->tun;
-        x->tun_bytes_up = t->bytes_up;
-        x->tun_bytes_down = t->bytes_down;
-        x->tun = NULL;
-        t->x = NULL;
-        cc->num_tunnels--;
-        tun_abandon(t);
-    }
-    if (cc->h2 && x->req_unconsumed)
-        nghttp2_session_consume_connection(cc->h2, x->req_unconsumed);
-    struct worker *w = cc->w;
+    struct worker *w = x->w;
     xchg_log_access(x);
     int status = client_status(x);
-    if (status && cc->stats_proto >= 0) {
+    int proto = x->cl->facts.stats_proto;
+    if (status && proto >= 0) {
         double now = ev_now(w->loop);
-        stats_request_done(w->stats, (enum stats_proto)cc->stats_proto, status, x->backend_index,
+        stats_request_done(w->stats, (enum stats_proto)proto, status, x->backend_index,
                            now - x->start, x->head_sent_at > 0 ? x->head_sent_at - x->start : -1);
     }
     stats_stream_closed(w->stats);
-    unlink_from(&cc->xchgs, x, false);
-    if (x->pending)
-        unlink_from(&cc->pending, x, true);
-    cc->num_xchgs--;
     hdrs_cleanup(&x->req);
     hdrs_cleanup(&x->resp);
     hdrs_cleanup(&x->req_trailers);
@@ -123,59 +111,48 @@ static int client_status(const struct xchg *x)
 
 void xchg_log_access(struct xchg *x)
 {
-    struct cconn *cc = x->cc;
-    struct worker *w = cc->w;
+    struct worker *w = x->w;
+    const struct client_facts *f = &x->cl->facts;
     int status = client_status(x);
     if (!w->alog || x->logged || !status)
         return;
     x->logged = true;
     const struct cfg_backend *be =
         x->backend_index >= 0 ? &w->cfg->backends[x->backend_index] : NULL;
-    const char *proto = cc->proto == CC_H2              ? "HTTP/2"
-                        : cc->parser.http_minor == 0 ? "HTTP/1.0"
-                                                       : "HTTP/1.1";
+    static const char *const protos[] = { "HTTP/1.0", "HTTP/1.1", "HTTP/2" };
     struct alog_entry e = {
-        .remote_addr = str_make(cc->peer, cc->peer_len),
-        .remote_port = cc->peer_port,
-        .server_port = cc->fe->port,
+        .remote_addr = str_make(f->peer, f->peer_len),
+        .remote_port = f->peer_port,
+        .server_port = f->server_port,
         .start_time = x->start,
         .request_time_s = ev_now(w->loop) - x->start,
         .method = xchg_method(x),
         .path = xchg_path(x),
         .authority = xchg_authority(x),
         .scheme = field(x, x->i_scheme),
-        .protocol = proto,
+        .protocol = protos[x->proto],
         .status = status,
         .body_bytes_sent = x->resp_bytes,
-        .alpn = cc->proto == CC_H2 ? (cc->sock.ssl ? "h2" : "h2c") : "http/1.1",
-        .tls_protocol = cc->sock.ssl ? SSL_get_version(cc->sock.ssl) : NULL,
-        .tls_cipher = cc->sock.ssl ? SSL_get_cipher_name(cc->sock.ssl) : NULL,
+        .alpn = x->proto == XCHG_H2 ? (f->tls ? "h2" : "h2c") : "http/1.1",
+        .tls_protocol = f->tls_version,
+        .tls_cipher = f->tls_cipher,
+        .tls_sni = str_cstr(f->sni),
+        .tls_session_reused = f->tls_session_reused,
+        .tls_session_id = f->tls_session_id_len ? f->tls_session_id : NULL,
+        .tls_session_id_len = (unsigned)f->tls_session_id_len,
         .backend_host = be ? str_cstr(be->host) : STR_NULL,
         .backend_port = be ? be->port : 0,
         .req_headers = &x->req,
         .is_tunnel = x->is_connect,
     };
-    if (cc->sock.ssl) {
-        const char *sni = SSL_get_servername(cc->sock.ssl, TLSEXT_NAMETYPE_host_name);
-        if (sni)
-            e.tls_sni = str_cstr(sni);
-        e.tls_session_reused = SSL_session_reused(cc->sock.ssl);
-    }
     /* HTTP/1.1 has no :scheme: the connection tells. */
     if (e.scheme.len == 0 && !x->is_connect)
-        e.scheme = cc->sock.ssl ? STR_LIT("https") : STR_LIT("http");
-    if (cc->sock.ssl) {
-        SSL_SESSION *sess = SSL_get_session(cc->sock.ssl);
-        unsigned id_len = 0;
-        const uint8_t *id = sess ? SSL_SESSION_get_id(sess, &id_len) : NULL;
-        e.tls_session_id = id;
-        e.tls_session_id_len = id_len;
-    }
+        e.scheme = f->tls ? STR_LIT("https") : STR_LIT("http");
     const struct alog_format *fmt = w->alog_fmt;
     if (x->is_connect) {
-        e.tunnel_target = connect_target(x);
-        e.tunnel_bytes_up = x->tun ? x->tun->bytes_up : x->tun_bytes_up;
-        e.tunnel_bytes_down = x->tun ? x->tun->bytes_down : x->tun_bytes_down;
+        e.tunnel_target = xchg_connect_target(x);
+        e.tunnel_bytes_up = x->tun_bytes_up;
+        e.tunnel_bytes_down = x->tun_bytes_down;
         /* An open tunnel's "body" is what the target sent (spliced or
          * not); a refused one's is its error text. */
         if (x->sent_status == 200)
@@ -186,12 +163,9 @@ void xchg_log_access(struct xchg *x)
     alog_write(w->alog, fmt, &e);
 }
 
-
-
-/* CONNECT names its target in the request line (HTTP/1.1) or :authority. */
-static struct str connect_target(const struct xchg *x)
+struct str xchg_connect_target(const struct xchg *x)
 {
-    return x->cc->proto == CC_H1 ? xchg_path(x) : xchg_authority(x);
+    return x->proto == XCHG_H2 ? xchg_authority(x) : xchg_path(x);
 }
 
 struct str xchg_method(const struct xchg *x)
@@ -211,78 +185,17 @@ struct str xchg_path(const struct xchg *x)
 
 void xchg_notify(struct xchg *x)
 {
-    struct cconn *cc = x->cc;
-    if (!x->pending) {
-        x->pending = true;
-        x->next_pending = cc->pending;
-        cc->pending = x;
-    }
-    wrk_mark_dirty(cc->w, cc);
+    x->cl->ops->wake(x);
 }
 
 void xchg_fail(struct xchg *x, int status, const char *why)
 {
-    struct cconn *cc = x->cc;
-    struct str m = xchg_method(x), p = x->is_connect ? connect_target(x) : xchg_path(x);
-    log_info("c%" PRIu64 " s%d %.*s %.*s: %d (%s)", cc->id, x->stream_id, (int)m.len, m.p,
-             (int)p.len, p.p, status, why);
+    struct str m = xchg_method(x), p = x->is_connect ? xchg_connect_target(x) : xchg_path(x);
+    log_info("c%" PRIu64 " s%d %.*s %.*s: %d (%s)", x->cl->facts.conn_id, x->stream_id,
+             (int)m.len, m.p, (int)p.len, p.p, status, why);
     if (!x->error_status)
         x->error_status = status;
     xchg_notify(x);
-}
-
-static void connect_next(struct xchg *x)
-{
-    struct worker *w = x->cc->w;
-    const struct cfg_route *route = x->route;
-    size_t num = route->num_backends;
-    while (x->backend_tries < num) {
-        size_t idx;
-        if (x->backend_tries == 0) {
-            size_t ri = (size_t)(route - w->cfg->routes);
-            idx = w->rr[ri]++ % num;
-            x->first_backend = idx;
-        } else {
-            idx = (x->first_backend + x->backend_tries) % num;
-        }
-        x->backend_tries++;
-        x->backend_index = (long)route->backends[idx]->index;
-        if (route->backends[idx]->proto == CFG_PROTO_H2) {
-            if (bsess_attach(w, route->backends[idx], x) == 0)
-                return;
-            continue;
-        }
-        struct bconn *bc = bconn_get(w, route->backends[idx], false);
-        if (bc) {
-            bconn_attach(bc, x);
-            return;
-        }
-    }
-    xchg_fail(x, 502, "no backend could be reached");
-}
-
-void xchg_backend_failed(struct xchg *x, int status, const char *why, bool retry_next,
-                         bool retry_fresh, const struct cfg_backend *be)
-{
-    if (retry_fresh && !x->reuse_retried) {
-        /* A kept-alive connection the backend had already closed: the
-         * request never reached it, so it is safe to send it again. */
-        x->reuse_retried = true;
-        stats_backend_retry(x->cc->w->stats, (long)be->index);
-        struct bconn *bc = bconn_get(x->cc->w, be, true);
-        if (bc) {
-            bconn_attach(bc, x);
-            return;
-        }
-    }
-    if (retry_next && x->backend_tries < x->route->num_backends) {
-        log_info("c%" PRIu64 " s%d backend %s:%u failed (%s): trying the next one",
-                 x->cc->id, x->stream_id, be->host, be->port, why);
-        stats_backend_retry(x->cc->w->stats, (long)be->index);
-        connect_next(x);
-        return;
-    }
-    xchg_fail(x, status, why);
 }
 
 /* Absolute-form request targets (RFC 9112 §3.2.2): take the authority and
@@ -316,22 +229,9 @@ static bool split_absolute_form(struct xchg *x)
     return ok;
 }
 
-static void send_continue(struct xchg *x)
-{
-    struct cconn *cc = x->cc;
-    if (cc->proto == CC_H2) {
-        nghttp2_nv nv = { (uint8_t *)":status", (uint8_t *)"100", 7, 3,
-                          NGHTTP2_NV_FLAG_NONE };
-        nghttp2_submit_headers(cc->h2, NGHTTP2_FLAG_NONE, x->stream_id, NULL, &nv, 1, NULL);
-    } else {
-        bufq_append(&cc->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
-    }
-    wrk_mark_dirty(cc->w, cc);
-}
-
 void xchg_start(struct xchg *x)
 {
-    const struct config *cfg = x->cc->w->cfg;
+    const struct config *cfg = x->w->cfg;
     if (x->bad_request) {
         xchg_fail(x, x->bad_status ? x->bad_status : 400, "bad request");
         return;
@@ -358,42 +258,42 @@ void xchg_start(struct xchg *x)
         return;
     }
     if (x->expect_continue && !x->req_end)
-        send_continue(x);
-    connect_next(x);
+        x->cl->ops->send_continue(x);
+    upool_start(x);
 }
 
 void xchg_req_progress(struct xchg *x)
 {
-    if (x->bc)
-        bconn_pump(x->bc);
-    else if (x->bs)
-        bsess_pump(x);
-    else if (x->tun)
-        tun_pump(x->tun);
+    if (x->up)
+        x->up->ops->pump(x->up);
 }
 
 void xchg_req_consumed(struct xchg *x, size_t n)
 {
-    struct cconn *cc = x->cc;
     x->req_body_moved += n;
-    if (cc->proto == CC_H2) {
-        nghttp2_session_consume(cc->h2, x->stream_id, n);
-        x->req_unconsumed -= n;
-    }
-    /* HTTP/1.1: the flush pass resumes a paused reader. */
-    wrk_mark_dirty(cc->w, cc);
+    x->cl->ops->consumed(x, n);
 }
 
 void xchg_resp_drained(struct xchg *x)
 {
-    if (x->bs) {
-        bsess_resp_drained(x);  /* credit for exactly what the client took */
-        return;
-    }
-    if (bufq_len(&x->resp_body) >= XCHG_BUF_LOW)
-        return;
-    if (x->bc && x->bc->read_paused)
-        bconn_resume_read(x->bc);
-    else if (x->tun && x->tun->read_paused)
-        tun_resume_read(x->tun);
+    if (x->up)
+        x->up->ops->drained(x->up);
+}
+
+bool xchg_splice(struct xchg *x, int client_fd)
+{
+    return x->up && x->up->ops->splice && x->up->ops->splice(x->up, client_fd);
+}
+
+void xchg_xlate_req(const struct xchg *x, struct xlate_req *r)
+{
+    static const char *const versions[] = { "1.0", "1.1", "2" };
+    const struct client_facts *f = &x->cl->facts;
+    r->method = xchg_method(x);
+    r->authority = xchg_authority(x);
+    r->path = xchg_path(x);
+    r->hdrs = &x->req;
+    r->client_proto = versions[x->proto];
+    r->client_addr = str_make(f->peer, f->peer_len);
+    r->tls = f->tls;
 }

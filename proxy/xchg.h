@@ -1,54 +1,61 @@
-/* Exchanges: the link between a client stream and a backend connection. */
+/* Exchanges: the link between one client stream and one upstream. An
+ * exchange knows its client only through the facts and operations of
+ * struct xchg_client, and its upstream only through struct upstream_ops. */
 #ifndef H2G_PROXY_XCHG_H
 #define H2G_PROXY_XCHG_H
 
 #include "common/str.h"
+#include "proxy/upstream-t.h"
 #include "proxy/xchg-t.h"
+
+struct xlate_req;
 
 /* High-water marks. Over them the producer pauses (stops reading or
  * withholds flow-control credit); below the low-water mark it resumes. */
 #define XCHG_BUF_HIGH (256 * 1024)
 #define XCHG_BUF_LOW (64 * 1024)
 
-/* Returns a new exchange owned by cc (linked into cc->xchgs). */
-struct xchg *xchg_new(struct cconn *cc, int32_t stream_id);
+/* Returns a new exchange of client cl; the client side links it into its
+ * own lists and sets the request fields as they arrive. */
+struct xchg *xchg_new(struct xchg_client *cl, int32_t stream_id, enum xchg_proto proto);
 
-/* Unlinks x from its client connection, detaches it from its backend
- * connection (closing that connection when the exchange is unfinished),
- * returns HTTP/2 credit for request bytes that will never be forwarded,
- * and frees x. xchg_free(NULL) does nothing. */
+/* Detaches x from its upstream (which closes or resets what is
+ * unfinished), writes the access log line, counts the exchange and frees
+ * x. The client side has unlinked x and returned its HTTP/2 credit.
+ * xchg_free(NULL) does nothing. */
 void xchg_free(struct xchg *x);
 
-/* The request head is complete: validate, route and start the backend
- * side, or record error_status and notify. */
+/* The request head is complete: validate, route and start the upstream,
+ * or record error_status and notify. */
 void xchg_start(struct xchg *x);
 
 /* The client sent more body bytes or ended the request. */
 void xchg_req_progress(struct xchg *x);
 
-/* The backend side took n request body bytes: return HTTP/2 credit or
- * resume the HTTP/1.1 client's reads. */
+/* The upstream took n request body bytes: the client side returns HTTP/2
+ * credit or resumes an HTTP/1.1 client's reads. */
 void xchg_req_consumed(struct xchg *x, size_t n);
 
-/* The client side took response body bytes: resume the backend if it was
- * paused and the buffer is below the low-water mark. */
+/* The client side took response body bytes: the upstream takes more. */
 void xchg_resp_drained(struct xchg *x);
+
+/* Offers the client's plain socket to the upstream for splice(2) (see
+ * upstream_ops.splice). Returns whether the upstream took it. */
+bool xchg_splice(struct xchg *x, int client_fd);
 
 /* Records a failure (status for the client, e.g. 502 or 504) and notifies;
  * logs why with the connection and stream. */
 void xchg_fail(struct xchg *x, int status, const char *why);
 
-/* The backend connection serving x failed. retry_next: nothing reached a
- * backend (connect failed), so the next backend of the route may be tried;
- * retry_fresh: a reused keep-alive connection was found closed before any
- * request byte was taken, so one fresh connection to be may be tried.
- * Otherwise x fails with status. */
-struct cfg_backend;
-void xchg_backend_failed(struct xchg *x, int status, const char *why, bool retry_next,
-                         bool retry_fresh, const struct cfg_backend *be);
-
-/* Queues x for its client connection's next flush. */
+/* Queues x for its client's next flush. */
 void xchg_notify(struct xchg *x);
+
+/* Links x and up (x has no upstream). */
+void xchg_link(struct xchg *x, struct upstream *up);
+
+/* The upstream lets go of x (it failed, or finished): unlinks both. The
+ * upstream then reports to x (xchg_fail, upool_failed) or has done so. */
+void xchg_unlink(struct xchg *x);
 
 /* Writes x's access log line once (no-op without an access log). */
 void xchg_log_access(struct xchg *x);
@@ -57,5 +64,11 @@ void xchg_log_access(struct xchg *x);
 struct str xchg_method(const struct xchg *x);
 struct str xchg_authority(const struct xchg *x);
 struct str xchg_path(const struct xchg *x);
+/* CONNECT's target: the request line (HTTP/1.1) or :authority (HTTP/2). */
+struct str xchg_connect_target(const struct xchg *x);
+
+/* Fills the client-side parts of r for a backend request: method,
+ * authority, path, fields, the client's protocol and address, TLS. */
+void xchg_xlate_req(const struct xchg *x, struct xlate_req *r);
 
 #endif

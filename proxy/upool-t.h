@@ -1,0 +1,34 @@
+#ifndef H2G_PROXY_UPOOL_T_H
+#define H2G_PROXY_UPOOL_T_H
+
+#include <ev.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct bconn;
+struct bsess;
+struct bstream;
+
+/* Per backend, per worker. */
+struct upool_backend {
+    struct bconn *idle;                 /* HTTP/1.1 keep-alive connections */
+    size_t num_idle;
+    struct bsess *sessions;             /* HTTP/2 sessions, in any state but dead */
+    size_t num_sessions;
+    struct bstream *q_head, *q_tail;    /* exchanges waiting for an HTTP/2 stream */
+    size_t q_len;
+};
+
+/* A worker's upstream pool. Touched only by its worker. */
+struct upool {
+    struct upool_backend *be;   /* by cfg_backend.index */
+    size_t num_be;
+    size_t *rr;                 /* round-robin position per route index */
+    ev_timer queue_timer;       /* 503 for exchanges queued too long */
+    size_t num_queued;
+    struct bsess *dirty;        /* sessions to flush in the prepare pass */
+    struct bsess *grave;        /* closed sessions, freed by bsess_reap() */
+    uint64_t next_sess_id;
+};
+
+#endif
