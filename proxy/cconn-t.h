@@ -14,12 +14,67 @@
 struct worker;
 struct xchg;
 struct cfg_frontend;
+struct cconn;
 
 enum cconn_proto {
     CC_SNIFF,   /* cleartext: waiting for the first bytes */
     CC_TLS,     /* TLS handshake under way */
     CC_H2,
     CC_H1,
+};
+
+enum cconn_shut {
+    CC_SHUT_NOTICE,     /* graceful shutdown begins: HTTP/2 first GOAWAY */
+    CC_SHUT_FINAL,      /* the final GOAWAY, a second later */
+    CC_SHUT_IDLE,       /* the connection's timeout expired */
+};
+
+/* The protocol glue behind a client connection, once its protocol is
+ * known: the HTTP/2 server (h2srv.c) and the HTTP/1.1 server (h1srv.c).
+ * The connection (cconn.c) owns the socket, the buffers, the timer and
+ * the flush pass; the glue turns bytes into exchanges and exchange news
+ * into bytes. */
+struct cconn_ops {
+    /* Bytes read from the client. */
+    void (*recv)(struct cconn *cc, const char *p, size_t len);
+    /* The client ended its sending side (or reset). Returns true when the
+     * connection is to close now (else cc->eof is set and reading stops). */
+    bool (*eof)(struct cconn *cc);
+    /* x has news from its upstream (flush pass). */
+    void (*news)(struct cconn *cc, struct xchg *x);
+    /* Flush pass: adds output to cc->out while it is under the glue's
+     * mark. Returns true when it stopped only because out was full, so
+     * more will come once out is written. */
+    bool (*produce)(struct cconn *cc);
+    /* Flush pass: everything produced is written. The glue closes the
+     * connection, or lets it wait. */
+    void (*drained)(struct cconn *cc);
+    /* Graceful shutdown steps and the idle timeout. Returns true when the
+     * glue keeps the connection a while longer (GOAWAY sent), false when
+     * it may close now (idle timeout) or is marked to close when done. */
+    bool (*shutdown)(struct cconn *cc, enum cconn_shut how);
+    /* Reading was paused for backpressure: may it resume now? */
+    bool (*may_read)(struct cconn *cc);
+    /* The connection is being freed: free the exchanges and the glue's
+     * own state. */
+    void (*cleanup)(struct cconn *cc);
+};
+
+/* HTTP/2 server state (h2srv.c). */
+struct h2srv {
+    nghttp2_session *session;
+    struct xchg *closed;        /* streams nghttp2 closed: freed in the flush pass */
+    bool goaway_final_sent;
+};
+
+/* HTTP/1.1 server state (h1srv.c): one exchange at a time. */
+struct h1srv {
+    http_parser parser;
+    bool keep_alive;
+    bool last_was_name;
+    bool in_message;
+    bool tunnel;        /* after CONNECT: a raw byte pipe */
+    bool spliced;       /* the tunnel moves our socket's bytes: hands off */
 };
 
 /* One accepted client connection. Freed only by the worker's prepare pass
@@ -32,16 +87,19 @@ struct cconn {
     ev_timer timer;
     double last_activity;
     enum cconn_proto proto;
+    const struct cconn_ops *ops;    /* NULL until the protocol is known */
+    union {
+        struct h2srv h2;
+        struct h1srv h1;
+    } p;
     /* Bytes read but not yet parsed (HTTP/1.1, and the preface sniff).
      * Contiguous so a request head can be checked in one pass; freed
      * whenever it empties. At most the header cap plus one read. */
     char *in;
     size_t in_len, in_cap;
     struct bufq out;    /* bytes waiting for the socket */
-    nghttp2_session *h2;
-    http_parser parser;
     struct xchg *xchgs;     /* HTTP/2: every open exchange; HTTP/1.1: current */
-    struct xchg *pending;   /* exchanges with news from their backend */
+    struct xchg *pending;   /* exchanges with news from their upstream */
     size_t num_xchgs;
 
     struct cconn *prev, *next;  /* worker->conns */
@@ -52,15 +110,6 @@ struct cconn {
     bool dead;          /* watchers stopped; freed by the prepare pass */
     bool read_paused;
     bool eof;           /* client closed its sending side */
-    bool goaway_final_sent;
-
-    /* HTTP/1.1 parser state. */
-    bool h1_keep_alive;
-    bool h1_last_was_name;
-    bool h1_head_checked;
-    bool h1_in_message;
-    bool h1_tunnel;     /* after CONNECT: a raw byte pipe */
-    bool spliced;       /* the tunnel moves our socket's bytes: hands off */
 };
 
 #endif

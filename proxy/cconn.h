@@ -1,16 +1,20 @@
-/* Client connections: accept, TLS, protocol sniffing, the HTTP/2 server
- * session and the HTTP/1.1 request parser. */
+/* Client connections: accept, TLS, protocol sniffing, the timer, the
+ * flush pass and the lifecycle. The protocol itself is the glue's
+ * (proxy/h2srv.c, proxy/h1srv.c, behind struct cconn_ops). Only the client
+ * side, the worker and main include this header. */
 #ifndef H2G_PROXY_CCONN_H
 #define H2G_PROXY_CCONN_H
 
 #include <sys/socket.h>
 
+#include "common/container.h"
 #include "proxy/cconn-t.h"
 
 struct config;
 
-/* Sets up the shared, read-only nghttp2 callbacks and options from cfg.
- * Called once by main before workers start. */
+/* Sets up the shared, read-only protocol state (nghttp2 callbacks and
+ * options, http-parser settings). Called once by main before workers
+ * start. */
 void cconn_global_init(const struct config *cfg);
 void cconn_global_cleanup(void);
 
@@ -19,8 +23,8 @@ void cconn_global_cleanup(void);
 struct cconn *cconn_new(struct worker *w, int fd, const struct cfg_frontend *fe,
                         const struct sockaddr *peer);
 
-/* Generates and writes pending output, acts on exchange news, and closes
- * when done. Called only by the worker's prepare pass. */
+/* Acts on exchange news, produces and writes output, and closes when
+ * done. Called only by the worker's prepare pass. */
 void cconn_flush(struct cconn *cc);
 
 /* Marks cc closed: watchers stop at once, memory goes in the next
@@ -37,8 +41,35 @@ void cconn_shutdown(struct cconn *cc);
 void cconn_shutdown_final(struct cconn *cc);
 void cconn_close_all(struct worker *w);
 
-/* An HTTP/1.1 client's request body drained below the low-water mark:
- * resume reading the socket if it was paused for that. */
+/* ---- for the protocol glue ---- */
+
+static inline struct cconn *cconn_of(const struct xchg *x)
+{
+    return container_of(x->cl, struct cconn, xc);
+}
+
+/* The glue takes over: counts the connection under its protocol and
+ * records the TLS facts. */
+void cconn_set_proto(struct cconn *cc, enum cconn_proto proto, const struct cconn_ops *ops,
+                     const struct xchg_client_ops *xops);
+
+/* Returns a new exchange of cc, linked in cc->xchgs. */
+struct xchg *cconn_xchg_new(struct cconn *cc, int32_t stream_id, enum xchg_proto proto);
+/* Unlinks x from cc's lists and frees it (xchg_free). The glue has
+ * returned its HTTP/2 credit. */
+void cconn_xchg_free(struct cconn *cc, struct xchg *x);
+/* The xchg_client_ops.wake both glues use: queue x's news and mark cc. */
+void cconn_wake(struct xchg *x);
+
+/* Queues cc for the next flush pass. */
+void cconn_mark(struct cconn *cc);
+
+/* Stops reading for backpressure / resumes when ops->may_read allows. */
+void cconn_pause_read(struct cconn *cc);
 void cconn_resume_read(struct cconn *cc);
+
+/* The contiguous input buffer (cc->in). */
+void cconn_in_append(struct cconn *cc, const char *p, size_t len);
+void cconn_in_consume(struct cconn *cc, size_t n);
 
 #endif

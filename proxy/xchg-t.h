@@ -68,7 +68,9 @@ struct xchg {
     struct upstream *up;        /* NULL when none is linked */
     struct xchg *next;          /* the client side's list of exchanges */
     struct xchg *next_pending;  /* the client side's list of news */
+    struct xchg *next_closed;   /* HTTP/2: the client side's list of closed streams */
     bool pending;
+    bool closed;                /* HTTP/2: the stream is closed, x is freed soon */
     enum xchg_proto proto;
     int32_t stream_id;          /* HTTP/2 stream, 0 for HTTP/1.1 */
     double start;               /* ev_now at the request's first byte */

@@ -1,0 +1,572 @@
+#include "proxy/h1srv.h"
+
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "common/buf.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "config/config.h"
+#include "proxy/auth.h"
+#include "proxy/cconn.h"
+#include "proxy/hdrs.h"
+#include "proxy/sock.h"
+#include "proxy/worker.h"
+#include "proxy/xchg.h"
+#include "proxy/xlate.h"
+
+static http_parser_settings settings;
+
+static void h1_recv(struct cconn *cc, const char *p, size_t len);
+static bool h1_eof(struct cconn *cc);
+static void h1_news(struct cconn *cc, struct xchg *x);
+static bool h1_produce(struct cconn *cc);
+static void h1_drained(struct cconn *cc);
+static bool h1_shutdown(struct cconn *cc, enum cconn_shut how);
+static bool h1_may_read(struct cconn *cc);
+static void h1_cleanup(struct cconn *cc);
+static void xc_consumed(struct xchg *x, size_t n);
+static void xc_send_continue(struct xchg *x);
+
+static const struct cconn_ops h1_ops = {
+    .recv = h1_recv,
+    .eof = h1_eof,
+    .news = h1_news,
+    .produce = h1_produce,
+    .drained = h1_drained,
+    .shutdown = h1_shutdown,
+    .may_read = h1_may_read,
+    .cleanup = h1_cleanup,
+};
+
+static const struct xchg_client_ops h1_xchg_ops = {
+    .wake = cconn_wake,
+    .consumed = xc_consumed,
+    .send_continue = xc_send_continue,
+};
+
+static void process(struct cconn *cc);
+
+/* ---- http-parser callbacks: they only record ---- */
+
+static struct xchg *h1_x(http_parser *p)
+{
+    struct cconn *cc = p->data;
+    return cc->xchgs;
+}
+
+static int on_h1_url(http_parser *p, const char *at, size_t len)
+{
+    struct xchg *x = h1_x(p);
+    if (x->i_path < 0) {
+        if (hdrs_add(&x->req, STR_LIT(":path"), STR_NULL, false) < 0)
+            return -1;
+        x->i_path = (long)x->req.num - 1;
+    }
+    /* The URL arrives before any field, so :path is the last field. */
+    return hdrs_add_value_part(&x->req, str_make(at, len)) < 0 ? -1 : 0;
+}
+
+static int on_h1_field(http_parser *p, const char *at, size_t len)
+{
+    struct cconn *cc = p->data;
+    struct xchg *x = cc->xchgs;
+    if (x->req_head_done) {
+        /* A chunked body's trailer section. */
+        if (hdrs_add_name_part(&x->req_trailers, str_make(at, len), cc->p.h1.last_was_name) < 0)
+            return -1;
+        cc->p.h1.last_was_name = true;
+        return 0;
+    }
+    /* The request line is parsed: its version is known. */
+    x->proto = p->http_minor == 0 ? XCHG_HTTP10 : XCHG_HTTP11;
+    if (hdrs_add_name_part(&x->req, str_make(at, len), cc->p.h1.last_was_name) < 0) {
+        x->bad_request = true;
+        x->bad_status = 431;
+        return -1;
+    }
+    cc->p.h1.last_was_name = true;
+    return 0;
+}
+
+static int on_h1_value(http_parser *p, const char *at, size_t len)
+{
+    struct cconn *cc = p->data;
+    struct xchg *x = cc->xchgs;
+    if (x->req_head_done) {
+        if (hdrs_add_value_part(&x->req_trailers, str_make(at, len)) < 0)
+            return -1;
+        cc->p.h1.last_was_name = false;
+        return 0;
+    }
+    if (hdrs_add_value_part(&x->req, str_make(at, len)) < 0) {
+        x->bad_request = true;
+        x->bad_status = 431;
+        return -1;
+    }
+    cc->p.h1.last_was_name = false;
+    return 0;
+}
+
+static int on_h1_headers_complete(http_parser *p)
+{
+    struct cconn *cc = p->data;
+    struct xchg *x = cc->xchgs;
+    struct hdrs *h = &x->req;
+    x->proto = p->http_minor == 0 ? XCHG_HTTP10 : XCHG_HTTP11;
+    const char *m = http_method_str((enum http_method)p->method);
+    if (hdrs_add(h, STR_LIT(":method"), str_cstr(m), false) < 0)
+        return -1;
+    x->i_method = (long)h->num - 1;
+    x->head_request = p->method == HTTP_HEAD;
+    x->is_connect = p->method == HTTP_CONNECT;
+    long host = hdrs_find(h, STR_LIT("host"));
+    if (host >= 0) {
+        struct str hv = hdrs_value(h, (size_t)host);
+        /* hdrs_add may move h->buf: copy the view first. */
+        char *tmp = xstrndup(hv.p, hv.len);
+        int r = hdrs_add(h, STR_LIT(":authority"), str_make(tmp, hv.len), false);
+        free(tmp);
+        if (r < 0)
+            return -1;
+        x->i_authority = (long)h->num - 1;
+    } else if (p->http_minor >= 1) {
+        x->bad_request = true; /* RFC 9112 §3.2: Host is required in 1.1 */
+        x->bad_status = 400;
+    }
+    for (size_t i = 0; i < h->num; i++) {
+        if (str_eq(hdrs_name(h, i), STR_LIT("expect"))) {
+            if (str_ieq(str_trim(hdrs_value(h, i)), STR_LIT("100-continue")))
+                x->expect_continue = true;
+        }
+    }
+    if (p->flags & F_CHUNKED)
+        x->req_content_length = -1;
+    else if (p->content_length != ULLONG_MAX)
+        x->req_content_length = (int64_t)p->content_length;
+    else
+        x->req_content_length = 0;
+    cc->p.h1.keep_alive = http_should_keep_alive(p) && !cc->w->shutting_down;
+    x->req_head_done = true;
+    bool has_body = (p->flags & F_CHUNKED) || (p->content_length != ULLONG_MAX &&
+                                               p->content_length > 0);
+    /* A CONNECT's "body" is the tunnel: it ends when the client closes. */
+    x->req_end = !has_body && !x->is_connect;
+    xchg_start(x);
+    return 0;
+}
+
+static int on_h1_body(http_parser *p, const char *at, size_t len)
+{
+    struct cconn *cc = p->data;
+    struct xchg *x = cc->xchgs;
+    if (x->error_status || x->resp_done)
+        return 0; /* discarded: the connection closes after the answer */
+    bufq_append(&x->req_body, at, len);
+    xchg_req_progress(x);
+    if (bufq_len(&x->req_body) > XCHG_BUF_HIGH)
+        http_parser_pause(p, 1);
+    return 0;
+}
+
+static int on_h1_message_complete(http_parser *p)
+{
+    struct cconn *cc = p->data;
+    struct xchg *x = cc->xchgs;
+    cc->p.h1.in_message = false;
+    if (!x->req_end && !x->is_connect) {
+        x->req_end = true;
+        xchg_req_progress(x);
+    }
+    /* One request at a time: the next pipelined one waits for this answer. */
+    http_parser_pause(p, 1);
+    return 0;
+}
+
+static void reject(struct cconn *cc, int status, const char *why)
+{
+    log_info("c%" PRIu64 " HTTP/1.1 request rejected with %d: %s", cc->xc.facts.conn_id, status, why);
+    char body[64];
+    size_t n = xlate_error_body(body, sizeof(body), status);
+    struct xlate_resp r = { .status = status, .content_length = (int64_t)n, .keep_alive = false };
+    xlate_resp_h1(&cc->out, &r);
+    bufq_append(&cc->out, body, n);
+    cc->closing = true;
+    cconn_pause_read(cc);
+}
+
+/* Parses buffered input: at most one request at a time. */
+static void process(struct cconn *cc)
+{
+    const struct config *cfg = cc->w->cfg;
+    while (cc->in_len && !cc->closing && !cc->dead) {
+        struct xchg *x = cc->xchgs;
+        if (x && !cc->p.h1.in_message)
+            return; /* previous request still being answered */
+        if (!x) {
+            size_t head_len = 0;
+            int r = xlate_h1_head_scan(cc->in, cc->in_len, true, &head_len);
+            if (r < 0) {
+                reject(cc, 400, "malformed request head");
+                return;
+            }
+            if (r == 0) {
+                if (cc->in_len > cfg->request_header_field_buffer)
+                    reject(cc, 431, "request head too large");
+                return;
+            }
+            if (head_len > cfg->request_header_field_buffer) {
+                reject(cc, 431, "request head too large");
+                return;
+            }
+            x = cconn_xchg_new(cc, 0, XCHG_HTTP11);
+            http_parser_init(&cc->p.h1.parser, HTTP_REQUEST);
+            cc->p.h1.parser.data = cc;
+            cc->p.h1.last_was_name = false;
+            cc->p.h1.in_message = true;
+        }
+        size_t n = http_parser_execute(&cc->p.h1.parser, &settings, cc->in, cc->in_len);
+        enum http_errno e = HTTP_PARSER_ERRNO(&cc->p.h1.parser);
+        cconn_in_consume(cc, n);
+        if (cc->p.h1.parser.upgrade && (e == HPE_OK || e == HPE_PAUSED)) {
+            /* CONNECT, or an Upgrade we do not do: http-parser stops at the
+             * end of the head, and whatever follows is not HTTP. */
+            http_parser_pause(&cc->p.h1.parser, 0);
+            cc->p.h1.keep_alive = false;
+            cc->p.h1.in_message = false;
+            if (x->is_connect && !x->error_status) {
+                cc->p.h1.tunnel = true;
+                bufq_append(&x->req_body, cc->in, cc->in_len);
+                xchg_req_progress(x);
+            } else if (!x->req_end) {
+                x->req_end = true;
+                xchg_req_progress(x);
+            }
+            cconn_in_consume(cc, cc->in_len);
+            return;
+        }
+        if (e == HPE_PAUSED) {
+            http_parser_pause(&cc->p.h1.parser, 0);
+            if (cc->p.h1.in_message) {
+                /* Body over the high-water mark: wait for the backend. */
+                cconn_pause_read(cc);
+                return;
+            }
+            continue;
+        }
+        if (e != HPE_OK) {
+            if (x->bad_request && x->bad_status == 431)
+                reject(cc, 431, "request header fields too large");
+            else
+                reject(cc, 400, http_errno_description(e));
+            return;
+        }
+    }
+}
+
+/* ---- the response ---- */
+
+/* The response is h2gate's own error answer. */
+static void send_error(struct cconn *cc, struct xchg *x)
+{
+    struct h1srv *h = &cc->p.h1;
+    char body[64];
+    size_t n = xlate_error_body(body, sizeof(body), x->error_status);
+    /* An unread request body makes the connection unusable. */
+    if (!x->req_end || x->is_connect)
+        h->keep_alive = false;
+    struct xlate_resp r = { .status = x->error_status,
+                            .content_length = (int64_t)n,
+                            .keep_alive = h->keep_alive,
+                            .proxy_status = x->proxy_status,
+                            .auth_challenge = x->auth_challenge ? auth_challenge() : NULL };
+    xlate_resp_h1(&cc->out, &r);
+    x->sent_status = x->error_status;
+    x->head_sent_at = ev_now(cc->w->loop);
+    if (!x->head_request) {
+        bufq_append(&cc->out, body, n);
+        x->resp_bytes += n;
+    }
+    bufq_cleanup(&x->resp_body);
+    x->resp_head_sent = true;
+    x->resp_done = true;
+}
+
+/* A backend's 1xx: HTTP/1.0 clients cannot take one. */
+static void send_interim(struct cconn *cc, struct xchg *x)
+{
+    if (cc->p.h1.parser.http_minor >= 1)
+        xlate_interim_h1(&cc->out, x->interim_status, &x->interim);
+    x->interim_status = 0;
+}
+
+/* The backend's head, or the 200 that opens a tunnel. */
+static void send_head(struct cconn *cc, struct xchg *x)
+{
+    struct h1srv *h = &cc->p.h1;
+    const struct config *cfg = cc->w->cfg;
+    x->head_sent_at = ev_now(cc->w->loop);
+    if (cfg->accesslog_write_early)
+        xchg_log_access(x);
+    x->resp_head_sent = true;
+    if (x->is_connect) {
+        bufq_append(&cc->out, "HTTP/1.1 200 Connection Established\r\n\r\n", 39);
+        x->sent_status = 200;
+        h->keep_alive = false;
+        return;
+    }
+    bool bodyless = xlate_resp_bodyless(x->status, x->head_request);
+    struct xlate_resp r = {
+        .status = x->status,
+        .hdrs = &x->resp,
+        .content_length = x->resp_content_length,
+    };
+    if (!cfg->no_via)
+        r.backend_proto = x->backend_index >= 0 &&
+                                  cfg->backends[x->backend_index].proto == CFG_PROTO_H2
+                              ? "2"
+                              : "1.1";
+    if (bodyless) {
+        if (!x->head_request)
+            r.content_length = -1;
+    } else if (r.content_length < 0) {
+        if (h->parser.http_minor >= 1)
+            r.chunked = x->resp_chunked = true;
+        else
+            h->keep_alive = false; /* the close delimits the body */
+    }
+    if (!x->req_end)
+        h->keep_alive = false;
+    r.keep_alive = h->keep_alive;
+    xlate_resp_h1(&cc->out, &r);
+    x->sent_status = x->status;
+    if (bodyless) {
+        bufq_cleanup(&x->resp_body);
+        x->resp_end = true;
+    }
+}
+
+/* Moves the buffered body to out (the caller checked out has room). */
+static void send_body(struct cconn *cc, struct xchg *x)
+{
+    size_t len = bufq_len(&x->resp_body);
+    if (len == 0)
+        return;
+    if (x->resp_chunked)
+        bufq_appendf(&cc->out, "%zx\r\n", len);
+    x->resp_bytes += len;
+    bufq_move(&cc->out, &x->resp_body);
+    if (x->resp_chunked)
+        bufq_append(&cc->out, "\r\n", 2);
+    xchg_resp_drained(x);
+}
+
+/* The body is all out: the last chunk and the trailers when chunked. */
+static void send_end(struct cconn *cc, struct xchg *x)
+{
+    if (x->resp_chunked)
+        xlate_last_chunk_h1(&cc->out, &x->resp_trailers);
+    x->resp_done = true;
+}
+
+static void h1_news(struct cconn *cc, struct xchg *x)
+{
+    if (x->resp_done)
+        return;
+    if (!x->resp_head_sent) {
+        if (x->error_status) {
+            send_error(cc, x);
+            return;
+        }
+        if (x->interim_status)
+            send_interim(cc, x);
+        if (!x->resp_head_ready)
+            return;
+        send_head(cc, x);
+    }
+    if (x->error_status) {
+        /* The head went out: cut the connection so the client sees the
+         * response is incomplete. */
+        cc->p.h1.keep_alive = false;
+        cc->closing = true;
+        x->resp_done = true;
+        return;
+    }
+    if (bufq_len(&cc->out) < XCHG_BUF_HIGH)
+        send_body(cc, x);
+    if (x->resp_end && bufq_len(&x->resp_body) == 0)
+        send_end(cc, x);
+}
+
+/* The current exchange is answered: free it, then close or go on with the
+ * next pipelined request. */
+static void finish(struct cconn *cc)
+{
+    struct h1srv *h = &cc->p.h1;
+    struct xchg *x = cc->xchgs;
+    if (!x || !x->resp_done || bufq_len(&cc->out) > XCHG_BUF_HIGH)
+        return;
+    bool req_complete = x->req_end && !h->in_message;
+    cconn_xchg_free(cc, x);
+    if (!h->keep_alive || !req_complete || cc->w->shutting_down) {
+        cc->closing = true;
+        return;
+    }
+    if (cc->in_len)
+        process(cc);
+    if (cc->eof && !cc->xchgs && cc->in_len == 0)
+        cc->closing = true;
+    else
+        cconn_resume_read(cc);
+}
+
+/* ---- the glue ---- */
+
+void h1srv_start(struct cconn *cc)
+{
+    memset(&cc->p.h1, 0, sizeof(cc->p.h1));
+    cconn_set_proto(cc, CC_H1, &h1_ops, &h1_xchg_ops);
+}
+
+static void h1_recv(struct cconn *cc, const char *p, size_t len)
+{
+    if (cc->p.h1.tunnel) {
+        struct xchg *x = cc->xchgs;
+        bufq_append(&x->req_body, p, len);
+        xchg_req_progress(x);
+        if (bufq_len(&x->req_body) > XCHG_BUF_HIGH)
+            cconn_pause_read(cc);
+        return;
+    }
+    cconn_in_append(cc, p, len);
+    process(cc);
+    /* Pipelined requests wait while one is answered: bounded. */
+    if (cc->in_len > cc->w->cfg->request_header_field_buffer)
+        cconn_pause_read(cc);
+}
+
+/* Half-close after a request: answer it, then close. A tunnel forwards
+ * what it has, then closes both sides. */
+static bool h1_eof(struct cconn *cc)
+{
+    struct xchg *x = cc->xchgs;
+    if (!x)
+        return true;
+    cc->eof = true;
+    cconn_pause_read(cc);
+    if (cc->p.h1.tunnel && !x->req_end) {
+        x->req_end = true;
+        xchg_req_progress(x);
+    }
+    return false;
+}
+
+/* Body bytes move when there is room in out, not only on news: a paused
+ * backend sends no news until we drain its buffer. */
+static bool h1_produce(struct cconn *cc)
+{
+    struct xchg *x = cc->xchgs;
+    if (x)
+        h1_news(cc, x);
+    finish(cc);
+    x = cc->xchgs;
+    return x && x->resp_head_sent && !x->resp_done && bufq_len(&x->resp_body) > 0 &&
+           bufq_len(&cc->out) >= XCHG_BUF_HIGH;
+}
+
+/* A cleartext tunnel whose 200 is on the wire and which has nothing
+ * buffered either way: let the kernel move the bytes. */
+static void try_splice(struct cconn *cc)
+{
+    struct xchg *x = cc->xchgs;
+    if (!x || !x->resp_head_sent || x->req_end || x->resp_end || bufq_len(&x->req_body) ||
+        bufq_len(&x->resp_body) || cc->in_len || bufq_len(&cc->out))
+        return;
+    if (!xchg_splice(x, cc->sock.fd))
+        return;
+    cc->p.h1.spliced = true;
+    cconn_pause_read(cc);
+    sock_arm_write(&cc->sock, false);
+}
+
+static void h1_drained(struct cconn *cc)
+{
+    if (cc->p.h1.tunnel && !cc->p.h1.spliced && !cc->sock.ssl)
+        try_splice(cc);
+    if (cc->xchgs && cc->xchgs->resp_done) {
+        finish(cc);
+        if (bufq_len(&cc->out)) {
+            cconn_mark(cc);
+            return;
+        }
+    }
+    if (cc->closing) {
+        if (!cc->sock.ssl)
+            shutdown(cc->sock.fd, SHUT_WR);
+        cconn_close(cc, "done");
+    }
+}
+
+static bool h1_shutdown(struct cconn *cc, enum cconn_shut how)
+{
+    if (how == CC_SHUT_IDLE)
+        return false;
+    if (how == CC_SHUT_NOTICE && !cc->xchgs)
+        return false;
+    cc->p.h1.keep_alive = false; /* close after the current response */
+    return true;
+}
+
+static bool h1_may_read(struct cconn *cc)
+{
+    struct h1srv *h = &cc->p.h1;
+    if (h->spliced)
+        return false;
+    struct xchg *x = cc->xchgs;
+    if (x && bufq_len(&x->req_body) > XCHG_BUF_LOW)
+        return false;
+    if (cc->in_len && !h->tunnel) {
+        /* Parse what is buffered first: it may hold the rest of the
+         * paused body, and only parsing shrinks it. */
+        cc->read_paused = false;
+        process(cc);
+        if (cc->read_paused || cc->closing || cc->dead)
+            return false;
+        cc->read_paused = true;
+    }
+    /* Pipelined requests beyond the cap wait for the current answer. */
+    return cc->in_len <= cc->w->cfg->request_header_field_buffer;
+}
+
+static void h1_cleanup(struct cconn *cc)
+{
+    while (cc->xchgs)
+        cconn_xchg_free(cc, cc->xchgs);
+}
+
+static void xc_consumed(struct xchg *x, size_t n)
+{
+    (void)n;
+    /* The flush pass resumes a paused reader. */
+    cconn_mark(cconn_of(x));
+}
+
+static void xc_send_continue(struct xchg *x)
+{
+    struct cconn *cc = cconn_of(x);
+    bufq_append(&cc->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    cconn_mark(cc);
+}
+
+static void __attribute__((constructor)) init_settings(void)
+{
+    settings.on_url = on_h1_url;
+    settings.on_header_field = on_h1_field;
+    settings.on_header_value = on_h1_value;
+    settings.on_headers_complete = on_h1_headers_complete;
+    settings.on_body = on_h1_body;
+    settings.on_message_complete = on_h1_message_complete;
+}

@@ -1,0 +1,562 @@
+#include "proxy/h2srv.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/stats.h"
+#include "config/config.h"
+#include "proxy/auth.h"
+#include "proxy/cconn.h"
+#include "proxy/hdrs.h"
+#include "proxy/worker.h"
+#include "proxy/xchg.h"
+#include "proxy/xlate.h"
+
+/* Stop generating frames once this much output is queued. */
+#define OUT_HIGH (64 * 1024)
+
+static nghttp2_session_callbacks *callbacks;
+static nghttp2_option *option;
+
+static void h2_recv(struct cconn *cc, const char *p, size_t len);
+static bool h2_eof(struct cconn *cc);
+static void h2_news(struct cconn *cc, struct xchg *x);
+static bool h2_produce(struct cconn *cc);
+static void h2_drained(struct cconn *cc);
+static bool h2_shutdown(struct cconn *cc, enum cconn_shut how);
+static bool h2_may_read(struct cconn *cc);
+static void h2_cleanup(struct cconn *cc);
+static void xc_consumed(struct xchg *x, size_t n);
+static void xc_send_continue(struct xchg *x);
+
+static const struct cconn_ops h2_ops = {
+    .recv = h2_recv,
+    .eof = h2_eof,
+    .news = h2_news,
+    .produce = h2_produce,
+    .drained = h2_drained,
+    .shutdown = h2_shutdown,
+    .may_read = h2_may_read,
+    .cleanup = h2_cleanup,
+};
+
+static const struct xchg_client_ops h2_xchg_ops = {
+    .wake = cconn_wake,
+    .consumed = xc_consumed,
+    .send_continue = xc_send_continue,
+};
+
+static nghttp2_session *session_of(const struct xchg *x)
+{
+    return cconn_of(x)->p.h2.session;
+}
+
+/* ---- nghttp2 callbacks: record, never free ---- */
+
+static int on_h2_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void *ud)
+{
+    struct cconn *cc = ud;
+    if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
+        return 0;
+    struct xchg *x = cconn_xchg_new(cc, f->hd.stream_id, XCHG_H2);
+    nghttp2_session_set_stream_user_data(s, f->hd.stream_id, x);
+    return 0;
+}
+
+static int on_h2_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name,
+                        size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
+                        void *ud)
+{
+    (void)flags;
+    (void)ud;
+    struct xchg *x = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
+    if (!x || x->bad_request)
+        return 0;
+    struct str n = str_make((const char *)name, namelen);
+    struct str v = str_make((const char *)value, valuelen);
+    if (f->headers.cat != NGHTTP2_HCAT_REQUEST) {
+        /* Trailers (nghttp2 allows no pseudo-header here). */
+        if (xlate_trailer_ok(n) && hdrs_add(&x->req_trailers, n, v, false) < 0)
+            hdrs_reset(&x->req_trailers); /* over the cap: dropped, not failed */
+        return 0;
+    }
+    if (hdrs_add(&x->req, n, v, false) < 0) {
+        x->bad_request = true;
+        x->bad_status = 431;
+        return 0;
+    }
+    if (namelen && name[0] == ':') {
+        long i = (long)x->req.num - 1;
+        if (str_eq(n, STR_LIT(":method"))) {
+            x->i_method = i;
+            x->is_connect = str_eq(v, STR_LIT("CONNECT"));
+            x->head_request = str_eq(v, STR_LIT("HEAD"));
+        }
+        else if (str_eq(n, STR_LIT(":scheme")))
+            x->i_scheme = i;
+        else if (str_eq(n, STR_LIT(":authority")))
+            x->i_authority = i;
+        else if (str_eq(n, STR_LIT(":path")))
+            x->i_path = i;
+    } else if (str_eq(n, STR_LIT("content-length"))) {
+        /* nghttp2 has checked it is a number and matches the DATA. */
+        x->req_content_length = strtoll(hdrs_value(&x->req, x->req.num - 1).p, NULL, 10);
+    } else if (str_eq(n, STR_LIT("expect")) && str_ieq(v, STR_LIT("100-continue"))) {
+        x->expect_continue = true;
+    }
+    return 0;
+}
+
+static int on_h2_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *ud)
+{
+    (void)s;
+    struct cconn *cc = ud;
+    if (f->hd.type == NGHTTP2_RST_STREAM)
+        stats_rst(cc->w->stats, true, f->rst_stream.error_code);
+    else if (f->hd.type == NGHTTP2_GOAWAY)
+        stats_goaway(cc->w->stats, true, f->goaway.error_code);
+    return 0;
+}
+
+static int on_h2_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud)
+{
+    struct cconn *cc = ud;
+    if (f->hd.type == NGHTTP2_RST_STREAM)
+        stats_rst(cc->w->stats, false, f->rst_stream.error_code);
+    else if (f->hd.type == NGHTTP2_GOAWAY)
+        stats_goaway(cc->w->stats, false, f->goaway.error_code);
+    if (f->hd.type != NGHTTP2_HEADERS && f->hd.type != NGHTTP2_DATA)
+        return 0;
+    struct xchg *x = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
+    if (!x)
+        return 0;
+    bool end = (f->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+    if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST) {
+        x->req_head_done = true;
+        x->req_end = end;
+        xchg_start(x);
+        return 0;
+    }
+    if (f->hd.type == NGHTTP2_HEADERS && x->is_connect) {
+        /* RFC 9113 §8.5: after CONNECT only DATA and stream management
+         * frames; trailers make the stream malformed. */
+        log_info("c%" PRIu64 " s%d HEADERS on a CONNECT stream", cc->xc.facts.conn_id, f->hd.stream_id);
+        nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_PROTOCOL_ERROR);
+        return 0;
+    }
+    if (end) {
+        x->req_end = true;
+        xchg_req_progress(x);
+    }
+    return 0;
+}
+
+static int on_h2_data_chunk(nghttp2_session *s, uint8_t flags, int32_t stream_id,
+                            const uint8_t *data, size_t len, void *ud)
+{
+    (void)flags;
+    (void)ud;
+    struct xchg *x = nghttp2_session_get_stream_user_data(s, stream_id);
+    /* A tunnel's target may half-close while the client still sends, so
+     * its bytes keep flowing after the response ended. */
+    bool answered = x && x->resp_done && !x->is_connect;
+    if (!x || x->error_status || answered || !x->req_head_done) {
+        /* Nobody will forward these bytes: give the credit back now. */
+        nghttp2_session_consume(s, stream_id, len);
+        return 0;
+    }
+    bufq_append(&x->req_body, data, len);
+    x->req_unconsumed += len;
+    xchg_req_progress(x);
+    return 0;
+}
+
+static int on_h2_stream_close(nghttp2_session *s, int32_t stream_id, uint32_t error_code,
+                              void *ud)
+{
+    struct cconn *cc = ud;
+    struct xchg *x = nghttp2_session_get_stream_user_data(s, stream_id);
+    if (!x)
+        return 0;
+    if (error_code != NGHTTP2_NO_ERROR)
+        log_info("c%" PRIu64 " s%d closed: %s", cc->xc.facts.conn_id, stream_id,
+                 nghttp2_http2_strerror(error_code));
+    nghttp2_session_set_stream_user_data(s, stream_id, NULL);
+    x->closed = true;
+    x->next_closed = cc->p.h2.closed;
+    cc->p.h2.closed = x;
+    return 0;
+}
+
+/* At the end of the body: the backend's trailers, if any, end the stream. */
+static void submit_h2_trailers(nghttp2_session *s, int32_t stream_id, struct xchg *x,
+                               uint32_t *data_flags)
+{
+    if (x->resp_trailers.num == 0 || x->error_status)
+        return;
+    struct xlate_nv nv;
+    xlate_nv_init(&nv);
+    xlate_nv_add_hdrs(&nv, &x->resp_trailers, XLATE_TRAILER, NGHTTP2_NV_FLAG_NONE);
+    if (nv.num && nghttp2_submit_trailer(s, stream_id, nv.v, nv.num) == 0)
+        *data_flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+    xlate_nv_cleanup(&nv);
+}
+
+static ssize_t on_h2_read_body(nghttp2_session *s, int32_t stream_id, uint8_t *buf,
+                               size_t length, uint32_t *data_flags, nghttp2_data_source *src,
+                               void *ud)
+{
+    (void)buf;
+    (void)ud;
+    struct xchg *x = src->ptr;
+    size_t avail = bufq_len(&x->resp_body);
+    if (avail == 0) {
+        if (x->resp_end) {
+            *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+            x->resp_done = true;
+            submit_h2_trailers(s, stream_id, x, data_flags);
+            return 0;
+        }
+        if (x->error_status)
+            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+        x->deferred = true;
+        return NGHTTP2_ERR_DEFERRED;
+    }
+    size_t n = avail < length ? avail : length;
+    *data_flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+    if (n == avail && x->resp_end) {
+        *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+        x->resp_done = true;
+        submit_h2_trailers(s, stream_id, x, data_flags);
+    }
+    return (ssize_t)n;
+}
+
+/* DATA payload goes straight from the exchange's buffer to the socket
+ * queue: no copy into nghttp2. */
+static int on_h2_send_data(nghttp2_session *s, nghttp2_frame *f, const uint8_t *framehd,
+                           size_t length, nghttp2_data_source *src, void *ud)
+{
+    (void)s;
+    struct cconn *cc = ud;
+    struct xchg *x = src->ptr;
+    size_t padlen = f->data.padlen;
+    bufq_append(&cc->out, framehd, 9);
+    if (padlen) {
+        uint8_t pl = (uint8_t)(padlen - 1);
+        bufq_append(&cc->out, &pl, 1);
+    }
+    while (length) {
+        struct iovec iov;
+        bufq_peek_iov(&x->resp_body, &iov, 1);
+        size_t n = iov.iov_len < length ? iov.iov_len : length;
+        bufq_append(&cc->out, iov.iov_base, n);
+        bufq_drain(&x->resp_body, n);
+        x->resp_bytes += n;
+        length -= n;
+    }
+    if (padlen > 1) {
+        static const uint8_t zeros[256];
+        bufq_append(&cc->out, zeros, padlen - 1);
+    }
+    xchg_resp_drained(x);
+    return 0;
+}
+
+static int on_h2_frame_not_sent(nghttp2_session *s, const nghttp2_frame *f, int lib_error,
+                                void *ud)
+{
+    (void)s;
+    struct cconn *cc = ud;
+    log_info("c%" PRIu64 " s%d frame type %d not sent: %s", cc->xc.facts.conn_id, f->hd.stream_id,
+             f->hd.type, nghttp2_strerror(lib_error));
+    return 0;
+}
+
+static int on_h2_invalid_frame(nghttp2_session *s, const nghttp2_frame *f, int lib_error,
+                               void *ud)
+{
+    (void)s;
+    struct cconn *cc = ud;
+    log_info("c%" PRIu64 " s%d invalid frame type %d: %s", cc->xc.facts.conn_id, f->hd.stream_id,
+             f->hd.type, nghttp2_strerror(lib_error));
+    return 0;
+}
+
+static int submit_h2_response(struct cconn *cc, struct xchg *x)
+{
+    const struct config *cfg = cc->w->cfg;
+    struct xlate_resp r = { .content_length = -1 };
+    bool bodyless;
+    if (x->error_status) {
+        char body[64];
+        size_t bl = xlate_error_body(body, sizeof(body), x->error_status);
+        bodyless = x->head_request;
+        bufq_cleanup(&x->resp_body); /* whatever a failed backend left */
+        if (!bodyless)
+            bufq_append(&x->resp_body, body, bl);
+        x->resp_end = true;
+        r.status = x->error_status;
+        r.content_length = (int64_t)bl;
+        r.proxy_status = x->proxy_status;
+        r.auth_challenge = x->auth_challenge ? auth_challenge() : NULL;
+    } else {
+        bodyless = xlate_resp_bodyless(x->status, x->head_request);
+        r.status = x->status;
+        r.hdrs = &x->resp;
+        if (!cfg->no_via)
+            r.backend_proto = x->backend_index >= 0 &&
+                                      cfg->backends[x->backend_index].proto == CFG_PROTO_H2
+                                  ? "2"
+                                  : "1.1";
+    }
+    struct xlate_nv nv;
+    xlate_nv_init(&nv);
+    xlate_resp_h2(&nv, &r);
+    nghttp2_data_provider prd = { .source.ptr = x, .read_callback = on_h2_read_body };
+    int rv = nghttp2_submit_response(cc->p.h2.session, x->stream_id, nv.v, nv.num, bodyless ? NULL : &prd);
+    xlate_nv_cleanup(&nv);
+    x->sent_status = r.status;
+    x->resp_head_sent = true;
+    if (bodyless)
+        x->resp_done = true;
+    return rv;
+}
+
+static void h2_news(struct cconn *cc, struct xchg *x)
+{
+    if (x->closed)
+        return; /* the stream is gone; freed in this flush pass */
+    if (!x->resp_head_sent && x->interim_status && !x->error_status) {
+        /* A backend's 1xx (RFC 9110 §15.2), before the final head. */
+        struct xlate_nv nv;
+        xlate_nv_init(&nv);
+        xlate_interim_h2(&nv, x->interim_status, &x->interim);
+        nghttp2_submit_headers(cc->p.h2.session, NGHTTP2_FLAG_NONE, x->stream_id, NULL, nv.v, nv.num, NULL);
+        xlate_nv_cleanup(&nv);
+        x->interim_status = 0;
+    }
+    if (!x->resp_head_sent) {
+        if ((x->error_status == 400 && x->rst_code == NGHTTP2_PROTOCOL_ERROR) ||
+            (x->error_status && x->reset_stream)) {
+            /* A malformed request (RFC 9113 §8.1.1): a stream error. */
+            nghttp2_submit_rst_stream(cc->p.h2.session, NGHTTP2_FLAG_NONE, x->stream_id, x->rst_code);
+            x->resp_head_sent = x->resp_done = true;
+            return;
+        }
+        if (x->error_status || x->resp_head_ready) {
+            x->head_sent_at = ev_now(cc->w->loop);
+            if (cc->w->cfg->accesslog_write_early)
+                xchg_log_access(x);
+            if (submit_h2_response(cc, x) != 0)
+                nghttp2_submit_rst_stream(cc->p.h2.session, NGHTTP2_FLAG_NONE, x->stream_id,
+                                          NGHTTP2_INTERNAL_ERROR);
+        }
+        return;
+    }
+    if (x->error_status && !x->resp_done) {
+        /* Headers went out already: all we can say now is a reset. */
+        nghttp2_submit_rst_stream(cc->p.h2.session, NGHTTP2_FLAG_NONE, x->stream_id,
+                                  x->rst_code ? x->rst_code : NGHTTP2_INTERNAL_ERROR);
+        x->resp_done = true;
+        return;
+    }
+    if (x->deferred) {
+        x->deferred = false;
+        nghttp2_session_resume_data(cc->p.h2.session, x->stream_id);
+    }
+}
+
+
+/* ---- the glue ---- */
+
+void h2srv_global_init(const struct config *cfg)
+{
+    (void)cfg;
+    nghttp2_session_callbacks_new(&callbacks);
+    nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, on_h2_begin_headers);
+    nghttp2_session_callbacks_set_on_header_callback(callbacks, on_h2_header);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, on_h2_frame_recv);
+    nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, on_h2_frame_send);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, on_h2_data_chunk);
+    nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, on_h2_stream_close);
+    nghttp2_session_callbacks_set_send_data_callback(callbacks, on_h2_send_data);
+    nghttp2_session_callbacks_set_on_frame_not_send_callback(callbacks, on_h2_frame_not_sent);
+    nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(callbacks, on_h2_invalid_frame);
+
+    nghttp2_option_new(&option);
+    nghttp2_option_set_no_auto_window_update(option, 1);
+    nghttp2_option_set_no_closed_streams(option, 1);
+    /* Rapid-reset defence (CVE-2023-44487): a burst of 1000 resets, then
+     * 33 per second, as nghttpx. */
+    nghttp2_option_set_stream_reset_rate_limit(option, 1000, 33);
+    nghttp2_option_set_max_continuations(option, 8);
+    nghttp2_option_set_max_settings(option, 32);
+}
+
+void h2srv_global_cleanup(void)
+{
+    nghttp2_session_callbacks_del(callbacks);
+    nghttp2_option_del(option);
+    callbacks = NULL;
+    option = NULL;
+}
+
+int h2srv_start(struct cconn *cc)
+{
+    const struct config *cfg = cc->w->cfg;
+    struct h2srv *h = &cc->p.h2;
+    cconn_set_proto(cc, CC_H2, &h2_ops, &h2_xchg_ops);
+    memset(h, 0, sizeof(*h));
+    if (nghttp2_session_server_new2(&h->session, callbacks, cc, option) != 0)
+        return H2G_ERR_NOMEM;
+    nghttp2_settings_entry iv[] = {
+        { NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, cfg->frontend_http2_max_concurrent_streams },
+        { NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, (uint32_t)cfg->frontend_http2_window_size },
+    };
+    nghttp2_submit_settings(h->session, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0]));
+    if (cfg->frontend_http2_connection_window_size > NGHTTP2_INITIAL_CONNECTION_WINDOW_SIZE)
+        nghttp2_session_set_local_window_size(h->session, NGHTTP2_FLAG_NONE, 0,
+                                              cfg->frontend_http2_connection_window_size);
+    if (cc->w->shutting_down)
+        nghttp2_submit_shutdown_notice(h->session);
+    return 0;
+}
+
+static void h2_recv(struct cconn *cc, const char *p, size_t len)
+{
+    ssize_t rv = nghttp2_session_mem_recv(cc->p.h2.session, (const uint8_t *)p, len);
+    if (rv >= 0)
+        return;
+    log_info("c%" PRIu64 " HTTP/2 error: %s", cc->xc.facts.conn_id, nghttp2_strerror((int)rv));
+    if (rv == NGHTTP2_ERR_BAD_CLIENT_MAGIC || rv == NGHTTP2_ERR_CALLBACK_FAILURE ||
+        rv == NGHTTP2_ERR_NOMEM) {
+        cconn_close(cc, "HTTP/2 fatal error");
+        return;
+    }
+    /* Flooding and similar: nghttp2 queued GOAWAY; send it, then close. */
+    cc->closing = true;
+}
+
+static bool h2_eof(struct cconn *cc)
+{
+    (void)cc;
+    return true;
+}
+
+/* Frees the exchanges of streams nghttp2 has closed. */
+static void reap_closed(struct cconn *cc)
+{
+    struct h2srv *h = &cc->p.h2;
+    while (h->closed) {
+        struct xchg *x = h->closed;
+        h->closed = x->next_closed;
+        if (x->req_unconsumed)
+            nghttp2_session_consume_connection(h->session, x->req_unconsumed);
+        cconn_xchg_free(cc, x);
+    }
+}
+
+static bool h2_produce(struct cconn *cc)
+{
+    struct h2srv *h = &cc->p.h2;
+    reap_closed(cc);
+    while (bufq_len(&cc->out) < OUT_HIGH) {
+        const uint8_t *data;
+        ssize_t n = nghttp2_session_mem_send(h->session, &data);
+        if (n < 0) {
+            log_info("c%" PRIu64 " HTTP/2 send error: %s", cc->xc.facts.conn_id,
+                     nghttp2_strerror((int)n));
+            cconn_close(cc, "HTTP/2 send error");
+            return false;
+        }
+        if (n == 0)
+            break;
+        bufq_append(&cc->out, data, (size_t)n);
+    }
+    reap_closed(cc);
+    return bufq_len(&cc->out) >= OUT_HIGH;
+}
+
+static void h2_drained(struct cconn *cc)
+{
+    nghttp2_session *s = cc->p.h2.session;
+    if (!nghttp2_session_want_read(s) && !nghttp2_session_want_write(s)) {
+        cconn_close(cc, "HTTP/2 session done");
+        return;
+    }
+    if (cc->closing && cc->num_xchgs == 0 && !nghttp2_session_want_write(s)) {
+        cconn_close(cc, "closing");
+        return;
+    }
+    if (nghttp2_session_want_write(s))
+        cconn_mark(cc);
+}
+
+static bool h2_shutdown(struct cconn *cc, enum cconn_shut how)
+{
+    struct h2srv *h = &cc->p.h2;
+    switch (how) {
+    case CC_SHUT_NOTICE:
+        nghttp2_submit_shutdown_notice(h->session);
+        return true;
+    case CC_SHUT_FINAL:
+        if (h->goaway_final_sent)
+            return true;
+        h->goaway_final_sent = true;
+        nghttp2_submit_goaway(h->session, NGHTTP2_FLAG_NONE,
+                              nghttp2_session_get_last_proc_stream_id(h->session),
+                              NGHTTP2_NO_ERROR, NULL, 0);
+        return true;
+    case CC_SHUT_IDLE:
+        if (cc->closing)
+            return false;
+        nghttp2_session_terminate_session(h->session, NGHTTP2_NO_ERROR);
+        cc->closing = true;
+        return true;
+    }
+    return false;
+}
+
+static bool h2_may_read(struct cconn *cc)
+{
+    (void)cc;
+    return true;
+}
+
+static void h2_cleanup(struct cconn *cc)
+{
+    struct h2srv *h = &cc->p.h2;
+    /* Deleting the session would call on_stream_close for nothing we
+     * track: free the exchanges ourselves first. */
+    for (struct xchg *x = cc->xchgs; x; x = x->next) {
+        if (!x->closed)
+            nghttp2_session_set_stream_user_data(h->session, x->stream_id, NULL);
+    }
+    h->closed = NULL;
+    while (cc->xchgs)
+        cconn_xchg_free(cc, cc->xchgs);
+    nghttp2_session_del(h->session);
+    h->session = NULL;
+}
+
+static void xc_consumed(struct xchg *x, size_t n)
+{
+    struct cconn *cc = cconn_of(x);
+    nghttp2_session_consume(cc->p.h2.session, x->stream_id, n);
+    x->req_unconsumed -= n;
+    cconn_mark(cc);
+}
+
+static void xc_send_continue(struct xchg *x)
+{
+    static const nghttp2_nv nv = { (uint8_t *)":status", (uint8_t *)"100", 7, 3,
+                                   NGHTTP2_NV_FLAG_NONE };
+    nghttp2_submit_headers(session_of(x), NGHTTP2_FLAG_NONE, x->stream_id, NULL, &nv, 1, NULL);
+    cconn_mark(cconn_of(x));
+}
