@@ -33,9 +33,6 @@
 /* Bytes written per session per loop iteration before yielding. */
 #define WRITE_BUDGET (512 * 1024)
 #define READ_BATCH 8
-/* Request body bytes kept per exchange so a refused stream can be sent
- * again; a longer body makes the exchange fail instead of retrying. */
-#define REPLAY_MAX (64 * 1024)
 /* A session silent for this long is checked with PING before new
  * streams go on it. */
 #define CHECK_IDLE 5.0
@@ -52,9 +49,6 @@ static void on_readable(struct sock *sk);
 static void on_writable(struct sock *sk);
 static void on_ready(struct sock *sk, int err, const char *why, int sys_errno);
 static void on_timer(struct ev_loop *loop, ev_timer *t, int revents);
-static void stream_pump(struct upstream *up);
-static void stream_drained(struct upstream *up);
-static void stream_abandon(struct upstream *up);
 
 static const struct sock_handler sess_sock_handler = {
     .readable = on_readable,
@@ -62,12 +56,6 @@ static const struct sock_handler sess_sock_handler = {
     .ready = on_ready,
 };
 
-static const struct upstream_ops stream_ops = {
-    .kind = "h2",
-    .pump = stream_pump,
-    .drained = stream_drained,
-    .abandon = stream_abandon,
-};
 
 static void mark_dirty(struct bsess *s)
 {
@@ -77,13 +65,6 @@ static void mark_dirty(struct bsess *s)
     s->dirty = true;
     s->next_dirty = p->dirty;
     p->dirty = s;
-}
-
-void bstream_free(struct bstream *bs)
-{
-    hdrs_cleanup(&bs->req_hdrs);
-    bufq_cleanup(&bs->replay);
-    free(bs);
 }
 
 static bool unlink_stream(struct bstream **head, struct bstream *bs)
@@ -151,27 +132,6 @@ static void rearm(struct bsess *s)
 }
 
 /* ---- session teardown ---- */
-
-void bstream_fail(struct bstream *bs, int status, const char *why, bool connect_failed)
-{
-    struct xchg *x = bs->up.x;
-    const struct cfg_backend *be = bs->be;
-    xchg_unlink(x);
-    bstream_free(bs);
-    upool_failed(x, be, status, why, connect_failed ? UPOOL_RETRY_NEXT : UPOOL_RETRY_NONE);
-}
-
-void bstream_reset(struct bstream *bs)
-{
-    bs->stream_id = 0;
-    bs->headers_sent = bs->not_sent = bs->deferred = bs->got_head = bs->got_rst = false;
-    bs->closed = bs->in_done = false;
-    bs->status = 0;
-    bs->rst_code = bs->close_code = 0;
-    bs->why = NULL;
-    bs->unconsumed = 0;
-    bs->s = NULL;
-}
 
 static void kill_session(struct bsess *s, int status, const char *why, bool connect_failed)
 {
@@ -298,75 +258,6 @@ static void become_ready(struct bsess *s)
 
 /* ---- streams ---- */
 
-static ssize_t on_read_body(nghttp2_session *h2, int32_t stream_id, uint8_t *buf, size_t length,
-                            uint32_t *data_flags, nghttp2_data_source *src, void *ud)
-{
-    (void)buf;
-    (void)ud;
-    struct bstream *bs = src->ptr;
-    struct xchg *x = bs->up.x;
-    if (!x)
-        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    size_t avail = bufq_len(&x->req_body);
-    if (avail == 0 && !x->req_end) {
-        bs->deferred = true;
-        return NGHTTP2_ERR_DEFERRED;
-    }
-    size_t n = avail < length ? avail : length;
-    if (n)
-        *data_flags |= NGHTTP2_DATA_FLAG_NO_COPY;
-    if (n == avail && x->req_end) {
-        *data_flags |= NGHTTP2_DATA_FLAG_EOF;
-        if (x->req_trailers.num) {
-            struct xlate_nv nv;
-            xlate_nv_init(&nv);
-            xlate_nv_add_hdrs(&nv, &x->req_trailers, XLATE_TRAILER, NGHTTP2_NV_FLAG_NONE);
-            if (nv.num && nghttp2_submit_trailer(h2, stream_id, nv.v, nv.num) == 0)
-                *data_flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-            xlate_nv_cleanup(&nv);
-        }
-    }
-    return (ssize_t)n;
-}
-
-/* DATA payload goes from the exchange's buffer straight to the socket
- * queue. Credit goes back to the client here, when the backend session
- * has taken the bytes. */
-static int on_send_data(nghttp2_session *h2, nghttp2_frame *f, const uint8_t *framehd,
-                        size_t length, nghttp2_data_source *src, void *ud)
-{
-    (void)h2;
-    (void)f;
-    struct bsess *s = ud;
-    struct bstream *bs = src->ptr;
-    struct xchg *x = bs->up.x;
-    if (!x || bufq_len(&x->req_body) < length)
-        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    bufq_append(&s->out, framehd, 9);
-    size_t left = length;
-    while (left) {
-        struct iovec iov;
-        bufq_peek_iov(&x->req_body, &iov, 1);
-        size_t k = iov.iov_len < left ? iov.iov_len : left;
-        bufq_append(&s->out, iov.iov_base, k);
-        if (!bs->replay_overflow) {
-            if (bufq_len(&bs->replay) + k <= REPLAY_MAX) {
-                bufq_append(&bs->replay, iov.iov_base, k);
-            } else {
-                bs->replay_overflow = true;
-                bufq_cleanup(&bs->replay);
-            }
-        }
-        bufq_drain(&x->req_body, k);
-        left -= k;
-    }
-    size_t again = length < bs->replay_len ? length : bs->replay_len;
-    bs->replay_len -= again;
-    if (length > again)
-        xchg_req_consumed(x, length - again);
-    return 0;
-}
-
 /* Submits bs's request on s. */
 static void submit(struct bsess *s, struct bstream *bs)
 {
@@ -377,7 +268,7 @@ static void submit(struct bsess *s, struct bstream *bs)
     xlate_nv_add_hdrs(&nv, &bs->req_hdrs, XLATE_ALL,
                       NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE);
     bool body = !(x->req_end && bufq_len(&x->req_body) == 0 && x->req_trailers.num == 0);
-    nghttp2_data_provider prd = { .source.ptr = bs, .read_callback = on_read_body };
+    nghttp2_data_provider prd = { .source.ptr = bs, .read_callback = bstream_read_body };
     int32_t id = nghttp2_submit_request(s->h2, NULL, nv.v, nv.num, body ? &prd : NULL, bs);
     xlate_nv_cleanup(&nv);
     if (id < 0) {
@@ -658,20 +549,6 @@ static int on_invalid_frame(nghttp2_session *h2, const nghttp2_frame *f, int lib
 
 /* ---- after nghttp2 returns: act on what the callbacks recorded ---- */
 
-static bool can_retry(const struct bstream *bs)
-{
-    const struct xchg *x = bs->up.x;
-    if (bs->got_head || x->resp_head_ready || bs->replay_overflow)
-        return false;
-    if (bs->not_sent)
-        return bs->retries < MAX_RETRIES;
-    if (bs->close_code != NGHTTP2_REFUSED_STREAM)
-        return false;
-    /* A reset says REFUSED_STREAM: one more try. A GOAWAY closes streams
-     * above its last-stream-id with the same code: those may go on. */
-    return bs->got_rst ? bs->retries == 0 : bs->retries < MAX_RETRIES;
-}
-
 static void process_done(struct bsess *s)
 {
     struct worker *w = s->w;
@@ -694,45 +571,7 @@ static void process_done(struct bsess *s)
             nghttp2_session_consume_connection(s->h2, bs->unconsumed);
             bs->unconsumed = 0;
         }
-        struct xchg *x = bs->up.x;
-        if (!x) {
-            bstream_free(bs);
-            continue;
-        }
-        if (x->resp_end && !bs->not_sent) {
-            xchg_unlink(x);
-            bstream_free(bs);
-            continue;
-        }
-        if (can_retry(bs)) {
-            bs->retries++;
-            stats_backend_retry(w->stats, (long)bs->be->index);
-            log_info("backend %s:%u h2 session %" PRIu64 " s%d %s: retrying", s->be->host,
-                     s->be->port, s->id, bs->stream_id,
-                     bs->not_sent ? "not sent" : "refused");
-            upool_h2_retry(bs, s);
-            continue;
-        }
-        char why[96];
-        if (bs->got_rst) {
-            snprintf(why, sizeof(why), "backend reset the stream (%s)",
-                     nghttp2_http2_strerror(bs->rst_code));
-            if (x->proto == XCHG_H2) {
-                x->rst_code = xlate_rst_code(bs->rst_code);
-                x->reset_stream = true;
-            }
-        } else {
-            snprintf(why, sizeof(why), "%s",
-                     bs->why                       ? bs->why
-                     : bs->close_code != NGHTTP2_NO_ERROR ? "malformed response"
-                                                          : "response ended early");
-            x->rst_code = NGHTTP2_INTERNAL_ERROR;
-        }
-        xchg_unlink(x);
-        bstream_free(bs);
-        hdrs_reset(&x->interim);
-        x->interim_status = 0;
-        xchg_fail(x, 502, why);
+        bstream_done(s, bs);
     }
     if (freed) {
         if (s->num_streams == 0) {
@@ -932,6 +771,9 @@ static void sess_flush(struct bsess *s)
             break;
     }
     if (write_out(s) < 0) {
+        /* A backend that sent GOAWAY and closed said which streams it
+         * took: read that first, so the others are retried. */
+        on_readable(&s->sock);
         kill_session(s, 502, "write error", false);
         return;
     }
@@ -948,6 +790,32 @@ static void sess_flush(struct bsess *s)
         kill_session(s, 502, "GOAWAY and no streams left", false);
 }
 
+void bsess_cancel(struct bsess *s, struct bstream *bs)
+{
+    if (unlink_stream(&s->held, bs)) {
+        s->num_streams--;
+        bstream_free(bs);
+        if (s->num_streams == 0) {
+            s->idle_since = ev_now(s->w->loop);
+            rearm(s);
+        }
+        return;
+    }
+    /* Submitted: the stream is freed once nghttp2 has closed it. */
+    if (bs->unconsumed) {
+        nghttp2_session_consume(s->h2, bs->stream_id, bs->unconsumed);
+        bs->unconsumed = 0;
+    }
+    if (!bs->closed)
+        nghttp2_submit_rst_stream(s->h2, NGHTTP2_FLAG_NONE, bs->stream_id, NGHTTP2_CANCEL);
+    mark_dirty(s);
+}
+
+void bsess_mark(struct bsess *s)
+{
+    mark_dirty(s);
+}
+
 /* ---- the module's interface ---- */
 
 static void init_callbacks(void)
@@ -961,7 +829,7 @@ static void init_callbacks(void)
     nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, on_frame_send);
     nghttp2_session_callbacks_set_on_frame_not_send_callback(callbacks, on_frame_not_send);
     nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(callbacks, on_invalid_frame);
-    nghttp2_session_callbacks_set_send_data_callback(callbacks, on_send_data);
+    nghttp2_session_callbacks_set_send_data_callback(callbacks, bstream_send_data);
     nghttp2_option_new(&option);
     nghttp2_option_set_no_auto_window_update(option, 1);
     nghttp2_option_set_no_closed_streams(option, 1);
@@ -981,98 +849,6 @@ void bsess_global_init(void)
 void bsess_close(struct bsess *s, const char *why)
 {
     kill_session(s, 502, why, false);
-}
-
-struct bstream *bstream_new(struct worker *w, const struct cfg_backend *be, struct xchg *x)
-{
-    const struct config *cfg = w->cfg;
-    struct bstream *bs = xcalloc(1, sizeof(*bs));
-    bs->up.ops = &stream_ops;
-    bs->w = w;
-    bs->be = be;
-    bs->queued_at = ev_now(w->loop);
-    hdrs_init(&bs->req_hdrs, cfg->request_header_field_buffer + 1024,
-              cfg->max_request_header_fields + 16);
-    bufq_init(&bs->replay, &w->pool);
-    struct xlate_req r = { 0 };
-    xchg_xlate_req(x, &r);
-    r.scheme = x->i_scheme >= 0 ? hdrs_value(&x->req, (size_t)x->i_scheme)
-               : x->cl->facts.tls ? STR_LIT("https")
-                                  : STR_LIT("http");
-    r.content_length =
-        hdrs_find(&x->req, STR_LIT("content-length")) >= 0 ? x->req_content_length : -1;
-    if (r.authority.len == 0) {
-        /* An HTTP/2 request may carry Host instead of :authority. */
-        long i = hdrs_find(&x->req, STR_LIT("host"));
-        if (i >= 0)
-            r.authority = hdrs_value(&x->req, (size_t)i);
-    }
-    struct xlate_opts o = {
-        .via = !cfg->no_via,
-        .xff = cfg->add_x_forwarded_for,
-        .strip_xff = cfg->strip_incoming_x_forwarded_for,
-    };
-    if (xlate_req_h2(&bs->req_hdrs, &r, &o) < 0) {
-        bstream_free(bs);
-        return NULL;
-    }
-    xchg_link(x, &bs->up);
-    return bs;
-}
-
-static void stream_pump(struct upstream *up)
-{
-    struct bstream *bs = container_of(up, struct bstream, up);
-    if (!bs->s || bs->s->state == BS_DEAD || !bs->deferred || bs->stream_id <= 0)
-        return;
-    bs->deferred = false;
-    nghttp2_session_resume_data(bs->s->h2, bs->stream_id);
-    mark_dirty(bs->s);
-}
-
-/* Credit for exactly what the client took. */
-static void stream_drained(struct upstream *up)
-{
-    struct bstream *bs = container_of(up, struct bstream, up);
-    struct xchg *x = up->x;
-    if (!bs->s || bs->s->state == BS_DEAD)
-        return;
-    size_t held = bufq_len(&x->resp_body);
-    if (bs->unconsumed <= held)
-        return;
-    size_t taken = bs->unconsumed - held;
-    bs->unconsumed = held;
-    nghttp2_session_consume(bs->s->h2, bs->stream_id, taken);
-    mark_dirty(bs->s);
-}
-
-/* The exchange is gone: leave the queue, or reset the stream (CANCEL). */
-static void stream_abandon(struct upstream *up)
-{
-    struct bstream *bs = container_of(up, struct bstream, up);
-    struct bsess *s = bs->s;
-    if (!s) {
-        upool_h2_dequeue(bs->w, bs);
-        bstream_free(bs);
-        return;
-    }
-    if (unlink_stream(&s->held, bs)) {
-        s->num_streams--;
-        bstream_free(bs);
-        if (s->num_streams == 0) {
-            s->idle_since = ev_now(s->w->loop);
-            rearm(s);
-        }
-        return;
-    }
-    /* Submitted: the stream is freed once nghttp2 has closed it. */
-    if (bs->unconsumed) {
-        nghttp2_session_consume(s->h2, bs->stream_id, bs->unconsumed);
-        bs->unconsumed = 0;
-    }
-    if (!bs->closed)
-        nghttp2_submit_rst_stream(s->h2, NGHTTP2_FLAG_NONE, bs->stream_id, NGHTTP2_CANCEL);
-    mark_dirty(s);
 }
 
 bool bsess_flush_all(struct worker *w)

@@ -2,7 +2,8 @@
  * knowledge or TLS with ALPN h2), each multiplexing the exchanges of every
  * client connection of its worker, and the streams that are those
  * exchanges' upstreams. Which session a stream goes on, the wait queue and
- * retries are the upstream pool's (proxy/upool.c). */
+ * retries are the upstream pool's (proxy/upool.c). The session lives in
+ * bsess.c, its streams (the upstream side of an exchange) in bstream.c. */
 #ifndef H2G_PROXY_BSESS_H
 #define H2G_PROXY_BSESS_H
 
@@ -44,6 +45,24 @@ void bstream_reset(struct bstream *bs);
  * exchange through upool_failed() (connect_failed: nothing reached the
  * backend, so the next member may be tried). */
 void bstream_fail(struct bstream *bs, int status, const char *why, bool connect_failed);
+
+/* ---- between the session (bsess.c) and its streams (bstream.c) ---- */
+
+#include <nghttp2/nghttp2.h>
+
+/* s has output to generate: flush it in the prepare pass. */
+void bsess_mark(struct bsess *s);
+/* bs's exchange is gone: bs leaves s (held), or its stream is reset with
+ * CANCEL and freed once nghttp2 closed it. */
+void bsess_cancel(struct bsess *s, struct bstream *bs);
+/* nghttp2's data source and send-data callbacks for request bodies. */
+ssize_t bstream_read_body(nghttp2_session *h2, int32_t stream_id, uint8_t *buf, size_t length,
+                          uint32_t *data_flags, nghttp2_data_source *src, void *ud);
+int bstream_send_data(nghttp2_session *h2, nghttp2_frame *f, const uint8_t *framehd,
+                      size_t length, nghttp2_data_source *src, void *ud);
+/* nghttp2 closed bs's stream (taken off s already): the exchange has its
+ * response, or the stream is retried, or the exchange fails. */
+void bstream_done(struct bsess *s, struct bstream *bs);
 
 /* Prepare pass: writes every session with output, handles queues.
  * Returns true when more work is left for the next iteration. */
