@@ -500,32 +500,5 @@ def wait_for(cond, timeout=10.0, step=0.05):
     return cond()
 
 
-def h2load(url, n, c, m, extra=(), timeout=120):
-    """Runs h2load; returns (2xx, failed, errored, stdout). h2load counts
-    a 5xx answer as "succeeded": here only 2xx are."""
-    p = subprocess.run(["h2load", "-n", str(n), "-c", str(c), "-m", str(m),
-                        *extra, url],
-                       stdin=subprocess.DEVNULL, capture_output=True,
-                       text=True, timeout=timeout)
-    out = p.stdout
-    vals = {}
-    for line in out.splitlines():
-        if line.startswith("requests:") or line.startswith("status codes:"):
-            parts = line.split(":", 1)[1].replace(",", "").split()
-            for i in range(0, len(parts) - 1, 2):
-                if parts[i].isdigit():
-                    vals[parts[i + 1]] = int(parts[i])
-    if "total" not in vals:
-        return 0, n, n, out + p.stderr
-    return vals.get("2xx", 0), vals.get("failed", 0), vals.get("errored", 0), out
-
-
-def h2load_codes(out):
-    """{"2xx": n, ..., "5xx": n} from h2load's output."""
-    line = [l for l in out.splitlines() if l.startswith("status codes:")][0]
-    parts = line.split(":", 1)[1].replace(",", "").split()
-    return {parts[i + 1]: int(parts[i]) for i in range(0, len(parts) - 1, 2)}
-
-
 def env_flag(name):
     return os.environ.get(name, "") not in ("", "0")

@@ -1,6 +1,6 @@
 """Helpers for the observability tests: the admin listener (/metrics parsed
 with prometheus_client's real text parser, /stats as JSON, /healthz), the
-access log file, h2load runs, and a loopback TCP echo server for tunnels.
+access log file, and a loopback TCP echo server for tunnels.
 
 Everything talks to 127.0.0.1 only and every wait is bounded.
 """
@@ -9,7 +9,6 @@ import http.client
 import json
 import re
 import socket
-import subprocess
 import threading
 import time
 
@@ -228,41 +227,6 @@ def parse_default(line):
     m = DEFAULT_LINE.match(line)
     assert m, "not in the default format: %r" % line
     return m.groupdict()
-
-
-# --------------------------------------------------------------------------
-# h2load
-
-
-H2LOAD_REQ = re.compile(r"requests: (\d+) total, (\d+) started, (\d+) done, "
-                        r"(\d+) succeeded, (\d+) failed, (\d+) errored")
-H2LOAD_STATUS = re.compile(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, "
-                           r"(\d+) 5xx")
-
-
-def h2load_args(url, n, c, m=1, h1=False):
-    argv = ["h2load", "-n", str(n), "-c", str(c), "-m", str(m), "-t", "1"]
-    if h1:
-        argv.append("--h1")
-    return argv + [url]
-
-
-def h2load_result(out):
-    """(done, succeeded, failed, errored, {class: count}) from h2load output."""
-    m = H2LOAD_REQ.search(out)
-    s = H2LOAD_STATUS.search(out)
-    assert m and s, out
-    _, _, done, ok, failed, errored = map(int, m.groups())
-    classes = dict(zip(("2xx", "3xx", "4xx", "5xx"), map(int, s.groups())))
-    return done, ok, failed, errored, classes
-
-
-def h2load(url, n, c, m=1, h1=False, timeout=120):
-    p = subprocess.run(h2load_args(url, n, c, m, h1), capture_output=True,
-                       timeout=timeout, check=False, stdin=subprocess.DEVNULL)
-    out = p.stdout.decode(errors="replace")
-    assert H2LOAD_REQ.search(out), out + p.stderr.decode(errors="replace")
-    return h2load_result(out), out
 
 
 # --------------------------------------------------------------------------

@@ -19,10 +19,10 @@ import pytest
 
 from conftest import IS_NGHTTPX, free_port, run_gate
 from obs_lib import (EchoServer, admin_request, bucket_values, check_histograms,
-                     gate_with_admin, h2load, h2load_args, h2load_result,
-                     json_leaves, metric_paths, parse_default, read_lines,
-                     scrape, settle, stats_json, wait_lines)
-from testlib import HOST, H1Conn, H2Client, curl
+                     gate_with_admin, json_leaves, metric_paths, parse_default,
+                     read_lines, scrape, settle, stats_json, wait_lines)
+from testlib import (HOST, H1Conn, H2Client, H2loadResult, curl, h2load,
+                     h2load_argv)
 
 pytestmark = pytest.mark.skipif(IS_NGHTTPX, reason="h2gate's admin listener")
 
@@ -109,9 +109,9 @@ def test_counters_exact_over_workers_protocols_and_classes(procs):
         (tls + "/status/503", 30, 2, 3, False, "h2", "5xx"),
     ]
     for url, n, c, m, h1, proto, cls in runs:
-        (done, _, _, errored, classes), out = h2load(url, n, c, m, h1)
-        assert (done, errored) == (n, 0), out
-        assert classes[cls] == n, out
+        r = h2load(url, n, c, m, threads=1, h1=h1)
+        assert (r.done, r.errored) == (n, 0), r.output
+        assert r.codes[cls] == n, r.output
         expect[proto, cls] += n
         conns[proto] += c
 
@@ -259,7 +259,7 @@ def test_stats_json_has_the_same_numbers(procs):
     dead = free_port()
     g = gate_with_admin(procs, [o.backend("/size/"),
                                 "%s,%d;/dead/" % (HOST, dead)], workers=2)
-    h2load("http://%s:%d/size/100" % (HOST, g.port), 100, 4, 4)
+    h2load("http://%s:%d/size/100" % (HOST, g.port), 100, 4, 4, threads=1)
     curl_req(["--http1.1", "http://%s:%d/nope" % (HOST, g.port)])
     curl_req(["-k", "https://%s:%d/dead/" % (HOST, g.tls_port)])
     snap = settle(g.admin_port)
@@ -362,7 +362,8 @@ def test_scraping_during_load_never_stalls_workers(procs):
     # /delay/40 with 8x4 streams: the run lasts at least 1 s however fast
     # the machine, so the scrapes overlap it.
     h = subprocess.Popen(
-        h2load_args("http://%s:%d/delay/40" % (HOST, g.port), n, 8, 4),
+        h2load_argv("http://%s:%d/delay/40" % (HOST, g.port), n, 8, 4,
+                    threads=1),
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE)
     try:
@@ -387,8 +388,9 @@ def test_scraping_during_load_never_stalls_workers(procs):
         if h.poll() is None:
             h.kill()
             h.wait(timeout=10)
-    done, ok, failed, errored, classes = h2load_result(out.decode())
-    assert (done, ok, failed, errored) == (n, n, 0, 0), out.decode()
+    r = H2loadResult(out.decode(errors="replace"), err.decode(errors="replace"))
+    assert (r.done, r.succeeded, r.failed, r.errored) == (n, n, 0, 0), \
+        r.output
     after = settle(g.admin_port)
     assert after.get(REQUESTS) - before.get(REQUESTS) == n
     assert after.get(REQUESTS, protocol="h2c", status_class="2xx") == n

@@ -1,11 +1,13 @@
 """Client-side helpers for the integration tests: a raw HTTP/1.1 connection,
-a python-h2 client over a plain or TLS socket, curl, and process memory.
+a python-h2 client over a plain or TLS socket, curl, h2load, and process
+memory.
 
 Everything here talks to 127.0.0.1 only, and every blocking call has a
 deadline so a misbehaving proxy fails a test instead of hanging the run.
 """
 
 import os
+import re
 import socket
 import ssl
 import subprocess
@@ -42,6 +44,79 @@ def curl_code(args, timeout=30):
     body, _, tail = p.stdout.rpartition(b"\n")
     version, _, code = tail.decode().partition(" ")
     return version, code, body, p
+
+
+# --------------------------------------------------------------------------
+# h2load
+
+H2LOAD_TIMEOUT = 120
+
+_H2LOAD_REQUESTS = re.compile(
+    r"^requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, "
+    r"(\d+) failed, (\d+) errored", re.M)
+_H2LOAD_CODES = re.compile(
+    r"^status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", re.M)
+
+
+class H2loadResult:
+    """h2load's summary. h2load counts any answer, a 5xx too, as
+    "succeeded": a test that wants successes reads codes["2xx"].
+
+    .codes maps "2xx", "3xx", "4xx", "5xx" to counts; .stdout and .stderr
+    are h2load's own, .output both (for assertion messages)."""
+
+    def __init__(self, stdout, stderr=""):
+        self.stdout = stdout
+        self.stderr = stderr
+        req = _H2LOAD_REQUESTS.search(stdout)
+        codes = _H2LOAD_CODES.search(stdout)
+        assert req and codes, "no h2load summary:\n" + self.output
+        (self.total, self.started, self.done, self.succeeded, self.failed,
+         self.errored) = map(int, req.groups())
+        self.codes = dict(zip(("2xx", "3xx", "4xx", "5xx"),
+                              map(int, codes.groups())))
+
+    @property
+    def output(self):
+        return self.stdout + self.stderr
+
+    def __repr__(self):
+        return ("<h2load total=%d started=%d done=%d succeeded=%d failed=%d "
+                "errored=%d %r>" % (self.total, self.started, self.done,
+                                    self.succeeded, self.failed, self.errored,
+                                    self.codes))
+
+
+def h2load_argv(url, n, c, m=1, threads=None, h1=False, extra=()):
+    """h2load's argv: -n N requests over -c C connections, -m M streams
+    each; -t only when `threads` is given (h2load's default is 1)."""
+    argv = ["h2load", "-n", str(n), "-c", str(c), "-m", str(m)]
+    if threads is not None:
+        argv += ["-t", str(threads)]
+    if h1:
+        argv.append("--h1")
+    return [*argv, *extra, url]
+
+
+def h2load(url, n, c, m=1, threads=None, h1=False, extra=(),
+           timeout=H2LOAD_TIMEOUT):
+    """Run h2load (stdin from /dev/null, killed after `timeout` seconds)
+    and parse its summary; the test fails if it printed none."""
+    p = subprocess.run(h2load_argv(url, n, c, m, threads, h1, extra),
+                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=timeout, check=False)
+    return H2loadResult(p.stdout.decode(errors="replace"),
+                        p.stderr.decode(errors="replace"))
+
+
+def h2load_check(url, n=2000, c=4, m=100, threads=1):
+    """h2load where every one of the n requests must be answered 2xx, with
+    nothing failed or errored; the H2loadResult."""
+    r = h2load(url, n, c, m, threads=threads)
+    assert (r.total, r.done, r.succeeded, r.failed, r.errored) == \
+        (n, n, n, 0, 0), r.output
+    assert r.codes["2xx"] == n, r.output
+    return r
 
 
 # --------------------------------------------------------------------------
