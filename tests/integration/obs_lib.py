@@ -1,6 +1,7 @@
 """Helpers for the observability tests: the admin listener (/metrics parsed
-with prometheus_client's real text parser, /stats as JSON, /healthz), the
-access log file, and a loopback TCP echo server for tunnels.
+with prometheus_client's real text parser, /stats as JSON, /healthz) and
+the access log file. (The CONNECT tests' echo target is
+tunnel_lib.TargetServer with echo_handler.)
 
 Everything talks to 127.0.0.1 only and every wait is bounded.
 """
@@ -8,8 +9,6 @@ Everything talks to 127.0.0.1 only and every wait is bounded.
 import http.client
 import json
 import re
-import socket
-import threading
 import time
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -227,64 +226,3 @@ def parse_default(line):
     m = DEFAULT_LINE.match(line)
     assert m, "not in the default format: %r" % line
     return m.groupdict()
-
-
-# --------------------------------------------------------------------------
-# loopback TCP echo server (CONNECT targets)
-
-
-class EchoServer:
-    """Echoes every byte back on each connection, half-closes after the
-    peer's EOF. .accepted counts the connections taken."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((HOST, 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.accepted = 0
-        self.stopping = threading.Event()
-        self.conns = []
-        self.threads = []
-        self.thread = threading.Thread(target=self._accept_loop, daemon=True)
-        self.thread.start()
-
-    def _accept_loop(self):
-        while not self.stopping.is_set():
-            try:
-                c, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            self.accepted += 1
-            self.conns.append(c)
-            t = threading.Thread(target=self._echo, args=(c,), daemon=True)
-            self.threads.append(t)
-            t.start()
-
-    def _echo(self, c):
-        c.settimeout(0.2)
-        try:
-            while not self.stopping.is_set():
-                try:
-                    data = c.recv(65536)
-                except socket.timeout:
-                    continue
-                if not data:
-                    c.shutdown(socket.SHUT_WR)
-                    return
-                c.sendall(data)
-        except OSError:
-            return
-
-    def stop(self):
-        self.stopping.set()
-        self.thread.join(timeout=5)
-        for t in self.threads:
-            t.join(timeout=5)
-        for c in self.conns:
-            c.close()
-        self.sock.close()

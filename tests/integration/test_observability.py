@@ -18,11 +18,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from conftest import IS_NGHTTPX, free_port, run_gate
-from obs_lib import (EchoServer, admin_request, bucket_values, check_histograms,
+from obs_lib import (admin_request, bucket_values, check_histograms,
                      gate_with_admin, json_leaves, metric_paths, parse_default,
                      read_lines, scrape, settle, stats_json, wait_lines)
 from testlib import (HOST, H1Conn, H2Client, H2loadResult, curl, h2load,
                      h2load_argv)
+from tunnel_lib import TargetServer, echo_handler
 
 pytestmark = pytest.mark.skipif(IS_NGHTTPX, reason="h2gate's admin listener")
 
@@ -698,7 +699,9 @@ def _connect_h1(port, target):
 
 @pytest.fixture
 def echo():
-    s = EchoServer()
+    """A loopback echo target: echoes every byte, half-closes after the
+    peer's EOF; .accepted counts its connections."""
+    s = TargetServer(echo_handler)
     yield s
     s.stop()
 
