@@ -8,6 +8,7 @@ deadline so a misbehaving proxy fails a test instead of hanging the run.
 
 import os
 import re
+import select
 import socket
 import ssl
 import subprocess
@@ -304,7 +305,19 @@ class H2Client:
     """A python-h2 client on one socket, pumped synchronously.
 
     strict=False turns off h2's outbound header validation and normalisation
-    so malformed requests can be sent as given."""
+    so malformed requests can be sent as given.
+
+    The socket starts blocking: flush() writes everything before it returns.
+    After set_nonblocking() writes are partial: flush() gives the socket
+    what it takes at once, keeps the rest in .outbuf, and pump_once()
+    writes it as the socket drains, so the client never blocks in send
+    while the proxy waits for it to read (tunnel_lib.TunnelH2)."""
+
+    # Hooks for subclasses: the most pump_once reads at a time, and how
+    # long one pump_once waits for the socket before it gives its caller
+    # the loop back (None: up to the caller's deadline).
+    recv_size = 65536
+    poll_slice = None
 
     def __init__(self, port, tls=False, host=HOST, strict=True, timeout=10.0):
         self.timeout = timeout
@@ -317,6 +330,7 @@ class H2Client:
             raw = ctx.wrap_socket(raw, server_hostname="localhost")
             assert raw.selected_alpn_protocol() == "h2"
         self.sock = raw
+        self.outbuf = bytearray()    # frames the socket has not taken yet
         cfg = h2.config.H2Configuration(
             client_side=True, header_encoding=None,
             validate_outbound_headers=strict,
@@ -343,10 +357,26 @@ class H2Client:
     def __exit__(self, *exc):
         self.close()
 
+    def set_nonblocking(self):
+        """Partial writes from now on (see the class comment)."""
+        self.sock.setblocking(False)
+
     def flush(self):
         data = self.conn.data_to_send()
         if data:
-            self.sock.sendall(data)
+            self.outbuf += data
+        self._write()
+
+    def _write(self):
+        """Hand .outbuf to the socket: all of it on a blocking socket (as
+        sendall), what it takes now on a non-blocking one."""
+        while self.outbuf:
+            try:
+                n = self.sock.send(self.outbuf)
+            except (BlockingIOError, ssl.SSLWantWriteError,
+                    ssl.SSLWantReadError):
+                return
+            del self.outbuf[:n]
 
     def request(self, path="/", method="GET", authority="localhost",
                 scheme="http", extra=(), body=None, headers=None,
@@ -374,12 +404,36 @@ class H2Client:
         self.flush()
 
     def pump_once(self, deadline):
+        """Wait (up to `deadline`, or poll_slice) until the socket has
+        bytes, writing pending output meanwhile; feed what arrived to h2
+        and handle its events. Deadline when nothing came in time;
+        .closed at the peer's EOF or reset."""
         left = deadline - time.monotonic()
         if left <= 0:
             raise Deadline("no HTTP/2 event in time: %r" % self.streams)
-        self.sock.settimeout(left)
+        # TLS may hold decrypted bytes that select() cannot see.
+        pending = isinstance(self.sock, ssl.SSLSocket) and self.sock.pending()
+        if not pending:
+            wait = left if self.poll_slice is None else min(left,
+                                                            self.poll_slice)
+            r, w, _ = select.select([self.sock],
+                                    [self.sock] if self.outbuf else [], [],
+                                    wait)
+            if w:
+                self._write()
+            if not r:
+                if time.monotonic() >= deadline:
+                    raise Deadline("no HTTP/2 event in time: %r"
+                                   % self.streams)
+                return
+        if self.sock.gettimeout() != 0.0:
+            # Blocking: a TLS record may still be arriving; not past the
+            # deadline for it.
+            self.sock.settimeout(max(deadline - time.monotonic(), 0.001))
         try:
-            data = self.sock.recv(65536)
+            data = self.sock.recv(self.recv_size)
+        except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            return
         except socket.timeout as e:
             raise Deadline("no HTTP/2 event in time: %r" % self.streams) from e
         except (ConnectionResetError, ssl.SSLError):
