@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from conftest import IS_NGHTTPX, free_port, run_gate
+from conftest import IS_NGHTTPX, free_port
 from obs_lib import (admin_request, bucket_values, check_histograms,
                      gate_with_admin, json_leaves, metric_paths, parse_default,
                      read_lines, scrape, settle, stats_json, wait_lines)
@@ -32,29 +32,6 @@ ACCEPTED = "h2gate_connections_accepted_total"
 DURATION = "h2gate_request_duration_seconds"
 CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx", "other")
 PROTOS = ("h2", "h2c", "http/1.1")
-
-
-def _connect_allow_landed():
-    """--connect-allow is in h2gate's --help (CONNECT to allowed targets)."""
-    try:
-        p = run_gate(["--help"])
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return "--connect-allow" in p.stdout + p.stderr
-
-
-CONNECT_LANDED = _connect_allow_landed()
-CONNECT_SKIP = ("CONNECT tunnels are landing in parallel: h2gate has no "
-                "--connect-allow yet and answers CONNECT with 400 "
-                "(config/connect_rule.h is a stub)")
-# CONNECT to an allowed target does not answer 200 yet (with
-# --connect-allow='127.0.0.1:*', `CONNECT 127.0.0.1:PORT` gets 502
-# "proxy-status: h2gate; error=dns_error": the target resolution is still a
-# stub). Set to True, or drop the skipif, once tunnels open.
-TUNNELS_OPEN = True
-TUNNELS_SKIP = ("CONNECT tunnels are landing in parallel: CONNECT to an "
-                "allowed loopback target answers 502 (dns_error), not 200, "
-                "for now")
 
 
 def backend_name(port):
@@ -717,8 +694,6 @@ def test_connect_denied_logged_and_counted(procs, tmp_path, echo):
     target = "%s:%d" % (HOST, echo.port)
     before = settle(g.admin_port)
     r1 = _connect_h1(g.port, target)
-    if r1.status == 400 and not CONNECT_LANDED:
-        pytest.skip(CONNECT_SKIP)
     assert r1.status == 403, r1
     with H2Client(g.port, timeout=10, strict=False) as c:
         sid = c.request(headers=[(":method", "CONNECT"),
@@ -751,7 +726,6 @@ def test_connect_denied_logged_and_counted(procs, tmp_path, echo):
                                                          ("-", "-")), f
 
 
-@pytest.mark.skipif(not (CONNECT_LANDED and TUNNELS_OPEN), reason=TUNNELS_SKIP)
 def test_connect_allowed_tunnel_logged_and_counted(procs, tmp_path, echo):
     """--connect-allow='127.0.0.1:*': CONNECT to a loopback echo server
     answers 200 and pipes bytes both ways over HTTP/1.1 and HTTP/2; counted
