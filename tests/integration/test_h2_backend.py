@@ -10,24 +10,11 @@ import time
 import pytest
 
 from conftest import IS_NGHTTPX, ORIGIN_BIN
-from h2backend_lib import (Backend, grpc_frame, grpc_split, make_ca,
-                           make_cert, wait_for)
+from h2backend_lib import (grpc_frame, grpc_split, make_ca, make_cert,
+                           wait_for)
 from testlib import HOST, H1Conn, H2Client, curl_code, h2load
 
 pytestmark = pytest.mark.skipif(IS_NGHTTPX, reason="h2gate's own log lines")
-
-
-@pytest.fixture
-def backends():
-    made = []
-
-    def make(**kw):
-        b = Backend(**kw)
-        made.append(b)
-        return b
-    yield make
-    for b in made:
-        b.stop()
 
 
 @pytest.fixture(scope="module")
