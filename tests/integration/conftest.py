@@ -244,6 +244,22 @@ def tls_files(tmp_path_factory):
 
 
 @pytest.fixture
+def backends():
+    """backends(**kw): an h2backend_lib.Backend (python-h2, or HTTP/1.1
+    with h1=True), stopped at teardown."""
+    from h2backend_lib import Backend
+    made = []
+
+    def make(**kw):
+        b = Backend(**kw)
+        made.append(b)
+        return b
+    yield make
+    for b in made:
+        b.stop()
+
+
+@pytest.fixture
 def procs(request, tmp_path, tls_files):
     p = Procs(tmp_path, tls_files)
     request.node._procs = p

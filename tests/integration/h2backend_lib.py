@@ -7,7 +7,10 @@ The h2 server's endpoints:
   /echo            200, the request body; request trailers come back as
                    response trailers named "x-echo-<name>"
   /trailers        200 "body\\n" with trailers x-checksum and x-done
+  /trailers/N      200 "body\\n" with N trailers numbered_trailers(N)
   /interim         103 (link) then 200 "final\\n"
+  /interim/N       103 with the N link fields numbered_links(N), then
+                   200 "final\\n"
   /grpc.Echo/Unary gRPC unary: every request message echoed, then trailers
                    grpc-status 0 (3 when "te: trailers" is missing)
   /grpc.Echo/Bidi  gRPC bidirectional streaming: each message echoed as it
@@ -69,6 +72,22 @@ def make_cert(d, ca, name="backend", cn="localhost",
                     "-extfile", str(ext)],
                    check=True, capture_output=True, timeout=30)
     return key, cert
+
+
+def numbered_trailers(n):
+    """n distinct trailer fields in order: x-t-000: v000, x-t-001: v001..."""
+    return [(b"x-t-%03d" % i, b"v%03d" % i) for i in range(n)]
+
+
+def numbered_links(n):
+    """n Early Hints link fields with distinct values, in order."""
+    return [(b"link", b"</r/%03d.css>; rel=preload" % i) for i in range(n)]
+
+
+def _count(path, prefix):
+    """N from PREFIX/N, or None when path is not PREFIX/<digits>."""
+    rest = path[len(prefix):] if path.startswith(prefix) else ""
+    return int(rest) if rest.isdigit() else None
 
 
 def grpc_frame(msg):
@@ -247,6 +266,10 @@ class _H2Proto(asyncio.Protocol):
         elif path == "/interim":
             self.c.send_headers(sid, [(b":status", b"103"),
                                       (b"link", b"</style.css>; rel=preload")])
+        elif _count(path, "/interim/") is not None:
+            self.c.send_headers(sid, [(b":status", b"103"),
+                                      *numbered_links(_count(path,
+                                                             "/interim/"))])
 
     def on_end(self, sid, st):
         path = st.hmap.get(b":path", b"/").decode()
@@ -260,7 +283,11 @@ class _H2Proto(asyncio.Protocol):
             self.respond(sid, 200, [], b"body\n",
                          trailers=[(b"x-checksum", b"abc123"),
                                    (b"x-done", b"yes")])
-        elif path == "/interim":
+        elif _count(path, "/trailers/") is not None:
+            self.respond(sid, 200, [], b"body\n",
+                         trailers=numbered_trailers(_count(path,
+                                                           "/trailers/")))
+        elif path == "/interim" or _count(path, "/interim/") is not None:
             self.respond(sid, 200, [], b"final\n")
         elif path == "/grpc.Echo/Unary":
             msgs, _ = grpc_split(bytes(st.body))
@@ -340,8 +367,10 @@ class _H2Proto(asyncio.Protocol):
 
 class _H1Proto(asyncio.Protocol):
     """HTTP/1.1 with keep-alive and chunked bodies: GET /trailers answers
-    chunked with trailers; /echo echoes the body and returns the request
-    trailers as response trailers "x-echo-<name>"; else 200 "ok\\n"."""
+    chunked with trailers, /trailers/N with numbered_trailers(N);
+    /interim/N sends a 103 with numbered_links(N), then 200 "final\\n";
+    /echo echoes the body and returns the request trailers as response
+    trailers "x-echo-<name>"; else 200 "ok\\n"."""
 
     def __init__(self, srv):
         self.srv = srv
@@ -405,10 +434,13 @@ class _H1Proto(asyncio.Protocol):
                 return False
             body, self.buf = rest[:n], rest[n:]
         self.srv.requests.append((method, path, hs, body, trailers))
-        if path == "/trailers" or (path == "/echo" and trailers):
+        many = _count(path, "/trailers/")
+        if path == "/trailers" or many is not None or (
+                path == "/echo" and trailers):
             payload = body if path == "/echo" else b"body\n"
             tr = ([(b"x-echo-" + n, v) for n, v in trailers]
                   if path == "/echo" else
+                  numbered_trailers(many) if many is not None else
                   [(b"x-checksum", b"abc123"), (b"x-done", b"yes")])
             out = (b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n"
                    b"trailer: " + b", ".join(n for n, _ in tr) + b"\r\n\r\n")
@@ -416,6 +448,12 @@ class _H1Proto(asyncio.Protocol):
                 out += b"%x\r\n%s\r\n" % (len(payload), payload)
             out += b"0\r\n" + b"".join(n + b": " + v + b"\r\n"
                                        for n, v in tr) + b"\r\n"
+        elif _count(path, "/interim/") is not None:
+            out = (b"HTTP/1.1 103 Early Hints\r\n"
+                   + b"".join(n + b": " + v + b"\r\n" for n, v in
+                              numbered_links(_count(path, "/interim/")))
+                   + b"\r\nHTTP/1.1 200 OK\r\ncontent-length: 6\r\n\r\n"
+                   b"final\n")
         else:
             payload = body if path == "/echo" else b"ok\n"
             out = (b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s"
@@ -498,33 +536,6 @@ def wait_for(cond, timeout=10.0, step=0.05):
             return True
         time.sleep(step)
     return cond()
-
-
-def h2load(url, n, c, m, extra=(), timeout=120):
-    """Runs h2load; returns (2xx, failed, errored, stdout). h2load counts
-    a 5xx answer as "succeeded": here only 2xx are."""
-    p = subprocess.run(["h2load", "-n", str(n), "-c", str(c), "-m", str(m),
-                        *extra, url],
-                       stdin=subprocess.DEVNULL, capture_output=True,
-                       text=True, timeout=timeout)
-    out = p.stdout
-    vals = {}
-    for line in out.splitlines():
-        if line.startswith("requests:") or line.startswith("status codes:"):
-            parts = line.split(":", 1)[1].replace(",", "").split()
-            for i in range(0, len(parts) - 1, 2):
-                if parts[i].isdigit():
-                    vals[parts[i + 1]] = int(parts[i])
-    if "total" not in vals:
-        return 0, n, n, out + p.stderr
-    return vals.get("2xx", 0), vals.get("failed", 0), vals.get("errored", 0), out
-
-
-def h2load_codes(out):
-    """{"2xx": n, ..., "5xx": n} from h2load's output."""
-    line = [l for l in out.splitlines() if l.startswith("status codes:")][0]
-    parts = line.split(":", 1)[1].replace(",", "").split()
-    return {parts[i + 1]: int(parts[i]) for i in range(0, len(parts) - 1, 2)}
 
 
 def env_flag(name):

@@ -1,6 +1,7 @@
 """Helpers for the observability tests: the admin listener (/metrics parsed
-with prometheus_client's real text parser, /stats as JSON, /healthz), the
-access log file, h2load runs, and a loopback TCP echo server for tunnels.
+with prometheus_client's real text parser, /stats as JSON, /healthz) and
+the access log file. (The CONNECT tests' echo target is
+tunnel_lib.TargetServer with echo_handler.)
 
 Everything talks to 127.0.0.1 only and every wait is bounded.
 """
@@ -8,9 +9,6 @@ Everything talks to 127.0.0.1 only and every wait is bounded.
 import http.client
 import json
 import re
-import socket
-import subprocess
-import threading
 import time
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -228,99 +226,3 @@ def parse_default(line):
     m = DEFAULT_LINE.match(line)
     assert m, "not in the default format: %r" % line
     return m.groupdict()
-
-
-# --------------------------------------------------------------------------
-# h2load
-
-
-H2LOAD_REQ = re.compile(r"requests: (\d+) total, (\d+) started, (\d+) done, "
-                        r"(\d+) succeeded, (\d+) failed, (\d+) errored")
-H2LOAD_STATUS = re.compile(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, "
-                           r"(\d+) 5xx")
-
-
-def h2load_args(url, n, c, m=1, h1=False):
-    argv = ["h2load", "-n", str(n), "-c", str(c), "-m", str(m), "-t", "1"]
-    if h1:
-        argv.append("--h1")
-    return argv + [url]
-
-
-def h2load_result(out):
-    """(done, succeeded, failed, errored, {class: count}) from h2load output."""
-    m = H2LOAD_REQ.search(out)
-    s = H2LOAD_STATUS.search(out)
-    assert m and s, out
-    _, _, done, ok, failed, errored = map(int, m.groups())
-    classes = dict(zip(("2xx", "3xx", "4xx", "5xx"), map(int, s.groups())))
-    return done, ok, failed, errored, classes
-
-
-def h2load(url, n, c, m=1, h1=False, timeout=120):
-    p = subprocess.run(h2load_args(url, n, c, m, h1), capture_output=True,
-                       timeout=timeout, check=False, stdin=subprocess.DEVNULL)
-    out = p.stdout.decode(errors="replace")
-    assert H2LOAD_REQ.search(out), out + p.stderr.decode(errors="replace")
-    return h2load_result(out), out
-
-
-# --------------------------------------------------------------------------
-# loopback TCP echo server (CONNECT targets)
-
-
-class EchoServer:
-    """Echoes every byte back on each connection, half-closes after the
-    peer's EOF. .accepted counts the connections taken."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((HOST, 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.accepted = 0
-        self.stopping = threading.Event()
-        self.conns = []
-        self.threads = []
-        self.thread = threading.Thread(target=self._accept_loop, daemon=True)
-        self.thread.start()
-
-    def _accept_loop(self):
-        while not self.stopping.is_set():
-            try:
-                c, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            self.accepted += 1
-            self.conns.append(c)
-            t = threading.Thread(target=self._echo, args=(c,), daemon=True)
-            self.threads.append(t)
-            t.start()
-
-    def _echo(self, c):
-        c.settimeout(0.2)
-        try:
-            while not self.stopping.is_set():
-                try:
-                    data = c.recv(65536)
-                except socket.timeout:
-                    continue
-                if not data:
-                    c.shutdown(socket.SHUT_WR)
-                    return
-                c.sendall(data)
-        except OSError:
-            return
-
-    def stop(self):
-        self.stopping.set()
-        self.thread.join(timeout=5)
-        for t in self.threads:
-            t.join(timeout=5)
-        for c in self.conns:
-            c.close()
-        self.sock.close()

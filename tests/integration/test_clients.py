@@ -5,7 +5,7 @@ import json
 import re
 import subprocess
 
-from testlib import HOST, curl_code
+from testlib import HOST, curl_code, h2load_check
 
 SIZE = 1000
 
@@ -83,20 +83,6 @@ def test_nghttp_tls(procs):
 
 # 3. h2load -----------------------------------------------------------------
 
-def h2load_check(url, n=2000, c=4, m=100, threads=1):
-    p = subprocess.run(["h2load", "-n", str(n), "-c", str(c), "-m", str(m),
-                        "-t", str(threads), url],
-                       capture_output=True, timeout=120, check=False)
-    out = p.stdout.decode(errors="replace")
-    m_ = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, "
-                   r"(\d+) succeeded, (\d+) failed, (\d+) errored", out)
-    assert m_, out + p.stderr.decode(errors="replace")
-    total, _, done, ok, failed, errored = map(int, m_.groups())
-    assert (total, done, ok, failed, errored) == (n, n, n, 0, 0), out
-    assert re.search(r"status codes: %d 2xx" % n, out), out
-    return out
-
-
 def test_h2load_h2c(procs):
     g = procs.gate([procs.origin()], tls=False)
     h2load_check("http://%s:%d/size/100" % (HOST, g.port))
@@ -104,8 +90,8 @@ def test_h2load_h2c(procs):
 
 def test_h2load_tls(procs):
     g = procs.gate([procs.origin()])
-    out = h2load_check("https://%s:%d/size/100" % (HOST, g.tls_port))
-    assert "Application protocol: h2" in out
+    r = h2load_check("https://%s:%d/size/100" % (HOST, g.tls_port))
+    assert "Application protocol: h2" in r.stdout, r.output
 
 
 # 17. Node.js ---------------------------------------------------------------

@@ -10,24 +10,11 @@ import time
 import pytest
 
 from conftest import IS_NGHTTPX, ORIGIN_BIN
-from h2backend_lib import (Backend, grpc_frame, grpc_split, h2load,
-                           h2load_codes, make_ca, make_cert, wait_for)
-from testlib import HOST, H1Conn, H2Client, curl_code
+from h2backend_lib import (grpc_frame, grpc_split, make_ca, make_cert,
+                           wait_for)
+from testlib import HOST, H1Conn, H2Client, curl_code, h2load
 
 pytestmark = pytest.mark.skipif(IS_NGHTTPX, reason="h2gate's own log lines")
-
-
-@pytest.fixture
-def backends():
-    made = []
-
-    def make(**kw):
-        b = Backend(**kw)
-        made.append(b)
-        return b
-    yield make
-    for b in made:
-        b.stop()
 
 
 @pytest.fixture(scope="module")
@@ -110,16 +97,15 @@ def test_h2c_backend_every_client(procs):
 def test_h2load_multiplexed_few_backend_connections(procs):
     o = h2_origin(procs)
     g = procs.gate([h2spec(o)], workers=2)
-    ok, failed, errored, out = h2load("http://%s:%d/size/100" % (HOST, g.port),
-                                      5000, 8, 100)
-    assert ok == 5000 and failed == 0 and errored == 0, out
+    r = h2load("http://%s:%d/size/100" % (HOST, g.port), 5000, 8, 100)
+    assert r.codes["2xx"] == 5000 and r.failed == 0 and r.errored == 0, \
+        r.output
     # 16 client connections (8 h2c, 8 HTTP/1.1) over 2 workers: one
     # session per worker carries them all (a second only if a burst beat
     # the origin's SETTINGS).
     assert 1 <= o.count() <= 4, o.count()
-    ok, failed, errored, out = h2load("http://%s:%d/size/100" % (HOST, g.port),
-                                      2000, 8, 1, extra=["--h1"])
-    assert ok == 2000 and failed == 0, out
+    r = h2load("http://%s:%d/size/100" % (HOST, g.port), 2000, 8, 1, h1=True)
+    assert r.codes["2xx"] == 2000 and r.failed == 0, r.output
 
 
 def test_sessions_bounded_and_queue(procs, backends):
@@ -338,12 +324,12 @@ def test_backend_goaway_mid_load_no_failures(procs, backends):
     t = threading.Thread(target=goaways, daemon=True)
     t.start()
     try:
-        ok, failed, errored, out = h2load(
-            "http://%s:%d/" % (HOST, g.port), 5000, 8, 100)
+        r = h2load("http://%s:%d/" % (HOST, g.port), 5000, 8, 100)
     finally:
         stop.set()
         t.join()
-    assert ok == 5000 and failed == 0 and errored == 0, out
+    assert r.codes["2xx"] == 5000 and r.failed == 0 and r.errored == 0, \
+        r.output
     assert b.conns > 1  # the GOAWAYs did happen
 
 
@@ -388,27 +374,26 @@ def test_backend_killed_mid_load(procs, tmp_path):
 
     def load():
         res["r"] = h2load("http://%s:%d/size/1000" % (HOST, g.port),
-                          N, 4, 50, extra=["-t", "1"])
+                          N, 4, 50, threads=1)
     t = threading.Thread(target=load)
     t.start()
     time.sleep(0.3)
     o.popen.kill()
     o.popen.wait()
     t.join(120)
-    ok, failed, errored, out = res["r"]
-    codes = h2load_codes(out)
+    r = res["r"]
+    codes = r.codes
     # Only what was in flight, or sent while the origin was down, fails,
     # and each such request got a 502 or a reset: never a hang.
-    assert ok == codes["2xx"] and codes["5xx"] + failed > 0, out
-    assert codes["3xx"] == codes["4xx"] == 0, out
-    assert ok + failed == N, out
+    assert codes["5xx"] + r.failed > 0, r.output
+    assert codes["3xx"] == codes["4xx"] == 0, r.output
+    assert codes["2xx"] + r.failed == N, r.output
     o3 = subprocess.Popen([str(ORIGIN_BIN), "-a", HOST, "-p", str(port)],
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         assert wait_for(lambda: get(g.port, "/", "h2c")[1] == "200", 10)
-        ok, failed, errored, out = h2load(
-            "http://%s:%d/size/100" % (HOST, g.port), 2000, 4, 50)
-        assert ok == 2000 and failed == 0, out
+        r = h2load("http://%s:%d/size/100" % (HOST, g.port), 2000, 4, 50)
+        assert r.codes["2xx"] == 2000 and r.failed == 0, r.output
     finally:
         o3.terminate()
         o3.wait(10)
@@ -514,9 +499,8 @@ def test_tls_h2_backend_verified(procs, backends, pki):
     for proto in ("h1", "h2c"):
         v, code, body, _ = get(g.port, "/", proto)
         assert code == "200" and body == b"ok\n"
-    ok, failed, errored, out = h2load("http://%s:%d/" % (HOST, g.port),
-                                      5000, 8, 100)
-    assert ok == 5000 and failed == 0, out
+    r = h2load("http://%s:%d/" % (HOST, g.port), 5000, 8, 100)
+    assert r.codes["2xx"] == 5000 and r.failed == 0, r.output
     assert b.conns <= 2
 
 

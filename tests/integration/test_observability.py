@@ -17,12 +17,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from conftest import IS_NGHTTPX, free_port, run_gate
-from obs_lib import (EchoServer, admin_request, bucket_values, check_histograms,
-                     gate_with_admin, h2load, h2load_args, h2load_result,
-                     json_leaves, metric_paths, parse_default, read_lines,
-                     scrape, settle, stats_json, wait_lines)
-from testlib import HOST, H1Conn, H2Client, curl
+from conftest import IS_NGHTTPX, free_port
+from obs_lib import (admin_request, bucket_values, check_histograms,
+                     gate_with_admin, json_leaves, metric_paths, parse_default,
+                     read_lines, scrape, settle, stats_json, wait_lines)
+from testlib import (HOST, H1Conn, H2Client, H2loadResult, curl, h2load,
+                     h2load_argv)
+from tunnel_lib import TargetServer, echo_handler
 
 pytestmark = pytest.mark.skipif(IS_NGHTTPX, reason="h2gate's admin listener")
 
@@ -31,29 +32,6 @@ ACCEPTED = "h2gate_connections_accepted_total"
 DURATION = "h2gate_request_duration_seconds"
 CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx", "other")
 PROTOS = ("h2", "h2c", "http/1.1")
-
-
-def _connect_allow_landed():
-    """--connect-allow is in h2gate's --help (CONNECT to allowed targets)."""
-    try:
-        p = run_gate(["--help"])
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return "--connect-allow" in p.stdout + p.stderr
-
-
-CONNECT_LANDED = _connect_allow_landed()
-CONNECT_SKIP = ("CONNECT tunnels are landing in parallel: h2gate has no "
-                "--connect-allow yet and answers CONNECT with 400 "
-                "(config/connect_rule.h is a stub)")
-# CONNECT to an allowed target does not answer 200 yet (with
-# --connect-allow='127.0.0.1:*', `CONNECT 127.0.0.1:PORT` gets 502
-# "proxy-status: h2gate; error=dns_error": the target resolution is still a
-# stub). Set to True, or drop the skipif, once tunnels open.
-TUNNELS_OPEN = True
-TUNNELS_SKIP = ("CONNECT tunnels are landing in parallel: CONNECT to an "
-                "allowed loopback target answers 502 (dns_error), not 200, "
-                "for now")
 
 
 def backend_name(port):
@@ -109,9 +87,9 @@ def test_counters_exact_over_workers_protocols_and_classes(procs):
         (tls + "/status/503", 30, 2, 3, False, "h2", "5xx"),
     ]
     for url, n, c, m, h1, proto, cls in runs:
-        (done, _, _, errored, classes), out = h2load(url, n, c, m, h1)
-        assert (done, errored) == (n, 0), out
-        assert classes[cls] == n, out
+        r = h2load(url, n, c, m, threads=1, h1=h1)
+        assert (r.done, r.errored) == (n, 0), r.output
+        assert r.codes[cls] == n, r.output
         expect[proto, cls] += n
         conns[proto] += c
 
@@ -259,7 +237,7 @@ def test_stats_json_has_the_same_numbers(procs):
     dead = free_port()
     g = gate_with_admin(procs, [o.backend("/size/"),
                                 "%s,%d;/dead/" % (HOST, dead)], workers=2)
-    h2load("http://%s:%d/size/100" % (HOST, g.port), 100, 4, 4)
+    h2load("http://%s:%d/size/100" % (HOST, g.port), 100, 4, 4, threads=1)
     curl_req(["--http1.1", "http://%s:%d/nope" % (HOST, g.port)])
     curl_req(["-k", "https://%s:%d/dead/" % (HOST, g.tls_port)])
     snap = settle(g.admin_port)
@@ -362,7 +340,8 @@ def test_scraping_during_load_never_stalls_workers(procs):
     # /delay/40 with 8x4 streams: the run lasts at least 1 s however fast
     # the machine, so the scrapes overlap it.
     h = subprocess.Popen(
-        h2load_args("http://%s:%d/delay/40" % (HOST, g.port), n, 8, 4),
+        h2load_argv("http://%s:%d/delay/40" % (HOST, g.port), n, 8, 4,
+                    threads=1),
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE)
     try:
@@ -387,8 +366,9 @@ def test_scraping_during_load_never_stalls_workers(procs):
         if h.poll() is None:
             h.kill()
             h.wait(timeout=10)
-    done, ok, failed, errored, classes = h2load_result(out.decode())
-    assert (done, ok, failed, errored) == (n, n, 0, 0), out.decode()
+    r = H2loadResult(out.decode(errors="replace"), err.decode(errors="replace"))
+    assert (r.done, r.succeeded, r.failed, r.errored) == (n, n, 0, 0), \
+        r.output
     after = settle(g.admin_port)
     assert after.get(REQUESTS) - before.get(REQUESTS) == n
     assert after.get(REQUESTS, protocol="h2c", status_class="2xx") == n
@@ -696,7 +676,9 @@ def _connect_h1(port, target):
 
 @pytest.fixture
 def echo():
-    s = EchoServer()
+    """A loopback echo target: echoes every byte, half-closes after the
+    peer's EOF; .accepted counts its connections."""
+    s = TargetServer(echo_handler)
     yield s
     s.stop()
 
@@ -712,8 +694,6 @@ def test_connect_denied_logged_and_counted(procs, tmp_path, echo):
     target = "%s:%d" % (HOST, echo.port)
     before = settle(g.admin_port)
     r1 = _connect_h1(g.port, target)
-    if r1.status == 400 and not CONNECT_LANDED:
-        pytest.skip(CONNECT_SKIP)
     assert r1.status == 403, r1
     with H2Client(g.port, timeout=10, strict=False) as c:
         sid = c.request(headers=[(":method", "CONNECT"),
@@ -746,7 +726,6 @@ def test_connect_denied_logged_and_counted(procs, tmp_path, echo):
                                                          ("-", "-")), f
 
 
-@pytest.mark.skipif(not (CONNECT_LANDED and TUNNELS_OPEN), reason=TUNNELS_SKIP)
 def test_connect_allowed_tunnel_logged_and_counted(procs, tmp_path, echo):
     """--connect-allow='127.0.0.1:*': CONNECT to a loopback echo server
     answers 200 and pipes bytes both ways over HTTP/1.1 and HTTP/2; counted

@@ -1,7 +1,7 @@
 """Routing by path and host pattern (-b 'HOST,PORT;PATTERN'), -n workers,
 and --conf files that say the same as the command line."""
 
-from testlib import HOST, H1Conn, curl_code, h1_get
+from testlib import HOST, H1Conn, curl_code, h1_get, h2load_check
 
 
 def get(g, path, host=None, h2=True):
@@ -75,7 +75,6 @@ def test_host_pattern(procs):
 # 13. workers and --conf --------------------------------------------------------
 
 def test_two_workers_many_connections(procs):
-    from test_clients import h2load_check
     g = procs.gate([procs.origin()], workers=2)
     h2load_check("http://%s:%d/size/100" % (HOST, g.port), n=2000, c=16, m=10,
                  threads=2)

@@ -1,11 +1,14 @@
 """Client-side helpers for the integration tests: a raw HTTP/1.1 connection,
-a python-h2 client over a plain or TLS socket, curl, and process memory.
+a python-h2 client over a plain or TLS socket, curl, h2load, and process
+memory.
 
 Everything here talks to 127.0.0.1 only, and every blocking call has a
 deadline so a misbehaving proxy fails a test instead of hanging the run.
 """
 
 import os
+import re
+import select
 import socket
 import ssl
 import subprocess
@@ -42,6 +45,79 @@ def curl_code(args, timeout=30):
     body, _, tail = p.stdout.rpartition(b"\n")
     version, _, code = tail.decode().partition(" ")
     return version, code, body, p
+
+
+# --------------------------------------------------------------------------
+# h2load
+
+H2LOAD_TIMEOUT = 120
+
+_H2LOAD_REQUESTS = re.compile(
+    r"^requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, "
+    r"(\d+) failed, (\d+) errored", re.M)
+_H2LOAD_CODES = re.compile(
+    r"^status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", re.M)
+
+
+class H2loadResult:
+    """h2load's summary. h2load counts any answer, a 5xx too, as
+    "succeeded": a test that wants successes reads codes["2xx"].
+
+    .codes maps "2xx", "3xx", "4xx", "5xx" to counts; .stdout and .stderr
+    are h2load's own, .output both (for assertion messages)."""
+
+    def __init__(self, stdout, stderr=""):
+        self.stdout = stdout
+        self.stderr = stderr
+        req = _H2LOAD_REQUESTS.search(stdout)
+        codes = _H2LOAD_CODES.search(stdout)
+        assert req and codes, "no h2load summary:\n" + self.output
+        (self.total, self.started, self.done, self.succeeded, self.failed,
+         self.errored) = map(int, req.groups())
+        self.codes = dict(zip(("2xx", "3xx", "4xx", "5xx"),
+                              map(int, codes.groups())))
+
+    @property
+    def output(self):
+        return self.stdout + self.stderr
+
+    def __repr__(self):
+        return ("<h2load total=%d started=%d done=%d succeeded=%d failed=%d "
+                "errored=%d %r>" % (self.total, self.started, self.done,
+                                    self.succeeded, self.failed, self.errored,
+                                    self.codes))
+
+
+def h2load_argv(url, n, c, m=1, threads=None, h1=False, extra=()):
+    """h2load's argv: -n N requests over -c C connections, -m M streams
+    each; -t only when `threads` is given (h2load's default is 1)."""
+    argv = ["h2load", "-n", str(n), "-c", str(c), "-m", str(m)]
+    if threads is not None:
+        argv += ["-t", str(threads)]
+    if h1:
+        argv.append("--h1")
+    return [*argv, *extra, url]
+
+
+def h2load(url, n, c, m=1, threads=None, h1=False, extra=(),
+           timeout=H2LOAD_TIMEOUT):
+    """Run h2load (stdin from /dev/null, killed after `timeout` seconds)
+    and parse its summary; the test fails if it printed none."""
+    p = subprocess.run(h2load_argv(url, n, c, m, threads, h1, extra),
+                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=timeout, check=False)
+    return H2loadResult(p.stdout.decode(errors="replace"),
+                        p.stderr.decode(errors="replace"))
+
+
+def h2load_check(url, n=2000, c=4, m=100, threads=1):
+    """h2load where every one of the n requests must be answered 2xx, with
+    nothing failed or errored; the H2loadResult."""
+    r = h2load(url, n, c, m, threads=threads)
+    assert (r.total, r.done, r.succeeded, r.failed, r.errored) == \
+        (n, n, n, 0, 0), r.output
+    assert r.codes["2xx"] == n, r.output
+    return r
 
 
 # --------------------------------------------------------------------------
@@ -229,7 +305,19 @@ class H2Client:
     """A python-h2 client on one socket, pumped synchronously.
 
     strict=False turns off h2's outbound header validation and normalisation
-    so malformed requests can be sent as given."""
+    so malformed requests can be sent as given.
+
+    The socket starts blocking: flush() writes everything before it returns.
+    After set_nonblocking() writes are partial: flush() gives the socket
+    what it takes at once, keeps the rest in .outbuf, and pump_once()
+    writes it as the socket drains, so the client never blocks in send
+    while the proxy waits for it to read (tunnel_lib.TunnelH2)."""
+
+    # Hooks for subclasses: the most pump_once reads at a time, and how
+    # long one pump_once waits for the socket before it gives its caller
+    # the loop back (None: up to the caller's deadline).
+    recv_size = 65536
+    poll_slice = None
 
     def __init__(self, port, tls=False, host=HOST, strict=True, timeout=10.0):
         self.timeout = timeout
@@ -242,6 +330,7 @@ class H2Client:
             raw = ctx.wrap_socket(raw, server_hostname="localhost")
             assert raw.selected_alpn_protocol() == "h2"
         self.sock = raw
+        self.outbuf = bytearray()    # frames the socket has not taken yet
         cfg = h2.config.H2Configuration(
             client_side=True, header_encoding=None,
             validate_outbound_headers=strict,
@@ -268,10 +357,26 @@ class H2Client:
     def __exit__(self, *exc):
         self.close()
 
+    def set_nonblocking(self):
+        """Partial writes from now on (see the class comment)."""
+        self.sock.setblocking(False)
+
     def flush(self):
         data = self.conn.data_to_send()
         if data:
-            self.sock.sendall(data)
+            self.outbuf += data
+        self._write()
+
+    def _write(self):
+        """Hand .outbuf to the socket: all of it on a blocking socket (as
+        sendall), what it takes now on a non-blocking one."""
+        while self.outbuf:
+            try:
+                n = self.sock.send(self.outbuf)
+            except (BlockingIOError, ssl.SSLWantWriteError,
+                    ssl.SSLWantReadError):
+                return
+            del self.outbuf[:n]
 
     def request(self, path="/", method="GET", authority="localhost",
                 scheme="http", extra=(), body=None, headers=None,
@@ -299,12 +404,36 @@ class H2Client:
         self.flush()
 
     def pump_once(self, deadline):
+        """Wait (up to `deadline`, or poll_slice) until the socket has
+        bytes, writing pending output meanwhile; feed what arrived to h2
+        and handle its events. Deadline when nothing came in time;
+        .closed at the peer's EOF or reset."""
         left = deadline - time.monotonic()
         if left <= 0:
             raise Deadline("no HTTP/2 event in time: %r" % self.streams)
-        self.sock.settimeout(left)
+        # TLS may hold decrypted bytes that select() cannot see.
+        pending = isinstance(self.sock, ssl.SSLSocket) and self.sock.pending()
+        if not pending:
+            wait = left if self.poll_slice is None else min(left,
+                                                            self.poll_slice)
+            r, w, _ = select.select([self.sock],
+                                    [self.sock] if self.outbuf else [], [],
+                                    wait)
+            if w:
+                self._write()
+            if not r:
+                if time.monotonic() >= deadline:
+                    raise Deadline("no HTTP/2 event in time: %r"
+                                   % self.streams)
+                return
+        if self.sock.gettimeout() != 0.0:
+            # Blocking: a TLS record may still be arriving; not past the
+            # deadline for it.
+            self.sock.settimeout(max(deadline - time.monotonic(), 0.001))
         try:
-            data = self.sock.recv(65536)
+            data = self.sock.recv(self.recv_size)
+        except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            return
         except socket.timeout as e:
             raise Deadline("no HTTP/2 event in time: %r" % self.streams) from e
         except (ConnectionResetError, ssl.SSLError):

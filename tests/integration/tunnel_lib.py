@@ -10,7 +10,6 @@ import hashlib
 import os
 import select
 import socket
-import ssl
 import threading
 import time
 
@@ -383,9 +382,13 @@ class TunnelH2(H2Client):
     non-blocking socket: it never blocks in send while the proxy waits for
     it to read. `window` (if set) raises the client's receive windows."""
 
+    recv_size = 1 << 18
+    # Callers' loops also watch state other threads change (a source's
+    # byte count): give them the loop back at least twice a second.
+    poll_slice = 0.5
+
     def __init__(self, port, tls=False, window=None, **kw):
         kw.setdefault("strict", False)
-        self.outbuf = bytearray()
         super().__init__(port, tls=tls, **kw)
         if window:
             self.conn.update_settings({
@@ -393,52 +396,7 @@ class TunnelH2(H2Client):
             if window > 65535:
                 self.conn.increment_flow_control_window(window - 65535)
             self.flush()
-        self.sock.setblocking(False)
-
-    def flush(self):
-        data = self.conn.data_to_send()
-        if data:
-            self.outbuf += data
-        self._write()
-
-    def _write(self):
-        while self.outbuf:
-            try:
-                n = self.sock.send(self.outbuf)
-            except (BlockingIOError, ssl.SSLWantWriteError,
-                    ssl.SSLWantReadError):
-                return
-            del self.outbuf[:n]
-
-    def pump_once(self, deadline):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise Deadline("no HTTP/2 event in time: %r" % self.streams)
-        pending = isinstance(self.sock, ssl.SSLSocket) and self.sock.pending()
-        if not pending:
-            r, w, _ = select.select([self.sock],
-                                    [self.sock] if self.outbuf else [], [],
-                                    min(left, 0.5))
-            if w:
-                self._write()
-            if not r:
-                if time.monotonic() >= deadline:
-                    raise Deadline("no HTTP/2 event in time: %r"
-                                   % self.streams)
-                return
-        try:
-            data = self.sock.recv(1 << 18)
-        except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
-            return
-        except (ConnectionResetError, ssl.SSLError):
-            data = b""
-        if not data:
-            self.closed = True
-            return
-        for ev in self.conn.receive_data(data):
-            self.events.append(ev)
-            self.on_event(ev)
-        self.flush()
+        self.set_nonblocking()
 
     def poll(self, timeout):
         """Pump for up to `timeout` seconds; no error if nothing came."""

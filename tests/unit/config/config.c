@@ -490,6 +490,16 @@ static void test_help_fits_80_columns(void **state)
     (void)state;
     enum cfg_load_result r;
     char *out = capture_stdout("--help", &r);
+    assert_int_equal(r, CFG_EXIT_OK);
+    /* What is measured is the real option list, not an empty page. */
+    static const char *const options[] = {
+        "  -f, --frontend=", "  -b, --backend=", "  -n, --workers=", "  --connect-allow=",
+    };
+    for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
+        if (!strstr(out, options[i]))
+            fail_msg("--help lacks %s", options[i]);
+    }
+    size_t lines = 0;
     /* The long -b synopsis is the one line allowed past 79 columns. */
     for (const char *line = out; *line;) {
         const char *nl = strchr(line, '\n');
@@ -497,7 +507,10 @@ static void test_help_fits_80_columns(void **state)
         if (len > 79 && strncmp(line, "  -b, --backend=", 16) != 0)
             fail_msg("--help line too long (%zu): %.*s", len, (int)len, line);
         line += len + (nl != NULL);
+        lines++;
     }
+    if (lines < 100)
+        fail_msg("--help printed %zu lines, expected the whole option list (100+)", lines);
     free(out);
 }
 
