@@ -159,13 +159,13 @@ void bconn_attach(struct bconn *bc, struct xchg *x)
     struct str method = r.method;
     r.content_length = x->req_content_length;
     if (r.content_length < 0) {
-        if (x->req_end)
+        if (xchg_req_ended(x))
             r.content_length = (int64_t)bufq_len(&x->req_body);
         else
             r.chunked = true;
     }
     /* A bodiless GET or HEAD says nothing about length, as clients do. */
-    if (r.content_length == 0 && x->req_end &&
+    if (r.content_length == 0 && xchg_req_ended(x) &&
         (str_eq(method, STR_LIT("GET")) || str_eq(method, STR_LIT("HEAD")) ||
          str_eq(method, STR_LIT("DELETE")) || str_eq(method, STR_LIT("OPTIONS"))))
         r.content_length = -1;
@@ -209,7 +209,7 @@ static size_t fill(struct bconn *bc, struct xchg *x)
             bufq_append(&bc->out, "\r\n", 2);
         moved += n;
     }
-    if (x->req_end && bufq_len(&x->req_body) == 0 && !bc->req_sent) {
+    if (xchg_req_ended(x) && bufq_len(&x->req_body) == 0 && !bc->req_sent) {
         if (bc->req_chunked)
             xlate_last_chunk_h1(&bc->out, &x->req_trailers);
         bc->req_sent = true;
@@ -321,7 +321,7 @@ static int on_resp_headers_complete(http_parser *p)
             return -1; /* we never asked to switch protocols */
         /* Interim: passed on (100 is h2gate's own answer to Expect), the
          * final response follows. */
-        if (p->status_code != 100 && !x->resp_head_sent) {
+        if (p->status_code != 100 && !xchg_head_sent(x)) {
             hdrs_reset(&x->interim);
             for (size_t i = 0; i < x->resp.num; i++)
                 hdrs_add(&x->interim, hdrs_name(&x->resp, i), hdrs_value(&x->resp, i), false);
@@ -335,7 +335,7 @@ static int on_resp_headers_complete(http_parser *p)
         x->resp_content_length = -1;
     else if (p->content_length != ULLONG_MAX)
         x->resp_content_length = (int64_t)p->content_length;
-    x->resp_head_ready = true;
+    x->resp_state = XRESP_HEAD;
     bc->in_trailers = true;
     xchg_notify(x);
     return x->head_request ? 1 : 0;
@@ -362,7 +362,7 @@ static int on_resp_complete(http_parser *p)
         hdrs_reset(&x->resp);
         return 0;
     }
-    x->resp_end = true;
+    x->resp_state = XRESP_END;
     /* Trailer fields that must not travel (hop, framing) are dropped. */
     struct hdrs *t = &x->resp_trailers;
     for (size_t i = 0; i < t->num;) {
@@ -448,7 +448,7 @@ static void on_bc_readable(struct sock *s)
         if (n == H2G_ERR_EOF) {
             /* EOF ends a close-delimited body; anything else is cut short. */
             http_parser_execute(&bc->parser, &resp_settings, NULL, 0);
-            if (bc->up.x && bc->up.x->resp_end) {
+            if (bc->up.x && xchg_resp_ended(bc->up.x)) {
                 finish(bc, false);
             } else {
                 fail(bc, 502, "backend closed the connection before the response ended",

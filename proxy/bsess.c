@@ -179,7 +179,7 @@ static void kill_session(struct bsess *s, int status, const char *why, bool conn
         struct xchg *x = bs->up.x;
         if (!x) {
             bstream_free(bs);
-        } else if (x->resp_end) {
+        } else if (xchg_resp_ended(x)) {
             xchg_unlink(x);
             bstream_free(bs);
         } else if (was_ready && !bs->headers_sent && !bs->replay_overflow &&
@@ -267,7 +267,7 @@ static void submit(struct bsess *s, struct bstream *bs)
     xlate_nv_init(&nv);
     xlate_nv_add_hdrs(&nv, &bs->req_hdrs, XLATE_ALL,
                       NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE);
-    bool body = !(x->req_end && bufq_len(&x->req_body) == 0 && x->req_trailers.num == 0);
+    bool body = !(xchg_req_ended(x) && bufq_len(&x->req_body) == 0 && x->req_trailers.num == 0);
     nghttp2_data_provider prd = { .source.ptr = bs, .read_callback = bstream_read_body };
     int32_t id = nghttp2_submit_request(s->h2, NULL, nv.v, nv.num, body ? &prd : NULL, bs);
     xlate_nv_cleanup(&nv);
@@ -404,7 +404,7 @@ static void head_done(struct bstream *bs)
             cl = cl * 10 + (v.p[k] - '0');
         x->resp_content_length = cl;
     }
-    x->resp_head_ready = true;
+    x->resp_state = XRESP_HEAD;
 }
 
 static int on_frame_recv(nghttp2_session *h2, const nghttp2_frame *f, void *ud)
@@ -415,7 +415,7 @@ static int on_frame_recv(nghttp2_session *h2, const nghttp2_frame *f, void *ud)
     switch (f->hd.type) {
     case NGHTTP2_DATA:
         if (bs && bs->up.x && end) {
-            bs->up.x->resp_end = true;
+            bs->up.x->resp_state = XRESP_END;
             xchg_notify(bs->up.x);
         }
         break;
@@ -424,7 +424,7 @@ static int on_frame_recv(nghttp2_session *h2, const nghttp2_frame *f, void *ud)
             break;
         if (!bs->got_head) {
             if (bs->status / 100 == 1) {
-                if (bs->status != 100 && !bs->up.x->resp_head_sent) {
+                if (bs->status != 100 && !xchg_head_sent(bs->up.x)) {
                     bs->up.x->interim_status = bs->status;
                     xchg_notify(bs->up.x);
                 }
@@ -433,7 +433,7 @@ static int on_frame_recv(nghttp2_session *h2, const nghttp2_frame *f, void *ud)
             head_done(bs);
         }
         if (end)
-            bs->up.x->resp_end = true;
+            bs->up.x->resp_state = XRESP_END;
         xchg_notify(bs->up.x);
         break;
     case NGHTTP2_RST_STREAM:

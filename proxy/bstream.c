@@ -148,14 +148,14 @@ ssize_t bstream_read_body(nghttp2_session *h2, int32_t stream_id, uint8_t *buf, 
     if (!x)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     size_t avail = bufq_len(&x->req_body);
-    if (avail == 0 && !x->req_end) {
+    if (avail == 0 && !xchg_req_ended(x)) {
         bs->deferred = true;
         return NGHTTP2_ERR_DEFERRED;
     }
     size_t n = avail < length ? avail : length;
     if (n)
         *data_flags |= NGHTTP2_DATA_FLAG_NO_COPY;
-    if (n == avail && x->req_end) {
+    if (n == avail && xchg_req_ended(x)) {
         *data_flags |= NGHTTP2_DATA_FLAG_EOF;
         if (x->req_trailers.num) {
             struct xlate_nv nv;
@@ -212,7 +212,7 @@ int bstream_send_data(nghttp2_session *h2, nghttp2_frame *f, const uint8_t *fram
 static bool can_retry(const struct bstream *bs)
 {
     const struct xchg *x = bs->up.x;
-    if (bs->got_head || x->resp_head_ready || bs->replay_overflow)
+    if (bs->got_head || xchg_head_ready(x) || bs->replay_overflow)
         return false;
     if (bs->not_sent)
         return bs->retries < MAX_RETRIES;
@@ -230,7 +230,7 @@ void bstream_done(struct bsess *s, struct bstream *bs)
         bstream_free(bs);
         return;
     }
-    if (x->resp_end && !bs->not_sent) {
+    if (xchg_resp_ended(x) && !bs->not_sent) {
         xchg_unlink(x);
         bstream_free(bs);
         return;

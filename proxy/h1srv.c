@@ -74,7 +74,7 @@ static int on_h1_field(http_parser *p, const char *at, size_t len)
 {
     struct cconn *cc = p->data;
     struct xchg *x = cc->xchgs;
-    if (x->req_head_done) {
+    if (xchg_req_head_done(x)) {
         /* A chunked body's trailer section. */
         if (hdrs_add_name_part(&x->req_trailers, str_make(at, len), cc->p.h1.last_was_name) < 0)
             return -1;
@@ -84,7 +84,6 @@ static int on_h1_field(http_parser *p, const char *at, size_t len)
     /* The request line is parsed: its version is known. */
     x->proto = p->http_minor == 0 ? XCHG_HTTP10 : XCHG_HTTP11;
     if (hdrs_add_name_part(&x->req, str_make(at, len), cc->p.h1.last_was_name) < 0) {
-        x->bad_request = true;
         x->bad_status = 431;
         return -1;
     }
@@ -96,14 +95,13 @@ static int on_h1_value(http_parser *p, const char *at, size_t len)
 {
     struct cconn *cc = p->data;
     struct xchg *x = cc->xchgs;
-    if (x->req_head_done) {
+    if (xchg_req_head_done(x)) {
         if (hdrs_add_value_part(&x->req_trailers, str_make(at, len)) < 0)
             return -1;
         cc->p.h1.last_was_name = false;
         return 0;
     }
     if (hdrs_add_value_part(&x->req, str_make(at, len)) < 0) {
-        x->bad_request = true;
         x->bad_status = 431;
         return -1;
     }
@@ -134,8 +132,7 @@ static int on_h1_headers_complete(http_parser *p)
             return -1;
         x->i_authority = (long)h->num - 1;
     } else if (p->http_minor >= 1) {
-        x->bad_request = true; /* RFC 9112 §3.2: Host is required in 1.1 */
-        x->bad_status = 400;
+        x->bad_status = 400; /* RFC 9112 §3.2: Host is required in 1.1 */
     }
     for (size_t i = 0; i < h->num; i++) {
         if (str_eq(hdrs_name(h, i), STR_LIT("expect"))) {
@@ -150,11 +147,10 @@ static int on_h1_headers_complete(http_parser *p)
     else
         x->req_content_length = 0;
     cc->p.h1.keep_alive = http_should_keep_alive(p) && !cc->w->shutting_down;
-    x->req_head_done = true;
     bool has_body = (p->flags & F_CHUNKED) || (p->content_length != ULLONG_MAX &&
                                                p->content_length > 0);
     /* A CONNECT's "body" is the tunnel: it ends when the client closes. */
-    x->req_end = !has_body && !x->is_connect;
+    x->req_state = !has_body && !x->is_connect ? XREQ_END : XREQ_BODY;
     xchg_start(x);
     return 0;
 }
@@ -163,7 +159,7 @@ static int on_h1_body(http_parser *p, const char *at, size_t len)
 {
     struct cconn *cc = p->data;
     struct xchg *x = cc->xchgs;
-    if (x->error_status || x->resp_done)
+    if (x->error_status || xchg_out_done(x))
         return 0; /* discarded: the connection closes after the answer */
     bufq_append(&x->req_body, at, len);
     xchg_req_progress(x);
@@ -177,8 +173,8 @@ static int on_h1_message_complete(http_parser *p)
     struct cconn *cc = p->data;
     struct xchg *x = cc->xchgs;
     cc->p.h1.in_message = false;
-    if (!x->req_end && !x->is_connect) {
-        x->req_end = true;
+    if (!xchg_req_ended(x) && !x->is_connect) {
+        x->req_state = XREQ_END;
         xchg_req_progress(x);
     }
     /* One request at a time: the next pipelined one waits for this answer. */
@@ -241,8 +237,8 @@ static void process(struct cconn *cc)
                 cc->p.h1.tunnel = true;
                 bufq_append(&x->req_body, cc->in, cc->in_len);
                 xchg_req_progress(x);
-            } else if (!x->req_end) {
-                x->req_end = true;
+            } else if (!xchg_req_ended(x)) {
+                x->req_state = XREQ_END;
                 xchg_req_progress(x);
             }
             cconn_in_consume(cc, cc->in_len);
@@ -258,7 +254,7 @@ static void process(struct cconn *cc)
             continue;
         }
         if (e != HPE_OK) {
-            if (x->bad_request && x->bad_status == 431)
+            if (x->bad_status == 431)
                 reject(cc, 431, "request header fields too large");
             else
                 reject(cc, 400, http_errno_description(e));
@@ -276,7 +272,7 @@ static void send_error(struct cconn *cc, struct xchg *x)
     char body[64];
     size_t n = xlate_error_body(body, sizeof(body), x->error_status);
     /* An unread request body makes the connection unusable. */
-    if (!x->req_end || x->is_connect)
+    if (!xchg_req_ended(x) || x->is_connect)
         h->keep_alive = false;
     struct xlate_resp r = { .status = x->error_status,
                             .content_length = (int64_t)n,
@@ -291,8 +287,7 @@ static void send_error(struct cconn *cc, struct xchg *x)
         x->resp_bytes += n;
     }
     bufq_cleanup(&x->resp_body);
-    x->resp_head_sent = true;
-    x->resp_done = true;
+    x->out_state = XOUT_DONE;
 }
 
 /* A backend's 1xx: HTTP/1.0 clients cannot take one. */
@@ -311,7 +306,7 @@ static void send_head(struct cconn *cc, struct xchg *x)
     x->head_sent_at = ev_now(cc->w->loop);
     if (cfg->accesslog_write_early)
         xchg_log_access(x);
-    x->resp_head_sent = true;
+    x->out_state = XOUT_HEAD;
     if (x->is_connect) {
         bufq_append(&cc->out, "HTTP/1.1 200 Connection Established\r\n\r\n", 39);
         x->sent_status = 200;
@@ -338,14 +333,14 @@ static void send_head(struct cconn *cc, struct xchg *x)
         else
             h->keep_alive = false; /* the close delimits the body */
     }
-    if (!x->req_end)
+    if (!xchg_req_ended(x))
         h->keep_alive = false;
     r.keep_alive = h->keep_alive;
     xlate_resp_h1(&cc->out, &r);
     x->sent_status = x->status;
     if (bodyless) {
         bufq_cleanup(&x->resp_body);
-        x->resp_end = true;
+        x->resp_state = XRESP_END;
     }
 }
 
@@ -369,21 +364,21 @@ static void send_end(struct cconn *cc, struct xchg *x)
 {
     if (x->resp_chunked)
         xlate_last_chunk_h1(&cc->out, &x->resp_trailers);
-    x->resp_done = true;
+    x->out_state = XOUT_DONE;
 }
 
 static void h1_news(struct cconn *cc, struct xchg *x)
 {
-    if (x->resp_done)
+    if (xchg_out_done(x))
         return;
-    if (!x->resp_head_sent) {
+    if (!xchg_head_sent(x)) {
         if (x->error_status) {
             send_error(cc, x);
             return;
         }
         if (x->interim_status)
             send_interim(cc, x);
-        if (!x->resp_head_ready)
+        if (!xchg_head_ready(x))
             return;
         send_head(cc, x);
     }
@@ -392,12 +387,12 @@ static void h1_news(struct cconn *cc, struct xchg *x)
          * response is incomplete. */
         cc->p.h1.keep_alive = false;
         cc->closing = true;
-        x->resp_done = true;
+        x->out_state = XOUT_DONE;
         return;
     }
     if (bufq_len(&cc->out) < XCHG_BUF_HIGH)
         send_body(cc, x);
-    if (x->resp_end && bufq_len(&x->resp_body) == 0)
+    if (xchg_resp_ended(x) && bufq_len(&x->resp_body) == 0)
         send_end(cc, x);
 }
 
@@ -407,9 +402,9 @@ static void finish(struct cconn *cc)
 {
     struct h1srv *h = &cc->p.h1;
     struct xchg *x = cc->xchgs;
-    if (!x || !x->resp_done || bufq_len(&cc->out) > XCHG_BUF_HIGH)
+    if (!x || !xchg_out_done(x) || bufq_len(&cc->out) > XCHG_BUF_HIGH)
         return;
-    bool req_complete = x->req_end && !h->in_message;
+    bool req_complete = xchg_req_ended(x) && !h->in_message;
     cconn_xchg_free(cc, x);
     if (!h->keep_alive || !req_complete || cc->w->shutting_down) {
         cc->closing = true;
@@ -457,8 +452,8 @@ static bool h1_eof(struct cconn *cc)
         return true;
     cc->eof = true;
     cconn_pause_read(cc);
-    if (cc->p.h1.tunnel && !x->req_end) {
-        x->req_end = true;
+    if (cc->p.h1.tunnel && !xchg_req_ended(x)) {
+        x->req_state = XREQ_END;
         xchg_req_progress(x);
     }
     return false;
@@ -473,7 +468,7 @@ static bool h1_produce(struct cconn *cc)
         h1_news(cc, x);
     finish(cc);
     x = cc->xchgs;
-    return x && x->resp_head_sent && !x->resp_done && bufq_len(&x->resp_body) > 0 &&
+    return x && xchg_head_sent(x) && !xchg_out_done(x) && bufq_len(&x->resp_body) > 0 &&
            bufq_len(&cc->out) >= XCHG_BUF_HIGH;
 }
 
@@ -482,7 +477,7 @@ static bool h1_produce(struct cconn *cc)
 static void try_splice(struct cconn *cc)
 {
     struct xchg *x = cc->xchgs;
-    if (!x || !x->resp_head_sent || x->req_end || x->resp_end || bufq_len(&x->req_body) ||
+    if (!x || !xchg_head_sent(x) || xchg_req_ended(x) || xchg_resp_ended(x) || bufq_len(&x->req_body) ||
         bufq_len(&x->resp_body) || cc->in_len || bufq_len(&cc->out))
         return;
     if (!xchg_splice(x, cc->sock.fd))
@@ -496,7 +491,7 @@ static void h1_drained(struct cconn *cc)
 {
     if (cc->p.h1.tunnel && !cc->p.h1.spliced && !cc->sock.ssl)
         try_splice(cc);
-    if (cc->xchgs && cc->xchgs->resp_done) {
+    if (cc->xchgs && xchg_out_done(cc->xchgs)) {
         finish(cc);
         if (bufq_len(&cc->out)) {
             cconn_mark(cc);

@@ -75,7 +75,7 @@ static int on_h2_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_
     (void)flags;
     (void)ud;
     struct xchg *x = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
-    if (!x || x->bad_request)
+    if (!x || x->bad_status)
         return 0;
     struct str n = str_make((const char *)name, namelen);
     struct str v = str_make((const char *)value, valuelen);
@@ -86,7 +86,6 @@ static int on_h2_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_
         return 0;
     }
     if (hdrs_add(&x->req, n, v, false) < 0) {
-        x->bad_request = true;
         x->bad_status = 431;
         return 0;
     }
@@ -137,8 +136,7 @@ static int on_h2_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud
         return 0;
     bool end = (f->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
     if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST) {
-        x->req_head_done = true;
-        x->req_end = end;
+        x->req_state = end ? XREQ_END : XREQ_BODY;
         xchg_start(x);
         return 0;
     }
@@ -150,7 +148,7 @@ static int on_h2_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud
         return 0;
     }
     if (end) {
-        x->req_end = true;
+        x->req_state = XREQ_END;
         xchg_req_progress(x);
     }
     return 0;
@@ -164,8 +162,8 @@ static int on_h2_data_chunk(nghttp2_session *s, uint8_t flags, int32_t stream_id
     struct xchg *x = nghttp2_session_get_stream_user_data(s, stream_id);
     /* A tunnel's target may half-close while the client still sends, so
      * its bytes keep flowing after the response ended. */
-    bool answered = x && x->resp_done && !x->is_connect;
-    if (!x || x->error_status || answered || !x->req_head_done) {
+    bool answered = x && xchg_out_done(x) && !x->is_connect;
+    if (!x || x->error_status || answered || !xchg_req_head_done(x)) {
         /* Nobody will forward these bytes: give the credit back now. */
         nghttp2_session_consume(s, stream_id, len);
         return 0;
@@ -216,9 +214,9 @@ static ssize_t on_h2_read_body(nghttp2_session *s, int32_t stream_id, uint8_t *b
     struct xchg *x = src->ptr;
     size_t avail = bufq_len(&x->resp_body);
     if (avail == 0) {
-        if (x->resp_end) {
+        if (xchg_resp_ended(x)) {
             *data_flags |= NGHTTP2_DATA_FLAG_EOF;
-            x->resp_done = true;
+            x->out_state = XOUT_DONE;
             submit_h2_trailers(s, stream_id, x, data_flags);
             return 0;
         }
@@ -229,9 +227,9 @@ static ssize_t on_h2_read_body(nghttp2_session *s, int32_t stream_id, uint8_t *b
     }
     size_t n = avail < length ? avail : length;
     *data_flags |= NGHTTP2_DATA_FLAG_NO_COPY;
-    if (n == avail && x->resp_end) {
+    if (n == avail && xchg_resp_ended(x)) {
         *data_flags |= NGHTTP2_DATA_FLAG_EOF;
-        x->resp_done = true;
+        x->out_state = XOUT_DONE;
         submit_h2_trailers(s, stream_id, x, data_flags);
     }
     return (ssize_t)n;
@@ -300,7 +298,7 @@ static int submit_h2_response(struct cconn *cc, struct xchg *x)
         bufq_cleanup(&x->resp_body); /* whatever a failed backend left */
         if (!bodyless)
             bufq_append(&x->resp_body, body, bl);
-        x->resp_end = true;
+        x->resp_state = XRESP_END;
         r.status = x->error_status;
         r.content_length = (int64_t)bl;
         r.proxy_status = x->proxy_status;
@@ -322,9 +320,9 @@ static int submit_h2_response(struct cconn *cc, struct xchg *x)
     int rv = nghttp2_submit_response(cc->p.h2.session, x->stream_id, nv.v, nv.num, bodyless ? NULL : &prd);
     xlate_nv_cleanup(&nv);
     x->sent_status = r.status;
-    x->resp_head_sent = true;
+    x->out_state = XOUT_HEAD;
     if (bodyless)
-        x->resp_done = true;
+        x->out_state = XOUT_DONE;
     return rv;
 }
 
@@ -332,7 +330,7 @@ static void h2_news(struct cconn *cc, struct xchg *x)
 {
     if (x->closed)
         return; /* the stream is gone; freed in this flush pass */
-    if (!x->resp_head_sent && x->interim_status && !x->error_status) {
+    if (!xchg_head_sent(x) && x->interim_status && !x->error_status) {
         /* A backend's 1xx (RFC 9110 §15.2), before the final head. */
         struct xlate_nv nv;
         xlate_nv_init(&nv);
@@ -341,15 +339,15 @@ static void h2_news(struct cconn *cc, struct xchg *x)
         xlate_nv_cleanup(&nv);
         x->interim_status = 0;
     }
-    if (!x->resp_head_sent) {
+    if (!xchg_head_sent(x)) {
         if ((x->error_status == 400 && x->rst_code == NGHTTP2_PROTOCOL_ERROR) ||
             (x->error_status && x->reset_stream)) {
             /* A malformed request (RFC 9113 §8.1.1): a stream error. */
             nghttp2_submit_rst_stream(cc->p.h2.session, NGHTTP2_FLAG_NONE, x->stream_id, x->rst_code);
-            x->resp_head_sent = x->resp_done = true;
+            x->out_state = XOUT_DONE;
             return;
         }
-        if (x->error_status || x->resp_head_ready) {
+        if (x->error_status || xchg_head_ready(x)) {
             x->head_sent_at = ev_now(cc->w->loop);
             if (cc->w->cfg->accesslog_write_early)
                 xchg_log_access(x);
@@ -359,11 +357,11 @@ static void h2_news(struct cconn *cc, struct xchg *x)
         }
         return;
     }
-    if (x->error_status && !x->resp_done) {
+    if (x->error_status && !xchg_out_done(x)) {
         /* Headers went out already: all we can say now is a reset. */
         nghttp2_submit_rst_stream(cc->p.h2.session, NGHTTP2_FLAG_NONE, x->stream_id,
                                   x->rst_code ? x->rst_code : NGHTTP2_INTERNAL_ERROR);
-        x->resp_done = true;
+        x->out_state = XOUT_DONE;
         return;
     }
     if (x->deferred) {

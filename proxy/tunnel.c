@@ -160,7 +160,7 @@ static void opened(struct tunnel *t, int fd)
     log_info("c%" PRIu64 " s%d tunnel to %s:%u open", x->cl->facts.conn_id, x->stream_id,
              t->host, t->port);
     x->status = 200;
-    x->resp_head_ready = true;
+    x->resp_state = XRESP_HEAD;
     xchg_notify(x);
     tun_pump(t);
 }
@@ -381,7 +381,7 @@ static void tun_pump(struct tunnel *t)
         return;
     if (write_target(t) < 0)
         return;
-    if (x->req_end && bufq_len(&x->req_body) == 0 && !t->shut_wr) {
+    if (xchg_req_ended(x) && bufq_len(&x->req_body) == 0 && !t->shut_wr) {
         t->shut_wr = true;
         /* The client's FIN (END_STREAM, or EOF on HTTP/1.1) reaches the
          * target; its answer may still come (RFC 9113 §8.5). */
@@ -427,7 +427,7 @@ static void on_target_readable(struct sock *s)
         if (n < 0) {
             t->target_eof = true;
             sock_read_stop(s);
-            x->resp_end = true;
+            x->resp_state = XRESP_END;
             xchg_notify(x);
             return;
         }
@@ -483,8 +483,8 @@ static void on_tunnel_timer(struct ev_loop *loop, ev_timer *timer, int revents)
 
 #define SPLICE_CHUNK (256 * 1024)
 
-/* Moves what it can src -> pipe -> dst. Returns 0, or -1 on an error
- * (errno set). */
+/* Moves what it can src -> pipe -> dst. Returns 0, or H2G_ERR_IO (errno
+ * set). */
 static int splice_step(struct tun_pipe *p, int src, int dst, uint64_t *counter)
 {
     p->need_read = p->need_write = false;
@@ -501,7 +501,7 @@ static int splice_step(struct tun_pipe *p, int src, int dst, uint64_t *counter)
             } else if (errno == EAGAIN) {
                 p->need_read = true;
             } else if (errno != EINTR) {
-                return -1;
+                return H2G_ERR_IO;
             }
         }
         if (p->pending) {
@@ -514,7 +514,7 @@ static int splice_step(struct tun_pipe *p, int src, int dst, uint64_t *counter)
             } else if (m < 0 && errno == EAGAIN) {
                 p->need_write = true;
             } else if (m < 0 && errno != EINTR) {
-                return -1;
+                return H2G_ERR_IO;
             }
         }
         if (!progress)
@@ -564,7 +564,7 @@ static void splice_pump(struct tunnel *t)
         set_watch(&t->csock, false, false);
         set_watch(&t->sock, false, false);
         if (x) {
-            x->resp_end = true;
+            x->resp_state = XRESP_END;
             xchg_notify(x);
         }
         return;

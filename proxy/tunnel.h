@@ -11,7 +11,7 @@
  * authority and the framing fields, checks credentials and the allow
  * list, then resolves and connects. Every failure is answered through
  * xchg_fail() with a proxy-status; success sets x->status 200 and
- * x->resp_head_ready. */
+ * x->resp_state XRESP_HEAD. */
 void tun_start(struct xchg *x);
 
 /* Frees every closed tunnel of w. Prepare pass only. */

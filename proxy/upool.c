@@ -195,7 +195,7 @@ void upool_failed(struct xchg *x, const struct cfg_backend *be, int status, cons
                   enum upool_retry retry)
 {
     struct worker *w = x->w;
-    if (x->resp_head_ready) {
+    if (xchg_head_ready(x)) {
         /* Part of the response is out: the client must see it cut short. */
         xchg_fail(x, status, why);
         return;

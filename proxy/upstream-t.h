@@ -13,7 +13,7 @@ struct upstream_ops {
     const char *kind;   /* for logs */
     bool tunnel;        /* counted in the client's num_tunnels */
     /* The exchange has more request body in x->req_body, or its end
-     * (x->req_end): move it on. */
+     * (XREQ_END): move it on. */
     void (*pump)(struct upstream *up);
     /* The client side took response bytes from x->resp_body: take more
      * from the backend (resume reading, return flow-control credit). */

@@ -13,6 +13,30 @@ struct upstream;
 struct cfg_route;
 struct xchg;
 
+/* How far the client's request has come. Only moves forward.
+ *   XREQ_HEAD  header fields arriving (req, i_*, bad_status)
+ *   XREQ_BODY  the head is complete and xchg_start()ed; body bytes arrive
+ *              in req_body (a tunnel's bytes, for CONNECT)
+ *   XREQ_END   the client sent everything: req_body holds the rest,
+ *              req_trailers is complete */
+enum xchg_req_state { XREQ_HEAD, XREQ_BODY, XREQ_END };
+
+/* What the upstream has delivered. Only moves forward (a retry on another
+ * backend happens only in XRESP_WAIT).
+ *   XRESP_WAIT  nothing final yet (an interim response may be waiting)
+ *   XRESP_HEAD  status, resp and resp_content_length are set; body bytes
+ *               arrive in resp_body (the target's bytes, for a tunnel)
+ *   XRESP_END   resp_body holds the rest of the body, resp_trailers is
+ *               complete (also set by the client side once it has put
+ *               h2gate's own error answer in resp_body) */
+enum xchg_resp_state { XRESP_WAIT, XRESP_HEAD, XRESP_END };
+
+/* What the client side has sent. Only moves forward.
+ *   XOUT_NONE  nothing (but perhaps interim responses and 100-continue)
+ *   XOUT_HEAD  the head is queued (sent_status, head_sent_at are set)
+ *   XOUT_DONE  everything is queued: the end of the body, or a reset */
+enum xchg_out_state { XOUT_NONE, XOUT_HEAD, XOUT_DONE };
+
 /* The client protocol of one exchange (HTTP/1.x is per request). */
 enum xchg_proto { XCHG_HTTP10, XCHG_HTTP11, XCHG_H2 };
 
@@ -59,9 +83,15 @@ struct xchg_client {
 
 /* One client request and its response, or one tunnel. Owned by its client
  * side, which creates it (xchg_new), links it in its own lists and frees
- * it (xchg_free) in its flush pass. Linked to at most one upstream at a
- * time. The upstream side only records what happened and calls
- * xchg_notify(); the client side acts on it in its flush pass. */
+ * it (xchg_free) in its flush pass, never inside a protocol callback.
+ * Linked to at most one upstream at a time (up and up->x point at each
+ * other). The upstream side only records what happened and calls
+ * xchg_notify(); the client side acts on it in its flush pass.
+ *
+ * Failure: error_status, once set, stays. Before XOUT_HEAD the client
+ * gets h2gate's own answer with that status (or, for HTTP/2 with
+ * reset_stream, RST_STREAM(rst_code)); after it, the response is cut
+ * short (RST_STREAM, or the HTTP/1.1 connection closes). */
 struct xchg {
     struct xchg_client *cl;
     struct worker *w;
@@ -69,7 +99,7 @@ struct xchg {
     struct xchg *next;          /* the client side's list of exchanges */
     struct xchg *next_pending;  /* the client side's list of news */
     struct xchg *next_closed;   /* HTTP/2: the client side's list of closed streams */
-    bool pending;
+    bool pending;               /* on the client side's list of news */
     bool closed;                /* HTTP/2: the stream is closed, x is freed soon */
     enum xchg_proto proto;
     int32_t stream_id;          /* HTTP/2 stream, 0 for HTTP/1.1 */
@@ -80,17 +110,15 @@ struct xchg {
     struct hdrs req;
     long i_method, i_scheme, i_authority, i_path;
     int64_t req_content_length; /* -1: unknown */
-    bool req_head_done;         /* all request header fields received */
-    bool req_end;               /* client sent the whole body */
+    enum xchg_req_state req_state;
     bool head_request;
     bool is_connect;            /* CONNECT: a tunnel, not a request */
     bool expect_continue;
-    bool bad_request;           /* a field broke a rule or cap: answer 400/431 */
-    int bad_status;
+    int bad_status;             /* nonzero: the head broke a rule or cap (400, 431) */
     size_t req_unconsumed;      /* HTTP/2: received, credit not returned */
     uint64_t req_body_moved;    /* body bytes handed to a backend */
     struct bufq req_body;
-    struct hdrs req_trailers;   /* complete once req_end is set */
+    struct hdrs req_trailers;   /* complete in XREQ_END */
 
     /* Written by the upstream pool. */
     const struct cfg_route *route;
@@ -99,14 +127,13 @@ struct xchg {
     long backend_index;         /* config index of the last backend used, or -1 */
     bool reuse_retried;         /* a stale keep-alive connection was retried */
 
-    /* Response. */
+    /* Response, as the upstream delivers it. */
+    enum xchg_resp_state resp_state;
     struct hdrs resp;
     int status;
     int64_t resp_content_length;
-    bool resp_head_ready;   /* backend delivered the head */
-    bool resp_head_sent;    /* head forwarded to the client */
-    bool resp_end;          /* backend delivered the whole body */
-    bool resp_done;         /* client side has queued everything */
+    /* ... and as the client side sends it. */
+    enum xchg_out_state out_state;
     bool deferred;          /* HTTP/2 data source returned DEFERRED */
     bool resp_chunked;      /* HTTP/1.1 client: body framed chunked */
     int error_status;       /* nonzero: answer this (or reset if too late) */
@@ -120,7 +147,7 @@ struct xchg {
     uint64_t tun_bytes_up;  /* tunnel totals, kept up to date by the tunnel */
     uint64_t tun_bytes_down;
     struct bufq resp_body;
-    /* Response trailer fields; complete once resp_end is set. The client
+    /* Response trailer fields; complete in XRESP_END. The client
      * side sends them after the body (HTTP/2 trailers, or after the last
      * chunk of a chunked HTTP/1.1 response; dropped otherwise). */
     struct hdrs resp_trailers;

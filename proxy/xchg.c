@@ -232,8 +232,8 @@ static bool split_absolute_form(struct xchg *x)
 void xchg_start(struct xchg *x)
 {
     const struct config *cfg = x->w->cfg;
-    if (x->bad_request) {
-        xchg_fail(x, x->bad_status ? x->bad_status : 400, "bad request");
+    if (x->bad_status) {
+        xchg_fail(x, x->bad_status, "bad request");
         return;
     }
     if (x->is_connect) {
@@ -257,7 +257,7 @@ void xchg_start(struct xchg *x)
         xchg_fail(x, 404, "no route");
         return;
     }
-    if (x->expect_continue && !x->req_end)
+    if (x->expect_continue && !xchg_req_ended(x))
         x->cl->ops->send_continue(x);
     upool_start(x);
 }

@@ -15,6 +15,36 @@ struct xlate_req;
 #define XCHG_BUF_HIGH (256 * 1024)
 #define XCHG_BUF_LOW (64 * 1024)
 
+static inline bool xchg_req_head_done(const struct xchg *x)
+{
+    return x->req_state != XREQ_HEAD;
+}
+
+static inline bool xchg_req_ended(const struct xchg *x)
+{
+    return x->req_state == XREQ_END;
+}
+
+static inline bool xchg_head_ready(const struct xchg *x)
+{
+    return x->resp_state != XRESP_WAIT;
+}
+
+static inline bool xchg_resp_ended(const struct xchg *x)
+{
+    return x->resp_state == XRESP_END;
+}
+
+static inline bool xchg_head_sent(const struct xchg *x)
+{
+    return x->out_state != XOUT_NONE;
+}
+
+static inline bool xchg_out_done(const struct xchg *x)
+{
+    return x->out_state == XOUT_DONE;
+}
+
 /* Returns a new exchange of client cl; the client side links it into its
  * own lists and sets the request fields as they arrive. */
 struct xchg *xchg_new(struct xchg_client *cl, int32_t stream_id, enum xchg_proto proto);
