@@ -187,6 +187,15 @@ size_t bufq_read(struct bufq *q, void *dst, size_t len)
     return n;
 }
 
+void bufq_copy(struct bufq *dst, const struct bufq *src, size_t n)
+{
+    for (const struct buf_block *b = src->head; b && n; b = b->next) {
+        size_t k = b->end - b->start < n ? b->end - b->start : n;
+        bufq_append(dst, b->data + b->start, k);
+        n -= k;
+    }
+}
+
 void bufq_move(struct bufq *dst, struct bufq *src)
 {
     if (!src->head)

@@ -48,6 +48,9 @@ size_t bufq_peek(const struct bufq *q, void *dst, size_t len);
 void bufq_drain(struct bufq *q, size_t n);
 /* Copies up to len leading bytes into dst and removes them. */
 size_t bufq_read(struct bufq *q, void *dst, size_t len);
+/* Appends a copy of the first n (<= bufq_len(src)) bytes of src to dst;
+ * src is unchanged. */
+void bufq_copy(struct bufq *dst, const struct bufq *src, size_t n);
 /* Moves all bytes of src to the end of dst without copying payload
  * (src's blocks are relinked). Both must use the same pool. */
 void bufq_move(struct bufq *dst, struct bufq *src);

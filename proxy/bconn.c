@@ -37,16 +37,7 @@ static void on_bc_writable(struct sock *s);
 static void on_bc_ready(struct sock *s, int err, const char *why, int sys_errno);
 static void on_bc_timer(struct ev_loop *loop, ev_timer *t, int revents);
 static void pump(struct bconn *bc);
-static void up_pump(struct upstream *up);
-static void up_drained(struct upstream *up);
-static void up_abandon(struct upstream *up);
-
-static const struct upstream_ops bc_up_ops = {
-    .kind = "http/1.1",
-    .pump = up_pump,
-    .drained = up_drained,
-    .abandon = up_abandon,
-};
+static const struct upstream_ops bc_up_ops;
 
 static const struct sock_handler bc_sock_handler = {
     .readable = on_bc_readable,
@@ -99,21 +90,20 @@ static void arm_timer(struct bconn *bc, double after)
 
 struct bconn *bconn_new(struct worker *w, const struct cfg_backend *be)
 {
-    const struct config *cfg = w->cfg;
     struct bconn *bc = xcalloc(1, sizeof(*bc));
-    if (upool_connect(w, be, &bc->sock, &bc_sock_handler) < 0) {
-        free(bc);
-        return NULL;
-    }
     bc->up.ops = &bc_up_ops;
     bc->w = w;
     bc->be = be;
     bc->state = BC_CONNECTING;
+    bc->last_activity = ev_now(w->loop);
+    if (upool_connect(w, be, &bc->sock, &bc_sock_handler) < 0) {
+        free(bc);
+        return NULL;
+    }
     bufq_init(&bc->out, &w->pool);
-    ev_timer_init(&bc->timer, on_bc_timer, cfg->backend_connect_timeout, 0.);
+    ev_timer_init(&bc->timer, on_bc_timer, w->cfg->backend_connect_timeout, 0.);
     bc->timer.data = bc;
     ev_timer_start(w->loop, &bc->timer);
-    bc->last_activity = ev_now(w->loop);
     return bc;
 }
 
@@ -196,15 +186,8 @@ static size_t fill(struct bconn *bc, struct xchg *x)
             n = BC_OUT_HIGH;
         if (bc->req_chunked)
             bufq_appendf(&bc->out, "%zx\r\n", n);
-        size_t left = n;
-        while (left) {
-            struct iovec iov;
-            bufq_peek_iov(&x->req_body, &iov, 1);
-            size_t k = iov.iov_len < left ? iov.iov_len : left;
-            bufq_append(&bc->out, iov.iov_base, k);
-            bufq_drain(&x->req_body, k);
-            left -= k;
-        }
+        bufq_copy(&bc->out, &x->req_body, n);
+        bufq_drain(&x->req_body, n);
         if (bc->req_chunked)
             bufq_append(&bc->out, "\r\n", 2);
         moved += n;
@@ -264,6 +247,12 @@ static void up_abandon(struct upstream *up)
     log_info("backend %s:%u: exchange abandoned by the client", bc->be->host, bc->be->port);
     kill_conn(bc);
 }
+
+static const struct upstream_ops bc_up_ops = {
+    .pump = up_pump,
+    .drained = up_drained,
+    .abandon = up_abandon,
+};
 
 /* Keeps bc for the next exchange if the pool takes it. */
 static void to_pool(struct bconn *bc)
@@ -393,10 +382,8 @@ static void finish(struct bconn *bc, bool clean)
 static void on_bc_ready(struct sock *s, int err, const char *why, int sys_errno)
 {
     struct bconn *bc = container_of(s, struct bconn, sock);
-    upool_connect_done(bc->w, bc->be, err, bc->last_activity);
+    upool_connect_done(bc->w, bc->be, err, why, bc->last_activity);
     if (err) {
-        if (err == H2G_ERR_TLS)
-            log_warn("backend %s:%u: %s", bc->be->host, bc->be->port, why);
         /* Only a failed connect means nothing reached the backend. */
         fail(bc, 502, why, sys_errno != 0);
         return;

@@ -634,29 +634,28 @@ static void after_nghttp2(struct bsess *s)
     mark_dirty(s);
 }
 
+static bool alpn_is_h2(SSL *ssl)
+{
+    const unsigned char *alpn = NULL;
+    unsigned alpn_len = 0;
+    SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
+    return alpn_len == 2 && memcmp(alpn, "h2", 2) == 0;
+}
+
 /* The connect and the TLS handshake (ALPN h2) are over. */
 static void on_ready(struct sock *sk, int err, const char *why, int sys_errno)
 {
     struct bsess *s = container_of(sk, struct bsess, sock);
-    upool_connect_done(s->w, s->be, err, s->started);
-    if (err) {
-        if (err == H2G_ERR_TLS)
-            log_warn("backend %s:%u: %s", s->be->host, s->be->port, why);
+    if (!err && sk->ssl && !alpn_is_h2(sk->ssl)) {
+        log_warn("backend %s:%u: TLS peer did not select ALPN h2", s->be->host, s->be->port);
+        err = H2G_ERR_PROTO;
+        why = "backend did not negotiate h2";
+    }
+    upool_connect_done(s->w, s->be, err, why, s->started);
+    if (err == 0)
+        become_ready(s);
+    else
         kill_session(s, 502, why, sys_errno != 0);
-        return;
-    }
-    if (sk->ssl) {
-        const unsigned char *alpn = NULL;
-        unsigned alpn_len = 0;
-        SSL_get0_alpn_selected(sk->ssl, &alpn, &alpn_len);
-        if (alpn_len != 2 || memcmp(alpn, "h2", 2) != 0) {
-            log_warn("backend %s:%u: TLS peer did not select ALPN h2", s->be->host,
-                     s->be->port);
-            kill_session(s, 502, "backend did not negotiate h2", false);
-            return;
-        }
-    }
-    become_ready(s);
 }
 
 static void on_readable(struct sock *sk)

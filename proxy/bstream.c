@@ -22,16 +22,7 @@
 #define REPLAY_MAX (64 * 1024)
 #define MAX_RETRIES UPOOL_H2_MAX_RETRIES
 
-static void stream_pump(struct upstream *up);
-static void stream_drained(struct upstream *up);
-static void stream_abandon(struct upstream *up);
-
-static const struct upstream_ops stream_ops = {
-    .kind = "h2",
-    .pump = stream_pump,
-    .drained = stream_drained,
-    .abandon = stream_abandon,
-};
+static const struct upstream_ops stream_ops;
 
 struct bstream *bstream_new(struct worker *w, const struct cfg_backend *be, struct xchg *x)
 {
@@ -108,6 +99,12 @@ static void stream_abandon(struct upstream *up)
     bstream_free(bs);
 }
 
+static const struct upstream_ops stream_ops = {
+    .pump = stream_pump,
+    .drained = stream_drained,
+    .abandon = stream_abandon,
+};
+
 void bstream_free(struct bstream *bs)
 {
     hdrs_cleanup(&bs->req_hdrs);
@@ -183,23 +180,16 @@ int bstream_send_data(nghttp2_session *h2, nghttp2_frame *f, const uint8_t *fram
     if (!x || bufq_len(&x->req_body) < length)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     bufq_append(&s->out, framehd, 9);
-    size_t left = length;
-    while (left) {
-        struct iovec iov;
-        bufq_peek_iov(&x->req_body, &iov, 1);
-        size_t k = iov.iov_len < left ? iov.iov_len : left;
-        bufq_append(&s->out, iov.iov_base, k);
-        if (!bs->replay_overflow) {
-            if (bufq_len(&bs->replay) + k <= REPLAY_MAX) {
-                bufq_append(&bs->replay, iov.iov_base, k);
-            } else {
-                bs->replay_overflow = true;
-                bufq_cleanup(&bs->replay);
-            }
+    bufq_copy(&s->out, &x->req_body, length);
+    if (!bs->replay_overflow) {
+        if (bufq_len(&bs->replay) + length <= REPLAY_MAX) {
+            bufq_copy(&bs->replay, &x->req_body, length);
+        } else {
+            bs->replay_overflow = true;
+            bufq_cleanup(&bs->replay);
         }
-        bufq_drain(&x->req_body, k);
-        left -= k;
     }
+    bufq_drain(&x->req_body, length);
     size_t again = length < bs->replay_len ? length : bs->replay_len;
     bs->replay_len -= again;
     if (length > again)

@@ -249,15 +249,9 @@ static int on_h2_send_data(nghttp2_session *s, nghttp2_frame *f, const uint8_t *
         uint8_t pl = (uint8_t)(padlen - 1);
         bufq_append(&cc->out, &pl, 1);
     }
-    while (length) {
-        struct iovec iov;
-        bufq_peek_iov(&x->resp_body, &iov, 1);
-        size_t n = iov.iov_len < length ? iov.iov_len : length;
-        bufq_append(&cc->out, iov.iov_base, n);
-        bufq_drain(&x->resp_body, n);
-        x->resp_bytes += n;
-        length -= n;
-    }
+    bufq_copy(&cc->out, &x->resp_body, length);
+    bufq_drain(&x->resp_body, length);
+    x->resp_bytes += length;
     if (padlen > 1) {
         static const uint8_t zeros[256];
         bufq_append(&cc->out, zeros, padlen - 1);

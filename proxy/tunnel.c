@@ -31,6 +31,7 @@
 #define HAPPY_EYEBALLS_DELAY 0.25
 #define READ_BATCH 4
 
+static const struct upstream_ops tun_up_ops;
 static void on_target_readable(struct sock *s);
 static void on_target_writable(struct sock *s);
 static void on_attempt_done(struct sock *s, int err, const char *why, int sys_errno);
@@ -38,19 +39,6 @@ static void on_client_io(struct sock *s);
 static void on_tunnel_timer(struct ev_loop *loop, ev_timer *t, int revents);
 static void on_he_timer(struct ev_loop *loop, ev_timer *t, int revents);
 static void tun_pump(struct tunnel *t);
-static void up_pump(struct upstream *up);
-static void up_drained(struct upstream *up);
-static void up_abandon(struct upstream *up);
-static bool up_splice(struct upstream *up, int client_fd);
-
-static const struct upstream_ops tun_up_ops = {
-    .kind = "tunnel",
-    .tunnel = true,
-    .pump = up_pump,
-    .drained = up_drained,
-    .abandon = up_abandon,
-    .splice = up_splice,
-};
 
 static const struct sock_handler target_handler = {
     .readable = on_target_readable,
@@ -604,6 +592,14 @@ static void up_abandon(struct upstream *up)
 {
     kill_tunnel(container_of(up, struct tunnel, up));
 }
+
+static const struct upstream_ops tun_up_ops = {
+    .tunnel = true,
+    .pump = up_pump,
+    .drained = up_drained,
+    .abandon = up_abandon,
+    .splice = up_splice,
+};
 
 void tun_reap(struct worker *w)
 {

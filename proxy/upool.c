@@ -116,8 +116,11 @@ int upool_connect(struct worker *w, const struct cfg_backend *be, struct sock *s
     return 0;
 }
 
-void upool_connect_done(struct worker *w, const struct cfg_backend *be, int err, double started)
+void upool_connect_done(struct worker *w, const struct cfg_backend *be, int err, const char *why,
+                        double started)
 {
+    if (err == H2G_ERR_TLS)
+        log_warn("backend %s:%u: %s", be->host, be->port, why);
     if (err)
         stats_backend_connect_failure(w->stats, (long)be->index);
     else

@@ -54,8 +54,9 @@ int upool_connect(struct worker *w, const struct cfg_backend *be, struct sock *s
                   const struct sock_handler *h);
 
 /* A connection started by upool_connect() at time started reported
- * ready(err): counts the connect and its duration, or the failure. */
-void upool_connect_done(struct worker *w, const struct cfg_backend *be, int err,
+ * ready(err, why): counts the connect and its duration, or the failure
+ * (and logs a TLS one). */
+void upool_connect_done(struct worker *w, const struct cfg_backend *be, int err, const char *why,
                         double started);
 
 /* ---- HTTP/1.1 keep-alive connections ---- */

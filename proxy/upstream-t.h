@@ -10,7 +10,6 @@ struct xchg;
  * them: the HTTP/1.1 backend connection (bconn.c), the HTTP/2 backend
  * stream (bsess.c) and the tunnel (tunnel.c). */
 struct upstream_ops {
-    const char *kind;   /* for logs */
     bool tunnel;        /* counted in the client's num_tunnels */
     /* The exchange has more request body in x->req_body, or its end
      * (XREQ_END): move it on. */

@@ -132,6 +132,34 @@ static void test_appendf_and_drain_more_than_len(void **state)
     buf_pool_cleanup(&pool);
 }
 
+/* bufq_copy copies a prefix that spans blocks and leaves src as it was. */
+static void test_copy_prefix_across_blocks(void **state)
+{
+    (void)state;
+    struct buf_pool pool;
+    buf_pool_init(&pool, 4);
+    struct bufq src, dst;
+    bufq_init(&src, &pool);
+    bufq_init(&dst, &pool);
+    static char data[3 * BUF_BLOCK_SIZE];
+    for (size_t i = 0; i < sizeof(data); i++)
+        data[i] = (char)(i * 7);
+    bufq_append(&src, data, sizeof(data));
+    bufq_drain(&src, 100); /* the head block starts mid-way */
+    size_t n = 2 * BUF_BLOCK_SIZE + 5;
+    bufq_copy(&dst, &src, n);
+    assert_int_equal(bufq_len(&dst), n);
+    assert_int_equal(bufq_len(&src), sizeof(data) - 100);
+    static char out[3 * BUF_BLOCK_SIZE];
+    assert_int_equal(bufq_read(&dst, out, sizeof(out)), n);
+    assert_memory_equal(out, data + 100, n);
+    bufq_copy(&dst, &src, 0);
+    assert_int_equal(bufq_len(&dst), 0);
+    bufq_cleanup(&src);
+    bufq_cleanup(&dst);
+    buf_pool_cleanup(&pool);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -141,6 +169,7 @@ int main(void)
         cmocka_unit_test(test_move_relinks_blocks),
         cmocka_unit_test(test_pool_caps_free_list),
         cmocka_unit_test(test_appendf_and_drain_more_than_len),
+        cmocka_unit_test(test_copy_prefix_across_blocks),
     };
     return cmocka_run_group_tests_name("common/buf", tests, NULL, NULL);
 }
