@@ -65,6 +65,10 @@ struct config {
     double frontend_read_timeout;                    /* 1m (seconds) */
     double frontend_write_timeout;                   /* 30s */
     double frontend_keep_alive_timeout;              /* 1m */
+    double frontend_http2_read_timeout;              /* 3m */
+    double frontend_http2_setting_timeout;           /* 10s */
+    double stream_read_timeout;                      /* 0: off */
+    double stream_write_timeout;                     /* 1m */
 
     double backend_connect_timeout;     /* 30s */
     double backend_read_timeout;        /* 1m */

@@ -78,15 +78,40 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       rlimit_nofile, ST_U64,                                                               \
       "Set the open-file limit (RLIMIT_NOFILE) to N; 0 raises the\n"                      \
       "soft limit to the hard limit.")                                                     \
+    X(FRONTEND_HTTP2_READ_TIMEOUT, "Timeout", "frontend-http2-read-timeout", 0, K_DUR,     \
+      "<DURATION>", 0, 0, "3m", frontend_http2_read_timeout, ST_DBL,                       \
+      "HTTP/2 client: GOAWAY and close after this long with no frame\n"                   \
+      "received, unless a stream waits for its backend (backend\n"                        \
+      "timeouts bound it) or carries a tunnel (--tunnel-idle-timeout).")                  \
     X(FRONTEND_READ_TIMEOUT, "Timeout", "frontend-read-timeout", 0, K_DUR, "<DURATION>", 0, \
       0, "1m", frontend_read_timeout, ST_DBL,                                              \
-      "Read timeout for a client connection with a request in progress.")                 \
+      "HTTP/1.1 client: 408 and close when a request head is not\n"                        \
+      "complete this long after its first byte, or a request body\n"                     \
+      "stops arriving for this long; also bounds the TLS handshake and\n"                \
+      "the first bytes of every connection.")                                             \
     X(FRONTEND_WRITE_TIMEOUT, "Timeout", "frontend-write-timeout", 0, K_DUR, "<DURATION>", \
       0, 0, "30s", frontend_write_timeout, ST_DBL,                                         \
-      "Write timeout for client connections.")                                            \
+      "Every client: close when output waits this long without a byte\n"                 \
+      "being written (a client that stops reading).")                                     \
     X(FRONTEND_KEEP_ALIVE_TIMEOUT, "Timeout", "frontend-keep-alive-timeout", 0, K_DUR,     \
       "<DURATION>", 0, 0, "1m", frontend_keep_alive_timeout, ST_DBL,                      \
-      "Idle timeout for a client connection with no request in progress.")                \
+      "Close a client connection idle this long between requests\n"                      \
+      "(HTTP/1.1: nothing of the next request received; HTTP/2: no\n"                    \
+      "open stream since the last one ended, GOAWAY first).")                             \
+    X(STREAM_READ_TIMEOUT, "Timeout", "stream-read-timeout", 0, K_DUR, "<DURATION>", 0, 0,  \
+      "0", stream_read_timeout, ST_DBL,                                                    \
+      "HTTP/2 stream whose request body stops arriving for this long\n"                   \
+      "while h2gate could take more: 408 (RST_STREAM once the response\n"               \
+      "began); the backend side is released. 0: no timeout.")                             \
+    X(STREAM_WRITE_TIMEOUT, "Timeout", "stream-write-timeout", 0, K_DUR, "<DURATION>", 0,   \
+      0, "1m", stream_write_timeout, ST_DBL,                                               \
+      "HTTP/2 stream whose response bytes wait this long unsent (the\n"                  \
+      "client gives no flow-control credit): RST_STREAM; the backend\n"                  \
+      "side is released. 0: no timeout.")                                                 \
+    X(FRONTEND_HTTP2_SETTING_TIMEOUT, "Timeout", "frontend-http2-setting-timeout", 0,      \
+      K_DUR, "<DURATION>", 0, 0, "10s", frontend_http2_setting_timeout, ST_DBL,            \
+      "HTTP/2 client that does not acknowledge SETTINGS this long:\n"                      \
+      "GOAWAY(SETTINGS_TIMEOUT) and close.")                                              \
     X(BACKEND_CONNECT_TIMEOUT, "Timeout", "backend-connect-timeout", 0, K_DUR,             \
       "<DURATION>", 0, 0, "30s", backend_connect_timeout, ST_DBL,                          \
       "Timeout for establishing a backend connection.")                                   \

@@ -26,7 +26,6 @@ enum cconn_proto {
 enum cconn_shut {
     CC_SHUT_NOTICE,     /* graceful shutdown begins: HTTP/2 first GOAWAY */
     CC_SHUT_FINAL,      /* the final GOAWAY, a second later */
-    CC_SHUT_IDLE,       /* the connection's timeout expired */
 };
 
 /* The protocol glue behind a client connection, once its protocol is
@@ -49,10 +48,14 @@ struct cconn_ops {
     /* Flush pass: everything produced is written. The glue closes the
      * connection, or lets it wait. */
     void (*drained)(struct cconn *cc);
-    /* Graceful shutdown steps and the idle timeout. Returns true when the
-     * glue keeps the connection a while longer (GOAWAY sent), false when
-     * it may close now (idle timeout) or is marked to close when done. */
+    /* Graceful shutdown steps. Returns true when the glue keeps the
+     * connection a while longer (GOAWAY sent), false when it is marked to
+     * close when done. */
     bool (*shutdown)(struct cconn *cc, enum cconn_shut how);
+    /* The timer fired (at now): act on the glue's expired deadlines (its
+     * read, idle and stream timeouts) and return the earliest one still
+     * ahead, or INFINITY. See "Timeouts" in ARCHITECTURE.md. */
+    double (*timeout)(struct cconn *cc, double now);
     /* Reading was paused for backpressure: may it resume now? */
     bool (*may_read)(struct cconn *cc);
     /* The connection is being freed: free the exchanges and the glue's
@@ -64,6 +67,10 @@ struct cconn_ops {
 struct h2srv {
     nghttp2_session *session;
     struct xchg *closed;        /* streams nghttp2 closed: freed in the flush pass */
+    size_t num_open;            /* exchanges not yet closed */
+    double idle_since;          /* no open stream since; 0 while one is open */
+    double settings_since;      /* our SETTINGS unacknowledged since; 0: none */
+    double close_at;            /* GOAWAY queued for a timeout: close then */
     bool goaway_final_sent;
 };
 
@@ -73,6 +80,8 @@ struct h1srv {
     bool keep_alive;
     bool last_was_name;
     bool in_message;
+    double head_start;  /* first byte of the request head being read; 0: none */
+    double idle_since;  /* between requests since; 0 otherwise */
     bool tunnel;        /* after CONNECT: a raw byte pipe */
     bool spliced;       /* the tunnel moves our socket's bytes: hands off */
 };
@@ -84,8 +93,16 @@ struct cconn {
     const struct cfg_frontend *fe;
     struct xchg_client xc;  /* facts and operations for the exchanges */
     struct sock sock;
+    /* One timer for every deadline of the connection and its streams:
+     * it fires at timer_at, the glue and the connection act on what has
+     * expired and re-arm it at the earliest deadline left. Activity only
+     * moves deadlines later (the timer then fires early and re-arms);
+     * a deadline that starts calls cconn_deadline(). */
     ev_timer timer;
-    double last_activity;
+    double timer_at;
+    double accepted_at;
+    double last_read;       /* bytes last came from the client */
+    double out_since;       /* output waiting with no write progress since; 0: none */
     enum cconn_proto proto;
     const struct cconn_ops *ops;    /* NULL until the protocol is known */
     union {

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <inttypes.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,6 +140,9 @@ void cconn_resume_read(struct cconn *cc)
     cc->read_paused = false;
     if (cc->eof)
         return;
+    /* Read timeouts count from here: the pause was ours. */
+    cc->last_read = ev_now(cc->w->loop);
+    cconn_deadline(cc, cc->w->cfg->frontend_read_timeout);
     sock_read_start(&cc->sock);
 }
 
@@ -240,7 +244,7 @@ static void on_readable(struct sock *s)
 {
     struct cconn *cc = container_of(s, struct cconn, sock);
     struct worker *w = cc->w;
-    cc->last_activity = ev_now(w->loop);
+    cc->last_read = ev_now(w->loop);
     for (int i = 0; i < READ_BATCH && !cc->read_paused && !cc->dead && !cc->closing; i++) {
         ssize_t n = sock_read(s, w->scratch, BUF_BLOCK_SIZE);
         if (n == 0)
@@ -260,7 +264,11 @@ static void on_readable(struct sock *s)
         if ((size_t)n < BUF_BLOCK_SIZE && !s->ssl)
             break;
     }
-    if (!cc->read_paused && !cc->dead && sock_read_pending(s))
+    if (cc->dead)
+        return;
+    if (cc->closing)
+        cconn_pause_read(cc); /* nothing more is read: do not wake for it */
+    else if (!cc->read_paused && sock_read_pending(s))
         ev_feed_event(w->loop, &s->rev, EV_READ);
     cconn_mark(cc);
 }
@@ -270,40 +278,69 @@ static void on_writable(struct sock *s)
     cconn_mark(container_of(s, struct cconn, sock));
 }
 
+/* ---- timeouts ---- */
+
+static void arm_timer(struct cconn *cc, double at)
+{
+    struct ev_loop *loop = cc->w->loop;
+    ev_timer_stop(loop, &cc->timer);
+    if (at == INFINITY)
+        return;
+    double left = at - ev_now(loop);
+    ev_timer_set(&cc->timer, left > 0 ? left : 0., 0.);
+    ev_timer_start(loop, &cc->timer);
+    cc->timer_at = at;
+}
+
+void cconn_deadline(struct cconn *cc, double timeout)
+{
+    if (timeout <= 0 || cc->dead)
+        return;
+    double at = ev_now(cc->w->loop) + timeout;
+    if (!ev_is_active(&cc->timer) || at < cc->timer_at)
+        arm_timer(cc, at);
+}
+
+/* The connection's own deadlines: the handshake and first bytes, and
+ * output that does not move. Returns the earliest left, or INFINITY;
+ * closes cc when one expired. */
+static double conn_timeout(struct cconn *cc, double now)
+{
+    const struct config *cfg = cc->w->cfg;
+    double next = INFINITY;
+    if (!cc->ops && cfg->frontend_read_timeout > 0) {
+        double at = cc->accepted_at + cfg->frontend_read_timeout;
+        if (at <= now) {
+            cconn_close(cc, cc->proto == CC_TLS ? "TLS handshake timeout" : "read timeout");
+            return INFINITY;
+        }
+        next = at;
+    }
+    if (cc->out_since > 0 && cfg->frontend_write_timeout > 0) {
+        double at = cc->out_since + cfg->frontend_write_timeout;
+        if (at <= now) {
+            cconn_close(cc, "write timeout");
+            return INFINITY;
+        }
+        next = at < next ? at : next;
+    }
+    return next;
+}
+
 static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 {
     (void)revents;
     struct cconn *cc = t->data;
-    const struct config *cfg = cc->w->cfg;
     double now = ev_now(loop);
-    bool busy = cc->num_xchgs > 0;
-    double timeout = bufq_len(&cc->out) ? cfg->frontend_write_timeout
-                     : busy              ? cfg->frontend_read_timeout
-                                         : cfg->frontend_keep_alive_timeout;
-    /* Streams waiting on a backend are timed by the backend's timers. */
-    if (busy && bufq_len(&cc->out) == 0)
-        timeout = cfg->frontend_read_timeout > cfg->backend_read_timeout
-                      ? cfg->frontend_read_timeout
-                      : cfg->backend_read_timeout + 1;
-    double left = cc->last_activity + timeout - now;
-    if (cc->xc.num_tunnels) {
-        /* Open tunnels time themselves out (--tunnel-idle-timeout); a
-         * spliced one moves bytes this connection never sees. */
-        left = cfg->tunnel_idle_timeout + 1;
+    double next = conn_timeout(cc, now);
+    if (!cc->dead && cc->ops) {
+        double g = cc->ops->timeout(cc, now);
+        next = g < next ? g : next;
     }
-    if (left > 0) {
-        ev_timer_set(t, left, 0.);
-        ev_timer_start(loop, t);
+    if (cc->dead)
         return;
-    }
-    if (cc->ops && cc->ops->shutdown(cc, CC_SHUT_IDLE)) {
-        /* GOAWAY queued: a second for it to go out. */
-        cconn_mark(cc);
-        ev_timer_set(t, 1., 0.);
-        ev_timer_start(loop, t);
-        return;
-    }
-    cconn_close(cc, "timeout");
+    cconn_mark(cc); /* a timeout may have queued output */
+    arm_timer(cc, next);
 }
 
 /* ---- the flush pass ---- */
@@ -313,11 +350,19 @@ static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 static ssize_t write_out(struct cconn *cc, size_t budget)
 {
     ssize_t n = sock_write(&cc->sock, &cc->out, budget);
-    if (n > 0) {
+    if (n > 0)
         stats_bytes(cc->w->stats, STATS_SIDE_CLIENT, STATS_DIR_OUT, (uint64_t)n);
-        cc->last_activity = ev_now(cc->w->loop);
-    }
     return n;
+}
+
+/* Output is left in out after a write pass: the write timeout runs from
+ * the last progress. */
+static void out_waits(struct cconn *cc, bool progress)
+{
+    if (cc->out_since > 0 && !progress)
+        return;
+    cc->out_since = ev_now(cc->w->loop);
+    cconn_deadline(cc, cc->w->cfg->frontend_write_timeout);
 }
 
 void cconn_flush(struct cconn *cc)
@@ -338,6 +383,7 @@ void cconn_flush(struct cconn *cc)
      * pass while the glue still has output to give (it would wait for news
      * that may never come). */
     size_t budget = WRITE_BUDGET;
+    bool wrote = false;
     for (;;) {
         bool more = cc->ops && cc->ops->produce(cc);
         if (cc->dead)
@@ -348,11 +394,14 @@ void cconn_flush(struct cconn *cc)
             return;
         }
         budget = (size_t)n < budget ? budget - (size_t)n : 0;
+        wrote |= n > 0;
         if (bufq_len(&cc->out)) {
+            out_waits(cc, wrote);
             if (!sock_write_blocked(&cc->sock))
                 cconn_mark(cc); /* the budget ran out */
             return;
         }
+        cc->out_since = 0;
         if (!more)
             break;
         if (budget == 0) {
@@ -399,11 +448,11 @@ struct cconn *cconn_new(struct worker *w, int fd, const struct cfg_frontend *fe,
     f->tls = fe->tls;
     format_peer(f, peer);
     bufq_init(&cc->out, &w->pool);
-    cc->last_activity = ev_now(w->loop);
+    cc->accepted_at = cc->last_read = ev_now(w->loop);
     sock_init(&cc->sock, w->loop, fd, &cc_sock_handler);
-    ev_timer_init(&cc->timer, on_timer, w->cfg->frontend_keep_alive_timeout, 0.);
+    ev_timer_init(&cc->timer, on_timer, 0., 0.);
     cc->timer.data = cc;
-    ev_timer_start(w->loop, &cc->timer);
+    cconn_deadline(cc, w->cfg->frontend_read_timeout);
     if (fe->tls) {
         cc->proto = CC_TLS;
         sock_accept_tls(&cc->sock, tls_server_new(w->ssl_ctx, fd));

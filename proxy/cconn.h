@@ -61,6 +61,10 @@ void cconn_xchg_free(struct cconn *cc, struct xchg *x);
 /* The xchg_client_ops.wake both glues use: queue x's news and mark cc. */
 void cconn_wake(struct xchg *x);
 
+/* A deadline timeout seconds from now has started (timeout <= 0: none):
+ * the timer fires no later than that. */
+void cconn_deadline(struct cconn *cc, double timeout);
+
 /* Queues cc for the next flush pass. */
 void cconn_mark(struct cconn *cc);
 

@@ -2,6 +2,7 @@
 
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -27,6 +28,7 @@ static bool h1_produce(struct cconn *cc);
 static void h1_drained(struct cconn *cc);
 static bool h1_shutdown(struct cconn *cc, enum cconn_shut how);
 static bool h1_may_read(struct cconn *cc);
+static double h1_timeout(struct cconn *cc, double now);
 static void h1_cleanup(struct cconn *cc);
 static void xc_consumed(struct xchg *x, size_t n);
 static void xc_send_continue(struct xchg *x);
@@ -39,6 +41,7 @@ static const struct cconn_ops h1_ops = {
     .drained = h1_drained,
     .shutdown = h1_shutdown,
     .may_read = h1_may_read,
+    .timeout = h1_timeout,
     .cleanup = h1_cleanup,
 };
 
@@ -219,6 +222,7 @@ static void process(struct cconn *cc)
                 return;
             }
             x = cconn_xchg_new(cc, 0, XCHG_HTTP11);
+            cc->p.h1.head_start = 0;
             http_parser_init(&cc->p.h1.parser, HTTP_REQUEST);
             cc->p.h1.parser.data = cc;
             cc->p.h1.last_was_name = false;
@@ -396,6 +400,35 @@ static void h1_news(struct cconn *cc, struct xchg *x)
         send_end(cc, x);
 }
 
+/* Where the connection is between requests, and the deadline that starts
+ * there (see h1_timeout). */
+static void phase(struct cconn *cc)
+{
+    struct h1srv *h = &cc->p.h1;
+    const struct config *cfg = cc->w->cfg;
+    double now = ev_now(cc->w->loop);
+    struct xchg *x = cc->xchgs;
+    if (x || h->tunnel) {
+        h->head_start = h->idle_since = 0;
+        if (x && !xchg_req_ended(x))
+            cconn_deadline(cc, cfg->frontend_read_timeout);
+        return;
+    }
+    if (cc->in_len) {
+        h->idle_since = 0;
+        if (h->head_start == 0) {
+            h->head_start = now;
+            cconn_deadline(cc, cfg->frontend_read_timeout);
+        }
+        return;
+    }
+    h->head_start = 0;
+    if (h->idle_since == 0) {
+        h->idle_since = now;
+        cconn_deadline(cc, cfg->frontend_keep_alive_timeout);
+    }
+}
+
 /* The current exchange is answered: free it, then close or go on with the
  * next pipelined request. */
 static void finish(struct cconn *cc)
@@ -416,6 +449,7 @@ static void finish(struct cconn *cc)
         cc->closing = true;
     else
         cconn_resume_read(cc);
+    phase(cc);
 }
 
 /* ---- the glue ---- */
@@ -424,6 +458,7 @@ void h1srv_start(struct cconn *cc)
 {
     memset(&cc->p.h1, 0, sizeof(cc->p.h1));
     cconn_set_proto(cc, CC_H1, &h1_ops, &h1_xchg_ops);
+    phase(cc);
 }
 
 static void h1_recv(struct cconn *cc, const char *p, size_t len)
@@ -441,6 +476,7 @@ static void h1_recv(struct cconn *cc, const char *p, size_t len)
     /* Pipelined requests wait while one is answered: bounded. */
     if (cc->in_len > cc->w->cfg->request_header_field_buffer)
         cconn_pause_read(cc);
+    phase(cc);
 }
 
 /* Half-close after a request: answer it, then close. A tunnel forwards
@@ -450,6 +486,11 @@ static bool h1_eof(struct cconn *cc)
     struct xchg *x = cc->xchgs;
     if (!x)
         return true;
+    if (!cc->p.h1.tunnel && !xchg_req_ended(x)) {
+        /* Gone in the middle of its request: nothing will be answered. */
+        log_info("c%" PRIu64 " client closed during its request", cc->xc.facts.conn_id);
+        return true;
+    }
     cc->eof = true;
     cconn_pause_read(cc);
     if (cc->p.h1.tunnel && !xchg_req_ended(x)) {
@@ -507,8 +548,6 @@ static void h1_drained(struct cconn *cc)
 
 static bool h1_shutdown(struct cconn *cc, enum cconn_shut how)
 {
-    if (how == CC_SHUT_IDLE)
-        return false;
     if (how == CC_SHUT_NOTICE && !cc->xchgs)
         return false;
     cc->p.h1.keep_alive = false; /* close after the current response */
@@ -534,6 +573,37 @@ static bool h1_may_read(struct cconn *cc)
     }
     /* Pipelined requests beyond the cap wait for the current answer. */
     return cc->in_len <= cc->w->cfg->request_header_field_buffer;
+}
+
+/* A request head is bounded from its first byte, a request body by the
+ * gap between reads (while h2gate reads), the wait between requests by
+ * the keep-alive timeout. A tunnel has its own idle timeout; a request
+ * waiting for its backend is timed by the backend's timers; an answer
+ * that does not go out, by the write timeout (cconn.c). */
+static double h1_timeout(struct cconn *cc, double now)
+{
+    struct h1srv *h = &cc->p.h1;
+    const struct config *cfg = cc->w->cfg;
+    double read_to = cfg->frontend_read_timeout;
+    struct xchg *x = cc->xchgs;
+    if (h->tunnel || cc->closing)
+        return INFINITY;
+    double at = INFINITY;
+    if (x) {
+        if (!xchg_req_ended(x) && !cc->read_paused && !cc->eof && read_to > 0)
+            at = cc->last_read + read_to;
+        if (at <= now)
+            xchg_cancel(x, 408, "request body timeout");
+    } else if (h->head_start > 0 && read_to > 0) {
+        at = h->head_start + read_to;
+        if (at <= now)
+            reject(cc, 408, "request head timeout");
+    } else if (h->idle_since > 0 && cfg->frontend_keep_alive_timeout > 0) {
+        at = h->idle_since + cfg->frontend_keep_alive_timeout;
+        if (at <= now)
+            cconn_close(cc, "keep-alive timeout");
+    }
+    return at <= now ? INFINITY : at;
 }
 
 static void h1_cleanup(struct cconn *cc)

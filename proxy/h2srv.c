@@ -1,6 +1,7 @@
 #include "proxy/h2srv.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -30,6 +31,7 @@ static bool h2_produce(struct cconn *cc);
 static void h2_drained(struct cconn *cc);
 static bool h2_shutdown(struct cconn *cc, enum cconn_shut how);
 static bool h2_may_read(struct cconn *cc);
+static double h2_timeout(struct cconn *cc, double now);
 static void h2_cleanup(struct cconn *cc);
 static void xc_consumed(struct xchg *x, size_t n);
 static void xc_send_continue(struct xchg *x);
@@ -42,6 +44,7 @@ static const struct cconn_ops h2_ops = {
     .drained = h2_drained,
     .shutdown = h2_shutdown,
     .may_read = h2_may_read,
+    .timeout = h2_timeout,
     .cleanup = h2_cleanup,
 };
 
@@ -65,6 +68,10 @@ static int on_h2_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void 
         return 0;
     struct xchg *x = cconn_xchg_new(cc, f->hd.stream_id, XCHG_H2);
     nghttp2_session_set_stream_user_data(s, f->hd.stream_id, x);
+    cc->p.h2.num_open++;
+    cc->p.h2.idle_since = 0;
+    x->in_at = ev_now(cc->w->loop);
+    cconn_deadline(cc, cc->w->cfg->stream_read_timeout);
     return 0;
 }
 
@@ -119,6 +126,11 @@ static int on_h2_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *ud
         stats_rst(cc->w->stats, true, f->rst_stream.error_code);
     else if (f->hd.type == NGHTTP2_GOAWAY)
         stats_goaway(cc->w->stats, true, f->goaway.error_code);
+    else if (f->hd.type == NGHTTP2_SETTINGS && !(f->hd.flags & NGHTTP2_FLAG_ACK) &&
+             cc->p.h2.settings_since == 0) {
+        cc->p.h2.settings_since = ev_now(cc->w->loop);
+        cconn_deadline(cc, cc->w->cfg->frontend_http2_setting_timeout);
+    }
     return 0;
 }
 
@@ -129,6 +141,8 @@ static int on_h2_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud
         stats_rst(cc->w->stats, false, f->rst_stream.error_code);
     else if (f->hd.type == NGHTTP2_GOAWAY)
         stats_goaway(cc->w->stats, false, f->goaway.error_code);
+    else if (f->hd.type == NGHTTP2_SETTINGS && (f->hd.flags & NGHTTP2_FLAG_ACK))
+        cc->p.h2.settings_since = 0; /* we send one SETTINGS frame */
     if (f->hd.type != NGHTTP2_HEADERS && f->hd.type != NGHTTP2_DATA)
         return 0;
     struct xchg *x = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
@@ -170,6 +184,7 @@ static int on_h2_data_chunk(nghttp2_session *s, uint8_t flags, int32_t stream_id
     }
     bufq_append(&x->req_body, data, len);
     x->req_unconsumed += len;
+    x->in_at = ev_now(cconn_of(x)->w->loop);
     xchg_req_progress(x);
     return 0;
 }
@@ -185,6 +200,10 @@ static int on_h2_stream_close(nghttp2_session *s, int32_t stream_id, uint32_t er
         log_info("c%" PRIu64 " s%d closed: %s", cc->xc.facts.conn_id, stream_id,
                  nghttp2_http2_strerror(error_code));
     nghttp2_session_set_stream_user_data(s, stream_id, NULL);
+    if (--cc->p.h2.num_open == 0) {
+        cc->p.h2.idle_since = ev_now(cc->w->loop);
+        cconn_deadline(cc, cc->w->cfg->frontend_keep_alive_timeout);
+    }
     x->closed = true;
     x->next_closed = cc->p.h2.closed;
     cc->p.h2.closed = x;
@@ -252,6 +271,7 @@ static int on_h2_send_data(nghttp2_session *s, nghttp2_frame *f, const uint8_t *
     bufq_copy(&cc->out, &x->resp_body, length);
     bufq_drain(&x->resp_body, length);
     x->resp_bytes += length;
+    x->out_wait_since = bufq_len(&x->resp_body) ? ev_now(cc->w->loop) : 0;
     if (padlen > 1) {
         static const uint8_t zeros[256];
         bufq_append(&cc->out, zeros, padlen - 1);
@@ -358,6 +378,10 @@ static void h2_news(struct cconn *cc, struct xchg *x)
         x->out_state = XOUT_DONE;
         return;
     }
+    if (bufq_len(&x->resp_body) && x->out_wait_since == 0) {
+        x->out_wait_since = ev_now(cc->w->loop);
+        cconn_deadline(cc, cc->w->cfg->stream_write_timeout);
+    }
     if (x->deferred) {
         x->deferred = false;
         nghttp2_session_resume_data(cc->p.h2.session, x->stream_id);
@@ -417,6 +441,9 @@ int h2srv_start(struct cconn *cc)
                                               cfg->frontend_http2_connection_window_size);
     if (cc->w->shutting_down)
         nghttp2_submit_shutdown_notice(h->session);
+    h->idle_since = ev_now(cc->w->loop);
+    cconn_deadline(cc, cfg->frontend_keep_alive_timeout);
+    cconn_deadline(cc, cfg->frontend_http2_read_timeout);
     return 0;
 }
 
@@ -505,14 +532,98 @@ static bool h2_shutdown(struct cconn *cc, enum cconn_shut how)
                               nghttp2_session_get_last_proc_stream_id(h->session),
                               NGHTTP2_NO_ERROR, NULL, 0);
         return true;
-    case CC_SHUT_IDLE:
-        if (cc->closing)
-            return false;
-        nghttp2_session_terminate_session(h->session, NGHTTP2_NO_ERROR);
-        cc->closing = true;
-        return true;
     }
     return false;
+}
+
+/* ---- timeouts (see "Timeouts" in ARCHITECTURE.md) ---- */
+
+static double earlier(double a, double b)
+{
+    return a < b ? a : b;
+}
+
+/* GOAWAY(code), then close once it is out, or a second later. */
+static double goaway_close(struct cconn *cc, uint32_t code, const char *why, double now)
+{
+    struct h2srv *h = &cc->p.h2;
+    log_info("c%" PRIu64 " %s: GOAWAY(%s)", cc->xc.facts.conn_id, why,
+             nghttp2_http2_strerror(code));
+    nghttp2_session_terminate_session(h->session, code);
+    cc->closing = true;
+    h->close_at = now + 1.;
+    return h->close_at;
+}
+
+/* A stream's own deadlines: its request body stops arriving while h2gate
+ * holds none of it (--stream-read-timeout), its response bytes wait
+ * unsent (--stream-write-timeout). An expired one cancels the exchange:
+ * 408, or RST_STREAM once the head went out; the backend side is freed. */
+static double stream_deadline(struct xchg *x, const struct config *cfg, double now)
+{
+    double at = INFINITY;
+    if (x->closed || x->error_status)
+        return at;
+    if (cfg->stream_read_timeout > 0 && !x->is_connect && xchg_req_head_done(x) &&
+        !xchg_req_ended(x) && x->req_unconsumed == 0) {
+        at = x->in_at + cfg->stream_read_timeout;
+        if (at <= now) {
+            xchg_cancel(x, 408, "stream read timeout");
+            return INFINITY;
+        }
+    }
+    if (cfg->stream_write_timeout > 0 && x->out_wait_since > 0 && bufq_len(&x->resp_body)) {
+        double w = x->out_wait_since + cfg->stream_write_timeout;
+        if (w <= now) {
+            xchg_cancel(x, 408, "stream write timeout");
+            return INFINITY;
+        }
+        at = earlier(at, w);
+    }
+    return at;
+}
+
+/* The connection's deadlines: SETTINGS unacknowledged, no open stream
+ * (--frontend-keep-alive-timeout), no frame received while no stream
+ * waits for a backend or carries a tunnel (--frontend-http2-read-timeout).
+ * Each ends the connection with a GOAWAY. */
+static double h2_timeout(struct cconn *cc, double now)
+{
+    struct h2srv *h = &cc->p.h2;
+    const struct config *cfg = cc->w->cfg;
+    if (h->close_at > 0) {
+        if (h->close_at > now)
+            return h->close_at;
+        cconn_close(cc, "GOAWAY not delivered");
+        return INFINITY;
+    }
+    double next = INFINITY;
+    if (h->settings_since > 0 && cfg->frontend_http2_setting_timeout > 0) {
+        double at = h->settings_since + cfg->frontend_http2_setting_timeout;
+        if (at <= now)
+            return goaway_close(cc, NGHTTP2_SETTINGS_TIMEOUT, "SETTINGS timeout", now);
+        next = at;
+    }
+    bool waits = false;
+    for (struct xchg *x = cc->xchgs; x; x = x->next) {
+        next = earlier(next, stream_deadline(x, cfg, now));
+        waits |= !x->closed && (x->is_connect || xchg_req_ended(x));
+    }
+    if (cc->closing)
+        return next;
+    if (h->num_open == 0 && h->idle_since > 0 && cfg->frontend_keep_alive_timeout > 0) {
+        double at = h->idle_since + cfg->frontend_keep_alive_timeout;
+        if (at <= now)
+            return goaway_close(cc, NGHTTP2_NO_ERROR, "idle timeout", now);
+        next = earlier(next, at);
+    }
+    if (!waits && cfg->frontend_http2_read_timeout > 0) {
+        double at = cc->last_read + cfg->frontend_http2_read_timeout;
+        if (at <= now)
+            return goaway_close(cc, NGHTTP2_NO_ERROR, "read timeout", now);
+        next = earlier(next, at);
+    }
+    return next;
 }
 
 static bool h2_may_read(struct cconn *cc)
@@ -542,6 +653,8 @@ static void xc_consumed(struct xchg *x, size_t n)
     struct cconn *cc = cconn_of(x);
     nghttp2_session_consume(cc->p.h2.session, x->stream_id, n);
     x->req_unconsumed -= n;
+    x->in_at = ev_now(cc->w->loop);
+    cconn_deadline(cc, cc->w->cfg->stream_read_timeout);
     cconn_mark(cc);
 }
 

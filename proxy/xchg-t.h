@@ -160,6 +160,12 @@ struct xchg {
     /* HTTP/2 client: answer RST_STREAM(rst_code) even when no head was
      * sent (a backend reset passed on, RFC 9113 §8.7). */
     bool reset_stream;
+    /* HTTP/2 client: stream timeouts (--stream-read-timeout,
+     * --stream-write-timeout). in_at: request bytes last arrived or credit
+     * was last returned; out_wait_since: response bytes have waited in
+     * resp_body without any being sent since (0: none waiting). */
+    double in_at;
+    double out_wait_since;
 };
 
 #endif

@@ -198,6 +198,16 @@ void xchg_fail(struct xchg *x, int status, const char *why)
     xchg_notify(x);
 }
 
+void xchg_cancel(struct xchg *x, int status, const char *why)
+{
+    struct upstream *up = x->up;
+    if (up) {
+        xchg_unlink(x);
+        up->ops->abandon(up);
+    }
+    xchg_fail(x, status, why);
+}
+
 /* Absolute-form request targets (RFC 9112 §3.2.2): take the authority and
  * the path from the URL. Returns false when the target is unusable. */
 static bool split_absolute_form(struct xchg *x)

@@ -77,6 +77,11 @@ bool xchg_splice(struct xchg *x, int client_fd);
  * logs why with the connection and stream. */
 void xchg_fail(struct xchg *x, int status, const char *why);
 
+/* The client side gives up on x (a stream timeout): the upstream is let
+ * go (abandoned: it closes or resets what is unfinished), then as
+ * xchg_fail(). */
+void xchg_cancel(struct xchg *x, int status, const char *why);
+
 /* Queues x for its client's next flush. */
 void xchg_notify(struct xchg *x);
 
