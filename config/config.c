@@ -78,6 +78,12 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       rlimit_nofile, ST_U64,                                                               \
       "Set the open-file limit (RLIMIT_NOFILE) to N; 0 raises the\n"                      \
       "soft limit to the hard limit.")                                                     \
+    X(WORKER_FRONTEND_CONNECTIONS, "Performance", "worker-frontend-connections", 0, K_NUM,  \
+      "<N>", 0, SIZE_MAX, "0", worker_frontend_connections, ST_SIZE,                       \
+      "Maximum client connections open on one worker (0: unlimited).\n"                  \
+      "Past it, the worker accepts a new connection and closes it at\n"                  \
+      "once (counted in h2gate_connections_refused_total); the open\n"                   \
+      "ones carry on. The limit of the whole proxy is N times -n.")                       \
     X(FRONTEND_READ_TIMEOUT, "Timeout", "frontend-read-timeout", 0, K_DUR, "<DURATION>", 0, \
       0, "1m", frontend_read_timeout, ST_DBL,                                              \
       "Read timeout for a client connection with a request in progress.")                 \
@@ -104,6 +110,13 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
     X(GRACEFUL_SHUTDOWN_TIMEOUT, "Timeout", "graceful-shutdown-timeout", 0, K_DUR,         \
       "<DURATION>", 0, 0, "30s", graceful_shutdown_timeout, ST_DBL,                        \
       "After SIGTERM or SIGQUIT, exit at the latest after this long.")                    \
+    X(LISTENER_DISABLE_TIMEOUT, "Timeout", "listener-disable-timeout", 0, K_DUR,           \
+      "<DURATION>", 0, 0, "30s", listener_disable_timeout, ST_DBL,                         \
+      "When accept() fails for lack of file descriptors or memory\n"                     \
+      "(EMFILE, ENFILE, ENOBUFS, ENOMEM), the worker stops accepting\n"                  \
+      "until one of its client connections closes, or at the latest\n"                  \
+      "this long. 0: only a close resumes (a worker with no client\n"                    \
+      "connection retries after 1s).")                                                     \
     X(FRONTEND_HTTP2_MAX_CONCURRENT_STREAMS, "HTTP/2",                                     \
       "frontend-http2-max-concurrent-streams", 'c', K_NUM, "<N>", 1, UINT32_MAX, "100",    \
       frontend_http2_max_concurrent_streams, ST_U32,                                       \
