@@ -181,6 +181,13 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
     X(MAX_RESPONSE_HEADER_FIELDS, "HTTP", "max-response-header-fields", 0, K_NUM, "<N>", 1, \
       65535, "500", max_response_header_fields, ST_SIZE,                                   \
       "Maximum number of response header (and trailer) fields.")                          \
+    X(FRONTEND_MAX_REQUESTS, "HTTP", "frontend-max-requests", 0, K_NUM, "<N>", 0,          \
+      UINT64_MAX, NULL, frontend_max_requests, ST_U64,                                      \
+      "Requests one client connection may make (default and 0:\n"                        \
+      "unlimited). HTTP/2: the Nth stream gets GOAWAY(NO_ERROR) with\n"                  \
+      "it as last stream, and the connection closes once its streams\n"                  \
+      "are done. HTTP/1.1: the Nth response carries Connection: close\n"                 \
+      "and the connection closes after it.")                                               \
     X(ADMIN, "Observability", "admin", 0, K_STR, "<HOST>,<PORT>", 0, 0, NULL, admin, ST_STR, \
       "Serve GET /metrics (Prometheus), /stats (JSON) and /healthz on\n"                 \
       "this plain-HTTP/1.1 address. It never proxies.")                                   \

@@ -64,7 +64,7 @@ struct cconn_ops {
 struct h2srv {
     nghttp2_session *session;
     struct xchg *closed;        /* streams nghttp2 closed: freed in the flush pass */
-    bool goaway_final_sent;
+    bool goaway_final_sent;     /* shutdown's or --frontend-max-requests' */
 };
 
 /* HTTP/1.1 server state (h1srv.c): one exchange at a time. */
@@ -101,6 +101,7 @@ struct cconn {
     struct xchg *xchgs;     /* HTTP/2: every open exchange; HTTP/1.1: current */
     struct xchg *pending;   /* exchanges with news from their upstream */
     size_t num_xchgs;
+    uint64_t num_requests;  /* request heads begun (--frontend-max-requests) */
 
     struct cconn *prev, *next;  /* worker->conns */
     struct cconn *next_dirty;

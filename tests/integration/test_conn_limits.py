@@ -1,7 +1,9 @@
 """Connection caps: --worker-frontend-connections (past N client
 connections a worker closes new ones at once), accept() out of descriptors
 (EMFILE: the worker stops accepting until a connection closes or
---listener-disable-timeout, never spins).
+--listener-disable-timeout, never spins), and --frontend-max-requests
+(HTTP/2: GOAWAY naming the Nth stream, HTTP/1.1: Connection: close on the
+Nth response).
 
 Every test runs one worker (-n1) so the per-worker numbers are exact, keeps
 a connection opened before the limit and one opened after it, and checks
@@ -14,6 +16,7 @@ not these counters."""
 import socket
 import time
 
+from h2.errors import ErrorCodes
 
 from obs_lib import gate_with_admin, scrape, settle
 from testlib import HOST, H1Conn, H2Client, h1_get, rss_kib
@@ -269,6 +272,109 @@ def test_emfile_listener_disable_timeout_resumes(procs):
     assert 2 <= errors <= FLOOD + 10 + elapsed, errors
 
 
+# --------------------------------------------------------------------------
+# --frontend-max-requests
+
+
+def test_frontend_max_requests_h2(procs):
+    o = procs.origin()
+    g = gate_with_admin(procs, [o], tls=False,
+                        extra=["--frontend-max-requests=3"])
+    with H2Client(g.port) as before:
+        h2_ok(before)
+        with H2Client(g.port) as c:
+            # Three in flight at once plus a fourth in the same write; the
+            # slow first one must still complete after the GOAWAY.
+            s1 = c.request("/delay/300")
+            s3 = c.request("/")
+            s5 = c.request("/")
+            s7 = c.request("/")
+            c.wait_streams([s1, s3, s5])
+            for sid in (s1, s3, s5):
+                r = c.streams[sid]
+                assert r.status == 200 and r.ended and r.reset is None, r
+            wait_closed(c)
+            assert len(c.goaways) == 1, c.goaways
+            assert c.goaway.error_code == ErrorCodes.NO_ERROR
+            assert c.goaway.last_stream_id == s5
+            # The fourth was refused or ignored, never answered.
+            r7 = c.streams[s7]
+            assert r7.status is None, r7
+            assert r7.reset in (None, ErrorCodes.REFUSED_STREAM), r7
+        h2_ok(before)               # 2 of its 3
+        with H2Client(g.port) as after:
+            h2_ok(after)
+    snap = settle(g.admin_port)
+    assert snap.get("h2gate_goaway_total", direction="sent",
+                    error_code="NO_ERROR") >= 1
+
+
+def test_frontend_max_requests_h2_sequential_and_bounded(procs):
+    """One stream at a time: GOAWAY names exactly the Nth; many such
+    connections leave no memory behind."""
+    o = procs.origin()
+    g = gate_with_admin(procs, [o], tls=False,
+                        extra=["--frontend-max-requests=2"])
+
+    def one_conn():
+        with H2Client(g.port) as c:
+            h2_ok(c)
+            assert c.goaway is None
+            r = h2_ok(c)
+            wait_closed(c)
+            assert c.goaway.last_stream_id == 3
+            assert c.goaway.error_code == ErrorCodes.NO_ERROR
+            return r
+
+    for _ in range(10):
+        one_conn()
+    settle(g.admin_port)
+    rss0 = rss_kib(g.pid)
+    for _ in range(100):
+        one_conn()
+    settle(g.admin_port)
+    rss1 = rss_kib(g.pid)
+    assert_rss_bounded(rss0, rss1)
+
+
+def test_frontend_max_requests_h1(procs):
+    o = procs.origin()
+    g = gate_with_admin(procs, [o], tls=False,
+                        extra=["--frontend-max-requests=2"])
+    with H1Conn(g.port) as before:
+        h1_ok(before)
+        with H1Conn(g.port) as c:
+            r1 = h1_ok(c)
+            assert (r1.header("connection") or "").lower() != "close", r1
+            r2 = h1_ok(c)
+            assert r2.header("connection").lower() == "close", r2
+            assert c.read_to_eof() == b""
+        h1_ok(before)
+        with H1Conn(g.port) as after:
+            h1_ok(after)
+
+
+def test_frontend_max_requests_h1_pipelined(procs):
+    """The Nth answered with close; a request pipelined behind it is not
+    answered (the connection closes)."""
+    o = procs.origin()
+    g = gate_with_admin(procs, [o], tls=False,
+                        extra=["--frontend-max-requests=1"])
+    with H1Conn(g.port) as c:
+        c.send(h1_get("/delay/200") + h1_get("/"))
+        r = c.read_response()
+        assert r.status == 200 and r.header("connection").lower() == "close"
+        assert c.read_to_eof() == b""
+    rss0 = rss_kib(g.pid)
+    for _ in range(100):
+        with H1Conn(g.port) as c:
+            r = h1_ok(c)
+            assert r.header("connection").lower() == "close"
+            assert c.read_to_eof() == b""
+    settle(g.admin_port)
+    assert_rss_bounded(rss0, rss_kib(g.pid))
+
+
 def test_options_in_help(procs):
     from conftest import run_gate
     out = run_gate(["--help"]).stdout
@@ -276,3 +382,4 @@ def test_options_in_help(procs):
                          ("--listener-disable-timeout=", "Default: 30s")):
         i = out.index(opt)
         assert default in out[i:i + 600], opt
+    assert "--frontend-max-requests=" in out
