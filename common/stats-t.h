@@ -97,6 +97,12 @@ enum {
       "Client connections accepted, by frontend protocol.")                                   \
     X(WORKER, GAUGE, conn_active, PROTO, "h2gate_connections_active",                         \
       "Client connections open now, by frontend protocol.")                                   \
+    X(WORKER, COUNTER, conn_refused, NONE, "h2gate_connections_refused_total",               \
+      "Client connections closed at once: the worker had --worker-frontend-connections open.") \
+    X(WORKER, COUNTER, accept_errors, NONE, "h2gate_accept_errors_total",                     \
+      "accept() failures for lack of descriptors or memory; each pauses the worker's listeners.") \
+    X(WORKER, GAUGE, accept_paused, NONE, "h2gate_listeners_paused",                          \
+      "Workers not accepting now after such a failure (--listener-disable-timeout).")         \
     X(WORKER, GAUGE, streams_active, NONE, "h2gate_streams_active",                           \
       "Client requests in progress now (HTTP/2 streams and HTTP/1.1 exchanges).")             \
     X(WORKER, COUNTER, requests, PROTO_CLASS, "h2gate_requests_total",                        \

@@ -23,6 +23,9 @@
  *
  *   h2gate_connections_accepted_total{protocol}           counter
  *   h2gate_connections_active{protocol}                   gauge
+ *   h2gate_connections_refused_total                      counter
+ *   h2gate_accept_errors_total                            counter
+ *   h2gate_listeners_paused                               gauge (workers)
  *   h2gate_streams_active                                 gauge
  *   h2gate_requests_total{protocol,status_class}          counter
  *   h2gate_bytes_total{side,direction}                    counter
@@ -139,6 +142,34 @@ static inline void stats_conn_closed(struct stats *s, enum stats_proto p)
     if (!s || (unsigned)p >= STATS_NUM_PROTOS)
         return;
     stats_cell_sub(&s->conn_active[p], 1);
+}
+
+/* A client connection was accepted and closed at once (worker at its
+ * --worker-frontend-connections). */
+static inline void stats_conn_refused(struct stats *s)
+{
+    if (s)
+        stats_cell_add(&s->conn_refused[0], 1);
+}
+
+/* accept() failed for lack of descriptors or memory (EMFILE, ENFILE,
+ * ENOBUFS, ENOMEM). */
+static inline void stats_accept_error(struct stats *s)
+{
+    if (s)
+        stats_cell_add(&s->accept_errors[0], 1);
+}
+
+/* The worker stopped its listeners after such a failure (paused), or
+ * started them again (!paused). */
+static inline void stats_accept_paused(struct stats *s, bool paused)
+{
+    if (!s)
+        return;
+    if (paused)
+        stats_cell_add(&s->accept_paused[0], 1);
+    else
+        stats_cell_sub(&s->accept_paused[0], 1);
 }
 
 static inline void stats_stream_opened(struct stats *s)

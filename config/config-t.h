@@ -110,6 +110,9 @@ struct config {
     bool accesslog_write_early;
 
     uint64_t rlimit_nofile;             /* 0: raise soft limit to hard limit */
+    size_t worker_frontend_connections; /* 0: unlimited; else per worker */
+    double listener_disable_timeout;    /* 30s; 0: until a client connection closes */
+    uint64_t frontend_max_requests;     /* 0: unlimited; per client connection */
     double graceful_shutdown_timeout;   /* 30s */
 };
 

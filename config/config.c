@@ -83,6 +83,12 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       "HTTP/2 client: GOAWAY and close after this long with no frame\n"                   \
       "received, unless a stream waits for its backend (backend\n"                        \
       "timeouts bound it) or carries a tunnel (--tunnel-idle-timeout).")                  \
+    X(WORKER_FRONTEND_CONNECTIONS, "Performance", "worker-frontend-connections", 0, K_NUM,  \
+      "<N>", 0, SIZE_MAX, "0", worker_frontend_connections, ST_SIZE,                       \
+      "Maximum client connections open on one worker (0: unlimited).\n"                  \
+      "Past it, the worker accepts a new connection and closes it at\n"                  \
+      "once (counted in h2gate_connections_refused_total); the open\n"                   \
+      "ones carry on. The limit of the whole proxy is N times -n.")                       \
     X(FRONTEND_READ_TIMEOUT, "Timeout", "frontend-read-timeout", 0, K_DUR, "<DURATION>", 0, \
       0, "1m", frontend_read_timeout, ST_DBL,                                              \
       "HTTP/1.1 client: 408 and close when a request head is not\n"                        \
@@ -129,6 +135,13 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
     X(GRACEFUL_SHUTDOWN_TIMEOUT, "Timeout", "graceful-shutdown-timeout", 0, K_DUR,         \
       "<DURATION>", 0, 0, "30s", graceful_shutdown_timeout, ST_DBL,                        \
       "After SIGTERM or SIGQUIT, exit at the latest after this long.")                    \
+    X(LISTENER_DISABLE_TIMEOUT, "Timeout", "listener-disable-timeout", 0, K_DUR,           \
+      "<DURATION>", 0, 0, "30s", listener_disable_timeout, ST_DBL,                         \
+      "When accept() fails for lack of file descriptors or memory\n"                     \
+      "(EMFILE, ENFILE, ENOBUFS, ENOMEM), the worker stops accepting\n"                  \
+      "until one of its client connections closes, or at the latest\n"                  \
+      "this long. 0: only a close resumes (a worker with no client\n"                    \
+      "connection retries after 1s).")                                                     \
     X(FRONTEND_HTTP2_MAX_CONCURRENT_STREAMS, "HTTP/2",                                     \
       "frontend-http2-max-concurrent-streams", 'c', K_NUM, "<N>", 1, UINT32_MAX, "100",    \
       frontend_http2_max_concurrent_streams, ST_U32,                                       \
@@ -193,6 +206,13 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
     X(MAX_RESPONSE_HEADER_FIELDS, "HTTP", "max-response-header-fields", 0, K_NUM, "<N>", 1, \
       65535, "500", max_response_header_fields, ST_SIZE,                                   \
       "Maximum number of response header (and trailer) fields.")                          \
+    X(FRONTEND_MAX_REQUESTS, "HTTP", "frontend-max-requests", 0, K_NUM, "<N>", 0,          \
+      UINT64_MAX, NULL, frontend_max_requests, ST_U64,                                      \
+      "Requests one client connection may make (default and 0:\n"                        \
+      "unlimited). HTTP/2: the Nth stream gets GOAWAY(NO_ERROR) with\n"                  \
+      "it as last stream, and the connection closes once its streams\n"                  \
+      "are done. HTTP/1.1: the Nth response carries Connection: close\n"                 \
+      "and the connection closes after it.")                                               \
     X(ADMIN, "Observability", "admin", 0, K_STR, "<HOST>,<PORT>", 0, 0, NULL, admin, ST_STR, \
       "Serve GET /metrics (Prometheus), /stats (JSON) and /healthz on\n"                 \
       "this plain-HTTP/1.1 address. It never proxies.")                                   \

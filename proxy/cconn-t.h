@@ -71,7 +71,7 @@ struct h2srv {
     double idle_since;          /* no open stream since; 0 while one is open */
     double settings_since;      /* our SETTINGS unacknowledged since; 0: none */
     double close_at;            /* GOAWAY queued for a timeout: close then */
-    bool goaway_final_sent;
+    bool goaway_final_sent;     /* shutdown's or --frontend-max-requests' */
 };
 
 /* HTTP/1.1 server state (h1srv.c): one exchange at a time. */
@@ -118,6 +118,7 @@ struct cconn {
     struct xchg *xchgs;     /* HTTP/2: every open exchange; HTTP/1.1: current */
     struct xchg *pending;   /* exchanges with news from their upstream */
     size_t num_xchgs;
+    uint64_t num_requests;  /* request heads begun (--frontend-max-requests) */
 
     struct cconn *prev, *next;  /* worker->conns */
     struct cconn *next_dirty;

@@ -149,7 +149,10 @@ static int on_h1_headers_complete(http_parser *p)
         x->req_content_length = (int64_t)p->content_length;
     else
         x->req_content_length = 0;
-    cc->p.h1.keep_alive = http_should_keep_alive(p) && !cc->w->shutting_down;
+    uint64_t max = cc->w->cfg->frontend_max_requests;
+    cc->num_requests++;
+    cc->p.h1.keep_alive = http_should_keep_alive(p) && !cc->w->shutting_down &&
+                          !(max && cc->num_requests >= max);
     bool has_body = (p->flags & F_CHUNKED) || (p->content_length != ULLONG_MAX &&
                                                p->content_length > 0);
     /* A CONNECT's "body" is the tunnel: it ends when the client closes. */

@@ -66,12 +66,25 @@ static int on_h2_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void 
     struct cconn *cc = ud;
     if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
         return 0;
+    uint64_t max = cc->w->cfg->frontend_max_requests;
+    if (max && cc->num_requests >= max) {
+        /* Sent before our GOAWAY reached the client, maybe in the same
+         * read: unprocessed, so the client may retry it (RFC 9113 §8.7). */
+        nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_REFUSED_STREAM);
+        return 0;
+    }
     struct xchg *x = cconn_xchg_new(cc, f->hd.stream_id, XCHG_H2);
     nghttp2_session_set_stream_user_data(s, f->hd.stream_id, x);
     cc->p.h2.num_open++;
     cc->p.h2.idle_since = 0;
     x->in_at = ev_now(cc->w->loop);
     cconn_deadline(cc, cc->w->cfg->stream_read_timeout);
+    if (++cc->num_requests == max) {
+        /* The last stream: nghttp2 ends the session once it is done
+         * (h2_drained), and a later graceful shutdown adds no GOAWAY. */
+        cc->p.h2.goaway_final_sent = true;
+        nghttp2_submit_goaway(s, NGHTTP2_FLAG_NONE, f->hd.stream_id, NGHTTP2_NO_ERROR, NULL, 0);
+    }
     return 0;
 }
 

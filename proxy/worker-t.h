@@ -32,6 +32,12 @@ struct wrk_listener {
     struct worker *w;
 };
 
+/* A warning logged at most once a second (worker.c, on_accept). */
+struct wrk_ratelog {
+    double last;            /* ev_now() of the last line; 0: none yet */
+    uint64_t suppressed;    /* warnings not logged since that line */
+};
+
 /* Commands from main, as bits: several may be pending at once. */
 enum wrk_cmd { WRK_CMD_GRACEFUL = 1, WRK_CMD_STOP = 2, WRK_CMD_REOPEN_LOGS = 4 };
 
@@ -58,7 +64,14 @@ struct worker {
     char *scratch;              /* read buffer, BUF_BLOCK_SIZE bytes */
 
     struct cconn *conns;
-    size_t num_conns;
+    size_t num_conns;           /* in conns, closed ones until reaped */
+    /* accept() ran out of descriptors or memory: every listener's watcher
+     * is stopped until a client connection closes (on_prepare) or
+     * accept_timer fires (--listener-disable-timeout). */
+    bool accept_paused;
+    ev_timer accept_timer;
+    struct wrk_ratelog accept_log;  /* accept() failures */
+    struct wrk_ratelog refuse_log;  /* --worker-frontend-connections refusals */
     struct cconn *dirty;
     struct cconn *cc_grave;
     struct bconn *bc_grave;

@@ -1,6 +1,7 @@
 #include "proxy/worker.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -26,23 +27,115 @@
 /* Accepts per listener wakeup, so one busy frontend cannot starve the loop. */
 #define ACCEPT_BATCH 64
 
+/* True when a warning may be logged now (at most one a second); then
+ * *suppressed is the number of warnings swallowed since the last one. */
+static bool ratelog_due(struct wrk_ratelog *r, double now, uint64_t *suppressed)
+{
+    if (r->last != 0 && now - r->last < 1.) {
+        r->suppressed++;
+        return false;
+    }
+    r->last = now;
+    *suppressed = r->suppressed;
+    r->suppressed = 0;
+    return true;
+}
+
+/* Stops accepting on every listener of this worker: they share one
+ * descriptor table, and a level-triggered watcher on a listener whose
+ * accept() keeps failing would spin. Resumed by resume_accept(). */
+static void pause_accept(struct worker *w)
+{
+    if (w->accept_paused)
+        return;
+    w->accept_paused = true;
+    stats_accept_paused(w->stats, true);
+    for (size_t i = 0; i < w->num_listeners; i++)
+        ev_io_stop(w->loop, &w->listeners[i].io);
+    /* 0 waits for a close, which a worker without connections never sees. */
+    double t = w->cfg->listener_disable_timeout;
+    if (t <= 0 && w->num_conns == 0)
+        t = 1.;
+    if (t > 0) {
+        ev_timer_set(&w->accept_timer, t, 0.);
+        ev_timer_start(w->loop, &w->accept_timer);
+    }
+}
+
+/* Ends a pause: the listeners that are still open accept again. */
+static void resume_accept(struct worker *w)
+{
+    if (!w->accept_paused)
+        return;
+    w->accept_paused = false;
+    stats_accept_paused(w->stats, false);
+    ev_timer_stop(w->loop, &w->accept_timer);
+    for (size_t i = 0; i < w->num_listeners; i++) {
+        if (w->listeners[i].fd >= 0)
+            ev_io_start(w->loop, &w->listeners[i].io);
+    }
+}
+
+static void on_accept_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)loop;
+    (void)revents;
+    resume_accept(t->data);
+}
+
+static void accept_failed(struct worker *w, int e)
+{
+    uint64_t n;
+    if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+        stats_accept_error(w->stats);
+        if (ratelog_due(&w->accept_log, ev_now(w->loop), &n))
+            log_warn("accept: %s%s; paused until a client connection closes or "
+                     "--listener-disable-timeout (%" PRIu64 " suppressed since the last)",
+                     strerror(e), e == EMFILE || e == ENFILE ? " (raise --rlimit-nofile)" : "",
+                     n);
+        pause_accept(w);
+    } else if (e != EAGAIN && e != EINTR && e != ECONNABORTED) {
+        log_warn("accept: %s", strerror(e));
+    }
+}
+
+/* --worker-frontend-connections: a connection past the cap is closed
+ * before we read a byte of it. Accepting it (rather than leaving it in
+ * the backlog) tells the client at once; with SO_REUSEPORT the kernel
+ * would not hand a waiting one to another worker anyway. */
+static bool refuse(struct worker *w, int fd)
+{
+    size_t cap = w->cfg->worker_frontend_connections;
+    if (cap == 0 || w->num_conns < cap)
+        return false;
+    close(fd);
+    stats_conn_refused(w->stats);
+    uint64_t n;
+    if (ratelog_due(&w->refuse_log, ev_now(w->loop), &n))
+        log_warn("connection refused: %zu client connections open on this worker "
+                 "(--worker-frontend-connections) (%" PRIu64 " suppressed since the last)",
+                 w->num_conns, n);
+    return true;
+}
+
 static void on_accept(struct ev_loop *loop, ev_io *io, int revents)
 {
     (void)loop;
     (void)revents;
     struct wrk_listener *l = (struct wrk_listener *)io;
     struct worker *w = l->w;
-    for (int i = 0; i < ACCEPT_BATCH; i++) {
+    for (int i = 0; i < ACCEPT_BATCH && !w->accept_paused; i++) {
         struct sockaddr_storage ss;
         socklen_t sl = sizeof(ss);
         int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE)
-                log_warn("accept: %s (raise --rlimit-nofile)", strerror(errno));
-            else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-                log_warn("accept: %s", strerror(errno));
+            if (errno == ECONNABORTED || errno == EINTR)
+                continue;
+            accept_failed(w, errno);
             return;
         }
+        if (refuse(w, fd))
+            continue;
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         cconn_new(w, fd, l->fe, (struct sockaddr *)&ss);
@@ -60,6 +153,7 @@ void wrk_mark_dirty(struct worker *w, struct cconn *cc)
 
 static void stop_listeners(struct worker *w)
 {
+    resume_accept(w); /* its timer and gauge; the watchers stop below */
     for (size_t i = 0; i < w->num_listeners; i++) {
         if (w->listeners[i].fd >= 0) {
             ev_io_stop(w->loop, &w->listeners[i].io);
@@ -91,7 +185,11 @@ static void on_prepare(struct ev_loop *loop, ev_prepare *p, int revents)
         cc->dirty = false;
         cconn_flush(cc);
     }
+    size_t open = w->num_conns;
     cconn_reap(w);
+    /* A descriptor was freed: worth another accept(). */
+    if (w->accept_paused && w->num_conns < open)
+        resume_accept(w);
     /* After the client side: it returns credit and resets streams. */
     bool bs_more = bsess_flush_all(w);
     bconn_reap(w);
@@ -182,6 +280,8 @@ void wrk_init(struct worker *w, int id, const struct config *cfg, SSL_CTX *ssl_c
         exit(1);
     }
     upool_init(w);
+    ev_timer_init(&w->accept_timer, on_accept_timer, 0., 0.);
+    w->accept_timer.data = w;
     ev_async_init(&w->wake, on_wake);
     w->wake.data = w;
     ev_async_start(w->loop, &w->wake);

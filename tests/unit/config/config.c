@@ -65,6 +65,9 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.max_response_header_fields, 500);
     assert_int_equal(cfg.rlimit_nofile, 0);
     assert_true(cfg.graceful_shutdown_timeout == 30.);
+    assert_int_equal(cfg.worker_frontend_connections, 0);
+    assert_true(cfg.listener_disable_timeout == 30.);
+    assert_int_equal(cfg.frontend_max_requests, 0);
     cfg_cleanup(&cfg);
 }
 
@@ -96,7 +99,9 @@ static void test_every_option_long_form(void **state)
             "--add-x-forwarded-for", "--strip-incoming-x-forwarded-for",
             "--request-header-field-buffer=32K", "--max-request-header-fields=50",
             "--response-header-field-buffer=128k", "--max-response-header-fields=60",
-            "--rlimit-nofile=4096", "--graceful-shutdown-timeout=10s");
+            "--rlimit-nofile=4096", "--graceful-shutdown-timeout=10s",
+            "--worker-frontend-connections=1000", "--listener-disable-timeout=500ms",
+            "--frontend-max-requests=7");
     assert_int_equal(cfg.workers, 3);
     assert_int_equal(cfg.log_level, LOG_WARN);
     assert_string_equal(cfg.errorlog_file, "/tmp/h2gate.log");
@@ -120,6 +125,9 @@ static void test_every_option_long_form(void **state)
     assert_int_equal(cfg.max_response_header_fields, 60);
     assert_int_equal(cfg.rlimit_nofile, 4096);
     assert_true(cfg.graceful_shutdown_timeout == 10.);
+    assert_int_equal(cfg.worker_frontend_connections, 1000);
+    assert_true(cfg.listener_disable_timeout == 0.5);
+    assert_int_equal(cfg.frontend_max_requests, 7);
     assert_int_equal(cfg.num_frontends, 1);
     assert_false(cfg.frontends[0].tls);
     assert_null(cfg.private_key_file);
