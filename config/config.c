@@ -124,7 +124,12 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
     X(BACKEND_READ_TIMEOUT, "Timeout", "backend-read-timeout", 0, K_DUR, "<DURATION>", 0,  \
       0, "1m", backend_read_timeout, ST_DBL, "Read timeout for backend connections.")     \
     X(BACKEND_WRITE_TIMEOUT, "Timeout", "backend-write-timeout", 0, K_DUR, "<DURATION>",   \
-      0, 0, "30s", backend_write_timeout, ST_DBL, "Write timeout for backend connections.") \
+      0, 0, "30s", backend_write_timeout, ST_DBL,                                          \
+      "While request bytes wait to go out: close an HTTP/2\n"                             \
+      "session that wrote no byte for this long, or an HTTP/1.1\n"                        \
+      "connection that read or wrote none for this long (for\n"                           \
+      "--backend-read-timeout if shorter). Requests on it fail\n"                          \
+      "with 504; HTTP/2 requests not yet sent are retried.")                              \
     X(BACKEND_KEEP_ALIVE_TIMEOUT, "Timeout", "backend-keep-alive-timeout", 0, K_DUR,       \
       "<DURATION>", 0, 0, "2s", backend_keep_alive_timeout, ST_DBL,                        \
       "How long an idle backend connection (HTTP/1.1) or session\n"                      \

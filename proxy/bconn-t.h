@@ -4,6 +4,7 @@
 #include <ev.h>
 #include <http_parser.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "common/buf-t.h"
 #include "proxy/sock-t.h"
@@ -38,6 +39,8 @@ struct bconn {
     bool read_paused;
     bool got_bytes;         /* any response byte for the current exchange */
     bool req_chunked;
+    int64_t req_left;       /* Content-Length framing: body bytes still to queue */
+    bool req_overrun;       /* body bytes past Content-Length were dropped */
     bool req_sent;          /* the whole request is queued in out */
     bool keep_alive;
     bool in_trailers;

@@ -160,6 +160,8 @@ void bconn_attach(struct bconn *bc, struct xchg *x)
          str_eq(method, STR_LIT("DELETE")) || str_eq(method, STR_LIT("OPTIONS"))))
         r.content_length = -1;
     bc->req_chunked = r.chunked;
+    bc->req_left = r.content_length > 0 ? r.content_length : 0;
+    bc->req_overrun = false;
     struct xlate_opts o = {
         .via = !cfg->no_via,
         .xff = cfg->add_x_forwarded_for,
@@ -176,7 +178,7 @@ void bconn_attach(struct bconn *bc, struct xchg *x)
 
 /* Moves buffered request body into out, up to BC_OUT_HIGH; queues the end
  * of the request once the client has sent it all. Returns the body bytes
- * moved. */
+ * taken from the exchange. */
 static size_t fill(struct bconn *bc, struct xchg *x)
 {
     size_t moved = 0;
@@ -184,13 +186,26 @@ static size_t fill(struct bconn *bc, struct xchg *x)
         size_t n = bufq_len(&x->req_body);
         if (n > BC_OUT_HIGH)
             n = BC_OUT_HIGH;
-        if (bc->req_chunked)
+        moved += n;
+        if (bc->req_chunked) {
             bufq_appendf(&bc->out, "%zx\r\n", n);
+        } else if ((uint64_t)n > (uint64_t)bc->req_left) {
+            /* Bytes past the Content-Length sent would reach the backend
+             * as the start of another request. The client side never
+             * hands us any (http-parser and nghttp2 hold bodies to their
+             * length); if it did, they are dropped and bc not reused. */
+            log_warn("backend %s:%u: %zu request body bytes past Content-Length dropped",
+                     bc->be->host, bc->be->port, n - (size_t)bc->req_left);
+            bufq_drain(&x->req_body, n - (size_t)bc->req_left);
+            n = (size_t)bc->req_left;
+            bc->req_overrun = true;
+        }
         bufq_copy(&bc->out, &x->req_body, n);
         bufq_drain(&x->req_body, n);
         if (bc->req_chunked)
             bufq_append(&bc->out, "\r\n", 2);
-        moved += n;
+        else
+            bc->req_left -= (int64_t)n;
     }
     if (xchg_req_ended(x) && bufq_len(&x->req_body) == 0 && !bc->req_sent) {
         if (bc->req_chunked)
@@ -372,7 +387,11 @@ static int on_resp_complete(http_parser *p)
 static void finish(struct bconn *bc, bool clean)
 {
     xchg_unlink(bc->up.x);
-    if (clean && bc->keep_alive && bc->req_sent && bufq_len(&bc->out) == 0)
+    /* A request that ended short of its Content-Length leaves the
+     * backend waiting for body bytes: the next request would be read as
+     * them. */
+    if (clean && bc->keep_alive && bc->req_sent && bc->req_left == 0 && !bc->req_overrun &&
+        bufq_len(&bc->out) == 0)
         to_pool(bc);
     else
         kill_conn(bc);

@@ -76,6 +76,7 @@ struct bsess {
     struct bsess *next_grave;
     double started;             /* ev_now at connect, then at READY */
     double last_read;
+    double last_write;          /* ev_now of the last write progress, or when output became pending */
     double idle_since;          /* ev_now when num_streams fell to 0 */
     double ping_sent;
     const char *fatal;          /* set in callbacks: torn down afterwards */
@@ -85,6 +86,7 @@ struct bsess {
     bool settings_news;         /* ... just now: the queue may move */
     bool goaway;                /* no new streams (GOAWAY either way) */
     bool checking;              /* PING sent, held streams wait for its ACK */
+    bool write_wait;            /* output left pending: the write deadline is armed */
 };
 
 #endif

@@ -117,6 +117,8 @@ static double next_deadline(struct bsess *s)
         d = fmin(d, s->idle_since + cfg->backend_keep_alive_timeout);
     else
         d = fmin(d, s->last_read + cfg->backend_read_timeout);
+    if (bufq_len(&s->out))
+        d = fmin(d, s->last_write + cfg->backend_write_timeout);
     return d;
 }
 
@@ -199,8 +201,10 @@ static void kill_session(struct bsess *s, int status, const char *why, bool conn
 static int write_out(struct bsess *s)
 {
     ssize_t n = sock_write(&s->sock, &s->out, WRITE_BUDGET);
-    if (n > 0)
+    if (n > 0) {
         stats_bytes(s->w->stats, STATS_SIDE_BACKEND, STATS_DIR_OUT, (uint64_t)n);
+        s->last_write = ev_now(s->w->loop);
+    }
     return n < 0 ? (int)n : 0;
 }
 
@@ -221,7 +225,7 @@ struct bsess *bsess_new(struct worker *w, const struct cfg_backend *be)
     s->be = be;
     s->id = ++w->up.next_sess_id;
     s->state = BS_CONNECTING;
-    s->started = s->last_read = s->idle_since = ev_now(w->loop);
+    s->started = s->last_read = s->last_write = s->idle_since = ev_now(w->loop);
     bufq_init(&s->out, &w->pool);
     if (nghttp2_session_client_new2(&s->h2, callbacks, s, option) != 0) {
         log_error("out of memory for an HTTP/2 session");
@@ -248,7 +252,7 @@ static void become_ready(struct bsess *s)
 {
     struct ev_loop *loop = s->w->loop;
     s->state = BS_READY;
-    s->started = s->last_read = ev_now(loop);
+    s->started = s->last_read = s->last_write = ev_now(loop);
     if (s->num_streams == 0)
         s->idle_since = s->started;
     sock_read_start(&s->sock);
@@ -722,6 +726,14 @@ static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
         kill_session(s, 502, "no PING acknowledgement: session dead", false);
         return;
     }
+    /* A backend that stops reading would pin the session and its streams:
+     * output pending with no write progress is a timeout, as for HTTP/1.1
+     * backends (bconn.c), 504. */
+    if (bufq_len(&s->out) && now >= s->last_write + cfg->backend_write_timeout) {
+        stats_backend_timeout(s->w->stats, (long)s->be->index);
+        kill_session(s, 504, "write timed out", false);
+        return;
+    }
     if (s->num_streams == 0) {
         if (now >= s->idle_since + cfg->backend_keep_alive_timeout) {
             kill_session(s, 502, "idle", false);
@@ -759,6 +771,9 @@ static void sess_flush(struct bsess *s)
             }
             if (n == 0)
                 break;
+            /* The write clock starts when output becomes pending. */
+            if (bufq_len(&s->out) == 0)
+                s->last_write = ev_now(s->w->loop);
             bufq_append(&s->out, data, (size_t)n);
         }
         s->dirty = true; /* keep after_nghttp2 from listing us again */
@@ -781,8 +796,16 @@ static void sess_flush(struct bsess *s)
         mark_dirty(s);
         return;
     }
-    if (bufq_len(&s->out))
+    if (bufq_len(&s->out)) {
+        /* The socket blocked: the timer may be set for a later read or
+         * idle deadline. Re-armed once per blocking, not per write. */
+        if (!s->write_wait) {
+            s->write_wait = true;
+            rearm(s);
+        }
         return;
+    }
+    s->write_wait = false;
     if (!nghttp2_session_want_read(s->h2) && !nghttp2_session_want_write(s->h2))
         kill_session(s, 502, "session finished", false);
     else if (s->goaway && s->num_streams == 0)

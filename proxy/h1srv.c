@@ -234,9 +234,14 @@ static void process(struct cconn *cc)
         size_t n = http_parser_execute(&cc->p.h1.parser, &settings, cc->in, cc->in_len);
         enum http_errno e = HTTP_PARSER_ERRNO(&cc->p.h1.parser);
         cconn_in_consume(cc, n);
-        if (cc->p.h1.parser.upgrade && (e == HPE_OK || e == HPE_PAUSED)) {
+        if (cc->p.h1.parser.upgrade && !cc->p.h1.in_message &&
+            (e == HPE_OK || e == HPE_PAUSED)) {
             /* CONNECT, or an Upgrade we do not do: http-parser stops at the
-             * end of the head, and whatever follows is not HTTP. */
+             * end of the message, and whatever follows is not HTTP. The
+             * flag is set from the head on, but an Upgrade request with a
+             * body is parsed to the body's end like any other (nghttpx
+             * CVE-2026-58055: ending it at the head desynchronised the
+             * backend connection, which expected the framed body). */
             http_parser_pause(&cc->p.h1.parser, 0);
             cc->p.h1.keep_alive = false;
             cc->p.h1.in_message = false;

@@ -20,6 +20,8 @@ The h2 server's endpoints:
   /bad/KIND        a malformed response (see _bad)
   /delay/MS        200 "ok\\n" after MS milliseconds
   /noread          takes the request body without returning any credit
+  /stopread        stops reading the connection's socket (every stream on
+                   it stalls; with window=, the sender can fill the socket)
   anything else    200 "ok\\n"
 Control from the test thread: goaway_all() (graceful GOAWAY, in-flight
 streams finish, then close), blackhole_all() (open connections go silent),
@@ -138,11 +140,16 @@ class _H2Proto(asyncio.Protocol):
                                         validate_outbound_headers=False,
                                         normalize_outbound_headers=False)
         self.c = h2.connection.H2Connection(config=cfg)
+        initial = {h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS:
+                   self.srv.max_streams}
+        if self.srv.window:
+            initial[h2.settings.SettingCodes.INITIAL_WINDOW_SIZE] = \
+                self.srv.window
         self.c.local_settings = h2.settings.Settings(
-            client=False,
-            initial_values={h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS:
-                            self.srv.max_streams})
+            client=False, initial_values=initial)
         self.c.initiate_connection()
+        if self.srv.window and self.srv.window > 65535:
+            self.c.increment_flow_control_window(self.srv.window - 65535)
         self.flush()
 
     def connection_lost(self, exc):
@@ -250,7 +257,9 @@ class _H2Proto(asyncio.Protocol):
 
     def on_head(self, sid, st, ended):
         path = st.hmap.get(b":path", b"/").decode()
-        if path.startswith("/rst/"):
+        if path == "/stopread":
+            self.t.pause_reading()
+        elif path.startswith("/rst/"):
             self.c.reset_stream(sid, int(path[5:]))
             self.streams.pop(sid, None)
         elif path.startswith("/refuse-once/"):
@@ -463,9 +472,12 @@ class _H1Proto(asyncio.Protocol):
 
 
 class Backend:
-    """An asyncio server in a thread. h1=True: HTTP/1.1; tls=(key, cert)."""
+    """An asyncio server in a thread. h1=True: HTTP/1.1; tls=(key, cert);
+    window: the h2 server's initial stream and connection windows."""
 
-    def __init__(self, tls=None, h1=False, max_streams=100, client_ca=None):
+    def __init__(self, tls=None, h1=False, max_streams=100, client_ca=None,
+                 window=None):
+        self.window = window
         self.conns = 0
         self.reused = []
         self.requests = []

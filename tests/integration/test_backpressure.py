@@ -2,9 +2,11 @@
 buffer it: h2gate's resident memory stays within a fixed bound of its
 baseline while the origin could send much faster than the client reads."""
 
+import os
+import subprocess
 import time
 
-from testlib import H1Conn, H2Client, rss_kib
+from testlib import H1Conn, H2Client, curl, rss_kib
 
 BIG = 100 * 1024 * 1024
 READ_FIRST = 1024 * 1024
@@ -129,3 +131,52 @@ def test_bursty_http11_reader_gets_whole_body(procs):
             head, body = bursty_read(c, size)
             assert head.startswith(b"HTTP/1.1 200 "), head[:100]
             assert len(body) == size, (len(body), size)
+
+
+# Each transfer below moves 8 MiB each way over loopback; this bounds a
+# stalled one (the bug) so the test fails instead of hanging.
+TRANSFER_BOUND = 60
+# Rounds of h2, h1, h1. The pre-fix binary stalled in about one round in
+# eight here; 24 rounds catch it nearly every run.
+ECHO_ROUNDS = 24
+
+
+def test_h1_echo_after_h2_echo_on_reused_backend(procs, tmp_path):
+    """Issue 9, bug 1: with one worker and one HTTP/1.1 backend, an 8 MiB
+    POST over h2c (nghttp) and then the same POST over HTTP/1.1 (curl)
+    left the second response stalled after a few MiB, and the next
+    HTTP/1.1 request got 100 Continue and nothing else. The HTTP/1.1
+    clients reuse the backend connection the HTTP/2 exchange returned to
+    the pool. Root cause: the lost wakeup in the flush pass fixed in
+    cfa8a09 (see test_bursty_http11_reader_gets_whole_body). The sequence
+    h2, h1, h1 runs ECHO_ROUNDS times; every response is the whole body,
+    byte for byte."""
+    g = procs.gate([procs.origin()], tls=False, workers=1)
+    size = 8 * 1024 * 1024
+    body_path = tmp_path / "body"
+    body = os.urandom(size)
+    body_path.write_bytes(body)
+    url = "http://127.0.0.1:%d/echo" % g.port
+
+    def via_nghttp():
+        p = subprocess.run(["nghttp", "-t", str(TRANSFER_BOUND), "-d",
+                            str(body_path), url],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=TRANSFER_BOUND + 10,
+                           check=False)
+        return p.returncode, p.stdout, p.stderr
+
+    def via_curl():
+        p = curl(["--http1.1", "--max-time", str(TRANSFER_BOUND),
+                  "--data-binary", "@%s" % body_path,
+                  "-H", "Content-Type: application/octet-stream", url],
+                 timeout=TRANSFER_BOUND + 10)
+        return p.returncode, p.stdout, p.stderr
+
+    for rnd in range(ECHO_ROUNDS):
+        for name, send in (("nghttp", via_nghttp), ("curl", via_curl),
+                           ("curl", via_curl)):
+            rc, out, err = send()
+            assert rc == 0 and len(out) == size, \
+                (rnd, name, rc, len(out), err[-500:])
+            assert out == body, (rnd, name, "body differs")

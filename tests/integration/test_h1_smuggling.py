@@ -1,10 +1,16 @@
 """HTTP/1.1 request-smuggling shapes (RFC 9112 2.2, 5.1, 5.2, 6.1, 6.3):
 each is answered 400 and the connection closed, and no byte of it reaches
-the backend."""
+the backend. Then Upgrade with a body (the nghttpx CVE-2026-58055 shape),
+checked byte for byte on one kept-alive backend connection, and upgrade
+in an HTTP/2 request (malformed)."""
+
+import socket
+import threading
 
 import pytest
 
-from testlib import H1Conn, h1_get
+from conftest import IS_NGHTTPX
+from testlib import HOST, Deadline, H1Conn, H2Client, h1_get
 
 SHAPES = {
     "cl_and_te": (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
@@ -45,3 +51,309 @@ def test_smuggling_shape_rejected(procs, shape):
         r = c.read_response()
         assert r.status == 200 and r.body and len(r.body) == 3
     assert o.count() >= 1
+
+
+# --------------------------------------------------------------------------
+# Upgrade with a body (the nghttpx CVE-2026-58055 shape): the request is an
+# ordinary one, its body forwarded with its framing, the Upgrade ignored
+# (hop-by-hop; h2gate does not tunnel Upgrade yet), and the backend
+# connection stays in step for the next request.
+
+SMUGGLED = b"GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+class RawRequest:
+    def __init__(self, conn, head, body, raw):
+        self.conn = conn          # index of the backend connection
+        self.head = head          # bytes up to and including the blank line
+        self.body = body          # decoded body
+        self.raw = raw            # every byte of the request as received
+        lines = head[:-4].split(b"\r\n")
+        self.line = lines[0]
+        self.fields = [tuple(x.strip() for x in ln.split(b":", 1))
+                       for ln in lines[1:]]
+
+    def field(self, name):
+        vals = [v for n, v in self.fields if n.lower() == name]
+        return b", ".join(vals) if vals else None
+
+    def __repr__(self):
+        return "<req c%d %r body=%d>" % (self.conn, self.line, len(self.body))
+
+
+class RawH1Backend:
+    """An HTTP/1.1 origin on loopback that parses each request by its own
+    framing (Content-Length or chunked) and records it byte for byte.
+    Answers 200 "ok\\n" after the whole request, or right after the head
+    (early=True; the body is then read and dropped, as a server may do).
+    Bytes it cannot parse as a request are kept in .garbage."""
+
+    def __init__(self, early=False):
+        self.early = early
+        self.lsock = socket.socket()
+        self.lsock.bind((HOST, 0))
+        self.lsock.listen(16)
+        self.port = self.lsock.getsockname()[1]
+        self.lock = threading.Condition()
+        self.requests = []
+        self.heads = []           # (conn, head) as soon as a head is in
+        self.garbage = []
+        self.conns = []
+        self.threads = []
+        self.stopping = False
+        t = threading.Thread(target=self._accept, daemon=True)
+        t.start()
+        self.threads.append(t)
+
+    def backend(self):
+        return "%s,%d" % (HOST, self.port)
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.lsock.accept()
+            except OSError:
+                return
+            with self.lock:
+                if self.stopping:
+                    c.close()
+                    return
+                idx = len(self.conns)
+                self.conns.append(c)
+            t = threading.Thread(target=self._serve, args=(c, idx),
+                                 daemon=True)
+            t.start()
+            self.threads.append(t)
+
+    def _serve(self, c, idx):
+        buf = bytearray()
+
+        def need(n):
+            while len(buf) < n:
+                d = c.recv(65536)
+                if not d:
+                    raise EOFError
+                buf.extend(d)
+
+        def line(start):
+            while True:
+                i = buf.find(b"\r\n", start)
+                if i >= 0:
+                    return i
+                need(len(buf) + 1)
+
+        try:
+            while True:
+                need(1)
+                while buf.find(b"\r\n\r\n") < 0:
+                    need(len(buf) + 1)
+                end = buf.find(b"\r\n\r\n") + 4
+                head = bytes(buf[:end])
+                req = RawRequest(idx, head, b"", b"")
+                if not req.line.endswith(b" HTTP/1.1") or \
+                        req.line.count(b" ") != 2:
+                    with self.lock:
+                        self.garbage.append((idx, bytes(buf)))
+                        self.lock.notify_all()
+                    return
+                with self.lock:
+                    self.heads.append((idx, head))
+                    self.lock.notify_all()
+                if self.early:
+                    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n")
+                pos = end
+                body = bytearray()
+                te = (req.field(b"transfer-encoding") or b"").lower()
+                cl = req.field(b"content-length")
+                if te == b"chunked":
+                    while True:
+                        i = line(pos)
+                        size = int(bytes(buf[pos:i]).split(b";")[0], 16)
+                        pos = i + 2
+                        if size == 0:
+                            while True:     # trailer section
+                                i = line(pos)
+                                empty = i == pos
+                                pos = i + 2
+                                if empty:
+                                    break
+                            break
+                        need(pos + size + 2)
+                        body += buf[pos:pos + size]
+                        assert buf[pos + size:pos + size + 2] == b"\r\n"
+                        pos += size + 2
+                elif cl is not None:
+                    need(pos + int(cl))
+                    body += buf[pos:pos + int(cl)]
+                    pos += int(cl)
+                req.body, req.raw = bytes(body), bytes(buf[:pos])
+                del buf[:pos]
+                with self.lock:
+                    self.requests.append(req)
+                    self.lock.notify_all()
+                if not self.early:
+                    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n")
+        except (EOFError, OSError, ValueError, AssertionError):
+            return
+
+    def wait(self, cond, timeout=10.0):
+        with self.lock:
+            if not self.lock.wait_for(cond, timeout):
+                raise Deadline("backend: %r %r" % (self.requests, self.garbage))
+
+    def stop(self):
+        with self.lock:
+            self.stopping = True
+        try:
+            self.lsock.shutdown(socket.SHUT_RDWR)   # wakes accept()
+        except OSError:
+            pass
+        self.lsock.close()
+        with self.lock:
+            conns = list(self.conns)
+        for c in conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            c.close()
+        for t in self.threads:
+            t.join(timeout=5)
+
+
+@pytest.fixture
+def raw_backend():
+    made = []
+
+    def make(**kw):
+        b = RawH1Backend(**kw)
+        made.append(b)
+        return b
+    yield make
+    for b in made:
+        b.stop()
+
+
+def upgrade_request(token, framing, body):
+    head = (b"POST /first HTTP/1.1\r\nHost: x\r\nUpgrade: %s\r\n"
+            b"Connection: Upgrade\r\n" % token)
+    if framing == "cl":
+        return head + b"Content-Length: %d\r\n\r\n" % len(body), body
+    chunks = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    return head + b"Transfer-Encoding: chunked\r\n\r\n", chunks
+
+
+SECOND = b"POST /second HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nsecond"
+
+
+def send_second(g):
+    with H1Conn(g.port, timeout=10) as c:
+        c.send(SECOND)
+        r = c.read_response()
+    assert r.status == 200 and r.body == b"ok\n", r
+
+
+def check_first(req, framing, body):
+    assert req.body == body, req
+    if framing == "cl":
+        assert req.field(b"content-length") == b"%d" % len(body), req.head
+    else:
+        assert req.field(b"transfer-encoding") == b"chunked", req.head
+    if IS_NGHTTPX:
+        # nghttpx 1.52 frames the body too, but forwards Upgrade (foo,
+        # websocket; not h2c) and sends a websocket one as GET.
+        return
+    assert req.line == b"POST /first HTTP/1.1", req
+    # Upgrade is hop-by-hop until h2gate tunnels it: never forwarded.
+    assert req.field(b"upgrade") is None, req.head
+
+
+def check_second(req):
+    assert req.line == b"POST /second HTTP/1.1", req
+    assert req.field(b"content-length") == b"6", req.head
+    assert req.body == b"second", req
+    assert req.raw.endswith(b"\r\n\r\nsecond"), req.raw
+
+
+@pytest.mark.parametrize("token", [b"websocket", b"h2c", b"foo"])
+@pytest.mark.parametrize("framing", ["cl", "chunked"])
+@pytest.mark.parametrize("delivery", ["one_write", "head_then_body", "big"])
+def test_upgrade_with_body_keeps_backend_in_step(procs, raw_backend, token,
+                                                 framing, delivery):
+    """An Upgrade request with a body reaches the backend as an ordinary
+    request with its body framed; the next request on the same kept-alive
+    backend connection arrives intact, and the request hidden in the body
+    never reaches the backend as a request."""
+    b = raw_backend()
+    g = procs.gate([b.backend()], tls=False)
+    body = SMUGGLED
+    if delivery == "big":
+        # Past the exchange's high-water mark: parsing pauses mid-body.
+        body = SMUGGLED + b"x" * (1024 * 1024)
+    head, framed = upgrade_request(token, framing, body)
+    with H1Conn(g.port, timeout=10) as c:
+        if delivery == "head_then_body":
+            c.send(head)
+            b.wait(lambda: b.heads)
+            c.send(framed)
+        else:
+            c.send(head + framed)
+        r = c.read_response()
+        assert r.status == 200 and r.body == b"ok\n", r
+    send_second(g)
+    b.wait(lambda: len(b.requests) >= 2)
+    assert len(b.requests) == 2 and not b.garbage, (b.requests, b.garbage)
+    first, second = b.requests
+    check_first(first, framing, body)
+    check_second(second)
+    # One kept-alive backend connection carried both.
+    assert first.conn == second.conn == 0 and len(b.conns) == 1
+    assert all(b"/smuggled" not in h.split(b"\r\n")[0] for _, h in b.heads)
+
+
+@pytest.mark.parametrize("framing", ["cl", "chunked"])
+def test_upgrade_with_body_early_answer(procs, raw_backend, framing):
+    """The backend answers as soon as it has the head and reads the body
+    afterwards. A backend connection whose request body is not all out
+    when the answer ends is never reused; the next request arrives whole
+    on whatever connection carries it, and nothing else does."""
+    b = raw_backend(early=True)
+    g = procs.gate([b.backend()], tls=False)
+    head, framed = upgrade_request(b"websocket", framing, SMUGGLED)
+    with H1Conn(g.port, timeout=10) as c:
+        c.send(head)
+        r = c.read_response()
+        assert r.status == 200 and r.body == b"ok\n", r
+        try:
+            c.send(framed)
+        except OSError:
+            pass              # the proxy may have closed after the answer
+    send_second(g)
+    b.wait(lambda: any(r.line.startswith(b"POST /second ")
+                       for r in b.requests) or b.garbage)
+    assert not b.garbage, (b.requests, b.garbage)
+    seconds = [r for r in b.requests if r.line.startswith(b"POST /second ")]
+    assert len(seconds) == 1, b.requests
+    check_second(seconds[0])
+    assert all(b"/smuggled" not in h.split(b"\r\n")[0] for _, h in b.heads)
+    assert all(r.line in (b"POST /first HTTP/1.1", b"POST /second HTTP/1.1")
+               for r in b.requests), b.requests
+
+
+def test_h2_upgrade_field_is_malformed(procs):
+    """RFC 9113 8.2.2: an HTTP/2 request carrying upgrade is malformed;
+    nghttp2 resets the stream (PROTOCOL_ERROR) and nothing reaches the
+    backend; the connection's next request works."""
+    o = procs.origin(count=True)
+    g = procs.gate([o], tls=False)
+    with H2Client(g.port, strict=False) as c:
+        sid = c.request("/echo", method="POST",
+                        extra=[("upgrade", "websocket"),
+                               ("content-length", "%d" % len(SMUGGLED))],
+                        body=SMUGGLED)
+        st = c.wait_streams([sid])[0]
+        assert st.reset == 1 and st.status is None, st      # PROTOCOL_ERROR
+        assert o.count() == 0
+        sid = c.request("/size/3")
+        st = c.wait_streams([sid])[0]
+        assert st.status == 200 and len(st.data) == 3, st

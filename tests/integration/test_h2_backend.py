@@ -191,6 +191,60 @@ def test_upload_to_stalled_backend_is_bounded(procs, backends):
         assert r.status == 200
 
 
+def test_backend_write_timeout_closes_stalled_session(procs, backends):
+    """Issue 9: an HTTP/2 backend that stops reading its socket while a
+    client uploads cannot pin the session: once output has waited
+    --backend-write-timeout with no write progress, the session is
+    closed, its stream answered 504 (as for an HTTP/1.1 backend), the
+    timeout logged and counted; a later request gets a fresh session, and
+    the proxy's memory stays bounded."""
+    from testlib import rss_kib
+    from obs_lib import gate_with_admin, scrape
+    import h2.exceptions
+    # Windows far larger than the socket buffers: h2gate's writes block.
+    b = backends(window=2 ** 31 - 1)
+    g = gate_with_admin(procs, [b.spec()], tls=False,
+                        extra=["-L", "INFO", "--backend-write-timeout=1s",
+                               "--backend-read-timeout=10m"])
+    with H2Client(g.port) as c:
+        r, = c.wait_streams([c.request("/")])
+        assert r.status == 200
+    base = rss_kib(g.pid)
+    bound = 60          # seconds: generous, far above the 1 s timeout
+    with H2Client(g.port, timeout=bound) as c:
+        sid = c.request("/stopread", method="POST", end_stream=False)
+        st = c.streams[sid]
+        chunk = b"u" * 16384
+        sent = 0
+        deadline = time.monotonic() + bound
+        # Upload until h2gate answers; 1 GiB would mean nothing stops it.
+        while not st.done and sent < (1 << 30):
+            try:
+                room = min(c.conn.local_flow_control_window(sid), len(chunk))
+            except h2.exceptions.StreamClosedError:
+                break
+            if room > 0:
+                c.conn.send_data(sid, chunk[:room])
+                sent += room
+                c.flush()
+            else:
+                c.pump_once(deadline)
+        c.wait(lambda: st.done)
+        assert st.status == 504, (st, sent)
+    # h2gate's writes did block: more went out than the windows alone.
+    assert sent > 1024 * 1024, sent
+    log = g.log()
+    assert "h2 session 1 closed: write timed out" in log, log[-2000:]
+    assert scrape(g.admin_port).get("h2gate_backend_timeouts_total") == 1
+    peak = rss_kib(g.pid)
+    assert peak - base < 32 * 1024, (base, peak)
+    # A new request goes on a fresh session (the stalled one is gone).
+    with H2Client(g.port) as c:
+        r, = c.wait_streams([c.request("/")])
+        assert r.status == 200 and bytes(r.data) == b"ok\n"
+    assert b.conns == 2, b.conns
+
+
 # ---- trailers, gRPC, 1xx ----
 
 def test_trailers_h2_both_ways(procs, backends):
