@@ -121,7 +121,7 @@ clean:
 FUZZ_CC       ?= clang
 FUZZ_SECONDS  ?= 30
 FUZZ_DIR      := build-fuzz
-FUZZ_ALL      := h1_head connect_rule config_values accesslog_format hdrs
+FUZZ_ALL      := h1_head connect_rule config_values accesslog_format hdrs h2srv
 FUZZ_TARGETS  ?= $(FUZZ_ALL)
 FUZZ_CPPFLAGS := -I. -I$(BORINGSSL_INC) -D_GNU_SOURCE -MMD -MP
 FUZZ_CFLAGS   := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
@@ -132,6 +132,10 @@ FUZZ_SRC_connect_rule     := config/connect_rule.c common/xalloc.c
 FUZZ_SRC_config_values    := config/value.c config/spec.c config/route.c common/xalloc.c
 FUZZ_SRC_accesslog_format := proxy/accesslog.c proxy/hdrs.c common/buf.c common/xalloc.c
 FUZZ_SRC_hdrs             := proxy/hdrs.c proxy/xlate.c common/buf.c common/xalloc.c
+# The whole proxy but main.c: a real worker loop, the HTTP/2 server glue
+# and the upstream side (fuzz/h2srv.c serves the backend itself).
+FUZZ_SRC_h2srv            := $(LIB_SRC)
+FUZZ_LIBS_h2srv           := $(LIBS_COMMON)
 
 .PHONY: fuzz-build fuzz-run
 
