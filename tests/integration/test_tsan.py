@@ -26,7 +26,6 @@ import os
 import signal
 import subprocess
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -72,13 +71,15 @@ def start_tsan_gate(procs, origin, tmp_path, alog):
 
 
 class Scraper(threading.Thread):
-    """Reads /metrics, /stats and /healthz in a loop until stopped (or the
-    admin listener goes away at exit); counts the successful reads."""
+    """Reads /metrics, /stats and /healthz in a loop until stopped, or
+    until the admin listener goes away once h2gate is told to exit
+    (.exiting); counts the successful reads, records anything else."""
 
     def __init__(self, port):
         super().__init__(daemon=True)
         self.port = port
         self.stop_flag = threading.Event()
+        self.exiting = False
         self.reads = 0
         self.errors = []
 
@@ -88,10 +89,9 @@ class Scraper(threading.Thread):
         while not self.stop_flag.is_set():
             try:
                 status, _, _ = admin_request(self.port, paths[i % 3], timeout=30)
-            except OSError:
-                if self.stop_flag.is_set():
-                    return
-                # The listener closes when h2gate exits.
+            except OSError as e:
+                if not self.exiting:
+                    self.errors.append((paths[i % 3], repr(e)))
                 return
             if status not in (200, 503):
                 self.errors.append((paths[i % 3], status))
@@ -162,6 +162,7 @@ def test_cross_thread_paths_race_free(procs, tmp_path, monkeypatch):
             stall.send(h1_get("/stall"))
             # The stalled exchange is in flight once its head arrived.
             assert stall.recv_some(1).startswith(b"HTTP/1.1 200")
+            scraper.exiting = True
             g.signal(signal.SIGTERM)
             try:
                 rc = g.popen.wait(timeout=EXIT_TIMEOUT)
