@@ -1,10 +1,13 @@
-# h2gate: plain, strict Makefile. Objects live under build/ (release) and
-# build-asan/ (AddressSanitizer + UndefinedBehaviorSanitizer).
+# h2gate: plain, strict Makefile. Objects live under build/ (release),
+# build-asan/ (AddressSanitizer + UndefinedBehaviorSanitizer) and build-tsan/
+# (ThreadSanitizer, h2gate only).
 #   make          build build/h2gate and build/origin
 #   make deps     install missing Debian packages (quick no-op when present)
 #   make run      demo: origin + h2gate with a self-signed certificate
-#   make test     unit + integration tests, then both again under ASan+UBSan
+#   make test     unit + integration tests, then both again under ASan+UBSan,
+#                 then the ThreadSanitizer run (tests/integration/test_tsan.py)
 #   make asan     build build-asan/
+#   make tsan     build build-tsan/h2gate
 #   make bench    run bench/run
 
 CC       ?= cc
@@ -28,6 +31,13 @@ CFLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
             -fno-sanitize-recover=undefined -std=c11 $(WARN) -pthread
 LDFLAGS  += -fsanitize=address,undefined
 LIBS     := $(LIBS_COMMON)
+else ifeq ($(BUILD),build-tsan)
+# The cross-thread code (stats cells, worker commands, shutdown, the admin
+# listener, log reopen) under ThreadSanitizer. No jemalloc: TSan brings its
+# own allocator.
+CFLAGS   := -O1 -g -fno-omit-frame-pointer -fsanitize=thread -std=c11 $(WARN) -pthread
+LDFLAGS  += -fsanitize=thread
+LIBS     := $(LIBS_COMMON)
 else
 LIBS     := $(LIBS_COMMON) -ljemalloc
 endif
@@ -40,7 +50,7 @@ ORIGIN_OBJ := $(BUILD)/obj/bench/origin.o
 UNIT_SRC  := $(shell find tests/unit -name '*.c' 2>/dev/null | sort)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 
-.PHONY: all deps run test unit integration asan bench clean fuzz
+.PHONY: all deps run test unit integration asan tsan bench clean fuzz
 
 all: deps
 	@$(MAKE) --no-print-directory binaries
@@ -79,9 +89,13 @@ run: all
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan binaries
 
+tsan:
+	@$(MAKE) --no-print-directory BUILD=build-tsan build-tsan/h2gate
+
 test: deps
 	@$(MAKE) --no-print-directory binaries
 	@$(MAKE) --no-print-directory BUILD=build-asan binaries
+	@$(MAKE) --no-print-directory BUILD=build-tsan build-tsan/h2gate
 	@sh tests/run-all.sh
 
 unit: all
@@ -91,7 +105,7 @@ bench: all
 	@bench/run
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-tsan
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
@@ -107,7 +121,7 @@ clean:
 FUZZ_CC       ?= clang
 FUZZ_SECONDS  ?= 30
 FUZZ_DIR      := build-fuzz
-FUZZ_ALL      := h1_head connect_rule config_values accesslog_format hdrs
+FUZZ_ALL      := h1_head connect_rule config_values accesslog_format hdrs h2srv
 FUZZ_TARGETS  ?= $(FUZZ_ALL)
 FUZZ_CPPFLAGS := -I. -I$(BORINGSSL_INC) -D_GNU_SOURCE -MMD -MP
 FUZZ_CFLAGS   := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
@@ -118,6 +132,10 @@ FUZZ_SRC_connect_rule     := config/connect_rule.c common/xalloc.c
 FUZZ_SRC_config_values    := config/value.c config/spec.c config/route.c common/xalloc.c
 FUZZ_SRC_accesslog_format := proxy/accesslog.c proxy/hdrs.c common/buf.c common/xalloc.c
 FUZZ_SRC_hdrs             := proxy/hdrs.c proxy/xlate.c common/buf.c common/xalloc.c
+# The whole proxy but main.c: a real worker loop, the HTTP/2 server glue
+# and the upstream side (fuzz/h2srv.c serves the backend itself).
+FUZZ_SRC_h2srv            := $(LIB_SRC)
+FUZZ_LIBS_h2srv           := $(LIBS_COMMON)
 
 .PHONY: fuzz-build fuzz-run
 

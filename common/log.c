@@ -31,8 +31,6 @@ int log_parse_level(const char *s, enum log_level *out)
 
 static int open_path(void)
 {
-    if (log_path[0] == '\0')
-        return STDERR_FILENO;
     return open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 }
 
@@ -43,18 +41,30 @@ int log_open(enum log_level min, const char *path)
         log_path[0] = '\0';
     else
         snprintf(log_path, sizeof(log_path), "%s", path);
-    return log_reopen();
+    int fd = log_path[0] ? open_path() : STDERR_FILENO;
+    if (fd < 0)
+        return H2G_ERR_IO;
+    int old = atomic_exchange(&log_fd, fd);
+    if (old != STDERR_FILENO)
+        close(old);
+    return 0;
 }
 
 int log_reopen(void)
 {
+    if (log_path[0] == '\0')
+        return 0;
     int fd = open_path();
     if (fd < 0)
         return H2G_ERR_IO;
-    int old = atomic_exchange(&log_fd, fd);
-    if (old != STDERR_FILENO && old != fd)
-        close(old);
-    return 0;
+    /* Workers may be inside write(2) on the current descriptor: closing it
+     * would let a new socket take its number and receive log lines. dup2(2)
+     * swaps the file under the same number in one step instead, so a
+     * concurrent write goes whole to the old file or whole to the new. */
+    int cur = atomic_load(&log_fd);
+    int rv = dup2(fd, cur) < 0 ? H2G_ERR_IO : 0;
+    close(fd);
+    return rv;
 }
 
 void log_set_thread_tag(const char *tag)

@@ -12,11 +12,15 @@ enum log_level { LOG_INFO, LOG_NOTICE, LOG_WARN, LOG_ERROR, LOG_FATAL };
 int log_parse_level(const char *s, enum log_level *out);
 
 /* Sets the minimum level and the destination. path NULL or "-" means
- * stderr. Returns 0, or a negative h2g_err when the file cannot be opened.
- * Called by main before workers start, and on reopen. */
+ * stderr. Returns 0, or a negative h2g_err when the file cannot be opened
+ * (the destination is then unchanged). Called by main before workers
+ * start; not while other threads log. */
 int log_open(enum log_level min, const char *path);
 
-/* Reopens the file given to log_open (log rotation). */
+/* Reopens the file given to log_open (log rotation); any thread, while
+ * others log: the descriptor number stays the same (dup2), so a line
+ * being written goes whole to the old file or to the new one. Returns 0
+ * (also when logging to stderr) or H2G_ERR_IO (the old file stays). */
 int log_reopen(void);
 
 /* Tags every line this thread writes, e.g. "w0"; pass NULL for main. */

@@ -471,7 +471,16 @@ static void h2_recv(struct cconn *cc, const char *p, size_t len)
         cconn_close(cc, "HTTP/2 fatal error");
         return;
     }
-    /* Flooding and similar: nghttp2 queued GOAWAY; send it, then close. */
+    /* Flooding, too many CONTINUATIONs: the session must end. nghttp2 does
+     * not always queue a GOAWAY itself (it does nothing for these two), and
+     * reading stops now, so without one the connection would wait for its
+     * streams until the read timeout. Queue it (a no-op when one is
+     * queued already); once it is sent nghttp2 wants neither to read nor to
+     * write and h2_drained closes. */
+    uint32_t code = rv == NGHTTP2_ERR_FLOODED || rv == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS
+                        ? NGHTTP2_ENHANCE_YOUR_CALM
+                        : NGHTTP2_PROTOCOL_ERROR;
+    nghttp2_session_terminate_session(cc->p.h2.session, code);
     cc->closing = true;
 }
 

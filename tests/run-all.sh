@@ -4,10 +4,13 @@
 # crashed, timed out or ran no tests.
 #
 #   sh tests/run-all.sh              build/ and build-asan/: unit binaries,
-#                                    then the pytest integration suite
+#                                    then the pytest integration suite; then
+#                                    the ThreadSanitizer run of
+#                                    build-tsan/h2gate (tests/integration/
+#                                    test_tsan.py)
 #   sh tests/run-all.sh --unit-only  the unit binaries of build/ only
 #
-# Called by `make test` after both builds. Integration tests need Debian's
+# Called by `make test` after the three builds. Integration tests need Debian's
 # python (python3-h2, python3-pytest), not whatever python3 is first on PATH.
 
 set -u
@@ -39,6 +42,9 @@ san_env() {
     if [ "$1" = build-asan ]; then
         echo "ASAN_OPTIONS=detect_leaks=1:abort_on_error=0" \
              "UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1"
+    elif [ "$1" = build-tsan ]; then
+        echo "TSAN_OPTIONS=halt_on_error=1:exitcode=66:second_deadlock_stack=1" \
+             "H2GATE_TSAN_BIN=$ROOT/build-tsan/h2gate"
     fi
 }
 
@@ -90,25 +96,33 @@ run_unit() {
     done < "$TMP/unit-list"
 }
 
-# run_pytest BUILD: the integration suite against BUILD/h2gate, BUILD/origin.
+# run_pytest BUILD [TESTS]: the integration suite (or just TESTS) against
+# BUILD/h2gate and BUILD/origin. build-tsan has only h2gate, so it runs
+# build/'s h2gate and origin with $H2GATE_TSAN_BIN set (san_env), and
+# test_tsan.py starts the TSan h2gate; the other builds skip that file.
 run_pytest() {
     build=$1
+    tests=${2:-tests/integration}
+    bins=$build
+    [ "$build" = build-tsan ] && bins=build
     echo "== $build: integration tests"
-    for b in h2gate origin; do
-        if [ ! -x "$build/$b" ]; then
-            echo "   FAIL $build/$b is not built"
+    for b in "$bins/h2gate" "$bins/origin" "$build/h2gate"; do
+        if [ ! -x "$b" ]; then
+            echo "   FAIL $b is not built"
             FAILED=$((FAILED + 1))
             BROKEN=1
             return
         fi
     done
+    ignore=""
+    [ "$build" = build-tsan ] || ignore=--ignore=tests/integration/test_tsan.py
     xml=$TMP/junit-$build.xml
     rm -f "$xml"
-    # shellcheck disable=SC2046
-    env H2GATE_BIN="$ROOT/$build/h2gate" ORIGIN_BIN="$ROOT/$build/origin" \
+    # shellcheck disable=SC2046,SC2086
+    env H2GATE_BIN="$ROOT/$bins/h2gate" ORIGIN_BIN="$ROOT/$bins/origin" \
         $(san_env "$build") \
         timeout "$PYTEST_TIMEOUT" "$PY" -m pytest -p no:cacheprovider -q -ra \
-        --junitxml="$xml" tests/integration < /dev/null
+        --junitxml="$xml" $ignore $tests < /dev/null
     rc=$?
     counts=$("$PY" - "$xml" <<'EOF'
 import sys
@@ -164,6 +178,7 @@ else
         run_unit "$build"
         run_pytest "$build"
     done
+    run_pytest build-tsan tests/integration/test_tsan.py
 fi
 
 if [ "$SKIPPED" -gt 0 ]; then

@@ -36,7 +36,7 @@ IS_NGHTTPX = H2GATE_BIN.name == "nghttpx"
 SERVER_NAME = "nghttpx" if IS_NGHTTPX else "h2gate"
 
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
-                     "runtime error:")
+                     "runtime error:", "WARNING: ThreadSanitizer")
 START_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0
 

@@ -271,6 +271,58 @@ static void test_too_many_fields_is_431(void **state)
     rig_stop(&r);
 }
 
+/* ---- a fatal session error ends the connection with GOAWAY ---- */
+
+static bool got_goaway(struct rig *r, void *arg)
+{
+    (void)arg;
+    return rig_find_frame(&r->client, NGHTTP2_GOAWAY, 0) >= 0;
+}
+
+static bool no_conns(struct rig *r, void *arg)
+{
+    (void)arg;
+    return r->w.num_conns == 0;
+}
+
+/* Found by fuzz/h2srv.c: past nghttp2's CONTINUATION limit (8) mem_recv
+ * fails with NGHTTP2_ERR_TOO_MANY_CONTINUATIONS and queues nothing; the
+ * connection stopped reading and stayed open, with no GOAWAY, until its
+ * read timeout. */
+static void test_too_many_continuations_goaway(void **state)
+{
+    (void)state;
+    struct rig r;
+    rig_start(&r, no_args);
+    rig_peer_flush(&r.client); /* the preface and SETTINGS go first */
+    /* One header block in 2-byte pieces: HEADERS + 10 CONTINUATION.
+     * Static-table fields and literals without indexing, so it needs no
+     * encoder state. */
+    static const uint8_t block[] = { 0x82, 0x86, 0x84, 0x01, 0x04, 't', 'e', 's', 't',
+                                     0x00, 0x03, 'x', '-', 'a', 0x08, 'b', 'b', 'b', 'b',
+                                     'b', 'b', 'b', 'b' };
+    uint8_t wire[512];
+    size_t n = 0;
+    for (size_t off = 0; off < sizeof(block); off += 2) {
+        size_t len = sizeof(block) - off < 2 ? sizeof(block) - off : 2;
+        uint8_t type = off == 0 ? NGHTTP2_HEADERS : NGHTTP2_CONTINUATION;
+        uint8_t flags = off == 0 ? NGHTTP2_FLAG_END_STREAM : 0;
+        if (off + len == sizeof(block))
+            flags |= NGHTTP2_FLAG_END_HEADERS;
+        uint8_t hd[9] = { 0, 0, (uint8_t)len, type, flags, 0, 0, 0, 1 };
+        memcpy(wire + n, hd, 9);
+        memcpy(wire + n + 9, block + off, len);
+        n += 9 + len;
+    }
+    assert_int_equal(send(r.client.fd, wire, n, MSG_NOSIGNAL), (ssize_t)n);
+    rig_until(&r, got_goaway, NULL);
+    int i = rig_find_frame(&r.client, NGHTTP2_GOAWAY, 0);
+    assert_int_equal(r.client.frames[i].error_code, NGHTTP2_ENHANCE_YOUR_CALM);
+    rig_until(&r, no_conns, NULL);
+    assert_int_equal(r.num_backends, 0);
+    rig_stop(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -280,6 +332,7 @@ int main(void)
         cmocka_unit_test(test_graceful_goaway),
         cmocka_unit_test(test_malformed_request_is_reset),
         cmocka_unit_test(test_too_many_fields_is_431),
+        cmocka_unit_test(test_too_many_continuations_goaway),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

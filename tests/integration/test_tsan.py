@@ -1,0 +1,180 @@
+"""ThreadSanitizer run of h2gate's cross-thread code.
+
+Runs only when $H2GATE_TSAN_BIN names an h2gate built with
+-fsanitize=thread (`make tsan` builds build-tsan/h2gate; tests/run-all.sh
+runs this file with it). One bounded workload touches every path where
+threads meet, with four workers:
+
+- the lock-free stats: workers write their cells under h2load (h2c, TLS,
+  HTTP/1.1) while the main thread's admin listener sums them for /metrics,
+  /stats and /healthz in a loop;
+- worker start (threads made while the main thread finishes setting up);
+- SIGUSR1: the main thread reopens the error log (workers log at INFO
+  meanwhile) and tells every worker to reopen its access log, under load;
+- SIGTERM under load: the main thread sets the /healthz flag and signals
+  the workers (ev_async), they stop accepting and send GOAWAYs; a request
+  that never ends keeps one worker busy until the shutdown deadline, so
+  the main thread's deadline timer sends the stop command too; every
+  worker exits, tells the main thread, and is joined.
+
+TSAN_OPTIONS makes the first report end the process with status 66, so
+the test asserts exit status 0 and that no "WARNING: ThreadSanitizer"
+appears in its output (the procs fixture also fails on one).
+"""
+
+import os
+import signal
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+from conftest import IS_NGHTTPX, STOP_TIMEOUT, Gate, free_port
+from obs_lib import admin_request, settle, wait_lines
+from testlib import HOST, H1Conn, h1_get, h2load, h2load_argv
+
+TSAN_BIN = os.environ.get("H2GATE_TSAN_BIN")
+
+pytestmark = pytest.mark.skipif(
+    not TSAN_BIN or IS_NGHTTPX,
+    reason="needs $H2GATE_TSAN_BIN (an h2gate built by `make tsan`)")
+
+TSAN_OPTIONS = "halt_on_error=1:exitcode=66:second_deadlock_stack=1"
+TSAN_MARKER = "WARNING: ThreadSanitizer"
+WORKERS = 4
+# Generous: TSan makes h2gate several times slower; nothing below depends
+# on how fast it runs, these only bound a hang.
+EXIT_TIMEOUT = 60
+
+
+def start_tsan_gate(procs, origin, tmp_path, alog):
+    """The TSan h2gate: cleartext and TLS frontends, --admin, an access
+    log, four workers, a 2 s graceful shutdown deadline."""
+    port, tls_port, aport = free_port(), free_port(), free_port()
+    key, cert = procs.tls_files
+    argv = [TSAN_BIN,
+            "-f", "%s,%d;no-tls" % (HOST, port), "-f", "%s,%d" % (HOST, tls_port),
+            "-b", origin.backend(), "-n", str(WORKERS),
+            "--admin=%s,%d" % (HOST, aport),
+            "--accesslog-file=%s" % alog,
+            "--errorlog-file=%s" % (tmp_path / "error.log"), "-L", "INFO",
+            "--graceful-shutdown-timeout=2s",
+            str(key), str(cert)]
+    g = Gate("h2gate-tsan", argv, tmp_path / "h2gate-tsan.log")
+    g.extra_logs.append(tmp_path / "error.log")
+    g.port, g.tls_port, g.admin_port = port, tls_port, aport
+    procs.all.append(g)
+    for p in (port, tls_port, aport):
+        g.wait_port(p)
+    return g
+
+
+class Scraper(threading.Thread):
+    """Reads /metrics, /stats and /healthz in a loop until stopped, or
+    until the admin listener goes away once h2gate is told to exit
+    (.exiting); counts the successful reads, records anything else."""
+
+    def __init__(self, port):
+        super().__init__(daemon=True)
+        self.port = port
+        self.stop_flag = threading.Event()
+        self.exiting = False
+        self.reads = 0
+        self.errors = []
+
+    def run(self):
+        paths = ("/metrics", "/stats", "/healthz")
+        i = 0
+        while not self.stop_flag.is_set():
+            try:
+                status, _, _ = admin_request(self.port, paths[i % 3], timeout=30)
+            except OSError as e:
+                if not self.exiting:
+                    self.errors.append((paths[i % 3], repr(e)))
+                return
+            if status not in (200, 503):
+                self.errors.append((paths[i % 3], status))
+            self.reads += 1
+            i += 1
+
+    def stop(self):
+        self.stop_flag.set()
+        self.join(timeout=60)
+
+
+def tsan_reports(g):
+    text = g.log() + "".join(Path(p).read_text(errors="replace")
+                             for p in g.extra_logs if Path(p).exists())
+    return text if TSAN_MARKER in text else ""
+
+
+def test_cross_thread_paths_race_free(procs, tmp_path, monkeypatch):
+    monkeypatch.setenv("TSAN_OPTIONS", TSAN_OPTIONS)
+    o = procs.origin()
+    alog = tmp_path / "access.log"
+    g = start_tsan_gate(procs, o, tmp_path, alog)
+    h2c = "http://%s:%d/" % (HOST, g.port)
+    tls = "https://%s:%d/" % (HOST, g.tls_port)
+
+    # 1. Load on every worker, all three protocols, while the admin
+    #    listener reads the stats cells.
+    scraper = Scraper(g.admin_port)
+    scraper.start()
+    results = {}
+    loads = {
+        "h2c": lambda: h2load(h2c, 2000, 8, m=8),
+        "h1": lambda: h2load(h2c, 400, 4, h1=True),
+        "tls": lambda: h2load(tls, 400, 4, m=4),
+    }
+    threads = [threading.Thread(target=lambda k=k, f=f: results.__setitem__(k, f()))
+               for k, f in loads.items()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # A report ends h2gate (halt_on_error): say so before h2load's failures.
+    assert g.alive() and not tsan_reports(g), tsan_reports(g)[-20000:] or g.log()
+    for k, n in (("h2c", 2000), ("h1", 400), ("tls", 400)):
+        r = results.get(k)
+        assert r is not None, "h2load %s did not finish" % k
+        assert r.codes["2xx"] == n and r.failed == 0 and r.errored == 0, \
+            (k, r.output)
+    settle(g.admin_port)
+    assert scraper.reads > 0 and not scraper.errors, scraper.errors
+
+    # 2. Rotation under load: move the access log away, SIGUSR1, and lines
+    #    reach a new file while requests keep coming.
+    rotated = tmp_path / "access.log.1"
+    os.rename(alog, rotated)
+    os.rename(tmp_path / "error.log", tmp_path / "error.log.1")
+    g.extra_logs.append(tmp_path / "error.log.1")
+    load = subprocess.Popen(h2load_argv(h2c, 1000000, 4, m=4),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        g.signal(signal.SIGUSR1)
+        wait_lines(alog, lambda lines: len(lines) >= 50, timeout=EXIT_TIMEOUT)
+
+        # 3. SIGTERM under load, with a request that never ends (/stall)
+        #    holding a worker until the shutdown deadline.
+        with H1Conn(g.port, timeout=EXIT_TIMEOUT) as stall:
+            stall.send(h1_get("/stall"))
+            # The stalled exchange is in flight once its head arrived.
+            assert stall.recv_some(1).startswith(b"HTTP/1.1 200")
+            scraper.exiting = True
+            g.signal(signal.SIGTERM)
+            try:
+                rc = g.popen.wait(timeout=EXIT_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                pytest.fail("h2gate still running %ss after SIGTERM" % EXIT_TIMEOUT)
+    finally:
+        load.kill()
+        load.wait(timeout=STOP_TIMEOUT)
+        scraper.stop()
+    report = tsan_reports(g)
+    assert not report, report[-20000:]
+    assert rc == 0, "exit status %s:\n%s" % (rc, g.log()[-20000:])
+    assert scraper.reads > 0 and not scraper.errors, scraper.errors
+    # Both logs really were reopened.
+    assert "graceful shutdown" in (tmp_path / "error.log").read_text()
