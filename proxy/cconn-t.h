@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "common/buf-t.h"
+#include "proxy/h2abuse-t.h"
 #include "proxy/sock-t.h"
 #include "proxy/xchg-t.h"
 
@@ -65,6 +66,7 @@ struct h2srv {
     nghttp2_session *session;
     struct xchg *closed;        /* streams nghttp2 closed: freed in the flush pass */
     bool goaway_final_sent;
+    struct h2abuse abuse;       /* glitch budget (h2abuse.c) */
 };
 
 /* HTTP/1.1 server state (h1srv.c): one exchange at a time. */
