@@ -11,9 +11,9 @@
  * h2gate_http2_glitches_total{kind}; every cut, with the kind that tipped
  * it, in h2gate_http2_abuse_closes_total{kind}, and logged at NOTICE.
  *
- * All functions here run inside nghttp2 callbacks or right after
- * mem_recv/mem_send: they only count, submit GOAWAY and set flags; the
- * glue closes. */
+ * These functions run in h2_recv around mem_recv or inside nghttp2
+ * callbacks: they only count, submit GOAWAY and set flags; the glue stops
+ * reading and closes. */
 #ifndef H2G_PROXY_H2ABUSE_H
 #define H2G_PROXY_H2ABUSE_H
 
