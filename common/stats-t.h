@@ -52,6 +52,27 @@ enum stats_tunnel_result {
 /* Direction of a finished tunnel's byte totals. */
 enum stats_tunnel_dir { STATS_TUNNEL_TO_TARGET = 0, STATS_TUNNEL_TO_CLIENT, STATS_NUM_TUNNEL_DIRS };
 
+/* HTTP/2 glitches (proxy/h2abuse.c): frames and events that cost the proxy
+ * work and give the client nothing. The last two only ever end a
+ * connection: its queued output passed the cap, or nghttp2 itself gave up
+ * on the peer (a flood it detects). */
+enum stats_glitch {
+    STATS_GLITCH_EMPTY_DATA = 0,        /* DATA, no payload, no END_STREAM */
+    STATS_GLITCH_EMPTY_CONTINUATION,
+    STATS_GLITCH_PING,
+    STATS_GLITCH_SETTINGS,
+    STATS_GLITCH_WINDOW_UPDATE,         /* increment 0, or on a long-closed stream */
+    STATS_GLITCH_CLOSED_STREAM,         /* HEADERS or DATA on a closed stream */
+    STATS_GLITCH_PRIORITY,
+    STATS_GLITCH_CLIENT_RESET,          /* RST_STREAM from the client */
+    STATS_GLITCH_SERVER_RESET,          /* a stream the client's error made us reset */
+    STATS_GLITCH_HEADER_BLOCK,          /* a header block over the limits */
+    STATS_GLITCH_UNKNOWN_FRAME,
+    STATS_GLITCH_OUTPUT_QUEUE,
+    STATS_GLITCH_FLOOD,
+    STATS_NUM_GLITCHES
+};
+
 /* Histogram buckets: upper bounds 500 us << i for i < STATS_HIST_NUM_FINITE
  * (0.0005 s doubling up to 65.536 s), then +Inf. Observations are kept in
  * whole microseconds so bucket placement is exact integer arithmetic. */
@@ -70,7 +91,8 @@ enum stats_tunnel_dir { STATS_TUNNEL_TO_TARGET = 0, STATS_TUNNEL_TO_CLIENT, STAT
     X(SIDE_DIR, STATS_NUM_SIDES * STATS_NUM_DIRS)                   \
     X(FRAME_CODE, STATS_NUM_FRAME_DIRS * STATS_NUM_H2_CODES)        \
     X(TUNNEL_RESULT, STATS_NUM_TUNNEL_RESULTS)                      \
-    X(TUNNEL_DIR, STATS_NUM_TUNNEL_DIRS)
+    X(TUNNEL_DIR, STATS_NUM_TUNNEL_DIRS)                            \
+    X(GLITCH, STATS_NUM_GLITCHES)
 
 enum stats_dim {
 #define STATS_DIM_ENUM(id, n) STATS_DIM_##id,
@@ -131,6 +153,10 @@ enum {
       "CONNECT tunnels open now.")                                                            \
     X(WORKER, COUNTER, tunnel_bytes, TUNNEL_DIR, "h2gate_tunnel_bytes_total",                 \
       "Bytes carried by closed tunnels, client to target and target to client.")              \
+    X(WORKER, COUNTER, h2_glitches, GLITCH, "h2gate_http2_glitches_total",                   \
+      "Frames and events on client HTTP/2 connections that cost work and give nothing.")      \
+    X(WORKER, COUNTER, h2_abuse_closes, GLITCH, "h2gate_http2_abuse_closes_total",            \
+      "Client HTTP/2 connections closed for abuse, by the kind that tipped it.")             \
     X(WORKER, HISTOGRAM, request_duration, NONE, "h2gate_request_duration_seconds",           \
       "Time from request head received to exchange finished.")                                \
     X(WORKER, HISTOGRAM, ttfb, NONE, "h2gate_time_to_first_byte_seconds",                     \

@@ -39,6 +39,16 @@ static const char *const h2_code_names[STATS_NUM_H2_CODES] = {
 static const char *const tunnel_result_names[STATS_NUM_TUNNEL_RESULTS] = { "opened", "denied",
                                                                           "failed" };
 static const char *const tunnel_dir_names[STATS_NUM_TUNNEL_DIRS] = { "to_target", "to_client" };
+static const char *const glitch_names[STATS_NUM_GLITCHES] = {
+    "empty_data",   "empty_continuation", "ping",         "settings",      "window_update",
+    "closed_stream", "priority",          "client_reset", "server_reset",  "header_block",
+    "unknown_frame", "output_queue",      "flood",
+};
+
+const char *stats_glitch_name(enum stats_glitch kind)
+{
+    return (unsigned)kind < STATS_NUM_GLITCHES ? glitch_names[kind] : "?";
+}
 
 #define AXIS(label, names) { label, names, sizeof(names) / sizeof(names[0]) }
 
@@ -53,6 +63,7 @@ static const struct dim_info dims[STATS_NUM_DIM_KINDS] = {
                                     AXIS("error_code", h2_code_names) } },
     [STATS_DIM_TUNNEL_RESULT] = { 1, { AXIS("result", tunnel_result_names) } },
     [STATS_DIM_TUNNEL_DIR] = { 1, { AXIS("direction", tunnel_dir_names) } },
+    [STATS_DIM_GLITCH] = { 1, { AXIS("kind", glitch_names) } },
 };
 
 static const size_t dim_len[STATS_NUM_DIM_KINDS] = {

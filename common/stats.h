@@ -20,6 +20,10 @@
  *                 no backend (e.g. requests answered 404 before routing)
  *                 and appears only once it is non-zero
  *   result        opened, denied (403 or 407), failed
+ *   kind          empty_data empty_continuation ping settings window_update
+ *                 closed_stream priority client_reset server_reset
+ *                 header_block unknown_frame output_queue flood
+ *                 (see enum stats_glitch and proxy/h2abuse.h)
  *
  *   h2gate_connections_accepted_total{protocol}           counter
  *   h2gate_connections_active{protocol}                   gauge
@@ -40,6 +44,8 @@
  *   h2gate_tunnels_total{result}                          counter
  *   h2gate_tunnels_active                                 gauge
  *   h2gate_tunnel_bytes_total{direction}                  counter (at tunnel close)
+ *   h2gate_http2_glitches_total{kind}                     counter
+ *   h2gate_http2_abuse_closes_total{kind}                 counter
  *   h2gate_request_duration_seconds                       histogram
  *   h2gate_time_to_first_byte_seconds                     histogram
  *   h2gate_backend_connect_duration_seconds               histogram
@@ -310,6 +316,23 @@ static inline void stats_tunnel_closed(struct stats *s, double duration_s, uint6
     stats_cell_add(&s->tunnel_bytes[STATS_TUNNEL_TO_TARGET], bytes_up);
     stats_cell_add(&s->tunnel_bytes[STATS_TUNNEL_TO_CLIENT], bytes_down);
 }
+
+/* A client HTTP/2 connection committed a glitch of this kind. */
+static inline void stats_glitch(struct stats *s, enum stats_glitch kind)
+{
+    if (s && (unsigned)kind < STATS_NUM_GLITCHES)
+        stats_cell_add(&s->h2_glitches[kind], 1);
+}
+
+/* A client HTTP/2 connection is being closed for abuse; kind tipped it. */
+static inline void stats_abuse_close(struct stats *s, enum stats_glitch kind)
+{
+    if (s && (unsigned)kind < STATS_NUM_GLITCHES)
+        stats_cell_add(&s->h2_abuse_closes[kind], 1);
+}
+
+/* The kind's label value ("empty_data", ...); "?" when out of range. */
+const char *stats_glitch_name(enum stats_glitch kind);
 
 /* ---- reader side: any thread ---- */
 

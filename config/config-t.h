@@ -62,6 +62,8 @@ struct config {
     uint32_t frontend_http2_max_concurrent_streams;  /* 100 */
     int32_t frontend_http2_window_size;              /* 65535 */
     int32_t frontend_http2_connection_window_size;   /* 65535 */
+    size_t frontend_http2_glitch_budget;             /* 1000; 0: no glitch limit */
+    size_t frontend_http2_glitch_refill;             /* 100 per second */
     double frontend_read_timeout;                    /* 1m (seconds) */
     double frontend_write_timeout;                   /* 30s */
     double frontend_keep_alive_timeout;              /* 1m */

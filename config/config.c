@@ -161,6 +161,20 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       frontend_http2_connection_window_size, ST_I32,                                       \
       "Per-connection flow-control window for clients\n"                                  \
       "(65535-2147483647).")                                                               \
+    X(FRONTEND_HTTP2_GLITCH_BUDGET, "HTTP/2", "frontend-http2-glitch-budget", 0, K_NUM,    \
+      "<N>", 0, 1000000, "1000", frontend_http2_glitch_budget, ST_SIZE,                    \
+      "Glitches one client HTTP/2 connection may commit in a burst:\n"                    \
+      "frames that cost work and give nothing (empty DATA or\n"                           \
+      "CONTINUATION, PING, SETTINGS, PRIORITY, unknown frames,\n"                          \
+      "WINDOW_UPDATE of 0 or on a long-closed stream, HEADERS or DATA\n"                  \
+      "on a closed stream, RST_STREAM from the client, streams its\n"                     \
+      "errors make h2gate reset, header blocks over the limits). Past\n"                  \
+      "the budget: GOAWAY(ENHANCE_YOUR_CALM) and close. 0: no limit\n"                   \
+      "(nghttp2's own flood limits still apply).")                                        \
+    X(FRONTEND_HTTP2_GLITCH_REFILL, "HTTP/2", "frontend-http2-glitch-refill", 0, K_NUM,    \
+      "<N>", 0, 1000000, "100", frontend_http2_glitch_refill, ST_SIZE,                     \
+      "Glitches per second given back to a connection's budget, up\n"                     \
+      "to --frontend-http2-glitch-budget.")                                                \
     X(BACKEND_HTTP2_WINDOW_SIZE, "HTTP/2", "backend-http2-window-size", 0, K_SIZE,         \
       "<SIZE>", 0, I31, "65535", backend_http2_window_size, ST_I32,                         \
       "Initial per-stream flow-control window h2gate gives HTTP/2\n"                      \

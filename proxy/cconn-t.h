@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "common/buf-t.h"
+#include "proxy/h2abuse-t.h"
 #include "proxy/sock-t.h"
 #include "proxy/xchg-t.h"
 
@@ -72,6 +73,7 @@ struct h2srv {
     double settings_since;      /* our SETTINGS unacknowledged since; 0: none */
     double close_at;            /* GOAWAY queued for a timeout: close then */
     bool goaway_final_sent;     /* shutdown's or --frontend-max-requests' */
+    struct h2abuse abuse;       /* glitch budget (h2abuse.c) */
 };
 
 /* HTTP/1.1 server state (h1srv.c): one exchange at a time. */

@@ -13,6 +13,7 @@
 #include "config/config.h"
 #include "proxy/auth.h"
 #include "proxy/cconn.h"
+#include "proxy/h2abuse.h"
 #include "proxy/hdrs.h"
 #include "proxy/worker.h"
 #include "proxy/xchg.h"
@@ -106,7 +107,10 @@ static int on_h2_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_
         return 0;
     }
     if (hdrs_add(&x->req, n, v, false) < 0) {
+        /* 431; the rest of the block is still decoded (HPACK state) but
+         * skipped above. */
         x->bad_status = 431;
+        h2abuse_glitch(cconn_of(x), STATS_GLITCH_HEADER_BLOCK);
         return 0;
     }
     if (namelen && name[0] == ':') {
@@ -133,14 +137,16 @@ static int on_h2_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_
 
 static int on_h2_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *ud)
 {
-    (void)s;
     struct cconn *cc = ud;
-    if (f->hd.type == NGHTTP2_RST_STREAM)
+    if (f->hd.type == NGHTTP2_RST_STREAM) {
         stats_rst(cc->w->stats, true, f->rst_stream.error_code);
-    else if (f->hd.type == NGHTTP2_GOAWAY)
+        h2abuse_rst_sent(cc, f->hd.stream_id, f->rst_stream.error_code,
+                         nghttp2_session_get_stream_user_data(s, f->hd.stream_id) != NULL);
+    } else if (f->hd.type == NGHTTP2_GOAWAY) {
         stats_goaway(cc->w->stats, true, f->goaway.error_code);
-    else if (f->hd.type == NGHTTP2_SETTINGS && !(f->hd.flags & NGHTTP2_FLAG_ACK) &&
-             cc->p.h2.settings_since == 0) {
+        h2abuse_goaway_sent(cc, f->goaway.error_code);
+    } else if (f->hd.type == NGHTTP2_SETTINGS && !(f->hd.flags & NGHTTP2_FLAG_ACK) &&
+               cc->p.h2.settings_since == 0) {
         cc->p.h2.settings_since = ev_now(cc->w->loop);
         cconn_deadline(cc, cc->w->cfg->frontend_http2_setting_timeout);
     }
@@ -207,6 +213,7 @@ static int on_h2_stream_close(nghttp2_session *s, int32_t stream_id, uint32_t er
 {
     struct cconn *cc = ud;
     struct xchg *x = nghttp2_session_get_stream_user_data(s, stream_id);
+    h2abuse_stream_closed(cc, stream_id);
     if (!x)
         return 0;
     if (error_code != NGHTTP2_NO_ERROR)
@@ -310,6 +317,7 @@ static int on_h2_invalid_frame(nghttp2_session *s, const nghttp2_frame *f, int l
     struct cconn *cc = ud;
     log_info("c%" PRIu64 " s%d invalid frame type %d: %s", cc->xc.facts.conn_id, f->hd.stream_id,
              f->hd.type, nghttp2_strerror(lib_error));
+    h2abuse_invalid_frame(cc, f, lib_error);
     return 0;
 }
 
@@ -426,6 +434,9 @@ void h2srv_global_init(const struct config *cfg)
     nghttp2_option_set_stream_reset_rate_limit(option, 1000, 33);
     nghttp2_option_set_max_continuations(option, 8);
     nghttp2_option_set_max_settings(option, 32);
+    /* Unsent PING and SETTINGS ACKs past this are a flood (h2abuse.c
+     * counts on the same number). */
+    nghttp2_option_set_max_outbound_ack(option, 1000);
 }
 
 void h2srv_global_cleanup(void)
@@ -444,9 +455,15 @@ int h2srv_start(struct cconn *cc)
     memset(h, 0, sizeof(*h));
     if (nghttp2_session_server_new2(&h->session, callbacks, cc, option) != 0)
         return H2G_ERR_NOMEM;
+    h2abuse_init(cc);
+    /* RFC 9113 §6.5.2 counts 32 octets per field on top of name and
+     * value; our limits count names and values only. Advisory: larger
+     * blocks get 431. */
+    size_t max_list = cfg->request_header_field_buffer + 32 * cfg->max_request_header_fields;
     nghttp2_settings_entry iv[] = {
         { NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, cfg->frontend_http2_max_concurrent_streams },
         { NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, (uint32_t)cfg->frontend_http2_window_size },
+        { NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, max_list > UINT32_MAX ? UINT32_MAX : (uint32_t)max_list },
     };
     nghttp2_submit_settings(h->session, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0]));
     if (cfg->frontend_http2_connection_window_size > NGHTTP2_INITIAL_CONNECTION_WINDOW_SIZE)
@@ -460,28 +477,71 @@ int h2srv_start(struct cconn *cc)
     return 0;
 }
 
+/* Nothing more is read: the GOAWAY goes out, then h2_drained closes
+ * (nghttp2 wants neither read nor write once it is sent), whatever the
+ * open streams; a client that does not read it is closed a second later
+ * (h2_timeout). */
+static void stop_reading(struct cconn *cc)
+{
+    cc->closing = true;
+    cconn_pause_read(cc);
+    cc->p.h2.close_at = ev_now(cc->w->loop) + 1.;
+    cconn_deadline(cc, 1.);
+}
+
 static void h2_recv(struct cconn *cc, const char *p, size_t len)
 {
-    ssize_t rv = nghttp2_session_mem_recv(cc->p.h2.session, (const uint8_t *)p, len);
-    if (rv >= 0)
+    struct h2srv *h = &cc->p.h2;
+    const uint8_t *in = (const uint8_t *)p;
+    ssize_t rv = 0;
+    /* Frame by frame, so that h2abuse sees every frame header (nghttp2
+     * hides those it ignores) with the session state of its turn. */
+    while (len > 0 && !h->abuse.tripped) {
+        size_t n = h2abuse_scan(cc, in, len);
+        if (h->abuse.tripped)
+            break;
+        rv = nghttp2_session_mem_recv(h->session, in, n);
+        if (rv < 0)
+            break;
+        in += n;
+        len -= n;
+    }
+    if (h->abuse.tripped) {
+        stop_reading(cc); /* the frame that tipped it never reached nghttp2 */
         return;
+    }
+    if (rv >= 0) {
+        /* A client that never reads makes nghttp2 queue what it answers
+         * by itself; a reader never has this many frames waiting. */
+        if (nghttp2_session_get_outbound_queue_size(h->session) > h2abuse_max_queued_frames(cc)) {
+            h2abuse_trip(cc, STATS_GLITCH_OUTPUT_QUEUE);
+            cconn_close(cc, "HTTP/2 output queue over its cap");
+        }
+        return;
+    }
     log_info("c%" PRIu64 " HTTP/2 error: %s", cc->xc.facts.conn_id, nghttp2_strerror((int)rv));
+    enum stats_glitch kind = h2abuse_recv_error_kind(cc, (int)rv);
+    if (kind == STATS_GLITCH_FLOOD) {
+        /* Its ACKs are not being read: a GOAWAY would not be either. */
+        stats_glitch(cc->w->stats, kind);
+        h2abuse_trip(cc, kind);
+        cconn_close(cc, "HTTP/2 flood");
+        return;
+    }
+    if (kind != STATS_NUM_GLITCHES) {
+        stats_glitch(cc->w->stats, kind);
+        h2abuse_trip(cc, kind);
+        stop_reading(cc);
+        return;
+    }
     if (rv == NGHTTP2_ERR_BAD_CLIENT_MAGIC || rv == NGHTTP2_ERR_CALLBACK_FAILURE ||
         rv == NGHTTP2_ERR_NOMEM) {
         cconn_close(cc, "HTTP/2 fatal error");
         return;
     }
-    /* Flooding, too many CONTINUATIONs: the session must end. nghttp2 does
-     * not always queue a GOAWAY itself (it does nothing for these two), and
-     * reading stops now, so without one the connection would wait for its
-     * streams until the read timeout. Queue it (a no-op when one is
-     * queued already); once it is sent nghttp2 wants neither to read nor to
-     * write and h2_drained closes. */
-    uint32_t code = rv == NGHTTP2_ERR_FLOODED || rv == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS
-                        ? NGHTTP2_ENHANCE_YOUR_CALM
-                        : NGHTTP2_PROTOCOL_ERROR;
-    nghttp2_session_terminate_session(cc->p.h2.session, code);
-    cc->closing = true;
+    /* nghttp2 may have queued a GOAWAY; if it did not, this one goes. */
+    nghttp2_session_terminate_session(h->session, NGHTTP2_PROTOCOL_ERROR);
+    stop_reading(cc);
 }
 
 static bool h2_eof(struct cconn *cc)
@@ -566,14 +626,13 @@ static double earlier(double a, double b)
 }
 
 /* GOAWAY(code), then close once it is out, or a second later. */
-static double goaway_close(struct cconn *cc, uint32_t code, const char *why, double now)
+static double goaway_close(struct cconn *cc, uint32_t code, const char *why)
 {
     struct h2srv *h = &cc->p.h2;
     log_info("c%" PRIu64 " %s: GOAWAY(%s)", cc->xc.facts.conn_id, why,
              nghttp2_http2_strerror(code));
     nghttp2_session_terminate_session(h->session, code);
-    cc->closing = true;
-    h->close_at = now + 1.;
+    stop_reading(cc);
     return h->close_at;
 }
 
@@ -623,7 +682,7 @@ static double h2_timeout(struct cconn *cc, double now)
     if (h->settings_since > 0 && cfg->frontend_http2_setting_timeout > 0) {
         double at = h->settings_since + cfg->frontend_http2_setting_timeout;
         if (at <= now)
-            return goaway_close(cc, NGHTTP2_SETTINGS_TIMEOUT, "SETTINGS timeout", now);
+            return goaway_close(cc, NGHTTP2_SETTINGS_TIMEOUT, "SETTINGS timeout");
         next = at;
     }
     bool waits = false;
@@ -636,13 +695,13 @@ static double h2_timeout(struct cconn *cc, double now)
     if (h->num_open == 0 && h->idle_since > 0 && cfg->frontend_keep_alive_timeout > 0) {
         double at = h->idle_since + cfg->frontend_keep_alive_timeout;
         if (at <= now)
-            return goaway_close(cc, NGHTTP2_NO_ERROR, "idle timeout", now);
+            return goaway_close(cc, NGHTTP2_NO_ERROR, "idle timeout");
         next = earlier(next, at);
     }
     if (!waits && cfg->frontend_http2_read_timeout > 0) {
         double at = cc->last_read + cfg->frontend_http2_read_timeout;
         if (at <= now)
-            return goaway_close(cc, NGHTTP2_NO_ERROR, "read timeout", now);
+            return goaway_close(cc, NGHTTP2_NO_ERROR, "read timeout");
         next = earlier(next, at);
     }
     return next;

@@ -1,0 +1,32 @@
+#ifndef H2G_PROXY_H2ABUSE_T_H
+#define H2G_PROXY_H2ABUSE_T_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/stats-t.h"
+
+/* Streams recently closed: frames racing their close are not glitches. */
+#define H2ABUSE_RECENT 64
+
+/* Abuse accounting of one client HTTP/2 connection (proxy/h2abuse.c),
+ * embedded in struct h2srv. */
+struct h2abuse {
+    double tokens;          /* glitches left in the budget */
+    double refilled_at;     /* ev_now() of the last refill */
+    int32_t recent[H2ABUSE_RECENT]; /* ring of the last closed stream ids */
+    unsigned recent_next;
+    bool tripped;           /* GOAWAY(ENHANCE_YOUR_CALM) queued: stop reading */
+    enum stats_glitch tipped_by;
+    uint8_t last_type;      /* type of the frame header seen last */
+    uint32_t last_length;
+    /* The frame scanner (h2abuse_scan): where the client's byte stream
+     * is. nghttp2 hides frames it ignores (DATA on closed streams) from
+     * its callbacks, so h2gate reads the frame headers itself. */
+    uint32_t preface_left;  /* client magic bytes still to pass */
+    uint32_t payload_left;  /* of the current frame */
+    uint8_t hd[9];          /* a frame header being gathered */
+    uint8_t hd_have;
+};
+
+#endif

@@ -1,0 +1,252 @@
+#include "proxy/h2abuse.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/stats.h"
+#include "config/config.h"
+#include "proxy/cconn.h"
+#include "proxy/worker.h"
+
+/* nghttp2's own limits, set in h2srv_global_init (kept equal here). */
+#define MAX_SETTINGS_ENTRIES 32
+#define MAX_OUTBOUND_ACK 1000
+
+/* Frame types nghttp2 1.52 knows but names only as extensions. */
+#define FRAME_PRIORITY_UPDATE 0x10
+
+static struct h2abuse *abuse_of(struct cconn *cc)
+{
+    return &cc->p.h2.abuse;
+}
+
+static const struct h2abuse *abuse_of_c(const struct cconn *cc)
+{
+    return &cc->p.h2.abuse;
+}
+
+size_t h2abuse_max_queued_frames(const struct cconn *cc)
+{
+    return MAX_OUTBOUND_ACK + 4 * (size_t)cc->w->cfg->frontend_http2_max_concurrent_streams;
+}
+
+void h2abuse_init(struct cconn *cc)
+{
+    struct h2abuse *a = abuse_of(cc);
+    *a = (struct h2abuse){ .tokens = (double)cc->w->cfg->frontend_http2_glitch_budget,
+                           .refilled_at = ev_now(cc->w->loop),
+                           .tipped_by = STATS_NUM_GLITCHES,
+                           .preface_left = NGHTTP2_CLIENT_MAGIC_LEN };
+}
+
+void h2abuse_trip(struct cconn *cc, enum stats_glitch kind)
+{
+    struct h2abuse *a = abuse_of(cc);
+    if (a->tripped)
+        return;
+    a->tripped = true;
+    a->tipped_by = kind;
+    stats_abuse_close(cc->w->stats, kind);
+    log_notice("c%" PRIu64 " HTTP/2 abuse: %s past the limit; GOAWAY(ENHANCE_YOUR_CALM), closing",
+               cc->xc.facts.conn_id, stats_glitch_name(kind));
+    nghttp2_session_terminate_session(cc->p.h2.session, NGHTTP2_ENHANCE_YOUR_CALM);
+}
+
+bool h2abuse_glitch(struct cconn *cc, enum stats_glitch kind)
+{
+    struct h2abuse *a = abuse_of(cc);
+    const struct config *cfg = cc->w->cfg;
+    stats_glitch(cc->w->stats, kind);
+    if (a->tripped || cfg->frontend_http2_glitch_budget == 0)
+        return false;
+    double now = ev_now(cc->w->loop);
+    double budget = (double)cfg->frontend_http2_glitch_budget;
+    a->tokens += (now - a->refilled_at) * (double)cfg->frontend_http2_glitch_refill;
+    if (a->tokens > budget)
+        a->tokens = budget;
+    a->refilled_at = now;
+    a->tokens -= 1;
+    if (a->tokens >= 0)
+        return false;
+    h2abuse_trip(cc, kind);
+    return true;
+}
+
+void h2abuse_stream_closed(struct cconn *cc, int32_t stream_id)
+{
+    struct h2abuse *a = abuse_of(cc);
+    a->recent[a->recent_next] = stream_id;
+    a->recent_next = (a->recent_next + 1) % H2ABUSE_RECENT;
+}
+
+static bool recently_closed(const struct h2abuse *a, int32_t stream_id)
+{
+    for (unsigned i = 0; i < H2ABUSE_RECENT; i++) {
+        if (a->recent[i] == stream_id)
+            return true;
+    }
+    return false;
+}
+
+/* A client stream nghttp2 has seen and no longer holds (it keeps no
+ * closed streams: nghttp2_option_set_no_closed_streams). */
+static bool stream_closed(nghttp2_session *s, int32_t stream_id)
+{
+    return stream_id > 0 && (stream_id & 1) &&
+           stream_id <= nghttp2_session_get_last_proc_stream_id(s) &&
+           !nghttp2_session_find_stream(s, stream_id);
+}
+
+/* The glitch a frame header shows, or STATS_NUM_GLITCHES for none. */
+static enum stats_glitch classify(const struct cconn *cc, nghttp2_session *s,
+                                  const nghttp2_frame_hd *hd)
+{
+    const struct h2abuse *a = abuse_of_c(cc);
+    switch (hd->type) {
+    case NGHTTP2_DATA:
+        if (hd->length == 0 && !(hd->flags & NGHTTP2_FLAG_END_STREAM))
+            return STATS_GLITCH_EMPTY_DATA;
+        /* DATA sent before the client saw our reset or END_STREAM is
+         * normal; on a stream closed long ago it is not. */
+        if (stream_closed(s, hd->stream_id) && !recently_closed(a, hd->stream_id))
+            return STATS_GLITCH_CLOSED_STREAM;
+        return STATS_NUM_GLITCHES;
+    case NGHTTP2_HEADERS:
+        /* nghttp2 ignores these silently, but decodes their block. */
+        return stream_closed(s, hd->stream_id) ? STATS_GLITCH_CLOSED_STREAM : STATS_NUM_GLITCHES;
+    case NGHTTP2_PRIORITY:
+    case FRAME_PRIORITY_UPDATE:
+        return STATS_GLITCH_PRIORITY;
+    case NGHTTP2_RST_STREAM:
+        return STATS_GLITCH_CLIENT_RESET;
+    case NGHTTP2_SETTINGS:
+        return hd->flags & NGHTTP2_FLAG_ACK ? STATS_NUM_GLITCHES : STATS_GLITCH_SETTINGS;
+    case NGHTTP2_PING:
+        return STATS_GLITCH_PING;
+    case NGHTTP2_GOAWAY:
+        return STATS_NUM_GLITCHES;
+    case NGHTTP2_WINDOW_UPDATE:
+        if (hd->stream_id && stream_closed(s, hd->stream_id) &&
+            !recently_closed(a, hd->stream_id))
+            return STATS_GLITCH_WINDOW_UPDATE;
+        return STATS_NUM_GLITCHES;
+    case NGHTTP2_CONTINUATION:
+        return hd->length == 0 ? STATS_GLITCH_EMPTY_CONTINUATION : STATS_NUM_GLITCHES;
+    case NGHTTP2_PUSH_PROMISE:
+        return STATS_NUM_GLITCHES; /* a connection error nghttp2 reports */
+    default:
+        return STATS_GLITCH_UNKNOWN_FRAME;
+    }
+}
+
+/* A complete frame header: classify and charge. */
+static void on_frame_header(struct cconn *cc, const nghttp2_frame_hd *hd)
+{
+    struct h2abuse *a = abuse_of(cc);
+    a->last_type = hd->type;
+    a->last_length = (uint32_t)hd->length;
+    if (hd->type == NGHTTP2_SETTINGS && !(hd->flags & NGHTTP2_FLAG_ACK) &&
+        hd->length / 6 > MAX_SETTINGS_ENTRIES) {
+        /* nghttp2 would answer with a GOAWAY too, uncounted. */
+        stats_glitch(cc->w->stats, STATS_GLITCH_SETTINGS);
+        h2abuse_trip(cc, STATS_GLITCH_SETTINGS);
+        return;
+    }
+    enum stats_glitch kind = classify(cc, cc->p.h2.session, hd);
+    if (kind != STATS_NUM_GLITCHES)
+        h2abuse_glitch(cc, kind);
+}
+
+size_t h2abuse_scan(struct cconn *cc, const uint8_t *p, size_t len)
+{
+    struct h2abuse *a = abuse_of(cc);
+    if (len == 0)
+        return 0;
+    if (a->preface_left) {
+        size_t n = len < a->preface_left ? len : a->preface_left;
+        a->preface_left -= (uint32_t)n;
+        return n;
+    }
+    if (a->payload_left) {
+        size_t n = len < a->payload_left ? len : a->payload_left;
+        a->payload_left -= (uint32_t)n;
+        return n;
+    }
+    size_t n = sizeof(a->hd) - a->hd_have;
+    if (n > len)
+        n = len;
+    memcpy(a->hd + a->hd_have, p, n);
+    a->hd_have = (uint8_t)(a->hd_have + n);
+    if (a->hd_have < sizeof(a->hd))
+        return n;
+    a->hd_have = 0;
+    nghttp2_frame_hd hd = {
+        .length = ((size_t)a->hd[0] << 16) | ((size_t)a->hd[1] << 8) | a->hd[2],
+        .type = a->hd[3],
+        .flags = a->hd[4],
+        .stream_id = (int32_t)((((uint32_t)a->hd[5] << 24) | ((uint32_t)a->hd[6] << 16) |
+                                ((uint32_t)a->hd[7] << 8) | a->hd[8]) & 0x7fffffffu),
+    };
+    a->payload_left = (uint32_t)hd.length;
+    on_frame_header(cc, &hd);
+    return n;
+}
+
+void h2abuse_invalid_frame(struct cconn *cc, const nghttp2_frame *f, int lib_error)
+{
+    (void)lib_error;
+    if (f->hd.type == NGHTTP2_WINDOW_UPDATE && f->window_update.window_size_increment == 0)
+        h2abuse_glitch(cc, STATS_GLITCH_WINDOW_UPDATE);
+}
+
+void h2abuse_rst_sent(struct cconn *cc, int32_t stream_id, uint32_t code, bool has_xchg)
+{
+    (void)stream_id;
+    switch (code) {
+    case NGHTTP2_PROTOCOL_ERROR:
+    case NGHTTP2_FLOW_CONTROL_ERROR:
+    case NGHTTP2_STREAM_CLOSED:
+    case NGHTTP2_FRAME_SIZE_ERROR:
+    case NGHTTP2_COMPRESSION_ERROR:
+        break;
+    case NGHTTP2_REFUSED_STREAM:
+        /* Our own REFUSED_STREAM passes a backend's on; nghttp2's says
+         * the client opened more streams than allowed. */
+        if (has_xchg)
+            return;
+        break;
+    default:
+        return;
+    }
+    h2abuse_glitch(cc, STATS_GLITCH_SERVER_RESET);
+}
+
+void h2abuse_goaway_sent(struct cconn *cc, uint32_t code)
+{
+    struct h2abuse *a = abuse_of(cc);
+    if (code != NGHTTP2_ENHANCE_YOUR_CALM || a->tripped)
+        return;
+    /* nghttp2's own limits (too many SETTINGS entries, its reset rate
+     * limit) end the connection without asking us. */
+    a->tripped = true;
+    a->tipped_by = STATS_GLITCH_FLOOD;
+    stats_abuse_close(cc->w->stats, STATS_GLITCH_FLOOD);
+    log_notice("c%" PRIu64 " HTTP/2 abuse: nghttp2 sent GOAWAY(ENHANCE_YOUR_CALM), closing",
+               cc->xc.facts.conn_id);
+}
+
+enum stats_glitch h2abuse_recv_error_kind(const struct cconn *cc, int lib_error)
+{
+    const struct h2abuse *a = &cc->p.h2.abuse;
+    switch (lib_error) {
+    case NGHTTP2_ERR_TOO_MANY_CONTINUATIONS:
+        if (a->last_type == NGHTTP2_CONTINUATION && a->last_length == 0)
+            return STATS_GLITCH_EMPTY_CONTINUATION;
+        return STATS_GLITCH_HEADER_BLOCK;
+    case NGHTTP2_ERR_FLOODED:
+        return STATS_GLITCH_FLOOD;
+    default:
+        return STATS_NUM_GLITCHES;
+    }
+}
