@@ -87,6 +87,7 @@ struct bsess {
     bool goaway;                /* no new streams (GOAWAY either way) */
     bool checking;              /* PING sent, held streams wait for its ACK */
     bool write_wait;            /* output left pending: the write deadline is armed */
+    bool lost;                  /* the connection broke (reset, EOF, write error) */
 };
 
 #endif

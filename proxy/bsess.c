@@ -135,6 +135,24 @@ static void rearm(struct bsess *s)
 
 /* ---- session teardown ---- */
 
+/* The connection broke under a stream the backend has said nothing about:
+ * it may never have read it (a GOAWAY naming a lower stream, then a close,
+ * crossed our HEADERS and was lost with the reset). An idempotent request
+ * (RFC 9110 §9.2.2) may go again, as a reused HTTP/1.1 connection's does. */
+static bool may_resend(const struct bsess *s, const struct bstream *bs)
+{
+    if (!s->lost || bs->status || bs->got_head || bs->got_rst)
+        return false;
+    static const struct str idempotent[] = { STR_LIT("GET"), STR_LIT("HEAD"), STR_LIT("OPTIONS"),
+                                             STR_LIT("PUT"), STR_LIT("DELETE"), STR_LIT("TRACE") };
+    struct str m = xchg_method(bs->up.x);
+    for (size_t i = 0; i < sizeof(idempotent) / sizeof(idempotent[0]); i++) {
+        if (str_eq(m, idempotent[i]))
+            return true;
+    }
+    return false;
+}
+
 static void kill_session(struct bsess *s, int status, const char *why, bool connect_failed)
 {
     if (s->state == BS_DEAD)
@@ -184,8 +202,8 @@ static void kill_session(struct bsess *s, int status, const char *why, bool conn
         } else if (xchg_resp_ended(x)) {
             xchg_unlink(x);
             bstream_free(bs);
-        } else if (was_ready && !bs->headers_sent && !bs->replay_overflow &&
-                   bs->retries < MAX_RETRIES) {
+        } else if (was_ready && (!bs->headers_sent || may_resend(s, bs)) &&
+                   !bs->replay_overflow && bs->retries < MAX_RETRIES) {
             bs->retries++;
             upool_h2_retry(bs, s);
         } else {
@@ -672,6 +690,7 @@ static void on_readable(struct sock *sk)
         if (n == 0)
             break;
         if (n < 0) {
+            s->lost = true;
             kill_session(s, 502,
                          s->goaway ? "backend closed the session after GOAWAY"
                                    : "backend closed the connection",
@@ -788,6 +807,7 @@ static void sess_flush(struct bsess *s)
         /* A backend that sent GOAWAY and closed said which streams it
          * took: read that first, so the others are retried. */
         on_readable(&s->sock);
+        s->lost = true;
         kill_session(s, 502, "write error", false);
         return;
     }

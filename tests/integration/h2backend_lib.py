@@ -17,6 +17,8 @@ The h2 server's endpoints:
                    arrives, trailers at the request's end
   /rst/N           RST_STREAM with code N
   /refuse-once/K   REFUSED_STREAM the first time for key K, then 200
+  /abort-once/K    the first time for key K, the connection is dropped
+                   (abort) as soon as the request head arrives; then 200
   /bad/KIND        a malformed response (see _bad)
   /delay/MS        200 "ok\\n" after MS milliseconds
   /noread          takes the request body without returning any credit
@@ -267,6 +269,11 @@ class _H2Proto(asyncio.Protocol):
                 self.srv.refused.add(path)
                 self.c.reset_stream(sid, 7)
                 self.streams.pop(sid, None)
+        elif path.startswith("/abort-once/"):
+            if path not in self.srv.refused:
+                self.srv.refused.add(path)
+                self.streams.clear()
+                self.t.abort()
         elif path.startswith("/bad/"):
             self._bad(sid, path[5:])
         elif path == "/grpc.Echo/Bidi":

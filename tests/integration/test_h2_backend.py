@@ -387,6 +387,28 @@ def test_backend_goaway_mid_load_no_failures(procs, backends):
     assert b.conns > 1  # the GOAWAYs did happen
 
 
+def test_connection_lost_idempotent_resent(procs, backends):
+    """A backend connection that breaks under a stream the backend said
+    nothing about (it may never have read it: a GOAWAY and close crossing
+    our HEADERS): GET goes again on a new session, POST fails with 502."""
+    b = backends()
+    g = procs.gate([b.spec()])
+    with H2Client(g.port) as c:
+        sid = c.request("/abort-once/get")
+        r, = c.wait_streams([sid])
+        assert r.status == 200 and bytes(r.data) == b"ok\n"
+    assert b.conns == 2
+    with H2Client(g.port) as c:
+        sid = c.request("/abort-once/post", method="POST", body=b"x" * 10)
+        r, = c.wait_streams([sid])
+        assert r.status == 502
+    with H2Client(g.port) as c:
+        sid = c.request("/")
+        r, = c.wait_streams([sid])
+        assert r.status == 200
+    assert b.conns == 3   # the POST's session was dropped too
+
+
 def test_refused_stream_retried(procs, backends):
     b = backends()
     g = procs.gate([b.spec()])
