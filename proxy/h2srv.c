@@ -224,6 +224,8 @@ static int on_h2_stream_close(nghttp2_session *s, int32_t stream_id, uint32_t er
         cc->p.h2.idle_since = ev_now(cc->w->loop);
         cconn_deadline(cc, cc->w->cfg->frontend_keep_alive_timeout);
     }
+    /* The stream may have been what kept the read timeout off. */
+    cconn_deadline(cc, cc->w->cfg->frontend_http2_read_timeout);
     x->closed = true;
     x->next_closed = cc->p.h2.closed;
     cc->p.h2.closed = x;
