@@ -135,24 +135,6 @@ static void rearm(struct bsess *s)
 
 /* ---- session teardown ---- */
 
-/* The connection broke under a stream the backend has said nothing about:
- * it may never have read it (a GOAWAY naming a lower stream, then a close,
- * crossed our HEADERS and was lost with the reset). An idempotent request
- * (RFC 9110 §9.2.2) may go again, as a reused HTTP/1.1 connection's does. */
-static bool may_resend(const struct bsess *s, const struct bstream *bs)
-{
-    if (!s->lost || bs->status || bs->got_head || bs->got_rst)
-        return false;
-    static const struct str idempotent[] = { STR_LIT("GET"), STR_LIT("HEAD"), STR_LIT("OPTIONS"),
-                                             STR_LIT("PUT"), STR_LIT("DELETE"), STR_LIT("TRACE") };
-    struct str m = xchg_method(bs->up.x);
-    for (size_t i = 0; i < sizeof(idempotent) / sizeof(idempotent[0]); i++) {
-        if (str_eq(m, idempotent[i]))
-            return true;
-    }
-    return false;
-}
-
 static void kill_session(struct bsess *s, int status, const char *why, bool connect_failed)
 {
     if (s->state == BS_DEAD)
@@ -172,43 +154,15 @@ static void kill_session(struct bsess *s, int status, const char *why, bool conn
     struct bstream *held = s->held, *streams = s->streams;
     s->held = s->streams = s->done = NULL;
     s->num_streams = 0;
-    /* Held streams never left h2gate: after a failed liveness check they
-     * go to another session. A backend that never sent SETTINGS does not
-     * speak HTTP/2 (or refused us): its streams fail. */
     while (held) {
         struct bstream *bs = held;
         held = bs->next;
-        bs->next = NULL;
-        bs->s = NULL;
-        if (!bs->up.x) {
-            bstream_free(bs);
-            continue;
-        }
-        if (was_ready && s->got_settings && bs->retries < MAX_RETRIES) {
-            bs->retries++;
-            upool_h2_retry(bs, s);
-        } else {
-            bstream_fail(bs, status, why, connect_failed && !was_ready);
-        }
+        bstream_orphaned(bs, s, true, was_ready, status, why, connect_failed);
     }
     while (streams) {
         struct bstream *bs = streams;
         streams = bs->next;
-        bs->next = NULL;
-        bs->s = NULL;
-        struct xchg *x = bs->up.x;
-        if (!x) {
-            bstream_free(bs);
-        } else if (xchg_resp_ended(x)) {
-            xchg_unlink(x);
-            bstream_free(bs);
-        } else if (was_ready && (!bs->headers_sent || may_resend(s, bs)) &&
-                   !bs->replay_overflow && bs->retries < MAX_RETRIES) {
-            bs->retries++;
-            upool_h2_retry(bs, s);
-        } else {
-            bstream_fail(bs, status, why, connect_failed && !was_ready);
-        }
+        bstream_orphaned(bs, s, false, was_ready, status, why, connect_failed);
     }
     upool_h2_dispatch(w, be);
 }

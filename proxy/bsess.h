@@ -63,6 +63,9 @@ int bstream_send_data(nghttp2_session *h2, nghttp2_frame *f, const uint8_t *fram
 /* nghttp2 closed bs's stream (taken off s already): the exchange has its
  * response, or the stream is retried, or the exchange fails. */
 void bstream_done(struct bsess *s, struct bstream *bs);
+/* The session s died under bs: retried elsewhere, or failed. */
+void bstream_orphaned(struct bstream *bs, struct bsess *s, bool held, bool was_ready, int status,
+                      const char *why, bool connect_failed);
 
 /* Prepare pass: writes every session with output, handles queues.
  * Returns true when more work is left for the next iteration. */

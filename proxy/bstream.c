@@ -255,3 +255,54 @@ void bstream_done(struct bsess *s, struct bstream *bs)
     x->interim_status = 0;
     xchg_fail(x, 502, why);
 }
+
+/* The connection broke under a stream the backend has said nothing about:
+ * it may never have read it (a GOAWAY naming a lower stream, then a close,
+ * crossed our HEADERS and was lost with the reset). An idempotent request
+ * (RFC 9110 §9.2.2) may go again, as a reused HTTP/1.1 connection's does. */
+static bool may_resend(const struct bsess *s, const struct bstream *bs)
+{
+    if (!s->lost || bs->status || bs->got_head || bs->got_rst)
+        return false;
+    static const struct str idempotent[] = { STR_LIT("GET"), STR_LIT("HEAD"), STR_LIT("OPTIONS"),
+                                             STR_LIT("PUT"), STR_LIT("DELETE"), STR_LIT("TRACE") };
+    struct str m = xchg_method(bs->up.x);
+    for (size_t i = 0; i < sizeof(idempotent) / sizeof(idempotent[0]); i++) {
+        if (str_eq(m, idempotent[i]))
+            return true;
+    }
+    return false;
+}
+
+/* The session s died (was_ready: after its handshake; s->lost: the
+ * connection broke) under bs, held (checked for liveness, never sent) or
+ * in flight: send it again on another session, or fail it. */
+void bstream_orphaned(struct bstream *bs, struct bsess *s, bool held, bool was_ready, int status,
+                      const char *why, bool connect_failed)
+{
+    bs->next = NULL;
+    bs->s = NULL;
+    struct xchg *x = bs->up.x;
+    if (!x) {
+        bstream_free(bs);
+        return;
+    }
+    bool again;
+    if (held) {
+        /* A backend that never sent SETTINGS does not speak HTTP/2 (or
+         * refused us): its streams fail. */
+        again = was_ready && s->got_settings;
+    } else if (xchg_resp_ended(x)) {
+        xchg_unlink(x);
+        bstream_free(bs);
+        return;
+    } else {
+        again = was_ready && !bs->replay_overflow && (!bs->headers_sent || may_resend(s, bs));
+    }
+    if (again && bs->retries < MAX_RETRIES) {
+        bs->retries++;
+        upool_h2_retry(bs, s);
+        return;
+    }
+    bstream_fail(bs, status, why, connect_failed && !was_ready);
+}
