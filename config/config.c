@@ -78,17 +78,17 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       rlimit_nofile, ST_U64,                                                               \
       "Set the open-file limit (RLIMIT_NOFILE) to N; 0 raises the\n"                      \
       "soft limit to the hard limit.")                                                     \
-    X(FRONTEND_HTTP2_READ_TIMEOUT, "Timeout", "frontend-http2-read-timeout", 0, K_DUR,     \
-      "<DURATION>", 0, 0, "3m", frontend_http2_read_timeout, ST_DBL,                       \
-      "HTTP/2 client: GOAWAY and close after this long with no frame\n"                   \
-      "received, unless a stream waits for its backend (backend\n"                        \
-      "timeouts bound it) or carries a tunnel (--tunnel-idle-timeout).")                  \
     X(WORKER_FRONTEND_CONNECTIONS, "Performance", "worker-frontend-connections", 0, K_NUM,  \
       "<N>", 0, SIZE_MAX, "0", worker_frontend_connections, ST_SIZE,                       \
       "Maximum client connections open on one worker (0: unlimited).\n"                  \
       "Past it, the worker accepts a new connection and closes it at\n"                  \
       "once (counted in h2gate_connections_refused_total); the open\n"                   \
       "ones carry on. The limit of the whole proxy is N times -n.")                       \
+    X(FRONTEND_HTTP2_READ_TIMEOUT, "Timeout", "frontend-http2-read-timeout", 0, K_DUR,     \
+      "<DURATION>", 0, 0, "3m", frontend_http2_read_timeout, ST_DBL,                       \
+      "HTTP/2 client: GOAWAY and close after this long with no frame\n"                   \
+      "received, unless a stream waits for its backend (backend\n"                        \
+      "timeouts bound it) or carries a tunnel (--tunnel-idle-timeout).")                  \
     X(FRONTEND_READ_TIMEOUT, "Timeout", "frontend-read-timeout", 0, K_DUR, "<DURATION>", 0, \
       0, "1m", frontend_read_timeout, ST_DBL,                                              \
       "HTTP/1.1 client: 408 and close when a request head is not\n"                        \
@@ -98,22 +98,24 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
     X(FRONTEND_WRITE_TIMEOUT, "Timeout", "frontend-write-timeout", 0, K_DUR, "<DURATION>", \
       0, 0, "30s", frontend_write_timeout, ST_DBL,                                         \
       "Every client: close when output waits this long without a byte\n"                 \
-      "being written (a client that stops reading).")                                     \
+      "being written (a client that stops reading), tunnels included.")                                     \
     X(FRONTEND_KEEP_ALIVE_TIMEOUT, "Timeout", "frontend-keep-alive-timeout", 0, K_DUR,     \
       "<DURATION>", 0, 0, "1m", frontend_keep_alive_timeout, ST_DBL,                      \
       "Close a client connection idle this long between requests\n"                      \
       "(HTTP/1.1: nothing of the next request received; HTTP/2: no\n"                    \
-      "open stream since the last one ended, GOAWAY first).")                             \
+      "open stream since the last one ended, GOAWAY first). Never\n"                    \
+      "while a stream or tunnel is open.")                             \
     X(STREAM_READ_TIMEOUT, "Timeout", "stream-read-timeout", 0, K_DUR, "<DURATION>", 0, 0,  \
       "0", stream_read_timeout, ST_DBL,                                                    \
       "HTTP/2 stream whose request body stops arriving for this long\n"                   \
       "while h2gate could take more: 408 (RST_STREAM once the response\n"               \
-      "began); the backend side is released. 0: no timeout.")                             \
+      "began); the backend side is released. Not for tunnels.\n"                         \
+      "0: no timeout.")                             \
     X(STREAM_WRITE_TIMEOUT, "Timeout", "stream-write-timeout", 0, K_DUR, "<DURATION>", 0,   \
       0, "1m", stream_write_timeout, ST_DBL,                                               \
       "HTTP/2 stream whose response bytes wait this long unsent (the\n"                  \
       "client gives no flow-control credit): RST_STREAM; the backend\n"                  \
-      "side is released. 0: no timeout.")                                                 \
+      "side is released. Tunnels too. 0: no timeout.")                                                 \
     X(FRONTEND_HTTP2_SETTING_TIMEOUT, "Timeout", "frontend-http2-setting-timeout", 0,      \
       K_DUR, "<DURATION>", 0, 0, "10s", frontend_http2_setting_timeout, ST_DBL,            \
       "HTTP/2 client that does not acknowledge SETTINGS this long:\n"                      \
@@ -266,7 +268,9 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       "Timeout for resolving and connecting to a CONNECT target (504).")                  \
     X(TUNNEL_IDLE_TIMEOUT, "CONNECT", "tunnel-idle-timeout", 0, K_DUR, "<DURATION>", 0, 0,  \
       "5m", tunnel_idle_timeout, ST_DBL,                                                   \
-      "Close a tunnel after this long with no bytes either way.")                         \
+      "Close a tunnel after this long with no bytes either way. Of\n"                    \
+      "the client timeouts only --frontend-write-timeout and\n"                           \
+      "--stream-write-timeout apply to a tunnel.")                         \
     X(DNS_LOOKUP_TIMEOUT, "CONNECT", "dns-lookup-timeout", 0, K_DUR, "<DURATION>", 0, 0,    \
       "5s", dns_lookup_timeout, ST_DBL, "Timeout for one DNS lookup of a CONNECT target.") \
     X(DNS_CACHE_TIMEOUT, "CONNECT", "dns-cache-timeout", 0, K_DUR, "<DURATION>", 0, 0,      \
