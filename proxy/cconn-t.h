@@ -70,6 +70,7 @@ struct h2srv {
     size_t num_open;            /* exchanges not yet closed */
     double idle_since;          /* no open stream since; 0 while one is open */
     double settings_since;      /* our SETTINGS unacknowledged since; 0: none */
+    double wait_ended;          /* a stream that held off the read timeout closed */
     double close_at;            /* GOAWAY queued for a timeout: close then */
     bool goaway_final_sent;
 };
