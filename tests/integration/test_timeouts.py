@@ -406,6 +406,30 @@ def test_h2_read_timeout_goaway(procs, open_stream):
     assert_new_clients_served(g.port)
 
 
+def test_h2_read_timeout_after_backend_wait(procs):
+    """--frontend-http2-read-timeout=1s, keep-alive 60s: a stream that
+    waits 2.5 s for its backend is not cut; the client's next request,
+    sent as soon as that answer arrived, is served; once the connection
+    is idle, the read timeout (not the 60 s keep-alive) ends it with
+    GOAWAY(NO_ERROR) naming that last stream, then the close."""
+    g = procs.gate([procs.origin()], tls=False,
+                   extra=["--frontend-http2-read-timeout=1s",
+                          "--frontend-keep-alive-timeout=60s"])
+    with H2Client(g.port, timeout=CLOSE_BOUND) as c:
+        slow = c.request("/delay/2500")
+        r = c.wait_streams([slow])[0]
+        assert r.status == 200 and r.ended and r.data == b"ok\n", r
+        nxt = c.request("/")
+        r = c.wait_streams([nxt])[0]
+        assert r.status == 200 and r.ended and r.reset is None, r
+        assert not goaway_before_end(c, nxt), c.events
+        c.wait(lambda: c.goaway is not None)
+        assert c.goaway.error_code == ErrorCodes.NO_ERROR, c.goaway
+        assert c.goaway.last_stream_id == nxt, c.goaway
+        wait_closed(c)
+    assert_new_clients_served(g.port)
+
+
 # --------------------------------------------------------------------------
 # --frontend-write-timeout
 
