@@ -24,7 +24,7 @@ from h2.errors import ErrorCodes
 from h2.events import ConnectionTerminated, StreamEnded
 from h2.settings import SettingCodes
 
-from testlib import HOST, H1Conn, H2Client, h1_get, rss_kib
+from testlib import HOST, Deadline, H1Conn, H2Client, h1_get, rss_kib
 
 CLOSE_BOUND = 15.0      # a 1s timeout acts well within this
 BIG = 64 * 1024 * 1024  # a response no client in these tests ever reads
@@ -524,6 +524,39 @@ def test_stream_read_timeout_408(procs, backends):
         assert r.status == 200 and r.ended, r
         assert c.goaway is None
     assert_new_clients_served(g.port)
+
+
+@pytest.mark.parametrize("timeout", ["1s", None], ids=["1s", "default_off"])
+def test_stream_read_timeout_per_stream(procs, backends, timeout):
+    """The stream read timeout watches the stream's own body, not the
+    connection: PINGs every 0.3 s do not keep a stalled upload alive
+    (408). Without the option (off by default) the same upload, stalled
+    for 3 s, completes and is echoed."""
+    b = backends()
+    extra = ["--stream-read-timeout=%s" % timeout] if timeout else []
+    g = procs.gate([b.spec()], tls=False, extra=extra)
+    with H2Client(g.port, timeout=CLOSE_BOUND) as c:
+        up = c.request("/echo", method="POST", end_stream=False)
+        c.send_body(up, b"a" * 100, end_stream=False)
+        deadline = time.monotonic() + (CLOSE_BOUND if timeout else 3.0)
+        while time.monotonic() < deadline and not c.streams[up].done:
+            c.conn.ping(b"12345678")
+            c.flush()
+            try:
+                c.pump_once(min(deadline, time.monotonic() + 0.3))
+            except Deadline:    # nothing arrived in 0.3 s
+                pass
+            assert not c.closed
+        r = c.streams[up]
+        if timeout:
+            assert r.status == 408, r
+        else:
+            assert not r.done, r
+            c.send_body(up, b"b" * 100, end_stream=True)
+            r = c.wait_streams([up])[0]
+            assert r.status == 200 and r.ended, r
+            assert bytes(r.data) == b"a" * 100 + b"b" * 100, r
+        assert c.goaway is None
 
 
 def test_stream_read_timeout_after_response_head(procs):
