@@ -83,6 +83,7 @@ struct h1srv {
     bool in_message;
     double head_start;  /* first byte of the request head being read; 0: none */
     double idle_since;  /* between requests since; 0 otherwise */
+    bool served;        /* a request was answered: idle means keep-alive */
     bool tunnel;        /* after CONNECT: a raw byte pipe */
     bool spliced;       /* the tunnel moves our socket's bytes: hands off */
 };
