@@ -16,6 +16,7 @@ withholds.
 
 import select
 import socket
+import ssl
 import struct
 import time
 
@@ -288,19 +289,29 @@ def test_h1_client_gone_mid_body(procs):
     assert_new_clients_served(g.port)
 
 
-@pytest.mark.parametrize("tls", [False, True], ids=["cleartext", "tls"])
-def test_silent_connection_closed(procs, tls):
-    """A connection that never sends a byte (no protocol chosen, or no TLS
-    handshake) is closed by the read timeout."""
+@pytest.mark.parametrize("mode", ["cleartext", "tls", "tls_http11"])
+def test_silent_connection_closed(procs, mode):
+    """A connection that sends nothing (no protocol chosen, no TLS
+    handshake, or a TLS handshake for http/1.1 and then no request) is
+    closed by the read timeout, not the far longer keep-alive timeout:
+    the read timeout bounds the first bytes of every connection."""
     g = procs.gate([procs.origin()], extra=["--frontend-read-timeout=1s",
                                             "--frontend-keep-alive-timeout=30s"])
     by = Bystanders(g.port)
-    port = g.tls_port if tls else g.port
+    port = g.port if mode == "cleartext" else g.tls_port
     with socket.create_connection((HOST, port), timeout=CLOSE_BOUND) as s:
+        if mode == "tls_http11":
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            ctx.set_alpn_protocols(["http/1.1"])
+            s = ctx.wrap_socket(s, server_hostname="localhost")
+            assert s.selected_alpn_protocol() == "http/1.1"
         try:
             out = s.recv(65536)     # bounded by the socket timeout
-        except ConnectionResetError:
+        except (ConnectionResetError, ssl.SSLEOFError):
             out = b""
+        s.close()
     assert out == b"", out          # EOF, and nothing said before it
     by.finish()
     assert_new_clients_served(g.port)
