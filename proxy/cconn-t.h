@@ -71,6 +71,7 @@ struct h2srv {
     size_t num_open;            /* exchanges not yet closed */
     double idle_since;          /* no open stream since; 0 while one is open */
     double settings_since;      /* our SETTINGS unacknowledged since; 0: none */
+    double wait_ended;          /* a stream that held off the read timeout closed */
     double close_at;            /* GOAWAY queued for a timeout: close then */
     bool goaway_final_sent;     /* shutdown's or --frontend-max-requests' */
     struct h2abuse abuse;       /* glitch budget (h2abuse.c) */
@@ -84,6 +85,7 @@ struct h1srv {
     bool in_message;
     double head_start;  /* first byte of the request head being read; 0: none */
     double idle_since;  /* between requests since; 0 otherwise */
+    bool served;        /* a request was answered: idle means keep-alive */
     bool tunnel;        /* after CONNECT: a raw byte pipe */
     bool spliced;       /* the tunnel moves our socket's bytes: hands off */
 };

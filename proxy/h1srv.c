@@ -408,6 +408,20 @@ static void h1_news(struct cconn *cc, struct xchg *x)
         send_end(cc, x);
 }
 
+/* When a connection waiting for a request is closed: the first request's
+ * first bytes are due within the read timeout from the accept (as before
+ * the protocol was known, or the TLS handshake), later ones within the
+ * keep-alive timeout. INFINITY: never. */
+static double idle_deadline(const struct cconn *cc)
+{
+    const struct config *cfg = cc->w->cfg;
+    const struct h1srv *h = &cc->p.h1;
+    double to = h->served ? cfg->frontend_keep_alive_timeout : cfg->frontend_read_timeout;
+    if (to <= 0)
+        return INFINITY;
+    return (h->served ? h->idle_since : cc->accepted_at) + to;
+}
+
 /* Where the connection is between requests, and the deadline that starts
  * there (see h1_timeout). */
 static void phase(struct cconn *cc)
@@ -433,7 +447,7 @@ static void phase(struct cconn *cc)
     h->head_start = 0;
     if (h->idle_since == 0) {
         h->idle_since = now;
-        cconn_deadline(cc, cfg->frontend_keep_alive_timeout);
+        cconn_deadline(cc, idle_deadline(cc) - now);
     }
 }
 
@@ -447,6 +461,7 @@ static void finish(struct cconn *cc)
         return;
     bool req_complete = xchg_req_ended(x) && !h->in_message;
     cconn_xchg_free(cc, x);
+    h->served = true;
     if (!h->keep_alive || !req_complete || cc->w->shutting_down) {
         cc->closing = true;
         return;
@@ -606,10 +621,10 @@ static double h1_timeout(struct cconn *cc, double now)
         at = h->head_start + read_to;
         if (at <= now)
             reject(cc, 408, "request head timeout");
-    } else if (h->idle_since > 0 && cfg->frontend_keep_alive_timeout > 0) {
-        at = h->idle_since + cfg->frontend_keep_alive_timeout;
+    } else if (h->idle_since > 0) {
+        at = idle_deadline(cc);
         if (at <= now)
-            cconn_close(cc, "keep-alive timeout");
+            cconn_close(cc, h->served ? "keep-alive timeout" : "read timeout");
     }
     return at <= now ? INFINITY : at;
 }

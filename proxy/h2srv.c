@@ -208,6 +208,13 @@ static int on_h2_data_chunk(nghttp2_session *s, uint8_t flags, int32_t stream_id
     return 0;
 }
 
+/* A stream waiting for its backend or carrying a tunnel: the connection's
+ * read timeout does not run meanwhile (see h2_timeout). */
+static bool stream_waits(const struct xchg *x)
+{
+    return !x->closed && (x->is_connect || xchg_req_ended(x));
+}
+
 static int on_h2_stream_close(nghttp2_session *s, int32_t stream_id, uint32_t error_code,
                               void *ud)
 {
@@ -220,6 +227,11 @@ static int on_h2_stream_close(nghttp2_session *s, int32_t stream_id, uint32_t er
         log_info("c%" PRIu64 " s%d closed: %s", cc->xc.facts.conn_id, stream_id,
                  nghttp2_http2_strerror(error_code));
     nghttp2_session_set_stream_user_data(s, stream_id, NULL);
+    if (stream_waits(x)) {
+        /* The read timeout did not run while it waited: it starts over. */
+        cc->p.h2.wait_ended = ev_now(cc->w->loop);
+        cconn_deadline(cc, cc->w->cfg->frontend_http2_read_timeout);
+    }
     if (--cc->p.h2.num_open == 0) {
         cc->p.h2.idle_since = ev_now(cc->w->loop);
         cconn_deadline(cc, cc->w->cfg->frontend_keep_alive_timeout);
@@ -690,7 +702,7 @@ static double h2_timeout(struct cconn *cc, double now)
     bool waits = false;
     for (struct xchg *x = cc->xchgs; x; x = x->next) {
         next = earlier(next, stream_deadline(x, cfg, now));
-        waits |= !x->closed && (x->is_connect || xchg_req_ended(x));
+        waits |= stream_waits(x);
     }
     if (cc->closing)
         return next;
@@ -701,7 +713,8 @@ static double h2_timeout(struct cconn *cc, double now)
         next = earlier(next, at);
     }
     if (!waits && cfg->frontend_http2_read_timeout > 0) {
-        double at = cc->last_read + cfg->frontend_http2_read_timeout;
+        double from = cc->last_read > h->wait_ended ? cc->last_read : h->wait_ended;
+        double at = from + cfg->frontend_http2_read_timeout;
         if (at <= now)
             return goaway_close(cc, NGHTTP2_NO_ERROR, "read timeout");
         next = earlier(next, at);
