@@ -623,8 +623,14 @@ static double h1_timeout(struct cconn *cc, double now)
             reject(cc, 408, "request head timeout");
     } else if (h->idle_since > 0) {
         at = idle_deadline(cc);
-        if (at <= now)
+        if (at <= now && bufq_len(&cc->out)) {
+            /* The last answer is still going out (the write timeout
+             * watches that): idle only from now. */
+            h->idle_since = now;
+            at = idle_deadline(cc);
+        } else if (at <= now) {
             cconn_close(cc, h->served ? "keep-alive timeout" : "read timeout");
+        }
     }
     return at <= now ? INFINITY : at;
 }

@@ -236,8 +236,6 @@ static int on_h2_stream_close(nghttp2_session *s, int32_t stream_id, uint32_t er
         cc->p.h2.idle_since = ev_now(cc->w->loop);
         cconn_deadline(cc, cc->w->cfg->frontend_keep_alive_timeout);
     }
-    /* The stream may have been what kept the read timeout off. */
-    cconn_deadline(cc, cc->w->cfg->frontend_http2_read_timeout);
     x->closed = true;
     x->next_closed = cc->p.h2.closed;
     cc->p.h2.closed = x;
@@ -708,8 +706,13 @@ static double h2_timeout(struct cconn *cc, double now)
         return next;
     if (h->num_open == 0 && h->idle_since > 0 && cfg->frontend_keep_alive_timeout > 0) {
         double at = h->idle_since + cfg->frontend_keep_alive_timeout;
-        if (at <= now)
+        if (at <= now && bufq_len(&cc->out)) {
+            /* The last answer is still going out: idle only from now. */
+            h->idle_since = now;
+            at = now + cfg->frontend_keep_alive_timeout;
+        } else if (at <= now) {
             return goaway_close(cc, NGHTTP2_NO_ERROR, "idle timeout");
+        }
         next = earlier(next, at);
     }
     if (!waits && cfg->frontend_http2_read_timeout > 0) {
