@@ -2,7 +2,6 @@
 
 #include <inttypes.h>
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 
@@ -89,6 +88,22 @@ static int on_h2_begin_headers(nghttp2_session *s, const nghttp2_frame *f, void 
     return 0;
 }
 
+/* The value of a content-length field (nghttp2 has checked it is digits
+ * only and fits an int64_t), read to its length and not a byte further:
+ * field values are (pointer, length) views, and the copy in x->req has
+ * no NUL after it, only stale heap, digits included. */
+static int64_t content_length_value(struct str v)
+{
+    int64_t n = 0;
+    for (size_t i = 0; i < v.len && v.p[i] >= '0' && v.p[i] <= '9'; i++) {
+        int d = v.p[i] - '0';
+        if (n > (INT64_MAX - d) / 10)
+            return -1;
+        n = n * 10 + d;
+    }
+    return n;
+}
+
 static int on_h2_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name,
                         size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
                         void *ud)
@@ -128,7 +143,7 @@ static int on_h2_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_
             x->i_path = i;
     } else if (str_eq(n, STR_LIT("content-length"))) {
         /* nghttp2 has checked it is a number and matches the DATA. */
-        x->req_content_length = strtoll(hdrs_value(&x->req, x->req.num - 1).p, NULL, 10);
+        x->req_content_length = content_length_value(v);
     } else if (str_eq(n, STR_LIT("expect")) && str_ieq(v, STR_LIT("100-continue"))) {
         x->expect_continue = true;
     }

@@ -72,3 +72,32 @@ def test_100_concurrent_streams(procs):
             assert r.status == 200 and r.ended and r.reset is None, (i, r)
             assert len(r.data) == 1000 + i, (i, r)
         assert c.goaway is None
+
+
+# 6. content-length as the last request field ---------------------------------
+
+def test_h2_content_length_read_to_its_length(procs):
+    """An HTTP/2 request's content-length reaches the backend as the
+    client sent it when it is the last field of the block. h2gate once
+    read it with strtoll() from its copy of the fields, where nothing
+    ends the value: the heap bytes after it, digits left by an earlier,
+    longer request, were read as more of the number ("5" became "57..."),
+    and the backend waited for body bytes that never came (a 504 after
+    --backend-read-timeout, the 200 head already sent). Each request here
+    pads fewer digits than the one before, so its content-length ends
+    where earlier requests, in memory freed for it, had digits. The
+    origin echoes with the Content-Length it was sent."""
+    g = procs.gate([procs.origin()], tls=False)
+    body = b"hello"
+    with H2Client(g.port) as c:
+        for pad in range(400, 16, -16):
+            sid = c.request("/echo", method="POST", body=body,
+                            extra=[("x-pad", "7" * pad),
+                                   ("content-length", str(len(body)))])
+            st = c.streams[sid]
+            c.wait(lambda: st.headers is not None or st.done)
+            fields = dict(st.headers or ())
+            assert st.status == 200, (pad, st)
+            assert fields.get(b"content-length") == b"5", (pad, st.headers)
+            c.wait_streams([sid])
+            assert st.ended and st.reset is None and bytes(st.data) == body, (pad, st)
