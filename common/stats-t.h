@@ -52,6 +52,13 @@ enum stats_tunnel_result {
 /* Direction of a finished tunnel's byte totals. */
 enum stats_tunnel_dir { STATS_TUNNEL_TO_TARGET = 0, STATS_TUNNEL_TO_CLIENT, STATS_NUM_TUNNEL_DIRS };
 
+/* What became of an HTTP/1.1 Upgrade: websocket request: switched (101
+ * relayed), or answered otherwise (the backend's or h2gate's non-101). */
+enum stats_ws_result { STATS_WS_OPENED = 0, STATS_WS_REFUSED, STATS_NUM_WS_RESULTS };
+
+/* Direction of WebSocket bytes. */
+enum stats_ws_dir { STATS_WS_TO_BACKEND = 0, STATS_WS_TO_CLIENT, STATS_NUM_WS_DIRS };
+
 /* HTTP/2 glitches (proxy/h2abuse.c): frames and events that cost the proxy
  * work and give the client nothing. The last two only ever end a
  * connection: its queued output passed the cap, or nghttp2 itself gave up
@@ -92,6 +99,8 @@ enum stats_glitch {
     X(FRAME_CODE, STATS_NUM_FRAME_DIRS * STATS_NUM_H2_CODES)        \
     X(TUNNEL_RESULT, STATS_NUM_TUNNEL_RESULTS)                      \
     X(TUNNEL_DIR, STATS_NUM_TUNNEL_DIRS)                            \
+    X(WS_RESULT, STATS_NUM_WS_RESULTS)                              \
+    X(WS_DIR, STATS_NUM_WS_DIRS)                                    \
     X(GLITCH, STATS_NUM_GLITCHES)
 
 enum stats_dim {
@@ -153,6 +162,12 @@ enum {
       "CONNECT tunnels open now.")                                                            \
     X(WORKER, COUNTER, tunnel_bytes, TUNNEL_DIR, "h2gate_tunnel_bytes_total",                 \
       "Bytes carried by closed tunnels, client to target and target to client.")              \
+    X(WORKER, COUNTER, websockets, WS_RESULT, "h2gate_websockets_total",                      \
+      "WebSocket upgrade requests, by result: opened (101 relayed) or refused (any other answer).") \
+    X(WORKER, GAUGE, websockets_active, NONE, "h2gate_websockets_active",                     \
+      "WebSockets open now.")                                                                 \
+    X(WORKER, COUNTER, websocket_bytes, WS_DIR, "h2gate_websocket_bytes_total",               \
+      "Bytes carried by WebSockets after the 101, client to backend and backend to client.")  \
     X(WORKER, COUNTER, h2_glitches, GLITCH, "h2gate_http2_glitches_total",                   \
       "Frames and events on client HTTP/2 connections that cost work and give nothing.")      \
     X(WORKER, COUNTER, h2_abuse_closes, GLITCH, "h2gate_http2_abuse_closes_total",            \
@@ -164,7 +179,9 @@ enum {
     X(WORKER, HISTOGRAM, backend_connect_time, NONE, "h2gate_backend_connect_duration_seconds", \
       "Time to establish a backend connection (TCP and TLS).")                                \
     X(WORKER, HISTOGRAM, tunnel_duration, NONE, "h2gate_tunnel_duration_seconds",             \
-      "Lifetime of closed CONNECT tunnels.")
+      "Lifetime of closed CONNECT tunnels.")                                                  \
+    X(WORKER, HISTOGRAM, websocket_duration, NONE, "h2gate_websocket_duration_seconds",       \
+      "Lifetime of closed WebSockets, from the 101.")
 
 /* Histogram cells in a worker block: non-cumulative bucket counts, then
  * the sum of observations in microseconds. The count is the sum of the

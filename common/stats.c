@@ -39,6 +39,8 @@ static const char *const h2_code_names[STATS_NUM_H2_CODES] = {
 static const char *const tunnel_result_names[STATS_NUM_TUNNEL_RESULTS] = { "opened", "denied",
                                                                           "failed" };
 static const char *const tunnel_dir_names[STATS_NUM_TUNNEL_DIRS] = { "to_target", "to_client" };
+static const char *const ws_result_names[STATS_NUM_WS_RESULTS] = { "opened", "refused" };
+static const char *const ws_dir_names[STATS_NUM_WS_DIRS] = { "to_backend", "to_client" };
 static const char *const glitch_names[STATS_NUM_GLITCHES] = {
     "empty_data",   "empty_continuation", "ping",         "settings",      "window_update",
     "closed_stream", "priority",          "client_reset", "server_reset",  "header_block",
@@ -63,6 +65,8 @@ static const struct dim_info dims[STATS_NUM_DIM_KINDS] = {
                                     AXIS("error_code", h2_code_names) } },
     [STATS_DIM_TUNNEL_RESULT] = { 1, { AXIS("result", tunnel_result_names) } },
     [STATS_DIM_TUNNEL_DIR] = { 1, { AXIS("direction", tunnel_dir_names) } },
+    [STATS_DIM_WS_RESULT] = { 1, { AXIS("result", ws_result_names) } },
+    [STATS_DIM_WS_DIR] = { 1, { AXIS("direction", ws_dir_names) } },
     [STATS_DIM_GLITCH] = { 1, { AXIS("kind", glitch_names) } },
 };
 

@@ -10,7 +10,8 @@
  *   side          client, backend, tunnel (the CONNECT target socket)
  *   direction     bytes_total: in (read by h2gate), out (written);
  *                 rst_stream/goaway: sent, received;
- *                 tunnel_bytes_total: to_target, to_client
+ *                 tunnel_bytes_total: to_target, to_client;
+ *                 websocket_bytes_total: to_backend, to_client
  *   error_code    NO_ERROR PROTOCOL_ERROR INTERNAL_ERROR FLOW_CONTROL_ERROR
  *                 SETTINGS_TIMEOUT STREAM_CLOSED FRAME_SIZE_ERROR
  *                 REFUSED_STREAM CANCEL COMPRESSION_ERROR CONNECT_ERROR
@@ -19,7 +20,8 @@
  *   backend       the backend's configured name; "-" gathers events with
  *                 no backend (e.g. requests answered 404 before routing)
  *                 and appears only once it is non-zero
- *   result        opened, denied (403 or 407), failed
+ *   result        tunnels: opened, denied (403 or 407), failed;
+ *                 websockets: opened (101 relayed), refused (any other answer)
  *   kind          empty_data empty_continuation ping settings window_update
  *                 closed_stream priority client_reset server_reset
  *                 header_block unknown_frame output_queue flood
@@ -44,12 +46,16 @@
  *   h2gate_tunnels_total{result}                          counter
  *   h2gate_tunnels_active                                 gauge
  *   h2gate_tunnel_bytes_total{direction}                  counter (at tunnel close)
+ *   h2gate_websockets_total{result}                       counter
+ *   h2gate_websockets_active                              gauge
+ *   h2gate_websocket_bytes_total{direction}               counter (as bytes move)
  *   h2gate_http2_glitches_total{kind}                     counter
  *   h2gate_http2_abuse_closes_total{kind}                 counter
  *   h2gate_request_duration_seconds                       histogram
  *   h2gate_time_to_first_byte_seconds                     histogram
  *   h2gate_backend_connect_duration_seconds               histogram
  *   h2gate_tunnel_duration_seconds                        histogram
+ *   h2gate_websocket_duration_seconds                     histogram
  * Histogram buckets (le, seconds): 0.0005 0.001 0.002 ... 32.768 65.536
  * +Inf (doubling), with _bucket (cumulative), _sum and _count series.
  * Admin requests are never counted. */
@@ -315,6 +321,40 @@ static inline void stats_tunnel_closed(struct stats *s, double duration_s, uint6
     stats_hist_observe(&s->tunnel_duration, duration_s);
     stats_cell_add(&s->tunnel_bytes[STATS_TUNNEL_TO_TARGET], bytes_up);
     stats_cell_add(&s->tunnel_bytes[STATS_TUNNEL_TO_CLIENT], bytes_down);
+}
+
+/* A WebSocket upgrade was answered 101: opened++ and active++. */
+static inline void stats_ws_opened(struct stats *s)
+{
+    if (!s)
+        return;
+    stats_cell_add(&s->websockets[STATS_WS_OPENED], 1);
+    stats_cell_add(&s->websockets_active[0], 1);
+}
+
+/* A WebSocket upgrade request got another answer (the backend's or
+ * h2gate's own). */
+static inline void stats_ws_refused(struct stats *s)
+{
+    if (s)
+        stats_cell_add(&s->websockets[STATS_WS_REFUSED], 1);
+}
+
+/* n bytes moved through an open WebSocket in direction dir. */
+static inline void stats_ws_bytes(struct stats *s, enum stats_ws_dir dir, uint64_t n)
+{
+    if (s && (unsigned)dir < STATS_NUM_WS_DIRS && n)
+        stats_cell_add(&s->websocket_bytes[dir], n);
+}
+
+/* A WebSocket counted by stats_ws_opened() closed: active--, its lifetime
+ * into the duration histogram. */
+static inline void stats_ws_closed(struct stats *s, double duration_s)
+{
+    if (!s)
+        return;
+    stats_cell_sub(&s->websockets_active[0], 1);
+    stats_hist_observe(&s->websocket_duration, duration_s);
 }
 
 /* A client HTTP/2 connection committed a glitch of this kind. */

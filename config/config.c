@@ -268,9 +268,10 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       "Timeout for resolving and connecting to a CONNECT target (504).")                  \
     X(TUNNEL_IDLE_TIMEOUT, "CONNECT", "tunnel-idle-timeout", 0, K_DUR, "<DURATION>", 0, 0,  \
       "5m", tunnel_idle_timeout, ST_DBL,                                                   \
-      "Close a tunnel after this long with no bytes either way. Of\n"                    \
-      "the client timeouts only --frontend-write-timeout and\n"                           \
-      "--stream-write-timeout apply to a tunnel.")                         \
+      "Close a tunnel, or a WebSocket (HTTP/1.1 Upgrade), after this\n"                 \
+      "long with no bytes either way. Of the client timeouts only\n"                     \
+      "--frontend-write-timeout and --stream-write-timeout apply to a\n"                \
+      "tunnel.")                                                                           \
     X(DNS_LOOKUP_TIMEOUT, "CONNECT", "dns-lookup-timeout", 0, K_DUR, "<DURATION>", 0, 0,    \
       "5s", dns_lookup_timeout, ST_DBL, "Timeout for one DNS lookup of a CONNECT target.") \
     X(DNS_CACHE_TIMEOUT, "CONNECT", "dns-cache-timeout", 0, K_DUR, "<DURATION>", 0, 0,      \

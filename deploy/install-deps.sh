@@ -9,7 +9,17 @@ missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
+# npm packages of the integration tests (tests/integration/package.json:
+# `ws`, the WebSocket client of test_websocket.py); a quick no-op when
+# installed. Without the network the node WebSocket tests are skipped.
+npm_deps() {
+    dir="$(dirname "$0")/../tests/integration"
+    [ -d "$dir/node_modules/ws" ] && return 0
+    command -v npm >/dev/null 2>&1 || { echo "h2gate: npm missing: node WebSocket tests will be skipped" >&2; return 0; }
+    (cd "$dir" && npm ci --no-audit --no-fund --silent) ||
+        echo "h2gate: npm ci failed (no network?): node WebSocket tests will be skipped" >&2
+}
+[ -z "$missing" ] && { npm_deps; exit 0; }
 echo "h2gate: installing missing packages:$missing"
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -17,3 +27,4 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q || { echo "h2gate: apt-get update failed; check the network or your apt sources" >&2; exit 1; }
 $SUDO apt-get install -y -q --no-install-recommends $missing || {
     echo "h2gate: could not install:$missing (install them by hand and re-run)" >&2; exit 1; }
+npm_deps

@@ -44,6 +44,8 @@ struct bconn {
     bool req_sent;          /* the whole request is queued in out */
     bool keep_alive;
     bool in_trailers;
+    bool websocket;         /* the request asks to switch to WebSocket */
+    bool switched;          /* ... and the backend answered 101 */
 };
 
 #endif

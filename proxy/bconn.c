@@ -21,6 +21,7 @@
 #include "config/config.h"
 #include "proxy/hdrs.h"
 #include "proxy/sock.h"
+#include "proxy/tunnel.h"
 #include "proxy/upool.h"
 #include "proxy/worker.h"
 #include "proxy/xchg.h"
@@ -45,17 +46,24 @@ static const struct sock_handler bc_sock_handler = {
     .ready = on_bc_ready,
 };
 
-static void kill_conn(struct bconn *bc)
+/* Stops bc and queues it for bconn_reap(); its socket is closed, or was
+ * handed over (the WebSocket switch). */
+static void to_grave(struct bconn *bc)
 {
-    if (bc->state == BC_DEAD)
-        return;
     struct worker *w = bc->w;
     ev_timer_stop(w->loop, &bc->timer);
     sock_close(&bc->sock, false);
     bc->state = BC_DEAD;
-    stats_backend_conn_closed(w->stats);
     bc->next = w->bc_grave;
     w->bc_grave = bc;
+}
+
+static void kill_conn(struct bconn *bc)
+{
+    if (bc->state == BC_DEAD)
+        return;
+    stats_backend_conn_closed(bc->w->stats);
+    to_grave(bc);
 }
 
 void bconn_close(struct bconn *bc)
@@ -148,7 +156,12 @@ void bconn_attach(struct bconn *bc, struct xchg *x)
     xchg_xlate_req(x, &r);
     struct str method = r.method;
     r.content_length = x->req_content_length;
-    if (r.content_length < 0) {
+    bc->websocket = r.websocket = x->websocket;
+    bc->switched = false;
+    if (x->websocket) {
+        /* No body until the switch; after it the bytes are not HTTP. */
+        r.content_length = -1;
+    } else if (r.content_length < 0) {
         if (xchg_req_ended(x))
             r.content_length = (int64_t)bufq_len(&x->req_body);
         else
@@ -162,6 +175,7 @@ void bconn_attach(struct bconn *bc, struct xchg *x)
     bc->req_chunked = r.chunked;
     bc->req_left = r.content_length > 0 ? r.content_length : 0;
     bc->req_overrun = false;
+    bc->req_sent = x->websocket;
     struct xlate_opts o = {
         .via = !cfg->no_via,
         .xff = cfg->add_x_forwarded_for,
@@ -182,6 +196,8 @@ void bconn_attach(struct bconn *bc, struct xchg *x)
 static size_t fill(struct bconn *bc, struct xchg *x)
 {
     size_t moved = 0;
+    if (bc->websocket)
+        return 0; /* the client side holds its bytes until the 101 */
     while (bufq_len(&bc->out) < BC_OUT_HIGH && bufq_len(&x->req_body)) {
         size_t n = bufq_len(&x->req_body);
         if (n > BC_OUT_HIGH)
@@ -232,7 +248,7 @@ static void pump(struct bconn *bc)
             xchg_req_consumed(x, moved);
         if (do_write(bc) < 0)
             return;
-        if (sock_write_blocked(&bc->sock) || bufq_len(&x->req_body) == 0)
+        if (bc->websocket || sock_write_blocked(&bc->sock) || bufq_len(&x->req_body) == 0)
             return;
     }
 }
@@ -316,13 +332,32 @@ static int on_resp_value(http_parser *p, const char *at, size_t len)
     return 0;
 }
 
+/* True when the 101's Upgrade names websocket. */
+static bool ws_accepted(const struct hdrs *h)
+{
+    for (size_t i = 0; i < h->num; i++) {
+        if (str_eq(hdrs_name(h, i), STR_LIT("upgrade")) &&
+            str_ieq(str_trim(hdrs_value(h, i)), STR_LIT("websocket")))
+            return true;
+    }
+    return false;
+}
+
 static int on_resp_headers_complete(http_parser *p)
 {
     struct bconn *bc = p->data;
     struct xchg *x = bc->up.x;
+    if (p->status_code == 101) {
+        /* A switch we did not ask for, or not to what we asked. */
+        if (!bc->websocket || !p->upgrade || !ws_accepted(&x->resp))
+            return -1;
+        x->status = 101;
+        x->resp_state = XRESP_HEAD;
+        bc->switched = true;
+        xchg_notify(x);
+        return 1; /* no body: what follows is the WebSocket */
+    }
     if (p->status_code / 100 == 1) {
-        if (p->status_code == 101)
-            return -1; /* we never asked to switch protocols */
         /* Interim: passed on (100 is h2gate's own answer to Expect), the
          * final response follows. */
         if (p->status_code != 100 && !xchg_head_sent(x)) {
@@ -362,6 +397,10 @@ static int on_resp_complete(http_parser *p)
 {
     struct bconn *bc = p->data;
     struct xchg *x = bc->up.x;
+    if (bc->switched) {
+        http_parser_pause(p, 1);
+        return 0;
+    }
     if (p->status_code / 100 == 1) {
         hdrs_reset(&x->resp);
         return 0;
@@ -395,6 +434,22 @@ static void finish(struct bconn *bc, bool clean)
         to_pool(bc);
     else
         kill_conn(bc);
+}
+
+/* The backend answered 101 to a WebSocket request: its socket becomes
+ * the exchange's tunnel (never back to the pool), with rest, the bytes
+ * read past the 101 head. */
+static void switch_to_websocket(struct bconn *bc, const char *rest, size_t rest_len)
+{
+    struct xchg *x = bc->up.x;
+    if (bufq_len(&bc->out)) {
+        fail(bc, 502, "backend answered 101 before the request head was sent", false);
+        return;
+    }
+    xchg_unlink(x);
+    tun_adopt_websocket(x, &bc->sock, bc->be->host, bc->be->port, rest, rest_len);
+    /* The socket lives on in the tunnel, which counts its close. */
+    to_grave(bc);
 }
 
 /* The connect (and TLS handshake) of a fresh connection is over. */
@@ -470,6 +525,10 @@ static void on_bc_readable(struct sock *s)
         stats_bytes(w->stats, STATS_SIDE_BACKEND, STATS_DIR_IN, (uint64_t)n);
         size_t parsed = http_parser_execute(&bc->parser, &resp_settings, w->scratch, (size_t)n);
         enum http_errno e = HTTP_PARSER_ERRNO(&bc->parser);
+        if (e == HPE_PAUSED && bc->switched) {
+            switch_to_websocket(bc, w->scratch + parsed, (size_t)n - parsed);
+            return;
+        }
         if (e == HPE_PAUSED) {
             finish(bc, parsed == (size_t)n);
             return;

@@ -86,7 +86,9 @@ struct h1srv {
     double head_start;  /* first byte of the request head being read; 0: none */
     double idle_since;  /* between requests since; 0 otherwise */
     bool served;        /* a request was answered: idle means keep-alive */
-    bool tunnel;        /* after CONNECT: a raw byte pipe */
+    bool upgrade_http;  /* the current request is an Upgrade: websocket; the
+                           connection stays HTTP/1.1 unless it switches */
+    bool tunnel;        /* after CONNECT or a WebSocket's 101: a raw byte pipe */
     bool spliced;       /* the tunnel moves our socket's bytes: hands off */
 };
 

@@ -9,6 +9,7 @@
 
 #include "common/buf.h"
 #include "common/log.h"
+#include "common/stats.h"
 #include "common/xalloc.h"
 #include "config/config.h"
 #include "proxy/auth.h"
@@ -112,6 +113,26 @@ static int on_h1_value(http_parser *p, const char *at, size_t len)
     return 0;
 }
 
+/* Upgrade: websocket makes x a WebSocket request (refused with 400 when
+ * it has a body: simplest, and never a desynchronised backend). Another
+ * upgrade is served as a plain request (Upgrade and Connection are hop
+ * fields, never forwarded); http-parser stops after it either way, and
+ * h->upgrade_http says the connection goes on as HTTP/1.1 if no switch. */
+static void mark_upgrade(struct cconn *cc, struct xchg *x, http_parser *p, bool has_body)
+{
+    cc->p.h1.upgrade_http = false;
+    if (!p->upgrade || x->is_connect || p->http_minor == 0)
+        return;
+    if (xlate_req_upgrade(&x->req) != XLATE_UPGRADE_WEBSOCKET)
+        return;
+    cc->p.h1.upgrade_http = true;
+    x->websocket = !has_body;
+    if (has_body) {
+        x->bad_status = 400;
+        stats_ws_refused(cc->w->stats);
+    }
+}
+
 static int on_h1_headers_complete(http_parser *p)
 {
     struct cconn *cc = p->data;
@@ -155,8 +176,10 @@ static int on_h1_headers_complete(http_parser *p)
                           !(max && cc->num_requests >= max);
     bool has_body = (p->flags & F_CHUNKED) || (p->content_length != ULLONG_MAX &&
                                                p->content_length > 0);
-    /* A CONNECT's "body" is the tunnel: it ends when the client closes. */
-    x->req_state = !has_body && !x->is_connect ? XREQ_END : XREQ_BODY;
+    mark_upgrade(cc, x, p, has_body);
+    /* A CONNECT's "body" is the tunnel, a WebSocket's the WebSocket: each
+     * ends when the client closes. */
+    x->req_state = !has_body && !x->is_connect && !x->websocket ? XREQ_END : XREQ_BODY;
     xchg_start(x);
     return 0;
 }
@@ -179,7 +202,7 @@ static int on_h1_message_complete(http_parser *p)
     struct cconn *cc = p->data;
     struct xchg *x = cc->xchgs;
     cc->p.h1.in_message = false;
-    if (!xchg_req_ended(x) && !x->is_connect) {
+    if (!xchg_req_ended(x) && !x->is_connect && !x->websocket) {
         x->req_state = XREQ_END;
         xchg_req_progress(x);
     }
@@ -198,6 +221,36 @@ static void reject(struct cconn *cc, int status, const char *why)
     bufq_append(&cc->out, body, n);
     cc->closing = true;
     cconn_pause_read(cc);
+}
+
+/* http-parser stopped at the end of a CONNECT or Upgrade request (the
+ * flag is set from the head on, but an Upgrade request with a body is
+ * parsed to the body's end like any other: nghttpx CVE-2026-58055, ending
+ * it at the head desynchronised the backend connection, which expected
+ * the framed body). Returns true when process() stops there. */
+static bool upgrade_ended(struct cconn *cc, struct xchg *x, enum http_errno e)
+{
+    struct h1srv *h = &cc->p.h1;
+    if (!h->parser.upgrade || h->in_message || (e != HPE_OK && e != HPE_PAUSED))
+        return false;
+    http_parser_pause(&h->parser, 0);
+    if (h->upgrade_http) {
+        /* A WebSocket request: what follows waits in cc->in for the
+         * answer, the WebSocket after a 101 or the next request. */
+        return true;
+    }
+    /* CONNECT, or an Upgrade we do not do: whatever follows is not HTTP. */
+    h->keep_alive = false;
+    if (x->is_connect && !x->error_status) {
+        h->tunnel = true;
+        bufq_append(&x->req_body, cc->in, cc->in_len);
+        xchg_req_progress(x);
+    } else if (!xchg_req_ended(x)) {
+        x->req_state = XREQ_END;
+        xchg_req_progress(x);
+    }
+    cconn_in_consume(cc, cc->in_len);
+    return true;
 }
 
 /* Parses buffered input: at most one request at a time. */
@@ -234,28 +287,8 @@ static void process(struct cconn *cc)
         size_t n = http_parser_execute(&cc->p.h1.parser, &settings, cc->in, cc->in_len);
         enum http_errno e = HTTP_PARSER_ERRNO(&cc->p.h1.parser);
         cconn_in_consume(cc, n);
-        if (cc->p.h1.parser.upgrade && !cc->p.h1.in_message &&
-            (e == HPE_OK || e == HPE_PAUSED)) {
-            /* CONNECT, or an Upgrade we do not do: http-parser stops at the
-             * end of the message, and whatever follows is not HTTP. The
-             * flag is set from the head on, but an Upgrade request with a
-             * body is parsed to the body's end like any other (nghttpx
-             * CVE-2026-58055: ending it at the head desynchronised the
-             * backend connection, which expected the framed body). */
-            http_parser_pause(&cc->p.h1.parser, 0);
-            cc->p.h1.keep_alive = false;
-            cc->p.h1.in_message = false;
-            if (x->is_connect && !x->error_status) {
-                cc->p.h1.tunnel = true;
-                bufq_append(&x->req_body, cc->in, cc->in_len);
-                xchg_req_progress(x);
-            } else if (!xchg_req_ended(x)) {
-                x->req_state = XREQ_END;
-                xchg_req_progress(x);
-            }
-            cconn_in_consume(cc, cc->in_len);
+        if (upgrade_ended(cc, x, e))
             return;
-        }
         if (e == HPE_PAUSED) {
             http_parser_pause(&cc->p.h1.parser, 0);
             if (cc->p.h1.in_message) {
@@ -277,12 +310,42 @@ static void process(struct cconn *cc)
 
 /* ---- the response ---- */
 
+/* A WebSocket request answered with anything but 101 is a complete
+ * request (it had no body): the connection goes on as HTTP/1.1. */
+static void no_switch(struct cconn *cc, struct xchg *x)
+{
+    if (!x->websocket || xchg_req_ended(x))
+        return;
+    x->req_state = XREQ_END;
+    stats_ws_refused(cc->w->stats);
+}
+
+/* The backend's 101: from now on the connection is the WebSocket's pipe,
+ * like a CONNECT tunnel's. Bytes the client sent after its request head
+ * are the first WebSocket bytes. */
+static void send_switch(struct cconn *cc, struct xchg *x)
+{
+    struct h1srv *h = &cc->p.h1;
+    struct xlate_resp r = { .status = 101, .hdrs = &x->resp, .websocket = true };
+    if (!cc->w->cfg->no_via)
+        r.backend_proto = "1.1";
+    xlate_resp_h1(&cc->out, &r);
+    x->sent_status = 101;
+    h->keep_alive = false;
+    h->tunnel = true;
+    bufq_append(&x->req_body, cc->in, cc->in_len);
+    cconn_in_consume(cc, cc->in_len);
+    xchg_req_progress(x);
+    cconn_mark(cc); /* a reader paused by the cap on cc->in may go on */
+}
+
 /* The response is h2gate's own error answer. */
 static void send_error(struct cconn *cc, struct xchg *x)
 {
     struct h1srv *h = &cc->p.h1;
     char body[64];
     size_t n = xlate_error_body(body, sizeof(body), x->error_status);
+    no_switch(cc, x);
     /* An unread request body makes the connection unusable. */
     if (!xchg_req_ended(x) || x->is_connect)
         h->keep_alive = false;
@@ -316,9 +379,14 @@ static void send_head(struct cconn *cc, struct xchg *x)
     struct h1srv *h = &cc->p.h1;
     const struct config *cfg = cc->w->cfg;
     x->head_sent_at = ev_now(cc->w->loop);
+    x->out_state = XOUT_HEAD;
+    if (x->websocket && x->status == 101) {
+        send_switch(cc, x); /* logged at its end, with its bytes */
+        return;
+    }
+    no_switch(cc, x);
     if (cfg->accesslog_write_early)
         xchg_log_access(x);
-    x->out_state = XOUT_HEAD;
     if (x->is_connect) {
         bufq_append(&cc->out, "HTTP/1.1 200 Connection Established\r\n\r\n", 39);
         x->sent_status = 200;
@@ -422,6 +490,14 @@ static double idle_deadline(const struct cconn *cc)
     return (h->served ? h->idle_since : cc->accepted_at) + to;
 }
 
+/* True while the request's body is being read: a WebSocket request has
+ * none to read (the client waits for the answer, the backend's timers
+ * run), a tunnel's is not timed by the read timeout. */
+static bool body_due(const struct cconn *cc, const struct xchg *x)
+{
+    return !xchg_req_ended(x) && !(x->websocket && !cc->p.h1.in_message);
+}
+
 /* Where the connection is between requests, and the deadline that starts
  * there (see h1_timeout). */
 static void phase(struct cconn *cc)
@@ -432,7 +508,7 @@ static void phase(struct cconn *cc)
     struct xchg *x = cc->xchgs;
     if (x || h->tunnel) {
         h->head_start = h->idle_since = 0;
-        if (x && !xchg_req_ended(x))
+        if (x && body_due(cc, x))
             cconn_deadline(cc, cfg->frontend_read_timeout);
         return;
     }
@@ -613,7 +689,7 @@ static double h1_timeout(struct cconn *cc, double now)
         return INFINITY;
     double at = INFINITY;
     if (x) {
-        if (!xchg_req_ended(x) && !cc->read_paused && !cc->eof && read_to > 0)
+        if (body_due(cc, x) && !cc->read_paused && !cc->eof && read_to > 0)
             at = cc->last_read + read_to;
         if (at <= now)
             xchg_cancel(x, 408, "request body timeout");

@@ -294,6 +294,20 @@ void sock_close(struct sock *s, bool tls_notify)
     s->state = SOCK_CLOSED;
 }
 
+void sock_move(struct sock *dst, struct sock *src, const struct sock_handler *h)
+{
+    sock_read_stop(src);
+    sock_arm_write(src, false);
+    setup(dst, src->loop, src->fd, h);
+    dst->ssl = src->ssl;
+    dst->state = src->state;
+    dst->write_wants_read = src->write_wants_read;
+    dst->read_wants_write = src->read_wants_write;
+    src->ssl = NULL;
+    src->fd = -1;
+    src->state = SOCK_CLOSED;
+}
+
 int sock_release(struct sock *s)
 {
     sock_read_stop(s);

@@ -63,6 +63,11 @@ void sock_arm_write(struct sock *s, bool on);
  * first (best effort). Closing a closed socket does nothing. */
 void sock_close(struct sock *s, bool tls_notify);
 
+/* Moves the open socket src (plain or TLS, with its TLS state) to dst,
+ * whose owner is told through h from now on. Neither watcher of dst is
+ * started; src is left closed. */
+void sock_move(struct sock *dst, struct sock *src, const struct sock_handler *h);
+
 /* Stops both watchers and gives up the fd (plain sockets only): the
  * caller owns it; s is closed. */
 int sock_release(struct sock *s);

@@ -65,6 +65,10 @@ struct tunnel {
     bool shut_wr;              /* we sent FIN to the target */
     uint64_t bytes_up;         /* client to target */
     uint64_t bytes_down;       /* target to client */
+    /* A WebSocket: the target is an HTTP/1.1 backend connection that
+     * answered 101 (tun_adopt_websocket), counted in the WebSocket
+     * metrics instead of the tunnel ones; it may be TLS (never spliced). */
+    bool websocket;
 
     /* splice(2) mode (cleartext HTTP/1.1 tunnels): both sockets are ours. */
     bool spliced;

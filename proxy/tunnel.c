@@ -97,10 +97,16 @@ static void kill_tunnel(struct tunnel *t)
     }
     if (t->state == TUN_OPEN) {
         double dur = ev_now(w->loop) - t->start;
-        log_info("tunnel to %s:%u closed after %.3fs: %" PRIu64 " bytes up, %" PRIu64
+        log_info("%s to %s:%u closed after %.3fs: %" PRIu64 " bytes up, %" PRIu64
                  " bytes down",
-                 t->host, t->port, dur, t->bytes_up, t->bytes_down);
-        stats_tunnel_closed(w->stats, dur, t->bytes_up, t->bytes_down);
+                 t->websocket ? "WebSocket" : "tunnel", t->host, t->port, dur, t->bytes_up,
+                 t->bytes_down);
+        if (t->websocket) {
+            stats_ws_closed(w->stats, dur);
+            stats_backend_conn_closed(w->stats);
+        } else {
+            stats_tunnel_closed(w->stats, dur, t->bytes_up, t->bytes_down);
+        }
     }
     t->state = TUN_DEAD;
     t->next = w->tun_grave;
@@ -125,6 +131,26 @@ static void fail_tunnel(struct tunnel *t, int status, const char *proxy_status, 
     refuse(x, status, proxy_status, why);
 }
 
+/* n bytes moved: up (client to target) or down. */
+static void count(struct tunnel *t, bool up, uint64_t n)
+{
+    struct xchg *x = t->up.x;
+    struct stats *st = t->w->stats;
+    if (n == 0)
+        return;
+    *(up ? &t->bytes_up : &t->bytes_down) += n;
+    if (x)
+        *(up ? &x->tun_bytes_up : &x->tun_bytes_down) += n;
+    t->last_activity = ev_now(t->w->loop);
+    enum stats_dir dir = up ? STATS_DIR_OUT : STATS_DIR_IN;
+    if (t->websocket) {
+        stats_bytes(st, STATS_SIDE_BACKEND, dir, n);
+        stats_ws_bytes(st, up ? STATS_WS_TO_BACKEND : STATS_WS_TO_CLIENT, n);
+    } else {
+        stats_bytes(st, STATS_SIDE_TUNNEL, dir, n);
+    }
+}
+
 static void arm_timer(struct tunnel *t, double after)
 {
     ev_timer_stop(t->w->loop, &t->timer);
@@ -132,25 +158,58 @@ static void arm_timer(struct tunnel *t, double after)
     ev_timer_start(t->w->loop, &t->timer);
 }
 
-static void opened(struct tunnel *t, int fd)
+/* t->sock is connected: the pipe starts, idle-timed. */
+static void start_pipe(struct tunnel *t)
 {
     struct worker *w = t->w;
     struct xchg *x = t->up.x;
-    ev_timer_stop(w->loop, &t->he_timer);
-    for (int i = 0; i < 2; i++)
-        close_attempt(&t->attempts[i]);
-    sock_init(&t->sock, w->loop, fd, &target_handler);
     t->state = TUN_OPEN;
     t->start = t->last_activity = ev_now(w->loop);
     sock_read_start(&t->sock);
     arm_timer(t, w->cfg->tunnel_idle_timeout);
-    stats_tunnel_opened(w->stats);
-    log_info("c%" PRIu64 " s%d tunnel to %s:%u open", x->cl->facts.conn_id, x->stream_id,
-             t->host, t->port);
-    x->status = 200;
+    log_info("c%" PRIu64 " s%d %s to %s:%u open", x->cl->facts.conn_id, x->stream_id,
+             t->websocket ? "WebSocket" : "tunnel", t->host, t->port);
     x->resp_state = XRESP_HEAD;
     xchg_notify(x);
     tun_pump(t);
+}
+
+static void opened(struct tunnel *t, int fd)
+{
+    struct worker *w = t->w;
+    ev_timer_stop(w->loop, &t->he_timer);
+    for (int i = 0; i < 2; i++)
+        close_attempt(&t->attempts[i]);
+    sock_init(&t->sock, w->loop, fd, &target_handler);
+    stats_tunnel_opened(w->stats);
+    t->up.x->status = 200;
+    start_pipe(t);
+}
+
+void tun_adopt_websocket(struct xchg *x, struct sock *s, const char *host, uint16_t port,
+                         const char *rest, size_t rest_len)
+{
+    struct worker *w = x->w;
+    struct tunnel *t = xcalloc(1, sizeof(*t));
+    t->up.ops = &tun_up_ops;
+    t->w = w;
+    t->host = xstrdup(host);
+    t->port = port;
+    t->websocket = true;
+    ev_timer_init(&t->timer, on_tunnel_timer, w->cfg->tunnel_idle_timeout, 0.);
+    t->timer.data = t;
+    ev_timer_init(&t->he_timer, on_he_timer, HAPPY_EYEBALLS_DELAY, 0.);
+    t->he_timer.data = t;
+    sock_move(&t->sock, s, &target_handler);
+    xchg_link(x, &t->up);
+    stats_ws_opened(w->stats);
+    bufq_append(&x->resp_body, rest, rest_len);
+    start_pipe(t);
+    count(t, false, rest_len);
+    /* TLS may hold bytes read along with the 101 that the socket will
+     * not signal. */
+    if (t->state == TUN_OPEN && sock_read_pending(&t->sock))
+        ev_feed_event(w->loop, &t->sock.rev, EV_READ);
 }
 
 /* Starts a connection attempt to the next address of family (AF_INET6 or
@@ -353,10 +412,7 @@ static int write_target(struct tunnel *t)
         return (int)n;
     }
     if (n) {
-        t->bytes_up += (uint64_t)n;
-        x->tun_bytes_up += (uint64_t)n;
-        t->last_activity = ev_now(t->w->loop);
-        stats_bytes(t->w->stats, STATS_SIDE_TUNNEL, STATS_DIR_OUT, (uint64_t)n);
+        count(t, true, (uint64_t)n);
         xchg_req_consumed(x, (size_t)n);
     }
     return 0;
@@ -393,7 +449,6 @@ static void on_target_readable(struct sock *s)
     struct tunnel *t = container_of(s, struct tunnel, sock);
     struct xchg *x = t->up.x;
     struct worker *w = t->w;
-    struct ev_loop *loop = w->loop;
     if (t->spliced) {
         splice_pump(t);
         return;
@@ -419,16 +474,16 @@ static void on_target_readable(struct sock *s)
             xchg_notify(x);
             return;
         }
-        t->bytes_down += (uint64_t)n;
-        x->tun_bytes_down += (uint64_t)n;
-        t->last_activity = ev_now(loop);
-        stats_bytes(w->stats, STATS_SIDE_TUNNEL, STATS_DIR_IN, (uint64_t)n);
+        count(t, false, (uint64_t)n);
         xchg_notify(x);
         if (bufq_len(&x->resp_body) > XCHG_BUF_HIGH) {
             t->read_paused = true;
             sock_read_stop(s);
         }
     }
+    /* A TLS target (a WebSocket backend) may hold decrypted bytes. */
+    if (t->state == TUN_OPEN && !t->read_paused && sock_read_pending(s))
+        ev_feed_event(w->loop, &s->rev, EV_READ);
 }
 
 static void up_pump(struct upstream *up)
@@ -445,6 +500,8 @@ static void up_drained(struct upstream *up)
         return;
     t->read_paused = false;
     sock_read_start(&t->sock);
+    if (sock_read_pending(&t->sock))
+        ev_feed_event(t->w->loop, &t->sock.rev, EV_READ);
 }
 
 static void on_tunnel_timer(struct ev_loop *loop, ev_timer *timer, int revents)
@@ -525,20 +582,15 @@ static void set_watch(struct sock *s, bool rd, bool wr)
  * ends the other direction too, through EOF or a write error). */
 static void splice_pump(struct tunnel *t)
 {
-    struct worker *w = t->w;
     uint64_t up0 = t->bytes_up, down0 = t->bytes_down;
     int cfd = t->csock.fd, tfd = t->sock.fd;
     int e1 = splice_step(&t->to_target, cfd, tfd, &t->bytes_up);
     int e2 = e1 < 0 ? 0 : splice_step(&t->to_client, tfd, cfd, &t->bytes_down);
-    if (t->bytes_up != up0 || t->bytes_down != down0) {
-        t->last_activity = ev_now(w->loop);
-        if (t->up.x) {
-            t->up.x->tun_bytes_up += t->bytes_up - up0;
-            t->up.x->tun_bytes_down += t->bytes_down - down0;
-        }
-        stats_bytes(w->stats, STATS_SIDE_TUNNEL, STATS_DIR_OUT, t->bytes_up - up0);
-        stats_bytes(w->stats, STATS_SIDE_TUNNEL, STATS_DIR_IN, t->bytes_down - down0);
-    }
+    uint64_t moved_up = t->bytes_up - up0, moved_down = t->bytes_down - down0;
+    t->bytes_up = up0;
+    t->bytes_down = down0;
+    count(t, true, moved_up);
+    count(t, false, moved_down);
     if (t->to_target.src_eof && !t->to_target.pending && !t->to_target.shut) {
         t->to_target.shut = true;
         shutdown(tfd, SHUT_WR);
@@ -569,7 +621,7 @@ static void on_client_io(struct sock *s)
 static bool up_splice(struct upstream *up, int cfd)
 {
     struct tunnel *t = container_of(up, struct tunnel, up);
-    if (t->spliced || t->state != TUN_OPEN)
+    if (t->spliced || t->state != TUN_OPEN || t->sock.ssl)
         return false;
     if (pipe2(t->to_target.fds, O_NONBLOCK | O_CLOEXEC) != 0)
         return false;

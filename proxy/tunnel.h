@@ -14,6 +14,16 @@
  * x->resp_state XRESP_HEAD. */
 void tun_start(struct xchg *x);
 
+/* The HTTP/1.1 backend connection s to backend host:port answered x's
+ * Upgrade: websocket request with 101 (x->status and resp are set): from
+ * now on x's upstream is a tunnel over s, which it takes (s is left
+ * closed), with the tunnel's backpressure, half-close and
+ * --tunnel-idle-timeout. rest[0..rest_len) are bytes the backend sent
+ * after the 101 head; they go to x->resp_body. x has no upstream on
+ * entry. */
+void tun_adopt_websocket(struct xchg *x, struct sock *s, const char *host, uint16_t port,
+                         const char *rest, size_t rest_len);
+
 /* Frees every closed tunnel of w. Prepare pass only. */
 void tun_reap(struct worker *w);
 

@@ -187,6 +187,11 @@ void upool_start(struct xchg *x)
         x->backend_tries++;
         const struct cfg_backend *be = route->backends[idx];
         x->backend_index = (long)be->index;
+        if (be->proto == CFG_PROTO_H2 && x->websocket) {
+            /* RFC 8441 towards HTTP/2 backends is not done yet. */
+            xchg_fail(x, 501, "WebSocket to an HTTP/2 backend");
+            return;
+        }
         int rc = be->proto == CFG_PROTO_H2 ? start_h2(w, be, x) : start_h1(w, be, x, false);
         if (rc == 0)
             return;

@@ -113,6 +113,11 @@ struct xchg {
     enum xchg_req_state req_state;
     bool head_request;
     bool is_connect;            /* CONNECT: a tunnel, not a request */
+    /* HTTP/1.1 Connection: upgrade + Upgrade: websocket. Its "body" is
+     * the WebSocket (req_state stays XREQ_BODY) once the backend answers
+     * 101 and the upstream becomes a tunnel (tun_adopt_websocket); any
+     * other answer ends the request there and the connection goes on. */
+    bool websocket;
     bool expect_continue;
     int bad_status;             /* nonzero: the head broke a rule or cap (400, 431) */
     size_t req_unconsumed;      /* HTTP/2: received, credit not returned */

@@ -149,7 +149,16 @@ void xchg_log_access(struct xchg *x)
     if (e.scheme.len == 0 && !x->is_connect)
         e.scheme = f->tls ? STR_LIT("https") : STR_LIT("http");
     const struct alog_format *fmt = w->alog_fmt;
-    if (x->is_connect) {
+    if (x->websocket && x->sent_status == 101) {
+        /* Logged as a tunnel: its lifetime and bytes each way. */
+        e.is_tunnel = true;
+        e.tunnel_target = xchg_authority(x);
+        e.tunnel_bytes_up = x->tun_bytes_up;
+        e.tunnel_bytes_down = x->tun_bytes_down;
+        e.body_bytes_sent = x->tun_bytes_down;
+        if (w->alog_fmt_tunnel)
+            fmt = w->alog_fmt_tunnel;
+    } else if (x->is_connect) {
         e.tunnel_target = xchg_connect_target(x);
         e.tunnel_bytes_up = x->tun_bytes_up;
         e.tunnel_bytes_down = x->tun_bytes_down;

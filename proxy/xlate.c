@@ -140,6 +140,23 @@ bool xlate_drop_field(const struct hdrs *h, struct str name)
     return false;
 }
 
+enum xlate_upgrade xlate_req_upgrade(const struct hdrs *h)
+{
+    bool conn_upgrade = false, any = false, websocket = false;
+    for (size_t i = 0; i < h->num; i++) {
+        struct str n = hdrs_name(h, i);
+        if (str_eq(n, STR_LIT("connection"))) {
+            conn_upgrade = conn_upgrade || list_has(hdrs_value(h, i), STR_LIT("upgrade"));
+        } else if (str_eq(n, STR_LIT("upgrade"))) {
+            any = any || str_trim(hdrs_value(h, i)).len > 0;
+            websocket = websocket || list_has(hdrs_value(h, i), STR_LIT("websocket"));
+        }
+    }
+    if (!conn_upgrade || !any)
+        return XLATE_UPGRADE_NONE;
+    return websocket ? XLATE_UPGRADE_WEBSOCKET : XLATE_UPGRADE_OTHER;
+}
+
 static void put(struct bufq *out, struct str s)
 {
     bufq_append(out, s.p, s.len);
@@ -240,6 +257,8 @@ void xlate_req_h1(struct bufq *out, const struct xlate_req *r, const struct xlat
     } else {
         put_joined(out, h, STR_LIT("via"), STR_LIT(", "), STR_NULL);
     }
+    if (r->websocket)
+        put(out, STR_LIT("connection: upgrade\r\nupgrade: websocket\r\n"));
     if (r->content_length >= 0)
         bufq_appendf(out, "content-length: %lld\r\n", (long long)r->content_length);
     else if (r->chunked)
@@ -420,7 +439,9 @@ void xlate_resp_h1(struct bufq *out, const struct xlate_resp *r)
     } else if (h) {
         put_joined(out, h, STR_LIT("via"), STR_LIT(", "), STR_NULL);
     }
-    if (r->content_length >= 0)
+    if (r->websocket)
+        put(out, STR_LIT("connection: upgrade\r\nupgrade: websocket\r\n"));
+    else if (r->content_length >= 0)
         bufq_appendf(out, "content-length: %lld\r\n", (long long)r->content_length);
     else if (r->chunked)
         put(out, STR_LIT("transfer-encoding: chunked\r\n"));
@@ -428,7 +449,7 @@ void xlate_resp_h1(struct bufq *out, const struct xlate_resp *r)
         bufq_appendf(out, "proxy-status: h2gate; error=%s\r\n", r->proxy_status);
     if (r->auth_challenge)
         bufq_appendf(out, "proxy-authenticate: %s\r\n", r->auth_challenge);
-    if (!r->keep_alive)
+    if (!r->keep_alive && !r->websocket)
         put(out, STR_LIT("connection: close\r\n"));
     put(out, STR_LIT("\r\n"));
 }

@@ -33,6 +33,16 @@ bool xlate_is_hop_field(struct str name);
  * name listed in one of h's Connection fields. */
 bool xlate_drop_field(const struct hdrs *h, struct str name);
 
+/* What an HTTP/1.1 request head asks to switch to (RFC 9110 §7.8). */
+enum xlate_upgrade {
+    XLATE_UPGRADE_NONE,      /* no Upgrade field, or Connection does not list "upgrade" */
+    XLATE_UPGRADE_WEBSOCKET, /* Upgrade names "websocket" (RFC 6455 §4.1) */
+    XLATE_UPGRADE_OTHER,     /* another protocol (h2c, TLS/1.0, ...) */
+};
+
+/* Classifies the Upgrade and Connection fields of h (names lower-case). */
+enum xlate_upgrade xlate_req_upgrade(const struct hdrs *h);
+
 struct xlate_req {
     struct str method;
     struct str authority;   /* becomes Host */
@@ -44,6 +54,7 @@ struct xlate_req {
     int64_t content_length; /* >= 0: send Content-Length */
     bool chunked;           /* body of unknown length: send chunked */
     struct str scheme;      /* HTTP/2 only: :scheme ("http" when empty) */
+    bool websocket;         /* HTTP/1.1 only: ask to switch to WebSocket */
 };
 
 struct xlate_opts {
@@ -56,7 +67,9 @@ struct xlate_opts {
  * authority, the forwarded fields less hop fields, Expect and
  * Content-Length (h2gate frames the body itself), cookie crumbs joined with
  * "; ", TE only as "trailers", Via, X-Forwarded-For and X-Forwarded-Proto
- * as configured, then the body framing field and the blank line. */
+ * as configured, then the body framing field and the blank line. With
+ * r->websocket, "connection: upgrade" and "upgrade: websocket" are added
+ * (the client's own Connection and Upgrade are hop fields, never sent). */
 void xlate_req_h1(struct bufq *out, const struct xlate_req *r, const struct xlate_opts *o);
 
 /* Fills out (empty on entry; its caps apply) with the HTTP/2 request
@@ -97,6 +110,9 @@ struct xlate_resp {
     bool keep_alive;           /* false: add "Connection: close" */
     const char *proxy_status;  /* RFC 9209 error type, or NULL */
     const char *auth_challenge; /* Proxy-Authenticate value, or NULL */
+    bool websocket;            /* a 101 that switches to WebSocket: add
+                                  "connection: upgrade" and "upgrade:
+                                  websocket"; no framing field */
 };
 
 /* Appends an HTTP/1.1 response head to out. */

@@ -198,6 +198,10 @@ def test_metrics_exposition_parses_with_every_family(procs):
         "h2gate_tunnels": "counter",
         "h2gate_tunnels_active": "gauge",
         "h2gate_tunnel_bytes": "counter",
+        "h2gate_websockets": "counter",
+        "h2gate_websockets_active": "gauge",
+        "h2gate_websocket_bytes": "counter",
+        "h2gate_websocket_duration_seconds": "histogram",
         "h2gate_request_duration_seconds": "histogram",
         "h2gate_time_to_first_byte_seconds": "histogram",
         "h2gate_backend_connect_duration_seconds": "histogram",
@@ -212,6 +216,10 @@ def test_metrics_exposition_parses_with_every_family(procs):
     assert snap.label_values(REQUESTS, "status_class") == sorted(CLASSES)
     assert snap.label_values("h2gate_tunnels_total", "result") == \
         ["denied", "failed", "opened"]
+    assert snap.label_values("h2gate_websockets_total", "result") == \
+        ["opened", "refused"]
+    assert snap.label_values("h2gate_websocket_bytes_total", "direction") == \
+        ["to_backend", "to_client"]
     assert snap.label_values("h2gate_bytes_total", "side") == \
         ["backend", "client", "tunnel"]
     assert backend_name(o.port) in snap.label_values(

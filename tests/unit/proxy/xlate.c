@@ -420,6 +420,102 @@ static void test_resp_h1(void **state)
     hdrs_cleanup(&h);
 }
 
+static enum xlate_upgrade upgrade_of(const char *conn, const char *upg)
+{
+    struct hdrs h;
+    hdrs_init(&h, 1024, 10);
+    if (conn)
+        hdrs_add(&h, STR_LIT("connection"), str_cstr(conn), true);
+    if (upg)
+        hdrs_add(&h, STR_LIT("upgrade"), str_cstr(upg), true);
+    enum xlate_upgrade u = xlate_req_upgrade(&h);
+    hdrs_cleanup(&h);
+    return u;
+}
+
+static void test_req_upgrade_kinds(void **state)
+{
+    (void)state;
+    assert_int_equal(upgrade_of("Upgrade", "websocket"), XLATE_UPGRADE_WEBSOCKET);
+    assert_int_equal(upgrade_of("keep-alive, Upgrade", "WebSocket"), XLATE_UPGRADE_WEBSOCKET);
+    assert_int_equal(upgrade_of("upgrade", "h2c"), XLATE_UPGRADE_OTHER);
+    assert_int_equal(upgrade_of("upgrade", "foo/1, bar"), XLATE_UPGRADE_OTHER);
+    /* Both fields are needed (RFC 9110 §7.8: Upgrade is listed in Connection). */
+    assert_int_equal(upgrade_of(NULL, "websocket"), XLATE_UPGRADE_NONE);
+    assert_int_equal(upgrade_of("keep-alive", "websocket"), XLATE_UPGRADE_NONE);
+    assert_int_equal(upgrade_of("upgrade", NULL), XLATE_UPGRADE_NONE);
+    assert_int_equal(upgrade_of("upgrade", " "), XLATE_UPGRADE_NONE);
+    assert_int_equal(upgrade_of("upgrades", "websocket"), XLATE_UPGRADE_NONE);
+}
+
+/* The client's Connection and Upgrade never travel; with websocket set,
+ * h2gate writes its own, and Sec-WebSocket-* fields pass. */
+static void test_req_h1_websocket(void **state)
+{
+    (void)state;
+    struct hdrs h;
+    hdrs_init(&h, 4096, 32);
+    hdrs_add(&h, STR_LIT("connection"), STR_LIT("keep-alive, Upgrade"), false);
+    hdrs_add(&h, STR_LIT("upgrade"), STR_LIT("websocket"), false);
+    hdrs_add(&h, STR_LIT("sec-websocket-key"), STR_LIT("dGhlIHNhbXBsZSBub25jZQ=="), false);
+    hdrs_add(&h, STR_LIT("sec-websocket-version"), STR_LIT("13"), false);
+    struct xlate_req r = { .method = STR_LIT("GET"),
+                           .authority = STR_LIT("a"),
+                           .path = STR_LIT("/ws"),
+                           .hdrs = &h,
+                           .client_proto = "1.1",
+                           .content_length = -1 };
+    struct xlate_opts o = { .via = false };
+    char out[2048];
+    render_req(&r, &o, out, sizeof(out));
+    const char *plain = "GET /ws HTTP/1.1\r\n"
+                        "host: a\r\n"
+                        "sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                        "sec-websocket-version: 13\r\n"
+                        "x-forwarded-proto: http\r\n"
+                        "\r\n";
+    assert_string_equal(out, plain);
+    r.websocket = true;
+    render_req(&r, &o, out, sizeof(out));
+    assert_string_equal(out, "GET /ws HTTP/1.1\r\n"
+                             "host: a\r\n"
+                             "sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                             "sec-websocket-version: 13\r\n"
+                             "x-forwarded-proto: http\r\n"
+                             "connection: upgrade\r\n"
+                             "upgrade: websocket\r\n"
+                             "\r\n");
+    hdrs_cleanup(&h);
+}
+
+static void test_resp_h1_switch(void **state)
+{
+    (void)state;
+    struct hdrs h;
+    hdrs_init(&h, 4096, 32);
+    hdrs_add(&h, STR_LIT("upgrade"), STR_LIT("websocket"), false);
+    hdrs_add(&h, STR_LIT("connection"), STR_LIT("Upgrade"), false);
+    hdrs_add(&h, STR_LIT("sec-websocket-accept"), STR_LIT("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), false);
+    struct xlate_resp r = { .status = 101, .hdrs = &h, .content_length = -1,
+                            .keep_alive = false, .websocket = true };
+    struct buf_pool pool;
+    buf_pool_init(&pool, 2);
+    struct bufq q;
+    bufq_init(&q, &pool);
+    xlate_resp_h1(&q, &r);
+    char out[1024];
+    size_t n = bufq_read(&q, out, sizeof(out) - 1);
+    out[n] = '\0';
+    assert_string_equal(out, "HTTP/1.1 101 Switching Protocols\r\n"
+                             "sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+                             "connection: upgrade\r\n"
+                             "upgrade: websocket\r\n"
+                             "\r\n");
+    bufq_cleanup(&q);
+    buf_pool_cleanup(&pool);
+    hdrs_cleanup(&h);
+}
+
 static void test_bodyless(void **state)
 {
     (void)state;
@@ -646,6 +742,9 @@ int main(void)
         cmocka_unit_test(test_trailer_ok),
         cmocka_unit_test(test_rst_code_map),
         cmocka_unit_test(test_resp_h1),
+        cmocka_unit_test(test_req_upgrade_kinds),
+        cmocka_unit_test(test_req_h1_websocket),
+        cmocka_unit_test(test_resp_h1_switch),
         cmocka_unit_test(test_bodyless),
         cmocka_unit_test(test_nv_trailers_not_cut),
         cmocka_unit_test(test_nv_filters),
