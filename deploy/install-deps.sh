@@ -15,14 +15,20 @@ done
 npm_deps() {
     dir="$(dirname "$0")/../tests/integration"
     [ -d "$dir/node_modules/ws" ] && return 0
-    command -v npm >/dev/null 2>&1 || { echo "h2gate: npm missing: node WebSocket tests will be skipped" >&2; return 0; }
+    if ! command -v npm >/dev/null 2>&1; then
+        # Debian's nodejs comes without npm (its own package); a nodejs
+        # from elsewhere may conflict with it: then the tests skip.
+        echo "h2gate: installing npm (for the node WebSocket tests)"
+        $SUDO apt-get install -y -q --no-install-recommends npm >/dev/null 2>&1 ||
+            { echo "h2gate: npm missing: node WebSocket tests will be skipped" >&2; return 0; }
+    fi
     (cd "$dir" && npm ci --no-audit --no-fund --silent) ||
         echo "h2gate: npm ci failed (no network?): node WebSocket tests will be skipped" >&2
 }
-[ -z "$missing" ] && { npm_deps; exit 0; }
-echo "h2gate: installing missing packages:$missing"
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+[ -z "$missing" ] && { npm_deps; exit 0; }
+echo "h2gate: installing missing packages:$missing"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q || { echo "h2gate: apt-get update failed; check the network or your apt sources" >&2; exit 1; }
 $SUDO apt-get install -y -q --no-install-recommends $missing || {
