@@ -736,6 +736,15 @@ static int finish(struct loader *ld, int num_pos, char **pos)
                         "frontend %s,%u needs a private key and certificate: give "
                         "PRIVATE_KEY CERT, or add ;no-tls to the frontend",
                         fe->host, fe->port);
+        for (size_t j = 0; j < i; j++) {
+            /* SO_REUSEPORT would let both bind, and the kernel would
+             * split connections between them. */
+            const struct cfg_frontend *o = &cfg->frontends[j];
+            if (o->port == fe->port && (strcmp(o->host, fe->host) == 0 ||
+                                        strcmp(o->host, "*") == 0 || strcmp(fe->host, "*") == 0))
+                return fail(ld, "frontends %s,%u and %s,%u share an address: give each its own port",
+                            o->host, o->port, fe->host, fe->port);
+        }
     }
 
     if (!cfg->client_cert_file != !cfg->client_private_key_file)

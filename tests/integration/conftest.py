@@ -41,11 +41,21 @@ START_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0
 
 
+_ports_given = set()
+
+
 def free_port():
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
+    """A loopback port nobody listens on right now, and not handed out
+    before in this run (the kernel may give a just-released port again:
+    two frontends of one h2gate on it would be refused)."""
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind((HOST, 0))
+            port = s.getsockname()[1]
+        if port not in _ports_given:
+            _ports_given.add(port)
+            return port
+    raise RuntimeError("no fresh loopback port after 100 tries")
 
 
 def port_listening(port):

@@ -712,6 +712,17 @@ static void test_bad_conf_nul_byte_real(void **state)
     unlink(path);
 }
 
+static void test_duplicate_frontend_address(void **state)
+{
+    (void)state;
+    assert_load_error("share an address", "-f127.0.0.1,8000;no-tls", "-f127.0.0.1,8000",
+                      "key.pem", "cert.pem");
+    assert_load_error("share an address", "-f*,8000;no-tls", "-f127.0.0.1,8000;no-tls");
+    struct config cfg;
+    LOAD_OK(&cfg, "-f127.0.0.1,8000;no-tls", "-f127.0.0.1,8001;no-tls");
+    cfg_cleanup(&cfg);
+}
+
 static void test_bad_conf_missing_file(void **state)
 {
     (void)state;
@@ -926,6 +937,7 @@ int main(void)
         cmocka_unit_test(test_bad_conf_conf_in_conf),
         cmocka_unit_test(test_bad_conf_help_in_conf),
         cmocka_unit_test(test_bad_conf_nul_byte_real),
+        cmocka_unit_test(test_duplicate_frontend_address),
         cmocka_unit_test(test_bad_conf_missing_file),
         cmocka_unit_test(test_bad_conf_is_a_directory),
         cmocka_unit_test(test_reload_is_reentrant),
