@@ -7,6 +7,8 @@ The backend's behaviour is chosen by the request path:
                 PONG and CLOSE with CLOSE, then close the TCP connection
   /ws/close     as /ws, but the backend sends CLOSE after its first echo
   /ws/flood     handshake, then send binary frames until the peer is gone
+  /ws/bad-accept  a 101 whose Sec-WebSocket-Accept is not the key's, then
+                as /ws
   /refuse/NNN   an Upgrade request answered NNN with a short body, the
                 connection kept alive (no switch)
   anything else 200, the body a JSON object of the request: method, path,
@@ -168,6 +170,8 @@ def ws_backend_handler(srv, c):
             continue
         if path.startswith("/ws"):
             key = _get(headers, "sec-websocket-key")
+            if path == "/ws/bad-accept":
+                key = "not the key"
             srv.sendall(c, ("HTTP/1.1 101 Switching Protocols\r\n"
                             "Upgrade: websocket\r\nConnection: Upgrade\r\n"
                             "Sec-WebSocket-Accept: %s\r\n\r\n"
