@@ -25,7 +25,7 @@ from ws_lib import (OP_BIN, OP_CLOSE, OP_TEXT, FrameReader, frame,
                     wait_flood_stalled, ws_backend)
 
 MIB = 1 << 20
-PROTOCOL_ERROR, CANCEL = 0x1, 0x8
+PROTOCOL_ERROR, CANCEL, CONNECT_ERROR = 0x1, 0x8, 0xa
 
 pytestmark = pytest.mark.skipif(
     IS_NGHTTPX, reason="h2gate's own options and metrics are checked")
@@ -387,3 +387,35 @@ def test_http2_backend_is_501(procs, backend, client_factory):
     c.wait(lambda: st.done)
     assert st.status == 501, st
     assert backend.results == []
+
+
+def test_client_end_stream_half_closes_backend(procs, backend,
+                                               client_factory):
+    """The client's END_STREAM is the backend's FIN (its echo server then
+    closes), and that close comes back as END_STREAM."""
+    g = ws_gate(procs, backend)
+    c = client_factory(g.port)
+    sid, r = c.ws()
+    c.send_ws(sid, OP_TEXT, b"last")
+    assert r.message() == (OP_TEXT, b"last")
+    c.conn.end_stream(sid)
+    c.flush()
+    wait_report(backend, "eof")
+    st = c.streams[sid]
+    c.wait(lambda: st.done)
+    assert st.ended and st.reset is None, st
+
+
+def test_backend_reset_is_connect_error(procs, backend, client_factory):
+    """A backend connection reset after the 200: RST_STREAM(CONNECT_ERROR),
+    as on a CONNECT tunnel."""
+    g = ws_gate(procs, backend)
+    c = client_factory(g.port)
+    sid, r = c.ws("/ws/reset")
+    c.send_ws(sid, OP_TEXT, b"then reset")
+    assert r.message() == (OP_TEXT, b"then reset")
+    c.send_ws(sid, OP_TEXT, b"reset now")
+    wait_report(backend, "reset")
+    st = c.streams[sid]
+    c.wait(lambda: st.done)
+    assert st.reset == CONNECT_ERROR, st
