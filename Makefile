@@ -126,12 +126,15 @@ FUZZ_TARGETS  ?= $(FUZZ_ALL)
 FUZZ_CPPFLAGS := -I. -I$(BORINGSSL_INC) -D_GNU_SOURCE -MMD -MP
 FUZZ_CFLAGS   := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
                  -fno-sanitize-recover=undefined -std=c11 $(WARN)
+# xlate.c computes Sec-WebSocket-Accept with BoringSSL's SHA-1 and base64.
+FUZZ_CRYPTO               := -L$(BORINGSSL_LIB) -Wl,-rpath,$(BORINGSSL_LIB) -lcrypto
 FUZZ_SRC_h1_head          := proxy/xlate.c proxy/hdrs.c common/buf.c common/xalloc.c
-FUZZ_LIBS_h1_head         := -lhttp_parser
+FUZZ_LIBS_h1_head         := -lhttp_parser $(FUZZ_CRYPTO)
 FUZZ_SRC_connect_rule     := config/connect_rule.c common/xalloc.c
 FUZZ_SRC_config_values    := config/value.c config/spec.c config/route.c common/xalloc.c
 FUZZ_SRC_accesslog_format := proxy/accesslog.c proxy/hdrs.c common/buf.c common/xalloc.c
 FUZZ_SRC_hdrs             := proxy/hdrs.c proxy/xlate.c common/buf.c common/xalloc.c
+FUZZ_LIBS_hdrs            := $(FUZZ_CRYPTO)
 # The whole proxy but main.c: a real worker loop, the HTTP/2 server glue
 # and the upstream side (fuzz/h2srv.c serves the backend itself).
 FUZZ_SRC_h2srv            := $(LIB_SRC)

@@ -177,6 +177,11 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       "<N>", 0, 1000000, "100", frontend_http2_glitch_refill, ST_SIZE,                     \
       "Glitches per second given back to a connection's budget, up\n"                     \
       "to --frontend-http2-glitch-budget.")                                                \
+    X(NO_HTTP2_WEBSOCKET, "HTTP/2", "no-http2-websocket", 0, K_FLAG, NULL, 0, 0, NULL,      \
+      no_http2_websocket, ST_BOOL,                                                         \
+      "Do not send SETTINGS_ENABLE_CONNECT_PROTOCOL to HTTP/2 clients:\n"                 \
+      "no WebSocket over HTTP/2 (RFC 8441); a :protocol field then\n"                    \
+      "gets RST_STREAM(PROTOCOL_ERROR).")                                                  \
     X(BACKEND_HTTP2_WINDOW_SIZE, "HTTP/2", "backend-http2-window-size", 0, K_SIZE,         \
       "<SIZE>", 0, I31, "65535", backend_http2_window_size, ST_I32,                         \
       "Initial per-stream flow-control window h2gate gives HTTP/2\n"                      \
@@ -268,7 +273,7 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       "Timeout for resolving and connecting to a CONNECT target (504).")                  \
     X(TUNNEL_IDLE_TIMEOUT, "CONNECT", "tunnel-idle-timeout", 0, K_DUR, "<DURATION>", 0, 0,  \
       "5m", tunnel_idle_timeout, ST_DBL,                                                   \
-      "Close a tunnel, or a WebSocket (HTTP/1.1 Upgrade), after this\n"                 \
+      "Close a tunnel, or a WebSocket (HTTP/1.1 or HTTP/2), after this\n"               \
       "long with no bytes either way. Of the client timeouts only\n"                     \
       "--frontend-write-timeout and --stream-write-timeout apply to a\n"                \
       "tunnel.")                                                                           \

@@ -364,11 +364,11 @@ static bool is_connect(const struct alog_entry *e)
     return str_eq(e->method, STR_LIT("CONNECT"));
 }
 
-/* $path as nghttpx logs it: CONNECT logs the authority; an empty path is
- * "*" for OPTIONS and "-" otherwise. */
+/* $path as nghttpx logs it: CONNECT logs the authority (but an extended
+ * CONNECT its :path); an empty path is "*" for OPTIONS and "-" otherwise. */
 static struct str entry_path(const struct alog_entry *e)
 {
-    if (is_connect(e)) {
+    if (is_connect(e) && !e->ext_connect) {
         struct str a = e->authority.len ? e->authority : e->tunnel_target;
         return a.len ? a : STR_LIT("-");
     }
@@ -455,7 +455,7 @@ static void put_frag(struct line *l, const struct alog_format *f, const struct f
         break;
     case F_PATH_WITHOUT_QUERY: {
         struct str p = entry_path(e);
-        if (!is_connect(e)) {
+        if (!is_connect(e) || e->ext_connect) {
             const char *q = memchr(p.p, '?', p.len);
             if (q)
                 p.len = (size_t)(q - p.p);

@@ -71,6 +71,7 @@ struct alog_entry {
     uint16_t backend_port;
     const struct hdrs *req_headers; /* lower-case names (proxy/hdrs.h); may be NULL */
     bool is_tunnel;
+    bool ext_connect;             /* RFC 8441 extended CONNECT: $path is :path */
     struct str tunnel_target;     /* "host:port" */
     uint64_t tunnel_bytes_up;     /* client to target */
     uint64_t tunnel_bytes_down;   /* target to client */

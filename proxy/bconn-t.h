@@ -46,6 +46,10 @@ struct bconn {
     bool in_trailers;
     bool websocket;         /* the request asks to switch to WebSocket */
     bool switched;          /* ... and the backend answered 101 */
+    /* An HTTP/2 client's WebSocket (RFC 8441): h2gate's own
+     * Sec-WebSocket-Key, base64 of 16 random bytes, NUL-terminated;
+     * empty otherwise (an HTTP/1.1 client checks its own). */
+    char ws_key[25];
 };
 
 #endif

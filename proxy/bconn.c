@@ -5,7 +5,9 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/base64.h>
 #include <openssl/err.h>
+#include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -136,6 +138,16 @@ static int do_write(struct bconn *bc)
     return 0;
 }
 
+/* RFC 6455 §4.1: a fresh key, 16 random bytes in base64, kept in bc to
+ * check the backend's Sec-WebSocket-Accept. */
+static struct str new_ws_key(struct bconn *bc)
+{
+    uint8_t nonce[16];
+    RAND_bytes(nonce, sizeof(nonce));
+    size_t n = EVP_EncodeBlock((uint8_t *)bc->ws_key, nonce, sizeof(nonce));
+    return str_make(bc->ws_key, n);
+}
+
 void bconn_attach(struct bconn *bc, struct xchg *x)
 {
     const struct config *cfg = bc->w->cfg;
@@ -158,9 +170,14 @@ void bconn_attach(struct bconn *bc, struct xchg *x)
     r.content_length = x->req_content_length;
     bc->websocket = r.websocket = x->websocket;
     bc->switched = false;
+    bc->ws_key[0] = '\0';
     if (x->websocket) {
-        /* No body until the switch; after it the bytes are not HTTP. */
+        /* No body until the switch; after it the bytes are not HTTP. An
+         * extended CONNECT (RFC 8441 §5) becomes RFC 6455's GET. */
         r.content_length = -1;
+        r.method = STR_LIT("GET");
+        if (x->proto == XCHG_H2)
+            r.ws_key = new_ws_key(bc);
     } else if (r.content_length < 0) {
         if (xchg_req_ended(x))
             r.content_length = (int64_t)bufq_len(&x->req_body);
@@ -332,6 +349,26 @@ static int on_resp_value(http_parser *p, const char *at, size_t len)
     return 0;
 }
 
+/* With h2gate's own key, the 101 must carry its Sec-WebSocket-Accept
+ * (RFC 6455 §4.1), which is then dropped: the HTTP/2 client sent no key.
+ * Without one, the HTTP/1.1 client checks the field itself. */
+static bool ws_accept_ok(struct bconn *bc, struct hdrs *h)
+{
+    if (!bc->ws_key[0])
+        return true;
+    char want[XLATE_WS_ACCEPT_LEN + 1];
+    size_t n = xlate_ws_accept(str_make(bc->ws_key, strlen(bc->ws_key)), want);
+    long i = hdrs_find(h, STR_LIT("sec-websocket-accept"));
+    if (i < 0 || !str_eq(str_trim(hdrs_value(h, (size_t)i)), str_make(want, n))) {
+        log_info("backend %s:%u: WebSocket 101 without the right Sec-WebSocket-Accept",
+                 bc->be->host, bc->be->port);
+        return false;
+    }
+    memmove(&h->f[i], &h->f[i + 1], (h->num - (size_t)i - 1) * sizeof(h->f[0]));
+    h->num--;
+    return true;
+}
+
 /* True when the 101's Upgrade names websocket. */
 static bool ws_accepted(const struct hdrs *h)
 {
@@ -349,7 +386,8 @@ static int on_resp_headers_complete(http_parser *p)
     struct xchg *x = bc->up.x;
     if (p->status_code == 101) {
         /* A switch we did not ask for, or not to what we asked. */
-        if (!bc->websocket || !p->upgrade || !ws_accepted(&x->resp))
+        if (!bc->websocket || !p->upgrade || !ws_accepted(&x->resp) ||
+            !ws_accept_ok(bc, &x->resp))
             return -1;
         x->status = 101;
         x->resp_state = XRESP_HEAD;

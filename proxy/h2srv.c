@@ -141,6 +141,12 @@ static int on_h2_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_
             x->i_authority = i;
         else if (str_eq(n, STR_LIT(":path")))
             x->i_path = i;
+        else if (str_eq(n, STR_LIT(":protocol"))) {
+            /* nghttp2 takes it only with our SETTINGS_ENABLE_CONNECT_PROTOCOL
+             * and on a CONNECT with :scheme and :path (RFC 8441 §4). */
+            x->ext_connect = true;
+            x->websocket = str_ieq(v, STR_LIT("websocket"));
+        }
     } else if (str_eq(n, STR_LIT("content-length"))) {
         /* nghttp2 has checked it is a number and matches the DATA. */
         x->req_content_length = content_length_value(v);
@@ -148,6 +154,26 @@ static int on_h2_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_
         x->expect_continue = true;
     }
     return 0;
+}
+
+/* Its DATA is a byte pipe: a CONNECT tunnel or a WebSocket (RFC 8441),
+ * which follows CONNECT's rules (RFC 9113 §8.5): no trailers, no timeout
+ * on the request "body". */
+static bool is_pipe(const struct xchg *x)
+{
+    return x->is_connect || x->websocket;
+}
+
+/* An extended CONNECT is a request to route by :authority and :path, not
+ * a tunnel to :authority. Only websocket is carried: another :protocol
+ * gets 501. */
+static void take_ext_connect(struct xchg *x)
+{
+    if (!x->ext_connect)
+        return;
+    x->is_connect = false;
+    if (!x->websocket && !x->bad_status)
+        x->bad_status = 501;
 }
 
 static int on_h2_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *ud)
@@ -185,10 +211,11 @@ static int on_h2_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud
     bool end = (f->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
     if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST) {
         x->req_state = end ? XREQ_END : XREQ_BODY;
+        take_ext_connect(x);
         xchg_start(x);
         return 0;
     }
-    if (f->hd.type == NGHTTP2_HEADERS && x->is_connect) {
+    if (f->hd.type == NGHTTP2_HEADERS && is_pipe(x)) {
         /* RFC 9113 §8.5: after CONNECT only DATA and stream management
          * frames; trailers make the stream malformed. */
         log_info("c%" PRIu64 " s%d HEADERS on a CONNECT stream", cc->xc.facts.conn_id, f->hd.stream_id);
@@ -210,7 +237,8 @@ static int on_h2_data_chunk(nghttp2_session *s, uint8_t flags, int32_t stream_id
     struct xchg *x = nghttp2_session_get_stream_user_data(s, stream_id);
     /* A tunnel's target may half-close while the client still sends, so
      * its bytes keep flowing after the response ended. */
-    bool answered = x && xchg_out_done(x) && !x->is_connect;
+    bool answered = x && xchg_out_done(x) && !x->is_connect &&
+                    !(x->websocket && x->status == 101);
     if (!x || x->error_status || answered || !xchg_req_head_done(x)) {
         /* Nobody will forward these bytes: give the credit back now. */
         nghttp2_session_consume(s, stream_id, len);
@@ -227,7 +255,7 @@ static int on_h2_data_chunk(nghttp2_session *s, uint8_t flags, int32_t stream_id
  * read timeout does not run meanwhile (see h2_timeout). */
 static bool stream_waits(const struct xchg *x)
 {
-    return !x->closed && (x->is_connect || xchg_req_ended(x));
+    return !x->closed && (is_pipe(x) || xchg_req_ended(x));
 }
 
 static int on_h2_stream_close(nghttp2_session *s, int32_t stream_id, uint32_t error_code,
@@ -366,8 +394,10 @@ static int submit_h2_response(struct cconn *cc, struct xchg *x)
         r.proxy_status = x->proxy_status;
         r.auth_challenge = x->auth_challenge ? auth_challenge() : NULL;
     } else {
-        bodyless = xlate_resp_bodyless(x->status, x->head_request);
-        r.status = x->status;
+        /* RFC 8441 §5: the backend's 101 is the client's 200. */
+        bool ws_open = x->websocket && x->status == 101;
+        bodyless = !ws_open && xlate_resp_bodyless(x->status, x->head_request);
+        r.status = ws_open ? 200 : x->status;
         r.hdrs = &x->resp;
         if (!cfg->no_via)
             r.backend_proto = x->backend_index >= 0 &&
@@ -378,6 +408,8 @@ static int submit_h2_response(struct cconn *cc, struct xchg *x)
     struct xlate_nv nv;
     xlate_nv_init(&nv);
     xlate_resp_h2(&nv, &r);
+    if (x->websocket && (x->error_status || x->status != 101))
+        stats_ws_refused(cc->w->stats);
     nghttp2_data_provider prd = { .source.ptr = x, .read_callback = on_h2_read_body };
     int rv = nghttp2_submit_response(cc->p.h2.session, x->stream_id, nv.v, nv.num, bodyless ? NULL : &prd);
     xlate_nv_cleanup(&nv);
@@ -491,8 +523,12 @@ int h2srv_start(struct cconn *cc)
         { NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, cfg->frontend_http2_max_concurrent_streams },
         { NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, (uint32_t)cfg->frontend_http2_window_size },
         { NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, max_list > UINT32_MAX ? UINT32_MAX : (uint32_t)max_list },
+        /* RFC 8441: WebSocket over HTTP/2; the last entry, left off with
+         * --no-http2-websocket (nghttp2 then refuses :protocol). */
+        { NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1 },
     };
-    nghttp2_submit_settings(h->session, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0]));
+    size_t num_iv = sizeof(iv) / sizeof(iv[0]) - (cfg->no_http2_websocket ? 1 : 0);
+    nghttp2_submit_settings(h->session, NGHTTP2_FLAG_NONE, iv, num_iv);
     if (cfg->frontend_http2_connection_window_size > NGHTTP2_INITIAL_CONNECTION_WINDOW_SIZE)
         nghttp2_session_set_local_window_size(h->session, NGHTTP2_FLAG_NONE, 0,
                                               cfg->frontend_http2_connection_window_size);
@@ -672,7 +708,7 @@ static double stream_deadline(struct xchg *x, const struct config *cfg, double n
     double at = INFINITY;
     if (x->closed || x->error_status)
         return at;
-    if (cfg->stream_read_timeout > 0 && !x->is_connect && xchg_req_head_done(x) &&
+    if (cfg->stream_read_timeout > 0 && !is_pipe(x) && xchg_req_head_done(x) &&
         !xchg_req_ended(x) && x->req_unconsumed == 0) {
         at = x->in_at + cfg->stream_read_timeout;
         if (at <= now) {

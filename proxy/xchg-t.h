@@ -118,6 +118,11 @@ struct xchg {
      * 101 and the upstream becomes a tunnel (tun_adopt_websocket); any
      * other answer ends the request there and the connection goes on. */
     bool websocket;
+    /* HTTP/2 extended CONNECT (RFC 8441): the request had :protocol. It
+     * is routed as a request (is_connect is cleared), and websocket is set
+     * when :protocol is "websocket": the backend gets an HTTP/1.1 Upgrade
+     * GET, the client :status 200 for its 101. */
+    bool ext_connect;
     bool expect_continue;
     int bad_status;             /* nonzero: the head broke a rule or cap (400, 431) */
     size_t req_unconsumed;      /* HTTP/2: received, credit not returned */

@@ -144,12 +144,13 @@ void xchg_log_access(struct xchg *x)
         .backend_port = be ? be->port : 0,
         .req_headers = &x->req,
         .is_tunnel = x->is_connect,
+        .ext_connect = x->ext_connect,
     };
     /* HTTP/1.1 has no :scheme: the connection tells. */
     if (e.scheme.len == 0 && !x->is_connect)
         e.scheme = f->tls ? STR_LIT("https") : STR_LIT("http");
     const struct alog_format *fmt = w->alog_fmt;
-    if (x->websocket && x->sent_status == 101) {
+    if (x->websocket && x->status == 101 && (x->sent_status == 101 || x->sent_status == 200)) {
         /* Logged as a tunnel: its lifetime and bytes each way. */
         e.is_tunnel = true;
         e.tunnel_target = xchg_authority(x);

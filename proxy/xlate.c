@@ -3,6 +3,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <openssl/base64.h>
+#include <openssl/sha.h>
 #include <string.h>
 
 #include "common/err.h"
@@ -234,6 +236,8 @@ void xlate_req_h1(struct bufq *out, const struct xlate_req *r, const struct xlat
         }
         if (rewritten_req_field(h, n) || str_eq(n, STR_LIT("cookie")))
             continue;
+        if (r->ws_key.len && str_eq(n, STR_LIT("sec-websocket-key")))
+            continue;
         put_field(out, n, hdrs_value(h, i));
     }
     if (te_trailers)
@@ -259,6 +263,8 @@ void xlate_req_h1(struct bufq *out, const struct xlate_req *r, const struct xlat
     }
     if (r->websocket)
         put(out, STR_LIT("connection: upgrade\r\nupgrade: websocket\r\n"));
+    if (r->websocket && r->ws_key.len)
+        put_field(out, STR_LIT("sec-websocket-key"), r->ws_key);
     if (r->content_length >= 0)
         bufq_appendf(out, "content-length: %lld\r\n", (long long)r->content_length);
     else if (r->chunked)
@@ -589,4 +595,16 @@ void xlate_interim_h2(struct xlate_nv *nv, int status, const struct hdrs *h)
     xlate_nv_add(nv, STR_LIT(":status"), scratch_printf(nv, "%d", status),
                  NGHTTP2_NV_FLAG_NO_COPY_NAME);
     xlate_nv_add_hdrs(nv, h, XLATE_END_TO_END, NGHTTP2_NV_FLAG_NONE);
+}
+
+size_t xlate_ws_accept(struct str key, char out[XLATE_WS_ACCEPT_LEN + 1])
+{
+    static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    uint8_t md[SHA_DIGEST_LENGTH];
+    SHA_CTX c;
+    SHA1_Init(&c);
+    SHA1_Update(&c, key.p, key.len);
+    SHA1_Update(&c, guid, sizeof(guid) - 1);
+    SHA1_Final(md, &c);
+    return EVP_EncodeBlock((uint8_t *)out, md, sizeof(md));
 }

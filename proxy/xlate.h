@@ -55,7 +55,17 @@ struct xlate_req {
     bool chunked;           /* body of unknown length: send chunked */
     struct str scheme;      /* HTTP/2 only: :scheme ("http" when empty) */
     bool websocket;         /* HTTP/1.1 only: ask to switch to WebSocket */
+    /* With websocket, non-empty: h2gate's own Sec-WebSocket-Key (an
+     * HTTP/2 client's extended CONNECT has none); any the client sent is
+     * dropped. */
+    struct str ws_key;
 };
+
+/* RFC 6455 §4.2.2: the Sec-WebSocket-Accept value for key, base64 of the
+ * SHA-1 of key and the protocol's GUID. Writes it with a NUL into out
+ * and returns its length (28). */
+#define XLATE_WS_ACCEPT_LEN 28
+size_t xlate_ws_accept(struct str key, char out[XLATE_WS_ACCEPT_LEN + 1]);
 
 struct xlate_opts {
     bool via;
@@ -69,7 +79,8 @@ struct xlate_opts {
  * "; ", TE only as "trailers", Via, X-Forwarded-For and X-Forwarded-Proto
  * as configured, then the body framing field and the blank line. With
  * r->websocket, "connection: upgrade" and "upgrade: websocket" are added
- * (the client's own Connection and Upgrade are hop fields, never sent). */
+ * (the client's own Connection and Upgrade are hop fields, never sent),
+ * and "sec-websocket-key: r->ws_key" instead of the client's when set. */
 void xlate_req_h1(struct bufq *out, const struct xlate_req *r, const struct xlate_opts *o);
 
 /* Fills out (empty on entry; its caps apply) with the HTTP/2 request

@@ -7,6 +7,10 @@ The backend's behaviour is chosen by the request path:
                 PONG and CLOSE with CLOSE, then close the TCP connection
   /ws/close     as /ws, but the backend sends CLOSE after its first echo
   /ws/flood     handshake, then send binary frames until the peer is gone
+  /ws/reset     as /ws, but the backend resets the TCP connection (RST)
+                on its second message, after echoing the first
+  /ws/bad-accept  a 101 whose Sec-WebSocket-Accept is not the key's, then
+                as /ws
   /refuse/NNN   an Upgrade request answered NNN with a short body, the
                 connection kept alive (no switch)
   anything else 200, the body a JSON object of the request: method, path,
@@ -168,6 +172,8 @@ def ws_backend_handler(srv, c):
             continue
         if path.startswith("/ws"):
             key = _get(headers, "sec-websocket-key")
+            if path == "/ws/bad-accept":
+                key = "not the key"
             srv.sendall(c, ("HTTP/1.1 101 Switching Protocols\r\n"
                             "Upgrade: websocket\r\nConnection: Upgrade\r\n"
                             "Sec-WebSocket-Accept: %s\r\n\r\n"
@@ -197,6 +203,7 @@ def _ws_session(srv, c, path, buf):
         return srv.recv(c) or b""
 
     r = FrameReader(read)
+    echoed = False
     try:
         while True:
             op, data = r.message()
@@ -207,7 +214,13 @@ def _ws_session(srv, c, path, buf):
                 srv.report("close-from-client")
                 return
             elif op in (OP_TEXT, OP_BIN):
+                if path == "/ws/reset" and echoed:
+                    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                 struct.pack("ii", 1, 0))
+                    srv.report("reset")
+                    return
                 srv.sendall(c, frame(op, data))
+                echoed = True
                 if path == "/ws/close":
                     srv.sendall(c, frame(OP_CLOSE, struct.pack("!H", 1000)))
                     r.message()  # the client's CLOSE answer

@@ -57,6 +57,7 @@ static void test_defaults(void **state)
     assert_true(cfg.backend_keep_alive_timeout == 2.);
     assert_int_equal(cfg.backend_connections_per_host, 8);
     assert_false(cfg.no_via);
+    assert_false(cfg.no_http2_websocket);
     assert_false(cfg.add_x_forwarded_for);
     assert_false(cfg.strip_incoming_x_forwarded_for);
     assert_int_equal(cfg.request_header_field_buffer, 65536);
@@ -101,7 +102,7 @@ static void test_every_option_long_form(void **state)
             "--response-header-field-buffer=128k", "--max-response-header-fields=60",
             "--rlimit-nofile=4096", "--graceful-shutdown-timeout=10s",
             "--worker-frontend-connections=1000", "--listener-disable-timeout=500ms",
-            "--frontend-max-requests=7");
+            "--frontend-max-requests=7", "--no-http2-websocket");
     assert_int_equal(cfg.workers, 3);
     assert_int_equal(cfg.log_level, LOG_WARN);
     assert_string_equal(cfg.errorlog_file, "/tmp/h2gate.log");
@@ -117,6 +118,7 @@ static void test_every_option_long_form(void **state)
     assert_true(cfg.backend_keep_alive_timeout == 1.5);
     assert_int_equal(cfg.backend_connections_per_host, 16);
     assert_true(cfg.no_via);
+    assert_true(cfg.no_http2_websocket);
     assert_true(cfg.add_x_forwarded_for);
     assert_true(cfg.strip_incoming_x_forwarded_for);
     assert_int_equal(cfg.request_header_field_buffer, 32768);

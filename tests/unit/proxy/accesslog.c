@@ -302,6 +302,13 @@ static void test_connect_and_tunnel(void **state)
     e.authority = STR_NULL;
     e.protocol = "HTTP/1.1";
     assert_renders("$request", &e, "CONNECT db.internal:5432 HTTP/1.1");
+    /* RFC 8441 extended CONNECT (a WebSocket): its :path, as a request */
+    e.protocol = "HTTP/2";
+    e.authority = STR_LIT("ws.test");
+    e.path = STR_LIT("/chat?room=1");
+    e.ext_connect = true;
+    assert_renders("\"$request\" $path $path_without_query", &e,
+                   "\"CONNECT /chat?room=1 HTTP/2\" /chat?room=1 /chat");
 }
 
 static void test_time_zone_offsets(void **state)

@@ -485,7 +485,29 @@ static void test_req_h1_websocket(void **state)
                              "connection: upgrade\r\n"
                              "upgrade: websocket\r\n"
                              "\r\n");
+    /* An HTTP/2 client's extended CONNECT: h2gate's own key replaces any
+     * the client sent. */
+    r.ws_key = STR_LIT("AQIDBAUGBwgJCgsMDQ4PEC==");
+    render_req(&r, &o, out, sizeof(out));
+    assert_string_equal(out, "GET /ws HTTP/1.1\r\n"
+                             "host: a\r\n"
+                             "sec-websocket-version: 13\r\n"
+                             "x-forwarded-proto: http\r\n"
+                             "connection: upgrade\r\n"
+                             "upgrade: websocket\r\n"
+                             "sec-websocket-key: AQIDBAUGBwgJCgsMDQ4PEC==\r\n"
+                             "\r\n");
     hdrs_cleanup(&h);
+}
+
+/* RFC 6455 §1.3's own example. */
+static void test_ws_accept(void **state)
+{
+    (void)state;
+    char out[XLATE_WS_ACCEPT_LEN + 1];
+    size_t n = xlate_ws_accept(STR_LIT("dGhlIHNhbXBsZSBub25jZQ=="), out);
+    assert_int_equal(n, XLATE_WS_ACCEPT_LEN);
+    assert_string_equal(out, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
 }
 
 static void test_resp_h1_switch(void **state)
@@ -744,6 +766,7 @@ int main(void)
         cmocka_unit_test(test_resp_h1),
         cmocka_unit_test(test_req_upgrade_kinds),
         cmocka_unit_test(test_req_h1_websocket),
+        cmocka_unit_test(test_ws_accept),
         cmocka_unit_test(test_resp_h1_switch),
         cmocka_unit_test(test_bodyless),
         cmocka_unit_test(test_nv_trailers_not_cut),
