@@ -70,6 +70,11 @@ $(BUILD)/tunnel_client: $(BUILD)/obj/bench/tunnel_client.o
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# The WebSocket benchmark's echo backend and client (bench/run -S websocket).
+$(BUILD)/ws_bench: $(BUILD)/obj/bench/ws_bench.o
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
