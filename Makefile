@@ -66,12 +66,12 @@ $(BUILD)/origin: $(ORIGIN_OBJ) $(filter $(BUILD)/obj/common/%,$(LIB_OBJ))
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # The tunnel benchmark's client and target (bench/run builds it on demand).
-$(BUILD)/tunnel_client: $(BUILD)/obj/bench/tunnel_client.o
+$(BUILD)/tunnel_client: $(BUILD)/obj/bench/tunnel_client.o $(BUILD)/obj/bench/benchutil.o
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # The WebSocket benchmark's echo backend and client (bench/run -S websocket).
-$(BUILD)/ws_bench: $(BUILD)/obj/bench/ws_bench.o
+$(BUILD)/ws_bench: $(BUILD)/obj/bench/ws_bench.o $(BUILD)/obj/bench/benchutil.o
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
