@@ -25,6 +25,7 @@
 enum opt_kind {
     K_FLAG,     /* no value on the command line; yes/no in the file */
     K_STR,
+    K_UPGRADES, /* --allow-upgrade: a token list, stored as given */
     K_NUM,      /* unsigned, range-checked against min..max */
     K_SIZE,     /* 16K, 1M, ...; range-checked */
     K_DUR,
@@ -182,6 +183,15 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       "Do not send SETTINGS_ENABLE_CONNECT_PROTOCOL to HTTP/2 clients:\n"                 \
       "no WebSocket over HTTP/2 (RFC 8441); a :protocol field then\n"                    \
       "gets RST_STREAM(PROTOCOL_ERROR).")                                                  \
+    X(ALLOW_UPGRADE, "HTTP/2", "allow-upgrade", 0, K_UPGRADES, "<TOKEN>[,<TOKEN>...]", 0, 0, \
+      NULL, allow_upgrade, ST_STR,                                                         \
+      "HTTP/1.1 Upgrade protocols to carry besides websocket (which\n"                    \
+      "always is): a request with Connection: upgrade and Upgrade\n"                      \
+      "naming one goes to an HTTP/1.1 backend of its route with both\n"                   \
+      "fields, and a 101 makes the connection a byte pipe, as a\n"                        \
+      "WebSocket's (counted in the websocket metrics). Any other\n"                       \
+      "Upgrade is served as a plain request with Upgrade and\n"                           \
+      "Connection removed. h2c is never carried.")                                         \
     X(BACKEND_HTTP2_WINDOW_SIZE, "HTTP/2", "backend-http2-window-size", 0, K_SIZE,         \
       "<SIZE>", 0, I31, "65535", backend_http2_window_size, ST_I32,                         \
       "Initial per-stream flow-control window h2gate gives HTTP/2\n"                      \
@@ -444,6 +454,9 @@ static int apply(struct loader *ld, const struct opt_def *o, const char *value,
     }
     case K_STR:
     case K_CONF:
+        break;
+    case K_UPGRADES:
+        msg = cfg_parse_upgrades(str_cstr(value));
         break;
     case K_NUM:
     case K_SIZE:

@@ -34,6 +34,12 @@ const char *cfg_parse_duration(struct str s, double *out);
 /* "16K", "1M", "1G" (powers of 1024), plain number = bytes. */
 const char *cfg_parse_size(struct str s, size_t *out);
 
+/* The first protocol of an Upgrade field value (upgrade, e.g. "foo/2,
+ * bar") that --allow-upgrade names, compared case-insensitively without
+ * its version: a view into cfg (valid as long as cfg), or STR_NULL when
+ * none is allowed. websocket is not the option's business. */
+struct str cfg_upgrade_allowed(const struct config *cfg, struct str upgrade);
+
 /* Route matching, nghttpx rules: host patterns (host compared
  * case-insensitively, port stripped) are tried before path-only ones; a path
  * pattern ending in '/' matches its subtree and the same path without the

@@ -19,6 +19,10 @@
  * are errors. Range checks are the caller's. */
 const char *cfg_parse_uint(struct str s, uint64_t *out);
 
+/* --allow-upgrade: comma-separated RFC 9110 tokens, at least one, never
+ * h2c. */
+const char *cfg_parse_upgrades(struct str s);
+
 /* yes/true/1/on or no/false/0/off, any case. */
 const char *cfg_parse_flag(struct str s, bool *out);
 

@@ -169,6 +169,7 @@ void bconn_attach(struct bconn *bc, struct xchg *x)
     struct str method = r.method;
     r.content_length = x->req_content_length;
     bc->websocket = r.websocket = x->websocket;
+    r.protocol = xchg_upgrade(x);
     bc->switched = false;
     bc->ws_key[0] = '\0';
     if (x->websocket) {
@@ -369,12 +370,12 @@ static bool ws_accept_ok(struct bconn *bc, struct hdrs *h)
     return true;
 }
 
-/* True when the 101's Upgrade names websocket. */
-static bool ws_accepted(const struct hdrs *h)
+/* True when the 101's Upgrade names the protocol asked for. */
+static bool ws_accepted(const struct hdrs *h, struct str protocol)
 {
     for (size_t i = 0; i < h->num; i++) {
         if (str_eq(hdrs_name(h, i), STR_LIT("upgrade")) &&
-            str_ieq(str_trim(hdrs_value(h, i)), STR_LIT("websocket")))
+            str_ieq(str_trim(hdrs_value(h, i)), protocol))
             return true;
     }
     return false;
@@ -386,7 +387,7 @@ static int on_resp_headers_complete(http_parser *p)
     struct xchg *x = bc->up.x;
     if (p->status_code == 101) {
         /* A switch we did not ask for, or not to what we asked. */
-        if (!bc->websocket || !p->upgrade || !ws_accepted(&x->resp) ||
+        if (!bc->websocket || !p->upgrade || !ws_accepted(&x->resp, xchg_upgrade(x)) ||
             !ws_accept_ok(bc, &x->resp))
             return -1;
         x->status = 101;

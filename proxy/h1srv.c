@@ -114,17 +114,27 @@ static int on_h1_value(http_parser *p, const char *at, size_t len)
 }
 
 /* Upgrade: websocket makes x a WebSocket request (refused with 400 when
- * it has a body: simplest, and never a desynchronised backend). Another
- * upgrade is served as a plain request (Upgrade and Connection are hop
- * fields, never forwarded); http-parser stops after it either way, and
- * h->upgrade_http says the connection goes on as HTTP/1.1 if no switch. */
+ * it has a body: simplest, and never a desynchronised backend), and so
+ * does a protocol --allow-upgrade names (x->upgrade). Another upgrade is
+ * served as a plain request (Upgrade and Connection are hop fields, never
+ * forwarded); http-parser stops after it either way, and h->upgrade_http
+ * says the connection goes on as HTTP/1.1 if no switch. */
 static void mark_upgrade(struct cconn *cc, struct xchg *x, http_parser *p, bool has_body)
 {
     cc->p.h1.upgrade_http = false;
     if (!p->upgrade || x->is_connect || p->http_minor == 0)
         return;
-    if (xlate_req_upgrade(&x->req) != XLATE_UPGRADE_WEBSOCKET)
+    enum xlate_upgrade kind = xlate_req_upgrade(&x->req);
+    if (kind == XLATE_UPGRADE_OTHER) {
+        long i = hdrs_find(&x->req, STR_LIT("upgrade"));
+        struct str tok = cfg_upgrade_allowed(cc->w->cfg, hdrs_value(&x->req, (size_t)i));
+        if (tok.len == 0)
+            return;
+        x->upgrade = tok.p;
+        x->upgrade_len = tok.len;
+    } else if (kind != XLATE_UPGRADE_WEBSOCKET) {
         return;
+    }
     cc->p.h1.upgrade_http = true;
     x->websocket = !has_body;
     if (has_body) {
@@ -326,7 +336,8 @@ static void no_switch(struct cconn *cc, struct xchg *x)
 static void send_switch(struct cconn *cc, struct xchg *x)
 {
     struct h1srv *h = &cc->p.h1;
-    struct xlate_resp r = { .status = 101, .hdrs = &x->resp, .websocket = true };
+    struct xlate_resp r = { .status = 101, .hdrs = &x->resp, .websocket = true,
+                            .upgrade = xchg_upgrade(x) };
     if (!cc->w->cfg->no_via)
         r.backend_proto = "1.1";
     xlate_resp_h1(&cc->out, &r);

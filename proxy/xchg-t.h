@@ -113,15 +113,23 @@ struct xchg {
     enum xchg_req_state req_state;
     bool head_request;
     bool is_connect;            /* CONNECT: a tunnel, not a request */
-    /* HTTP/1.1 Connection: upgrade + Upgrade: websocket. Its "body" is
-     * the WebSocket (req_state stays XREQ_BODY) once the backend answers
-     * 101 and the upstream becomes a tunnel (tun_adopt_websocket); any
-     * other answer ends the request there and the connection goes on. */
+    /* HTTP/1.1 Connection: upgrade + Upgrade: websocket (or a token
+     * --allow-upgrade allows: upgrade says which). Its "body" is the
+     * WebSocket (req_state stays XREQ_BODY) once the backend accepts:
+     * status is then 101, whatever the backend said (an HTTP/1.1
+     * backend's 101, or an HTTP/2 backend's 2xx to the extended CONNECT,
+     * bstream.c), and the upstream is a byte pipe (tun_adopt_websocket, or
+     * the HTTP/2 stream itself); any other answer ends the request there
+     * and the connection goes on. */
     bool websocket;
+    /* With websocket: the token, static or config memory (xchg_upgrade). */
+    const char *upgrade;
+    size_t upgrade_len;
     /* HTTP/2 extended CONNECT (RFC 8441): the request had :protocol. It
      * is routed as a request (is_connect is cleared), and websocket is set
-     * when :protocol is "websocket": the backend gets an HTTP/1.1 Upgrade
-     * GET, the client :status 200 for its 101. */
+     * when :protocol is "websocket": an HTTP/1.1 backend gets an Upgrade
+     * GET, an HTTP/2 one the extended CONNECT; the client gets :status 200
+     * when the WebSocket opens. */
     bool ext_connect;
     bool expect_continue;
     int bad_status;             /* nonzero: the head broke a rule or cap (400, 431) */
@@ -170,6 +178,7 @@ struct xchg {
     /* HTTP/2 client: answer RST_STREAM(rst_code) even when no head was
      * sent (a backend reset passed on, RFC 9113 §8.7). */
     bool reset_stream;
+    bool pipe_reset;        /* HTTP/2 client: RST_STREAM submitted after the head */
     /* HTTP/2 client: stream timeouts (--stream-read-timeout,
      * --stream-write-timeout). in_at: request bytes last arrived or credit
      * was last returned; out_wait_since: response bytes have waited in

@@ -45,6 +45,19 @@ static inline bool xchg_out_done(const struct xchg *x)
     return x->out_state == XOUT_DONE;
 }
 
+/* The protocol a websocket exchange switches to ("websocket" or an
+ * --allow-upgrade token). */
+static inline struct str xchg_upgrade(const struct xchg *x)
+{
+    return x->upgrade_len ? str_make(x->upgrade, x->upgrade_len) : STR_LIT("websocket");
+}
+
+/* True for a WebSocket proper (not another allowed upgrade). */
+static inline bool xchg_is_websocket(const struct xchg *x)
+{
+    return x->websocket && x->upgrade_len == 0;
+}
+
 /* Returns a new exchange of client cl; the client side links it into its
  * own lists and sets the request fields as they arrive. */
 struct xchg *xchg_new(struct xchg_client *cl, int32_t stream_id, enum xchg_proto proto);

@@ -216,6 +216,13 @@ static bool rewritten_req_field(const struct hdrs *h, struct str n)
            str_eq(n, STR_LIT("x-forwarded-proto"));
 }
 
+/* "connection: upgrade" and "upgrade: <token>" (websocket when empty). */
+static void put_upgrade(struct bufq *out, struct str token)
+{
+    put(out, STR_LIT("connection: upgrade\r\n"));
+    put_field(out, STR_LIT("upgrade"), token.len ? token : STR_LIT("websocket"));
+}
+
 void xlate_req_h1(struct bufq *out, const struct xlate_req *r, const struct xlate_opts *o)
 {
     const struct hdrs *h = r->hdrs;
@@ -262,7 +269,7 @@ void xlate_req_h1(struct bufq *out, const struct xlate_req *r, const struct xlat
         put_joined(out, h, STR_LIT("via"), STR_LIT(", "), STR_NULL);
     }
     if (r->websocket)
-        put(out, STR_LIT("connection: upgrade\r\nupgrade: websocket\r\n"));
+        put_upgrade(out, r->protocol);
     if (r->websocket && r->ws_key.len)
         put_field(out, STR_LIT("sec-websocket-key"), r->ws_key);
     if (r->content_length >= 0)
@@ -298,17 +305,23 @@ static int add_joined(struct hdrs *out, const struct hdrs *h, struct str name, s
 int xlate_req_h2(struct hdrs *out, const struct xlate_req *r, const struct xlate_opts *o)
 {
     const struct hdrs *h = r->hdrs;
-    int rc = hdrs_add(out, STR_LIT(":method"), r->method, false);
+    int rc = hdrs_add(out, STR_LIT(":method"), r->websocket ? STR_LIT("CONNECT") : r->method,
+                      false);
     rc |= hdrs_add(out, STR_LIT(":scheme"), r->scheme.len ? r->scheme : STR_LIT("http"), false);
     if (r->authority.len)
         rc |= hdrs_add(out, STR_LIT(":authority"), r->authority, false);
     rc |= hdrs_add(out, STR_LIT(":path"), r->path, false);
+    if (r->websocket)
+        rc |= hdrs_add(out, STR_LIT(":protocol"),
+                       r->protocol.len ? r->protocol : STR_LIT("websocket"), false);
     if (rc)
         return H2G_ERR_TOO_BIG;
     bool te_trailers = false;
     for (size_t i = 0; i < h->num; i++) {
         struct str n = hdrs_name(h, i);
         if (n.len && n.p[0] == ':')
+            continue;
+        if (r->websocket && str_eq(n, STR_LIT("sec-websocket-key")))
             continue;
         if (str_eq(n, STR_LIT("te"))) {
             te_trailers = te_trailers || list_has(hdrs_value(h, i), STR_LIT("trailers"));
@@ -446,7 +459,7 @@ void xlate_resp_h1(struct bufq *out, const struct xlate_resp *r)
         put_joined(out, h, STR_LIT("via"), STR_LIT(", "), STR_NULL);
     }
     if (r->websocket)
-        put(out, STR_LIT("connection: upgrade\r\nupgrade: websocket\r\n"));
+        put_upgrade(out, r->upgrade);
     else if (r->content_length >= 0)
         bufq_appendf(out, "content-length: %lld\r\n", (long long)r->content_length);
     else if (r->chunked)

@@ -54,10 +54,13 @@ struct xlate_req {
     int64_t content_length; /* >= 0: send Content-Length */
     bool chunked;           /* body of unknown length: send chunked */
     struct str scheme;      /* HTTP/2 only: :scheme ("http" when empty) */
-    bool websocket;         /* HTTP/1.1 only: ask to switch to WebSocket */
-    /* With websocket, non-empty: h2gate's own Sec-WebSocket-Key (an
-     * HTTP/2 client's extended CONNECT has none); any the client sent is
-     * dropped. */
+    /* Ask to switch protocols: HTTP/1.1 "Upgrade: <protocol>", HTTP/2 an
+     * extended CONNECT (RFC 8441) with ":protocol <protocol>". */
+    bool websocket;
+    struct str protocol;    /* with websocket: the token ("websocket" when empty) */
+    /* HTTP/1.1, with websocket, non-empty: h2gate's own Sec-WebSocket-Key
+     * (an HTTP/2 client's extended CONNECT has none); any the client sent
+     * is dropped. */
     struct str ws_key;
 };
 
@@ -88,8 +91,10 @@ void xlate_req_h1(struct bufq *out, const struct xlate_req *r, const struct xlat
  * :path, then the same forwarded fields as xlate_req_h1 (cookie crumbs
  * kept apart, as HTTP/2 allows), TE only as "trailers", content-length
  * when r->content_length >= 0, then X-Forwarded-For, X-Forwarded-Proto and
- * Via as configured. Returns 0, or H2G_ERR_TOO_BIG when out's caps are
- * passed (out is then incomplete). */
+ * Via as configured. With r->websocket it is an extended CONNECT (RFC 8441
+ * §4): :method CONNECT and ":protocol r->protocol" whatever r->method, and
+ * no Sec-WebSocket-Key (§5: the HTTP/2 handshake has none). Returns 0, or
+ * H2G_ERR_TOO_BIG when out's caps are passed (out is then incomplete). */
 int xlate_req_h2(struct hdrs *out, const struct xlate_req *r, const struct xlate_opts *o);
 
 /* True when a trailer field (lower-case name) may be forwarded: neither a
@@ -121,9 +126,11 @@ struct xlate_resp {
     bool keep_alive;           /* false: add "Connection: close" */
     const char *proxy_status;  /* RFC 9209 error type, or NULL */
     const char *auth_challenge; /* Proxy-Authenticate value, or NULL */
-    bool websocket;            /* a 101 that switches to WebSocket: add
+    bool websocket;            /* a 101 that switches protocols: add
                                   "connection: upgrade" and "upgrade:
-                                  websocket"; no framing field */
+                                  <upgrade>"; no framing field */
+    struct str upgrade;        /* with websocket: the token ("websocket"
+                                  when empty) */
 };
 
 /* Appends an HTTP/1.1 response head to out. */
