@@ -48,6 +48,16 @@ struct bstream {
     bool closed;
     bool in_done;
     bool replay_overflow;       /* the body outgrew the replay buffer */
+    /* An extended CONNECT (RFC 8441) carrying a WebSocket: submitted only
+     * on a session whose backend sent SETTINGS_ENABLE_CONNECT_PROTOCOL;
+     * ws_open once it answered 2xx, from then on a byte pipe timed by
+     * --tunnel-idle-timeout (ws_timer, ws_active) and counted in the
+     * WebSocket metrics. */
+    bool ws;
+    bool ws_open;
+    double ws_start;
+    double ws_active;
+    ev_timer ws_timer;
 };
 
 enum bsess_state {

@@ -96,10 +96,11 @@ static double ping_timeout(const struct config *cfg)
                                                        : PING_TIMEOUT;
 }
 
-/* The stream waits for its client, not for the backend. */
+/* The stream waits for its client, not for the backend (an open
+ * WebSocket has its own idle timer). */
 static bool blocked_on_client(const struct bstream *bs)
 {
-    return bs->up.x && bs->unconsumed > 0;
+    return bs->up.x && (bs->unconsumed > 0 || bs->ws_open);
 }
 
 /* The next moment something about s must be checked. */
@@ -234,10 +235,26 @@ static void become_ready(struct bsess *s)
 
 /* ---- streams ---- */
 
-/* Submits bs's request on s. */
+/* bs left s without a stream: s may be idle now. */
+static void drop_stream(struct bsess *s)
+{
+    if (--s->num_streams == 0) {
+        s->idle_since = ev_now(s->w->loop);
+        rearm(s);
+    }
+}
+
+/* Submits bs's request on s (s has the backend's SETTINGS). */
 static void submit(struct bsess *s, struct bstream *bs)
 {
     struct xchg *x = bs->up.x;
+    if (bs->ws && !nghttp2_session_get_remote_settings(s->h2,
+                                                       NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL)) {
+        drop_stream(s);
+        bs->s = NULL;
+        bstream_no_ext_connect(bs);
+        return;
+    }
     /* req_hdrs lives with bs, until nghttp2 is done with the stream. */
     struct xlate_nv nv;
     xlate_nv_init(&nv);
@@ -380,6 +397,8 @@ static void head_done(struct bstream *bs)
             cl = cl * 10 + (v.p[k] - '0');
         x->resp_content_length = cl;
     }
+    if (bs->ws)
+        bstream_ws_head(bs);
     x->resp_state = XRESP_HEAD;
 }
 
@@ -789,12 +808,8 @@ static void sess_flush(struct bsess *s)
 void bsess_cancel(struct bsess *s, struct bstream *bs)
 {
     if (unlink_stream(&s->held, bs)) {
-        s->num_streams--;
         bstream_free(bs);
-        if (s->num_streams == 0) {
-            s->idle_since = ev_now(s->w->loop);
-            rearm(s);
-        }
+        drop_stream(s);
         return;
     }
     /* Submitted: the stream is freed once nghttp2 has closed it. */

@@ -63,6 +63,16 @@ int bstream_send_data(nghttp2_session *h2, nghttp2_frame *f, const uint8_t *fram
 /* nghttp2 closed bs's stream (taken off s already): the exchange has its
  * response, or the stream is retried, or the exchange fails. */
 void bstream_done(struct bsess *s, struct bstream *bs);
+/* The final head of bs's extended CONNECT arrived (bs->status): a 2xx
+ * opens the WebSocket (x->status 101, Sec-WebSocket-Accept added for an
+ * HTTP/1.1 client, the idle timer started); any other is left to be
+ * relayed. Records only: called from an nghttp2 callback. */
+void bstream_ws_head(struct bstream *bs);
+/* bs is an extended CONNECT and the session's backend did not send
+ * SETTINGS_ENABLE_CONNECT_PROTOCOL (bs is off the session): bs is freed
+ * and its exchange goes to an HTTP/1.1 member of its route
+ * (upool_h1_fallback). Not from an nghttp2 callback. */
+void bstream_no_ext_connect(struct bstream *bs);
 /* The session s died under bs: retried elsewhere, or failed. */
 void bstream_orphaned(struct bstream *bs, struct bsess *s, bool held, bool was_ready, int status,
                       const char *why, bool connect_failed);

@@ -23,6 +23,7 @@
 #define MAX_RETRIES UPOOL_H2_MAX_RETRIES
 
 static const struct upstream_ops stream_ops;
+static void on_ws_idle(struct ev_loop *loop, ev_timer *t, int revents);
 
 struct bstream *bstream_new(struct worker *w, const struct cfg_backend *be, struct xchg *x)
 {
@@ -42,6 +43,13 @@ struct bstream *bstream_new(struct worker *w, const struct cfg_backend *be, stru
                                   : STR_LIT("http");
     r.content_length =
         hdrs_find(&x->req, STR_LIT("content-length")) >= 0 ? x->req_content_length : -1;
+    if (x->websocket) {
+        /* RFC 8441 §4 (xlate_req_h2): the stream's DATA is the WebSocket. */
+        r.websocket = bs->ws = true;
+        r.content_length = -1;
+    }
+    ev_timer_init(&bs->ws_timer, on_ws_idle, 1., 0.);
+    bs->ws_timer.data = bs;
     if (r.authority.len == 0) {
         /* An HTTP/2 request may carry Host instead of :authority. */
         long i = hdrs_find(&x->req, STR_LIT("host"));
@@ -59,6 +67,18 @@ struct bstream *bstream_new(struct worker *w, const struct cfg_backend *be, stru
     }
     xchg_link(x, &bs->up);
     return bs;
+}
+
+/* An open WebSocket moved n bytes: up (to the backend) or down. */
+static void ws_count(struct bstream *bs, bool up, size_t n)
+{
+    struct xchg *x = bs->up.x;
+    if (!bs->ws_open || n == 0)
+        return;
+    bs->ws_active = ev_now(bs->w->loop);
+    stats_ws_bytes(bs->w->stats, up ? STATS_WS_TO_BACKEND : STATS_WS_TO_CLIENT, n);
+    if (x)
+        *(up ? &x->tun_bytes_up : &x->tun_bytes_down) += n;
 }
 
 static void stream_pump(struct upstream *up)
@@ -83,6 +103,7 @@ static void stream_drained(struct upstream *up)
         return;
     size_t taken = bs->unconsumed - held;
     bs->unconsumed = held;
+    ws_count(bs, false, taken);
     nghttp2_session_consume(bs->s->h2, bs->stream_id, taken);
     bsess_mark(bs->s);
 }
@@ -107,6 +128,13 @@ static const struct upstream_ops stream_ops = {
 
 void bstream_free(struct bstream *bs)
 {
+    ev_timer_stop(bs->w->loop, &bs->ws_timer);
+    if (bs->ws_open) {
+        double dur = ev_now(bs->w->loop) - bs->ws_start;
+        log_info("WebSocket to %s:%u (HTTP/2) closed after %.3fs", bs->be->host, bs->be->port,
+                 dur);
+        stats_ws_closed(bs->w->stats, dur);
+    }
     hdrs_cleanup(&bs->req_hdrs);
     bufq_cleanup(&bs->replay);
     free(bs);
@@ -116,6 +144,8 @@ void bstream_fail(struct bstream *bs, int status, const char *why, bool connect_
 {
     struct xchg *x = bs->up.x;
     const struct cfg_backend *be = bs->be;
+    if (bs->ws_open)
+        x->rst_code = NGHTTP2_CONNECT_ERROR; /* RFC 9113 §8.5 */
     xchg_unlink(x);
     bstream_free(bs);
     upool_failed(x, be, status, why, connect_failed ? UPOOL_RETRY_NEXT : UPOOL_RETRY_NONE);
@@ -190,6 +220,7 @@ int bstream_send_data(nghttp2_session *h2, nghttp2_frame *f, const uint8_t *fram
         }
     }
     bufq_drain(&x->req_body, length);
+    ws_count(bs, true, length);
     size_t again = length < bs->replay_len ? length : bs->replay_len;
     bs->replay_len -= again;
     if (length > again)
@@ -220,7 +251,11 @@ void bstream_done(struct bsess *s, struct bstream *bs)
         bstream_free(bs);
         return;
     }
-    if (xchg_resp_ended(x) && !bs->not_sent) {
+    /* A WebSocket's backend may end its side and then reset (Node does,
+     * END_STREAM then RST_STREAM): a reset all the same for the client,
+     * which may still be sending. */
+    bool ws_reset = bs->ws_open && bs->got_rst && bs->rst_code != NGHTTP2_NO_ERROR;
+    if (xchg_resp_ended(x) && !bs->not_sent && !ws_reset) {
         xchg_unlink(x);
         bstream_free(bs);
         return;
@@ -249,6 +284,8 @@ void bstream_done(struct bsess *s, struct bstream *bs)
                                                       : "response ended early");
         x->rst_code = NGHTTP2_INTERNAL_ERROR;
     }
+    if (bs->ws_open)
+        x->rst_code = NGHTTP2_CONNECT_ERROR; /* RFC 8441 §3, RFC 9113 §8.5 */
     xchg_unlink(x);
     bstream_free(bs);
     hdrs_reset(&x->interim);
@@ -305,4 +342,78 @@ void bstream_orphaned(struct bstream *bs, struct bsess *s, bool held, bool was_r
         return;
     }
     bstream_fail(bs, status, why, connect_failed && !was_ready);
+}
+
+/* ---- extended CONNECT (RFC 8441) ---- */
+
+/* RFC 6455 §4.2.2: an HTTP/1.1 client checks Sec-WebSocket-Accept, which
+ * an HTTP/2 backend does not send (RFC 8441 §5): computed from the
+ * client's key (upool.c checked there is one). Returns false when the
+ * response's caps leave no room for it. */
+static bool add_accept(struct xchg *x)
+{
+    long i = hdrs_find(&x->req, STR_LIT("sec-websocket-key"));
+    if (i < 0)
+        return false;
+    char acc[XLATE_WS_ACCEPT_LEN + 1];
+    size_t n = xlate_ws_accept(str_trim(hdrs_value(&x->req, (size_t)i)), acc);
+    return hdrs_add(&x->resp, STR_LIT("sec-websocket-accept"), str_make(acc, n), false) == 0;
+}
+
+void bstream_ws_head(struct bstream *bs)
+{
+    struct xchg *x = bs->up.x;
+    struct worker *w = bs->w;
+    /* Anything but 2xx refuses: relayed as the response. */
+    if (bs->status / 100 != 2)
+        return;
+    if (x->proto != XCHG_H2 && !add_accept(x)) {
+        log_info("backend %s:%u: no room for Sec-WebSocket-Accept: relayed as a refusal",
+                 bs->be->host, bs->be->port);
+        return;
+    }
+    x->status = 101; /* the exchange's "switched" (xchg-t.h) */
+    x->resp_content_length = -1;
+    bs->ws_open = true;
+    bs->ws_start = bs->ws_active = ev_now(w->loop);
+    /* Never sent again now: no replay copy of WebSocket bytes. */
+    bs->replay_overflow = true;
+    bufq_cleanup(&bs->replay);
+    stats_ws_opened(w->stats);
+    ev_timer_set(&bs->ws_timer, w->cfg->tunnel_idle_timeout, 0.);
+    ev_timer_start(w->loop, &bs->ws_timer);
+    log_info("c%" PRIu64 " s%d WebSocket to %s:%u (HTTP/2 s%d) open", x->cl->facts.conn_id,
+             x->stream_id, bs->be->host, bs->be->port, bs->stream_id);
+}
+
+/* --tunnel-idle-timeout, as for a WebSocket over an HTTP/1.1 backend: the
+ * backend stream is reset (CANCEL), the client's with CONNECT_ERROR (or
+ * an HTTP/1.1 client's connection closed). */
+static void on_ws_idle(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)revents;
+    struct bstream *bs = t->data;
+    double left = bs->ws_active + bs->w->cfg->tunnel_idle_timeout - ev_now(loop);
+    if (left > 0) {
+        ev_timer_set(t, left, 0.);
+        ev_timer_start(loop, t);
+        return;
+    }
+    struct xchg *x = bs->up.x;
+    if (!x)
+        return;
+    x->rst_code = NGHTTP2_CONNECT_ERROR;
+    xchg_cancel(x, 504, "WebSocket idle timeout");
+}
+
+void bstream_no_ext_connect(struct bstream *bs)
+{
+    struct xchg *x = bs->up.x;
+    log_info("backend %s:%u did not send SETTINGS_ENABLE_CONNECT_PROTOCOL: no WebSocket on it",
+             bs->be->host, bs->be->port);
+    if (x)
+        xchg_unlink(x);
+    bstream_free(bs);
+    if (x)
+        upool_h1_fallback(x);
 }

@@ -451,11 +451,15 @@ static void h2_news(struct cconn *cc, struct xchg *x)
         }
         return;
     }
-    if (x->error_status && !xchg_out_done(x)) {
+    /* A pipe whose far side ended (END_STREAM sent) and then broke while
+     * the client still sends: the client's side is reset too. */
+    bool pipe_broke = xchg_out_done(x) && is_pipe(x) && !xchg_req_ended(x) && !x->pipe_reset;
+    if (x->error_status && (!xchg_out_done(x) || pipe_broke)) {
         /* Headers went out already: all we can say now is a reset. */
         nghttp2_submit_rst_stream(cc->p.h2.session, NGHTTP2_FLAG_NONE, x->stream_id,
                                   x->rst_code ? x->rst_code : NGHTTP2_INTERNAL_ERROR);
         x->out_state = XOUT_DONE;
+        x->pipe_reset = true;
         return;
     }
     if (bufq_len(&x->resp_body) && x->out_wait_since == 0) {

@@ -133,6 +133,12 @@ void upool_connect_done(struct worker *w, const struct cfg_backend *be, int err,
  * or answered, H2G_ERR_REFUSED when the next member should be tried. */
 static int start_h2(struct worker *w, const struct cfg_backend *be, struct xchg *x)
 {
+    if (x->websocket && x->proto != XCHG_H2 &&
+        hdrs_find(&x->req, STR_LIT("sec-websocket-key")) < 0) {
+        /* h2gate answers the 101 itself: it needs the key (RFC 6455 §4.1). */
+        xchg_fail(x, 400, "WebSocket upgrade without Sec-WebSocket-Key");
+        return 0;
+    }
     struct bstream *bs = bstream_new(w, be, x);
     if (!bs) {
         xchg_fail(x, 431, "request header fields too large for the backend");
@@ -187,9 +193,9 @@ void upool_start(struct xchg *x)
         x->backend_tries++;
         const struct cfg_backend *be = route->backends[idx];
         x->backend_index = (long)be->index;
-        if (be->proto == CFG_PROTO_H2 && x->websocket) {
-            /* RFC 8441 towards HTTP/2 backends is not done yet. */
-            xchg_fail(x, 501, "WebSocket to an HTTP/2 backend");
+        if (be->proto == CFG_PROTO_H2 && x->websocket && !xchg_is_websocket(x)) {
+            /* Only WebSocket has an HTTP/2 form (RFC 8441). */
+            upool_h1_fallback(x);
             return;
         }
         int rc = be->proto == CFG_PROTO_H2 ? start_h2(w, be, x) : start_h1(w, be, x, false);
@@ -197,6 +203,23 @@ void upool_start(struct xchg *x)
             return;
     }
     xchg_fail(x, 502, "no backend could be reached");
+}
+
+void upool_h1_fallback(struct xchg *x)
+{
+    const struct cfg_route *route = x->route;
+    size_t num = route->num_backends;
+    /* The HTTP/2 members cannot take it: no retry goes back to them. */
+    x->backend_tries = num;
+    for (size_t k = 0; k < num; k++) {
+        const struct cfg_backend *be = route->backends[(x->first_backend + k) % num];
+        if (be->proto != CFG_PROTO_HTTP1)
+            continue;
+        x->backend_index = (long)be->index;
+        if (start_h1(x->w, be, x, false) == 0)
+            return;
+    }
+    xchg_fail(x, 502, "no backend of the route takes the upgrade");
 }
 
 void upool_failed(struct xchg *x, const struct cfg_backend *be, int status, const char *why,

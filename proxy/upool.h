@@ -33,6 +33,12 @@ void upool_shutdown(struct worker *w);
  * member can be reached x fails with 502. */
 void upool_start(struct xchg *x);
 
+/* x (routed, no upstream) is an upgrade an HTTP/2 member cannot take (its
+ * backend did not send SETTINGS_ENABLE_CONNECT_PROTOCOL, or the protocol
+ * has no HTTP/2 form): starts it on an HTTP/1.1 member of its route, from
+ * its round-robin pick on, or fails it with 502 when there is none. */
+void upool_h1_fallback(struct xchg *x);
+
 enum upool_retry {
     UPOOL_RETRY_NONE,
     UPOOL_RETRY_NEXT,   /* nothing reached the backend (connect failed): next member */
