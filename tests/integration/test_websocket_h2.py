@@ -378,17 +378,6 @@ def test_metrics(procs, backend, client_factory):
     assert delta(b, direction="to_client") == 7
 
 
-def test_http2_backend_is_501(procs, backend, client_factory):
-    """RFC 8441 towards HTTP/2 backends is not done: 501, nothing sent."""
-    g = procs.gate(["%s,%d;;proto=h2" % (HOST, backend.port)], tls=False)
-    c = client_factory(g.port)
-    sid = c.open_ws("/ws")
-    st = c.streams[sid]
-    c.wait(lambda: st.done)
-    assert st.status == 501, st
-    assert backend.results == []
-
-
 def test_client_end_stream_half_closes_backend(procs, backend,
                                                client_factory):
     """The client's END_STREAM is the backend's FIN (its echo server then

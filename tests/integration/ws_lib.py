@@ -11,6 +11,8 @@ The backend's behaviour is chosen by the request path:
                 on its second message, after echoing the first
   /ws/bad-accept  a 101 whose Sec-WebSocket-Accept is not the key's, then
                 as /ws
+  /raw          with an Upgrade field: 101 naming the same protocol,
+                then every byte echoed as is (--allow-upgrade tokens)
   /refuse/NNN   an Upgrade request answered NNN with a short body, the
                 connection kept alive (no switch)
   anything else 200, the body a JSON object of the request: method, path,
@@ -170,6 +172,12 @@ def ws_backend_handler(srv, c):
             status = int(path.split("/")[2])
             _respond(srv, c, status, b"refused %d\n" % status)
             continue
+        if path == "/raw" and _get(headers, "upgrade"):
+            srv.sendall(c, ("HTTP/1.1 101 Switching Protocols\r\n"
+                            "Upgrade: %s\r\nConnection: Upgrade\r\n\r\n"
+                            % _get(headers, "upgrade")).encode())
+            _raw_echo(srv, c, buf)
+            return
         if path.startswith("/ws"):
             key = _get(headers, "sec-websocket-key")
             if path == "/ws/bad-accept":
@@ -185,6 +193,17 @@ def ws_backend_handler(srv, c):
                 "body_len": len(body)}
         _respond(srv, c, 200, json.dumps(info).encode(),
                  "content-type: application/json\r\n")
+
+
+def _raw_echo(srv, c, buf):
+    if buf:
+        srv.sendall(c, buf)
+    while True:
+        data = srv.recv(c)
+        if not data:
+            c.close()
+            return
+        srv.sendall(c, data)
 
 
 def _ws_session(srv, c, path, buf):
@@ -332,3 +351,86 @@ def wait_flood_stalled(srv, quiet=1.0, timeout=60.0):
             return cur
         time.sleep(0.05)
     raise Deadline("the flood never stalled")
+
+
+# --------------------------------------------------------------------------
+# an HTTP/2 WebSocket backend (RFC 8441): Node's http2 module
+
+
+NODE_H2_BACKEND = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                               "node_h2_ws_backend.js")
+
+
+class NodeH2WSBackend:
+    """node_h2_ws_backend.js in a child process (stopped by its PID); its
+    JSON event lines gather in .events. connect_protocol=False leaves out
+    SETTINGS_ENABLE_CONNECT_PROTOCOL; tls=(key, cert) serves TLS."""
+
+    def __init__(self, connect_protocol=True, tls=None, timeout=15.0):
+        import json as _json
+        import subprocess
+        import threading
+        argv = ["node", NODE_H2_BACKEND]
+        if not connect_protocol:
+            argv.append("--no-connect-protocol")
+        if tls:
+            argv += ["--tls", str(tls[0]), str(tls[1])]
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
+        self.events = []
+        self.lock = threading.Lock()
+        line = self.proc.stdout.readline().decode()
+        if not line.startswith("listening "):
+            self.stop()
+            raise AssertionError("node backend did not start: %r" % line)
+        self.port = int(line.split()[1])
+
+        def pump():
+            for raw in self.proc.stdout:
+                try:
+                    ev = _json.loads(raw)
+                except ValueError:
+                    ev = {"ev": "text", "line": raw.decode("replace")}
+                with self.lock:
+                    self.events.append(ev)
+        self.thread = threading.Thread(target=pump, daemon=True)
+        self.thread.start()
+        self.timeout = timeout
+
+    def spec(self, pattern="", params=";proto=h2"):
+        return "%s,%d;%s%s" % (HOST, self.port, pattern, params)
+
+    def streams(self):
+        with self.lock:
+            return [e for e in self.events if e.get("ev") == "stream"]
+
+    def wait_streams(self, n, timeout=None):
+        """Polls until n stream heads have been reported; returns them."""
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while len(self.streams()) < n:
+            if time.monotonic() > deadline:
+                raise Deadline("backend saw %d streams" % len(self.streams()))
+            time.sleep(0.02)
+        return self.streams()
+
+    def wait_event(self, pred, timeout=None):
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while True:
+            with self.lock:
+                for e in self.events:
+                    if pred(e):
+                        return e
+            if time.monotonic() > deadline:
+                raise Deadline("no such backend event: %r" % self.events)
+            time.sleep(0.02)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except Exception:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self.proc.stdout.close()

@@ -448,6 +448,75 @@ static void test_req_upgrade_kinds(void **state)
     assert_int_equal(upgrade_of("upgrades", "websocket"), XLATE_UPGRADE_NONE);
 }
 
+/* RFC 8441 towards an HTTP/2 backend: an HTTP/1.1 client's Upgrade GET
+ * becomes CONNECT with :protocol; the key, Connection and Upgrade stay
+ * behind, the other Sec-WebSocket-* fields travel. */
+static void test_req_h2_extended_connect(void **state)
+{
+    (void)state;
+    struct hdrs h;
+    hdrs_init(&h, 4096, 32);
+    hdrs_add(&h, STR_LIT("connection"), STR_LIT("Upgrade"), false);
+    hdrs_add(&h, STR_LIT("upgrade"), STR_LIT("websocket"), false);
+    hdrs_add(&h, STR_LIT("sec-websocket-key"), STR_LIT("dGhlIHNhbXBsZSBub25jZQ=="), false);
+    hdrs_add(&h, STR_LIT("sec-websocket-version"), STR_LIT("13"), false);
+    hdrs_add(&h, STR_LIT("sec-websocket-protocol"), STR_LIT("chat"), false);
+    struct xlate_req r = { .method = STR_LIT("GET"),
+                           .authority = STR_LIT("a"),
+                           .path = STR_LIT("/ws"),
+                           .hdrs = &h,
+                           .client_proto = "1.1",
+                           .content_length = -1,
+                           .websocket = true };
+    struct xlate_opts o = { .via = false };
+    char out[1024];
+    render_req_h2(&r, &o, out, sizeof(out));
+    assert_string_equal(out, ":method: CONNECT\n"
+                             ":scheme: http\n"
+                             ":authority: a\n"
+                             ":path: /ws\n"
+                             ":protocol: websocket\n"
+                             "sec-websocket-version: 13\n"
+                             "sec-websocket-protocol: chat\n"
+                             "x-forwarded-proto: http\n");
+    hdrs_cleanup(&h);
+}
+
+/* An --allow-upgrade token in the request and in the 101. */
+static void test_upgrade_token_h1(void **state)
+{
+    (void)state;
+    struct hdrs h;
+    hdrs_init(&h, 4096, 8);
+    struct xlate_req r = { .method = STR_LIT("GET"),
+                           .authority = STR_LIT("a"),
+                           .path = STR_LIT("/"),
+                           .hdrs = &h,
+                           .client_proto = "1.1",
+                           .content_length = -1,
+                           .websocket = true,
+                           .protocol = STR_LIT("foo") };
+    struct xlate_opts o = { .via = false };
+    char out[1024];
+    render_req(&r, &o, out, sizeof(out));
+    assert_non_null(strstr(out, "connection: upgrade\r\nupgrade: foo\r\n"));
+    struct bufq q;
+    struct buf_pool pool;
+    buf_pool_init(&pool, 4);
+    bufq_init(&q, &pool);
+    struct xlate_resp resp = { .status = 101, .hdrs = &h, .websocket = true,
+                               .upgrade = STR_LIT("foo") };
+    xlate_resp_h1(&q, &resp);
+    char text[256];
+    size_t n = bufq_read(&q, text, sizeof(text) - 1);
+    text[n] = '\0';
+    assert_string_equal(text, "HTTP/1.1 101 Switching Protocols\r\n"
+                              "connection: upgrade\r\nupgrade: foo\r\n\r\n");
+    bufq_cleanup(&q);
+    buf_pool_cleanup(&pool);
+    hdrs_cleanup(&h);
+}
+
 /* The client's Connection and Upgrade never travel; with websocket set,
  * h2gate writes its own, and Sec-WebSocket-* fields pass. */
 static void test_req_h1_websocket(void **state)
@@ -766,6 +835,8 @@ int main(void)
         cmocka_unit_test(test_resp_h1),
         cmocka_unit_test(test_req_upgrade_kinds),
         cmocka_unit_test(test_req_h1_websocket),
+        cmocka_unit_test(test_req_h2_extended_connect),
+        cmocka_unit_test(test_upgrade_token_h1),
         cmocka_unit_test(test_ws_accept),
         cmocka_unit_test(test_resp_h1_switch),
         cmocka_unit_test(test_bodyless),
