@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/cpus.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "config/connect_rule.h"
@@ -67,8 +68,12 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       "group used round-robin. <PARAM>: proto=h2 or proto=http/1.1\n"                     \
       "(default), tls, sni=<NAME>. \"HOST,PORT;;proto=h2\" is the\n"                      \
       "catch-all.")                                                                        \
-    X(WORKERS, "Performance", "workers", 'n', K_NUM, "<N>", 1, 256, "number of CPUs",      \
-      workers, ST_INT, "Number of worker threads (1-256).")                               \
+    X(WORKERS, "Performance", "workers", 'n', K_NUM, "<N>", 1, 256, "usable CPUs",         \
+      workers, ST_INT,                                                                     \
+      "Number of worker threads (1-256). Usable CPUs are those this\n"                   \
+      "process may use: its affinity mask (taskset, cpuset), bounded\n"                  \
+      "by a cgroup v2 cpu.max quota rounded up (a container's CPU\n"                     \
+      "limit).")                                                                           \
     X(BACKEND_CONNECTIONS_PER_HOST, "Performance", "backend-connections-per-host", 0,      \
       K_NUM, "<N>", 1, 65535, "8", backend_connections_per_host, ST_SIZE,                  \
       "Upper bound on the HTTP/2 sessions each worker opens to one\n"                     \
@@ -533,8 +538,8 @@ static void set_defaults(struct loader *ld)
             (void)rc;  /* the table's defaults parse; the unit tests check them */
         }
     }
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    ld->cfg->workers = n < 1 ? 1 : n > 256 ? 256 : (int)n;
+    int n = cpus_usable();
+    ld->cfg->workers = n > 256 ? 256 : n;
 }
 
 /* One NAME=VALUE line of the config file; line is NUL-terminated and ours

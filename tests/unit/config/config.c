@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 
+#include "common/cpus.h"
 #include "common/log.h"
 
 /* ---- defaults ---- */
@@ -40,8 +41,8 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.num_routes, 1);
     assert_string_equal(cfg.routes[0].path, "/");
 
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    assert_int_equal(cfg.workers, cpus < 1 ? 1 : cpus > 256 ? 256 : cpus);
+    int cpus = cpus_usable();
+    assert_int_equal(cfg.workers, cpus > 256 ? 256 : cpus);
     assert_int_equal(cfg.log_level, LOG_NOTICE);
     assert_null(cfg.errorlog_file);
     assert_null(cfg.conf_file);
@@ -453,7 +454,7 @@ static void test_help_lists_every_option_with_default(void **state)
     static const char *const with_default[][2] = {
         { "-f, --frontend=", "Default: *,3000" },
         { "-b, --backend=", "Default: 127.0.0.1,80" },
-        { "-n, --workers=", "Default: number of CPUs" },
+        { "-n, --workers=", "Default: usable CPUs" },
         { "--backend-connections-per-host=", "Default: 8" },
         { "--rlimit-nofile=", "Default: 0" },
         { "--frontend-read-timeout=", "Default: 1m" },
