@@ -147,6 +147,12 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
     X(GRACEFUL_SHUTDOWN_TIMEOUT, "Timeout", "graceful-shutdown-timeout", 0, K_DUR,         \
       "<DURATION>", 0, 0, "30s", graceful_shutdown_timeout, ST_DBL,                        \
       "After SIGTERM or SIGQUIT, exit at the latest after this long.")                    \
+    X(GRACEFUL_SHUTDOWN_ACCEPT_PERIOD, "Timeout", "graceful-shutdown-accept-period", 0,   \
+      K_DUR, "<DURATION>", 0, 0, "0", graceful_shutdown_accept_period, ST_DBL,             \
+      "After SIGTERM or SIGQUIT, /readyz answers 503 at once but the\n"                  \
+      "listeners keep accepting and serving this long (time for a load\n"               \
+      "balancer or Kubernetes to stop sending new connections); then\n"                 \
+      "the drain starts and --graceful-shutdown-timeout counts.")                         \
     X(LISTENER_DISABLE_TIMEOUT, "Timeout", "listener-disable-timeout", 0, K_DUR,           \
       "<DURATION>", 0, 0, "30s", listener_disable_timeout, ST_DBL,                         \
       "When accept() fails for lack of file descriptors or memory\n"                     \

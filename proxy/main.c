@@ -32,8 +32,9 @@ static ev_async workers_done;
 static _Atomic int num_exited;
 static struct ev_loop *main_loop;
 static ev_timer deadline;
+static ev_timer accept_period;     /* --graceful-shutdown-accept-period */
 static bool graceful_started;
-static _Atomic bool shutting_down; /* read by the admin's /healthz */
+static _Atomic bool shutting_down; /* read by the admin's /healthz and /readyz */
 
 static void raise_nofile(uint64_t want)
 {
@@ -134,6 +135,25 @@ static void on_deadline(struct ev_loop *loop, ev_timer *t, int revents)
     stop_all(WRK_CMD_STOP);
 }
 
+/* The drain: workers close their listeners and send GOAWAY; the
+ * deadline counts from here. */
+static void begin_drain(struct ev_loop *loop, const struct config *cfg)
+{
+    stop_all(WRK_CMD_GRACEFUL);
+    ev_timer_init(&deadline, on_deadline, cfg->graceful_shutdown_timeout, 0.);
+    ev_timer_start(loop, &deadline);
+}
+
+static void on_accept_period_end(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)revents;
+    log_notice("graceful shutdown: accept period over, draining");
+    begin_drain(loop, t->data);
+}
+
+/* /readyz turns 503 at once; the listeners keep accepting through the
+ * accept period, so connections a load balancer still sends us while it
+ * learns that are served, not refused. */
 static void on_graceful(struct ev_loop *loop, ev_signal *s, int revents)
 {
     (void)revents;
@@ -141,11 +161,19 @@ static void on_graceful(struct ev_loop *loop, ev_signal *s, int revents)
         return;
     graceful_started = true;
     atomic_store(&shutting_down, true);
-    log_notice("signal %d: graceful shutdown", s->signum);
-    stop_all(WRK_CMD_GRACEFUL);
     const struct config *cfg = s->data;
-    ev_timer_init(&deadline, on_deadline, cfg->graceful_shutdown_timeout, 0.);
-    ev_timer_start(loop, &deadline);
+    if (cfg->graceful_shutdown_accept_period <= 0) {
+        log_notice("signal %d: graceful shutdown", s->signum);
+        begin_drain(loop, cfg);
+        return;
+    }
+    log_notice("signal %d: graceful shutdown: still accepting for %gs "
+               "(--graceful-shutdown-accept-period)",
+               s->signum, cfg->graceful_shutdown_accept_period);
+    ev_timer_init(&accept_period, on_accept_period_end, cfg->graceful_shutdown_accept_period,
+                  0.);
+    accept_period.data = (void *)cfg;
+    ev_timer_start(loop, &accept_period);
 }
 
 static void on_int(struct ev_loop *loop, ev_signal *s, int revents)

@@ -187,6 +187,28 @@ static bool has_header(const struct response *r, const char *line)
     return strcasestr(r->head, line) != NULL;
 }
 
+static void test_readyz_follows_the_shutdown_flag(void **state)
+{
+    struct fixture *fx = *state;
+    int fd = client(fx);
+    struct response r;
+    roundtrip(fx, fd, "GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "ready\n");
+    free(r.body);
+    atomic_store(&fx->shutting_down, true);
+    roundtrip(fx, fd, "GET /readyz?x=1 HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+    assert_int_equal(r.status, 503);
+    assert_string_equal(r.body, "draining\n");
+    free(r.body);
+    roundtrip(fx, fd, "HEAD /readyz HTTP/1.1\r\n\r\n", &r);
+    assert_int_equal(r.status, 503);
+    assert_true(has_header(&r, "Content-Length: 9\r\n"));
+    assert_int_equal(r.body_len, 0);
+    free(r.body);
+    close_client(fd);
+}
+
 static void test_healthz_follows_the_shutdown_flag(void **state)
 {
     struct fixture *fx = *state;
@@ -469,6 +491,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_healthz_follows_the_shutdown_flag, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_readyz_follows_the_shutdown_flag, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_in_prometheus_format, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stats_in_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_paths_and_methods, setup, teardown),

@@ -1,0 +1,132 @@
+"""Lifecycle in containers and Kubernetes (issue 12): the --workers default
+under an affinity mask, /readyz, SIGTERM's accept period, --user,
+sd_notify, --probe, and the deploy/ manifests checked against the real
+binary.
+
+Everything listens on 127.0.0.1; every wait is bounded; every process is
+started through `procs` and stopped by its PID."""
+
+import os
+import pwd
+import re
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+from conftest import (H2GATE_BIN, IS_NGHTTPX, REPO_ROOT, Gate, free_port,
+                      gate_argv, port_listening, run_gate)
+from obs_lib import Snapshot, admin_request, gate_with_admin
+from testlib import HOST, H1Conn, H2Client, h1_get
+
+pytestmark = pytest.mark.skipif(IS_NGHTTPX, reason="h2gate's own options")
+
+WAIT = 15.0
+
+
+def wait_until(cond, what, timeout=WAIT):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+def workers_metric(port):
+    status, _, body = admin_request(port, "/metrics")
+    assert status == 200
+    return Snapshot(body.decode()).samples[("h2gate_workers", ())]
+
+
+def refused(port):
+    try:
+        socket.create_connection((HOST, port), timeout=2).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+# --------------------------------------------------------------------------
+# --workers default
+
+
+def start_raw(procs, prefix, args, ports, env=None):
+    """h2gate run through `prefix` (taskset, ...) or with `env`; the PID is
+    h2gate's own once prefix execs it."""
+    g = Gate("h2gate", [*prefix, *gate_argv(args)], procs._log("h2gate"))
+    procs.all.append(g)
+    for p in ports:
+        g.wait_port(p)
+    return g
+
+
+def test_workers_default_is_the_affinity_mask(procs):
+    if not os.path.exists("/usr/bin/taskset"):
+        pytest.skip("taskset (util-linux) is not installed")
+    port, aport = free_port(), free_port()
+    g = start_raw(procs, ["taskset", "-c", "0"],
+                  ["-f", "%s,%d;no-tls" % (HOST, port),
+                   "--admin=%s,%d" % (HOST, aport)], [port, aport])
+    assert workers_metric(aport) == 1
+    assert "h2gate started: 1 workers" in g.log()
+
+
+def test_workers_default_never_exceeds_the_mask(procs):
+    g = gate_with_admin(procs, [], workers=None, tls=False)
+    n = workers_metric(g.admin_port)
+    assert 1 <= n <= len(os.sched_getaffinity(0))
+    g2 = gate_with_admin(procs, [], workers=3, tls=False)
+    assert workers_metric(g2.admin_port) == 3
+
+
+# --------------------------------------------------------------------------
+# /readyz and the accept period
+
+
+def test_readyz_200_while_serving(procs):
+    g = gate_with_admin(procs, [procs.origin()], tls=False)
+    status, headers, body = admin_request(g.admin_port, "/readyz")
+    assert (status, body) == (200, b"ready\n")
+    assert headers["cache-control"] == "no-store"
+    status, headers, body = admin_request(g.admin_port, "/readyz", "HEAD")
+    assert status == 200 and body == b"" and headers["content-length"] == "6"
+    assert admin_request(g.admin_port, "/readyz", "POST")[0] == 405
+
+
+def test_sigterm_accept_period_then_drain(procs):
+    """/readyz turns 503 at once; during the accept period new connections
+    are accepted and served and old ones carry on; after it new ones are
+    refused while a request in flight since before SIGTERM finishes."""
+    o = procs.origin(count=True)
+    g = gate_with_admin(procs, [o], tls=False,
+                        extra=["--graceful-shutdown-accept-period=4s"])
+    with H2Client(g.port, timeout=30) as old:
+        slow = old.request("/delay/6000")
+        wait_until(lambda: o.count() >= 1, "the slow request never reached origin")
+        g.signal(signal.SIGTERM)
+        wait_until(lambda: admin_request(g.admin_port, "/readyz")[0] == 503,
+                   "/readyz stayed 200 after SIGTERM")
+        assert admin_request(g.admin_port, "/readyz")[2] == b"draining\n"
+        # Within the accept period: a new connection is accepted and served.
+        with H1Conn(g.port, timeout=10) as h1:
+            h1.send(h1_get("/size/10"))
+            r = h1.read_response()
+            assert r.status == 200 and len(r.body) == 10
+        with H2Client(g.port, timeout=10) as new:
+            sid = new.request("/size/5")
+            r = new.wait_streams([sid])[0]
+            assert r.status == 200 and len(r.data) == 5
+        # The old connection still takes new streams: no GOAWAY yet.
+        sid = old.request("/size/3")
+        r = old.wait_streams([sid])[0]
+        assert r.status == 200 and old.goaway is None
+        # After the period: refused, GOAWAY, and the slow request finishes.
+        wait_until(lambda: refused(g.port), "still accepting after the period")
+        r = old.wait_streams([slow], timeout=20)[0]
+        assert r.status == 200 and r.ended and r.reset is None, r
+        assert old.goaway is not None and old.goaway.last_stream_id >= slow
+    assert g.popen.wait(timeout=WAIT) == 0
