@@ -118,6 +118,7 @@ struct config {
     uint64_t frontend_max_requests;     /* 0: unlimited; per client connection */
     double graceful_shutdown_timeout;   /* 30s, counted from the drain's start */
     double graceful_shutdown_accept_period; /* 0: SIGTERM drains at once */
+    char *user;                         /* --user: drop to it after binding; NULL: stay */
 };
 
 #endif

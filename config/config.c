@@ -296,6 +296,10 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       0, 65535, "0", max_tunnels_per_connection, ST_SIZE,                                  \
       "Maximum tunnels open on one client connection (0: the HTTP/2\n"                   \
       "stream limit); more get 503.")                                                      \
+    X(USER, "Misc", "user", 0, K_STR, "<USER>", 0, 0, NULL, user, ST_STR,                   \
+      "Run as USER: bind the ports and read the keys as root, then\n"                    \
+      "take USER's groups, group and user ID before serving. h2gate\n"                   \
+      "refuses to run if that fails.")                                                     \
     X(CONF, "Misc", "conf", 0, K_CONF, "<PATH>", 0, 0, NULL, conf_file, ST_STR,            \
       "Read options from PATH: one NAME=VALUE per line, NAME a long\n"                    \
       "option without \"--\", flags take yes or no, \"#\" starts a\n"                      \

@@ -23,6 +23,7 @@
 #include "proxy/admin.h"
 #include "proxy/auth.h"
 #include "proxy/cconn.h"
+#include "proxy/privdrop.h"
 #include "proxy/tls.h"
 #include "proxy/worker.h"
 
@@ -331,8 +332,24 @@ static int load_services(const struct config *cfg, struct shared *sh, char *err,
     return 0;
 }
 
+/* --user: after everything that needs root (listeners, keys, the
+ * workers' backend TLS files), before any thread. Exits on a failure. */
+static void drop_privileges(const struct config *cfg)
+{
+    char err[512];
+    if (!cfg->user)
+        return;
+    if (privdrop(cfg->user, err, sizeof(err)) != 0) {
+        fprintf(stderr, "h2gate: %s\n", err);
+        exit(1);
+    }
+    log_notice("running as user %s (uid %u, gid %u)", cfg->user, (unsigned)getuid(),
+               (unsigned)getgid());
+}
+
 /* Starts the workers with the handled signals blocked, so only the main
- * thread sees them. Exits on a failure (out of threads, access log). */
+ * thread sees them. Exits on a failure (out of threads, access log,
+ * --user). */
 static void start_workers(const struct config *cfg, struct shared *sh)
 {
     sigset_t set, old;
@@ -359,6 +376,9 @@ static void start_workers(const struct config *cfg, struct shared *sh)
                 exit(1);
             }
         }
+    }
+    drop_privileges(cfg);
+    for (int w = 0; w < num_workers; w++) {
         if (wrk_start(&workers[w]) != 0) {
             /* Out of threads at start-up: nothing to save, say so and go. */
             fprintf(stderr, "h2gate: cannot start worker thread %d\n", w);

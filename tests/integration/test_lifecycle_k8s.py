@@ -130,3 +130,75 @@ def test_sigterm_accept_period_then_drain(procs):
         assert r.status == 200 and r.ended and r.reset is None, r
         assert old.goaway is not None and old.goaway.last_stream_id >= slow
     assert g.popen.wait(timeout=WAIT) == 0
+
+
+# --------------------------------------------------------------------------
+# --user
+
+
+def privileged_port():
+    """A free loopback port below 1024 (binding it proves root)."""
+    for port in range(1023, 600, -1):
+        with socket.socket() as s:
+            try:
+                s.bind((HOST, port))
+            except OSError:
+                continue
+        if not port_listening(port):
+            return port
+    pytest.skip("no free loopback port below 1024")
+
+
+def status_ids(pid, key):
+    """The ids of a /proc/PID/status line (Uid: real effective saved fs)."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return [int(x) for x in line.split()[1:]]
+    raise AssertionError("%s missing from /proc/%d/status" % (key, pid))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="--user needs the test to run as root")
+def test_user_drops_privileges_after_binding(procs, tls_files):
+    nobody = pwd.getpwnam("nobody")
+    assert not os.stat(tls_files[0]).st_mode & 0o004, "the key must be root's only"
+    o = procs.origin()
+    low, tls_port, aport = privileged_port(), free_port(), free_port()
+    g = start_raw(procs, [], [
+        "-f", "%s,%d;no-tls" % (HOST, low), "-f", "%s,%d" % (HOST, tls_port),
+        "-b", o.backend(), "-n", "2", "--admin=%s,%d" % (HOST, aport),
+        "--user=nobody", str(tls_files[0]), str(tls_files[1])], [low, tls_port, aport])
+    assert status_ids(g.pid, "Uid") == [nobody.pw_uid] * 4
+    assert status_ids(g.pid, "Gid") == [nobody.pw_gid] * 4
+    assert 0 not in status_ids(g.pid, "Groups")
+    for tid in os.listdir("/proc/%d/task" % g.pid):
+        assert status_ids(int(tid), "Uid") == [nobody.pw_uid] * 4
+    with H1Conn(low, timeout=10) as h1:
+        h1.send(h1_get("/size/7"))
+        assert h1.read_response().status == 200
+    out = subprocess.run(["curl", "-sk", "--http2", "-o", "/dev/null", "-w", "%{http_code}",
+                          "https://%s:%d/" % (HOST, tls_port)],
+                         capture_output=True, text=True, timeout=30)
+    assert out.stdout == "200"
+    assert "running as user nobody" in g.log()
+
+
+def test_user_unknown_is_refused():
+    r = run_gate(["-f", "%s,%d;no-tls" % (HOST, free_port()), "--user=no-such-user-h2g"])
+    assert r.returncode == 1
+    assert "--user=no-such-user-h2g: no such user" in r.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to start as another user")
+def test_user_refused_when_the_drop_fails():
+    nobody = pwd.getpwnam("nobody")
+
+    def become_nobody():
+        os.setgroups([])
+        os.setgid(nobody.pw_gid)
+        os.setuid(nobody.pw_uid)
+
+    r = subprocess.run(gate_argv(["-f", "%s,%d;no-tls" % (HOST, free_port()), "--user=root"]),
+                       preexec_fn=become_nobody, capture_output=True, text=True, timeout=15)
+    assert r.returncode == 1
+    assert "--user=root" in r.stderr and "start h2gate as root" in r.stderr
