@@ -24,6 +24,7 @@
 #include "proxy/auth.h"
 #include "proxy/cconn.h"
 #include "proxy/privdrop.h"
+#include "proxy/sdnotify.h"
 #include "proxy/tls.h"
 #include "proxy/worker.h"
 
@@ -162,6 +163,7 @@ static void on_graceful(struct ev_loop *loop, ev_signal *s, int revents)
         return;
     graceful_started = true;
     atomic_store(&shutting_down, true);
+    sdnotify("STOPPING=1");
     const struct config *cfg = s->data;
     if (cfg->graceful_shutdown_accept_period <= 0) {
         log_notice("signal %d: graceful shutdown", s->signum);
@@ -182,6 +184,7 @@ static void on_int(struct ev_loop *loop, ev_signal *s, int revents)
     (void)loop;
     (void)revents;
     log_notice("signal %d: exiting now", s->signum);
+    sdnotify("STOPPING=1");
     stop_all(WRK_CMD_STOP);
 }
 
@@ -444,6 +447,7 @@ static void serve(const struct config *cfg, struct shared *sh)
         log_notice("listening on %s,%u (%s)", cfg->frontends[i].host, cfg->frontends[i].port,
                    cfg->frontends[i].tls ? "TLS: h2, http/1.1" : "cleartext: h2c, http/1.1");
     log_notice("h2gate started: %d workers, %zu backends", num_workers, cfg->num_backends);
+    sdnotify("READY=1");
 
     ev_run(main_loop, 0);
 

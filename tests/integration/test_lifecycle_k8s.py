@@ -202,3 +202,32 @@ def test_user_refused_when_the_drop_fails():
                        preexec_fn=become_nobody, capture_output=True, text=True, timeout=15)
     assert r.returncode == 1
     assert "--user=root" in r.stderr and "start h2gate as root" in r.stderr
+
+
+# --------------------------------------------------------------------------
+# sd_notify
+
+
+@pytest.mark.parametrize("abstract", [False, True])
+def test_sd_notify_ready_and_stopping(procs, tmp_path, monkeypatch, abstract):
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    if abstract:
+        name = "h2gate-test-%d-%d" % (os.getpid(), time.monotonic_ns())
+        sock.bind("\0" + name)
+        monkeypatch.setenv("NOTIFY_SOCKET", "@" + name)
+    else:
+        path = str(tmp_path / "notify")
+        sock.bind(path)
+        monkeypatch.setenv("NOTIFY_SOCKET", path)
+    sock.settimeout(WAIT)
+    with sock:
+        aport = free_port()
+        g = procs.gate([procs.origin()], tls=False, wait=False,
+                       extra=["--admin=%s,%d" % (HOST, aport)])
+        assert sock.recv(256) == b"READY=1"
+        # READY means serving: the frontend and the admin answer now.
+        assert port_listening(g.port) and port_listening(aport)
+        assert admin_request(aport, "/readyz")[0] == 200
+        g.signal(signal.SIGTERM)
+        assert sock.recv(256) == b"STOPPING=1"
+        assert g.popen.wait(timeout=WAIT) == 0
