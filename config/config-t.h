@@ -119,6 +119,7 @@ struct config {
     double graceful_shutdown_timeout;   /* 30s, counted from the drain's start */
     double graceful_shutdown_accept_period; /* 0: SIGTERM drains at once */
     char *user;                         /* --user: drop to it after binding; NULL: stay */
+    char *probe;                        /* --probe=URL (CFG_PROBE only) */
 };
 
 #endif

@@ -37,6 +37,7 @@ enum opt_kind {
     K_CONF,
     K_HELP,
     K_VERSION,
+    K_PROBE,    /* --probe=URL: cfg_load returns CFG_PROBE at once */
 };
 
 /* Where a value lands in struct config. */
@@ -300,6 +301,11 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       "Run as USER: bind the ports and read the keys as root, then\n"                    \
       "take USER's groups, group and user ID before serving. h2gate\n"                   \
       "refuses to run if that fails.")                                                     \
+    X(PROBE, "Misc", "probe", 0, K_PROBE, "<URL>", 0, 0, NULL, probe, ST_STR,               \
+      "Do not serve: GET the http:// URL (an admin path such as\n"                       \
+      "http://127.0.0.1:9090/healthz) and exit 0 on a 2xx answer, 1\n"                   \
+      "otherwise (5s timeout), saying why; for container health\n"                       \
+      "checks without curl. Other options are ignored.")                                  \
     X(CONF, "Misc", "conf", 0, K_CONF, "<PATH>", 0, 0, NULL, conf_file, ST_STR,            \
       "Read options from PATH: one NAME=VALUE per line, NAME a long\n"                    \
       "option without \"--\", flags take yes or no, \"#\" starts a\n"                      \
@@ -529,6 +535,7 @@ static int apply(struct loader *ld, const struct opt_def *o, const char *value,
     }
     case K_HELP:
     case K_VERSION:
+    case K_PROBE:
         return fail(ld, "%s: not allowed here", where);
     }
     if (msg)
@@ -572,7 +579,7 @@ static int file_line(struct loader *ld, const char *path, size_t lineno, char *l
     const struct opt_def *o = opt_by_name(name);
     if (!o)
         return fail(ld, "%s:%zu: unknown option '%.*s'", path, lineno, (int)name.len, name.p);
-    if (o->kind == K_CONF || o->kind == K_HELP || o->kind == K_VERSION)
+    if (o->kind == K_CONF || o->kind == K_HELP || o->kind == K_VERSION || o->kind == K_PROBE)
         return fail(ld, "%s:%zu: %s is not allowed in a config file", path, lineno, o->name);
     char where[1024];
     snprintf(where, sizeof(where), "%s:%zu: %s", path, lineno, o->name);
@@ -837,6 +844,12 @@ enum cfg_load_result cfg_load(struct config *cfg, int argc, char **argv, char *e
             result = CFG_EXIT_OK;
             goto out;
         }
+        if (o->kind == K_PROBE) {
+            free(cfg->probe);
+            cfg->probe = xstrdup(optarg);
+            result = CFG_PROBE;
+            goto out;
+        }
         if (o->kind == K_CONF) {
             if (optarg[0] == '\0') {
                 rc = fail(&ld, "--conf: missing value");
@@ -868,7 +881,7 @@ out:
     free(cmd_vals);
     free_frontends(ld.fes, ld.num_fes);
     free_backend_specs(ld.bes, ld.num_bes);
-    if (result != CFG_RUN)
+    if (result != CFG_RUN && result != CFG_PROBE)
         cfg_cleanup(cfg);
     return result;
 }

@@ -24,6 +24,7 @@
 #include "proxy/auth.h"
 #include "proxy/cconn.h"
 #include "proxy/privdrop.h"
+#include "proxy/probe.h"
 #include "proxy/sdnotify.h"
 #include "proxy/tls.h"
 #include "proxy/worker.h"
@@ -232,6 +233,11 @@ int main(int argc, char **argv)
     enum cfg_load_result lr = cfg_load(&cfg, argc, argv, err, sizeof(err));
     if (lr == CFG_EXIT_OK)
         return 0;
+    if (lr == CFG_PROBE) {
+        int rc = probe_run(cfg.probe);
+        cfg_cleanup(&cfg);
+        return rc;
+    }
     if (lr == CFG_ERROR) {
         fprintf(stderr, "h2gate: %s\n", err);
         fprintf(stderr, "Try 'h2gate --help' for the options.\n");

@@ -231,3 +231,46 @@ def test_sd_notify_ready_and_stopping(procs, tmp_path, monkeypatch, abstract):
         g.signal(signal.SIGTERM)
         assert sock.recv(256) == b"STOPPING=1"
         assert g.popen.wait(timeout=WAIT) == 0
+
+
+# --------------------------------------------------------------------------
+# --probe
+
+
+def probe(url, timeout=20):
+    return subprocess.run([str(H2GATE_BIN), "--probe=" + url], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_probe_status_decides_the_exit(procs):
+    o = procs.origin()
+    r = probe("http://%s:%d/status/204" % (HOST, o.port))
+    assert r.returncode == 0, r.stderr
+    assert "204" in r.stdout
+    r = probe("http://%s:%d/status/503" % (HOST, o.port))
+    assert r.returncode == 1 and "503" in r.stderr
+    g = gate_with_admin(procs, [o], tls=False,
+                        extra=["--graceful-shutdown-accept-period=30s"])
+    assert probe("http://%s:%d/readyz" % (HOST, g.admin_port)).returncode == 0
+    assert probe("http://localhost:%d/healthz" % g.admin_port).returncode == 0
+    g.signal(signal.SIGTERM)
+    wait_until(lambda: probe("http://%s:%d/readyz" % (HOST, g.admin_port)).returncode == 1,
+               "/readyz probe stayed 0 after SIGTERM")
+    g.signal(signal.SIGINT)  # not the 30s accept period
+    assert g.popen.wait(timeout=WAIT) == 0
+
+
+def test_probe_failures_say_why():
+    port = free_port()
+    r = probe("http://%s:%d/healthz" % (HOST, port))
+    assert r.returncode == 1 and "cannot connect: Connection refused" in r.stderr
+    r = probe("https://%s:%d/" % (HOST, port))
+    assert r.returncode == 1 and "expected an http:// URL" in r.stderr
+    r = probe("http://%s:0/" % HOST)
+    assert r.returncode == 1 and "bad port" in r.stderr
+    # Listening but never answering: the timeout ends it.
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        s.listen(1)
+        r = probe("http://%s:%d/" % (HOST, s.getsockname()[1]))
+    assert r.returncode == 1 and "no answer within the timeout" in r.stderr
