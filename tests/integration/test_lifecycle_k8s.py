@@ -274,3 +274,167 @@ def test_probe_failures_say_why():
         s.listen(1)
         r = probe("http://%s:%d/" % (HOST, s.getsockname()[1]))
     assert r.returncode == 1 and "no answer within the timeout" in r.stderr
+
+
+# --------------------------------------------------------------------------
+# deploy/: the manifests against the real binary
+
+try:
+    import yaml
+except ImportError:  # python3-yaml: deploy/install-deps.sh installs it
+    yaml = None
+needs_yaml = pytest.mark.skipif(yaml is None, reason="python3-yaml is not installed")
+DEPLOY = REPO_ROOT / "deploy"
+
+
+def load_manifests():
+    docs = []
+    for path in sorted((DEPLOY / "k8s").glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            assert doc and "kind" in doc and "apiVersion" in doc, path
+            docs.append(doc)
+    return {(d["kind"], d["metadata"]["name"]): d for d in docs}
+
+
+def duration_s(text):
+    m = re.fullmatch(r"([0-9.]+)(ms|s|m|h)?", text)
+    assert m, text
+    return float(m.group(1)) * {"ms": 0.001, "s": 1, None: 1, "m": 60, "h": 3600}[m.group(2)]
+
+
+def conf_options(text):
+    """The NAME=VALUE lines of a config file, in order."""
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            out.append((name.strip(), value.strip()))
+    return out
+
+
+def localize(name, value, ports):
+    """A frontend, admin or backend value moved to loopback: the rest of
+    the value (parameters, patterns) is kept and checked by h2gate."""
+    if name in ("frontend", "admin", "backend"):
+        host, _, rest = value.partition(",")
+        port, sep, params = rest.partition(";")
+        if name == "backend":
+            return "%s,%d%s%s" % (HOST, ports["backend"], sep, params)
+        ports[name + ":" + port] = free_port()
+        return "%s,%d%s%s" % (HOST, ports[name + ":" + port], sep, params)
+    return value
+
+
+def run_localized(procs, args, conf, tmp_path):
+    """h2gate with the manifest's args and conf, moved to loopback ports.
+    Returns (gate, {"admin:9090": local port, ...})."""
+    o = procs.origin()
+    ports = {"backend": o.port}
+    if conf is not None:
+        lines = ["%s=%s" % (n, localize(n, v, ports)) for n, v in conf_options(conf)]
+        (tmp_path / "h2gate.conf").write_text("\n".join(lines) + "\n")
+    argv = []
+    for a in args:
+        if a.startswith("--conf="):
+            a = "--conf=%s" % (tmp_path / "h2gate.conf")
+        elif a.startswith("--admin="):
+            a = "--admin=" + localize("admin", a[len("--admin="):], ports)
+        argv.append(a)
+    for i, a in enumerate(argv[:-1]):
+        if a in ("-f", "-b"):
+            argv[i + 1] = localize("frontend" if a == "-f" else "backend", argv[i + 1], ports)
+    g = start_raw(procs, [], argv, [p for k, p in ports.items() if k != "backend"])
+    return g, ports
+
+
+@needs_yaml
+def test_k8s_manifests(procs, tmp_path):
+    m = load_manifests()
+    kinds = {k for k, _ in m}
+    assert {"Deployment", "Service", "ConfigMap", "HorizontalPodAutoscaler"} <= kinds
+    dep = m[("Deployment", "h2gate")]
+    pod = dep["spec"]["template"]["spec"]
+    (c,) = pod["containers"]
+    conf_vol = next(v for v in pod["volumes"] if "configMap" in v)
+    cm = m[("ConfigMap", conf_vol["configMap"]["name"])]
+    mount = next(vm for vm in c["volumeMounts"] if vm["name"] == conf_vol["name"])
+    conf_arg = next(a for a in c["args"] if a.startswith("--conf="))
+    conf_dir, conf_file = conf_arg[len("--conf="):].rsplit("/", 1)
+    assert conf_dir == mount["mountPath"] and conf_file in cm["data"]
+    conf = dict(conf_options(cm["data"][conf_file]))
+
+    # Non-root, read-only root, resources, and time for the whole drain.
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] != 0
+    assert c["securityContext"]["readOnlyRootFilesystem"] is True
+    assert c["resources"]["requests"]["cpu"] and c["resources"]["requests"]["memory"]
+    period = next(duration_s(a.split("=", 1)[1]) for a in c["args"]
+                  if a.startswith("--graceful-shutdown-accept-period="))
+    assert period == 5
+    drain = duration_s(conf.get("graceful-shutdown-timeout", "30s"))
+    assert pod["terminationGracePeriodSeconds"] > period + drain
+
+    # The probes ask the admin port for /readyz and /healthz.
+    ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+    assert ports["admin"] == int(conf["admin"].split(",")[1])
+    assert ports["http"] == int(conf["frontend"].split(",")[1].split(";")[0])
+    assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "admin"}
+    assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "admin"}
+
+    svc = m[("Service", "h2gate")]
+    assert svc["spec"]["selector"] == dep["spec"]["selector"]["matchLabels"]
+    assert all(p["targetPort"] in ports for p in svc["spec"]["ports"])
+    backend = m[("Service", conf["backend"].split(",")[0])]
+    assert backend["spec"]["clusterIP"] == "None"
+    assert backend["spec"]["ports"][0]["port"] == int(conf["backend"].split(",")[1])
+    hpa = m[("HorizontalPodAutoscaler", "h2gate")]
+    assert hpa["spec"]["scaleTargetRef"]["name"] == "h2gate"
+
+    # Every option is one h2gate takes: run it with them, probe as kubelet.
+    g, local = run_localized(procs, c["args"], cm["data"][conf_file], tmp_path)
+    aport = local["admin:%d" % ports["admin"]]
+    for probe_kind in ("readinessProbe", "livenessProbe"):
+        assert admin_request(aport, c[probe_kind]["httpGet"]["path"])[0] == 200
+    with H1Conn(local["frontend:%d" % ports["http"]], timeout=10) as h1:
+        h1.send(h1_get("/size/4"))
+        assert h1.read_response().status == 200
+
+
+def dockerfile_stages():
+    text = (REPO_ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    stages, cur = {}, None
+    for line in text.splitlines():
+        mm = re.match(r"FROM\s+\S+\s+AS\s+(\S+)", line, re.I)
+        if mm:
+            cur = stages.setdefault(mm.group(1), [])
+        elif cur is not None and line.strip() and not line.lstrip().startswith("#"):
+            cur.append(line.strip())
+    return stages, cur
+
+
+@needs_yaml
+def test_dockerfile_and_compose(procs, tmp_path):
+    stages, last = dockerfile_stages()
+    prod = stages["h2gate"]
+    assert last is prod, "the production image must be the last stage"
+    assert not any("origin" in line for line in prod if line.startswith("COPY"))
+    assert any("/origin" in line for line in stages["demo"] if line.startswith("COPY"))
+    exposed = {int(p) for line in prod if line.startswith("EXPOSE") for p in line.split()[1:]}
+    hc = next(line for line in prod if line.startswith("HEALTHCHECK"))
+    assert "curl" not in hc
+    url = re.search(r"--probe=(http://[^\"\s]+)", hc).group(1)
+    hc_port, hc_path = re.match(r"http://127\.0\.0\.1:(\d+)(/\S*)", url).groups()
+
+    comp = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    gate, origin = comp["services"]["h2gate"], comp["services"]["origin"]
+    assert gate["build"]["target"] == "h2gate" and origin["build"]["target"] == "demo"
+    g, local = run_localized(procs, gate["command"], None, tmp_path)
+    admin = next(a for a in gate["command"] if a.startswith("--admin="))
+    admin_port = int(admin.split(",")[1])
+    assert admin_port == int(hc_port) and {admin_port, 3000} <= exposed
+    published = {int(p.rsplit(":", 1)[1]) for p in gate["ports"]}
+    assert published <= exposed
+    r = probe("http://%s:%d%s" % (HOST, local["admin:%d" % admin_port], hc_path))
+    assert r.returncode == 0, r.stderr
+    assert origin["command"][:2] == ["-a", "0.0.0.0"]
