@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/xalloc.h"
+
 /* mountinfo of a busy host runs to tens of kilobytes. */
 #define MOUNTINFO_MAX (256u * 1024u)
 
@@ -130,9 +132,7 @@ int cpus_cgroup_limit(const char *top, const char *dir)
 static int quota_limit(void)
 {
     char cg[2048], mount[1024], root[2048], dir[4096];
-    char *info = malloc(MOUNTINFO_MAX);
-    if (!info)
-        return 0;
+    char *info = xmalloc(MOUNTINFO_MAX);
     int ok = read_text("/proc/self/mountinfo", info, MOUNTINFO_MAX) == 0 &&
              cpus_parse_mountinfo(info, mount, sizeof(mount), root, sizeof(root)) == 0;
     free(info);

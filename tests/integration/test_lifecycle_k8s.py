@@ -75,6 +75,44 @@ def test_workers_default_is_the_affinity_mask(procs):
     assert "h2gate started: 1 workers" in g.log()
 
 
+def cgroup2_dir():
+    """Where this process's cgroup v2 directory is (h2gate, our child, is
+    in the same cgroup): (mount point, directory), or None."""
+    with open("/proc/self/mountinfo") as f:
+        mounts = [line.split(" - ")[0].split() for line in f
+                  if " - cgroup2 " in line]
+    with open("/proc/self/cgroup") as f:
+        paths = [line.strip()[3:] for line in f if line.startswith("0::")]
+    if not mounts or not paths:
+        return None
+    root, mount = mounts[0][3], mounts[0][4]
+    rel = paths[0]
+    if root != "/" and rel.startswith(root):
+        rel = rel[len(root):]
+    return mount, mount + (rel if rel != "/" else "")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a cgroup stand-in needs root")
+def test_workers_default_is_bounded_by_cpu_max(procs):
+    """Half a CPU of quota on a mask of 2+: one worker. The cgroup tree is
+    a tmpfs stand-in mounted over the real one in a private mount
+    namespace (a real cpu.max needs a delegated cgroup v2 tree)."""
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("the affinity mask has one CPU: a quota of 1 would prove nothing")
+    found = cgroup2_dir()
+    if not found or not os.path.exists("/usr/bin/unshare"):
+        pytest.skip("no cgroup v2 mount, or no unshare (util-linux)")
+    mount, cgdir = found
+    port, aport = free_port(), free_port()
+    script = ('mount -t tmpfs h2gate-test "$1" && mkdir -p "$2" && '
+              'echo "50000 100000" > "$2/cpu.max" && shift 2 && exec "$@"')
+    g = start_raw(procs, ["unshare", "-m", "sh", "-c", script, "sh", mount, cgdir],
+                  ["-f", "%s,%d;no-tls" % (HOST, port),
+                   "--admin=%s,%d" % (HOST, aport)], [port, aport])
+    assert workers_metric(aport) == 1
+    assert "h2gate started: 1 workers" in g.log()
+
+
 def test_workers_default_never_exceeds_the_mask(procs):
     g = gate_with_admin(procs, [], workers=None, tls=False)
     n = workers_metric(g.admin_port)
