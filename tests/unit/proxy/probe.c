@@ -21,21 +21,19 @@ static const char *parse(const char *s, struct url *u)
 static void test_good_urls(void **state)
 {
     (void)state;
-    struct url u;
-    assert_null(parse("http://127.0.0.1:9090/healthz", &u));
-    assert_string_equal(u.host, "127.0.0.1");
-    assert_string_equal(u.port, "9090");
-    assert_string_equal(u.path, "/healthz");
-    assert_null(parse("http://localhost", &u));
-    assert_string_equal(u.host, "localhost");
-    assert_string_equal(u.port, "80");
-    assert_string_equal(u.path, "/");
-    assert_null(parse("http://[::1]:8080/readyz?x=1", &u));
-    assert_string_equal(u.host, "::1");
-    assert_string_equal(u.port, "8080");
-    assert_string_equal(u.path, "/readyz?x=1");
-    assert_null(parse("http://[::1]/", &u));
-    assert_string_equal(u.port, "80");
+    static const char *const cases[][4] = {
+        { "http://127.0.0.1:9090/healthz", "127.0.0.1", "9090", "/healthz" },
+        { "http://localhost", "localhost", "80", "/" },
+        { "http://[::1]:8080/readyz?x=1", "::1", "8080", "/readyz?x=1" },
+        { "http://[::1]/", "::1", "80", "/" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct url u;
+        assert_null(parse(cases[i][0], &u));
+        assert_string_equal(u.host, cases[i][1]);
+        assert_string_equal(u.port, cases[i][2]);
+        assert_string_equal(u.path, cases[i][3]);
+    }
 }
 
 static void test_bad_urls(void **state)
