@@ -70,11 +70,8 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       "(default), tls, sni=<NAME>. \"HOST,PORT;;proto=h2\" is the\n"                      \
       "catch-all.")                                                                        \
     X(WORKERS, "Performance", "workers", 'n', K_NUM, "<N>", 1, 256, "usable CPUs",         \
-      workers, ST_INT,                                                                     \
-      "Number of worker threads (1-256). Usable CPUs are those this\n"                   \
-      "process may use: its affinity mask (taskset, cpuset), bounded\n"                  \
-      "by a cgroup v2 cpu.max quota rounded up (a container's CPU\n"                     \
-      "limit).")                                                                           \
+      workers, ST_INT, "Number of worker threads (1-256). Usable CPUs: the affinity\n"     \
+      "mask, bounded by a cgroup v2 cpu.max quota rounded up.")                            \
     X(BACKEND_CONNECTIONS_PER_HOST, "Performance", "backend-connections-per-host", 0,      \
       K_NUM, "<N>", 1, 65535, "8", backend_connections_per_host, ST_SIZE,                  \
       "Upper bound on the HTTP/2 sessions each worker opens to one\n"                     \
@@ -147,13 +144,12 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       "How long an HTTP/2 backend may take to acknowledge SETTINGS.")                     \
     X(GRACEFUL_SHUTDOWN_TIMEOUT, "Timeout", "graceful-shutdown-timeout", 0, K_DUR,         \
       "<DURATION>", 0, 0, "30s", graceful_shutdown_timeout, ST_DBL,                        \
-      "After SIGTERM or SIGQUIT, exit at the latest after this long.")                    \
-    X(GRACEFUL_SHUTDOWN_ACCEPT_PERIOD, "Timeout", "graceful-shutdown-accept-period", 0,   \
+      "Drain after SIGTERM or SIGQUIT: exit at the latest this long\n"                     \
+      "after it starts (after --graceful-shutdown-accept-period).")                        \
+    X(GRACEFUL_SHUTDOWN_ACCEPT_PERIOD, "Timeout", "graceful-shutdown-accept-period", 0,    \
       K_DUR, "<DURATION>", 0, 0, "0", graceful_shutdown_accept_period, ST_DBL,             \
-      "After SIGTERM or SIGQUIT, /readyz answers 503 at once but the\n"                  \
-      "listeners keep accepting and serving this long (time for a load\n"               \
-      "balancer or Kubernetes to stop sending new connections); then\n"                 \
-      "the drain starts and --graceful-shutdown-timeout counts.")                         \
+      "After SIGTERM or SIGQUIT: /readyz 503 at once, but keep\n"                          \
+      "accepting and serving this long before the drain starts.")                          \
     X(LISTENER_DISABLE_TIMEOUT, "Timeout", "listener-disable-timeout", 0, K_DUR,           \
       "<DURATION>", 0, 0, "30s", listener_disable_timeout, ST_DBL,                         \
       "When accept() fails for lack of file descriptors or memory\n"                     \
@@ -297,15 +293,12 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       0, 65535, "0", max_tunnels_per_connection, ST_SIZE,                                  \
       "Maximum tunnels open on one client connection (0: the HTTP/2\n"                   \
       "stream limit); more get 503.")                                                      \
-    X(USER, "Misc", "user", 0, K_STR, "<USER>", 0, 0, NULL, user, ST_STR,                   \
-      "Run as USER: bind the ports and read the keys as root, then\n"                    \
-      "take USER's groups, group and user ID before serving. h2gate\n"                   \
-      "refuses to run if that fails.")                                                     \
-    X(PROBE, "Misc", "probe", 0, K_PROBE, "<URL>", 0, 0, NULL, probe, ST_STR,               \
-      "Do not serve: GET the http:// URL (an admin path such as\n"                       \
-      "http://127.0.0.1:9090/healthz) and exit 0 on a 2xx answer, 1\n"                   \
-      "otherwise (5s timeout), saying why; for container health\n"                       \
-      "checks without curl. Other options are ignored.")                                  \
+    X(USER, "Misc", "user", 0, K_STR, "<USER>", 0, 0, NULL, user, ST_STR,                  \
+      "Run as USER: bind and read keys as root, then take its groups,\n"                   \
+      "gid and uid before serving; refuse to run if that fails.")                          \
+    X(PROBE, "Misc", "probe", 0, K_PROBE, "<URL>", 0, 0, NULL, probe, ST_STR,              \
+      "Only GET the http:// URL (e.g. http://127.0.0.1:9090/healthz):\n"                   \
+      "exit 0 on 2xx, else 1 (5s timeout). For container health checks.")                  \
     X(CONF, "Misc", "conf", 0, K_CONF, "<PATH>", 0, 0, NULL, conf_file, ST_STR,            \
       "Read options from PATH: one NAME=VALUE per line, NAME a long\n"                    \
       "option without \"--\", flags take yes or no, \"#\" starts a\n"                      \
@@ -845,8 +838,7 @@ enum cfg_load_result cfg_load(struct config *cfg, int argc, char **argv, char *e
             goto out;
         }
         if (o->kind == K_PROBE) {
-            free(cfg->probe);
-            cfg->probe = xstrdup(optarg);
+            store(cfg, o, 0, 0., optarg);
             result = CFG_PROBE;
             goto out;
         }
