@@ -141,9 +141,9 @@ def test_sigterm_accept_period_then_drain(procs):
     refused while a request in flight since before SIGTERM finishes."""
     o = procs.origin(count=True)
     g = gate_with_admin(procs, [o], tls=False,
-                        extra=["--graceful-shutdown-accept-period=4s"])
+                        extra=["--graceful-shutdown-accept-period=6s"])
     with H2Client(g.port, timeout=30) as old:
-        slow = old.request("/delay/6000")
+        slow = old.request("/delay/8000")
         wait_until(lambda: o.count() >= 1, "the slow request never reached origin")
         g.signal(signal.SIGTERM)
         wait_until(lambda: admin_request(g.admin_port, "/readyz")[0] == 503,
