@@ -124,6 +124,8 @@ enum {
  *          down, summed over workers), HISTOGRAM (dim must be NONE).
  * Names are a contract (README, dashboards): never rename a line. */
 #define STATS_TABLE(X)                                                                        \
+    X(WORKER, GAUGE, workers, NONE, "h2gate_workers",                                         \
+      "Worker threads (--workers; by default the CPUs this process may use).")               \
     X(WORKER, COUNTER, conn_accepted, PROTO, "h2gate_connections_accepted_total",             \
       "Client connections accepted, by frontend protocol.")                                   \
     X(WORKER, GAUGE, conn_active, PROTO, "h2gate_connections_active",                         \

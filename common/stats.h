@@ -27,6 +27,7 @@
  *                 header_block unknown_frame output_queue flood
  *                 (see enum stats_glitch and proxy/h2abuse.h)
  *
+ *   h2gate_workers                                        gauge (1 per worker)
  *   h2gate_connections_accepted_total{protocol}           counter
  *   h2gate_connections_active{protocol}                   gauge
  *   h2gate_connections_refused_total                      counter
@@ -170,6 +171,14 @@ static inline void stats_accept_error(struct stats *s)
 {
     if (s)
         stats_cell_add(&s->accept_errors[0], 1);
+}
+
+/* The block belongs to a worker thread (set once, at its start): the
+ * sum over blocks is the number of workers. */
+static inline void stats_worker_started(struct stats *s)
+{
+    if (s)
+        stats_cell_add(&s->workers[0], 1);
 }
 
 /* The worker stopped its listeners after such a failure (paused), or

@@ -117,7 +117,10 @@ struct config {
     size_t worker_frontend_connections; /* 0: unlimited; else per worker */
     double listener_disable_timeout;    /* 30s; 0: until a client connection closes */
     uint64_t frontend_max_requests;     /* 0: unlimited; per client connection */
-    double graceful_shutdown_timeout;   /* 30s */
+    double graceful_shutdown_timeout;   /* 30s, counted from the drain's start */
+    double graceful_shutdown_accept_period; /* 0: SIGTERM drains at once */
+    char *user;                         /* --user: drop to it after binding; NULL: stay */
+    char *probe;                        /* --probe=URL (CFG_PROBE only) */
 };
 
 #endif

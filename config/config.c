@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/cpus.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "config/connect_rule.h"
@@ -37,6 +38,7 @@ enum opt_kind {
     K_CONF,
     K_HELP,
     K_VERSION,
+    K_PROBE,    /* --probe=URL: cfg_load returns CFG_PROBE at once */
 };
 
 /* Where a value lands in struct config. */
@@ -68,8 +70,9 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       "group used round-robin. <PARAM>: proto=h2 or proto=http/1.1\n"                     \
       "(default), tls, sni=<NAME>. \"HOST,PORT;;proto=h2\" is the\n"                      \
       "catch-all.")                                                                        \
-    X(WORKERS, "Performance", "workers", 'n', K_NUM, "<N>", 1, 256, "number of CPUs",      \
-      workers, ST_INT, "Number of worker threads (1-256).")                               \
+    X(WORKERS, "Performance", "workers", 'n', K_NUM, "<N>", 1, 256, "usable CPUs",         \
+      workers, ST_INT, "Number of worker threads (1-256). Usable CPUs: the affinity\n"     \
+      "mask, bounded by a cgroup v2 cpu.max quota rounded up.")                            \
     X(BACKEND_CONNECTIONS_PER_HOST, "Performance", "backend-connections-per-host", 0,      \
       K_NUM, "<N>", 1, 65535, "8", backend_connections_per_host, ST_SIZE,                  \
       "Upper bound on the HTTP/2 sessions each worker opens to one\n"                     \
@@ -142,7 +145,12 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       "How long an HTTP/2 backend may take to acknowledge SETTINGS.")                     \
     X(GRACEFUL_SHUTDOWN_TIMEOUT, "Timeout", "graceful-shutdown-timeout", 0, K_DUR,         \
       "<DURATION>", 0, 0, "30s", graceful_shutdown_timeout, ST_DBL,                        \
-      "After SIGTERM or SIGQUIT, exit at the latest after this long.")                    \
+      "Drain after SIGTERM or SIGQUIT: exit at the latest this long\n"                     \
+      "after it starts (after --graceful-shutdown-accept-period).")                        \
+    X(GRACEFUL_SHUTDOWN_ACCEPT_PERIOD, "Timeout", "graceful-shutdown-accept-period", 0,    \
+      K_DUR, "<DURATION>", 0, 0, "0", graceful_shutdown_accept_period, ST_DBL,             \
+      "After SIGTERM or SIGQUIT: /readyz 503 at once, but keep\n"                          \
+      "accepting and serving this long before the drain starts.")                          \
     X(LISTENER_DISABLE_TIMEOUT, "Timeout", "listener-disable-timeout", 0, K_DUR,           \
       "<DURATION>", 0, 0, "30s", listener_disable_timeout, ST_DBL,                         \
       "When accept() fails for lack of file descriptors or memory\n"                     \
@@ -295,6 +303,12 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       0, 65535, "0", max_tunnels_per_connection, ST_SIZE,                                  \
       "Maximum tunnels open on one client connection (0: the HTTP/2\n"                   \
       "stream limit); more get 503.")                                                      \
+    X(USER, "Misc", "user", 0, K_STR, "<USER>", 0, 0, NULL, user, ST_STR,                  \
+      "Run as USER: bind and read keys as root, then take its groups,\n"                   \
+      "gid and uid before serving; refuse to run if that fails.")                          \
+    X(PROBE, "Misc", "probe", 0, K_PROBE, "<URL>", 0, 0, NULL, probe, ST_STR,              \
+      "Only GET the http:// URL (e.g. http://127.0.0.1:9090/healthz):\n"                   \
+      "exit 0 on 2xx, else 1 (5s timeout). For container health checks.")                  \
     X(CONF, "Misc", "conf", 0, K_CONF, "<PATH>", 0, 0, NULL, conf_file, ST_STR,            \
       "Read options from PATH: one NAME=VALUE per line, NAME a long\n"                    \
       "option without \"--\", flags take yes or no, \"#\" starts a\n"                      \
@@ -527,6 +541,7 @@ static int apply(struct loader *ld, const struct opt_def *o, const char *value,
     }
     case K_HELP:
     case K_VERSION:
+    case K_PROBE:
         return fail(ld, "%s: not allowed here", where);
     }
     if (msg)
@@ -546,8 +561,8 @@ static void set_defaults(struct loader *ld)
             (void)rc;  /* the table's defaults parse; the unit tests check them */
         }
     }
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    ld->cfg->workers = n < 1 ? 1 : n > 256 ? 256 : (int)n;
+    int n = cpus_usable();
+    ld->cfg->workers = n > 256 ? 256 : n;
 }
 
 /* One NAME=VALUE line of the config file; line is NUL-terminated and ours
@@ -570,7 +585,7 @@ static int file_line(struct loader *ld, const char *path, size_t lineno, char *l
     const struct opt_def *o = opt_by_name(name);
     if (!o)
         return fail(ld, "%s:%zu: unknown option '%.*s'", path, lineno, (int)name.len, name.p);
-    if (o->kind == K_CONF || o->kind == K_HELP || o->kind == K_VERSION)
+    if (o->kind == K_CONF || o->kind == K_HELP || o->kind == K_VERSION || o->kind == K_PROBE)
         return fail(ld, "%s:%zu: %s is not allowed in a config file", path, lineno, o->name);
     char where[1024];
     snprintf(where, sizeof(where), "%s:%zu: %s", path, lineno, o->name);
@@ -835,6 +850,11 @@ enum cfg_load_result cfg_load(struct config *cfg, int argc, char **argv, char *e
             result = CFG_EXIT_OK;
             goto out;
         }
+        if (o->kind == K_PROBE) {
+            store(cfg, o, 0, 0., optarg);
+            result = CFG_PROBE;
+            goto out;
+        }
         if (o->kind == K_CONF) {
             if (optarg[0] == '\0') {
                 rc = fail(&ld, "--conf: missing value");
@@ -866,7 +886,7 @@ out:
     free(cmd_vals);
     free_frontends(ld.fes, ld.num_fes);
     free_backend_specs(ld.bes, ld.num_bes);
-    if (result != CFG_RUN)
+    if (result != CFG_RUN && result != CFG_PROBE)
         cfg_cleanup(cfg);
     return result;
 }

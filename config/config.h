@@ -11,6 +11,8 @@
 enum cfg_load_result {
     CFG_RUN = 0,       /* cfg is complete: start the proxy */
     CFG_EXIT_OK = 1,   /* --help or --version was printed to stdout */
+    CFG_PROBE = 2,     /* --probe=URL: only cfg->probe is set; run the probe,
+                          then cfg_cleanup() */
     CFG_ERROR = -1,    /* err holds "what is wrong" (with FILE:LINE for the
                           config file); cfg is cleaned up */
 };

@@ -184,7 +184,7 @@ static void queue_error(struct admin_conn *c, int status)
     queue_text(c, status, text, false, false);
 }
 
-enum page { PAGE_NONE, PAGE_METRICS, PAGE_STATS, PAGE_HEALTHZ };
+enum page { PAGE_NONE, PAGE_METRICS, PAGE_STATS, PAGE_HEALTHZ, PAGE_READYZ };
 
 static enum page find_page(const char *path, size_t len)
 {
@@ -195,11 +195,24 @@ static enum page find_page(const char *path, size_t len)
         { "/metrics", PAGE_METRICS },
         { "/stats", PAGE_STATS },
         { "/healthz", PAGE_HEALTHZ },
+        { "/readyz", PAGE_READYZ },
     };
     for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++)
         if (strlen(pages[i].path) == len && memcmp(pages[i].path, path, len) == 0)
             return pages[i].page;
     return PAGE_NONE;
+}
+
+/* Why /readyz says 503, or NULL when h2gate should get new traffic. The
+ * admin only serves once the workers listen, and a graceful shutdown sets
+ * shutting_down before any listener closes, so the flag covers "listening
+ * and not draining". Health checks (issue 12) add their condition here:
+ * every backend group has a member up. */
+static const char *not_ready(const struct admin *a)
+{
+    if (atomic_load_explicit(a->shutting_down, memory_order_relaxed))
+        return "draining\n";
+    return NULL;
 }
 
 /* Answers the request the parser just completed. */
@@ -229,6 +242,11 @@ static void answer(struct admin_conn *c)
     }
     bool head_only = p->method == HTTP_HEAD;
 
+    if (page == PAGE_READYZ) {
+        const char *why = not_ready(a);
+        queue_text(c, why ? 503 : 200, why ? why : "ready\n", head_only, false);
+        return;
+    }
     if (page == PAGE_HEALTHZ) {
         if (atomic_load_explicit(a->shutting_down, memory_order_relaxed))
             queue_text(c, 503, "shutting down\n", head_only, false);

@@ -3,6 +3,9 @@
  *   GET /metrics   Prometheus text format 0.0.4 (common/stats.h lists the names)
  *   GET /stats     the same numbers as JSON
  *   GET /healthz   200 "ok" while accepting, 503 "shutting down" after
+ *                  (liveness)
+ *   GET /readyz    200 "ready" while listening and not draining, 503
+ *                  "draining" from SIGTERM on (readiness: new traffic)
  * and HEAD of each; 405 for other methods on those paths, 404 for any
  * other path, 400 for a malformed request, 431 for a request head over
  * ADMIN_MAX_HEAD bytes, 414 for a target over ADMIN_MAX_URL bytes, 413
@@ -36,7 +39,7 @@ struct admin;
  * admin_free(): workers (num_workers blocks, each made by
  * stats_new(num_backends)), backend_names (num_backends names, may be
  * NULL) and shutting_down (read with a relaxed load; true turns /healthz
- * into 503). Never NULL. */
+ * and /readyz into 503). Never NULL. */
 struct admin *admin_new(struct ev_loop *loop, int listen_fd, struct stats *const *workers,
                         size_t num_workers, const char *const *backend_names,
                         size_t num_backends, const _Atomic bool *shutting_down);

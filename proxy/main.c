@@ -23,6 +23,9 @@
 #include "proxy/admin.h"
 #include "proxy/auth.h"
 #include "proxy/cconn.h"
+#include "proxy/privdrop.h"
+#include "proxy/probe.h"
+#include "proxy/sdnotify.h"
 #include "proxy/tls.h"
 #include "proxy/worker.h"
 
@@ -32,8 +35,9 @@ static ev_async workers_done;
 static _Atomic int num_exited;
 static struct ev_loop *main_loop;
 static ev_timer deadline;
+static ev_timer accept_period;     /* --graceful-shutdown-accept-period */
 static bool graceful_started;
-static _Atomic bool shutting_down; /* read by the admin's /healthz */
+static _Atomic bool shutting_down; /* read by the admin's /healthz and /readyz */
 
 static void raise_nofile(uint64_t want)
 {
@@ -134,6 +138,25 @@ static void on_deadline(struct ev_loop *loop, ev_timer *t, int revents)
     stop_all(WRK_CMD_STOP);
 }
 
+/* The drain: workers close their listeners and send GOAWAY; the
+ * deadline counts from here. */
+static void begin_drain(struct ev_loop *loop, const struct config *cfg)
+{
+    stop_all(WRK_CMD_GRACEFUL);
+    ev_timer_init(&deadline, on_deadline, cfg->graceful_shutdown_timeout, 0.);
+    ev_timer_start(loop, &deadline);
+}
+
+static void on_accept_period_end(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)revents;
+    log_notice("graceful shutdown: accept period over, draining");
+    begin_drain(loop, t->data);
+}
+
+/* /readyz turns 503 at once; the listeners keep accepting through the
+ * accept period, so connections a load balancer still sends us while it
+ * learns that are served, not refused. */
 static void on_graceful(struct ev_loop *loop, ev_signal *s, int revents)
 {
     (void)revents;
@@ -141,11 +164,20 @@ static void on_graceful(struct ev_loop *loop, ev_signal *s, int revents)
         return;
     graceful_started = true;
     atomic_store(&shutting_down, true);
-    log_notice("signal %d: graceful shutdown", s->signum);
-    stop_all(WRK_CMD_GRACEFUL);
+    sdnotify("STOPPING=1");
     const struct config *cfg = s->data;
-    ev_timer_init(&deadline, on_deadline, cfg->graceful_shutdown_timeout, 0.);
-    ev_timer_start(loop, &deadline);
+    if (cfg->graceful_shutdown_accept_period <= 0) {
+        log_notice("signal %d: graceful shutdown", s->signum);
+        begin_drain(loop, cfg);
+        return;
+    }
+    log_notice("signal %d: graceful shutdown: still accepting for %gs "
+               "(--graceful-shutdown-accept-period)",
+               s->signum, cfg->graceful_shutdown_accept_period);
+    ev_timer_init(&accept_period, on_accept_period_end, cfg->graceful_shutdown_accept_period,
+                  0.);
+    accept_period.data = (void *)cfg;
+    ev_timer_start(loop, &accept_period);
 }
 
 static void on_int(struct ev_loop *loop, ev_signal *s, int revents)
@@ -153,6 +185,7 @@ static void on_int(struct ev_loop *loop, ev_signal *s, int revents)
     (void)loop;
     (void)revents;
     log_notice("signal %d: exiting now", s->signum);
+    sdnotify("STOPPING=1");
     stop_all(WRK_CMD_STOP);
 }
 
@@ -200,6 +233,11 @@ int main(int argc, char **argv)
     enum cfg_load_result lr = cfg_load(&cfg, argc, argv, err, sizeof(err));
     if (lr == CFG_EXIT_OK)
         return 0;
+    if (lr == CFG_PROBE) {
+        int rc = probe_run(cfg.probe);
+        cfg_cleanup(&cfg);
+        return rc;
+    }
     if (lr == CFG_ERROR) {
         fprintf(stderr, "h2gate: %s\n", err);
         fprintf(stderr, "Try 'h2gate --help' for the options.\n");
@@ -303,8 +341,24 @@ static int load_services(const struct config *cfg, struct shared *sh, char *err,
     return 0;
 }
 
+/* --user: after everything that needs root (listeners, keys, the
+ * workers' backend TLS files), before any thread. Exits on a failure. */
+static void drop_privileges(const struct config *cfg)
+{
+    char err[512];
+    if (!cfg->user)
+        return;
+    if (privdrop(cfg->user, err, sizeof(err)) != 0) {
+        fprintf(stderr, "h2gate: %s\n", err);
+        exit(1);
+    }
+    log_notice("running as user %s (uid %u, gid %u)", cfg->user, (unsigned)getuid(),
+               (unsigned)getgid());
+}
+
 /* Starts the workers with the handled signals blocked, so only the main
- * thread sees them. Exits on a failure (out of threads, access log). */
+ * thread sees them. Exits on a failure (out of threads, access log,
+ * --user). */
 static void start_workers(const struct config *cfg, struct shared *sh)
 {
     sigset_t set, old;
@@ -331,6 +385,9 @@ static void start_workers(const struct config *cfg, struct shared *sh)
                 exit(1);
             }
         }
+    }
+    drop_privileges(cfg);
+    for (int w = 0; w < num_workers; w++) {
         if (wrk_start(&workers[w]) != 0) {
             /* Out of threads at start-up: nothing to save, say so and go. */
             fprintf(stderr, "h2gate: cannot start worker thread %d\n", w);
@@ -396,6 +453,7 @@ static void serve(const struct config *cfg, struct shared *sh)
         log_notice("listening on %s,%u (%s)", cfg->frontends[i].host, cfg->frontends[i].port,
                    cfg->frontends[i].tls ? "TLS: h2, http/1.1" : "cleartext: h2c, http/1.1");
     log_notice("h2gate started: %d workers, %zu backends", num_workers, cfg->num_backends);
+    sdnotify("READY=1");
 
     ev_run(main_loop, 0);
 

@@ -258,6 +258,7 @@ void wrk_init(struct worker *w, int id, const struct config *cfg, SSL_CTX *ssl_c
         w->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
     buf_pool_init(&w->pool, 256);
     w->stats = stats_new(cfg->num_backends);
+    stats_worker_started(w->stats);
     w->dns = dns_new(w->loop, cfg->dns_lookup_timeout, cfg->dns_cache_timeout);
     w->auth_db = auth_db;
     if (auth_db)

@@ -236,6 +236,7 @@ static void test_histogram_cumulative_output(void **state)
 }
 
 static const char *const contract_families[] = {
+    "h2gate_workers",
     "h2gate_requests_total",
     "h2gate_connections_accepted_total",
     "h2gate_connections_active",

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 
+#include "common/cpus.h"
 #include "common/log.h"
 
 /* ---- defaults ---- */
@@ -40,8 +41,8 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.num_routes, 1);
     assert_string_equal(cfg.routes[0].path, "/");
 
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    assert_int_equal(cfg.workers, cpus < 1 ? 1 : cpus > 256 ? 256 : cpus);
+    int cpus = cpus_usable();
+    assert_int_equal(cfg.workers, cpus > 256 ? 256 : cpus);
     assert_int_equal(cfg.log_level, LOG_NOTICE);
     assert_null(cfg.errorlog_file);
     assert_null(cfg.conf_file);
@@ -453,7 +454,7 @@ static void test_help_lists_every_option_with_default(void **state)
     static const char *const with_default[][2] = {
         { "-f, --frontend=", "Default: *,3000" },
         { "-b, --backend=", "Default: 127.0.0.1,80" },
-        { "-n, --workers=", "Default: number of CPUs" },
+        { "-n, --workers=", "Default: usable CPUs" },
         { "--backend-connections-per-host=", "Default: 8" },
         { "--rlimit-nofile=", "Default: 0" },
         { "--frontend-read-timeout=", "Default: 1m" },
@@ -532,6 +533,35 @@ static void test_help_short(void **state)
     assert_int_equal(r, CFG_EXIT_OK);
     assert_non_null(strstr(out, "Usage: h2gate"));
     free(out);
+}
+
+static void test_lifecycle_options(void **state)
+{
+    (void)state;
+    struct config cfg;
+    LOAD_OK(&cfg, "-f*,1;no-tls");
+    assert_true(cfg.graceful_shutdown_accept_period == 0.);
+    assert_null(cfg.user);
+    cfg_cleanup(&cfg);
+    LOAD_OK(&cfg, "-f*,1;no-tls", "--graceful-shutdown-accept-period=5s", "--user=nobody");
+    assert_true(cfg.graceful_shutdown_accept_period == 5.);
+    assert_string_equal(cfg.user, "nobody");
+    cfg_cleanup(&cfg);
+    assert_load_error("--graceful-shutdown-accept-period 'x': invalid duration", "-f*,1;no-tls",
+                      "--graceful-shutdown-accept-period=x");
+}
+
+/* --probe needs no key, frontend or backend: it only probes. */
+static void test_probe_mode(void **state)
+{
+    (void)state;
+    struct config cfg;
+    char err[256];
+    assert_int_equal(LOAD(&cfg, err, "--probe=http://127.0.0.1:9090/healthz"), CFG_PROBE);
+    assert_string_equal(cfg.probe, "http://127.0.0.1:9090/healthz");
+    assert_null(cfg.frontends);
+    cfg_cleanup(&cfg);
+    assert_load_error("--probe needs a value", "--probe");
 }
 
 static void test_version(void **state)
@@ -697,6 +727,7 @@ BAD_CONF(bad_frontend, "frontend=*,99999\n", "1: frontend '*,99999': invalid por
 BAD_CONF(bad_duration, "\n\nbackend-read-timeout=soon\n", "3: backend-read-timeout 'soon': invalid duration")
 BAD_CONF(conf_in_conf, "conf=/etc/other.conf\n", "1: conf is not allowed in a config file")
 BAD_CONF(help_in_conf, "help=yes\n", "1: help is not allowed in a config file")
+BAD_CONF(probe_in_conf, "probe=http://127.0.0.1/\n", "1: probe is not allowed in a config file")
 
 static void test_bad_conf_nul_byte_real(void **state)
 {
@@ -921,6 +952,8 @@ int main(void)
         cmocka_unit_test(test_help_fits_80_columns),
         cmocka_unit_test(test_help_short),
         cmocka_unit_test(test_version),
+        cmocka_unit_test(test_lifecycle_options),
+        cmocka_unit_test(test_probe_mode),
         cmocka_unit_test(test_conf_file),
         cmocka_unit_test(test_conf_crlf_lines),
         cmocka_unit_test(test_conf_flag_no_clears),
@@ -938,6 +971,7 @@ int main(void)
         cmocka_unit_test(test_bad_conf_bad_duration),
         cmocka_unit_test(test_bad_conf_conf_in_conf),
         cmocka_unit_test(test_bad_conf_help_in_conf),
+        cmocka_unit_test(test_bad_conf_probe_in_conf),
         cmocka_unit_test(test_bad_conf_nul_byte_real),
         cmocka_unit_test(test_duplicate_frontend_address),
         cmocka_unit_test(test_bad_conf_missing_file),

@@ -187,30 +187,47 @@ static bool has_header(const struct response *r, const char *line)
     return strcasestr(r->head, line) != NULL;
 }
 
-static void test_healthz_follows_the_shutdown_flag(void **state)
+/* GET and HEAD of path on one keep-alive connection: 200 up_body, then
+ * with the shutdown flag set, 503 down_body. */
+static void check_flag_page(struct fixture *fx, const char *path, const char *up_body,
+                            const char *down_body)
 {
-    struct fixture *fx = *state;
     int fd = client(fx);
     struct response r;
-    roundtrip(fx, fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+    char req[128], len_line[64];
+    snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path);
+    roundtrip(fx, fd, req, &r);
     assert_int_equal(r.status, 200);
-    assert_string_equal(r.body, "ok\n");
+    assert_string_equal(r.body, up_body);
     assert_false(has_header(&r, "Connection: close"));
     free(r.body);
 
     atomic_store(&fx->shutting_down, true);
-    /* the same keep-alive connection */
-    roundtrip(fx, fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", &r);
+    /* the same keep-alive connection, with a query that is ignored */
+    snprintf(req, sizeof(req), "GET %s?x=1 HTTP/1.1\r\nHost: x\r\n\r\n", path);
+    roundtrip(fx, fd, req, &r);
     assert_int_equal(r.status, 503);
-    assert_string_equal(r.body, "shutting down\n");
+    assert_string_equal(r.body, down_body);
     free(r.body);
 
-    roundtrip(fx, fd, "HEAD /healthz HTTP/1.1\r\n\r\n", &r);
+    snprintf(req, sizeof(req), "HEAD %s HTTP/1.1\r\n\r\n", path);
+    roundtrip(fx, fd, req, &r);
     assert_int_equal(r.status, 503);
-    assert_true(has_header(&r, "Content-Length: 14\r\n"));
+    snprintf(len_line, sizeof(len_line), "Content-Length: %zu\r\n", strlen(down_body));
+    assert_true(has_header(&r, len_line));
     assert_int_equal(r.body_len, 0);
     free(r.body);
     close_client(fd);
+}
+
+static void test_healthz_follows_the_shutdown_flag(void **state)
+{
+    check_flag_page(*state, "/healthz", "ok\n", "shutting down\n");
+}
+
+static void test_readyz_follows_the_shutdown_flag(void **state)
+{
+    check_flag_page(*state, "/readyz", "ready\n", "draining\n");
 }
 
 static void test_metrics_in_prometheus_format(void **state)
@@ -469,6 +486,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_healthz_follows_the_shutdown_flag, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_readyz_follows_the_shutdown_flag, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_in_prometheus_format, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stats_in_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_paths_and_methods, setup, teardown),
