@@ -229,12 +229,19 @@ struct stats_backend {
  * relaxed store of the new value: no read-modify-write, no lock); any
  * thread may read it with relaxed loads. It starts on a cache line and
  * spans whole lines, so no other thread's data shares its lines. */
+/* Backend cells come in chunks of STATS_CHUNK slots, so the block can
+ * grow (a reload adds backends) while its worker writes and the admin
+ * reads: chunks are only ever added, by stats_grow() on the main thread,
+ * before the worker is given a configuration that uses them. */
+#define STATS_CHUNK 64
+#define STATS_MAX_CHUNKS 256 /* 16384 backend slots */
+
 struct stats {
     _Alignas(64) void *alloc; /* what the allocator returned (block is aligned inside) */
-    size_t num_backends;
+    _Atomic size_t num_backends; /* slots with cells: a multiple of STATS_CHUNK */
     STATS_TABLE(STATS_MEMBER_WORKER)
-    /* num_backends + 1 entries; the last counts events with no backend */
-    struct stats_backend backends[];
+    struct stats_backend none;   /* events with no backend */
+    struct stats_backend *_Atomic chunks[STATS_MAX_CHUNKS];
 };
 
 struct stats_backend_snapshot {
@@ -242,8 +249,19 @@ struct stats_backend_snapshot {
 };
 
 /* Plain sum of worker blocks; see stats_snapshot_init() and stats_sum(). */
+/* The main thread's configuration history, filled by the admin after
+ * stats_sum(); rendered when generation > 0. */
+struct stats_config {
+    uint64_t generation;
+    uint64_t reloads;
+    uint64_t reload_failures;
+    uint64_t last_reload_s;     /* Unix time of the start or the last good reload */
+    uint64_t generations_alive; /* the current one plus old ones still in use */
+};
+
 struct stats_snapshot {
     size_t num_backends;
+    struct stats_config config;
     STATS_TABLE(STATS_SNAP_MEMBER_WORKER)
     /* num_backends + 1 entries; the last counts events with no backend */
     struct stats_backend_snapshot *backends;

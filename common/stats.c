@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/err.h"
 #include "common/xalloc.h"
 
 enum scope { SCOPE_WORKER, SCOPE_BACKEND };
@@ -117,21 +118,40 @@ static size_t num_cells(const struct family *f)
 
 struct stats *stats_new(size_t num_backends)
 {
-    size_t size = sizeof(struct stats) + (num_backends + 1) * sizeof(struct stats_backend);
-    size = (size + 63) & ~(size_t)63;
+    size_t size = (sizeof(struct stats) + 63) & ~(size_t)63;
     /* xalloc has no aligned allocator: over-allocate by a line and align
      * inside, keeping the original pointer for stats_free(). */
     void *raw = xcalloc(1, size + 64);
     struct stats *s = (struct stats *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
     s->alloc = raw;
-    s->num_backends = num_backends;
+    if (stats_grow(s, num_backends) != 0)
+        stats_grow(s, (size_t)STATS_MAX_CHUNKS * STATS_CHUNK);
     return s;
+}
+
+int stats_grow(struct stats *s, size_t num_backends)
+{
+    size_t have = atomic_load_explicit(&s->num_backends, memory_order_relaxed);
+    if (num_backends <= have)
+        return 0;
+    if (num_backends > (size_t)STATS_MAX_CHUNKS * STATS_CHUNK)
+        return H2G_ERR_INVAL;
+    for (size_t c = have / STATS_CHUNK; c * STATS_CHUNK < num_backends; c++)
+        atomic_store_explicit(&s->chunks[c], xcalloc(STATS_CHUNK, sizeof(struct stats_backend)),
+                              memory_order_relaxed);
+    size_t n = (num_backends + STATS_CHUNK - 1) / STATS_CHUNK * STATS_CHUNK;
+    /* Release: a writer that sees the new count sees the chunks. */
+    atomic_store_explicit(&s->num_backends, n, memory_order_release);
+    return 0;
 }
 
 void stats_free(struct stats *s)
 {
-    if (s)
-        free(s->alloc);
+    if (!s)
+        return;
+    for (size_t c = 0; c < STATS_MAX_CHUNKS; c++)
+        free(atomic_load_explicit(&s->chunks[c], memory_order_relaxed));
+    free(s->alloc);
 }
 
 void stats_snapshot_init(struct stats_snapshot *out, size_t num_backends)
@@ -164,8 +184,8 @@ void stats_sum(struct stats *const *workers, size_t n, struct stats_snapshot *ou
     memset(bs, 0, (nb + 1) * sizeof(*bs));
 
     for (size_t w = 0; w < n; w++) {
-        const struct stats *s = workers[w];
-        size_t common = s->num_backends < nb ? s->num_backends : nb;
+        struct stats *s = workers[w];
+        size_t have = atomic_load_explicit(&s->num_backends, memory_order_acquire);
         for (size_t i = 0; i < NUM_FAMILIES; i++) {
             const struct family *f = &families[i];
             size_t cells = num_cells(f);
@@ -174,13 +194,14 @@ void stats_sum(struct stats *const *workers, size_t n, struct stats_snapshot *ou
                           (const _Atomic uint64_t *)((const char *)s + f->off), cells);
                 continue;
             }
-            for (size_t b = 0; b <= common; b++) {
-                /* the last slot of each is "no backend" */
-                size_t sb = b == common ? s->num_backends : b;
-                size_t ob = b == common ? nb : b;
+            for (size_t b = 0; b <= have; b++) {
+                /* The last slot of the snapshot is "no backend": it also
+                 * gathers slots the snapshot does not know. */
+                const struct stats_backend *sb =
+                    b == have ? &s->none : stats_backend_cells(s, (long)b);
+                size_t ob = b < nb ? b : nb;
                 add_cells((uint64_t *)((char *)&bs[ob] + f->snap_off),
-                          (const _Atomic uint64_t *)((const char *)&s->backends[sb] + f->off),
-                          cells);
+                          (const _Atomic uint64_t *)((const char *)sb + f->off), cells);
             }
         }
     }
@@ -343,6 +364,26 @@ void stats_render_prometheus(const struct stats_snapshot *s, const char *const *
             }
         }
     }
+    const struct stats_config *cf = &s->config;
+    if (cf->generation)
+        bufq_appendf(out,
+                     "# HELP h2gate_config_generation Configuration generation in use (1 at start, +1 per reload).\n"
+                     "# TYPE h2gate_config_generation gauge\n"
+                     "h2gate_config_generation %" PRIu64 "\n"
+                     "# HELP h2gate_config_reloads_total Successful configuration reloads (SIGHUP).\n"
+                     "# TYPE h2gate_config_reloads_total counter\n"
+                     "h2gate_config_reloads_total %" PRIu64 "\n"
+                     "# HELP h2gate_config_reload_failures_total Reloads refused (the running configuration stayed).\n"
+                     "# TYPE h2gate_config_reload_failures_total counter\n"
+                     "h2gate_config_reload_failures_total %" PRIu64 "\n"
+                     "# HELP h2gate_config_last_reload_success_timestamp_seconds Unix time of the start or the last successful reload.\n"
+                     "# TYPE h2gate_config_last_reload_success_timestamp_seconds gauge\n"
+                     "h2gate_config_last_reload_success_timestamp_seconds %" PRIu64 "\n"
+                     "# HELP h2gate_config_generations_alive Configuration generations in memory: the current one and old ones still used by connections, tunnels or exchanges that started under them.\n"
+                     "# TYPE h2gate_config_generations_alive gauge\n"
+                     "h2gate_config_generations_alive %" PRIu64 "\n",
+                     cf->generation, cf->reloads, cf->reload_failures, cf->last_reload_s,
+                     cf->generations_alive);
 }
 
 /* Appends the cells of one dim as a number (no axis) or as objects nested
@@ -419,5 +460,15 @@ void stats_render_json(const struct stats_snapshot *s, const char *const *backen
         }
         bufq_append(out, "}", 1);
     }
+    const struct stats_config *cf = &s->config;
+    if (cf->generation)
+        bufq_appendf(out,
+                     ",\n  \"h2gate_config_generation\": %" PRIu64
+                     ",\n  \"h2gate_config_reloads_total\": %" PRIu64
+                     ",\n  \"h2gate_config_reload_failures_total\": %" PRIu64
+                     ",\n  \"h2gate_config_last_reload_success_timestamp_seconds\": %" PRIu64
+                     ",\n  \"h2gate_config_generations_alive\": %" PRIu64,
+                     cf->generation, cf->reloads, cf->reload_failures, cf->last_reload_s,
+                     cf->generations_alive);
     bufq_append(out, "\n}\n", 3);
 }

@@ -71,10 +71,15 @@
 #include "common/buf-t.h"
 #include "common/stats-t.h"
 
-/* Returns a zeroed block with per-backend cells for num_backends backends
- * (indexes 0..num_backends-1). Never NULL. Free with stats_free() only
- * after every reader is done with it. */
+/* Returns a zeroed block with per-backend cells for at least num_backends
+ * backends (slots 0..num_backends-1). Never NULL. Free with stats_free()
+ * only after every reader is done with it. */
 struct stats *stats_new(size_t num_backends);
+/* Adds cells up to at least num_backends slots (at most STATS_MAX_CHUNKS *
+ * STATS_CHUNK: 0 when done, H2G_ERR_INVAL past that). Called on the
+ * thread that reads the block (main), never while another thread grows
+ * it; the worker may write existing cells meanwhile. */
+int stats_grow(struct stats *s, size_t num_backends);
 void stats_free(struct stats *s);
 
 /* ---- writer side: inline hooks, called only by the block's worker ----
@@ -135,9 +140,13 @@ static inline enum stats_class stats_status_class(int status)
 /* The backend cells for backend_index, or the "no backend" cells. */
 static inline struct stats_backend *stats_backend_cells(struct stats *s, long backend_index)
 {
-    if (backend_index < 0 || (size_t)backend_index >= s->num_backends)
-        return &s->backends[s->num_backends];
-    return &s->backends[backend_index];
+    size_t n = atomic_load_explicit(&s->num_backends, memory_order_acquire);
+    if (backend_index < 0 || (size_t)backend_index >= n)
+        return &s->none;
+    size_t i = (size_t)backend_index;
+    struct stats_backend *chunk =
+        atomic_load_explicit(&s->chunks[i / STATS_CHUNK], memory_order_relaxed);
+    return &chunk[i % STATS_CHUNK];
 }
 
 /* A client connection was accepted and its protocol is known. */

@@ -25,7 +25,8 @@ struct cfg_backend {
     /* Resolved by cfg_load() with getaddrinfo (first address). */
     struct sockaddr_storage addr;
     socklen_t addr_len;
-    size_t index;          /* position in config.backends */
+    size_t index;          /* position in config.backends; once interned
+                            * (config/registry.h), the stable slot */
 };
 
 /* A route: a pattern and the round-robin group of backends it points at.
@@ -37,7 +38,8 @@ struct cfg_route {
     size_t host_len;
     char *path;
     size_t path_len;
-    struct cfg_backend **backends;  /* borrowed from config.backends */
+    struct cfg_backend **backends;  /* borrowed from config.backends, or the
+                                     * registry's objects once interned */
     size_t num_backends;
 };
 
@@ -58,6 +60,8 @@ struct config {
     int log_level;                              /* enum log_level, default NOTICE */
     char *errorlog_file;                        /* NULL: stderr */
     char *conf_file;                            /* --conf, NULL if none */
+    char *pid_file;                             /* --pid-file, NULL if none */
+    bool check_config;                          /* -t: check and exit */
 
     uint32_t frontend_http2_max_concurrent_streams;  /* 100 */
     int32_t frontend_http2_window_size;              /* 65535 */

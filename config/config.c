@@ -318,6 +318,15 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       "Same as <PRIVATE_KEY>, for the config file (the positional wins).")                \
     X(CERTIFICATE_FILE, "Misc", "certificate-file", 0, K_STR, "<PATH>", 0, 0, NULL,        \
       cert_file, ST_STR, "Same as <CERT>, for the config file (the positional wins).")    \
+    X(PID_FILE, "Misc", "pid-file", 0, K_STR, "<PATH>", 0, 0, NULL, pid_file, ST_STR,      \
+      "Write the process id to PATH once the listeners are open;\n"                      \
+      "removed at exit. For kill -HUP $(cat PATH) and systemd's PIDFile.")              \
+    X(CHECK_CONFIG, "Misc", "check-config", 't', K_FLAG, NULL, 0, 0, NULL, check_config,    \
+      ST_BOOL,                                                                             \
+      "Load and check the whole configuration as SIGHUP would (options,\n"               \
+      "--conf, certificates and keys, auth file, access log format),\n"                 \
+      "print \"configuration OK\" or the error and exit 0 or 1.\n"                     \
+      "Binds no port.")                                                                    \
     X(VERSION, "Misc", "version", 'v', K_VERSION, NULL, 0, 0, NULL, workers, ST_NONE,       \
       "Print the version and exit.")                                                       \
     X(HELP, "Misc", "help", 'h', K_HELP, NULL, 0, 0, NULL, workers, ST_NONE,               \
@@ -889,6 +898,61 @@ out:
     if (result != CFG_RUN && result != CFG_PROBE)
         cfg_cleanup(cfg);
     return result;
+}
+
+/* Options a reload cannot change in a running process: the threads, the
+ * process limits, the error log, the admin listener, the access log file,
+ * each worker's DNS channel, the pid file, the user the process runs as. */
+static const enum opt_id fixed_opts[] = {
+    OPT_WORKERS,         OPT_RLIMIT_NOFILE,      OPT_LOG_LEVEL,         OPT_ERRORLOG_FILE,
+    OPT_ADMIN,           OPT_ACCESSLOG_FILE,     OPT_DNS_LOOKUP_TIMEOUT, OPT_DNS_CACHE_TIMEOUT,
+    OPT_PID_FILE,        OPT_USER,
+};
+
+static size_t store_size(enum opt_store st)
+{
+    switch (st) {
+    case ST_INT: return sizeof(int);
+    case ST_U32: return sizeof(uint32_t);
+    case ST_I32: return sizeof(int32_t);
+    case ST_SIZE: return sizeof(size_t);
+    case ST_U64: return sizeof(uint64_t);
+    case ST_DBL: return sizeof(double);
+    case ST_BOOL: return sizeof(bool);
+    default: return 0;
+    }
+}
+
+size_t cfg_keep_fixed(struct config *next, const struct config *cur, char *names, size_t len)
+{
+    size_t changed = 0, used = 0;
+    if (len)
+        names[0] = '\0';
+    for (size_t i = 0; i < sizeof(fixed_opts) / sizeof(fixed_opts[0]); i++) {
+        const struct opt_def *o = &opts[fixed_opts[i]];
+        char *nf = (char *)next + o->offset;
+        const char *cf = (const char *)cur + o->offset;
+        bool differs;
+        if (o->store == ST_STR) {
+            char **ns = (char **)(void *)nf;
+            const char *cs = *(const char *const *)(const void *)cf;
+            differs = !(*ns == cs || (*ns && cs && strcmp(*ns, cs) == 0));
+            if (differs) {
+                free(*ns);
+                *ns = cs ? xstrdup(cs) : NULL;
+            }
+        } else {
+            differs = memcmp(nf, cf, store_size(o->store)) != 0;
+            memcpy(nf, cf, store_size(o->store));
+        }
+        if (!differs)
+            continue;
+        changed++;
+        if (used < len)
+            used += (size_t)snprintf(names + used, len - used, "%s--%s", used ? ", " : "",
+                                     o->name);
+    }
+    return changed;
 }
 
 void cfg_cleanup(struct config *cfg)

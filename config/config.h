@@ -25,6 +25,12 @@ enum cfg_load_result {
 enum cfg_load_result cfg_load(struct config *cfg, int argc, char **argv, char *err,
                               size_t err_len);
 
+/* Copies into next (a reloaded configuration) the options a running
+ * process cannot change from cur (--workers, --admin, the log files...),
+ * writing the names of those that differed, comma-separated, into names.
+ * Returns how many differed. */
+size_t cfg_keep_fixed(struct config *next, const struct config *cur, char *names, size_t len);
+
 /* Frees everything cfg owns; cfg_cleanup on a zeroed struct is a no-op. */
 void cfg_cleanup(struct config *cfg);
 

@@ -48,6 +48,7 @@
 #include "common/log.h"
 #include "config/config.h"
 #include "proxy/cconn.h"
+#include "proxy/gen.h"
 #include "proxy/worker.h"
 
 #define MAX_BACKEND_CONNS 16
@@ -97,7 +98,7 @@ struct fz {
 
 /* Built once: the configuration, the protocol globals and the backend's
  * listening socket. */
-static struct config cfg;
+static struct gen *gen; /* one for the whole run; each worker takes a reference */
 static int be_listen_fd = -1;
 static http_parser_settings be_settings;
 static bool verbose;
@@ -323,11 +324,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     snprintf(be, sizeof(be), "127.0.0.1,%u", be_port);
     char *args[] = { "h2gate", "-n", "1", "-f", "127.0.0.1,1;no-tls", "-b", be, NULL };
     char err[512];
+    struct config cfg = { 0 };
     if (cfg_load(&cfg, 7, args, err, sizeof(err)) != CFG_RUN) {
         fprintf(stderr, "fuzz h2srv: cfg_load: %s\n", err);
         abort();
     }
-    cconn_global_init(&cfg);
+    gen = gen_build(&cfg, err, sizeof(err));
+    if (!gen) {
+        fprintf(stderr, "fuzz h2srv: gen_build: %s\n", err);
+        abort();
+    }
+    cconn_global_init(&gen->cfg);
     be_settings.on_headers_complete = on_be_headers_complete;
     be_settings.on_message_complete = on_be_message_complete;
     verbose = getenv("FUZZ_H2SRV_VERBOSE") != NULL;
@@ -347,14 +354,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* The frontend's listening socket: never accepted from. */
     int listen_fd = listen_loopback(NULL);
-    wrk_init(&f.w, 0, &cfg, NULL, NULL, &listen_fd);
+    gen_ref(gen);
+    wrk_init(&f.w, 0, gen, &listen_fd);
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0)
         abort();
     f.client_fd = sv[1];
     struct sockaddr_in peer = { .sin_family = AF_INET, .sin_port = htons(40000),
                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    struct cconn *cc = cconn_new(&f.w, sv[0], &cfg.frontends[0], (struct sockaddr *)&peer);
+    struct cconn *cc = cconn_new(&f.w, sv[0], &gen->cfg.frontends[0], (struct sockaddr *)&peer);
     if (send(f.client_fd, client_preface, sizeof(client_preface) - 1, MSG_NOSIGNAL) !=
         (ssize_t)(sizeof(client_preface) - 1))
         abort();

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <http_parser.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,7 @@ struct admin {
     size_t num_workers;
     const char *const *backend_names;
     const _Atomic bool *shutting_down;
+    const struct admin_config_info *config_info;  /* or NULL */
     struct stats_snapshot snap;
     struct buf_pool pool;
     struct admin_conn *conns;
@@ -255,6 +257,14 @@ static void answer(struct admin_conn *c)
         return;
     }
     stats_sum(a->workers, a->num_workers, &a->snap);
+    if (a->config_info) {
+        a->snap.config.generation = a->config_info->generation;
+        a->snap.config.reloads = a->config_info->reloads;
+        a->snap.config.reload_failures = a->config_info->failures;
+        a->snap.config.last_reload_s = (uint64_t)a->config_info->last_success;
+        if (a->config_info->generations_alive)
+            a->snap.config.generations_alive = a->config_info->generations_alive();
+    }
     struct bufq body;
     bufq_init(&body, &a->pool);
     if (page == PAGE_METRICS) {
@@ -493,6 +503,20 @@ struct admin *admin_new(struct ev_loop *loop, int listen_fd, struct stats *const
     ev_timer_init(&a->accept_retry, on_accept_retry, ADMIN_ACCEPT_RETRY, 0.);
     a->accept_retry.data = a;
     return a;
+}
+
+void admin_set_config_info(struct admin *a, const struct admin_config_info *info)
+{
+    a->config_info = info;
+}
+
+void admin_set_backends(struct admin *a, const char *const *names, size_t num)
+{
+    a->backend_names = names;
+    if (num != a->snap.num_backends) {
+        stats_snapshot_cleanup(&a->snap);
+        stats_snapshot_init(&a->snap, num);
+    }
 }
 
 void admin_free(struct admin *a)

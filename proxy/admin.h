@@ -44,6 +44,22 @@ struct admin *admin_new(struct ev_loop *loop, int listen_fd, struct stats *const
                         size_t num_workers, const char *const *backend_names,
                         size_t num_backends, const _Atomic bool *shutting_down);
 
+/* The configuration's history for /metrics (main thread, so plain). */
+struct admin_config_info {
+    uint64_t generation;    /* 1 at start, +1 per successful reload */
+    uint64_t reloads;       /* successful reloads */
+    uint64_t failures;      /* failed reloads */
+    double last_success;    /* Unix time of the start or the last good reload */
+    size_t (*generations_alive)(void); /* read at each scrape; may be NULL */
+};
+
+/* Borrows info until admin_free(): rendered with every /metrics and /stats. */
+void admin_set_config_info(struct admin *a, const struct admin_config_info *info);
+
+/* A reload added backends: names (num entries, borrowed) replaces the
+ * labels given so far. The worker blocks must have cells for num. */
+void admin_set_backends(struct admin *a, const char *const *names, size_t num);
+
 /* Stops every watcher, closes every admin connection and the listening
  * socket. Call from the loop's thread. NULL: no-op. */
 void admin_free(struct admin *a);

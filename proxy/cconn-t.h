@@ -14,6 +14,7 @@
 
 struct worker;
 struct xchg;
+struct wgen;
 struct cfg_frontend;
 struct cconn;
 
@@ -97,6 +98,7 @@ struct h1srv {
 struct cconn {
     struct worker *w;
     const struct cfg_frontend *fe;
+    struct wgen *gen;       /* the generation fe belongs to (pinned) */
     struct xchg_client xc;  /* facts and operations for the exchanges */
     struct sock sock;
     /* One timer for every deadline of the connection and its streams:

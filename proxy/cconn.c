@@ -440,6 +440,7 @@ struct cconn *cconn_new(struct worker *w, int fd, const struct cfg_frontend *fe,
     struct cconn *cc = xcalloc(1, sizeof(*cc));
     cc->w = w;
     cc->fe = fe;
+    cc->gen = wrk_gen_pin(w);
     cc->xc.w = w;
     struct client_facts *f = &cc->xc.facts;
     f->conn_id = ++w->next_conn_id * 256 + (uint64_t)w->id;
@@ -500,6 +501,7 @@ static void cconn_free(struct cconn *cc)
     if (cc->next)
         cc->next->prev = cc->prev;
     w->num_conns--;
+    wrk_gen_unpin(w, cc->gen);
     free(cc);
 }
 

@@ -411,8 +411,7 @@ static void send_head(struct cconn *cc, struct xchg *x)
         .content_length = x->resp_content_length,
     };
     if (!cfg->no_via)
-        r.backend_proto = x->backend_index >= 0 &&
-                                  cfg->backends[x->backend_index].proto == CFG_PROTO_H2
+        r.backend_proto = x->backend && x->backend->proto == CFG_PROTO_H2
                               ? "2"
                               : "1.1";
     if (bodyless) {

@@ -400,8 +400,7 @@ static int submit_h2_response(struct cconn *cc, struct xchg *x)
         r.status = ws_open ? 200 : x->status;
         r.hdrs = &x->resp;
         if (!cfg->no_via)
-            r.backend_proto = x->backend_index >= 0 &&
-                                      cfg->backends[x->backend_index].proto == CFG_PROTO_H2
+            r.backend_proto = x->backend && x->backend->proto == CFG_PROTO_H2
                                   ? "2"
                                   : "1.1";
     }

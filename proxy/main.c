@@ -12,17 +12,21 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/err.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "config/config.h"
+#include "config/registry.h"
 #include "common/stats.h"
 #include "proxy/accesslog.h"
 #include "proxy/admin.h"
 #include "proxy/auth.h"
 #include "proxy/cconn.h"
+#include "proxy/gen.h"
+#include "proxy/listen.h"
 #include "proxy/privdrop.h"
 #include "proxy/probe.h"
 #include "proxy/sdnotify.h"
@@ -39,6 +43,18 @@ static ev_timer accept_period;     /* --graceful-shutdown-accept-period */
 static bool graceful_started;
 static _Atomic bool shutting_down; /* read by the admin's /healthz and /readyz */
 
+/* Reload state: main thread only. */
+static struct gen *cur_gen;             /* the newest generation */
+static struct cfg_registry registry;    /* every backend ever configured */
+static struct lsn_table listeners;
+static int saved_argc;
+static char **saved_argv;
+static int *handed_fds;                 /* the workers' sockets for cur_gen, until all switch */
+static bool reload_queued;              /* SIGHUP while workers were switching */
+static ev_async workers_reloaded;
+static struct admin *admin;
+static struct admin_config_info config_info;
+
 static void raise_nofile(uint64_t want)
 {
     struct rlimit rl;
@@ -52,58 +68,6 @@ static void raise_nofile(uint64_t want)
     if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
         log_warn("cannot set the open-file limit to %llu: %s", (unsigned long long)target,
                  strerror(errno));
-}
-
-/* Opens one listening socket for fe. Returns the fd, or H2G_ERR_IO with a
- * message in err. */
-static int open_listener(const struct cfg_frontend *fe, bool reuseport, char *err,
-                         size_t err_len)
-{
-    struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
-                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
-    char port[8];
-    snprintf(port, sizeof(port), "%u", fe->port);
-    bool any = strcmp(fe->host, "*") == 0;
-    hints.ai_family = any ? AF_INET6 : AF_UNSPEC;
-    struct addrinfo *res = NULL;
-    int rv = getaddrinfo(any ? NULL : fe->host, port, &hints, &res);
-    if (rv != 0 && any) {
-        hints.ai_family = AF_INET;
-        rv = getaddrinfo(NULL, port, &hints, &res);
-    }
-    if (rv != 0) {
-        snprintf(err, err_len, "frontend %s,%u: cannot resolve: %s", fe->host, fe->port,
-                 gai_strerror(rv));
-        return H2G_ERR_IO;
-    }
-    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        snprintf(err, err_len, "frontend %s,%u: socket: %s", fe->host, fe->port,
-                 strerror(errno));
-        freeaddrinfo(res);
-        return H2G_ERR_IO;
-    }
-    int one = 1, zero = 0;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (reuseport)
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-    if (res->ai_family == AF_INET6 && any)
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-    if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 4096) != 0) {
-        int e = errno;
-        if (e == EADDRINUSE)
-            snprintf(err, err_len,
-                     "frontend %s,%u: address already in use (another process is "
-                     "listening there; pick another port with -f)",
-                     fe->host, fe->port);
-        else
-            snprintf(err, err_len, "frontend %s,%u: %s", fe->host, fe->port, strerror(e));
-        close(fd);
-        freeaddrinfo(res);
-        return H2G_ERR_IO;
-    }
-    freeaddrinfo(res);
-    return fd;
 }
 
 /* Opens the --admin listener ("HOST,PORT"). Returns the fd, or H2G_ERR_INVAL
@@ -120,7 +84,7 @@ static int open_admin(const char *spec, char *err, size_t err_len)
     char host[256];
     snprintf(host, sizeof(host), "%.*s", (int)(comma - spec), spec);
     struct cfg_frontend fe = { .host = host, .port = (uint16_t)port, .tls = false };
-    return open_listener(&fe, false, err, err_len);
+    return lsn_open(&fe, false, err, err_len);
 }
 
 static void stop_all(enum wrk_cmd cmd)
@@ -140,18 +104,19 @@ static void on_deadline(struct ev_loop *loop, ev_timer *t, int revents)
 
 /* The drain: workers close their listeners and send GOAWAY; the
  * deadline counts from here. */
-static void begin_drain(struct ev_loop *loop, const struct config *cfg)
+static void begin_drain(struct ev_loop *loop)
 {
     stop_all(WRK_CMD_GRACEFUL);
-    ev_timer_init(&deadline, on_deadline, cfg->graceful_shutdown_timeout, 0.);
+    ev_timer_init(&deadline, on_deadline, cur_gen->cfg.graceful_shutdown_timeout, 0.);
     ev_timer_start(loop, &deadline);
 }
 
 static void on_accept_period_end(struct ev_loop *loop, ev_timer *t, int revents)
 {
+    (void)t;
     (void)revents;
     log_notice("graceful shutdown: accept period over, draining");
-    begin_drain(loop, t->data);
+    begin_drain(loop);
 }
 
 /* /readyz turns 503 at once; the listeners keep accepting through the
@@ -165,18 +130,16 @@ static void on_graceful(struct ev_loop *loop, ev_signal *s, int revents)
     graceful_started = true;
     atomic_store(&shutting_down, true);
     sdnotify("STOPPING=1");
-    const struct config *cfg = s->data;
-    if (cfg->graceful_shutdown_accept_period <= 0) {
+    double period = cur_gen->cfg.graceful_shutdown_accept_period;
+    if (period <= 0) {
         log_notice("signal %d: graceful shutdown", s->signum);
-        begin_drain(loop, cfg);
+        begin_drain(loop);
         return;
     }
     log_notice("signal %d: graceful shutdown: still accepting for %gs "
                "(--graceful-shutdown-accept-period)",
-               s->signum, cfg->graceful_shutdown_accept_period);
-    ev_timer_init(&accept_period, on_accept_period_end, cfg->graceful_shutdown_accept_period,
-                  0.);
-    accept_period.data = (void *)cfg;
+               s->signum, period);
+    ev_timer_init(&accept_period, on_accept_period_end, period, 0.);
     ev_timer_start(loop, &accept_period);
 }
 
@@ -199,14 +162,62 @@ static void on_usr1(struct ev_loop *loop, ev_signal *s, int revents)
     stop_all(WRK_CMD_REOPEN_LOGS);
 }
 
+static void reload(void);
+
+static bool workers_switched(void)
+{
+    for (int i = 0; i < num_workers; i++) {
+        if (atomic_load_explicit(&workers[i].gen_applied, memory_order_acquire) != cur_gen->id)
+            return false;
+    }
+    return true;
+}
+
 static void on_hup(struct ev_loop *loop, ev_signal *s, int revents)
 {
     (void)loop;
-    (void)s;
     (void)revents;
-    /* nghttpx reloads on SIGHUP; we cannot yet, and must not die of it. */
-    log_warn("SIGHUP: configuration reload is not supported; ignored (restart h2gate, "
-             "or send SIGQUIT for a graceful stop)");
+    if (graceful_started) {
+        log_warn("signal %d: shutting down, configuration not reloaded", s->signum);
+        return;
+    }
+    if (!workers_switched()) {
+        /* One switch at a time: the previous one's sockets are in flight. */
+        reload_queued = true;
+        return;
+    }
+    reload();
+}
+
+/* A worker switched generations (on its thread): when all have, the
+ * socket rows are no longer needed and a queued reload may run. */
+static void on_workers_reloaded(struct ev_loop *loop, ev_async *a, int revents)
+{
+    (void)loop;
+    (void)a;
+    (void)revents;
+    if (!workers_switched())
+        return;
+    if (handed_fds) {
+        /* The reload is done when the last worker took it. */
+        config_info.generation = cur_gen->id;
+        config_info.reloads++;
+        config_info.last_success = (double)time(NULL);
+        log_notice("configuration reloaded: generation %llu in force on every worker",
+                   (unsigned long long)cur_gen->id);
+        sdnotify("READY=1");
+    }
+    free(handed_fds);
+    handed_fds = NULL;
+    if (reload_queued && !graceful_started) {
+        reload_queued = false;
+        reload();
+    }
+}
+
+static void worker_reloaded(void)
+{
+    ev_async_send(main_loop, &workers_reloaded);
 }
 
 static void on_workers_done(struct ev_loop *loop, ev_async *a, int revents)
@@ -224,7 +235,107 @@ static void worker_exited(void)
     ev_async_send(main_loop, &workers_done);
 }
 
-static int run(const struct config *cfgp);
+/* The next generation: a config loaded and checked as a whole, its
+ * backends interned. Returns NULL with the error in err. */
+static struct gen *load_gen(struct config *cfg, char *err, size_t err_len)
+{
+    if (registry.num + cfg->num_backends > (size_t)STATS_MAX_CHUNKS * STATS_CHUNK) {
+        snprintf(err, err_len, "more than %d backends configured since start-up: restart h2gate",
+                 STATS_MAX_CHUNKS * STATS_CHUNK);
+        cfg_cleanup(cfg);
+        return NULL;
+    }
+    return gen_build(cfg, err, err_len);
+}
+
+/* Makes g the generation the workers switch to, with the sockets in fds
+ * (rows of g's frontends, one per worker). */
+static void publish(struct gen *g, int *fds)
+{
+    cfg_registry_intern(&registry, &g->cfg);
+    g->num_slots = registry.num;
+    g->id = cur_gen->id + 1;
+    for (int i = 0; i < num_workers; i++)
+        stats_grow(workers[i].stats, registry.num);
+    if (admin)
+        admin_set_backends(admin, (const char *const *)registry.names, registry.num);
+    handed_fds = fds;
+    for (int i = 0; i < num_workers; i++) {
+        gen_ref(g);
+        workers[i].next_gen = g;
+        workers[i].next_fds = fds + (size_t)i * g->cfg.num_frontends;
+        wrk_command(&workers[i], WRK_CMD_RELOAD);
+    }
+    gen_unref(cur_gen);
+    cur_gen = g;
+}
+
+static void reload_failed(const char *err)
+{
+    config_info.failures++;
+    sdnotify("READY=1");
+    log_error("reload failed: %s; the running configuration stays in force", err);
+}
+
+/* SIGHUP: reads the --conf file again with the original command line
+ * (which wins, as at start), checks everything, then hands the new
+ * generation to the workers. Any error leaves the running one untouched. */
+static void reload(void)
+{
+    char err[1024], fixed[512];
+    struct config cfg = { 0 };
+    log_notice("SIGHUP: reloading the configuration%s%s",
+               cur_gen->cfg.conf_file ? " from " : "",
+               cur_gen->cfg.conf_file ? cur_gen->cfg.conf_file : "");
+    sdnotify("RELOADING=1");
+    if (cfg_load(&cfg, saved_argc, saved_argv, err, sizeof(err)) != CFG_RUN) {
+        reload_failed(err);
+        return;
+    }
+    if (cfg_keep_fixed(&cfg, &cur_gen->cfg, fixed, sizeof(fixed)))
+        log_warn("reload: %s changed: that needs a restart; the running value stays", fixed);
+    struct gen *g = load_gen(&cfg, err, sizeof(err));
+    int *fds = NULL;
+    if (!g) {
+        reload_failed(err);
+        return;
+    }
+    if (lsn_update(&listeners, &g->cfg, &fds, err, sizeof(err)) < 0) {
+        gen_unref(g);
+        reload_failed(err);
+        return;
+    }
+    log_notice("configuration checked: generation %llu, %zu frontends, %zu backends, "
+               "%zu routes; switching the workers",
+               (unsigned long long)cur_gen->id + 1, g->cfg.num_frontends, g->cfg.num_backends,
+               g->cfg.num_routes);
+    publish(g, fds);
+}
+
+/* -t: everything a reload would check, without a socket. */
+static int check_config(struct config *cfg)
+{
+    char err[1024];
+    struct gen *g = gen_build(cfg, err, sizeof(err));
+    if (g && g->cfg.admin) {
+        /* The admin address is only parsed, not bound. */
+        const char *comma = strrchr(g->cfg.admin, ',');
+        if (!comma || comma == g->cfg.admin || atoi(comma + 1) <= 0 || atoi(comma + 1) > 65535) {
+            snprintf(err, sizeof(err), "--admin=%s: expected HOST,PORT", g->cfg.admin);
+            gen_unref(g);
+            g = NULL;
+        }
+    }
+    if (!g) {
+        fprintf(stderr, "h2gate: %s\n", err);
+        return 1;
+    }
+    printf("configuration OK\n");
+    gen_unref(g);
+    return 0;
+}
+
+static int run(struct gen *g);
 
 int main(int argc, char **argv)
 {
@@ -243,102 +354,21 @@ int main(int argc, char **argv)
         fprintf(stderr, "Try 'h2gate --help' for the options.\n");
         return 1;
     }
-    int rc = run(&cfg);
-    cfg_cleanup(&cfg);
+    if (cfg.check_config)
+        return check_config(&cfg);
+    saved_argc = argc;
+    saved_argv = argv;
+    struct gen *g = load_gen(&cfg, err, sizeof(err));
+    if (!g) {
+        fprintf(stderr, "h2gate: %s\n", err);
+        return 1;
+    }
+    cfg_registry_intern(&registry, &g->cfg);
+    g->num_slots = registry.num;
+    g->id = 1;
+    int rc = run(g);
+    cfg_registry_free(&registry);
     return rc;
-}
-
-/* What main builds before the workers start and they borrow until they
- * are joined. */
-struct shared {
-    SSL_CTX *ssl_ctx;
-    int *fds;                   /* workers x frontends listening sockets */
-    size_t num_fds;
-    struct auth_db *auth_db;
-    struct alog_format *alog_fmt, *alog_fmt_tunnel;
-    int admin_fd;
-};
-
-static void shared_free(struct shared *sh)
-{
-    for (size_t i = 0; i < sh->num_fds; i++)
-        close(sh->fds[i]);
-    free(sh->fds);
-    if (sh->admin_fd >= 0)
-        close(sh->admin_fd);
-    alog_format_free(sh->alog_fmt);
-    alog_format_free(sh->alog_fmt_tunnel);
-    auth_db_free(sh->auth_db);
-    SSL_CTX_free(sh->ssl_ctx);
-    memset(sh, 0, sizeof(*sh));
-    sh->admin_fd = -1;
-}
-
-/* The server TLS context, when a frontend uses TLS, and every worker's
- * listening sockets. Returns 0 or H2G_ERR_IO with a message in err. */
-static int open_frontends(const struct config *cfg, struct shared *sh, char *err,
-                          size_t err_len)
-{
-    for (size_t i = 0; i < cfg->num_frontends; i++) {
-        if (cfg->frontends[i].tls && !sh->ssl_ctx) {
-            sh->ssl_ctx = tls_server_ctx_new(cfg, err, err_len);
-            if (!sh->ssl_ctx)
-                return H2G_ERR_IO;
-        }
-    }
-    /* A plain bind first: SO_REUSEPORT would let us share a port another
-     * h2gate or nghttpx already serves, and the user would never know. */
-    for (size_t i = 0; i < cfg->num_frontends; i++) {
-        int fd = open_listener(&cfg->frontends[i], false, err, err_len);
-        if (fd < 0)
-            return H2G_ERR_IO;
-        close(fd);
-    }
-    sh->fds = xcalloc((size_t)cfg->workers * cfg->num_frontends, sizeof(int));
-    for (int w = 0; w < cfg->workers; w++) {
-        for (size_t i = 0; i < cfg->num_frontends; i++) {
-            int fd = open_listener(&cfg->frontends[i], true, err, err_len);
-            if (fd < 0)
-                return H2G_ERR_IO;
-            sh->fds[sh->num_fds++] = fd;
-        }
-    }
-    return 0;
-}
-
-/* The auth file, the access log formats and the admin listener. Returns 0
- * or H2G_ERR_INVAL with a message (naming the option) in err. */
-static int load_services(const struct config *cfg, struct shared *sh, char *err,
-                         size_t err_len)
-{
-    char msg[512];
-    if (cfg->connect_auth_file) {
-        sh->auth_db = auth_db_load(cfg->connect_auth_file, msg, sizeof(msg));
-        if (!sh->auth_db) {
-            snprintf(err, err_len, "--connect-auth-file: %s", msg);
-            return H2G_ERR_INVAL;
-        }
-    }
-    if (cfg->accesslog_file) {
-        if (!cfg->accesslog_format) {
-            /* The default format, plus duration and bytes for tunnels. */
-            sh->alog_fmt_tunnel =
-                alog_format_compile(alog_default_tunnel_format(), msg, sizeof(msg));
-        }
-        sh->alog_fmt = alog_format_compile(
-            cfg->accesslog_format ? cfg->accesslog_format : alog_default_format(), msg,
-            sizeof(msg));
-        if (!sh->alog_fmt) {
-            snprintf(err, err_len, "--accesslog-format: %s", msg);
-            return H2G_ERR_INVAL;
-        }
-    }
-    if (cfg->admin) {
-        sh->admin_fd = open_admin(cfg->admin, err, err_len);
-        if (sh->admin_fd < 0)
-            return H2G_ERR_INVAL;
-    }
-    return 0;
 }
 
 /* --user: after everything that needs root (listeners, keys, the
@@ -357,10 +387,11 @@ static void drop_privileges(const struct config *cfg)
 }
 
 /* Starts the workers with the handled signals blocked, so only the main
- * thread sees them. Exits on a failure (out of threads, access log,
- * --user). */
-static void start_workers(const struct config *cfg, struct shared *sh)
+ * thread sees them. Each gets a reference to g and its row of fds. Exits
+ * on a failure (out of threads, access log, --user). */
+static void start_workers(struct gen *g, const int *fds)
 {
+    const struct config *cfg = &g->cfg;
     sigset_t set, old;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -372,12 +403,11 @@ static void start_workers(const struct config *cfg, struct shared *sh)
     num_workers = cfg->workers;
     workers = xcalloc((size_t)num_workers, sizeof(*workers));
     for (int w = 0; w < num_workers; w++) {
-        wrk_init(&workers[w], w, cfg, sh->ssl_ctx, sh->auth_db,
-                 &sh->fds[(size_t)w * cfg->num_frontends]);
+        gen_ref(g);
+        wrk_init(&workers[w], w, g, &fds[(size_t)w * cfg->num_frontends]);
         workers[w].on_exit = worker_exited;
-        if (sh->alog_fmt) {
-            workers[w].alog_fmt = sh->alog_fmt;
-            workers[w].alog_fmt_tunnel = sh->alog_fmt_tunnel;
+        workers[w].on_reloaded = worker_reloaded;
+        if (cfg->accesslog_file) {
             workers[w].alog = alog_writer_new(cfg->accesslog_file);
             if (!workers[w].alog) {
                 fprintf(stderr, "h2gate: cannot open access log %s: %s\n", cfg->accesslog_file,
@@ -394,59 +424,45 @@ static void start_workers(const struct config *cfg, struct shared *sh)
             exit(1);
         }
     }
-    /* The workers own their listening sockets now. */
-    free(sh->fds);
-    sh->fds = NULL;
-    sh->num_fds = 0;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-/* Backend labels for the stats: unique even when one address appears in
- * several -b. */
-static char **backend_names(const struct config *cfg)
+static void write_pid_file(const char *path)
 {
-    char **names = xcalloc(cfg->num_backends ? cfg->num_backends : 1, sizeof(*names));
-    for (size_t i = 0; i < cfg->num_backends; i++) {
-        char name[300];
-        snprintf(name, sizeof(name), "%s:%u", cfg->backends[i].host, cfg->backends[i].port);
-        for (size_t j = 0; j < i; j++) {
-            if (strcmp(names[j], name) == 0) {
-                snprintf(name, sizeof(name), "%s:%u#%zu", cfg->backends[i].host,
-                         cfg->backends[i].port, i);
-                break;
-            }
-        }
-        names[i] = xstrdup(name);
+    FILE *f = fopen(path, "w");
+    if (!f || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) {
+        fprintf(stderr, "h2gate: --pid-file=%s: %s\n", path, strerror(errno));
+        exit(1);
     }
-    return names;
 }
 
 /* The main thread's loop: signals and the admin listener, until every
  * worker has exited. */
-static void serve(const struct config *cfg, struct shared *sh)
+static void serve(int admin_fd)
 {
+    const struct config *cfg = &cur_gen->cfg;
     ev_signal sig_term, sig_quit, sig_int, sig_usr1, sig_hup;
     ev_signal_init(&sig_term, on_graceful, SIGTERM);
     ev_signal_init(&sig_quit, on_graceful, SIGQUIT);
     ev_signal_init(&sig_int, on_int, SIGINT);
     ev_signal_init(&sig_usr1, on_usr1, SIGUSR1);
     ev_signal_init(&sig_hup, on_hup, SIGHUP);
-    sig_term.data = sig_quit.data = (void *)cfg;
     ev_signal_start(main_loop, &sig_term);
     ev_signal_start(main_loop, &sig_quit);
     ev_signal_start(main_loop, &sig_int);
     ev_signal_start(main_loop, &sig_usr1);
     ev_signal_start(main_loop, &sig_hup);
 
-    struct admin *admin = NULL;
     struct stats **wstats = xcalloc((size_t)num_workers, sizeof(*wstats));
     for (int w = 0; w < num_workers; w++)
         wstats[w] = workers[w].stats;
-    char **names = backend_names(cfg);
-    if (sh->admin_fd >= 0) {
-        admin = admin_new(main_loop, sh->admin_fd, wstats, (size_t)num_workers,
-                          (const char *const *)names, cfg->num_backends, &shutting_down);
-        sh->admin_fd = -1; /* the admin owns it */
+    config_info.generation = cur_gen->id;
+    config_info.last_success = (double)time(NULL);
+    config_info.generations_alive = gen_alive;
+    if (admin_fd >= 0) {
+        admin = admin_new(main_loop, admin_fd, wstats, (size_t)num_workers,
+                          (const char *const *)registry.names, registry.num, &shutting_down);
+        admin_set_config_info(admin, &config_info);
         log_notice("admin listener on %s", cfg->admin);
     }
     for (size_t i = 0; i < cfg->num_frontends; i++)
@@ -460,44 +476,60 @@ static void serve(const struct config *cfg, struct shared *sh)
     for (int w = 0; w < num_workers; w++)
         wrk_join(&workers[w]);
     admin_free(admin);
+    admin = NULL;
     free(wstats);
-    for (size_t i = 0; i < cfg->num_backends; i++)
-        free(names[i]);
-    free(names);
 }
 
 /* Everything after the configuration; returns the exit status. Every path
  * frees what it made, so sanitizer builds exit with the same status. */
-static int run(const struct config *cfgp)
+static int run(struct gen *g)
 {
-    /* A copy by value: the workers borrow it until run() returns. */
-    struct config cfg = *cfgp;
+    const struct config *cfg = &g->cfg;
     char err[1024];
-    if (log_open((enum log_level)cfg.log_level, cfg.errorlog_file) != 0) {
-        fprintf(stderr, "h2gate: cannot open error log %s: %s\n", cfg.errorlog_file,
+    if (log_open((enum log_level)cfg->log_level, cfg->errorlog_file) != 0) {
+        fprintf(stderr, "h2gate: cannot open error log %s: %s\n", cfg->errorlog_file,
                 strerror(errno));
+        gen_unref(g);
         return 1;
     }
     signal(SIGPIPE, SIG_IGN);
-    raise_nofile(cfg.rlimit_nofile);
-    struct shared sh = { .admin_fd = -1 };
-    if (open_frontends(&cfg, &sh, err, sizeof(err)) < 0 ||
-        load_services(&cfg, &sh, err, sizeof(err)) < 0) {
+    raise_nofile(cfg->rlimit_nofile);
+    listeners.workers = cfg->workers;
+    int *fds = NULL, admin_fd = -1;
+    if (lsn_update(&listeners, cfg, &fds, err, sizeof(err)) < 0 ||
+        (cfg->admin && (admin_fd = open_admin(cfg->admin, err, sizeof(err))) < 0)) {
         fprintf(stderr, "h2gate: %s\n", err);
-        shared_free(&sh);
+        if (fds) {
+            for (size_t i = 0; i < (size_t)cfg->workers * cfg->num_frontends; i++)
+                close(fds[i]);
+        }
+        free(fds);
+        lsn_table_free(&listeners);
+        gen_unref(g);
         return 1;
     }
+    if (cfg->pid_file)
+        write_pid_file(cfg->pid_file);
+    cur_gen = g;
     main_loop = ev_default_loop(EVFLAG_AUTO);
     ev_async_init(&workers_done, on_workers_done);
     ev_async_start(main_loop, &workers_done);
-    cconn_global_init(&cfg);
-    start_workers(&cfg, &sh);
-    serve(&cfg, &sh);
+    ev_async_init(&workers_reloaded, on_workers_reloaded);
+    ev_async_start(main_loop, &workers_reloaded);
+    cconn_global_init(cfg);
+    start_workers(g, fds);
+    free(fds);
+    serve(admin_fd);
     for (int w = 0; w < num_workers; w++)
         wrk_cleanup(&workers[w]);
     free(workers);
+    free(handed_fds);
     cconn_global_cleanup();
-    shared_free(&sh);
+    lsn_table_free(&listeners);
+    if (cur_gen->cfg.pid_file)
+        unlink(cur_gen->cfg.pid_file);
+    gen_unref(cur_gen);
+    cur_gen = NULL;
     ev_loop_destroy(main_loop);
     log_notice("h2gate exits");
     return 0;

@@ -199,10 +199,9 @@ SSL *tls_client_new(SSL_CTX *ctx, int fd, const struct cfg_backend *be, SSL_SESS
     return ssl;
 }
 
-int tls_upstream_init(struct tls_upstream *t, const struct config *cfg, char *err,
-                      size_t err_len)
+int tls_upstream_ctx_new(const struct config *cfg, SSL_CTX **h2, SSL_CTX **h1, char *err,
+                         size_t err_len)
 {
-    memset(t, 0, sizeof(*t));
     bool h2_tls = false, h1_tls = false;
     for (size_t i = 0; i < cfg->num_backends; i++) {
         if (cfg->backends[i].tls) {
@@ -212,30 +211,48 @@ int tls_upstream_init(struct tls_upstream *t, const struct config *cfg, char *er
                 h1_tls = true;
         }
     }
-    t->num_sessions = cfg->num_backends;
-    t->sessions = xcalloc(t->num_sessions ? t->num_sessions : 1, sizeof(*t->sessions));
-    if ((h2_tls && !(t->ctx_h2 = tls_client_ctx_new(cfg, true, err, err_len))) ||
-        (h1_tls && !(t->ctx_h1 = tls_client_ctx_new(cfg, false, err, err_len)))) {
-        tls_upstream_cleanup(t);
+    *h2 = *h1 = NULL;
+    if ((h2_tls && !(*h2 = tls_client_ctx_new(cfg, true, err, err_len))) ||
+        (h1_tls && !(*h1 = tls_client_ctx_new(cfg, false, err, err_len)))) {
+        SSL_CTX_free(*h2);
+        *h2 = NULL;
         return H2G_ERR_TLS;
     }
     return 0;
 }
 
+void tls_upstream_use(struct tls_upstream *t, SSL_CTX *h2, SSL_CTX *h1, size_t num_slots)
+{
+    if (t->ctx_h2 != h2 || t->ctx_h1 != h1) {
+        for (size_t i = 0; i < t->num_cells; i++) {
+            SSL_SESSION_free(*t->cells[i]);
+            *t->cells[i] = NULL;
+        }
+    }
+    t->ctx_h2 = h2;
+    t->ctx_h1 = h1;
+    if (num_slots <= t->num_cells)
+        return;
+    t->cells = xrealloc(t->cells, num_slots * sizeof(*t->cells));
+    for (size_t i = t->num_cells; i < num_slots; i++)
+        t->cells[i] = xcalloc(1, sizeof(**t->cells));
+    t->num_cells = num_slots;
+}
+
 void tls_upstream_cleanup(struct tls_upstream *t)
 {
-    for (size_t i = 0; i < t->num_sessions; i++)
-        SSL_SESSION_free(t->sessions[i]);
-    free(t->sessions);
-    SSL_CTX_free(t->ctx_h2);
-    SSL_CTX_free(t->ctx_h1);
+    for (size_t i = 0; i < t->num_cells; i++) {
+        SSL_SESSION_free(*t->cells[i]);
+        free(t->cells[i]);
+    }
+    free(t->cells);
     memset(t, 0, sizeof(*t));
 }
 
 SSL *tls_upstream_new(struct tls_upstream *t, const struct cfg_backend *be, int fd)
 {
     SSL_CTX *ctx = be->proto == CFG_PROTO_H2 ? t->ctx_h2 : t->ctx_h1;
-    return tls_client_new(ctx, fd, be, &t->sessions[be->index]);
+    return tls_client_new(ctx, fd, be, t->cells[be->index]);
 }
 
 void tls_handshake_error(SSL *ssl, char *buf, size_t len)

@@ -26,8 +26,8 @@ struct cfg_backend;
  * cfg->cacert or the system store unless cfg->insecure, the client key
  * and certificate when configured, and a client session cache whose new
  * sessions are stored through tls_client_new()'s cache slot. On failure
- * returns NULL with a message in err. One per worker (the slots are
- * per-worker). */
+ * returns NULL with a message in err. Shared by every worker: the session
+ * slot is per connection. */
 SSL_CTX *tls_client_ctx_new(const struct config *cfg, bool h2_alpn, char *err, size_t err_len);
 
 /* Returns a client connection on fd for be: SNI (be->sni, else be->host
@@ -38,11 +38,17 @@ SSL_CTX *tls_client_ctx_new(const struct config *cfg, bool h2_alpn, char *err, s
  * the returned SSL. */
 SSL *tls_client_new(SSL_CTX *ctx, int fd, const struct cfg_backend *be, SSL_SESSION **cache);
 
-/* Sets up t for the backends of cfg: the contexts they need and an empty
- * session slot per backend. Returns 0, or H2G_ERR_TLS with a message in err
- * (--cacert or the client key unusable). */
-int tls_upstream_init(struct tls_upstream *t, const struct config *cfg, char *err,
-                      size_t err_len);
+/* Makes the backend client contexts cfg needs: *h2 and *h1 (NULL when no
+ * backend of that kind uses TLS). Returns 0, or H2G_ERR_TLS with a message
+ * in err (--cacert or the client key unusable). */
+int tls_upstream_ctx_new(const struct config *cfg, SSL_CTX **h2, SSL_CTX **h1, char *err,
+                         size_t err_len);
+
+/* Makes t use the contexts h2 and h1 (borrowed: they must outlive the next
+ * call) with a session cell for each of num_slots backend slots. A switch
+ * to new contexts (a reload) forgets every cached session, so no session
+ * resumes past a changed --cacert or client certificate. */
+void tls_upstream_use(struct tls_upstream *t, SSL_CTX *h2, SSL_CTX *h1, size_t num_slots);
 void tls_upstream_cleanup(struct tls_upstream *t);
 
 /* Returns a client connection on fd for be (which uses TLS), with the

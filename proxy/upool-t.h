@@ -21,9 +21,8 @@ struct upool_backend {
 
 /* A worker's upstream pool. Touched only by its worker. */
 struct upool {
-    struct upool_backend *be;   /* by cfg_backend.index */
+    struct upool_backend *be;   /* by backend registry slot (cfg_backend.index) */
     size_t num_be;
-    size_t *rr;                 /* round-robin position per route index */
     ev_timer queue_timer;       /* 503 for exchanges queued too long */
     size_t num_queued;
     struct bsess *dirty;        /* sessions to flush in the prepare pass */

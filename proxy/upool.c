@@ -36,36 +36,55 @@ static struct upool_backend *backend_of(struct worker *w, const struct cfg_backe
 
 void upool_init(struct worker *w)
 {
-    const struct config *cfg = w->cfg;
     struct upool *p = &w->up;
     memset(p, 0, sizeof(*p));
-    p->num_be = cfg->num_backends;
-    p->be = xcalloc(p->num_be ? p->num_be : 1, sizeof(*p->be));
-    p->rr = xcalloc(cfg->num_routes ? cfg->num_routes : 1, sizeof(*p->rr));
     ev_timer_init(&p->queue_timer, on_queue_timer, 1., 0.);
     p->queue_timer.data = w;
     bsess_global_init();
 }
 
-static void close_idle_h1(struct worker *w)
+/* Closes bk's idle HTTP/1.1 connections and its HTTP/2 sessions that
+ * carry no stream (unless streams wait for one); busy ones end by
+ * themselves once idle. */
+static void close_unused(struct upool_backend *bk, const char *why)
 {
-    for (size_t i = 0; i < w->up.num_be; i++) {
-        struct upool_backend *bk = &w->up.be[i];
-        while (bk->idle) {
-            struct bconn *bc = bk->idle;
-            bk->idle = bc->next;
-            bk->num_idle--;
-            bc->next = NULL;
-            bconn_close(bc);
-        }
+    while (bk->idle) {
+        struct bconn *bc = bk->idle;
+        bk->idle = bc->next;
+        bk->num_idle--;
+        bc->next = NULL;
+        bconn_close(bc);
     }
+    for (struct bsess *s = bk->sessions, *next; s && bk->q_len == 0; s = next) {
+        next = s->next;
+        if (s->num_streams == 0)
+            bsess_close(s, why);
+    }
+}
+
+void upool_use(struct worker *w, size_t num_slots)
+{
+    struct upool *p = &w->up;
+    if (num_slots > p->num_be) {
+        p->be = xrealloc(p->be, num_slots * sizeof(*p->be));
+        memset(p->be + p->num_be, 0, (num_slots - p->num_be) * sizeof(*p->be));
+        p->num_be = num_slots;
+    }
+    bool *used = xcalloc(p->num_be ? p->num_be : 1, sizeof(*used));
+    for (size_t i = 0; i < w->cfg->num_backends; i++)
+        used[w->cfg->backends[i].index] = true;
+    for (size_t i = 0; i < p->num_be; i++) {
+        if (!used[i])
+            close_unused(&p->be[i], "backend no longer configured");
+    }
+    free(used);
 }
 
 void upool_cleanup(struct worker *w)
 {
     struct upool *p = &w->up;
-    close_idle_h1(w);
     for (size_t i = 0; i < p->num_be; i++) {
+        close_unused(&p->be[i], "worker stopping");
         while (p->be[i].sessions)
             bsess_close(p->be[i].sessions, "worker stopping");
     }
@@ -81,22 +100,13 @@ void upool_cleanup(struct worker *w)
     }
     ev_timer_stop(w->loop, &p->queue_timer);
     free(p->be);
-    free(p->rr);
     memset(p, 0, sizeof(*p));
 }
 
 void upool_shutdown(struct worker *w)
 {
-    close_idle_h1(w);
-    for (size_t i = 0; i < w->up.num_be; i++) {
-        struct bsess *s = w->up.be[i].sessions;
-        while (s) {
-            struct bsess *next = s->next;
-            if (s->num_streams == 0)
-                bsess_close(s, "shutting down");
-            s = next;
-        }
-    }
+    for (size_t i = 0; i < w->up.num_be; i++)
+        close_unused(&w->up.be[i], "shutting down");
 }
 
 /* ---- connecting ---- */
@@ -184,8 +194,8 @@ void upool_start(struct xchg *x)
     while (x->backend_tries < num) {
         size_t idx;
         if (x->backend_tries == 0) {
-            size_t ri = (size_t)(route - w->cfg->routes);
-            idx = w->up.rr[ri]++ % num;
+            size_t ri = (size_t)(route - x->gen->cfg->routes);
+            idx = x->gen->rr[ri]++ % num;
             x->first_backend = idx;
         } else {
             idx = (x->first_backend + x->backend_tries) % num;
@@ -193,6 +203,7 @@ void upool_start(struct xchg *x)
         x->backend_tries++;
         const struct cfg_backend *be = route->backends[idx];
         x->backend_index = (long)be->index;
+        x->backend = be;
         if (be->proto == CFG_PROTO_H2 && x->websocket && !xchg_is_websocket(x)) {
             /* Only WebSocket has an HTTP/2 form (RFC 8441). */
             upool_h1_fallback(x);
@@ -216,6 +227,7 @@ void upool_h1_fallback(struct xchg *x)
         if (be->proto != CFG_PROTO_HTTP1)
             continue;
         x->backend_index = (long)be->index;
+        x->backend = be;
         if (start_h1(x->w, be, x, false) == 0)
             return;
     }

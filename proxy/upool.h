@@ -22,6 +22,10 @@ struct xchg;
 #define UPOOL_H2_MAX_RETRIES 3
 
 void upool_init(struct worker *w);
+/* Sizes the pool for num_slots backend slots and closes what is unused of
+ * every slot w->cfg (a new generation) no longer names: idle keep-alive
+ * connections and HTTP/2 sessions without a stream. */
+void upool_use(struct worker *w, size_t num_slots);
 /* Closes every connection and session and frees the pool's memory.
  * Exchanges still queued are dropped (their client side is gone). */
 void upool_cleanup(struct worker *w);

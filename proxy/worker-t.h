@@ -24,6 +24,7 @@ struct auth_db;
 struct auth_cache;
 struct alog_writer;
 struct alog_format;
+struct gen;
 
 struct wrk_listener {
     ev_io io;
@@ -39,7 +40,25 @@ struct wrk_ratelog {
 };
 
 /* Commands from main, as bits: several may be pending at once. */
-enum wrk_cmd { WRK_CMD_GRACEFUL = 1, WRK_CMD_STOP = 2, WRK_CMD_REOPEN_LOGS = 4 };
+enum wrk_cmd {
+    WRK_CMD_GRACEFUL = 1,
+    WRK_CMD_STOP = 2,
+    WRK_CMD_REOPEN_LOGS = 4,
+    WRK_CMD_RELOAD = 8,     /* switch to next_gen */
+};
+
+/* A worker's hold on one configuration generation (proxy/gen.h): objects
+ * that point into it (a client connection's frontend, an exchange's route)
+ * pin it with wrk_gen_pin(); the generation reference is dropped when the
+ * worker has moved on and the last of them is unpinned. Worker-local, so
+ * pinning is a plain increment. */
+struct wgen {
+    struct gen *g;
+    const struct config *cfg;   /* &g->cfg */
+    size_t users;               /* pins by this worker's objects */
+    size_t *rr;                 /* round-robin position per route of cfg */
+    struct wgen *next;          /* older generations still pinned */
+};
 
 /* One thread, one loop. Everything below is touched only by this worker's
  * thread except cmd (written by main, read here). */
@@ -48,7 +67,13 @@ struct worker {
     char tag[16];
     pthread_t thread;
     struct ev_loop *loop;
-    const struct config *cfg;
+    const struct config *cfg;   /* the current generation's: new objects use it */
+    struct wgen *gen;           /* the current generation */
+    struct wgen *old_gens;      /* earlier ones some object still pins */
+    struct gen *next_gen;       /* WRK_CMD_RELOAD: written by main before the command */
+    const int *next_fds;        /* its listening sockets, one per frontend (main's) */
+    _Atomic uint64_t gen_applied;  /* id of the generation in use; read by main */
+    void (*on_reloaded)(void);  /* called on the worker thread after a switch */
     SSL_CTX *ssl_ctx;
     struct wrk_listener *listeners;
     size_t num_listeners;

@@ -20,6 +20,7 @@
 #include "proxy/auth.h"
 #include "proxy/cconn.h"
 #include "proxy/dns.h"
+#include "proxy/gen.h"
 #include "proxy/tls.h"
 #include "proxy/tunnel.h"
 #include "proxy/upool.h"
@@ -230,6 +231,99 @@ static void begin_graceful(struct worker *w)
     log_info("graceful shutdown: %zu connections open", w->num_conns);
 }
 
+struct wgen *wrk_gen_pin(struct worker *w)
+{
+    w->gen->users++;
+    return w->gen;
+}
+
+static void wgen_drop(struct worker *w, struct wgen *wg)
+{
+    for (struct wgen **pp = &w->old_gens; *pp; pp = &(*pp)->next) {
+        if (*pp == wg) {
+            *pp = wg->next;
+            break;
+        }
+    }
+    free(wg->rr);
+    gen_unref(wg->g);
+    free(wg);
+}
+
+void wrk_gen_unpin(struct worker *w, struct wgen *wg)
+{
+    if (--wg->users == 0 && wg != w->gen)
+        wgen_drop(w, wg);
+}
+
+static bool has_fd(const int *fds, size_t n, int fd)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (fds[i] == fd)
+            return true;
+    }
+    return false;
+}
+
+/* One listener per frontend of cfg on fds (main's sockets, shared with
+ * the previous generation where the address stayed): the sockets are
+ * never closed in between, so no connection is refused across a reload;
+ * a socket the new list lacks (a removed frontend) is closed here. */
+static void set_listeners(struct worker *w, const struct config *cfg, const int *fds)
+{
+    size_t n = cfg->num_frontends;
+    struct wrk_listener *nl = xcalloc(n ? n : 1, sizeof(*nl));
+    for (size_t i = 0; i < w->num_listeners; i++) {
+        struct wrk_listener *l = &w->listeners[i];
+        if (l->fd < 0)
+            continue;
+        ev_io_stop(w->loop, &l->io);
+        if (!has_fd(fds, n, l->fd))
+            close(l->fd);
+    }
+    free(w->listeners);
+    w->listeners = nl;
+    w->num_listeners = n;
+    for (size_t i = 0; i < n; i++) {
+        nl[i] = (struct wrk_listener){ .fd = fds[i], .fe = &cfg->frontends[i], .w = w };
+        ev_io_init(&nl[i].io, on_accept, nl[i].fd, EV_READ);
+        if (!w->accept_paused)
+            ev_io_start(w->loop, &nl[i].io);
+    }
+}
+
+/* Makes g (whose reference the caller hands over) the generation new
+ * connections and exchanges use. The previous one stays while some
+ * object pins it. */
+static void apply_gen(struct worker *w, struct gen *g, const int *listen_fds)
+{
+    struct wgen *wg = xcalloc(1, sizeof(*wg));
+    wg->g = g;
+    wg->cfg = &g->cfg;
+    wg->rr = xcalloc(g->cfg.num_routes ? g->cfg.num_routes : 1, sizeof(*wg->rr));
+    struct wgen *old = w->gen;
+    w->gen = wg;
+    w->cfg = wg->cfg;
+    w->ssl_ctx = g->ssl_ctx;
+    /* A fresh cache per generation: entries checked against a freed
+     * file must never match a new one at the same address. */
+    w->auth_db = g->auth_db;
+    auth_cache_free(w->auth_cache);
+    w->auth_cache = g->auth_db ? auth_cache_new(1024) : NULL;
+    w->alog_fmt = g->alog_fmt;
+    w->alog_fmt_tunnel = g->alog_fmt_tunnel;
+    tls_upstream_use(&w->tls_up, g->up_ctx_h2, g->up_ctx_h1, g->num_slots);
+    upool_use(w, g->num_slots);
+    set_listeners(w, w->cfg, listen_fds);
+    if (old) {
+        old->next = w->old_gens;
+        w->old_gens = old;
+        if (old->users == 0)
+            wgen_drop(w, old);
+    }
+    atomic_store_explicit(&w->gen_applied, g->id, memory_order_release);
+}
+
 static void on_wake(struct ev_loop *loop, ev_async *a, int revents)
 {
     (void)revents;
@@ -239,48 +333,35 @@ static void on_wake(struct ev_loop *loop, ev_async *a, int revents)
         ev_break(loop, EVBREAK_ALL);
         return;
     }
+    if (cmd & WRK_CMD_RELOAD) {
+        apply_gen(w, w->next_gen, w->next_fds);
+        w->next_gen = NULL;
+        w->next_fds = NULL;
+        log_info("configuration generation %" PRIu64 " in use", w->gen->g->id);
+        if (w->on_reloaded)
+            w->on_reloaded();
+    }
     if (cmd & WRK_CMD_GRACEFUL)
         begin_graceful(w);
     if ((cmd & WRK_CMD_REOPEN_LOGS) && w->alog && alog_writer_reopen(w->alog) != 0)
         log_error("cannot reopen the access log: %s", strerror(errno));
 }
 
-void wrk_init(struct worker *w, int id, const struct config *cfg, SSL_CTX *ssl_ctx,
-              const struct auth_db *auth_db, const int *listen_fds)
+void wrk_init(struct worker *w, int id, struct gen *g, const int *listen_fds)
 {
     memset(w, 0, sizeof(*w));
     w->id = id;
     snprintf(w->tag, sizeof(w->tag), "w%d", id);
-    w->cfg = cfg;
-    w->ssl_ctx = ssl_ctx;
     w->loop = ev_loop_new(EVBACKEND_EPOLL | EVFLAG_NOSIGMASK);
     if (!w->loop)
         w->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
     buf_pool_init(&w->pool, 256);
-    w->stats = stats_new(cfg->num_backends);
+    w->stats = stats_new(g->num_slots);
     stats_worker_started(w->stats);
-    w->dns = dns_new(w->loop, cfg->dns_lookup_timeout, cfg->dns_cache_timeout);
-    w->auth_db = auth_db;
-    if (auth_db)
-        w->auth_cache = auth_cache_new(1024);
+    w->dns = dns_new(w->loop, g->cfg.dns_lookup_timeout, g->cfg.dns_cache_timeout);
     w->scratch = xmalloc(BUF_BLOCK_SIZE);
-    w->num_listeners = cfg->num_frontends;
-    w->listeners = xcalloc(cfg->num_frontends, sizeof(*w->listeners));
-    for (size_t i = 0; i < cfg->num_frontends; i++) {
-        struct wrk_listener *l = &w->listeners[i];
-        l->fd = listen_fds[i];
-        l->fe = &cfg->frontends[i];
-        l->w = w;
-        ev_io_init(&l->io, on_accept, l->fd, EV_READ);
-        ev_io_start(w->loop, &l->io);
-    }
-    char err[512];
-    if (tls_upstream_init(&w->tls_up, cfg, err, sizeof(err)) < 0) {
-        /* At start-up, before any connection: --cacert or the client key. */
-        log_error("backend TLS: %s", err);
-        exit(1);
-    }
     upool_init(w);
+    apply_gen(w, g, listen_fds);
     ev_timer_init(&w->accept_timer, on_accept_timer, 0., 0.);
     w->accept_timer.data = w;
     ev_async_init(&w->wake, on_wake);
@@ -338,6 +419,13 @@ void wrk_cleanup(struct worker *w)
     }
     auth_cache_free(w->auth_cache);
     free(w->listeners);
+    /* Every connection and exchange is gone: nothing pins a generation. */
+    while (w->old_gens)
+        wgen_drop(w, w->old_gens);
+    struct wgen *cur = w->gen;
+    w->gen = NULL;
+    if (cur)
+        wgen_drop(w, cur);
     free(w->scratch);
     buf_pool_cleanup(&w->pool);
     stats_free(w->stats);

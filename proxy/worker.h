@@ -5,16 +5,22 @@
 
 #include "proxy/worker-t.h"
 
-/* Prepares w; listen_fds holds one listening socket per frontend (taken
- * over by w). Does not start the thread. */
-void wrk_init(struct worker *w, int id, const struct config *cfg, SSL_CTX *ssl_ctx,
-              const struct auth_db *auth_db, const int *listen_fds);
+/* Prepares w with generation g (the caller's reference is handed over);
+ * listen_fds holds one listening socket per frontend of g (closed by w
+ * when a later generation drops the frontend, or at wrk_cleanup). Does
+ * not start the thread. */
+void wrk_init(struct worker *w, int id, struct gen *g, const int *listen_fds);
 /* Starts the thread. Returns 0 or H2G_ERR_IO. */
 int wrk_start(struct worker *w);
 /* Sends a command from another thread (main). Lock-free. */
 void wrk_command(struct worker *w, enum wrk_cmd cmd);
 void wrk_join(struct worker *w);
 void wrk_cleanup(struct worker *w);
+
+/* Pins the current generation for an object that points into it; unpin
+ * when the object ends. Worker thread only. */
+struct wgen *wrk_gen_pin(struct worker *w);
+void wrk_gen_unpin(struct worker *w, struct wgen *wg);
 
 /* Queues cc for the next flush pass (once per loop iteration). */
 void wrk_mark_dirty(struct worker *w, struct cconn *cc);

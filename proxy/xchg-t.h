@@ -11,6 +11,8 @@
 struct worker;
 struct upstream;
 struct cfg_route;
+struct cfg_backend;
+struct wgen;
 struct xchg;
 
 /* How far the client's request has come. Only moves forward.
@@ -142,7 +144,9 @@ struct xchg {
     const struct cfg_route *route;
     size_t backend_tries;       /* backends of the route tried so far */
     size_t first_backend;       /* round-robin pick of the first try */
-    long backend_index;         /* config index of the last backend used, or -1 */
+    long backend_index;         /* registry slot of the last backend used, or -1 */
+    const struct cfg_backend *backend; /* that backend (registry object), or NULL */
+    struct wgen *gen;           /* the generation its route comes from (pinned) */
     bool reuse_retried;         /* a stale keep-alive connection was retried */
 
     /* Response, as the upstream delivers it. */

@@ -30,6 +30,7 @@ struct xchg *xchg_new(struct xchg_client *cl, int32_t stream_id, enum xchg_proto
     struct worker *w = cl->w;
     const struct config *cfg = w->cfg;
     struct xchg *x = xcalloc(1, sizeof(*x));
+    x->gen = wrk_gen_pin(w);
     x->cl = cl;
     x->w = w;
     x->proto = proto;
@@ -97,6 +98,7 @@ void xchg_free(struct xchg *x)
     hdrs_cleanup(&x->interim);
     bufq_cleanup(&x->req_body);
     bufq_cleanup(&x->resp_body);
+    wrk_gen_unpin(w, x->gen);
     free(x);
 }
 
@@ -117,8 +119,7 @@ void xchg_log_access(struct xchg *x)
     if (!w->alog || x->logged || !status)
         return;
     x->logged = true;
-    const struct cfg_backend *be =
-        x->backend_index >= 0 ? &w->cfg->backends[x->backend_index] : NULL;
+    const struct cfg_backend *be = x->backend;
     static const char *const protos[] = { "HTTP/1.0", "HTTP/1.1", "HTTP/2" };
     struct alog_entry e = {
         .remote_addr = str_make(f->peer, f->peer_len),
@@ -251,7 +252,7 @@ static bool split_absolute_form(struct xchg *x)
 
 void xchg_start(struct xchg *x)
 {
-    const struct config *cfg = x->w->cfg;
+    const struct config *cfg = x->gen->cfg;
     if (x->bad_status) {
         xchg_fail(x, x->bad_status, "bad request");
         return;

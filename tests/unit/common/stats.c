@@ -61,13 +61,34 @@ static void test_block_is_cache_line_aligned(void **state)
     for (size_t nb = 0; nb < 5; nb++) {
         struct stats *s = stats_new(nb);
         assert_int_equal((uintptr_t)s % 64, 0);
-        assert_int_equal(s->num_backends, nb);
+        assert_int_equal(s->num_backends, nb ? STATS_CHUNK : 0);
         /* zeroed, including the "no backend" slot */
-        assert_int_equal(atomic_load(&s->backends[nb].retries[0]), 0);
+        assert_int_equal(atomic_load(&s->none.retries[0]), 0);
+        if (nb)
+            assert_int_equal(atomic_load(&stats_backend_cells(s, (long)nb - 1)->retries[0]), 0);
         assert_int_equal(atomic_load(&s->conn_accepted[0]), 0);
         stats_free(s);
     }
     stats_free(NULL);
+}
+
+/* A reload adds backends: new slots get cells, old cells keep their counts,
+ * and past the cap the block refuses to grow. */
+static void test_grow_keeps_cells(void **state)
+{
+    (void)state;
+    struct stats *s = stats_new(2);
+    stats_backend_retry(s, 1);
+    assert_int_equal(stats_grow(s, STATS_CHUNK + 1), 0);
+    assert_int_equal(s->num_backends, 2 * STATS_CHUNK);
+    stats_backend_retry(s, STATS_CHUNK);
+    assert_int_equal(atomic_load(&stats_backend_cells(s, 1)->retries[0]), 1);
+    assert_int_equal(atomic_load(&stats_backend_cells(s, STATS_CHUNK)->retries[0]), 1);
+    assert_int_equal(atomic_load(&s->none.retries[0]), 0);
+    assert_int_equal(stats_grow(s, 1), 0);
+    assert_int_equal(s->num_backends, 2 * STATS_CHUNK);
+    assert_int_not_equal(stats_grow(s, (size_t)STATS_MAX_CHUNKS * STATS_CHUNK + 1), 0);
+    stats_free(s);
 }
 
 static void test_null_block_is_ignored(void **state)
@@ -429,6 +450,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_block_is_cache_line_aligned),
+        cmocka_unit_test(test_grow_keeps_cells),
         cmocka_unit_test(test_null_block_is_ignored),
         cmocka_unit_test(test_sum_over_three_workers_is_exact),
         cmocka_unit_test(test_histogram_bucket_placement),

@@ -28,6 +28,7 @@
 #include "common/log.h"
 #include "config/config.h"
 #include "proxy/cconn.h"
+#include "proxy/gen.h"
 #include "proxy/worker.h"
 #include "proxy/xchg.h"
 
@@ -87,7 +88,8 @@ struct rig_peer {
 };
 
 struct rig {
-    struct config cfg;
+    struct config cfg;      /* parsed here, then owned by gen */
+    struct gen *gen;
     struct worker w;
     int listen_fd;              /* the frontend's socket (never accepted from) */
     int backend_listen_fd;
@@ -335,15 +337,18 @@ static inline void rig_start(struct rig *r, const char *const *extra)
     char err[512];
     if (cfg_load(&r->cfg, argc, argv, err, sizeof(err)) != CFG_RUN)
         fail_msg("cfg_load: %s", err);
-    cconn_global_init(&r->cfg);
-    wrk_init(&r->w, 0, &r->cfg, NULL, NULL, &r->listen_fd);
+    r->gen = gen_build(&r->cfg, err, sizeof(err));
+    if (!r->gen)
+        fail_msg("gen_build: %s", err);
+    cconn_global_init(&r->gen->cfg);
+    wrk_init(&r->w, 0, r->gen, &r->listen_fd);
     int sv[2];
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     rig_nonblock(sv[0]);
     rig_nonblock(sv[1]);
     struct sockaddr_in peer = { .sin_family = AF_INET, .sin_port = htons(40000),
                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    r->cc = cconn_new(&r->w, sv[0], &r->cfg.frontends[0], (struct sockaddr *)&peer);
+    r->cc = cconn_new(&r->w, sv[0], &r->gen->cfg.frontends[0], (struct sockaddr *)&peer);
     rig_peer_init(r, &r->client, sv[1], -1);
 }
 
@@ -355,7 +360,6 @@ static inline void rig_stop(struct rig *r)
     wrk_cleanup(&r->w);
     close(r->backend_listen_fd);
     cconn_global_cleanup();
-    cfg_cleanup(&r->cfg);
 }
 
 /* One round: both peers write, the worker runs one loop iteration

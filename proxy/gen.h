@@ -1,0 +1,48 @@
+/* A configuration generation: everything built from one loading of the
+ * options and the --conf file, checked completely on the main thread
+ * before any worker sees it, then immutable. SIGHUP builds a new one;
+ * workers switch to it at a loop boundary (worker.c, apply_gen), and
+ * objects that point into a generation (a client connection's frontend,
+ * an exchange's route) pin it through their worker's struct wgen, so an
+ * old generation lives until the last of them ends. Backends are not in
+ * a generation: they are interned in the process-wide registry
+ * (config/registry.h) and outlive every generation. */
+#ifndef H2G_PROXY_GEN_H
+#define H2G_PROXY_GEN_H
+
+#include <openssl/ssl.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config-t.h"
+
+struct auth_db;
+struct alog_format;
+
+struct gen {
+    _Atomic size_t refs;       /* main's current pointer + one per worker using it */
+    uint64_t id;               /* 1 at start, +1 per successful reload */
+    struct config cfg;         /* owned */
+    SSL_CTX *ssl_ctx;          /* server context; NULL without a TLS frontend */
+    SSL_CTX *up_ctx_h2;        /* backend client contexts (ALPN h2, http/1.1), */
+    SSL_CTX *up_ctx_h1;        /* NULL when no backend of that kind uses TLS */
+    struct auth_db *auth_db;   /* --connect-auth-file, or NULL */
+    struct alog_format *alog_fmt, *alog_fmt_tunnel;
+    size_t num_slots;          /* backend registry slots when published */
+};
+
+/* Takes over *cfg (zeroed on return, success or not) and loads what it
+ * names: the server certificate and key, the backend TLS contexts, the
+ * CONNECT auth file, the access log formats. Returns the generation with
+ * one reference, or NULL with the error (naming the option or file) in
+ * err. No socket is opened. */
+struct gen *gen_build(struct config *cfg, char *err, size_t err_len);
+
+void gen_ref(struct gen *g);
+/* Generations built and not yet freed, in the whole process. */
+size_t gen_alive(void);
+/* Drops a reference; the last one frees the generation (any thread). */
+void gen_unref(struct gen *g);
+
+#endif
