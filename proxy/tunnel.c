@@ -291,7 +291,8 @@ static void on_he_timer(struct ev_loop *loop, ev_timer *timer, int revents)
 static void on_resolved(void *arg, int status, const struct dns_result *res)
 {
     struct tunnel *t = arg;
-    const struct config *cfg = t->w->cfg;
+    /* The rules the tunnel started under, even if a reload came since. */
+    const struct config *cfg = t->up.x ? t->up.x->gen->cfg : t->w->cfg;
     t->query = NULL;
     if (status != 0 || !res || res->num == 0) {
         char why[128];
@@ -348,7 +349,7 @@ static bool has_field(const struct xchg *x, struct str name)
 void tun_start(struct xchg *x)
 {
     struct worker *w = x->w;
-    const struct config *cfg = w->cfg;
+    const struct config *cfg = x->gen->cfg;
     struct str host;
     uint16_t port;
     const char *msg = crule_parse_authority(xchg_connect_target(x), &host, &port);
