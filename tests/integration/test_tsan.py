@@ -11,6 +11,10 @@ threads meet, with four workers:
 - worker start (threads made while the main thread finishes setting up);
 - SIGUSR1: the main thread reopens the error log (workers log at INFO
   meanwhile) and tells every worker to reopen its access log, under load;
+- SIGHUP under load, five times: the main thread builds a generation
+  (configuration, TLS contexts) and hands it to the workers; they switch
+  while exchanges of the old one are in flight and drop the old one when
+  its last user ends, on whichever thread that is;
 - SIGTERM under load: the main thread sets the /healthz flag and signals
   the workers (ev_async), they stop accepting and send GOAWAYs; a request
   that never ends keeps one worker busy until the shutdown deadline, so
@@ -31,7 +35,8 @@ from pathlib import Path
 import pytest
 
 from conftest import IS_NGHTTPX, STOP_TIMEOUT, Gate, free_port
-from obs_lib import admin_request, settle, wait_lines
+from h2backend_lib import wait_for
+from obs_lib import admin_request, scrape, settle, wait_lines
 from testlib import HOST, H1Conn, h1_get, h2load, h2load_argv
 
 TSAN_BIN = os.environ.get("H2GATE_TSAN_BIN")
@@ -155,6 +160,13 @@ def test_cross_thread_paths_race_free(procs, tmp_path, monkeypatch):
     try:
         g.signal(signal.SIGUSR1)
         wait_lines(alog, lambda lines: len(lines) >= 50, timeout=EXIT_TIMEOUT)
+
+        # 2b. Reloads under the same load (no --conf: the command line
+        #     again, so a new generation with new TLS contexts each time).
+        for gen in range(2, 7):
+            g.signal(signal.SIGHUP)
+            assert wait_for(lambda: scrape(g.admin_port).get(
+                "h2gate_config_generation") == gen, EXIT_TIMEOUT), g.log()[-5000:]
 
         # 3. SIGTERM under load, with a request that never ends (/stall)
         #    holding a worker until the shutdown deadline.
