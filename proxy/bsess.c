@@ -115,7 +115,7 @@ static double next_deadline(struct bsess *s)
     if (s->checking)
         d = fmin(d, s->ping_sent + ping_timeout(cfg));
     if (s->num_streams == 0)
-        d = fmin(d, s->idle_since + cfg->backend_keep_alive_timeout);
+        d = fmin(d, s->idle_since + upool_keep_alive(s->w, s->be));
     else
         d = fmin(d, s->last_read + cfg->backend_read_timeout);
     if (bufq_len(&s->out))
@@ -727,7 +727,7 @@ static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
         return;
     }
     if (s->num_streams == 0) {
-        if (now >= s->idle_since + cfg->backend_keep_alive_timeout) {
+        if (now >= s->idle_since + upool_keep_alive(s->w, s->be)) {
             kill_session(s, 502, "idle", false);
             return;
         }

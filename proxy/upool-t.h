@@ -2,6 +2,7 @@
 #define H2G_PROXY_UPOOL_T_H
 
 #include <ev.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,6 +18,7 @@ struct upool_backend {
     size_t num_sessions;
     struct bstream *q_head, *q_tail;    /* exchanges waiting for an HTTP/2 stream */
     size_t q_len;
+    bool retired;                       /* no route of the current generation names it */
 };
 
 /* A worker's upstream pool. Touched only by its worker. */

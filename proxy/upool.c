@@ -74,6 +74,7 @@ void upool_use(struct worker *w, size_t num_slots)
     for (size_t i = 0; i < w->cfg->num_backends; i++)
         used[w->cfg->backends[i].index] = true;
     for (size_t i = 0; i < p->num_be; i++) {
+        p->be[i].retired = !used[i];
         if (!used[i])
             close_unused(&p->be[i], "backend no longer configured");
     }
@@ -268,12 +269,17 @@ bool upool_h1_put(struct bconn *bc)
 {
     struct worker *w = bc->w;
     struct upool_backend *bk = backend_of(w, bc->be);
-    if (w->shutting_down || bk->num_idle >= MAX_IDLE_PER_BACKEND)
+    if (w->shutting_down || bk->retired || bk->num_idle >= MAX_IDLE_PER_BACKEND)
         return false;
     bc->next = bk->idle;
     bk->idle = bc;
     bk->num_idle++;
     return true;
+}
+
+double upool_keep_alive(struct worker *w, const struct cfg_backend *be)
+{
+    return backend_of(w, be)->retired ? 0. : w->cfg->backend_keep_alive_timeout;
 }
 
 void upool_h1_remove(struct bconn *bc)

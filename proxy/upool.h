@@ -73,8 +73,13 @@ void upool_connect_done(struct worker *w, const struct cfg_backend *be, int err,
 
 /* bc finished its exchange and may be kept: returns true when the pool
  * took it (then bconn parks it), false when bc should close (shutting
- * down, or the pool is at its cap). */
+ * down, the pool is at its cap, or a reload removed the backend). */
 bool upool_h1_put(struct bconn *bc);
+
+/* How long an idle HTTP/2 session to be may stay open:
+ * --backend-keep-alive-timeout, or 0 once a reload removed be from every
+ * route (its sessions close as soon as their last stream ends). */
+double upool_keep_alive(struct worker *w, const struct cfg_backend *be);
 /* An idle bc closes (EOF, timeout): it leaves the pool. */
 void upool_h1_remove(struct bconn *bc);
 

@@ -152,17 +152,28 @@ def test_new_routes_in_flight_and_old_connection(procs, tmp_path, backends):
 
 def test_kept_backend_connection_reused_removed_one_closed(procs, tmp_path,
                                                           backends):
-    """The HTTP/2 session to a backend in both generations is reused; the
-    one to a removed backend closes once idle."""
-    a, b = backends(), backends()
-    r = Reloadable(procs, tmp_path, be_line(a) + be_line(b, "/b/"))
+    """The HTTP/2 session to a backend in both generations is reused; an
+    idle one to a removed backend closes at once, a busy one as soon as
+    its last stream ends (long before the keep-alive timeout)."""
+    a, b, c = backends(), backends(), backends()
+    keep = "backend-keep-alive-timeout=5m\n"
+    r = Reloadable(procs, tmp_path, keep + be_line(a) + be_line(b, "/b/")
+                   + be_line(c, "/delay/"))
     assert h2_get(r.port, "/x")[0] == 200 and h2_get(r.port, "/b/x")[0] == 200
     assert (a.conns, b.conns) == (1, 1)
-    r.reload(be_line(a))
+    busy = H2Client(r.port)
+    sid = busy.request("/delay/1000")
+    assert wait_for(lambda: "/delay/1000" in paths(c))
+    r.reload(keep + be_line(a))
     assert h2_get(r.port, "/y")[0] == 200
     assert a.conns == 1, "the session to a kept backend was not reused"
     assert wait_for(lambda: not b.protos, WAIT), \
         "the idle session to a removed backend stayed open"
+    st, = busy.wait_streams([sid])
+    assert (st.status, bytes(st.data)) == (200, b"ok\n")
+    busy.close()
+    assert wait_for(lambda: not c.protos, WAIT), \
+        "the session to a removed backend stayed open after its last stream"
     # Removed: /b/ now goes to the catch-all.
     assert h2_get(r.port, "/b/z")[0] == 200 and paths(a)[-1] == "/b/z"
 
