@@ -1,0 +1,321 @@
+/* The option table, private to config.c: every option's kind, where its
+ * value lands in struct config, its default and its --help text. Kept
+ * apart from the loader because it is most of its length and most of its
+ * changes. */
+#ifndef H2G_CONFIG_OPTIONS_H
+#define H2G_CONFIG_OPTIONS_H
+
+#include <stddef.h>
+
+#include "config/config-t.h"
+
+enum opt_kind {
+    K_FLAG,     /* no value on the command line; yes/no in the file */
+    K_STR,
+    K_UPGRADES, /* --allow-upgrade: a token list, stored as given */
+    K_NUM,      /* unsigned, range-checked against min..max */
+    K_SIZE,     /* 16K, 1M, ...; range-checked */
+    K_DUR,
+    K_LEVEL,
+    K_FRONTEND,
+    K_BACKEND,
+    K_CRULE_ALLOW, /* --connect-allow: appended to the rule set */
+    K_CRULE_DENY,
+    K_CONF,
+    K_HELP,
+    K_VERSION,
+    K_PROBE,    /* --probe=URL: cfg_load returns CFG_PROBE at once */
+};
+
+/* Where a value lands in struct config. */
+enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BOOL, ST_STR };
+
+#define I31 2147483647u
+#define CONF_OFF(field) offsetof(struct config, field)
+
+/* The one option table: getopt_long's table, the config-file names, the
+ * defaults and --help all come from it. The default column is parsed like a
+ * user value for K_NUM/K_SIZE/K_DUR/K_LEVEL, so --help cannot drift from the
+ * real defaults.
+ * X(id, group, name, short, kind, arg, min, max, default, field, store, help) */
+#define CFG_OPTIONS(X)                                                                     \
+    X(FRONTEND, "Connections", "frontend", 'f', K_FRONTEND, "<HOST>,<PORT>[;no-tls]", 0, 0,  \
+      "*,3000", frontends, ST_NONE,                                                        \
+      "Listen on HOST,PORT; repeat for more addresses. HOST \"*\"\n"                      \
+      "means every IPv4 and IPv6 address. TLS (ALPN h2, http/1.1)\n"                      \
+      "unless \"no-tls\" is given; a no-tls frontend serves h2c (prior\n"                 \
+      "knowledge) and HTTP/1.1.")                                                          \
+    X(BACKEND, "Connections", "backend", 'b', K_BACKEND,                                   \
+      "<HOST>,<PORT>[;[<PATTERN>[:...]]][;<PARAM>...]", 0, 0, "127.0.0.1,80", backends,  \
+      ST_NONE,                                                                             \
+      "Backend address; repeat for more. <PATTERN> is \"/path/\" (that\n"                  \
+      "subtree, and \"/path\"), \"/path\" (exactly), \"host/path\" or \"host\"\n"        \
+      "(= \"host/\"); none or empty means \"/\" (catch-all). Patterns with a\n"           \
+      "host are tried first, then the longest match wins; a request that\n"               \
+      "matches nothing gets 404. Backends with the same pattern form a\n"                 \
+      "group used round-robin. <PARAM>: proto=h2 or proto=http/1.1\n"                     \
+      "(default), tls, sni=<NAME>. \"HOST,PORT;;proto=h2\" is the\n"                      \
+      "catch-all.")                                                                        \
+    X(WORKERS, "Performance", "workers", 'n', K_NUM, "<N>", 1, 256, "usable CPUs",         \
+      workers, ST_INT, "Number of worker threads (1-256). Usable CPUs: the affinity\n"     \
+      "mask, bounded by a cgroup v2 cpu.max quota rounded up.")                            \
+    X(BACKEND_CONNECTIONS_PER_HOST, "Performance", "backend-connections-per-host", 0,      \
+      K_NUM, "<N>", 1, 65535, "8", backend_connections_per_host, ST_SIZE,                  \
+      "Upper bound on the HTTP/2 sessions each worker opens to one\n"                     \
+      "backend; past it, requests wait for a free stream (503 after\n"                    \
+      "--backend-connect-timeout). HTTP/1.1 backends are not limited.")                   \
+    X(RLIMIT_NOFILE, "Performance", "rlimit-nofile", 0, K_NUM, "<N>", 0, UINT64_MAX, "0",  \
+      rlimit_nofile, ST_U64,                                                               \
+      "Set the open-file limit (RLIMIT_NOFILE) to N; 0 raises the\n"                      \
+      "soft limit to the hard limit.")                                                     \
+    X(WORKER_FRONTEND_CONNECTIONS, "Performance", "worker-frontend-connections", 0, K_NUM,  \
+      "<N>", 0, SIZE_MAX, "0", worker_frontend_connections, ST_SIZE,                       \
+      "Maximum client connections open on one worker (0: unlimited).\n"                  \
+      "Past it, the worker accepts a new connection and closes it at\n"                  \
+      "once (counted in h2gate_connections_refused_total); the open\n"                   \
+      "ones carry on. The limit of the whole proxy is N times -n.")                       \
+    X(FRONTEND_HTTP2_READ_TIMEOUT, "Timeout", "frontend-http2-read-timeout", 0, K_DUR,     \
+      "<DURATION>", 0, 0, "3m", frontend_http2_read_timeout, ST_DBL,                       \
+      "HTTP/2 client: GOAWAY and close after this long with no frame\n"                   \
+      "received, unless a stream waits for its backend (backend\n"                        \
+      "timeouts bound it) or carries a tunnel (--tunnel-idle-timeout).")                  \
+    X(FRONTEND_READ_TIMEOUT, "Timeout", "frontend-read-timeout", 0, K_DUR, "<DURATION>", 0, \
+      0, "1m", frontend_read_timeout, ST_DBL,                                              \
+      "HTTP/1.1 client: 408 and close when a request head is not\n"                        \
+      "complete this long after its first byte, or a request body\n"                     \
+      "stops arriving for this long; also bounds the TLS handshake and\n"                \
+      "the first bytes of every connection.")                                             \
+    X(FRONTEND_WRITE_TIMEOUT, "Timeout", "frontend-write-timeout", 0, K_DUR, "<DURATION>", \
+      0, 0, "30s", frontend_write_timeout, ST_DBL,                                         \
+      "Every client: close when output waits this long without a byte\n"                 \
+      "being written (a client that stops reading), tunnels included.")                                     \
+    X(FRONTEND_KEEP_ALIVE_TIMEOUT, "Timeout", "frontend-keep-alive-timeout", 0, K_DUR,     \
+      "<DURATION>", 0, 0, "1m", frontend_keep_alive_timeout, ST_DBL,                      \
+      "Close a client connection idle this long between requests\n"                      \
+      "(HTTP/1.1: nothing of the next request received; HTTP/2: no\n"                    \
+      "open stream since the last one ended, GOAWAY first). Never\n"                    \
+      "while a stream or tunnel is open.")                             \
+    X(STREAM_READ_TIMEOUT, "Timeout", "stream-read-timeout", 0, K_DUR, "<DURATION>", 0, 0,  \
+      "0", stream_read_timeout, ST_DBL,                                                    \
+      "HTTP/2 stream whose request body stops arriving for this long\n"                   \
+      "while h2gate could take more: 408 (RST_STREAM once the response\n"               \
+      "began); the backend side is released. Not for tunnels.\n"                         \
+      "0: no timeout.")                             \
+    X(STREAM_WRITE_TIMEOUT, "Timeout", "stream-write-timeout", 0, K_DUR, "<DURATION>", 0,   \
+      0, "1m", stream_write_timeout, ST_DBL,                                               \
+      "HTTP/2 stream whose response bytes wait this long unsent (the\n"                  \
+      "client gives no flow-control credit): RST_STREAM; the backend\n"                  \
+      "side is released. Tunnels too. 0: no timeout.")                                                 \
+    X(FRONTEND_HTTP2_SETTING_TIMEOUT, "Timeout", "frontend-http2-setting-timeout", 0,      \
+      K_DUR, "<DURATION>", 0, 0, "10s", frontend_http2_setting_timeout, ST_DBL,            \
+      "HTTP/2 client that does not acknowledge SETTINGS this long:\n"                      \
+      "GOAWAY(SETTINGS_TIMEOUT) and close.")                                              \
+    X(BACKEND_CONNECT_TIMEOUT, "Timeout", "backend-connect-timeout", 0, K_DUR,             \
+      "<DURATION>", 0, 0, "30s", backend_connect_timeout, ST_DBL,                          \
+      "Timeout for establishing a backend connection.")                                   \
+    X(BACKEND_READ_TIMEOUT, "Timeout", "backend-read-timeout", 0, K_DUR, "<DURATION>", 0,  \
+      0, "1m", backend_read_timeout, ST_DBL, "Read timeout for backend connections.")     \
+    X(BACKEND_WRITE_TIMEOUT, "Timeout", "backend-write-timeout", 0, K_DUR, "<DURATION>",   \
+      0, 0, "30s", backend_write_timeout, ST_DBL,                                          \
+      "While request bytes wait to go out: close an HTTP/2\n"                             \
+      "session that wrote no byte for this long, or an HTTP/1.1\n"                        \
+      "connection that read or wrote none for this long (for\n"                           \
+      "--backend-read-timeout if shorter). Requests on it fail\n"                          \
+      "with 504; HTTP/2 requests not yet sent are retried.")                              \
+    X(BACKEND_KEEP_ALIVE_TIMEOUT, "Timeout", "backend-keep-alive-timeout", 0, K_DUR,       \
+      "<DURATION>", 0, 0, "2s", backend_keep_alive_timeout, ST_DBL,                        \
+      "How long an idle backend connection (HTTP/1.1) or session\n"                      \
+      "(HTTP/2, no open stream) is kept for reuse.")                                      \
+    X(BACKEND_HTTP2_SETTINGS_TIMEOUT, "Timeout", "backend-http2-settings-timeout", 0,      \
+      K_DUR, "<DURATION>", 0, 0, "10s", backend_http2_settings_timeout, ST_DBL,            \
+      "How long an HTTP/2 backend may take to acknowledge SETTINGS.")                     \
+    X(GRACEFUL_SHUTDOWN_TIMEOUT, "Timeout", "graceful-shutdown-timeout", 0, K_DUR,         \
+      "<DURATION>", 0, 0, "30s", graceful_shutdown_timeout, ST_DBL,                        \
+      "Drain after SIGTERM or SIGQUIT: exit at the latest this long\n"                     \
+      "after it starts (after --graceful-shutdown-accept-period).")                        \
+    X(GRACEFUL_SHUTDOWN_ACCEPT_PERIOD, "Timeout", "graceful-shutdown-accept-period", 0,    \
+      K_DUR, "<DURATION>", 0, 0, "0", graceful_shutdown_accept_period, ST_DBL,             \
+      "After SIGTERM or SIGQUIT: /readyz 503 at once, but keep\n"                          \
+      "accepting and serving this long before the drain starts.")                          \
+    X(LISTENER_DISABLE_TIMEOUT, "Timeout", "listener-disable-timeout", 0, K_DUR,           \
+      "<DURATION>", 0, 0, "30s", listener_disable_timeout, ST_DBL,                         \
+      "When accept() fails for lack of file descriptors or memory\n"                     \
+      "(EMFILE, ENFILE, ENOBUFS, ENOMEM), the worker stops accepting\n"                  \
+      "until one of its client connections closes, or at the latest\n"                  \
+      "this long. 0: only a close resumes (a worker with no client\n"                    \
+      "connection retries after 1s).")                                                     \
+    X(FRONTEND_HTTP2_MAX_CONCURRENT_STREAMS, "HTTP/2",                                     \
+      "frontend-http2-max-concurrent-streams", 'c', K_NUM, "<N>", 1, UINT32_MAX, "100",    \
+      frontend_http2_max_concurrent_streams, ST_U32,                                       \
+      "Maximum number of concurrent streams on one client HTTP/2\n"                       \
+      "connection.")                                                                       \
+    X(FRONTEND_HTTP2_WINDOW_SIZE, "HTTP/2", "frontend-http2-window-size", 0, K_SIZE,       \
+      "<SIZE>", 0, I31, "65535", frontend_http2_window_size, ST_I32,                       \
+      "Initial per-stream flow-control window for clients (at most\n"                     \
+      "2147483647).")                                                                      \
+    X(FRONTEND_HTTP2_CONNECTION_WINDOW_SIZE, "HTTP/2",                                     \
+      "frontend-http2-connection-window-size", 0, K_SIZE, "<SIZE>", 65535, I31, "65535",   \
+      frontend_http2_connection_window_size, ST_I32,                                       \
+      "Per-connection flow-control window for clients\n"                                  \
+      "(65535-2147483647).")                                                               \
+    X(FRONTEND_HTTP2_GLITCH_BUDGET, "HTTP/2", "frontend-http2-glitch-budget", 0, K_NUM,    \
+      "<N>", 0, 1000000, "1000", frontend_http2_glitch_budget, ST_SIZE,                    \
+      "Glitches one client HTTP/2 connection may commit in a burst:\n"                    \
+      "frames that cost work and give nothing (empty DATA or\n"                           \
+      "CONTINUATION, PING, SETTINGS, PRIORITY, unknown frames,\n"                          \
+      "WINDOW_UPDATE of 0 or on a long-closed stream, HEADERS or DATA\n"                  \
+      "on a closed stream, RST_STREAM from the client, streams its\n"                     \
+      "errors make h2gate reset, header blocks over the limits). Past\n"                  \
+      "the budget: GOAWAY(ENHANCE_YOUR_CALM) and close. 0: no limit\n"                   \
+      "(nghttp2's own flood limits still apply).")                                        \
+    X(FRONTEND_HTTP2_GLITCH_REFILL, "HTTP/2", "frontend-http2-glitch-refill", 0, K_NUM,    \
+      "<N>", 0, 1000000, "100", frontend_http2_glitch_refill, ST_SIZE,                     \
+      "Glitches per second given back to a connection's budget, up\n"                     \
+      "to --frontend-http2-glitch-budget.")                                                \
+    X(NO_HTTP2_WEBSOCKET, "HTTP/2", "no-http2-websocket", 0, K_FLAG, NULL, 0, 0, NULL,      \
+      no_http2_websocket, ST_BOOL,                                                         \
+      "Do not send SETTINGS_ENABLE_CONNECT_PROTOCOL to HTTP/2 clients:\n"                 \
+      "no WebSocket over HTTP/2 (RFC 8441); a :protocol field then\n"                    \
+      "gets RST_STREAM(PROTOCOL_ERROR).")                                                  \
+    X(ALLOW_UPGRADE, "HTTP/2", "allow-upgrade", 0, K_UPGRADES, "<TOKEN>[,<TOKEN>...]", 0, 0, \
+      NULL, allow_upgrade, ST_STR,                                                         \
+      "HTTP/1.1 Upgrade protocols to carry besides websocket (which\n"                    \
+      "always is): a request with Connection: upgrade and Upgrade\n"                      \
+      "naming one goes to an HTTP/1.1 backend of its route with both\n"                   \
+      "fields, and a 101 makes the connection a byte pipe, as a\n"                        \
+      "WebSocket's (counted in the websocket metrics). Any other\n"                       \
+      "Upgrade is served as a plain request with Upgrade and\n"                           \
+      "Connection removed. h2c is never carried.")                                         \
+    X(BACKEND_HTTP2_WINDOW_SIZE, "HTTP/2", "backend-http2-window-size", 0, K_SIZE,         \
+      "<SIZE>", 0, I31, "65535", backend_http2_window_size, ST_I32,                         \
+      "Initial per-stream flow-control window h2gate gives HTTP/2\n"                      \
+      "backends (at most 2147483647).")                                                    \
+    X(BACKEND_HTTP2_CONNECTION_WINDOW_SIZE, "HTTP/2",                                      \
+      "backend-http2-connection-window-size", 0, K_SIZE, "<SIZE>", 65535, I31,              \
+      "2147483647", backend_http2_connection_window_size, ST_I32,                          \
+      "Per-session flow-control window for HTTP/2 backends\n"                             \
+      "(65535-2147483647).")                                                               \
+    X(BACKEND_HTTP2_MAX_CONCURRENT_STREAMS, "HTTP/2", "backend-http2-max-concurrent-streams", \
+      0, K_NUM, "<N>", 1, UINT32_MAX, "100", backend_http2_max_concurrent_streams, ST_U32,  \
+      "SETTINGS_MAX_CONCURRENT_STREAMS h2gate sends HTTP/2 backends\n"                    \
+      "(streams they may open; how many requests h2gate sends on one\n"                  \
+      "session is the backend's own setting).")                                           \
+    X(CACERT, "TLS", "cacert", 0, K_STR, "<PATH>", 0, 0, NULL, cacert, ST_STR,             \
+      "Verify TLS backends' certificates against the CA certificates\n"                   \
+      "in PATH (PEM) instead of the system store.")                                        \
+    X(INSECURE, "TLS", "insecure", 'k', K_FLAG, NULL, 0, 0, NULL, insecure, ST_BOOL,        \
+      "Do not verify TLS backends' certificates.")                                        \
+    X(CLIENT_PRIVATE_KEY_FILE, "TLS", "client-private-key-file", 0, K_STR, "<PATH>", 0, 0, \
+      NULL, client_private_key_file, ST_STR,                                               \
+      "Private key (PEM) for client authentication to TLS backends.")                     \
+    X(CLIENT_CERT_FILE, "TLS", "client-cert-file", 0, K_STR, "<PATH>", 0, 0, NULL,          \
+      client_cert_file, ST_STR,                                                            \
+      "Certificate chain (PEM) for client authentication to TLS\n"                        \
+      "backends; needs --client-private-key-file.")                                        \
+    X(LOG_LEVEL, "Logging", "log-level", 'L', K_LEVEL, "<LEVEL>", 0, 0, "NOTICE",          \
+      log_level, ST_INT, "Minimum severity logged: INFO, NOTICE, WARN, ERROR or FATAL.")  \
+    X(ERRORLOG_FILE, "Logging", "errorlog-file", 0, K_STR, "<PATH>", 0, 0, "stderr",       \
+      errorlog_file, ST_STR, "Write the error log to PATH (\"-\" is stderr).")            \
+    X(ADD_X_FORWARDED_FOR, "HTTP", "add-x-forwarded-for", 0, K_FLAG, NULL, 0, 0, NULL,      \
+      add_x_forwarded_for, ST_BOOL,                                                        \
+      "Append the client address to X-Forwarded-For in backend requests.")                \
+    X(STRIP_INCOMING_X_FORWARDED_FOR, "HTTP", "strip-incoming-x-forwarded-for", 0, K_FLAG, \
+      NULL, 0, 0, NULL, strip_incoming_x_forwarded_for, ST_BOOL,                           \
+      "Remove X-Forwarded-For received from clients.")                                    \
+    X(NO_VIA, "HTTP", "no-via", 0, K_FLAG, NULL, 0, 0, NULL, no_via, ST_BOOL,              \
+      "Do not add a Via header field (one received is left alone).")                      \
+    X(REQUEST_HEADER_FIELD_BUFFER, "HTTP", "request-header-field-buffer", 0, K_SIZE,       \
+      "<SIZE>", 1, SIZE_MAX, "64K", request_header_field_buffer, ST_SIZE,                  \
+      "Maximum total size of a request's header (and trailer) fields.")                   \
+    X(MAX_REQUEST_HEADER_FIELDS, "HTTP", "max-request-header-fields", 0, K_NUM, "<N>", 1,  \
+      65535, "100", max_request_header_fields, ST_SIZE,                                    \
+      "Maximum number of request header (and trailer) fields.")                           \
+    X(RESPONSE_HEADER_FIELD_BUFFER, "HTTP", "response-header-field-buffer", 0, K_SIZE,     \
+      "<SIZE>", 1, SIZE_MAX, "64K", response_header_field_buffer, ST_SIZE,                 \
+      "Maximum total size of a response's header (and trailer) fields.")                  \
+    X(MAX_RESPONSE_HEADER_FIELDS, "HTTP", "max-response-header-fields", 0, K_NUM, "<N>", 1, \
+      65535, "500", max_response_header_fields, ST_SIZE,                                   \
+      "Maximum number of response header (and trailer) fields.")                          \
+    X(FRONTEND_MAX_REQUESTS, "HTTP", "frontend-max-requests", 0, K_NUM, "<N>", 0,          \
+      UINT64_MAX, NULL, frontend_max_requests, ST_U64,                                      \
+      "Requests one client connection may make (default and 0:\n"                        \
+      "unlimited). HTTP/2: the Nth stream gets GOAWAY(NO_ERROR) with\n"                  \
+      "it as last stream, and the connection closes once its streams\n"                  \
+      "are done. HTTP/1.1: the Nth response carries Connection: close\n"                 \
+      "and the connection closes after it.")                                               \
+    X(ADMIN, "Observability", "admin", 0, K_STR, "<HOST>,<PORT>", 0, 0, NULL, admin, ST_STR, \
+      "Serve GET /metrics (Prometheus), /stats (JSON) and /healthz on\n"                 \
+      "this plain-HTTP/1.1 address. It never proxies.")                                   \
+    X(ACCESSLOG_FILE, "Observability", "accesslog-file", 0, K_STR, "<PATH>", 0, 0, NULL,    \
+      accesslog_file, ST_STR,                                                              \
+      "Write an access log line per request and per tunnel to PATH\n"                     \
+      "(\"-\" or /dev/stdout for containers). SIGUSR1 reopens it.")                        \
+    X(ACCESSLOG_FORMAT, "Observability", "accesslog-format", 0, K_STR, "<FORMAT>", 0, 0,    \
+      NULL, accesslog_format, ST_STR,                                                      \
+      "Access log line format with nghttpx's $variables (default:\n"                      \
+      "nghttpx's default format).")                                                        \
+    X(ACCESSLOG_WRITE_EARLY, "Observability", "accesslog-write-early", 0, K_FLAG, NULL, 0,  \
+      0, NULL, accesslog_write_early, ST_BOOL,                                             \
+      "Write the access log line when the response head is sent, not\n"                  \
+      "when the exchange ends.")                                                           \
+    X(CONNECT_ALLOW, "CONNECT", "connect-allow", 0, K_CRULE_ALLOW, "<HOST>:<PORTS>", 0, 0,  \
+      NULL, connect_rules, ST_NONE,                                                        \
+      "Allow CONNECT to HOST (a name, *.suffix, *, an address or a\n"                    \
+      "CIDR such as 10.0.0.0/8 or [fd00::]/8) on PORTS (80, 8000-8999,\n"                \
+      "80,443 or *); repeatable. Without a rule every CONNECT is denied.\n"              \
+      "Address rules are checked on every resolved address.")                             \
+    X(CONNECT_DENY, "CONNECT", "connect-deny", 0, K_CRULE_DENY, "<HOST>:<PORTS>", 0, 0, NULL, \
+      connect_rules, ST_NONE,                                                              \
+      "Deny CONNECT to HOST on PORTS; checked first, wins over allow;\n"                  \
+      "repeatable. Rules from --conf and the command line all apply.")                    \
+    X(CONNECT_AUTH_FILE, "CONNECT", "connect-auth-file", 0, K_STR, "<PATH>", 0, 0, NULL,    \
+      connect_auth_file, ST_STR,                                                           \
+      "htpasswd file (bcrypt $2y$ or SHA-512-crypt $6$ entries); if set,\n"             \
+      "CONNECT needs Proxy-Authorization: Basic, else 407.")                              \
+    X(TUNNEL_CONNECT_TIMEOUT, "CONNECT", "tunnel-connect-timeout", 0, K_DUR, "<DURATION>",  \
+      0, 0, "10s", tunnel_connect_timeout, ST_DBL,                                         \
+      "Timeout for resolving and connecting to a CONNECT target (504).")                  \
+    X(TUNNEL_IDLE_TIMEOUT, "CONNECT", "tunnel-idle-timeout", 0, K_DUR, "<DURATION>", 0, 0,  \
+      "5m", tunnel_idle_timeout, ST_DBL,                                                   \
+      "Close a tunnel, or a WebSocket (HTTP/1.1 or HTTP/2), after this\n"               \
+      "long with no bytes either way. Of the client timeouts only\n"                     \
+      "--frontend-write-timeout and --stream-write-timeout apply to a\n"                \
+      "tunnel.")                                                                           \
+    X(DNS_LOOKUP_TIMEOUT, "CONNECT", "dns-lookup-timeout", 0, K_DUR, "<DURATION>", 0, 0,    \
+      "5s", dns_lookup_timeout, ST_DBL, "Timeout for one DNS lookup of a CONNECT target.") \
+    X(DNS_CACHE_TIMEOUT, "CONNECT", "dns-cache-timeout", 0, K_DUR, "<DURATION>", 0, 0,      \
+      "10s", dns_cache_timeout, ST_DBL, "How long a resolved name is cached per worker.")  \
+    X(MAX_TUNNELS_PER_CONNECTION, "CONNECT", "max-tunnels-per-connection", 0, K_NUM, "<N>",  \
+      0, 65535, "0", max_tunnels_per_connection, ST_SIZE,                                  \
+      "Maximum tunnels open on one client connection (0: the HTTP/2\n"                   \
+      "stream limit); more get 503.")                                                      \
+    X(USER, "Misc", "user", 0, K_STR, "<USER>", 0, 0, NULL, user, ST_STR,                  \
+      "Run as USER: bind and read keys as root, then take its groups,\n"                   \
+      "gid and uid before serving; refuse to run if that fails.")                          \
+    X(PROBE, "Misc", "probe", 0, K_PROBE, "<URL>", 0, 0, NULL, probe, ST_STR,              \
+      "Only GET the http:// URL (e.g. http://127.0.0.1:9090/healthz):\n"                   \
+      "exit 0 on 2xx, else 1 (5s timeout). For container health checks.")                  \
+    X(CONF, "Misc", "conf", 0, K_CONF, "<PATH>", 0, 0, NULL, conf_file, ST_STR,            \
+      "Read options from PATH: one NAME=VALUE per line, NAME a long\n"                    \
+      "option without \"--\", flags take yes or no, \"#\" starts a\n"                      \
+      "comment line. The command line wins over the file.")                               \
+    X(PRIVATE_KEY_FILE, "Misc", "private-key-file", 0, K_STR, "<PATH>", 0, 0, NULL,        \
+      private_key_file, ST_STR,                                                            \
+      "Same as <PRIVATE_KEY>, for the config file (the positional wins).")                \
+    X(CERTIFICATE_FILE, "Misc", "certificate-file", 0, K_STR, "<PATH>", 0, 0, NULL,        \
+      cert_file, ST_STR, "Same as <CERT>, for the config file (the positional wins).")    \
+    X(PID_FILE, "Misc", "pid-file", 0, K_STR, "<PATH>", 0, 0, NULL, pid_file, ST_STR,      \
+      "Write the process id to PATH once the listeners are open;\n"                      \
+      "removed at exit. For kill -HUP $(cat PATH) and systemd's PIDFile.")              \
+    X(CHECK_CONFIG, "Misc", "check-config", 't', K_FLAG, NULL, 0, 0, NULL, check_config,    \
+      ST_BOOL,                                                                             \
+      "Load and check the whole configuration as SIGHUP would (options,\n"               \
+      "--conf, certificates and keys, auth file, access log format),\n"                 \
+      "print \"configuration OK\" or the error and exit 0 or 1.\n"                     \
+      "Binds no port.")                                                                    \
+    X(VERSION, "Misc", "version", 'v', K_VERSION, NULL, 0, 0, NULL, workers, ST_NONE,       \
+      "Print the version and exit.")                                                       \
+    X(HELP, "Misc", "help", 'h', K_HELP, NULL, 0, 0, NULL, workers, ST_NONE,               \
+      "Print this help and exit.")
+
+#endif
