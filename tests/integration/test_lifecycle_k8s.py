@@ -266,6 +266,11 @@ def test_sd_notify_ready_and_stopping(procs, tmp_path, monkeypatch, abstract):
         # READY means serving: the frontend and the admin answer now.
         assert port_listening(g.port) and port_listening(aport)
         assert admin_request(aport, "/readyz")[0] == 200
+        # systemctl reload: RELOADING=1, then READY=1 once every worker
+        # took the new configuration.
+        g.signal(signal.SIGHUP)
+        assert sock.recv(256) == b"RELOADING=1"
+        assert sock.recv(256) == b"READY=1"
         g.signal(signal.SIGTERM)
         assert sock.recv(256) == b"STOPPING=1"
         assert g.popen.wait(timeout=WAIT) == 0
