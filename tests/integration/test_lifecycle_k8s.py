@@ -206,6 +206,9 @@ def test_user_drops_privileges_after_binding(procs, tls_files):
         "-f", "%s,%d;no-tls" % (HOST, low), "-f", "%s,%d" % (HOST, tls_port),
         "-b", o.backend(), "-n", "2", "--admin=%s,%d" % (HOST, aport),
         "--user=nobody", str(tls_files[0]), str(tls_files[1])], [low, tls_port, aport])
+    # The sockets listen before the drop; the admin answers only once the
+    # main loop runs, after it.
+    assert admin_request(aport, "/readyz")[0] == 200
     assert status_ids(g.pid, "Uid") == [nobody.pw_uid] * 4
     assert status_ids(g.pid, "Gid") == [nobody.pw_gid] * 4
     assert 0 not in status_ids(g.pid, "Groups")
