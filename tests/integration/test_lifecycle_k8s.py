@@ -10,8 +10,10 @@ import os
 import pwd
 import re
 import signal
+import shutil
 import socket
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -239,8 +241,17 @@ def test_user_refused_when_the_drop_fails():
         os.setgid(nobody.pw_gid)
         os.setuid(nobody.pw_uid)
 
-    r = subprocess.run(gate_argv(["-f", "%s,%d;no-tls" % (HOST, free_port()), "--user=root"]),
-                       preexec_fn=become_nobody, capture_output=True, text=True, timeout=15)
+    # nobody may not reach the build tree (a clone under a 0700 mktemp
+    # directory): run a copy from a directory anyone can enter.
+    d = tempfile.mkdtemp(prefix="h2gate-nobody.")
+    try:
+        os.chmod(d, 0o755)
+        argv = gate_argv(["-f", "%s,%d;no-tls" % (HOST, free_port()), "--user=root"])
+        argv[0] = shutil.copy2(argv[0], os.path.join(d, os.path.basename(argv[0])))
+        r = subprocess.run(argv, preexec_fn=become_nobody, capture_output=True, text=True,
+                           timeout=15)
+    finally:
+        shutil.rmtree(d)
     assert r.returncode == 1
     assert "--user=root" in r.stderr and "start h2gate as root" in r.stderr
 
