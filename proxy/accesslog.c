@@ -389,6 +389,66 @@ static struct str header_value(const struct alog_entry *e, struct str name, bool
     return hdrs_value(e->req_headers, (size_t)i);
 }
 
+/* %{time_local} / %{time_iso8601}; whole milliseconds first, so 0.123
+ * stored as 0.12299... stays .123 */
+static void put_time(struct line *l, bool iso8601, const struct alog_entry *e)
+{
+    int64_t ms = (int64_t)(entry_time(e) * 1000.0 + 0.5);
+    fill_time_cache((time_t)(ms / 1000));
+    if (!iso8601) {
+        put_cstr(l, tcache.local);
+        return;
+    }
+    char tmp[8];
+    snprintf(tmp, sizeof(tmp), ".%03u", (unsigned)(ms % 1000));
+    put_cstr(l, tcache.iso_head);
+    put_cstr(l, tmp);
+    put_cstr(l, tcache.iso_tz);
+}
+
+/* The path up to '?'; a plain CONNECT's authority-form target is kept whole. */
+static struct str entry_path_without_query(const struct alog_entry *e)
+{
+    struct str p = entry_path(e);
+    if (!is_connect(e) || e->ext_connect) {
+        const char *q = memchr(p.p, '?', p.len);
+        if (q)
+            p.len = (size_t)(q - p.p);
+    }
+    return p;
+}
+
+static void put_session_id(struct line *l, const struct alog_entry *e)
+{
+    if (!e->tls_protocol || !e->tls_session_id || e->tls_session_id_len == 0) {
+        put_dash(l);
+        return;
+    }
+    for (size_t i = 0; i < e->tls_session_id_len; i++) {
+        char hx[2] = { lower_hex[e->tls_session_id[i] >> 4], lower_hex[e->tls_session_id[i] & 0xf] };
+        put(l, hx, 2);
+    }
+}
+
+/* A request header's value, or "-" when the request had none. */
+static void put_header(struct line *l, const struct alog_entry *e, struct str name)
+{
+    bool found;
+    struct str v = header_value(e, name, &found);
+    if (found)
+        put_escaped(l, v);
+    else
+        put_dash(l);
+}
+
+static void put_u64_or_dash(struct line *l, bool known, uint64_t n)
+{
+    if (known)
+        put_u64(l, n);
+    else
+        put_dash(l);
+}
+
 static void put_frag(struct line *l, const struct alog_format *f, const struct frag *fr,
                      const struct alog_entry *e)
 {
@@ -397,24 +457,15 @@ static void put_frag(struct line *l, const struct alog_format *f, const struct f
     case F_LITERAL:
         put_str(l, fr->value);
         break;
-    case F_HTTP: {
-        bool found;
-        struct str v = header_value(e, fr->value, &found);
-        if (found)
-            put_escaped(l, v);
-        else
-            put_dash(l);
+    case F_HTTP:
+        put_header(l, e, fr->value);
         break;
-    }
-    case F_AUTHORITY: {
-        bool found = e->authority.len > 0;
-        struct str v = found ? e->authority : header_value(e, STR_LIT("host"), &found);
-        if (found)
-            put_escaped(l, v);
+    case F_AUTHORITY:
+        if (e->authority.len > 0)
+            put_escaped(l, e->authority);
         else
-            put_dash(l);
+            put_header(l, e, STR_LIT("host"));
         break;
-    }
     case F_REMOTE_ADDR:
         put_escaped_or_dash(l, e->remote_addr);
         break;
@@ -425,26 +476,16 @@ static void put_frag(struct line *l, const struct alog_format *f, const struct f
         put_u64(l, e->server_port);
         break;
     case F_TIME_LOCAL:
-    case F_TIME_ISO8601: {
-        /* whole milliseconds first, so 0.123 stored as 0.12299... stays .123 */
-        int64_t ms = (int64_t)(entry_time(e) * 1000.0 + 0.5);
-        fill_time_cache((time_t)(ms / 1000));
-        if (fr->type == F_TIME_LOCAL) {
-            put_cstr(l, tcache.local);
-            break;
-        }
-        char tmp[8];
-        snprintf(tmp, sizeof(tmp), ".%03u", (unsigned)(ms % 1000));
-        put_cstr(l, tcache.iso_head);
-        put_cstr(l, tmp);
-        put_cstr(l, tcache.iso_tz);
+    case F_TIME_ISO8601:
+        put_time(l, fr->type == F_TIME_ISO8601, e);
         break;
-    }
     case F_REQUEST:
         put_escaped_or_dash(l, e->method);
         put(l, " ", 1);
         put_escaped(l, entry_path(e));
         put(l, " ", 1);
+        /* fall through */
+    case F_PROTOCOL_VERSION:
         put_cstr(l, e->protocol ? e->protocol : "-");
         break;
     case F_METHOD:
@@ -453,18 +494,8 @@ static void put_frag(struct line *l, const struct alog_format *f, const struct f
     case F_PATH:
         put_escaped(l, entry_path(e));
         break;
-    case F_PATH_WITHOUT_QUERY: {
-        struct str p = entry_path(e);
-        if (!is_connect(e) || e->ext_connect) {
-            const char *q = memchr(p.p, '?', p.len);
-            if (q)
-                p.len = (size_t)(q - p.p);
-        }
-        put_escaped(l, p);
-        break;
-    }
-    case F_PROTOCOL_VERSION:
-        put_cstr(l, e->protocol ? e->protocol : "-");
+    case F_PATH_WITHOUT_QUERY:
+        put_escaped(l, entry_path_without_query(e));
         break;
     case F_STATUS:
         put_u64(l, (uint64_t)(e->status > 0 ? e->status : 0));
@@ -489,15 +520,7 @@ static void put_frag(struct line *l, const struct alog_format *f, const struct f
         put_cstr(l, tls ? e->tls_protocol : "-");
         break;
     case F_TLS_SESSION_ID:
-        if (!tls || !e->tls_session_id || e->tls_session_id_len == 0) {
-            put_dash(l);
-            break;
-        }
-        for (size_t i = 0; i < e->tls_session_id_len; i++) {
-            char hx[2] = { lower_hex[e->tls_session_id[i] >> 4],
-                           lower_hex[e->tls_session_id[i] & 0xf] };
-            put(l, hx, 2);
-        }
+        put_session_id(l, e);
         break;
     case F_TLS_SESSION_REUSED:
         put_cstr(l, !tls ? "-" : e->tls_session_reused ? "r" : ".");
@@ -512,26 +535,19 @@ static void put_frag(struct line *l, const struct alog_format *f, const struct f
         put_escaped_or_dash(l, e->backend_host);
         break;
     case F_BACKEND_PORT:
-        if (e->backend_host.len)
-            put_u64(l, e->backend_port);
-        else
-            put_dash(l);
+        put_u64_or_dash(l, e->backend_host.len > 0, e->backend_port);
         break;
     case F_SCHEME:
         put_escaped_or_dash(l, e->scheme);
         break;
     case F_TUNNEL_TARGET:
-        if (e->is_tunnel)
-            put_escaped_or_dash(l, e->tunnel_target);
-        else
-            put_dash(l);
+        put_escaped_or_dash(l, e->is_tunnel ? e->tunnel_target : (struct str){ 0 });
         break;
     case F_TUNNEL_BYTES_IN:
+        put_u64_or_dash(l, e->is_tunnel, e->tunnel_bytes_up);
+        break;
     case F_TUNNEL_BYTES_OUT:
-        if (!e->is_tunnel)
-            put_dash(l);
-        else
-            put_u64(l, fr->type == F_TUNNEL_BYTES_IN ? e->tunnel_bytes_up : e->tunnel_bytes_down);
+        put_u64_or_dash(l, e->is_tunnel, e->tunnel_bytes_down);
         break;
     }
 }
