@@ -180,6 +180,11 @@ static bool parse_u64(struct str s, uint64_t max, uint64_t *out)
     return true;
 }
 
+/* "ADDR:PORT\n" of the listening socket: /whoami tells members apart. */
+static char whoami[80];
+/* --down-file: /health answers 503 while this file exists, else 200. */
+static const char *down_path;
+
 /* Picks the answer for method and path (query already cut off). */
 static struct route route_request(struct str method, struct str path)
 {
@@ -206,6 +211,10 @@ static struct route route_request(struct str method, struct str path)
         r.num = n;
         return r;
     }
+    if (str_eq(path, STR_LIT("/whoami")))
+        return route_text(200, whoami);
+    if (str_eq(path, STR_LIT("/health")))
+        return route_text(down_path && access(down_path, F_OK) == 0 ? 503 : 200, NULL);
     if (str_eq(path, STR_LIT("/headers"))) {
         r.act = ACT_HEADERS;
         return r;
@@ -1364,10 +1373,11 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "Usage: origin [-a ADDR] [-p PORT] [-t THREADS] [--h2c] [--h2c-port PORT]\n"
-            "              [--count-file PATH]\n"
+            "              [--count-file PATH] [--down-file PATH]\n"
             "HTTP/1.1 and HTTP/2 cleartext (prior knowledge) test origin; default\n"
             "127.0.0.1:8080. Endpoints: /, /size/N, POST|PUT echo, /delay/MS,\n"
-            "/headers, /status/NNN, /stall, /close.\n");
+            "/headers, /status/NNN, /stall, /close, /whoami (ADDR:PORT),\n"
+            "/health (503 while the --down-file exists).\n");
 }
 
 int main(int argc, char **argv)
@@ -1378,6 +1388,7 @@ int main(int argc, char **argv)
         { "h2c", no_argument, NULL, 'H' },
         { "h2c-port", required_argument, NULL, 'P' },
         { "count-file", required_argument, NULL, 'C' },
+        { "down-file", required_argument, NULL, 'D' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -1396,6 +1407,7 @@ int main(int argc, char **argv)
         case 'H': break;
         case 'P': port2 = optarg; break;
         case 'C': count_path = optarg; break;
+        case 'D': down_path = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 1;
         }
@@ -1405,6 +1417,7 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    snprintf(whoami, sizeof(whoami), strchr(addr, ':') ? "[%s]:%s\n" : "%s:%s\n", addr, port);
     for (size_t i = 0; i < PATTERN_SIZE; i += 16) {
         char line[17];
         snprintf(line, sizeof(line), "%015zx\n", i);

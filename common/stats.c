@@ -386,6 +386,19 @@ void stats_render_prometheus(const struct stats_snapshot *s, const char *const *
                      cf->generations_alive);
 }
 
+void stats_render_backend_family(struct bufq *out, const char *name, const char *type,
+                                 const char *help, const char *const *backend_names,
+                                 size_t num, const uint64_t *values)
+{
+    bufq_appendf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    for (size_t b = 0; b < num; b++) {
+        char tmp[24];
+        bufq_appendf(out, "%s{backend=\"", name);
+        put_label_value(out, backend_name(backend_names, num, b, tmp, sizeof(tmp)));
+        bufq_appendf(out, "\"} %" PRIu64 "\n", values[b]);
+    }
+}
+
 /* Appends the cells of one dim as a number (no axis) or as objects nested
  * by axis. */
 static void json_cells(struct bufq *out, enum stats_dim d, const uint64_t *c)

@@ -16,13 +16,37 @@ struct cfg_frontend {
     bool tls;    /* false with ";no-tls" */
 };
 
+enum cfg_lb { CFG_LB_ROUND_ROBIN = 0, CFG_LB_LEAST_OUTSTANDING };
+enum cfg_affinity { CFG_AFFINITY_NONE = 0, CFG_AFFINITY_IP, CFG_AFFINITY_COOKIE };
+enum cfg_cookie_secure { CFG_COOKIE_SECURE_AUTO = 0, CFG_COOKIE_SECURE_YES, CFG_COOKIE_SECURE_NO };
+
+/* How a group (the members of one route) shares its traffic: the same for
+ * every -b of the group (cfg_load checks). Strings owned by the route. */
+struct cfg_group_policy {
+    enum cfg_lb lb;                 /* ";lb=round-robin" (default) or "least-outstanding" */
+    enum cfg_affinity affinity;     /* ";affinity=none|ip|cookie" */
+    char *cookie_name;              /* ";affinity-cookie-name=" (cookie: required) */
+    char *cookie_path;              /* ";affinity-cookie-path=", or NULL */
+    enum cfg_cookie_secure cookie_secure; /* ";affinity-cookie-secure=auto|yes|no" */
+};
+
+/* A member: one address of one -b. The identity fields (host to addr) are
+ * what the backend registry compares; the others are this generation's
+ * policy, so read them from the generation's cfg->backends[] or route,
+ * never through a registry object (which keeps the values it was first
+ * made with, and no strings of them). */
 struct cfg_backend {
     char *host;
     uint16_t port;
     enum cfg_proto proto;  /* ";proto=http/1.1" (default) or ";proto=h2" */
     bool tls;              /* ";tls" */
     char *sni;             /* ";sni=NAME", or NULL */
-    /* Resolved by cfg_load() with getaddrinfo (first address). */
+    uint32_t weight;       /* ";weight=N", 1..256, default 1 */
+    uint32_t fall, rise;   /* ";fall=N" (0: no passive health), ";rise=N" */
+    char *health_path;     /* ";health=/PATH": active HTTP probe, or NULL */
+    struct cfg_group_policy group; /* parsed here, moved to the route */
+    /* One address of the name (cfg_load() makes a member of each address
+     * the name resolves to, config/resolve.h). */
     struct sockaddr_storage addr;
     socklen_t addr_len;
     size_t index;          /* position in config.backends; once interned
@@ -40,7 +64,9 @@ struct cfg_route {
     size_t path_len;
     struct cfg_backend **backends;  /* borrowed from config.backends, or the
                                      * registry's objects once interned */
+    uint32_t *weights;              /* by member: its -b's weight */
     size_t num_backends;
+    struct cfg_group_policy policy;
 };
 
 struct crule_set;
@@ -83,6 +109,10 @@ struct config {
     double backend_write_timeout;       /* 30s */
     double backend_keep_alive_timeout;  /* 2s, as nghttpx */
     size_t backend_connections_per_host; /* 8: HTTP/2 sessions per backend per worker */
+    double backend_health_interval;     /* 5s between active checks */
+    double backend_health_timeout;      /* 2s */
+    double backend_max_backoff;         /* 2m: longest wait between checks of a down member */
+    bool backend_fail_closed;           /* all members down: 503, not the longest-failed one */
 
     /* HTTP/2 and TLS backends */
     int32_t backend_http2_window_size;              /* 65535 */
@@ -109,6 +139,7 @@ struct config {
     double tunnel_idle_timeout;         /* 5m */
     double dns_lookup_timeout;          /* 5s */
     double dns_cache_timeout;           /* 10s */
+    char *dns_server;                   /* --dns-server: c-ares server list, or NULL */
     size_t max_tunnels_per_connection;  /* 0: the stream limit */
 
     /* Observability */

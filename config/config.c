@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <netdb.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +18,7 @@
 #include "config/connect_rule.h"
 #include "config/options.h"
 #include "config/parse.h"
+#include "config/resolve.h"
 
 #define H2G_VERSION "0.1.0"
 
@@ -414,21 +414,57 @@ static int bad_option(struct loader *ld, int argc, char **argv)
     return fail(ld, "unknown option '%.*s'", (int)name.len, name.p);
 }
 
-static int resolve_backend(struct loader *ld, struct cfg_backend *be)
+/* Every address each -b name resolves to becomes a member: cfg->backends
+ * holds the members, spec by spec, and the routes list them all. */
+static int resolve_backends(struct loader *ld)
 {
-    char port[8];
-    snprintf(port, sizeof(port), "%u", be->port);
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                              .ai_flags = AI_NUMERICSERV };
-    struct addrinfo *res;
-    int rc = getaddrinfo(be->host, port, &hints, &res);
-    if (rc != 0)
-        return fail(ld, "backend %s,%u: cannot resolve %s: %s", be->host, be->port, be->host,
-                    rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
-    memcpy(&be->addr, res->ai_addr, res->ai_addrlen);
-    be->addr_len = res->ai_addrlen;
-    freeaddrinfo(res);
-    return 0;
+    struct config *cfg = ld->cfg;
+    size_t n = ld->num_bes;
+    struct cfg_lookup *ls = xcalloc(n, sizeof(*ls));
+    for (size_t i = 0; i < n; i++)
+        ls[i] = (struct cfg_lookup){ .host = ld->bes[i].be.host, .port = ld->bes[i].be.port };
+    char why[256];
+    if (cfg_resolve(ls, n, cfg->dns_server, cfg->dns_lookup_timeout, why, sizeof(why)) != 0) {
+        free(ls);
+        return fail(ld, "%s", why);
+    }
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct cfg_backend *be = &ld->bes[i].be;
+        if (ls[i].num == 0) {
+            int rc = fail(ld, "backend %s,%u: cannot resolve %s: %s", be->host, be->port,
+                          be->host, ls[i].err);
+            free(ls);
+            return rc;
+        }
+        if (ls[i].num_dropped)
+            log_warn("backend %s,%u: %zu more addresses than the %d kept", be->host, be->port,
+                     ls[i].num_dropped, CFG_MAX_MEMBERS);
+        total += ls[i].num;
+    }
+    size_t *first = xcalloc(n, sizeof(*first)), *count = xcalloc(n, sizeof(*count));
+    cfg->backends = xcalloc(total, sizeof(*cfg->backends));
+    for (size_t i = 0; i < n; i++) {
+        const struct cfg_backend *spec = &ld->bes[i].be;
+        first[i] = cfg->num_backends;
+        count[i] = ls[i].num;
+        for (size_t j = 0; j < ls[i].num; j++) {
+            struct cfg_backend *be = &cfg->backends[cfg->num_backends];
+            *be = *spec;
+            be->host = xstrdup(spec->host);
+            be->sni = spec->sni ? xstrdup(spec->sni) : NULL;
+            be->health_path = spec->health_path ? xstrdup(spec->health_path) : NULL;
+            be->group.cookie_name = be->group.cookie_path = NULL; /* the route's */
+            memcpy(&be->addr, &ls[i].addrs[j], ls[i].addr_lens[j]);
+            be->addr_len = ls[i].addr_lens[j];
+            be->index = cfg->num_backends++;
+        }
+    }
+    const char *msg = cfg_routes_build(cfg, ld->bes, n, first, count, why, sizeof(why));
+    free(first);
+    free(count);
+    free(ls);
+    return msg ? fail(ld, "%s", msg) : 0;
 }
 
 /* Defaults for lists, positional files, the TLS check, resolution, routes. */
@@ -485,19 +521,7 @@ static int finish(struct loader *ld, int num_pos, char **pos)
     if (!cfg->client_cert_file != !cfg->client_private_key_file)
         return fail(ld, "--client-cert-file and --client-private-key-file go together");
 
-    cfg->backends = xcalloc(ld->num_bes, sizeof(*cfg->backends));
-    for (size_t i = 0; i < ld->num_bes; i++) {
-        struct cfg_backend *be = &cfg->backends[i];
-        *be = ld->bes[i].be;
-        ld->bes[i].be.host = NULL;
-        ld->bes[i].be.sni = NULL;
-        be->index = i;
-        cfg->num_backends = i + 1;
-        if (resolve_backend(ld, be) != 0)
-            return -1;
-    }
-    cfg_routes_build(cfg, ld->bes, ld->num_bes);
-    return 0;
+    return resolve_backends(ld);
 }
 
 enum cfg_load_result cfg_load(struct config *cfg, int argc, char **argv, char *err,
@@ -599,7 +623,7 @@ out:
 static const enum opt_id fixed_opts[] = {
     OPT_WORKERS,         OPT_RLIMIT_NOFILE,      OPT_LOG_LEVEL,         OPT_ERRORLOG_FILE,
     OPT_ADMIN,           OPT_ACCESSLOG_FILE,     OPT_DNS_LOOKUP_TIMEOUT, OPT_DNS_CACHE_TIMEOUT,
-    OPT_PID_FILE,        OPT_USER,
+    OPT_PID_FILE,        OPT_USER,               OPT_DNS_SERVER,
 };
 
 static size_t store_size(enum opt_store st)
@@ -654,12 +678,16 @@ void cfg_cleanup(struct config *cfg)
     for (size_t i = 0; i < cfg->num_backends; i++) {
         free(cfg->backends[i].host);
         free(cfg->backends[i].sni);
+        free(cfg->backends[i].health_path);
     }
     free(cfg->backends);
     for (size_t i = 0; i < cfg->num_routes; i++) {
         free(cfg->routes[i].host);
         free(cfg->routes[i].path);
         free(cfg->routes[i].backends);
+        free(cfg->routes[i].weights);
+        free(cfg->routes[i].policy.cookie_name);
+        free(cfg->routes[i].policy.cookie_path);
     }
     free(cfg->routes);
     /* Every string option, straight from the table, so a new one cannot

@@ -1,5 +1,5 @@
 /* Command-line and config-file parsing. Pure: no sockets (except
- * getaddrinfo for backend addresses), no event loop. */
+ * the blocking lookups of backend names, config/resolve.h), no event loop. */
 #ifndef H2G_CONFIG_CONFIG_H
 #define H2G_CONFIG_CONFIG_H
 

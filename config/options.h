@@ -59,6 +59,10 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
     X(WORKERS, "Performance", "workers", 'n', K_NUM, "<N>", 1, 256, "usable CPUs",         \
       workers, ST_INT, "Number of worker threads (1-256). Usable CPUs: the affinity\n"     \
       "mask, bounded by a cgroup v2 cpu.max quota rounded up.")                            \
+    X(BACKEND_FAIL_CLOSED, "Performance", "backend-fail-closed", 0, K_FLAG, NULL, 0, 0,     \
+      NULL, backend_fail_closed, ST_BOOL,                                                  \
+      "When every member of a group is down, answer 503 rather than\n"                  \
+      "send the request to the member that failed longest ago.")                          \
     X(BACKEND_CONNECTIONS_PER_HOST, "Performance", "backend-connections-per-host", 0,      \
       K_NUM, "<N>", 1, 65535, "8", backend_connections_per_host, ST_SIZE,                  \
       "Upper bound on the HTTP/2 sessions each worker opens to one\n"                     \
@@ -126,6 +130,17 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       "<DURATION>", 0, 0, "2s", backend_keep_alive_timeout, ST_DBL,                        \
       "How long an idle backend connection (HTTP/1.1) or session\n"                      \
       "(HTTP/2, no open stream) is kept for reuse.")                                      \
+    X(BACKEND_HEALTH_INTERVAL, "Timeout", "backend-health-interval", 0, K_DUR,             \
+      "<DURATION>", 0, 0, "5s", backend_health_interval, ST_DBL,                           \
+      "Time between two active checks of a member of a backend with\n"                  \
+      ";health=/PATH (one probe thread for the whole process).")                         \
+    X(BACKEND_HEALTH_TIMEOUT, "Timeout", "backend-health-timeout", 0, K_DUR, "<DURATION>", \
+      0, 0, "2s", backend_health_timeout, ST_DBL,                                          \
+      "A check with no answer this long failed.")                                          \
+    X(BACKEND_MAX_BACKOFF, "Timeout", "backend-max-backoff", 0, K_DUR, "<DURATION>", 0, 0,  \
+      "2m", backend_max_backoff, ST_DBL,                                                   \
+      "A down member is checked after 1s, then after twice the last\n"                  \
+      "wait, at most this long.")                                                                \
     X(BACKEND_HTTP2_SETTINGS_TIMEOUT, "Timeout", "backend-http2-settings-timeout", 0,      \
       K_DUR, "<DURATION>", 0, 0, "10s", backend_http2_settings_timeout, ST_DBL,            \
       "How long an HTTP/2 backend may take to acknowledge SETTINGS.")                     \
@@ -285,6 +300,10 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       "5s", dns_lookup_timeout, ST_DBL, "Timeout for one DNS lookup of a CONNECT target.") \
     X(DNS_CACHE_TIMEOUT, "CONNECT", "dns-cache-timeout", 0, K_DUR, "<DURATION>", 0, 0,      \
       "10s", dns_cache_timeout, ST_DBL, "How long a resolved name is cached per worker.")  \
+    X(DNS_SERVER, "CONNECT", "dns-server", 0, K_STR, "<ADDR>[,...]", 0, 0, NULL,             \
+      dns_server, ST_STR,                                                                  \
+      "DNS servers for backend names and CONNECT targets instead of\n"                   \
+      "/etc/resolv.conf's: 127.0.0.1:5353,[::1]:53 (port 53 if none).")                   \
     X(MAX_TUNNELS_PER_CONNECTION, "CONNECT", "max-tunnels-per-connection", 0, K_NUM, "<N>",  \
       0, 65535, "0", max_tunnels_per_connection, ST_SIZE,                                  \
       "Maximum tunnels open on one client connection (0: the HTTP/2\n"                   \

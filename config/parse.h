@@ -62,10 +62,14 @@ void cfg_backend_spec_cleanup(struct cfg_backend_spec *spec);
  * resolved. Returns the new length (>= 1, <= len). */
 size_t cfg_path_normalize(const char *p, size_t len, char *out);
 
-/* Builds cfg->routes from specs[i].patterns, where cfg->backends[i] is the
- * backend of specs[i]: one route per distinct (host, path), its backends in
- * command-line order. cfg->backends must not move afterwards. */
-void cfg_routes_build(struct config *cfg, const struct cfg_backend_spec *specs,
-                      size_t num_specs);
+/* Builds cfg->routes from specs[i].patterns, where cfg->backends[first[i]]
+ * .. [first[i] + count[i]) are the members (resolved addresses) of specs[i]:
+ * one route per distinct (host, path), its members in command-line order,
+ * its policy (lb=, affinity=...) that of its backends. Returns NULL, or the
+ * error in buf when backends of one pattern disagree on the policy.
+ * cfg->backends must not move afterwards. */
+const char *cfg_routes_build(struct config *cfg, const struct cfg_backend_spec *specs,
+                             size_t num_specs, const size_t *first, const size_t *count,
+                             char *buf, size_t buf_len);
 
 #endif

@@ -1,6 +1,8 @@
 /* The backend registry: see registry.h. */
 #include "config/registry.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,15 +22,30 @@ static bool same_backend(const struct cfg_backend *a, const struct cfg_backend *
            a->addr_len == b->addr_len && memcmp(&a->addr, &b->addr, a->addr_len) == 0;
 }
 
-/* "host:port", or "host:port#slot" when another slot has that label (the
- * same name on another protocol, or resolved to another address). */
+void cfg_backend_label(const struct cfg_backend *be, char *out, size_t len)
+{
+    char addr[INET6_ADDRSTRLEN + 2] = "", lit[INET6_ADDRSTRLEN] = "";
+    const struct sockaddr_in *sin = (const void *)&be->addr;
+    const struct sockaddr_in6 *sin6 = (const void *)&be->addr;
+    if (be->addr.ss_family == AF_INET6 && inet_ntop(AF_INET6, &sin6->sin6_addr, lit, sizeof(lit)))
+        snprintf(addr, sizeof(addr), "[%s]", lit);
+    else if (be->addr.ss_family == AF_INET && inet_ntop(AF_INET, &sin->sin_addr, lit, sizeof(lit)))
+        snprintf(addr, sizeof(addr), "%s", lit);
+    if (!addr[0] || strcmp(lit, be->host) == 0)
+        snprintf(out, len, "%s:%u", be->host, be->port);
+    else
+        snprintf(out, len, "%s:%u@%s", be->host, be->port, addr);
+}
+
+/* cfg_backend_label, with "#slot" when another slot has that label (the
+ * same backend on another protocol). */
 static char *label(const struct cfg_registry *r, const struct cfg_backend *be, size_t slot)
 {
-    char name[300];
-    snprintf(name, sizeof(name), "%s:%u", be->host, be->port);
+    char name[320];
+    cfg_backend_label(be, name, sizeof(name));
     for (size_t i = 0; i < r->num; i++) {
         if (strcmp(r->names[i], name) == 0) {
-            snprintf(name, sizeof(name), "%s:%u#%zu", be->host, be->port, slot);
+            snprintf(name + strlen(name), sizeof(name) - strlen(name), "#%zu", slot);
             break;
         }
     }
@@ -46,6 +63,8 @@ static size_t intern_one(struct cfg_registry *r, const struct cfg_backend *be)
     *copy = *be;
     copy->host = xstrdup(be->host);
     copy->sni = be->sni ? xstrdup(be->sni) : NULL;
+    copy->health_path = NULL;  /* policy: read from the generation */
+    copy->group = (struct cfg_group_policy){ 0 };
     copy->index = slot;
     r->slots = xrealloc(r->slots, (slot + 1) * sizeof(*r->slots));
     r->names = xrealloc(r->names, (slot + 1) * sizeof(*r->names));

@@ -27,4 +27,8 @@ void cfg_registry_intern(struct cfg_registry *r, struct config *cfg);
 
 void cfg_registry_free(struct cfg_registry *r);
 
+/* A member's name for logs and metrics: "host:port" for an IP literal,
+ * "name:port@address" for a name (each of its addresses is a member). */
+void cfg_backend_label(const struct cfg_backend *be, char *out, size_t len);
+
 #endif

@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,38 +91,74 @@ static bool needs_normalize(struct str path)
     return false;
 }
 
-void cfg_routes_build(struct config *cfg, const struct cfg_backend_spec *specs,
-                      size_t num_specs)
+static void add_member(struct cfg_route *r, struct cfg_backend *be)
+{
+    for (size_t k = 0; k < r->num_backends; k++) {
+        if (r->backends[k] == be)
+            return;  /* "-b h,80;/a:/a" names the group once */
+    }
+    r->backends = xrealloc(r->backends, (r->num_backends + 1) * sizeof(be));
+    r->weights = xrealloc(r->weights, (r->num_backends + 1) * sizeof(*r->weights));
+    r->weights[r->num_backends] = be->weight;
+    r->backends[r->num_backends++] = be;
+}
+
+static bool same_opt_str(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool same_policy(const struct cfg_group_policy *a, const struct cfg_group_policy *b)
+{
+    return a->lb == b->lb && a->affinity == b->affinity && a->cookie_secure == b->cookie_secure &&
+           same_opt_str(a->cookie_name, b->cookie_name) &&
+           same_opt_str(a->cookie_path, b->cookie_path);
+}
+
+static struct cfg_route *find_or_add(struct config *cfg, const struct cfg_pattern *pat,
+                                     const struct cfg_group_policy *pol)
+{
+    for (size_t k = 0; k < cfg->num_routes; k++) {
+        if (strcmp(cfg->routes[k].host, pat->host) == 0 &&
+            strcmp(cfg->routes[k].path, pat->path) == 0)
+            return &cfg->routes[k];
+    }
+    cfg->routes = xrealloc(cfg->routes, (cfg->num_routes + 1) * sizeof(*cfg->routes));
+    struct cfg_route *r = &cfg->routes[cfg->num_routes++];
+    *r = (struct cfg_route){
+        .host = xstrdup(pat->host),
+        .host_len = strlen(pat->host),
+        .path = xstrdup(pat->path),
+        .path_len = strlen(pat->path),
+        .policy = *pol,
+    };
+    r->policy.cookie_name = pol->cookie_name ? xstrdup(pol->cookie_name) : NULL;
+    r->policy.cookie_path = pol->cookie_path ? xstrdup(pol->cookie_path) : NULL;
+    return r;
+}
+
+const char *cfg_routes_build(struct config *cfg, const struct cfg_backend_spec *specs,
+                             size_t num_specs, const size_t *first, const size_t *count,
+                             char *buf, size_t buf_len)
 {
     for (size_t i = 0; i < num_specs; i++) {
-        struct cfg_backend *be = &cfg->backends[i];
+        const struct cfg_group_policy *pol = &specs[i].be.group;
         for (size_t j = 0; j < specs[i].num_patterns; j++) {
             const struct cfg_pattern *pat = &specs[i].patterns[j];
-            struct cfg_route *r = NULL;
-            for (size_t k = 0; k < cfg->num_routes && !r; k++) {
-                if (strcmp(cfg->routes[k].host, pat->host) == 0 &&
-                    strcmp(cfg->routes[k].path, pat->path) == 0)
-                    r = &cfg->routes[k];
+            struct cfg_route *r = find_or_add(cfg, pat, pol);
+            if (!same_policy(&r->policy, pol)) {
+                snprintf(buf, buf_len,
+                         "backend %s,%u: pattern '%s%s' is shared with a backend of other "
+                         "lb= or affinity= parameters: give every backend of a pattern the "
+                         "same ones",
+                         specs[i].be.host, specs[i].be.port, pat->host, pat->path);
+                return buf;
             }
-            if (!r) {
-                cfg->routes = xrealloc(cfg->routes, (cfg->num_routes + 1) * sizeof(*r));
-                r = &cfg->routes[cfg->num_routes++];
-                *r = (struct cfg_route){
-                    .host = xstrdup(pat->host),
-                    .host_len = strlen(pat->host),
-                    .path = xstrdup(pat->path),
-                    .path_len = strlen(pat->path),
-                };
-            }
-            bool present = false;
-            for (size_t k = 0; k < r->num_backends; k++)
-                present |= r->backends[k] == be;
-            if (present)
-                continue;  /* "-b h,80;/a:/a" names the group once */
-            r->backends = xrealloc(r->backends, (r->num_backends + 1) * sizeof(be));
-            r->backends[r->num_backends++] = be;
+            for (size_t m = 0; m < count[i]; m++)
+                add_member(r, &cfg->backends[first[i] + m]);
         }
     }
+    return NULL;
 }
 
 /* 0: no match. An exact match beats everything; otherwise the longer

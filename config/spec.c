@@ -139,13 +139,95 @@ static bool looks_like_param(struct str f)
     return false;
 }
 
+/* "NAME=N" with lo <= N <= hi into *out. */
+static const char *param_num(struct str v, const char *name, uint32_t lo, uint32_t hi,
+                             uint32_t *out, char *buf, size_t buf_len)
+{
+    uint64_t n;
+    if (cfg_parse_uint(v, &n) != NULL || n < lo || n > hi) {
+        snprintf(buf, buf_len, "invalid %s '%.*s' (expected %u-%u)", name, (int)v.len, v.p,
+                 lo, hi);
+        return buf;
+    }
+    *out = (uint32_t)n;
+    return NULL;
+}
+
+static void set_str(char **dst, struct str v)
+{
+    free(*dst);
+    *dst = xstrndup(v.p, v.len);
+}
+
+/* The group's parameters: lb=, affinity= and the affinity cookie's. */
+static const char *parse_group_param(struct str name, struct str v, struct cfg_group_policy *g,
+                                     char *buf, size_t buf_len)
+{
+    if (str_eq(name, STR_LIT("lb"))) {
+        if (str_eq(v, STR_LIT("round-robin")))
+            g->lb = CFG_LB_ROUND_ROBIN;
+        else if (str_eq(v, STR_LIT("least-outstanding")))
+            g->lb = CFG_LB_LEAST_OUTSTANDING;
+        else
+            return fmt(buf, buf_len, "unknown lb", v, " (expected round-robin or least-outstanding)");
+    } else if (str_eq(name, STR_LIT("affinity"))) {
+        if (str_eq(v, STR_LIT("none")))
+            g->affinity = CFG_AFFINITY_NONE;
+        else if (str_eq(v, STR_LIT("ip")))
+            g->affinity = CFG_AFFINITY_IP;
+        else if (str_eq(v, STR_LIT("cookie")))
+            g->affinity = CFG_AFFINITY_COOKIE;
+        else
+            return fmt(buf, buf_len, "unknown affinity", v, " (expected none, ip or cookie)");
+    } else if (str_eq(name, STR_LIT("affinity-cookie-name"))) {
+        for (size_t i = 0; i < v.len; i++) {
+            unsigned char c = (unsigned char)v.p[i];
+            if (c <= ' ' || c >= 0x7f || strchr("()<>@,;:\\\"/[]?={}", c))
+                return fmt(buf, buf_len, "invalid affinity-cookie-name", v, "");
+        }
+        if (v.len == 0)
+            return "affinity-cookie-name needs a name";
+        set_str(&g->cookie_name, v);
+    } else if (str_eq(name, STR_LIT("affinity-cookie-path"))) {
+        for (size_t i = 0; i < v.len; i++) {
+            if ((unsigned char)v.p[i] < ' ' || v.p[i] == ';' || v.p[i] == 0x7f)
+                return fmt(buf, buf_len, "invalid affinity-cookie-path", v, "");
+        }
+        set_str(&g->cookie_path, v);
+    } else if (str_eq(name, STR_LIT("affinity-cookie-secure"))) {
+        if (str_eq(v, STR_LIT("auto")))
+            g->cookie_secure = CFG_COOKIE_SECURE_AUTO;
+        else if (str_eq(v, STR_LIT("yes")))
+            g->cookie_secure = CFG_COOKIE_SECURE_YES;
+        else if (str_eq(v, STR_LIT("no")))
+            g->cookie_secure = CFG_COOKIE_SECURE_NO;
+        else
+            return fmt(buf, buf_len, "unknown affinity-cookie-secure", v,
+                       " (expected auto, yes or no)");
+    } else {
+        return fmt(buf, buf_len, "unknown parameter", name,
+                   " (expected proto=, tls, sni=, weight=, fall=, rise=, health=, lb=, "
+                   "affinity=, affinity-cookie-name=, affinity-cookie-path= or "
+                   "affinity-cookie-secure=)");
+    }
+    return NULL;
+}
+
 static const char *parse_param(struct str f, struct cfg_backend *be, char *buf,
                                size_t buf_len)
 {
     if (f.len == 0)
         return NULL;
-    if (str_has_prefix(f, STR_LIT("proto="))) {
-        struct str v = str_make(f.p + 6, f.len - 6);
+    if (str_eq(f, STR_LIT("tls"))) {
+        be->tls = true;
+        return NULL;
+    }
+    const char *eq = memchr(f.p, '=', f.len);
+    struct str name = eq ? str_make(f.p, (size_t)(eq - f.p)) : f;
+    struct str v = eq ? str_make(eq + 1, f.len - name.len - 1) : STR_LIT("");
+    if (!eq)
+        return fmt(buf, buf_len, "unknown parameter", f, " (expected NAME=VALUE or tls)");
+    if (str_eq(name, STR_LIT("proto"))) {
         if (str_eq(v, STR_LIT("h2")))
             be->proto = CFG_PROTO_H2;
         else if (str_eq(v, STR_LIT("http/1.1")))
@@ -154,24 +236,35 @@ static const char *parse_param(struct str f, struct cfg_backend *be, char *buf,
             return fmt(buf, buf_len, "unknown proto", v, " (expected h2 or http/1.1)");
         return NULL;
     }
-    if (str_eq(f, STR_LIT("tls"))) {
-        be->tls = true;
-        return NULL;
-    }
-    if (str_has_prefix(f, STR_LIT("sni="))) {
-        if (f.len == 4)
+    if (str_eq(name, STR_LIT("sni"))) {
+        if (v.len == 0)
             return "sni needs a name";
-        free(be->sni);
-        be->sni = xstrndup(f.p + 4, f.len - 4);
+        set_str(&be->sni, v);
         return NULL;
     }
-    return fmt(buf, buf_len, "unknown parameter", f, " (expected proto=, tls or sni=)");
+    if (str_eq(name, STR_LIT("weight")))
+        return param_num(v, "weight", 1, 256, &be->weight, buf, buf_len);
+    if (str_eq(name, STR_LIT("fall")))
+        return param_num(v, "fall", 0, 1000, &be->fall, buf, buf_len);
+    if (str_eq(name, STR_LIT("rise")))
+        return param_num(v, "rise", 0, 1000, &be->rise, buf, buf_len);
+    if (str_eq(name, STR_LIT("health"))) {
+        if (v.len == 0 || v.p[0] != '/')
+            return fmt(buf, buf_len, "invalid health path", v, " (expected /PATH)");
+        for (size_t i = 0; i < v.len; i++) {
+            if ((unsigned char)v.p[i] <= ' ' || v.p[i] == 0x7f)
+                return fmt(buf, buf_len, "invalid health path", v, "");
+        }
+        set_str(&be->health_path, v);
+        return NULL;
+    }
+    return parse_group_param(name, v, &be->group, buf, buf_len);
 }
 
 const char *cfg_parse_backend(const char *spec, struct cfg_backend_spec *out, char *buf,
                               size_t buf_len)
 {
-    *out = (struct cfg_backend_spec){ 0 };
+    *out = (struct cfg_backend_spec){ .be.weight = 1 };
     struct str rest = str_cstr(spec), f;
     next_field(&rest, ';', &f);
     const char *msg = parse_host_port(f, &out->be.host, &out->be.port, buf, buf_len);
@@ -189,6 +282,8 @@ const char *cfg_parse_backend(const char *spec, struct cfg_backend_spec *out, ch
     }
     while (!msg && next_field(&rest, ';', &f))
         msg = parse_param(f, &out->be, buf, buf_len);
+    if (!msg && out->be.group.affinity == CFG_AFFINITY_COOKIE && !out->be.group.cookie_name)
+        msg = "affinity=cookie needs affinity-cookie-name=NAME";
     if (msg)
         goto fail;
 
@@ -212,6 +307,9 @@ void cfg_backend_spec_cleanup(struct cfg_backend_spec *spec)
 {
     free(spec->be.host);
     free(spec->be.sni);
+    free(spec->be.health_path);
+    free(spec->be.group.cookie_name);
+    free(spec->be.group.cookie_path);
     for (size_t i = 0; i < spec->num_patterns; i++) {
         free(spec->patterns[i].host);
         free(spec->patterns[i].path);

@@ -174,15 +174,21 @@ static void backends(const char *p, size_t len)
     }
 
     struct cfg_backend be[MAX_SPECS];
+    size_t first[MAX_SPECS], count[MAX_SPECS];
     struct config cfg;
     memset(&cfg, 0, sizeof(cfg));
     for (size_t i = 0; i < num_ok; i++) {
         be[i] = specs[i].be;
         be[i].index = i;
+        first[i] = i;
+        count[i] = 1;  /* one address each */
     }
     cfg.backends = be;
     cfg.num_backends = num_ok;
-    cfg_routes_build(&cfg, specs, num_ok);
+    char rbuf[256];
+    const char *rmsg = cfg_routes_build(&cfg, specs, num_ok, first, count, rbuf, sizeof(rbuf));
+    if (rmsg)
+        check_msg(rmsg);
     for (size_t i = 0; i < cfg.num_routes; i++) {
         const struct cfg_route *r = &cfg.routes[i];
         CHECK(r->num_backends >= 1 && r->path_len >= 1 && r->path[0] == '/');
@@ -210,6 +216,9 @@ static void backends(const char *p, size_t len)
         free(cfg.routes[i].host);
         free(cfg.routes[i].path);
         free(cfg.routes[i].backends);
+        free(cfg.routes[i].weights);
+        free(cfg.routes[i].policy.cookie_name);
+        free(cfg.routes[i].policy.cookie_path);
     }
     free(cfg.routes);
     for (size_t i = 0; i < num_ok; i++) {

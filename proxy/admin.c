@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/stats.h"
 #include "common/xalloc.h"
+#include "proxy/health.h"
 #include "proxy/sock.h"
 
 /* Read size; the parser consumes everything it is given unless a request
@@ -58,6 +59,7 @@ struct admin {
     const char *const *backend_names;
     const _Atomic bool *shutting_down;
     const struct admin_config_info *config_info;  /* or NULL */
+    bool (*ready)(void);                           /* or NULL */
     struct stats_snapshot snap;
     struct buf_pool pool;
     struct admin_conn *conns;
@@ -208,13 +210,40 @@ static enum page find_page(const char *path, size_t len)
 /* Why /readyz says 503, or NULL when h2gate should get new traffic. The
  * admin only serves once the workers listen, and a graceful shutdown sets
  * shutting_down before any listener closes, so the flag covers "listening
- * and not draining". Health checks (issue 12) add their condition here:
- * every backend group has a member up. */
+ * and not draining"; with health checks, every backend group also needs a
+ * member up. */
 static const char *not_ready(const struct admin *a)
 {
     if (atomic_load_explicit(a->shutting_down, memory_order_relaxed))
         return "draining\n";
+    if (a->ready && !a->ready())
+        return "every member of a backend group is down\n";
     return NULL;
+}
+
+/* The health cells (health.h): not in the worker blocks, read here. */
+static void render_health(const struct admin *a, struct bufq *out)
+{
+    size_t n = a->snap.num_backends;
+    uint64_t *v = xcalloc(3 * (n ? n : 1), sizeof(*v));
+    for (size_t b = 0; b < n; b++) {
+        struct health_view hv;
+        health_view(b, &hv);
+        v[b] = hv.up;
+        v[n + b] = hv.checks;
+        v[2 * n + b] = hv.check_failures;
+    }
+    stats_render_backend_family(out, "h2gate_backend_up", "gauge",
+                                "1 while the member may get requests, 0 while health checks "
+                                "or failed requests mark it down.",
+                                a->backend_names, n, v);
+    stats_render_backend_family(out, "h2gate_backend_health_checks_total", "counter",
+                                "Active health checks of the member (probes).",
+                                a->backend_names, n, v + n);
+    stats_render_backend_family(out, "h2gate_backend_health_check_failures_total", "counter",
+                                "Health checks of the member that failed.", a->backend_names,
+                                n, v + 2 * n);
+    free(v);
 }
 
 /* Answers the request the parser just completed. */
@@ -269,6 +298,7 @@ static void answer(struct admin_conn *c)
     bufq_init(&body, &a->pool);
     if (page == PAGE_METRICS) {
         stats_render_prometheus(&a->snap, a->backend_names, &body);
+        render_health(a, &body);
         queue_response(c, 200, "text/plain; version=0.0.4; charset=utf-8", &body, head_only,
                        false);
     } else {
@@ -508,6 +538,11 @@ struct admin *admin_new(struct ev_loop *loop, int listen_fd, struct stats *const
 void admin_set_config_info(struct admin *a, const struct admin_config_info *info)
 {
     a->config_info = info;
+}
+
+void admin_set_ready_check(struct admin *a, bool (*ready)(void))
+{
+    a->ready = ready;
 }
 
 void admin_set_backends(struct admin *a, const char *const *names, size_t num)

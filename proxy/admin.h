@@ -56,6 +56,9 @@ struct admin_config_info {
 /* Borrows info until admin_free(): rendered with every /metrics and /stats. */
 void admin_set_config_info(struct admin *a, const struct admin_config_info *info);
 
+/* /readyz also asks ready() (main thread) and answers 503 when false. */
+void admin_set_ready_check(struct admin *a, bool (*ready)(void));
+
 /* A reload added backends: names (num entries, borrowed) replaces the
  * labels given so far. The worker blocks must have cells for num. */
 void admin_set_backends(struct admin *a, const char *const *names, size_t num);

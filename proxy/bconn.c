@@ -391,6 +391,7 @@ static int on_resp_headers_complete(http_parser *p)
             !ws_accept_ok(bc, &x->resp))
             return -1;
         x->status = 101;
+        upool_resp_head(x);
         x->resp_state = XRESP_HEAD;
         bc->switched = true;
         xchg_notify(x);
@@ -413,6 +414,7 @@ static int on_resp_headers_complete(http_parser *p)
         x->resp_content_length = -1;
     else if (p->content_length != ULLONG_MAX)
         x->resp_content_length = (int64_t)p->content_length;
+    upool_resp_head(x);
     x->resp_state = XRESP_HEAD;
     bc->in_trailers = true;
     xchg_notify(x);

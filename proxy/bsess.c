@@ -399,6 +399,7 @@ static void head_done(struct bstream *bs)
     }
     if (bs->ws)
         bstream_ws_head(bs);
+    upool_resp_head(x);
     x->resp_state = XRESP_HEAD;
 }
 

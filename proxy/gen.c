@@ -1,4 +1,5 @@
 /* Configuration generations: see gen.h. */
+#include "proxy/balance.h"
 #include "proxy/gen.h"
 
 #include <stdio.h>
@@ -26,6 +27,7 @@ static void gen_free(struct gen *g)
     SSL_CTX_free(g->ssl_ctx);
     SSL_CTX_free(g->up_ctx_h2);
     SSL_CTX_free(g->up_ctx_h1);
+    lb_rings_free(g->rings, g->cfg.num_routes);
     cfg_cleanup(&g->cfg);
     free(g);
 }
@@ -83,6 +85,7 @@ struct gen *gen_build(struct config *cfg, char *err, size_t err_len)
         gen_free(g);
         return NULL;
     }
+    g->rings = lb_rings_build(&g->cfg);
     return g;
 }
 

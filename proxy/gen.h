@@ -19,6 +19,7 @@
 
 struct auth_db;
 struct alog_format;
+struct lb_ring;
 
 struct gen {
     _Atomic size_t refs;       /* main's current pointer + one per worker using it */
@@ -30,6 +31,7 @@ struct gen {
     struct auth_db *auth_db;   /* --connect-auth-file, or NULL */
     struct alog_format *alog_fmt, *alog_fmt_tunnel;
     size_t num_slots;          /* backend registry slots when published */
+    struct lb_ring *rings;     /* per route: affinity=ip's hash ring (balance.h) */
 };
 
 /* Takes over *cfg (zeroed on return, success or not) and loads what it

@@ -26,6 +26,7 @@
 #include "proxy/auth.h"
 #include "proxy/cconn.h"
 #include "proxy/gen.h"
+#include "proxy/health.h"
 #include "proxy/listen.h"
 #include "proxy/privdrop.h"
 #include "proxy/probe.h"
@@ -248,6 +249,12 @@ static struct gen *load_gen(struct config *cfg, char *err, size_t err_len)
     return gen_build(cfg, err, err_len);
 }
 
+/* /readyz: some member of every group is up (always, without checks). */
+static bool backends_ready(void)
+{
+    return health_routes_ready(cur_gen);
+}
+
 /* Makes g the generation the workers switch to, with the sockets in fds
  * (rows of g's frontends, one per worker). */
 static void publish(struct gen *g, int *fds)
@@ -259,6 +266,7 @@ static void publish(struct gen *g, int *fds)
         stats_grow(workers[i].stats, registry.num);
     if (admin)
         admin_set_backends(admin, (const char *const *)registry.names, registry.num);
+    health_use(g, &registry);
     handed_fds = fds;
     for (int i = 0; i < num_workers; i++) {
         gen_ref(g);
@@ -463,6 +471,7 @@ static void serve(int admin_fd)
         admin = admin_new(main_loop, admin_fd, wstats, (size_t)num_workers,
                           (const char *const *)registry.names, registry.num, &shutting_down);
         admin_set_config_info(admin, &config_info);
+        admin_set_ready_check(admin, backends_ready);
         log_notice("admin listener on %s", cfg->admin);
     }
     for (size_t i = 0; i < cfg->num_frontends; i++)
@@ -517,9 +526,12 @@ static int run(struct gen *g)
     ev_async_init(&workers_reloaded, on_workers_reloaded);
     ev_async_start(main_loop, &workers_reloaded);
     cconn_global_init(cfg);
+    if (health_start(g, &registry) != 0)
+        log_warn("the health check thread did not start: no active checks");
     start_workers(g, fds);
     free(fds);
     serve(admin_fd);
+    health_stop();
     for (int w = 0; w < num_workers; w++)
         wrk_cleanup(&workers[w]);
     free(workers);

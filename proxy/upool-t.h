@@ -19,6 +19,7 @@ struct upool_backend {
     struct bstream *q_head, *q_tail;    /* exchanges waiting for an HTTP/2 stream */
     size_t q_len;
     bool retired;                       /* no route of the current generation names it */
+    uint32_t outstanding;               /* exchanges on it now (lb=least-outstanding) */
 };
 
 /* A worker's upstream pool. Touched only by its worker. */

@@ -11,9 +11,12 @@
 #include "common/stats.h"
 #include "common/xalloc.h"
 #include "config/config.h"
+#include "config/registry.h"
+#include "proxy/balance.h"
 #include "proxy/bconn.h"
 #include "proxy/bsess.h"
 #include "proxy/hdrs.h"
+#include "proxy/health.h"
 #include "proxy/sock.h"
 #include "proxy/tls.h"
 #include "proxy/worker.h"
@@ -187,6 +190,29 @@ static int start_h1(struct worker *w, const struct cfg_backend *be, struct xchg 
     return 0;
 }
 
+uint32_t upool_outstanding(struct worker *w, const struct cfg_backend *be)
+{
+    return be->index < w->up.num_be ? w->up.be[be->index].outstanding : 0;
+}
+
+void upool_release(struct xchg *x)
+{
+    if (x->outstanding) {
+        backend_of(x->w, x->backend)->outstanding--;
+        x->outstanding = false;
+    }
+}
+
+/* x goes to be now (its first try, a retry, a fallback). */
+static void take(struct xchg *x, const struct cfg_backend *be)
+{
+    upool_release(x);
+    x->backend_index = (long)be->index;
+    x->backend = be;
+    backend_of(x->w, be)->outstanding++;
+    x->outstanding = true;
+}
+
 void upool_start(struct xchg *x)
 {
     struct worker *w = x->w;
@@ -195,16 +221,22 @@ void upool_start(struct xchg *x)
     while (x->backend_tries < num) {
         size_t idx;
         if (x->backend_tries == 0) {
-            size_t ri = (size_t)(route - x->gen->cfg->routes);
-            idx = x->gen->rr[ri]++ % num;
+            idx = lb_pick(x);
+            if (idx == SIZE_MAX) {
+                xchg_fail(x, 503, "every backend of the route is down");
+                return;
+            }
             x->first_backend = idx;
         } else {
             idx = (x->first_backend + x->backend_tries) % num;
+            if (!health_up(route->backends[idx]->index)) {
+                x->backend_tries++;  /* a retry never goes to a member that is down */
+                continue;
+            }
         }
         x->backend_tries++;
         const struct cfg_backend *be = route->backends[idx];
-        x->backend_index = (long)be->index;
-        x->backend = be;
+        take(x, be);
         if (be->proto == CFG_PROTO_H2 && x->websocket && !xchg_is_websocket(x)) {
             /* Only WebSocket has an HTTP/2 form (RFC 8441). */
             upool_h1_fallback(x);
@@ -227,8 +259,7 @@ void upool_h1_fallback(struct xchg *x)
         const struct cfg_backend *be = route->backends[(x->first_backend + k) % num];
         if (be->proto != CFG_PROTO_HTTP1)
             continue;
-        x->backend_index = (long)be->index;
-        x->backend = be;
+        take(x, be);
         if (start_h1(x->w, be, x, false) == 0)
             return;
     }
@@ -239,6 +270,11 @@ void upool_failed(struct xchg *x, const struct cfg_backend *be, int status, cons
                   enum upool_retry retry)
 {
     struct worker *w = x->w;
+    if (!xchg_head_ready(x)) {
+        char label[320];
+        cfg_backend_label(be, label, sizeof(label));
+        health_report_failure(be->index, label);
+    }
     if (xchg_head_ready(x)) {
         /* Part of the response is out: the client must see it cut short. */
         xchg_fail(x, status, why);
@@ -261,6 +297,26 @@ void upool_failed(struct xchg *x, const struct cfg_backend *be, int status, cons
         return;
     }
     xchg_fail(x, status, why);
+}
+
+void upool_resp_head(struct xchg *x)
+{
+    const struct cfg_backend *be = x->backend;
+    if (!be)
+        return;
+    health_report_success(be->index);
+    if (!x->affinity_cookie)
+        return;
+    const struct cfg_group_policy *pol = &x->route->policy;
+    char val[9], buf[512];
+    lb_cookie_value(be, val);
+    bool secure = pol->cookie_secure == CFG_COOKIE_SECURE_YES ||
+                  (pol->cookie_secure == CFG_COOKIE_SECURE_AUTO && x->cl->facts.tls);
+    int n = snprintf(buf, sizeof(buf), "%s=%s%s%s%s", pol->cookie_name, val,
+                     pol->cookie_path ? "; Path=" : "", pol->cookie_path ? pol->cookie_path : "",
+                     secure ? "; Secure" : "");
+    if (n > 0 && (size_t)n < sizeof(buf))
+        hdrs_add(&x->resp, STR_LIT("set-cookie"), str_make(buf, (size_t)n), true);
 }
 
 /* ---- HTTP/1.1 keep-alive connections ---- */

@@ -9,6 +9,7 @@
 #define H2G_PROXY_UPOOL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "proxy/sock-t.h"
 #include "proxy/upool-t.h"
@@ -42,6 +43,14 @@ void upool_start(struct xchg *x);
  * has no HTTP/2 form): starts it on an HTTP/1.1 member of its route, from
  * its round-robin pick on, or fails it with 502 when there is none. */
 void upool_h1_fallback(struct xchg *x);
+
+/* Requests in progress on be in this worker (least-outstanding). */
+uint32_t upool_outstanding(struct worker *w, const struct cfg_backend *be);
+/* x is done with its backend (freed, or about to try another). */
+void upool_release(struct xchg *x);
+/* x's backend sent the final response head (x->resp filled): a passive
+ * health success, and the affinity cookie when x needs one. */
+void upool_resp_head(struct xchg *x);
 
 enum upool_retry {
     UPOOL_RETRY_NONE,

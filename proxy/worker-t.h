@@ -52,11 +52,13 @@ enum wrk_cmd {
  * pin it with wrk_gen_pin(); the generation reference is dropped when the
  * worker has moved on and the last of them is unpinned. Worker-local, so
  * pinning is a plain increment. */
+struct lb_state;
+
 struct wgen {
     struct gen *g;
     const struct config *cfg;   /* &g->cfg */
     size_t users;               /* pins by this worker's objects */
-    size_t *rr;                 /* round-robin position per route of cfg */
+    struct lb_state *lb;        /* balancer state per route of cfg (balance.h) */
     struct wgen *next;          /* older generations still pinned */
 };
 
@@ -77,6 +79,7 @@ struct worker {
     SSL_CTX *ssl_ctx;
     struct wrk_listener *listeners;
     size_t num_listeners;
+    uint64_t rng;               /* wrk_random's state */
     ev_async wake;
     ev_prepare prepare;
     ev_idle idle_watch;

@@ -1,6 +1,8 @@
+#include "proxy/balance.h"
 #include "proxy/worker.h"
 
 #include <errno.h>
+#include <time.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -245,9 +247,20 @@ static void wgen_drop(struct worker *w, struct wgen *wg)
             break;
         }
     }
-    free(wg->rr);
+    lb_states_free(wg->lb, wg->cfg->num_routes);
     gen_unref(wg->g);
     free(wg);
+}
+
+uint64_t wrk_random(struct worker *w)
+{
+    /* xorshift64*: fast, and plenty for picking members. */
+    uint64_t x = w->rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    w->rng = x;
+    return x * 0x2545f4914f6cdd1dull;
 }
 
 void wrk_gen_unpin(struct worker *w, struct wgen *wg)
@@ -300,7 +313,7 @@ static void apply_gen(struct worker *w, struct gen *g, const int *listen_fds)
     struct wgen *wg = xcalloc(1, sizeof(*wg));
     wg->g = g;
     wg->cfg = &g->cfg;
-    wg->rr = xcalloc(g->cfg.num_routes ? g->cfg.num_routes : 1, sizeof(*wg->rr));
+    wg->lb = lb_states_new(&g->cfg);
     struct wgen *old = w->gen;
     w->gen = wg;
     w->cfg = wg->cfg;
@@ -357,8 +370,11 @@ void wrk_init(struct worker *w, int id, struct gen *g, const int *listen_fds)
         w->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
     buf_pool_init(&w->pool, 256);
     w->stats = stats_new(g->num_slots);
+    w->rng = ((uint64_t)time(NULL) << 16 ^ (uint64_t)(uintptr_t)w ^ (uint64_t)id) | 1;
     stats_worker_started(w->stats);
     w->dns = dns_new(w->loop, g->cfg.dns_lookup_timeout, g->cfg.dns_cache_timeout);
+    if (w->dns && g->cfg.dns_server)
+        dns_set_servers(w->dns, g->cfg.dns_server);  /* checked by cfg_load already */
     w->scratch = xmalloc(BUF_BLOCK_SIZE);
     upool_init(w);
     apply_gen(w, g, listen_fds);

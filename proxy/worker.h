@@ -22,6 +22,9 @@ void wrk_cleanup(struct worker *w);
 struct wgen *wrk_gen_pin(struct worker *w);
 void wrk_gen_unpin(struct worker *w, struct wgen *wg);
 
+/* A pseudo-random number from the worker's own generator. */
+uint64_t wrk_random(struct worker *w);
+
 /* Queues cc for the next flush pass (once per loop iteration). */
 void wrk_mark_dirty(struct worker *w, struct cconn *cc);
 

@@ -145,6 +145,8 @@ struct xchg {
     size_t backend_tries;       /* backends of the route tried so far */
     size_t first_backend;       /* round-robin pick of the first try */
     long backend_index;         /* registry slot of the last backend used, or -1 */
+    bool outstanding;           /* counted in backend's upool outstanding */
+    bool affinity_cookie;       /* the response sets the group's affinity cookie */
     const struct cfg_backend *backend; /* that backend (registry object), or NULL */
     struct wgen *gen;           /* the generation its route comes from (pinned) */
     bool reuse_retried;         /* a stale keep-alive connection was retried */

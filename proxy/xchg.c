@@ -82,6 +82,7 @@ void xchg_free(struct xchg *x)
         up->ops->abandon(up);
     }
     struct worker *w = x->w;
+    upool_release(x);
     xchg_log_access(x);
     int status = client_status(x);
     int proto = x->cl->facts.stats_proto;

@@ -58,10 +58,20 @@ def free_port():
     raise RuntimeError("no fresh loopback port after 100 tries")
 
 
-def port_listening(port):
-    """True once some socket LISTENs on the loopback `port`. Read from
-    /proc/net/tcp rather than probed with connect(), so the origins'
-    accepted-connection counts start at 0 and logs stay quiet."""
+def _proc_addr(ip):
+    """127.0.0.2 as /proc/net/tcp writes it ("0200007F"), or None for IPv6."""
+    try:
+        return socket.inet_aton(ip)[::-1].hex().upper()
+    except OSError:
+        return None
+
+
+def port_listening(port, addr=None):
+    """True once some socket LISTENs on the loopback `port` (on IPv4
+    `addr` when given). Read from /proc/net/tcp rather than probed with
+    connect(), so the origins' accepted-connection counts start at 0 and
+    logs stay quiet."""
+    want = _proc_addr(addr) if addr else None
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
             with open(table) as f:
@@ -69,7 +79,9 @@ def port_listening(port):
                 for line in f:
                     fields = line.split()
                     local, state = fields[1], fields[3]
-                    if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:
+                    ip, lport = local.rsplit(":", 1)
+                    if state == "0A" and int(lport, 16) == port and \
+                            (want is None or ip == want):
                         return True
         except OSError:
             continue
@@ -129,14 +141,14 @@ class Proc:
         except OSError:
             return ""
 
-    def wait_port(self, port):
+    def wait_port(self, port, addr=None):
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if not self.alive():
                 pytest.fail("%s exited with %s before listening on %d:\n%s"
                             % (self.name, self.popen.returncode, port,
                                self.log()))
-            if port_listening(port):
+            if port_listening(port, addr):
                 return
             time.sleep(0.05)
         pytest.fail("%s never listened on %d:\n%s"
@@ -144,14 +156,17 @@ class Proc:
 
 
 class Origin(Proc):
-    def __init__(self, log_path, count_file=None):
-        self.port = free_port()
+    def __init__(self, log_path, count_file=None, addr=HOST, port=None, down_file=None):
+        self.addr = addr
+        self.port = port or free_port()
         self.count_file = count_file
-        argv = [str(ORIGIN_BIN), "-a", HOST, "-p", str(self.port)]
+        argv = [str(ORIGIN_BIN), "-a", addr, "-p", str(self.port)]
         if count_file:
             argv += ["--count-file", str(count_file)]
+        if down_file:
+            argv += ["--down-file", str(down_file)]
         super().__init__("origin", argv, log_path)
-        self.wait_port(self.port)
+        self.wait_port(self.port, addr)
 
     def count(self):
         """Connections the origin accepted (needs count_file)."""
@@ -162,7 +177,7 @@ class Origin(Proc):
         return int(text) if text else 0
 
     def backend(self, pattern=None):
-        spec = "%s,%d" % (HOST, self.port)
+        spec = "%s,%d" % (self.addr, self.port)
         return spec + (";" + pattern if pattern else "")
 
 
@@ -181,9 +196,11 @@ class Procs:
     def _log(self, name):
         return self.tmp / ("%s-%d.log" % (name, len(self.all)))
 
-    def origin(self, count=False):
+    def origin(self, count=False, addr=HOST, port=None, down_file=None):
+        """An origin on addr:port (port: a free one); /whoami answers
+        "addr:port", /health 503 while down_file exists."""
         cf = self.tmp / ("origin-%d.count" % len(self.all)) if count else None
-        o = Origin(self._log("origin"), cf)
+        o = Origin(self._log("origin"), cf, addr=addr, port=port, down_file=down_file)
         self.all.append(o)
         return o
 

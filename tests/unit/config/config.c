@@ -390,8 +390,9 @@ static void test_backend_index_and_addresses(void **state)
 BAD_ARGS(backend_unknown_param, "--backend '127.0.0.1,80;/;foo': unknown parameter",
          "-f*,1;no-tls", "-b127.0.0.1,80;/;foo")
 BAD_ARGS(backend_unknown_param_named, "'foo'", "-f*,1;no-tls", "-b127.0.0.1,80;/;foo")
-BAD_ARGS(backend_unknown_param_in_pattern_position, "unknown parameter 'fall=3' (expected proto=, tls or sni=)",
-         "-f*,1;no-tls", "-b127.0.0.1,80;fall=3")
+BAD_ARGS(backend_unknown_param_in_pattern_position,
+         "unknown parameter 'dnf' (expected proto=, tls, sni=, weight=", "-f*,1;no-tls",
+         "-b127.0.0.1,80;dnf=3")
 BAD_ARGS(backend_bad_proto, "unknown proto 'h3' (expected h2 or http/1.1)", "-f*,1;no-tls",
          "-b127.0.0.1,80;;proto=h3")
 BAD_ARGS(backend_empty_sni, "sni needs a name", "-f*,1;no-tls", "-b127.0.0.1,80;;tls;sni=")

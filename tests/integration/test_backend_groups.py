@@ -1,0 +1,352 @@
+"""Backend groups (issue 12): every address a backend name resolves to is a
+member, names are resolved through c-ares (--dns-server points it at the
+test's own DNS server, tests/integration/dnsserver.py), and the group's
+members share the traffic."""
+import collections
+import http.client
+import re
+import select
+import socket
+import threading
+import time
+
+import pytest
+
+from conftest import run_gate
+from dnsserver import DNSServer
+from obs_lib import admin_request, gate_with_admin, scrape
+from testlib import HOST, curl, h2load_check
+
+ADDRS = ["127.0.0.1", "127.0.0.2", "127.0.0.3"]
+
+
+@pytest.fixture
+def dns():
+    d = DNSServer(ttl=1)
+    yield d
+    d.close()
+
+
+def members(procs, n, **kw):
+    """n origins on 127.0.0.1..n, one port: the members of one name."""
+    first = procs.origin(addr=ADDRS[0], **kw)
+    return [first] + [procs.origin(addr=a, port=first.port, **kw) for a in ADDRS[1:n]]
+
+
+def whoami(g, n, path="/whoami", extra=()):
+    """Who served each of n requests over one kept-alive HTTP/1.1
+    connection, as a Counter of "addr:port". (curl 7.88 cannot reuse a
+    prior-knowledge h2c connection.)"""
+    urls = ["http://%s:%d%s" % (HOST, g.port, path)] * n
+    r = curl(["--http1.1", "-s", *extra, *urls])
+    assert r.returncode == 0, r.stderr
+    return collections.Counter(r.stdout.decode().split())
+
+
+def test_every_address_of_a_name_is_a_member(procs, dns):
+    o = members(procs, 2)
+    dns.set("svc.test", ADDRS[:2])
+    g = procs.gate(["svc.test,%d" % o[0].port], tls=False,
+                   extra=["--dns-server=" + dns.addr])
+    seen = whoami(g, 20)
+    assert seen == {"127.0.0.1:%d" % o[0].port: 10, "127.0.0.2:%d" % o[0].port: 10}
+
+
+def test_ip_literal_is_one_member(procs):
+    o = procs.origin()
+    g = procs.gate([o], tls=False)
+    assert whoami(g, 4) == {"%s:%d" % (HOST, o.port): 4}
+
+
+def test_members_have_their_own_metrics_label(procs, dns):
+    o = members(procs, 2)
+    dns.set("svc.test", ADDRS[:2])
+    g = gate_with_admin(procs, ["svc.test,%d" % o[0].port], tls=False,
+                        extra=["--dns-server=" + dns.addr])
+    whoami(g, 4)
+    snap = scrape(g.admin_port)
+    for a in ADDRS[:2]:
+        label = "svc.test:%d@%s" % (o[0].port, a)
+        assert snap.get("h2gate_backend_requests_total", backend=label) == 2, snap.text
+
+
+def test_unknown_name_fails_the_start_with_the_reason(dns):
+    r = run_gate(["-f", "%s,1;no-tls" % HOST, "-b", "nope.test,80",
+                  "--dns-server=" + dns.addr, "--dns-lookup-timeout=2s"])
+    assert r.returncode != 0
+    assert "backend nope.test,80: cannot resolve nope.test" in r.stderr, r.stderr
+
+
+def test_silent_dns_server_fails_within_the_lookup_timeout(dns):
+    dns.mode = "drop"
+    r = run_gate(["-f", "%s,1;no-tls" % HOST, "-b", "svc.test,80",
+                  "--dns-server=" + dns.addr, "--dns-lookup-timeout=1s"])
+    assert r.returncode != 0
+    assert "cannot resolve svc.test: no answer within 1s" in r.stderr, r.stderr
+
+
+def test_bad_dns_server_option_is_refused():
+    r = run_gate(["-f", "%s,1;no-tls" % HOST, "-b", "127.0.0.1,80",
+                  "--dns-server=not an address"])
+    assert r.returncode != 0
+    assert "--dns-server 'not an address'" in r.stderr, r.stderr
+
+
+# ---- load balancing -------------------------------------------------------
+
+def requests_by_member(g, port, addrs):
+    snap = scrape(g.admin_port)
+    return [int(snap.get("h2gate_backend_requests_total", default=0.0,
+                         backend="%s:%d" % (a, port))) for a in addrs]
+
+
+def test_weights_split_the_traffic(procs):
+    o = members(procs, 2)
+    port = o[0].port
+    g = gate_with_admin(procs, ["%s,%d;;weight=3" % (ADDRS[0], port),
+                                "%s,%d;;weight=1" % (ADDRS[1], port)], tls=False)
+    h2load_check("http://%s:%d/" % (HOST, g.port), n=10000, c=4, m=10)
+    a, b = requests_by_member(g, port, ADDRS[:2])
+    assert a + b == 10000
+    assert abs(a - 7500) <= 750 and abs(b - 2500) <= 250, (a, b)
+
+
+def test_bad_weight_is_refused():
+    r = run_gate(["-f", "%s,1;no-tls" % HOST, "-b", "127.0.0.1,80;;weight=0"])
+    assert r.returncode != 0
+    assert "invalid weight '0' (expected 1-256)" in r.stderr, r.stderr
+
+
+def test_group_members_must_agree_on_the_policy():
+    r = run_gate(["-f", "%s,1;no-tls" % HOST, "-b", "127.0.0.1,80;/a/;affinity=ip",
+                  "-b", "127.0.0.2,80;/a/"])
+    assert r.returncode != 0
+    assert "pattern '/a/' is shared with a backend of other lb= or affinity=" in r.stderr, \
+        r.stderr
+
+
+def get_from(g, src, path="/whoami", headers=None):
+    """GET over a new connection from source address src: (status,
+    headers, body)."""
+    c = http.client.HTTPConnection(HOST, g.port, timeout=10, source_address=(src, 0))
+    try:
+        c.request("GET", path, headers=headers or {})
+        r = c.getresponse()
+        return r.status, r.getheaders(), r.read().decode()
+    finally:
+        c.close()
+
+
+CLIENTS = ["127.0.1.%d" % i for i in range(1, 101)]
+
+
+def affinity_map(procs, port, n):
+    """Which member each of CLIENTS lands on with affinity=ip over n
+    members (a gate of its own)."""
+    specs = ["%s,%d;;affinity=ip" % (a, port) for a in ADDRS[:n]]
+    g = procs.gate(specs, tls=False)
+    out = {}
+    for src in CLIENTS:
+        seen = {get_from(g, src)[2].strip() for _ in range(2)}
+        assert len(seen) == 1, (src, seen)   # the same client, the same member
+        out[src] = seen.pop()
+    g.stop()
+    return out
+
+
+def test_affinity_ip_is_stable_and_moves_about_one_in_n(procs):
+    o = members(procs, 3)
+    two = affinity_map(procs, o[0].port, 2)
+    three = affinity_map(procs, o[0].port, 3)
+    assert len(set(two.values())) == 2, two   # both members get clients
+    moved = [c for c in CLIENTS if two[c] != three[c]]
+    new = "%s:%d" % (ADDRS[2], o[0].port)
+    # Consistent hashing: only clients of the new member move, about 1/3.
+    assert all(three[c] == new for c in moved), moved
+    assert 15 <= len(moved) <= 55, len(moved)
+
+
+def cookie_of(headers, name):
+    for k, v in headers:
+        if k.lower() == "set-cookie" and v.startswith(name + "="):
+            return v
+    return None
+
+
+def test_affinity_cookie_sticks(procs):
+    o = members(procs, 3)
+    specs = ["%s,%d;;affinity=cookie;affinity-cookie-name=lb;affinity-cookie-path=/" %
+             (a, o[0].port) for a in ADDRS]
+    g = procs.gate(specs, tls=False)
+    status, headers, first = get_from(g, HOST)
+    assert status == 200
+    sc = cookie_of(headers, "lb")
+    assert re.fullmatch(r"lb=[0-9a-f]{8}; Path=/", sc), sc
+    value = sc.split(";")[0]
+    for _ in range(12):
+        status, headers, body = get_from(g, HOST, headers={"Cookie": "a=b; " + value})
+        assert (status, body) == (200, first)
+        assert cookie_of(headers, "lb") is None   # it has the cookie: none again
+    # A cookie naming no member: a pick, and a fresh cookie.
+    status, headers, _ = get_from(g, HOST, headers={"Cookie": "lb=00000000"})
+    assert status == 200 and cookie_of(headers, "lb")
+
+
+def test_affinity_cookie_needs_a_name():
+    r = run_gate(["-f", "%s,1;no-tls" % HOST, "-b", "127.0.0.1,80;;affinity=cookie"])
+    assert r.returncode != 0
+    assert "affinity=cookie needs affinity-cookie-name=NAME" in r.stderr, r.stderr
+
+
+class HoldServer:
+    """A member that takes requests and never answers; counts them."""
+
+    def __init__(self, addr, port):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((addr, port))
+        self.sock.listen(64)
+        self.sock.settimeout(0.2)
+        self.conns = []
+        self.requests = 0
+        self._stop = False
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+
+    def _run(self):
+        while not self._stop:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                c = None
+            if c:
+                c.settimeout(5)
+                self.conns.append(c)
+                try:
+                    if c.recv(4096):
+                        self.requests += 1
+                except OSError:
+                    pass
+
+    def close(self):
+        self._stop = True
+        self._t.join(timeout=2)
+        for c in self.conns:
+            c.close()
+        self.sock.close()
+
+
+@pytest.mark.parametrize("lb,held", [("least-outstanding", 1), ("round-robin", 10)])
+def test_least_outstanding_avoids_the_stuck_member(procs, lb, held):
+    o = procs.origin(addr=ADDRS[1])
+    stuck = HoldServer(ADDRS[0], o.port)
+    try:
+        g = procs.gate(["%s,%d;;lb=%s" % (a, o.port, lb) for a in ADDRS[:2]], tls=False)
+        pending = []
+        answered = 0
+        for _ in range(20):
+            before = stuck.requests
+            c = http.client.HTTPConnection(HOST, g.port, timeout=10)
+            c.request("GET", "/whoami")
+            deadline = time.monotonic() + 10
+            # Wait until it was either answered or taken by the stuck member.
+            while time.monotonic() < deadline:
+                if select.select([c.sock], [], [], 0.05)[0]:
+                    r = c.getresponse()
+                    assert r.status == 200
+                    r.read()
+                    answered += 1
+                    c.close()
+                    break
+                if stuck.requests > before:
+                    pending.append(c)
+                    break
+            else:
+                pytest.fail("request neither answered nor held")
+        assert (stuck.requests, answered) == (held, 20 - held)
+        for c in pending:
+            c.close()
+    finally:
+        stuck.close()
+
+
+# ---- health ----------------------------------------------------------------
+
+def wait_until(cond, what, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.05)
+    pytest.fail("timed out waiting for " + what)
+
+
+def up_of(g, label):
+    return scrape(g.admin_port).get("h2gate_backend_up", backend=label)
+
+
+def test_passive_fall_then_rise_by_probes(procs, tmp_path):
+    o = members(procs, 2)
+    port = o[0].port
+    dead = "%s:%d" % (ADDRS[2], port)   # nothing listens there yet
+    g = gate_with_admin(procs, ["%s,%d;;fall=2;rise=2" % (a, port) for a in ADDRS],
+                        tls=False)
+    url = "http://%s:%d/whoami" % (HOST, g.port)
+    # Connects to the dead member fail and are retried on the next one:
+    # no request fails, and after 2 of them the member is down.
+    h2load_check(url, n=30, c=1, m=1)
+    wait_until(lambda: up_of(g, dead) == 0, "the dead member to go down")
+    snap = scrape(g.admin_port)
+    failures = snap.get("h2gate_backend_connect_failures_total", backend=dead)
+    assert failures == 2, snap.text
+    h2load_check(url, n=1000, c=4, m=10)
+    snap = scrape(g.admin_port)
+    assert snap.get("h2gate_backend_connect_failures_total", backend=dead) == failures
+    assert snap.get("h2gate_backend_requests_total", default=0.0, backend=dead) == 0
+    assert "backend %s: down after 2 failed" % dead in g.log()
+    # It comes back: TCP probes (1s, then 2s apart) need 2 successes.
+    procs.origin(addr=ADDRS[2], port=port)
+    wait_until(lambda: up_of(g, dead) == 1, "the member to come back")
+    assert "backend %s: up after 2 successful checks" % dead in g.log()
+    assert dead in whoami(g, 9)
+
+
+def test_http_probe_finds_a_member_answering_503(procs, tmp_path):
+    down = tmp_path / "down"
+    down.write_text("")
+    o = procs.origin(addr=ADDRS[0], down_file=down)
+    others = [procs.origin(addr=a, port=o.port) for a in ADDRS[1:]]
+    assert len(others) == 2
+    sick = "%s:%d" % (ADDRS[0], o.port)
+    g = gate_with_admin(procs, ["%s,%d;;health=/health;fall=2;rise=1" % (a, o.port)
+                                for a in ADDRS], tls=False,
+                        extra=["--backend-health-interval=100ms"])
+    wait_until(lambda: up_of(g, sick) == 0, "the 503 member to go down")
+    snap = scrape(g.admin_port)
+    assert snap.get("h2gate_backend_health_check_failures_total", backend=sick) >= 2
+    assert snap.get("h2gate_backend_health_checks_total",
+                    backend="%s:%d" % (ADDRS[1], o.port)) >= 1
+    seen = whoami(g, 30)
+    assert sick not in seen and sum(seen.values()) == 30, seen
+    assert admin_request(g.admin_port, "/readyz")[0] == 200
+    down.unlink()
+    wait_until(lambda: up_of(g, sick) == 1, "the member to come back")
+    assert sick in whoami(g, 9)
+
+
+@pytest.mark.parametrize("closed", [False, True])
+def test_every_member_down_fails_open_or_closed(procs, tmp_path, closed):
+    down = tmp_path / "down"
+    down.write_text("")
+    o = members(procs, 2, down_file=down)
+    g = gate_with_admin(procs, ["%s,%d;;health=/health;fall=1" % (a, o[0].port)
+                                for a in ADDRS[:2]], tls=False,
+                        extra=["--backend-health-interval=100ms"] +
+                        (["--backend-fail-closed"] if closed else []))
+    wait_until(lambda: all(up_of(g, "%s:%d" % (a, o[0].port)) == 0 for a in ADDRS[:2]),
+               "both members to go down")
+    status, body = admin_request(g.admin_port, "/readyz")[0::2]
+    assert status == 503 and b"every member of a backend group is down" in body
+    r = curl(["-s", "-o", "/dev/null", "-w", "%{http_code}",
+              "http://%s:%d/whoami" % (HOST, g.port)])
+    assert r.stdout.decode() == ("503" if closed else "200")
