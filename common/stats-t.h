@@ -259,9 +259,20 @@ struct stats_config {
     uint64_t generations_alive; /* the current one plus old ones still in use */
 };
 
+/* A per-backend family kept outside the worker blocks (backend health),
+ * filled by the admin after stats_sum(): values has num_backends entries
+ * (borrowed until rendered). */
+struct stats_backend_extra {
+    const char *name, *type, *help;  /* type: "gauge" or "counter" */
+    const uint64_t *values;
+};
+#define STATS_MAX_EXTRA 4
+
 struct stats_snapshot {
     size_t num_backends;
     struct stats_config config;
+    struct stats_backend_extra extra[STATS_MAX_EXTRA];
+    size_t num_extra;
     STATS_TABLE(STATS_SNAP_MEMBER_WORKER)
     /* num_backends + 1 entries; the last counts events with no backend */
     struct stats_backend_snapshot *backends;

@@ -329,6 +329,38 @@ static void prom_histogram(struct bufq *out, const struct family *f,
     bufq_appendf(out, "%s_count %" PRIu64 "\n", f->name, cum);
 }
 
+static void prom_extra(struct bufq *out, const struct stats_snapshot *s,
+                       const char *const *backend_names)
+{
+    for (size_t e = 0; e < s->num_extra; e++) {
+        const struct stats_backend_extra *x = &s->extra[e];
+        bufq_appendf(out, "# HELP %s %s\n# TYPE %s %s\n", x->name, x->help, x->name, x->type);
+        for (size_t b = 0; b < s->num_backends; b++) {
+            char tmp[24];
+            bufq_appendf(out, "%s{backend=\"", x->name);
+            put_label_value(out, backend_name(backend_names, s->num_backends, b, tmp, sizeof(tmp)));
+            bufq_appendf(out, "\"} %" PRIu64 "\n", x->values[b]);
+        }
+    }
+}
+
+static void json_extra(struct bufq *out, const struct stats_snapshot *s,
+                       const char *const *backend_names)
+{
+    for (size_t e = 0; e < s->num_extra; e++) {
+        const struct stats_backend_extra *x = &s->extra[e];
+        bufq_appendf(out, ",\n  \"%s\": {", x->name);
+        for (size_t b = 0; b < s->num_backends; b++) {
+            char tmp[24];
+            if (b)
+                bufq_append(out, ", ", 2);
+            put_json_string(out, backend_name(backend_names, s->num_backends, b, tmp, sizeof(tmp)));
+            bufq_appendf(out, ": %" PRIu64, x->values[b]);
+        }
+        bufq_append(out, "}", 1);
+    }
+}
+
 void stats_render_prometheus(const struct stats_snapshot *s, const char *const *backend_names,
                              struct bufq *out)
 {
@@ -384,19 +416,7 @@ void stats_render_prometheus(const struct stats_snapshot *s, const char *const *
                      "h2gate_config_generations_alive %" PRIu64 "\n",
                      cf->generation, cf->reloads, cf->reload_failures, cf->last_reload_s,
                      cf->generations_alive);
-}
-
-void stats_render_backend_family(struct bufq *out, const char *name, const char *type,
-                                 const char *help, const char *const *backend_names,
-                                 size_t num, const uint64_t *values)
-{
-    bufq_appendf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-    for (size_t b = 0; b < num; b++) {
-        char tmp[24];
-        bufq_appendf(out, "%s{backend=\"", name);
-        put_label_value(out, backend_name(backend_names, num, b, tmp, sizeof(tmp)));
-        bufq_appendf(out, "\"} %" PRIu64 "\n", values[b]);
-    }
+    prom_extra(out, s, backend_names);
 }
 
 /* Appends the cells of one dim as a number (no axis) or as objects nested
@@ -483,5 +503,6 @@ void stats_render_json(const struct stats_snapshot *s, const char *const *backen
                      ",\n  \"h2gate_config_generations_alive\": %" PRIu64,
                      cf->generation, cf->reloads, cf->reload_failures, cf->last_reload_s,
                      cf->generations_alive);
+    json_extra(out, s, backend_names);
     bufq_append(out, "\n}\n", 3);
 }

@@ -415,14 +415,6 @@ static inline uint64_t stats_hist_bound_us(unsigned i)
     return (uint64_t)STATS_HIST_FIRST_BOUND_US << i;
 }
 
-/* Appends one family with a sample per backend (values[i] for backend i,
- * num entries, labelled as stats_render_prometheus does), for gauges and
- * counters kept outside the worker blocks (backend health). type is
- * "gauge" or "counter". */
-void stats_render_backend_family(struct bufq *out, const char *name, const char *type,
-                                 const char *help, const char *const *backend_names,
-                                 size_t num, const uint64_t *values);
-
 /* Appends s in the Prometheus text exposition format 0.0.4 to out.
  * backend_names[i] labels backend i (num_backends entries, borrowed; a
  * NULL array or entry is rendered as the index). */

@@ -44,6 +44,7 @@ struct cfg_backend {
     uint32_t weight;       /* ";weight=N", 1..256, default 1 */
     uint32_t fall, rise;   /* ";fall=N" (0: no passive health), ";rise=N" */
     char *health_path;     /* ";health=/PATH": active HTTP probe, or NULL */
+    bool dns;              /* ";dns": re-resolved while running (proxy/dnswatch.h) */
     struct cfg_group_policy group; /* parsed here, moved to the route */
     /* One address of the name (cfg_load() makes a member of each address
      * the name resolves to, config/resolve.h). */
@@ -78,6 +79,8 @@ struct config {
     size_t num_backends;
     struct cfg_route *routes;       /* one per distinct pattern */
     size_t num_routes;
+    char **dns_hosts;               /* the names of ;dns backends, each once */
+    size_t num_dns_hosts;
 
     char *private_key_file;         /* positional PRIVATE_KEY */
     char *cert_file;                /* positional CERT */
@@ -86,6 +89,8 @@ struct config {
     int log_level;                              /* enum log_level, default NOTICE */
     char *errorlog_file;                        /* NULL: stderr */
     char *conf_file;                            /* --conf, NULL if none */
+    char *conf_text;                            /* the file as read, or NULL */
+    size_t conf_len;
     char *pid_file;                             /* --pid-file, NULL if none */
     bool check_config;                          /* -t: check and exit */
 

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -103,6 +104,7 @@ struct loader {
     bool fes_from_cmdline, bes_from_cmdline;
     char *err;
     size_t err_len;
+    const struct cfg_reuse *reuse;  /* cfg_load_again's, or NULL */
 };
 
 __attribute__((format(printf, 2, 3))) static int fail(struct loader *ld, const char *f, ...)
@@ -294,8 +296,25 @@ static int file_line(struct loader *ld, const char *path, size_t lineno, char *l
     return apply(ld, o, value.p, where);
 }
 
+static int parse_file(struct loader *ld, const char *path, char *data, size_t len);
+
+/* len bytes and a NUL (the text may hold NULs: parse_file reports them). */
+static char *dup_bytes(const char *p, size_t len)
+{
+    char *d = xmalloc(len + 1);
+    memcpy(d, p, len);
+    d[len] = '\0';
+    return d;
+}
+
 static int load_file(struct loader *ld, const char *path)
 {
+    struct config *cfg = ld->cfg;
+    if (ld->reuse && ld->reuse->conf_text) {
+        cfg->conf_text = dup_bytes(ld->reuse->conf_text, ld->reuse->conf_len);
+        cfg->conf_len = ld->reuse->conf_len;
+        return parse_file(ld, path, dup_bytes(cfg->conf_text, cfg->conf_len), cfg->conf_len);
+    }
     FILE *f = fopen(path, "re");
     if (!f)
         return fail(ld, "cannot open config file %s: %s", path, strerror(errno));
@@ -323,7 +342,15 @@ static int load_file(struct loader *ld, const char *path)
         return fail(ld, "cannot read config file %s: %s", path, strerror(read_err));
     }
     data[len] = '\0';
+    free(cfg->conf_text);
+    cfg->conf_text = dup_bytes(data, len);
+    cfg->conf_len = len;
+    return parse_file(ld, path, data, len);
+}
 
+/* Applies the lines of data (a heap copy of the file, taken over). */
+static int parse_file(struct loader *ld, const char *path, char *data, size_t len)
+{
     int rc = 0;
     size_t lineno = 0;
     char *line = data;
@@ -414,6 +441,31 @@ static int bad_option(struct loader *ld, int argc, char **argv)
     return fail(ld, "unknown option '%.*s'", (int)name.len, name.p);
 }
 
+/* The answers of a rebuild: a name with no answer given has none. */
+static void reuse_answers(const struct cfg_reuse *r, struct cfg_lookup *ls, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        ls[i].num = 0;
+        snprintf(ls[i].err, sizeof(ls[i].err), "no address known");
+        for (size_t k = 0; k < r->num_answers; k++) {
+            const struct cfg_lookup *a = &r->answers[k];
+            if (strcmp(a->host, ls[i].host) != 0)
+                continue;
+            for (size_t j = 0; j < a->num; j++) {
+                ls[i].addrs[j] = a->addrs[j];
+                ls[i].addr_lens[j] = a->addr_lens[j];
+                struct sockaddr_storage *ss = &ls[i].addrs[j];
+                if (ss->ss_family == AF_INET6)
+                    ((struct sockaddr_in6 *)ss)->sin6_port = htons(ls[i].port);
+                else
+                    ((struct sockaddr_in *)ss)->sin_port = htons(ls[i].port);
+            }
+            ls[i].num = a->num;
+            break;
+        }
+    }
+}
+
 /* Every address each -b name resolves to becomes a member: cfg->backends
  * holds the members, spec by spec, and the routes list them all. */
 static int resolve_backends(struct loader *ld)
@@ -424,18 +476,31 @@ static int resolve_backends(struct loader *ld)
     for (size_t i = 0; i < n; i++)
         ls[i] = (struct cfg_lookup){ .host = ld->bes[i].be.host, .port = ld->bes[i].be.port };
     char why[256];
-    if (cfg_resolve(ls, n, cfg->dns_server, cfg->dns_lookup_timeout, why, sizeof(why)) != 0) {
+    if (ld->reuse) {
+        reuse_answers(ld->reuse, ls, n);
+    } else if (cfg_resolve(ls, n, cfg->dns_server, cfg->dns_lookup_timeout, why, sizeof(why)) != 0) {
         free(ls);
         return fail(ld, "%s", why);
     }
     size_t total = 0;
     for (size_t i = 0; i < n; i++) {
         const struct cfg_backend *be = &ld->bes[i].be;
-        if (ls[i].num == 0) {
+        if (ls[i].num == 0 && be->dns) {
+            /* Its group waits for the re-resolution (503 until then). */
+            log_warn("backend %s,%u: cannot resolve %s: %s; no member until it resolves",
+                     be->host, be->port, be->host, ls[i].err);
+        } else if (ls[i].num == 0) {
             int rc = fail(ld, "backend %s,%u: cannot resolve %s: %s", be->host, be->port,
                           be->host, ls[i].err);
             free(ls);
             return rc;
+        }
+        bool listed = false;
+        for (size_t k = 0; k < cfg->num_dns_hosts && !listed; k++)
+            listed = strcmp(cfg->dns_hosts[k], be->host) == 0;
+        if (be->dns && !listed) {
+            cfg->dns_hosts = xrealloc(cfg->dns_hosts, (cfg->num_dns_hosts + 1) * sizeof(char *));
+            cfg->dns_hosts[cfg->num_dns_hosts++] = xstrdup(be->host);
         }
         if (ls[i].num_dropped)
             log_warn("backend %s,%u: %zu more addresses than the %d kept", be->host, be->port,
@@ -527,7 +592,13 @@ static int finish(struct loader *ld, int num_pos, char **pos)
 enum cfg_load_result cfg_load(struct config *cfg, int argc, char **argv, char *err,
                               size_t err_len)
 {
-    struct loader ld = { .cfg = cfg, .err = err, .err_len = err_len };
+    return cfg_load_again(cfg, argc, argv, NULL, err, err_len);
+}
+
+enum cfg_load_result cfg_load_again(struct config *cfg, int argc, char **argv,
+                                    const struct cfg_reuse *reuse, char *err, size_t err_len)
+{
+    struct loader ld = { .cfg = cfg, .err = err, .err_len = err_len, .reuse = reuse };
     /* Command-line options in order, applied after the file so they win. */
     const struct opt_def **cmd_opts = xcalloc((size_t)(argc > 0 ? argc : 1), sizeof(*cmd_opts));
     const char **cmd_vals = xcalloc((size_t)(argc > 0 ? argc : 1), sizeof(*cmd_vals));
@@ -674,6 +745,10 @@ size_t cfg_keep_fixed(struct config *next, const struct config *cur, char *names
 
 void cfg_cleanup(struct config *cfg)
 {
+    free(cfg->conf_text);
+    for (size_t i = 0; i < cfg->num_dns_hosts; i++)
+        free(cfg->dns_hosts[i]);
+    free(cfg->dns_hosts);
     free_frontends(cfg->frontends, cfg->num_frontends);
     for (size_t i = 0; i < cfg->num_backends; i++) {
         free(cfg->backends[i].host);

@@ -25,6 +25,20 @@ enum cfg_load_result {
 enum cfg_load_result cfg_load(struct config *cfg, int argc, char **argv, char *err,
                               size_t err_len);
 
+/* A rebuild of the running configuration when only addresses changed (a
+ * ;dns name's answer): the --conf text the running one was read from, not
+ * the file (which may be half-edited), and the addresses of every backend
+ * name, so nothing is looked up. */
+struct cfg_lookup;
+struct cfg_reuse {
+    const char *conf_text;     /* cfg->conf_text of the running config, or NULL */
+    size_t conf_len;
+    const struct cfg_lookup *answers;  /* by host (config/resolve.h) */
+    size_t num_answers;
+};
+enum cfg_load_result cfg_load_again(struct config *cfg, int argc, char **argv,
+                                    const struct cfg_reuse *reuse, char *err, size_t err_len);
+
 /* Copies into next (a reloaded configuration) the options a running
  * process cannot change from cur (--workers, --admin, the log files...),
  * writing the names of those that differed, comma-separated, into names.

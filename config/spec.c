@@ -130,7 +130,7 @@ static const char *parse_pattern(struct str pat, struct cfg_pattern *out, char *
  * '=', so we read such a field as parameters instead. */
 static bool looks_like_param(struct str f)
 {
-    if (str_eq(f, STR_LIT("tls")))
+    if (str_eq(f, STR_LIT("tls")) || str_eq(f, STR_LIT("dns")))
         return true;
     for (size_t i = 0; i < f.len && f.p[i] != '/'; i++) {
         if (f.p[i] == '=')
@@ -222,11 +222,15 @@ static const char *parse_param(struct str f, struct cfg_backend *be, char *buf,
         be->tls = true;
         return NULL;
     }
+    if (str_eq(f, STR_LIT("dns"))) {
+        be->dns = true;
+        return NULL;
+    }
     const char *eq = memchr(f.p, '=', f.len);
     struct str name = eq ? str_make(f.p, (size_t)(eq - f.p)) : f;
     struct str v = eq ? str_make(eq + 1, f.len - name.len - 1) : STR_LIT("");
     if (!eq)
-        return fmt(buf, buf_len, "unknown parameter", f, " (expected NAME=VALUE or tls)");
+        return fmt(buf, buf_len, "unknown parameter", f, " (expected NAME=VALUE, tls or dns)");
     if (str_eq(name, STR_LIT("proto"))) {
         if (str_eq(v, STR_LIT("h2")))
             be->proto = CFG_PROTO_H2;

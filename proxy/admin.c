@@ -221,11 +221,11 @@ static const char *not_ready(const struct admin *a)
     return NULL;
 }
 
-/* The health cells (health.h): not in the worker blocks, read here. */
-static void render_health(const struct admin *a, struct bufq *out)
+/* The health cells (health.h), not in the worker blocks: read into v
+ * (3 * num_backends entries) and named in the snapshot. */
+static void add_health(struct admin *a, uint64_t *v)
 {
     size_t n = a->snap.num_backends;
-    uint64_t *v = xcalloc(3 * (n ? n : 1), sizeof(*v));
     for (size_t b = 0; b < n; b++) {
         struct health_view hv;
         health_view(b, &hv);
@@ -233,17 +233,17 @@ static void render_health(const struct admin *a, struct bufq *out)
         v[n + b] = hv.checks;
         v[2 * n + b] = hv.check_failures;
     }
-    stats_render_backend_family(out, "h2gate_backend_up", "gauge",
-                                "1 while the member may get requests, 0 while health checks "
-                                "or failed requests mark it down.",
-                                a->backend_names, n, v);
-    stats_render_backend_family(out, "h2gate_backend_health_checks_total", "counter",
-                                "Active health checks of the member (probes).",
-                                a->backend_names, n, v + n);
-    stats_render_backend_family(out, "h2gate_backend_health_check_failures_total", "counter",
-                                "Health checks of the member that failed.", a->backend_names,
-                                n, v + 2 * n);
-    free(v);
+    a->snap.extra[0] = (struct stats_backend_extra){
+        "h2gate_backend_up", "gauge",
+        "1 while the member may get requests, 0 while health checks or failed requests mark it "
+        "down.", v };
+    a->snap.extra[1] = (struct stats_backend_extra){
+        "h2gate_backend_health_checks_total", "counter",
+        "Active health checks of the member (probes).", v + n };
+    a->snap.extra[2] = (struct stats_backend_extra){
+        "h2gate_backend_health_check_failures_total", "counter",
+        "Health checks of the member that failed.", v + 2 * n };
+    a->snap.num_extra = 3;
 }
 
 /* Answers the request the parser just completed. */
@@ -294,17 +294,20 @@ static void answer(struct admin_conn *c)
         if (a->config_info->generations_alive)
             a->snap.config.generations_alive = a->config_info->generations_alive();
     }
+    uint64_t *hv = xcalloc(3 * (a->snap.num_backends + 1), sizeof(*hv));
+    add_health(a, hv);
     struct bufq body;
     bufq_init(&body, &a->pool);
     if (page == PAGE_METRICS) {
         stats_render_prometheus(&a->snap, a->backend_names, &body);
-        render_health(a, &body);
         queue_response(c, 200, "text/plain; version=0.0.4; charset=utf-8", &body, head_only,
                        false);
     } else {
         stats_render_json(&a->snap, a->backend_names, &body);
         queue_response(c, 200, "application/json", &body, head_only, false);
     }
+    a->snap.num_extra = 0;
+    free(hv);
 }
 
 /* Feeds the buffered input to the parser; queues at most one answer. */

@@ -257,6 +257,8 @@ size_t lb_pick(struct xchg *x)
     struct wgen *wg = x->gen;
     size_t ri = (size_t)(r - wg->cfg->routes);
     size_t m = SIZE_MAX;
+    if (r->num_backends == 0)
+        return SIZE_MAX;
     if (r->policy.affinity == CFG_AFFINITY_IP)
         m = pick_ip(r, &wg->g->rings[ri], x);
     else if (r->policy.affinity == CFG_AFFINITY_COOKIE && (m = pick_cookie(r, x)) == SIZE_MAX)

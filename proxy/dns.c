@@ -400,8 +400,11 @@ void dns_collect(const struct ares_addrinfo *ai, struct dns_result *res)
 {
     struct sockaddr_storage v6[DNS_MAX_ADDRS], v4[DNS_MAX_ADDRS];
     size_t n6 = 0, n4 = 0;
+    res->ttl = UINT32_MAX;
     for (const struct ares_addrinfo_node *n = ai ? ai->nodes : NULL; n; n = n->ai_next) {
         struct sockaddr_storage ss;
+        if (n->ai_ttl >= 0 && (uint32_t)n->ai_ttl < res->ttl)
+            res->ttl = (uint32_t)n->ai_ttl;
         size_t len;
         memset(&ss, 0, sizeof(ss));
         if (n->ai_family == AF_INET6 && n->ai_addrlen >= sizeof(struct sockaddr_in6)) {
@@ -492,6 +495,7 @@ static bool literal(struct str host, struct dns_result *res)
         return false;
     }
     res->num = 1;
+    res->ttl = UINT32_MAX;
     return true;
 }
 

@@ -27,6 +27,7 @@
  * family keeps at least DNS_MAX_ADDRS / 2 when it has them. */
 struct dns_result {
     size_t num; /* 1..DNS_MAX_ADDRS on success */
+    uint32_t ttl; /* the smallest TTL of the answer's records, seconds */
     struct sockaddr_storage addrs[DNS_MAX_ADDRS];
 };
 

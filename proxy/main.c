@@ -25,6 +25,7 @@
 #include "proxy/admin.h"
 #include "proxy/auth.h"
 #include "proxy/cconn.h"
+#include "proxy/dnswatch.h"
 #include "proxy/gen.h"
 #include "proxy/health.h"
 #include "proxy/listen.h"
@@ -52,6 +53,8 @@ static int saved_argc;
 static char **saved_argv;
 static int *handed_fds;                 /* the workers' sockets for cur_gen, until all switch */
 static bool reload_queued;              /* SIGHUP while workers were switching */
+static bool rebuild_queued;             /* a ;dns answer changed while they were */
+static bool rebuilding;                 /* the switch in flight is a rebuild */
 static ev_async workers_reloaded;
 static struct admin *admin;
 static struct admin_config_info config_info;
@@ -164,6 +167,7 @@ static void on_usr1(struct ev_loop *loop, ev_signal *s, int revents)
 }
 
 static void reload(void);
+static void rebuild(void);
 
 static bool workers_switched(void)
 {
@@ -199,7 +203,11 @@ static void on_workers_reloaded(struct ev_loop *loop, ev_async *a, int revents)
     (void)revents;
     if (!workers_switched())
         return;
-    if (handed_fds) {
+    if (handed_fds && rebuilding) {
+        config_info.generation = cur_gen->id;
+        log_notice("backend addresses updated: generation %llu in force on every worker",
+                   (unsigned long long)cur_gen->id);
+    } else if (handed_fds) {
         /* The reload is done when the last worker took it. */
         config_info.generation = cur_gen->id;
         config_info.reloads++;
@@ -210,9 +218,13 @@ static void on_workers_reloaded(struct ev_loop *loop, ev_async *a, int revents)
     }
     free(handed_fds);
     handed_fds = NULL;
+    rebuilding = false;
     if (reload_queued && !graceful_started) {
-        reload_queued = false;
+        reload_queued = rebuild_queued = false;
         reload();
+    } else if (rebuild_queued && !graceful_started) {
+        rebuild_queued = false;
+        rebuild();
     }
 }
 
@@ -267,6 +279,7 @@ static void publish(struct gen *g, int *fds)
     if (admin)
         admin_set_backends(admin, (const char *const *)registry.names, registry.num);
     health_use(g, &registry);
+    dnswatch_use(g);
     handed_fds = fds;
     for (int i = 0; i < num_workers; i++) {
         gen_ref(g);
@@ -318,6 +331,46 @@ static void reload(void)
                (unsigned long long)cur_gen->id + 1, g->cfg.num_frontends, g->cfg.num_backends,
                g->cfg.num_routes);
     publish(g, fds);
+}
+
+/* A ;dns name's addresses changed (dnswatch.c): the running configuration
+ * again, from the same --conf text, with the new members. */
+static void rebuild(void)
+{
+    char err[1024], fixed[512];
+    struct config cfg = { 0 };
+    struct cfg_reuse reuse = { .conf_text = cur_gen->cfg.conf_text,
+                               .conf_len = cur_gen->cfg.conf_len };
+    dnswatch_answers(cur_gen, &reuse);
+    struct gen *g = NULL;
+    int *fds = NULL;
+    if (cfg_load_again(&cfg, saved_argc, saved_argv, &reuse, err, sizeof(err)) == CFG_RUN) {
+        cfg_keep_fixed(&cfg, &cur_gen->cfg, fixed, sizeof(fixed));
+        g = load_gen(&cfg, err, sizeof(err));
+    }
+    if (g && lsn_update(&listeners, &g->cfg, &fds, err, sizeof(err)) < 0) {
+        gen_unref(g);
+        g = NULL;
+    }
+    if (!g) {
+        log_warn("backend addresses changed but not applied: %s", err);
+        return;
+    }
+    log_notice("backend addresses changed: generation %llu, %zu backends; switching the workers",
+               (unsigned long long)cur_gen->id + 1, g->cfg.num_backends);
+    rebuilding = true;
+    publish(g, fds);
+}
+
+static void on_dns_changed(void)
+{
+    if (graceful_started)
+        return;
+    if (!workers_switched() || handed_fds) {
+        rebuild_queued = true;
+        return;
+    }
+    rebuild();
 }
 
 /* -t: everything a reload would check, without a socket. */
@@ -530,7 +583,9 @@ static int run(struct gen *g)
         log_warn("the health check thread did not start: no active checks");
     start_workers(g, fds);
     free(fds);
+    dnswatch_start(main_loop, cur_gen, on_dns_changed);
     serve(admin_fd);
+    dnswatch_stop();
     health_stop();
     for (int w = 0; w < num_workers; w++)
         wrk_cleanup(&workers[w]);

@@ -218,6 +218,10 @@ void upool_start(struct xchg *x)
     struct worker *w = x->w;
     const struct cfg_route *route = x->route;
     size_t num = route->num_backends;
+    if (num == 0) {
+        xchg_fail(x, 503, "the backend name has no address yet");
+        return;
+    }
     while (x->backend_tries < num) {
         size_t idx;
         if (x->backend_tries == 0) {

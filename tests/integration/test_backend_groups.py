@@ -350,3 +350,44 @@ def test_every_member_down_fails_open_or_closed(procs, tmp_path, closed):
     r = curl(["-s", "-o", "/dev/null", "-w", "%{http_code}",
               "http://%s:%d/whoami" % (HOST, g.port)])
     assert r.stdout.decode() == ("503" if closed else "200")
+
+
+# ---- ;dns: names re-resolved while running --------------------------------
+
+def test_dns_members_follow_the_answer(procs, dns):
+    o = members(procs, 3)
+    port = o[0].port
+    who = ["%s:%d" % (a, port) for a in ADDRS]
+    dns.set("svc.test", ADDRS[:2])
+    g = gate_with_admin(procs, ["svc.test,%d;;dns" % port], tls=False,
+                        extra=["--dns-server=" + dns.addr])
+    assert set(whoami(g, 10)) == set(who[:2])
+    dns.set("svc.test", ADDRS)
+    wait_until(lambda: set(whoami(g, 9)) == set(who), "the third address to get traffic")
+    assert "backend name svc.test: 3 addresses now (were 2)" in g.log()
+    dns.set("svc.test", ADDRS[:2])
+    wait_until(lambda: set(whoami(g, 9)) == set(who[:2]), "the third address to go")
+    # A failing DNS server: the last answer stays, logged once.
+    dns.mode = "servfail"
+    before = dns.count("svc.test")
+    wait_until(lambda: dns.count("svc.test") >= before + 4, "lookups to fail twice")
+    assert set(whoami(g, 10)) == set(who[:2])
+    assert g.log().count("backend name svc.test: lookup failed") == 1, g.log()
+    dns.mode = "answer"
+    wait_until(lambda: "backend name svc.test: resolves again" in g.log(), "recovery")
+    snap = scrape(g.admin_port)
+    assert snap.get("h2gate_config_reloads_total") == 0   # rebuilds are not reloads
+
+
+def test_dns_name_without_address_at_start_waits(procs, dns):
+    o = procs.origin()
+    g = gate_with_admin(procs, ["later.test,%d;;dns" % o.port], tls=False,
+                        extra=["--dns-server=" + dns.addr, "--dns-lookup-timeout=1s"])
+    assert "backend later.test,%d: cannot resolve later.test" % o.port in g.log()
+    r = curl(["-s", "-o", "/dev/null", "-w", "%{http_code}",
+              "http://%s:%d/whoami" % (HOST, g.port)])
+    assert r.stdout.decode() == "503"
+    assert admin_request(g.admin_port, "/readyz")[0] == 503
+    dns.set("later.test", [HOST])
+    wait_until(lambda: admin_request(g.admin_port, "/readyz")[0] == 200, "readiness")
+    assert whoami(g, 3) == {"%s:%d" % (HOST, o.port): 3}
