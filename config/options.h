@@ -297,9 +297,12 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       "--frontend-write-timeout and --stream-write-timeout apply to a\n"                \
       "tunnel.")                                                                           \
     X(DNS_LOOKUP_TIMEOUT, "CONNECT", "dns-lookup-timeout", 0, K_DUR, "<DURATION>", 0, 0,    \
-      "5s", dns_lookup_timeout, ST_DBL, "Timeout for one DNS lookup of a CONNECT target.") \
+      "5s", dns_lookup_timeout, ST_DBL,                                                    \
+      "Timeout for one DNS lookup of a CONNECT target or backend name.")                  \
     X(DNS_CACHE_TIMEOUT, "CONNECT", "dns-cache-timeout", 0, K_DUR, "<DURATION>", 0, 0,      \
-      "10s", dns_cache_timeout, ST_DBL, "How long a resolved name is cached per worker.")  \
+      "10s", dns_cache_timeout, ST_DBL,                                                    \
+      "How long a resolved CONNECT target is cached per worker; the\n"                    \
+      "longest wait between two lookups of a ;dns backend name.")                        \
     X(DNS_SERVER, "CONNECT", "dns-server", 0, K_STR, "<ADDR>[,...]", 0, 0, NULL,             \
       dns_server, ST_STR,                                                                  \
       "DNS servers for backend names and CONNECT targets instead of\n"                   \

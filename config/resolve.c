@@ -71,12 +71,13 @@ static void run(ares_channel ch, const size_t *left, double deadline)
 {
     while (*left > 0) {
         ares_socket_t socks[ARES_GETSOCK_MAXNUM];
-        int bits = ares_getsock(ch, socks, ARES_GETSOCK_MAXNUM);
+        /* ares.h's ARES_GETSOCK_WRITABLE shifts a signed 1 by 31: unsigned here. */
+        unsigned bits = (unsigned)ares_getsock(ch, socks, ARES_GETSOCK_MAXNUM);
         struct pollfd pfd[ARES_GETSOCK_MAXNUM];
         nfds_t n = 0;
-        for (int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
-            short ev = (short)((ARES_GETSOCK_READABLE(bits, i) ? POLLIN : 0) |
-                               (ARES_GETSOCK_WRITABLE(bits, i) ? POLLOUT : 0));
+        for (unsigned i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
+            short ev = (short)((bits & (1u << i) ? POLLIN : 0) |
+                               (bits & (1u << (i + ARES_GETSOCK_MAXNUM)) ? POLLOUT : 0));
             if (ev)
                 pfd[n++] = (struct pollfd){ .fd = socks[i], .events = ev };
         }

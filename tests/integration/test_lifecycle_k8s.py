@@ -444,7 +444,7 @@ def test_k8s_manifests(procs, tmp_path):
     assert all(p["targetPort"] in ports for p in svc["spec"]["ports"])
     backend = m[("Service", conf["backend"].split(",")[0])]
     assert backend["spec"]["clusterIP"] == "None"
-    assert backend["spec"]["ports"][0]["port"] == int(conf["backend"].split(",")[1])
+    assert backend["spec"]["ports"][0]["port"] == int(conf["backend"].split(",")[1].split(";")[0])
     hpa = m[("HorizontalPodAutoscaler", "h2gate")]
     assert hpa["spec"]["scaleTargetRef"]["name"] == "h2gate"
 

@@ -387,6 +387,57 @@ static void test_backend_index_and_addresses(void **state)
     cfg_cleanup(&cfg);
 }
 
+static void test_backend_group_params(void **state)
+{
+    (void)state;
+    struct config cfg;
+    LOAD_OK(&cfg, "-f*,1;no-tls",
+            "-b127.0.0.1,8001;/a/;weight=3;fall=2;rise=4;health=/hz;lb=least-outstanding;dns",
+            "-b127.0.0.2,8001;/a/;lb=least-outstanding",
+            "-b127.0.0.3,8001;;affinity=cookie;affinity-cookie-name=lb;"
+            "affinity-cookie-path=/x;affinity-cookie-secure=no");
+    const struct cfg_backend *be = &cfg.backends[0];
+    assert_int_equal(be->weight, 3);
+    assert_int_equal(be->fall, 2);
+    assert_int_equal(be->rise, 4);
+    assert_string_equal(be->health_path, "/hz");
+    assert_true(be->dns);
+    assert_int_equal(cfg.backends[1].weight, 1);  /* the default */
+    assert_false(cfg.backends[1].dns);
+    assert_int_equal(cfg.num_dns_hosts, 1);
+    assert_string_equal(cfg.dns_hosts[0], "127.0.0.1");
+    assert_int_equal(cfg.num_routes, 2);
+    const struct cfg_route *a = &cfg.routes[0];
+    assert_int_equal(a->num_backends, 2);
+    assert_int_equal(a->weights[0], 3);
+    assert_int_equal(a->weights[1], 1);
+    assert_int_equal(a->policy.lb, CFG_LB_LEAST_OUTSTANDING);
+    assert_int_equal(a->policy.affinity, CFG_AFFINITY_NONE);
+    const struct cfg_route *c = &cfg.routes[1];
+    assert_int_equal(c->policy.affinity, CFG_AFFINITY_COOKIE);
+    assert_string_equal(c->policy.cookie_name, "lb");
+    assert_string_equal(c->policy.cookie_path, "/x");
+    assert_int_equal(c->policy.cookie_secure, CFG_COOKIE_SECURE_NO);
+    cfg_cleanup(&cfg);
+}
+
+BAD_ARGS(backend_weight_zero, "invalid weight '0' (expected 1-256)", "-f*,1;no-tls",
+         "-b127.0.0.1,80;;weight=0")
+BAD_ARGS(backend_weight_big, "invalid weight '257' (expected 1-256)", "-f*,1;no-tls",
+         "-b127.0.0.1,80;;weight=257")
+BAD_ARGS(backend_bad_lb, "unknown lb 'random' (expected round-robin or least-outstanding)",
+         "-f*,1;no-tls", "-b127.0.0.1,80;;lb=random")
+BAD_ARGS(backend_bad_affinity, "unknown affinity 'x' (expected none, ip or cookie)",
+         "-f*,1;no-tls", "-b127.0.0.1,80;;affinity=x")
+BAD_ARGS(backend_cookie_without_name, "affinity=cookie needs affinity-cookie-name=NAME",
+         "-f*,1;no-tls", "-b127.0.0.1,80;;affinity=cookie")
+BAD_ARGS(backend_bad_cookie_name, "invalid affinity-cookie-name 'a b'", "-f*,1;no-tls",
+         "-b127.0.0.1,80;;affinity=cookie;affinity-cookie-name=a b")
+BAD_ARGS(backend_bad_health_path, "invalid health path 'hz' (expected /PATH)", "-f*,1;no-tls",
+         "-b127.0.0.1,80;;health=hz")
+BAD_ARGS(backend_group_disagrees, "pattern '/a/' is shared with a backend of other lb=",
+         "-f*,1;no-tls", "-b127.0.0.1,80;/a/;affinity=ip", "-b127.0.0.2,80;/a/")
+
 BAD_ARGS(backend_unknown_param, "--backend '127.0.0.1,80;/;foo': unknown parameter",
          "-f*,1;no-tls", "-b127.0.0.1,80;/;foo")
 BAD_ARGS(backend_unknown_param_named, "'foo'", "-f*,1;no-tls", "-b127.0.0.1,80;/;foo")
@@ -939,6 +990,15 @@ int main(void)
         cmocka_unit_test(test_bad_backend_unknown_param),
         cmocka_unit_test(test_bad_backend_unknown_param_named),
         cmocka_unit_test(test_bad_backend_unknown_param_in_pattern_position),
+        cmocka_unit_test(test_backend_group_params),
+        cmocka_unit_test(test_bad_backend_weight_zero),
+        cmocka_unit_test(test_bad_backend_weight_big),
+        cmocka_unit_test(test_bad_backend_bad_lb),
+        cmocka_unit_test(test_bad_backend_bad_affinity),
+        cmocka_unit_test(test_bad_backend_cookie_without_name),
+        cmocka_unit_test(test_bad_backend_bad_cookie_name),
+        cmocka_unit_test(test_bad_backend_bad_health_path),
+        cmocka_unit_test(test_bad_backend_group_disagrees),
         cmocka_unit_test(test_bad_backend_bad_proto),
         cmocka_unit_test(test_bad_backend_empty_sni),
         cmocka_unit_test(test_bad_backend_port_zero),
