@@ -347,9 +347,13 @@ static void on_wake(struct ev_loop *loop, ev_async *a, int revents)
         return;
     }
     if (cmd & WRK_CMD_RELOAD) {
-        apply_gen(w, w->next_gen, w->next_fds);
+        /* Taken before apply_gen publishes gen_applied: from then on main
+         * may hand over the next generation in these fields. */
+        struct gen *g = w->next_gen;
+        const int *fds = w->next_fds;
         w->next_gen = NULL;
         w->next_fds = NULL;
+        apply_gen(w, g, fds);
         log_info("configuration generation %" PRIu64 " in use", w->gen->g->id);
         if (w->on_reloaded)
             w->on_reloaded();

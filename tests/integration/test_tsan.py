@@ -190,3 +190,71 @@ def test_cross_thread_paths_race_free(procs, tmp_path, monkeypatch):
     assert scraper.reads > 0 and not scraper.errors, scraper.errors
     # Both logs really were reopened.
     assert "graceful shutdown" in (tmp_path / "error.log").read_text()
+
+
+def test_health_and_dns_threads_race_free(procs, tmp_path, monkeypatch):
+    """The probe thread and the ;dns rebuilds (issue 12): workers report
+    member failures and read member state while the probe thread checks
+    members and marks them down and up, the admin listener reads the
+    health cells, and ;dns answer changes and SIGHUPs hand new
+    generations to the workers and to the probe thread."""
+    from dnsserver import DNSServer
+    monkeypatch.setenv("TSAN_OPTIONS", TSAN_OPTIONS)
+    down = tmp_path / "down"
+    a = procs.origin(addr="127.0.0.1")
+    b = procs.origin(addr="127.0.0.2", port=a.port, down_file=down)
+    assert b.port == a.port
+    dns = DNSServer(ttl=1)
+    dns.set("svc.test", ["127.0.0.1", "127.0.0.2"])
+    port, aport = free_port(), free_port()
+    argv = [TSAN_BIN, "-f", "%s,%d;no-tls" % (HOST, port),
+            "-b", "svc.test,%d;;dns;health=/health;fall=1;rise=1" % a.port,
+            "-n", str(WORKERS), "--admin=%s,%d" % (HOST, aport),
+            "--dns-server=" + dns.addr, "--backend-health-interval=50ms",
+            "--graceful-shutdown-timeout=2s"]
+    g = Gate("h2gate-tsan", argv, tmp_path / "h2gate-tsan.log")
+    g.port, g.admin_port = port, aport
+    procs.all.append(g)
+    for p in (port, aport):
+        g.wait_port(p)
+    scraper = Scraper(aport)
+    scraper.start()
+    load = subprocess.Popen(h2load_argv("http://%s:%d/" % (HOST, port), 1000000, 4, m=4),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        label = "svc.test:%d@127.0.0.2" % a.port
+        for i in range(3):
+            down.write_text("")
+            assert wait_for(lambda: scrape(aport).get("h2gate_backend_up", backend=label) == 0,
+                            EXIT_TIMEOUT), g.log()[-5000:]
+            down.unlink()
+            assert wait_for(lambda: scrape(aport).get("h2gate_backend_up", backend=label) == 1,
+                            EXIT_TIMEOUT), g.log()[-5000:]
+            # ;dns changes (rebuilds) and a SIGHUP: new generations for
+            # the workers and the probe thread while both are busy.
+            for addrs in (["127.0.0.1"], ["127.0.0.1", "127.0.0.2"]):
+                n = g.log().count("backend addresses updated")
+                dns.set("svc.test", addrs)
+                assert wait_for(lambda: g.log().count("backend addresses updated") > n,
+                                EXIT_TIMEOUT), g.log()[-5000:]
+            gen = scrape(aport).get("h2gate_config_generation")
+            g.signal(signal.SIGHUP)
+            assert wait_for(lambda: scrape(aport).get("h2gate_config_generation") > gen,
+                            EXIT_TIMEOUT), g.log()[-5000:]
+        assert g.alive() and not tsan_reports(g), tsan_reports(g)[-20000:] or g.log()
+        scraper.exiting = True
+        g.signal(signal.SIGTERM)
+        try:
+            rc = g.popen.wait(timeout=EXIT_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            pytest.fail("h2gate still running %ss after SIGTERM" % EXIT_TIMEOUT)
+    finally:
+        load.kill()
+        load.wait(timeout=STOP_TIMEOUT)
+        scraper.stop()
+        dns.close()
+    report = tsan_reports(g)
+    assert not report, report[-20000:]
+    assert rc == 0, "exit status %s:\n%s" % (rc, g.log()[-20000:])
+    assert scraper.reads > 0 and not scraper.errors, scraper.errors
