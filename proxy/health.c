@@ -2,7 +2,6 @@
  * health.h. */
 #include "proxy/health.h"
 
-#include <errno.h>
 #include <ev.h>
 #include <math.h>
 #include <pthread.h>
@@ -10,17 +9,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
+#include "common/container.h"
 #include "common/log.h"
 #include "common/xalloc.h"
 #include "config/registry.h"
 #include "proxy/gen.h"
+#include "proxy/hprobe.h"
 
-/* What a probe reads of the answer: the status line is enough. */
-#define PROBE_IN_MAX 64
 #define PROBE_TICK 0.1
 #define FIRST_BACKOFF 1.0
 
@@ -45,13 +42,7 @@ struct probe {
     double next_at;                /* next check; 0: none planned */
     double backoff;
     uint32_t oks;                  /* consecutive successes while down */
-    int fd;                        /* -1 when idle */
-    ev_io io;
-    ev_timer timer;
-    char out[512];
-    size_t out_len, out_off;
-    char in[PROBE_IN_MAX];
-    size_t in_len;
+    struct hprobe io;              /* the check in progress, if any */
 };
 
 static struct {
@@ -144,24 +135,14 @@ bool health_routes_ready(const struct gen *g)
 
 /* ---- probes (the probe thread) ---- */
 
-static void probe_close(struct probe *p)
-{
-    if (p->fd < 0)
-        return;
-    ev_io_stop(H.loop, &p->io);
-    ev_timer_stop(H.loop, &p->timer);
-    close(p->fd);
-    p->fd = -1;
-}
-
 static const struct config *hcfg(void)
 {
     return &H.g->cfg;
 }
 
-static void probe_done(struct probe *p, bool ok, const char *why)
+static void probe_done(struct hprobe *io, bool ok, const char *why)
 {
-    probe_close(p);
+    struct probe *p = container_of(io, struct probe, io);
     struct health_cell *c = &cells[p->slot];
     double now = ev_now(H.loop);
     atomic_fetch_add_explicit(&c->checks, 1, memory_order_relaxed);
@@ -192,108 +173,12 @@ static void probe_done(struct probe *p, bool ok, const char *why)
         p->next_at = p->be->health_path ? now + hcfg()->backend_health_interval : 0;
 }
 
-/* An HTTP probe's answer so far: done when the status line is in. */
-static void probe_read(struct probe *p)
-{
-    ssize_t n = read(p->fd, p->in + p->in_len, sizeof(p->in) - 1 - p->in_len);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR))
-        return;
-    if (n <= 0) {
-        probe_done(p, false, n == 0 ? "closed before the status line" : strerror(errno));
-        return;
-    }
-    p->in_len += (size_t)n;
-    p->in[p->in_len] = '\0';
-    if (!memchr(p->in, '\n', p->in_len) && p->in_len < sizeof(p->in) - 1)
-        return;
-    int status = 0;
-    if (sscanf(p->in, "HTTP/1.%*1[01] %3d", &status) != 1 || status < 100) {
-        probe_done(p, false, "not an HTTP/1.1 answer");
-        return;
-    }
-    char why[32];
-    snprintf(why, sizeof(why), "status %d", status);
-    probe_done(p, status >= 200 && status < 400, why);
-}
-
-static bool http_probe(const struct probe *p)
-{
-    return p->be->health_path && !p->be->tls && p->be->proto == CFG_PROTO_HTTP1;
-}
-
-static void on_probe_io(struct ev_loop *loop, ev_io *io, int revents)
-{
-    (void)loop;
-    struct probe *p = io->data;
-    if (revents & EV_READ) {
-        probe_read(p);
-        return;
-    }
-    if (p->out_len == 0) {  /* the connect finished */
-        int err = 0;
-        socklen_t len = sizeof(err);
-        getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len);
-        if (err) {
-            probe_done(p, false, strerror(err));
-            return;
-        }
-        if (!http_probe(p)) {
-            probe_done(p, true, NULL);
-            return;
-        }
-        int n = snprintf(p->out, sizeof(p->out),
-                         "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: h2gate-health\r\n"
-                         "Connection: close\r\n\r\n",
-                         p->be->health_path, p->be->host);
-        p->out_len = n > 0 && (size_t)n < sizeof(p->out) ? (size_t)n : 0;
-        if (p->out_len == 0) {
-            probe_done(p, false, "health path too long");
-            return;
-        }
-    }
-    ssize_t n = write(p->fd, p->out + p->out_off, p->out_len - p->out_off);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR))
-        return;
-    if (n < 0) {
-        probe_done(p, false, strerror(errno));
-        return;
-    }
-    p->out_off += (size_t)n;
-    if (p->out_off == p->out_len) {
-        ev_io_stop(H.loop, &p->io);
-        ev_io_set(&p->io, p->fd, EV_READ);
-        ev_io_start(H.loop, &p->io);
-    }
-}
-
-static void on_probe_timer(struct ev_loop *loop, ev_timer *t, int revents)
-{
-    (void)loop;
-    (void)revents;
-    probe_done(t->data, false, "timed out");
-}
-
 static void probe_start(struct probe *p)
 {
     const struct cfg_backend *be = p->be;
-    p->out_len = p->out_off = p->in_len = 0;
+    SSL_CTX *ctx = be->proto == CFG_PROTO_H2 ? H.g->up_ctx_h2 : H.g->up_ctx_h1;
     p->next_at = 0;
-    int fd = socket(be->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        probe_done(p, false, strerror(errno));
-        return;
-    }
-    p->fd = fd;
-    if (connect(fd, (const struct sockaddr *)&be->addr, be->addr_len) != 0 && errno != EINPROGRESS) {
-        probe_done(p, false, strerror(errno));
-        return;
-    }
-    ev_io_init(&p->io, on_probe_io, fd, EV_WRITE);
-    p->io.data = p;
-    ev_io_start(H.loop, &p->io);
-    ev_timer_init(&p->timer, on_probe_timer, hcfg()->backend_health_timeout, 0.);
-    p->timer.data = p;
-    ev_timer_start(H.loop, &p->timer);
+    hprobe_start(&p->io, H.loop, be, ctx, hcfg()->backend_health_timeout, probe_done);
 }
 
 static void on_tick(struct ev_loop *loop, ev_timer *t, int revents)
@@ -303,7 +188,7 @@ static void on_tick(struct ev_loop *loop, ev_timer *t, int revents)
     double now = ev_now(loop);
     for (size_t i = 0; i < H.num_probes; i++) {
         struct probe *p = &H.probes[i];
-        if (p->fd >= 0)
+        if (hprobe_busy(&p->io))
             continue;
         if (p->next_at == 0 && !health_up(p->slot)) {
             /* Marked down by requests: probe it back. */
@@ -320,7 +205,7 @@ static void on_tick(struct ev_loop *loop, ev_timer *t, int revents)
 static void free_probes(void)
 {
     for (size_t i = 0; i < H.num_probes; i++)
-        probe_close(&H.probes[i]);
+        hprobe_cancel(&H.probes[i].io);
     free(H.probes);
     H.probes = NULL;
     H.num_probes = 0;
@@ -349,7 +234,7 @@ static void take_gen(struct gen *g, char **labels, size_t num_labels)
         if (dup || be->index >= HEALTH_MAX_SLOTS || (!be->fall && !be->health_path))
             continue;
         struct probe *p = &H.probes[H.num_probes++];
-        *p = (struct probe){ .slot = be->index, .be = be, .fd = -1,
+        *p = (struct probe){ .slot = be->index, .be = be, .io.fd = -1,
                              .rise = be->rise ? be->rise : 1,
                              .label = be->index < num_labels ? labels[be->index] : be->host };
         for (size_t k = 0; k < num_old; k++) {
@@ -362,7 +247,7 @@ static void take_gen(struct gen *g, char **labels, size_t num_labels)
             p->next_at = ev_now(H.loop);  /* check at once */
     }
     for (size_t k = 0; k < num_old; k++)
-        probe_close(&old[k]);
+        hprobe_cancel(&old[k].io);
     free(old);
     for (size_t i = 0; i < H.num_labels; i++)
         free(H.labels[i]);

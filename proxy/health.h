@@ -7,10 +7,10 @@
  *
  * The probe thread (health_start) probes, on one libev loop for the whole
  * process: every member of a -b with ";health=/PATH" every
- * --backend-health-interval (an HTTP/1.1 GET, 2xx or 3xx is a success;
- * ";tls" and ";proto=h2" members get a TCP connect), and every member
- * that is down, with a backoff that doubles from 1s up to
- * --backend-max-backoff (TCP connect, or the GET when it has a path).
+ * --backend-health-interval (a GET over the member's own protocol and
+ * TLS, hprobe.h; 2xx or 3xx is a success), and every member that is down,
+ * with a backoff that doubles from 1s up to --backend-max-backoff (TCP
+ * connect, or the GET when it has a path).
  * A member goes down after ";fall=N" consecutive failures (of requests or
  * of checks) and comes back after ";rise=N" consecutive check successes. */
 #ifndef H2G_PROXY_HEALTH_H

@@ -391,3 +391,39 @@ def test_dns_name_without_address_at_start_waits(procs, dns):
     dns.set("later.test", [HOST])
     wait_until(lambda: admin_request(g.admin_port, "/readyz")[0] == 200, "readiness")
     assert whoami(g, 3) == {"%s:%d" % (HOST, o.port): 3}
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    from h2backend_lib import make_ca, make_cert
+    d = tmp_path_factory.mktemp("pki")
+    ca = make_ca(d, "test-ca")
+    return {"ca": ca, "srv": make_cert(d, ca)}
+
+
+@pytest.mark.parametrize("kind", ["h2c", "h2-tls", "h1-tls"])
+def test_http_probe_speaks_the_members_protocol(procs, backends, pki, kind):
+    """;health= checks go out as the member's requests do: HTTP/2 for
+    proto=h2, TLS (verified with --cacert, SNI) for ;tls."""
+    tls = pki["srv"] if kind != "h2c" else None
+    b = backends(tls=tls, h1=kind == "h1-tls")
+    params = {"h2c": ";;proto=h2", "h2-tls": ";;proto=h2;tls;sni=localhost",
+              "h1-tls": ";;tls;sni=localhost"}[kind]
+    label = "%s:%d" % (HOST, b.port)
+    g = gate_with_admin(procs, [b.spec(params + ";health=/hc;fall=2")], tls=False,
+                        extra=["--backend-health-interval=100ms",
+                               "--cacert=%s" % pki["ca"][1]])
+    wait_until(lambda: scrape(g.admin_port).get("h2gate_backend_health_checks_total",
+                                                backend=label) >= 3, "three checks")
+    snap = scrape(g.admin_port)
+    assert snap.get("h2gate_backend_health_check_failures_total", backend=label) == 0, g.log()
+    assert snap.get("h2gate_backend_up", backend=label) == 1
+
+
+def test_http2_probe_reset_is_a_failure(procs, backends):
+    b = backends()
+    label = "%s:%d" % (HOST, b.port)
+    g = gate_with_admin(procs, [b.spec(";;proto=h2;health=/rst/8;fall=2")], tls=False,
+                        extra=["--backend-health-interval=100ms", "-L", "INFO"])
+    wait_until(lambda: up_of(g, label) == 0, "the member to go down")
+    assert "check failed: no status in the answer" in g.log()
