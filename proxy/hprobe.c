@@ -247,6 +247,20 @@ static void exchange(struct hprobe *p)
     ev_io_start(p->loop, &p->io);
 }
 
+/* Connected (and TLS done): a TCP check has passed; else the request. */
+static void begin_request(struct hprobe *p)
+{
+    if (!wants_request(p)) {
+        finish(p, true, NULL);
+        return;
+    }
+    if (request_start(p) < 0) {
+        finish(p, false, "cannot build the request");
+        return;
+    }
+    exchange(p);
+}
+
 static void handshake(struct hprobe *p)
 {
     int r = SSL_do_handshake(p->ssl);
@@ -259,15 +273,7 @@ static void handshake(struct hprobe *p)
             finish(p, false, "the backend did not select h2 (ALPN)");
             return;
         }
-        if (!wants_request(p)) {
-            finish(p, true, NULL);
-            return;
-        }
-        if (request_start(p) < 0) {
-            finish(p, false, "cannot build the request");
-            return;
-        }
-        exchange(p);
+        begin_request(p);
         return;
     }
     int e = SSL_get_error(p->ssl, r);
@@ -298,15 +304,7 @@ static void connected(struct hprobe *p)
         handshake(p);
         return;
     }
-    if (!wants_request(p)) {
-        finish(p, true, NULL);
-        return;
-    }
-    if (request_start(p) < 0) {
-        finish(p, false, "cannot build the request");
-        return;
-    }
-    exchange(p);
+    begin_request(p);
 }
 
 static void on_io(struct ev_loop *loop, ev_io *io, int revents)

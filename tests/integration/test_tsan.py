@@ -114,6 +114,17 @@ def tsan_reports(g):
     return text if TSAN_MARKER in text else ""
 
 
+def stop_and_wait(g, scraper):
+    """SIGTERM (the scraper expects the admin listener to go); h2gate's
+    exit status."""
+    scraper.exiting = True
+    g.signal(signal.SIGTERM)
+    try:
+        return g.popen.wait(timeout=EXIT_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        pytest.fail("h2gate still running %ss after SIGTERM" % EXIT_TIMEOUT)
+
+
 def test_cross_thread_paths_race_free(procs, tmp_path, monkeypatch):
     monkeypatch.setenv("TSAN_OPTIONS", TSAN_OPTIONS)
     o = procs.origin()
@@ -174,12 +185,7 @@ def test_cross_thread_paths_race_free(procs, tmp_path, monkeypatch):
             stall.send(h1_get("/stall"))
             # The stalled exchange is in flight once its head arrived.
             assert stall.recv_some(1).startswith(b"HTTP/1.1 200")
-            scraper.exiting = True
-            g.signal(signal.SIGTERM)
-            try:
-                rc = g.popen.wait(timeout=EXIT_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                pytest.fail("h2gate still running %ss after SIGTERM" % EXIT_TIMEOUT)
+            rc = stop_and_wait(g, scraper)
     finally:
         load.kill()
         load.wait(timeout=STOP_TIMEOUT)
@@ -243,12 +249,7 @@ def test_health_and_dns_threads_race_free(procs, tmp_path, monkeypatch):
             assert wait_for(lambda: scrape(aport).get("h2gate_config_generation") > gen,
                             EXIT_TIMEOUT), g.log()[-5000:]
         assert g.alive() and not tsan_reports(g), tsan_reports(g)[-20000:] or g.log()
-        scraper.exiting = True
-        g.signal(signal.SIGTERM)
-        try:
-            rc = g.popen.wait(timeout=EXIT_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            pytest.fail("h2gate still running %ss after SIGTERM" % EXIT_TIMEOUT)
+        rc = stop_and_wait(g, scraper)
     finally:
         load.kill()
         load.wait(timeout=STOP_TIMEOUT)
