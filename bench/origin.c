@@ -1,7 +1,7 @@
 /* origin: the demo, test and benchmark origin server behind h2gate.
  *
  * Usage: origin [-a ADDR] [-p PORT] [-t THREADS] [--h2c] [--h2c-port PORT]
- *               [--count-file PATH]
+ *               [--count-file PATH] [--down-file PATH] [--delay-all MS]
  *
  * Listens on ADDR:PORT (default 127.0.0.1:8080) and, with --h2c-port, on a
  * second port that behaves the same. Every port serves HTTP/1.1 (keep-alive,
@@ -31,6 +31,11 @@
  *
  * Prints nothing per request. --count-file PATH: after every accept, PATH
  * holds the number of connections accepted so far (replaced atomically).
+ * --delay-all MS: every answer but an echo (and /close) is held MS
+ * milliseconds before it starts, with the timer /delay/MS uses (on top of
+ * it for /delay/MS): a slow member of a backend group (bench/lb). An
+ * HTTP/1.1 connection answers one request per MS then (no pipelining past
+ * a held answer); HTTP/2 streams are held side by side.
  * SIGTERM or SIGINT: closes everything and exits 0. */
 #include <errno.h>
 #include <fcntl.h>
@@ -184,6 +189,15 @@ static bool parse_u64(struct str s, uint64_t max, uint64_t *out)
 static char whoami[80];
 /* --down-file: /health answers 503 while this file exists, else 200. */
 static const char *down_path;
+/* --delay-all: milliseconds every answer is held (0: none). */
+static uint64_t delay_all_ms;
+
+/* Whether --delay-all holds the answer to r: not an echo, which streams
+ * as the body arrives, and not /close, which has no answer. */
+static bool held_by_delay_all(const struct route *r)
+{
+    return delay_all_ms > 0 && r->act != ACT_ECHO && r->act != ACT_CLOSE;
+}
 
 /* Picks the answer for method and path (query already cut off). */
 static struct route route_request(struct str method, struct str path)
@@ -279,6 +293,7 @@ struct h1 {
     bool echo, echo_chunked; /* this request's body is being echoed */
     bool waiting;            /* parser paused until the response is queued */
     bool active;             /* the response is not completely queued yet */
+    bool held;               /* --delay-all: the delay timer runs, then dispatch */
     bool close_after;        /* close once everything queued is written */
     uint64_t size_left;      /* pattern bytes that follow the output queue */
     size_t size_off;
@@ -303,6 +318,7 @@ struct stream {
     bool echo;               /* body bytes get flow-control credit once sent */
     bool req_ended;
     bool head_req;
+    bool held;               /* --delay-all: the delay timer runs, then dispatch */
     struct route route;
     ev_timer delay;
 };
@@ -529,8 +545,8 @@ static int h1_on_body(http_parser *p, const char *at, size_t len)
     return 0;
 }
 
-/* Queues the answer to a complete non-echo request. */
-static void h1_dispatch(struct conn *c)
+/* Queues the answer to a complete non-echo request (after --delay-all). */
+static void h1_answer(struct conn *c)
 {
     struct h1 *h = &c->h1;
     struct route *r = &h->route;
@@ -572,6 +588,21 @@ static void h1_dispatch(struct conn *c)
     }
 }
 
+/* Answers a complete non-echo request now, or starts the --delay-all
+ * timer (on_h1_delay answers then). */
+static void h1_dispatch(struct conn *c)
+{
+    struct h1 *h = &c->h1;
+    if (held_by_delay_all(&h->route)) {
+        h->held = true;
+        ev_timer_set(&h->delay, (double)delay_all_ms / 1000.0, 0.0);
+        ev_timer_start(c->w->loop, &h->delay);
+        h->active = true;
+        return;
+    }
+    h1_answer(c);
+}
+
 static int h1_on_message_complete(http_parser *p)
 {
     struct conn *c = parser_conn(p);
@@ -583,7 +614,8 @@ static int h1_on_message_complete(http_parser *p)
     } else if (!h->close_after) {
         h1_dispatch(c);
     }
-    bufq_cleanup(&h->head);
+    if (!h->held) /* a held /headers answers from it later */
+        bufq_cleanup(&h->head);
     if (!h->keep_alive)
         h->close_after = true;
     if (h->active || h->close_after)
@@ -647,9 +679,14 @@ static void on_h1_delay(struct ev_loop *loop, ev_timer *w, int revents)
     (void)loop;
     (void)revents;
     struct conn *c = container_of(w, struct conn, h1.delay);
-    struct route r = route_text(200, "ok\n");
-    h1_queue_text(c, &r);
     c->h1.active = false;
+    if (c->h1.held) {
+        c->h1.held = false;
+        h1_answer(c); /* may start /delay/MS's timer in turn */
+    } else {
+        struct route r = route_text(200, "ok\n");
+        h1_queue_text(c, &r);
+    }
     conn_settle(c);
 }
 
@@ -786,17 +823,26 @@ static void h2_respond_text(struct conn *c, struct stream *s, const struct route
                body && !s->head_req);
 }
 
+static void h2_answer(struct conn *c, struct stream *s);
+
 static void on_h2_delay(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
     (void)revents;
     struct stream *s = container_of(w, struct stream, delay);
     struct conn *c = s->c;
-    struct route r = route_text(200, "ok\n");
-    h2_respond_text(c, s, &r);
+    if (s->held) {
+        s->held = false;
+        h2_answer(c, s); /* may start /delay/MS's timer in turn */
+    } else {
+        struct route r = route_text(200, "ok\n");
+        h2_respond_text(c, s, &r);
+    }
     conn_settle(c);
 }
 
+/* Routes a request whose headers are in, then answers it now or starts
+ * the --delay-all timer (on_h2_delay answers then). */
 static void h2_dispatch(struct conn *c, struct stream *s)
 {
     struct str method = s->method_len <= sizeof(s->method)
@@ -807,7 +853,18 @@ static void h2_dispatch(struct conn *c, struct stream *s)
     s->head_req = str_eq(method, STR_LIT("HEAD"));
     if (r->act != ACT_HEADERS && r->act != ACT_ECHO)
         bufq_cleanup(&s->hdrs);
+    if (held_by_delay_all(r)) {
+        s->held = true;
+        ev_timer_set(&s->delay, (double)delay_all_ms / 1000.0, 0.0);
+        ev_timer_start(c->w->loop, &s->delay);
+        return;
+    }
+    h2_answer(c, s);
+}
 
+static void h2_answer(struct conn *c, struct stream *s)
+{
+    struct route *r = &s->route;
     switch (r->act) {
     case ACT_ECHO:
         s->echo = true;
@@ -1373,11 +1430,13 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "Usage: origin [-a ADDR] [-p PORT] [-t THREADS] [--h2c] [--h2c-port PORT]\n"
-            "              [--count-file PATH] [--down-file PATH]\n"
+            "              [--count-file PATH] [--down-file PATH] [--delay-all MS]\n"
             "HTTP/1.1 and HTTP/2 cleartext (prior knowledge) test origin; default\n"
             "127.0.0.1:8080. Endpoints: /, /size/N, POST|PUT echo, /delay/MS,\n"
             "/headers, /status/NNN, /stall, /close, /whoami (ADDR:PORT),\n"
-            "/health (503 while the --down-file exists).\n");
+            "/health (503 while the --down-file exists).\n"
+            "--delay-all MS: hold every answer but an echo MS milliseconds (a slow\n"
+            "member; on top of /delay/MS).\n");
 }
 
 int main(int argc, char **argv)
@@ -1389,6 +1448,7 @@ int main(int argc, char **argv)
         { "h2c-port", required_argument, NULL, 'P' },
         { "count-file", required_argument, NULL, 'C' },
         { "down-file", required_argument, NULL, 'D' },
+        { "delay-all", required_argument, NULL, 'S' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -1408,6 +1468,12 @@ int main(int argc, char **argv)
         case 'P': port2 = optarg; break;
         case 'C': count_path = optarg; break;
         case 'D': down_path = optarg; break;
+        case 'S':
+            if (!parse_u64(str_cstr(optarg), MAX_DELAY_MS, &delay_all_ms)) {
+                fprintf(stderr, "origin: --delay-all wants 0..%d milliseconds\n", MAX_DELAY_MS);
+                return 1;
+            }
+            break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 1;
         }
