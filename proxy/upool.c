@@ -274,7 +274,8 @@ void upool_failed(struct xchg *x, const struct cfg_backend *be, int status, cons
                   enum upool_retry retry)
 {
     struct worker *w = x->w;
-    if (!xchg_head_ready(x)) {
+    if (!xchg_head_ready(x) && retry != UPOOL_RETRY_FRESH) {
+        /* (A kept-alive connection found closed says nothing of the member.) */
         char label[320];
         cfg_backend_label(be, label, sizeof(label));
         health_report_failure(be->index, label);
