@@ -449,10 +449,26 @@ static void put_u64_or_dash(struct line *l, bool known, uint64_t n)
         put_dash(l);
 }
 
+/* A TLS field that is a plain string; "-" on a cleartext connection. */
+static const char *tls_field(enum frag_type type, const struct alog_entry *e)
+{
+    if (!e->tls_protocol)
+        return "-";
+    switch (type) {
+    case F_TLS_CIPHER:
+        return e->tls_cipher ? e->tls_cipher : "-";
+    case F_TLS_PROTOCOL:
+        return e->tls_protocol;
+    case F_TLS_SESSION_REUSED:
+        return e->tls_session_reused ? "r" : ".";
+    default:
+        return "-";  /* %{tls_client_cert}: no client certificates yet */
+    }
+}
+
 static void put_frag(struct line *l, const struct alog_format *f, const struct frag *fr,
                      const struct alog_entry *e)
 {
-    bool tls = e->tls_protocol != NULL;
     switch (fr->type) {
     case F_LITERAL:
         put_str(l, fr->value);
@@ -514,22 +530,16 @@ static void put_frag(struct line *l, const struct alog_format *f, const struct f
         put_escaped_or_dash(l, str_cstr(e->alpn));
         break;
     case F_TLS_CIPHER:
-        put_cstr(l, tls && e->tls_cipher ? e->tls_cipher : "-");
-        break;
     case F_TLS_PROTOCOL:
-        put_cstr(l, tls ? e->tls_protocol : "-");
+    case F_TLS_SESSION_REUSED:
+    case F_TLS_CLIENT_CERT:
+        put_cstr(l, tls_field(fr->type, e));
         break;
     case F_TLS_SESSION_ID:
         put_session_id(l, e);
         break;
-    case F_TLS_SESSION_REUSED:
-        put_cstr(l, !tls ? "-" : e->tls_session_reused ? "r" : ".");
-        break;
     case F_TLS_SNI:
         put_escaped_or_dash(l, e->tls_sni);
-        break;
-    case F_TLS_CLIENT_CERT:
-        put_dash(l);
         break;
     case F_BACKEND_HOST:
         put_escaped_or_dash(l, e->backend_host);
