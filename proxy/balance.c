@@ -167,19 +167,26 @@ static size_t pick_round_robin(const struct cfg_route *r, struct lb_state *st)
  * worker (ties: the first drawn). */
 static size_t pick_least_outstanding(struct worker *w, const struct cfg_route *r)
 {
-    size_t up[64], n = 0;
-    for (size_t m = 0; m < r->num_backends && n < 64; m++) {
-        if (usable(r, m))
-            up[n++] = m;
-    }
+    size_t n = 0;
+    for (size_t m = 0; m < r->num_backends; m++)
+        n += usable(r, m);
     if (n == 0)
         return SIZE_MAX;
-    if (n == 1)
-        return up[0];
-    size_t i = wrk_random(w) % n, j = wrk_random(w) % (n - 1);
+    size_t i = wrk_random(w) % n, j = n > 1 ? wrk_random(w) % (n - 1) : 0;
     if (j >= i)
-        j++;  /* two different members */
-    size_t a = up[i], b = up[j];
+        j++;  /* two different members (j == n when there is one) */
+    size_t a = SIZE_MAX, b = SIZE_MAX;
+    for (size_t m = 0, k = 0; m < r->num_backends; m++) {
+        if (!usable(r, m))
+            continue;
+        if (k == i)
+            a = m;
+        if (k == j)
+            b = m;
+        k++;
+    }
+    if (b == SIZE_MAX)
+        return a;
     return upool_outstanding(w, r->backends[b]) < upool_outstanding(w, r->backends[a]) ? b : a;
 }
 
