@@ -454,11 +454,6 @@ static void reuse_answers(const struct cfg_reuse *r, struct cfg_lookup *ls, size
             for (size_t j = 0; j < a->num; j++) {
                 ls[i].addrs[j] = a->addrs[j];
                 ls[i].addr_lens[j] = a->addr_lens[j];
-                struct sockaddr_storage *ss = &ls[i].addrs[j];
-                if (ss->ss_family == AF_INET6)
-                    ((struct sockaddr_in6 *)ss)->sin6_port = htons(ls[i].port);
-                else
-                    ((struct sockaddr_in *)ss)->sin_port = htons(ls[i].port);
             }
             ls[i].num = a->num;
             break;
@@ -474,7 +469,7 @@ static int resolve_backends(struct loader *ld)
     size_t n = ld->num_bes;
     struct cfg_lookup *ls = xcalloc(n, sizeof(*ls));
     for (size_t i = 0; i < n; i++)
-        ls[i] = (struct cfg_lookup){ .host = ld->bes[i].be.host, .port = ld->bes[i].be.port };
+        ls[i] = (struct cfg_lookup){ .host = ld->bes[i].be.host };
     char why[256];
     if (ld->reuse) {
         reuse_answers(ld->reuse, ls, n);
@@ -522,6 +517,11 @@ static int resolve_backends(struct loader *ld)
             be->group.cookie_name = be->group.cookie_path = NULL; /* the route's */
             memcpy(&be->addr, &ls[i].addrs[j], ls[i].addr_lens[j]);
             be->addr_len = ls[i].addr_lens[j];
+            /* The answers (lookups, a rebuild's) carry no port: the -b's. */
+            if (be->addr.ss_family == AF_INET6)
+                ((struct sockaddr_in6 *)&be->addr)->sin6_port = htons(be->port);
+            else
+                ((struct sockaddr_in *)&be->addr)->sin_port = htons(be->port);
             be->index = cfg->num_backends++;
         }
     }

@@ -42,13 +42,7 @@ static void on_answer(void *arg, int status, int timeouts, struct ares_addrinfo 
     for (const struct ares_addrinfo_node *n = ai ? ai->nodes : NULL; n; n = n->ai_next) {
         if (n->ai_family != AF_INET && n->ai_family != AF_INET6)
             continue;
-        struct sockaddr_storage ss;
-        memcpy(&ss, n->ai_addr, n->ai_addrlen);
-        if (n->ai_family == AF_INET)
-            ((struct sockaddr_in *)&ss)->sin_port = htons(l->port);
-        else
-            ((struct sockaddr_in6 *)&ss)->sin6_port = htons(l->port);
-        put_addr(l, (const struct sockaddr *)&ss);
+        put_addr(l, n->ai_addr);
         if (n->ai_ttl >= 0 && (uint32_t)n->ai_ttl < l->ttl)
             l->ttl = (uint32_t)n->ai_ttl;
     }

@@ -15,8 +15,7 @@
 
 struct cfg_lookup {
     const char *host;                    /* in: a name or an IP literal */
-    uint16_t port;                       /* in: set in every address */
-    struct sockaddr_storage addrs[CFG_MAX_MEMBERS]; /* out, in resolver order */
+    struct sockaddr_storage addrs[CFG_MAX_MEMBERS]; /* out, in resolver order; port 0 */
     socklen_t addr_lens[CFG_MAX_MEMBERS];
     size_t num;                          /* out: 0 on failure */
     size_t num_dropped;                  /* out: addresses past CFG_MAX_MEMBERS */
