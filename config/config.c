@@ -15,13 +15,12 @@
 
 #include "common/cpus.h"
 #include "common/log.h"
+#include "common/version.h"
 #include "common/xalloc.h"
 #include "config/connect_rule.h"
 #include "config/options.h"
 #include "config/parse.h"
 #include "config/resolve.h"
-
-#define H2G_VERSION "0.1.0"
 
 /* A config file larger than this is a mistake (a log, a binary). */
 #define CONF_FILE_MAX (1u << 20)
