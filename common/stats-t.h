@@ -10,6 +10,7 @@
 #define H2G_COMMON_STATS_T_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +21,9 @@ enum stats_proto {
     STATS_NUM_PROTOS
 };
 
+/* Which sockets bytes are counted on: each side is its own family
+ * (h2gate_client_bytes_total, h2gate_backend_bytes_total,
+ * h2gate_tunnel_target_bytes_total), so no sum() adds one byte twice. */
 enum stats_side { STATS_SIDE_CLIENT = 0, STATS_SIDE_BACKEND, STATS_SIDE_TUNNEL, STATS_NUM_SIDES };
 enum stats_dir { STATS_DIR_IN = 0, STATS_DIR_OUT, STATS_NUM_DIRS };
 
@@ -47,6 +51,45 @@ enum stats_tunnel_result {
     STATS_TUNNEL_DENIED,
     STATS_TUNNEL_FAILED,
     STATS_NUM_TUNNEL_RESULTS
+};
+
+/* Why a CONNECT got no tunnel (h2gate_tunnel_failures_total{cause}):
+ * DNS (no answer, timeout), refused (RST to the SYN), timeout (connect),
+ * unreachable (every address failed otherwise, or the target closed
+ * before the 200), denied (403: allow list or a resolved address it
+ * forbids), auth (407), bad_request (400), limit (503: too many tunnels
+ * on the connection). */
+enum stats_tunnel_cause {
+    STATS_TUNFAIL_DNS = 0,
+    STATS_TUNFAIL_REFUSED,
+    STATS_TUNFAIL_TIMEOUT,
+    STATS_TUNFAIL_UNREACHABLE,
+    STATS_TUNFAIL_DENIED,
+    STATS_TUNFAIL_AUTH,
+    STATS_TUNFAIL_BAD_REQUEST,
+    STATS_TUNFAIL_LIMIT,
+    STATS_NUM_TUNFAIL
+};
+
+/* Client TLS: the version of a completed handshake, and why one failed.
+ * not_tls: the first bytes were not a TLS ClientHello (plain HTTP on a
+ * TLS port); version, cipher, alpn: nothing in common with the client;
+ * certificate: the client's certificate did not verify; peer_alert: the
+ * client gave up with an alert (often: it does not trust our
+ * certificate); closed: the client closed or reset mid-handshake;
+ * timeout: --frontend-read-timeout ran out. */
+enum stats_tls_version { STATS_TLS_12 = 0, STATS_TLS_13, STATS_TLS_OTHER, STATS_NUM_TLS_VERSIONS };
+enum stats_tls_fail {
+    STATS_TLSFAIL_NOT_TLS = 0,
+    STATS_TLSFAIL_VERSION,
+    STATS_TLSFAIL_CIPHER,
+    STATS_TLSFAIL_ALPN,
+    STATS_TLSFAIL_CERTIFICATE,
+    STATS_TLSFAIL_PEER_ALERT,
+    STATS_TLSFAIL_CLOSED,
+    STATS_TLSFAIL_TIMEOUT,
+    STATS_TLSFAIL_OTHER,
+    STATS_NUM_TLSFAIL
 };
 
 /* Direction of a finished tunnel's byte totals. */
@@ -82,7 +125,10 @@ enum stats_glitch {
 
 /* Histogram buckets: upper bounds 500 us << i for i < STATS_HIST_NUM_FINITE
  * (0.0005 s doubling up to 65.536 s), then +Inf. Observations are kept in
- * whole microseconds so bucket placement is exact integer arithmetic. */
+ * whole microseconds so bucket placement is exact integer arithmetic.
+ * A LONG_HISTOGRAM has as many buckets with the bounds of
+ * stats_long_bounds_s (common/stats.h): 10 ms to 24 h, for tunnels and
+ * WebSockets that live for hours. */
 #define STATS_HIST_FIRST_BOUND_US 500u
 #define STATS_HIST_NUM_FINITE 18
 #define STATS_HIST_NUM_BUCKETS (STATS_HIST_NUM_FINITE + 1)
@@ -95,13 +141,16 @@ enum stats_glitch {
     X(PROTO, STATS_NUM_PROTOS)                                      \
     X(PROTO_CLASS, STATS_NUM_PROTOS * STATS_NUM_CLASSES)            \
     X(CLASS, STATS_NUM_CLASSES)                                     \
-    X(SIDE_DIR, STATS_NUM_SIDES * STATS_NUM_DIRS)                   \
+    X(DIR, STATS_NUM_DIRS)                                          \
     X(FRAME_CODE, STATS_NUM_FRAME_DIRS * STATS_NUM_H2_CODES)        \
     X(TUNNEL_RESULT, STATS_NUM_TUNNEL_RESULTS)                      \
     X(TUNNEL_DIR, STATS_NUM_TUNNEL_DIRS)                            \
     X(WS_RESULT, STATS_NUM_WS_RESULTS)                              \
     X(WS_DIR, STATS_NUM_WS_DIRS)                                    \
-    X(GLITCH, STATS_NUM_GLITCHES)
+    X(GLITCH, STATS_NUM_GLITCHES)                                   \
+    X(TUNFAIL, STATS_NUM_TUNFAIL)                                   \
+    X(TLS_VERSION, STATS_NUM_TLS_VERSIONS)                          \
+    X(TLSFAIL, STATS_NUM_TLSFAIL)
 
 enum stats_dim {
 #define STATS_DIM_ENUM(id, n) STATS_DIM_##id,
@@ -121,7 +170,9 @@ enum {
  *          BACKEND: one set per backend (label backend="name"), plus one
  *          for "no backend" (label backend="-", shown only when non-zero).
  *   kind   COUNTER (monotonic), GAUGE (per-worker value that goes up and
- *          down, summed over workers), HISTOGRAM (dim must be NONE).
+ *          down, summed over workers), HISTOGRAM (request-scale buckets,
+ *          0.5 ms to 65 s), LONG_HISTOGRAM (connection-scale buckets, 10 ms
+ *          to a day); a histogram's dim must be NONE.
  * Names are a contract (README, dashboards): never rename a line. */
 #define STATS_TABLE(X)                                                                        \
     X(WORKER, GAUGE, workers, NONE, "h2gate_workers",                                         \
@@ -140,8 +191,12 @@ enum {
       "Client requests in progress now (HTTP/2 streams and HTTP/1.1 exchanges).")             \
     X(WORKER, COUNTER, requests, PROTO_CLASS, "h2gate_requests_total",                        \
       "Proxied requests answered, by frontend protocol and response status class.")           \
-    X(WORKER, COUNTER, bytes, SIDE_DIR, "h2gate_bytes_total",                                 \
-      "Bytes read (in) and written (out) on client, backend and tunnel target connections.")  \
+    X(WORKER, COUNTER, client_bytes, DIR, "h2gate_client_bytes_total",                        \
+      "Bytes read from (in) and written to (out) client connections.")                        \
+    X(WORKER, COUNTER, backend_bytes, DIR, "h2gate_backend_bytes_total",                      \
+      "Bytes read from (in) and written to (out) backend connections, WebSockets' included.") \
+    X(WORKER, COUNTER, tunnel_target_bytes, DIR, "h2gate_tunnel_target_bytes_total",          \
+      "Bytes read from (in) and written to (out) CONNECT targets, as they move.")             \
     X(WORKER, COUNTER, rst_stream, FRAME_CODE, "h2gate_rst_stream_total",                     \
       "HTTP/2 RST_STREAM frames sent and received, by error code.")                           \
     X(WORKER, COUNTER, goaway, FRAME_CODE, "h2gate_goaway_total",                             \
@@ -156,12 +211,24 @@ enum {
       "Backend connect, read or write timeouts.")                                             \
     X(BACKEND, COUNTER, retries, NONE, "h2gate_backend_retries_total",                        \
       "Requests retried on another backend connection.")                                      \
-    X(WORKER, GAUGE, backend_conns_active, NONE, "h2gate_backend_connections_active",         \
+    X(BACKEND, GAUGE, conns_active, NONE, "h2gate_backend_connections_active",                \
       "Backend connections open now (HTTP/1.1 connections and HTTP/2 sessions).")             \
+    X(BACKEND, GAUGE, conns_idle, NONE, "h2gate_backend_connections_idle",                    \
+      "Of those, the idle ones: HTTP/1.1 connections in the keep-alive pool, HTTP/2 sessions " \
+      "with no stream.")                                                                      \
+    X(BACKEND, GAUGE, queue_len, NONE, "h2gate_backend_queue_length",                         \
+      "Requests waiting for a free HTTP/2 stream of the member.")                             \
+    X(BACKEND, COUNTER, queue_overflows, NONE, "h2gate_backend_queue_overflows_total",        \
+      "Requests answered 503 by the HTTP/2 wait queue: full, or no stream free in time.")     \
+    X(BACKEND, HISTOGRAM, duration, NONE, "h2gate_backend_request_duration_seconds",          \
+      "Time from request head received to exchange finished, by member (no tunnels or "      \
+      "WebSockets).")                                                                         \
     X(WORKER, COUNTER, tunnels, TUNNEL_RESULT, "h2gate_tunnels_total",                        \
       "CONNECT tunnels, by result: opened, denied (403/407) or failed (unreachable).")       \
     X(WORKER, GAUGE, tunnels_active, NONE, "h2gate_tunnels_active",                           \
       "CONNECT tunnels open now.")                                                            \
+    X(WORKER, COUNTER, tunnel_failures, TUNFAIL, "h2gate_tunnel_failures_total",              \
+      "CONNECT requests that got no tunnel, by cause (denied and auth are the 403s and 407s).") \
     X(WORKER, COUNTER, tunnel_bytes, TUNNEL_DIR, "h2gate_tunnel_bytes_total",                 \
       "Bytes carried by closed tunnels, client to target and target to client.")              \
     X(WORKER, COUNTER, websockets, WS_RESULT, "h2gate_websockets_total",                      \
@@ -174,15 +241,27 @@ enum {
       "Frames and events on client HTTP/2 connections that cost work and give nothing.")      \
     X(WORKER, COUNTER, h2_abuse_closes, GLITCH, "h2gate_http2_abuse_closes_total",            \
       "Client HTTP/2 connections closed for abuse, by the kind that tipped it.")             \
+    X(WORKER, COUNTER, tls_handshakes, TLS_VERSION, "h2gate_tls_handshakes_total",            \
+      "Client TLS handshakes completed, by protocol version.")                                \
+    X(WORKER, COUNTER, tls_failures, TLSFAIL, "h2gate_tls_handshake_failures_total",          \
+      "Client TLS handshakes that failed, by reason.")                                        \
+    X(WORKER, COUNTER, tls_resumed, NONE, "h2gate_tls_resumptions_total",                     \
+      "Client TLS handshakes that resumed a session (ticket or session ID).")                 \
+    X(WORKER, COUNTER, dns_lookups, NONE, "h2gate_dns_lookups_total",                         \
+      "CONNECT target names looked up (asked of the cache or the resolver).")                 \
+    X(WORKER, COUNTER, dns_cache_hits, NONE, "h2gate_dns_cache_hits_total",                   \
+      "Of those, answered from the cache (--dns-cache-timeout).")                             \
+    X(WORKER, COUNTER, dns_failures, NONE, "h2gate_dns_failures_total",                       \
+      "Of those, failed: no such name, no address, server failure or timeout.")               \
     X(WORKER, HISTOGRAM, request_duration, NONE, "h2gate_request_duration_seconds",           \
-      "Time from request head received to exchange finished.")                                \
+      "Time from request head received to exchange finished (no tunnels or WebSockets).")     \
     X(WORKER, HISTOGRAM, ttfb, NONE, "h2gate_time_to_first_byte_seconds",                     \
       "Time from request head received to response head sent to the client.")                 \
     X(WORKER, HISTOGRAM, backend_connect_time, NONE, "h2gate_backend_connect_duration_seconds", \
       "Time to establish a backend connection (TCP and TLS).")                                \
-    X(WORKER, HISTOGRAM, tunnel_duration, NONE, "h2gate_tunnel_duration_seconds",             \
+    X(WORKER, LONG_HISTOGRAM, tunnel_duration, NONE, "h2gate_tunnel_duration_seconds",        \
       "Lifetime of closed CONNECT tunnels.")                                                  \
-    X(WORKER, HISTOGRAM, websocket_duration, NONE, "h2gate_websocket_duration_seconds",       \
+    X(WORKER, LONG_HISTOGRAM, websocket_duration, NONE, "h2gate_websocket_duration_seconds",  \
       "Lifetime of closed WebSockets, from the 101.")
 
 /* Histogram cells in a worker block: non-cumulative bucket counts, then
@@ -204,9 +283,11 @@ struct stats_hist_snap {
 #define STATS_CELLS_COUNTER(f, d) _Atomic uint64_t f[STATS_DIMLEN_##d];
 #define STATS_CELLS_GAUGE(f, d) _Atomic uint64_t f[STATS_DIMLEN_##d];
 #define STATS_CELLS_HISTOGRAM(f, d) struct stats_hist f;
+#define STATS_CELLS_LONG_HISTOGRAM(f, d) struct stats_hist f;
 #define STATS_PLAIN_COUNTER(f, d) uint64_t f[STATS_DIMLEN_##d];
 #define STATS_PLAIN_GAUGE(f, d) uint64_t f[STATS_DIMLEN_##d];
 #define STATS_PLAIN_HISTOGRAM(f, d) struct stats_hist_snap f;
+#define STATS_PLAIN_LONG_HISTOGRAM(f, d) struct stats_hist_snap f;
 #define STATS_IN_WORKER_WORKER(m, k, f, d) m##_##k(f, d)
 #define STATS_IN_WORKER_BACKEND(m, k, f, d)
 #define STATS_IN_BACKEND_WORKER(m, k, f, d)
@@ -268,9 +349,20 @@ struct stats_backend_extra {
 };
 #define STATS_MAX_EXTRA 4
 
+/* The process as the standard Prometheus process collector names it,
+ * filled by the admin after stats_sum() (rendered when set). */
+struct stats_process {
+    bool set;
+    double start_time_s;        /* Unix time */
+    double cpu_seconds;         /* user + system */
+    uint64_t resident_bytes, virtual_bytes;
+    uint64_t open_fds, max_fds;
+};
+
 struct stats_snapshot {
     size_t num_backends;
     struct stats_config config;
+    struct stats_process process;
     struct stats_backend_extra extra[STATS_MAX_EXTRA];
     size_t num_extra;
     STATS_TABLE(STATS_SNAP_MEMBER_WORKER)

@@ -8,10 +8,12 @@
 
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/version.h"
 #include "common/xalloc.h"
 
 enum scope { SCOPE_WORKER, SCOPE_BACKEND };
-enum kind { KIND_COUNTER, KIND_GAUGE, KIND_HISTOGRAM };
+/* LONG_HISTOGRAM: a histogram with connection-scale bounds. */
+enum kind { KIND_COUNTER, KIND_GAUGE, KIND_HISTOGRAM, KIND_LONG_HISTOGRAM };
 
 /* One axis of a label set: its label name and the value of each index. */
 struct axis {
@@ -28,7 +30,6 @@ struct dim_info {
 static const char *const proto_names[STATS_NUM_PROTOS] = { "h2", "h2c", "http/1.1" };
 static const char *const class_names[STATS_NUM_CLASSES] = { "1xx", "2xx", "3xx",
                                                             "4xx", "5xx", "other" };
-static const char *const side_names[STATS_NUM_SIDES] = { "client", "backend", "tunnel" };
 static const char *const dir_names[STATS_NUM_DIRS] = { "in", "out" };
 static const char *const frame_dir_names[STATS_NUM_FRAME_DIRS] = { "sent", "received" };
 static const char *const h2_code_names[STATS_NUM_H2_CODES] = {
@@ -42,6 +43,15 @@ static const char *const tunnel_result_names[STATS_NUM_TUNNEL_RESULTS] = { "open
 static const char *const tunnel_dir_names[STATS_NUM_TUNNEL_DIRS] = { "to_target", "to_client" };
 static const char *const ws_result_names[STATS_NUM_WS_RESULTS] = { "opened", "refused" };
 static const char *const ws_dir_names[STATS_NUM_WS_DIRS] = { "to_backend", "to_client" };
+static const char *const tunfail_names[STATS_NUM_TUNFAIL] = {
+    "dns", "refused", "timeout", "unreachable", "denied", "auth", "bad_request", "limit",
+};
+static const char *const tls_version_names[STATS_NUM_TLS_VERSIONS] = { "TLSv1.2", "TLSv1.3",
+                                                                      "other" };
+static const char *const tlsfail_names[STATS_NUM_TLSFAIL] = {
+    "not_tls", "version", "cipher", "alpn", "certificate", "peer_alert", "closed", "timeout",
+    "other",
+};
 static const char *const glitch_names[STATS_NUM_GLITCHES] = {
     "empty_data",   "empty_continuation", "ping",         "settings",      "window_update",
     "closed_stream", "priority",          "client_reset", "server_reset",  "header_block",
@@ -61,7 +71,7 @@ static const struct dim_info dims[STATS_NUM_DIM_KINDS] = {
     [STATS_DIM_PROTO_CLASS] = { 2, { AXIS("protocol", proto_names),
                                      AXIS("status_class", class_names) } },
     [STATS_DIM_CLASS] = { 1, { AXIS("status_class", class_names) } },
-    [STATS_DIM_SIDE_DIR] = { 2, { AXIS("side", side_names), AXIS("direction", dir_names) } },
+    [STATS_DIM_DIR] = { 1, { AXIS("direction", dir_names) } },
     [STATS_DIM_FRAME_CODE] = { 2, { AXIS("direction", frame_dir_names),
                                     AXIS("error_code", h2_code_names) } },
     [STATS_DIM_TUNNEL_RESULT] = { 1, { AXIS("result", tunnel_result_names) } },
@@ -69,6 +79,9 @@ static const struct dim_info dims[STATS_NUM_DIM_KINDS] = {
     [STATS_DIM_WS_RESULT] = { 1, { AXIS("result", ws_result_names) } },
     [STATS_DIM_WS_DIR] = { 1, { AXIS("direction", ws_dir_names) } },
     [STATS_DIM_GLITCH] = { 1, { AXIS("kind", glitch_names) } },
+    [STATS_DIM_TUNFAIL] = { 1, { AXIS("cause", tunfail_names) } },
+    [STATS_DIM_TLS_VERSION] = { 1, { AXIS("version", tls_version_names) } },
+    [STATS_DIM_TLSFAIL] = { 1, { AXIS("reason", tlsfail_names) } },
 };
 
 static const size_t dim_len[STATS_NUM_DIM_KINDS] = {
@@ -109,9 +122,14 @@ _Static_assert(sizeof(_Atomic uint64_t) == sizeof(uint64_t), "atomic cells are n
 _Static_assert(alignof(struct stats) == 64, "struct stats must be cache-line aligned");
 _Static_assert(sizeof(struct stats) % 64 == 0, "struct stats must span whole lines");
 
+static bool is_histogram(const struct family *f)
+{
+    return f->kind == KIND_HISTOGRAM || f->kind == KIND_LONG_HISTOGRAM;
+}
+
 static size_t num_cells(const struct family *f)
 {
-    if (f->kind == KIND_HISTOGRAM)
+    if (is_histogram(f))
         return STATS_HIST_NUM_BUCKETS + 1;
     return dim_len[f->dim];
 }
@@ -307,26 +325,45 @@ static void put_labels(struct bufq *out, enum stats_dim d, size_t i, const char 
     bufq_append(out, "}", 1);
 }
 
-/* "0.0005", "0.001", ... "65.536": the le value of finite bucket i. */
-static void format_bound(char *buf, size_t len, unsigned i)
+/* The le value of finite bucket i: "0.0005", "0.001", ... "65.536", or
+ * "0.01" ... "86400" for a long histogram. */
+static void format_bound(char *buf, size_t len, const struct family *f, unsigned i)
 {
-    snprintf(buf, len, "%g", (double)stats_hist_bound_us(i) / 1e6);
+    uint64_t us = f->kind == KIND_LONG_HISTOGRAM ? stats_long_bound_us(i) : stats_hist_bound_us(i);
+    snprintf(buf, len, "%g", (double)us / 1e6);
 }
 
+/* One histogram's series; backend: its label value, or NULL for none. */
 static void prom_histogram(struct bufq *out, const struct family *f,
-                           const struct stats_hist_snap *h)
+                           const struct stats_hist_snap *h, const char *backend)
 {
     uint64_t cum = 0;
     char le[32];
-    for (unsigned i = 0; i < STATS_HIST_NUM_FINITE; i++) {
+    for (unsigned i = 0; i <= STATS_HIST_NUM_FINITE; i++) {
         cum += h->buckets[i];
-        format_bound(le, sizeof(le), i);
-        bufq_appendf(out, "%s_bucket{le=\"%s\"} %" PRIu64 "\n", f->name, le, cum);
+        if (i < STATS_HIST_NUM_FINITE)
+            format_bound(le, sizeof(le), f, i);
+        bufq_appendf(out, "%s_bucket{", f->name);
+        if (backend) {
+            bufq_append(out, "backend=\"", 9);
+            put_label_value(out, backend);
+            bufq_append(out, "\",", 2);
+        }
+        bufq_appendf(out, "le=\"%s\"} %" PRIu64 "\n", i < STATS_HIST_NUM_FINITE ? le : "+Inf",
+                     cum);
     }
-    cum += h->buckets[STATS_HIST_NUM_FINITE];
-    bufq_appendf(out, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n", f->name, cum);
-    bufq_appendf(out, "%s_sum %.6f\n", f->name, (double)h->sum_us / 1e6);
-    bufq_appendf(out, "%s_count %" PRIu64 "\n", f->name, cum);
+    for (int sum = 1; sum >= 0; sum--) {
+        bufq_appendf(out, "%s_%s", f->name, sum ? "sum" : "count");
+        if (backend) {
+            bufq_append(out, "{backend=\"", 10);
+            put_label_value(out, backend);
+            bufq_append(out, "\"}", 2);
+        }
+        if (sum)
+            bufq_appendf(out, " %.6f\n", (double)h->sum_us / 1e6);
+        else
+            bufq_appendf(out, " %" PRIu64 "\n", cum);
+    }
 }
 
 static void prom_extra(struct bufq *out, const struct stats_snapshot *s,
@@ -361,41 +398,73 @@ static void json_extra(struct bufq *out, const struct stats_snapshot *s,
     }
 }
 
+/* One family's series: a worker-scope family once, a backend-scope one per
+ * backend ("-", the no-backend cells, only when non-zero). */
+static void prom_family(struct bufq *out, const struct stats_snapshot *s, const struct family *f,
+                        const char *const *backend_names)
+{
+    static const char *const type_names[] = { "counter", "gauge", "histogram", "histogram" };
+    char tmp[32];
+    bufq_appendf(out, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name,
+                 type_names[f->kind]);
+    size_t n = num_cells(f);
+    size_t nb = f->scope == SCOPE_WORKER ? 0 : s->num_backends;
+    for (size_t b = 0; b <= nb; b++) {
+        const uint64_t *c = family_cells(s, f, b);
+        const char *name = NULL;
+        if (f->scope == SCOPE_BACKEND) {
+            if (b == nb && !any_nonzero(c, n))
+                continue;
+            name = backend_name(backend_names, nb, b, tmp, sizeof(tmp));
+        }
+        if (is_histogram(f)) {
+            prom_histogram(out, f, (const struct stats_hist_snap *)c, name);
+            continue;
+        }
+        for (size_t i = 0; i < n; i++) {
+            bufq_appendf(out, "%s", f->name);
+            put_labels(out, f->dim, i, name);
+            bufq_appendf(out, " %" PRIu64 "\n", c[i]);
+        }
+    }
+}
+
+/* The process collector's standard names, and h2gate_build_info. */
+static void prom_process(struct bufq *out, const struct stats_process *p)
+{
+    bufq_appendf(out, "# HELP h2gate_build_info The running h2gate's version (always 1).\n"
+                      "# TYPE h2gate_build_info gauge\n"
+                      "h2gate_build_info{version=\"%s\"} 1\n", H2G_VERSION);
+    if (!p->set)
+        return;
+    bufq_appendf(out,
+                 "# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.\n"
+                 "# TYPE process_start_time_seconds gauge\n"
+                 "process_start_time_seconds %.3f\n"
+                 "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n"
+                 "# TYPE process_cpu_seconds_total counter\n"
+                 "process_cpu_seconds_total %.3f\n"
+                 "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
+                 "# TYPE process_resident_memory_bytes gauge\n"
+                 "process_resident_memory_bytes %" PRIu64 "\n"
+                 "# HELP process_virtual_memory_bytes Virtual memory size in bytes.\n"
+                 "# TYPE process_virtual_memory_bytes gauge\n"
+                 "process_virtual_memory_bytes %" PRIu64 "\n"
+                 "# HELP process_open_fds Number of open file descriptors.\n"
+                 "# TYPE process_open_fds gauge\n"
+                 "process_open_fds %" PRIu64 "\n"
+                 "# HELP process_max_fds Maximum number of open file descriptors.\n"
+                 "# TYPE process_max_fds gauge\n"
+                 "process_max_fds %" PRIu64 "\n",
+                 p->start_time_s, p->cpu_seconds, p->resident_bytes, p->virtual_bytes,
+                 p->open_fds, p->max_fds);
+}
+
 void stats_render_prometheus(const struct stats_snapshot *s, const char *const *backend_names,
                              struct bufq *out)
 {
-    static const char *const type_names[] = { "counter", "gauge", "histogram" };
-    char tmp[32];
-    for (size_t fi = 0; fi < NUM_FAMILIES; fi++) {
-        const struct family *f = &families[fi];
-        bufq_appendf(out, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name,
-                     type_names[f->kind]);
-        if (f->kind == KIND_HISTOGRAM) {
-            prom_histogram(out, f, (const struct stats_hist_snap *)family_cells(s, f, 0));
-            continue;
-        }
-        size_t n = dim_len[f->dim];
-        if (f->scope == SCOPE_WORKER) {
-            const uint64_t *c = family_cells(s, f, 0);
-            for (size_t i = 0; i < n; i++) {
-                bufq_appendf(out, "%s", f->name);
-                put_labels(out, f->dim, i, NULL);
-                bufq_appendf(out, " %" PRIu64 "\n", c[i]);
-            }
-            continue;
-        }
-        for (size_t b = 0; b <= s->num_backends; b++) {
-            const uint64_t *c = family_cells(s, f, b);
-            if (b == s->num_backends && !any_nonzero(c, n))
-                continue;
-            const char *name = backend_name(backend_names, s->num_backends, b, tmp, sizeof(tmp));
-            for (size_t i = 0; i < n; i++) {
-                bufq_appendf(out, "%s", f->name);
-                put_labels(out, f->dim, i, name);
-                bufq_appendf(out, " %" PRIu64 "\n", c[i]);
-            }
-        }
-    }
+    for (size_t fi = 0; fi < NUM_FAMILIES; fi++)
+        prom_family(out, s, &families[fi], backend_names);
     const struct stats_config *cf = &s->config;
     if (cf->generation)
         bufq_appendf(out,
@@ -417,6 +486,7 @@ void stats_render_prometheus(const struct stats_snapshot *s, const char *const *
                      cf->generation, cf->reloads, cf->reload_failures, cf->last_reload_s,
                      cf->generations_alive);
     prom_extra(out, s, backend_names);
+    prom_process(out, &s->process);
 }
 
 /* Appends the cells of one dim as a number (no axis) or as objects nested
@@ -446,14 +516,15 @@ static void json_cells(struct bufq *out, enum stats_dim d, const uint64_t *c)
     bufq_append(out, "}", 1);
 }
 
-static void json_histogram(struct bufq *out, const struct stats_hist_snap *h)
+static void json_histogram(struct bufq *out, const struct family *f,
+                           const struct stats_hist_snap *h)
 {
     uint64_t cum = 0;
     char le[32];
     bufq_append(out, "{\"buckets\": {", 13);
     for (unsigned i = 0; i < STATS_HIST_NUM_FINITE; i++) {
         cum += h->buckets[i];
-        format_bound(le, sizeof(le), i);
+        format_bound(le, sizeof(le), f, i);
         bufq_appendf(out, "%s\"%s\": %" PRIu64, i ? ", " : "", le, cum);
     }
     cum += h->buckets[STATS_HIST_NUM_FINITE];
@@ -461,37 +532,61 @@ static void json_histogram(struct bufq *out, const struct stats_hist_snap *h)
                  (double)h->sum_us / 1e6, cum);
 }
 
+static void json_value(struct bufq *out, const struct family *f, const uint64_t *c)
+{
+    if (is_histogram(f))
+        json_histogram(out, f, (const struct stats_hist_snap *)c);
+    else
+        json_cells(out, f->dim, c);
+}
+
+/* A backend-scope family: an object keyed by backend name. */
+static void json_backends(struct bufq *out, const struct stats_snapshot *s,
+                          const struct family *f, const char *const *backend_names)
+{
+    char tmp[32];
+    bufq_append(out, "{", 1);
+    bool first = true;
+    for (size_t b = 0; b <= s->num_backends; b++) {
+        const uint64_t *c = family_cells(s, f, b);
+        if (b == s->num_backends && !any_nonzero(c, num_cells(f)))
+            continue;
+        if (!first)
+            bufq_append(out, ", ", 2);
+        first = false;
+        put_json_string(out, backend_name(backend_names, s->num_backends, b, tmp, sizeof(tmp)));
+        bufq_append(out, ": ", 2);
+        json_value(out, f, c);
+    }
+    bufq_append(out, "}", 1);
+}
+
+static void json_process(struct bufq *out, const struct stats_process *p)
+{
+    bufq_appendf(out, ",\n  \"h2gate_build_info\": {\"%s\": 1}", H2G_VERSION);
+    if (!p->set)
+        return;
+    bufq_appendf(out,
+                 ",\n  \"process_start_time_seconds\": %.3f"
+                 ",\n  \"process_cpu_seconds_total\": %.3f"
+                 ",\n  \"process_resident_memory_bytes\": %" PRIu64
+                 ",\n  \"process_virtual_memory_bytes\": %" PRIu64
+                 ",\n  \"process_open_fds\": %" PRIu64 ",\n  \"process_max_fds\": %" PRIu64,
+                 p->start_time_s, p->cpu_seconds, p->resident_bytes, p->virtual_bytes,
+                 p->open_fds, p->max_fds);
+}
+
 void stats_render_json(const struct stats_snapshot *s, const char *const *backend_names,
                        struct bufq *out)
 {
-    char tmp[32];
     bufq_append(out, "{", 1);
     for (size_t fi = 0; fi < NUM_FAMILIES; fi++) {
         const struct family *f = &families[fi];
         bufq_appendf(out, "%s\n  \"%s\": ", fi ? "," : "", f->name);
-        if (f->kind == KIND_HISTOGRAM) {
-            json_histogram(out, (const struct stats_hist_snap *)family_cells(s, f, 0));
-            continue;
-        }
-        if (f->scope == SCOPE_WORKER) {
-            json_cells(out, f->dim, family_cells(s, f, 0));
-            continue;
-        }
-        bufq_append(out, "{", 1);
-        bool first = true;
-        for (size_t b = 0; b <= s->num_backends; b++) {
-            const uint64_t *c = family_cells(s, f, b);
-            if (b == s->num_backends && !any_nonzero(c, dim_len[f->dim]))
-                continue;
-            if (!first)
-                bufq_append(out, ", ", 2);
-            first = false;
-            put_json_string(out, backend_name(backend_names, s->num_backends, b, tmp,
-                                              sizeof(tmp)));
-            bufq_append(out, ": ", 2);
-            json_cells(out, f->dim, c);
-        }
-        bufq_append(out, "}", 1);
+        if (f->scope == SCOPE_WORKER)
+            json_value(out, f, family_cells(s, f, 0));
+        else
+            json_backends(out, s, f, backend_names);
     }
     const struct stats_config *cf = &s->config;
     if (cf->generation)
@@ -504,5 +599,6 @@ void stats_render_json(const struct stats_snapshot *s, const char *const *backen
                      cf->generation, cf->reloads, cf->reload_failures, cf->last_reload_s,
                      cf->generations_alive);
     json_extra(out, s, backend_names);
+    json_process(out, &s->process);
     bufq_append(out, "\n}\n", 3);
 }

@@ -130,6 +130,29 @@ static inline void stats_hist_observe(struct stats_hist *h, double seconds)
     stats_cell_add(&h->sum_us, us);
 }
 
+/* Upper bound of finite bucket i (< STATS_HIST_NUM_FINITE) of a
+ * LONG_HISTOGRAM, in us: 10 ms, 100 ms, 1 s, 5 s ... 12 h, 24 h. */
+static inline uint64_t stats_long_bound_us(unsigned i)
+{
+    static const uint32_t bound_s100[STATS_HIST_NUM_FINITE] = {
+        1, 10, 100, 500, 1000, 3000, 6000, 12000, 30000, 60000, 120000, 180000,
+        360000, 720000, 1440000, 2880000, 4320000, 8640000,
+    };
+    return (uint64_t)bound_s100[i] * 10000u;
+}
+
+/* The same for a LONG_HISTOGRAM (tunnel and WebSocket lifetimes: rare
+ * events, so a scan of the bounds is cheap enough). */
+static inline void stats_long_observe(struct stats_hist *h, double seconds)
+{
+    uint64_t us = stats_seconds_to_us(seconds);
+    unsigned i = 0;
+    while (i < STATS_HIST_NUM_FINITE && us > stats_long_bound_us(i))
+        i++;
+    stats_cell_add(&h->buckets[i], 1);
+    stats_cell_add(&h->sum_us, us);
+}
+
 static inline enum stats_class stats_status_class(int status)
 {
     if (status < 100 || status > 599)
@@ -215,18 +238,24 @@ static inline void stats_stream_closed(struct stats *s)
 }
 
 /* A proxied request finished with status (0 or out of range: class
- * "other"). duration_s: request head received to exchange finished.
- * ttfb_s: request head received to response head sent; < 0 if unknown
- * (not observed). */
+ * "other"). duration_s: request head received to exchange finished; not
+ * observed for a tunnel (a CONNECT or a WebSocket that opened: their
+ * lifetimes have their own histograms). ttfb_s: request head received to
+ * response head sent; < 0 if unknown (not observed). */
 static inline void stats_request_done(struct stats *s, enum stats_proto p, int status,
-                                      long backend_index, double duration_s, double ttfb_s)
+                                      long backend_index, bool tunnel, double duration_s,
+                                      double ttfb_s)
 {
     if (!s || (unsigned)p >= STATS_NUM_PROTOS)
         return;
     enum stats_class c = stats_status_class(status);
+    struct stats_backend *b = stats_backend_cells(s, backend_index);
     stats_cell_add(&s->requests[p * STATS_NUM_CLASSES + c], 1);
-    stats_cell_add(&stats_backend_cells(s, backend_index)->requests[c], 1);
-    stats_hist_observe(&s->request_duration, duration_s);
+    stats_cell_add(&b->requests[c], 1);
+    if (!tunnel) {
+        stats_hist_observe(&s->request_duration, duration_s);
+        stats_hist_observe(&b->duration, duration_s);
+    }
     if (ttfb_s >= 0)
         stats_hist_observe(&s->ttfb, ttfb_s);
 }
@@ -235,9 +264,14 @@ static inline void stats_request_done(struct stats *s, enum stats_proto p, int s
 static inline void stats_bytes(struct stats *s, enum stats_side side, enum stats_dir dir,
                                uint64_t n)
 {
-    if (!s || (unsigned)side >= STATS_NUM_SIDES || (unsigned)dir >= STATS_NUM_DIRS)
+    if (!s || (unsigned)dir >= STATS_NUM_DIRS)
         return;
-    stats_cell_add(&s->bytes[side * STATS_NUM_DIRS + dir], n);
+    _Atomic uint64_t *c = side == STATS_SIDE_CLIENT    ? s->client_bytes
+                          : side == STATS_SIDE_BACKEND ? s->backend_bytes
+                          : side == STATS_SIDE_TUNNEL  ? s->tunnel_target_bytes
+                                                       : NULL;
+    if (c)
+        stats_cell_add(&c[dir], n);
 }
 
 static inline unsigned stats_h2_code_slot(uint32_t code)
@@ -290,17 +324,50 @@ static inline void stats_backend_retry(struct stats *s, long backend_index)
         stats_cell_add(&stats_backend_cells(s, backend_index)->retries[0], 1);
 }
 
-/* A backend connection (HTTP/1.1) or session (HTTP/2) opened / closed. */
-static inline void stats_backend_conn_opened(struct stats *s)
+/* A backend connection (HTTP/1.1) or session (HTTP/2) of the member
+ * opened / closed. */
+static inline void stats_backend_conn_opened(struct stats *s, long backend_index)
 {
     if (s)
-        stats_cell_add(&s->backend_conns_active[0], 1);
+        stats_cell_add(stats_backend_cells(s, backend_index)->conns_active, 1);
 }
 
-static inline void stats_backend_conn_closed(struct stats *s)
+static inline void stats_backend_conn_closed(struct stats *s, long backend_index)
 {
     if (s)
-        stats_cell_sub(&s->backend_conns_active[0], 1);
+        stats_cell_sub(stats_backend_cells(s, backend_index)->conns_active, 1);
+}
+
+/* One of the member's open connections became idle (idle) or busy again
+ * (!idle); a connection closes busy, so the caller ends idleness first. */
+static inline void stats_backend_idle(struct stats *s, long backend_index, bool idle)
+{
+    if (!s)
+        return;
+    _Atomic uint64_t *c = stats_backend_cells(s, backend_index)->conns_idle;
+    if (idle)
+        stats_cell_add(c, 1);
+    else
+        stats_cell_sub(c, 1);
+}
+
+/* A request joined (in) or left (!in) the member's HTTP/2 wait queue. */
+static inline void stats_backend_queue(struct stats *s, long backend_index, bool in)
+{
+    if (!s)
+        return;
+    _Atomic uint64_t *c = stats_backend_cells(s, backend_index)->queue_len;
+    if (in)
+        stats_cell_add(c, 1);
+    else
+        stats_cell_sub(c, 1);
+}
+
+/* The wait queue answered a request 503 (full, or no stream in time). */
+static inline void stats_backend_queue_overflow(struct stats *s, long backend_index)
+{
+    if (s)
+        stats_cell_add(stats_backend_cells(s, backend_index)->queue_overflows, 1);
 }
 
 /* A tunnel opened (target connected, 200 sent): opened++ and active++. */
@@ -312,18 +379,51 @@ static inline void stats_tunnel_opened(struct stats *s)
     stats_cell_add(&s->tunnels_active[0], 1);
 }
 
-/* A CONNECT was refused by the allow list (no socket opened). */
-static inline void stats_tunnel_denied(struct stats *s)
+/* A CONNECT got no tunnel: h2gate_tunnels_total{result="denied"} for the
+ * 403s and 407s, "failed" for the rest, and the cause. */
+static inline void stats_tunnel_refused(struct stats *s, enum stats_tunnel_cause cause)
 {
-    if (s)
-        stats_cell_add(&s->tunnels[STATS_TUNNEL_DENIED], 1);
+    if (!s || (unsigned)cause >= STATS_NUM_TUNFAIL)
+        return;
+    bool denied = cause == STATS_TUNFAIL_DENIED || cause == STATS_TUNFAIL_AUTH;
+    stats_cell_add(&s->tunnels[denied ? STATS_TUNNEL_DENIED : STATS_TUNNEL_FAILED], 1);
+    stats_cell_add(&s->tunnel_failures[cause], 1);
 }
 
-/* A CONNECT failed before opening (DNS, connect error or timeout). */
-static inline void stats_tunnel_failed(struct stats *s)
+/* A client TLS handshake completed with this version, resumed or not. */
+static inline void stats_tls_handshake(struct stats *s, enum stats_tls_version v, bool resumed)
+{
+    if (!s || (unsigned)v >= STATS_NUM_TLS_VERSIONS)
+        return;
+    stats_cell_add(&s->tls_handshakes[v], 1);
+    if (resumed)
+        stats_cell_add(s->tls_resumed, 1);
+}
+
+/* A client TLS handshake failed. */
+static inline void stats_tls_failed(struct stats *s, enum stats_tls_fail why)
+{
+    if (s && (unsigned)why < STATS_NUM_TLSFAIL)
+        stats_cell_add(&s->tls_failures[why], 1);
+}
+
+/* A CONNECT target name (not an IP literal) was looked up; hit: the
+ * cache answered. */
+static inline void stats_dns_lookup(struct stats *s, bool hit)
+{
+    if (!s)
+        return;
+    stats_cell_add(s->dns_lookups, 1);
+    if (hit)
+        stats_cell_add(s->dns_cache_hits, 1);
+}
+
+/* Such a lookup gave no address (any error, a cached negative answer
+ * included). */
+static inline void stats_dns_failure(struct stats *s)
 {
     if (s)
-        stats_cell_add(&s->tunnels[STATS_TUNNEL_FAILED], 1);
+        stats_cell_add(s->dns_failures, 1);
 }
 
 /* A tunnel counted by stats_tunnel_opened() closed: active--, its lifetime
@@ -336,7 +436,7 @@ static inline void stats_tunnel_closed(struct stats *s, double duration_s, uint6
     if (!s)
         return;
     stats_cell_sub(&s->tunnels_active[0], 1);
-    stats_hist_observe(&s->tunnel_duration, duration_s);
+    stats_long_observe(&s->tunnel_duration, duration_s);
     stats_cell_add(&s->tunnel_bytes[STATS_TUNNEL_TO_TARGET], bytes_up);
     stats_cell_add(&s->tunnel_bytes[STATS_TUNNEL_TO_CLIENT], bytes_down);
 }
@@ -372,7 +472,7 @@ static inline void stats_ws_closed(struct stats *s, double duration_s)
     if (!s)
         return;
     stats_cell_sub(&s->websockets_active[0], 1);
-    stats_hist_observe(&s->websocket_duration, duration_s);
+    stats_long_observe(&s->websocket_duration, duration_s);
 }
 
 /* A client HTTP/2 connection committed a glitch of this kind. */

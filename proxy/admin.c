@@ -17,6 +17,7 @@
 #include "common/container.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/procstat.h"
 #include "common/stats.h"
 #include "common/xalloc.h"
 #include "proxy/health.h"
@@ -294,6 +295,7 @@ static void answer(struct admin_conn *c)
         if (a->config_info->generations_alive)
             a->snap.config.generations_alive = a->config_info->generations_alive();
     }
+    procstat_read(&a->snap.process);
     uint64_t *hv = xcalloc(3 * (a->snap.num_backends + 1), sizeof(*hv));
     add_health(a, hv);
     struct bufq body;

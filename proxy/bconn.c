@@ -64,7 +64,7 @@ static void kill_conn(struct bconn *bc)
 {
     if (bc->state == BC_DEAD)
         return;
-    stats_backend_conn_closed(bc->w->stats);
+    stats_backend_conn_closed(bc->w->stats, (long)bc->be->index);
     to_grave(bc);
 }
 

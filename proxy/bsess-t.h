@@ -96,6 +96,7 @@ struct bsess {
     bool settings_news;         /* ... just now: the queue may move */
     bool goaway;                /* no new streams (GOAWAY either way) */
     bool checking;              /* PING sent, held streams wait for its ACK */
+    bool counted_idle;          /* in h2gate_backend_connections_idle (sync_idle) */
     bool write_wait;            /* output left pending: the write deadline is armed */
     bool lost;                  /* the connection broke (reset, EOF, write error) */
 };

@@ -123,8 +123,21 @@ static double next_deadline(struct bsess *s)
     return d;
 }
 
+/* Keeps the member's idle gauge in step: a ready session with no stream
+ * is idle. Called wherever the timer is rearmed (every change of state or
+ * of the stream count ends there) and when a stream is assigned. */
+static void sync_idle(struct bsess *s)
+{
+    bool idle = s->state == BS_READY && s->num_streams == 0;
+    if (idle != s->counted_idle) {
+        s->counted_idle = idle;
+        stats_backend_idle(s->w->stats, (long)s->be->index, idle);
+    }
+}
+
 static void rearm(struct bsess *s)
 {
+    sync_idle(s);
     if (s->state == BS_DEAD)
         return;
     struct ev_loop *loop = s->w->loop;
@@ -147,7 +160,8 @@ static void kill_session(struct bsess *s, int status, const char *why, bool conn
     ev_timer_stop(w->loop, &s->timer);
     sock_close(&s->sock, false);
     s->state = BS_DEAD;
-    stats_backend_conn_closed(w->stats);
+    sync_idle(s);
+    stats_backend_conn_closed(w->stats, (long)be->index);
     upool_h2_remove(s);
     s->next_grave = w->up.grave;
     w->up.grave = s;
@@ -300,6 +314,7 @@ void bsess_assign(struct bsess *s, struct bstream *bs)
 {
     bs->s = s;
     s->num_streams++;
+    sync_idle(s);
     if (s->state == BS_READY && !s->checking &&
         ev_now(s->w->loop) - s->last_read > CHECK_IDLE)
         start_check(s);

@@ -230,9 +230,12 @@ static void on_ready(struct sock *s, int err, const char *why, int sys_errno)
     struct cconn *cc = container_of(s, struct cconn, sock);
     if (err) {
         log_info("c%" PRIu64 " %s", cc->xc.facts.conn_id, why);
+        stats_tls_failed(cc->w->stats, err == H2G_ERR_TLS ? tls_handshake_reason(s->ssl)
+                                                          : STATS_TLSFAIL_CLOSED);
         cconn_close(cc, "TLS handshake failed");
         return;
     }
+    stats_tls_handshake(cc->w->stats, tls_stats_version(s->ssl), SSL_session_reused(s->ssl));
     select_proto_after_tls(cc);
     if (cc->dead)
         return;
@@ -311,6 +314,8 @@ static double conn_timeout(struct cconn *cc, double now)
     if (!cc->ops && cfg->frontend_read_timeout > 0) {
         double at = cc->accepted_at + cfg->frontend_read_timeout;
         if (at <= now) {
+            if (cc->proto == CC_TLS)
+                stats_tls_failed(cc->w->stats, STATS_TLSFAIL_TIMEOUT);
             cconn_close(cc, cc->proto == CC_TLS ? "TLS handshake timeout" : "read timeout");
             return INFINITY;
         }

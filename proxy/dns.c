@@ -11,6 +11,7 @@
 #include "common/container.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/stats.h"
 #include "common/xalloc.h"
 
 #define DNS_MAX_NAME 254 /* 253 plus an optional trailing dot */
@@ -121,6 +122,7 @@ struct dns {
     struct dlink cache_age;
     size_t num_cached;
     uint64_t num_lookups;
+    struct stats *stats; /* the worker's (dns_set_stats), or NULL */
 };
 
 static pthread_once_t ares_once = PTHREAD_ONCE_INIT;
@@ -188,6 +190,8 @@ static void drain(struct dns *dns)
         struct dns_query *q = container_of(batch.next, struct dns_query, link);
         dlink_remove(&q->link);
         dns->delivering = q;
+        if (q->status != 0)
+            stats_dns_failure(dns->stats);
         q->cb(q->arg, q->status, q->status == 0 ? &q->res : NULL);
         dns->delivering = NULL;
         free(q);
@@ -523,6 +527,7 @@ struct dns_query *dns_resolve(struct dns *dns, struct str host, dns_cb cb, void 
         cache_remove(dns, e);
         e = NULL;
     }
+    stats_dns_lookup(dns->stats, e != NULL);
     if (e) {
         q->status = e->status;
         q->res.num = e->num;
@@ -645,6 +650,11 @@ int dns_set_servers(struct dns *dns, const char *csv)
     if (rc != ARES_SUCCESS)
         return H2G_ERR_INVAL;
     return 0;
+}
+
+void dns_set_stats(struct dns *dns, struct stats *stats)
+{
+    dns->stats = stats;
 }
 
 uint64_t dns_num_lookups(const struct dns *dns)

@@ -78,6 +78,11 @@ void dns_cancel(struct dns_query *q);
  * For tests, and a future --dns-server. */
 int dns_set_servers(struct dns *dns, const char *csv);
 
+/* Counts names looked up, cache hits and failures in stats (a worker's
+ * block, borrowed; NULL: not counted). IP literals are not lookups. */
+struct stats;
+void dns_set_stats(struct dns *dns, struct stats *stats);
+
 /* Lookups handed to c-ares so far (cache hits, literals and joined
  * lookups do not count). For tests and stats. */
 uint64_t dns_num_lookups(const struct dns *dns);

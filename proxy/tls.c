@@ -255,6 +255,49 @@ SSL *tls_upstream_new(struct tls_upstream *t, const struct cfg_backend *be, int 
     return tls_client_new(ctx, fd, be, t->cells[be->index]);
 }
 
+enum stats_tls_fail tls_handshake_reason(SSL *ssl)
+{
+    static const struct {
+        int reason;
+        enum stats_tls_fail why;
+    } reasons[] = {
+        { SSL_R_HTTP_REQUEST, STATS_TLSFAIL_NOT_TLS },
+        { SSL_R_HTTPS_PROXY_REQUEST, STATS_TLSFAIL_NOT_TLS },
+        { SSL_R_WRONG_VERSION_NUMBER, STATS_TLSFAIL_NOT_TLS },
+        { SSL_R_UNSUPPORTED_PROTOCOL, STATS_TLSFAIL_VERSION },
+        { SSL_R_TLSV1_ALERT_PROTOCOL_VERSION, STATS_TLSFAIL_VERSION },
+        { SSL_R_NO_SHARED_CIPHER, STATS_TLSFAIL_CIPHER },
+        { SSL_R_NO_SHARED_GROUP, STATS_TLSFAIL_CIPHER },
+        { SSL_R_NO_CIPHERS_AVAILABLE, STATS_TLSFAIL_CIPHER },
+        { SSL_R_NO_APPLICATION_PROTOCOL, STATS_TLSFAIL_ALPN },
+        { SSL_R_CERTIFICATE_VERIFY_FAILED, STATS_TLSFAIL_CERTIFICATE },
+    };
+    if (SSL_get_verify_result(ssl) != X509_V_OK)
+        return STATS_TLSFAIL_CERTIFICATE;
+    unsigned long e = ERR_peek_last_error();
+    if (!e)
+        return STATS_TLSFAIL_CLOSED;
+    if (ERR_GET_LIB(e) != ERR_LIB_SSL)
+        return STATS_TLSFAIL_OTHER;
+    int r = ERR_GET_REASON(e);
+    for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+        if (reasons[i].reason == r)
+            return reasons[i].why;
+    return r >= SSL_AD_REASON_OFFSET ? STATS_TLSFAIL_PEER_ALERT : STATS_TLSFAIL_OTHER;
+}
+
+enum stats_tls_version tls_stats_version(const SSL *ssl)
+{
+    switch (SSL_version(ssl)) {
+    case TLS1_2_VERSION:
+        return STATS_TLS_12;
+    case TLS1_3_VERSION:
+        return STATS_TLS_13;
+    default:
+        return STATS_TLS_OTHER;
+    }
+}
+
 void tls_handshake_error(SSL *ssl, char *buf, size_t len)
 {
     long v = SSL_get_verify_result(ssl);

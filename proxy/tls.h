@@ -5,6 +5,7 @@
 #include <openssl/ssl.h>
 #include <stdbool.h>
 
+#include "common/stats-t.h"
 #include "proxy/tls-t.h"
 
 struct config;
@@ -59,5 +60,12 @@ SSL *tls_upstream_new(struct tls_upstream *t, const struct cfg_backend *be, int 
 /* Writes why a handshake on ssl failed into buf: the certificate
  * verification error when there is one, else the TLS error queue. */
 void tls_handshake_error(SSL *ssl, char *buf, size_t len);
+
+/* The metric's reason for the same failure (common/stats-t.h), read from
+ * the same state: call it before anything clears the error queue. */
+enum stats_tls_fail tls_handshake_reason(SSL *ssl);
+
+/* The metric's version of a completed handshake. */
+enum stats_tls_version tls_stats_version(const SSL *ssl);
 
 #endif

@@ -67,8 +67,10 @@ struct tunnel {
     uint64_t bytes_down;       /* target to client */
     /* A WebSocket: the target is an HTTP/1.1 backend connection that
      * answered 101 (tun_adopt_websocket), counted in the WebSocket
-     * metrics instead of the tunnel ones; it may be TLS (never spliced). */
+     * metrics instead of the tunnel ones; it may be TLS (never spliced).
+     * backend_index: its member, whose connection gauge it holds. */
     bool websocket;
+    long backend_index;
 
     /* splice(2) mode (cleartext HTTP/1.1 tunnels): both sockets are ours. */
     bool spliced;

@@ -55,15 +55,36 @@ static const struct sock_handler client_handler = {
     .writable = on_client_io,
 };
 
+/* The metric's cause of a refusal, from its status and Proxy-Status
+ * error (RFC 9209): one mapping, so the two never disagree. */
+static enum stats_tunnel_cause refusal_cause(int status, const char *proxy_status)
+{
+    static const struct {
+        const char *error;
+        enum stats_tunnel_cause cause;
+    } causes[] = {
+        { "dns_error", STATS_TUNFAIL_DNS },
+        { "dns_timeout", STATS_TUNFAIL_DNS },
+        { "connection_refused", STATS_TUNFAIL_REFUSED },
+        { "connection_timeout", STATS_TUNFAIL_TIMEOUT },
+        { "connection_limit_reached", STATS_TUNFAIL_LIMIT },
+        { "http_request_error", STATS_TUNFAIL_BAD_REQUEST },
+    };
+    if (status == 403)
+        return STATS_TUNFAIL_DENIED;
+    if (status == 407)
+        return STATS_TUNFAIL_AUTH;
+    for (size_t i = 0; i < sizeof(causes) / sizeof(causes[0]); i++)
+        if (strcmp(causes[i].error, proxy_status) == 0)
+            return causes[i].cause;
+    return STATS_TUNFAIL_UNREACHABLE;
+}
+
 /* Answers x with an error before the tunnel opened. */
 static void refuse(struct xchg *x, int status, const char *proxy_status, const char *why)
 {
-    struct stats *st = x->w->stats;
     x->proxy_status = proxy_status;
-    if (status == 403 || status == 407)
-        stats_tunnel_denied(st);
-    else
-        stats_tunnel_failed(st);
+    stats_tunnel_refused(x->w->stats, refusal_cause(status, proxy_status));
     xchg_fail(x, status, why);
 }
 
@@ -103,7 +124,7 @@ static void kill_tunnel(struct tunnel *t)
                  t->bytes_down);
         if (t->websocket) {
             stats_ws_closed(w->stats, dur);
-            stats_backend_conn_closed(w->stats);
+            stats_backend_conn_closed(w->stats, t->backend_index);
         } else {
             stats_tunnel_closed(w->stats, dur, t->bytes_up, t->bytes_down);
         }
@@ -196,6 +217,7 @@ void tun_adopt_websocket(struct xchg *x, struct sock *s, const char *host, uint1
     t->host = xstrdup(host);
     t->port = port;
     t->websocket = true;
+    t->backend_index = x->backend_index;
     ev_timer_init(&t->timer, on_tunnel_timer, w->cfg->tunnel_idle_timeout, 0.);
     t->timer.data = t;
     ev_timer_init(&t->he_timer, on_he_timer, HAPPY_EYEBALLS_DELAY, 0.);

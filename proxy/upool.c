@@ -46,18 +46,24 @@ void upool_init(struct worker *w)
     bsess_global_init();
 }
 
+/* Takes the first of bk's idle HTTP/1.1 connections (there is one). */
+static struct bconn *idle_pop(struct upool_backend *bk)
+{
+    struct bconn *bc = bk->idle;
+    bk->idle = bc->next;
+    bk->num_idle--;
+    bc->next = NULL;
+    stats_backend_idle(bc->w->stats, (long)bc->be->index, false);
+    return bc;
+}
+
 /* Closes bk's idle HTTP/1.1 connections and its HTTP/2 sessions that
  * carry no stream (unless streams wait for one); busy ones end by
  * themselves once idle. */
 static void close_unused(struct upool_backend *bk, const char *why)
 {
-    while (bk->idle) {
-        struct bconn *bc = bk->idle;
-        bk->idle = bc->next;
-        bk->num_idle--;
-        bc->next = NULL;
-        bconn_close(bc);
-    }
+    while (bk->idle)
+        bconn_close(idle_pop(bk));
     for (struct bsess *s = bk->sessions, *next; s && bk->q_len == 0; s = next) {
         next = s->next;
         if (s->num_streams == 0)
@@ -126,7 +132,7 @@ int upool_connect(struct worker *w, const struct cfg_backend *be, struct sock *s
     }
     if (be->tls)
         sock_start_tls(s, tls_upstream_new(&w->tls_up, be, s->fd));
-    stats_backend_conn_opened(w->stats);
+    stats_backend_conn_opened(w->stats, (long)be->index);
     return 0;
 }
 
@@ -165,6 +171,7 @@ static int start_h2(struct worker *w, const struct cfg_backend *be, struct xchg 
     bstream_free(bs);
     if (rc == H2G_ERR_REFUSED)
         return rc;
+    stats_backend_queue_overflow(w->stats, (long)be->index);
     xchg_fail(x, 503, "HTTP/2 backend queue full");
     return 0;
 }
@@ -177,10 +184,7 @@ static int start_h1(struct worker *w, const struct cfg_backend *be, struct xchg 
     struct upool_backend *bk = backend_of(w, be);
     struct bconn *bc = NULL;
     if (!fresh && bk->idle) {
-        bc = bk->idle;
-        bk->idle = bc->next;
-        bk->num_idle--;
-        bc->next = NULL;
+        bc = idle_pop(bk);
     } else {
         bc = bconn_new(w, be);
         if (!bc)
@@ -335,6 +339,7 @@ bool upool_h1_put(struct bconn *bc)
     bc->next = bk->idle;
     bk->idle = bc;
     bk->num_idle++;
+    stats_backend_idle(w->stats, (long)bc->be->index, true);
     return true;
 }
 
@@ -351,6 +356,7 @@ void upool_h1_remove(struct bconn *bc)
             *pp = bc->next;
             bc->next = NULL;
             bk->num_idle--;
+            stats_backend_idle(bc->w->stats, (long)bc->be->index, false);
             return;
         }
     }
@@ -411,6 +417,7 @@ void upool_h2_enqueue(struct worker *w, struct bstream *bs)
     bk->q_tail = bs;
     bk->q_len++;
     p->num_queued++;
+    stats_backend_queue(w->stats, (long)bs->be->index, true);
     if (!ev_is_active(&p->queue_timer)) {
         ev_timer_set(&p->queue_timer, w->cfg->backend_connect_timeout, 0.);
         ev_timer_start(w->loop, &p->queue_timer);
@@ -426,6 +433,7 @@ static struct bstream *dequeue_head(struct worker *w, struct upool_backend *bk)
     bk->q_len--;
     w->up.num_queued--;
     bs->next = NULL;
+    stats_backend_queue(w->stats, (long)bs->be->index, false);
     return bs;
 }
 
@@ -445,6 +453,7 @@ void upool_h2_dequeue(struct worker *w, struct bstream *bs)
         bk->q_len--;
         w->up.num_queued--;
         bs->next = NULL;
+        stats_backend_queue(w->stats, (long)bs->be->index, false);
         return;
     }
 }
@@ -504,6 +513,7 @@ static void on_queue_timer(struct ev_loop *loop, ev_timer *t, int revents)
             struct xchg *x = bs->up.x;
             xchg_unlink(x);
             bstream_free(bs);
+            stats_backend_queue_overflow(w->stats, (long)i);
             xchg_fail(x, 503, "no HTTP/2 backend stream free in time");
         }
         if (bk->q_head)
@@ -541,6 +551,8 @@ void upool_h2_retry(struct bstream *bs, struct bsess *avoid)
     int rc = upool_h2_place(w, bs, avoid);
     if (rc == 0)
         return;
+    if (rc == H2G_ERR_BUSY)
+        stats_backend_queue_overflow(w->stats, (long)bs->be->index);
     bstream_fail(bs, rc == H2G_ERR_BUSY ? 503 : 502,
                  rc == H2G_ERR_BUSY ? "backend queue full" : "cannot reach the backend again",
                  false);

@@ -379,6 +379,8 @@ void wrk_init(struct worker *w, int id, struct gen *g, const int *listen_fds)
     w->dns = dns_new(w->loop, g->cfg.dns_lookup_timeout, g->cfg.dns_cache_timeout);
     if (w->dns && g->cfg.dns_server)
         dns_set_servers(w->dns, g->cfg.dns_server);  /* checked by cfg_load already */
+    if (w->dns)
+        dns_set_stats(w->dns, w->stats);
     w->scratch = xmalloc(BUF_BLOCK_SIZE);
     upool_init(w);
     apply_gen(w, g, listen_fds);

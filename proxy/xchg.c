@@ -22,6 +22,13 @@ static struct str field(const struct xchg *x, long i)
 
 static int client_status(const struct xchg *x);
 
+/* A WebSocket that switched: the client was sent its 101 (an HTTP/2
+ * client a 200). From there it is a tunnel, logged and timed as one. */
+static bool ws_opened(const struct xchg *x)
+{
+    return x->websocket && x->status == 101 && (x->sent_status == 101 || x->sent_status == 200);
+}
+
 /* Pseudo-header fields stored beside the regular ones. */
 #define NUM_PSEUDO 6
 
@@ -89,7 +96,7 @@ void xchg_free(struct xchg *x)
     if (status && proto >= 0) {
         double now = ev_now(w->loop);
         stats_request_done(w->stats, (enum stats_proto)proto, status, x->backend_index,
-                           now - x->start, x->head_sent_at > 0 ? x->head_sent_at - x->start : -1);
+                           x->is_connect || ws_opened(x), now - x->start, x->head_sent_at > 0 ? x->head_sent_at - x->start : -1);
     }
     stats_stream_closed(w->stats);
     hdrs_cleanup(&x->req);
@@ -152,7 +159,7 @@ void xchg_log_access(struct xchg *x)
     if (e.scheme.len == 0 && !x->is_connect)
         e.scheme = f->tls ? STR_LIT("https") : STR_LIT("http");
     const struct alog_format *fmt = w->alog_fmt;
-    if (x->websocket && x->status == 101 && (x->sent_status == 101 || x->sent_status == 200)) {
+    if (ws_opened(x)) {
         /* Logged as a tunnel: its lifetime and bytes each way. */
         e.is_tunnel = true;
         e.tunnel_target = xchg_authority(x);

@@ -125,26 +125,37 @@ def settle(port, cond=idle, timeout=SETTLE_TIMEOUT):
 
 
 def check_histograms(snap):
-    """Every histogram: buckets in increasing le order, cumulative counts
-    never decreasing, le="+Inf" equal to _count, _sum not negative."""
+    """Every histogram (each backend's of a per-backend one): buckets in
+    increasing le order, cumulative counts never decreasing, le="+Inf"
+    equal to _count, _sum not negative."""
     hists = [f for f in snap.families.values() if f.type == "histogram"]
     assert hists, "no histogram in /metrics"
     for fam in hists:
-        buckets = [(s.labels["le"], s.value) for s in fam.samples
-                   if s.name == fam.name + "_bucket"]
-        counts = [s.value for s in fam.samples if s.name == fam.name + "_count"]
-        sums = [s.value for s in fam.samples if s.name == fam.name + "_sum"]
-        assert len(counts) == 1 and len(sums) == 1, fam
-        assert buckets and buckets[-1][0] == "+Inf", (fam.name, buckets)
-        bounds = [float(le) for le, _ in buckets]
-        assert bounds == sorted(bounds) and len(set(bounds)) == len(bounds), \
-            (fam.name, bounds)
-        values = [v for _, v in buckets]
-        assert all(a <= b for a, b in zip(values, values[1:])), \
-            "%s buckets not monotonic: %r" % (fam.name, buckets)
-        assert values[-1] == counts[0], (fam.name, values[-1], counts[0])
-        assert sums[0] >= 0, fam.name
+        series = {}   # the labels other than le -> its samples
+        for s in fam.samples:
+            key = tuple(sorted((k, v) for k, v in s.labels.items()
+                               if k != "le"))
+            series.setdefault(key, []).append(s)
+        for key, samples in series.items():
+            _check_histogram(fam.name, key, samples)
     return {f.name for f in hists}
+
+
+def _check_histogram(name, key, samples):
+    buckets = [(s.labels["le"], s.value) for s in samples
+               if s.name == name + "_bucket"]
+    counts = [s.value for s in samples if s.name == name + "_count"]
+    sums = [s.value for s in samples if s.name == name + "_sum"]
+    assert len(counts) == 1 and len(sums) == 1, (name, key)
+    assert buckets and buckets[-1][0] == "+Inf", (name, key, buckets)
+    bounds = [float(le) for le, _ in buckets]
+    assert bounds == sorted(bounds) and len(set(bounds)) == len(bounds), \
+        (name, bounds)
+    values = [v for _, v in buckets]
+    assert all(a <= b for a, b in zip(values, values[1:])), \
+        "%s%r buckets not monotonic: %r" % (name, key, buckets)
+    assert values[-1] == counts[0], (name, key, values[-1], counts[0])
+    assert sums[0] >= 0, (name, key)
 
 
 def bucket_values(snap, family):
@@ -155,17 +166,20 @@ def bucket_values(snap, family):
 
 def metric_paths(snap):
     """Every sample as its /stats JSON path: a histogram's samples as
-    (family, "buckets", le), (family, "sum"), (family, "count"); any other
+    (family, "buckets", le), (family, "sum"), (family, "count") (with the
+    backend name after the family for a backend's histogram); any other
     sample as (name, label value, label value, ...) in label order."""
     out = {}
     for fam, s in snap.ordered:
         if fam.type == "histogram":
+            # A backend's histogram sits under its backend name.
+            head = (fam.name, *(v for k, v in s.labels.items() if k != "le"))
             if s.name == fam.name + "_bucket":
-                path = (fam.name, "buckets", s.labels["le"])
+                path = (*head, "buckets", s.labels["le"])
             elif s.name == fam.name + "_sum":
-                path = (fam.name, "sum")
+                path = (*head, "sum")
             elif s.name == fam.name + "_count":
-                path = (fam.name, "count")
+                path = (*head, "count")
             else:
                 raise AssertionError("unexpected histogram sample %r" % (s,))
         else:

@@ -158,11 +158,10 @@ def test_counters_exact_over_workers_protocols_and_classes(procs):
 
     # Bytes moved on both sides.
     for side in ("client", "backend"):
+        fam = "h2gate_%s_bytes_total" % side
         for direction in ("in", "out"):
-            assert (after.get("h2gate_bytes_total", side=side,
-                              direction=direction)
-                    > before.get("h2gate_bytes_total", side=side,
-                                 direction=direction)), (side, direction)
+            assert (after.get(fam, direction=direction)
+                    > before.get(fam, direction=direction)), (side, direction)
 
     # Reading the admin pages is not proxied traffic.
     for path in ("/metrics", "/stats", "/healthz", "/nope", "/metrics?x=1"):
@@ -170,8 +169,8 @@ def test_counters_exact_over_workers_protocols_and_classes(procs):
     again = scrape(g.admin_port)
     for name in (REQUESTS, ACCEPTED, DURATION + "_count"):
         assert again.get(name) == after.get(name), name
-    assert (again.get("h2gate_bytes_total", side="client")
-            == after.get("h2gate_bytes_total", side="client"))
+    assert (again.get("h2gate_client_bytes_total")
+            == after.get("h2gate_client_bytes_total"))
 
 
 def test_metrics_exposition_parses_with_every_family(procs):
@@ -186,7 +185,27 @@ def test_metrics_exposition_parses_with_every_family(procs):
         "h2gate_connections_active": "gauge",
         "h2gate_streams_active": "gauge",
         "h2gate_requests": "counter",
-        "h2gate_bytes": "counter",
+        "h2gate_client_bytes": "counter",
+        "h2gate_backend_bytes": "counter",
+        "h2gate_tunnel_target_bytes": "counter",
+        "h2gate_backend_connections_idle": "gauge",
+        "h2gate_backend_queue_length": "gauge",
+        "h2gate_backend_queue_overflows": "counter",
+        "h2gate_backend_request_duration_seconds": "histogram",
+        "h2gate_tunnel_failures": "counter",
+        "h2gate_tls_handshakes": "counter",
+        "h2gate_tls_handshake_failures": "counter",
+        "h2gate_tls_resumptions": "counter",
+        "h2gate_dns_lookups": "counter",
+        "h2gate_dns_cache_hits": "counter",
+        "h2gate_dns_failures": "counter",
+        "h2gate_build_info": "gauge",
+        "process_start_time_seconds": "gauge",
+        "process_cpu_seconds": "counter",
+        "process_resident_memory_bytes": "gauge",
+        "process_virtual_memory_bytes": "gauge",
+        "process_open_fds": "gauge",
+        "process_max_fds": "gauge",
         "h2gate_rst_stream": "counter",
         "h2gate_goaway": "counter",
         "h2gate_backend_requests": "counter",
@@ -220,8 +239,14 @@ def test_metrics_exposition_parses_with_every_family(procs):
         ["opened", "refused"]
     assert snap.label_values("h2gate_websocket_bytes_total", "direction") == \
         ["to_backend", "to_client"]
-    assert snap.label_values("h2gate_bytes_total", "side") == \
-        ["backend", "client", "tunnel"]
+    for side in ("client", "backend", "tunnel_target"):
+        assert snap.label_values("h2gate_%s_bytes_total" % side,
+                                 "direction") == ["in", "out"]
+    assert snap.label_values("h2gate_tunnel_failures_total", "cause") == \
+        sorted(["dns", "refused", "timeout", "unreachable", "denied", "auth",
+                "bad_request", "limit"])
+    assert snap.label_values("h2gate_tls_handshakes_total", "version") == \
+        ["TLSv1.2", "TLSv1.3", "other"]
     assert backend_name(o.port) in snap.label_values(
         "h2gate_backend_connect_failures_total", "backend")
     assert check_histograms(snap) == {n for n, t in types.items()
@@ -282,7 +307,7 @@ def test_admin_requests_never_counted_or_logged(procs, tmp_path):
     assert snap.get(REQUESTS) == 0
     assert snap.get(ACCEPTED) == 0
     assert snap.get(DURATION + "_count") == 0
-    assert snap.get("h2gate_bytes_total") == 0
+    assert snap.get("h2gate_client_bytes_total") == 0
     assert snap.get("h2gate_connections_active") == 0
     # A proxied request afterwards is counted and logged, alone.
     ver, code, _, _ = curl_req(["--http1.1", "http://%s:%d/" % (HOST, g.port)])

@@ -13,6 +13,7 @@
 
 #include "common/buf.h"
 #include "common/stats.h"
+#include "common/version.h"
 #include "common/xalloc.h"
 
 /* Renders into a NUL-terminated heap string. */
@@ -95,7 +96,7 @@ static void test_null_block_is_ignored(void **state)
 {
     (void)state;
     stats_conn_opened(NULL, STATS_PROTO_H2);
-    stats_request_done(NULL, STATS_PROTO_H2, 200, 0, 0.1, 0.01);
+    stats_request_done(NULL, STATS_PROTO_H2, 200, 0, false, 0.1, 0.01);
     stats_tunnel_closed(NULL, 1, 2, 3);
     stats_bytes(NULL, STATS_SIDE_CLIENT, STATS_DIR_IN, 5);
 }
@@ -116,9 +117,9 @@ static void test_sum_over_three_workers_is_exact(void **state)
         stats_stream_opened(w[i]);
         stats_stream_opened(w[i]);
         stats_stream_closed(w[i]);
-        stats_request_done(w[i], STATS_PROTO_H2C, 204, 1, 0.003, 0.001);
-        stats_request_done(w[i], STATS_PROTO_H2, 503, -1, 0.5, -1);
-        stats_request_done(w[i], STATS_PROTO_H2, 0, 7, 0.5, -1); /* out of range backend */
+        stats_request_done(w[i], STATS_PROTO_H2C, 204, 1, false, 0.003, 0.001);
+        stats_request_done(w[i], STATS_PROTO_H2, 503, -1, false, 0.5, -1);
+        stats_request_done(w[i], STATS_PROTO_H2, 0, 7, false, 0.5, -1); /* out of range backend */
         stats_bytes(w[i], STATS_SIDE_BACKEND, STATS_DIR_OUT, 1000);
         stats_bytes(w[i], STATS_SIDE_TUNNEL, STATS_DIR_IN, 7);
         stats_rst(w[i], true, 8);
@@ -129,11 +130,23 @@ static void test_sum_over_three_workers_is_exact(void **state)
         stats_backend_connect_failure(w[i], -1);
         stats_backend_timeout(w[i], 0);
         stats_backend_retry(w[i], 1);
-        stats_backend_conn_opened(w[i]);
+        stats_backend_conn_opened(w[i], 1);
+        stats_backend_idle(w[i], 1, true);
+        stats_backend_queue(w[i], 0, true);
+        stats_backend_queue(w[i], 0, true);
+        stats_backend_queue(w[i], 0, false);
+        stats_backend_queue_overflow(w[i], 0);
         stats_tunnel_opened(w[i]);
         stats_tunnel_opened(w[i]);
-        stats_tunnel_denied(w[i]);
-        stats_tunnel_failed(w[i]);
+        stats_tunnel_refused(w[i], STATS_TUNFAIL_AUTH);
+        stats_tunnel_refused(w[i], STATS_TUNFAIL_DNS);
+        stats_tls_handshake(w[i], STATS_TLS_13, true);
+        stats_tls_handshake(w[i], STATS_TLS_12, false);
+        stats_tls_failed(w[i], STATS_TLSFAIL_NOT_TLS);
+        stats_dns_lookup(w[i], true);
+        stats_dns_lookup(w[i], false);
+        stats_dns_failure(w[i]);
+        stats_request_done(w[i], STATS_PROTO_HTTP1, 200, 0, true, 3600.0, 0.002); /* a tunnel */
         stats_tunnel_closed(w[i], 2.0, 100, 200);
     }
 
@@ -152,8 +165,10 @@ static void test_sum_over_three_workers_is_exact(void **state)
     assert_int_equal(s.backends[1].requests[STATS_CLASS_2XX], 3);
     assert_int_equal(s.backends[2].requests[STATS_CLASS_5XX], 3);   /* no backend */
     assert_int_equal(s.backends[2].requests[STATS_CLASS_OTHER], 3); /* index 7 */
-    assert_int_equal(s.bytes[STATS_SIDE_BACKEND * STATS_NUM_DIRS + STATS_DIR_OUT], 3000);
-    assert_int_equal(s.bytes[STATS_SIDE_TUNNEL * STATS_NUM_DIRS + STATS_DIR_IN], 21);
+    assert_int_equal(s.backend_bytes[STATS_DIR_OUT], 3000);
+    assert_int_equal(s.backend_bytes[STATS_DIR_IN], 0);
+    assert_int_equal(s.tunnel_target_bytes[STATS_DIR_IN], 21);
+    assert_int_equal(s.client_bytes[STATS_DIR_IN] + s.client_bytes[STATS_DIR_OUT], 0);
     assert_int_equal(s.rst_stream[STATS_FRAME_SENT * STATS_NUM_H2_CODES + 8], 3);
     assert_int_equal(s.rst_stream[STATS_FRAME_RECEIVED * STATS_NUM_H2_CODES + 14], 3);
     assert_int_equal(s.goaway[0], 3);
@@ -162,19 +177,38 @@ static void test_sum_over_three_workers_is_exact(void **state)
     assert_int_equal(s.backends[2].connect_failures[0], 3);
     assert_int_equal(s.backends[0].timeouts[0], 3);
     assert_int_equal(s.backends[1].retries[0], 3);
-    assert_int_equal(s.backend_conns_active[0], 3);
+    assert_int_equal(s.backends[1].conns_active[0], 3);
+    assert_int_equal(s.backends[0].conns_active[0], 0);
+    assert_int_equal(s.backends[1].conns_idle[0], 3);
+    assert_int_equal(s.backends[0].queue_len[0], 3);
+    assert_int_equal(s.backends[0].queue_overflows[0], 3);
     assert_int_equal(s.tunnels[STATS_TUNNEL_OPENED], 6);
     assert_int_equal(s.tunnels[STATS_TUNNEL_DENIED], 3);
     assert_int_equal(s.tunnels[STATS_TUNNEL_FAILED], 3);
+    assert_int_equal(s.tunnel_failures[STATS_TUNFAIL_AUTH], 3);
+    assert_int_equal(s.tunnel_failures[STATS_TUNFAIL_DNS], 3);
+    assert_int_equal(s.tunnel_failures[STATS_TUNFAIL_DENIED], 0);
+    assert_int_equal(s.tls_handshakes[STATS_TLS_13], 3);
+    assert_int_equal(s.tls_handshakes[STATS_TLS_12], 3);
+    assert_int_equal(s.tls_resumed[0], 3);
+    assert_int_equal(s.tls_failures[STATS_TLSFAIL_NOT_TLS], 3);
+    assert_int_equal(s.dns_lookups[0], 6);
+    assert_int_equal(s.dns_cache_hits[0], 3);
+    assert_int_equal(s.dns_failures[0], 3);
+    /* the tunnel is a request, but not in the request latency */
+    assert_int_equal(s.requests[STATS_PROTO_HTTP1 * STATS_NUM_CLASSES + STATS_CLASS_2XX], 3);
+    assert_int_equal(stats_hist_count(&s.backends[0].duration), 0);
+    assert_int_equal(stats_hist_count(&s.backends[1].duration), 3);
     assert_int_equal(s.tunnels_active[0], 3);
     assert_int_equal(s.tunnel_bytes[STATS_TUNNEL_TO_TARGET], 300);
     assert_int_equal(s.tunnel_bytes[STATS_TUNNEL_TO_CLIENT], 600);
     assert_int_equal(stats_hist_count(&s.request_duration), 9);
     assert_int_equal(s.request_duration.sum_us, 3 * (3000 + 500000 + 500000));
-    assert_int_equal(stats_hist_count(&s.ttfb), 3);
+    assert_int_equal(stats_hist_count(&s.ttfb), 6); /* a tunnel's 200 counts */
     assert_int_equal(stats_hist_count(&s.backend_connect_time), 3);
     assert_int_equal(s.backend_connect_time.buckets[1], 3); /* 700 us <= 1000 us */
     assert_int_equal(stats_hist_count(&s.tunnel_duration), 3);
+    assert_int_equal(s.tunnel_duration.buckets[3], 3); /* 2 s: in (1 s, 5 s] */
 
     /* summing twice gives the same answer (the snapshot is overwritten) */
     stats_sum(w, 3, &s);
@@ -217,11 +251,11 @@ static void test_histogram_cumulative_output(void **state)
 {
     (void)state;
     struct stats *w = stats_new(0);
-    stats_request_done(w, STATS_PROTO_H2, 200, -1, 0.0001, -1); /* le 0.0005 */
-    stats_request_done(w, STATS_PROTO_H2, 200, -1, 0.001, -1);  /* le 0.001 */
-    stats_request_done(w, STATS_PROTO_H2, 200, -1, 0.0015, -1); /* le 0.002 */
-    stats_request_done(w, STATS_PROTO_H2, 200, -1, 3.0, -1);    /* le 4.096 */
-    stats_request_done(w, STATS_PROTO_H2, 200, -1, 100.0, -1);  /* +Inf */
+    stats_request_done(w, STATS_PROTO_H2, 200, -1, false, 0.0001, -1); /* le 0.0005 */
+    stats_request_done(w, STATS_PROTO_H2, 200, -1, false, 0.001, -1);  /* le 0.001 */
+    stats_request_done(w, STATS_PROTO_H2, 200, -1, false, 0.0015, -1); /* le 0.002 */
+    stats_request_done(w, STATS_PROTO_H2, 200, -1, false, 3.0, -1);    /* le 4.096 */
+    stats_request_done(w, STATS_PROTO_H2, 200, -1, false, 100.0, -1);  /* +Inf */
     struct stats *const ws[] = { w };
     struct stats_snapshot s;
     stats_snapshot_init(&s, 0);
@@ -265,7 +299,13 @@ static const char *const contract_families[] = {
     "h2gate_backend_connect_failures_total",
     "h2gate_tunnels_total",
     "h2gate_tunnels_active",
-    "h2gate_bytes_total",
+    "h2gate_client_bytes_total",
+    "h2gate_backend_bytes_total",
+    "h2gate_tunnel_target_bytes_total",
+    "h2gate_backend_request_duration_seconds",
+    "h2gate_tunnel_failures_total",
+    "h2gate_tls_handshake_failures_total",
+    "h2gate_build_info",
     "h2gate_request_duration_seconds",
 };
 
@@ -274,9 +314,9 @@ static void test_prometheus_contract_names(void **state)
     (void)state;
     struct stats *w = stats_new(2);
     stats_conn_opened(w, STATS_PROTO_H2C);
-    stats_request_done(w, STATS_PROTO_HTTP1, 404, 0, 0.01, 0.005);
+    stats_request_done(w, STATS_PROTO_HTTP1, 404, 0, false, 0.01, 0.005);
     stats_bytes(w, STATS_SIDE_CLIENT, STATS_DIR_IN, 123);
-    stats_tunnel_denied(w);
+    stats_tunnel_refused(w, STATS_TUNFAIL_DENIED);
     stats_backend_connect_failure(w, 1);
     stats_rst(w, false, 0xd);
     struct stats *const ws[] = { w };
@@ -302,7 +342,19 @@ static void test_prometheus_contract_names(void **state)
     assert_true(has_line(p, "h2gate_connections_accepted_total{protocol=\"h2c\"} 1"));
     assert_true(has_line(p, "h2gate_connections_active{protocol=\"h2c\"} 1"));
     assert_true(has_line(p, "h2gate_streams_active 0"));
-    assert_true(has_line(p, "h2gate_bytes_total{side=\"client\",direction=\"in\"} 123"));
+    assert_true(has_line(p, "h2gate_client_bytes_total{direction=\"in\"} 123"));
+    assert_true(has_line(p, "h2gate_tunnel_failures_total{cause=\"denied\"} 1"));
+    assert_true(has_line(p, "h2gate_build_info{version=\"" H2G_VERSION "\"} 1"));
+    /* a backend histogram: one series set per backend, the backend label first */
+    assert_true(has_line(p, "h2gate_backend_request_duration_seconds_bucket"
+                            "{backend=\"origin-a:8080\",le=\"0.016\"} 1"));
+    assert_true(has_line(p, "h2gate_backend_request_duration_seconds_count"
+                            "{backend=\"origin-a:8080\"} 1"));
+    assert_true(has_line(p, "h2gate_backend_request_duration_seconds_bucket"
+                            "{backend=\"weird\\\"name\\\\x\",le=\"+Inf\"} 0"));
+    /* long histograms: connection-scale bounds */
+    assert_true(has_line(p, "h2gate_tunnel_duration_seconds_bucket{le=\"86400\"} 0"));
+    assert_true(has_line(p, "h2gate_tunnel_duration_seconds_bucket{le=\"0.01\"} 0"));
     assert_true(has_line(p, "h2gate_tunnels_total{result=\"denied\"} 1"));
     assert_true(has_line(p, "h2gate_tunnels_total{result=\"opened\"} 0"));
     assert_true(has_line(p, "h2gate_tunnels_active 0"));
@@ -318,7 +370,7 @@ static void test_prometheus_contract_names(void **state)
     assert_null(strstr(p, "backend=\"-\""));
     free(p);
 
-    stats_request_done(w, STATS_PROTO_H2, 404, -1, 0.01, -1);
+    stats_request_done(w, STATS_PROTO_H2, 404, -1, false, 0.01, -1);
     stats_sum(ws, 1, &s);
     p = render(&s, NULL, false);
     assert_true(has_line(p, "h2gate_backend_requests_total{backend=\"-\",status_class=\"4xx\"} 1"));
@@ -337,8 +389,8 @@ static void test_json_has_the_same_numbers(void **state)
     stats_conn_opened(w[0], STATS_PROTO_H2);
     stats_conn_opened(w[1], STATS_PROTO_H2);
     stats_conn_opened(w[1], STATS_PROTO_HTTP1);
-    stats_request_done(w[0], STATS_PROTO_H2, 200, 0, 0.25, 0.01);
-    stats_request_done(w[1], STATS_PROTO_H2, 302, 0, 0.25, 0.01);
+    stats_request_done(w[0], STATS_PROTO_H2, 200, 0, false, 0.25, 0.01);
+    stats_request_done(w[1], STATS_PROTO_H2, 302, 0, false, 0.25, 0.01);
     stats_bytes(w[1], STATS_SIDE_TUNNEL, STATS_DIR_OUT, 4096);
     stats_backend_connect_failure(w[0], 0);
     stats_tunnel_opened(w[1]);
@@ -356,10 +408,12 @@ static void test_json_has_the_same_numbers(void **state)
     assert_non_null(strstr(p, "h2gate_connections_accepted_total{protocol=\"h2\"} 2\n"));
     assert_non_null(strstr(j, "\"h2gate_requests_total\": {\"h2\": {\"1xx\": 0, \"2xx\": 1, "
                               "\"3xx\": 1, \"4xx\": 0, \"5xx\": 0, \"other\": 0}"));
-    assert_non_null(strstr(j, "\"h2gate_bytes_total\": {\"client\": {\"in\": 0, \"out\": 0}, "
-                              "\"backend\": {\"in\": 0, \"out\": 0}, "
-                              "\"tunnel\": {\"in\": 0, \"out\": 4096}}"));
-    assert_non_null(strstr(p, "h2gate_bytes_total{side=\"tunnel\",direction=\"out\"} 4096\n"));
+    assert_non_null(strstr(j, "\"h2gate_client_bytes_total\": {\"in\": 0, \"out\": 0}"));
+    assert_non_null(strstr(j, "\"h2gate_tunnel_target_bytes_total\": {\"in\": 0, \"out\": 4096}"));
+    assert_non_null(strstr(p, "h2gate_tunnel_target_bytes_total{direction=\"out\"} 4096\n"));
+    assert_non_null(strstr(j, "\"h2gate_backend_request_duration_seconds\": {\"be\\u000a1\": "
+                              "{\"buckets\": {\"0.0005\": 0"));
+    assert_non_null(strstr(j, "\"h2gate_build_info\": {\"" H2G_VERSION "\": 1}"));
     assert_non_null(strstr(j, "\"h2gate_backend_connect_failures_total\": {\"be\\u000a1\": 1}"));
     assert_non_null(strstr(p, "h2gate_backend_connect_failures_total{backend=\"be\\n1\"} 1\n"));
     assert_non_null(strstr(j, "\"h2gate_tunnels_active\": 1"));
@@ -422,7 +476,7 @@ static void test_cross_thread_sums_are_monotonic_and_exact(void **state)
     do {
         stats_sum(w, 2, &s);
         uint64_t acc = s.conn_accepted[STATS_PROTO_H2];
-        uint64_t bytes = s.bytes[STATS_SIDE_CLIENT * STATS_NUM_DIRS + STATS_DIR_IN];
+        uint64_t bytes = s.client_bytes[STATS_DIR_IN];
         assert_true(acc >= last_acc);
         assert_true(bytes >= last_bytes);
         assert_true(acc <= 2 * CROSS_ITERS);
@@ -437,8 +491,7 @@ static void test_cross_thread_sums_are_monotonic_and_exact(void **state)
         pthread_join(th[i], NULL);
     stats_sum(w, 2, &s);
     assert_int_equal(s.conn_accepted[STATS_PROTO_H2], 2 * CROSS_ITERS);
-    assert_int_equal(s.bytes[STATS_SIDE_CLIENT * STATS_NUM_DIRS + STATS_DIR_IN],
-                     6ull * CROSS_ITERS);
+    assert_int_equal(s.client_bytes[STATS_DIR_IN], 6ull * CROSS_ITERS);
     assert_int_equal(s.conn_active[STATS_PROTO_H2], 0);
     assert_true(reads > 0);
     stats_snapshot_cleanup(&s);

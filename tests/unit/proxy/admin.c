@@ -235,8 +235,8 @@ static void test_metrics_in_prometheus_format(void **state)
     struct fixture *fx = *state;
     stats_conn_opened(fx->workers[0], STATS_PROTO_H2);
     stats_conn_opened(fx->workers[1], STATS_PROTO_H2);
-    stats_request_done(fx->workers[0], STATS_PROTO_H2, 200, 0, 0.01, 0.002);
-    stats_request_done(fx->workers[1], STATS_PROTO_H2, 204, 1, 0.02, 0.003);
+    stats_request_done(fx->workers[0], STATS_PROTO_H2, 200, 0, false, 0.01, 0.002);
+    stats_request_done(fx->workers[1], STATS_PROTO_H2, 204, 1, false, 0.02, 0.003);
     stats_backend_connect_failure(fx->workers[1], 1);
 
     int fd = client(fx);
@@ -281,7 +281,7 @@ static void test_stats_in_json(void **state)
 {
     struct fixture *fx = *state;
     stats_tunnel_opened(fx->workers[0]);
-    stats_tunnel_denied(fx->workers[1]);
+    stats_tunnel_refused(fx->workers[1], STATS_TUNFAIL_DENIED);
     int fd = client(fx);
     struct response r;
     roundtrip(fx, fd, "GET /stats HTTP/1.1\r\n\r\n", &r);
