@@ -76,7 +76,8 @@ enum stats_tunnel_cause {
  * TLS port); version, cipher, alpn: nothing in common with the client;
  * certificate: the client's certificate did not verify; peer_alert: the
  * client gave up with an alert (often: it does not trust our
- * certificate); closed: the client closed or reset mid-handshake;
+ * certificate; a TLS 1.3 client's alert may come under keys h2gate does not
+ * have yet, as a record it cannot decrypt, counted here too); closed: the client closed or reset mid-handshake;
  * timeout: --frontend-read-timeout ran out. */
 enum stats_tls_version { STATS_TLS_12 = 0, STATS_TLS_13, STATS_TLS_OTHER, STATS_NUM_TLS_VERSIONS };
 enum stats_tls_fail {

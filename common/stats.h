@@ -7,8 +7,8 @@
  * keys). Label values:
  *   protocol      h2 (h2 over TLS), h2c, http/1.1
  *   status_class  1xx 2xx 3xx 4xx 5xx other (other: status outside 100..599)
- *   side          client, backend, tunnel (the CONNECT target socket)
- *   direction     bytes_total: in (read by h2gate), out (written);
+ *   direction     client/backend/tunnel_target_bytes_total: in (read by
+ *                 h2gate), out (written);
  *                 rst_stream/goaway: sent, received;
  *                 tunnel_bytes_total: to_target, to_client;
  *                 websocket_bytes_total: to_backend, to_client
@@ -26,6 +26,11 @@
  *                 closed_stream priority client_reset server_reset
  *                 header_block unknown_frame output_queue flood
  *                 (see enum stats_glitch and proxy/h2abuse.h)
+ *   cause         dns refused timeout unreachable denied auth bad_request
+ *                 limit (enum stats_tunnel_cause)
+ *   version       TLSv1.2 TLSv1.3 other; h2gate_build_info: H2G_VERSION
+ *   reason        not_tls version cipher alpn certificate peer_alert closed
+ *                 timeout other (enum stats_tls_fail)
  *
  *   h2gate_workers                                        gauge (1 per worker)
  *   h2gate_connections_accepted_total{protocol}           counter
@@ -35,7 +40,9 @@
  *   h2gate_listeners_paused                               gauge (workers)
  *   h2gate_streams_active                                 gauge
  *   h2gate_requests_total{protocol,status_class}          counter
- *   h2gate_bytes_total{side,direction}                    counter
+ *   h2gate_client_bytes_total{direction}                  counter
+ *   h2gate_backend_bytes_total{direction}                 counter
+ *   h2gate_tunnel_target_bytes_total{direction}           counter
  *   h2gate_rst_stream_total{direction,error_code}         counter
  *   h2gate_goaway_total{direction,error_code}             counter
  *   h2gate_backend_requests_total{backend,status_class}   counter
@@ -43,22 +50,34 @@
  *   h2gate_backend_connect_failures_total{backend}        counter
  *   h2gate_backend_timeouts_total{backend}                counter
  *   h2gate_backend_retries_total{backend}                 counter
- *   h2gate_backend_connections_active                     gauge
+ *   h2gate_backend_connections_active{backend}            gauge
+ *   h2gate_backend_connections_idle{backend}              gauge
+ *   h2gate_backend_queue_length{backend}                  gauge
+ *   h2gate_backend_queue_overflows_total{backend}         counter
+ *   h2gate_backend_request_duration_seconds{backend}      histogram
  *   h2gate_tunnels_total{result}                          counter
  *   h2gate_tunnels_active                                 gauge
+ *   h2gate_tunnel_failures_total{cause}                   counter
  *   h2gate_tunnel_bytes_total{direction}                  counter (at tunnel close)
  *   h2gate_websockets_total{result}                       counter
  *   h2gate_websockets_active                              gauge
  *   h2gate_websocket_bytes_total{direction}               counter (as bytes move)
  *   h2gate_http2_glitches_total{kind}                     counter
  *   h2gate_http2_abuse_closes_total{kind}                 counter
+ *   h2gate_tls_handshakes_total{version}                  counter
+ *   h2gate_tls_handshake_failures_total{reason}           counter
+ *   h2gate_tls_resumptions_total                          counter
+ *   h2gate_dns_lookups_total, _cache_hits_total, _failures_total  counter
  *   h2gate_request_duration_seconds                       histogram
  *   h2gate_time_to_first_byte_seconds                     histogram
  *   h2gate_backend_connect_duration_seconds               histogram
- *   h2gate_tunnel_duration_seconds                        histogram
- *   h2gate_websocket_duration_seconds                     histogram
+ *   h2gate_tunnel_duration_seconds                        histogram (long)
+ *   h2gate_websocket_duration_seconds                     histogram (long)
+ * then (filled by the admin) h2gate_config_*, h2gate_backend_up and the
+ * health check counters, h2gate_build_info{version} and process_*.
  * Histogram buckets (le, seconds): 0.0005 0.001 0.002 ... 32.768 65.536
- * +Inf (doubling), with _bucket (cumulative), _sum and _count series.
+ * +Inf (doubling); long ones 0.01 0.1 1 5 10 30 60 ... 43200 86400 +Inf;
+ * with _bucket (cumulative), _sum and _count series.
  * Admin requests are never counted. */
 #ifndef H2G_COMMON_STATS_H
 #define H2G_COMMON_STATS_H

@@ -255,6 +255,15 @@ SSL *tls_upstream_new(struct tls_upstream *t, const struct cfg_backend *be, int 
     return tls_client_new(ctx, fd, be, t->cells[be->index]);
 }
 
+/* True when the peer's certificate was verified and failed. BoringSSL
+ * reports X509_V_ERR_INVALID_CALL until a verification ran: a server that
+ * asks for no client certificate, or a handshake that failed before. */
+static bool peer_cert_failed(SSL *ssl)
+{
+    long v = SSL_get_verify_result(ssl);
+    return v != X509_V_OK && v != X509_V_ERR_INVALID_CALL;
+}
+
 enum stats_tls_fail tls_handshake_reason(SSL *ssl)
 {
     static const struct {
@@ -271,8 +280,11 @@ enum stats_tls_fail tls_handshake_reason(SSL *ssl)
         { SSL_R_NO_CIPHERS_AVAILABLE, STATS_TLSFAIL_CIPHER },
         { SSL_R_NO_APPLICATION_PROTOCOL, STATS_TLSFAIL_ALPN },
         { SSL_R_CERTIFICATE_VERIFY_FAILED, STATS_TLSFAIL_CERTIFICATE },
+        /* A TLS 1.3 client (OpenSSL's) that rejects our certificate sends
+         * its alert before it switched keys: we cannot decrypt it. */
+        { SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC, STATS_TLSFAIL_PEER_ALERT },
     };
-    if (SSL_get_verify_result(ssl) != X509_V_OK)
+    if (peer_cert_failed(ssl))
         return STATS_TLSFAIL_CERTIFICATE;
     unsigned long e = ERR_peek_last_error();
     if (!e)
@@ -301,7 +313,7 @@ enum stats_tls_version tls_stats_version(const SSL *ssl)
 void tls_handshake_error(SSL *ssl, char *buf, size_t len)
 {
     long v = SSL_get_verify_result(ssl);
-    if (v != X509_V_OK) {
+    if (peer_cert_failed(ssl)) {
         snprintf(buf, len, "certificate verification failed: %s",
                  X509_verify_cert_error_string(v));
         return;
