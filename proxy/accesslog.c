@@ -114,6 +114,7 @@ struct alog_format {
     struct frag *frags;
     size_t num_frags;
     enum alog_escape escape;
+    size_t json_need; /* json: room the whole template needs, values aside */
     char pid[24];
 };
 
@@ -218,6 +219,7 @@ static bool json_prepare(struct alog_format *f, char *err, size_t err_len)
         size_t w = json_width(fr->type);
         need += fr->type == F_LITERAL ? fr->value.len : w ? w + 2 * fr->quoted : 4;
     }
+    f->json_need = need;
     if (need > ALOG_MAX_LINE / 2) {
         snprintf(err, err_len,
                  "a json template may have at most %d bytes of text and numbers (this one "
@@ -332,7 +334,9 @@ void alog_format_free(struct alog_format *f)
 struct line {
     char *p;
     size_t len;
-    size_t cap; /* room for text; the '\n' always fits after it */
+    size_t cap;   /* room for text; the '\n' always fits after it */
+    size_t limit; /* json: escaped bytes the current value may still take */
+    bool cut;     /* json: a value did not fit whole */
 };
 
 static void put(struct line *l, const char *s, size_t n)
@@ -384,12 +388,18 @@ static void put_escaped(struct line *l, struct str s)
 }
 
 /* JSON-escaped (proxy/alog_json.h), cut at a character boundary so that
- * `keep` bytes stay free (a closing quote). */
+ * `keep` bytes stay free (a closing quote) and the value's limit holds. */
 static void put_json(struct line *l, struct str s, size_t keep)
 {
     size_t room = l->cap - l->len;
     room = room > keep ? room - keep : 0;
-    l->len += alog_json_escape(l->p + l->len, room, s, NULL);
+    if (room > l->limit)
+        room = l->limit;
+    size_t used;
+    size_t n = alog_json_escape(l->p + l->len, room, s, &used);
+    l->len += n;
+    l->limit -= n;
+    l->cut |= used < s.len;
 }
 
 /* Seconds with millisecond resolution, truncated like nghttpx: "1.005". */
@@ -725,12 +735,14 @@ static void put_val_json(struct line *l, const struct val *v, bool quoted,
 
 /* Renders one line into buf (ALOG_MAX_LINE bytes); returns its length,
  * '\n' included. In json mode every fragment leaves the room the ones
- * after it need (frag.keep), so a long value is cut and the template's
- * text and the numbers after it are still written whole. */
-static size_t render_line(const struct alog_format *f, const struct alog_entry *e, char *buf)
+ * after it need (frag.keep), so the template's text and the numbers are
+ * always written whole, and no text value takes more than `share`
+ * escaped bytes. */
+static size_t render_pass(const struct alog_format *f, const struct alog_entry *e, char *buf,
+                          size_t share, bool *cut)
 {
     const size_t cap = ALOG_MAX_LINE - 1;
-    struct line l = { buf, 0, cap };
+    struct line l = { .p = buf, .cap = cap };
     bool json = f->escape == ALOG_ESCAPE_JSON;
     for (size_t i = 0; i < f->num_frags && (json || l.len < l.cap); i++) {
         const struct frag *fr = &f->frags[i];
@@ -741,13 +753,68 @@ static size_t render_line(const struct alog_format *f, const struct alog_entry *
             continue;
         }
         struct val v = frag_val(f, fr, e);
+        l.limit = share;
         if (json)
             put_val_json(&l, &v, fr->quoted, e);
         else
             put_val_default(&l, &v, e);
     }
     buf[l.len++] = '\n';
+    *cut = l.cut;
     return l.len;
+}
+
+/* The escaped length of a text value in json mode (0 for the others). */
+static size_t json_text_len(const struct alog_format *f, const struct frag *fr,
+                            const struct alog_entry *e)
+{
+    struct val v = frag_val(f, fr, e);
+    if (v.kind == V_TEXT)
+        return alog_json_escaped_len(v.s);
+    if (v.kind != V_REQUEST)
+        return 0;
+    struct str path = entry_path(e);
+    return alog_json_escaped_len(e->method.len ? e->method : STR_LIT("-")) + 2 +
+           alog_json_escaped_len(path.len ? path : STR_LIT("-")) +
+           strlen(e->protocol ? e->protocol : "-");
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The largest share such that the text values, each cut to it, fit the
+ * room the template leaves them: short values stay whole, the long ones
+ * split the rest evenly (max-min fair). */
+static size_t fair_share(const struct alog_format *f, const struct alog_entry *e)
+{
+    size_t *lens = xmalloc(f->num_frags * sizeof(*lens)), n = 0;
+    for (size_t i = 0; i < f->num_frags; i++) {
+        if (f->frags[i].type != F_LITERAL)
+            lens[n++] = json_text_len(f, &f->frags[i], e);
+    }
+    qsort(lens, n, sizeof(*lens), cmp_size);
+    size_t left = ALOG_MAX_LINE - 1 - f->json_need, share = left;
+    for (size_t i = 0; i < n; i++) {
+        share = left / (n - i);
+        if (lens[i] > share)
+            break;
+        left -= lens[i];
+        share = left;
+    }
+    free(lens);
+    return share;
+}
+
+static size_t render_line(const struct alog_format *f, const struct alog_entry *e, char *buf)
+{
+    bool cut;
+    size_t n = render_pass(f, e, buf, SIZE_MAX, &cut);
+    if (cut && f->escape == ALOG_ESCAPE_JSON)
+        n = render_pass(f, e, buf, fair_share(f, e), &cut);
+    return n;
 }
 
 size_t alog_render_line(const struct alog_format *f, const struct alog_entry *e,

@@ -49,8 +49,10 @@
  * alog_json_format() is the ready object of --accesslog-json. A JSON
  * line is never cut in the middle of the object: when it would pass
  * ALOG_MAX_LINE, text values are cut (at a character boundary, escapes
- * whole) so that the template's text and every number and time after
- * them still fit, and the line still parses. A JSON template may hold at
+ * whole) so that the template's text and every number and time still
+ * fit, and the line still parses; the cut is fair: values shorter than
+ * an even share of the room stay whole, the longer ones are cut to that
+ * share (so a huge path does not leave the user agent empty). A JSON template may hold at
  * most ALOG_MAX_LINE / 2 bytes of text and numbers, so values keep the
  * other half.
  *

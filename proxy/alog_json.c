@@ -63,18 +63,25 @@ static size_t escape_of(unsigned char c, char esc[6])
     return 6;
 }
 
+/* The unit at p[0..len): how many input bytes it takes (*k) and its
+ * escape in esc (returns the escape's length, 0 if copied as is). */
+static size_t next_unit(const unsigned char *p, size_t len, size_t *k, char esc[6])
+{
+    *k = p[0] >= 0x80 ? alog_utf8_seq_len(p, len) : 1;
+    if (*k > 1)
+        return 0;
+    *k = 1; /* ASCII, or a byte that is not UTF-8: \u00XX of the byte */
+    return escape_of(p[0], esc);
+}
+
 size_t alog_json_escape(char *out, size_t room, struct str s, size_t *used)
 {
     const unsigned char *p = (const unsigned char *)s.p;
     size_t i = 0, n = 0;
     while (i < s.len) {
         char esc[6];
-        size_t k = p[i] >= 0x80 ? alog_utf8_seq_len(p + i, s.len - i) : 1;
-        size_t e = k == 1 ? escape_of(p[i], esc) : 0;
-        if (k == 0) { /* not UTF-8: the byte itself, as \u00XX */
-            e = escape_of(p[i], esc);
-            k = 1;
-        }
+        size_t k;
+        size_t e = next_unit(p + i, s.len - i, &k, esc);
         size_t w = e ? e : k;
         if (w > room - n)
             break;
@@ -84,5 +91,19 @@ size_t alog_json_escape(char *out, size_t room, struct str s, size_t *used)
     }
     if (used)
         *used = i;
+    return n;
+}
+
+size_t alog_json_escaped_len(struct str s)
+{
+    const unsigned char *p = (const unsigned char *)s.p;
+    size_t i = 0, n = 0;
+    while (i < s.len) {
+        char esc[6];
+        size_t k;
+        size_t e = next_unit(p + i, s.len - i, &k, esc);
+        n += e ? e : k;
+        i += k;
+    }
     return n;
 }

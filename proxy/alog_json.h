@@ -31,4 +31,7 @@ size_t alog_utf8_seq_len(const unsigned char *p, size_t len);
  * gets how many bytes of s they stand for (s.len when all fitted). */
 size_t alog_json_escape(char *out, size_t room, struct str s, size_t *used);
 
+/* The length alog_json_escape() gives s with room enough. */
+size_t alog_json_escaped_len(struct str s);
+
 #endif

@@ -494,6 +494,50 @@ static void test_cut_lines_still_parse(void **state)
     free(big);
 }
 
+/* Two values far too long for a line and a short one: the short one is
+ * whole, the long ones get equal shares of what is left (not the first
+ * one all of it and the second nothing). */
+static void test_cut_shares_room_fairly(void **state)
+{
+    (void)state;
+    char *big = xmalloc(6000);
+    memset(big, 'p', 6000);
+    struct alog_entry e = sample();
+    e.path = str_make(big, 6000);
+    char *ua = xmalloc(5000);
+    memset(ua, 'u', 5000);
+    hdrs_reset(&req_hdrs);
+    hdrs_add(&req_hdrs, STR_LIT("user-agent"), str_make(ua, 5000), false);
+    hdrs_add(&req_hdrs, STR_LIT("referer"), STR_LIT("short-\x01-referer"), false);
+    size_t n;
+    char *got = render_esc("{\"p\":\"$path\",\"u\":\"$http_user_agent\","
+                           "\"r\":\"$http_referer\",\"s\":$status}",
+                           ALOG_ESCAPE_JSON, &e, &n);
+    assert_true(json_line_ok(got, n));
+    const char *p = strstr(got, "\"p\":\"") + 5, *pe = strchr(p, '"');
+    const char *u = strstr(got, "\"u\":\"") + 5, *ue = strchr(u, '"');
+    assert_non_null(strstr(got, "\"r\":\"short-\\u0001-referer\",\"s\":200}\n"));
+    size_t plen = (size_t)(pe - p), ulen = (size_t)(ue - u);
+    assert_int_equal(plen, ulen);
+    /* the line is full but for what rounding leaves */
+    assert_true(n > ALOG_MAX_LINE - 64 && n <= ALOG_MAX_LINE);
+    assert_true(plen + ulen > ALOG_MAX_LINE - 128);
+    assert_true(plen > 1500);
+    free(got);
+    /* one long value and short ones: the long one takes all the rest */
+    e.path = STR_LIT("/short");
+    got = render_esc(alog_json_format(), ALOG_ESCAPE_JSON, &e, &n);
+    assert_true(json_line_ok(got, n));
+    assert_non_null(strstr(got, "\"path\":\"/short\""));
+    /* numbers keep room for 20 digits each: those unused are the slack */
+    assert_true(n > ALOG_MAX_LINE - 400 && n <= ALOG_MAX_LINE);
+    const char *ua_at = strstr(got, "\"user_agent\":\"") + 14;
+    assert_true(strchr(ua_at, '"') - ua_at > 3000);
+    free(got);
+    free(ua);
+    free(big);
+}
+
 static void test_json_template_limits(void **state)
 {
     (void)state;
@@ -535,6 +579,7 @@ int main(void)
         cmocka_unit_test(test_template_quotes_nulls_and_numbers),
         cmocka_unit_test(test_template_hostile_values),
         cmocka_unit_test(test_cut_lines_still_parse),
+        cmocka_unit_test(test_cut_shares_room_fairly),
         cmocka_unit_test(test_json_template_limits),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
