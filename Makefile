@@ -137,7 +137,8 @@ FUZZ_SRC_h1_head          := proxy/xlate.c proxy/hdrs.c common/buf.c common/xall
 FUZZ_LIBS_h1_head         := -lhttp_parser $(FUZZ_CRYPTO)
 FUZZ_SRC_connect_rule     := config/connect_rule.c common/xalloc.c
 FUZZ_SRC_config_values    := config/value.c config/spec.c config/route.c common/xalloc.c
-FUZZ_SRC_accesslog_format := proxy/accesslog.c proxy/hdrs.c common/buf.c common/xalloc.c
+FUZZ_SRC_accesslog_format := proxy/accesslog.c proxy/alog_json.c proxy/hdrs.c common/buf.c \
+                             common/xalloc.c
 FUZZ_SRC_hdrs             := proxy/hdrs.c proxy/xlate.c common/buf.c common/xalloc.c
 FUZZ_LIBS_hdrs            := $(FUZZ_CRYPTO)
 # The whole proxy but main.c: a real worker loop, the HTTP/2 server glue

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/err.h"
+#include "common/syslog.h"
 
 static const char *const level_names[] = { "INFO", "NOTICE", "WARN", "ERROR", "FATAL" };
 
@@ -17,6 +18,10 @@ static _Atomic int min_level = LOG_NOTICE;
 static _Atomic int log_fd = STDERR_FILENO;
 static char log_path[4096];
 static _Thread_local const char *thread_tag;
+/* Set before any worker starts, never changed after: read without a lock. */
+static struct syslog_sink *sink;
+static const enum syslog_severity severities[] = { SYSLOG_INFO, SYSLOG_NOTICE, SYSLOG_WARNING,
+                                                   SYSLOG_ERR, SYSLOG_CRIT };
 
 int log_parse_level(const char *s, enum log_level *out)
 {
@@ -50,8 +55,21 @@ int log_open(enum log_level min, const char *path)
     return 0;
 }
 
+int log_use_syslog(const char *socket_path, int facility, int *connect_errno)
+{
+    struct syslog_sink *s = syslog_sink_new(socket_path, facility);
+    if (!s)
+        return -1;
+    *connect_errno = syslog_sink_errno(s);
+    syslog_sink_free(sink);
+    sink = s;
+    return 0;
+}
+
 int log_reopen(void)
 {
+    if (sink)
+        return syslog_sink_reconnect(sink) == 0 ? 0 : H2G_ERR_IO;
     if (log_path[0] == '\0')
         return 0;
     int fd = open_path();
@@ -82,13 +100,18 @@ void log_msg(enum log_level level, const char *fmt, ...)
     if ((int)level < atomic_load_explicit(&min_level, memory_order_relaxed))
         return;
     char line[2048];
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    localtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
-    int m = snprintf(line + n, sizeof(line) - n, ".%03ld %s [%s] ", ts.tv_nsec / 1000000,
-                     level_names[level], thread_tag ? thread_tag : "main");
+    size_t n = 0;
+    if (!sink) {
+        struct timespec ts;
+        struct tm tm;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        localtime_r(&ts.tv_sec, &tm);
+        n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
+        int ms = snprintf(line + n, sizeof(line) - n, ".%03ld ", ts.tv_nsec / 1000000);
+        n += (size_t)(ms > 0 ? ms : 0);
+    }
+    int m = snprintf(line + n, sizeof(line) - n, "%s [%s] ", level_names[level],
+                     thread_tag ? thread_tag : "main");
     n += (size_t)(m > 0 ? m : 0);
     va_list ap;
     va_start(ap, fmt);
@@ -99,6 +122,11 @@ void log_msg(enum log_level level, const char *fmt, ...)
     n += (size_t)m;
     if (n > sizeof(line) - 2)
         n = sizeof(line) - 2;
+    if (sink) {
+        struct str msg = str_make(line, n);
+        syslog_send(sink, severities[level], &msg, 1);
+        return;
+    }
     line[n++] = '\n';
     int fd = atomic_load_explicit(&log_fd, memory_order_relaxed);
     ssize_t w;

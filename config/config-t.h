@@ -10,6 +10,9 @@
 
 enum cfg_proto { CFG_PROTO_HTTP1 = 0, CFG_PROTO_H2 = 1 };
 
+/* --accesslog-escape */
+enum cfg_alog_escape { CFG_ALOG_ESCAPE_DEFAULT = 0, CFG_ALOG_ESCAPE_JSON = 1 };
+
 struct cfg_frontend {
     char *host;  /* "*" means every address (IPv4 and IPv6) */
     uint16_t port;
@@ -88,6 +91,9 @@ struct config {
     int workers;                                /* -n, default: CPUs */
     int log_level;                              /* enum log_level, default NOTICE */
     char *errorlog_file;                        /* NULL: stderr */
+    bool errorlog_syslog;                       /* error log to syslog instead */
+    int syslog_facility;                        /* code (common/syslog.h), default daemon */
+    char *syslog_socket;                        /* NULL: /dev/log */
     char *conf_file;                            /* --conf, NULL if none */
     char *conf_text;                            /* the file as read, or NULL */
     size_t conf_len;
@@ -151,6 +157,9 @@ struct config {
     char *admin;                        /* "HOST,PORT" of the admin listener, or NULL */
     char *accesslog_file;               /* NULL: no access log; "-": stdout */
     char *accesslog_format;             /* NULL: nghttpx's default */
+    bool accesslog_syslog;              /* lines to syslog; accesslog_file ignored */
+    bool accesslog_json;                /* the ready JSON format */
+    int accesslog_escape;               /* enum cfg_alog_escape of accesslog_format */
     bool accesslog_write_early;
 
     uint64_t rlimit_nofile;             /* 0: raise soft limit to hard limit */

@@ -15,6 +15,7 @@
 
 #include "common/cpus.h"
 #include "common/log.h"
+#include "common/syslog.h"
 #include "common/version.h"
 #include "common/xalloc.h"
 #include "config/connect_rule.h"
@@ -242,6 +243,23 @@ static int apply(struct loader *ld, const struct opt_def *o, const char *value,
         crule_set_add(ld->cfg->connect_rules, &rule, o->kind == K_CRULE_DENY);
         return 0;
     }
+    case K_FACILITY: {
+        int code = syslog_facility_code(value);
+        if (code < 0) {
+            snprintf(buf, sizeof(buf), "unknown facility (expected %s)", syslog_facility_list());
+            msg = buf;
+        }
+        u = (uint64_t)(code < 0 ? 0 : code);
+        break;
+    }
+    case K_ESCAPE:
+        if (strcmp(value, "json") == 0)
+            u = CFG_ALOG_ESCAPE_JSON;
+        else if (strcmp(value, "default") == 0)
+            u = CFG_ALOG_ESCAPE_DEFAULT;
+        else
+            msg = "expected default or json";
+        break;
     case K_HELP:
     case K_VERSION:
     case K_PROBE:
@@ -259,7 +277,8 @@ static void set_defaults(struct loader *ld)
         const struct opt_def *o = &opts[i];
         if (i == OPT_WORKERS || !o->deflt)
             continue;
-        if (o->kind == K_NUM || o->kind == K_SIZE || o->kind == K_DUR || o->kind == K_LEVEL) {
+        if (o->kind == K_NUM || o->kind == K_SIZE || o->kind == K_DUR || o->kind == K_LEVEL ||
+            o->kind == K_FACILITY || o->kind == K_ESCAPE) {
             int rc = apply(ld, o, o->deflt, o->name);
             (void)rc;  /* the table's defaults parse; the unit tests check them */
         }
@@ -582,6 +601,14 @@ static int finish(struct loader *ld, int num_pos, char **pos)
         }
     }
 
+    if (cfg->accesslog_json && cfg->accesslog_format)
+        return fail(ld, "--accesslog-json and --accesslog-format exclude each other: for a "
+                        "JSON template of your own give --accesslog-format with "
+                        "--accesslog-escape=json");
+    if (cfg->accesslog_escape == CFG_ALOG_ESCAPE_JSON && !cfg->accesslog_format &&
+        !cfg->accesslog_json)
+        return fail(ld, "--accesslog-escape=json applies to an --accesslog-format template: "
+                        "give one, or use --accesslog-json for the ready JSON format");
     if (!cfg->client_cert_file != !cfg->client_private_key_file)
         return fail(ld, "--client-cert-file and --client-private-key-file go together");
 
@@ -688,12 +715,14 @@ out:
 }
 
 /* Options a reload cannot change in a running process: the threads, the
- * process limits, the error log, the admin listener, the access log file,
+ * process limits, the error log, the admin listener, the access log file
+ * and the syslog destination (the writers are made once, at start),
  * each worker's DNS channel, the pid file, the user the process runs as. */
 static const enum opt_id fixed_opts[] = {
     OPT_WORKERS,         OPT_RLIMIT_NOFILE,      OPT_LOG_LEVEL,         OPT_ERRORLOG_FILE,
     OPT_ADMIN,           OPT_ACCESSLOG_FILE,     OPT_DNS_LOOKUP_TIMEOUT, OPT_DNS_CACHE_TIMEOUT,
-    OPT_PID_FILE,        OPT_USER,               OPT_DNS_SERVER,
+    OPT_PID_FILE,        OPT_USER,               OPT_DNS_SERVER,        OPT_ERRORLOG_SYSLOG,
+    OPT_ACCESSLOG_SYSLOG, OPT_SYSLOG_FACILITY,   OPT_SYSLOG_SOCKET,
 };
 
 static size_t store_size(enum opt_store st)

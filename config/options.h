@@ -25,6 +25,8 @@ enum opt_kind {
     K_HELP,
     K_VERSION,
     K_PROBE,    /* --probe=URL: cfg_load returns CFG_PROBE at once */
+    K_FACILITY, /* --syslog-facility: nghttpx's names, stored as the code */
+    K_ESCAPE,   /* --accesslog-escape: default or json (enum cfg_alog_escape) */
 };
 
 /* Where a value lands in struct config. */
@@ -231,6 +233,21 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       log_level, ST_INT, "Minimum severity logged: INFO, NOTICE, WARN, ERROR or FATAL.")  \
     X(ERRORLOG_FILE, "Logging", "errorlog-file", 0, K_STR, "<PATH>", 0, 0, "stderr",       \
       errorlog_file, ST_STR, "Write the error log to PATH (\"-\" is stderr).")            \
+    X(ERRORLOG_SYSLOG, "Logging", "errorlog-syslog", 0, K_FLAG, NULL, 0, 0, NULL,          \
+      errorlog_syslog, ST_BOOL,                                                            \
+      "Send the error log to syslog (--syslog-facility; severity by\n"                    \
+      "level: INFO info ... FATAL crit); --errorlog-file is ignored.")                    \
+    X(SYSLOG_FACILITY, "Logging", "syslog-facility", 0, K_FACILITY, "<FACILITY>", 0, 0,     \
+      "daemon", syslog_facility, ST_INT,                                                   \
+      "Syslog facility of --errorlog-syslog and --accesslog-syslog:\n"                    \
+      "auth, authpriv, cron, daemon, ftp, kern, local0-local7, lpr,\n"                    \
+      "mail, news, syslog, user or uucp.")                                                 \
+    X(SYSLOG_SOCKET, "Logging", "syslog-socket", 0, K_STR, "<PATH>", 0, 0, "/dev/log",      \
+      syslog_socket, ST_STR,                                                               \
+      "The local syslog datagram socket (h2gate's own option). Lines\n"                  \
+      "it refuses (full, or no daemon) are dropped, never waited for;\n"                 \
+      "a daemon that restarts is connected to again; SIGUSR1\n"                          \
+      "reconnects at once.")                                                               \
     X(ADD_X_FORWARDED_FOR, "HTTP", "add-x-forwarded-for", 0, K_FLAG, NULL, 0, 0, NULL,      \
       add_x_forwarded_for, ST_BOOL,                                                        \
       "Append the client address to X-Forwarded-For in backend requests.")                \
@@ -269,6 +286,21 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       NULL, accesslog_format, ST_STR,                                                      \
       "Access log line format with nghttpx's $variables (default:\n"                      \
       "nghttpx's default format).")                                                        \
+    X(ACCESSLOG_SYSLOG, "Observability", "accesslog-syslog", 0, K_FLAG, NULL, 0, 0, NULL,  \
+      accesslog_syslog, ST_BOOL,                                                           \
+      "Send each access log line to syslog (--syslog-facility,\n"                         \
+      "severity info) as one datagram; --accesslog-file is ignored.")                     \
+    X(ACCESSLOG_JSON, "Observability", "accesslog-json", 0, K_FLAG, NULL, 0, 0, NULL,      \
+      accesslog_json, ST_BOOL,                                                             \
+      "Write each access log line as one JSON object: time, client,\n"                   \
+      "request, status, bytes, times, host, user agent, referer,\n"                      \
+      "backend, TLS and tunnel fields; numbers as numbers, absent\n"                     \
+      "values null. Not with --accesslog-format.")                                        \
+    X(ACCESSLOG_ESCAPE, "Observability", "accesslog-escape", 0, K_ESCAPE, "<default|json>", \
+      0, 0, "default", accesslog_escape, ST_INT,                                           \
+      "How --accesslog-format writes values: default (nghttpx's \\xNN)\n"               \
+      "or json (a JSON template: values JSON-escaped, a variable\n"                      \
+      "alone between quotes becomes null when absent).")                                 \
     X(ACCESSLOG_WRITE_EARLY, "Observability", "accesslog-write-early", 0, K_FLAG, NULL, 0,  \
       0, NULL, accesslog_write_early, ST_BOOL,                                             \
       "Write the access log line when the response head is sent, not\n"                  \

@@ -8,7 +8,11 @@
  * cleartext OPTIONS * without request headers.
  * Checks beyond "no sanitizer report": a compile failure leaves a non-empty
  * NUL-terminated message (also in a 16-byte buffer); every rendered line is
- * 1..ALOG_MAX_LINE bytes and ends in '\n'. */
+ * 1..ALOG_MAX_LINE bytes and ends in '\n'. The same text is compiled as a
+ * JSON template (ALOG_ESCAPE_JSON) and rendered with the same checks, and
+ * the input bytes, escaped with alog_json_escape() into rooms of every
+ * size up to a bound, must give valid UTF-8 with no raw control byte, '"'
+ * or lone '\', each shorter cut a prefix of the longer. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +21,7 @@
 
 #include "common/buf.h"
 #include "proxy/accesslog.h"
+#include "proxy/alog_json.h"
 #include "proxy/hdrs.h"
 
 #define CHECK(c)                                                                  \
@@ -130,9 +135,58 @@ static void setup(void)
     };
 }
 
+/* Escaped text: UTF-8, no control byte, every '"' and '\\' escaped. */
+static void check_escaped(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)p[i];
+        CHECK(c >= 0x20 && c != 0x7f && c != '"');
+        if (c == '\\') {
+            CHECK(i + 1 < n && strchr("\"\\bfnrtu", p[i + 1]) && p[i + 1]);
+            i += p[i + 1] == 'u' ? 6 : 2;
+            CHECK(i <= n);
+            continue;
+        }
+        size_t k = alog_utf8_seq_len((const unsigned char *)p + i, n - i);
+        CHECK(k > 0);
+        i += k;
+    }
+}
+
+static void fuzz_escape(const uint8_t *data, size_t size)
+{
+    static char whole[6 * 512], part[6 * 512];
+    struct str s = str_make((const char *)data, size < 512 ? size : 512);
+    size_t used;
+    size_t n = alog_json_escape(whole, sizeof(whole), s, &used);
+    CHECK(used == s.len);
+    check_escaped(whole, n);
+    for (size_t room = 0; room < n; room += 1 + room / 8) {
+        size_t m = alog_json_escape(part, room, s, &used);
+        CHECK(m <= room && used < s.len && memcmp(part, whole, m) == 0);
+        check_escaped(part, m);
+    }
+}
+
+static void render_all(const struct alog_format *f)
+{
+    static char line[ALOG_MAX_LINE + 1];
+    for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]); i++) {
+        struct bufq out;
+        bufq_init(&out, &pool);
+        alog_render(f, &entries[i], &out);
+        size_t n = bufq_len(&out);
+        CHECK(n >= 1 && n <= ALOG_MAX_LINE);
+        CHECK(bufq_peek(&out, line, sizeof(line)) == n);
+        CHECK(line[n - 1] == '\n');
+        bufq_cleanup(&out);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     setup();
+    fuzz_escape(data, size);
     char *fmt = malloc(size + 1);
     CHECK(fmt);
     memcpy(fmt, data, size);
@@ -150,19 +204,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(fmt);
         return 0;
     }
+    struct alog_format *fj = alog_format_compile_escaped(fmt, ALOG_ESCAPE_JSON, err,
+                                                         sizeof(err));
     free(fmt); /* the format keeps its own copy */
-
-    static char line[ALOG_MAX_LINE + 1];
-    for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]); i++) {
-        struct bufq out;
-        bufq_init(&out, &pool);
-        alog_render(f, &entries[i], &out);
-        size_t n = bufq_len(&out);
-        CHECK(n >= 1 && n <= ALOG_MAX_LINE);
-        CHECK(bufq_peek(&out, line, sizeof(line)) == n);
-        CHECK(line[n - 1] == '\n');
-        bufq_cleanup(&out);
-    }
+    render_all(f);
+    if (fj)
+        render_all(fj);
+    alog_format_free(fj);
     alog_format_free(f);
     alog_format_free(f2);
     alog_format_free(NULL);

@@ -1,20 +1,16 @@
 #include "proxy/accesslog.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/buf.h"
-#include "common/err.h"
 #include "common/xalloc.h"
+#include "proxy/alog_json.h"
 #include "proxy/hdrs.h"
 
 #define DEFAULT_FORMAT                                                                  \
@@ -109,14 +105,33 @@ static const struct var vars[] = {
 struct frag {
     enum frag_type type;
     struct str value; /* literal text or header name, inside alog_format.text */
+    bool quoted;      /* json: stands alone between '"' (they are its own now) */
+    size_t keep;      /* json: room the fragments after this one need */
 };
 
 struct alog_format {
     char *text; /* the compiled copy of the format string */
     struct frag *frags;
     size_t num_frags;
+    enum alog_escape escape;
+    size_t json_need; /* json: room the whole template needs, values aside */
     char pid[24];
 };
+
+/* The ready JSON object of --accesslog-json, compiled with
+ * ALOG_ESCAPE_JSON: text between quotes, numbers bare. */
+#define JSON_FORMAT                                                                        \
+    "{\"time\":\"$time_iso8601\",\"remote_addr\":\"$remote_addr\","                        \
+    "\"remote_port\":$remote_port,\"server_port\":$server_port,\"method\":\"$method\","    \
+    "\"path\":\"$path\",\"protocol\":\"$protocol_version\",\"status\":$status,"            \
+    "\"body_bytes_sent\":$body_bytes_sent,\"request_time\":$request_time,"                 \
+    "\"host\":\"$http_host\",\"user_agent\":\"$http_user_agent\","                         \
+    "\"referer\":\"$http_referer\",\"scheme\":\"$scheme\",\"alpn\":\"$alpn\","             \
+    "\"backend_host\":\"$backend_host\",\"backend_port\":$backend_port,"                   \
+    "\"tls_protocol\":\"$tls_protocol\",\"tls_cipher\":\"$tls_cipher\","                   \
+    "\"tls_sni\":\"$tls_sni\",\"tls_session_reused\":$tls_session_reused,"                 \
+    "\"tunnel_target\":\"$tunnel_target\",\"tunnel_bytes_in\":$tunnel_bytes_in,"           \
+    "\"tunnel_bytes_out\":$tunnel_bytes_out,\"pid\":$pid}"
 
 const char *alog_default_format(void)
 {
@@ -126,6 +141,11 @@ const char *alog_default_format(void)
 const char *alog_default_tunnel_format(void)
 {
     return DEFAULT_FORMAT " $duration $tunnel_bytes_in $tunnel_bytes_out";
+}
+
+const char *alog_json_format(void)
+{
+    return JSON_FORMAT;
 }
 
 static bool is_var_char(char c)
@@ -140,7 +160,7 @@ static void add_frag(struct alog_format *f, size_t *cap, enum frag_type type, st
         *cap = *cap ? *cap * 2 : 16;
         f->frags = xrealloc(f->frags, *cap * sizeof(*f->frags));
     }
-    f->frags[f->num_frags++] = (struct frag){ type, v };
+    f->frags[f->num_frags++] = (struct frag){ .type = type, .value = v };
 }
 
 static bool lookup_var(struct str name, enum frag_type *type)
@@ -154,11 +174,115 @@ static bool lookup_var(struct str name, enum frag_type *type)
     return false;
 }
 
-struct alog_format *alog_format_compile(const char *fmt, char *err, size_t err_len)
+/* The widest a value of this type is in json mode; 0 for text, which is
+ * cut to fit (and needs at most 4 bytes: null, or its two quotes). A
+ * number or a time is never cut: it has its whole width kept free. */
+static size_t json_width(enum frag_type t)
+{
+    switch (t) {
+    case F_REMOTE_PORT: case F_SERVER_PORT: case F_STATUS: case F_BODY_BYTES_SENT:
+    case F_PID: case F_BACKEND_PORT: case F_TUNNEL_BYTES_IN: case F_TUNNEL_BYTES_OUT:
+        return 20; /* UINT64_MAX */
+    case F_REQUEST_TIME: case F_DURATION:
+        return 21; /* UINT64_MAX ms as seconds */
+    case F_TIME_LOCAL: case F_TIME_ISO8601:
+        return 32;
+    case F_TLS_SESSION_REUSED:
+        return 5;  /* false */
+    default:
+        return 0;
+    }
+}
+
+/* json mode: a variable alone between '"' takes the quotes over (so it can
+ * write null instead), and each fragment learns how much room the ones
+ * after it need. Fails when the template leaves values too little room. */
+static bool json_prepare(struct alog_format *f, char *err, size_t err_len)
+{
+    for (size_t i = 0; i < f->num_frags; i++) {
+        struct frag *fr = &f->frags[i];
+        if (fr->type == F_LITERAL || i == 0 || i + 1 == f->num_frags)
+            continue;
+        struct frag *a = &f->frags[i - 1], *b = &f->frags[i + 1];
+        if (a->type != F_LITERAL || b->type != F_LITERAL || !a->value.len || !b->value.len ||
+            a->value.p[a->value.len - 1] != '"' || b->value.p[0] != '"')
+            continue;
+        a->value.len--;
+        b->value.p++;
+        b->value.len--;
+        fr->quoted = true;
+    }
+    size_t need = 0;
+    for (size_t i = f->num_frags; i-- > 0;) {
+        struct frag *fr = &f->frags[i];
+        fr->keep = need;
+        size_t w = json_width(fr->type);
+        need += fr->type == F_LITERAL ? fr->value.len : w ? w + 2 * fr->quoted : 4;
+    }
+    f->json_need = need;
+    if (need > ALOG_MAX_LINE / 2) {
+        snprintf(err, err_len,
+                 "a json template may have at most %d bytes of text and numbers (this one "
+                 "needs %zu): values need the rest of the %d-byte line",
+                 ALOG_MAX_LINE / 2, need, ALOG_MAX_LINE);
+        return false;
+    }
+    return true;
+}
+
+/* Reads "$name" or "${name}" at t[*i] (t[*i] == '$'); sets *type and, for
+ * $http_*, *value (the header name, rewritten in place to lower case). */
+static bool parse_var(char *t, size_t len, size_t *i, enum frag_type *type, struct str *value,
+                      char *err, size_t err_len)
+{
+    size_t dollar = (*i)++;
+    bool braced = *i < len && t[*i] == '{';
+    if (braced)
+        (*i)++;
+    size_t name_at = *i;
+    while (*i < len && is_var_char(t[*i]))
+        (*i)++;
+    struct str name = str_make(t + name_at, *i - name_at);
+    if (braced) {
+        if (*i == len || t[*i] != '}') {
+            snprintf(err, err_len, "missing '}' after ${%.*s", (int)name.len, name.p);
+            return false;
+        }
+        (*i)++;
+    }
+    if (name.len == 0) {
+        snprintf(err, err_len, "'$' without a variable name at offset %zu", dollar);
+        return false;
+    }
+    *value = STR_NULL;
+    if (lookup_var(name, type))
+        return true;
+    if (name.len < 5 || strncasecmp(name.p, "http_", 5) != 0) {
+        snprintf(err, err_len, "unknown variable $%.*s", (int)name.len, name.p);
+        return false;
+    }
+    if (name.len == 5) {
+        snprintf(err, err_len, "$http_ needs a header name");
+        return false;
+    }
+    /* the name is not part of any literal, so it is rewritten in place
+     * into the lower-case header field name */
+    char *h = t + name_at + 5;
+    size_t hlen = name.len - 5;
+    for (size_t k = 0; k < hlen; k++)
+        h[k] = h[k] == '_' ? '-' : (h[k] >= 'A' && h[k] <= 'Z') ? (char)(h[k] + 32) : h[k];
+    *value = str_make(h, hlen);
+    *type = str_eq(*value, STR_LIT("host")) ? F_AUTHORITY : F_HTTP;
+    return true;
+}
+
+struct alog_format *alog_format_compile_escaped(const char *fmt, enum alog_escape escape,
+                                                char *err, size_t err_len)
 {
     struct alog_format *f = xcalloc(1, sizeof(*f));
     size_t cap = 0;
     f->text = xstrdup(fmt);
+    f->escape = escape;
     snprintf(f->pid, sizeof(f->pid), "%ld", (long)getpid());
 
     char *t = f->text;
@@ -170,45 +294,12 @@ struct alog_format *alog_format_compile(const char *fmt, char *err, size_t err_l
             i++;
             continue;
         }
-        size_t dollar = i++;
-        bool braced = i < len && t[i] == '{';
-        if (braced)
-            i++;
-        size_t name_at = i;
-        while (i < len && is_var_char(t[i]))
-            i++;
-        struct str name = str_make(t + name_at, i - name_at);
-        if (braced) {
-            if (i == len || t[i] != '}') {
-                snprintf(err, err_len, "missing '}' after ${%.*s", (int)name.len, name.p);
-                goto fail;
-            }
-            i++;
-        }
-        if (name.len == 0) {
-            snprintf(err, err_len, "'$' without a variable name at offset %zu", dollar);
-            goto fail;
-        }
-
+        size_t dollar = i;
         enum frag_type type;
-        struct str value = STR_NULL;
-        if (!lookup_var(name, &type)) {
-            if (name.len < 5 || strncasecmp(name.p, "http_", 5) != 0) {
-                snprintf(err, err_len, "unknown variable $%.*s", (int)name.len, name.p);
-                goto fail;
-            }
-            if (name.len == 5) {
-                snprintf(err, err_len, "$http_ needs a header name");
-                goto fail;
-            }
-            /* the name is not part of any literal, so it is rewritten in
-             * place into the lower-case header field name */
-            char *h = t + name_at + 5;
-            size_t hlen = name.len - 5;
-            for (size_t k = 0; k < hlen; k++)
-                h[k] = h[k] == '_' ? '-' : (h[k] >= 'A' && h[k] <= 'Z') ? (char)(h[k] + 32) : h[k];
-            value = str_make(h, hlen);
-            type = str_eq(value, STR_LIT("host")) ? F_AUTHORITY : F_HTTP;
+        struct str value;
+        if (!parse_var(t, len, &i, &type, &value, err, err_len)) {
+            alog_format_free(f);
+            return NULL;
         }
         if (dollar > lit)
             add_frag(f, &cap, F_LITERAL, str_make(t + lit, dollar - lit));
@@ -217,11 +308,16 @@ struct alog_format *alog_format_compile(const char *fmt, char *err, size_t err_l
     }
     if (len > lit)
         add_frag(f, &cap, F_LITERAL, str_make(t + lit, len - lit));
+    if (escape == ALOG_ESCAPE_JSON && !json_prepare(f, err, err_len)) {
+        alog_format_free(f);
+        return NULL;
+    }
     return f;
+}
 
-fail:
-    alog_format_free(f);
-    return NULL;
+struct alog_format *alog_format_compile(const char *fmt, char *err, size_t err_len)
+{
+    return alog_format_compile_escaped(fmt, ALOG_ESCAPE_DEFAULT, err, err_len);
 }
 
 void alog_format_free(struct alog_format *f)
@@ -238,7 +334,9 @@ void alog_format_free(struct alog_format *f)
 struct line {
     char *p;
     size_t len;
-    size_t cap; /* room for text; the '\n' always fits after it */
+    size_t cap;   /* room for text; the '\n' always fits after it */
+    size_t limit; /* json: escaped bytes the current value may still take */
+    bool cut;     /* json: a value did not fit whole */
 };
 
 static void put(struct line *l, const char *s, size_t n)
@@ -257,11 +355,6 @@ static void put_str(struct line *l, struct str s)
 static void put_cstr(struct line *l, const char *s)
 {
     put(l, s, strlen(s));
-}
-
-static void put_dash(struct line *l)
-{
-    put(l, "-", 1);
 }
 
 static void put_u64(struct line *l, uint64_t v)
@@ -294,12 +387,19 @@ static void put_escaped(struct line *l, struct str s)
     put(l, s.p + run, s.len - run);
 }
 
-static void put_escaped_or_dash(struct line *l, struct str s)
+/* JSON-escaped (proxy/alog_json.h), cut at a character boundary so that
+ * `keep` bytes stay free (a closing quote) and the value's limit holds. */
+static void put_json(struct line *l, struct str s, size_t keep)
 {
-    if (s.len)
-        put_escaped(l, s);
-    else
-        put_dash(l);
+    size_t room = l->cap - l->len;
+    room = room > keep ? room - keep : 0;
+    if (room > l->limit)
+        room = l->limit;
+    size_t used;
+    size_t n = alog_json_escape(l->p + l->len, room, s, &used);
+    l->len += n;
+    l->limit -= n;
+    l->cut |= used < s.len;
 }
 
 /* Seconds with millisecond resolution, truncated like nghttpx: "1.005". */
@@ -365,16 +465,15 @@ static bool is_connect(const struct alog_entry *e)
 }
 
 /* $path as nghttpx logs it: CONNECT logs the authority (but an extended
- * CONNECT its :path); an empty path is "*" for OPTIONS and "-" otherwise. */
+ * CONNECT its :path); an empty path is "*" for OPTIONS and absent ("-")
+ * otherwise. */
 static struct str entry_path(const struct alog_entry *e)
 {
-    if (is_connect(e) && !e->ext_connect) {
-        struct str a = e->authority.len ? e->authority : e->tunnel_target;
-        return a.len ? a : STR_LIT("-");
-    }
+    if (is_connect(e) && !e->ext_connect)
+        return e->authority.len ? e->authority : e->tunnel_target;
     if (e->path.len)
         return e->path;
-    return str_eq(e->method, STR_LIT("OPTIONS")) ? STR_LIT("*") : STR_LIT("-");
+    return str_eq(e->method, STR_LIT("OPTIONS")) ? STR_LIT("*") : STR_NULL;
 }
 
 static struct str header_value(const struct alog_entry *e, struct str name, bool *found)
@@ -406,11 +505,12 @@ static void put_time(struct line *l, bool iso8601, const struct alog_entry *e)
     put_cstr(l, tcache.iso_tz);
 }
 
+
 /* The path up to '?'; a plain CONNECT's authority-form target is kept whole. */
 static struct str entry_path_without_query(const struct alog_entry *e)
 {
     struct str p = entry_path(e);
-    if (!is_connect(e) || e->ext_connect) {
+    if (p.len && (!is_connect(e) || e->ext_connect)) {
         const char *q = memchr(p.p, '?', p.len);
         if (q)
             p.len = (size_t)(q - p.p);
@@ -418,159 +518,309 @@ static struct str entry_path_without_query(const struct alog_entry *e)
     return p;
 }
 
-static void put_session_id(struct line *l, const struct alog_entry *e)
+/* ---- a variable's value, then written in the format's escaping ---- */
+
+enum val_kind {
+    V_ABSENT,     /* "-" (json: null) */
+    V_TEXT,       /* s: peer-supplied, escaped */
+    V_NUM,        /* n */
+    V_SECONDS,    /* d, with milliseconds */
+    V_TIME_LOCAL,
+    V_TIME_ISO,
+    V_SESSION_ID, /* the entry's, in hex */
+    V_BOOL,       /* n: "r"/"." (json: true/false) */
+    V_REQUEST,    /* METHOD PATH PROTOCOL */
+};
+
+struct val {
+    enum val_kind kind;
+    struct str s;
+    uint64_t n;
+    double d;
+};
+
+static struct val text_or_absent(struct str s)
 {
-    if (!e->tls_protocol || !e->tls_session_id || e->tls_session_id_len == 0) {
-        put_dash(l);
-        return;
-    }
-    for (size_t i = 0; i < e->tls_session_id_len; i++) {
-        char hx[2] = { lower_hex[e->tls_session_id[i] >> 4], lower_hex[e->tls_session_id[i] & 0xf] };
-        put(l, hx, 2);
-    }
+    return s.len ? (struct val){ .kind = V_TEXT, .s = s } : (struct val){ .kind = V_ABSENT };
 }
 
-/* A request header's value, or "-" when the request had none. */
-static void put_header(struct line *l, const struct alog_entry *e, struct str name)
+static struct val num_or_absent(bool known, uint64_t n)
+{
+    return known ? (struct val){ .kind = V_NUM, .n = n } : (struct val){ .kind = V_ABSENT };
+}
+
+/* A request header's value (maybe empty), or absent. */
+static struct val header_val(const struct alog_entry *e, struct str name)
 {
     bool found;
     struct str v = header_value(e, name, &found);
-    if (found)
-        put_escaped(l, v);
-    else
-        put_dash(l);
+    return found ? (struct val){ .kind = V_TEXT, .s = v } : (struct val){ .kind = V_ABSENT };
 }
 
-static void put_u64_or_dash(struct line *l, bool known, uint64_t n)
-{
-    if (known)
-        put_u64(l, n);
-    else
-        put_dash(l);
-}
-
-/* A TLS field that is a plain string; "-" on a cleartext connection. */
-static const char *tls_field(enum frag_type type, const struct alog_entry *e)
+/* The TLS fields; absent on a cleartext connection. */
+static struct val tls_val(enum frag_type type, const struct alog_entry *e)
 {
     if (!e->tls_protocol)
-        return "-";
+        return (struct val){ .kind = V_ABSENT };
     switch (type) {
     case F_TLS_CIPHER:
-        return e->tls_cipher ? e->tls_cipher : "-";
+        return text_or_absent(str_cstr(e->tls_cipher));
     case F_TLS_PROTOCOL:
-        return e->tls_protocol;
+        return text_or_absent(str_cstr(e->tls_protocol));
     case F_TLS_SESSION_REUSED:
-        return e->tls_session_reused ? "r" : ".";
+        return (struct val){ .kind = V_BOOL, .n = e->tls_session_reused };
+    case F_TLS_SESSION_ID:
+        return e->tls_session_id && e->tls_session_id_len ? (struct val){ .kind = V_SESSION_ID }
+                                                          : (struct val){ .kind = V_ABSENT };
+    case F_TLS_SNI:
+        return text_or_absent(e->tls_sni);
     default:
-        return "-";  /* %{tls_client_cert}: no client certificates yet */
+        return (struct val){ .kind = V_ABSENT }; /* no client certificates yet */
     }
 }
 
-static void put_frag(struct line *l, const struct alog_format *f, const struct frag *fr,
-                     const struct alog_entry *e)
+static struct val frag_val(const struct alog_format *f, const struct frag *fr,
+                           const struct alog_entry *e)
 {
     switch (fr->type) {
     case F_LITERAL:
-        put_str(l, fr->value);
-        break;
+        return (struct val){ .kind = V_ABSENT }; /* written by the caller */
     case F_HTTP:
-        put_header(l, e, fr->value);
-        break;
+        return header_val(e, fr->value);
     case F_AUTHORITY:
-        if (e->authority.len > 0)
-            put_escaped(l, e->authority);
-        else
-            put_header(l, e, STR_LIT("host"));
-        break;
+        return e->authority.len ? text_or_absent(e->authority) : header_val(e, STR_LIT("host"));
     case F_REMOTE_ADDR:
-        put_escaped_or_dash(l, e->remote_addr);
-        break;
+        return text_or_absent(e->remote_addr);
     case F_REMOTE_PORT:
-        put_u64(l, e->remote_port);
-        break;
+        return num_or_absent(true, e->remote_port);
     case F_SERVER_PORT:
-        put_u64(l, e->server_port);
-        break;
+        return num_or_absent(true, e->server_port);
     case F_TIME_LOCAL:
+        return (struct val){ .kind = V_TIME_LOCAL };
     case F_TIME_ISO8601:
-        put_time(l, fr->type == F_TIME_ISO8601, e);
-        break;
+        return (struct val){ .kind = V_TIME_ISO };
     case F_REQUEST:
-        put_escaped_or_dash(l, e->method);
-        put(l, " ", 1);
-        put_escaped(l, entry_path(e));
-        put(l, " ", 1);
-        /* fall through */
-    case F_PROTOCOL_VERSION:
-        put_cstr(l, e->protocol ? e->protocol : "-");
-        break;
+        return (struct val){ .kind = V_REQUEST };
     case F_METHOD:
-        put_escaped_or_dash(l, e->method);
-        break;
+        return text_or_absent(e->method);
     case F_PATH:
-        put_escaped(l, entry_path(e));
-        break;
+        return text_or_absent(entry_path(e));
     case F_PATH_WITHOUT_QUERY:
-        put_escaped(l, entry_path_without_query(e));
-        break;
+        return text_or_absent(entry_path_without_query(e));
+    case F_PROTOCOL_VERSION:
+        return text_or_absent(str_cstr(e->protocol));
     case F_STATUS:
-        put_u64(l, (uint64_t)(e->status > 0 ? e->status : 0));
-        break;
+        return num_or_absent(true, (uint64_t)(e->status > 0 ? e->status : 0));
     case F_BODY_BYTES_SENT:
-        put_u64(l, e->body_bytes_sent);
-        break;
+        return num_or_absent(true, e->body_bytes_sent);
     case F_REQUEST_TIME:
     case F_DURATION:
-        put_seconds_ms(l, e->request_time_s);
-        break;
+        return (struct val){ .kind = V_SECONDS, .d = e->request_time_s };
     case F_PID:
-        put_cstr(l, f->pid);
-        break;
+        return (struct val){ .kind = V_TEXT, .s = str_cstr(f->pid) };
     case F_ALPN:
-        put_escaped_or_dash(l, str_cstr(e->alpn));
-        break;
-    case F_TLS_CIPHER:
-    case F_TLS_PROTOCOL:
-    case F_TLS_SESSION_REUSED:
-    case F_TLS_CLIENT_CERT:
-        put_cstr(l, tls_field(fr->type, e));
-        break;
-    case F_TLS_SESSION_ID:
-        put_session_id(l, e);
-        break;
-    case F_TLS_SNI:
-        put_escaped_or_dash(l, e->tls_sni);
-        break;
+        return text_or_absent(str_cstr(e->alpn));
+    case F_TLS_CIPHER: case F_TLS_PROTOCOL: case F_TLS_SESSION_REUSED: case F_TLS_SESSION_ID:
+    case F_TLS_SNI: case F_TLS_CLIENT_CERT:
+        return tls_val(fr->type, e);
     case F_BACKEND_HOST:
-        put_escaped_or_dash(l, e->backend_host);
-        break;
+        return text_or_absent(e->backend_host);
     case F_BACKEND_PORT:
-        put_u64_or_dash(l, e->backend_host.len > 0, e->backend_port);
-        break;
+        return num_or_absent(e->backend_host.len > 0, e->backend_port);
     case F_SCHEME:
-        put_escaped_or_dash(l, e->scheme);
-        break;
+        return text_or_absent(e->scheme);
     case F_TUNNEL_TARGET:
-        put_escaped_or_dash(l, e->is_tunnel ? e->tunnel_target : (struct str){ 0 });
-        break;
+        return text_or_absent(e->is_tunnel ? e->tunnel_target : STR_NULL);
     case F_TUNNEL_BYTES_IN:
-        put_u64_or_dash(l, e->is_tunnel, e->tunnel_bytes_up);
-        break;
+        return num_or_absent(e->is_tunnel, e->tunnel_bytes_up);
     case F_TUNNEL_BYTES_OUT:
-        put_u64_or_dash(l, e->is_tunnel, e->tunnel_bytes_down);
+        return num_or_absent(e->is_tunnel, e->tunnel_bytes_down);
+    }
+    return (struct val){ .kind = V_ABSENT };
+}
+
+/* A value both escapings write the same way (digits, times, hex). */
+static void put_plain(struct line *l, const struct val *v, const struct alog_entry *e)
+{
+    switch (v->kind) {
+    case V_NUM:
+        put_u64(l, v->n);
+        break;
+    case V_SECONDS:
+        put_seconds_ms(l, v->d);
+        break;
+    case V_TIME_LOCAL:
+    case V_TIME_ISO:
+        put_time(l, v->kind == V_TIME_ISO, e);
+        break;
+    case V_SESSION_ID:
+        for (size_t i = 0; i < e->tls_session_id_len; i++) {
+            uint8_t b = e->tls_session_id[i];
+            char hx[2] = { lower_hex[b >> 4], lower_hex[b & 0xf] };
+            put(l, hx, 2);
+        }
+        break;
+    default:
         break;
     }
 }
 
+/* nghttpx's way: "-" for what is absent, \xNN escapes. */
+static void put_val_default(struct line *l, const struct val *v, const struct alog_entry *e)
+{
+    switch (v->kind) {
+    case V_ABSENT:
+        put(l, "-", 1);
+        break;
+    case V_TEXT:
+        put_escaped(l, v->s);
+        break;
+    case V_BOOL:
+        put(l, v->n ? "r" : ".", 1);
+        break;
+    case V_REQUEST: {
+        struct str path = entry_path(e);
+        if (e->method.len)
+            put_escaped(l, e->method);
+        else
+            put(l, "-", 1);
+        put(l, " ", 1);
+        put_escaped(l, path.len ? path : STR_LIT("-"));
+        put(l, " ", 1);
+        put_cstr(l, e->protocol ? e->protocol : "-");
+        break;
+    }
+    default:
+        put_plain(l, v, e);
+        break;
+    }
+}
+
+/* json: null for what is absent; text JSON-escaped and cut to leave
+ * room for the closing quote (the quotes are the fragment's if it stands
+ * alone between them, else the template's). */
+static void put_val_json(struct line *l, const struct val *v, bool quoted,
+                         const struct alog_entry *e)
+{
+    if (v->kind == V_ABSENT) {
+        put(l, "null", 4);
+        return;
+    }
+    size_t keep = quoted;
+    if (quoted)
+        put(l, "\"", 1);
+    switch (v->kind) {
+    case V_TEXT:
+        put_json(l, v->s, keep);
+        break;
+    case V_BOOL:
+        put_cstr(l, v->n ? "true" : "false");
+        break;
+    case V_REQUEST: {
+        struct str path = entry_path(e);
+        put_json(l, e->method.len ? e->method : STR_LIT("-"), keep);
+        put_json(l, STR_LIT(" "), keep);
+        put_json(l, path.len ? path : STR_LIT("-"), keep);
+        put_json(l, STR_LIT(" "), keep);
+        put_json(l, str_cstr(e->protocol ? e->protocol : "-"), keep);
+        break;
+    }
+    default:
+        put_plain(l, v, e);
+        break;
+    }
+    if (quoted)
+        put(l, "\"", 1);
+}
+
 /* Renders one line into buf (ALOG_MAX_LINE bytes); returns its length,
- * '\n' included. */
+ * '\n' included. In json mode every fragment leaves the room the ones
+ * after it need (frag.keep), so the template's text and the numbers are
+ * always written whole, and no text value takes more than `share`
+ * escaped bytes. */
+static size_t render_pass(const struct alog_format *f, const struct alog_entry *e, char *buf,
+                          size_t share, bool *cut)
+{
+    const size_t cap = ALOG_MAX_LINE - 1;
+    struct line l = { .p = buf, .cap = cap };
+    bool json = f->escape == ALOG_ESCAPE_JSON;
+    for (size_t i = 0; i < f->num_frags && (json || l.len < l.cap); i++) {
+        const struct frag *fr = &f->frags[i];
+        if (json)
+            l.cap = cap - fr->keep;
+        if (fr->type == F_LITERAL) {
+            put_str(&l, fr->value);
+            continue;
+        }
+        struct val v = frag_val(f, fr, e);
+        l.limit = share;
+        if (json)
+            put_val_json(&l, &v, fr->quoted, e);
+        else
+            put_val_default(&l, &v, e);
+    }
+    buf[l.len++] = '\n';
+    *cut = l.cut;
+    return l.len;
+}
+
+/* The escaped length of a text value in json mode (0 for the others). */
+static size_t json_text_len(const struct alog_format *f, const struct frag *fr,
+                            const struct alog_entry *e)
+{
+    struct val v = frag_val(f, fr, e);
+    if (v.kind == V_TEXT)
+        return alog_json_escaped_len(v.s);
+    if (v.kind != V_REQUEST)
+        return 0;
+    struct str path = entry_path(e);
+    return alog_json_escaped_len(e->method.len ? e->method : STR_LIT("-")) + 2 +
+           alog_json_escaped_len(path.len ? path : STR_LIT("-")) +
+           strlen(e->protocol ? e->protocol : "-");
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The largest share such that the text values, each cut to it, fit the
+ * room the template leaves them: short values stay whole, the long ones
+ * split the rest evenly (max-min fair). */
+static size_t fair_share(const struct alog_format *f, const struct alog_entry *e)
+{
+    size_t *lens = xmalloc(f->num_frags * sizeof(*lens)), n = 0;
+    for (size_t i = 0; i < f->num_frags; i++) {
+        if (f->frags[i].type != F_LITERAL)
+            lens[n++] = json_text_len(f, &f->frags[i], e);
+    }
+    qsort(lens, n, sizeof(*lens), cmp_size);
+    size_t left = ALOG_MAX_LINE - 1 - f->json_need, share = left;
+    for (size_t i = 0; i < n; i++) {
+        share = left / (n - i);
+        if (lens[i] > share)
+            break;
+        left -= lens[i];
+        share = left;
+    }
+    free(lens);
+    return share;
+}
+
 static size_t render_line(const struct alog_format *f, const struct alog_entry *e, char *buf)
 {
-    struct line l = { buf, 0, ALOG_MAX_LINE - 1 };
-    for (size_t i = 0; i < f->num_frags && l.len < l.cap; i++)
-        put_frag(&l, f, &f->frags[i], e);
-    buf[l.len++] = '\n';
-    return l.len;
+    bool cut;
+    size_t n = render_pass(f, e, buf, SIZE_MAX, &cut);
+    if (cut && f->escape == ALOG_ESCAPE_JSON)
+        n = render_pass(f, e, buf, fair_share(f, e), &cut);
+    return n;
+}
+
+size_t alog_render_line(const struct alog_format *f, const struct alog_entry *e,
+                        char buf[ALOG_MAX_LINE])
+{
+    return render_line(f, e, buf);
 }
 
 void alog_render(const struct alog_format *f, const struct alog_entry *e, struct bufq *out)
@@ -578,158 +828,4 @@ void alog_render(const struct alog_format *f, const struct alog_entry *e, struct
     char buf[ALOG_MAX_LINE];
     size_t n = render_line(f, e, buf);
     bufq_append(out, buf, n);
-}
-
-/* ---- the per-worker writer ---- */
-
-#define WRITER_BUF_CAP (ALOG_FLUSH_BYTES + ALOG_MAX_LINE)
-
-struct alog_writer {
-    char *path;     /* NULL for standard output or error */
-    int fd;
-    bool owns_fd;
-    bool regular;   /* regular file: any batch size; else batches <= PIPE_BUF */
-    size_t len;     /* buffered bytes, always whole lines */
-    uint64_t num_dropped;
-    char buf[WRITER_BUF_CAP];
-};
-
-static int std_fd_for(const char *path)
-{
-    if (strcmp(path, "-") == 0 || strcmp(path, "/dev/stdout") == 0 ||
-        strcmp(path, "/proc/self/fd/1") == 0)
-        return STDOUT_FILENO;
-    if (strcmp(path, "/dev/stderr") == 0 || strcmp(path, "/proc/self/fd/2") == 0)
-        return STDERR_FILENO;
-    return -1;
-}
-
-static bool fd_is_regular(int fd)
-{
-    struct stat st;
-    return fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-static int open_log(const char *path)
-{
-    return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-}
-
-struct alog_writer *alog_writer_new(const char *path)
-{
-    int fd = std_fd_for(path);
-    bool owns = false;
-    if (fd < 0) {
-        fd = open_log(path);
-        if (fd < 0)
-            return NULL;
-        owns = true;
-    }
-    struct alog_writer *w = xmalloc(sizeof(*w));
-    w->path = owns ? xstrdup(path) : NULL;
-    w->fd = fd;
-    w->owns_fd = owns;
-    w->regular = fd_is_regular(fd);
-    w->len = 0;
-    w->num_dropped = 0;
-    return w;
-}
-
-static size_t count_lines(const char *p, size_t n)
-{
-    size_t lines = 0;
-    for (const char *q = p; (q = memchr(q, '\n', n - (size_t)(q - p))) != NULL; q++)
-        lines++;
-    return lines;
-}
-
-/* Writes p[0..n) fully; n ends at a line end. Returns 0, 1 on EAGAIN (with
- * *done set to what was written), or -1. */
-static int write_all(int fd, const char *p, size_t n, size_t *done)
-{
-    *done = 0;
-    while (*done < n) {
-        ssize_t r = write(fd, p + *done, n - *done);
-        if (r >= 0) {
-            *done += (size_t)r;
-            continue;
-        }
-        if (errno == EINTR)
-            continue;
-        return errno == EAGAIN || errno == EWOULDBLOCK ? 1 : -1;
-    }
-    return 0;
-}
-
-int alog_writer_flush(struct alog_writer *w)
-{
-    size_t off = 0;
-    int rv = 0;
-    while (off < w->len) {
-        size_t n = w->len - off;
-        if (!w->regular && n > PIPE_BUF) {
-            /* the last whole line within PIPE_BUF; a line is never longer
-             * than ALOG_MAX_LINE <= PIPE_BUF */
-            const char *nl = memrchr(w->buf + off, '\n', PIPE_BUF);
-            n = (size_t)(nl - (w->buf + off)) + 1;
-        }
-        size_t done;
-        int r = write_all(w->fd, w->buf + off, n, &done);
-        off += done;
-        if (r == 1)
-            break; /* keep the rest for the next flush */
-        if (r < 0) {
-            w->num_dropped += count_lines(w->buf + off, w->len - off);
-            off = w->len;
-            rv = H2G_ERR_IO;
-        }
-    }
-    memmove(w->buf, w->buf + off, w->len - off);
-    w->len -= off;
-    return rv;
-}
-
-_Static_assert(ALOG_MAX_LINE <= PIPE_BUF, "a line must fit one atomic pipe write");
-
-void alog_write(struct alog_writer *w, const struct alog_format *f, const struct alog_entry *e)
-{
-    if (WRITER_BUF_CAP - w->len < ALOG_MAX_LINE)
-        alog_writer_flush(w);
-    if (WRITER_BUF_CAP - w->len < ALOG_MAX_LINE) {
-        w->num_dropped++;
-        return;
-    }
-    w->len += render_line(f, e, w->buf + w->len);
-    if (w->len >= ALOG_FLUSH_BYTES)
-        alog_writer_flush(w);
-}
-
-int alog_writer_reopen(struct alog_writer *w)
-{
-    alog_writer_flush(w);
-    if (!w->owns_fd)
-        return 0;
-    int fd = open_log(w->path);
-    if (fd < 0)
-        return H2G_ERR_IO;
-    close(w->fd);
-    w->fd = fd;
-    w->regular = fd_is_regular(fd);
-    return 0;
-}
-
-uint64_t alog_writer_num_dropped(const struct alog_writer *w)
-{
-    return w->num_dropped;
-}
-
-void alog_writer_free(struct alog_writer *w)
-{
-    if (!w)
-        return;
-    alog_writer_flush(w);
-    if (w->owns_fd)
-        close(w->fd);
-    free(w->path);
-    free(w);
 }

@@ -32,18 +32,27 @@ static void gen_free(struct gen *g)
     free(g);
 }
 
-/* The access log formats: the configured one, or nghttpx's default plus
- * a tunnel variant with duration and bytes. */
+/* The access log formats: --accesslog-json's object, the configured
+ * template (in its --accesslog-escape), or nghttpx's default plus a
+ * tunnel variant with duration and bytes. */
 static int load_formats(struct gen *g, char *err, size_t err_len)
 {
     const struct config *cfg = &g->cfg;
     char msg[512];
-    if (!cfg->accesslog_file)
+    if (!cfg->accesslog_file && !cfg->accesslog_syslog)
         return 0;
-    if (!cfg->accesslog_format)
-        g->alog_fmt_tunnel = alog_format_compile(alog_default_tunnel_format(), msg, sizeof(msg));
-    g->alog_fmt = alog_format_compile(
-        cfg->accesslog_format ? cfg->accesslog_format : alog_default_format(), msg, sizeof(msg));
+    if (cfg->accesslog_json) {
+        g->alog_fmt = alog_format_compile_escaped(alog_json_format(), ALOG_ESCAPE_JSON, msg,
+                                                  sizeof(msg));
+    } else if (cfg->accesslog_format) {
+        enum alog_escape esc = cfg->accesslog_escape == CFG_ALOG_ESCAPE_JSON
+                                   ? ALOG_ESCAPE_JSON : ALOG_ESCAPE_DEFAULT;
+        g->alog_fmt = alog_format_compile_escaped(cfg->accesslog_format, esc, msg, sizeof(msg));
+    } else {
+        g->alog_fmt_tunnel =
+            alog_format_compile(alog_default_tunnel_format(), msg, sizeof(msg));
+        g->alog_fmt = alog_format_compile(alog_default_format(), msg, sizeof(msg));
+    }
     if (!g->alog_fmt) {
         snprintf(err, err_len, "--accesslog-format: %s", msg);
         return -1;

@@ -21,6 +21,7 @@
 #include "config/config.h"
 #include "config/registry.h"
 #include "common/stats.h"
+#include "common/syslog.h"
 #include "proxy/accesslog.h"
 #include "proxy/admin.h"
 #include "proxy/auth.h"
@@ -447,6 +448,36 @@ static void drop_privileges(const struct config *cfg)
                (unsigned)getgid());
 }
 
+/* A worker's access log writer: syslog (--accesslog-syslog wins over
+ * --accesslog-file, as in nghttpx) or the file. Exits when neither can
+ * be opened; a syslog socket nobody listens on yet is only a warning
+ * (once), its lines are dropped and counted until a daemon appears. */
+static void open_access_log(const struct config *cfg, struct worker *w)
+{
+    if (cfg->accesslog_syslog) {
+        const char *path = cfg->syslog_socket ? cfg->syslog_socket : SYSLOG_DEFAULT_SOCKET;
+        w->alog = alog_writer_new_syslog(path, cfg->syslog_facility);
+        if (!w->alog) {
+            fprintf(stderr, "h2gate: --accesslog-syslog: socket for %s: %s\n", path,
+                    strerror(errno));
+            exit(1);
+        }
+        int e = alog_writer_syslog_errno(w->alog);
+        if (e && w->id == 0)
+            log_warn("--accesslog-syslog: %s: %s; access log lines are dropped until it "
+                     "accepts them", path, strerror(e));
+        return;
+    }
+    if (!cfg->accesslog_file)
+        return;
+    w->alog = alog_writer_new(cfg->accesslog_file);
+    if (!w->alog) {
+        fprintf(stderr, "h2gate: cannot open access log %s: %s\n", cfg->accesslog_file,
+                strerror(errno));
+        exit(1);
+    }
+}
+
 /* Starts the workers with the handled signals blocked, so only the main
  * thread sees them. Each gets a reference to g and its row of fds. Exits
  * on a failure (out of threads, access log, --user). */
@@ -468,14 +499,7 @@ static void start_workers(struct gen *g, const int *fds)
         wrk_init(&workers[w], w, g, &fds[(size_t)w * cfg->num_frontends]);
         workers[w].on_exit = worker_exited;
         workers[w].on_reloaded = worker_reloaded;
-        if (cfg->accesslog_file) {
-            workers[w].alog = alog_writer_new(cfg->accesslog_file);
-            if (!workers[w].alog) {
-                fprintf(stderr, "h2gate: cannot open access log %s: %s\n", cfg->accesslog_file,
-                        strerror(errno));
-                exit(1);
-            }
-        }
+        open_access_log(cfg, &workers[w]);
     }
     drop_privileges(cfg);
     for (int w = 0; w < num_workers; w++) {
@@ -542,15 +566,37 @@ static void serve(int admin_fd)
     free(wstats);
 }
 
+/* The error log: syslog (--errorlog-syslog, which makes --errorlog-file
+ * ignored, as in nghttpx) or the file. Returns 0, or -1 after saying why
+ * on stderr. */
+static int open_error_log(const struct config *cfg)
+{
+    const char *file = cfg->errorlog_syslog ? NULL : cfg->errorlog_file;
+    if (log_open((enum log_level)cfg->log_level, file) != 0) {
+        fprintf(stderr, "h2gate: cannot open error log %s: %s\n", file, strerror(errno));
+        return -1;
+    }
+    if (!cfg->errorlog_syslog)
+        return 0;
+    const char *path = cfg->syslog_socket ? cfg->syslog_socket : SYSLOG_DEFAULT_SOCKET;
+    int e = 0;
+    if (log_use_syslog(path, cfg->syslog_facility, &e) != 0) {
+        fprintf(stderr, "h2gate: --errorlog-syslog: socket for %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    if (e)
+        fprintf(stderr, "h2gate: --errorlog-syslog: %s: %s; error log lines are dropped "
+                        "until it accepts them\n", path, strerror(e));
+    return 0;
+}
+
 /* Everything after the configuration; returns the exit status. Every path
  * frees what it made, so sanitizer builds exit with the same status. */
 static int run(struct gen *g)
 {
     const struct config *cfg = &g->cfg;
     char err[1024];
-    if (log_open((enum log_level)cfg->log_level, cfg->errorlog_file) != 0) {
-        fprintf(stderr, "h2gate: cannot open error log %s: %s\n", cfg->errorlog_file,
-                strerror(errno));
+    if (open_error_log(cfg) != 0) {
         gen_unref(g);
         return 1;
     }

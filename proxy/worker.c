@@ -437,6 +437,9 @@ void wrk_cleanup(struct worker *w)
     dns_free(w->dns);
     if (w->alog) {
         alog_writer_flush(w->alog);
+        uint64_t lost = alog_writer_num_dropped(w->alog);
+        if (lost)
+            log_notice("worker %d: %" PRIu64 " access log lines dropped", w->id, lost);
         alog_writer_free(w->alog);
     }
     auth_cache_free(w->auth_cache);

@@ -15,6 +15,9 @@ threads meet, with four workers:
   (configuration, TLS contexts) and hands it to the workers; they switch
   while exchanges of the old one are in flight and drop the old one when
   its last user ends, on whichever thread that is;
+- syslog (--errorlog-syslog, --accesslog-syslog): every thread sends on
+  the error log's one sink while the daemon restarts and SIGUSR1 swaps
+  the sockets under the descriptors (dup3);
 - SIGTERM under load: the main thread sets the /healthz flag and signals
   the workers (ev_async), they stop accepting and send GOAWAYs; a request
   that never ends keeps one worker busy until the shutdown deadline, so
@@ -259,3 +262,89 @@ def test_health_and_dns_threads_race_free(procs, tmp_path, monkeypatch):
     assert not report, report[-20000:]
     assert rc == 0, "exit status %s:\n%s" % (rc, g.log()[-20000:])
     assert scraper.reads > 0 and not scraper.errors, scraper.errors
+
+
+def test_syslog_outputs_race_free(procs, tmp_path, monkeypatch):
+    """--errorlog-syslog and --accesslog-syslog: every thread (main, four
+    workers at INFO, the probe thread) sends error log datagrams through
+    the one shared sink while each worker sends its access lines through
+    its own; under load the daemon restarts (a new socket at the path)
+    and SIGUSR1 reconnects both kinds of sink, whose descriptors are
+    swapped with dup3 while other threads send on them."""
+    import shutil
+    import socket
+    import tempfile
+    monkeypatch.setenv("TSAN_OPTIONS", TSAN_OPTIONS)
+    o = procs.origin()
+    d = tempfile.mkdtemp(prefix="h2g-tsan-", dir="/tmp")
+    path = os.path.join(d, "log")
+    got = []
+    lock = threading.Lock()
+    state = {"sock": None, "stop": False}
+
+    def bind():
+        if os.path.exists(path):
+            os.unlink(path)
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        s.bind(path)
+        s.settimeout(0.05)
+        with lock:
+            old, state["sock"] = state["sock"], s
+        if old:
+            old.close()
+
+    def read():
+        while not state["stop"]:
+            with lock:
+                s = state["sock"]
+            try:
+                got.append(s.recv(65536))
+            except (socket.timeout, OSError):
+                continue
+
+    bind()
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    port, aport = free_port(), free_port()
+    argv = [TSAN_BIN, "-f", "%s,%d;no-tls" % (HOST, port), "-b", o.backend(),
+            "-n", str(WORKERS), "--admin=%s,%d" % (HOST, aport),
+            "--accesslog-syslog", "--accesslog-json", "--errorlog-syslog", "-L", "INFO",
+            "--syslog-socket=%s" % path, "--syslog-facility=local5",
+            "--graceful-shutdown-timeout=2s"]
+    g = Gate("h2gate-tsan", argv, tmp_path / "h2gate-tsan.log")
+    g.port, g.admin_port = port, aport
+    procs.all.append(g)
+    scraper = Scraper(aport)
+    load = None
+    try:
+        for p in (port, aport):
+            g.wait_port(p)
+        scraper.start()
+        load = subprocess.Popen(h2load_argv("http://%s:%d/" % (HOST, port), 1000000, 8, m=4),
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        for i in range(4):
+            n = len(got)
+            assert wait_for(lambda: len(got) > n + 20, EXIT_TIMEOUT), g.log()[-5000:]
+            bind()   # the daemon restarts
+            if i % 2:
+                g.signal(signal.SIGUSR1)
+        n = len(got)
+        assert wait_for(lambda: len(got) > n + 20, EXIT_TIMEOUT), g.log()[-5000:]
+        assert g.alive() and not tsan_reports(g), tsan_reports(g)[-20000:] or g.log()
+        rc = stop_and_wait(g, scraper)
+    finally:
+        if load:
+            load.kill()
+            load.wait(timeout=STOP_TIMEOUT)
+        scraper.stop()
+        state["stop"] = True
+        reader.join(timeout=10)
+        with lock:
+            state["sock"].close()
+        shutil.rmtree(d, ignore_errors=True)
+    report = tsan_reports(g)
+    assert not report, report[-20000:]
+    assert rc == 0, "exit status %s:\n%s" % (rc, g.log()[-20000:])
+    pris = {m[:5] for m in got}
+    assert b"<174>" in pris and b"<173>" in pris, pris   # local5 info, notice
