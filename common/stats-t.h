@@ -254,6 +254,8 @@ enum {
       "Of those, answered from the cache (--dns-cache-timeout).")                             \
     X(WORKER, COUNTER, dns_failures, NONE, "h2gate_dns_failures_total",                       \
       "Of those, failed: no such name, no address, server failure or timeout.")               \
+    X(WORKER, COUNTER, alog_dropped, NONE, "h2gate_accesslog_lines_dropped_total",            \
+      "Access log lines lost: the file, pipe or syslog socket did not take them in time.")   \
     X(WORKER, HISTOGRAM, request_duration, NONE, "h2gate_request_duration_seconds",           \
       "Time from request head received to exchange finished (no tunnels or WebSockets).")     \
     X(WORKER, HISTOGRAM, ttfb, NONE, "h2gate_time_to_first_byte_seconds",                     \

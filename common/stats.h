@@ -68,6 +68,7 @@
  *   h2gate_tls_handshake_failures_total{reason}           counter
  *   h2gate_tls_resumptions_total                          counter
  *   h2gate_dns_lookups_total, _cache_hits_total, _failures_total  counter
+ *   h2gate_accesslog_lines_dropped_total                  counter
  *   h2gate_request_duration_seconds                       histogram
  *   h2gate_time_to_first_byte_seconds                     histogram
  *   h2gate_backend_connect_duration_seconds               histogram
@@ -510,6 +511,14 @@ static inline void stats_abuse_close(struct stats *s, enum stats_glitch kind)
 
 /* The kind's label value ("empty_data", ...); "?" when out of range. */
 const char *stats_glitch_name(enum stats_glitch kind);
+
+/* The worker's access log writer has lost total lines so far (a running
+ * total the writer keeps: stored, not added). */
+static inline void stats_alog_dropped(struct stats *s, uint64_t total)
+{
+    if (s)
+        atomic_store_explicit(s->alog_dropped, total, memory_order_relaxed);
+}
 
 /* ---- reader side: any thread ---- */
 

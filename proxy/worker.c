@@ -198,8 +198,10 @@ static void on_prepare(struct ev_loop *loop, ev_prepare *p, int revents)
     bconn_reap(w);
     bsess_reap(w);
     tun_reap(w);
-    if (w->alog)
+    if (w->alog) {
         alog_writer_flush(w->alog);
+        stats_alog_dropped(w->stats, alog_writer_num_dropped(w->alog));
+    }
     if (w->dirty || bs_more)
         ev_idle_start(loop, &w->idle_watch);
     if (w->shutting_down && w->num_conns == 0)

@@ -31,7 +31,7 @@ import time
 import pytest
 
 from conftest import IS_NGHTTPX
-from obs_lib import wait_lines
+from obs_lib import gate_with_admin, settle, wait_lines
 from testlib import HOST, H1Conn, curl
 from tunnel_lib import TargetServer, echo_handler
 
@@ -399,27 +399,33 @@ def test_syslog_json_default_facility(procs, receiver):
 def test_syslog_receiver_stops_reading(procs, receiver):
     """A receiver that never reads: every request still succeeds; what it
     took plus what h2gate counted as dropped is exactly what was sent."""
-    g = procs.gate([procs.origin()], tls=False,
-                   extra=["--accesslog-syslog", "--syslog-socket=%s" % receiver.path])
+    g = gate_with_admin(procs, [procs.origin()], tls=False, extra=[
+        "--accesslog-syslog", "--syslog-socket=%s" % receiver.path])
     n = 200
     for i in range(n):
         get_ok(g.port, "/size/1?n=%d" % i)
+    # The metric follows as the workers flush (every loop pass).
+    snap = settle(g.admin_port, lambda s: s.get("h2gate_requests_total") == n)
+    metric = snap.get("h2gate_accesslog_lines_dropped_total")
     g.stop()
     took = receiver.drain()
     assert all(split_syslog(d, g.pid)[0] == 30 for d in took)
     dropped = dropped_at_exit(g)
     assert dropped > 0 and len(took) > 0, (dropped, len(took))
     assert len(took) + dropped == n, (len(took), dropped)
+    assert 0 < metric <= dropped, (metric, dropped)
 
 
 def test_syslog_receiver_absent(procs, tmp_path):
     """No syslog daemon at all: a warning at start, every request
     succeeds, every line is counted as dropped."""
     path = "/tmp/h2g-no-such-dir-%d/log" % os.getpid()
-    g = procs.gate([procs.origin()], tls=False,
-                   extra=["--accesslog-syslog", "--syslog-socket=%s" % path])
+    g = gate_with_admin(procs, [procs.origin()], tls=False, extra=[
+        "--accesslog-syslog", "--syslog-socket=%s" % path])
     for i in range(30):
         get_ok(g.port, "/size/1")
+    settle(g.admin_port, lambda s: s.get(
+        "h2gate_accesslog_lines_dropped_total") == 30)
     g.stop()
     log = g.log()
     assert "--accesslog-syslog: %s: No such file or directory; access log lines are " \
