@@ -14,6 +14,11 @@
 //   {"cmd": "eval", "expr"}  the value of a JavaScript expression in the page
 //   {"cmd": "screenshot", "path", "width", "height", "scheme"}  a full-page
 //        PNG at that viewport, in "light" or "dark"
+//   {"cmd": "fake", "base", "grow"}  from now on the page's polls of
+//        stats get base (an object) instead of h2gate's answer, the Nth
+//        one with N * delta added at each [path, delta] of grow (so
+//        counters move by the same amount every poll); base null: h2gate
+//        answers again. For keys a given h2gate does not have yet.
 //   {"cmd": "requests"}   every URL the page requested
 //   {"cmd": "errors"}     console errors, uncaught exceptions and CSP
 //        violations seen so far
@@ -29,6 +34,19 @@ let browser = null;
 let page = null;
 const requests = [];
 const errors = [];
+let fake = null;      // {base, grow, served}: see "fake"
+
+function fakeBody() {
+    const b = JSON.parse(JSON.stringify(fake.base));
+    fake.served++;
+    for (const [path, delta] of fake.grow) {
+        let o = b;
+        for (const k of path.slice(0, -1))
+            o = o[k];
+        o[path[path.length - 1]] += fake.served * delta;
+    }
+    return JSON.stringify(b);
+}
 
 function reply(obj) {
     process.stdout.write(JSON.stringify(obj) + '\n');
@@ -88,6 +106,17 @@ async function handle(cmd) {
         // the chart redraws on resize; let one frame pass before the shot
         await page.evaluate(() => new Promise(r => requestAnimationFrame(() => r())));
         await page.screenshot({ path: cmd.path, fullPage: true });
+        return {};
+    case 'fake':
+        if (!fake) {
+            await page.route(url => url.pathname === '/stats', route => {
+                if (!fake || !fake.base)
+                    return route.continue();
+                return route.fulfill({ status: 200, contentType: 'application/json',
+                                       body: fakeBody() });
+            });
+        }
+        fake = { base: cmd.base, grow: cmd.grow || [], served: 0 };
         return {};
     case 'requests':
         return { urls: requests };

@@ -478,3 +478,66 @@ def test_page_survives_a_restart(procs, browser):
     errors = d.cmd("errors")["errors"]
     assert [e for e in errors
             if not e.startswith("console: Failed to load resource")] == [], errors
+
+
+@needs_browser
+def test_page_reads_the_keys_h2gate_adds_next(procs, browser):
+    """Keys this h2gate does not have yet, fed to the page in place of
+    its /stats (the browser answers the poll): the page takes the version
+    from h2gate_build_info, uptime from process_start_time_seconds, client
+    bytes from h2gate_client_bytes_total, 403 and 407 and each failure cause
+    apart from h2gate_tunnel_failures_total, and per-backend connections and
+    latency; before them (the other tests) it shows a dash."""
+    o = procs.origin()
+    g = gate_with_admin(procs, [o])
+    d = browser()
+    d.cmd("open", url="http://%s:%d/" % (HOST, g.admin_port))
+    d.wait(lambda p: p["state"] == "live", "live")
+    name = "%s:%d" % (HOST, o.port)
+    js = stats_json(g.admin_port)
+    les = list(js["h2gate_request_duration_seconds"]["buckets"])
+    js.update({
+        "h2gate_build_info": {"version": "9.9.9"},
+        "process_start_time_seconds": int(time.time()) - 3700,
+        "process_resident_memory_bytes": 50 * 1024 * 1024,
+        "process_cpu_seconds_total": 10.0,
+        "process_open_fds": 42,
+        "h2gate_client_bytes_total": {"in": 1000, "out": 5000},
+        "h2gate_tunnel_failures_total": {"dns": 1, "refused": 2, "timeout": 3,
+                                         "unreachable": 4, "denied": 5,
+                                         "auth": 6, "other": 7},
+        "h2gate_backend_connections_active": {name: 3},
+        "h2gate_backend_request_duration_seconds": {name: {
+            "buckets": {le: 0 for le in les}, "sum": 0.0, "count": 0}},
+    })
+    # every poll: 10 more backend requests, all in the (2 ms, 4 ms] bucket
+    hist = ["h2gate_backend_request_duration_seconds", name]
+    grow = [[hist + ["buckets", le], 10] for le in les if float(le) >= 0.004]
+    grow += [[hist + ["count"], 10], [hist + ["sum"], 0.03],
+             [["h2gate_requests_total", "h2c", "2xx"], 10],
+             [["h2gate_backend_requests_total", name, "2xx"], 10],
+             [["h2gate_client_bytes_total", "in"], 2000],
+             [["h2gate_client_bytes_total", "out"], 8000],
+             [["process_cpu_seconds_total"], 0.25]]
+    d.cmd("fake", base=js, grow=grow)
+
+    # two made-up polls in a row: the CPU share is a difference of them
+    p = d.wait(lambda p: p["backends"] and p["backends"][0]["p50"]["text"] == "3.0 ms"
+               and text(p, "cpu").endswith("% of one core"),
+               "the backend's latency and the CPU share")
+    b = p["backends"][0]
+    assert b["backend"] == name and b["conns"]["value"] == "3", b
+    assert b["p99"]["text"] == "4.0 ms", b
+    assert text(p, "version") == "9.9.9"
+    assert text(p, "uptime") == "1h 1m"
+    assert val(p, "fds") == 42
+    assert text(p, "rss") == "50.0 MiB"
+    assert val(p, "backend-conns") == 3
+    for k, v in (("tun-denied-403", 5), ("tun-denied-407", 6), ("tun-fail-dns", 1),
+                 ("tun-fail-refused", 2), ("tun-fail-timeout", 3),
+                 ("tun-fail-unreachable", 4), ("tun-fail-other", 7)):
+        assert val(p, k) == v, k
+    # client bytes from the new key (the old one does not move here)
+    assert val(p, "bytes-in") > 0 and val(p, "bytes-out") > 0, p["values"]
+    assert val(p, "rps-2xx") > 0
+    assert d.cmd("errors")["errors"] == []
