@@ -440,8 +440,8 @@ def test_page_quantiles_interpolate_within_buckets(procs, browser):
 
 @needs_browser
 def test_page_survives_a_restart(procs, browser):
-    """h2gate stopped (by its PID): the page says it is unreachable and
-    retries; h2gate started again on the same admin port: the page is live
+    """A reload shows as generation 2. h2gate stopped (by its PID): the
+    page says it is unreachable and retries; h2gate started again on the same admin port: the page is live
     again, says h2gate restarted, shows the new process's numbers, and
     its own count re-based (5 before + 3 after = 8)."""
     o = procs.origin()
@@ -457,6 +457,11 @@ def test_page_survives_a_restart(procs, browser):
             c.send(b"GET /size/1 HTTP/1.1\r\nHost: a\r\n\r\n")
             assert c.read_response().status == 200
     d.wait(shows(**{"req-total": 5, "req-seen": 5}), "5 requests")
+    p = d.read()
+    assert val(p, "generation") == 1 and text(p, "last-reload").startswith("none")
+    g.signal(signal.SIGHUP)
+    p = d.wait(shows(generation=2, reloads=1), "generation 2 after a reload")
+    assert not text(p, "last-reload").startswith("none"), text(p, "last-reload")
 
     g.stop()
     p = d.wait(lambda p: p["state"] == "unreachable", "the unreachable state")
