@@ -85,6 +85,16 @@ $(BUILD)/obj/%.o: %.c
 	@echo "  CC      $(BUILD)/$<"
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
+# The admin's dashboard page is built into h2gate by the assembler's
+# .incbin (proxy/dashboard.c): the compiler's -MMD never sees that file,
+# so the object depends on it here, and gets its absolute path.
+DASH_HTML := proxy/dashboard.html
+DASH_CPPFLAGS := -DDASH_HTML_PATH='"$(abspath $(DASH_HTML))"'
+$(BUILD)/obj/proxy/dashboard.o: $(DASH_HTML)
+$(BUILD)/obj/proxy/dashboard.o: CPPFLAGS += $(DASH_CPPFLAGS)
+# its unit test compares the page built in with the file
+$(BUILD)/obj/tests/unit/proxy/dashboard.o: CPPFLAGS += $(DASH_CPPFLAGS)
+
 deps:
 	@sh deploy/install-deps.sh
 
@@ -159,6 +169,10 @@ $(FUZZ_DIR)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  FUZZCC  $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -c -o $@ $<
+
+# fuzz/h2srv.c links every proxy source, the dashboard's page included.
+$(FUZZ_DIR)/obj/proxy/dashboard.o: $(DASH_HTML)
+$(FUZZ_DIR)/obj/proxy/dashboard.o: FUZZ_CPPFLAGS += $(DASH_CPPFLAGS)
 
 .SECONDEXPANSION:
 $(FUZZ_ALL:%=$(FUZZ_DIR)/%): $(FUZZ_DIR)/%: $(FUZZ_DIR)/obj/fuzz/%.o \

@@ -13,6 +13,7 @@ HOST=127.0.0.1
 ORIGIN_PORT=8080
 TLS_PORT=8443
 PLAIN_PORT=8000
+ADMIN_PORT=9090
 
 for bin in "$BUILD/origin" "$BUILD/h2gate"; do
     if [ ! -x "$bin" ]; then
@@ -29,7 +30,7 @@ listening() {
         awk -v p=":$hex" '$4 == "0A" && substr($2, length($2) - 4) == p { f = 1 } END { exit !f }'
 }
 
-for port in $ORIGIN_PORT $TLS_PORT $PLAIN_PORT; do
+for port in $ORIGIN_PORT $TLS_PORT $PLAIN_PORT $ADMIN_PORT; do
     if listening "$port"; then
         echo "demo: port $port is already in use; stop whatever listens there" \
              "(ss -ltnp 'sport = :$port') and try again" >&2
@@ -96,15 +97,17 @@ ORIGIN_PID=$!
 wait_listen "$ORIGIN_PID" origin "$ORIGIN_PORT" || exit 1
 
 "$BUILD/h2gate" -f "$HOST,$TLS_PORT" -f "$HOST,$PLAIN_PORT;no-tls" -b "$HOST,$ORIGIN_PORT" \
-    "$DEMO/key.pem" "$DEMO/cert.pem" &
+    --admin="$HOST,$ADMIN_PORT" "$DEMO/key.pem" "$DEMO/cert.pem" &
 GATE_PID=$!
 wait_listen "$GATE_PID" h2gate "$TLS_PORT" || exit 1
 wait_listen "$GATE_PID" h2gate "$PLAIN_PORT" || exit 1
+wait_listen "$GATE_PID" h2gate "$ADMIN_PORT" || exit 1
 
 cat <<EOF
 
 h2gate is up: TLS on https://$HOST:$TLS_PORT, cleartext on http://$HOST:$PLAIN_PORT,
-forwarding to the demo origin on http://$HOST:$ORIGIN_PORT. Try:
+forwarding to the demo origin on http://$HOST:$ORIGIN_PORT; its dashboard
+(and /metrics, /stats) on http://$HOST:$ADMIN_PORT/. Try:
 
   curl -k --http2 https://$HOST:$TLS_PORT/
   curl --http2-prior-knowledge http://$HOST:$PLAIN_PORT/

@@ -20,6 +20,7 @@
 #include "common/procstat.h"
 #include "common/stats.h"
 #include "common/xalloc.h"
+#include "proxy/dashboard.h"
 #include "proxy/health.h"
 #include "proxy/sock.h"
 
@@ -28,6 +29,8 @@
  * pipelined request. */
 #define ADMIN_IN_CAP 4096
 #define ADMIN_ACCEPT_RETRY 1.0
+
+#define APPEND_LIT(q, lit) bufq_append((q), (lit), sizeof(lit) - 1)
 
 struct admin_conn {
     struct admin *admin;
@@ -62,6 +65,7 @@ struct admin {
     const struct admin_config_info *config_info;  /* or NULL */
     bool (*ready)(void);                           /* or NULL */
     struct stats_snapshot snap;
+    char dash_csp[DASH_CSP_MAX];  /* the dashboard's Content-Security-Policy */
     struct buf_pool pool;
     struct admin_conn *conns;
     size_t num_conns;
@@ -152,18 +156,22 @@ static const char *reason(int status)
     }
 }
 
+/* The header lines of every answer but the dashboard page: numbers and
+ * states must never come from a cache. */
+#define PLAIN_HEADERS "Cache-Control: no-store\r\n"
+
 /* Queues a response whose body is in body (moved into out, or dropped for
- * HEAD while keeping its Content-Length). */
+ * HEAD while keeping its Content-Length); headers: more header lines, each
+ * ending in CRLF. */
 static void queue_response(struct admin_conn *c, int status, const char *content_type,
-                           struct bufq *body, bool head_only, bool allow)
+                           const char *headers, struct bufq *body, bool head_only, bool allow)
 {
     bufq_appendf(&c->out,
                  "HTTP/1.1 %d %s\r\n"
                  "Content-Type: %s\r\n"
                  "Content-Length: %zu\r\n"
-                 "Cache-Control: no-store\r\n"
-                 "%s%s\r\n",
-                 status, reason(status), content_type, bufq_len(body),
+                 "%s%s%s\r\n",
+                 status, reason(status), content_type, bufq_len(body), headers,
                  allow ? "Allow: GET, HEAD\r\n" : "",
                  c->want_close ? "Connection: close\r\n" : "");
     if (head_only)
@@ -178,7 +186,8 @@ static void queue_text(struct admin_conn *c, int status, const char *text, bool 
     struct bufq body;
     bufq_init(&body, &c->admin->pool);
     bufq_append(&body, text, strlen(text));
-    queue_response(c, status, "text/plain; charset=utf-8", &body, head_only, allow);
+    queue_response(c, status, "text/plain; charset=utf-8", PLAIN_HEADERS, &body, head_only,
+                   allow);
 }
 
 static void queue_error(struct admin_conn *c, int status)
@@ -189,7 +198,7 @@ static void queue_error(struct admin_conn *c, int status)
     queue_text(c, status, text, false, false);
 }
 
-enum page { PAGE_NONE, PAGE_METRICS, PAGE_STATS, PAGE_HEALTHZ, PAGE_READYZ };
+enum page { PAGE_NONE, PAGE_METRICS, PAGE_STATS, PAGE_HEALTHZ, PAGE_READYZ, PAGE_DASHBOARD };
 
 static enum page find_page(const char *path, size_t len)
 {
@@ -201,6 +210,8 @@ static enum page find_page(const char *path, size_t len)
         { "/stats", PAGE_STATS },
         { "/healthz", PAGE_HEALTHZ },
         { "/readyz", PAGE_READYZ },
+        { "/", PAGE_DASHBOARD },
+        { "/dashboard", PAGE_DASHBOARD },
     };
     for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++)
         if (strlen(pages[i].path) == len && memcmp(pages[i].path, path, len) == 0)
@@ -247,6 +258,113 @@ static void add_health(struct admin *a, uint64_t *v)
     a->snap.num_extra = 3;
 }
 
+/* The dashboard page (dashboard.h). no-cache rather than no-store: a
+ * browser may keep the page but asks again each time (a new binary brings
+ * a new page). The policy allows nothing but this origin and the page's
+ * own inline style and script. */
+static void queue_dashboard(struct admin_conn *c, bool head_only)
+{
+    struct bufq body;
+    bufq_init(&body, &c->admin->pool);
+    dash_render(&body);
+    char headers[DASH_CSP_MAX + 256];
+    snprintf(headers, sizeof(headers),
+             "Cache-Control: no-cache\r\n"
+             "Content-Security-Policy: %s\r\n"
+             "X-Content-Type-Options: nosniff\r\n"
+             "Referrer-Policy: no-referrer\r\n",
+             c->admin->dash_csp);
+    queue_response(c, 200, "text/html; charset=utf-8", headers, &body, head_only, false);
+}
+
+static uint64_t load(const _Atomic uint64_t *cell)
+{
+    return atomic_load_explicit(cell, memory_order_relaxed);
+}
+
+/* One worker's object in /stats "workers": what shows a worker carrying
+ * more than its share. Relaxed loads of its block, as stats_sum() does. */
+static void render_worker(const struct stats *w, struct bufq *out)
+{
+    uint64_t conns = 0, requests = 0;
+    for (size_t p = 0; p < STATS_DIMLEN_PROTO; p++)
+        conns += load(&w->conn_active[p]);
+    for (size_t i = 0; i < STATS_DIMLEN_PROTO_CLASS; i++)
+        requests += load(&w->requests[i]);
+    const _Atomic uint64_t *client = w->client_bytes;
+    bufq_appendf(out,
+                 "{\"connections_active\": %" PRIu64 ", \"streams_active\": %" PRIu64
+                 ", \"requests_total\": %" PRIu64 ", \"client_bytes_in\": %" PRIu64
+                 ", \"client_bytes_out\": %" PRIu64 ", \"tunnels_active\": %" PRIu64
+                 ", \"websockets_active\": %" PRIu64 "}",
+                 conns, load(&w->streams_active[0]), requests, load(&client[STATS_DIR_IN]),
+                 load(&client[STATS_DIR_OUT]), load(&w->tunnels_active[0]),
+                 load(&w->websockets_active[0]));
+}
+
+/* /stats: stats_render_json()'s object with "workers" (an array, one
+ * object per worker block, in worker order) added as its last member.
+ * /metrics has no such series: its families stay sums over workers. The
+ * renderer ends its object with "\n}\n"; should that ever change, the
+ * object goes out whole, without "workers", rather than broken. */
+static void render_stats_json(struct admin *a, struct bufq *body)
+{
+    struct bufq js;
+    bufq_init(&js, &a->pool);
+    stats_render_json(&a->snap, a->backend_names, &js);
+    size_t len = bufq_len(&js);
+    char tail[3] = { 0 };
+    if (len >= sizeof(tail)) {
+        bufq_copy(body, &js, len - sizeof(tail));
+        bufq_drain(&js, len - sizeof(tail));
+        bufq_peek(&js, tail, sizeof(tail));
+    }
+    if (memcmp(tail, "\n}\n", sizeof(tail)) != 0) {
+        bufq_move(body, &js);
+        return;
+    }
+    bufq_cleanup(&js);
+    APPEND_LIT(body, ",\n  \"workers\": [");
+    for (size_t i = 0; i < a->num_workers; i++) {
+        if (i)
+            APPEND_LIT(body, ",");
+        APPEND_LIT(body, "\n    ");
+        render_worker(a->workers[i], body);
+    }
+    APPEND_LIT(body, "\n  ]\n}\n");
+}
+
+/* /metrics (prometheus true) or /stats: the worker blocks summed now, the
+ * configuration's history and the health cells. */
+static void queue_numbers(struct admin_conn *c, bool prometheus, bool head_only)
+{
+    struct admin *a = c->admin;
+    stats_sum(a->workers, a->num_workers, &a->snap);
+    if (a->config_info) {
+        a->snap.config.generation = a->config_info->generation;
+        a->snap.config.reloads = a->config_info->reloads;
+        a->snap.config.reload_failures = a->config_info->failures;
+        a->snap.config.last_reload_s = (uint64_t)a->config_info->last_success;
+        if (a->config_info->generations_alive)
+            a->snap.config.generations_alive = a->config_info->generations_alive();
+    }
+    procstat_read(&a->snap.process);
+    uint64_t *hv = xcalloc(3 * (a->snap.num_backends + 1), sizeof(*hv));
+    add_health(a, hv);
+    struct bufq body;
+    bufq_init(&body, &a->pool);
+    if (prometheus) {
+        stats_render_prometheus(&a->snap, a->backend_names, &body);
+        queue_response(c, 200, "text/plain; version=0.0.4; charset=utf-8", PLAIN_HEADERS, &body,
+                       head_only, false);
+    } else {
+        render_stats_json(a, &body);
+        queue_response(c, 200, "application/json", PLAIN_HEADERS, &body, head_only, false);
+    }
+    a->snap.num_extra = 0;
+    free(hv);
+}
+
 /* Answers the request the parser just completed. */
 static void answer(struct admin_conn *c)
 {
@@ -286,30 +404,11 @@ static void answer(struct admin_conn *c)
             queue_text(c, 200, "ok\n", head_only, false);
         return;
     }
-    stats_sum(a->workers, a->num_workers, &a->snap);
-    if (a->config_info) {
-        a->snap.config.generation = a->config_info->generation;
-        a->snap.config.reloads = a->config_info->reloads;
-        a->snap.config.reload_failures = a->config_info->failures;
-        a->snap.config.last_reload_s = (uint64_t)a->config_info->last_success;
-        if (a->config_info->generations_alive)
-            a->snap.config.generations_alive = a->config_info->generations_alive();
+    if (page == PAGE_DASHBOARD) {
+        queue_dashboard(c, head_only);
+        return;
     }
-    procstat_read(&a->snap.process);
-    uint64_t *hv = xcalloc(3 * (a->snap.num_backends + 1), sizeof(*hv));
-    add_health(a, hv);
-    struct bufq body;
-    bufq_init(&body, &a->pool);
-    if (page == PAGE_METRICS) {
-        stats_render_prometheus(&a->snap, a->backend_names, &body);
-        queue_response(c, 200, "text/plain; version=0.0.4; charset=utf-8", &body, head_only,
-                       false);
-    } else {
-        stats_render_json(&a->snap, a->backend_names, &body);
-        queue_response(c, 200, "application/json", &body, head_only, false);
-    }
-    a->snap.num_extra = 0;
-    free(hv);
+    queue_numbers(c, page == PAGE_METRICS, head_only);
 }
 
 /* Feeds the buffered input to the parser; queues at most one answer. */
@@ -528,6 +627,12 @@ struct admin *admin_new(struct ev_loop *loop, int listen_fd, struct stats *const
     a->backend_names = backend_names;
     a->shutting_down = shutting_down;
     stats_snapshot_init(&a->snap, num_backends);
+    if (dash_csp(a->dash_csp, sizeof(a->dash_csp)) < 0) {
+        /* a page edited against dashboard.h's contract: served, but its
+         * script and style blocked, rather than allowed wholesale */
+        log_error("admin: the dashboard page has no <style> or <script> element");
+        snprintf(a->dash_csp, sizeof(a->dash_csp), "default-src 'self'");
+    }
     buf_pool_init(&a->pool, 8);
     int fl = fcntl(listen_fd, F_GETFL);
     if (fl >= 0)

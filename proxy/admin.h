@@ -1,7 +1,13 @@
 /* The admin listener (--admin=HOST,PORT): a small plain HTTP/1.1 server
  * on the main thread's libev loop, never on a worker. It answers
  *   GET /metrics   Prometheus text format 0.0.4 (common/stats.h lists the names)
- *   GET /stats     the same numbers as JSON
+ *   GET /stats     the same numbers as JSON, plus "workers": an array with
+ *                  one object per worker block, in order (connections_active,
+ *                  streams_active, requests_total, client_bytes_in,
+ *                  client_bytes_out, tunnels_active, websockets_active)
+ *   GET /, GET /dashboard  the dashboard page (proxy/dashboard.h), which
+ *                  polls /stats; text/html, Cache-Control: no-cache and a
+ *                  Content-Security-Policy allowing only this origin
  *   GET /healthz   200 "ok" while accepting, 503 "shutting down" after
  *                  (liveness)
  *   GET /readyz    200 "ready" while listening and not draining, 503

@@ -297,6 +297,78 @@ static void test_stats_in_json(void **state)
     close_client(fd);
 }
 
+/* "workers" closes the object: one entry per block, in order, each with
+ * that worker's own numbers. */
+static void test_stats_workers_per_block(void **state)
+{
+    struct fixture *fx = *state;
+    stats_tunnel_opened(fx->workers[0]);
+    stats_conn_opened(fx->workers[1], STATS_PROTO_H2C);
+    stats_conn_opened(fx->workers[1], STATS_PROTO_HTTP1);
+    stats_stream_opened(fx->workers[1]);
+    stats_request_done(fx->workers[1], STATS_PROTO_H2C, 200, 0, false, 0.01, 0.01);
+    stats_request_done(fx->workers[1], STATS_PROTO_HTTP1, 503, -1, false, 0.01, -1);
+    stats_bytes(fx->workers[1], STATS_SIDE_CLIENT, STATS_DIR_IN, 100);
+    stats_bytes(fx->workers[1], STATS_SIDE_CLIENT, STATS_DIR_OUT, 250);
+    stats_bytes(fx->workers[1], STATS_SIDE_BACKEND, STATS_DIR_OUT, 7);
+    stats_ws_opened(fx->workers[0]);
+    int fd = client(fx);
+    struct response r;
+    roundtrip(fx, fd, "GET /stats HTTP/1.1\r\n\r\n", &r);
+    assert_int_equal(r.status, 200);
+    const char *want =
+        ",\n  \"workers\": [\n"
+        "    {\"connections_active\": 0, \"streams_active\": 0, \"requests_total\": 0, "
+        "\"client_bytes_in\": 0, \"client_bytes_out\": 0, \"tunnels_active\": 1, "
+        "\"websockets_active\": 1},\n"
+        "    {\"connections_active\": 2, \"streams_active\": 1, \"requests_total\": 2, "
+        "\"client_bytes_in\": 100, \"client_bytes_out\": 250, \"tunnels_active\": 0, "
+        "\"websockets_active\": 0}\n"
+        "  ]\n}\n";
+    assert_true(r.body_len > strlen(want));
+    assert_string_equal(r.body + r.body_len - strlen(want), want);
+    /* /metrics keeps its sums only */
+    free(r.body);
+    roundtrip(fx, fd, "GET /metrics HTTP/1.1\r\n\r\n", &r);
+    assert_null(strstr(r.body, "workers\""));
+    assert_null(strstr(r.body, "worker="));
+    free(r.body);
+    close_client(fd);
+}
+
+/* / and /dashboard: the page, with its headers; HEAD: the same head. */
+static void test_dashboard_page(void **state)
+{
+    struct fixture *fx = *state;
+    int fd = client(fx);
+    struct response r, d, h;
+    roundtrip(fx, fd, "GET / HTTP/1.1\r\n\r\n", &r);
+    assert_int_equal(r.status, 200);
+    assert_true(has_header(&r, "Content-Type: text/html; charset=utf-8\r\n"));
+    assert_true(has_header(&r, "Cache-Control: no-cache\r\n"));
+    assert_true(has_header(&r, "X-Content-Type-Options: nosniff\r\n"));
+    const char *csp = strcasestr(r.head, "Content-Security-Policy: default-src 'self'; ");
+    assert_non_null(csp);
+    assert_non_null(strstr(csp, "script-src 'sha256-"));
+    assert_non_null(strstr(csp, "style-src 'sha256-"));
+    assert_int_equal(strncmp(r.body, "<!doctype html>", 15), 0);
+    assert_non_null(strstr(r.body, "<meta name=\"h2gate-version\" content=\"0.1.0\">"));
+    roundtrip(fx, fd, "GET /dashboard?x=1 HTTP/1.1\r\n\r\n", &d);
+    assert_int_equal(d.status, 200);
+    assert_int_equal(d.body_len, r.body_len);
+    assert_memory_equal(d.body, r.body, r.body_len);
+    roundtrip(fx, fd, "HEAD / HTTP/1.1\r\n\r\n", &h);
+    assert_int_equal(h.status, 200);
+    assert_int_equal(h.body_len, 0);
+    char len_line[64];
+    snprintf(len_line, sizeof(len_line), "Content-Length: %zu\r\n", r.body_len);
+    assert_true(has_header(&h, len_line));
+    free(r.body);
+    free(d.body);
+    free(h.body);
+    close_client(fd);
+}
+
 static void test_unknown_paths_and_methods(void **state)
 {
     struct fixture *fx = *state;
@@ -308,7 +380,15 @@ static void test_unknown_paths_and_methods(void **state)
     roundtrip(fx, fd, "GET /metricsx HTTP/1.1\r\n\r\n", &r);
     assert_int_equal(r.status, 404);
     free(r.body);
+    roundtrip(fx, fd, "GET http://proxied.example/x HTTP/1.1\r\n\r\n", &r);
+    assert_int_equal(r.status, 404);
+    free(r.body);
+    /* never proxied: an absolute-form "/" is the dashboard */
     roundtrip(fx, fd, "GET http://proxied.example/ HTTP/1.1\r\n\r\n", &r);
+    assert_int_equal(r.status, 200);
+    assert_true(has_header(&r, "Content-Type: text/html; charset=utf-8\r\n"));
+    free(r.body);
+    roundtrip(fx, fd, "GET /dashboard/ HTTP/1.1\r\n\r\n", &r);
     assert_int_equal(r.status, 404);
     free(r.body);
     roundtrip(fx, fd, "POST /metrics HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello", &r);
@@ -489,6 +569,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_readyz_follows_the_shutdown_flag, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_in_prometheus_format, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stats_in_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stats_workers_per_block, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dashboard_page, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_paths_and_methods, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage_is_400_and_closes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oversized_requests, setup, teardown),
