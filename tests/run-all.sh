@@ -96,13 +96,16 @@ run_unit() {
     done < "$TMP/unit-list"
 }
 
-# run_pytest BUILD [TESTS]: the integration suite (or just TESTS) against
-# BUILD/h2gate and BUILD/origin. build-tsan has only h2gate, so it runs
-# build/'s h2gate and origin with $H2GATE_TSAN_BIN set (san_env), and
-# test_tsan.py starts the TSan h2gate; the other builds skip that file.
+# run_pytest BUILD [TESTS [PORTS]]: the integration suite (or just TESTS)
+# against BUILD/h2gate and BUILD/origin, with the loopback ports PORTS
+# ("LO-HI", conftest.py's H2GATE_TEST_PORTS). build-tsan has only h2gate,
+# so it runs build/'s h2gate and origin with $H2GATE_TSAN_BIN set
+# (san_env), and test_tsan.py starts the TSan h2gate; the other builds
+# skip that file.
 run_pytest() {
     build=$1
     tests=${2:-tests/integration}
+    ports=${3:-10000-31999}
     bins=$build
     [ "$build" = build-tsan ] && bins=build
     echo "== $build: integration tests"
@@ -120,9 +123,9 @@ run_pytest() {
     rm -f "$xml"
     # shellcheck disable=SC2046,SC2086
     env H2GATE_BIN="$ROOT/$bins/h2gate" ORIGIN_BIN="$ROOT/$bins/origin" \
-        $(san_env "$build") \
+        H2GATE_TEST_PORTS="$ports" $(san_env "$build") \
         timeout "$PYTEST_TIMEOUT" "$PY" -m pytest -p no:cacheprovider -q -ra \
-        --junitxml="$xml" $ignore $tests < /dev/null
+        --basetemp="$TMP/pytest-$build" --junitxml="$xml" $ignore $tests < /dev/null
     rc=$?
     counts=$("$PY" - "$xml" <<'EOF'
 import sys
@@ -171,13 +174,43 @@ EOF
     echo "   $build integration: $p passed, $f failed, $s skipped"
 }
 
+# run_pytest_bg BUILD PORTS: run_pytest in the background, its output and
+# its counts (as shell assignments) kept for collect_pytest.
+run_pytest_bg() {
+    (
+        PASSED=0 FAILED=0 SKIPPED=0 BROKEN=0
+        run_pytest "$1" tests/integration "$2" > "$TMP/out-$1" 2>&1
+        echo "PASSED=\$((PASSED + $PASSED)) FAILED=\$((FAILED + $FAILED))" \
+             "SKIPPED=\$((SKIPPED + $SKIPPED)) BROKEN=\$((BROKEN | $BROKEN))" \
+             > "$TMP/counts-$1"
+    ) &
+}
+
+collect_pytest() {
+    cat "$TMP/out-$1"
+    if [ -s "$TMP/counts-$1" ]; then
+        eval "$(cat "$TMP/counts-$1")"
+    else
+        echo "   FAIL the $1 integration run left no counts"
+        FAILED=$((FAILED + 1))
+        BROKEN=1
+    fi
+}
+
 if [ "$UNIT_ONLY" -eq 1 ]; then
     run_unit build
 else
-    for build in build build-asan; do
-        run_unit "$build"
-        run_pytest "$build"
-    done
+    run_unit build
+    run_unit build-asan
+    # The two integration suites mostly wait on sockets: run side by side
+    # (on disjoint port ranges and temp dirs) they take little more than
+    # the slower one alone.
+    echo "== integration tests of build and build-asan, side by side"
+    run_pytest_bg build 10000-20999
+    run_pytest_bg build-asan 21000-31999
+    wait
+    collect_pytest build
+    collect_pytest build-asan
     run_pytest build-tsan tests/integration/test_tsan.py
 fi
 

@@ -11,6 +11,7 @@ to a file, waits until its port accepts, and at teardown stops it by its PID
 """
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -41,21 +42,45 @@ START_TIMEOUT = 15.0
 STOP_TIMEOUT = 10.0
 
 
+def _port_range():
+    """The ports free_port() hands out: $H2GATE_TEST_PORTS ("LO-HI"), by
+    default 10000-31999. Both are below Linux's ephemeral range (32768
+    up), so no socket bound to port 0 and no outgoing connection of any
+    process ever takes one of them between free_port() and the bind of the
+    process it was meant for. tests/run-all.sh gives two suites running at
+    once disjoint ranges."""
+    spec = os.environ.get("H2GATE_TEST_PORTS", "10000-31999")
+    lo, _, hi = spec.partition("-")
+    lo, hi = int(lo), int(hi)
+    assert 1024 <= lo <= hi <= 65535, spec
+    return lo, hi
+
+
+_PORT_LO, _PORT_HI = _port_range()
+# A random start: two runs given the same range rarely walk it in step.
+_next_port = random.randint(_PORT_LO, _PORT_HI)
 _ports_given = set()
 
 
 def free_port():
-    """A loopback port nobody listens on right now, and not handed out
-    before in this run (the kernel may give a just-released port again:
-    two frontends of one h2gate on it would be refused)."""
-    for _ in range(100):
+    """A loopback port of the test range nobody uses right now, and not
+    handed out before in this run (a just-released port must not serve
+    two frontends of one h2gate)."""
+    global _next_port
+    span = _PORT_HI - _PORT_LO + 1
+    for _ in range(span):
+        port = _PORT_LO + (_next_port - _PORT_LO) % span
+        _next_port = port + 1
+        if port in _ports_given:
+            continue
         with socket.socket() as s:
-            s.bind((HOST, 0))
-            port = s.getsockname()[1]
-        if port not in _ports_given:
-            _ports_given.add(port)
-            return port
-    raise RuntimeError("no fresh loopback port after 100 tries")
+            try:
+                s.bind((HOST, port))
+            except OSError:
+                continue
+        _ports_given.add(port)
+        return port
+    raise RuntimeError("no free loopback port left in %d-%d" % (_PORT_LO, _PORT_HI))
 
 
 def _proc_addr(ip):
