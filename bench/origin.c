@@ -363,7 +363,8 @@ static void h1_queue_head(struct conn *c, int status, const char *ctype, uint64_
 {
     struct h1 *h = &c->h1;
     char buf[256];
-    int n = snprintf(buf, sizeof(buf), "HTTP/1.1 %d %s\r\n", status, reason(status));
+    int n = snprintf(buf, sizeof(buf), "HTTP/1.1 %d %s\r\nServer: h2gate-origin\r\n", status,
+                     reason(status));
     if (ctype)
         n += snprintf(buf + n, sizeof(buf) - (size_t)n, "Content-Type: %s\r\n", ctype);
     if (clen != NO_LEN)
@@ -794,11 +795,13 @@ static void h2_respond(struct conn *c, struct stream *s, int status, const char 
                        uint64_t clen, bool body)
 {
     char sbuf[8], lbuf[24];
-    nghttp2_nv nv[3];
+    nghttp2_nv nv[4];
     size_t n = 0;
     int slen = snprintf(sbuf, sizeof(sbuf), "%d", status);
     nv[n++] = (nghttp2_nv){ (uint8_t *)":status", (uint8_t *)sbuf, 7, (size_t)slen,
                             NGHTTP2_NV_FLAG_NO_COPY_NAME };
+    nv[n++] = (nghttp2_nv){ (uint8_t *)"server", (uint8_t *)"h2gate-origin", 6, 13,
+                            NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE };
     if (ctype)
         nv[n++] = (nghttp2_nv){ (uint8_t *)"content-type", (uint8_t *)ctype, 12, strlen(ctype),
                                 NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE };

@@ -75,6 +75,20 @@ struct cfg_route {
 
 struct crule_set;
 
+/* --add-forwarded parameters (RFC 7239), as bits. */
+enum { CFG_FWD_BY = 1, CFG_FWD_FOR = 2, CFG_FWD_HOST = 4, CFG_FWD_PROTO = 8 };
+
+/* One header field an option adds ("name: value" given; name lower-case). */
+struct cfg_field {
+    char *name;
+    char *value;
+};
+
+struct cfg_fields {
+    struct cfg_field *v;
+    size_t num;
+};
+
 struct config {
     struct cfg_frontend *frontends;
     size_t num_frontends;
@@ -138,6 +152,16 @@ struct config {
     bool no_via;
     bool add_x_forwarded_for;
     bool strip_incoming_x_forwarded_for;
+    bool no_add_x_forwarded_proto;
+    bool no_strip_incoming_x_forwarded_proto;
+    uint32_t add_forwarded;             /* CFG_FWD_* bits; 0: no Forwarded added */
+    bool strip_incoming_forwarded;
+    char *forwarded_by;                 /* NULL or "obfuscated", "ip", "_TOKEN" */
+    bool forwarded_for_ip;              /* --forwarded-for=ip (else obfuscated) */
+    struct cfg_fields add_request_headers;  /* --add-request-header, in order */
+    struct cfg_fields add_response_headers; /* --add-response-header, in order */
+    char *server_name;                  /* --server-name; NULL: "h2gate" */
+    bool no_server_rewrite;             /* pass the backend's Server as it is */
     size_t request_header_field_buffer; /* 64K */
     size_t max_request_header_fields;   /* 100 */
     size_t response_header_field_buffer; /* 64K */

@@ -252,6 +252,29 @@ static int apply(struct loader *ld, const struct opt_def *o, const char *value,
         u = (uint64_t)(code < 0 ? 0 : code);
         break;
     }
+    case K_FWD_PARAMS: {
+        uint32_t bits = 0;
+        msg = cfg_parse_forwarded_params(str_cstr(value), &bits);
+        u = bits;
+        break;
+    }
+    case K_FWD_BY:
+        msg = cfg_parse_forwarded_by(str_cstr(value));
+        break;
+    case K_FWD_FOR: {
+        bool ip = false;
+        msg = cfg_parse_forwarded_for(str_cstr(value), &ip);
+        u = ip;
+        break;
+    }
+    case K_FIELD: {
+        struct cfg_field field;
+        msg = cfg_parse_field(str_cstr(value), &field);
+        if (msg)
+            break;
+        cfg_fields_add((struct cfg_fields *)(void *)((char *)ld->cfg + o->offset), field);
+        return 0;
+    }
     case K_ESCAPE:
         if (strcmp(value, "json") == 0)
             u = CFG_ALOG_ESCAPE_JSON;
@@ -800,5 +823,7 @@ void cfg_cleanup(struct config *cfg)
             free(*(char **)(void *)((char *)cfg + opts[i].offset));
     }
     crule_set_free(cfg->connect_rules);
+    cfg_fields_cleanup(&cfg->add_request_headers);
+    cfg_fields_cleanup(&cfg->add_response_headers);
     *cfg = (struct config){ 0 };
 }

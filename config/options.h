@@ -27,6 +27,10 @@ enum opt_kind {
     K_PROBE,    /* --probe=URL: cfg_load returns CFG_PROBE at once */
     K_FACILITY, /* --syslog-facility: nghttpx's names, stored as the code */
     K_ESCAPE,   /* --accesslog-escape: default or json (enum cfg_alog_escape) */
+    K_FWD_PARAMS, /* --add-forwarded: by,for,host,proto as CFG_FWD_* bits */
+    K_FWD_BY,   /* --forwarded-by: obfuscated, ip or an _obfuscated token */
+    K_FWD_FOR,  /* --forwarded-for: obfuscated or ip (stored as "is ip") */
+    K_FIELD,    /* "name: value", appended to the struct cfg_fields at field */
 };
 
 /* Where a value lands in struct config. */
@@ -256,6 +260,47 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       "Remove X-Forwarded-For received from clients.")                                    \
     X(NO_VIA, "HTTP", "no-via", 0, K_FLAG, NULL, 0, 0, NULL, no_via, ST_BOOL,              \
       "Do not add a Via header field (one received is left alone).")                      \
+    X(NO_ADD_X_FORWARDED_PROTO, "HTTP", "no-add-x-forwarded-proto", 0, K_FLAG, NULL, 0, 0,  \
+      NULL, no_add_x_forwarded_proto, ST_BOOL,                                             \
+      "Do not add X-Forwarded-Proto (http or https) to backend requests.")                \
+    X(NO_STRIP_INCOMING_X_FORWARDED_PROTO, "HTTP", "no-strip-incoming-x-forwarded-proto", 0, \
+      K_FLAG, NULL, 0, 0, NULL, no_strip_incoming_x_forwarded_proto, ST_BOOL,              \
+      "Keep the X-Forwarded-Proto a client sent (a TLS-terminating\n"                      \
+      "balancer in front); h2gate's own value, unless\n"                                  \
+      "--no-add-x-forwarded-proto, is appended after it.")                                 \
+    X(ADD_FORWARDED, "HTTP", "add-forwarded", 0, K_FWD_PARAMS, "<LIST>", 0, 0, NULL,        \
+      add_forwarded, ST_U32,                                                               \
+      "Append an RFC 7239 Forwarded element to backend requests with\n"                   \
+      "the parameters in LIST, comma-separated: by, for, host, proto.\n"                  \
+      "A Forwarded the client sent stays in front of it unless\n"                         \
+      "--strip-incoming-forwarded.")                                                       \
+    X(STRIP_INCOMING_FORWARDED, "HTTP", "strip-incoming-forwarded", 0, K_FLAG, NULL, 0, 0,  \
+      NULL, strip_incoming_forwarded, ST_BOOL,                                             \
+      "Remove Forwarded received from clients.")                                          \
+    X(FORWARDED_BY, "HTTP", "forwarded-by", 0, K_FWD_BY, "(obfuscated|ip|<VALUE>)", 0, 0,    \
+      "obfuscated", forwarded_by, ST_STR,                                                  \
+      "Forwarded's \"by\": \"obfuscated\" (a random token made at start),\n"             \
+      "\"ip\" (the address and port the client connected to), or your\n"                 \
+      "own token: \"_\" then letters, digits, \".\", \"_\" or \"-\".")                       \
+    X(FORWARDED_FOR, "HTTP", "forwarded-for", 0, K_FWD_FOR, "(obfuscated|ip)", 0, 0,        \
+      "obfuscated", forwarded_for_ip, ST_BOOL,                                             \
+      "Forwarded's \"for\": \"obfuscated\" (a token per client connection)\n"            \
+      "or \"ip\" (the client's address).")                                                 \
+    X(ADD_REQUEST_HEADER, "HTTP", "add-request-header", 0, K_FIELD, "<HEADER>", 0, 0, NULL, \
+      add_request_headers, ST_NONE,                                                        \
+      "Add the field \"name: value\" to every backend request (name in\n"                  \
+      "lower case); repeatable.")                                                          \
+    X(ADD_RESPONSE_HEADER, "HTTP", "add-response-header", 0, K_FIELD, "<HEADER>", 0, 0,     \
+      NULL, add_response_headers, ST_NONE,                                                 \
+      "Add the field \"name: value\" to every response to clients,\n"                     \
+      "h2gate's own answers included (name in lower case); repeatable.")                  \
+    X(SERVER_NAME, "HTTP", "server-name", 0, K_STR, "<NAME>", 0, 0, "h2gate", server_name,  \
+      ST_STR, "The Server field of responses to clients (the backend's is\n"               \
+      "replaced; h2gate's own answers carry it too).")                                    \
+    X(NO_SERVER_REWRITE, "HTTP", "no-server-rewrite", 0, K_FLAG, NULL, 0, 0, NULL,          \
+      no_server_rewrite, ST_BOOL,                                                          \
+      "Pass the backend's Server field as it is (h2gate's own answers\n"                   \
+      "then carry none).")                                                                 \
     X(REQUEST_HEADER_FIELD_BUFFER, "HTTP", "request-header-field-buffer", 0, K_SIZE,       \
       "<SIZE>", 1, SIZE_MAX, "64K", request_header_field_buffer, ST_SIZE,                  \
       "Maximum total size of a request's header (and trailer) fields.")                   \

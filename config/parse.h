@@ -23,6 +23,24 @@ const char *cfg_parse_uint(struct str s, uint64_t *out);
  * h2c. */
 const char *cfg_parse_upgrades(struct str s);
 
+/* --add-forwarded: a comma-separated list of by, for, host, proto (at
+ * least one) into CFG_FWD_* bits. */
+const char *cfg_parse_forwarded_params(struct str s, uint32_t *out);
+
+/* --forwarded-by: obfuscated, ip, or an RFC 7239 obfuscated node ("_"
+ * then ALPHA / DIGIT / "." / "_" / "-"). */
+const char *cfg_parse_forwarded_by(struct str s);
+
+/* --forwarded-for: obfuscated or ip (*is_ip). */
+const char *cfg_parse_forwarded_for(struct str s, bool *is_ip);
+
+/* "name: value" (--add-request-header): name a lower-case token that is
+ * not a field h2gate writes itself or one that frames the message, value
+ * without control characters (trimmed). out's strings are heap copies. */
+const char *cfg_parse_field(struct str s, struct cfg_field *out);
+void cfg_fields_add(struct cfg_fields *f, struct cfg_field field);
+void cfg_fields_cleanup(struct cfg_fields *f);
+
 /* yes/true/1/on or no/false/0/off, any case. */
 const char *cfg_parse_flag(struct str s, bool *out);
 

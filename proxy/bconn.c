@@ -21,6 +21,7 @@
 #include "common/stats.h"
 #include "common/xalloc.h"
 #include "config/config.h"
+#include "proxy/forwarded.h"
 #include "proxy/hdrs.h"
 #include "proxy/sock.h"
 #include "proxy/tunnel.h"
@@ -165,7 +166,9 @@ void bconn_attach(struct bconn *bc, struct xchg *x)
     bc->parser.data = bc;
 
     struct xlate_req r = { 0 };
-    xchg_xlate_req(x, &r);
+    struct xlate_opts o;
+    char fwd[FWD_ELEMENT_MAX];
+    xchg_xlate_req(x, &r, &o, fwd);
     struct str method = r.method;
     r.content_length = x->req_content_length;
     bc->websocket = r.websocket = x->websocket;
@@ -194,11 +197,6 @@ void bconn_attach(struct bconn *bc, struct xchg *x)
     bc->req_left = r.content_length > 0 ? r.content_length : 0;
     bc->req_overrun = false;
     bc->req_sent = x->websocket;
-    struct xlate_opts o = {
-        .via = !cfg->no_via,
-        .xff = cfg->add_x_forwarded_for,
-        .strip_xff = cfg->strip_incoming_x_forwarded_for,
-    };
     xlate_req_h1(&bc->out, &r, &o);
     if (bc->state == BC_BUSY) {
         sock_read_start(&bc->sock);

@@ -11,6 +11,7 @@
 #include "common/stats.h"
 #include "common/xalloc.h"
 #include "config/config.h"
+#include "proxy/forwarded.h"
 #include "proxy/hdrs.h"
 #include "proxy/upool.h"
 #include "proxy/worker.h"
@@ -37,7 +38,9 @@ struct bstream *bstream_new(struct worker *w, const struct cfg_backend *be, stru
               cfg->max_request_header_fields + 16);
     bufq_init(&bs->replay, &w->pool);
     struct xlate_req r = { 0 };
-    xchg_xlate_req(x, &r);
+    struct xlate_opts o;
+    char fwd[FWD_ELEMENT_MAX];
+    xchg_xlate_req(x, &r, &o, fwd);
     r.scheme = x->i_scheme >= 0 ? hdrs_value(&x->req, (size_t)x->i_scheme)
                : x->cl->facts.tls ? STR_LIT("https")
                                   : STR_LIT("http");
@@ -56,11 +59,6 @@ struct bstream *bstream_new(struct worker *w, const struct cfg_backend *be, stru
         if (i >= 0)
             r.authority = hdrs_value(&x->req, (size_t)i);
     }
-    struct xlate_opts o = {
-        .via = !cfg->no_via,
-        .xff = cfg->add_x_forwarded_for,
-        .strip_xff = cfg->strip_incoming_x_forwarded_for,
-    };
     if (xlate_req_h2(&bs->req_hdrs, &r, &o) < 0) {
         bstream_free(bs);
         return NULL;

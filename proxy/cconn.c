@@ -14,6 +14,7 @@
 #include "common/stats.h"
 #include "common/xalloc.h"
 #include "config/config.h"
+#include "proxy/forwarded.h"
 #include "proxy/h1srv.h"
 #include "proxy/h2srv.h"
 #include "proxy/sock.h"
@@ -422,21 +423,34 @@ void cconn_flush(struct cconn *cc)
 
 /* ---- lifecycle ---- */
 
-static void format_peer(struct client_facts *f, const struct sockaddr *sa)
+/* sa's address as text into buf (48 bytes), IPv4-mapped shown as IPv4;
+ * its port into *port. Returns the length. */
+static size_t format_addr(const struct sockaddr *sa, char *buf, uint16_t *port)
 {
     char host[INET6_ADDRSTRLEN] = "?";
     if (sa->sa_family == AF_INET) {
         inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, host, sizeof(host));
-        f->peer_port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
+        *port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
     } else if (sa->sa_family == AF_INET6) {
         const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-        f->peer_port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
+        *port = ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
         if (IN6_IS_ADDR_V4MAPPED(a))
             inet_ntop(AF_INET, &a->s6_addr[12], host, sizeof(host));
         else
             inet_ntop(AF_INET6, a, host, sizeof(host));
     }
-    f->peer_len = (size_t)snprintf(f->peer, sizeof(f->peer), "%s", host);
+    return (size_t)snprintf(buf, 48, "%s", host);
+}
+
+static void format_peer(struct client_facts *f, const struct sockaddr *sa, int fd,
+                        bool want_local)
+{
+    f->peer_len = format_addr(sa, f->peer, &f->peer_port);
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    uint16_t port;
+    if (want_local && getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+        f->local_len = format_addr((const struct sockaddr *)&ss, f->local, &port);
 }
 
 struct cconn *cconn_new(struct worker *w, int fd, const struct cfg_frontend *fe,
@@ -452,7 +466,7 @@ struct cconn *cconn_new(struct worker *w, int fd, const struct cfg_frontend *fe,
     f->stats_proto = -1;
     f->server_port = fe->port;
     f->tls = fe->tls;
-    format_peer(f, peer);
+    format_peer(f, peer, fd, fwd_wants_local_addr(w->cfg));
     bufq_init(&cc->out, &w->pool);
     cc->accepted_at = cc->last_read = ev_now(w->loop);
     sock_init(&cc->sock, w->loop, fd, &cc_sock_handler);

@@ -227,6 +227,7 @@ static void reject(struct cconn *cc, int status, const char *why)
     char body[64];
     size_t n = xlate_error_body(body, sizeof(body), status);
     struct xlate_resp r = { .status = status, .content_length = (int64_t)n, .keep_alive = false };
+    xlate_resp_config(&r, cc->w->cfg);
     xlate_resp_h1(&cc->out, &r);
     bufq_append(&cc->out, body, n);
     cc->closing = true;
@@ -340,6 +341,7 @@ static void send_switch(struct cconn *cc, struct xchg *x)
                             .upgrade = xchg_upgrade(x) };
     if (!cc->w->cfg->no_via)
         r.backend_proto = "1.1";
+    xlate_resp_config(&r, cc->w->cfg);
     xlate_resp_h1(&cc->out, &r);
     x->sent_status = 101;
     h->keep_alive = false;
@@ -365,6 +367,7 @@ static void send_error(struct cconn *cc, struct xchg *x)
                             .keep_alive = h->keep_alive,
                             .proxy_status = x->proxy_status,
                             .auth_challenge = x->auth_challenge ? auth_challenge() : NULL };
+    xlate_resp_config(&r, cc->w->cfg);
     xlate_resp_h1(&cc->out, &r);
     x->sent_status = x->error_status;
     x->head_sent_at = ev_now(cc->w->loop);
@@ -426,6 +429,7 @@ static void send_head(struct cconn *cc, struct xchg *x)
     if (!xchg_req_ended(x))
         h->keep_alive = false;
     r.keep_alive = h->keep_alive;
+    xlate_resp_config(&r, cc->w->cfg);
     xlate_resp_h1(&cc->out, &r);
     x->sent_status = x->status;
     if (bodyless) {

@@ -404,6 +404,7 @@ static int submit_h2_response(struct cconn *cc, struct xchg *x)
                                   ? "2"
                                   : "1.1";
     }
+    xlate_resp_config(&r, cfg);
     struct xlate_nv nv;
     xlate_nv_init(&nv);
     xlate_resp_h2(&nv, &r);

@@ -54,6 +54,8 @@ struct client_facts {
     uint16_t server_port;       /* the frontend's port */
     size_t peer_len;
     char peer[48];              /* the address, IPv4-mapped shown as IPv4 */
+    size_t local_len;           /* the address the client connected to, kept */
+    char local[48];             /* only for --forwarded-by=ip (else empty) */
     const char *tls_version;    /* e.g. "TLSv1.3", or NULL */
     const char *tls_cipher;
     const char *sni;            /* server name the client asked for, or NULL */

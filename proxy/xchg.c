@@ -9,6 +9,7 @@
 #include "common/xalloc.h"
 #include "config/config.h"
 #include "proxy/accesslog.h"
+#include "proxy/forwarded.h"
 #include "proxy/hdrs.h"
 #include "proxy/tunnel.h"
 #include "proxy/upool.h"
@@ -314,7 +315,8 @@ bool xchg_splice(struct xchg *x, int client_fd)
     return x->up && x->up->ops->splice && x->up->ops->splice(x->up, client_fd);
 }
 
-void xchg_xlate_req(const struct xchg *x, struct xlate_req *r)
+void xchg_xlate_req(const struct xchg *x, struct xlate_req *r, struct xlate_opts *o,
+                    char *fwd_buf)
 {
     static const char *const versions[] = { "1.0", "1.1", "2" };
     const struct client_facts *f = &x->cl->facts;
@@ -325,4 +327,19 @@ void xchg_xlate_req(const struct xchg *x, struct xlate_req *r)
     r->client_proto = versions[x->proto];
     r->client_addr = str_make(f->peer, f->peer_len);
     r->tls = f->tls;
+    const struct config *cfg = x->w->cfg;
+    struct str host = r->authority;
+    long i = host.len ? -1 : hdrs_find(&x->req, STR_LIT("host"));
+    if (i >= 0)
+        host = hdrs_value(&x->req, (size_t)i);
+    *o = (struct xlate_opts){
+        .via = !cfg->no_via,
+        .xff = cfg->add_x_forwarded_for,
+        .strip_xff = cfg->strip_incoming_x_forwarded_for,
+        .xfp = !cfg->no_add_x_forwarded_proto,
+        .strip_xfp = !cfg->no_strip_incoming_x_forwarded_proto,
+        .strip_fwd = cfg->strip_incoming_forwarded,
+        .fwd = str_make(fwd_buf, fwd_element(fwd_buf, cfg, f, host, f->tls)),
+        .add = &cfg->add_request_headers,
+    };
 }

@@ -9,6 +9,7 @@
 #include "proxy/xchg-t.h"
 
 struct xlate_req;
+struct xlate_opts;
 
 /* High-water marks. Over them the producer pauses (stops reading or
  * withholds flow-control credit); below the low-water mark it resumes. */
@@ -116,7 +117,11 @@ struct str xchg_path(const struct xchg *x);
 struct str xchg_connect_target(const struct xchg *x);
 
 /* Fills the client-side parts of r for a backend request: method,
- * authority, path, fields, the client's protocol and address, TLS. */
-void xchg_xlate_req(const struct xchg *x, struct xlate_req *r);
+ * authority, path, fields, the client's protocol and address, TLS; and o
+ * from the configuration (Via, X-Forwarded-*, Forwarded, added fields),
+ * with h2gate's Forwarded element written into fwd_buf
+ * (FWD_ELEMENT_MAX bytes, proxy/forwarded.h), which o->fwd points to. */
+void xchg_xlate_req(const struct xchg *x, struct xlate_req *r, struct xlate_opts *o,
+                    char *fwd_buf);
 
 #endif

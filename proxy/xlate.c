@@ -213,7 +213,30 @@ static bool rewritten_req_field(const struct hdrs *h, struct str n)
     return xlate_drop_field(h, n) || str_eq(n, STR_LIT("host")) ||
            str_eq(n, STR_LIT("content-length")) || str_eq(n, STR_LIT("expect")) ||
            str_eq(n, STR_LIT("via")) || str_eq(n, STR_LIT("x-forwarded-for")) ||
-           str_eq(n, STR_LIT("x-forwarded-proto"));
+           str_eq(n, STR_LIT("x-forwarded-proto")) || str_eq(n, STR_LIT("forwarded"));
+}
+
+/* The list fields h2gate extends (X-Forwarded-For, X-Forwarded-Proto,
+ * Forwarded, Via): name, whether the client's own values stay (in front),
+ * and h2gate's value (empty: none added). */
+struct fwd_list {
+    struct str name;
+    bool keep;
+    struct str ours;
+};
+
+/* Fills lists (4 entries) for r and o; via holds the Via value's text. */
+static void fwd_lists(struct fwd_list *lists, const struct xlate_req *r,
+                      const struct xlate_opts *o, char via[32])
+{
+    int vn = o->via ? snprintf(via, 32, "%s h2gate", r->client_proto) : 0;
+    struct str proto = r->tls ? STR_LIT("https") : STR_LIT("http");
+    lists[0] = (struct fwd_list){ STR_LIT("x-forwarded-for"), !o->strip_xff,
+                                  o->xff ? r->client_addr : STR_NULL };
+    lists[1] = (struct fwd_list){ STR_LIT("x-forwarded-proto"), !o->strip_xfp,
+                                  o->xfp ? proto : STR_NULL };
+    lists[2] = (struct fwd_list){ STR_LIT("forwarded"), !o->strip_fwd, o->fwd };
+    lists[3] = (struct fwd_list){ STR_LIT("via"), true, str_make(via, (size_t)vn) };
 }
 
 /* "connection: upgrade" and "upgrade: <token>" (websocket when empty). */
@@ -250,24 +273,17 @@ void xlate_req_h1(struct bufq *out, const struct xlate_req *r, const struct xlat
     if (te_trailers)
         put(out, STR_LIT("te: trailers\r\n"));
     put_joined(out, h, STR_LIT("cookie"), STR_LIT("; "), STR_NULL);
-    if (o->xff) {
-        struct str keep = o->strip_xff ? STR_NULL : STR_LIT("x-forwarded-for");
-        if (keep.len) {
-            put_joined(out, h, keep, STR_LIT(", "), r->client_addr);
-        } else {
-            put_field(out, STR_LIT("x-forwarded-for"), r->client_addr);
-        }
-    } else if (!o->strip_xff) {
-        put_joined(out, h, STR_LIT("x-forwarded-for"), STR_LIT(", "), STR_NULL);
+    struct fwd_list lists[4];
+    char via[32];
+    fwd_lists(lists, r, o, via);
+    for (size_t i = 0; i < 4; i++) {
+        if (lists[i].keep)
+            put_joined(out, h, lists[i].name, STR_LIT(", "), lists[i].ours);
+        else if (lists[i].ours.len)
+            put_field(out, lists[i].name, lists[i].ours);
     }
-    put_field(out, STR_LIT("x-forwarded-proto"), r->tls ? STR_LIT("https") : STR_LIT("http"));
-    if (o->via) {
-        char via[32];
-        int n = snprintf(via, sizeof(via), "%s h2gate", r->client_proto);
-        put_joined(out, h, STR_LIT("via"), STR_LIT(", "), str_make(via, (size_t)n));
-    } else {
-        put_joined(out, h, STR_LIT("via"), STR_LIT(", "), STR_NULL);
-    }
+    for (size_t i = 0; o->add && i < o->add->num; i++)
+        put_field(out, str_cstr(o->add->v[i].name), str_cstr(o->add->v[i].value));
     if (r->websocket)
         put_upgrade(out, r->protocol);
     if (r->websocket && r->ws_key.len)
@@ -340,23 +356,21 @@ int xlate_req_h2(struct hdrs *out, const struct xlate_req *r, const struct xlate
         if (hdrs_add(out, STR_LIT("content-length"), str_make(cl, (size_t)n), false) < 0)
             return H2G_ERR_TOO_BIG;
     }
-    struct str xff = STR_LIT("x-forwarded-for");
-    if (o->xff) {
-        if (o->strip_xff)
-            rc = hdrs_add(out, xff, r->client_addr, false);
-        else
-            rc = add_joined(out, h, xff, r->client_addr);
-    } else if (!o->strip_xff) {
-        rc = add_joined(out, h, xff, STR_NULL);
-    }
-    if (rc < 0)
-        return H2G_ERR_TOO_BIG;
-    if (hdrs_add(out, STR_LIT("x-forwarded-proto"), r->tls ? STR_LIT("https") : STR_LIT("http"),
-                 false) < 0)
-        return H2G_ERR_TOO_BIG;
+    struct fwd_list lists[4];
     char via[32];
-    int vn = o->via ? snprintf(via, sizeof(via), "%s h2gate", r->client_proto) : 0;
-    return add_joined(out, h, STR_LIT("via"), str_make(via, (size_t)vn));
+    fwd_lists(lists, r, o, via);
+    for (size_t i = 0; i < 4; i++) {
+        if (lists[i].keep)
+            rc = add_joined(out, h, lists[i].name, lists[i].ours);
+        else if (lists[i].ours.len)
+            rc = hdrs_add(out, lists[i].name, lists[i].ours, false);
+        if (rc < 0)
+            return H2G_ERR_TOO_BIG;
+    }
+    for (size_t i = 0; o->add && i < o->add->num; i++)
+        if (hdrs_add(out, str_cstr(o->add->v[i].name), str_cstr(o->add->v[i].value), false) < 0)
+            return H2G_ERR_TOO_BIG;
+    return 0;
 }
 
 bool xlate_trailer_ok(struct str n)
@@ -442,7 +456,7 @@ void xlate_resp_h1(struct bufq *out, const struct xlate_resp *r)
         for (size_t i = 0; i < h->num; i++) {
             struct str n = hdrs_name(h, i);
             if (xlate_drop_field(h, n) || str_eq(n, STR_LIT("content-length")) ||
-                str_eq(n, STR_LIT("via")))
+                str_eq(n, STR_LIT("via")) || (r->server && str_eq(n, STR_LIT("server"))))
                 continue;
             put_field(out, n, hdrs_value(h, i));
         }
@@ -458,6 +472,8 @@ void xlate_resp_h1(struct bufq *out, const struct xlate_resp *r)
     } else if (h) {
         put_joined(out, h, STR_LIT("via"), STR_LIT(", "), STR_NULL);
     }
+    if (!h && !r->websocket)
+        put(out, STR_LIT("content-type: text/plain; charset=utf-8\r\n"));
     if (r->websocket)
         put_upgrade(out, r->upgrade);
     else if (r->content_length >= 0)
@@ -468,9 +484,19 @@ void xlate_resp_h1(struct bufq *out, const struct xlate_resp *r)
         bufq_appendf(out, "proxy-status: h2gate; error=%s\r\n", r->proxy_status);
     if (r->auth_challenge)
         bufq_appendf(out, "proxy-authenticate: %s\r\n", r->auth_challenge);
+    if (r->server)
+        put_field(out, STR_LIT("server"), str_cstr(r->server));
+    for (size_t i = 0; r->add && i < r->add->num; i++)
+        put_field(out, str_cstr(r->add->v[i].name), str_cstr(r->add->v[i].value));
     if (!r->keep_alive && !r->websocket)
         put(out, STR_LIT("connection: close\r\n"));
     put(out, STR_LIT("\r\n"));
+}
+
+void xlate_resp_config(struct xlate_resp *r, const struct config *cfg)
+{
+    r->server = cfg->no_server_rewrite ? NULL : cfg->server_name ? cfg->server_name : "h2gate";
+    r->add = &cfg->add_response_headers;
 }
 
 size_t xlate_error_body(char *buf, size_t len, int status)
@@ -484,6 +510,8 @@ static bool passes(const struct hdrs *h, struct str name, enum xlate_filter filt
     switch (filter) {
     case XLATE_END_TO_END:
         return !xlate_drop_field(h, name);
+    case XLATE_RESPONSE:
+        return !xlate_drop_field(h, name) && !str_eq(name, STR_LIT("server"));
     case XLATE_TRAILER:
         return xlate_trailer_ok(name);
     case XLATE_ALL:
@@ -577,19 +605,32 @@ static struct str scratch_printf(struct xlate_nv *nv, const char *fmt, ...)
     return str_make(p, len);
 }
 
+/* Server and the --add-response-header fields. Copied by nghttp2: a
+ * reload may free the configuration before the frame goes out. */
+static void add_resp_config(struct xlate_nv *nv, const struct xlate_resp *r)
+{
+    if (r->server)
+        xlate_nv_add(nv, STR_LIT("server"), str_cstr(r->server), NGHTTP2_NV_FLAG_NO_COPY_NAME);
+    for (size_t i = 0; r->add && i < r->add->num; i++)
+        xlate_nv_add(nv, str_cstr(r->add->v[i].name), str_cstr(r->add->v[i].value),
+                     NGHTTP2_NV_FLAG_NONE);
+}
+
 void xlate_resp_h2(struct xlate_nv *nv, const struct xlate_resp *r)
 {
     xlate_nv_add(nv, STR_LIT(":status"), scratch_printf(nv, "%d", r->status),
                  NGHTTP2_NV_FLAG_NO_COPY_NAME);
     if (r->hdrs) {
-        xlate_nv_add_hdrs(nv, r->hdrs, XLATE_END_TO_END, NO_COPY);
+        xlate_nv_add_hdrs(nv, r->hdrs, r->server ? XLATE_RESPONSE : XLATE_END_TO_END, NO_COPY);
         /* A Via the backend sent stays first; several via fields in
          * HTTP/2 mean the same as one comma-separated list. */
         if (r->backend_proto)
             xlate_nv_add(nv, STR_LIT("via"), scratch_printf(nv, "%s h2gate", r->backend_proto),
                          NGHTTP2_NV_FLAG_NO_COPY_NAME);
+        add_resp_config(nv, r);
         return;
     }
+    add_resp_config(nv, r);
     xlate_nv_add(nv, STR_LIT("content-type"), STR_LIT("text/plain; charset=utf-8"), NO_COPY);
     if (r->content_length >= 0)
         xlate_nv_add(nv, STR_LIT("content-length"),

@@ -11,6 +11,7 @@
 
 #include "common/buf.h"
 #include "common/str.h"
+#include "config/config-t.h"
 #include "proxy/hdrs-t.h"
 
 /* Scans the start of an HTTP/1.1 message (request or response) in p[0..len)
@@ -70,10 +71,17 @@ struct xlate_req {
 #define XLATE_WS_ACCEPT_LEN 28
 size_t xlate_ws_accept(struct str key, char out[XLATE_WS_ACCEPT_LEN + 1]);
 
+/* How the list fields h2gate extends are written: each keeps the client's
+ * values (in front) unless strip_*, then h2gate's own when asked. */
 struct xlate_opts {
     bool via;
-    bool xff;
+    bool xff;          /* add the client's address to X-Forwarded-For */
     bool strip_xff;
+    bool xfp;          /* add X-Forwarded-Proto: http or https */
+    bool strip_xfp;
+    bool strip_fwd;    /* drop the client's Forwarded */
+    struct str fwd;    /* h2gate's Forwarded element; empty: none */
+    const struct cfg_fields *add; /* --add-request-header fields, or NULL */
 };
 
 /* Appends the HTTP/1.1 request head for r to out: request line, Host from
@@ -131,7 +139,14 @@ struct xlate_resp {
                                   <upgrade>"; no framing field */
     struct str upgrade;        /* with websocket: the token ("websocket"
                                   when empty) */
+    const char *server;        /* Server value replacing the backend's, or
+                                  NULL: the backend's passes */
+    const struct cfg_fields *add; /* --add-response-header fields, or NULL */
 };
+
+/* Sets r's server and add from cfg (--server-name, --no-server-rewrite,
+ * --add-response-header): every response head to a client gets them. */
+void xlate_resp_config(struct xlate_resp *r, const struct config *cfg);
 
 /* Appends an HTTP/1.1 response head to out. */
 void xlate_resp_h1(struct bufq *out, const struct xlate_resp *r);
@@ -176,6 +191,7 @@ void xlate_nv_add(struct xlate_nv *nv, struct str name, struct str value, uint8_
 enum xlate_filter {
     XLATE_ALL,          /* every field */
     XLATE_END_TO_END,   /* less hop fields and those Connection names */
+    XLATE_RESPONSE,     /* the same, less Server (h2gate writes its own) */
     XLATE_TRAILER,      /* only those xlate_trailer_ok() allows */
 };
 

@@ -222,7 +222,7 @@ static void test_req_h2_to_h1(void **state)
                            .client_addr = STR_LIT("10.0.0.1"),
                            .tls = true,
                            .content_length = 5 };
-    struct xlate_opts o = { .via = true };
+    struct xlate_opts o = { .xfp = true, .strip_xfp = true, .via = true };
     char out[2048];
     render_req(&r, &o, out, sizeof(out));
     assert_string_equal(out, "POST /p?q=1 HTTP/1.1\r\n"
@@ -255,7 +255,7 @@ static void test_req_te_not_trailers_dropped_and_xff_appended(void **state)
                            .client_addr = STR_LIT("127.0.0.1"),
                            .content_length = -1,
                            .chunked = true };
-    struct xlate_opts o = { .via = true, .xff = true };
+    struct xlate_opts o = { .xfp = true, .strip_xfp = true, .via = true, .xff = true };
     char out[2048];
     render_req(&r, &o, out, sizeof(out));
     assert_string_equal(out, "GET / HTTP/1.1\r\n"
@@ -265,7 +265,8 @@ static void test_req_te_not_trailers_dropped_and_xff_appended(void **state)
                              "via: 1.0 other, 1.1 h2gate\r\n"
                              "transfer-encoding: chunked\r\n"
                              "\r\n");
-    o = (struct xlate_opts){ .via = false, .xff = true, .strip_xff = true };
+    o = (struct xlate_opts){ .xfp = true, .strip_xfp = true, .via = false, .xff = true,
+                             .strip_xff = true };
     render_req(&r, &o, out, sizeof(out));
     assert_non_null(strstr(out, "x-forwarded-for: 127.0.0.1\r\n"));
     assert_null(strstr(out, "1.2.3.4"));
@@ -288,6 +289,55 @@ static void render_req_h2(const struct xlate_req *r, const struct xlate_opts *o,
                               b.p);
     }
     hdrs_cleanup(&h2);
+}
+
+/* X-Forwarded-Proto and Forwarded: the client's kept in front or
+ * stripped, h2gate's own added or not; --add-request-header fields last;
+ * the same on both request paths. */
+static void test_req_forwarded_lists(void **state)
+{
+    (void)state;
+    struct hdrs h;
+    hdrs_init(&h, 4096, 32);
+    hdrs_add(&h, STR_LIT("x-forwarded-proto"), STR_LIT("https"), false);
+    hdrs_add(&h, STR_LIT("forwarded"), STR_LIT("for=192.0.2.1"), false);
+    hdrs_add(&h, STR_LIT("forwarded"), STR_LIT("for=192.0.2.2"), false);
+    struct xlate_req r = { .method = STR_LIT("GET"), .authority = STR_LIT("a"),
+                           .path = STR_LIT("/"), .hdrs = &h, .client_proto = "1.1",
+                           .client_addr = STR_LIT("127.0.0.1"), .content_length = -1 };
+    struct cfg_field f[] = { { "x-a", "1" }, { "x-b", "two words" } };
+    struct cfg_fields add = { f, 2 };
+    /* Defaults: the client's X-Forwarded-Proto replaced, its Forwarded
+     * passed (joined into one field). */
+    struct xlate_opts o = { .xfp = true, .strip_xfp = true };
+    char out[2048], out2[2048];
+    render_req(&r, &o, out, sizeof(out));
+    assert_string_equal(out, "GET / HTTP/1.1\r\nhost: a\r\n"
+                             "x-forwarded-proto: http\r\n"
+                             "forwarded: for=192.0.2.1, for=192.0.2.2\r\n\r\n");
+    /* A trusted balancer's X-Forwarded-Proto kept, ours after it; our
+     * Forwarded element after the client's; the added fields. */
+    o = (struct xlate_opts){ .xfp = true, .fwd = STR_LIT("for=_x;proto=http"), .add = &add };
+    render_req(&r, &o, out, sizeof(out));
+    assert_string_equal(out, "GET / HTTP/1.1\r\nhost: a\r\n"
+                             "x-forwarded-proto: https, http\r\n"
+                             "forwarded: for=192.0.2.1, for=192.0.2.2, for=_x;proto=http\r\n"
+                             "x-a: 1\r\nx-b: two words\r\n\r\n");
+    render_req_h2(&r, &o, out2, sizeof(out2));
+    assert_non_null(strstr(out2, "x-forwarded-proto: https, http\n"));
+    assert_non_null(strstr(out2, "forwarded: for=192.0.2.1, for=192.0.2.2, for=_x;proto=http\n"));
+    assert_non_null(strstr(out2, "x-a: 1\nx-b: two words\n"));
+    /* Kept but not added; stripped and not added: none at all. */
+    o = (struct xlate_opts){ .strip_fwd = true };
+    render_req(&r, &o, out, sizeof(out));
+    assert_string_equal(out, "GET / HTTP/1.1\r\nhost: a\r\n"
+                             "x-forwarded-proto: https\r\n\r\n");
+    o = (struct xlate_opts){ .strip_xfp = true, .strip_fwd = true, .fwd = STR_LIT("by=_y") };
+    render_req_h2(&r, &o, out2, sizeof(out2));
+    assert_null(strstr(out2, "x-forwarded-proto"));
+    assert_non_null(strstr(out2, "\nforwarded: by=_y\n"));
+    assert_null(strstr(out2, "192.0.2"));
+    hdrs_cleanup(&h);
 }
 
 static void test_req_to_h2(void **state)
@@ -316,7 +366,7 @@ static void test_req_to_h2(void **state)
                            .tls = true,
                            .content_length = 7,
                            .scheme = STR_LIT("https") };
-    struct xlate_opts o = { .via = true, .xff = true };
+    struct xlate_opts o = { .xfp = true, .strip_xfp = true, .via = true, .xff = true };
     char out[2048];
     render_req_h2(&r, &o, out, sizeof(out));
     assert_string_equal(out, ":method: POST\n"
@@ -336,7 +386,7 @@ static void test_req_to_h2(void **state)
     r.content_length = -1;
     r.scheme = STR_NULL;
     r.tls = false;
-    o = (struct xlate_opts){ .strip_xff = true };
+    o = (struct xlate_opts){ .xfp = true, .strip_xfp = true, .strip_xff = true };
     render_req_h2(&r, &o, out, sizeof(out));
     assert_non_null(strstr(out, ":scheme: http\n"));
     assert_null(strstr(out, ":authority"));
@@ -354,7 +404,7 @@ static void test_req_to_h2_caps(void **state)
     hdrs_add(&h, STR_LIT("x-big"), STR_LIT("0123456789012345678901234567890123456789"), false);
     struct xlate_req r = { .method = STR_LIT("GET"), .path = STR_LIT("/"), .hdrs = &h,
                            .client_proto = "2", .content_length = -1 };
-    struct xlate_opts o = { 0 };
+    struct xlate_opts o = { .xfp = true, .strip_xfp = true };
     hdrs_init(&out, 48, 8);
     assert_int_equal(xlate_req_h2(&out, &r, &o), H2G_ERR_TOO_BIG);
     hdrs_cleanup(&out);
@@ -468,7 +518,7 @@ static void test_req_h2_extended_connect(void **state)
                            .client_proto = "1.1",
                            .content_length = -1,
                            .websocket = true };
-    struct xlate_opts o = { .via = false };
+    struct xlate_opts o = { .xfp = true, .strip_xfp = true, .via = false };
     char out[1024];
     render_req_h2(&r, &o, out, sizeof(out));
     assert_string_equal(out, ":method: CONNECT\n"
@@ -496,7 +546,7 @@ static void test_upgrade_token_h1(void **state)
                            .content_length = -1,
                            .websocket = true,
                            .protocol = STR_LIT("foo") };
-    struct xlate_opts o = { .via = false };
+    struct xlate_opts o = { .xfp = true, .strip_xfp = true, .via = false };
     char out[1024];
     render_req(&r, &o, out, sizeof(out));
     assert_non_null(strstr(out, "connection: upgrade\r\nupgrade: foo\r\n"));
@@ -534,7 +584,7 @@ static void test_req_h1_websocket(void **state)
                            .hdrs = &h,
                            .client_proto = "1.1",
                            .content_length = -1 };
-    struct xlate_opts o = { .via = false };
+    struct xlate_opts o = { .xfp = true, .strip_xfp = true, .via = false };
     char out[2048];
     render_req(&r, &o, out, sizeof(out));
     const char *plain = "GET /ws HTTP/1.1\r\n"
@@ -835,6 +885,7 @@ int main(void)
         cmocka_unit_test(test_resp_h1),
         cmocka_unit_test(test_req_upgrade_kinds),
         cmocka_unit_test(test_req_h1_websocket),
+        cmocka_unit_test(test_req_forwarded_lists),
         cmocka_unit_test(test_req_h2_extended_connect),
         cmocka_unit_test(test_upgrade_token_h1),
         cmocka_unit_test(test_ws_accept),

@@ -1,0 +1,131 @@
+/* Parsers of the options that shape forwarded header fields:
+ * --add-forwarded, --forwarded-by, --forwarded-for and the "name: value"
+ * of --add-request-header. */
+#include "config/parse.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/xalloc.h"
+
+/* RFC 9110 tchar. */
+static bool is_tchar(unsigned char c)
+{
+    return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+const char *cfg_parse_forwarded_params(struct str s, uint32_t *out)
+{
+    static const struct {
+        const char *name;
+        uint32_t bit;
+    } params[] = {
+        { "by", CFG_FWD_BY }, { "for", CFG_FWD_FOR },
+        { "host", CFG_FWD_HOST }, { "proto", CFG_FWD_PROTO },
+    };
+    uint32_t bits = 0;
+    while (s.len) {
+        const char *comma = memchr(s.p, ',', s.len);
+        size_t n = comma ? (size_t)(comma - s.p) : s.len;
+        struct str item = str_trim(str_make(s.p, n));
+        size_t i = 0;
+        while (i < sizeof(params) / sizeof(params[0]) &&
+               !str_eq(item, str_cstr(params[i].name)))
+            i++;
+        if (i == sizeof(params) / sizeof(params[0]))
+            return "expected a comma-separated list of by, for, host, proto";
+        bits |= params[i].bit;
+        s = comma ? str_make(comma + 1, s.len - n - 1) : str_make(s.p + n, 0);
+    }
+    if (!bits)
+        return "expected a comma-separated list of by, for, host, proto";
+    *out = bits;
+    return NULL;
+}
+
+const char *cfg_parse_forwarded_by(struct str s)
+{
+    if (str_eq(s, STR_LIT("obfuscated")) || str_eq(s, STR_LIT("ip")))
+        return NULL;
+    /* RFC 7239 §6.3 obfnode: "_" 1*( ALPHA / DIGIT / "." / "_" / "-") */
+    if (s.len < 2 || s.len > 64 || s.p[0] != '_')
+        return "expected obfuscated, ip, or a token of \"_\" then letters, digits, \".\", "
+               "\"_\" or \"-\" (at most 64 bytes)";
+    for (size_t i = 1; i < s.len; i++) {
+        unsigned char c = (unsigned char)s.p[i];
+        if (!isalnum(c) && c != '.' && c != '_' && c != '-')
+            return "expected obfuscated, ip, or a token of \"_\" then letters, digits, \".\", "
+                   "\"_\" or \"-\"";
+    }
+    return NULL;
+}
+
+const char *cfg_parse_forwarded_for(struct str s, bool *is_ip)
+{
+    if (str_eq(s, STR_LIT("obfuscated")) || str_eq(s, STR_LIT("ip"))) {
+        *is_ip = str_eq(s, STR_LIT("ip"));
+        return NULL;
+    }
+    return "expected obfuscated or ip";
+}
+
+/* Fields h2gate writes itself or that frame the message: adding one would
+ * contradict it. */
+static bool reserved_field(struct str n)
+{
+    static const char *const names[] = {
+        "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade",
+        "te", "host", "content-length", "via", "x-forwarded-for", "x-forwarded-proto",
+        "forwarded",
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (str_eq(n, str_cstr(names[i])))
+            return true;
+    return false;
+}
+
+const char *cfg_parse_field(struct str s, struct cfg_field *out)
+{
+    const char *colon = memchr(s.p, ':', s.len);
+    if (!colon)
+        return "expected \"name: value\"";
+    struct str name = str_make(s.p, (size_t)(colon - s.p));
+    struct str value = str_trim(str_make(colon + 1, s.len - name.len - 1));
+    if (name.len == 0)
+        return "the field name is empty";
+    for (size_t i = 0; i < name.len; i++) {
+        unsigned char c = (unsigned char)name.p[i];
+        if (!is_tchar(c))
+            return "the field name is not a token (letters, digits, !#$%&'*+-.^_`|~)";
+        if (isupper(c))
+            return "the field name must be lower case";
+    }
+    if (reserved_field(name))
+        return "h2gate writes that field itself (or it frames the message)";
+    for (size_t i = 0; i < value.len; i++) {
+        unsigned char c = (unsigned char)value.p[i];
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
+            return "the value holds a control character";
+    }
+    out->name = xstrndup(name.p, name.len);
+    out->value = xstrndup(value.p, value.len);
+    return NULL;
+}
+
+void cfg_fields_add(struct cfg_fields *f, struct cfg_field field)
+{
+    f->v = xrealloc(f->v, (f->num + 1) * sizeof(*f->v));
+    f->v[f->num++] = field;
+}
+
+void cfg_fields_cleanup(struct cfg_fields *f)
+{
+    for (size_t i = 0; i < f->num; i++) {
+        free(f->v[i].name);
+        free(f->v[i].value);
+    }
+    free(f->v);
+    f->v = NULL;
+    f->num = 0;
+}

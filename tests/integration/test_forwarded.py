@@ -1,0 +1,205 @@
+"""Forwarded (RFC 7239), X-Forwarded-Proto and added request fields, seen
+from the origin's /headers echo, over HTTP/1.1 and HTTP/2 to HTTP/1.1 and
+HTTP/2 backends (issue 13, "The real client address" and "Header rules"):
+--add-forwarded, --strip-incoming-forwarded, --forwarded-by,
+--forwarded-for, --no-add-x-forwarded-proto,
+--no-strip-incoming-x-forwarded-proto, --add-request-header."""
+
+import re
+
+import pytest
+
+from conftest import IS_NGHTTPX
+from test_headers import h1_headers, h2_headers, parse, values
+from testlib import HOST, H1Conn, H2Client
+
+pytestmark = pytest.mark.skipif(IS_NGHTTPX, reason="h2gate's option names")
+
+TOKEN = r"_[0-9a-f]{16}"
+
+
+@pytest.fixture(params=["h1", "h2"])
+def backend(request, procs):
+    """The origin as an HTTP/1.1 or an HTTP/2 backend."""
+    o = procs.origin()
+    if request.param == "h1":
+        return o
+    return "%s,%d;;proto=h2" % (HOST, o.port)
+
+
+def both(g, lines=(), extra=()):
+    """The fields the origin saw for one HTTP/1.1 and one HTTP/2 request
+    carrying the same client fields."""
+    return [h1_headers(g.port, ["Host: localhost", *lines]),
+            h2_headers(g.port, extra=extra)]
+
+
+CLIENT_XFP = (["X-Forwarded-Proto: https"], [("x-forwarded-proto", "https")])
+CLIENT_FWD = (["Forwarded: for=192.0.2.60;proto=https"],
+              [("forwarded", "for=192.0.2.60;proto=https")])
+
+
+def test_x_forwarded_proto_replaced_by_default(procs, backend):
+    """A client's X-Forwarded-Proto is dropped and h2gate's own (http on
+    the cleartext port) sent, as nghttpx does."""
+    g = procs.gate([backend], tls=False)
+    for h in both(g, *CLIENT_XFP):
+        assert values(h, "x-forwarded-proto") == ["http"], h
+
+
+@pytest.mark.parametrize("opts,expect", [
+    (["--no-strip-incoming-x-forwarded-proto"], ["https, http"]),
+    (["--no-strip-incoming-x-forwarded-proto", "--no-add-x-forwarded-proto"],
+     ["https"]),
+    (["--no-add-x-forwarded-proto"], []),
+], ids=["kept_then_ours", "kept_only", "none"])
+def test_x_forwarded_proto_options(procs, backend, opts, expect):
+    """A TLS-terminating balancer's X-Forwarded-Proto can be kept (ours
+    after it), kept alone, or neither kept nor added."""
+    g = procs.gate([backend], tls=False, extra=opts)
+    for h in both(g, *CLIENT_XFP):
+        got = values(h, "x-forwarded-proto")
+        assert ([", ".join(got)] if got else []) == expect, h
+
+
+def test_forwarded_passed_untouched_by_default(procs, backend):
+    """Without --add-forwarded, a client's Forwarded reaches the backend
+    as it came; with --strip-incoming-forwarded it does not."""
+    g = procs.gate([backend], tls=False)
+    for h in both(g, *CLIENT_FWD):
+        assert values(h, "forwarded") == ["for=192.0.2.60;proto=https"], h
+    g = procs.gate([backend], tls=False, extra=["--strip-incoming-forwarded"])
+    for h in both(g, *CLIENT_FWD):
+        assert values(h, "forwarded") == [], h
+
+
+def test_forwarded_ip_parameters(procs, backend):
+    """--add-forwarded=by,for,host,proto with ip nodes over TLS: by is the
+    address and port the client reached (quoted), for the client's
+    address, host the request's (quoted when it has a port), proto
+    https; the client's own element stays in front."""
+    g = procs.gate([backend], extra=["--add-forwarded=proto,host,for,by",
+                                     "--forwarded-by=ip", "--forwarded-for=ip"])
+    h = h2_headers(g.tls_port, tls=True, authority="example.org:8443",
+                   extra=CLIENT_FWD[1])
+    assert values(h, "forwarded") == [
+        'for=192.0.2.60;proto=https, by="127.0.0.1:%d";for=127.0.0.1;'
+        'host="example.org:8443";proto=https' % g.tls_port], h
+    h = h1_headers(g.port, ["Host: plain.example"])
+    assert values(h, "forwarded") == [
+        'by="127.0.0.1:%d";for=127.0.0.1;host=plain.example;proto=http' % g.port], h
+
+
+def test_forwarded_obfuscated_identifiers(procs):
+    """By default by and for are obfuscated (RFC 7239 §6.3): one "by" for
+    the process, one "for" per client connection, the same for every
+    request on it; the client's address appears nowhere."""
+    g = procs.gate([procs.origin()], tls=False,
+                   extra=["--add-forwarded=for,by", "--strip-incoming-forwarded"])
+    seen = []
+    for _ in range(2):
+        with H1Conn(g.port) as c:
+            for _ in range(2):
+                c.send(b"GET /headers HTTP/1.1\r\nHost: a\r\n"
+                       b"Forwarded: for=192.0.2.1\r\n\r\n")
+                r = c.read_response()
+                assert r.status == 200, r
+                fwd = values(parse(r.body), "forwarded")
+                assert len(fwd) == 1, fwd
+                m = re.fullmatch(r"by=(%s);for=(%s)" % (TOKEN, TOKEN), fwd[0])
+                assert m, fwd
+                seen.append(m.groups())
+    bys = {b for b, _ in seen}
+    fors = [f for _, f in seen]
+    assert len(bys) == 1, seen
+    assert fors[0] == fors[1] and fors[2] == fors[3] and fors[0] != fors[2], seen
+    assert "127.0.0.1" not in str(seen)
+
+
+def test_forwarded_by_static_token(procs, backend):
+    """--forwarded-by=_TOKEN is sent as given."""
+    g = procs.gate([backend], tls=False,
+                   extra=["--add-forwarded=by", "--forwarded-by=_edge-7"])
+    for h in both(g):
+        assert values(h, "forwarded") == ["by=_edge-7"], h
+
+
+def test_add_request_header(procs, backend):
+    """Each --add-request-header field reaches the backend, in order,
+    beside a field of the same name the client sent."""
+    g = procs.gate([backend], tls=False,
+                   extra=["--add-request-header=x-env: prod",
+                          "--add-request-header=x-team: edge one",
+                          "--add-request-header=x-env: eu"])
+    for h in both(g, ["X-Env: client"], [("x-env", "client")]):
+        assert values(h, "x-env") == ["client", "prod", "eu"], h
+        assert values(h, "x-team") == ["edge one"], h
+
+
+# ---------------------------------------------------------------------------
+# response fields: Server, --add-response-header, h2gate's own answers
+
+
+def h1_response(port, path):
+    with H1Conn(port) as c:
+        c.send(b"GET %s HTTP/1.1\r\nHost: a\r\n\r\n" % path.encode())
+        return c.read_response()
+
+
+def h2_response(port, path):
+    with H2Client(port) as c:
+        sid = c.request(path)
+        return c.wait_streams([sid])[0]
+
+
+def fields(r):
+    """(name, value) pairs of a response from either client, lower-case."""
+    hs = r.headers
+    if isinstance(hs, dict):
+        hs = hs.items()
+    return [(n.decode() if isinstance(n, bytes) else n).lower() for n, _ in hs], \
+        {(n.decode() if isinstance(n, bytes) else n).lower():
+         (v.decode() if isinstance(v, bytes) else v) for n, v in hs}
+
+
+@pytest.mark.parametrize("client", ["h1", "h2"])
+@pytest.mark.parametrize("proto", ["http/1.1", "h2"])
+def test_server_and_added_response_fields(procs, client, proto):
+    """Responses carry Server: h2gate (a backend's Server replaced) or
+    --server-name's value, and every --add-response-header field; h2gate's
+    own answers (404: no route) too, with a content-type."""
+    get = h1_response if client == "h1" else h2_response
+    o = procs.origin()
+    spec = "%s,%d;/size/;proto=%s" % (HOST, o.port, proto)
+    g = procs.gate([spec], tls=False)
+    for path in ("/size/3", "/elsewhere"):
+        names, d = fields(get(g.port, path))
+        assert d.get("server") == "h2gate" and names.count("server") == 1, d
+    g = procs.gate([spec], tls=False, extra=[
+        "--server-name=edge/1.0",
+        "--add-response-header=strict-transport-security: max-age=60",
+        "--add-response-header=x-served-by: edge"])
+    for path, status in (("/size/3", 200), ("/elsewhere", 404)):
+        r = get(g.port, path)
+        assert r.status == status, r
+        names, d = fields(r)
+        assert d.get("server") == "edge/1.0" and names.count("server") == 1, d
+        assert d.get("strict-transport-security") == "max-age=60", d
+        assert d.get("x-served-by") == "edge", d
+        if status == 404:
+            assert d.get("content-type") == "text/plain; charset=utf-8", d
+
+
+def test_no_server_rewrite_passes_the_backends(procs):
+    """--no-server-rewrite: the backend's Server (the origin's
+    "h2gate-origin") passes as it is; h2gate's own answers then carry
+    none. By default it is replaced."""
+    o = procs.origin()
+    g = procs.gate([o.backend("/size/")], tls=False, extra=["--no-server-rewrite"])
+    _, plain = fields(h1_response(g.port, "/size/1"))
+    _, own = fields(h1_response(g.port, "/elsewhere"))
+    assert "server" not in own, own
+    g2 = procs.gate([o.backend("/size/")], tls=False)
+    _, rewritten = fields(h1_response(g2.port, "/size/1"))
+    assert rewritten.get("server") == "h2gate", rewritten
+    assert plain.get("server") == "h2gate-origin", plain

@@ -1,0 +1,105 @@
+/* Unit tests for the options that shape forwarded header fields:
+ * --add-forwarded, --strip-incoming-forwarded, --forwarded-by,
+ * --forwarded-for, --no-add-x-forwarded-proto,
+ * --no-strip-incoming-x-forwarded-proto, --add-request-header. */
+#include "tests/unit/config/helpers.h"
+
+#define BAD_ARGS(name, substr, ...)                                              \
+    static void test_bad_##name(void **state)                                    \
+    {                                                                            \
+        (void)state;                                                             \
+        assert_load_error(substr, __VA_ARGS__);                                  \
+    }
+BAD_ARGS(forwarded_param, "--add-forwarded 'for,by,port': expected a comma-separated list of "
+         "by, for, host, proto", "-f*,1;no-tls", "--add-forwarded=for,by,port")
+BAD_ARGS(forwarded_empty_item, "--add-forwarded 'for,,by': expected",
+         "-f*,1;no-tls", "--add-forwarded=for,,by")
+BAD_ARGS(forwarded_by_token, "--forwarded-by 'node1': expected obfuscated, ip, or a token of "
+         "\"_\" then letters", "-f*,1;no-tls", "--forwarded-by=node1")
+BAD_ARGS(forwarded_by_chars, "--forwarded-by '_a:b': expected", "-f*,1;no-tls",
+         "--forwarded-by=_a:b")
+BAD_ARGS(forwarded_by_long, "at most 64 bytes", "-f*,1;no-tls",
+         "--forwarded-by=_" "0123456789012345678901234567890123456789012345678901234567890123")
+BAD_ARGS(forwarded_for, "--forwarded-for '_x': expected obfuscated or ip", "-f*,1;no-tls",
+         "--forwarded-for=_x")
+BAD_ARGS(field_no_colon, "--add-request-header 'x-a 1': expected \"name: value\"",
+         "-f*,1;no-tls", "--add-request-header=x-a 1")
+BAD_ARGS(field_upper, "the field name must be lower case", "-f*,1;no-tls",
+         "--add-request-header=X-A: 1")
+BAD_ARGS(field_space, "the field name is not a token", "-f*,1;no-tls",
+         "--add-request-header=x a: 1")
+BAD_ARGS(field_empty_name, "the field name is empty", "-f*,1;no-tls",
+         "--add-request-header=: 1")
+BAD_ARGS(field_reserved, "h2gate writes that field itself", "-f*,1;no-tls",
+         "--add-request-header=x-forwarded-for: 1.2.3.4")
+BAD_ARGS(field_framing, "h2gate writes that field itself", "-f*,1;no-tls",
+         "--add-request-header=transfer-encoding: chunked")
+BAD_ARGS(field_control, "the value holds a control character", "-f*,1;no-tls",
+         "--add-request-header=x-a: 1\x01")
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    struct config cfg;
+    LOAD_OK(&cfg, "-f*,1;no-tls");
+    assert_int_equal(cfg.add_forwarded, 0);
+    assert_false(cfg.strip_incoming_forwarded);
+    assert_null(cfg.forwarded_by);   /* obfuscated */
+    assert_false(cfg.forwarded_for_ip);
+    assert_false(cfg.no_add_x_forwarded_proto);
+    assert_false(cfg.no_strip_incoming_x_forwarded_proto);
+    assert_int_equal(cfg.add_request_headers.num, 0);
+    cfg_cleanup(&cfg);
+}
+
+static void test_values(void **state)
+{
+    (void)state;
+    struct config cfg;
+    LOAD_OK(&cfg, "-f*,1;no-tls", "--add-forwarded=proto, host,for,by",
+            "--strip-incoming-forwarded", "--forwarded-by=_edge-1.a_b",
+            "--forwarded-for=ip", "--no-add-x-forwarded-proto",
+            "--no-strip-incoming-x-forwarded-proto", "--add-request-header=x-a:  one  ",
+            "--add-request-header=x-b:", "--add-request-header=x-a: two");
+    assert_int_equal(cfg.add_forwarded, CFG_FWD_BY | CFG_FWD_FOR | CFG_FWD_HOST | CFG_FWD_PROTO);
+    assert_true(cfg.strip_incoming_forwarded);
+    assert_string_equal(cfg.forwarded_by, "_edge-1.a_b");
+    assert_true(cfg.forwarded_for_ip);
+    assert_true(cfg.no_add_x_forwarded_proto);
+    assert_true(cfg.no_strip_incoming_x_forwarded_proto);
+    assert_int_equal(cfg.add_request_headers.num, 3);
+    assert_string_equal(cfg.add_request_headers.v[0].name, "x-a");
+    assert_string_equal(cfg.add_request_headers.v[0].value, "one");
+    assert_string_equal(cfg.add_request_headers.v[1].name, "x-b");
+    assert_string_equal(cfg.add_request_headers.v[1].value, "");
+    assert_string_equal(cfg.add_request_headers.v[2].value, "two");
+    cfg_cleanup(&cfg);
+    LOAD_OK(&cfg, "-f*,1;no-tls", "--add-forwarded=for", "--forwarded-by=ip",
+            "--forwarded-for=obfuscated");
+    assert_int_equal(cfg.add_forwarded, CFG_FWD_FOR);
+    assert_string_equal(cfg.forwarded_by, "ip");
+    assert_false(cfg.forwarded_for_ip);
+    cfg_cleanup(&cfg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_values),
+        cmocka_unit_test(test_bad_forwarded_param),
+        cmocka_unit_test(test_bad_forwarded_empty_item),
+        cmocka_unit_test(test_bad_forwarded_by_token),
+        cmocka_unit_test(test_bad_forwarded_by_chars),
+        cmocka_unit_test(test_bad_forwarded_by_long),
+        cmocka_unit_test(test_bad_forwarded_for),
+        cmocka_unit_test(test_bad_field_no_colon),
+        cmocka_unit_test(test_bad_field_upper),
+        cmocka_unit_test(test_bad_field_space),
+        cmocka_unit_test(test_bad_field_empty_name),
+        cmocka_unit_test(test_bad_field_reserved),
+        cmocka_unit_test(test_bad_field_framing),
+        cmocka_unit_test(test_bad_field_control),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
