@@ -133,6 +133,9 @@ struct cconn {
     struct cconn *next_grave;
     bool dirty;
     bool closing;       /* close once out is written */
+    bool lingering;     /* answer out, write side shut: dropping what the
+                           client still sends until linger_until (cconn_linger) */
+    double linger_until;
     bool dead;          /* watchers stopped; freed by the prepare pass */
     bool read_paused;
     bool eof;           /* client closed its sending side */

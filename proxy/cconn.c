@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "common/buf.h"
 #include "common/err.h"
@@ -244,10 +245,46 @@ static void on_ready(struct sock *s, int err, const char *why, int sys_errno)
     on_readable(s); /* application data may have come with the handshake */
 }
 
+void cconn_linger(struct cconn *cc)
+{
+    if (cc->lingering || cc->dead)
+        return;
+    if (cc->sock.ssl || cc->eof) {
+        cconn_close(cc, "done");
+        return;
+    }
+    shutdown(cc->sock.fd, SHUT_WR);
+    cc->lingering = true;
+    cc->linger_until = ev_now(cc->w->loop) + CCONN_LINGER_TIME;
+    cc->read_paused = false;
+    sock_read_start(&cc->sock);
+    cconn_deadline(cc, CCONN_LINGER_TIME);
+}
+
+/* Lingering: what the client sends is counted and dropped. */
+static void linger_read(struct cconn *cc)
+{
+    struct worker *w = cc->w;
+    for (int i = 0; i < READ_BATCH; i++) {
+        ssize_t n = sock_read(&cc->sock, w->scratch, BUF_BLOCK_SIZE);
+        if (n == 0)
+            return;
+        if (n < 0) {
+            cconn_close(cc, "done");
+            return;
+        }
+        stats_bytes(w->stats, STATS_SIDE_CLIENT, STATS_DIR_IN, (uint64_t)n);
+    }
+}
+
 static void on_readable(struct sock *s)
 {
     struct cconn *cc = container_of(s, struct cconn, sock);
     struct worker *w = cc->w;
+    if (cc->lingering) {
+        linger_read(cc);
+        return;
+    }
     cc->last_read = ev_now(w->loop);
     for (int i = 0; i < READ_BATCH && !cc->read_paused && !cc->dead && !cc->closing; i++) {
         ssize_t n = sock_read(s, w->scratch, BUF_BLOCK_SIZE);
@@ -338,6 +375,13 @@ static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
     (void)revents;
     struct cconn *cc = t->data;
     double now = ev_now(loop);
+    if (cc->lingering) {
+        if (now >= cc->linger_until)
+            cconn_close(cc, "done");
+        else
+            arm_timer(cc, cc->linger_until);
+        return;
+    }
     double next = conn_timeout(cc, now);
     if (!cc->dead && cc->ops) {
         double g = cc->ops->timeout(cc, now);

@@ -652,11 +652,8 @@ static void h1_drained(struct cconn *cc)
             return;
         }
     }
-    if (cc->closing) {
-        if (!cc->sock.ssl)
-            shutdown(cc->sock.fd, SHUT_WR);
-        cconn_close(cc, "done");
-    }
+    if (cc->closing)
+        cconn_linger(cc);
 }
 
 static bool h1_shutdown(struct cconn *cc, enum cconn_shut how)

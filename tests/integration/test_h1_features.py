@@ -1,6 +1,8 @@
 """HTTP/1.1 client features on raw sockets: keep-alive, pipelining,
 100-continue, bodiless responses, Connection: close, chunked uploads."""
 
+import socket
+
 from testlib import H1Conn, h1_get
 
 
@@ -99,3 +101,26 @@ def test_chunked_request_body(procs):
         c.send(h1_get("/size/4"))
         r = c.read_response()
         assert r.status == 200 and len(r.body) == 4
+
+
+def test_refused_request_body_drained_so_the_answer_arrives(procs):
+    """h2gate refuses a request at its head (a WebSocket upgrade with a
+    body: 400) while the client is still sending 4 MiB of body. h2gate
+    half-closes after its answer and reads and drops the rest (lingering
+    close), so the client's send completes and the whole 400 arrives, not
+    a reset; the connection then ends at the client's EOF."""
+    g = procs.gate([procs.origin()], tls=False)
+    body = b"x" * (4 * 1024 * 1024)
+    head = (b"POST /x HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nContent-Length: %d\r\n\r\n" % len(body))
+    with socket.create_connection(("127.0.0.1", g.port), timeout=10) as s:
+        s.sendall(head + body)          # no EPIPE: h2gate drains it
+        s.shutdown(socket.SHUT_WR)
+        got = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+    assert got.startswith(b"HTTP/1.1 400 "), got[:200]
+    assert got.endswith(b"\r\n\r\n400 Bad Request\n"), got[-200:]
