@@ -17,6 +17,7 @@ struct cfg_frontend {
     char *host;  /* "*" means every address (IPv4 and IPv6) */
     uint16_t port;
     bool tls;    /* false with ";no-tls" */
+    bool proxyproto; /* ";proxyproto": a PROXY protocol header comes first */
 };
 
 enum cfg_lb { CFG_LB_ROUND_ROBIN = 0, CFG_LB_LEAST_OUTSTANDING };

@@ -45,12 +45,15 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
  * real defaults.
  * X(id, group, name, short, kind, arg, min, max, default, field, store, help) */
 #define CFG_OPTIONS(X)                                                                     \
-    X(FRONTEND, "Connections", "frontend", 'f', K_FRONTEND, "<HOST>,<PORT>[;no-tls]", 0, 0,  \
+    X(FRONTEND, "Connections", "frontend", 'f', K_FRONTEND,                                \
+      "<HOST>,<PORT>[;no-tls][;proxyproto]", 0, 0,                                         \
       "*,3000", frontends, ST_NONE,                                                        \
       "Listen on HOST,PORT; repeat for more addresses. HOST \"*\"\n"                      \
       "means every IPv4 and IPv6 address. TLS (ALPN h2, http/1.1)\n"                      \
       "unless \"no-tls\" is given; a no-tls frontend serves h2c (prior\n"                 \
-      "knowledge) and HTTP/1.1.")                                                          \
+      "knowledge) and HTTP/1.1. \"proxyproto\": every connection starts\n"                \
+      "with a PROXY protocol v1 or v2 header (a load balancer's), whose\n"                \
+      "client address is then the client's.")                                              \
     X(BACKEND, "Connections", "backend", 'b', K_BACKEND,                                   \
       "<HOST>,<PORT>[;[<PATTERN>[:...]]][;<PARAM>...]", 0, 0, "127.0.0.1,80", backends,  \
       ST_NONE,                                                                             \

@@ -75,18 +75,21 @@ const char *cfg_parse_frontend(const char *spec, struct cfg_frontend *out, char 
     const char *msg = parse_host_port(f, &host, &port, buf, buf_len);
     if (msg)
         return msg;
-    bool tls = true;
+    bool tls = true, proxyproto = false;
     while (next_field(&rest, ';', &f)) {
         if (f.len == 0)
             continue;
         if (str_eq(f, STR_LIT("no-tls"))) {
             tls = false;
+        } else if (str_eq(f, STR_LIT("proxyproto"))) {
+            proxyproto = true;
         } else {
             free(host);
-            return fmt(buf, buf_len, "unknown parameter", f, " (expected no-tls)");
+            return fmt(buf, buf_len, "unknown parameter", f, " (expected no-tls or proxyproto)");
         }
     }
-    *out = (struct cfg_frontend){ .host = host, .port = port, .tls = tls };
+    *out = (struct cfg_frontend){ .host = host, .port = port, .tls = tls,
+                                  .proxyproto = proxyproto };
     return NULL;
 }
 

@@ -23,6 +23,7 @@ enum cconn_proto {
     CC_TLS,     /* TLS handshake under way */
     CC_H2,
     CC_H1,
+    CC_PROXY,   /* ";proxyproto": waiting for the PROXY header */
 };
 
 enum cconn_shut {

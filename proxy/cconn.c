@@ -1,6 +1,7 @@
 #include "proxy/cconn.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <netinet/in.h>
@@ -17,6 +18,7 @@
 #include "config/config.h"
 #include "proxy/forwarded.h"
 #include "proxy/h1srv.h"
+#include "proxy/proxyproto.h"
 #include "proxy/h2srv.h"
 #include "proxy/sock.h"
 #include "proxy/tls.h"
@@ -35,6 +37,8 @@ static void on_readable(struct sock *s);
 static void on_writable(struct sock *s);
 static void on_ready(struct sock *s, int err, const char *why, int sys_errno);
 static void on_timer(struct ev_loop *loop, ev_timer *t, int revents);
+static void proxy_read(struct cconn *cc);
+static double proxy_timeout(const struct config *cfg);
 
 static const struct sock_handler cc_sock_handler = {
     .readable = on_readable,
@@ -285,6 +289,10 @@ static void on_readable(struct sock *s)
         linger_read(cc);
         return;
     }
+    if (cc->proto == CC_PROXY) {
+        proxy_read(cc);
+        return;
+    }
     cc->last_read = ev_now(w->loop);
     for (int i = 0; i < READ_BATCH && !cc->read_paused && !cc->dead && !cc->closing; i++) {
         ssize_t n = sock_read(s, w->scratch, BUF_BLOCK_SIZE);
@@ -349,6 +357,14 @@ static double conn_timeout(struct cconn *cc, double now)
 {
     const struct config *cfg = cc->w->cfg;
     double next = INFINITY;
+    if (cc->proto == CC_PROXY) {
+        double at = cc->accepted_at + proxy_timeout(cfg);
+        if (at <= now) {
+            cconn_close(cc, "no PROXY header in time");
+            return INFINITY;
+        }
+        return at;
+    }
     if (!cc->ops && cfg->frontend_read_timeout > 0) {
         double at = cc->accepted_at + cfg->frontend_read_timeout;
         if (at <= now) {
@@ -497,6 +513,57 @@ static void format_peer(struct client_facts *f, const struct sockaddr *sa, int f
         f->local_len = format_addr((const struct sockaddr *)&ss, f->local, &port);
 }
 
+/* TLS or the cleartext sniff, once the socket's first bytes are h2gate's
+ * to read (after the PROXY header on a ";proxyproto" frontend). */
+static void start_transport(struct cconn *cc)
+{
+    if (cc->fe->tls) {
+        cc->proto = CC_TLS;
+        sock_accept_tls(&cc->sock, tls_server_new(cc->w->ssl_ctx, cc->sock.fd));
+    } else {
+        cc->proto = CC_SNIFF;
+        sock_read_start(&cc->sock);
+    }
+}
+
+static double proxy_timeout(const struct config *cfg)
+{
+    double t = cfg->frontend_read_timeout;
+    return t > 0 && t < PP_TIMEOUT ? t : PP_TIMEOUT;
+}
+
+/* ";proxyproto": peeks at what arrived, and once a whole PROXY header is
+ * there, consumes exactly it, takes its client address as the
+ * connection's, and starts TLS or the sniff on the bytes after it. A
+ * connection without a valid header is closed: nothing of it goes on. */
+static void proxy_read(struct cconn *cc)
+{
+    uint8_t *buf = (uint8_t *)cc->w->scratch;
+    ssize_t n = recv(cc->sock.fd, buf, PP_MAX_HEADER, MSG_PEEK);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+        cconn_close(cc, "closed before its PROXY header");
+        return;
+    }
+    if (n < 0)
+        return;
+    struct pp_header h;
+    const char *why = "PROXY header longer than h2gate takes";
+    enum pp_result r = pp_parse(buf, (size_t)n, &h, &why);
+    if (r == PP_NEED_MORE && n < PP_MAX_HEADER)
+        return;
+    if (r != PP_DONE || recv(cc->sock.fd, buf, h.len, 0) != (ssize_t)h.len) {
+        log_info("c%" PRIu64 " from %s: %s", cc->xc.facts.conn_id, cc->xc.facts.peer, why);
+        cconn_close(cc, "bad PROXY header");
+        return;
+    }
+    stats_bytes(cc->w->stats, STATS_SIDE_CLIENT, STATS_DIR_IN, h.len);
+    if (!h.local)
+        cc->xc.facts.peer_len = format_addr((const struct sockaddr *)&h.src,
+                                            cc->xc.facts.peer, &cc->xc.facts.peer_port);
+    sock_read_stop(&cc->sock);
+    start_transport(cc);
+}
+
 struct cconn *cconn_new(struct worker *w, int fd, const struct cfg_frontend *fe,
                         const struct sockaddr *peer)
 {
@@ -517,12 +584,12 @@ struct cconn *cconn_new(struct worker *w, int fd, const struct cfg_frontend *fe,
     ev_timer_init(&cc->timer, on_timer, 0., 0.);
     cc->timer.data = cc;
     cconn_deadline(cc, w->cfg->frontend_read_timeout);
-    if (fe->tls) {
-        cc->proto = CC_TLS;
-        sock_accept_tls(&cc->sock, tls_server_new(w->ssl_ctx, fd));
-    } else {
-        cc->proto = CC_SNIFF;
+    if (fe->proxyproto) {
+        cc->proto = CC_PROXY;
+        cconn_deadline(cc, proxy_timeout(w->cfg));
         sock_read_start(&cc->sock);
+    } else {
+        start_transport(cc);
     }
     cc->next = w->conns;
     if (w->conns)

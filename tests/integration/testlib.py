@@ -319,9 +319,13 @@ class H2Client:
     recv_size = 65536
     poll_slice = None
 
-    def __init__(self, port, tls=False, host=HOST, strict=True, timeout=10.0):
+    def __init__(self, port, tls=False, host=HOST, strict=True, timeout=10.0,
+                 preamble=b""):
+        """preamble: bytes sent on the socket first (a PROXY header)."""
         self.timeout = timeout
         raw = socket.create_connection((host, port), timeout=timeout)
+        if preamble:
+            raw.sendall(preamble)
         if tls:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
             ctx.check_hostname = False

@@ -308,7 +308,7 @@ BAD_ARGS(frontend_port_garbage, "invalid port 'http'", "-f*,http;no-tls")
 BAD_ARGS(frontend_port_missing, "--frontend '*,': missing port", "-f*,")
 BAD_ARGS(frontend_no_comma, "--frontend 'localhost': expected HOST,PORT", "-flocalhost")
 BAD_ARGS(frontend_empty_host, "--frontend ',80': empty host", "-f,80")
-BAD_ARGS(frontend_unknown_param, "unknown parameter 'tls-off' (expected no-tls)",
+BAD_ARGS(frontend_unknown_param, "unknown parameter 'tls-off' (expected no-tls or proxyproto)",
          "-f*,80;tls-off")
 BAD_ARGS(frontend_unix, "UNIX domain sockets are not supported", "-funix:/tmp/h2gate.sock")
 BAD_ARGS(tls_frontend_without_key,
