@@ -76,6 +76,13 @@ struct cfg_route {
 
 struct crule_set;
 
+/* One --error-page: the answers with code (400..599; 0 for "*") get the
+ * file at path as their body. */
+struct cfg_error_page {
+    int code;
+    char *path;
+};
+
 /* --add-forwarded parameters (RFC 7239), as bits. */
 enum { CFG_FWD_BY = 1, CFG_FWD_FOR = 2, CFG_FWD_HOST = 4, CFG_FWD_PROTO = 8 };
 
@@ -162,6 +169,8 @@ struct config {
     struct cfg_fields add_request_headers;  /* --add-request-header, in order */
     struct cfg_fields add_response_headers; /* --add-response-header, in order */
     char *server_name;                  /* --server-name; NULL: "h2gate" */
+    struct cfg_error_page *error_pages; /* --error-page, in order */
+    size_t num_error_pages;
     bool no_server_rewrite;             /* pass the backend's Server as it is */
     size_t request_header_field_buffer; /* 64K */
     size_t max_request_header_fields;   /* 100 */

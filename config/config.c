@@ -275,6 +275,16 @@ static int apply(struct loader *ld, const struct opt_def *o, const char *value,
         cfg_fields_add((struct cfg_fields *)(void *)((char *)ld->cfg + o->offset), field);
         return 0;
     }
+    case K_ERROR_PAGE: {
+        struct cfg_error_page page;
+        msg = cfg_parse_error_page(str_cstr(value), &page);
+        if (msg)
+            break;
+        struct config *c = ld->cfg;
+        c->error_pages = xrealloc(c->error_pages, (c->num_error_pages + 1) * sizeof(page));
+        c->error_pages[c->num_error_pages++] = page;
+        return 0;
+    }
     case K_ESCAPE:
         if (strcmp(value, "json") == 0)
             u = CFG_ALOG_ESCAPE_JSON;
@@ -825,5 +835,8 @@ void cfg_cleanup(struct config *cfg)
     crule_set_free(cfg->connect_rules);
     cfg_fields_cleanup(&cfg->add_request_headers);
     cfg_fields_cleanup(&cfg->add_response_headers);
+    for (size_t i = 0; i < cfg->num_error_pages; i++)
+        free(cfg->error_pages[i].path);
+    free(cfg->error_pages);
     *cfg = (struct config){ 0 };
 }

@@ -113,6 +113,22 @@ const char *cfg_parse_field(struct str s, struct cfg_field *out)
     return NULL;
 }
 
+const char *cfg_parse_error_page(struct str s, struct cfg_error_page *out)
+{
+    const char *eq = memchr(s.p, '=', s.len);
+    if (!eq || eq == s.p || (size_t)(eq - s.p) + 1 == s.len)
+        return "expected CODE=PATH or *=PATH";
+    struct str code = str_make(s.p, (size_t)(eq - s.p));
+    uint64_t v = 0;
+    if (str_eq(code, STR_LIT("*")))
+        v = 0;
+    else if (cfg_parse_uint(code, &v) != NULL || v < 400 || v > 599)
+        return "the code must be 400 to 599, or *";
+    out->code = (int)v;
+    out->path = xstrndup(eq + 1, s.len - (size_t)(eq - s.p) - 1);
+    return NULL;
+}
+
 void cfg_fields_add(struct cfg_fields *f, struct cfg_field field)
 {
     f->v = xrealloc(f->v, (f->num + 1) * sizeof(*f->v));

@@ -31,6 +31,7 @@ enum opt_kind {
     K_FWD_BY,   /* --forwarded-by: obfuscated, ip or an _obfuscated token */
     K_FWD_FOR,  /* --forwarded-for: obfuscated or ip (stored as "is ip") */
     K_FIELD,    /* "name: value", appended to the struct cfg_fields at field */
+    K_ERROR_PAGE, /* --error-page: (CODE|*)=PATH, appended to error_pages */
 };
 
 /* Where a value lands in struct config. */
@@ -300,6 +301,12 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
     X(SERVER_NAME, "HTTP", "server-name", 0, K_STR, "<NAME>", 0, 0, "h2gate", server_name,  \
       ST_STR, "The Server field of responses to clients (the backend's is\n"               \
       "replaced; h2gate's own answers carry it too).")                                    \
+    X(ERROR_PAGE, "HTTP", "error-page", 0, K_ERROR_PAGE, "(<CODE>|*)=<PATH>", 0, 0, NULL,    \
+      error_pages, ST_NONE,                                                                \
+      "The body (text/html) of the answers h2gate makes itself with\n"                    \
+      "status CODE (400-599), or with any status for \"*\"; read at start\n"              \
+      "and at each reload; repeatable. A backend's errors pass as they\n"                 \
+      "are.")                                                                              \
     X(NO_SERVER_REWRITE, "HTTP", "no-server-rewrite", 0, K_FLAG, NULL, 0, 0, NULL,          \
       no_server_rewrite, ST_BOOL,                                                          \
       "Pass the backend's Server field as it is (h2gate's own answers\n"                   \

@@ -39,6 +39,10 @@ const char *cfg_parse_forwarded_for(struct str s, bool *is_ip);
  * without control characters (trimmed). out's strings are heap copies. */
 const char *cfg_parse_field(struct str s, struct cfg_field *out);
 void cfg_fields_add(struct cfg_fields *f, struct cfg_field field);
+
+/* --error-page: "CODE=PATH" (CODE 400..599) or "*=PATH" (code 0); path a
+ * heap copy. The file is read by the generation (proxy/gen.c). */
+const char *cfg_parse_error_page(struct str s, struct cfg_error_page *out);
 void cfg_fields_cleanup(struct cfg_fields *f);
 
 /* yes/true/1/on or no/false/0/off, any case. */

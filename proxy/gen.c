@@ -2,14 +2,17 @@
 #include "proxy/balance.h"
 #include "proxy/gen.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/xalloc.h"
 #include "config/config.h"
 #include "proxy/accesslog.h"
 #include "proxy/auth.h"
 #include "proxy/tls.h"
+#include "proxy/xlate.h"
 
 static _Atomic size_t num_alive;
 
@@ -28,6 +31,9 @@ static void gen_free(struct gen *g)
     SSL_CTX_free(g->up_ctx_h2);
     SSL_CTX_free(g->up_ctx_h1);
     lb_rings_free(g->rings, g->cfg.num_routes);
+    for (size_t i = 0; i < g->cfg.num_error_pages && g->pages; i++)
+        free(g->pages[i].body);
+    free(g->pages);
     cfg_cleanup(&g->cfg);
     free(g);
 }
@@ -75,6 +81,66 @@ static int load_tls(struct gen *g, char *err, size_t err_len)
     return 0;
 }
 
+/* Reads one --error-page file into *page. */
+static int read_page(const char *path, struct gen_page *page, char *err, size_t err_len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, err_len, "--error-page: %s: %s", path, strerror(errno));
+        return -1;
+    }
+    page->body = xmalloc(GEN_ERROR_PAGE_MAX + 1);
+    page->len = fread(page->body, 1, GEN_ERROR_PAGE_MAX + 1, f);
+    bool failed = ferror(f);
+    fclose(f);
+    if (failed || page->len > GEN_ERROR_PAGE_MAX) {
+        snprintf(err, err_len, "--error-page: %s: %s", path,
+                 failed ? "cannot read it" : "larger than 64 KiB");
+        return -1;
+    }
+    return 0;
+}
+
+/* Every --error-page file; a page for a code beats "*" whatever the order,
+ * and a later page for the same code beats an earlier one. */
+static int load_error_pages(struct gen *g, char *err, size_t err_len)
+{
+    const struct config *c = &g->cfg;
+    for (size_t i = 0; i < 200; i++)
+        g->page_of[i] = -1;
+    if (!c->num_error_pages)
+        return 0;
+    g->pages = xcalloc(c->num_error_pages, sizeof(*g->pages));
+    for (size_t i = 0; i < c->num_error_pages; i++)
+        if (read_page(c->error_pages[i].path, &g->pages[i], err, err_len) < 0)
+            return -1;
+    for (int pass = 0; pass < 2; pass++) {   /* "*" first, then the codes */
+        for (size_t i = 0; i < c->num_error_pages; i++) {
+            int code = c->error_pages[i].code;
+            if ((code == 0) != (pass == 0))
+                continue;
+            for (int s = 400; s < 600; s++)
+                if (code == 0 || code == s)
+                    g->page_of[s - 400] = (int16_t)i;
+        }
+    }
+    return 0;
+}
+
+const char *gen_error_body(const struct gen *g, int status, char *buf, const char **body,
+                           size_t *len)
+{
+    int i = status >= 400 && status < 600 ? g->page_of[status - 400] : -1;
+    if (i >= 0) {
+        *body = g->pages[i].body;
+        *len = g->pages[i].len;
+        return "text/html; charset=utf-8";
+    }
+    *len = xlate_error_body(buf, 64, status);
+    *body = buf;
+    return "text/plain; charset=utf-8";
+}
+
 struct gen *gen_build(struct config *cfg, char *err, size_t err_len)
 {
     struct gen *g = xcalloc(1, sizeof(*g));
@@ -90,7 +156,8 @@ struct gen *gen_build(struct config *cfg, char *err, size_t err_len)
         gen_free(g);
         return NULL;
     }
-    if (load_formats(g, err, err_len) < 0 || load_tls(g, err, err_len) < 0) {
+    if (load_formats(g, err, err_len) < 0 || load_tls(g, err, err_len) < 0 ||
+        load_error_pages(g, err, err_len) < 0) {
         gen_free(g);
         return NULL;
     }

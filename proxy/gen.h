@@ -32,7 +32,22 @@ struct gen {
     struct alog_format *alog_fmt, *alog_fmt_tunnel;
     size_t num_slots;          /* backend registry slots when published */
     struct lb_ring *rings;     /* per route: affinity=ip's hash ring (balance.h) */
+    /* --error-page bodies: page_of[status - 400] indexes pages, -1 none. */
+    struct gen_page {
+        char *body;
+        size_t len;
+    } *pages;
+    int16_t page_of[200];
 };
+
+/* The largest --error-page file h2gate takes. */
+#define GEN_ERROR_PAGE_MAX (64 * 1024)
+
+/* The body of h2gate's own answer with status, and its content type:
+ * the --error-page file set for the status (text/html), else
+ * "NNN Reason\n" written into buf (64 bytes; text/plain). */
+const char *gen_error_body(const struct gen *g, int status, char *buf, const char **body,
+                           size_t *len);
 
 /* Takes over *cfg (zeroed on return, success or not) and loads what it
  * names: the server certificate and key, the backend TLS contexts, the

@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "proxy/auth.h"
 #include "proxy/cconn.h"
+#include "proxy/gen.h"
 #include "proxy/hdrs.h"
 #include "proxy/sock.h"
 #include "proxy/worker.h"
@@ -224,9 +225,12 @@ static int on_h1_message_complete(http_parser *p)
 static void reject(struct cconn *cc, int status, const char *why)
 {
     log_info("c%" PRIu64 " HTTP/1.1 request rejected with %d: %s", cc->xc.facts.conn_id, status, why);
-    char body[64];
-    size_t n = xlate_error_body(body, sizeof(body), status);
-    struct xlate_resp r = { .status = status, .content_length = (int64_t)n, .keep_alive = false };
+    char buf[64];
+    const char *body;
+    size_t n;
+    const char *ctype = gen_error_body(cc->gen->g, status, buf, &body, &n);
+    struct xlate_resp r = { .status = status, .content_length = (int64_t)n, .keep_alive = false,
+                            .content_type = ctype };
     xlate_resp_config(&r, cc->w->cfg);
     xlate_resp_h1(&cc->out, &r);
     bufq_append(&cc->out, body, n);
@@ -356,8 +360,10 @@ static void send_switch(struct cconn *cc, struct xchg *x)
 static void send_error(struct cconn *cc, struct xchg *x)
 {
     struct h1srv *h = &cc->p.h1;
-    char body[64];
-    size_t n = xlate_error_body(body, sizeof(body), x->error_status);
+    char buf[64];
+    const char *body;
+    size_t n;
+    const char *ctype = gen_error_body(x->gen->g, x->error_status, buf, &body, &n);
     no_switch(cc, x);
     /* An unread request body makes the connection unusable. */
     if (!xchg_req_ended(x) || x->is_connect)
@@ -366,7 +372,8 @@ static void send_error(struct cconn *cc, struct xchg *x)
                             .content_length = (int64_t)n,
                             .keep_alive = h->keep_alive,
                             .proxy_status = x->proxy_status,
-                            .auth_challenge = x->auth_challenge ? auth_challenge() : NULL };
+                            .auth_challenge = x->auth_challenge ? auth_challenge() : NULL,
+                            .content_type = ctype };
     xlate_resp_config(&r, cc->w->cfg);
     xlate_resp_h1(&cc->out, &r);
     x->sent_status = x->error_status;

@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "proxy/auth.h"
 #include "proxy/cconn.h"
+#include "proxy/gen.h"
 #include "proxy/h2abuse.h"
 #include "proxy/hdrs.h"
 #include "proxy/worker.h"
@@ -382,8 +383,10 @@ static int submit_h2_response(struct cconn *cc, struct xchg *x)
     struct xlate_resp r = { .content_length = -1 };
     bool bodyless;
     if (x->error_status) {
-        char body[64];
-        size_t bl = xlate_error_body(body, sizeof(body), x->error_status);
+        char buf[64];
+        const char *body;
+        size_t bl;
+        r.content_type = gen_error_body(x->gen->g, x->error_status, buf, &body, &bl);
         bodyless = x->head_request;
         bufq_cleanup(&x->resp_body); /* whatever a failed backend left */
         if (!bodyless)

@@ -473,7 +473,8 @@ void xlate_resp_h1(struct bufq *out, const struct xlate_resp *r)
         put_joined(out, h, STR_LIT("via"), STR_LIT(", "), STR_NULL);
     }
     if (!h && !r->websocket)
-        put(out, STR_LIT("content-type: text/plain; charset=utf-8\r\n"));
+        put_field(out, STR_LIT("content-type"),
+                  str_cstr(r->content_type ? r->content_type : "text/plain; charset=utf-8"));
     if (r->websocket)
         put_upgrade(out, r->upgrade);
     else if (r->content_length >= 0)
@@ -631,7 +632,9 @@ void xlate_resp_h2(struct xlate_nv *nv, const struct xlate_resp *r)
         return;
     }
     add_resp_config(nv, r);
-    xlate_nv_add(nv, STR_LIT("content-type"), STR_LIT("text/plain; charset=utf-8"), NO_COPY);
+    xlate_nv_add(nv, STR_LIT("content-type"),
+                 str_cstr(r->content_type ? r->content_type : "text/plain; charset=utf-8"),
+                 NO_COPY);
     if (r->content_length >= 0)
         xlate_nv_add(nv, STR_LIT("content-length"),
                      scratch_printf(nv, "%lld", (long long)r->content_length),

@@ -142,6 +142,8 @@ struct xlate_resp {
     const char *server;        /* Server value replacing the backend's, or
                                   NULL: the backend's passes */
     const struct cfg_fields *add; /* --add-response-header fields, or NULL */
+    const char *content_type;  /* h2gate's own answer (hdrs NULL): its type;
+                                  NULL: text/plain */
 };
 
 /* Sets r's server and add from cfg (--server-name, --no-server-rewrite,

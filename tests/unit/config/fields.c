@@ -1,7 +1,8 @@
 /* Unit tests for the options that shape forwarded header fields:
  * --add-forwarded, --strip-incoming-forwarded, --forwarded-by,
  * --forwarded-for, --no-add-x-forwarded-proto,
- * --no-strip-incoming-x-forwarded-proto, --add-request-header. */
+ * --no-strip-incoming-x-forwarded-proto, --add-request-header,
+ * --error-page. */
 #include "tests/unit/config/helpers.h"
 
 #define BAD_ARGS(name, substr, ...)                                              \
@@ -36,6 +37,28 @@ BAD_ARGS(field_framing, "h2gate writes that field itself", "-f*,1;no-tls",
          "--add-request-header=transfer-encoding: chunked")
 BAD_ARGS(field_control, "the value holds a control character", "-f*,1;no-tls",
          "--add-request-header=x-a: 1\x01")
+
+BAD_ARGS(error_page_code, "--error-page '399=/x': the code must be 400 to 599, or *",
+         "-f*,1;no-tls", "--error-page=399=/x")
+BAD_ARGS(error_page_word, "--error-page 'all=/x': the code must be 400 to 599, or *",
+         "-f*,1;no-tls", "--error-page=all=/x")
+BAD_ARGS(error_page_no_path, "--error-page '404=': expected CODE=PATH or *=PATH",
+         "-f*,1;no-tls", "--error-page=404=")
+BAD_ARGS(error_page_no_eq, "--error-page '/x': expected CODE=PATH or *=PATH",
+         "-f*,1;no-tls", "--error-page=/x")
+
+static void test_error_pages(void **state)
+{
+    (void)state;
+    struct config cfg;
+    LOAD_OK(&cfg, "-f*,1;no-tls", "--error-page=*=/a.html", "--error-page=599=/b=c.html");
+    assert_int_equal(cfg.num_error_pages, 2);
+    assert_int_equal(cfg.error_pages[0].code, 0);
+    assert_string_equal(cfg.error_pages[0].path, "/a.html");
+    assert_int_equal(cfg.error_pages[1].code, 599);
+    assert_string_equal(cfg.error_pages[1].path, "/b=c.html");
+    cfg_cleanup(&cfg);
+}
 
 static void test_defaults(void **state)
 {
@@ -100,6 +123,11 @@ int main(void)
         cmocka_unit_test(test_bad_field_reserved),
         cmocka_unit_test(test_bad_field_framing),
         cmocka_unit_test(test_bad_field_control),
+        cmocka_unit_test(test_bad_error_page_code),
+        cmocka_unit_test(test_bad_error_page_word),
+        cmocka_unit_test(test_bad_error_page_no_path),
+        cmocka_unit_test(test_bad_error_page_no_eq),
+        cmocka_unit_test(test_error_pages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,13 +3,16 @@ from the origin's /headers echo, over HTTP/1.1 and HTTP/2 to HTTP/1.1 and
 HTTP/2 backends (issue 13, "The real client address" and "Header rules"):
 --add-forwarded, --strip-incoming-forwarded, --forwarded-by,
 --forwarded-for, --no-add-x-forwarded-proto,
---no-strip-incoming-x-forwarded-proto, --add-request-header."""
+--no-strip-incoming-x-forwarded-proto, --add-request-header,
+--add-response-header, --server-name, --no-server-rewrite, --error-page."""
 
 import re
+import signal
+import time
 
 import pytest
 
-from conftest import IS_NGHTTPX
+from conftest import IS_NGHTTPX, free_port, run_gate
 from test_headers import h1_headers, h2_headers, parse, values
 from testlib import HOST, H1Conn, H2Client
 
@@ -203,3 +206,70 @@ def test_no_server_rewrite_passes_the_backends(procs):
     _, rewritten = fields(h1_response(g2.port, "/size/1"))
     assert rewritten.get("server") == "h2gate", rewritten
     assert plain.get("server") == "h2gate-origin", plain
+
+
+# ---------------------------------------------------------------------------
+# --error-page
+
+
+def test_error_pages(procs, tmp_path):
+    """--error-page=404=F and *=G: h2gate's own 404 (no route) is F and its
+    502 (dead backend) G, as text/html with the right length, on both
+    client protocols; HEAD gets the head only; a backend's own 404 passes
+    as the backend sent it."""
+    f404, fany = tmp_path / "404.html", tmp_path / "any.html"
+    f404.write_bytes(b"<h1>not here</h1>\n")
+    fany.write_bytes(b"<h1>something broke</h1>\n" * 3)
+    o = procs.origin()
+    dead = free_port()
+    g = procs.gate([o.backend("/status/"), "%s,%d;/dead/" % (HOST, dead)], tls=False,
+                   extra=["--error-page=*=%s" % fany, "--error-page=404=%s" % f404])
+    for get in (h1_response, h2_response):
+        for path, status, body in (("/nowhere", 404, f404.read_bytes()),
+                                   ("/dead/x", 502, fany.read_bytes())):
+            r = get(g.port, path)
+            assert r.status == status, r
+            _, d = fields(r)
+            assert d["content-type"] == "text/html; charset=utf-8", d
+            got = r.body if hasattr(r, "body") else bytes(r.data)
+            assert got == body, (path, got)
+        r = get(g.port, "/status/404")      # the backend's own 404
+        assert r.status == 404
+        got = r.body if hasattr(r, "body") else bytes(r.data)
+        assert b"<h1>" not in got, got
+    with H1Conn(g.port) as c:
+        c.send(b"HEAD /nowhere HTTP/1.1\r\nHost: a\r\n\r\n")
+        r = c.read_response(method="HEAD")
+    assert r.status == 404 and r.body == b""
+    assert int(dict(r.headers)["content-length"]) == len(f404.read_bytes())
+
+
+def test_error_page_reread_at_reload_and_bad_file(procs, tmp_path):
+    """The file is read at start and again at each reload; a file that
+    cannot be read stops the start (and a reload keeps the old page)."""
+    page = tmp_path / "404.html"
+    page.write_bytes(b"first\n")
+    g = procs.gate([procs.origin().backend("/size/")], tls=False,
+                   extra=["--error-page=404=%s" % page])
+    assert h1_response(g.port, "/x").body == b"first\n"
+    page.write_bytes(b"second\n")
+    g.signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while h1_response(g.port, "/x").body != b"second\n":
+        assert time.monotonic() < deadline, g.log()
+        time.sleep(0.05)
+    page.unlink()
+    g.signal(signal.SIGHUP)
+    wait_log(g, "--error-page: %s: No such file or directory" % page)
+    assert h1_response(g.port, "/x").body == b"second\n"
+    p = run_gate(["-f", "%s,%d;no-tls" % (HOST, free_port()),
+                  "--error-page=404=%s" % page, "-t"])
+    assert p.returncode != 0
+    assert "--error-page: %s: No such file or directory" % page in p.stderr, p.stderr
+
+
+def wait_log(g, text, timeout=10):
+    deadline = time.monotonic() + timeout
+    while text not in g.log():
+        assert time.monotonic() < deadline, g.log()
+        time.sleep(0.05)
