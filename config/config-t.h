@@ -49,6 +49,12 @@ struct cfg_backend {
     uint32_t fall, rise;   /* ";fall=N" (0: no passive health), ";rise=N" */
     char *health_path;     /* ";health=/PATH": active HTTP probe, or NULL */
     bool dns;              /* ";dns": re-resolved while running (proxy/dnswatch.h) */
+    /* ";read-timeout=", ";write-timeout=": this member's, instead of
+     * --backend-read-timeout / --backend-write-timeout (0: those). Like
+     * health, read from the generation's copy (upool_use), never from the
+     * interned object, so a reload can change them. */
+    double read_timeout, write_timeout;
+    bool redirect_if_not_tls; /* ";redirect-if-not-tls": moved to the route */
     struct cfg_group_policy group; /* parsed here, moved to the route */
     /* One address of the name (cfg_load() makes a member of each address
      * the name resolves to, config/resolve.h). */
@@ -72,6 +78,7 @@ struct cfg_route {
     uint32_t *weights;              /* by member: its -b's weight */
     size_t num_backends;
     struct cfg_group_policy policy;
+    bool redirect_if_not_tls;       /* a member's ";redirect-if-not-tls" */
 };
 
 struct crule_set;
@@ -172,6 +179,7 @@ struct config {
     struct cfg_error_page *error_pages; /* --error-page, in order */
     size_t num_error_pages;
     bool no_server_rewrite;             /* pass the backend's Server as it is */
+    uint32_t redirect_https_port;       /* 443: redirect-if-not-tls's port */
     size_t request_header_field_buffer; /* 64K */
     size_t max_request_header_fields;   /* 100 */
     size_t response_header_field_buffer; /* 64K */

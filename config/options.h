@@ -307,6 +307,10 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       "status CODE (400-599), or with any status for \"*\"; read at start\n"              \
       "and at each reload; repeatable. A backend's errors pass as they\n"                 \
       "are.")                                                                              \
+    X(REDIRECT_HTTPS_PORT, "HTTP", "redirect-https-port", 0, K_NUM, "<PORT>", 1, 65535, "443", \
+      redirect_https_port, ST_U32,                                                         \
+      "The port of the https URL a backend with \"redirect-if-not-tls\"\n"                \
+      "redirects cleartext requests to (308).")                                            \
     X(NO_SERVER_REWRITE, "HTTP", "no-server-rewrite", 0, K_FLAG, NULL, 0, 0, NULL,          \
       no_server_rewrite, ST_BOOL,                                                          \
       "Pass the backend's Server field as it is (h2gate's own answers\n"                   \

@@ -101,6 +101,7 @@ static void add_member(struct cfg_route *r, struct cfg_backend *be)
     r->weights = xrealloc(r->weights, (r->num_backends + 1) * sizeof(*r->weights));
     r->weights[r->num_backends] = be->weight;
     r->backends[r->num_backends++] = be;
+    r->redirect_if_not_tls |= be->redirect_if_not_tls;
 }
 
 static bool same_opt_str(const char *a, const char *b)

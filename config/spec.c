@@ -1,4 +1,5 @@
 /* The address specs of -f and -b, read the way nghttpx reads them. */
+#include "config/config.h"
 #include "config/parse.h"
 
 #include <ctype.h>
@@ -210,8 +211,8 @@ static const char *parse_group_param(struct str name, struct str v, struct cfg_g
     } else {
         return fmt(buf, buf_len, "unknown parameter", name,
                    " (expected proto=, tls, sni=, weight=, fall=, rise=, health=, lb=, "
-                   "affinity=, affinity-cookie-name=, affinity-cookie-path= or "
-                   "affinity-cookie-secure=)");
+                   "affinity=, affinity-cookie-name=, affinity-cookie-path=, "
+                   "affinity-cookie-secure=, read-timeout= or write-timeout=)");
     }
     return NULL;
 }
@@ -229,11 +230,16 @@ static const char *parse_param(struct str f, struct cfg_backend *be, char *buf,
         be->dns = true;
         return NULL;
     }
+    if (str_eq(f, STR_LIT("redirect-if-not-tls"))) {
+        be->redirect_if_not_tls = true;
+        return NULL;
+    }
     const char *eq = memchr(f.p, '=', f.len);
     struct str name = eq ? str_make(f.p, (size_t)(eq - f.p)) : f;
     struct str v = eq ? str_make(eq + 1, f.len - name.len - 1) : STR_LIT("");
     if (!eq)
-        return fmt(buf, buf_len, "unknown parameter", f, " (expected NAME=VALUE, tls or dns)");
+        return fmt(buf, buf_len, "unknown parameter", f,
+                   " (expected NAME=VALUE, tls, dns or redirect-if-not-tls)");
     if (str_eq(name, STR_LIT("proto"))) {
         if (str_eq(v, STR_LIT("h2")))
             be->proto = CFG_PROTO_H2;
@@ -251,6 +257,13 @@ static const char *parse_param(struct str f, struct cfg_backend *be, char *buf,
     }
     if (str_eq(name, STR_LIT("weight")))
         return param_num(v, "weight", 1, 256, &be->weight, buf, buf_len);
+    if (str_eq(name, STR_LIT("read-timeout")) || str_eq(name, STR_LIT("write-timeout"))) {
+        double d;
+        if (cfg_parse_duration(v, &d) != NULL || d <= 0)
+            return fmt(buf, buf_len, "invalid timeout", v, " (expected a duration above 0: 90s, 1h)");
+        *(str_eq(name, STR_LIT("read-timeout")) ? &be->read_timeout : &be->write_timeout) = d;
+        return NULL;
+    }
     if (str_eq(name, STR_LIT("fall")))
         return param_num(v, "fall", 0, 1000, &be->fall, buf, buf_len);
     if (str_eq(name, STR_LIT("rise")))

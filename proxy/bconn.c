@@ -9,6 +9,7 @@
 #include <openssl/err.h>
 #include <openssl/rand.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -149,9 +150,15 @@ static struct str new_ws_key(struct bconn *bc)
     return str_make(bc->ws_key, n);
 }
 
+/* When on_bc_timer first looks: the sooner of the read and write
+ * timeouts (it re-arms for whichever applies then). */
+static double first_deadline(const struct bconn *bc)
+{
+    return fmin(upool_read_timeout(bc->w, bc->be), upool_write_timeout(bc->w, bc->be));
+}
+
 void bconn_attach(struct bconn *bc, struct xchg *x)
 {
-    const struct config *cfg = bc->w->cfg;
     if (bc->state == BC_IDLE) {
         bc->state = BC_BUSY;
         bc->reused = true;
@@ -201,7 +208,7 @@ void bconn_attach(struct bconn *bc, struct xchg *x)
     if (bc->state == BC_BUSY) {
         sock_read_start(&bc->sock);
         bc->last_activity = ev_now(bc->w->loop);
-        arm_timer(bc, cfg->backend_read_timeout);
+        arm_timer(bc, first_deadline(bc));
         pump(bc);
     }
 }
@@ -503,7 +510,7 @@ static void on_bc_ready(struct sock *s, int err, const char *why, int sys_errno)
     }
     bc->state = BC_BUSY;
     bc->last_activity = ev_now(bc->w->loop);
-    arm_timer(bc, bc->w->cfg->backend_read_timeout);
+    arm_timer(bc, first_deadline(bc));
     sock_read_start(&bc->sock);
     if (!bc->up.x) {
         to_pool(bc);
@@ -596,7 +603,6 @@ static void on_bc_timer(struct ev_loop *loop, ev_timer *t, int revents)
 {
     (void)revents;
     struct bconn *bc = t->data;
-    const struct config *cfg = bc->w->cfg;
     double now = ev_now(loop);
     switch (bc->state) {
     case BC_CONNECTING:
@@ -613,9 +619,8 @@ static void on_bc_timer(struct ev_loop *loop, ev_timer *t, int revents)
             bc->last_activity = now;
         /* Bytes waiting to go out are held to the write timeout. */
         bool writing = bufq_len(&bc->out) > 0;
-        double timeout = writing && cfg->backend_write_timeout < cfg->backend_read_timeout
-                             ? cfg->backend_write_timeout
-                             : cfg->backend_read_timeout;
+        double rt = upool_read_timeout(bc->w, bc->be), wt = upool_write_timeout(bc->w, bc->be);
+        double timeout = writing && wt < rt ? wt : rt;
         double left = bc->last_activity + timeout - now;
         if (left > 0) {
             arm_timer(bc, left);

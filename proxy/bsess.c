@@ -117,9 +117,9 @@ static double next_deadline(struct bsess *s)
     if (s->num_streams == 0)
         d = fmin(d, s->idle_since + upool_keep_alive(s->w, s->be));
     else
-        d = fmin(d, s->last_read + cfg->backend_read_timeout);
+        d = fmin(d, s->last_read + upool_read_timeout(s->w, s->be));
     if (bufq_len(&s->out))
-        d = fmin(d, s->last_write + cfg->backend_write_timeout);
+        d = fmin(d, s->last_write + upool_write_timeout(s->w, s->be));
     return d;
 }
 
@@ -737,7 +737,7 @@ static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
     /* A backend that stops reading would pin the session and its streams:
      * output pending with no write progress is a timeout, as for HTTP/1.1
      * backends (bconn.c), 504. */
-    if (bufq_len(&s->out) && now >= s->last_write + cfg->backend_write_timeout) {
+    if (bufq_len(&s->out) && now >= s->last_write + upool_write_timeout(s->w, s->be)) {
         stats_backend_timeout(s->w->stats, (long)s->be->index);
         kill_session(s, 504, "write timed out", false);
         return;
@@ -747,7 +747,7 @@ static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
             kill_session(s, 502, "idle", false);
             return;
         }
-    } else if (now >= s->last_read + cfg->backend_read_timeout) {
+    } else if (now >= s->last_read + upool_read_timeout(s->w, s->be)) {
         /* Streams paused for slow clients do not count against the
          * backend. */
         for (struct bstream *bs = s->streams; bs; bs = bs->next) {
@@ -756,7 +756,7 @@ static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
                 break;
             }
         }
-        if (now >= s->last_read + cfg->backend_read_timeout) {
+        if (now >= s->last_read + upool_read_timeout(s->w, s->be)) {
             stats_backend_timeout(s->w->stats, (long)s->be->index);
             kill_session(s, 504, "read timed out", false);
             return;

@@ -373,7 +373,8 @@ static void send_error(struct cconn *cc, struct xchg *x)
                             .keep_alive = h->keep_alive,
                             .proxy_status = x->proxy_status,
                             .auth_challenge = x->auth_challenge ? auth_challenge() : NULL,
-                            .content_type = ctype };
+                            .content_type = ctype,
+                            .location = x->location };
     xlate_resp_config(&r, cc->w->cfg);
     xlate_resp_h1(&cc->out, &r);
     x->sent_status = x->error_status;

@@ -396,6 +396,7 @@ static int submit_h2_response(struct cconn *cc, struct xchg *x)
         r.content_length = (int64_t)bl;
         r.proxy_status = x->proxy_status;
         r.auth_challenge = x->auth_challenge ? auth_challenge() : NULL;
+        r.location = x->location;
     } else {
         /* RFC 8441 §5: the backend's 101 is the client's 200. */
         bool ws_open = x->websocket && x->status == 101;

@@ -20,6 +20,9 @@ struct upool_backend {
     size_t q_len;
     bool retired;                       /* no route of the current generation names it */
     uint32_t outstanding;               /* exchanges on it now (lb=least-outstanding) */
+    /* Its read and write timeouts in the current generation (its -b's
+     * read-timeout=/write-timeout=, else the global ones): upool_use. */
+    double read_timeout, write_timeout;
 };
 
 /* A worker's upstream pool. Touched only by its worker. */

@@ -80,9 +80,22 @@ void upool_use(struct worker *w, size_t num_slots)
         p->num_be = num_slots;
     }
     bool *used = xcalloc(p->num_be ? p->num_be : 1, sizeof(*used));
-    for (size_t i = 0; i < w->cfg->num_backends; i++)
-        used[w->cfg->backends[i].index] = true;
+    const struct config *cfg = w->cfg;
+    for (size_t i = 0; i < cfg->num_backends; i++) {
+        const struct cfg_backend *b = &cfg->backends[i];
+        struct upool_backend *bk = &p->be[b->index];
+        if (!used[b->index])
+            bk->read_timeout = bk->write_timeout = 0;
+        used[b->index] = true;
+        /* One member in several -b with different values: the longest. */
+        bk->read_timeout = fmax(bk->read_timeout, b->read_timeout);
+        bk->write_timeout = fmax(bk->write_timeout, b->write_timeout);
+    }
     for (size_t i = 0; i < p->num_be; i++) {
+        if (used[i] && !p->be[i].read_timeout)
+            p->be[i].read_timeout = cfg->backend_read_timeout;
+        if (used[i] && !p->be[i].write_timeout)
+            p->be[i].write_timeout = cfg->backend_write_timeout;
         p->be[i].retired = !used[i];
         if (!used[i])
             close_unused(&p->be[i], "backend no longer configured");
@@ -341,6 +354,18 @@ bool upool_h1_put(struct bconn *bc)
     bk->num_idle++;
     stats_backend_idle(w->stats, (long)bc->be->index, true);
     return true;
+}
+
+double upool_read_timeout(struct worker *w, const struct cfg_backend *be)
+{
+    double t = backend_of(w, be)->read_timeout;
+    return t > 0 ? t : w->cfg->backend_read_timeout;
+}
+
+double upool_write_timeout(struct worker *w, const struct cfg_backend *be)
+{
+    double t = backend_of(w, be)->write_timeout;
+    return t > 0 ? t : w->cfg->backend_write_timeout;
 }
 
 double upool_keep_alive(struct worker *w, const struct cfg_backend *be)

@@ -85,6 +85,11 @@ void upool_connect_done(struct worker *w, const struct cfg_backend *be, int err,
  * down, the pool is at its cap, or a reload removed the backend). */
 bool upool_h1_put(struct bconn *bc);
 
+/* be's read and write timeouts: its -b's read-timeout= and
+ * write-timeout=, else --backend-read-timeout and --backend-write-timeout. */
+double upool_read_timeout(struct worker *w, const struct cfg_backend *be);
+double upool_write_timeout(struct worker *w, const struct cfg_backend *be);
+
 /* How long an idle HTTP/2 session to be may stay open:
  * --backend-keep-alive-timeout, or 0 once a reload removed be from every
  * route (its sessions close as soon as their last stream ends). */

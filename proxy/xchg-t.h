@@ -166,6 +166,7 @@ struct xchg {
     uint32_t rst_code;      /* HTTP/2 reset code when too late (0: INTERNAL_ERROR) */
     const char *proxy_status; /* RFC 9209 error type for error answers, or NULL */
     bool auth_challenge;    /* 407: add Proxy-Authenticate */
+    char *location;         /* h2gate's own redirect: its Location (heap) */
     uint64_t resp_bytes;    /* body bytes sent to the client */
     double head_sent_at;    /* ev_now when the response head was queued */
     int sent_status;        /* the status the client was sent, 0 before */

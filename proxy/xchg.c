@@ -107,6 +107,7 @@ void xchg_free(struct xchg *x)
     hdrs_cleanup(&x->interim);
     bufq_cleanup(&x->req_body);
     bufq_cleanup(&x->resp_body);
+    free(x->location);
     wrk_gen_unpin(w, x->gen);
     free(x);
 }
@@ -208,6 +209,36 @@ void xchg_notify(struct xchg *x)
     x->cl->ops->wake(x);
 }
 
+/* ";redirect-if-not-tls" on a cleartext connection: 308 to the same
+ * host and path over https, on --redirect-https-port (RFC 9110 §15.4.9:
+ * the method and body are kept by the client). */
+static void redirect_to_https(struct xchg *x, const struct config *cfg, struct str path)
+{
+    struct str host = xchg_authority(x);
+    if (host.len == 0) {
+        long i = hdrs_find(&x->req, STR_LIT("host"));
+        if (i >= 0)
+            host = hdrs_value(&x->req, (size_t)i);
+    }
+    /* The host without its port: the last ':' after any IPv6 bracket. */
+    const char *rb = memrchr(host.p, ']', host.len);
+    const char *colon = memrchr(host.p, ':', host.len);
+    if (colon && (!rb || colon > rb))
+        host.len = (size_t)(colon - host.p);
+    if (host.len == 0) {
+        xchg_fail(x, 400, "no host to redirect to");
+        return;
+    }
+    char port[8] = "";
+    if (cfg->redirect_https_port != 443)
+        snprintf(port, sizeof(port), ":%u", cfg->redirect_https_port);
+    size_t len = 8 + host.len + strlen(port) + path.len + 1;
+    x->location = xmalloc(len);
+    snprintf(x->location, len, "https://%.*s%s%.*s", (int)host.len, host.p, port, (int)path.len,
+             path.p);
+    xchg_fail(x, 308, "redirect-if-not-tls");
+}
+
 void xchg_fail(struct xchg *x, int status, const char *why)
 {
     struct str m = xchg_method(x), p = x->is_connect ? xchg_connect_target(x) : xchg_path(x);
@@ -285,6 +316,10 @@ void xchg_start(struct xchg *x)
     x->route = cfg_route_match(cfg, xchg_authority(x), path);
     if (!x->route) {
         xchg_fail(x, 404, "no route");
+        return;
+    }
+    if (x->route->redirect_if_not_tls && !x->cl->facts.tls) {
+        redirect_to_https(x, cfg, path);
         return;
     }
     if (x->expect_continue && !xchg_req_ended(x))

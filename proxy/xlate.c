@@ -485,6 +485,8 @@ void xlate_resp_h1(struct bufq *out, const struct xlate_resp *r)
         bufq_appendf(out, "proxy-status: h2gate; error=%s\r\n", r->proxy_status);
     if (r->auth_challenge)
         bufq_appendf(out, "proxy-authenticate: %s\r\n", r->auth_challenge);
+    if (r->location)
+        put_field(out, STR_LIT("location"), str_cstr(r->location));
     if (r->server)
         put_field(out, STR_LIT("server"), str_cstr(r->server));
     for (size_t i = 0; r->add && i < r->add->num; i++)
@@ -645,6 +647,8 @@ void xlate_resp_h2(struct xlate_nv *nv, const struct xlate_resp *r)
                      NGHTTP2_NV_FLAG_NO_COPY_NAME);
     if (r->auth_challenge)
         xlate_nv_add(nv, STR_LIT("proxy-authenticate"), str_cstr(r->auth_challenge), NO_COPY);
+    if (r->location)
+        xlate_nv_add(nv, STR_LIT("location"), str_cstr(r->location), NGHTTP2_NV_FLAG_NO_COPY_NAME);
 }
 
 void xlate_interim_h2(struct xlate_nv *nv, int status, const struct hdrs *h)

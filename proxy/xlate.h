@@ -144,6 +144,7 @@ struct xlate_resp {
     const struct cfg_fields *add; /* --add-response-header fields, or NULL */
     const char *content_type;  /* h2gate's own answer (hdrs NULL): its type;
                                   NULL: text/plain */
+    const char *location;      /* h2gate's own redirect: Location, or NULL */
 };
 
 /* Sets r's server and add from cfg (--server-name, --no-server-rewrite,

@@ -8,6 +8,8 @@ HTTP/2 backends (issue 13, "The real client address" and "Header rules"):
 
 import re
 import signal
+import socket
+import threading
 import time
 
 import pytest
@@ -273,3 +275,81 @@ def wait_log(g, text, timeout=10):
     while text not in g.log():
         assert time.monotonic() < deadline, g.log()
         time.sleep(0.05)
+
+
+# ---------------------------------------------------------------------------
+# per-member timeouts and redirect-if-not-tls (backend parameters)
+
+
+@pytest.mark.parametrize("proto", ["http/1.1", "h2"])
+def test_member_read_timeout_overrides_the_global_one(procs, proto):
+    """--backend-read-timeout=1s, but ";read-timeout=5s" on the member of
+    slow.example: a 2-second answer arrives from it, while the same answer
+    from the other member is cut with 504."""
+    slow, other = procs.origin(), procs.origin()
+    g = procs.gate(["%s,%d;slow.example/;proto=%s;read-timeout=5s" % (HOST, slow.port, proto),
+                    "%s,%d;;proto=%s" % (HOST, other.port, proto)],
+                   tls=False, extra=["--backend-read-timeout=1s"])
+    for host, status in (("slow.example", 200), ("other.example", 504)):
+        with H1Conn(g.port, timeout=20) as c:
+            c.send(b"GET /delay/2000 HTTP/1.1\r\nHost: %s\r\n\r\n" % host.encode())
+            assert c.read_response().status == status, host
+
+
+def test_member_write_timeout_overrides_the_global_one(procs):
+    """A member that never reads: with ";write-timeout=1s" (the global
+    one an hour) a large upload to it ends in 504 once its bytes stop
+    moving, and the client, still sending, gets the answer."""
+    lsn = socket.socket()
+    lsn.bind((HOST, 0))
+    lsn.listen(4)
+    try:
+        g = procs.gate(["%s,%d;;write-timeout=1s" % (HOST, lsn.getsockname()[1])], tls=False,
+                       extra=["--backend-write-timeout=1h", "--backend-read-timeout=1h"])
+        body = b"u" * (64 * 1024 * 1024)
+        with socket.create_connection((HOST, g.port), timeout=20) as s:
+            def send():
+                try:
+                    s.sendall(b"POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n"
+                              % len(body) + body)
+                except OSError:
+                    pass
+            t = threading.Thread(target=send)
+            t.start()
+            got = b""
+            while not got.endswith(b"\n") or b"\r\n\r\n" not in got:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                got += chunk
+            s.shutdown(socket.SHUT_RDWR)
+            t.join(20)
+        assert got.startswith(b"HTTP/1.1 504 "), got[:200]
+    finally:
+        lsn.close()
+
+
+def test_redirect_if_not_tls(procs):
+    """A route whose member has ";redirect-if-not-tls" answers cleartext
+    requests with 308 to the same host and path over https (on
+    --redirect-https-port; none in the URL for 443) and serves TLS ones;
+    other routes serve cleartext as before."""
+    o = procs.origin()
+    g = procs.gate(["%s,%d;/size/;redirect-if-not-tls" % (HOST, o.port), o.backend()],
+                   extra=["--redirect-https-port=8443"])
+    r = h1_response(g.port, "/size/5?x=1")
+    assert r.status == 308, r
+    assert dict(r.headers)["location"] == "https://a:8443/size/5?x=1", r.headers
+    with H2Client(g.port) as c:
+        sid = c.request("/size/5", authority="example.org:80")
+        r2 = c.wait_streams([sid])[0]
+    _, d = fields(r2)
+    assert r2.status == 308 and d["location"] == "https://example.org:8443/size/5", d
+    assert h1_response(g.port, "/").status == 200      # another route
+    with H2Client(g.tls_port, tls=True) as c:
+        sid = c.request("/size/5")
+        r3 = c.wait_streams([sid])[0]
+    assert r3.status == 200 and len(bytes(r3.data)) == 5, r3
+    g2 = procs.gate(["%s,%d;/size/;redirect-if-not-tls" % (HOST, o.port)], tls=False)
+    r4 = h1_response(g2.port, "/size/1")
+    assert dict(r4.headers)["location"] == "https://a/size/1", r4.headers

@@ -2,7 +2,9 @@
  * --add-forwarded, --strip-incoming-forwarded, --forwarded-by,
  * --forwarded-for, --no-add-x-forwarded-proto,
  * --no-strip-incoming-x-forwarded-proto, --add-request-header,
- * --error-page. */
+ * --error-page, --redirect-https-port; the backend parameters
+ * read-timeout=, write-timeout=, redirect-if-not-tls and the frontend's
+ * proxyproto. */
 #include "tests/unit/config/helpers.h"
 
 #define BAD_ARGS(name, substr, ...)                                              \
@@ -57,6 +59,37 @@ static void test_error_pages(void **state)
     assert_string_equal(cfg.error_pages[0].path, "/a.html");
     assert_int_equal(cfg.error_pages[1].code, 599);
     assert_string_equal(cfg.error_pages[1].path, "/b=c.html");
+    cfg_cleanup(&cfg);
+}
+
+BAD_ARGS(backend_read_timeout, "invalid timeout '0' (expected a duration above 0: 90s, 1h)",
+         "-f*,1;no-tls", "-b127.0.0.1,80;;read-timeout=0")
+BAD_ARGS(backend_write_timeout, "invalid timeout 'soon'", "-f*,1;no-tls",
+         "-b127.0.0.1,80;;write-timeout=soon")
+BAD_ARGS(frontend_param, "unknown parameter 'proxy' (expected no-tls or proxyproto)",
+         "-f*,1;no-tls;proxy")
+BAD_ARGS(redirect_port, "--redirect-https-port '0'", "-f*,1;no-tls", "--redirect-https-port=0")
+
+/* Per-member timeouts, redirect-if-not-tls on the route, ;proxyproto. */
+static void test_backend_and_frontend_params(void **state)
+{
+    (void)state;
+    struct config cfg;
+    LOAD_OK(&cfg, "-f*,1;no-tls;proxyproto", "-f*,2", "/k", "/c",
+            "-b127.0.0.1,8001;/grpc/;read-timeout=1h;write-timeout=90s;redirect-if-not-tls",
+            "-b127.0.0.2,8001;/grpc/", "-b127.0.0.3,8001", "--redirect-https-port=8443");
+    assert_true(cfg.frontends[0].proxyproto);
+    assert_false(cfg.frontends[1].proxyproto);
+    assert_true(cfg.backends[0].read_timeout == 3600.);
+    assert_true(cfg.backends[0].write_timeout == 90.);
+    assert_true(cfg.backends[1].read_timeout == 0.);   /* the global one */
+    assert_int_equal(cfg.redirect_https_port, 8443);
+    for (size_t i = 0; i < cfg.num_routes; i++)
+        assert_int_equal(cfg.routes[i].redirect_if_not_tls,
+                         strcmp(cfg.routes[i].path, "/grpc/") == 0);
+    cfg_cleanup(&cfg);
+    LOAD_OK(&cfg, "-f*,1;no-tls");
+    assert_int_equal(cfg.redirect_https_port, 443);
     cfg_cleanup(&cfg);
 }
 
@@ -128,6 +161,11 @@ int main(void)
         cmocka_unit_test(test_bad_error_page_no_path),
         cmocka_unit_test(test_bad_error_page_no_eq),
         cmocka_unit_test(test_error_pages),
+        cmocka_unit_test(test_bad_backend_read_timeout),
+        cmocka_unit_test(test_bad_backend_write_timeout),
+        cmocka_unit_test(test_bad_frontend_param),
+        cmocka_unit_test(test_bad_redirect_port),
+        cmocka_unit_test(test_backend_and_frontend_params),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
