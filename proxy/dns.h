@@ -14,7 +14,11 @@
 
 #include "common/str.h"
 
-#define DNS_MAX_ADDRS 16
+/* The addresses of one answer h2gate keeps: as many as a backend name
+ * may have members at start (config/resolve.c), so a ";dns" name's
+ * members follow answers as large (a headless Service with many pods).
+ * A CONNECT tries at most TUN_MAX_ADDRS of them. */
+#define DNS_MAX_ADDRS 64
 /* Names cached per worker; the oldest goes first when full. */
 #define DNS_CACHE_MAX 1024
 /* How long NXDOMAIN (and "no address") answers are cached, at most. */

@@ -379,6 +379,24 @@ def test_dns_members_follow_the_answer(procs, dns):
     assert snap.get("h2gate_config_reloads_total") == 0   # rebuilds are not reloads
 
 
+def test_dns_answer_of_many_addresses_all_members(procs, dns):
+    """A ;dns name answering 28 addresses (a headless Service with many
+    pods): every one is a member, at start and after a change (the cap is
+    64, as for names resolved at start)."""
+    o = procs.origin()
+    many = ["127.0.1.%d" % i for i in range(1, 29)]
+    dns.set("many.test", many[:20])
+    g = gate_with_admin(procs, ["many.test,%d;;dns" % o.port], tls=False,
+                        extra=["--dns-server=" + dns.addr])
+
+    def labels():
+        return set(scrape(g.admin_port).label_values("h2gate_backend_up", "backend"))
+    assert labels() == {"many.test:%d@%s" % (o.port, a) for a in many[:20]}
+    dns.set("many.test", many)
+    wait_until(lambda: {"many.test:%d@%s" % (o.port, a) for a in many} <= labels(),
+               "all 28 addresses to be members")
+
+
 def test_dns_name_without_address_at_start_waits(procs, dns):
     o = procs.origin()
     g = gate_with_admin(procs, ["later.test,%d;;dns" % o.port], tls=False,
