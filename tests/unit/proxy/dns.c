@@ -534,9 +534,10 @@ static void test_fake_timeout(void **state)
 
 /* ---- dns_collect on hand-made c-ares answers ---- */
 
-static struct ares_addrinfo_node nodes[40];
-static struct sockaddr_in6 sin6s[40];
-static struct sockaddr_in sins[40];
+#define MAX_NODES (2 * DNS_MAX_ADDRS + 8)
+static struct ares_addrinfo_node nodes[MAX_NODES];
+static struct sockaddr_in6 sin6s[MAX_NODES];
+static struct sockaddr_in sins[MAX_NODES];
 
 /* spec: "6:2001:db8::1 4:192.0.2.1 ..." */
 static struct ares_addrinfo make_ai(const char *const *addrs)
@@ -600,44 +601,45 @@ static void test_collect_order_and_dedup(void **state)
     assert_int_equal(res.num, 0);
 }
 
+/* More addresses than DNS_MAX_ADDRS: few IPv4 ones are all kept beside
+ * the IPv6 ones; many of each are kept half and half. */
 static void test_collect_cap_keeps_both_families(void **state)
 {
     (void)state;
-    char v6[30][64], v4[30][64];
-    const char *list[64];
-    size_t n = 0;
-    for (int i = 0; i < 20; i++) {
+    enum { MANY = DNS_MAX_ADDRS + 4, HALF = DNS_MAX_ADDRS / 2 };
+    static char v6[MANY][64], v4[MANY][64];
+    const char *list[2 * MANY + 1];
+    for (int i = 0; i < MANY; i++) {
         snprintf(v6[i], sizeof(v6[i]), "2001:db8::%x", i + 1);
-        list[n++] = v6[i];
-    }
-    for (int i = 0; i < 3; i++) {
         snprintf(v4[i], sizeof(v4[i]), "192.0.2.%d", i + 1);
-        list[n++] = v4[i];
     }
+    size_t n = 0;
+    for (int i = 0; i < MANY; i++)
+        list[n++] = v6[i];
+    for (int i = 0; i < 3; i++)
+        list[n++] = v4[i];
     list[n] = NULL;
     struct ares_addrinfo ai = make_ai(list);
-    struct dns_result res;
+    static struct dns_result res;
     dns_collect(&ai, &res);
     assert_int_equal(res.num, DNS_MAX_ADDRS);
-    assert_int_equal(res.addrs[12].ss_family, AF_INET6);
-    assert_int_equal(res.addrs[13].ss_family, AF_INET);
-    assert_int_equal(res.addrs[15].ss_family, AF_INET);
+    assert_int_equal(res.addrs[DNS_MAX_ADDRS - 4].ss_family, AF_INET6);
+    assert_int_equal(res.addrs[DNS_MAX_ADDRS - 3].ss_family, AF_INET);
+    assert_int_equal(res.addrs[DNS_MAX_ADDRS - 1].ss_family, AF_INET);
 
     n = 0;
-    for (int i = 0; i < 20; i++)
+    for (int i = 0; i < MANY; i++)
         list[n++] = v6[i];
-    for (int i = 0; i < 20; i++) {
-        snprintf(v4[i], sizeof(v4[i]), "192.0.2.%d", i + 1);
+    for (int i = 0; i < MANY; i++)
         list[n++] = v4[i];
-    }
     list[n] = NULL;
     ai = make_ai(list);
     dns_collect(&ai, &res);
     assert_int_equal(res.num, DNS_MAX_ADDRS);
-    assert_int_equal(res.addrs[7].ss_family, AF_INET6);
-    assert_int_equal(res.addrs[8].ss_family, AF_INET);
+    assert_int_equal(res.addrs[HALF - 1].ss_family, AF_INET6);
+    assert_int_equal(res.addrs[HALF].ss_family, AF_INET);
     char buf[64];
-    assert_string_equal(addr_str(&res.addrs[8], buf), "192.0.2.1");
+    assert_string_equal(addr_str(&res.addrs[HALF], buf), "192.0.2.1");
 }
 
 int main(void)
