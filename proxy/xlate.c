@@ -225,18 +225,44 @@ struct fwd_list {
     struct str ours;
 };
 
-/* Fills lists (4 entries) for r and o; via holds the Via value's text. */
+/* Which of the four list fields h has (bit i for fwd_lists' entry i): one
+ * pass, so the joins below scan h only for fields that are there. */
+static unsigned lists_present(const struct hdrs *h)
+{
+    unsigned bits = 0;
+    for (size_t i = 0; i < h->num; i++) {
+        struct str n = hdrs_name(h, i);
+        if (n.len < 3 || (n.p[0] != 'x' && n.p[0] != 'f' && n.p[0] != 'v'))
+            continue;
+        bits |= str_eq(n, STR_LIT("x-forwarded-for"))     ? 1u
+                : str_eq(n, STR_LIT("x-forwarded-proto")) ? 2u
+                : str_eq(n, STR_LIT("forwarded"))         ? 4u
+                : str_eq(n, STR_LIT("via"))               ? 8u
+                                                          : 0u;
+    }
+    return bits;
+}
+
+/* Fills lists (4 entries) for r and o; via holds the Via value's text.
+ * keep is set only where the client sent such a field. */
 static void fwd_lists(struct fwd_list *lists, const struct xlate_req *r,
                       const struct xlate_opts *o, char via[32])
 {
-    int vn = o->via ? snprintf(via, 32, "%s h2gate", r->client_proto) : 0;
+    size_t vn = 0;
+    if (o->via) {   /* "2 h2gate", "1.1 h2gate": no printf on every request */
+        size_t pl = strlen(r->client_proto);
+        memcpy(via, r->client_proto, pl);
+        memcpy(via + pl, " h2gate", 7);
+        vn = pl + 7;
+    }
+    unsigned present = lists_present(r->hdrs);
     struct str proto = r->tls ? STR_LIT("https") : STR_LIT("http");
-    lists[0] = (struct fwd_list){ STR_LIT("x-forwarded-for"), !o->strip_xff,
+    lists[0] = (struct fwd_list){ STR_LIT("x-forwarded-for"), !o->strip_xff && (present & 1),
                                   o->xff ? r->client_addr : STR_NULL };
-    lists[1] = (struct fwd_list){ STR_LIT("x-forwarded-proto"), !o->strip_xfp,
+    lists[1] = (struct fwd_list){ STR_LIT("x-forwarded-proto"), !o->strip_xfp && (present & 2),
                                   o->xfp ? proto : STR_NULL };
-    lists[2] = (struct fwd_list){ STR_LIT("forwarded"), !o->strip_fwd, o->fwd };
-    lists[3] = (struct fwd_list){ STR_LIT("via"), true, str_make(via, (size_t)vn) };
+    lists[2] = (struct fwd_list){ STR_LIT("forwarded"), !o->strip_fwd && (present & 4), o->fwd };
+    lists[3] = (struct fwd_list){ STR_LIT("via"), (present & 8) != 0, str_make(via, vn) };
 }
 
 /* "connection: upgrade" and "upgrade: <token>" (websocket when empty). */
