@@ -7,6 +7,7 @@
 #include "proxy/cconn.h"
 #include "proxy/extpri.h"
 #include "proxy/hdrs.h"
+#include "proxy/sock.h"
 #include "proxy/worker.h"
 #include "proxy/xchg.h"
 
@@ -35,6 +36,15 @@ void h2prio_global_init(nghttp2_session_callbacks *cb, nghttp2_option *opt)
 {
     nghttp2_session_callbacks_set_select_padding_callback(cb, on_h2_select_padding);
     nghttp2_option_set_builtin_recv_extension_type(opt, NGHTTP2_PRIORITY_UPDATE);
+}
+
+void h2prio_start(struct cconn *cc)
+{
+    /* Without it, a connection's writes fill the socket buffer (megabytes
+     * once autotuned) whenever the client reads slower than h2gate
+     * produces, and each new response's first bytes wait behind it,
+     * whatever its urgency. */
+    sock_set_notsent_lowat(&cc->sock, H2PRIO_NOTSENT_MAX);
 }
 
 static struct extpri prio_of(const struct xchg *x)

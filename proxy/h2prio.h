@@ -12,12 +12,21 @@
 #include <nghttp2/nghttp2.h>
 #include <stddef.h>
 
+/* TCP_NOTSENT_LOWAT of client HTTP/2 sockets. */
+#define H2PRIO_NOTSENT_MAX (16 * 1024)
+
 struct cconn;
 struct xchg;
 
 /* Adds the padding callback and the PRIORITY_UPDATE extension to the
  * server session's callbacks and options (once, at start). */
 void h2prio_global_init(nghttp2_session_callbacks *cb, nghttp2_option *opt);
+
+/* cc speaks HTTP/2 from now on: the kernel may hold at most
+ * H2PRIO_NOTSENT_MAX bytes of its output unsent, so that what nghttp2
+ * serialises next (a more urgent stream's DATA) does not queue behind
+ * megabytes of a bulk response already written to the socket. */
+void h2prio_start(struct cconn *cc);
 
 /* x's request head is complete: its priority fields, if any, set
  * x->prio_* as nghttp2 set the stream's (an invalid one: the default). */

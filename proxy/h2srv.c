@@ -524,6 +524,7 @@ int h2srv_start(struct cconn *cc)
     if (nghttp2_session_server_new2(&h->session, callbacks, cc, option) != 0)
         return H2G_ERR_NOMEM;
     h2abuse_init(cc);
+    h2prio_start(cc);
     /* RFC 9113 §6.5.2 counts 32 octets per field on top of name and
      * value; our limits count names and values only. Advisory: larger
      * blocks get 431. */

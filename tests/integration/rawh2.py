@@ -67,9 +67,18 @@ class Frame:
 
 
 class RawH2:
-    def __init__(self, port, settings=(), timeout=20.0, host=HOST):
+    def __init__(self, port, settings=(), timeout=20.0, host=HOST,
+                 rcvbuf=None):
         self.timeout = timeout
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+        if rcvbuf:
+            # Set before connecting: a fixed receive buffer, not autotuned.
+            self.sock = socket.socket()
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            self.sock.settimeout(timeout)
+            self.sock.connect((host, port))
+        else:
+            self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock.setblocking(False)
         self.enc = hpack.Encoder()
         self.dec = hpack.Decoder()
@@ -198,9 +207,13 @@ class RawH2:
             self._read_some(left)
 
     def until(self, cond, timeout=None, on_frame=None):
-        """Reads frames until cond(frame) is true for one; returns it.
-        on_frame(frame) runs for each frame first (to open windows)."""
+        """Reads frames until cond(frame) is true; returns that frame.
+        cond is asked first about the last frame already read (conditions
+        on self.frames may hold already). on_frame(frame) runs for each
+        frame read, before cond (to open windows)."""
         deadline = time.monotonic() + (timeout or self.timeout)
+        if self.frames and cond(self.frames[-1]):
+            return self.frames[-1]
         while True:
             f = self.next_frame(max(deadline - time.monotonic(), 0.001))
             if on_frame:
