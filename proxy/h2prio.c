@@ -75,16 +75,40 @@ static bool parse_fields(const struct hdrs *h, struct extpri *p)
     return any;
 }
 
+static bool has_field(const struct hdrs *h)
+{
+    return hdrs_find(h, STR_LIT("priority")) >= 0;
+}
+
 void h2prio_request_head(struct xchg *x)
 {
+    struct cconn *cc = cconn_of(x);
     struct extpri p = { EXTPRI_URGENCY_DEFAULT, false };
+    if (has_field(&x->req))
+        cc->p.h2.rfc9218_seen = true;
+    if (!cc->p.h2.rfc9218_seen) {
+        /* RFC 7540's default: every stream a share, in turn. */
+        p.incremental = true;
+        nghttp2_session_change_extpri_stream_priority(
+            cc->p.h2.session, x->stream_id, &(nghttp2_extpri){ p.urgency, 1 }, 0);
+    }
     parse_fields(&x->req, &p);
     set_prio(x, p);
+}
+
+void h2prio_settings_recv(struct cconn *cc, const nghttp2_frame *f)
+{
+    for (size_t i = 0; i < f->settings.niv; i++) {
+        if (f->settings.iv[i].settings_id == NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES &&
+            f->settings.iv[i].value == 1)
+            cc->p.h2.rfc9218_seen = true;
+    }
 }
 
 void h2prio_update_recv(struct cconn *cc, const nghttp2_frame *f)
 {
     const nghttp2_ext_priority_update *pu = f->ext.payload;
+    cc->p.h2.rfc9218_seen = true;
     if (!pu)
         return;
     struct xchg *x = nghttp2_session_get_stream_user_data(cc->p.h2.session, pu->stream_id);

@@ -29,12 +29,20 @@ void h2prio_global_init(nghttp2_session_callbacks *cb, nghttp2_option *opt);
 void h2prio_start(struct cconn *cc);
 
 /* x's request head is complete: its priority fields, if any, set
- * x->prio_* as nghttp2 set the stream's (an invalid one: the default). */
+ * x->prio_* as nghttp2 set the stream's (an invalid one: the default).
+ * Without one, on a connection whose client has sent no RFC 9218 signal
+ * yet (an RFC 7540 client), the stream is made incremental: such
+ * clients' streams share the connection as under RFC 7540's default
+ * instead of waiting for each other in turn. */
 void h2prio_request_head(struct xchg *x);
 
 /* A PRIORITY_UPDATE frame nghttp2 has applied: x->prio_* follow it,
  * unless the backend's signal fixed the stream's priority. */
 void h2prio_update_recv(struct cconn *cc, const nghttp2_frame *f);
+
+/* The client's SETTINGS: SETTINGS_NO_RFC7540_PRIORITIES = 1 is an RFC
+ * 9218 signal. */
+void h2prio_settings_recv(struct cconn *cc, const nghttp2_frame *f);
 
 /* x's response head goes out now: a priority field from the backend
  * amends the stream's priority (what it names replaces the client's

@@ -204,6 +204,8 @@ static int on_h2_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud
         stats_goaway(cc->w->stats, false, f->goaway.error_code);
     else if (f->hd.type == NGHTTP2_SETTINGS && (f->hd.flags & NGHTTP2_FLAG_ACK))
         cc->p.h2.settings_since = 0; /* we send one SETTINGS frame */
+    else if (f->hd.type == NGHTTP2_SETTINGS)
+        h2prio_settings_recv(cc, f);
     else if (f->hd.type == NGHTTP2_PRIORITY_UPDATE)
         h2prio_update_recv(cc, f);
     if (f->hd.type != NGHTTP2_HEADERS && f->hd.type != NGHTTP2_DATA)

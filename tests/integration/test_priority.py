@@ -166,6 +166,40 @@ def test_lower_urgency_waits(procs):
         no_errors(c)
 
 
+def test_rfc7540_client_streams_share(procs):
+    """A client that sends no RFC 9218 signal at all (no priority field,
+    no SETTINGS_NO_RFC7540_PRIORITIES, no PRIORITY_UPDATE) gets RFC
+    7540's default: its streams take turns. A second download started
+    while a first one runs completes while the first gets about as much."""
+    o = procs.origin()
+    g = procs.gate([o], tls=False)
+    with RawH2(g.port, settings=WIDE) as c:
+        c.request(1, "/size/%d" % BIG)
+        read_bytes(c, 1, 256 * 1024)
+        c.request(3, "/size/1000000")
+        c.until(ended(c, 3), on_frame=give_back(c))
+        assert data_bytes(c.frames, 3) == 1000000
+        assert after_head(c, 3, 1) <= 1000000 + LATE_BOUND, after_head(c, 3, 1)
+        no_errors(c)
+
+
+def test_rfc9218_client_default_is_not_incremental(procs):
+    """The same client announcing RFC 9218 (SETTINGS_NO_RFC7540_PRIORITIES
+    = 1) and sending no priority field: both streams have RFC 9218's
+    default, u=3 non-incremental, and the second waits for the first."""
+    o = procs.origin()
+    g = procs.gate([o], tls=False)
+    with RawH2(g.port, settings=WIDE + [(SETTINGS_NO_RFC7540_PRIORITIES, 1)]) as c:
+        c.request(1, "/size/%d" % BIG)
+        read_bytes(c, 1, 256 * 1024)
+        c.request(3, "/size/1000000")
+        c.until(headers_of(c, 3), on_frame=give_back(c))
+        mark = len(c.frames)
+        read_bytes(c, 1, 2 << 20)
+        assert since(c, mark, 3) < 1000000 // 2, since(c, mark, 3)
+        no_errors(c)
+
+
 def three_responses(c, priority, size=3 * 16384):
     """Three requests of one urgency whose bodies are held back (stream
     windows 0) until all are at h2gate, then released at once: the DATA
