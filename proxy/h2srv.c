@@ -535,7 +535,8 @@ int h2srv_start(struct cconn *cc)
         { NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, cfg->frontend_http2_max_concurrent_streams },
         { NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, (uint32_t)cfg->frontend_http2_window_size },
         { NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, max_list > UINT32_MAX ? UINT32_MAX : (uint32_t)max_list },
-        /* RFC 9218 scheduling (h2prio.h), whatever the client sends. */
+        /* RFC 9218 scheduling (h2prio.h), with or without the client's
+         * own setting: no fallback to RFC 7540 priorities. */
         { NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1 },
         /* RFC 8441: WebSocket over HTTP/2; the last entry, left off with
          * --no-http2-websocket (nghttp2 then refuses :protocol). */
