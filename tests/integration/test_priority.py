@@ -17,10 +17,17 @@ import threading
 import time
 import urllib.parse
 
+import pytest
+
+from conftest import IS_NGHTTPX
 from rawh2 import (DATA, HEADERS, SETTINGS_INITIAL_WINDOW_SIZE,
                    SETTINGS_NO_RFC7540_PRIORITIES, WINDOW_UPDATE, RawH2, frame,
                    status_of)
 from testlib import HOST
+
+pytestmark = pytest.mark.skipif(
+    IS_NGHTTPX, reason="h2gate's rules: RFC 9218 without the client's "
+    "SETTINGS (nghttpx falls back to RFC 7540), backend priority fields")
 
 BIG = 16 << 20
 MAX_WINDOW = 2 ** 31 - 1
