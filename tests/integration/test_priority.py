@@ -365,7 +365,7 @@ class PrioBackend:
 
     def _serve(self, s):
         buf = b""
-        block = b"x" * 65536
+        block = b"x" * (256 * 1024)
         try:
             while True:
                 while b"\r\n\r\n" not in buf:
@@ -379,12 +379,18 @@ class PrioBackend:
                 n = int(url.path.rsplit("/", 1)[1])
                 q = urllib.parse.parse_qs(url.query)
                 extra = "".join("priority: %s\r\n" % v for v in q.get("priority", []))
-                s.sendall(("HTTP/1.1 200 OK\r\ncontent-length: %d\r\n%s\r\n"
-                           % (n, extra)).encode())
-                while n > 0:
+                # The head with the first bytes, in one write: the
+                # response is at h2gate whole or not at all, not trickling
+                # in as this thread gets the GIL.
+                out = ("HTTP/1.1 200 OK\r\ncontent-length: %d\r\n%s\r\n"
+                       % (n, extra)).encode()
+                while True:
                     k = min(n, len(block))
-                    s.sendall(block[:k])
+                    s.sendall(out + block[:k])
+                    out = b""
                     n -= k
+                    if n == 0:
+                        break
         except OSError:
             return
 
@@ -439,6 +445,32 @@ def test_backend_priority_field_changes_scheduling(procs):
             small, bulk = prio_backend_race(c, "/bytes/%d" % BIG, "u=0")
             assert bulk is None and small < 100000 // 2, (small, bulk)
             no_errors(c)
+    finally:
+        b.stop()
+
+
+def test_backend_priority_field_raises(procs):
+    """The converse: the client asks u=7 for a 200000-byte response that
+    its backend answers with "priority: u=0"; it overtakes a u=3 download
+    in flight. Without the backend's field it waits behind the download."""
+    b = PrioBackend()
+    try:
+        g = gate_two(procs, b)
+        for field, overtakes in (("?priority=u%3D0", True), ("", False)):
+            with RawH2(g.port, settings=WIDE) as c:
+                c.request(1, "/size/%d" % BIG, [("priority", "u=3")])
+                read_bytes(c, 1, 256 * 1024)
+                c.request(3, "/bytes/200000" + field, [("priority", "u=7")])
+                c.until(headers_of(c, 3), on_frame=give_back(c))
+                mark = len(c.frames)
+                c.until(lambda f: any(g.sid == 3 and g.end_stream for g in c.frames) or
+                        since(c, mark, 1) >= 2 << 20, on_frame=give_back(c))
+                if overtakes:
+                    assert data_bytes(c.frames, 3) == 200000
+                    assert after_head(c, 3, 1) <= LATE_BOUND, after_head(c, 3, 1)
+                else:
+                    assert since(c, mark, 3) < 200000 // 2, since(c, mark, 3)
+                no_errors(c)
     finally:
         b.stop()
 
