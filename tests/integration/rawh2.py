@@ -11,6 +11,7 @@ Loopback only; every read has a deadline.
 
 import select
 import socket
+import ssl
 import struct
 import time
 
@@ -68,7 +69,7 @@ class Frame:
 
 class RawH2:
     def __init__(self, port, settings=(), timeout=20.0, host=HOST,
-                 rcvbuf=None):
+                 rcvbuf=None, tls=False):
         self.timeout = timeout
         if rcvbuf:
             # Set before connecting: a fixed receive buffer, not autotuned.
@@ -79,6 +80,13 @@ class RawH2:
         else:
             self.sock = socket.create_connection((host, port), timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            ctx.set_alpn_protocols(["h2"])
+            self.sock = ctx.wrap_socket(self.sock, server_hostname="localhost")
+            assert self.sock.selected_alpn_protocol() == "h2"
         self.sock.setblocking(False)
         self.enc = hpack.Encoder()
         self.dec = hpack.Decoder()
@@ -109,7 +117,7 @@ class RawH2:
             try:
                 n = self.sock.send(view)
                 view = view[n:]
-            except BlockingIOError:
+            except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
                 # Read meanwhile: h2gate may be waiting for us to.
                 self._read_some(min(0.05, deadline - time.monotonic()))
                 if time.monotonic() > deadline:
@@ -147,12 +155,16 @@ class RawH2:
     # ---- frames received ----
 
     def _read_some(self, wait):
-        r, _, _ = select.select([self.sock], [], [], max(wait, 0))
-        if not r:
-            return False
+        # TLS may hold decrypted bytes that select() cannot see.
+        pending = isinstance(self.sock, ssl.SSLSocket) and self.sock.pending()
+        if not pending:
+            r, _, _ = select.select([self.sock], [], [], max(wait, 0))
+            if not r:
+                return False
         try:
             data = self.sock.recv(1 << 20)
-        except (BlockingIOError, InterruptedError):
+        except (BlockingIOError, InterruptedError, ssl.SSLWantReadError,
+                ssl.SSLWantWriteError):
             return False
         except ConnectionResetError:
             data = b""

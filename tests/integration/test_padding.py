@@ -73,6 +73,20 @@ def test_padding_bounds(procs, n, limit):
         assert c.errors() == []
 
 
+def test_padding_over_tls(procs):
+    o = procs.origin()
+    g = procs.gate([o], plain=False, extra=["--padding=100"])
+    with RawH2(g.tls_port, settings=WIDE, tls=True) as c:
+        c.window_update(0, 1 << 24)
+        head, body, frames = fetch(c, 1, "/size/300000")
+        assert status_of(head) == "200" and body == pattern(300000)
+        for f in frames:
+            if f.type in (DATA, HEADERS):
+                assert f.flags & PADDED and 1 <= padding_total(f) <= 100, f
+                assert f.length <= MAX_FRAME, f
+        assert c.errors() == []
+
+
 def test_padding_with_small_windows(procs):
     """Stream windows smaller than the padding: frames never pass the
     window (nghttp2 would fail the stream), bodies are intact."""

@@ -157,6 +157,21 @@ def test_urgent_not_queued_behind_socket_buffer(procs):
         no_errors(c)
 
 
+def test_urgent_overtakes_bulk_over_tls(procs):
+    """The same over TLS (ALPN h2), where h2gate's output is TLS records
+    and the socket limit applies to their bytes."""
+    o = procs.origin()
+    g = procs.gate([o], plain=False)
+    with RawH2(g.tls_port, settings=WIDE, tls=True) as c:
+        c.request(1, "/size/%d" % BIG, [("priority", "u=7")])
+        read_bytes(c, 1, 512 * 1024)
+        c.request(3, "/size/100000", [("priority", "u=0")])
+        c.until(ended(c, 3), on_frame=give_back(c))
+        assert data_bytes(c.frames, 3) == 100000
+        assert after_head(c, 3, 1) <= LATE_BOUND, after_head(c, 3, 1)
+        no_errors(c)
+
+
 def test_lower_urgency_waits(procs):
     """The converse: a u=7 request made while a u=0 download runs gets
     (next to) nothing until it is raised (see the PRIORITY_UPDATE test)."""
