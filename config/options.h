@@ -202,6 +202,11 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       "Do not send SETTINGS_ENABLE_CONNECT_PROTOCOL to HTTP/2 clients:\n"                 \
       "no WebSocket over HTTP/2 (RFC 8441); a :protocol field then\n"                    \
       "gets RST_STREAM(PROTOCOL_ERROR).")                                                  \
+    X(PADDING, "HTTP/2", "padding", 0, K_NUM, "<N>", 0, I31, "0", padding, ST_SIZE,        \
+      "Add at most N bytes of padding to each DATA and HEADERS frame\n"                 \
+      "sent to HTTP/2 clients (PADDED flag; the Pad Length byte\n"                      \
+      "counts). A frame carries at most 256 (larger N acts as 256)\n"                   \
+      "and never exceeds the frame size limit. 0: no padding.")                          \
     X(ALLOW_UPGRADE, "HTTP/2", "allow-upgrade", 0, K_UPGRADES, "<TOKEN>[,<TOKEN>...]", 0, 0, \
       NULL, allow_upgrade, ST_STR,                                                         \
       "HTTP/1.1 Upgrade protocols to carry besides websocket (which\n"                    \

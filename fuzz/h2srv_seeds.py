@@ -146,6 +146,12 @@ def seeds():
                                     c.block(req("GET", "/")) + b"\0" * 4))
 
     c = Client()
+    pu = frame(0x10, 0, 0, struct.pack(">I", 1) + b"u=0, i")
+    out["rfc9218"] = (M_AT_HEAD, pre + settings((0x9, 1)) +
+                      c.headers(1, req("GET", "/", [("priority", "u=5, i")]),
+                                end_stream=True) + pu)
+
+    c = Client()
     out["connect"] = (0, pre + c.headers(1, [(":method", "CONNECT"),
                                              (":authority", "127.0.0.1:1")]))
     return out

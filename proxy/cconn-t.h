@@ -76,6 +76,7 @@ struct h2srv {
     double wait_ended;          /* a stream that held off the read timeout closed */
     double close_at;            /* GOAWAY queued for a timeout: close then */
     bool goaway_final_sent;     /* shutdown's or --frontend-max-requests' */
+    bool rfc9218_seen;          /* the client sent an RFC 9218 signal (h2prio.c) */
     struct h2abuse abuse;       /* glitch budget (h2abuse.c) */
 };
 

@@ -14,6 +14,7 @@
 #include "proxy/cconn.h"
 #include "proxy/gen.h"
 #include "proxy/h2abuse.h"
+#include "proxy/h2prio.h"
 #include "proxy/hdrs.h"
 #include "proxy/worker.h"
 #include "proxy/xchg.h"
@@ -204,6 +205,10 @@ static int on_h2_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud
         stats_goaway(cc->w->stats, false, f->goaway.error_code);
     else if (f->hd.type == NGHTTP2_SETTINGS && (f->hd.flags & NGHTTP2_FLAG_ACK))
         cc->p.h2.settings_since = 0; /* we send one SETTINGS frame */
+    else if (f->hd.type == NGHTTP2_SETTINGS)
+        h2prio_settings_recv(cc, f);
+    else if (f->hd.type == NGHTTP2_PRIORITY_UPDATE)
+        h2prio_update_recv(cc, f);
     if (f->hd.type != NGHTTP2_HEADERS && f->hd.type != NGHTTP2_DATA)
         return 0;
     struct xchg *x = nghttp2_session_get_stream_user_data(s, f->hd.stream_id);
@@ -212,6 +217,7 @@ static int on_h2_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud
     bool end = (f->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
     if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST) {
         x->req_state = end ? XREQ_END : XREQ_BODY;
+        h2prio_request_head(x);
         take_ext_connect(x);
         xchg_start(x);
         return 0;
@@ -305,7 +311,6 @@ static ssize_t on_h2_read_body(nghttp2_session *s, int32_t stream_id, uint8_t *b
                                void *ud)
 {
     (void)buf;
-    (void)ud;
     struct xchg *x = src->ptr;
     size_t avail = bufq_len(&x->resp_body);
     if (avail == 0) {
@@ -320,7 +325,7 @@ static ssize_t on_h2_read_body(nghttp2_session *s, int32_t stream_id, uint8_t *b
         x->deferred = true;
         return NGHTTP2_ERR_DEFERRED;
     }
-    size_t n = avail < length ? avail : length;
+    size_t n = h2prio_data_len(ud, avail, length);
     *data_flags |= NGHTTP2_DATA_FLAG_NO_COPY;
     if (n == avail && xchg_resp_ended(x)) {
         *data_flags |= NGHTTP2_DATA_FLAG_EOF;
@@ -417,6 +422,8 @@ static int submit_h2_response(struct cconn *cc, struct xchg *x)
     nghttp2_data_provider prd = { .source.ptr = x, .read_callback = on_h2_read_body };
     int rv = nghttp2_submit_response(cc->p.h2.session, x->stream_id, nv.v, nv.num, bodyless ? NULL : &prd);
     xlate_nv_cleanup(&nv);
+    if (rv == 0)
+        h2prio_response_head(cc, x);
     x->sent_status = r.status;
     x->out_state = XOUT_HEAD;
     if (bodyless)
@@ -504,6 +511,7 @@ void h2srv_global_init(const struct config *cfg)
     /* Unsent PING and SETTINGS ACKs past this are a flood (h2abuse.c
      * counts on the same number). */
     nghttp2_option_set_max_outbound_ack(option, 1000);
+    h2prio_global_init(callbacks, option);
 }
 
 void h2srv_global_cleanup(void)
@@ -523,6 +531,7 @@ int h2srv_start(struct cconn *cc)
     if (nghttp2_session_server_new2(&h->session, callbacks, cc, option) != 0)
         return H2G_ERR_NOMEM;
     h2abuse_init(cc);
+    h2prio_start(cc);
     /* RFC 9113 §6.5.2 counts 32 octets per field on top of name and
      * value; our limits count names and values only. Advisory: larger
      * blocks get 431. */
@@ -531,6 +540,9 @@ int h2srv_start(struct cconn *cc)
         { NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, cfg->frontend_http2_max_concurrent_streams },
         { NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, (uint32_t)cfg->frontend_http2_window_size },
         { NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, max_list > UINT32_MAX ? UINT32_MAX : (uint32_t)max_list },
+        /* RFC 9218 scheduling (h2prio.h), with or without the client's
+         * own setting: no fallback to RFC 7540 priorities. */
+        { NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1 },
         /* RFC 8441: WebSocket over HTTP/2; the last entry, left off with
          * --no-http2-websocket (nghttp2 then refuses :protocol). */
         { NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1 },

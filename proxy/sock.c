@@ -54,6 +54,11 @@ int sock_connect(struct sock *s, struct ev_loop *loop, const struct sockaddr *sa
     return 0;
 }
 
+void sock_set_notsent_lowat(struct sock *s, int bytes)
+{
+    setsockopt(s->fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &bytes, sizeof(bytes));
+}
+
 void sock_start_tls(struct sock *s, SSL *ssl)
 {
     s->ssl = ssl;

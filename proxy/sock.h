@@ -55,6 +55,11 @@ static inline bool sock_write_blocked(const struct sock *s)
     return s->write_armed || s->write_wants_read;
 }
 
+/* Caps the bytes the kernel holds unsent for this TCP socket
+ * (TCP_NOTSENT_LOWAT): a write past it would block, and EV_WRITE fires
+ * once the queue is back under it. Best effort: other sockets ignore it. */
+void sock_set_notsent_lowat(struct sock *s, int bytes);
+
 void sock_read_start(struct sock *s);
 void sock_read_stop(struct sock *s);
 void sock_arm_write(struct sock *s, bool on);

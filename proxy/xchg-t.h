@@ -194,6 +194,12 @@ struct xchg {
      * resp_body without any being sent since (0: none waiting). */
     double in_at;
     double out_wait_since;
+    /* HTTP/2 client: the stream's RFC 9218 priority as nghttp2 schedules
+     * it (h2prio.c): the client's signals, then the backend's amendment;
+     * prio_fixed once the backend's is applied (client signals ignored). */
+    uint8_t prio_urgency;
+    bool prio_incremental;
+    bool prio_fixed;
 };
 
 #endif

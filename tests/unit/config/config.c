@@ -59,6 +59,7 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.backend_connections_per_host, 8);
     assert_false(cfg.no_via);
     assert_false(cfg.no_http2_websocket);
+    assert_int_equal(cfg.padding, 0);
     assert_false(cfg.add_x_forwarded_for);
     assert_false(cfg.strip_incoming_x_forwarded_for);
     assert_int_equal(cfg.request_header_field_buffer, 65536);
@@ -213,6 +214,22 @@ static void test_workers_bounds_accepted(void **state)
     cfg_cleanup(&cfg);
 }
 
+static void test_padding_values(void **state)
+{
+    (void)state;
+    struct config cfg;
+    LOAD_OK(&cfg, "-f*,1;no-tls", "--padding=32");
+    assert_int_equal(cfg.padding, 32);
+    cfg_cleanup(&cfg);
+    LOAD_OK(&cfg, "-f*,1;no-tls", "--padding=0");
+    assert_int_equal(cfg.padding, 0);
+    cfg_cleanup(&cfg);
+    /* Accepted as nghttpx does; a frame still carries at most 256. */
+    LOAD_OK(&cfg, "-f*,1;no-tls", "--padding=2147483647");
+    assert_int_equal(cfg.padding, 2147483647);
+    cfg_cleanup(&cfg);
+}
+
 static void test_window_size_max_accepted(void **state)
 {
     (void)state;
@@ -250,6 +267,10 @@ BAD_ARGS(window_size_2g, "--frontend-http2-window-size '2G': out of range",
          "--frontend-http2-window-size=2G")
 BAD_ARGS(window_size_garbage, "--frontend-http2-window-size 'big': invalid size",
          "--frontend-http2-window-size=big")
+BAD_ARGS(padding_negative, "--padding '-1': negative number", "--padding=-1")
+BAD_ARGS(padding_garbage, "--padding '16x': not a number", "--padding=16x")
+BAD_ARGS(padding_over_2_31, "--padding '2147483648': out of range", "--padding=2147483648")
+BAD_ARGS(padding_empty, "--padding: missing value", "--padding=")
 BAD_ARGS(connection_window_too_small,
          "--frontend-http2-connection-window-size '1000': out of range (65535-2147483647)",
          "--frontend-http2-connection-window-size=1000")
@@ -940,6 +961,7 @@ int main(void)
         cmocka_unit_test(test_log_level_any_case),
         cmocka_unit_test(test_workers_bounds_accepted),
         cmocka_unit_test(test_window_size_max_accepted),
+        cmocka_unit_test(test_padding_values),
         cmocka_unit_test(test_bad_unknown_long_option),
         cmocka_unit_test(test_bad_unknown_long_option_with_value),
         cmocka_unit_test(test_bad_unknown_short_option),
@@ -957,6 +979,10 @@ int main(void)
         cmocka_unit_test(test_bad_window_size_over_2_31),
         cmocka_unit_test(test_bad_window_size_2g),
         cmocka_unit_test(test_bad_window_size_garbage),
+        cmocka_unit_test(test_bad_padding_negative),
+        cmocka_unit_test(test_bad_padding_garbage),
+        cmocka_unit_test(test_bad_padding_over_2_31),
+        cmocka_unit_test(test_bad_padding_empty),
         cmocka_unit_test(test_bad_connection_window_too_small),
         cmocka_unit_test(test_bad_max_concurrent_streams_zero),
         cmocka_unit_test(test_bad_bad_duration),
