@@ -172,19 +172,50 @@ def test_urgent_overtakes_bulk_over_tls(procs):
         no_errors(c)
 
 
+def all_data(c):
+    return sum(len(f.data) for f in c.frames if f.type == DATA)
+
+
+# What a test opens the connection window by at a time: less than any
+# response holds buffered at h2gate once its head is out (h2gate reads a
+# backend ahead to XCHG_BUF_LOW, 64 KiB, at least), so no response runs
+# dry within one opening.
+GATE = 60 * 1024
+
+
+def spend_connection_window(c):
+    """Reads without giving the connection window back until its 65535
+    bytes are spent: from there h2gate sends DATA only as the client
+    opens it (GATE at a time), and each response waits buffered at
+    h2gate, so the scheduler alone decides who gets an opening."""
+    c.until(lambda f: all_data(c) >= 65535)
+
+
+def open_and_read(c, n):
+    """Opens the connection window by n and reads the n bytes it lets
+    through; the index of the first frame after the opening."""
+    mark = len(c.frames)
+    c.window_update(0, n)
+    c.until(lambda f: sum(len(g.data) for g in c.frames[mark:] if g.type == DATA) >= n)
+    return mark
+
+
 def test_lower_urgency_waits(procs):
     """The converse: a u=7 request made while a u=0 download runs gets
-    (next to) nothing until it is raised (see the PRIORITY_UPDATE test)."""
+    nothing while the download has bytes ready (see the PRIORITY_UPDATE
+    test for a raise). The connection window gates DATA, so both
+    responses are at h2gate when 128 KiB of window opens: all of it goes
+    to the download."""
     o = procs.origin()
     g = procs.gate([o], tls=False)
     with RawH2(g.port, settings=WIDE) as c:
         c.request(1, "/size/%d" % BIG, [("priority", "u=0")])
-        read_bytes(c, 1, 256 * 1024)
+        spend_connection_window(c)
         c.request(3, "/size/100000", [("priority", "u=7")])
-        c.until(headers_of(c, 3), on_frame=give_back(c))
-        mark = len(c.frames)
-        read_bytes(c, 1, 1024 * 1024)
-        assert since(c, mark, 3) < 100000 // 2, since(c, mark, 3)
+        c.until(headers_of(c, 3))
+        for _ in range(2):
+            mark = open_and_read(c, GATE)
+            assert (since(c, mark, 3), since(c, mark, 1)) == (0, GATE)
         no_errors(c)
 
 
@@ -267,26 +298,25 @@ def test_incremental_interleaved_round_robin(procs):
 
 
 def test_priority_update_raises_stream(procs):
-    """Stream 3 (u=7) starves behind a u=3 download; a PRIORITY_UPDATE to
-    u=0 makes it go first: it completes while the download gets little."""
+    """Stream 3 (u=7) waits behind a u=3 download; a PRIORITY_UPDATE to
+    u=0 makes it go first. The connection window gates DATA (see
+    spend_connection_window): 128 KiB of it all go to the download, then,
+    after the update, the next opening all goes to stream 3."""
     o = procs.origin()
     g = procs.gate([o], tls=False)
     with RawH2(g.port, settings=WIDE) as c:
-        c.request(1, "/size/%d" % BIG)
-        read_bytes(c, 1, 256 * 1024)
-        size = 1 << 20
-        c.request(3, "/size/%d" % size, [("priority", "u=7")])
-        c.until(headers_of(c, 3), on_frame=give_back(c))
-        mark = len(c.frames)
-        read_bytes(c, 1, 512 * 1024)
-        before = since(c, mark, 3)
-        assert before < 64 * 1024, before
-        mark = len(c.frames)
+        c.request(1, "/size/%d" % BIG, [("priority", "u=3")])
+        spend_connection_window(c)
+        c.request(3, "/size/100000", [("priority", "u=7")])
+        c.until(headers_of(c, 3))
+        mark = open_and_read(c, GATE)
+        assert (since(c, mark, 3), since(c, mark, 1)) == (0, GATE)
         c.priority_update(3, "u=0")
-        c.until(ended(c, 3), on_frame=give_back(c))
-        assert data_bytes(c.frames, 3) == size
-        assert since(c, mark, 1) <= LATE_BOUND, since(c, mark, 1)
-        assert data_bytes(c.frames, 1) < BIG // 2
+        mark = open_and_read(c, GATE)
+        assert (since(c, mark, 3), since(c, mark, 1)) == (GATE, 0)
+        c.window_update(0, 1 << 20)
+        c.until(ended(c, 3))
+        assert data_bytes(c.frames, 3) == 100000
         no_errors(c)
 
 
@@ -419,46 +449,41 @@ def gate_two(procs, b):
 
 
 def prio_backend_race(c, bulk_path, bulk_client_prio):
-    """Bulk download in flight, then a u=3 request for 100000 bytes. From
-    the small response's head on, reads until it ends or the bulk stream
-    got 1 MiB more: returns (bytes of the small one, bytes of the bulk
-    one if the small one ended, else None)."""
+    """Bulk download in flight, then a u=3 request for 100000 bytes; with
+    both responses at h2gate (spend_connection_window), GATE bytes of
+    connection window open: returns what each got of them (small, bulk)."""
     c.request(1, bulk_path, [("priority", bulk_client_prio)])
-    read_bytes(c, 1, 256 * 1024)
+    spend_connection_window(c)
     c.request(3, "/size/100000", [("priority", "u=3")])
-    c.until(headers_of(c, 3), on_frame=give_back(c))
-    mark = len(c.frames)
-    start = data_bytes(c.frames, 1)
-    while data_bytes(c.frames, 1) - start < 1024 * 1024:
-        f = c.next_frame()
-        give_back(c)(f)
-        if f.sid == 3 and f.end_stream:
-            return since(c, mark, 3), since(c, mark, 1)
-    return since(c, mark, 3), None
+    c.until(headers_of(c, 3))
+    mark = open_and_read(c, GATE)
+    return since(c, mark, 3), since(c, mark, 1)
 
 
 def test_backend_priority_field_changes_scheduling(procs):
     """The client asks u=0 for a 16 MiB download; the backend answers it
-    with "priority: u=7": a u=3 request made then completes while the
-    download gets little. Without the backend's field the u=3 request
-    waits. Client signals for that stream are ignored from then on."""
+    with "priority: u=7": a u=3 request made then gets the whole window
+    the client opens. Without the backend's field the u=3 request gets
+    none of it. Client signals for that stream are ignored from then on."""
     b = PrioBackend()
     try:
         g = gate_two(procs, b)
         with RawH2(g.port, settings=WIDE) as c:
             small, bulk = prio_backend_race(
                 c, "/bytes/%d?priority=u%%3D7" % BIG, "u=0")
-            assert small == 100000
-            assert bulk is not None and bulk <= LATE_BOUND, bulk
+            assert (small, bulk) == (GATE, 0)
+            open_and_read(c, 100000)      # the rest of stream 3 goes first
+            assert any(f.sid == 3 and f.end_stream for f in c.frames)
             # The backend fixed it: the client raising it again is ignored.
             c.priority_update(1, "u=0")
             c.request(5, "/size/100000", [("priority", "u=3")])
-            c.until(ended(c, 5), on_frame=give_back(c))
-            assert after_head(c, 5, 1) <= LATE_BOUND, after_head(c, 5, 1)
+            c.until(headers_of(c, 5))
+            mark = open_and_read(c, GATE)
+            assert (since(c, mark, 5), since(c, mark, 1)) == (GATE, 0)
             no_errors(c)
         with RawH2(g.port, settings=WIDE) as c:
             small, bulk = prio_backend_race(c, "/bytes/%d" % BIG, "u=0")
-            assert bulk is None and small < 100000 // 2, (small, bulk)
+            assert (small, bulk) == (0, GATE)
             no_errors(c)
     finally:
         b.stop()
@@ -466,25 +491,21 @@ def test_backend_priority_field_changes_scheduling(procs):
 
 def test_backend_priority_field_raises(procs):
     """The converse: the client asks u=7 for a 200000-byte response that
-    its backend answers with "priority: u=0"; it overtakes a u=3 download
-    in flight. Without the backend's field it waits behind the download."""
+    its backend answers with "priority: u=0"; it gets the window before a
+    u=3 download in flight. Without the backend's field the download gets
+    it."""
     b = PrioBackend()
     try:
         g = gate_two(procs, b)
         for field, overtakes in (("?priority=u%3D0", True), ("", False)):
             with RawH2(g.port, settings=WIDE) as c:
                 c.request(1, "/size/%d" % BIG, [("priority", "u=3")])
-                read_bytes(c, 1, 256 * 1024)
+                spend_connection_window(c)
                 c.request(3, "/bytes/200000" + field, [("priority", "u=7")])
-                c.until(headers_of(c, 3), on_frame=give_back(c))
-                mark = len(c.frames)
-                c.until(lambda f: any(g.sid == 3 and g.end_stream for g in c.frames) or
-                        since(c, mark, 1) >= 2 << 20, on_frame=give_back(c))
-                if overtakes:
-                    assert data_bytes(c.frames, 3) == 200000
-                    assert after_head(c, 3, 1) <= LATE_BOUND, after_head(c, 3, 1)
-                else:
-                    assert since(c, mark, 3) < 200000 // 2, since(c, mark, 3)
+                c.until(headers_of(c, 3))
+                mark = open_and_read(c, GATE)
+                got = (since(c, mark, 3), since(c, mark, 1))
+                assert got == ((GATE, 0) if overtakes else (0, GATE)), (field, got)
                 no_errors(c)
     finally:
         b.stop()
