@@ -10,6 +10,7 @@
 #include "proxy/accesslog.h"
 #include "proxy/auth.h"
 #include "proxy/tls.h"
+#include "proxy/tls_certs.h"
 
 static _Atomic size_t num_alive;
 
@@ -24,7 +25,7 @@ static void gen_free(struct gen *g)
     alog_format_free(g->alog_fmt);
     alog_format_free(g->alog_fmt_tunnel);
     auth_db_free(g->auth_db);
-    SSL_CTX_free(g->ssl_ctx);
+    tls_certs_free(g->certs);
     SSL_CTX_free(g->up_ctx_h2);
     SSL_CTX_free(g->up_ctx_h1);
     lb_rings_free(g->rings, g->cfg.num_routes);
@@ -63,10 +64,11 @@ static int load_formats(struct gen *g, char *err, size_t err_len)
 static int load_tls(struct gen *g, char *err, size_t err_len)
 {
     const struct config *cfg = &g->cfg;
-    for (size_t i = 0; i < cfg->num_frontends && !g->ssl_ctx; i++) {
-        if (cfg->frontends[i].tls && !(g->ssl_ctx = tls_server_ctx_new(cfg, err, err_len)))
+    for (size_t i = 0; i < cfg->num_frontends && !g->certs; i++) {
+        if (cfg->frontends[i].tls && !(g->certs = tls_certs_new(cfg, err, err_len)))
             return -1;
     }
+    g->ssl_ctx = g->certs ? tls_certs_ctx(g->certs) : NULL;
     char msg[512];
     if (tls_upstream_ctx_new(cfg, &g->up_ctx_h2, &g->up_ctx_h1, msg, sizeof(msg)) < 0) {
         snprintf(err, err_len, "backend TLS: %s", msg);
