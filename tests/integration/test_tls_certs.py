@@ -168,3 +168,44 @@ def test_min_above_max_refused(ca):
                   "--tls-max-proto-version=TLSv1.2", str(d[0]), str(d[1])])
     assert r.returncode != 0
     assert "--tls-min-proto-version is above --tls-max-proto-version" in r.stderr
+
+
+# ---- OCSP stapling ----
+
+def test_ocsp_stapled_from_files_and_reloaded(procs, ca, tmp_path):
+    d = ca.leaf("default", "default.test", ["default.test"], serial=5001)
+    a = ca.leaf("a", "a.example.com", ["a.example.com"], serial=5002)
+    d_ocsp = ca.ocsp_response(d[1], tmp_path / "d.der")
+    a_ocsp = ca.ocsp_response(a[1], tmp_path / "a.der")
+    aport = free_port()
+    g = gate(procs, *d, extra=["--ocsp-file=%s" % d_ocsp,
+                               "--subcert=%s:%s;ocsp=%s" % (a[0], a[1], a_ocsp),
+                               "--admin=%s,%d" % (HOST, aport)])
+    g.wait_port(aport)
+    for name, cert in ((None, d[1]), ("a.example.com", a[1])):
+        out = s_client(g.tls_port, name, ["-status"])
+        assert "OCSP Response Status: successful" in out, out
+        assert "Serial Number: %s" % serial_of(cert) in out, out
+        assert "Cert Status: good" in out, out
+    # Without -status no response is sent.
+    assert "OCSP response: no response sent" in s_client(g.tls_port, None, ["-status"]) \
+        or "OCSP Response Status" not in s_client(g.tls_port, None)
+    ca.ocsp_response(a[1], a_ocsp, revoked=True)
+    g.signal(signal.SIGHUP)
+    assert wait_for(lambda: scrape(aport).get("h2gate_config_generation") == 2, 10)
+    out = s_client(g.tls_port, "a.example.com", ["-status"])
+    assert "Cert Status: revoked" in out, out
+    # A broken file fails the reload and the old response stays.
+    a_ocsp.write_bytes(b"not DER")
+    g.signal(signal.SIGHUP)
+    assert wait_for(lambda: scrape(aport).get("h2gate_config_reload_failures_total") == 1, 10)
+    assert "Cert Status: revoked" in s_client(g.tls_port, "a.example.com", ["-status"])
+    assert "not a DER OCSP response" in g.log()
+
+
+def test_ocsp_file_missing(ca):
+    d = ca.leaf("default", "default.test", ["default.test"])
+    r = run_gate(["-t", "-f", "%s,%d" % (HOST, free_port()), "--ocsp-file=/nonexistent.der",
+                  str(d[0]), str(d[1])])
+    assert r.returncode != 0
+    assert "OCSP response /nonexistent.der: No such file" in r.stderr, r.stderr

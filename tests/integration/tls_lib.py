@@ -57,8 +57,9 @@ class CA:
         run(argv)
         return key, cert
 
-    def ocsp_response(self, cert, out):
-        """A DER OCSP response saying cert is good, signed by the CA."""
+    def ocsp_response(self, cert, out, revoked=False):
+        """A DER OCSP response saying cert is good (or revoked), signed by
+        the CA."""
         index = self.d / "index.txt"
         index.write_text("")
         req = self.d / "ocsp.req"
@@ -69,8 +70,12 @@ class CA:
         subj = cert_field(cert, "-subject", "-nameopt", "compat").split("=", 1)[1].strip()
         import datetime
         t = datetime.datetime.strptime(end.replace(" GMT", ""), "%b %d %H:%M:%S %Y")
-        index.write_text("V\t%s\t\t%s\tunknown\t%s\n"
-                         % (t.strftime("%y%m%d%H%M%SZ"), serial, subj))
+        exp = t.strftime("%y%m%d%H%M%SZ")
+        if revoked:
+            index.write_text("R\t%s\t%s\t%s\tunknown\t%s\n"
+                             % (exp, "200101000000Z", serial, subj))
+        else:
+            index.write_text("V\t%s\t\t%s\tunknown\t%s\n" % (exp, serial, subj))
         run(["openssl", "ocsp", "-index", str(index), "-rsigner", str(self.cert),
              "-rkey", str(self.key), "-CA", str(self.cert), "-reqin", str(req),
              "-respout", str(out), "-ndays", "1"])
