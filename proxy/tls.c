@@ -221,6 +221,7 @@ enum stats_tls_fail tls_handshake_reason(SSL *ssl)
         { SSL_R_NO_CIPHERS_AVAILABLE, STATS_TLSFAIL_CIPHER },
         { SSL_R_NO_APPLICATION_PROTOCOL, STATS_TLSFAIL_ALPN },
         { SSL_R_CERTIFICATE_VERIFY_FAILED, STATS_TLSFAIL_CERTIFICATE },
+        { SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE, STATS_TLSFAIL_CERTIFICATE },
         /* A TLS 1.3 client (OpenSSL's) that rejects our certificate sends
          * its alert before it switched keys: we cannot decrypt it. */
         { SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC, STATS_TLSFAIL_PEER_ALERT },
