@@ -25,6 +25,7 @@ static void gen_free(struct gen *g)
     alog_format_free(g->alog_fmt);
     alog_format_free(g->alog_fmt_tunnel);
     auth_db_free(g->auth_db);
+    free(g->cert_info);
     tls_certs_free(g->certs);
     SSL_CTX_free(g->up_ctx_h2);
     SSL_CTX_free(g->up_ctx_h1);
@@ -69,6 +70,12 @@ static int load_tls(struct gen *g, char *err, size_t err_len)
             return -1;
     }
     g->ssl_ctx = g->certs ? tls_certs_ctx(g->certs) : NULL;
+    if (g->certs) {
+        g->num_cert_info = g->certs->num;
+        g->cert_info = xcalloc(g->num_cert_info, sizeof(*g->cert_info));
+        for (size_t i = 0; i < g->num_cert_info; i++)
+            g->cert_info[i] = (struct stats_cert){ g->certs->v[i].label, g->certs->v[i].not_after };
+    }
     char msg[512];
     if (tls_upstream_ctx_new(cfg, &g->up_ctx_h2, &g->up_ctx_h1, msg, sizeof(msg)) < 0) {
         snprintf(err, err_len, "backend TLS: %s", msg);

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/stats-t.h"
 #include "config/config-t.h"
 
 struct auth_db;
@@ -28,6 +29,8 @@ struct gen {
     struct config cfg;         /* owned */
     struct tls_certs *certs;   /* server certificates; NULL without a TLS frontend */
     SSL_CTX *ssl_ctx;          /* tls_certs_ctx(certs) (borrowed), or NULL */
+    struct stats_cert *cert_info; /* per certificate: label (borrowed) and notAfter */
+    size_t num_cert_info;
     SSL_CTX *up_ctx_h2;        /* backend client contexts (ALPN h2, http/1.1), */
     SSL_CTX *up_ctx_h1;        /* NULL when no backend of that kind uses TLS */
     struct auth_db *auth_db;   /* --connect-auth-file, or NULL */

@@ -327,6 +327,21 @@ static int load_cert(struct tls_cert *c, const struct config *cfg, const char *k
     return 0;
 }
 
+/* A metric's label must name one certificate: one whose subject an
+ * earlier one has (an RSA and an ECDSA twin) is named by its file. */
+static void unique_labels(struct tls_certs *cs, const struct config *cfg)
+{
+    for (size_t i = 1; i < cs->num; i++) {
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(cs->v[i].label, cs->v[j].label) == 0) {
+                free(cs->v[i].label);
+                cs->v[i].label = xstrdup(cfg->subcerts.v[i - 1].cert_file);
+                break;
+            }
+        }
+    }
+}
+
 struct tls_certs *tls_certs_new(const struct config *cfg, char *err, size_t err_len)
 {
     pthread_once(&certs_once, init_certs_index);
@@ -351,6 +366,7 @@ struct tls_certs *tls_certs_new(const struct config *cfg, char *err, size_t err_
         SSL_CTX_set_ex_data(cs->v[i].ctx, certs_index, cs);
         tls_tickets_use(cs->v[i].ctx, cs->tickets);
     }
+    unique_labels(cs, cfg);
     if (pass)
         OPENSSL_cleanse(pass, strlen(pass));
     free(pass);

@@ -22,7 +22,8 @@ struct tls_cert {
     size_t num_names;
     bool ecdsa;         /* the key is ECDSA (else RSA or other) */
     int64_t not_after;  /* the leaf's notAfter, seconds since the epoch */
-    char *label;        /* the subject (RFC 2253), or the file when it has none */
+    char *label;        /* the subject (RFC 2253); the file when it has none or an
+                         * earlier certificate has the same subject */
 };
 
 struct tls_certs {

@@ -209,3 +209,39 @@ def test_ocsp_file_missing(ca):
                   str(d[0]), str(d[1])])
     assert r.returncode != 0
     assert "OCSP response /nonexistent.der: No such file" in r.stderr, r.stderr
+
+
+# ---- metrics ----
+
+def not_after(cert):
+    import calendar
+    import time
+    end = run(["openssl", "x509", "-noout", "-enddate", "-in", str(cert)],
+              text=True).stdout.strip().split("=", 1)[1]
+    return calendar.timegm(time.strptime(end, "%b %d %H:%M:%S %Y GMT"))
+
+
+def test_certificate_not_after_gauge(procs, ca, tmp_path):
+    d = ca.leaf("default", "default.test", ["default.test"], days=10)
+    ec = ca.leaf("ec", "pair", ["pair.test"], kind="ec", days=20)
+    rsa = ca.leaf("rsa", "pair", ["pair.test"], kind="rsa", days=30)
+    key, cert = tmp_path / "sub.key", tmp_path / "sub.crt"
+    key.write_bytes(ec[0].read_bytes())
+    cert.write_bytes(ec[1].read_bytes())
+    aport = free_port()
+    g = gate(procs, *d, extra=["--subcert=%s:%s" % (key, cert), "--subcert=%s:%s" % rsa,
+                               "--admin=%s,%d" % (HOST, aport)])
+    g.wait_port(aport)
+    m = "h2gate_tls_certificate_not_after_seconds"
+    snap = scrape(aport)
+    assert snap.label_values(m, "certificate") == sorted(["CN=default.test", "CN=pair",
+                                                          str(rsa[1])])
+    assert snap.get(m, certificate="CN=default.test") == not_after(d[1])
+    assert snap.get(m, certificate="CN=pair") == not_after(ec[1])
+    assert snap.get(m, certificate=str(rsa[1])) == not_after(rsa[1])
+    longer = ca.leaf("ec2", "pair", ["pair.test"], kind="ec", days=40)
+    key.write_bytes(longer[0].read_bytes())
+    cert.write_bytes(longer[1].read_bytes())
+    g.signal(signal.SIGHUP)
+    assert wait_for(lambda: scrape(aport).get("h2gate_config_generation") == 2, 10)
+    assert scrape(aport).get(m, certificate="CN=pair") == not_after(longer[1])
