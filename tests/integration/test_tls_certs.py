@@ -187,9 +187,8 @@ def test_ocsp_stapled_from_files_and_reloaded(procs, ca, tmp_path):
         assert "OCSP Response Status: successful" in out, out
         assert "Serial Number: %s" % serial_of(cert) in out, out
         assert "Cert Status: good" in out, out
-    # Without -status no response is sent.
-    assert "OCSP response: no response sent" in s_client(g.tls_port, None, ["-status"]) \
-        or "OCSP Response Status" not in s_client(g.tls_port, None)
+    # A client that does not ask gets none.
+    assert "OCSP Response Status" not in s_client(g.tls_port, None)
     ca.ocsp_response(a[1], a_ocsp, revoked=True)
     g.signal(signal.SIGHUP)
     assert wait_for(lambda: scrape(aport).get("h2gate_config_generation") == 2, 10)
@@ -201,6 +200,12 @@ def test_ocsp_stapled_from_files_and_reloaded(procs, ca, tmp_path):
     assert wait_for(lambda: scrape(aport).get("h2gate_config_reload_failures_total") == 1, 10)
     assert "Cert Status: revoked" in s_client(g.tls_port, "a.example.com", ["-status"])
     assert "not a DER OCSP response" in g.log()
+
+
+def test_no_ocsp_file_no_staple(procs, ca):
+    d = ca.leaf("default", "default.test", ["default.test"])
+    g = gate(procs, *d)
+    assert "OCSP response: no response sent" in s_client(g.tls_port, None, ["-status"])
 
 
 def test_ocsp_file_missing(ca):
@@ -245,3 +250,11 @@ def test_certificate_not_after_gauge(procs, ca, tmp_path):
     g.signal(signal.SIGHUP)
     assert wait_for(lambda: scrape(aport).get("h2gate_config_generation") == 2, 10)
     assert scrape(aport).get(m, certificate="CN=pair") == not_after(longer[1])
+
+
+def test_verify_client_cacert_unreadable(ca):
+    d = ca.leaf("default", "default.test", ["default.test"])
+    r = run_gate(["-t", "-f", "%s,%d" % (HOST, free_port()), "--verify-client",
+                  "--verify-client-cacert=/nonexistent.pem", str(d[0]), str(d[1])])
+    assert r.returncode != 0
+    assert "--verify-client-cacert /nonexistent.pem" in r.stderr, r.stderr
