@@ -135,6 +135,8 @@ struct alog_format {
     "\"backend_host\":\"$backend_host\",\"backend_port\":$backend_port,"                   \
     "\"tls_protocol\":\"$tls_protocol\",\"tls_cipher\":\"$tls_cipher\","                   \
     "\"tls_sni\":\"$tls_sni\",\"tls_session_reused\":$tls_session_reused,"                 \
+    "\"tls_client_subject_name\":\"$tls_client_subject_name\","                             \
+    "\"tls_client_fingerprint_sha256\":\"$tls_client_fingerprint_sha256\","                 \
     "\"tunnel_target\":\"$tunnel_target\",\"tunnel_bytes_in\":$tunnel_bytes_in,"           \
     "\"tunnel_bytes_out\":$tunnel_bytes_out,\"pid\":$pid}"
 

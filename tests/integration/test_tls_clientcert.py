@@ -172,6 +172,20 @@ def test_client_cert_in_access_log(procs, pki, tmp_path):
     assert line == expect, line
 
 
+def test_client_cert_in_json_access_log(procs, pki, tmp_path):
+    import json
+    log = tmp_path / "access.log"
+    g = start(procs, pki, procs.origin(), extra=["--accesslog-file=%s" % log,
+                                                 "--accesslog-json"])
+    h1_headers_tls(g.tls_port, pki.client)
+    assert wait_for(lambda: log.exists() and log.read_text().count("\n") == 1, 10)
+    e = json.loads(log.read_text())
+    assert e["tls_client_subject_name"] == "CN=alice"
+    fp = run(["openssl", "x509", "-in", str(pki.client[1]), "-noout", "-fingerprint",
+              "-sha256"], text=True).stdout.split("=", 1)[1].strip()
+    assert e["tls_client_fingerprint_sha256"] == fp.replace(":", "").lower()
+
+
 def test_client_cert_fields_always_stripped(procs, backend):
     """Without any client certificate option, on cleartext, a client's
     Client-Cert and Client-Cert-Chain never reach a backend."""
