@@ -198,3 +198,41 @@ def test_client_cert_fields_always_stripped(procs, backend):
     h = h2_headers(g.port, extra=[("client-cert", ":Zm9yZ2Vk:"),
                                   ("client-cert-chain", ":Zm9yZ2Vk:")])
     assert values(h, "client-cert") == values(h, "client-cert-chain") == []
+
+
+def test_client_cert_with_subcert_and_resumption(procs, pki):
+    """A handshake switched to a --subcert context still verifies the
+    client; a resumed session keeps the client's certificate (the backend
+    gets the same Client-Cert), and a stranger is refused there too."""
+    other = pki.server_ca.leaf("other", "other.test", ["other.test"], serial=999)
+    g = start(procs, pki, procs.origin(), extra=["--forward-client-cert",
+                                                 "--subcert=%s:%s" % other])
+    ctx = client_ctx(pki.client)
+    for version in (ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.TLSv1_2):
+        ctx.minimum_version = ctx.maximum_version = version
+        sess = None
+        for i in range(2):
+            raw = socket.create_connection((HOST, g.tls_port), timeout=10)
+            with ctx.wrap_socket(raw, server_hostname="other.test", session=sess) as s:
+                assert s.getpeercert(binary_form=True) == der(other[1]) or i == 1
+                s.sendall(b"GET /headers HTTP/1.1\r\nHost: other.test\r\n"
+                          b"Connection: close\r\n\r\n")
+                got = b""
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    got += chunk
+                assert s.session_reused == (i == 1), (version, i)
+                sess = s.session
+            h = parse(got.partition(b"\r\n\r\n")[2])
+            assert [base64.b64decode(v[1:-1]) for v in values(h, "client-cert")] == \
+                [der(pki.client[1])], (version, i)
+    raw = socket.create_connection((HOST, g.tls_port), timeout=10)
+    try:
+        with client_ctx(pki.stranger).wrap_socket(raw, server_hostname="other.test") as s:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: other.test\r\n\r\n")
+            refused = s.recv(100) == b""
+    except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
+        refused = True
+    assert refused
