@@ -362,9 +362,19 @@ struct stats_process {
     uint64_t open_fds, max_fds;
 };
 
+/* A server certificate of the running configuration, for
+ * h2gate_tls_certificate_not_after_seconds: label (its subject, or its
+ * file) borrowed until rendered. */
+struct stats_cert {
+    const char *label;
+    int64_t not_after;          /* Unix time */
+};
+
 struct stats_snapshot {
     size_t num_backends;
     struct stats_config config;
+    const struct stats_cert *certs; /* filled by the admin; may be NULL */
+    size_t num_certs;
     struct stats_process process;
     struct stats_backend_extra extra[STATS_MAX_EXTRA];
     size_t num_extra;

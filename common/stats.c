@@ -381,6 +381,20 @@ static void prom_extra(struct bufq *out, const struct stats_snapshot *s,
     }
 }
 
+static void prom_certs(struct bufq *out, const struct stats_snapshot *s)
+{
+    if (!s->num_certs)
+        return;
+    bufq_appendf(out, "# HELP h2gate_tls_certificate_not_after_seconds Unix time a server "
+                      "certificate of the running configuration expires (its notAfter).\n"
+                      "# TYPE h2gate_tls_certificate_not_after_seconds gauge\n");
+    for (size_t i = 0; i < s->num_certs; i++) {
+        bufq_appendf(out, "h2gate_tls_certificate_not_after_seconds{certificate=\"");
+        put_label_value(out, s->certs[i].label);
+        bufq_appendf(out, "\"} %" PRId64 "\n", s->certs[i].not_after);
+    }
+}
+
 static void json_extra(struct bufq *out, const struct stats_snapshot *s,
                        const char *const *backend_names)
 {
@@ -485,6 +499,7 @@ void stats_render_prometheus(const struct stats_snapshot *s, const char *const *
                      "h2gate_config_generations_alive %" PRIu64 "\n",
                      cf->generation, cf->reloads, cf->reload_failures, cf->last_reload_s,
                      cf->generations_alive);
+    prom_certs(out, s);
     prom_extra(out, s, backend_names);
     prom_process(out, &s->process);
 }
@@ -598,6 +613,15 @@ void stats_render_json(const struct stats_snapshot *s, const char *const *backen
                      ",\n  \"h2gate_config_generations_alive\": %" PRIu64,
                      cf->generation, cf->reloads, cf->reload_failures, cf->last_reload_s,
                      cf->generations_alive);
+    if (s->num_certs) {
+        bufq_appendf(out, ",\n  \"h2gate_tls_certificate_not_after_seconds\": {");
+        for (size_t i = 0; i < s->num_certs; i++) {
+            bufq_append(out, i ? ", " : "", i ? 2 : 0);
+            put_json_string(out, s->certs[i].label);
+            bufq_appendf(out, ": %" PRId64, s->certs[i].not_after);
+        }
+        bufq_append(out, "}", 1);
+    }
     json_extra(out, s, backend_names);
     json_process(out, &s->process);
     bufq_append(out, "\n}\n", 3);

@@ -104,6 +104,27 @@ struct cfg_fields {
     size_t num;
 };
 
+/* TLS protocol versions (the wire values). */
+enum { CFG_TLS12 = 0x0303, CFG_TLS13 = 0x0304 };
+
+/* --subcert: one more certificate, chosen by SNI. */
+struct cfg_subcert {
+    char *key_file;
+    char *cert_file;
+    char *ocsp_file;  /* ";ocsp=PATH": a DER OCSP response to staple, or NULL */
+};
+
+struct cfg_subcerts {
+    struct cfg_subcert *v;
+    size_t num;
+};
+
+/* A repeatable path option, in order. */
+struct cfg_paths {
+    char **v;
+    size_t num;
+};
+
 struct config {
     struct cfg_frontend *frontends;
     size_t num_frontends;
@@ -164,6 +185,21 @@ struct config {
     bool insecure;                  /* -k: do not verify backend certificates */
     char *client_private_key_file;  /* mutual TLS towards backends, or NULL */
     char *client_cert_file;
+
+    /* TLS frontends */
+    struct cfg_subcerts subcerts;       /* --subcert, in order */
+    char *ocsp_file;                    /* --ocsp-file: the default certificate's, or NULL */
+    uint32_t tls_min_proto_version;     /* CFG_TLS12 */
+    uint32_t tls_max_proto_version;     /* CFG_TLS13 */
+    char *ciphers;                      /* TLS 1.2 suites; NULL: the default list */
+    char *tls13_ciphers;                /* only BoringSSL's fixed list is accepted */
+    char *ecdh_curves;                  /* "X25519:P-256:P-384:P-521" */
+    char *private_key_passwd_file;      /* NULL: keys are not encrypted */
+    struct cfg_paths tls_ticket_key_files; /* the first encrypts, all decrypt */
+    uint32_t tls_ticket_key_cipher;     /* AES key length: 16 (aes-128-cbc) or 32 */
+    bool verify_client;                 /* require a client certificate */
+    char *verify_client_cacert;         /* the CAs that sign client certificates */
+    bool forward_client_cert;           /* Client-Cert, Client-Cert-Chain to backends */
 
     bool no_via;
     bool add_x_forwarded_for;

@@ -285,6 +285,25 @@ static int apply(struct loader *ld, const struct opt_def *o, const char *value,
         c->error_pages[c->num_error_pages++] = page;
         return 0;
     }
+    case K_SUBCERT: {
+        struct cfg_subcert c;
+        msg = cfg_parse_subcert(str_cstr(value), &c);
+        if (msg)
+            break;
+        cfg_subcerts_add(&ld->cfg->subcerts, c);
+        return 0;
+    }
+    case K_TLS_VERSION:
+    case K_TICKET_CIPHER: {
+        uint32_t v = 0;
+        msg = o->kind == K_TLS_VERSION ? cfg_parse_tls_version(str_cstr(value), &v)
+                                       : cfg_parse_ticket_cipher(str_cstr(value), &v);
+        u = v;
+        break;
+    }
+    case K_PATHS:
+        cfg_paths_add((struct cfg_paths *)(void *)((char *)ld->cfg + o->offset), value);
+        return 0;
     case K_ESCAPE:
         if (strcmp(value, "json") == 0)
             u = CFG_ALOG_ESCAPE_JSON;
@@ -311,7 +330,8 @@ static void set_defaults(struct loader *ld)
         if (i == OPT_WORKERS || !o->deflt)
             continue;
         if (o->kind == K_NUM || o->kind == K_SIZE || o->kind == K_DUR || o->kind == K_LEVEL ||
-            o->kind == K_FACILITY || o->kind == K_ESCAPE) {
+            o->kind == K_FACILITY || o->kind == K_ESCAPE || o->kind == K_TLS_VERSION ||
+            o->kind == K_TICKET_CIPHER) {
             int rc = apply(ld, o, o->deflt, o->name);
             (void)rc;  /* the table's defaults parse; the unit tests check them */
         }
@@ -420,6 +440,28 @@ static int parse_file(struct loader *ld, const char *path, char *data, size_t le
     return rc;
 }
 
+
+/* "Default: VALUE", a long colon-separated list (--ciphers) cut after a
+ * colon so every line fits in 80 columns. */
+static void print_default(FILE *out, const char *v)
+{
+    const char *lead = "              Default: ";
+    size_t col = strlen(lead);
+    fputs(lead, out);
+    while (*v) {
+        size_t n = strcspn(v, ":");
+        n += v[n] == ':';
+        if (col > 23 && col + n > 79) {
+            fputs("\n                       ", out);
+            col = 23;
+        }
+        fprintf(out, "%.*s", (int)n, v);
+        col += n;
+        v += n;
+    }
+    fputc('\n', out);
+}
+
 static void print_help(FILE *out)
 {
     fputs("Usage: h2gate [OPTIONS]... [<PRIVATE_KEY> <CERT>]\n"
@@ -455,7 +497,7 @@ static void print_help(FILE *out)
             p += n + (nl != NULL);
         }
         if (o->deflt)
-            fprintf(out, "              Default: %s\n", o->deflt);
+            print_default(out, o->deflt);
     }
     fputs("\n"
           "  <SIZE> is an integer with an optional unit K, M or G (powers of 1024,\n"
@@ -583,6 +625,15 @@ static int resolve_backends(struct loader *ld)
     return msg ? fail(ld, "%s", msg) : 0;
 }
 
+/* The TLS frontend options that depend on each other (config/tlsopts.c). */
+static int check_tls(struct loader *ld)
+{
+    char buf[512];
+    const char *msg = cfg_check_tls(ld->cfg, opts[OPT_CIPHERS].deflt, opts[OPT_ECDH_CURVES].deflt,
+                                    opts[OPT_TLS13_CIPHERS].deflt, buf, sizeof(buf));
+    return msg ? fail(ld, "%s", msg) : 0;
+}
+
 /* Defaults for lists, positional files, the TLS check, resolution, routes. */
 static int finish(struct loader *ld, int num_pos, char **pos)
 {
@@ -644,6 +695,8 @@ static int finish(struct loader *ld, int num_pos, char **pos)
                         "give one, or use --accesslog-json for the ready JSON format");
     if (!cfg->client_cert_file != !cfg->client_private_key_file)
         return fail(ld, "--client-cert-file and --client-private-key-file go together");
+    if (check_tls(ld) < 0)
+        return -1;
 
     return resolve_backends(ld);
 }
@@ -838,5 +891,7 @@ void cfg_cleanup(struct config *cfg)
     for (size_t i = 0; i < cfg->num_error_pages; i++)
         free(cfg->error_pages[i].path);
     free(cfg->error_pages);
+    cfg_subcerts_cleanup(&cfg->subcerts);
+    cfg_paths_cleanup(&cfg->tls_ticket_key_files);
     *cfg = (struct config){ 0 };
 }

@@ -32,6 +32,10 @@ enum opt_kind {
     K_FWD_FOR,  /* --forwarded-for: obfuscated or ip (stored as "is ip") */
     K_FIELD,    /* "name: value", appended to the struct cfg_fields at field */
     K_ERROR_PAGE, /* --error-page: (CODE|*)=PATH, appended to error_pages */
+    K_SUBCERT,  /* --subcert: appended to cfg->subcerts */
+    K_TLS_VERSION, /* TLSv1.2 or TLSv1.3, stored as CFG_TLS12/CFG_TLS13 */
+    K_TICKET_CIPHER, /* aes-128-cbc or aes-256-cbc, stored as the key length */
+    K_PATHS,    /* a path appended to the struct cfg_paths at field */
 };
 
 /* Where a value lands in struct config. */
@@ -242,6 +246,68 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       client_cert_file, ST_STR,                                                            \
       "Certificate chain (PEM) for client authentication to TLS\n"                        \
       "backends; needs --client-private-key-file.")                                        \
+    X(SUBCERT, "TLS", "subcert", 0, K_SUBCERT, "<KEYPATH>:<CERTPATH>[;ocsp=<PATH>]", 0, 0,    \
+      NULL, subcerts, ST_NONE,                                                             \
+      "One more key and certificate (PEM); repeatable. A client's SNI\n"                  \
+      "picks the certificate whose DNS names (subjectAltName, else the\n"                 \
+      "CN; \"*.\" matches one label) match it; no match or no SNI gets\n"                 \
+      "the default (positional) one. An ECDSA and an RSA certificate\n"                   \
+      "for the same names are both served: ECDSA to clients that offer\n"                 \
+      "it, RSA to the others. \"ocsp=PATH\": a DER OCSP response to\n"                    \
+      "staple, read again at every reload (h2gate never fetches one).")                   \
+    X(OCSP_FILE, "TLS", "ocsp-file", 0, K_STR, "<PATH>", 0, 0, NULL, ocsp_file, ST_STR,     \
+      "A DER OCSP response for the default certificate, stapled to\n"                     \
+      "handshakes that ask for it; read again at every reload.")                          \
+    X(TLS_MIN_PROTO_VERSION, "TLS", "tls-min-proto-version", 0, K_TLS_VERSION, "<VER>", 0,  \
+      0, "TLSv1.2", tls_min_proto_version, ST_U32,                                         \
+      "Lowest TLS version of TLS frontends: TLSv1.2 or TLSv1.3 (any\n"                    \
+      "case).")                                                                            \
+    X(TLS_MAX_PROTO_VERSION, "TLS", "tls-max-proto-version", 0, K_TLS_VERSION, "<VER>", 0,  \
+      0, "TLSv1.3", tls_max_proto_version, ST_U32,                                         \
+      "Highest TLS version of TLS frontends: TLSv1.2 or TLSv1.3.")                        \
+    X(CIPHERS, "TLS", "ciphers", 0, K_STR, "<SUITE>", 0, 0,                                 \
+      "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                         \
+      "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                         \
+      "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305",                         \
+      ciphers, ST_STR,                                                                     \
+      "TLS 1.2 cipher suites of TLS frontends, in OpenSSL's cipher list\n"                \
+      "syntax; every name must be one BoringSSL knows (no DHE).")                         \
+    X(TLS13_CIPHERS, "TLS", "tls13-ciphers", 0, K_STR, "<SUITE>", 0, 0,                     \
+      "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256",        \
+      tls13_ciphers, ST_STR,                                                               \
+      "TLS 1.3 cipher suites. BoringSSL does not let them be chosen:\n"                   \
+      "only the default (its fixed list) is accepted.")                                   \
+    X(ECDH_CURVES, "TLS", "ecdh-curves", 0, K_STR, "<LIST>", 0, 0, "X25519:P-256:P-384:P-521", \
+      ecdh_curves, ST_STR,                                                                 \
+      "Key exchange groups of TLS frontends, colon-separated, in\n"                       \
+      "order of preference.")                                                              \
+    X(PRIVATE_KEY_PASSWD_FILE, "TLS", "private-key-passwd-file", 0, K_STR, "<PATH>", 0, 0,  \
+      NULL, private_key_passwd_file, ST_STR,                                               \
+      "The password of encrypted server private keys (PRIVATE_KEY and\n"                  \
+      "--subcert's): the file's first line. Never asked for on a\n"                       \
+      "terminal.")                                                                         \
+    X(TLS_TICKET_KEY_FILE, "TLS", "tls-ticket-key-file", 0, K_PATHS, "<PATH>", 0, 0, NULL,  \
+      tls_ticket_key_files, ST_NONE,                                                       \
+      "Session ticket keys shared by a fleet; repeatable. Each file\n"                    \
+      "holds 48 bytes (aes-128-cbc: 16 name, 16 AES, 16 HMAC) or 80\n"                    \
+      "(aes-256-cbc: 16 name, 32 AES, 32 HMAC). The first file's key\n"                   \
+      "encrypts, all decrypt; read again at every reload. Without it,\n"                  \
+      "h2gate makes a key every hour and keeps each for 12 hours.")                       \
+    X(TLS_TICKET_KEY_CIPHER, "TLS", "tls-ticket-key-cipher", 0, K_TICKET_CIPHER,            \
+      "<CIPHER>", 0, 0, "aes-128-cbc", tls_ticket_key_cipher, ST_U32,                      \
+      "The cipher of session tickets: aes-128-cbc or aes-256-cbc.")                       \
+    X(VERIFY_CLIENT, "TLS", "verify-client", 0, K_FLAG, NULL, 0, 0, NULL, verify_client,    \
+      ST_BOOL,                                                                             \
+      "Require a client certificate signed by --verify-client-cacert.")                   \
+    X(VERIFY_CLIENT_CACERT, "TLS", "verify-client-cacert", 0, K_STR, "<PATH>", 0, 0, NULL,  \
+      verify_client_cacert, ST_STR,                                                        \
+      "The CA certificates (PEM) client certificates are verified\n"                      \
+      "against (--verify-client needs it).")                                               \
+    X(FORWARD_CLIENT_CERT, "TLS", "forward-client-cert", 0, K_FLAG, NULL, 0, 0, NULL,       \
+      forward_client_cert, ST_BOOL,                                                        \
+      "Send a verified client's certificate to backends in RFC 9440's\n"                  \
+      "Client-Cert (and its chain in Client-Cert-Chain). Those fields\n"                  \
+      "are removed from clients' requests in any case.")                                  \
     X(LOG_LEVEL, "Logging", "log-level", 'L', K_LEVEL, "<LEVEL>", 0, 0, "NOTICE",          \
       log_level, ST_INT, "Minimum severity logged: INFO, NOTICE, WARN, ERROR or FATAL.")  \
     X(ERRORLOG_FILE, "Logging", "errorlog-file", 0, K_STR, "<PATH>", 0, 0, "stderr",       \

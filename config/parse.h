@@ -45,6 +45,33 @@ void cfg_fields_add(struct cfg_fields *f, struct cfg_field field);
 const char *cfg_parse_error_page(struct str s, struct cfg_error_page *out);
 void cfg_fields_cleanup(struct cfg_fields *f);
 
+/* --subcert: "KEYPATH:CERTPATH[;ocsp=PATH]" (the key path up to the first
+ * ':'). out's strings are heap copies (cfg_subcerts_cleanup frees them
+ * once added); on failure out owns nothing. */
+const char *cfg_parse_subcert(struct str s, struct cfg_subcert *out);
+void cfg_subcerts_add(struct cfg_subcerts *l, struct cfg_subcert c);
+void cfg_subcerts_cleanup(struct cfg_subcerts *l);
+
+/* --tls-min/max-proto-version: TLSv1.2 or TLSv1.3, any case, into
+ * CFG_TLS12/CFG_TLS13 (TLS 1.1 and older are refused with their own
+ * message). */
+const char *cfg_parse_tls_version(struct str s, uint32_t *out);
+
+/* --tls-ticket-key-cipher: aes-128-cbc or aes-256-cbc, as the AES key
+ * length (16 or 32). */
+const char *cfg_parse_ticket_cipher(struct str s, uint32_t *key_len);
+
+/* A repeatable path option: appends a copy. */
+void cfg_paths_add(struct cfg_paths *l, const char *path);
+void cfg_paths_cleanup(struct cfg_paths *l);
+
+/* Fills in the list defaults cfg lacks (the table's ciphers and curves)
+ * and checks the TLS options that depend on each other: min <= max,
+ * --tls13-ciphers only its default, --verify-client with its CA file,
+ * --forward-client-cert with --verify-client. NULL or the message. */
+const char *cfg_check_tls(struct config *cfg, const char *ciphers, const char *curves,
+                          const char *tls13_ciphers, char *buf, size_t len);
+
 /* yes/true/1/on or no/false/0/off, any case. */
 const char *cfg_parse_flag(struct str s, bool *out);
 

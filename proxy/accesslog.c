@@ -11,6 +11,7 @@
 #include "common/buf.h"
 #include "common/xalloc.h"
 #include "proxy/alog_json.h"
+#include "proxy/clientcert.h"
 #include "proxy/hdrs.h"
 
 #define DEFAULT_FORMAT                                                                  \
@@ -43,11 +44,11 @@
     X("tls_session_reused", TLS_SESSION_REUSED)              \
     X("ssl_session_reused", TLS_SESSION_REUSED)              \
     X("tls_sni", TLS_SNI)                                    \
-    X("tls_client_fingerprint_sha256", TLS_CLIENT_CERT)      \
-    X("tls_client_fingerprint_sha1", TLS_CLIENT_CERT)        \
-    X("tls_client_subject_name", TLS_CLIENT_CERT)            \
-    X("tls_client_issuer_name", TLS_CLIENT_CERT)             \
-    X("tls_client_serial", TLS_CLIENT_CERT)                  \
+    X("tls_client_fingerprint_sha256", TLS_CLIENT_SHA256)    \
+    X("tls_client_fingerprint_sha1", TLS_CLIENT_SHA1)        \
+    X("tls_client_subject_name", TLS_CLIENT_SUBJECT)         \
+    X("tls_client_issuer_name", TLS_CLIENT_ISSUER)           \
+    X("tls_client_serial", TLS_CLIENT_SERIAL)                \
     X("backend_host", BACKEND_HOST)                          \
     X("backend_port", BACKEND_PORT)                          \
     X("scheme", SCHEME)                                      \
@@ -81,7 +82,11 @@ enum frag_type {
     F_TLS_SESSION_ID,
     F_TLS_SESSION_REUSED,
     F_TLS_SNI,
-    F_TLS_CLIENT_CERT,
+    F_TLS_CLIENT_SHA256,
+    F_TLS_CLIENT_SHA1,
+    F_TLS_CLIENT_SUBJECT,
+    F_TLS_CLIENT_ISSUER,
+    F_TLS_CLIENT_SERIAL,
     F_BACKEND_HOST,
     F_BACKEND_PORT,
     F_SCHEME,
@@ -130,6 +135,8 @@ struct alog_format {
     "\"backend_host\":\"$backend_host\",\"backend_port\":$backend_port,"                   \
     "\"tls_protocol\":\"$tls_protocol\",\"tls_cipher\":\"$tls_cipher\","                   \
     "\"tls_sni\":\"$tls_sni\",\"tls_session_reused\":$tls_session_reused,"                 \
+    "\"tls_client_subject_name\":\"$tls_client_subject_name\","                             \
+    "\"tls_client_fingerprint_sha256\":\"$tls_client_fingerprint_sha256\","                 \
     "\"tunnel_target\":\"$tunnel_target\",\"tunnel_bytes_in\":$tunnel_bytes_in,"           \
     "\"tunnel_bytes_out\":$tunnel_bytes_out,\"pid\":$pid}"
 
@@ -575,7 +582,24 @@ static struct val tls_val(enum frag_type type, const struct alog_entry *e)
     case F_TLS_SNI:
         return text_or_absent(e->tls_sni);
     default:
-        return (struct val){ .kind = V_ABSENT }; /* no client certificates yet */
+        break;
+    }
+    const struct clientcert *c = e->client_cert;
+    if (!c)
+        return (struct val){ .kind = V_ABSENT };
+    switch (type) {
+    case F_TLS_CLIENT_SHA256:
+        return text_or_absent(str_cstr(c->sha256));
+    case F_TLS_CLIENT_SHA1:
+        return text_or_absent(str_cstr(c->sha1));
+    case F_TLS_CLIENT_SUBJECT:
+        return text_or_absent(str_cstr(c->subject));
+    case F_TLS_CLIENT_ISSUER:
+        return text_or_absent(str_cstr(c->issuer));
+    case F_TLS_CLIENT_SERIAL:
+        return text_or_absent(str_cstr(c->serial));
+    default:
+        return (struct val){ .kind = V_ABSENT };
     }
 }
 
@@ -621,7 +645,8 @@ static struct val frag_val(const struct alog_format *f, const struct frag *fr,
     case F_ALPN:
         return text_or_absent(str_cstr(e->alpn));
     case F_TLS_CIPHER: case F_TLS_PROTOCOL: case F_TLS_SESSION_REUSED: case F_TLS_SESSION_ID:
-    case F_TLS_SNI: case F_TLS_CLIENT_CERT:
+    case F_TLS_SNI: case F_TLS_CLIENT_SHA256: case F_TLS_CLIENT_SHA1:
+    case F_TLS_CLIENT_SUBJECT: case F_TLS_CLIENT_ISSUER: case F_TLS_CLIENT_SERIAL:
         return tls_val(fr->type, e);
     case F_BACKEND_HOST:
         return text_or_absent(e->backend_host);

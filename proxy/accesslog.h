@@ -21,8 +21,9 @@
  *                    $ssl_session_id, $ssl_session_reused are aliases)
  *   $tls_client_fingerprint_sha256 $tls_client_fingerprint_sha1
  *   $tls_client_subject_name $tls_client_issuer_name $tls_client_serial
- *                    accepted for nghttpx compatibility; always "-" (h2gate
- *                    does not ask for client certificates)
+ *                    the client's certificate (--verify-client): SHA-256 and
+ *                    SHA-1 of its DER and its serial in lower-case hex, the
+ *                    subject and issuer as RFC 2253 text; "-" without one
  *   $backend_host $backend_port                  "-" when no backend was used
  *   h2gate's own: $scheme; for tunnels $tunnel_target, $tunnel_bytes_in
  *   (client to target), $tunnel_bytes_out (target to client) and $duration
@@ -77,6 +78,8 @@
 
 /* What one log line is made of. Plain data filled by the proxy; every
  * view and pointer is borrowed for the duration of the call. */
+struct clientcert;
+
 struct alog_entry {
     struct str remote_addr;       /* textual IP, no brackets */
     uint16_t remote_port;
@@ -94,6 +97,7 @@ struct alog_entry {
     const uint8_t *tls_session_id; /* may be NULL */
     size_t tls_session_id_len;
     bool tls_session_reused;
+    const struct clientcert *client_cert; /* a verified client's, or NULL */
     struct str backend_host;      /* empty: no backend used */
     uint16_t backend_port;
     const struct hdrs *req_headers; /* lower-case names (proxy/hdrs.h); may be NULL */

@@ -347,6 +347,8 @@ static void queue_numbers(struct admin_conn *c, bool prometheus, bool head_only)
         a->snap.config.last_reload_s = (uint64_t)a->config_info->last_success;
         if (a->config_info->generations_alive)
             a->snap.config.generations_alive = a->config_info->generations_alive();
+        if (a->config_info->certificates)
+            a->snap.num_certs = a->config_info->certificates(&a->snap.certs);
     }
     procstat_read(&a->snap.process);
     uint64_t *hv = xcalloc(3 * (a->snap.num_backends + 1), sizeof(*hv));

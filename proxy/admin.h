@@ -57,6 +57,9 @@ struct admin_config_info {
     uint64_t failures;      /* failed reloads */
     double last_success;    /* Unix time of the start or the last good reload */
     size_t (*generations_alive)(void); /* read at each scrape; may be NULL */
+    /* The running configuration's server certificates (*out borrowed until
+     * the scrape is rendered); may be NULL. */
+    size_t (*certificates)(const struct stats_cert **out);
 };
 
 /* Borrows info until admin_free(): rendered with every /metrics and /stats. */

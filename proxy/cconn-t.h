@@ -103,6 +103,7 @@ struct cconn {
     struct wgen *gen;       /* the generation fe belongs to (pinned) */
     struct xchg_client xc;  /* facts and operations for the exchanges */
     struct sock sock;
+    struct clientcert *client_cert; /* the client's certificate, or NULL */
     /* One timer for every deadline of the connection and its streams:
      * it fires at timer_at, the glue and the connection act on what has
      * expired and re-arm it at the earliest deadline left. Activity only

@@ -21,6 +21,7 @@
 #include "proxy/proxyproto.h"
 #include "proxy/h2srv.h"
 #include "proxy/sock.h"
+#include "proxy/clientcert.h"
 #include "proxy/tls.h"
 #include "proxy/worker.h"
 #include "proxy/xchg.h"
@@ -179,6 +180,8 @@ void cconn_set_proto(struct cconn *cc, enum cconn_proto proto, const struct ccon
         memcpy(f->tls_session_id, id, id_len);
         f->tls_session_id_len = id_len;
     }
+    cc->client_cert = clientcert_new(ssl, cc->w->cfg->forward_client_cert);
+    f->client_cert = cc->client_cert;
 }
 
 static void start_h2(struct cconn *cc)
@@ -624,6 +627,7 @@ static void cconn_free(struct cconn *cc)
         stats_conn_closed(w->stats, (enum stats_proto)cc->xc.facts.stats_proto);
     bufq_cleanup(&cc->out);
     free(cc->in);
+    clientcert_free(cc->client_cert);
     if (cc->prev)
         cc->prev->next = cc->next;
     else

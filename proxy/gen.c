@@ -13,6 +13,7 @@
 #include "proxy/auth.h"
 #include "proxy/tls.h"
 #include "proxy/xlate.h"
+#include "proxy/tls_certs.h"
 
 static _Atomic size_t num_alive;
 
@@ -27,7 +28,8 @@ static void gen_free(struct gen *g)
     alog_format_free(g->alog_fmt);
     alog_format_free(g->alog_fmt_tunnel);
     auth_db_free(g->auth_db);
-    SSL_CTX_free(g->ssl_ctx);
+    free(g->cert_info);
+    tls_certs_free(g->certs);
     SSL_CTX_free(g->up_ctx_h2);
     SSL_CTX_free(g->up_ctx_h1);
     lb_rings_free(g->rings, g->cfg.num_routes);
@@ -69,9 +71,16 @@ static int load_formats(struct gen *g, char *err, size_t err_len)
 static int load_tls(struct gen *g, char *err, size_t err_len)
 {
     const struct config *cfg = &g->cfg;
-    for (size_t i = 0; i < cfg->num_frontends && !g->ssl_ctx; i++) {
-        if (cfg->frontends[i].tls && !(g->ssl_ctx = tls_server_ctx_new(cfg, err, err_len)))
+    for (size_t i = 0; i < cfg->num_frontends && !g->certs; i++) {
+        if (cfg->frontends[i].tls && !(g->certs = tls_certs_new(cfg, err, err_len)))
             return -1;
+    }
+    g->ssl_ctx = g->certs ? tls_certs_ctx(g->certs) : NULL;
+    if (g->certs) {
+        g->num_cert_info = g->certs->num;
+        g->cert_info = xcalloc(g->num_cert_info, sizeof(*g->cert_info));
+        for (size_t i = 0; i < g->num_cert_info; i++)
+            g->cert_info[i] = (struct stats_cert){ g->certs->v[i].label, g->certs->v[i].not_after };
     }
     char msg[512];
     if (tls_upstream_ctx_new(cfg, &g->up_ctx_h2, &g->up_ctx_h1, msg, sizeof(msg)) < 0) {

@@ -15,17 +15,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/stats-t.h"
 #include "config/config-t.h"
 
 struct auth_db;
 struct alog_format;
 struct lb_ring;
+struct tls_certs;
 
 struct gen {
     _Atomic size_t refs;       /* main's current pointer + one per worker using it */
     uint64_t id;               /* 1 at start, +1 per successful reload */
     struct config cfg;         /* owned */
-    SSL_CTX *ssl_ctx;          /* server context; NULL without a TLS frontend */
+    struct tls_certs *certs;   /* server certificates; NULL without a TLS frontend */
+    SSL_CTX *ssl_ctx;          /* tls_certs_ctx(certs) (borrowed), or NULL */
+    struct stats_cert *cert_info; /* per certificate: label (borrowed) and notAfter */
+    size_t num_cert_info;
     SSL_CTX *up_ctx_h2;        /* backend client contexts (ALPN h2, http/1.1), */
     SSL_CTX *up_ctx_h1;        /* NULL when no backend of that kind uses TLS */
     struct auth_db *auth_db;   /* --connect-auth-file, or NULL */

@@ -179,6 +179,13 @@ static bool workers_switched(void)
     return true;
 }
 
+/* For the admin: the newest generation's certificates (main thread). */
+static size_t certificates(const struct stats_cert **out)
+{
+    *out = cur_gen ? cur_gen->cert_info : NULL;
+    return cur_gen ? cur_gen->num_cert_info : 0;
+}
+
 static void on_hup(struct ev_loop *loop, ev_signal *s, int revents)
 {
     (void)loop;
@@ -544,6 +551,7 @@ static void serve(int admin_fd)
     config_info.generation = cur_gen->id;
     config_info.last_success = (double)time(NULL);
     config_info.generations_alive = gen_alive;
+    config_info.certificates = certificates;
     if (admin_fd >= 0) {
         admin = admin_new(main_loop, admin_fd, wstats, (size_t)num_workers,
                           (const char *const *)registry.names, registry.num, &shutting_down);

@@ -42,6 +42,8 @@ enum xchg_out_state { XOUT_NONE, XOUT_HEAD, XOUT_DONE };
 /* The client protocol of one exchange (HTTP/1.x is per request). */
 enum xchg_proto { XCHG_HTTP10, XCHG_HTTP11, XCHG_H2 };
 
+struct clientcert;
+
 /* What the backend side and the access log may know of a client
  * connection, recorded once by the client side (peer at accept, the rest
  * when the protocol is known). Strings point at static text or into the
@@ -62,6 +64,7 @@ struct client_facts {
     bool tls_session_reused;
     size_t tls_session_id_len;
     uint8_t tls_session_id[32];
+    const struct clientcert *client_cert; /* a verified client's, or NULL */
 };
 
 /* What an exchange can ask of its client side. */

@@ -9,6 +9,7 @@
 #include "common/xalloc.h"
 #include "config/config.h"
 #include "proxy/accesslog.h"
+#include "proxy/clientcert.h"
 #include "proxy/forwarded.h"
 #include "proxy/hdrs.h"
 #include "proxy/tunnel.h"
@@ -151,6 +152,7 @@ void xchg_log_access(struct xchg *x)
         .tls_session_reused = f->tls_session_reused,
         .tls_session_id = f->tls_session_id_len ? f->tls_session_id : NULL,
         .tls_session_id_len = (unsigned)f->tls_session_id_len,
+        .client_cert = f->client_cert,
         .backend_host = be ? str_cstr(be->host) : STR_NULL,
         .backend_port = be ? be->port : 0,
         .req_headers = &x->req,
@@ -377,4 +379,8 @@ void xchg_xlate_req(const struct xchg *x, struct xlate_req *r, struct xlate_opts
         .fwd = str_make(fwd_buf, fwd_element(fwd_buf, cfg, f, host, f->tls)),
         .add = &cfg->add_request_headers,
     };
+    if (cfg->forward_client_cert && f->client_cert) {
+        o->client_cert = str_cstr(f->client_cert->field);
+        o->client_cert_chain = str_cstr(f->client_cert->chain_field);
+    }
 }

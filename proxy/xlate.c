@@ -206,14 +206,16 @@ static bool put_joined(struct bufq *out, const struct hdrs *h, struct str name, 
 }
 
 /* Fields h2gate never forwards as they came: it writes them itself
- * (host from :authority, framing, Via and X-Forwarded-*), joins them
+ * (host from :authority, framing, Via, X-Forwarded-*, and RFC 9440's
+ * Client-Cert and Client-Cert-Chain, which only h2gate may vouch for), joins them
  * (cookie, HTTP/1.1 only) or answers them (expect). */
 static bool rewritten_req_field(const struct hdrs *h, struct str n)
 {
     return xlate_drop_field(h, n) || str_eq(n, STR_LIT("host")) ||
            str_eq(n, STR_LIT("content-length")) || str_eq(n, STR_LIT("expect")) ||
            str_eq(n, STR_LIT("via")) || str_eq(n, STR_LIT("x-forwarded-for")) ||
-           str_eq(n, STR_LIT("x-forwarded-proto")) || str_eq(n, STR_LIT("forwarded"));
+           str_eq(n, STR_LIT("x-forwarded-proto")) || str_eq(n, STR_LIT("forwarded")) ||
+           str_eq(n, STR_LIT("client-cert")) || str_eq(n, STR_LIT("client-cert-chain"));
 }
 
 /* The list fields h2gate extends (X-Forwarded-For, X-Forwarded-Proto,
@@ -308,6 +310,10 @@ void xlate_req_h1(struct bufq *out, const struct xlate_req *r, const struct xlat
         else if (lists[i].ours.len)
             put_field(out, lists[i].name, lists[i].ours);
     }
+    if (o->client_cert.len)
+        put_field(out, STR_LIT("client-cert"), o->client_cert);
+    if (o->client_cert_chain.len)
+        put_field(out, STR_LIT("client-cert-chain"), o->client_cert_chain);
     for (size_t i = 0; o->add && i < o->add->num; i++)
         put_field(out, str_cstr(o->add->v[i].name), str_cstr(o->add->v[i].value));
     if (r->websocket)
@@ -393,6 +399,11 @@ int xlate_req_h2(struct hdrs *out, const struct xlate_req *r, const struct xlate
         if (rc < 0)
             return H2G_ERR_TOO_BIG;
     }
+    if ((o->client_cert.len &&
+         hdrs_add(out, STR_LIT("client-cert"), o->client_cert, false) < 0) ||
+        (o->client_cert_chain.len &&
+         hdrs_add(out, STR_LIT("client-cert-chain"), o->client_cert_chain, false) < 0))
+        return H2G_ERR_TOO_BIG;
     for (size_t i = 0; o->add && i < o->add->num; i++)
         if (hdrs_add(out, str_cstr(o->add->v[i].name), str_cstr(o->add->v[i].value), false) < 0)
             return H2G_ERR_TOO_BIG;

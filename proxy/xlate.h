@@ -82,6 +82,8 @@ struct xlate_opts {
     bool strip_fwd;    /* drop the client's Forwarded */
     struct str fwd;    /* h2gate's Forwarded element; empty: none */
     const struct cfg_fields *add; /* --add-request-header fields, or NULL */
+    struct str client_cert;       /* RFC 9440 values to send; empty: none */
+    struct str client_cert_chain; /* (the client's own are always dropped) */
 };
 
 /* Appends the HTTP/1.1 request head for r to out: request line, Host from

@@ -245,6 +245,7 @@ def test_json_hostile_bytes_in_path_and_user_agent(procs, tmp_path):
         assert e["pid"] == g.pid, e
         assert isinstance(e["request_time"], float) and e["request_time"] >= 0, e
         for k in ("tls_protocol", "tls_cipher", "tls_sni", "tls_session_reused",
+                  "tls_client_subject_name", "tls_client_fingerprint_sha256",
                   "tunnel_target", "tunnel_bytes_in", "tunnel_bytes_out"):
             assert e[k] is None, (k, e)
         assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(Z|[+-]\d\d:\d\d)$",

@@ -25,8 +25,9 @@ pytestmark = pytest.mark.skipif(IS_NGHTTPX, reason="h2gate's admin listener")
 
 # Every label name h2gate uses: none of them carries a client address, a
 # path or anything else a client chooses (bounded cardinality).
+# "certificate": one value per configured server certificate.
 LABELS = {"protocol", "status_class", "direction", "error_code", "backend",
-          "result", "kind", "cause", "version", "reason", "le"}
+          "result", "kind", "cause", "version", "reason", "certificate", "le"}
 
 
 def delta(before, after, name, **labels):

@@ -348,3 +348,56 @@ def test_syslog_outputs_race_free(procs, tmp_path, monkeypatch):
     assert rc == 0, "exit status %s:\n%s" % (rc, g.log()[-20000:])
     pris = {m[:5] for m in got}
     assert b"<174>" in pris and b"<173>" in pris, pris   # local5 info, notice
+
+
+def test_ticket_keys_shared_by_workers_race_free(procs, tmp_path, monkeypatch):
+    """Session tickets: every worker encrypts and decrypts with the one
+    process key ring (and the reload builds new server contexts) while
+    clients on four threads resume each other's sessions on whichever
+    worker the kernel picks; SIGHUPs in between."""
+    import ssl
+    from test_tls_tickets import client_ctx, open_conn
+    monkeypatch.setenv("TSAN_OPTIONS", TSAN_OPTIONS)
+    o = procs.origin()
+    g = start_tsan_gate(procs, o, tmp_path, tmp_path / "access.log")
+    shared = {}
+    lock = threading.Lock()
+    errors, reused = [], [0]
+    # Python resumes a session only with the context that made it.
+    ctxs = {v: client_ctx(v) for v in (ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.TLSv1_2)}
+
+    def client(version):
+        ctx = ctxs[version]
+        try:
+            for _ in range(25):
+                with lock:
+                    sess = shared.get(version)
+                s = open_conn(ctx, g.tls_port, session=sess)
+                with lock:
+                    reused[0] += s.session_reused
+                    shared[version] = s.session
+                s.close()
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=client, args=(v,), daemon=True)
+               for v in (ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.TLSv1_2) * 2]
+    for t in threads:
+        t.start()
+    gen = scrape(g.admin_port).get("h2gate_config_generation")
+    g.signal(signal.SIGHUP)
+    assert wait_for(lambda: scrape(g.admin_port).get("h2gate_config_generation") > gen,
+                    EXIT_TIMEOUT), g.log()[-5000:]
+    for t in threads:
+        t.join(timeout=300)
+    assert not errors, errors
+    assert reused[0] > 0
+    settle(g.admin_port)
+    assert scrape(g.admin_port).get("h2gate_tls_resumptions_total") == reused[0]
+    scraper = Scraper(g.admin_port)
+    scraper.start()
+    rc = stop_and_wait(g, scraper)
+    scraper.stop()
+    report = tsan_reports(g)
+    assert not report, report[-20000:]
+    assert rc == 0, "exit status %s:\n%s" % (rc, g.log()[-20000:])

@@ -320,8 +320,9 @@ class H2Client:
     poll_slice = None
 
     def __init__(self, port, tls=False, host=HOST, strict=True, timeout=10.0,
-                 preamble=b""):
-        """preamble: bytes sent on the socket first (a PROXY header)."""
+                 preamble=b"", cert=None):
+        """preamble: bytes sent on the socket first (a PROXY header);
+        cert: (certfile, keyfile) a TLS client presents."""
         self.timeout = timeout
         raw = socket.create_connection((host, port), timeout=timeout)
         if preamble:
@@ -331,6 +332,8 @@ class H2Client:
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
             ctx.set_alpn_protocols(["h2"])
+            if cert:
+                ctx.load_cert_chain(*cert)
             raw = ctx.wrap_socket(raw, server_hostname="localhost")
             assert raw.selected_alpn_protocol() == "h2"
         self.sock = raw

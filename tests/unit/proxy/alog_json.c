@@ -17,6 +17,7 @@
 #include "common/xalloc.h"
 #include "proxy/accesslog.h"
 #include "proxy/alog_json.h"
+#include "proxy/clientcert.h"
 #include "proxy/hdrs.h"
 
 /* 2024-02-01T10:20:30.123Z */
@@ -281,6 +282,12 @@ static int teardown(void **state)
     return 0;
 }
 
+/* A client certificate whose subject needs JSON escaping. */
+static struct clientcert client_cert = {
+    .sha256 = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+    .subject = (char *)"CN=al\"ice\\,O=Ex",
+};
+
 static struct alog_entry sample(void)
 {
     hdrs_reset(&req_hdrs);
@@ -304,6 +311,7 @@ static struct alog_entry sample(void)
         .tls_cipher = "TLS_AES_128_GCM_SHA256",
         .tls_sni = STR_LIT("www.example.com"),
         .tls_session_reused = true,
+        .client_cert = &client_cert,
         .backend_host = STR_LIT("10.0.0.5"),
         .backend_port = 8080,
         .req_headers = &req_hdrs,
@@ -350,7 +358,10 @@ static void test_ready_json_request_byte_for_byte(void **state)
              "\"scheme\":\"https\",\"alpn\":\"h2\",\"backend_host\":\"10.0.0.5\","
              "\"backend_port\":8080,\"tls_protocol\":\"TLSv1.3\","
              "\"tls_cipher\":\"TLS_AES_128_GCM_SHA256\",\"tls_sni\":\"www.example.com\","
-             "\"tls_session_reused\":true,\"tunnel_target\":null,\"tunnel_bytes_in\":null,"
+             "\"tls_session_reused\":true,\"tls_client_subject_name\":\"CN=al\\\"ice\\\\,O=Ex\","
+             "\"tls_client_fingerprint_sha256\":"
+             "\"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\","
+             "\"tunnel_target\":null,\"tunnel_bytes_in\":null,"
              "\"tunnel_bytes_out\":null,\"pid\":%s}\n",
              pid);
     size_t n;
@@ -367,6 +378,7 @@ static void test_ready_json_absent_values_are_null(void **state)
     /* cleartext HTTP/1.1, no headers, no backend (a 404 h2gate made) */
     e.tls_protocol = e.tls_cipher = NULL;
     e.tls_sni = STR_NULL;
+    e.client_cert = NULL;
     e.alpn = NULL;
     e.backend_host = STR_NULL;
     e.authority = STR_NULL;
@@ -380,6 +392,7 @@ static void test_ready_json_absent_values_are_null(void **state)
         "\"host\":null", "\"user_agent\":null", "\"referer\":null", "\"alpn\":null",
         "\"backend_host\":null", "\"backend_port\":null", "\"tls_protocol\":null",
         "\"tls_cipher\":null", "\"tls_sni\":null", "\"tls_session_reused\":null",
+        "\"tls_client_subject_name\":null", "\"tls_client_fingerprint_sha256\":null",
         "\"path\":null", "\"status\":404,",
     };
     for (size_t i = 0; i < sizeof(nulls) / sizeof(nulls[0]); i++) {

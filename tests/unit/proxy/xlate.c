@@ -396,6 +396,38 @@ static void test_req_to_h2(void **state)
     hdrs_cleanup(&h);
 }
 
+/* RFC 9440: a client's Client-Cert and Client-Cert-Chain never pass;
+ * h2gate's own (xlate_opts) go after the forwarded lists, both ways. */
+static void test_req_client_cert_fields(void **state)
+{
+    (void)state;
+    struct hdrs h;
+    hdrs_init(&h, 4096, 32);
+    hdrs_add(&h, STR_LIT("client-cert"), STR_LIT(":Zm9yZ2Vk:"), false);
+    hdrs_add(&h, STR_LIT("x-a"), STR_LIT("1"), false);
+    hdrs_add(&h, STR_LIT("client-cert-chain"), STR_LIT(":Zm9yZ2Vk:"), false);
+    struct xlate_req r = { .method = STR_LIT("GET"), .authority = STR_LIT("a"),
+                           .path = STR_LIT("/"), .hdrs = &h, .client_proto = "1.1",
+                           .client_addr = STR_LIT("10.0.0.1"), .content_length = -1 };
+    struct xlate_opts o = { 0 };
+    char out[2048];
+    render_req(&r, &o, out, sizeof(out));
+    assert_string_equal(out, "GET / HTTP/1.1\r\nhost: a\r\nx-a: 1\r\n\r\n");
+    render_req_h2(&r, &o, out, sizeof(out));
+    assert_null(strstr(out, "client-cert"));
+    o.client_cert = STR_LIT(":AQID:");
+    o.client_cert_chain = STR_LIT(":BAU=:, :Bg==:");
+    render_req(&r, &o, out, sizeof(out));
+    assert_string_equal(out, "GET / HTTP/1.1\r\nhost: a\r\nx-a: 1\r\n"
+                             "client-cert: :AQID:\r\n"
+                             "client-cert-chain: :BAU=:, :Bg==:\r\n\r\n");
+    render_req_h2(&r, &o, out, sizeof(out));
+    assert_non_null(strstr(out, "x-a: 1\nclient-cert: :AQID:\n"
+                                "client-cert-chain: :BAU=:, :Bg==:\n"));
+    assert_null(strstr(out, "Zm9yZ2Vk"));
+    hdrs_cleanup(&h);
+}
+
 static void test_req_to_h2_caps(void **state)
 {
     (void)state;
@@ -879,6 +911,7 @@ int main(void)
         cmocka_unit_test(test_req_h2_to_h1),
         cmocka_unit_test(test_req_te_not_trailers_dropped_and_xff_appended),
         cmocka_unit_test(test_req_to_h2),
+        cmocka_unit_test(test_req_client_cert_fields),
         cmocka_unit_test(test_req_to_h2_caps),
         cmocka_unit_test(test_trailer_ok),
         cmocka_unit_test(test_rst_code_map),

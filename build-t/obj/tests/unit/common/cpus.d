@@ -1,0 +1,3 @@
+build/obj/tests/unit/common/cpus.o: tests/unit/common/cpus.c \
+ common/cpus.h
+common/cpus.h:
