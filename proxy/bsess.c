@@ -364,58 +364,8 @@ static int on_header(nghttp2_session *h2, const nghttp2_frame *f, const uint8_t 
     struct bstream *bs = stream_of(h2, f->hd.stream_id);
     if (!bs || !bs->up.x)
         return 0;
-    struct xchg *x = bs->up.x;
-    struct str n = str_make((const char *)name, namelen);
-    struct str v = str_make((const char *)value, valuelen);
-    if (bs->got_head) {
-        if (!xlate_trailer_ok(n))
-            return 0;
-        if (hdrs_add(&x->resp_trailers, n, v, false) < 0) {
-            bs->why = "response trailer fields too large";
-            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-        }
-        return 0;
-    }
-    if (str_eq(n, STR_LIT(":status"))) {
-        /* nghttp2 checked it is three digits. */
-        bs->status = (value[0] - '0') * 100 + (value[1] - '0') * 10 + (value[2] - '0');
-        if (bs->status / 100 == 1)
-            hdrs_reset(&x->interim);
-        return 0;
-    }
-    if (namelen && name[0] == ':')
-        return 0;
-    if (bs->status / 100 == 1) {
-        if (hdrs_add(&x->interim, n, v, false) < 0)
-            hdrs_reset(&x->interim); /* too big to forward: the status alone */
-        return 0;
-    }
-    if (hdrs_add(&x->resp, n, v, false) < 0) {
-        bs->why = "response header fields too large";
-        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    }
-    return 0;
-}
-
-static void head_done(struct bstream *bs)
-{
-    struct xchg *x = bs->up.x;
-    bs->got_head = true;
-    x->status = bs->status;
-    x->resp_content_length = -1;
-    long i = hdrs_find(&x->resp, STR_LIT("content-length"));
-    if (i >= 0) {
-        /* nghttp2 checked it is a number (and will check the DATA). */
-        struct str v = hdrs_value(&x->resp, (size_t)i);
-        int64_t cl = 0;
-        for (size_t k = 0; k < v.len && v.p[k] >= '0' && v.p[k] <= '9'; k++)
-            cl = cl * 10 + (v.p[k] - '0');
-        x->resp_content_length = cl;
-    }
-    if (bs->ws)
-        bstream_ws_head(bs);
-    upool_resp_head(x);
-    x->resp_state = XRESP_HEAD;
+    return bstream_header(bs, str_make((const char *)name, namelen),
+                          str_make((const char *)value, valuelen));
 }
 
 static int on_frame_recv(nghttp2_session *h2, const nghttp2_frame *f, void *ud)
@@ -441,7 +391,7 @@ static int on_frame_recv(nghttp2_session *h2, const nghttp2_frame *f, void *ud)
                 }
                 break;
             }
-            head_done(bs);
+            bstream_head_done(bs);
         }
         if (end)
             bs->up.x->resp_state = XRESP_END;

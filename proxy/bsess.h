@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 
+#include "common/str.h"
 #include "proxy/bsess-t.h"
 
 /* Sets up the shared nghttp2 callbacks and options (once per process). */
@@ -68,6 +69,12 @@ void bstream_done(struct bsess *s, struct bstream *bs);
  * HTTP/1.1 client, the idle timer started); any other is left to be
  * relayed. Records only: called from an nghttp2 callback. */
 void bstream_ws_head(struct bstream *bs);
+
+/* nghttp2's callbacks, for bsess.c: one field of the response (0, or
+ * NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE over the limits), and the end of
+ * its head. */
+int bstream_header(struct bstream *bs, struct str n, struct str v);
+void bstream_head_done(struct bstream *bs);
 /* bs is an extended CONNECT and the session's backend did not send
  * SETTINGS_ENABLE_CONNECT_PROTOCOL (bs is off the session): bs is freed
  * and its exchange goes to an HTTP/1.1 member of its route

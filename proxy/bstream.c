@@ -342,6 +342,69 @@ void bstream_orphaned(struct bstream *bs, struct bsess *s, bool held, bool was_r
     bstream_fail(bs, status, why, connect_failed && !was_ready);
 }
 
+/* ---- the response head ---- */
+
+/* One field of bs's response (head, interim or trailers), as nghttp2
+ * gives it (names lower-case, values checked). Returns 0, or
+ * NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE when the fields are over the
+ * limits (bs->why says which). */
+int bstream_header(struct bstream *bs, struct str n, struct str v)
+{
+    struct xchg *x = bs->up.x;
+    if (bs->got_head) {
+        if (!xlate_trailer_ok(n))
+            return 0;
+        if (hdrs_add(&x->resp_trailers, n, v, false) < 0) {
+            bs->why = "response trailer fields too large";
+            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+        }
+        return 0;
+    }
+    if (str_eq(n, STR_LIT(":status"))) {
+        /* nghttp2 checked it is three digits. */
+        bs->status = (v.p[0] - '0') * 100 + (v.p[1] - '0') * 10 + (v.p[2] - '0');
+        if (bs->status / 100 == 1)
+            hdrs_reset(&x->interim);
+        return 0;
+    }
+    if (n.len && n.p[0] == ':')
+        return 0;
+    if (bs->status / 100 == 1) {
+        if (hdrs_add(&x->interim, n, v, false) < 0)
+            hdrs_reset(&x->interim); /* too big to forward: the status alone */
+        return 0;
+    }
+    if (hdrs_add(&x->resp, n, v, false) < 0) {
+        bs->why = "response header fields too large";
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    }
+    return 0;
+}
+
+
+/* bs's response head is complete: the exchange learns its status and
+ * length, a WebSocket its 2xx. */
+void bstream_head_done(struct bstream *bs)
+{
+    struct xchg *x = bs->up.x;
+    bs->got_head = true;
+    x->status = bs->status;
+    x->resp_content_length = -1;
+    long i = hdrs_find(&x->resp, STR_LIT("content-length"));
+    if (i >= 0) {
+        /* nghttp2 checked it is a number (and will check the DATA). */
+        struct str v = hdrs_value(&x->resp, (size_t)i);
+        int64_t cl = 0;
+        for (size_t k = 0; k < v.len && v.p[k] >= '0' && v.p[k] <= '9'; k++)
+            cl = cl * 10 + (v.p[k] - '0');
+        x->resp_content_length = cl;
+    }
+    if (bs->ws)
+        bstream_ws_head(bs);
+    upool_resp_head(x);
+    x->resp_state = XRESP_HEAD;
+}
+
 /* ---- extended CONNECT (RFC 8441) ---- */
 
 /* RFC 6455 §4.2.2: an HTTP/1.1 client checks Sec-WebSocket-Accept, which

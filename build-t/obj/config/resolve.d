@@ -1,2 +1,0 @@
-build/obj/config/resolve.o: config/resolve.c config/resolve.h
-config/resolve.h:

@@ -1,2 +1,0 @@
-build/obj/proxy/probe.o: proxy/probe.c proxy/probe.h
-proxy/probe.h:

@@ -1,3 +1,0 @@
-build/obj/tests/unit/common/cpus.o: tests/unit/common/cpus.c \
- common/cpus.h
-common/cpus.h:

@@ -1,3 +1,0 @@
-build/obj/tests/unit/proxy/probe.o: tests/unit/proxy/probe.c \
- proxy/probe.h
-proxy/probe.h:
