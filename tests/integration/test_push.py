@@ -184,6 +184,9 @@ def test_client_cancel_reaches_the_backend(procs, backends):
         assert pushes(g.admin_port) == {"promised": 1, "cancelled": 1,
                                         "limited": 0}
         settle(g.admin_port, lambda s: s.get("h2gate_streams_active") == 0)
+        # Refusing a push is no glitch (h2abuse.c).
+        assert scrape(g.admin_port).get("h2gate_http2_glitches_total",
+                                        default=0, kind="client_reset") == 0
 
 
 def links(first, n):
