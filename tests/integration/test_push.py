@@ -11,6 +11,8 @@ import pytest
 from conftest import IS_NGHTTPX
 from h2backend_lib import wait_for
 from obs_lib import gate_with_admin, scrape, settle
+from rawh2 import (DATA, HEADERS, PUSH_PROMISE,
+                   SETTINGS_MAX_CONCURRENT_STREAMS, RawH2)
 from testlib import H1Conn, H2Client, StreamResult
 
 pytestmark = pytest.mark.skipif(IS_NGHTTPX, reason="h2gate's own metrics")
@@ -231,3 +233,37 @@ def test_http1_client_never_gets_a_push(procs, backends):
     assert b2.requests == []
     assert pushes(g.admin_port) == {"promised": 0, "cancelled": 0,
                                     "limited": 0}
+
+
+def test_pushed_responses_wait_for_the_client_stream_limit(procs, backends):
+    """Frame by frame: every PUSH_PROMISE precedes the page's own head;
+    reserved streams do not count against the client's
+    SETTINGS_MAX_CONCURRENT_STREAMS but pushed responses do (RFC 9113
+    5.1.2): with a limit of 1 they come one after the other."""
+    g, b1, b2 = gate(procs, backends)
+    with RawH2(g.port, settings=[(SETTINGS_MAX_CONCURRENT_STREAMS, 1)]) as c:
+        c.send(c.headers_frame(1, "/page", extra=[
+            ("x-link", "</res/%d.css>; rel=preload" % i) for i in range(3)]))
+        ended = set()
+        c.until(lambda f: (f.end_stream and ended.add(f.sid)) or
+                len(ended) == 4)
+        promises = [f for f in c.frames if f.type == PUSH_PROMISE]
+        assert [f.sid for f in promises] == [1, 1, 1]
+        assert [dict(f.headers)[":path"] for f in promises] == [
+            "/res/%d.css" % i for i in range(3)]
+        head = next(i for i, f in enumerate(c.frames)
+                    if f.type == HEADERS and f.sid == 1)
+        assert all(c.frames.index(f) < head for f in promises)
+        open_now = peak = 0
+        for f in c.frames:
+            if f.type == HEADERS and f.sid % 2 == 0:
+                open_now += 1
+                peak = max(peak, open_now)
+            if f.end_stream and f.sid % 2 == 0:
+                open_now -= 1
+        assert peak == 1
+        bodies = {f.sid: f.data for f in c.frames
+                  if f.type == DATA and f.sid % 2 == 0 and f.data}
+        assert bodies == {p.promised: b"res /res/%d.css\n" % i
+                          for i, p in enumerate(promises)}
+    assert pushes(g.admin_port)["promised"] == 3
