@@ -95,6 +95,9 @@ static void push_one(struct cconn *cc, struct xchg *x, struct promised *pr, stru
     size_t n = link_push_path(uri, scheme, authority, xchg_path(x), buf, sizeof(buf));
     if (n == 0 || already(pr, buf, n))
         return;
+    /* A path no route takes would only push h2gate's 404. */
+    if (!cfg_route_match(x->gen->cfg, authority, str_make(buf, n)))
+        return;
     if (pr->num == H2PUSH_MAX_PER_RESPONSE || cc->p.h2.num_pushes >= H2PUSH_MAX_PER_CONN) {
         stats_push(cc->w->stats, STATS_PUSH_LIMITED);
         return;

@@ -5,8 +5,9 @@
  * request (timeouts, access log line, metrics).
  *
  * Never with --no-server-push, when the client's SETTINGS_ENABLE_PUSH is
- * 0, for another origin, a "nopush" link, a non-GET request, a pushed
- * stream's own response, or on a closing connection. At most
+ * 0, for another origin, a "nopush" link, a path no route takes, a
+ * non-GET request, a pushed stream's own response, or on a closing
+ * connection. At most
  * H2PUSH_MAX_PER_RESPONSE pushes per response and H2PUSH_MAX_PER_CONN per
  * connection; a link past a bound is counted as limited. */
 #ifndef H2G_PROXY_H2PUSH_H

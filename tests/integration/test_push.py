@@ -155,6 +155,18 @@ def test_no_push_cross_origin_nopush_or_other_rel(procs, backends):
         ])
 
 
+def test_no_push_for_a_path_no_route_takes(procs, backends):
+    b1, b2 = backends(), backends()
+    g = gate_with_admin(procs, [b1.spec(";/page;proto=h2"),
+                                b2.spec(";/res/;proto=h2")], tls=False)
+    with PushClient(g.port) as c:
+        page, pushed = c.page([b"</other/x>; rel=preload",
+                               b"</res/y>; rel=preload"])
+        assert page.status == 200 and list(pushed) == [b"/res/y"]
+    assert paths(b1) == [b"/page"] and paths(b2) == [b"/res/y"]
+    assert pushes(g.admin_port)["promised"] == 1
+
+
 def test_no_push_for_post_or_from_a_pushed_response(procs, backends):
     g, b1, b2 = gate(procs, backends)
     with PushClient(g.port) as c:
