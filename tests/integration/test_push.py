@@ -279,3 +279,43 @@ def test_pushed_responses_wait_for_the_client_stream_limit(procs, backends):
         assert bodies == {p.promised: b"res /res/%d.css\n" % i
                           for i, p in enumerate(promises)}
     assert pushes(g.admin_port)["promised"] == 3
+
+
+def test_http1_backend_fetch_and_cancel(procs, backends):
+    """Pushed resources from an HTTP/1.1 backend (the C origin): the
+    promised request as it arrives there, and a cancel that closes the
+    unfinished backend connection."""
+    b1 = backends()
+    o = procs.origin(count=True)
+    spec = "%s,%d" % (o.addr, o.port)
+    # An idle connection stays pooled all test long: only closing the
+    # unfinished one can bring the count to 0.
+    g = gate_with_admin(procs, [b1.spec(";;proto=h2"),
+                                spec + ";/headers:/delay/"], tls=False,
+                        extra=["--backend-keep-alive-timeout=60s"])
+    label = spec.replace(",", ":")
+    with PushClient(g.port) as c:
+        page, pushed = c.page([b"</headers>; rel=preload"],
+                              extra=[("accept-language", "fr")])
+        seen = bytes(pushed[b"/headers"].data).decode().splitlines()
+        assert pushed[b"/headers"].status == 200
+        assert "host: localhost" in seen
+        assert "user-agent: %s" % UA.decode() in seen
+        assert "accept-encoding: gzip" in seen
+        assert "accept-language: fr" in seen
+        assert not [h for h in seen if h.startswith("cookie")]
+        sid = c.request("/page", extra=[
+            ("x-link", b"</delay/30000>; rel=preload")])
+        c.wait(lambda: len(c.promises) == 2 and c.streams[sid].done)
+        pid = max(c.promises)
+        assert wait_for(lambda: scrape(g.admin_port).get(
+            "h2gate_backend_connections_active", default=0,
+            backend=label) == 1 and o.count() == 1)
+        c.conn.reset_stream(pid, error_code=8)
+        c.flush()
+        # Unfinished, so h2gate closes it rather than keep it alive.
+        settle(g.admin_port, lambda s: s.get(
+            "h2gate_backend_connections_active", default=0,
+            backend=label) == 0 and s.get("h2gate_streams_active") == 0)
+    assert pushes(g.admin_port) == {"promised": 2, "cancelled": 1,
+                                    "limited": 0}
