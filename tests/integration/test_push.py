@@ -41,7 +41,8 @@ class PushClient(H2Client):
             return
         super().on_event(ev)
 
-    def page(self, links=(), path="/page", method="GET", extra=()):
+    def page(self, links=(), path="/page", method="GET", extra=(),
+             scheme="http"):
         """Requests path with one x-link field per link (the backend
         answers each as a link field); waits for the page and for every
         stream pushed with it. Returns (page stream, {path: pushed})."""
@@ -49,7 +50,7 @@ class PushClient(H2Client):
         hdrs = [("user-agent", UA), ("accept-encoding", "gzip"),
                 ("cookie", "secret=1"), *extra]
         hdrs += [("x-link", v) for v in links]
-        sid = self.request(path, method=method, extra=hdrs,
+        sid = self.request(path, method=method, extra=hdrs, scheme=scheme,
                            body=b"x" if method == "POST" else None)
         self.wait_streams([sid])
         new = [p for p in self.promises if p not in before]
@@ -319,3 +320,18 @@ def test_http1_backend_fetch_and_cancel(procs, backends):
             backend=label) == 0 and s.get("h2gate_streams_active") == 0)
     assert pushes(g.admin_port) == {"promised": 2, "cancelled": 1,
                                     "limited": 0}
+
+
+def test_push_over_tls_keeps_the_scheme(procs, backends):
+    b1, b2 = backends(), backends()
+    g = gate_with_admin(procs, [b1.spec(";;proto=h2"),
+                                b2.spec(";/res/;proto=h2")], plain=False)
+    with PushClient(g.tls_port, tls=True) as c:
+        page, pushed = c.page([b"<https://localhost/res/a>; rel=preload",
+                               b"<http://localhost/res/b>; rel=preload"],
+                              scheme="https")
+        assert page.status == 200 and list(pushed) == [b"/res/a"]
+        [(_, req)] = c.promises.values()
+        assert req[b":scheme"] == b"https"
+        assert bytes(pushed[b"/res/a"].data) == b"res /res/a\n"
+    assert paths(b2) == [b"/res/a"]
