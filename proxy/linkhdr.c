@@ -132,13 +132,14 @@ bool link_next_preload(struct str v, size_t *pos, struct str *uri)
 
 /* ---- the pushed :path ---- */
 
-/* Bytes a :path h2gate sends may carry, and no "." or ".." segment
+/* Visible ASCII only (a URI is; a raw UTF-8 byte is a backend's slip
+ * that clients may refuse in a :path), and no "." or ".." segment
  * (h2gate does not normalise what a backend names). */
 static bool path_ok(const char *p, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
         unsigned char ch = (unsigned char)p[i];
-        if (ch <= 0x20 || ch == 0x7f)
+        if (ch <= 0x20 || ch >= 0x7f)
             return false;
     }
     size_t i = 0;
