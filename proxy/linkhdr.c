@@ -133,10 +133,12 @@ bool link_next_preload(struct str v, size_t *pos, struct str *uri)
 /* ---- the pushed :path ---- */
 
 /* Visible ASCII only (a URI is; a raw UTF-8 byte is a backend's slip
- * that clients may refuse in a :path), and no "." or ".." segment
- * (h2gate does not normalise what a backend names). */
+ * that clients may refuse in a :path), not starting with "//", and no
+ * "." or ".." segment (h2gate does not normalise what a backend names). */
 static bool path_ok(const char *p, size_t len)
 {
+    if (len >= 2 && p[1] == '/')
+        return false; /* "//x" reads as an authority to many a backend */
     for (size_t i = 0; i < len; i++) {
         unsigned char ch = (unsigned char)p[i];
         if (ch <= 0x20 || ch >= 0x7f)

@@ -26,8 +26,8 @@ bool link_next_preload(struct str v, size_t *pos, struct str *uri);
  * only when scheme (any case) and authority (any case) are the
  * request's. A fragment is dropped. Writes the path into buf (cap bytes,
  * no NUL) and returns its length, or 0 when uri is not pushed: another
- * origin or scheme, an empty reference, a path with a "." or ".."
- * segment, a byte other than visible ASCII (controls, space, DEL, bytes
+ * origin or scheme, an empty reference, a path that starts with "//"
+ * or has a "." or ".." segment, a byte other than visible ASCII (controls, space, DEL, bytes
  * over 0x7f), or longer than cap. */
 size_t link_push_path(struct str uri, struct str scheme, struct str authority, struct str base,
                       char *buf, size_t cap);

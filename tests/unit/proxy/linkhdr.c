@@ -96,6 +96,8 @@ static void test_push_path_refused(void **state)
     assert_string_equal(path_of("./a"), "");
     assert_string_equal(path_of("/a/."), "");
     assert_string_equal(path_of("/a b"), "");
+    assert_string_equal(path_of("//host//x"), "");
+    assert_string_equal(path_of("http://host//x"), "");
     assert_string_equal(path_of("/a\x7f"), "");
     assert_string_equal(path_of("/caf\xc3\xa9"), "");
     assert_string_equal(path_of("/0123456789012345678901234567890123"), "");
