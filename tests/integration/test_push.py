@@ -335,3 +335,16 @@ def test_push_over_tls_keeps_the_scheme(procs, backends):
         assert req[b":scheme"] == b"https"
         assert bytes(pushed[b"/res/a"].data) == b"res /res/a\n"
     assert paths(b2) == [b"/res/a"]
+
+
+def test_pushed_stream_has_the_backend_timeouts(procs, backends):
+    """A pushed exchange is an ordinary one: a backend that does not
+    answer within --backend-read-timeout gets the pushed stream h2gate's
+    504, as it would a request's."""
+    g, b1, b2 = gate(procs, backends, extra=["--backend-read-timeout=1s"])
+    with PushClient(g.port) as c:
+        page, pushed = c.page([b"</delay/30000>; rel=preload"])
+        assert page.status == 200
+        assert pushed[b"/delay/30000"].status == 504
+    assert scrape(g.admin_port).get("h2gate_requests_total",
+                                    status_class="5xx") == 1
