@@ -136,7 +136,8 @@ clean:
 FUZZ_CC       ?= clang
 FUZZ_SECONDS  ?= 30
 FUZZ_DIR      := build-fuzz
-FUZZ_ALL      := h1_head connect_rule config_values accesslog_format hdrs h2srv extpri
+FUZZ_ALL      := h1_head connect_rule config_values accesslog_format hdrs h2srv extpri \
+                 linkhdr
 FUZZ_TARGETS  ?= $(FUZZ_ALL)
 FUZZ_CPPFLAGS := -I. -I$(BORINGSSL_INC) -D_GNU_SOURCE -MMD -MP
 FUZZ_CFLAGS   := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
@@ -152,6 +153,7 @@ FUZZ_SRC_accesslog_format := proxy/accesslog.c proxy/alog_json.c proxy/hdrs.c co
 FUZZ_SRC_hdrs             := proxy/hdrs.c proxy/xlate.c common/buf.c common/xalloc.c
 FUZZ_LIBS_hdrs            := $(FUZZ_CRYPTO)
 FUZZ_SRC_extpri           := proxy/extpri.c
+FUZZ_SRC_linkhdr          := proxy/linkhdr.c
 # The whole proxy but main.c: a real worker loop, the HTTP/2 server glue
 # and the upstream side (fuzz/h2srv.c serves the backend itself).
 FUZZ_SRC_h2srv            := $(LIB_SRC)

@@ -124,6 +124,17 @@ enum stats_glitch {
     STATS_NUM_GLITCHES
 };
 
+/* HTTP/2 server push (proxy/h2push.c): a PUSH_PROMISE sent (its pushed
+ * stream is an exchange of its own); a pushed stream the client reset
+ * before its response was all queued; a preload link not pushed because
+ * a bound was reached (per response or per connection). */
+enum stats_push_result {
+    STATS_PUSH_PROMISED = 0,
+    STATS_PUSH_CANCELLED,
+    STATS_PUSH_LIMITED,
+    STATS_NUM_PUSH_RESULTS
+};
+
 /* Histogram buckets: upper bounds 500 us << i for i < STATS_HIST_NUM_FINITE
  * (0.0005 s doubling up to 65.536 s), then +Inf. Observations are kept in
  * whole microseconds so bucket placement is exact integer arithmetic.
@@ -151,7 +162,8 @@ enum stats_glitch {
     X(GLITCH, STATS_NUM_GLITCHES)                                   \
     X(TUNFAIL, STATS_NUM_TUNFAIL)                                   \
     X(TLS_VERSION, STATS_NUM_TLS_VERSIONS)                          \
-    X(TLSFAIL, STATS_NUM_TLSFAIL)
+    X(TLSFAIL, STATS_NUM_TLSFAIL)                                   \
+    X(PUSH_RESULT, STATS_NUM_PUSH_RESULTS)
 
 enum stats_dim {
 #define STATS_DIM_ENUM(id, n) STATS_DIM_##id,
@@ -242,6 +254,9 @@ enum {
       "Frames and events on client HTTP/2 connections that cost work and give nothing.")      \
     X(WORKER, COUNTER, h2_abuse_closes, GLITCH, "h2gate_http2_abuse_closes_total",            \
       "Client HTTP/2 connections closed for abuse, by the kind that tipped it.")             \
+    X(WORKER, COUNTER, h2_pushes, PUSH_RESULT, "h2gate_http2_pushes_total",                  \
+      "HTTP/2 server pushes from backends' Link preload fields: promised (PUSH_PROMISE "     \
+      "sent), cancelled (reset by the client), limited (not pushed: a bound was reached).")  \
     X(WORKER, COUNTER, tls_handshakes, TLS_VERSION, "h2gate_tls_handshakes_total",            \
       "Client TLS handshakes completed, by protocol version.")                                \
     X(WORKER, COUNTER, tls_failures, TLSFAIL, "h2gate_tls_handshake_failures_total",          \

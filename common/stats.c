@@ -58,6 +58,9 @@ static const char *const glitch_names[STATS_NUM_GLITCHES] = {
     "unknown_frame", "output_queue",      "flood",
 };
 
+static const char *const push_result_names[STATS_NUM_PUSH_RESULTS] = { "promised", "cancelled",
+                                                                      "limited" };
+
 const char *stats_glitch_name(enum stats_glitch kind)
 {
     return (unsigned)kind < STATS_NUM_GLITCHES ? glitch_names[kind] : "?";
@@ -82,6 +85,7 @@ static const struct dim_info dims[STATS_NUM_DIM_KINDS] = {
     [STATS_DIM_TUNFAIL] = { 1, { AXIS("cause", tunfail_names) } },
     [STATS_DIM_TLS_VERSION] = { 1, { AXIS("version", tls_version_names) } },
     [STATS_DIM_TLSFAIL] = { 1, { AXIS("reason", tlsfail_names) } },
+    [STATS_DIM_PUSH_RESULT] = { 1, { AXIS("result", push_result_names) } },
 };
 
 static const size_t dim_len[STATS_NUM_DIM_KINDS] = {

@@ -21,7 +21,8 @@
  *                 no backend (e.g. requests answered 404 before routing)
  *                 and appears only once it is non-zero
  *   result        tunnels: opened, denied (403 or 407), failed;
- *                 websockets: opened (101 relayed), refused (any other answer)
+ *                 websockets: opened (101 relayed), refused (any other answer);
+ *                 http2_pushes: promised, cancelled, limited
  *   kind          empty_data empty_continuation ping settings window_update
  *                 closed_stream priority client_reset server_reset
  *                 header_block unknown_frame output_queue flood
@@ -64,6 +65,7 @@
  *   h2gate_websocket_bytes_total{direction}               counter (as bytes move)
  *   h2gate_http2_glitches_total{kind}                     counter
  *   h2gate_http2_abuse_closes_total{kind}                 counter
+ *   h2gate_http2_pushes_total{result}                     counter
  *   h2gate_tls_handshakes_total{version}                  counter
  *   h2gate_tls_handshake_failures_total{reason}           counter
  *   h2gate_tls_resumptions_total                          counter
@@ -507,6 +509,13 @@ static inline void stats_abuse_close(struct stats *s, enum stats_glitch kind)
 {
     if (s && (unsigned)kind < STATS_NUM_GLITCHES)
         stats_cell_add(&s->h2_abuse_closes[kind], 1);
+}
+
+/* A server push event (enum stats_push_result). */
+static inline void stats_push(struct stats *s, enum stats_push_result r)
+{
+    if (s && (unsigned)r < STATS_NUM_PUSH_RESULTS)
+        stats_cell_add(&s->h2_pushes[r], 1);
 }
 
 /* The kind's label value ("empty_data", ...); "?" when out of range. */

@@ -157,6 +157,7 @@ struct config {
     size_t frontend_http2_glitch_refill;             /* 100 per second */
     bool no_http2_websocket;        /* no RFC 8441 extended CONNECT for clients */
     size_t padding;                 /* --padding: bytes per frame to clients, 0: none */
+    bool no_server_push;            /* --no-server-push: no PUSH_PROMISE from Link preloads */
     char *allow_upgrade;            /* HTTP/1.1 Upgrade tokens carried besides websocket, or NULL */
     double frontend_read_timeout;                    /* 1m (seconds) */
     double frontend_write_timeout;                   /* 30s */

@@ -206,6 +206,12 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       "Do not send SETTINGS_ENABLE_CONNECT_PROTOCOL to HTTP/2 clients:\n"                 \
       "no WebSocket over HTTP/2 (RFC 8441); a :protocol field then\n"                    \
       "gets RST_STREAM(PROTOCOL_ERROR).")                                                  \
+    X(NO_SERVER_PUSH, "HTTP/2", "no-server-push", 0, K_FLAG, NULL, 0, 0, NULL,            \
+      no_server_push, ST_BOOL,                                                             \
+      "Disable HTTP/2 server push. By default a backend's 200 to an\n"                   \
+      "HTTP/2 client's GET with Link: <...>; rel=preload pushes those\n"                \
+      "targets of the same origin (at most 8 per response, 100 per\n"                  \
+      "connection) when the client allows push.")                                          \
     X(PADDING, "HTTP/2", "padding", 0, K_NUM, "<N>", 0, I31, "0", padding, ST_SIZE,        \
       "Add at most N bytes of padding to each DATA and HEADERS frame\n"                 \
       "sent to HTTP/2 clients (PADDED flag; the Pad Length byte\n"                      \

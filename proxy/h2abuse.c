@@ -119,7 +119,10 @@ static enum stats_glitch classify(const struct cconn *cc, nghttp2_session *s,
     case FRAME_PRIORITY_UPDATE:
         return STATS_GLITCH_PRIORITY;
     case NGHTTP2_RST_STREAM:
-        return STATS_GLITCH_CLIENT_RESET;
+        /* Refusing a push (an even, server-opened stream) is the client's
+         * right; h2push.h bounds how many it is offered. */
+        return hd->stream_id && !(hd->stream_id & 1) ? STATS_NUM_GLITCHES
+                                                     : STATS_GLITCH_CLIENT_RESET;
     case NGHTTP2_SETTINGS:
         return hd->flags & NGHTTP2_FLAG_ACK ? STATS_NUM_GLITCHES : STATS_GLITCH_SETTINGS;
     case NGHTTP2_PING:

@@ -15,6 +15,7 @@
 #include "proxy/gen.h"
 #include "proxy/h2abuse.h"
 #include "proxy/h2prio.h"
+#include "proxy/h2push.h"
 #include "proxy/hdrs.h"
 #include "proxy/worker.h"
 #include "proxy/xchg.h"
@@ -185,6 +186,8 @@ static int on_h2_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *ud
         stats_rst(cc->w->stats, true, f->rst_stream.error_code);
         h2abuse_rst_sent(cc, f->hd.stream_id, f->rst_stream.error_code,
                          nghttp2_session_get_stream_user_data(s, f->hd.stream_id) != NULL);
+    } else if (f->hd.type == NGHTTP2_PUSH_PROMISE) {
+        h2push_promised(cc, f);
     } else if (f->hd.type == NGHTTP2_GOAWAY) {
         stats_goaway(cc->w->stats, true, f->goaway.error_code);
         h2abuse_goaway_sent(cc, f->goaway.error_code);
@@ -277,6 +280,7 @@ static int on_h2_stream_close(nghttp2_session *s, int32_t stream_id, uint32_t er
         log_info("c%" PRIu64 " s%d closed: %s", cc->xc.facts.conn_id, stream_id,
                  nghttp2_http2_strerror(error_code));
     nghttp2_session_set_stream_user_data(s, stream_id, NULL);
+    h2push_closed(cc, x, error_code);
     if (stream_waits(x)) {
         /* The read timeout did not run while it waited: it starts over. */
         cc->p.h2.wait_ended = ev_now(cc->w->loop);
@@ -419,6 +423,7 @@ static int submit_h2_response(struct cconn *cc, struct xchg *x)
     xlate_resp_h2(&nv, &r);
     if (x->websocket && (x->error_status || x->status != 101))
         stats_ws_refused(cc->w->stats);
+    h2push_response(cc, x); /* PUSH_PROMISE goes before the head it comes with */
     nghttp2_data_provider prd = { .source.ptr = x, .read_callback = on_h2_read_body };
     int rv = nghttp2_submit_response(cc->p.h2.session, x->stream_id, nv.v, nv.num, bodyless ? NULL : &prd);
     xlate_nv_cleanup(&nv);

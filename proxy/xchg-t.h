@@ -203,6 +203,9 @@ struct xchg {
     uint8_t prio_urgency;
     bool prio_incremental;
     bool prio_fixed;
+    /* HTTP/2 client: a pushed stream's exchange (h2push.c): its request
+     * is the one h2gate promised, it never pushes in turn. */
+    bool pushed;
 };
 
 #endif

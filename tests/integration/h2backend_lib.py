@@ -21,13 +21,18 @@ The h2 server's endpoints:
                    (abort) as soon as the request head arrives; then 200
   /bad/KIND        a malformed response (see _bad)
   /delay/MS        200 "ok\\n" after MS milliseconds
+  /page...         200 "page\n" with a link field for each x-link field
+                   of the request (server push tests)
+  /chain/N         200 "chain N\n" with "link: </chain/N+1>; rel=preload"
+  /res/NAME        200 "res /res/NAME\n" (text/css)
   /noread          takes the request body without returning any credit
   /stopread        stops reading the connection's socket (every stream on
                    it stalls; with window=, the sender can fill the socket)
   anything else    200 "ok\\n"
 Control from the test thread: goaway_all() (graceful GOAWAY, in-flight
 streams finish, then close), blackhole_all() (open connections go silent),
-conns (accepted), reused (TLS sessions resumed), requests (headers seen).
+conns (accepted), reused (TLS sessions resumed), requests (headers seen),
+resets (:path of each stream the peer reset before its response ended).
 """
 
 import asyncio
@@ -215,7 +220,9 @@ class _H2Proto(asyncio.Protocol):
             if st is not None:
                 self.on_end(sid, st)
         elif isinstance(ev, E.StreamReset):
-            self.streams.pop(sid, None)
+            st = self.streams.pop(sid, None)
+            if st is not None:
+                self.srv.resets.append(st.hmap.get(b":path"))
 
     def respond(self, sid, status=200, headers=(), body=b"", trailers=None,
                 end=True):
@@ -323,6 +330,16 @@ class _H2Proto(asyncio.Protocol):
             ms = int(path[7:])
             asyncio.get_event_loop().call_later(
                 ms / 1000.0, self._later, sid, b"ok\n")
+        elif path.startswith("/page"):
+            links = [(b"link", v) for n, v in st.headers if n == b"x-link"]
+            self.respond(sid, 200, links, b"page\n")
+        elif _count(path, "/chain/") is not None:
+            n = _count(path, "/chain/")
+            self.respond(sid, 200, [(b"link", b"</chain/%d>; rel=preload"
+                                     % (n + 1))], b"chain %d\n" % n)
+        elif path.startswith("/res/"):
+            self.respond(sid, 200, [(b"content-type", b"text/css")],
+                         b"res " + path.encode() + b"\n")
         elif path.startswith("/headers"):
             body = b"".join(n + b": " + v + b"\n" for n, v in st.headers)
             self.respond(sid, 200, [], body)
@@ -488,6 +505,7 @@ class Backend:
         self.conns = 0
         self.reused = []
         self.requests = []
+        self.resets = []
         self.refused = set()
         self.protos = set()
         self.max_streams = max_streams

@@ -20,11 +20,12 @@ import hpack
 from testlib import HOST, Deadline
 
 DATA, HEADERS, PRIORITY, RST_STREAM, SETTINGS = 0x0, 0x1, 0x2, 0x3, 0x4
-PING, GOAWAY, WINDOW_UPDATE, CONTINUATION = 0x6, 0x7, 0x8, 0x9
+PUSH_PROMISE, PING, GOAWAY, WINDOW_UPDATE, CONTINUATION = 0x5, 0x6, 0x7, 0x8, 0x9
 PRIORITY_UPDATE = 0x10
 
 END_STREAM, ACK, END_HEADERS, PADDED, PRIO_FLAG = 0x1, 0x1, 0x4, 0x8, 0x20
 
+SETTINGS_MAX_CONCURRENT_STREAMS = 0x3
 SETTINGS_INITIAL_WINDOW_SIZE = 0x4
 SETTINGS_NO_RFC7540_PRIORITIES = 0x9
 
@@ -39,7 +40,8 @@ def frame(ftype, flags, sid, payload=b""):
 class Frame:
     """One received frame. data: a DATA frame's payload without its padding;
     padlen: the Pad Length field (None when not PADDED); headers: a
-    HEADERS frame's decoded fields."""
+    HEADERS or PUSH_PROMISE frame's decoded fields; promised: a
+    PUSH_PROMISE's promised stream id."""
 
     def __init__(self, ftype, flags, sid, payload):
         self.type, self.flags, self.sid = ftype, flags, sid
@@ -48,15 +50,20 @@ class Frame:
         self.padlen = None
         self.data = b""
         self.headers = None
+        self.promised = None
         body = payload
-        if ftype in (DATA, HEADERS) and flags & PADDED:
+        if ftype in (DATA, HEADERS, PUSH_PROMISE) and flags & PADDED:
             self.padlen = body[0]
             body = body[1:len(body) - self.padlen]
         if ftype == DATA:
             self.data = body
         elif ftype == HEADERS and flags & PRIO_FLAG:
             body = body[5:]
-        self.block = body if ftype in (HEADERS, CONTINUATION) else b""
+        elif ftype == PUSH_PROMISE:
+            self.promised = int.from_bytes(body[:4], "big") & 0x7fffffff
+            body = body[4:]
+        self.block = (body if ftype in (HEADERS, PUSH_PROMISE, CONTINUATION)
+                      else b"")
 
     @property
     def end_stream(self):
@@ -193,14 +200,14 @@ class RawH2:
                 struct.unpack(">HI", f.payload[i:i + 6])
                 for i in range(0, len(f.payload), 6)])
             self.send(frame(SETTINGS, ACK, 0))
-        elif f.type in (HEADERS, CONTINUATION):
+        elif f.type in (HEADERS, PUSH_PROMISE, CONTINUATION):
             self._block = (self._block or b"") + f.block
             if f.flags & END_HEADERS:
-                target = f if f.type == HEADERS else self._head
+                target = self._head if f.type == CONTINUATION else f
                 target.headers = [(n.decode(), v.decode()) for n, v in
                                   self.dec.decode(self._block, raw=True)]
                 self._block = None
-            elif f.type == HEADERS:
+            elif f.type != CONTINUATION:
                 self._head = f
 
     def next_frame(self, timeout=None):

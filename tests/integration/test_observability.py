@@ -222,6 +222,7 @@ def test_metrics_exposition_parses_with_every_family(procs):
         "h2gate_websockets_active": "gauge",
         "h2gate_websocket_bytes": "counter",
         "h2gate_websocket_duration_seconds": "histogram",
+        "h2gate_http2_pushes": "counter",
         "h2gate_request_duration_seconds": "histogram",
         "h2gate_time_to_first_byte_seconds": "histogram",
         "h2gate_backend_connect_duration_seconds": "histogram",
@@ -238,6 +239,8 @@ def test_metrics_exposition_parses_with_every_family(procs):
         ["denied", "failed", "opened"]
     assert snap.label_values("h2gate_websockets_total", "result") == \
         ["opened", "refused"]
+    assert snap.label_values("h2gate_http2_pushes_total", "result") == \
+        ["cancelled", "limited", "promised"]
     assert snap.label_values("h2gate_websocket_bytes_total", "direction") == \
         ["to_backend", "to_client"]
     for side in ("client", "backend", "tunnel_target"):
