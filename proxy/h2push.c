@@ -132,15 +132,8 @@ static void take_field(struct xchg *x, const nghttp2_nv *nv)
     struct str v = str_make((const char *)nv->value, nv->valuelen);
     if (hdrs_add(&x->req, n, v, false) < 0)
         return; /* within the caps the request it copies from met */
-    long i = (long)x->req.num - 1;
-    if (str_eq(n, STR_LIT(":method")))
-        x->i_method = i;
-    else if (str_eq(n, STR_LIT(":scheme")))
-        x->i_scheme = i;
-    else if (str_eq(n, STR_LIT(":authority")))
-        x->i_authority = i;
-    else if (str_eq(n, STR_LIT(":path")))
-        x->i_path = i;
+    if (n.len && n.p[0] == ':')
+        xchg_req_pseudo(x, n, v);
 }
 
 void h2push_promised(struct cconn *cc, const nghttp2_frame *f)

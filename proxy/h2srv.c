@@ -132,24 +132,7 @@ static int on_h2_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_
         return 0;
     }
     if (namelen && name[0] == ':') {
-        long i = (long)x->req.num - 1;
-        if (str_eq(n, STR_LIT(":method"))) {
-            x->i_method = i;
-            x->is_connect = str_eq(v, STR_LIT("CONNECT"));
-            x->head_request = str_eq(v, STR_LIT("HEAD"));
-        }
-        else if (str_eq(n, STR_LIT(":scheme")))
-            x->i_scheme = i;
-        else if (str_eq(n, STR_LIT(":authority")))
-            x->i_authority = i;
-        else if (str_eq(n, STR_LIT(":path")))
-            x->i_path = i;
-        else if (str_eq(n, STR_LIT(":protocol"))) {
-            /* nghttp2 takes it only with our SETTINGS_ENABLE_CONNECT_PROTOCOL
-             * and on a CONNECT with :scheme and :path (RFC 8441 §4). */
-            x->ext_connect = true;
-            x->websocket = str_ieq(v, STR_LIT("websocket"));
-        }
+        xchg_req_pseudo(x, n, v);
     } else if (str_eq(n, STR_LIT("content-length"))) {
         /* nghttp2 has checked it is a number and matches the DATA. */
         x->req_content_length = content_length_value(v);

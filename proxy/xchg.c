@@ -352,6 +352,27 @@ bool xchg_splice(struct xchg *x, int client_fd)
     return x->up && x->up->ops->splice && x->up->ops->splice(x->up, client_fd);
 }
 
+void xchg_req_pseudo(struct xchg *x, struct str n, struct str v)
+{
+    long i = (long)x->req.num - 1;
+    if (str_eq(n, STR_LIT(":method"))) {
+        x->i_method = i;
+        x->is_connect = str_eq(v, STR_LIT("CONNECT"));
+        x->head_request = str_eq(v, STR_LIT("HEAD"));
+    } else if (str_eq(n, STR_LIT(":scheme"))) {
+        x->i_scheme = i;
+    } else if (str_eq(n, STR_LIT(":authority"))) {
+        x->i_authority = i;
+    } else if (str_eq(n, STR_LIT(":path"))) {
+        x->i_path = i;
+    } else if (str_eq(n, STR_LIT(":protocol"))) {
+        /* nghttp2 takes it only with our SETTINGS_ENABLE_CONNECT_PROTOCOL
+         * and on a CONNECT with :scheme and :path (RFC 8441 §4). */
+        x->ext_connect = true;
+        x->websocket = str_ieq(v, STR_LIT("websocket"));
+    }
+}
+
 void xchg_xlate_req(const struct xchg *x, struct xlate_req *r, struct xlate_opts *o,
                     char *fwd_buf)
 {

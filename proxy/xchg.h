@@ -116,6 +116,12 @@ struct str xchg_path(const struct xchg *x);
 /* CONNECT's target: the request line (HTTP/1.1) or :authority (HTTP/2). */
 struct str xchg_connect_target(const struct xchg *x);
 
+/* The pseudo-header n: v was just added to x->req (HTTP/2, a client's
+ * request or a pushed one): remembers where :method, :scheme,
+ * :authority and :path are, and what :method and :protocol imply
+ * (CONNECT, HEAD, an RFC 8441 extended CONNECT). */
+void xchg_req_pseudo(struct xchg *x, struct str n, struct str v);
+
 /* Fills the client-side parts of r for a backend request: method,
  * authority, path, fields, the client's protocol and address, TLS; and o
  * from the configuration (Via, X-Forwarded-*, Forwarded, added fields),
