@@ -9,7 +9,7 @@ import pytest
 from conftest import IS_NGHTTPX, free_port, run_gate
 from h2backend_lib import wait_for
 from obs_lib import scrape
-from testlib import HOST
+from testlib import HOST, curl
 from tls_lib import CA, run, s_client, served_cert, serial_of
 
 pytestmark = pytest.mark.skipif(IS_NGHTTPX, reason="h2gate's TLS set-up")
@@ -51,6 +51,21 @@ def test_subcert_chosen_by_sni(procs, ca):
     assert served_cert(p, None) == ("default.test", serial_of(d[1]))
     assert served_cert(p, "default.test", ["-tls1_2"])[0] == "default.test"
     assert served_cert(p, "a.example.com", ["-tls1_2"])[0] == "a.example.com"
+
+
+def test_curl_resolve_verifies_the_sni_certificate(procs, ca):
+    """curl --resolve NAME:PORT:127.0.0.1 with the test CA: the handshake
+    verifies (the certificate served for the SNI carries NAME) for each
+    certificate's names; a name none carries gets the default one, which
+    curl rejects for its name (exit 60)."""
+    d, a, w = three(ca)
+    g = gate(procs, *d, extra=["--subcert=%s:%s" % a, "--subcert=%s:%s" % w])
+    for name, rc in (("a.example.com", 0), ("www.a.example.com", 0), ("x.example.org", 0),
+                     ("default.test", 0), ("other.test", 60)):
+        p = curl(["-s", "-o", "/dev/null", "--cacert", str(ca.cert),
+                  "--resolve", "%s:%d:127.0.0.1" % (name, g.tls_port),
+                  "https://%s:%d/" % (name, g.tls_port)])
+        assert p.returncode == rc, (name, p.returncode, p.stderr)
 
 
 def test_cn_used_without_san(procs, ca):
