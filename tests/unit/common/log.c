@@ -15,19 +15,14 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "tests/unit/dgram.h"
 
 static char dir[64];
 static char sock_path[96];
 
 static int receiver(void)
 {
-    unlink(sock_path);
-    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_un sun = { .sun_family = AF_UNIX };
-    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock_path);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
-    return fd;
+    return dgram_receiver(sock_path);
 }
 
 /* The next datagram's "<PRI>" and message (after "h2gate[PID]: "). */

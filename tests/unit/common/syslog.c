@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/syslog.h"
+#include "tests/unit/dgram.h"
 
 static char dir[64];
 static char sock_path[96];
@@ -40,16 +41,9 @@ static int teardown(void **state)
     return 0;
 }
 
-/* A receiver bound at sock_path (replacing any old one). */
 static int receiver(void)
 {
-    unlink(sock_path);
-    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_un sun = { .sun_family = AF_UNIX };
-    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock_path);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
-    return fd;
+    return dgram_receiver(sock_path);
 }
 
 /* The next datagram, NUL-terminated, or -1 if none is waiting. */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/syslog.h"
+#include "tests/unit/dgram.h"
 #include "proxy/accesslog.h"
 
 static char dir[64];
@@ -45,13 +46,7 @@ static int teardown(void **state)
 
 static int receiver(void)
 {
-    unlink(sock_path);
-    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_un sun = { .sun_family = AF_UNIX };
-    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock_path);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
-    return fd;
+    return dgram_receiver(sock_path);
 }
 
 static struct alog_entry entry(int status)
