@@ -34,6 +34,13 @@ static int check_field(struct str line, bool request, struct str *cl, bool *have
     if (i == 0 || i == line.len || line.p[i] != ':')
         return H2G_ERR_PROTO;
     struct str name = str_make(line.p, i);
+    /* RFC 9110 §5.5: SP, HTAB, VCHAR and obs-text only. http-parser lets
+     * a NUL through at the start of a value (and it would be forwarded). */
+    for (size_t k = i + 1; k < line.len; k++) {
+        unsigned char c = (unsigned char)line.p[k];
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
+            return H2G_ERR_PROTO;
+    }
     struct str value = str_trim(str_make(line.p + i + 1, line.len - i - 1));
     if (str_ieq(name, STR_LIT("content-length"))) {
         if (value.len == 0)

@@ -385,3 +385,21 @@ def test_h2_upgrade_field_is_malformed(procs):
         sid = c.request("/size/3")
         st = c.wait_streams([sid])[0]
         assert st.status == 200 and len(st.data) == 3, st
+
+
+@pytest.mark.parametrize("value", [b"\x00lead", b"mid\x00dle", b"del\x7f", b"ctl\x01x"],
+                         ids=["nul_first", "nul_inside", "del", "ctl"])
+def test_control_characters_in_a_field_value_refused(procs, raw_backend, value):
+    """A field value with NUL, DEL or another control character (RFC 9110
+    §5.5) is refused with 400 and never forwarded, wherever it stands
+    (http-parser alone let a leading NUL through); the next request on a
+    new connection is served."""
+    b = raw_backend()
+    g = procs.gate([b.backend()], tls=False)
+    with H1Conn(g.port, timeout=10) as c:
+        c.send(b"GET /first HTTP/1.1\r\nHost: x\r\nUser-Agent: " + value + b"\r\n\r\n")
+        r = c.read_response()
+    assert r.status == 400, r
+    send_second(g)
+    b.wait(lambda: len(b.requests) >= 1)
+    assert len(b.requests) == 1 and b.requests[0].line == b"POST /second HTTP/1.1", b.requests

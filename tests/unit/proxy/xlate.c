@@ -36,6 +36,29 @@ static void test_head_scan_incomplete(void **state)
     assert_int_equal(scan("GET / HT", true, &n), 0);
 }
 
+/* Control characters in a field value (NUL, DEL, any but HTAB) are
+ * refused wherever they stand; HTAB, obs-text and an empty value pass. */
+static void test_head_scan_control_chars_in_values(void **state)
+{
+    (void)state;
+    static const char *const bad[] = { "\x01z", "a\x1fz", "z\x7f", "\x0bz" };
+    char buf[128];
+    size_t n;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int len = snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\nUser-Agent: %s\r\n\r\n", bad[i]);
+        assert_int_equal(xlate_h1_head_scan(buf, (size_t)len, true, &n), H2G_ERR_PROTO);
+        assert_int_equal(xlate_h1_head_scan(buf, (size_t)len, false, &n), H2G_ERR_PROTO);
+    }
+    /* NUL, first and inside (snprintf cannot write it) */
+    static const char nul_first[] = "GET / HTTP/1.1\r\nUser-Agent: \0z\r\n\r\n";
+    static const char nul_mid[] = "GET / HTTP/1.1\r\nUser-Agent: a\0z\r\n\r\n";
+    assert_int_equal(xlate_h1_head_scan(nul_first, sizeof(nul_first) - 1, true, &n),
+                     H2G_ERR_PROTO);
+    assert_int_equal(xlate_h1_head_scan(nul_mid, sizeof(nul_mid) - 1, true, &n), H2G_ERR_PROTO);
+    assert_int_equal(scan("GET / HTTP/1.1\r\nUser-Agent: a\tb \xe9\xff\r\nX-E:\r\n\r\n",
+                          true, &n), 1);
+}
+
 /* Each request smuggling shape is rejected on its own. */
 static void test_head_scan_cl_and_te(void **state)
 {
@@ -897,6 +920,7 @@ int main(void)
         cmocka_unit_test(test_head_scan_complete),
         cmocka_unit_test(test_head_scan_incomplete),
         cmocka_unit_test(test_head_scan_cl_and_te),
+        cmocka_unit_test(test_head_scan_control_chars_in_values),
         cmocka_unit_test(test_head_scan_two_content_lengths),
         cmocka_unit_test(test_head_scan_bare_lf),
         cmocka_unit_test(test_head_scan_obs_fold),
