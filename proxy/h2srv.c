@@ -14,6 +14,7 @@
 #include "proxy/cconn.h"
 #include "proxy/gen.h"
 #include "proxy/h2abuse.h"
+#include "proxy/h2mem.h"
 #include "proxy/h2prio.h"
 #include "proxy/h2push.h"
 #include "proxy/hdrs.h"
@@ -516,7 +517,9 @@ int h2srv_start(struct cconn *cc)
     struct h2srv *h = &cc->p.h2;
     cconn_set_proto(cc, CC_H2, &h2_ops, &h2_xchg_ops);
     memset(h, 0, sizeof(*h));
-    if (nghttp2_session_server_new2(&h->session, callbacks, cc, option) != 0)
+    nghttp2_mem mem;
+    h2mem_init(&mem, cc->w->stats);
+    if (nghttp2_session_server_new3(&h->session, callbacks, cc, option, &mem) != 0)
         return H2G_ERR_NOMEM;
     h2abuse_init(cc);
     h2prio_start(cc);
