@@ -79,6 +79,9 @@ struct h2srv {
     bool rfc9218_seen;          /* the client sent an RFC 9218 signal (h2prio.c) */
     uint32_t num_pushes;        /* PUSH_PROMISEs submitted (h2push.c) */
     struct h2abuse abuse;       /* glitch budget (h2abuse.c) */
+    /* nghttp2's outbound frame buffer (h2mem.c), whose pages are given
+     * back while the connection is idle; NULL once nghttp2 replaced it. */
+    void *framebuf;
 };
 
 /* HTTP/1.1 server state (h1srv.c): one exchange at a time. */

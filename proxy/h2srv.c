@@ -517,9 +517,7 @@ int h2srv_start(struct cconn *cc)
     struct h2srv *h = &cc->p.h2;
     cconn_set_proto(cc, CC_H2, &h2_ops, &h2_xchg_ops);
     memset(h, 0, sizeof(*h));
-    nghttp2_mem mem;
-    h2mem_init(&mem, cc->w->stats);
-    if (nghttp2_session_server_new3(&h->session, callbacks, cc, option, &mem) != 0)
+    if (h2mem_session_new(cc, callbacks, option) != 0)
         return H2G_ERR_NOMEM;
     h2abuse_init(cc);
     h2prio_start(cc);
@@ -641,6 +639,7 @@ static bool h2_produce(struct cconn *cc)
 {
     struct h2srv *h = &cc->p.h2;
     reap_closed(cc);
+    bool sent = false;
     while (bufq_len(&cc->out) < OUT_HIGH) {
         const uint8_t *data;
         ssize_t n = nghttp2_session_mem_send(h->session, &data);
@@ -650,9 +649,14 @@ static bool h2_produce(struct cconn *cc)
             cconn_close(cc, "HTTP/2 send error");
             return false;
         }
-        if (n == 0)
+        if (n == 0) {
+            /* Idle now: the frame buffer's pages go back (h2mem.h). */
+            if (sent && h->num_open == 0)
+                h2mem_idle(cc);
             break;
+        }
         bufq_append(&cc->out, data, (size_t)n);
+        sent = true;
     }
     reap_closed(cc);
     return bufq_len(&cc->out) >= OUT_HIGH;
