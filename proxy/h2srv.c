@@ -639,7 +639,6 @@ static bool h2_produce(struct cconn *cc)
 {
     struct h2srv *h = &cc->p.h2;
     reap_closed(cc);
-    bool sent = false;
     while (bufq_len(&cc->out) < OUT_HIGH) {
         const uint8_t *data;
         ssize_t n = nghttp2_session_mem_send(h->session, &data);
@@ -651,12 +650,14 @@ static bool h2_produce(struct cconn *cc)
         }
         if (n == 0) {
             /* Idle now: the frame buffer's pages go back (h2mem.h). */
-            if (sent && h->num_open == 0)
+            if (h->framebuf_used && h->num_open == 0) {
+                h->framebuf_used = false;
                 h2mem_idle(cc);
+            }
             break;
         }
         bufq_append(&cc->out, data, (size_t)n);
-        sent = true;
+        h->framebuf_used = true;
     }
     reap_closed(cc);
     return bufq_len(&cc->out) >= OUT_HIGH;
