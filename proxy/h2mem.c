@@ -25,13 +25,14 @@ static _Thread_local bool creating;
  * heap (jemalloc's size classes included). */
 static void count(struct cconn *cc, void *p, bool add)
 {
-    if (!p)
+    struct stats *s = cc->w->stats;
+    if (!p || !s)
         return;
     size_t n = malloc_usable_size(p);
     if (add)
-        stats_cell_add(&cc->w->stats->h2_session_mem[0], n);
+        stats_cell_add(&s->h2_session_mem[0], n);
     else
-        stats_cell_sub(&cc->w->stats->h2_session_mem[0], n);
+        stats_cell_sub(&s->h2_session_mem[0], n);
 }
 
 static void forget(struct cconn *cc, void *p)
