@@ -20,9 +20,9 @@ struct cconn;
 int h2mem_session_new(struct cconn *cc, const nghttp2_session_callbacks *cbs,
                       const nghttp2_option *opt);
 
-/* The session is idle: no open stream, and nghttp2_session_mem_send()
- * has just returned 0 (every frame packed was handed out and
- * processed, so the frame buffer's bytes are dead). Gives the frame
+/* The session is idle: no open stream, and nghttp2 has no frame in
+ * progress (nghttp2_session_want_write() is 0: every frame packed was
+ * handed out and processed, so the frame buffer's bytes are dead). Gives the frame
  * buffer's pages back to the kernel (MADV_DONTNEED: they read as zeros
  * when nghttp2 next writes a frame). Does nothing without a recorded
  * buffer. */
