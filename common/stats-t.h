@@ -254,6 +254,9 @@ enum {
       "Frames and events on client HTTP/2 connections that cost work and give nothing.")      \
     X(WORKER, COUNTER, h2_abuse_closes, GLITCH, "h2gate_http2_abuse_closes_total",            \
       "Client HTTP/2 connections closed for abuse, by the kind that tipped it.")             \
+    X(WORKER, GAUGE, h2_session_mem, NONE, "h2gate_http2_session_bytes",                     \
+      "Heap bytes libnghttp2 holds now for client HTTP/2 sessions (counted by h2gate's "     \
+      "nghttp2_mem allocator).")                                                              \
     X(WORKER, COUNTER, h2_pushes, PUSH_RESULT, "h2gate_http2_pushes_total",                  \
       "HTTP/2 server pushes from backends' Link preload fields: promised (PUSH_PROMISE "     \
       "sent), cancelled (reset by the client), limited (not pushed: a bound was reached).")  \

@@ -65,6 +65,7 @@
  *   h2gate_websocket_bytes_total{direction}               counter (as bytes move)
  *   h2gate_http2_glitches_total{kind}                     counter
  *   h2gate_http2_abuse_closes_total{kind}                 counter
+ *   h2gate_http2_session_bytes                            gauge
  *   h2gate_http2_pushes_total{result}                     counter
  *   h2gate_tls_handshakes_total{version}                  counter
  *   h2gate_tls_handshake_failures_total{reason}           counter

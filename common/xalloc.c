@@ -4,6 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A page on every platform h2gate builds for; larger pages only make the
+ * alignment coarser than needed. */
+#define PAGE_ALIGN 4096
+
 static void die(size_t size)
 {
     fprintf(stderr, "h2gate: out of memory allocating %zu bytes\n", size);
@@ -30,6 +34,14 @@ void *xrealloc(void *p, size_t size)
 {
     p = realloc(p, size ? size : 1);
     if (!p)
+        die(size);
+    return p;
+}
+
+void *xmalloc_pages(size_t size)
+{
+    void *p = NULL;
+    if (posix_memalign(&p, PAGE_ALIGN, size ? size : 1) != 0)
         die(size);
     return p;
 }

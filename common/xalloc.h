@@ -9,6 +9,8 @@
 void *xmalloc(size_t size);
 void *xcalloc(size_t num, size_t size);
 void *xrealloc(void *p, size_t size);
+/* Returns size bytes starting on a page boundary (free() them). */
+void *xmalloc_pages(size_t size);
 /* Returns a NUL-terminated heap copy of the len bytes at p. */
 char *xstrndup(const char *p, size_t len);
 char *xstrdup(const char *s);

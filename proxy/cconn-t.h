@@ -77,8 +77,12 @@ struct h2srv {
     double close_at;            /* GOAWAY queued for a timeout: close then */
     bool goaway_final_sent;     /* shutdown's or --frontend-max-requests' */
     bool rfc9218_seen;          /* the client sent an RFC 9218 signal (h2prio.c) */
+    bool framebuf_used;         /* frames were sent since h2mem_idle last ran */
     uint32_t num_pushes;        /* PUSH_PROMISEs submitted (h2push.c) */
     struct h2abuse abuse;       /* glitch budget (h2abuse.c) */
+    /* nghttp2's outbound frame buffer (h2mem.c), whose pages are given
+     * back while the connection is idle; NULL once nghttp2 replaced it. */
+    void *framebuf;
 };
 
 /* HTTP/1.1 server state (h1srv.c): one exchange at a time. */

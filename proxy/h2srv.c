@@ -14,6 +14,7 @@
 #include "proxy/cconn.h"
 #include "proxy/gen.h"
 #include "proxy/h2abuse.h"
+#include "proxy/h2mem.h"
 #include "proxy/h2prio.h"
 #include "proxy/h2push.h"
 #include "proxy/hdrs.h"
@@ -23,6 +24,10 @@
 
 /* Stop generating frames once this much output is queued. */
 #define OUT_HIGH (64 * 1024)
+/* Seconds with no open stream before the frame buffer's pages go back
+ * (h2mem_idle): at once cost a madvise and a page fault per request on a
+ * one-request-at-a-time client (bench/idle_mem, RESULTS.md). */
+#define FRAMEBUF_IDLE 1.
 
 static nghttp2_session_callbacks *callbacks;
 static nghttp2_option *option;
@@ -272,6 +277,7 @@ static int on_h2_stream_close(nghttp2_session *s, int32_t stream_id, uint32_t er
     if (--cc->p.h2.num_open == 0) {
         cc->p.h2.idle_since = ev_now(cc->w->loop);
         cconn_deadline(cc, cc->w->cfg->frontend_keep_alive_timeout);
+        cconn_deadline(cc, FRAMEBUF_IDLE);
     }
     x->closed = true;
     x->next_closed = cc->p.h2.closed;
@@ -516,7 +522,7 @@ int h2srv_start(struct cconn *cc)
     struct h2srv *h = &cc->p.h2;
     cconn_set_proto(cc, CC_H2, &h2_ops, &h2_xchg_ops);
     memset(h, 0, sizeof(*h));
-    if (nghttp2_session_server_new2(&h->session, callbacks, cc, option) != 0)
+    if (h2mem_session_new(cc, callbacks, option) != 0)
         return H2G_ERR_NOMEM;
     h2abuse_init(cc);
     h2prio_start(cc);
@@ -545,6 +551,7 @@ int h2srv_start(struct cconn *cc)
     h->idle_since = ev_now(cc->w->loop);
     cconn_deadline(cc, cfg->frontend_keep_alive_timeout);
     cconn_deadline(cc, cfg->frontend_http2_read_timeout);
+    cconn_deadline(cc, FRAMEBUF_IDLE);
     return 0;
 }
 
@@ -647,9 +654,12 @@ static bool h2_produce(struct cconn *cc)
             cconn_close(cc, "HTTP/2 send error");
             return false;
         }
-        if (n == 0)
+        if (n == 0) {
+            /* Idle now: the frame buffer's pages go back (h2mem.h). */
             break;
+        }
         bufq_append(&cc->out, data, (size_t)n);
+        h->framebuf_used = true;
     }
     reap_closed(cc);
     return bufq_len(&cc->out) >= OUT_HIGH;
@@ -735,6 +745,25 @@ static double stream_deadline(struct xchg *x, const struct config *cfg, double n
     return at;
 }
 
+/* FRAMEBUF_IDLE after the last stream closed, the frame buffer's pages go
+ * back, once nghttp2 has nothing in progress (no want_write: no frame
+ * half handed out, so the buffer's bytes are dead). Returns when to look
+ * again, or INFINITY. */
+static double framebuf_deadline(struct cconn *cc, double now)
+{
+    struct h2srv *h = &cc->p.h2;
+    if (!h->framebuf_used || h->num_open > 0 || h->idle_since <= 0)
+        return INFINITY;
+    double at = h->idle_since + FRAMEBUF_IDLE;
+    if (at > now)
+        return at;
+    if (nghttp2_session_want_write(h->session) || bufq_len(&cc->out))
+        return now + FRAMEBUF_IDLE;
+    h->framebuf_used = false;
+    h2mem_idle(cc);
+    return INFINITY;
+}
+
 /* The connection's deadlines: SETTINGS unacknowledged, no open stream
  * (--frontend-keep-alive-timeout), no frame received while no stream
  * waits for a backend or carries a tunnel (--frontend-http2-read-timeout).
@@ -763,6 +792,7 @@ static double h2_timeout(struct cconn *cc, double now)
     }
     if (cc->closing)
         return next;
+    next = earlier(next, framebuf_deadline(cc, now));
     if (h->num_open == 0 && h->idle_since > 0 && cfg->frontend_keep_alive_timeout > 0) {
         double at = h->idle_since + cfg->frontend_keep_alive_timeout;
         if (at <= now && bufq_len(&cc->out)) {

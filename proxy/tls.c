@@ -32,6 +32,13 @@ SSL *tls_server_new(SSL_CTX *ctx, int fd)
     SSL *ssl = SSL_new(ctx);
     SSL_set_fd(ssl, fd);
     SSL_set_accept_state(ssl);
+    /* Once the handshake is done, BoringSSL frees its copy of the
+     * configuration (certificates, cipher and ALPN settings): an idle TLS
+     * connection keeps only what the handshake settled (bench/idle_mem).
+     * Nothing after the handshake asks the SSL for its configuration,
+     * and a server never renegotiates. Its record buffers are released
+     * whenever empty anyway (BoringSSL: SSL_MODE_RELEASE_BUFFERS is 0). */
+    SSL_set_shed_handshake_config(ssl, 1);
     return ssl;
 }
 

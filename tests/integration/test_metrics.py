@@ -112,6 +112,22 @@ def test_member_latency_connections_and_idle(procs):
     assert delta(before, after, "h2gate_request_duration_seconds_count") == 8
 
 
+def test_http2_session_bytes_follow_the_sessions(procs):
+    """h2gate_http2_session_bytes (libnghttp2's memory, counted by h2gate's
+    nghttp2_mem allocator) is 0 with no client session, above 0 while one
+    is open (idle after a request), and back to exactly 0 once it closed:
+    every byte nghttp2 took was counted and given back."""
+    o = procs.origin()
+    g = gate_with_admin(procs, [o], tls=False)
+    name = "h2gate_http2_session_bytes"
+    assert settle(g.admin_port).get(name) == 0
+    with H2Client(g.port) as c:
+        c.wait_streams([c.request("/size/10")])
+        assert scrape(g.admin_port).get(name) > 0
+    after = settle(g.admin_port, lambda s: s.get("h2gate_connections_active") == 0)
+    assert after.get(name) == 0
+
+
 def test_tunnel_counts_as_request_not_in_request_latency(procs, echo):
     """An opened CONNECT tunnel is a request (h2gate_requests_total) but
     its lifetime goes to the tunnel histogram, whose buckets reach a day;

@@ -1,0 +1,31 @@
+/* The nghttp2_mem allocator of client HTTP/2 sessions: every byte
+ * libnghttp2 holds for a session (the session, its HPACK tables, its
+ * frame buffers, its streams) is counted in the worker's
+ * h2gate_http2_session_bytes gauge, as the allocator's usable size; and
+ * the session's outbound frame buffer (16 KiB, allocated at creation and
+ * never shrunk by nghttp2) has its pages given back while idle. */
+#ifndef H2G_PROXY_H2MEM_H
+#define H2G_PROXY_H2MEM_H
+
+#include <nghttp2/nghttp2.h>
+
+struct cconn;
+
+/* Makes cc's session with nghttp2_session_server_new3 and the counting
+ * allocator (nghttp2 copies the allocator; cc must outlive the session).
+ * Returns nghttp2's result: 0 or a negative nghttp2 error. The first
+ * allocation of at least 16 KiB made while the session is created (its
+ * outbound frame buffer) is page aligned and recorded in
+ * cc->p.h2.framebuf. Allocation failure aborts (xmalloc). */
+int h2mem_session_new(struct cconn *cc, const nghttp2_session_callbacks *cbs,
+                      const nghttp2_option *opt);
+
+/* The session is idle: no open stream, and nghttp2 has no frame in
+ * progress (nghttp2_session_want_write() is 0: every frame packed was
+ * handed out and processed, so the frame buffer's bytes are dead). Gives the frame
+ * buffer's pages back to the kernel (MADV_DONTNEED: they read as zeros
+ * when nghttp2 next writes a frame). Does nothing without a recorded
+ * buffer. */
+void h2mem_idle(struct cconn *cc);
+
+#endif
