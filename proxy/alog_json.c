@@ -1,6 +1,7 @@
 #include "proxy/alog_json.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 static bool is_cont(unsigned char c)
@@ -85,7 +86,8 @@ size_t alog_json_escape(char *out, size_t room, struct str s, size_t *used)
         size_t w = e ? e : k;
         if (w > room - n)
             break;
-        memcpy(out + n, e ? esc : (const char *)p + i, w);
+        if (out)
+            memcpy(out + n, e ? esc : (const char *)p + i, w);
         n += w;
         i += k;
     }
@@ -96,14 +98,5 @@ size_t alog_json_escape(char *out, size_t room, struct str s, size_t *used)
 
 size_t alog_json_escaped_len(struct str s)
 {
-    const unsigned char *p = (const unsigned char *)s.p;
-    size_t i = 0, n = 0;
-    while (i < s.len) {
-        char esc[6];
-        size_t k;
-        size_t e = next_unit(p + i, s.len - i, &k, esc);
-        n += e ? e : k;
-        i += k;
-    }
-    return n;
+    return alog_json_escape(NULL, SIZE_MAX, s, NULL);
 }

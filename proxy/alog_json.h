@@ -28,7 +28,8 @@ size_t alog_utf8_seq_len(const unsigned char *p, size_t len);
  * literal, no quotes, no NUL). Stops before the first escape or UTF-8
  * sequence that would not fit whole, so a cut value is still a valid
  * JSON string. Returns the bytes written (<= room); *used, if not NULL,
- * gets how many bytes of s they stand for (s.len when all fitted). */
+ * gets how many bytes of s they stand for (s.len when all fitted). out
+ * NULL: only counts (alog_json_escaped_len). */
 size_t alog_json_escape(char *out, size_t room, struct str s, size_t *used);
 
 /* The length alog_json_escape() gives s with room enough. */

@@ -59,40 +59,43 @@ static void set_prio(struct xchg *x, struct extpri p)
 }
 
 /* Every field named priority read in order over p; any invalid one
- * spoils the lot (p untouched), as nghttp2 treats the request's. */
-static bool parse_fields(const struct hdrs *h, struct extpri *p)
+ * spoils the lot (p untouched), as nghttp2 treats the request's. One
+ * pass; *present (when not NULL) says whether there was any, valid or
+ * not. */
+static bool parse_fields(const struct hdrs *h, struct extpri *p, bool *present)
 {
     struct extpri next = *p;
-    bool any = false;
+    bool any = false, bad = false;
     for (size_t i = 0; i < h->num; i++) {
         if (!str_eq(hdrs_name(h, i), STR_LIT("priority")))
             continue;
-        if (extpri_parse(hdrs_value(h, i), &next) != 0)
-            return false;
         any = true;
+        bad = bad || extpri_parse(hdrs_value(h, i), &next) != 0;
     }
+    if (present)
+        *present = any;
+    if (!any || bad)
+        return false;
     *p = next;
-    return any;
-}
-
-static bool has_field(const struct hdrs *h)
-{
-    return hdrs_find(h, STR_LIT("priority")) >= 0;
+    return true;
 }
 
 void h2prio_request_head(struct xchg *x)
 {
     struct cconn *cc = cconn_of(x);
-    struct extpri p = { EXTPRI_URGENCY_DEFAULT, false };
-    if (has_field(&x->req))
+    struct extpri p = { EXTPRI_URGENCY_DEFAULT, false }, parsed = p;
+    bool present;
+    bool valid = parse_fields(&x->req, &parsed, &present);
+    if (present)
         cc->p.h2.rfc9218_seen = true;
     if (!cc->p.h2.rfc9218_seen) {
         /* RFC 7540's default: every stream a share, in turn. */
         p.incremental = true;
         nghttp2_session_change_extpri_stream_priority(
             cc->p.h2.session, x->stream_id, &(nghttp2_extpri){ p.urgency, 1 }, 0);
+    } else if (valid) {
+        p = parsed;
     }
-    parse_fields(&x->req, &p);
     set_prio(x, p);
 }
 
@@ -124,7 +127,7 @@ void h2prio_update_recv(struct cconn *cc, const nghttp2_frame *f)
 void h2prio_response_head(struct cconn *cc, struct xchg *x)
 {
     struct extpri p = prio_of(x);
-    if (x->error_status || !parse_fields(&x->resp, &p))
+    if (x->error_status || !parse_fields(&x->resp, &p, NULL))
         return;
     int rv = nghttp2_session_change_extpri_stream_priority(
         cc->p.h2.session, x->stream_id, &(nghttp2_extpri){ p.urgency, p.incremental }, 1);
