@@ -973,6 +973,19 @@ def fd_count(pid):
     return len(os.listdir("/proc/%d/fd" % pid))
 
 
+def fd_targets(pid):
+    """What each open fd is (socket:[inode], pipe:[inode], a path): for
+    the message when one is left behind."""
+    d = "/proc/%d/fd" % pid
+    out = {}
+    for fd in os.listdir(d):
+        try:
+            out[int(fd)] = os.readlink(os.path.join(d, fd))
+        except OSError:
+            pass
+    return out
+
+
 def assert_fds_back(pid, fds, timeout=10.0):
     """h2gate's open fds come back to at most `fds` (an admin connection
     counted in the baseline may be gone by now: fewer is fine, more is a
@@ -980,7 +993,7 @@ def assert_fds_back(pid, fds, timeout=10.0):
     deadline = time.monotonic() + timeout
     while fd_count(pid) > fds and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert fd_count(pid) <= fds
+    assert fd_count(pid) <= fds, fd_targets(pid)
 
 
 def test_client_vanishes_with_open_tunnels(procs, target):
