@@ -22,11 +22,16 @@ struct auth_db;
 struct alog_format;
 struct lb_ring;
 struct tls_certs;
+struct gen_files;
 
 struct gen {
     _Atomic size_t refs;       /* main's current pointer + one per worker using it */
     uint64_t id;               /* 1 at start, +1 per successful reload */
     struct config cfg;         /* owned */
+    /* What was read from files (certificates, keys, the auth file, the
+     * formats, the error pages): owned by files, which a rebuild shares;
+     * the fields below up to pages are its views. */
+    struct gen_files *files;
     struct tls_certs *certs;   /* server certificates; NULL without a TLS frontend */
     SSL_CTX *ssl_ctx;          /* tls_certs_ctx(certs) (borrowed), or NULL */
     struct stats_cert *cert_info; /* per certificate: label (borrowed) and notAfter */
@@ -60,6 +65,12 @@ const char *gen_error_body(const struct gen *g, int status, char *buf, const cha
  * one reference, or NULL with the error (naming the option or file) in
  * err. No socket is opened. */
 struct gen *gen_build(struct config *cfg, char *err, size_t err_len);
+
+/* gen_build, but sharing like's files instead of reading them again (NULL
+ * like: gen_build): for a rebuild after a ;dns answer changed, whose
+ * options and --conf text are like's, so a certificate half-rewritten on
+ * disk at that moment cannot fail it, and nothing is parsed twice. */
+struct gen *gen_rebuild(struct config *cfg, const struct gen *like, char *err, size_t err_len);
 
 void gen_ref(struct gen *g);
 /* Generations built and not yet freed, in the whole process. */

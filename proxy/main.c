@@ -258,7 +258,10 @@ static void worker_exited(void)
 
 /* The next generation: a config loaded and checked as a whole, its
  * backends interned. Returns NULL with the error in err. */
-static struct gen *load_gen(struct config *cfg, char *err, size_t err_len)
+/* A new generation from cfg, reading its files again unless it is a
+ * rebuild of like. */
+static struct gen *load_gen(struct config *cfg, const struct gen *like, char *err,
+                            size_t err_len)
 {
     if (registry.num + cfg->num_backends > (size_t)STATS_MAX_CHUNKS * STATS_CHUNK) {
         snprintf(err, err_len, "more than %d backends configured since start-up: restart h2gate",
@@ -266,7 +269,7 @@ static struct gen *load_gen(struct config *cfg, char *err, size_t err_len)
         cfg_cleanup(cfg);
         return NULL;
     }
-    return gen_build(cfg, err, err_len);
+    return gen_rebuild(cfg, like, err, err_len);
 }
 
 /* /readyz: some member of every group is up (always, without checks). */
@@ -323,7 +326,7 @@ static void reload(void)
     }
     if (cfg_keep_fixed(&cfg, &cur_gen->cfg, fixed, sizeof(fixed)))
         log_warn("reload: %s changed: that needs a restart; the running value stays", fixed);
-    struct gen *g = load_gen(&cfg, err, sizeof(err));
+    struct gen *g = load_gen(&cfg, NULL, err, sizeof(err));
     int *fds = NULL;
     if (!g) {
         reload_failed(err);
@@ -354,7 +357,7 @@ static void rebuild(void)
     int *fds = NULL;
     if (cfg_load_again(&cfg, saved_argc, saved_argv, &reuse, err, sizeof(err)) == CFG_RUN) {
         cfg_keep_fixed(&cfg, &cur_gen->cfg, fixed, sizeof(fixed));
-        g = load_gen(&cfg, err, sizeof(err));
+        g = load_gen(&cfg, cur_gen, err, sizeof(err));
     }
     if (g && lsn_update(&listeners, &g->cfg, &fds, err, sizeof(err)) < 0) {
         gen_unref(g);
@@ -427,7 +430,7 @@ int main(int argc, char **argv)
         return check_config(&cfg);
     saved_argc = argc;
     saved_argv = argv;
-    struct gen *g = load_gen(&cfg, err, sizeof(err));
+    struct gen *g = load_gen(&cfg, NULL, err, sizeof(err));
     if (!g) {
         fprintf(stderr, "h2gate: %s\n", err);
         return 1;

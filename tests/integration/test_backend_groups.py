@@ -6,13 +6,15 @@ import collections
 import http.client
 import re
 import select
+import shutil
+import signal
 import socket
 import threading
 import time
 
 import pytest
 
-from conftest import run_gate
+from conftest import free_port, run_gate
 from dnsserver import DNSServer
 from obs_lib import admin_request, gate_with_admin, scrape
 from testlib import HOST, curl, h2load_check
@@ -409,6 +411,40 @@ def test_dns_name_without_address_at_start_waits(procs, dns):
     dns.set("later.test", [HOST])
     wait_until(lambda: admin_request(g.admin_port, "/readyz")[0] == 200, "readiness")
     assert whoami(g, 3) == {"%s:%d" % (HOST, o.port): 3}
+
+
+def test_dns_rebuild_reads_no_file_again(procs, dns, tmp_path):
+    """A ;dns change rebuilds the running configuration from what it has
+    already read: a certificate half-rewritten on disk at that moment can
+    neither stop the change nor be picked up, and the error page stays the
+    one read at start. A SIGHUP reads the files again (and refuses the
+    broken certificate)."""
+    o = members(procs, 2)
+    port = o[0].port
+    who = ["%s:%d" % (a, port) for a in ADDRS[:2]]
+    key, cert, page = tmp_path / "k.pem", tmp_path / "c.pem", tmp_path / "404.html"
+    shutil.copy(procs.tls_files[0], key)
+    shutil.copy(procs.tls_files[1], cert)
+    page.write_bytes(b"first\n")
+    tport = free_port()
+    dns.set("svc.test", ADDRS[:1])
+    g = procs.gate(["svc.test,%d;/whoami;dns" % port], tls=False,
+                   extra=["--dns-server=" + dns.addr, "-f", "%s,%d" % (HOST, tport),
+                          "--error-page=404=%s" % page, str(key), str(cert)])
+    g.wait_port(tport)
+    cert.write_bytes(b"-----BEGIN CERTIFICATE-----\nhalf")
+    page.write_bytes(b"second\n")
+    dns.set("svc.test", ADDRS[:2])
+    wait_until(lambda: set(whoami(g, 8)) == set(who), "the second address to get traffic")
+    assert "not applied" not in g.log(), g.log()
+    r = curl(["-sk", "https://%s:%d/whoami" % (HOST, tport)])
+    assert r.returncode == 0 and r.stdout.decode().strip() in who, r.stderr
+    r = curl(["-s", "http://%s:%d/nothing-here" % (HOST, g.port)])
+    assert r.stdout == b"first\n"
+    g.signal(signal.SIGHUP)
+    wait_until(lambda: "reload failed" in g.log(), "the reload to refuse the certificate")
+    assert str(cert) in g.log().split("reload failed", 1)[1].splitlines()[0], g.log()
+    assert set(whoami(g, 8)) == set(who)
 
 
 @pytest.fixture(scope="module")
