@@ -80,9 +80,11 @@ struct h2srv {
     bool framebuf_used;         /* frames were sent since h2mem_idle last ran */
     uint32_t num_pushes;        /* PUSH_PROMISEs submitted (h2push.c) */
     struct h2abuse abuse;       /* glitch budget (h2abuse.c) */
-    /* nghttp2's outbound frame buffer (h2mem.c), whose pages are given
-     * back while the connection is idle; NULL once nghttp2 replaced it. */
+    /* nghttp2's outbound frame buffer and its stream map's first bucket
+     * table (h2mem.c), whose pages are given back while the connection
+     * is idle; each NULL once nghttp2 replaced it. */
     void *framebuf;
+    void *streammap;
 };
 
 /* HTTP/1.1 server state (h1srv.c): one exchange at a time. */
@@ -139,11 +141,13 @@ struct cconn {
     struct cconn *prev, *next;  /* worker->conns */
     struct cconn *next_dirty;
     struct cconn *next_grave;
+    double linger_until;    /* see lingering */
+    /* The flags last, together: struct cconn stays within jemalloc's
+     * 1 KiB size class (bench/idle_mem). */
     bool dirty;
     bool closing;       /* close once out is written */
     bool lingering;     /* answer out, write side shut: dropping what the
                            client still sends until linger_until (cconn_linger) */
-    double linger_until;
     bool dead;          /* watchers stopped; freed by the prepare pass */
     bool read_paused;
     bool eof;           /* client closed its sending side */

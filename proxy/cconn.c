@@ -26,6 +26,10 @@
 #include "proxy/worker.h"
 #include "proxy/xchg.h"
 
+/* An idle connection costs this struct plus libnghttp2's session: keep it
+ * within jemalloc's 1 KiB size class (bench/idle_mem, RESULTS.md). */
+_Static_assert(sizeof(struct cconn) <= 1024, "struct cconn outgrew 1 KiB");
+
 /* Bytes written per connection per flush pass before yielding. */
 #define WRITE_BUDGET (512 * 1024)
 /* Reads per readable event before yielding to other connections. */

@@ -2,7 +2,9 @@
 
 #include <malloc.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "common/stats.h"
@@ -14,6 +16,13 @@
  * 16 KiB + 10) in nghttp2_session_server_new3 and nothing else that
  * large there. */
 #define FRAMEBUF_MIN (16 * 1024)
+
+/* ... and its stream map's bucket table (NGHTTP2_INITIAL_TABLE_LENBITS:
+ * 256 buckets of 16 bytes, calloc'd at creation, doubled by a new
+ * calloc as streams are added). A removed stream's bucket is zeroed, so
+ * with no stream in the map every byte of the table is zero. */
+#define STREAMMAP_SIZE 4096
+#define PAGE 4096
 
 /* Set only inside h2mem_session_new: which allocation is the frame
  * buffer is known by when it is made (a large header value later is not
@@ -39,6 +48,8 @@ static void forget(struct cconn *cc, void *p)
 {
     if (p && p == cc->p.h2.framebuf)
         cc->p.h2.framebuf = NULL;
+    if (p && p == cc->p.h2.streammap)
+        cc->p.h2.streammap = NULL;
 }
 
 static void *on_malloc(size_t size, void *user)
@@ -62,8 +73,18 @@ static void on_free(void *p, void *user)
 
 static void *on_calloc(size_t num, size_t size, void *user)
 {
-    void *p = xcalloc(num, size);
-    count(user, p, true);
+    struct cconn *cc = user;
+    void *p;
+    if (creating && num * size == STREAMMAP_SIZE && !cc->p.h2.streammap) {
+        /* A page of its own, zeroed by the kernel: not even resident
+         * until the first stream is added. */
+        p = cc->p.h2.streammap = xmalloc_pages(STREAMMAP_SIZE);
+        if (madvise(p, STREAMMAP_SIZE, MADV_DONTNEED) != 0)
+            memset(p, 0, STREAMMAP_SIZE);
+    } else {
+        p = xcalloc(num, size);
+    }
+    count(cc, p, true);
     return p;
 }
 
@@ -88,20 +109,32 @@ int h2mem_session_new(struct cconn *cc, const nghttp2_session_callbacks *cbs,
         .calloc = on_calloc,
         .realloc = on_realloc,
     };
-    cc->p.h2.framebuf = NULL;
+    cc->p.h2.framebuf = cc->p.h2.streammap = NULL;
     creating = true;
     int rv = nghttp2_session_server_new3(&cc->p.h2.session, cbs, cc, opt, &mem);
     creating = false;
     return rv;
 }
 
+/* Whether the page at p holds only zeros. */
+static bool page_is_zero(const void *p)
+{
+    const uint64_t *w = p;
+    uint64_t any = 0;
+    for (size_t i = 0; i < PAGE / sizeof(*w); i++)
+        any |= w[i];
+    return any == 0;
+}
+
 void h2mem_idle(struct cconn *cc)
 {
     void *p = cc->p.h2.framebuf;
-    if (!p)
-        return;
     /* Whole pages only: the block starts on one (xmalloc_pages). */
-    size_t len = malloc_usable_size(p) & ~(size_t)4095;
+    size_t len = p ? malloc_usable_size(p) & ~(size_t)(PAGE - 1) : 0;
     if (len)
         madvise(p, len, MADV_DONTNEED);
+    /* An empty map's zeros, given back, read as the same zeros. */
+    p = cc->p.h2.streammap;
+    if (p && page_is_zero(p))
+        madvise(p, PAGE, MADV_DONTNEED);
 }

@@ -3,7 +3,8 @@
  * frame buffers, its streams) is counted in the worker's
  * h2gate_http2_session_bytes gauge, as the allocator's usable size; and
  * the session's outbound frame buffer (16 KiB, allocated at creation and
- * never shrunk by nghttp2) has its pages given back while idle. */
+ * never shrunk by nghttp2) and its stream map's bucket table (4 KiB) have
+ * their pages given back while idle. */
 #ifndef H2G_PROXY_H2MEM_H
 #define H2G_PROXY_H2MEM_H
 
@@ -16,7 +17,10 @@ struct cconn;
  * Returns nghttp2's result: 0 or a negative nghttp2 error. The first
  * allocation of at least 16 KiB made while the session is created (its
  * outbound frame buffer) is page aligned and recorded in
- * cc->p.h2.framebuf. Allocation failure aborts (xmalloc). */
+ * cc->p.h2.framebuf; the stream map's first bucket table (a calloc of
+ * 4 KiB) gets a page of its own, left to the kernel to zero (not
+ * resident until a stream is added), recorded in cc->p.h2.streammap.
+ * Allocation failure aborts (xmalloc). */
 int h2mem_session_new(struct cconn *cc, const nghttp2_session_callbacks *cbs,
                       const nghttp2_option *opt);
 
@@ -24,8 +28,10 @@ int h2mem_session_new(struct cconn *cc, const nghttp2_session_callbacks *cbs,
  * progress (nghttp2_session_want_write() is 0: every frame packed was
  * handed out and processed, so the frame buffer's bytes are dead). Gives the frame
  * buffer's pages back to the kernel (MADV_DONTNEED: they read as zeros
- * when nghttp2 next writes a frame). Does nothing without a recorded
- * buffer. */
+ * when nghttp2 next writes a frame); and the stream map's page when
+ * every byte of it is zero (no stream in the map: nghttp2 zeroes a
+ * removed stream's bucket), so it reads the same afterwards. Does nothing
+ * for what is not recorded. */
 void h2mem_idle(struct cconn *cc);
 
 #endif

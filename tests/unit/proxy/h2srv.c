@@ -4,6 +4,10 @@
  * and the exchanges in between (see rig.h). */
 #include "rig.h"
 
+#include <sys/mman.h>
+
+#include "proxy/h2mem.h"
+
 static const char *const no_args[] = { NULL };
 
 /* ---- a request with a body ---- */
@@ -154,6 +158,56 @@ static bool backend_has_request(struct rig *r, void *sid)
 static bool backend_got_rst(struct rig *r, void *sid)
 {
     return r->num_backends && rig_stream(&r->backends[0], (int32_t)(intptr_t)sid)->got_rst;
+}
+
+/* ---- idle memory (proxy/h2mem.c) ---- */
+
+static void answer_hello(struct rig *r, struct rig_peer *b, int32_t sid)
+{
+    (void)r;
+    rig_respond_text(b, sid, "200", "hello");
+}
+
+static bool resident(const void *p)
+{
+    unsigned char v = 0;
+    assert_int_equal(mincore((void *)((uintptr_t)p & ~(uintptr_t)4095), 4096, &v), 0);
+    return v & 1;
+}
+
+static void get_hello(struct rig *r, const char *path)
+{
+    int32_t sid = rig_request(r, "GET", path, NULL);
+    rig_until(r, rig_client_closed, (void *)(intptr_t)sid);
+    rig_until(r, rig_no_exchanges, NULL);
+    struct rig_stream *st = rig_stream(&r->client, sid);
+    assert_int_equal(st->status, 200);
+    assert_int_equal(st->data_len, 5);
+    assert_memory_equal(st->data, "hello", 5);
+}
+
+/* Once no stream is open and nothing is in flight, the frame buffer and
+ * the stream map (all zeros again) leave memory, and the connection
+ * serves the next request as before. */
+static void test_idle_session_gives_pages_back(void **state)
+{
+    (void)state;
+    struct rig r;
+    rig_start(&r, no_args);
+    r.on_request_end = answer_hello;
+    get_hello(&r, "/one");
+    struct h2srv *h = &r.cc->p.h2;
+    assert_non_null(h->streammap);
+    assert_non_null(h->framebuf);
+    assert_true(resident(h->streammap));  /* a stream was added */
+    assert_true(resident(h->framebuf));
+    assert_int_equal(nghttp2_session_want_write(h->session), 0);
+    h2mem_idle(r.cc);
+    assert_false(resident(h->streammap));
+    assert_false(resident(h->framebuf));
+    get_hello(&r, "/two");
+    assert_true(resident(h->streammap));
+    rig_stop(&r);
 }
 
 static void test_client_rst_stream(void **state)
@@ -328,6 +382,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_request_body),
         cmocka_unit_test(test_trailers),
+        cmocka_unit_test(test_idle_session_gives_pages_back),
         cmocka_unit_test(test_client_rst_stream),
         cmocka_unit_test(test_graceful_goaway),
         cmocka_unit_test(test_malformed_request_is_reset),
