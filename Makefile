@@ -9,6 +9,7 @@
 #   make asan     build build-asan/
 #   make tsan     build build-tsan/h2gate
 #   make bench    run bench/run
+#   make bench-compare  run bench/compare (h2gate beside nghttpx, h2o, haproxy)
 
 CC       ?= cc
 BORINGSSL_INC := /usr/include/android
@@ -50,7 +51,7 @@ ORIGIN_OBJ := $(BUILD)/obj/bench/origin.o
 UNIT_SRC  := $(shell find tests/unit -name '*.c' 2>/dev/null | sort)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 
-.PHONY: all deps run test unit integration asan tsan bench clean fuzz
+.PHONY: all deps run test unit integration asan tsan bench bench-compare clean fuzz
 
 all: deps
 	@$(MAKE) --no-print-directory binaries
@@ -118,6 +119,9 @@ unit: all
 
 bench: all
 	@bench/run
+
+bench-compare: all
+	@bench/compare
 
 clean:
 	rm -rf build build-asan build-tsan
