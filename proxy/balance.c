@@ -1,6 +1,7 @@
 /* Choosing a member of a group: see balance.h. */
 #include "proxy/balance.h"
 
+#include <ev.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,9 +164,21 @@ static size_t pick_round_robin(const struct cfg_route *r, struct lb_state *st)
     return best;
 }
 
-/* Two members at random, the one with fewer requests in progress on this
- * worker (ties: the first drawn). */
-static size_t pick_least_outstanding(struct worker *w, const struct cfg_route *r)
+/* What one more request to member m costs under r's policy (lower is
+ * better): its requests in progress on this worker (least-outstanding),
+ * or their number plus one times its latency estimate, over its weight
+ * (peak-ewma). */
+static double cost(struct worker *w, const struct cfg_route *r, size_t m, double now)
+{
+    const struct cfg_backend *be = r->backends[m];
+    if (r->policy.lb == CFG_LB_PEAK_EWMA)
+        return upool_ewma_cost(w, be, now) / r->weights[m];
+    return upool_outstanding(w, be);
+}
+
+/* Power of two choices: two members at random, the cheaper one (ties: the
+ * first drawn). */
+static size_t pick_two_choices(struct worker *w, const struct cfg_route *r)
 {
     size_t n = 0;
     for (size_t m = 0; m < r->num_backends; m++)
@@ -187,7 +200,8 @@ static size_t pick_least_outstanding(struct worker *w, const struct cfg_route *r
     }
     if (b == SIZE_MAX)
         return a;
-    return upool_outstanding(w, r->backends[b]) < upool_outstanding(w, r->backends[a]) ? b : a;
+    double now = ev_now(w->loop);
+    return cost(w, r, b, now) < cost(w, r, a, now) ? b : a;
 }
 
 static size_t pick_ip(const struct cfg_route *r, const struct lb_ring *ring,
@@ -271,8 +285,8 @@ size_t lb_pick(struct xchg *x)
     else if (r->policy.affinity == CFG_AFFINITY_COOKIE && (m = pick_cookie(r, x)) == SIZE_MAX)
         x->affinity_cookie = true;
     if (m == SIZE_MAX) {
-        m = r->policy.lb == CFG_LB_LEAST_OUTSTANDING ? pick_least_outstanding(x->w, r)
-                                                     : pick_round_robin(r, &wg->lb[ri]);
+        m = r->policy.lb == CFG_LB_ROUND_ROBIN ? pick_round_robin(r, &wg->lb[ri])
+                                               : pick_two_choices(x->w, r);
     }
     if (m == SIZE_MAX && !x->w->cfg->backend_fail_closed)
         m = pick_fail_open(r);
