@@ -166,7 +166,8 @@ static size_t pick_round_robin(const struct cfg_route *r, struct lb_state *st)
 
 /* What one more request to member m costs under r's policy (lower is
  * better): its requests in progress on this worker (least-outstanding),
- * or their number plus one times its latency estimate, over its weight
+ * or its latency estimate times the square root of that number plus one,
+ * over its weight
  * (peak-ewma). */
 static double cost(struct worker *w, const struct cfg_route *r, size_t m, double now)
 {

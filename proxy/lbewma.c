@@ -25,7 +25,12 @@ void lbewma_answer(struct lbewma *e, double latency, double now)
         e->est = latency;
     } else {
         double w, d = decayed(e, now, &w);
-        e->est = latency >= d ? latency : d * w + latency * (1.0 - w);
+        /* Time-weighted alone, a member answering thousands of times a
+         * second kept the peak of any of them (a scheduling hiccup) for
+         * seconds, and peaks of many samples outweighed the few of a slow
+         * member: each answer moves it at least LBEWMA_ANSWER_WEIGHT. */
+        double k = fmax(1.0 - w, LBEWMA_ANSWER_WEIGHT);
+        e->est = latency >= d ? latency : d + (latency - d) * k;
     }
     e->at = now;
 }
@@ -46,5 +51,13 @@ double lbewma_cost(const struct lbewma *e, uint32_t outstanding, double now)
     if (!lbewma_known(e, now))
         return outstanding == 0 ? 0.0 : LBEWMA_PENALTY + outstanding;
     double w;
-    return decayed(e, now, &w) * ((double)outstanding + 1.0);
+    /* The samples already hold the queueing that requests in progress
+     * cause (in h2gate's loop and in the member), so the full count would
+     * weigh it twice: at 128 in flight the fast members' own latency grew
+     * with their counts, (count + 1) x latency grew as the square, and a
+     * member 50 times slower still got a 1% share. The square root keeps
+     * the count deciding between members of like latency (it orders them
+     * the same) and lets the latency decide between unlike ones (Envoy's
+     * least_request has such an exponent, active_request_bias). */
+    return decayed(e, now, &w) * sqrt((double)outstanding + 1.0);
 }

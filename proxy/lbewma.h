@@ -1,7 +1,7 @@
 /* lb=peak-ewma's view of a member: a moving average of its response-head
  * latency that jumps up to a slower answer at once and comes down only
  * with time (Finagle's and Linkerd's "peak EWMA"), and the cost of sending
- * it one more request, (requests in progress + 1) x that estimate. Pure
+ * it one more request, sqrt(requests in progress + 1) x that estimate. Pure
  * arithmetic on times the caller gives (seconds on any monotonic clock,
  * ev_now in h2gate), so unit tests drive it with a fake clock. One
  * struct lbewma per member per worker (upool-t.h): no locks, no sharing.
@@ -28,6 +28,8 @@
 /* The cost of a member with no estimate and requests in progress (plus
  * their number): above any estimate x count a real member can reach. */
 #define LBEWMA_PENALTY 1e9
+/* The least weight of an answer faster than the estimate. */
+#define LBEWMA_ANSWER_WEIGHT (1.0 / 16)
 /* Seconds: the smallest latency recorded (a clock that did not move
  * between request and answer still makes an estimate). */
 #define LBEWMA_MIN_LATENCY 1e-6
@@ -39,8 +41,8 @@ bool lbewma_known(const struct lbewma *e, double now);
 /* The member answered (a response head) latency seconds after it was given
  * the request, at time now. An answer slower than the decayed estimate
  * replaces it; a faster one pulls it down by the weight of the time since
- * the last answer (1 - e^(-dt/LBEWMA_DECAY)); with no estimate, the answer
- * is the estimate. */
+ * the last answer (1 - e^(-dt/LBEWMA_DECAY)), at least by
+ * LBEWMA_ANSWER_WEIGHT; with no estimate, the answer is the estimate. */
 void lbewma_answer(struct lbewma *e, double latency, double now);
 
 /* A request to the member ended without an answer after waited seconds
@@ -52,7 +54,7 @@ void lbewma_unanswered(struct lbewma *e, double waited, double now);
 
 /* The cost at time now of one more request to a member with estimate e
  * and outstanding requests in progress: e's estimate decayed to now, times
- * outstanding + 1. With no estimate: 0 while outstanding is 0, else
+ * sqrt(outstanding + 1). With no estimate: 0 while outstanding is 0, else
  * LBEWMA_PENALTY + outstanding. Lower is better. */
 double lbewma_cost(const struct lbewma *e, uint32_t outstanding, double now);
 

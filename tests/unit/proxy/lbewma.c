@@ -26,7 +26,7 @@ static void test_no_estimate_probes_once(void **state)
     assert_true(lbewma_known(&e, T0 + 0.010));
     assert_true(e.est == 0.010);
     assert_true(lbewma_cost(&e, 0, T0 + 0.010) == 0.010);
-    assert_true(lbewma_cost(&e, 2, T0 + 0.010) == 0.030);
+    assert_true(fabs(lbewma_cost(&e, 3, T0 + 0.010) - 0.020) < 1e-15);
 }
 
 static void test_peak_replaces_and_faster_pulls_down_slowly(void **state)
@@ -37,15 +37,22 @@ static void test_peak_replaces_and_faster_pulls_down_slowly(void **state)
     lbewma_answer(&e, 0.050, T0 + 0.001);
     assert_true(e.est == 0.050);  /* at once */
     lbewma_answer(&e, 0.001, T0 + 0.002);
-    /* 1 ms later: decayed and pulled by about 1e-4 of the way. */
-    assert_true(e.est < 0.050 && e.est > 0.0499);
-    /* Answers of 1 ms every 10 ms for 30 s bring it down. */
+    /* 1 ms later: decayed, and pulled LBEWMA_ANSWER_WEIGHT of the way. */
+    double d = 0.050 * exp(-0.001 / LBEWMA_DECAY);
+    assert_true(fabs(e.est - (d - (d - 0.001) * LBEWMA_ANSWER_WEIGHT)) < 1e-12);
+    /* A hundred answers of 1 ms within 100 ms bring it down to them... */
     double t = T0 + 0.002;
-    for (int i = 0; i < 3000; i++) {
-        t += 0.010;
+    for (int i = 0; i < 100; i++) {
+        t += 0.001;
         lbewma_answer(&e, 0.001, t);
     }
-    assert_true(e.est >= 0.001 && e.est < 0.0015);
+    assert_true(e.est >= 0.001 && e.est < 0.0011);
+    /* ... and a second later an answer weighs 1 - e^(-1/LBEWMA_DECAY). */
+    double before = e.est;
+    lbewma_answer(&e, 0.0, t + 1);
+    d = before * exp(-1 / LBEWMA_DECAY);
+    double k = 1 - exp(-1 / LBEWMA_DECAY);
+    assert_true(fabs(e.est - (d + (LBEWMA_MIN_LATENCY - d) * k)) < 1e-12);
 }
 
 static void test_decays_then_is_forgotten(void **state)
@@ -55,7 +62,7 @@ static void test_decays_then_is_forgotten(void **state)
     lbewma_answer(&e, 0.050, T0);
     double half = lbewma_cost(&e, 0, T0 + LBEWMA_DECAY / 2);
     assert_true(fabs(half - 0.050 * exp(-0.5)) < 1e-12);
-    assert_true(fabs(lbewma_cost(&e, 3, T0 + LBEWMA_DECAY / 2) - 4 * half) < 1e-12);
+    assert_true(fabs(lbewma_cost(&e, 3, T0 + LBEWMA_DECAY / 2) - 2 * half) < 1e-12);
     assert_true(lbewma_known(&e, T0 + LBEWMA_DECAY - 0.001));
     /* No answer for LBEWMA_DECAY: probed like a new member. */
     assert_false(lbewma_known(&e, T0 + LBEWMA_DECAY));
