@@ -164,17 +164,16 @@ static size_t pick_round_robin(const struct cfg_route *r, struct lb_state *st)
     return best;
 }
 
-/* What one more request to member m costs under r's policy (lower is
- * better): its requests in progress on this worker (least-outstanding),
- * or its latency estimate times the square root of that number plus one,
- * over its weight
- * (peak-ewma). */
-static double cost(struct worker *w, const struct cfg_route *r, size_t m, double now)
+/* Whether member b is cheaper than member a under r's policy: fewer
+ * requests in progress on this worker (least-outstanding), or a lower
+ * upool_ewma_cost over its weight (peak-ewma; lbewma.h). */
+static bool cheaper(struct worker *w, const struct cfg_route *r, size_t b, size_t a)
 {
-    const struct cfg_backend *be = r->backends[m];
-    if (r->policy.lb == CFG_LB_PEAK_EWMA)
-        return upool_ewma_cost(w, be, now) / r->weights[m];
-    return upool_outstanding(w, be);
+    const struct cfg_backend *bb = r->backends[b], *ba = r->backends[a];
+    if (r->policy.lb != CFG_LB_PEAK_EWMA)
+        return upool_outstanding(w, bb) < upool_outstanding(w, ba);
+    double now = ev_now(w->loop);
+    return upool_ewma_cost(w, bb, now) / r->weights[b] < upool_ewma_cost(w, ba, now) / r->weights[a];
 }
 
 /* Power of two choices: two members at random, the cheaper one (ties: the
@@ -201,8 +200,7 @@ static size_t pick_two_choices(struct worker *w, const struct cfg_route *r)
     }
     if (b == SIZE_MAX)
         return a;
-    double now = ev_now(w->loop);
-    return cost(w, r, b, now) < cost(w, r, a, now) ? b : a;
+    return cheaper(w, r, b, a) ? b : a;
 }
 
 static size_t pick_ip(const struct cfg_route *r, const struct lb_ring *ring,
