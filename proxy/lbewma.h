@@ -26,7 +26,7 @@
  * in that time without an answer) and the age past which it is dropped. */
 #define LBEWMA_DECAY 2.0
 /* The cost of a member with no estimate and requests in progress (plus
- * their number): above any estimate x count a real member can reach. */
+ * their number): above any cost a member with an estimate can reach. */
 #define LBEWMA_PENALTY 1e9
 /* The least weight of an answer faster than the estimate. */
 #define LBEWMA_ANSWER_WEIGHT (1.0 / 16)
