@@ -20,14 +20,15 @@ struct cfg_frontend {
     bool proxyproto; /* ";proxyproto": a PROXY protocol header comes first */
 };
 
-enum cfg_lb { CFG_LB_ROUND_ROBIN = 0, CFG_LB_LEAST_OUTSTANDING };
+enum cfg_lb { CFG_LB_ROUND_ROBIN = 0, CFG_LB_LEAST_OUTSTANDING, CFG_LB_PEAK_EWMA };
 enum cfg_affinity { CFG_AFFINITY_NONE = 0, CFG_AFFINITY_IP, CFG_AFFINITY_COOKIE };
 enum cfg_cookie_secure { CFG_COOKIE_SECURE_AUTO = 0, CFG_COOKIE_SECURE_YES, CFG_COOKIE_SECURE_NO };
 
 /* How a group (the members of one route) shares its traffic: the same for
  * every -b of the group (cfg_load checks). Strings owned by the route. */
 struct cfg_group_policy {
-    enum cfg_lb lb;                 /* ";lb=round-robin" (default) or "least-outstanding" */
+    enum cfg_lb lb;                 /* ";lb=round-robin" (default), "least-outstanding"
+                                     * or "peak-ewma" */
     enum cfg_affinity affinity;     /* ";affinity=none|ip|cookie" */
     char *cookie_name;              /* ";affinity-cookie-name=" (cookie: required) */
     char *cookie_path;              /* ";affinity-cookie-path=", or NULL */

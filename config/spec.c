@@ -172,8 +172,11 @@ static const char *parse_group_param(struct str name, struct str v, struct cfg_g
             g->lb = CFG_LB_ROUND_ROBIN;
         else if (str_eq(v, STR_LIT("least-outstanding")))
             g->lb = CFG_LB_LEAST_OUTSTANDING;
+        else if (str_eq(v, STR_LIT("peak-ewma")))
+            g->lb = CFG_LB_PEAK_EWMA;
         else
-            return fmt(buf, buf_len, "unknown lb", v, " (expected round-robin or least-outstanding)");
+            return fmt(buf, buf_len, "unknown lb", v,
+                       " (expected round-robin, least-outstanding or peak-ewma)");
     } else if (str_eq(name, STR_LIT("affinity"))) {
         if (str_eq(v, STR_LIT("none")))
             g->affinity = CFG_AFFINITY_NONE;

@@ -1,8 +1,10 @@
 /* Choosing a member of a group (a route's backends) for an exchange's
  * first try, by the group's policy (cfg_group_policy): smooth weighted
- * round-robin, least outstanding requests (two random choices), or
- * affinity by client address (a consistent-hash ring, so a change of
- * members moves about 1/N of the clients) or by cookie. Members that are
+ * round-robin, two random choices by requests in progress
+ * (least-outstanding) or by a latency estimate times the square root of
+ * requests in progress plus one (peak-ewma, lbewma.h), or affinity by
+ * client address (a consistent-hash ring, so a change of members moves
+ * about 1/N of the clients) or by cookie. Members that are
  * down (health.h) are passed over; when all are, the one that failed
  * longest ago is taken (fail open) unless --backend-fail-closed. */
 #ifndef H2G_PROXY_BALANCE_H

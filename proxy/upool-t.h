@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proxy/lbewma-t.h"
+
 struct bconn;
 struct bsess;
 struct bstream;
@@ -19,7 +21,8 @@ struct upool_backend {
     struct bstream *q_head, *q_tail;    /* exchanges waiting for an HTTP/2 stream */
     size_t q_len;
     bool retired;                       /* no route of the current generation names it */
-    uint32_t outstanding;               /* exchanges on it now (lb=least-outstanding) */
+    uint32_t outstanding;               /* exchanges on it now (lb=least-outstanding, peak-ewma) */
+    struct lbewma ewma;                 /* its latency as lb=peak-ewma groups saw it */
     /* Its read and write timeouts in the current generation (its -b's
      * read-timeout=/write-timeout=, else the global ones): upool_use. */
     double read_timeout, write_timeout;

@@ -17,6 +17,7 @@
 #include "proxy/bsess.h"
 #include "proxy/hdrs.h"
 #include "proxy/health.h"
+#include "proxy/lbewma.h"
 #include "proxy/sock.h"
 #include "proxy/tls.h"
 #include "proxy/worker.h"
@@ -212,11 +213,31 @@ uint32_t upool_outstanding(struct worker *w, const struct cfg_backend *be)
     return be->index < w->up.num_be ? w->up.be[be->index].outstanding : 0;
 }
 
+double upool_ewma_cost(struct worker *w, const struct cfg_backend *be, double now)
+{
+    if (be->index >= w->up.num_be)
+        return lbewma_cost(&(struct lbewma){ 0, 0 }, 0, now);
+    const struct upool_backend *bk = &w->up.be[be->index];
+    return lbewma_cost(&bk->ewma, bk->outstanding, now);
+}
+
+/* Only peak-ewma groups pay for the samples (an exp() each). */
+static bool samples_latency(const struct xchg *x)
+{
+    return x->route && x->route->policy.lb == CFG_LB_PEAK_EWMA;
+}
+
 void upool_release(struct xchg *x)
 {
     if (x->outstanding) {
-        backend_of(x->w, x->backend)->outstanding--;
+        struct upool_backend *bk = backend_of(x->w, x->backend);
+        bk->outstanding--;
         x->outstanding = false;
+        if (x->taken_at > 0 && samples_latency(x)) {
+            double now = ev_now(x->w->loop);
+            lbewma_unanswered(&bk->ewma, now - x->taken_at, now);
+        }
+        x->taken_at = 0;
     }
 }
 
@@ -228,6 +249,7 @@ static void take(struct xchg *x, const struct cfg_backend *be)
     x->backend = be;
     backend_of(x->w, be)->outstanding++;
     x->outstanding = true;
+    x->taken_at = ev_now(x->w->loop);
 }
 
 void upool_start(struct xchg *x)
@@ -327,6 +349,11 @@ void upool_resp_head(struct xchg *x)
     if (!be)
         return;
     health_report_success(be->index);
+    if (x->taken_at > 0 && x->outstanding && samples_latency(x)) {
+        double now = ev_now(x->w->loop);
+        lbewma_answer(&backend_of(x->w, be)->ewma, now - x->taken_at, now);
+    }
+    x->taken_at = 0;
     if (!x->affinity_cookie)
         return;
     const struct cfg_group_policy *pol = &x->route->policy;

@@ -46,10 +46,16 @@ void upool_h1_fallback(struct xchg *x);
 
 /* Requests in progress on be in this worker (least-outstanding). */
 uint32_t upool_outstanding(struct worker *w, const struct cfg_backend *be);
-/* x is done with its backend (freed, or about to try another). */
+/* lb=peak-ewma: the cost now of one more request to be in this worker
+ * (lbewma_cost of its estimate and requests in progress). */
+double upool_ewma_cost(struct worker *w, const struct cfg_backend *be, double now);
+/* x is done with its backend (freed, or about to try another). In a
+ * peak-ewma group, an x its backend never answered raises the backend's
+ * estimate to the time it waited (lbewma_unanswered). */
 void upool_release(struct xchg *x);
 /* x's backend sent the final response head (x->resp filled): a passive
- * health success, and the affinity cookie when x needs one. */
+ * health success, in a peak-ewma group a latency sample (the time since
+ * upool gave x to the backend), and the affinity cookie when x needs one. */
 void upool_resp_head(struct xchg *x);
 
 enum upool_retry {

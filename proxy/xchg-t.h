@@ -151,6 +151,9 @@ struct xchg {
     size_t first_backend;       /* round-robin pick of the first try */
     long backend_index;         /* registry slot of the last backend used, or -1 */
     bool outstanding;           /* counted in backend's upool outstanding */
+    /* ev_now when upool gave x to backend (its latest try), until the
+     * response head; 0 after it or before any (lb=peak-ewma's sample). */
+    double taken_at;
     bool affinity_cookie;       /* the response sets the group's affinity cookie */
     const struct cfg_backend *backend; /* that backend (registry object), or NULL */
     struct wgen *gen;           /* the generation its route comes from (pinned) */

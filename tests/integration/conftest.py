@@ -181,7 +181,8 @@ class Proc:
 
 
 class Origin(Proc):
-    def __init__(self, log_path, count_file=None, addr=HOST, port=None, down_file=None):
+    def __init__(self, log_path, count_file=None, addr=HOST, port=None, down_file=None,
+                 delay_all=None):
         self.addr = addr
         self.port = port or free_port()
         self.count_file = count_file
@@ -190,6 +191,8 @@ class Origin(Proc):
             argv += ["--count-file", str(count_file)]
         if down_file:
             argv += ["--down-file", str(down_file)]
+        if delay_all:
+            argv += ["--delay-all", str(delay_all)]
         super().__init__("origin", argv, log_path)
         self.wait_port(self.port, addr)
 
@@ -221,11 +224,13 @@ class Procs:
     def _log(self, name):
         return self.tmp / ("%s-%d.log" % (name, len(self.all)))
 
-    def origin(self, count=False, addr=HOST, port=None, down_file=None):
+    def origin(self, count=False, addr=HOST, port=None, down_file=None, delay_all=None):
         """An origin on addr:port (port: a free one); /whoami answers
-        "addr:port", /health 503 while down_file exists."""
+        "addr:port", /health 503 while down_file exists; with delay_all,
+        every answer is held that many milliseconds (--delay-all)."""
         cf = self.tmp / ("origin-%d.count" % len(self.all)) if count else None
-        o = Origin(self._log("origin"), cf, addr=addr, port=port, down_file=down_file)
+        o = Origin(self._log("origin"), cf, addr=addr, port=port, down_file=down_file,
+                   delay_all=delay_all)
         self.all.append(o)
         return o
 

@@ -442,12 +442,41 @@ static void test_backend_group_params(void **state)
     cfg_cleanup(&cfg);
 }
 
+static void test_backend_lb_peak_ewma(void **state)
+{
+    (void)state;
+    struct config cfg;
+    LOAD_OK(&cfg, "-f*,1;no-tls", "-b127.0.0.1,8001;/a/;lb=peak-ewma;weight=2",
+            "-b127.0.0.2,8001;/a/;lb=peak-ewma", "-b127.0.0.3,8001;/b/;lb=round-robin",
+            "-b127.0.0.4,8001;;lb=least-outstanding");
+    assert_int_equal(cfg.num_routes, 3);
+    assert_int_equal(cfg.routes[0].num_backends, 2);
+    assert_int_equal(cfg.routes[0].policy.lb, CFG_LB_PEAK_EWMA);
+    assert_int_equal(cfg.routes[0].weights[0], 2);
+    assert_int_equal(cfg.routes[1].policy.lb, CFG_LB_ROUND_ROBIN);
+    assert_int_equal(cfg.routes[2].policy.lb, CFG_LB_LEAST_OUTSTANDING);
+    cfg_cleanup(&cfg);
+}
+
+BAD_ARGS(backend_group_mixed_lb,
+         "pattern '/a/' is shared with a backend of other lb= or affinity=", "-f*,1;no-tls",
+         "-b127.0.0.1,80;/a/;lb=peak-ewma", "-b127.0.0.2,80;/a/;lb=least-outstanding")
 BAD_ARGS(backend_weight_zero, "invalid weight '0' (expected 1-256)", "-f*,1;no-tls",
          "-b127.0.0.1,80;;weight=0")
 BAD_ARGS(backend_weight_big, "invalid weight '257' (expected 1-256)", "-f*,1;no-tls",
          "-b127.0.0.1,80;;weight=257")
-BAD_ARGS(backend_bad_lb, "unknown lb 'random' (expected round-robin or least-outstanding)",
+BAD_ARGS(backend_bad_lb,
+         "unknown lb 'random' (expected round-robin, least-outstanding or peak-ewma)",
          "-f*,1;no-tls", "-b127.0.0.1,80;;lb=random")
+BAD_ARGS(backend_bad_lb_case,
+         "unknown lb 'Peak-EWMA' (expected round-robin, least-outstanding or peak-ewma)",
+         "-f*,1;no-tls", "-b127.0.0.1,80;;lb=Peak-EWMA")
+BAD_ARGS(backend_empty_lb,
+         "unknown lb '' (expected round-robin, least-outstanding or peak-ewma)",
+         "-f*,1;no-tls", "-b127.0.0.1,80;;lb=")
+BAD_ARGS(backend_lb_prefix,
+         "unknown lb 'peak-ewma2' (expected round-robin, least-outstanding or peak-ewma)",
+         "-f*,1;no-tls", "-b127.0.0.1,80;;lb=peak-ewma2")
 BAD_ARGS(backend_bad_affinity, "unknown affinity 'x' (expected none, ip or cookie)",
          "-f*,1;no-tls", "-b127.0.0.1,80;;affinity=x")
 BAD_ARGS(backend_cookie_without_name, "affinity=cookie needs affinity-cookie-name=NAME",
@@ -1020,6 +1049,11 @@ int main(void)
         cmocka_unit_test(test_bad_backend_weight_zero),
         cmocka_unit_test(test_bad_backend_weight_big),
         cmocka_unit_test(test_bad_backend_bad_lb),
+        cmocka_unit_test(test_bad_backend_bad_lb_case),
+        cmocka_unit_test(test_bad_backend_empty_lb),
+        cmocka_unit_test(test_bad_backend_lb_prefix),
+        cmocka_unit_test(test_backend_lb_peak_ewma),
+        cmocka_unit_test(test_bad_backend_group_mixed_lb),
         cmocka_unit_test(test_bad_backend_bad_affinity),
         cmocka_unit_test(test_bad_backend_cookie_without_name),
         cmocka_unit_test(test_bad_backend_bad_cookie_name),
