@@ -9,6 +9,7 @@
 
 #include "common/xalloc.h"
 #include "config/config.h"
+#include "config/registry.h"
 #include "proxy/accesslog.h"
 #include "proxy/auth.h"
 #include "proxy/tls.h"
@@ -36,6 +37,10 @@ static void gen_free(struct gen *g)
     for (size_t i = 0; i < g->cfg.num_error_pages && g->pages; i++)
         free(g->pages[i].body);
     free(g->pages);
+    /* The last use of the registry's objects through g: from here main may
+     * free the slots only g named (config/registry.h). */
+    if (g->registry)
+        cfg_registry_release(g->registry, &g->cfg);
     cfg_cleanup(&g->cfg);
     free(g);
 }

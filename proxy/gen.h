@@ -6,7 +6,8 @@
  * an exchange's route) pin it through their worker's struct wgen, so an
  * old generation lives until the last of them ends. Backends are not in
  * a generation: they are interned in the process-wide registry
- * (config/registry.h) and outlive every generation. */
+ * (config/registry.h), which frees a slot only once no generation names
+ * it and no connection uses it. */
 #ifndef H2G_PROXY_GEN_H
 #define H2G_PROXY_GEN_H
 
@@ -19,6 +20,7 @@
 #include "config/config-t.h"
 
 struct auth_db;
+struct cfg_registry;
 struct alog_format;
 struct lb_ring;
 struct tls_certs;
@@ -36,6 +38,9 @@ struct gen {
     struct auth_db *auth_db;   /* --connect-auth-file, or NULL */
     struct alog_format *alog_fmt, *alog_fmt_tunnel;
     size_t num_slots;          /* backend registry slots when published */
+    struct cfg_registry *registry; /* where its backends are interned (one
+                                    * count per member, dropped by the last
+                                    * gen_unref), or NULL before that */
     struct lb_ring *rings;     /* per route: affinity=ip's hash ring (balance.h) */
     /* --error-page bodies: page_of[status - 400] indexes pages, -1 none. */
     struct gen_page {

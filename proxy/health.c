@@ -31,6 +31,7 @@ struct health_cell {
 } __attribute__((aligned(64)));
 
 static struct health_cell cells[HEALTH_MAX_SLOTS];
+_Static_assert(HEALTH_MAX_SLOTS == CFG_REGISTRY_MAX, "a health cell per registry slot");
 
 /* One member as the probe thread sees it: its own copies, valid while the
  * thread holds the generation they came from. */
@@ -106,6 +107,20 @@ void health_report_success(size_t slot)
 {
     if (slot < HEALTH_MAX_SLOTS && atomic_load_explicit(&cells[slot].fails, memory_order_relaxed))
         atomic_store_explicit(&cells[slot].fails, 0, memory_order_relaxed);
+}
+
+void health_forget(size_t slot)
+{
+    if (slot >= HEALTH_MAX_SLOTS)
+        return;
+    struct health_cell *c = &cells[slot];
+    atomic_store_explicit(&c->down, false, memory_order_relaxed);
+    atomic_store_explicit(&c->checked, false, memory_order_relaxed);
+    atomic_store_explicit(&c->fall, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->fails, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->last_failure, 0., memory_order_relaxed);
+    atomic_store_explicit(&c->checks, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->check_failures, 0, memory_order_relaxed);
 }
 
 void health_view(size_t slot, struct health_view *out)
@@ -311,7 +326,7 @@ static void publish(struct gen *g, const struct cfg_registry *reg)
     }
     char **labels = xcalloc(reg->num ? reg->num : 1, sizeof(*labels));
     for (size_t i = 0; i < reg->num; i++)
-        labels[i] = xstrdup(reg->names[i]);
+        labels[i] = reg->names[i] ? xstrdup(reg->names[i]) : NULL; /* NULL: free slot */
     gen_ref(g);
     pthread_mutex_lock(&H.lock);
     if (H.next_gen) {  /* not taken yet: the newer one replaces it */

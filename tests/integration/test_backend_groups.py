@@ -14,7 +14,7 @@ import pytest
 
 from conftest import run_gate
 from dnsserver import DNSServer
-from obs_lib import admin_request, gate_with_admin, scrape
+from obs_lib import admin_request, gate_with_admin, scrape, stats_json
 from testlib import HOST, curl, h2load_check
 
 ADDRS = ["127.0.0.1", "127.0.0.2", "127.0.0.3"]
@@ -409,6 +409,99 @@ def test_dns_name_without_address_at_start_waits(procs, dns):
     dns.set("later.test", [HOST])
     wait_until(lambda: admin_request(g.admin_port, "/readyz")[0] == 200, "readiness")
     assert whoami(g, 3) == {"%s:%d" % (HOST, o.port): 3}
+
+
+# ---- registry slots: removed members are reclaimed --------------------------
+# H2GATE_TEST_MAX_BACKEND_SLOTS (read once at start, for tests only; not an
+# option) lowers the backend registry's cap of 16,384 slots, so a test can
+# cycle through more addresses than there are slots.
+
+def pod_label(port, addr):
+    return "pods.test:%d@%s" % (port, addr)
+
+
+def backend_labels(g):
+    return set(scrape(g.admin_port).label_values("h2gate_backend_up", "backend"))
+
+
+def test_dns_members_cycle_through_more_addresses_than_slots(procs, dns, monkeypatch):
+    """An autoscaler cycling pod addresses: a ;dns name moves through 8
+    addresses one at a time with 2 registry slots. Each removed member's
+    slot is freed and reused: h2gate follows every answer, /metrics lists
+    only the member in use, and a member on a reused slot counts its
+    requests and connects from 0."""
+    monkeypatch.setenv("H2GATE_TEST_MAX_BACKEND_SLOTS", "2")
+    addrs = ["127.0.0.%d" % i for i in range(1, 9)]
+    port = procs.origin(addr=addrs[0]).port
+    for a in addrs[1:]:
+        procs.origin(addr=a, port=port)
+    dns.set("pods.test", addrs[:1])
+    g = gate_with_admin(procs, ["pods.test,%d;;dns" % port], tls=False,
+                        extra=["--dns-server=" + dns.addr])
+    for k, a in enumerate(addrs):
+        if k:
+            dns.set("pods.test", [a])
+        wait_until(lambda: backend_labels(g) == {pod_label(port, a)},
+                   "only %s to be listed" % a)
+        snap = scrape(g.admin_port)
+        assert snap.get("h2gate_backend_requests_total", default=0,
+                        backend=pod_label(port, a)) == 0
+        n = k + 2
+        assert whoami(g, n) == {"%s:%d" % (a, port): n}
+        snap = scrape(g.admin_port)
+        assert snap.get("h2gate_backend_requests_total", backend=pod_label(port, a)) == n
+        assert snap.get("h2gate_backend_connects_total", backend=pod_label(port, a)) == 1
+        assert set(snap.label_values("h2gate_backend_requests_total", "backend")) == \
+            {pod_label(port, a)}
+    stats = stats_json(g.admin_port)
+    assert set(stats["h2gate_backend_requests_total"]) == {pod_label(port, addrs[-1])}
+    log = g.log()
+    assert "not applied" not in log, log
+    assert log.count("; its slot ") == len(addrs) - 1, log
+
+
+def test_busy_connection_keeps_a_removed_members_slot(procs, dns, monkeypatch):
+    """A slow request in flight to a member the answer dropped completes
+    with 200; until it ends, the member stays listed and its slot stays
+    taken, so with 2 slots a third address waits for it, then comes in."""
+    monkeypatch.setenv("H2GATE_TEST_MAX_BACKEND_SLOTS", "2")
+    o = members(procs, 3)
+    port = o[0].port
+    dns.set("pods.test", ADDRS[:1])
+    g = gate_with_admin(procs, ["pods.test,%d;;dns" % port], tls=False,
+                        extra=["--dns-server=" + dns.addr])
+    # The label format is the ;dns name's (pod_label), on 127.0.0.1-3.
+    first, second, third = (pod_label(port, a) for a in ADDRS)
+    out = {}
+
+    def slow():
+        r = curl(["-s", "-w", "\n%{http_code}", "http://%s:%d/delay/8000" % (HOST, g.port)])
+        out["r"] = r
+    t = threading.Thread(target=slow)
+    t.start()
+    try:
+        wait_until(lambda: scrape(g.admin_port).get("h2gate_backend_connections_active",
+                                                    default=0, backend=first) == 1,
+                   "the slow request to reach the first member")
+        dns.set("pods.test", ADDRS[1:2])
+        wait_until(lambda: whoami(g, 1) == {"%s:%d" % (ADDRS[1], port): 1},
+                   "the second member to take the requests")
+        # Still in flight: its member keeps its slot and its series.
+        assert t.is_alive()
+        assert backend_labels(g) == {first, second}
+        dns.set("pods.test", ADDRS[2:3])
+        wait_until(lambda: "backend slots are in use" in g.log(), "the third address to wait")
+        assert t.is_alive()
+        assert whoami(g, 1) == {"%s:%d" % (ADDRS[1], port): 1}
+    finally:
+        t.join()
+    r = out["r"]
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode() == "ok\n\n200"
+    wait_until(lambda: whoami(g, 1) == {"%s:%d" % (ADDRS[2], port): 1},
+               "the third address once the slow request freed its slot")
+    wait_until(lambda: backend_labels(g) == {third}, "only the third member to be listed")
+    assert "backend %s: removed; its slot" % first in g.log()
 
 
 @pytest.fixture(scope="module")
