@@ -307,6 +307,23 @@ static void set_listeners(struct worker *w, const struct config *cfg, const int 
     }
 }
 
+static bool same_opt(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* CONNECT lookups from now on with g's --dns-server and timeouts: a new
+ * resolver when they changed (old lookups end on the old one). */
+static void use_dns(struct worker *w, const struct config *was, const struct config *cfg)
+{
+    if (!w->dns || !was || (same_opt(was->dns_server, cfg->dns_server) &&
+                            was->dns_lookup_timeout == cfg->dns_lookup_timeout &&
+                            was->dns_cache_timeout == cfg->dns_cache_timeout))
+        return;
+    w->dns = dns_renew(w->dns, cfg->dns_lookup_timeout, cfg->dns_cache_timeout,
+                       cfg->dns_server);
+}
+
 /* Makes g (whose reference the caller hands over) the generation new
  * connections and exchanges use. The previous one stays while some
  * object pins it. */
@@ -317,6 +334,7 @@ static void apply_gen(struct worker *w, struct gen *g, const int *listen_fds)
     wg->cfg = &g->cfg;
     wg->lb = lb_states_new(&g->cfg);
     struct wgen *old = w->gen;
+    use_dns(w, old ? old->cfg : NULL, wg->cfg);
     w->gen = wg;
     w->cfg = wg->cfg;
     w->ssl_ctx = g->ssl_ctx;

@@ -6,6 +6,7 @@ import collections
 import http.client
 import re
 import select
+import signal
 import socket
 import threading
 import time
@@ -502,6 +503,53 @@ def test_busy_connection_keeps_a_removed_members_slot(procs, dns, monkeypatch):
                "the third address once the slow request freed its slot")
     wait_until(lambda: backend_labels(g) == {third}, "only the third member to be listed")
     assert "backend %s: removed; its slot" % first in g.log()
+
+
+def test_reload_moves_dns_watch_and_connect_to_the_new_dns_server(procs, dns, tmp_path):
+    """--dns-server changed in the --conf file and SIGHUP: the ;dns watch
+    (main thread) and the workers' CONNECT lookups use the new server from
+    then on. Two DNS servers answer the same names differently."""
+    other = DNSServer(ttl=1)
+    try:
+        o = members(procs, 3)
+        port = o[0].port
+        dns.set("svc.test", ADDRS[:1])
+        dns.set("conn.test", ADDRS[:1])
+        other.set("svc.test", ADDRS[1:2])
+        other.set("conn.test", ADDRS[1:2])
+        conf = tmp_path / "h2gate.conf"
+        conf.write_text("dns-server=%s\n" % dns.addr)
+        g = gate_with_admin(procs, ["svc.test,%d;;dns" % port], tls=False, workers=2,
+                            extra=["--conf=%s" % conf,
+                                   "--connect-allow=127.0.0.0/8:%d" % port])
+
+        def via_connect():
+            r = curl(["-s", "-p", "-x", "http://%s:%d" % (HOST, g.port),
+                      "http://conn.test:%d/whoami" % port])
+            assert r.returncode == 0, r.stderr
+            return r.stdout.decode().strip()
+        assert whoami(g, 2) == {"%s:%d" % (ADDRS[0], port): 2}
+        assert via_connect() == "%s:%d" % (ADDRS[0], port)
+        conf.write_text("dns-server=%s\n" % other.addr)
+        g.signal(signal.SIGHUP)
+        wait_until(lambda: scrape(g.admin_port).get("h2gate_config_generation") >= 2,
+                   "the reload")
+        assert whoami(g, 2) == {"%s:%d" % (ADDRS[1], port): 2}
+        # Both workers (the cache of each was filled by the first server).
+        for _ in range(4):
+            assert via_connect() == "%s:%d" % (ADDRS[1], port)
+        # The watch asks the new server: its change is followed, the old
+        # server's answer (still 127.0.0.1) is not.
+        asked = other.count("svc.test")
+        wait_until(lambda: other.count("svc.test") > asked, "a lookup on the new server")
+        other.set("svc.test", ADDRS[2:3])
+        wait_until(lambda: whoami(g, 2) == {"%s:%d" % (ADDRS[2], port): 2},
+                   "the new server's answer to be followed")
+        before = dns.count("svc.test")
+        wait_until(lambda: other.count("svc.test") >= asked + 3, "more lookups")
+        assert dns.count("svc.test") == before
+    finally:
+        other.close()
 
 
 @pytest.fixture(scope="module")
