@@ -9,20 +9,26 @@
  * Slots are reclaimed (a Kubernetes autoscaler cycles pod addresses all
  * day; the registry must not fill up). The invariant:
  *
- *   A slot is free (object freed, label NULL) only when (1) no live
- *   generation names it: gen_refs[slot] == 0, each live generation
- *   holding one count per cfg->backends[] entry on the slot from
- *   cfg_registry_intern until cfg_registry_release (any thread, the last
- *   thing gen_free does); (2) no worker holds a backend connection to it
- *   (upool_slot_held: HTTP/1.1 connections, HTTP/2 sessions and adopted
- *   WebSocket tunnels count from their connect until they are reaped);
- *   (3) (implied by 1) no exchange points at it, since an exchange pins
- *   the generation its backend came from, and no probe runs on it, since
- *   the probe thread cancels a generation's probes before it lets go of
- *   that generation. Both counts are decremented with release and read
- *   with acquire on the main thread, so whatever a worker or the probe
- *   thread wrote for the slot (stats cells, health cell, TLS session
- *   cell) happens before main clears the slot's cells and frees it.
+ *   A slot is free (object freed, label NULL) only when (1) no generation
+ *   whose members may still be used names it: gen_refs[slot] == 0, each
+ *   generation holding one count per cfg->backends[] entry on the slot
+ *   from cfg_registry_intern until cfg_registry_release, which runs when
+ *   its last member user goes (proxy/gen.h, gen_members_unref: main while
+ *   it is the newest, a worker while it is current there or one of its
+ *   exchanges lives, the probe thread while it probes it; any thread) or
+ *   at the latest when it is freed; (2) no worker holds a backend
+ *   connection to it (upool_slot_held: HTTP/1.1 connections, HTTP/2
+ *   sessions and adopted WebSocket tunnels count from their connect until
+ *   they are reaped); (3) (implied by 1) no exchange points at it, since
+ *   an exchange's backend comes from its generation's routes, and no probe
+ *   runs on it, since the probe thread cancels a generation's probes
+ *   before it lets go of that generation. Both counts are decremented
+ *   with release and read with acquire on the main thread, so whatever a
+ *   worker or the probe thread wrote for the slot (stats cells, health
+ *   cell, TLS session cell) happens before main clears the slot's cells
+ *   and frees it. A client connection keeps its old generation alive for
+ *   its frontend, never its members: its new requests use the worker's
+ *   current generation.
  *
  * A freed slot is reused by the next new backend; what a worker keeps per
  * slot (pool entry, TLS session) is reset when it first applies a

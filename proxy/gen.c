@@ -23,6 +23,15 @@ size_t gen_alive(void)
     return atomic_load_explicit(&num_alive, memory_order_relaxed);
 }
 
+/* The last use of the registry's objects through g: from here main may
+ * free the slots only g named (config/registry.h). Once. */
+static void release_members(struct gen *g)
+{
+    if (g->registry && !atomic_exchange_explicit(&g->members_released, true,
+                                                 memory_order_acq_rel))
+        cfg_registry_release(g->registry, &g->cfg);
+}
+
 static void gen_free(struct gen *g)
 {
     atomic_fetch_sub_explicit(&num_alive, 1, memory_order_relaxed);
@@ -37,10 +46,7 @@ static void gen_free(struct gen *g)
     for (size_t i = 0; i < g->cfg.num_error_pages && g->pages; i++)
         free(g->pages[i].body);
     free(g->pages);
-    /* The last use of the registry's objects through g: from here main may
-     * free the slots only g named (config/registry.h). */
-    if (g->registry)
-        cfg_registry_release(g->registry, &g->cfg);
+    release_members(g);
     cfg_cleanup(&g->cfg);
     free(g);
 }
@@ -160,6 +166,7 @@ struct gen *gen_build(struct config *cfg, char *err, size_t err_len)
     struct gen *g = xcalloc(1, sizeof(*g));
     atomic_fetch_add_explicit(&num_alive, 1, memory_order_relaxed);
     atomic_init(&g->refs, 1);
+    atomic_init(&g->member_users, 1);
     g->cfg = *cfg;
     *cfg = (struct config){ 0 };
     g->num_slots = g->cfg.num_backends; /* until interned (config/registry.h) */
@@ -182,6 +189,17 @@ struct gen *gen_build(struct config *cfg, char *err, size_t err_len)
 void gen_ref(struct gen *g)
 {
     atomic_fetch_add_explicit(&g->refs, 1, memory_order_relaxed);
+}
+
+void gen_members_ref(struct gen *g)
+{
+    atomic_fetch_add_explicit(&g->member_users, 1, memory_order_relaxed);
+}
+
+void gen_members_unref(struct gen *g)
+{
+    if (g && atomic_fetch_sub_explicit(&g->member_users, 1, memory_order_acq_rel) == 1)
+        release_members(g);
 }
 
 void gen_unref(struct gen *g)

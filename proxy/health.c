@@ -150,6 +150,14 @@ bool health_routes_ready(const struct gen *g)
 
 /* ---- probes (the probe thread) ---- */
 
+/* Lets go of a generation the thread held or was handed: its members
+ * (gen_members_ref, taken with the reference) and the reference. */
+static void drop_gen(struct gen *g)
+{
+    gen_members_unref(g);
+    gen_unref(g);
+}
+
 static const struct config *hcfg(void)
 {
     return &H.g->cfg;
@@ -270,7 +278,7 @@ static void take_gen(struct gen *g, char **labels, size_t num_labels)
     H.labels = labels;
     H.num_labels = num_labels;
     if (H.g)
-        gen_unref(H.g);
+        drop_gen(H.g);
     H.g = g;
     if (H.num_probes && !ev_is_active(&H.tick))
         ev_timer_start(H.loop, &H.tick);
@@ -303,7 +311,7 @@ static void *run(void *arg)
     ev_run(H.loop, 0);
     free_probes();
     if (H.g)
-        gen_unref(H.g);
+        drop_gen(H.g);
     H.g = NULL;
     return NULL;
 }
@@ -328,9 +336,10 @@ static void publish(struct gen *g, const struct cfg_registry *reg)
     for (size_t i = 0; i < reg->num; i++)
         labels[i] = reg->names[i] ? xstrdup(reg->names[i]) : NULL; /* NULL: free slot */
     gen_ref(g);
+    gen_members_ref(g);  /* its probes use the members */
     pthread_mutex_lock(&H.lock);
     if (H.next_gen) {  /* not taken yet: the newer one replaces it */
-        gen_unref(H.next_gen);
+        drop_gen(H.next_gen);
         for (size_t i = 0; i < H.next_num_labels; i++)
             free(H.next_labels[i]);
         free(H.next_labels);
@@ -378,7 +387,7 @@ void health_stop(void)
     H.running = false;
     pthread_mutex_lock(&H.lock);
     if (H.next_gen) {
-        gen_unref(H.next_gen);
+        drop_gen(H.next_gen);
         for (size_t i = 0; i < H.next_num_labels; i++)
             free(H.next_labels[i]);
         free(H.next_labels);

@@ -370,10 +370,12 @@ static void publish(struct gen *g, int *fds)
     handed_fds = fds;
     for (int i = 0; i < num_workers; i++) {
         gen_ref(g);
+        gen_members_ref(g);
         workers[i].next_gen = g;
         workers[i].next_fds = fds + (size_t)i * g->cfg.num_frontends;
         wrk_command(&workers[i], WRK_CMD_RELOAD);
     }
+    gen_members_unref(cur_gen);
     gen_unref(cur_gen);
     cur_gen = g;
     if (!ev_is_active(&reclaim_timer))
@@ -586,6 +588,7 @@ static void start_workers(struct gen *g, const int *fds)
     workers = xcalloc((size_t)num_workers, sizeof(*workers));
     for (int w = 0; w < num_workers; w++) {
         gen_ref(g);
+        gen_members_ref(g);
         wrk_init(&workers[w], w, g, &fds[(size_t)w * cfg->num_frontends]);
         workers[w].on_exit = worker_exited;
         workers[w].on_reloaded = worker_reloaded;

@@ -505,6 +505,30 @@ def test_busy_connection_keeps_a_removed_members_slot(procs, dns, monkeypatch):
     assert "backend %s: removed; its slot" % first in g.log()
 
 
+def test_client_connection_from_before_does_not_hold_a_removed_member(procs, dns):
+    """A client connection opened before the change pins its generation for
+    its frontend only: the removed member leaves /metrics while the
+    connection stays open, and its next request goes to the new member."""
+    o = members(procs, 2)
+    port = o[0].port
+    dns.set("pods.test", ADDRS[:1])
+    g = gate_with_admin(procs, ["pods.test,%d;;dns" % port], tls=False,
+                        extra=["--dns-server=" + dns.addr])
+    c = http.client.HTTPConnection(HOST, g.port, timeout=20)
+    try:
+        for want in ADDRS[:2]:
+            if want != ADDRS[0]:
+                dns.set("pods.test", [want])
+                wait_until(lambda: backend_labels(g) == {pod_label(port, want)},
+                           "only %s to be listed" % want)
+            c.request("GET", "/whoami")
+            r = c.getresponse()
+            assert (r.status, r.read()) == (200, ("%s:%d\n" % (want, port)).encode())
+        assert scrape(g.admin_port).get("h2gate_config_generations_alive") == 2
+    finally:
+        c.close()
+
+
 def test_reload_moves_dns_watch_and_connect_to_the_new_dns_server(procs, dns, tmp_path):
     """--dns-server changed in the --conf file and SIGHUP: the ;dns watch
     (main thread) and the workers' CONNECT lookups use the new server from
