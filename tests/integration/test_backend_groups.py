@@ -505,6 +505,38 @@ def test_busy_connection_keeps_a_removed_members_slot(procs, dns, monkeypatch):
     assert "backend %s: removed; its slot" % first in g.log()
 
 
+def test_websocket_keeps_a_removed_members_slot(procs, dns):
+    """A WebSocket to a member the answer dropped keeps the member's slot
+    (its exchange keeps the generation's members; the tunnel that adopted
+    the backend socket holds the slot too) until it closes. The pass of the reclaim timer that frees a later member's slot
+    also sees this one, retired earlier, and leaves it."""
+    from ws_lib import OP_TEXT, WSClient, ws_backend
+    srv = ws_backend()
+    try:
+        dns.set("ws.test", ["127.0.0.1"])
+        g = gate_with_admin(procs, ["ws.test,%d;;dns" % srv.port], tls=False,
+                            extra=["--dns-server=" + dns.addr])
+        first = "ws.test:%d@127.0.0.1" % srv.port
+        second = "ws.test:%d@127.0.0.2" % srv.port
+        c = WSClient(g.port)
+        try:
+            c.echo(OP_TEXT, b"before")
+            dns.set("ws.test", ["127.0.0.2"])
+            wait_until(lambda: second in backend_labels(g), "the second member")
+            dns.set("ws.test", ["127.0.0.3"])
+            wait_until(lambda: "backend %s: removed" % second in g.log(),
+                       "the second member's slot to be freed")
+            assert first in backend_labels(g)
+            c.echo(OP_TEXT, b"after")
+        finally:
+            c.close()
+        wait_until(lambda: "backend %s: removed" % first in g.log(),
+                   "the first member's slot once the WebSocket closed")
+        assert backend_labels(g) == {"ws.test:%d@127.0.0.3" % srv.port}
+    finally:
+        srv.stop()
+
+
 def test_client_connection_from_before_does_not_hold_a_removed_member(procs, dns):
     """A client connection opened before the change pins its generation for
     its frontend only: the removed member leaves /metrics while the
