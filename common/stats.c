@@ -167,6 +167,18 @@ int stats_grow(struct stats *s, size_t num_backends)
     return 0;
 }
 
+void stats_clear_backend(struct stats *s, size_t slot)
+{
+    _Static_assert(sizeof(struct stats_backend) % sizeof(_Atomic uint64_t) == 0,
+                   "backend cells are 64-bit atomics only");
+    struct stats_backend *b = stats_backend_cells(s, (long)slot);
+    if (b == &s->none)
+        return;
+    _Atomic uint64_t *c = (_Atomic uint64_t *)b;
+    for (size_t i = 0; i < sizeof(*b) / sizeof(*c); i++)
+        atomic_store_explicit(&c[i], 0, memory_order_relaxed);
+}
+
 void stats_free(struct stats *s)
 {
     if (!s)
@@ -255,13 +267,14 @@ static bool any_nonzero(const uint64_t *cells, size_t n)
     return false;
 }
 
-/* Writes a backend's name, or its index when no name was given. */
+/* Writes a backend's name, or its index when no names were given; NULL
+ * for a free slot (names given, its entry NULL: no series at all). */
 static const char *backend_name(const char *const *names, size_t num_backends, size_t b,
                                 char *tmp, size_t tmp_len)
 {
     if (b == num_backends)
         return "-";
-    if (names && names[b])
+    if (names)
         return names[b];
     snprintf(tmp, tmp_len, "%zu", b);
     return tmp;
@@ -378,8 +391,11 @@ static void prom_extra(struct bufq *out, const struct stats_snapshot *s,
         bufq_appendf(out, "# HELP %s %s\n# TYPE %s %s\n", x->name, x->help, x->name, x->type);
         for (size_t b = 0; b < s->num_backends; b++) {
             char tmp[24];
+            const char *name = backend_name(backend_names, s->num_backends, b, tmp, sizeof(tmp));
+            if (!name)
+                continue;
             bufq_appendf(out, "%s{backend=\"", x->name);
-            put_label_value(out, backend_name(backend_names, s->num_backends, b, tmp, sizeof(tmp)));
+            put_label_value(out, name);
             bufq_appendf(out, "\"} %" PRIu64 "\n", x->values[b]);
         }
     }
@@ -405,11 +421,16 @@ static void json_extra(struct bufq *out, const struct stats_snapshot *s,
     for (size_t e = 0; e < s->num_extra; e++) {
         const struct stats_backend_extra *x = &s->extra[e];
         bufq_appendf(out, ",\n  \"%s\": {", x->name);
+        bool first = true;
         for (size_t b = 0; b < s->num_backends; b++) {
             char tmp[24];
-            if (b)
+            const char *name = backend_name(backend_names, s->num_backends, b, tmp, sizeof(tmp));
+            if (!name)
+                continue;
+            if (!first)
                 bufq_append(out, ", ", 2);
-            put_json_string(out, backend_name(backend_names, s->num_backends, b, tmp, sizeof(tmp)));
+            first = false;
+            put_json_string(out, name);
             bufq_appendf(out, ": %" PRIu64, x->values[b]);
         }
         bufq_append(out, "}", 1);
@@ -434,6 +455,8 @@ static void prom_family(struct bufq *out, const struct stats_snapshot *s, const 
             if (b == nb && !any_nonzero(c, n))
                 continue;
             name = backend_name(backend_names, nb, b, tmp, sizeof(tmp));
+            if (!name)
+                continue;
         }
         if (is_histogram(f)) {
             prom_histogram(out, f, (const struct stats_hist_snap *)c, name);
@@ -568,12 +591,13 @@ static void json_backends(struct bufq *out, const struct stats_snapshot *s,
     bool first = true;
     for (size_t b = 0; b <= s->num_backends; b++) {
         const uint64_t *c = family_cells(s, f, b);
-        if (b == s->num_backends && !any_nonzero(c, num_cells(f)))
+        const char *name = backend_name(backend_names, s->num_backends, b, tmp, sizeof(tmp));
+        if (!name || (b == s->num_backends && !any_nonzero(c, num_cells(f))))
             continue;
         if (!first)
             bufq_append(out, ", ", 2);
         first = false;
-        put_json_string(out, backend_name(backend_names, s->num_backends, b, tmp, sizeof(tmp)));
+        put_json_string(out, name);
         bufq_append(out, ": ", 2);
         json_value(out, f, c);
     }

@@ -104,6 +104,10 @@ struct stats *stats_new(size_t num_backends);
  * it; the worker may write existing cells meanwhile. */
 int stats_grow(struct stats *s, size_t num_backends);
 void stats_free(struct stats *s);
+/* Zeroes backend slot's cells (main thread): its member was removed and
+ * nothing writes them any more (config/registry.h's invariant), so the
+ * next member on the slot starts its counters at 0. */
+void stats_clear_backend(struct stats *s, size_t slot);
 
 /* ---- writer side: inline hooks, called only by the block's worker ----
  * Every hook accepts s == NULL (does nothing), so objects built without a

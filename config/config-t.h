@@ -63,6 +63,8 @@ struct cfg_backend {
     socklen_t addr_len;
     size_t index;          /* position in config.backends; once interned
                             * (config/registry.h), the stable slot */
+    uint64_t serial;       /* once interned: the registry object's, unique
+                            * in the process (a reused slot's differs) */
 };
 
 /* A route: a pattern and the round-robin group of backends it points at.

@@ -802,13 +802,13 @@ out:
 
 /* Options a reload cannot change in a running process: the threads, the
  * process limits, the error log, the admin listener, the access log file
- * and the syslog destination (the writers are made once, at start),
- * each worker's DNS channel, the pid file, the user the process runs as. */
+ * and the syslog destination (the writers are made once, at start), the
+ * pid file, the user the process runs as. (The DNS options can change:
+ * each resolver is renewed with the generation, dns_renew.) */
 static const enum opt_id fixed_opts[] = {
-    OPT_WORKERS,         OPT_RLIMIT_NOFILE,      OPT_LOG_LEVEL,         OPT_ERRORLOG_FILE,
-    OPT_ADMIN,           OPT_ACCESSLOG_FILE,     OPT_DNS_LOOKUP_TIMEOUT, OPT_DNS_CACHE_TIMEOUT,
-    OPT_PID_FILE,        OPT_USER,               OPT_DNS_SERVER,        OPT_ERRORLOG_SYSLOG,
-    OPT_ACCESSLOG_SYSLOG, OPT_SYSLOG_FACILITY,   OPT_SYSLOG_SOCKET,
+    OPT_WORKERS,          OPT_RLIMIT_NOFILE,   OPT_LOG_LEVEL,       OPT_ERRORLOG_FILE,
+    OPT_ADMIN,            OPT_ACCESSLOG_FILE,  OPT_PID_FILE,        OPT_USER,
+    OPT_ERRORLOG_SYSLOG,  OPT_ACCESSLOG_SYSLOG, OPT_SYSLOG_FACILITY, OPT_SYSLOG_SOCKET,
 };
 
 static size_t store_size(enum opt_store st)

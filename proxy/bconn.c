@@ -640,8 +640,10 @@ void bconn_reap(struct worker *w)
     while (w->bc_grave) {
         struct bconn *bc = w->bc_grave;
         w->bc_grave = bc->next;
+        size_t slot = bc->be->index;
         bufq_cleanup(&bc->out);
         free(bc);
+        upool_unhold(w, slot); /* held since upool_connect */
     }
 }
 

@@ -860,6 +860,8 @@ void bsess_reap(struct worker *w)
         /* Streams nghttp2 still knows point at nothing we will touch. */
         nghttp2_session_del(s->h2);
         bufq_cleanup(&s->out);
+        size_t slot = s->be->index;
         free(s);
+        upool_unhold(w, slot); /* held since upool_connect */
     }
 }

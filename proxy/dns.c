@@ -123,6 +123,10 @@ struct dns {
     size_t num_cached;
     uint64_t num_lookups;
     struct stats *stats; /* the worker's (dns_set_stats), or NULL */
+    /* Resolvers dns_renew replaced, newest first, each freed by
+     * older_timer once no query or lookup of its own is left. */
+    struct dns *older;
+    ev_timer older_timer;
 };
 
 static pthread_once_t ares_once = PTHREAD_ONCE_INIT;
@@ -573,6 +577,32 @@ void dns_cancel(struct dns_query *q)
     free(q);
 }
 
+/* Nothing waits on dns: no query to deliver, no lookup in flight. */
+static bool idle(const struct dns *dns)
+{
+    return dlink_empty(&dns->ready) && dlink_empty(&dns->all_lookups) && !dns->delivering;
+}
+
+/* A timer of the newest resolver, so no callback of an older one is on
+ * the stack when it is freed. */
+static void on_older_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)revents;
+    struct dns *dns = container_of(t, struct dns, older_timer);
+    for (struct dns **pp = &dns->older; *pp;) {
+        struct dns *o = *pp;
+        if (!idle(o)) {
+            pp = &o->older;
+            continue;
+        }
+        *pp = o->older;
+        o->older = NULL;
+        dns_free(o);
+    }
+    if (!dns->older)
+        ev_timer_stop(loop, t);
+}
+
 struct dns *dns_new(struct ev_loop *loop, double lookup_timeout_s, double cache_timeout_s)
 {
     pthread_once(&ares_once, init_ares);
@@ -589,6 +619,7 @@ struct dns *dns_new(struct ev_loop *loop, double lookup_timeout_s, double cache_
     dlink_init(&dns->cache_age);
     ev_timer_init(&dns->ares_timer, on_ares_timer, 0., 0.);
     ev_timer_init(&dns->defer, on_defer, 0., 0.);
+    ev_timer_init(&dns->older_timer, on_older_timer, 1., 1.);
     /* Two tries that together take about the lookup timeout (c-ares
      * doubles the wait on each round); our own timer has the last word. */
     double per_try = dns->lookup_timeout / 3;
@@ -613,6 +644,13 @@ void dns_free(struct dns *dns)
 {
     if (!dns)
         return;
+    ev_timer_stop(dns->loop, &dns->older_timer);
+    while (dns->older) {
+        struct dns *o = dns->older;
+        dns->older = o->older;
+        o->older = NULL;
+        dns_free(o);
+    }
     while (!dlink_empty(&dns->ready))
         dns_cancel(container_of(dns->ready.next, struct dns_query, link));
     for (struct dlink *n = dns->all_lookups.next; n != &dns->all_lookups; n = n->next) {
@@ -650,6 +688,25 @@ int dns_set_servers(struct dns *dns, const char *csv)
     if (rc != ARES_SUCCESS)
         return H2G_ERR_INVAL;
     return 0;
+}
+
+struct dns *dns_renew(struct dns *old, double lookup_timeout_s, double cache_timeout_s,
+                      const char *servers)
+{
+    struct dns *dns = dns_new(old->loop, lookup_timeout_s, cache_timeout_s);
+    if (dns && servers && dns_set_servers(dns, servers) != 0) {
+        log_error("c-ares: cannot use the DNS servers %s", servers);
+        dns_free(dns);
+        dns = NULL;
+    }
+    if (!dns)
+        return old;
+    dns->stats = old->stats;
+    /* old's own older ones stay chained behind it; one timer minds them. */
+    ev_timer_stop(old->loop, &old->older_timer);
+    dns->older = old;
+    ev_timer_start(dns->loop, &dns->older_timer);
+    return dns;
 }
 
 void dns_set_stats(struct dns *dns, struct stats *stats)

@@ -78,9 +78,19 @@ void dns_cancel(struct dns_query *q);
 
 /* Replaces the DNS servers of /etc/resolv.conf with csv
  * ("192.0.2.53,[2001:db8::53]:5353"); call it before the first lookup
- * (c-ares refuses while queries are pending). Returns 0, or H2G_ERR_INVAL.
- * For tests, and a future --dns-server. */
+ * (c-ares refuses while queries are pending: a running resolver changes
+ * servers with dns_renew). Returns 0, or H2G_ERR_INVAL. */
 int dns_set_servers(struct dns *dns, const char *csv);
+
+/* The configuration changed (--dns-server, the timeouts: a new
+ * generation): returns a new resolver with servers (NULL: resolv.conf's)
+ * and an empty cache, for every lookup from now on, and the stats of old.
+ * Queries already made on old still get their answer from it (and
+ * dns_cancel works on them); old is freed by the new one once nothing
+ * waits on it, or with it by dns_free. Callable from a dns callback (of
+ * old too). When the new resolver cannot start (logged), returns old. */
+struct dns *dns_renew(struct dns *old, double lookup_timeout_s, double cache_timeout_s,
+                      const char *servers);
 
 /* Counts names looked up, cache hits and failures in stats (a worker's
  * block, borrowed; NULL: not counted). IP literals are not lookups. */

@@ -32,6 +32,8 @@ static struct {
     struct dns *dns;
     void (*changed)(void);
     double max_interval;
+    char *servers;               /* W.dns's --dns-server, or NULL */
+    double lookup_timeout;       /* and its --dns-lookup-timeout */
     struct name **names;
     size_t num;
     struct cfg_lookup *answers;  /* dnswatch_answers' */
@@ -131,10 +133,37 @@ static void free_name(struct name *n)
     free(n);
 }
 
+static bool same_opt(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* g's --dns-server or --dns-lookup-timeout differ from the resolver's: a
+ * new one, and the lookups in flight start again on it. */
+static void use_servers(const struct gen *g)
+{
+    const struct config *cfg = &g->cfg;
+    if (same_opt(W.servers, cfg->dns_server) && W.lookup_timeout == cfg->dns_lookup_timeout)
+        return;
+    W.dns = dns_renew(W.dns, cfg->dns_lookup_timeout, 0, cfg->dns_server);
+    free(W.servers);
+    W.servers = cfg->dns_server ? xstrdup(cfg->dns_server) : NULL;
+    W.lookup_timeout = cfg->dns_lookup_timeout;
+    for (size_t k = 0; k < W.num; k++) {
+        struct name *n = W.names[k];
+        if (n->q) {
+            dns_cancel(n->q);
+            n->q = NULL;
+            schedule(n, 0.);
+        }
+    }
+}
+
 void dnswatch_use(const struct gen *g)
 {
     if (!W.loop)
         return;
+    use_servers(g);
     W.max_interval = fmax(MIN_INTERVAL, g->cfg.dns_cache_timeout);
     struct name **next = NULL;
     size_t num = 0;
@@ -179,6 +208,8 @@ void dnswatch_start(struct ev_loop *loop, const struct gen *g, void (*changed)(v
         W.loop = NULL;
         return;
     }
+    W.servers = g->cfg.dns_server ? xstrdup(g->cfg.dns_server) : NULL;
+    W.lookup_timeout = g->cfg.dns_lookup_timeout;
     dnswatch_use(g);
 }
 
@@ -216,6 +247,7 @@ void dnswatch_stop(void)
         free_name(W.names[k]);
     free(W.names);
     free(W.answers);
+    free(W.servers);
     dns_free(W.dns);
     memset(&W, 0, sizeof(W));
 }

@@ -6,7 +6,8 @@
  * like the running one (same --conf text, every other name keeping its
  * addresses) whose group has one member per new address. Addresses that
  * vanished retire as a reload's removed backends do: no new requests,
- * connections closed once idle. A failed lookup keeps the last good
+ * connections closed once idle, their registry slots freed once unused
+ * (config/registry.h). A failed lookup keeps the last good
  * answer and is logged once per streak of failures. */
 #ifndef H2G_PROXY_DNSWATCH_H
 #define H2G_PROXY_DNSWATCH_H
@@ -21,7 +22,9 @@ struct cfg_reuse;
  * loop's thread) when some answer differs from g's members. */
 void dnswatch_start(struct ev_loop *loop, const struct gen *g, void (*changed)(void));
 /* g is the running generation now (after a reload or a rebuild): watch
- * its names, with its members as the known answers. */
+ * its names, with its members as the known answers, through g's
+ * --dns-server and --dns-lookup-timeout (a changed one: a new resolver,
+ * dns_renew, and the lookups in flight start again on it). */
 void dnswatch_use(const struct gen *g);
 /* The answers for a rebuild of g: every backend name of g, the watched
  * ones with their latest answer. Valid until the next dnswatch call. */

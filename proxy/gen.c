@@ -9,6 +9,7 @@
 
 #include "common/xalloc.h"
 #include "config/config.h"
+#include "config/registry.h"
 #include "proxy/accesslog.h"
 #include "proxy/auth.h"
 #include "proxy/tls.h"
@@ -53,11 +54,21 @@ static void files_unref(struct gen_files *f)
     free(f);
 }
 
+/* The last use of the registry's objects through g: from here main may
+ * free the slots only g named (config/registry.h). Once. */
+static void release_members(struct gen *g)
+{
+    if (g->registry && !atomic_exchange_explicit(&g->members_released, true,
+                                                 memory_order_acq_rel))
+        cfg_registry_release(g->registry, &g->cfg);
+}
+
 static void gen_free(struct gen *g)
 {
     atomic_fetch_sub_explicit(&num_alive, 1, memory_order_relaxed);
     files_unref(g->files);
     lb_rings_free(g->rings, g->cfg.num_routes);
+    release_members(g);
     cfg_cleanup(&g->cfg);
     free(g);
 }
@@ -216,6 +227,7 @@ struct gen *gen_rebuild(struct config *cfg, const struct gen *like, char *err, s
     struct gen *g = xcalloc(1, sizeof(*g));
     atomic_fetch_add_explicit(&num_alive, 1, memory_order_relaxed);
     atomic_init(&g->refs, 1);
+    atomic_init(&g->member_users, 1);
     g->cfg = *cfg;
     *cfg = (struct config){ 0 };
     g->num_slots = g->cfg.num_backends; /* until interned (config/registry.h) */
@@ -240,6 +252,17 @@ struct gen *gen_build(struct config *cfg, char *err, size_t err_len)
 void gen_ref(struct gen *g)
 {
     atomic_fetch_add_explicit(&g->refs, 1, memory_order_relaxed);
+}
+
+void gen_members_ref(struct gen *g)
+{
+    atomic_fetch_add_explicit(&g->member_users, 1, memory_order_relaxed);
+}
+
+void gen_members_unref(struct gen *g)
+{
+    if (g && atomic_fetch_sub_explicit(&g->member_users, 1, memory_order_acq_rel) == 1)
+        release_members(g);
 }
 
 void gen_unref(struct gen *g)

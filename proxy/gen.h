@@ -6,7 +6,8 @@
  * an exchange's route) pin it through their worker's struct wgen, so an
  * old generation lives until the last of them ends. Backends are not in
  * a generation: they are interned in the process-wide registry
- * (config/registry.h) and outlive every generation. */
+ * (config/registry.h), which frees a slot only once no generation names
+ * it and no connection uses it. */
 #ifndef H2G_PROXY_GEN_H
 #define H2G_PROXY_GEN_H
 
@@ -19,6 +20,7 @@
 #include "config/config-t.h"
 
 struct auth_db;
+struct cfg_registry;
 struct alog_format;
 struct lb_ring;
 struct tls_certs;
@@ -41,6 +43,12 @@ struct gen {
     struct auth_db *auth_db;   /* --connect-auth-file, or NULL */
     struct alog_format *alog_fmt, *alog_fmt_tunnel;
     size_t num_slots;          /* backend registry slots when published */
+    struct cfg_registry *registry; /* where its backends are interned (one
+                                    * count per member, dropped with the last
+                                    * member user, gen_members_unref), or
+                                    * NULL before that */
+    _Atomic size_t member_users;   /* see gen_members_ref */
+    _Atomic bool members_released;
     struct lb_ring *rings;     /* per route: affinity=ip's hash ring (balance.h) */
     /* --error-page bodies: page_of[status - 400] indexes pages, -1 none. */
     struct gen_page {
@@ -73,6 +81,19 @@ struct gen *gen_build(struct config *cfg, char *err, size_t err_len);
 struct gen *gen_rebuild(struct config *cfg, const struct gen *like, char *err, size_t err_len);
 
 void gen_ref(struct gen *g);
+
+/* The users that may still send requests to g's members: main while g is
+ * its newest generation (the count gen_build starts with), each worker
+ * while g is its current one or an exchange of g is alive, the probe
+ * thread while it probes g's members. Client connections pin a
+ * generation (gen_ref) for their frontend only: new requests on them use
+ * the worker's current generation. Each user also holds a gen_ref. When
+ * the last member user goes (or g is freed, if none ever went), g's
+ * registry counts are dropped (cfg_registry_release), so a backend only
+ * old connections' generations name can be reclaimed
+ * (config/registry.h). Any thread. */
+void gen_members_ref(struct gen *g);
+void gen_members_unref(struct gen *g);
 /* Generations built and not yet freed, in the whole process. */
 size_t gen_alive(void);
 /* Drops a reference; the last one frees the generation (any thread). */

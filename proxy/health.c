@@ -31,6 +31,7 @@ struct health_cell {
 } __attribute__((aligned(64)));
 
 static struct health_cell cells[HEALTH_MAX_SLOTS];
+_Static_assert(HEALTH_MAX_SLOTS == CFG_REGISTRY_MAX, "a health cell per registry slot");
 
 /* One member as the probe thread sees it: its own copies, valid while the
  * thread holds the generation they came from. */
@@ -108,6 +109,20 @@ void health_report_success(size_t slot)
         atomic_store_explicit(&cells[slot].fails, 0, memory_order_relaxed);
 }
 
+void health_forget(size_t slot)
+{
+    if (slot >= HEALTH_MAX_SLOTS)
+        return;
+    struct health_cell *c = &cells[slot];
+    atomic_store_explicit(&c->down, false, memory_order_relaxed);
+    atomic_store_explicit(&c->checked, false, memory_order_relaxed);
+    atomic_store_explicit(&c->fall, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->fails, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->last_failure, 0., memory_order_relaxed);
+    atomic_store_explicit(&c->checks, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->check_failures, 0, memory_order_relaxed);
+}
+
 void health_view(size_t slot, struct health_view *out)
 {
     const struct health_cell *c = &cells[slot < HEALTH_MAX_SLOTS ? slot : 0];
@@ -134,6 +149,14 @@ bool health_routes_ready(const struct gen *g)
 }
 
 /* ---- probes (the probe thread) ---- */
+
+/* Lets go of a generation the thread held or was handed: its members
+ * (gen_members_ref, taken with the reference) and the reference. */
+static void drop_gen(struct gen *g)
+{
+    gen_members_unref(g);
+    gen_unref(g);
+}
 
 static const struct config *hcfg(void)
 {
@@ -255,7 +278,7 @@ static void take_gen(struct gen *g, char **labels, size_t num_labels)
     H.labels = labels;
     H.num_labels = num_labels;
     if (H.g)
-        gen_unref(H.g);
+        drop_gen(H.g);
     H.g = g;
     if (H.num_probes && !ev_is_active(&H.tick))
         ev_timer_start(H.loop, &H.tick);
@@ -288,7 +311,7 @@ static void *run(void *arg)
     ev_run(H.loop, 0);
     free_probes();
     if (H.g)
-        gen_unref(H.g);
+        drop_gen(H.g);
     H.g = NULL;
     return NULL;
 }
@@ -311,11 +334,12 @@ static void publish(struct gen *g, const struct cfg_registry *reg)
     }
     char **labels = xcalloc(reg->num ? reg->num : 1, sizeof(*labels));
     for (size_t i = 0; i < reg->num; i++)
-        labels[i] = xstrdup(reg->names[i]);
+        labels[i] = reg->names[i] ? xstrdup(reg->names[i]) : NULL; /* NULL: free slot */
     gen_ref(g);
+    gen_members_ref(g);  /* its probes use the members */
     pthread_mutex_lock(&H.lock);
     if (H.next_gen) {  /* not taken yet: the newer one replaces it */
-        gen_unref(H.next_gen);
+        drop_gen(H.next_gen);
         for (size_t i = 0; i < H.next_num_labels; i++)
             free(H.next_labels[i]);
         free(H.next_labels);
@@ -363,7 +387,7 @@ void health_stop(void)
     H.running = false;
     pthread_mutex_lock(&H.lock);
     if (H.next_gen) {
-        gen_unref(H.next_gen);
+        drop_gen(H.next_gen);
         for (size_t i = 0; i < H.next_num_labels; i++)
             free(H.next_labels[i]);
         free(H.next_labels);

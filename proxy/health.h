@@ -45,6 +45,11 @@ double health_last_failure(size_t slot);
 void health_report_failure(size_t slot, const char *label);
 void health_report_success(size_t slot);
 
+/* A reclaimed registry slot (config/registry.h: no generation names it,
+ * no worker or probe uses it): its cell starts over for the next member
+ * (main thread). */
+void health_forget(size_t slot);
+
 /* For the metrics: whether the member is checked at all (fall or an active
  * probe configured), and its check counters. */
 struct health_view {

@@ -34,6 +34,7 @@
 #include "proxy/probe.h"
 #include "proxy/sdnotify.h"
 #include "proxy/tls.h"
+#include "proxy/upool.h"
 #include "proxy/worker.h"
 
 static struct worker *workers;
@@ -48,7 +49,8 @@ static _Atomic bool shutting_down; /* read by the admin's /healthz and /readyz *
 
 /* Reload state: main thread only. */
 static struct gen *cur_gen;             /* the newest generation */
-static struct cfg_registry registry;    /* every backend ever configured */
+static struct cfg_registry registry;    /* the backends in use (config/registry.h) */
+static ev_timer reclaim_timer;          /* frees retired registry slots */
 static struct lsn_table listeners;
 static int saved_argc;
 static char **saved_argv;
@@ -56,6 +58,8 @@ static int *handed_fds;                 /* the workers' sockets for cur_gen, unt
 static bool reload_queued;              /* SIGHUP while workers were switching */
 static bool rebuild_queued;             /* a ;dns answer changed while they were */
 static bool rebuilding;                 /* the switch in flight is a rebuild */
+static bool rebuild_failed;             /* the last rebuild was not applied: retried
+                                         * when registry slots are freed */
 static ev_async workers_reloaded;
 static struct admin *admin;
 static struct admin_config_info config_info;
@@ -256,20 +260,94 @@ static void worker_exited(void)
     ev_async_send(main_loop, &workers_done);
 }
 
-/* The next generation: a config loaded and checked as a whole, its
- * backends interned. Returns NULL with the error in err. */
-/* A new generation from cfg, reading its files again unless it is a
- * rebuild of like. */
+/* Frees the registry slots nothing uses any more (registry.h's
+ * invariant): no generation names them (gen_refs), no worker holds a
+ * connection to them (upool_slot_held; the probe thread's probes are
+ * covered by its generation reference). Their metric series go, and their
+ * stats and health cells start over for the next member. */
+static size_t reclaim_slots(void)
+{
+    size_t freed = 0;
+    for (size_t slot = 0; slot < registry.num; slot++) {
+        if (!cfg_registry_retired(&registry, slot))
+            continue;
+        bool held = false;
+        for (int i = 0; i < num_workers && !held; i++)
+            held = upool_slot_held(&workers[i], slot);
+        if (held)
+            continue;
+        for (int i = 0; i < num_workers; i++)
+            stats_clear_backend(workers[i].stats, slot);
+        health_forget(slot);
+        log_notice("backend %s: removed; its slot %zu is free", registry.names[slot], slot);
+        cfg_registry_free_slot(&registry, slot);
+        freed++;
+    }
+    if (freed)
+        log_info("backend registry: %zu slots in use of %zu", registry.num_live, registry.cap);
+    return freed;
+}
+
+static void on_dns_changed(void);
+
+/* Some slot in use is not named by the current generation: it waits for
+ * old generations and connections to end. */
+static bool slots_draining(void)
+{
+    bool *named = xcalloc(registry.num ? registry.num : 1, sizeof(*named));
+    size_t num_named = 0;
+    for (size_t i = 0; i < cur_gen->cfg.num_backends; i++) {
+        size_t slot = cur_gen->cfg.backends[i].index;
+        num_named += !named[slot];
+        named[slot] = true;
+    }
+    free(named);
+    return num_named < registry.num_live;
+}
+
+/* Runs every second from a switch until no removed member is left. */
+static void on_reclaim_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)revents;
+    if (reclaim_slots() && rebuild_failed)
+        on_dns_changed();  /* a ;dns answer may now find room */
+    if (!slots_draining())
+        ev_timer_stop(loop, t);
+}
+
+/* The slot cap: CFG_REGISTRY_MAX, or less for tests that cycle through
+ * it (H2GATE_TEST_MAX_BACKEND_SLOTS, read once at start; not an option). */
+static size_t registry_cap(void)
+{
+    const char *v = getenv("H2GATE_TEST_MAX_BACKEND_SLOTS");
+    long n = v ? atol(v) : 0;
+    return n > 0 && n < CFG_REGISTRY_MAX ? (size_t)n : CFG_REGISTRY_MAX;
+}
+
+/* The next generation: a config loaded and checked as a whole, with room
+ * for its backends in the registry, reading its files again unless it is
+ * a rebuild of like. Returns NULL with the error in err. */
 static struct gen *load_gen(struct config *cfg, const struct gen *like, char *err,
                             size_t err_len)
 {
-    if (registry.num + cfg->num_backends > (size_t)STATS_MAX_CHUNKS * STATS_CHUNK) {
-        snprintf(err, err_len, "more than %d backends configured since start-up: restart h2gate",
-                 STATS_MAX_CHUNKS * STATS_CHUNK);
+    reclaim_slots();
+    size_t need = cfg_registry_needed(&registry, cfg);
+    if (registry.num_live + need > registry.cap) {
+        snprintf(err, err_len, "%zu new backend members, but %zu of the %zu backend slots are "
+                 "in use (members configured, or removed with connections still open)",
+                 need, registry.num_live, registry.cap);
         cfg_cleanup(cfg);
         return NULL;
     }
     return gen_rebuild(cfg, like, err, err_len);
+}
+
+/* Puts g's backends in the registry (load_gen made room). */
+static void intern(struct gen *g)
+{
+    cfg_registry_intern(&registry, &g->cfg);
+    g->registry = &registry;
+    g->num_slots = registry.num;
 }
 
 /* /readyz: some member of every group is up (always, without checks). */
@@ -282,8 +360,8 @@ static bool backends_ready(void)
  * (rows of g's frontends, one per worker). */
 static void publish(struct gen *g, int *fds)
 {
-    cfg_registry_intern(&registry, &g->cfg);
-    g->num_slots = registry.num;
+    intern(g);
+    rebuild_failed = false;
     g->id = cur_gen->id + 1;
     for (int i = 0; i < num_workers; i++)
         stats_grow(workers[i].stats, registry.num);
@@ -294,12 +372,16 @@ static void publish(struct gen *g, int *fds)
     handed_fds = fds;
     for (int i = 0; i < num_workers; i++) {
         gen_ref(g);
+        gen_members_ref(g);
         workers[i].next_gen = g;
         workers[i].next_fds = fds + (size_t)i * g->cfg.num_frontends;
         wrk_command(&workers[i], WRK_CMD_RELOAD);
     }
+    gen_members_unref(cur_gen);
     gen_unref(cur_gen);
     cur_gen = g;
+    if (!ev_is_active(&reclaim_timer))
+        ev_timer_start(main_loop, &reclaim_timer);
 }
 
 static void reload_failed(const char *err)
@@ -363,6 +445,7 @@ static void rebuild(void)
         gen_unref(g);
         g = NULL;
     }
+    rebuild_failed = !g;
     if (!g) {
         log_warn("backend addresses changed but not applied: %s", err);
         return;
@@ -430,13 +513,14 @@ int main(int argc, char **argv)
         return check_config(&cfg);
     saved_argc = argc;
     saved_argv = argv;
+    cfg_registry_init(&registry, registry_cap());
     struct gen *g = load_gen(&cfg, NULL, err, sizeof(err));
     if (!g) {
         fprintf(stderr, "h2gate: %s\n", err);
+        cfg_registry_free(&registry);
         return 1;
     }
-    cfg_registry_intern(&registry, &g->cfg);
-    g->num_slots = registry.num;
+    intern(g);
     g->id = 1;
     int rc = run(g);
     cfg_registry_free(&registry);
@@ -506,6 +590,7 @@ static void start_workers(struct gen *g, const int *fds)
     workers = xcalloc((size_t)num_workers, sizeof(*workers));
     for (int w = 0; w < num_workers; w++) {
         gen_ref(g);
+        gen_members_ref(g);
         wrk_init(&workers[w], w, g, &fds[(size_t)w * cfg->num_frontends]);
         workers[w].on_exit = worker_exited;
         workers[w].on_reloaded = worker_reloaded;
@@ -641,7 +726,9 @@ static int run(struct gen *g)
     start_workers(g, fds);
     free(fds);
     dnswatch_start(main_loop, cur_gen, on_dns_changed);
+    ev_timer_init(&reclaim_timer, on_reclaim_timer, 1., 1.);
     serve(admin_fd);
+    ev_timer_stop(main_loop, &reclaim_timer);
     dnswatch_stop();
     health_stop();
     for (int w = 0; w < num_workers; w++)

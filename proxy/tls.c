@@ -187,6 +187,14 @@ void tls_upstream_use(struct tls_upstream *t, SSL_CTX *h2, SSL_CTX *h1, size_t n
     t->num_cells = num_slots;
 }
 
+void tls_upstream_forget(struct tls_upstream *t, size_t slot)
+{
+    if (slot >= t->num_cells)
+        return;
+    SSL_SESSION_free(*t->cells[slot]);
+    *t->cells[slot] = NULL;
+}
+
 void tls_upstream_cleanup(struct tls_upstream *t)
 {
     for (size_t i = 0; i < t->num_cells; i++) {

@@ -44,6 +44,9 @@ int tls_upstream_ctx_new(const struct config *cfg, SSL_CTX **h2, SSL_CTX **h1, c
  * resumes past a changed --cacert or client certificate. */
 void tls_upstream_use(struct tls_upstream *t, SSL_CTX *h2, SSL_CTX *h1, size_t num_slots);
 void tls_upstream_cleanup(struct tls_upstream *t);
+/* Drops the session cached for slot (its backend registry slot was
+ * reclaimed and now names another backend: upool_use). */
+void tls_upstream_forget(struct tls_upstream *t, size_t slot);
 
 /* Returns a client connection on fd for be (which uses TLS), with the
  * context for its protocol and its session slot in t (see

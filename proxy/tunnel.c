@@ -24,6 +24,7 @@
 #include "proxy/dns.h"
 #include "proxy/hdrs.h"
 #include "proxy/sock.h"
+#include "proxy/upool.h"
 #include "proxy/worker.h"
 #include "proxy/xchg.h"
 
@@ -218,6 +219,8 @@ void tun_adopt_websocket(struct xchg *x, struct sock *s, const char *host, uint1
     t->port = port;
     t->websocket = true;
     t->backend_index = x->backend_index;
+    if (t->backend_index >= 0)
+        upool_hold(w, (size_t)t->backend_index); /* its stats cells, past the bconn */
     ev_timer_init(&t->timer, on_tunnel_timer, w->cfg->tunnel_idle_timeout, 0.);
     t->timer.data = t;
     ev_timer_init(&t->he_timer, on_he_timer, HAPPY_EYEBALLS_DELAY, 0.);
@@ -681,7 +684,10 @@ void tun_reap(struct worker *w)
     while (w->tun_grave) {
         struct tunnel *t = w->tun_grave;
         w->tun_grave = t->next;
+        long slot = t->websocket ? t->backend_index : -1;
         free(t->host);
         free(t);
+        if (slot >= 0)
+            upool_unhold(w, (size_t)slot); /* held since tun_adopt_websocket */
     }
 }

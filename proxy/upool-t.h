@@ -2,6 +2,7 @@
 #define H2G_PROXY_UPOOL_T_H
 
 #include <ev.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,6 +22,7 @@ struct upool_backend {
     struct bstream *q_head, *q_tail;    /* exchanges waiting for an HTTP/2 stream */
     size_t q_len;
     bool retired;                       /* no route of the current generation names it */
+    uint64_t serial;                    /* the registry object this entry is for */
     uint32_t outstanding;               /* exchanges on it now (lb=least-outstanding, peak-ewma) */
     struct lbewma ewma;                 /* its latency as lb=peak-ewma groups saw it */
     /* Its read and write timeouts in the current generation (its -b's
@@ -32,6 +34,9 @@ struct upool_backend {
 struct upool {
     struct upool_backend *be;   /* by backend registry slot (cfg_backend.index) */
     size_t num_be;
+    /* By slot, CFG_REGISTRY_MAX of them, never moved: upool_hold's counts.
+     * Written by the worker only, read by main (upool_slot_held). */
+    _Atomic uint32_t *holders;
     ev_timer queue_timer;       /* 503 for exchanges queued too long */
     size_t num_queued;
     struct bsess *dirty;        /* sessions to flush in the prepare pass */

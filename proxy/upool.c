@@ -42,6 +42,7 @@ void upool_init(struct worker *w)
 {
     struct upool *p = &w->up;
     memset(p, 0, sizeof(*p));
+    p->holders = xcalloc(CFG_REGISTRY_MAX, sizeof(*p->holders));
     ev_timer_init(&p->queue_timer, on_queue_timer, 1., 0.);
     p->queue_timer.data = w;
     bsess_global_init();
@@ -72,6 +73,40 @@ static void close_unused(struct upool_backend *bk, const char *why)
     }
 }
 
+void upool_hold(struct worker *w, size_t slot)
+{
+    _Atomic uint32_t *h = &w->up.holders[slot];
+    atomic_store_explicit(h, atomic_load_explicit(h, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
+void upool_unhold(struct worker *w, size_t slot)
+{
+    if (!w->up.holders)
+        return; /* upool_cleanup ran: the worker is exiting */
+    _Atomic uint32_t *h = &w->up.holders[slot];
+    atomic_store_explicit(h, atomic_load_explicit(h, memory_order_relaxed) - 1,
+                          memory_order_release);
+}
+
+bool upool_slot_held(const struct worker *w, size_t slot)
+{
+    return w->up.holders && slot < CFG_REGISTRY_MAX &&
+           atomic_load_explicit(&w->up.holders[slot], memory_order_acquire) != 0;
+}
+
+/* bk was last used for another registry object (its slot was reclaimed
+ * and reused): nothing of that one may be left (registry.h's invariant). */
+static void fresh_slot(struct worker *w, struct upool_backend *bk, const struct cfg_backend *b)
+{
+    if (bk->serial && (bk->idle || bk->sessions || bk->q_len || bk->outstanding))
+        log_error("backend slot %zu reused with connections or requests left: %zu idle, "
+                  "%zu sessions, %zu queued, %u outstanding",
+                  b->index, bk->num_idle, bk->num_sessions, bk->q_len, bk->outstanding);
+    *bk = (struct upool_backend){ .serial = b->serial };
+    tls_upstream_forget(&w->tls_up, b->index);
+}
+
 void upool_use(struct worker *w, size_t num_slots)
 {
     struct upool *p = &w->up;
@@ -85,6 +120,8 @@ void upool_use(struct worker *w, size_t num_slots)
     for (size_t i = 0; i < cfg->num_backends; i++) {
         const struct cfg_backend *b = &cfg->backends[i];
         struct upool_backend *bk = &p->be[b->index];
+        if (bk->serial != b->serial)
+            fresh_slot(w, bk, b);
         if (!used[b->index])
             bk->read_timeout = bk->write_timeout = 0;
         used[b->index] = true;
@@ -124,6 +161,7 @@ void upool_cleanup(struct worker *w)
     }
     ev_timer_stop(w->loop, &p->queue_timer);
     free(p->be);
+    free(p->holders);
     memset(p, 0, sizeof(*p));
 }
 
@@ -147,6 +185,7 @@ int upool_connect(struct worker *w, const struct cfg_backend *be, struct sock *s
     if (be->tls)
         sock_start_tls(s, tls_upstream_new(&w->tls_up, be, s->fd));
     stats_backend_conn_opened(w->stats, (long)be->index);
+    upool_hold(w, be->index);
     return 0;
 }
 

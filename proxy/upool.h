@@ -23,9 +23,23 @@ struct xchg;
 #define UPOOL_H2_MAX_RETRIES 3
 
 void upool_init(struct worker *w);
+
+/* The slot-holder counts that keep a backend registry slot from being
+ * reclaimed (config/registry.h): every object that may still use a
+ * cfg_backend (or its slot's cells) without an exchange pinning a
+ * generation takes one: a backend connection or session from its connect
+ * until it is reaped, a WebSocket tunnel adopted from one until it is
+ * reaped. upool_hold and upool_unhold on w's thread only, upool_unhold
+ * after the last use of the slot (release); upool_slot_held on any
+ * thread (acquire). */
+void upool_hold(struct worker *w, size_t slot);
+void upool_unhold(struct worker *w, size_t slot);
+bool upool_slot_held(const struct worker *w, size_t slot);
 /* Sizes the pool for num_slots backend slots and closes what is unused of
  * every slot w->cfg (a new generation) no longer names: idle keep-alive
- * connections and HTTP/2 sessions without a stream. */
+ * connections and HTTP/2 sessions without a stream. A slot whose member is
+ * a new registry object (a reclaimed slot reused: cfg_backend.serial)
+ * starts fresh: its pool entry and its TLS session. */
 void upool_use(struct worker *w, size_t num_slots);
 /* Closes every connection and session and frees the pool's memory.
  * Exchanges still queued are dropped (their client side is gone). */
@@ -74,7 +88,8 @@ void upool_failed(struct xchg *x, const struct cfg_backend *be, int status, cons
 /* Starts a connection to be on s (TLS for ";tls" backends, with w's
  * backend TLS state): h->ready() follows. Counts the attempt in w's stats.
  * Returns 0, or a negative h2g_err when it failed at once (logged and
- * counted; s is closed). */
+ * counted; s is closed). On success the connection holds be's slot
+ * (upool_hold): its owner calls upool_unhold once it is freed. */
 int upool_connect(struct worker *w, const struct cfg_backend *be, struct sock *s,
                   const struct sock_handler *h);
 

@@ -58,6 +58,8 @@ struct wgen {
     struct gen *g;
     const struct config *cfg;   /* &g->cfg */
     size_t users;               /* pins by this worker's objects */
+    size_t routed;              /* of them, exchanges (wrk_gen_pin_routes) */
+    bool members_held;          /* this worker's gen_members_ref of g */
     struct lb_state *lb;        /* balancer state per route of cfg (balance.h) */
     struct wgen *next;          /* older generations still pinned */
 };

@@ -241,8 +241,31 @@ struct wgen *wrk_gen_pin(struct worker *w)
     return w->gen;
 }
 
+/* wg is not current and no exchange uses it: its members may go. */
+static void let_members_go(struct worker *w, struct wgen *wg, bool force)
+{
+    if (wg->members_held && (force || (wg != w->gen && wg->routed == 0))) {
+        wg->members_held = false;
+        gen_members_unref(wg->g);
+    }
+}
+
+struct wgen *wrk_gen_pin_routes(struct worker *w)
+{
+    w->gen->routed++;
+    return wrk_gen_pin(w);
+}
+
+void wrk_gen_unpin_routes(struct worker *w, struct wgen *wg)
+{
+    wg->routed--;
+    let_members_go(w, wg, false);
+    wrk_gen_unpin(w, wg);
+}
+
 static void wgen_drop(struct worker *w, struct wgen *wg)
 {
+    let_members_go(w, wg, true);
     for (struct wgen **pp = &w->old_gens; *pp; pp = &(*pp)->next) {
         if (*pp == wg) {
             *pp = wg->next;
@@ -307,6 +330,23 @@ static void set_listeners(struct worker *w, const struct config *cfg, const int 
     }
 }
 
+static bool same_opt(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* CONNECT lookups from now on with g's --dns-server and timeouts: a new
+ * resolver when they changed (old lookups end on the old one). */
+static void use_dns(struct worker *w, const struct config *was, const struct config *cfg)
+{
+    if (!w->dns || !was || (same_opt(was->dns_server, cfg->dns_server) &&
+                            was->dns_lookup_timeout == cfg->dns_lookup_timeout &&
+                            was->dns_cache_timeout == cfg->dns_cache_timeout))
+        return;
+    w->dns = dns_renew(w->dns, cfg->dns_lookup_timeout, cfg->dns_cache_timeout,
+                       cfg->dns_server);
+}
+
 /* Makes g (whose reference the caller hands over) the generation new
  * connections and exchanges use. The previous one stays while some
  * object pins it. */
@@ -316,7 +356,9 @@ static void apply_gen(struct worker *w, struct gen *g, const int *listen_fds)
     wg->g = g;
     wg->cfg = &g->cfg;
     wg->lb = lb_states_new(&g->cfg);
+    wg->members_held = true;    /* main's gen_members_ref for this worker */
     struct wgen *old = w->gen;
+    use_dns(w, old ? old->cfg : NULL, wg->cfg);
     w->gen = wg;
     w->cfg = wg->cfg;
     w->ssl_ctx = g->ssl_ctx;
@@ -333,6 +375,7 @@ static void apply_gen(struct worker *w, struct gen *g, const int *listen_fds)
     if (old) {
         old->next = w->old_gens;
         w->old_gens = old;
+        let_members_go(w, old, false);
         if (old->users == 0)
             wgen_drop(w, old);
     }

@@ -21,6 +21,11 @@ void wrk_cleanup(struct worker *w);
  * when the object ends. Worker thread only. */
 struct wgen *wrk_gen_pin(struct worker *w);
 void wrk_gen_unpin(struct worker *w, struct wgen *wg);
+/* The same for an object that uses the generation's routes and so its
+ * members (an exchange): the worker keeps its gen_members_ref of an old
+ * generation while such pins remain. */
+struct wgen *wrk_gen_pin_routes(struct worker *w);
+void wrk_gen_unpin_routes(struct worker *w, struct wgen *wg);
 
 /* A pseudo-random number from the worker's own generator. */
 uint64_t wrk_random(struct worker *w);

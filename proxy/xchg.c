@@ -39,7 +39,7 @@ struct xchg *xchg_new(struct xchg_client *cl, int32_t stream_id, enum xchg_proto
     struct worker *w = cl->w;
     const struct config *cfg = w->cfg;
     struct xchg *x = xcalloc(1, sizeof(*x));
-    x->gen = wrk_gen_pin(w);
+    x->gen = wrk_gen_pin_routes(w);
     x->cl = cl;
     x->w = w;
     x->proto = proto;
@@ -109,7 +109,7 @@ void xchg_free(struct xchg *x)
     bufq_cleanup(&x->req_body);
     bufq_cleanup(&x->resp_body);
     free(x->location);
-    wrk_gen_unpin(w, x->gen);
+    wrk_gen_unpin_routes(w, x->gen);
     free(x);
 }
 

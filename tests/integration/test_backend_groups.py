@@ -16,7 +16,7 @@ import pytest
 
 from conftest import free_port, run_gate
 from dnsserver import DNSServer
-from obs_lib import admin_request, gate_with_admin, scrape
+from obs_lib import admin_request, gate_with_admin, scrape, stats_json
 from testlib import HOST, curl, h2load_check
 
 ADDRS = ["127.0.0.1", "127.0.0.2", "127.0.0.3"]
@@ -477,6 +477,202 @@ def test_dns_rebuild_reads_no_file_again(procs, dns, tmp_path):
     wait_until(lambda: "reload failed" in g.log(), "the reload to refuse the certificate")
     assert str(cert) in g.log().split("reload failed", 1)[1].splitlines()[0], g.log()
     assert set(whoami(g, 8)) == set(who)
+
+
+# ---- registry slots: removed members are reclaimed --------------------------
+# H2GATE_TEST_MAX_BACKEND_SLOTS (read once at start, for tests only; not an
+# option) lowers the backend registry's cap of 16,384 slots, so a test can
+# cycle through more addresses than there are slots.
+
+def pod_label(port, addr):
+    return "pods.test:%d@%s" % (port, addr)
+
+
+def backend_labels(g):
+    return set(scrape(g.admin_port).label_values("h2gate_backend_up", "backend"))
+
+
+def test_dns_members_cycle_through_more_addresses_than_slots(procs, dns, monkeypatch):
+    """An autoscaler cycling pod addresses: a ;dns name moves through 8
+    addresses one at a time with 2 registry slots. Each removed member's
+    slot is freed and reused: h2gate follows every answer, /metrics lists
+    only the member in use, and a member on a reused slot counts its
+    requests and connects from 0."""
+    monkeypatch.setenv("H2GATE_TEST_MAX_BACKEND_SLOTS", "2")
+    addrs = ["127.0.0.%d" % i for i in range(1, 9)]
+    port = procs.origin(addr=addrs[0]).port
+    for a in addrs[1:]:
+        procs.origin(addr=a, port=port)
+    dns.set("pods.test", addrs[:1])
+    g = gate_with_admin(procs, ["pods.test,%d;;dns" % port], tls=False,
+                        extra=["--dns-server=" + dns.addr])
+    for k, a in enumerate(addrs):
+        if k:
+            dns.set("pods.test", [a])
+        wait_until(lambda: backend_labels(g) == {pod_label(port, a)},
+                   "only %s to be listed" % a)
+        snap = scrape(g.admin_port)
+        assert snap.get("h2gate_backend_requests_total", default=0,
+                        backend=pod_label(port, a)) == 0
+        n = k + 2
+        assert whoami(g, n) == {"%s:%d" % (a, port): n}
+        snap = scrape(g.admin_port)
+        assert snap.get("h2gate_backend_requests_total", backend=pod_label(port, a)) == n
+        assert snap.get("h2gate_backend_connects_total", backend=pod_label(port, a)) == 1
+        assert set(snap.label_values("h2gate_backend_requests_total", "backend")) == \
+            {pod_label(port, a)}
+    stats = stats_json(g.admin_port)
+    assert set(stats["h2gate_backend_requests_total"]) == {pod_label(port, addrs[-1])}
+    log = g.log()
+    assert "not applied" not in log, log
+    assert log.count("; its slot ") == len(addrs) - 1, log
+
+
+def test_busy_connection_keeps_a_removed_members_slot(procs, dns, monkeypatch):
+    """A slow request in flight to a member the answer dropped completes
+    with 200; until it ends, the member stays listed and its slot stays
+    taken, so with 2 slots a third address waits for it, then comes in."""
+    monkeypatch.setenv("H2GATE_TEST_MAX_BACKEND_SLOTS", "2")
+    o = members(procs, 3)
+    port = o[0].port
+    dns.set("pods.test", ADDRS[:1])
+    g = gate_with_admin(procs, ["pods.test,%d;;dns" % port], tls=False,
+                        extra=["--dns-server=" + dns.addr])
+    # The label format is the ;dns name's (pod_label), on 127.0.0.1-3.
+    first, second, third = (pod_label(port, a) for a in ADDRS)
+    out = {}
+
+    def slow():
+        r = curl(["-s", "-w", "\n%{http_code}", "http://%s:%d/delay/8000" % (HOST, g.port)])
+        out["r"] = r
+    t = threading.Thread(target=slow)
+    t.start()
+    try:
+        wait_until(lambda: scrape(g.admin_port).get("h2gate_backend_connections_active",
+                                                    default=0, backend=first) == 1,
+                   "the slow request to reach the first member")
+        dns.set("pods.test", ADDRS[1:2])
+        wait_until(lambda: whoami(g, 1) == {"%s:%d" % (ADDRS[1], port): 1},
+                   "the second member to take the requests")
+        # Still in flight: its member keeps its slot and its series.
+        assert t.is_alive()
+        assert backend_labels(g) == {first, second}
+        dns.set("pods.test", ADDRS[2:3])
+        wait_until(lambda: "backend slots are in use" in g.log(), "the third address to wait")
+        assert t.is_alive()
+        assert whoami(g, 1) == {"%s:%d" % (ADDRS[1], port): 1}
+    finally:
+        t.join()
+    r = out["r"]
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode() == "ok\n\n200"
+    wait_until(lambda: whoami(g, 1) == {"%s:%d" % (ADDRS[2], port): 1},
+               "the third address once the slow request freed its slot")
+    wait_until(lambda: backend_labels(g) == {third}, "only the third member to be listed")
+    assert "backend %s: removed; its slot" % first in g.log()
+
+
+def test_websocket_keeps_a_removed_members_slot(procs, dns):
+    """A WebSocket to a member the answer dropped keeps the member's slot
+    (its exchange keeps the generation's members; the tunnel that adopted
+    the backend socket holds the slot too) until it closes. The pass of the reclaim timer that frees a later member's slot
+    also sees this one, retired earlier, and leaves it."""
+    from ws_lib import OP_TEXT, WSClient, ws_backend
+    srv = ws_backend()
+    try:
+        dns.set("ws.test", ["127.0.0.1"])
+        g = gate_with_admin(procs, ["ws.test,%d;;dns" % srv.port], tls=False,
+                            extra=["--dns-server=" + dns.addr])
+        first = "ws.test:%d@127.0.0.1" % srv.port
+        second = "ws.test:%d@127.0.0.2" % srv.port
+        c = WSClient(g.port)
+        try:
+            c.echo(OP_TEXT, b"before")
+            dns.set("ws.test", ["127.0.0.2"])
+            wait_until(lambda: second in backend_labels(g), "the second member")
+            dns.set("ws.test", ["127.0.0.3"])
+            wait_until(lambda: "backend %s: removed" % second in g.log(),
+                       "the second member's slot to be freed")
+            assert first in backend_labels(g)
+            c.echo(OP_TEXT, b"after")
+        finally:
+            c.close()
+        wait_until(lambda: "backend %s: removed" % first in g.log(),
+                   "the first member's slot once the WebSocket closed")
+        assert backend_labels(g) == {"ws.test:%d@127.0.0.3" % srv.port}
+    finally:
+        srv.stop()
+
+
+def test_client_connection_from_before_does_not_hold_a_removed_member(procs, dns):
+    """A client connection opened before the change pins its generation for
+    its frontend only: the removed member leaves /metrics while the
+    connection stays open, and its next request goes to the new member."""
+    o = members(procs, 2)
+    port = o[0].port
+    dns.set("pods.test", ADDRS[:1])
+    g = gate_with_admin(procs, ["pods.test,%d;;dns" % port], tls=False,
+                        extra=["--dns-server=" + dns.addr])
+    c = http.client.HTTPConnection(HOST, g.port, timeout=20)
+    try:
+        for want in ADDRS[:2]:
+            if want != ADDRS[0]:
+                dns.set("pods.test", [want])
+                wait_until(lambda: backend_labels(g) == {pod_label(port, want)},
+                           "only %s to be listed" % want)
+            c.request("GET", "/whoami")
+            r = c.getresponse()
+            assert (r.status, r.read()) == (200, ("%s:%d\n" % (want, port)).encode())
+        assert scrape(g.admin_port).get("h2gate_config_generations_alive") == 2
+    finally:
+        c.close()
+
+
+def test_reload_moves_dns_watch_and_connect_to_the_new_dns_server(procs, dns, tmp_path):
+    """--dns-server changed in the --conf file and SIGHUP: the ;dns watch
+    (main thread) and the workers' CONNECT lookups use the new server from
+    then on. Two DNS servers answer the same names differently."""
+    other = DNSServer(ttl=1)
+    try:
+        o = members(procs, 3)
+        port = o[0].port
+        dns.set("svc.test", ADDRS[:1])
+        dns.set("conn.test", ADDRS[:1])
+        other.set("svc.test", ADDRS[1:2])
+        other.set("conn.test", ADDRS[1:2])
+        conf = tmp_path / "h2gate.conf"
+        conf.write_text("dns-server=%s\n" % dns.addr)
+        g = gate_with_admin(procs, ["svc.test,%d;;dns" % port], tls=False, workers=2,
+                            extra=["--conf=%s" % conf,
+                                   "--connect-allow=127.0.0.0/8:%d" % port])
+
+        def via_connect():
+            r = curl(["-s", "-p", "-x", "http://%s:%d" % (HOST, g.port),
+                      "http://conn.test:%d/whoami" % port])
+            assert r.returncode == 0, r.stderr
+            return r.stdout.decode().strip()
+        assert whoami(g, 2) == {"%s:%d" % (ADDRS[0], port): 2}
+        assert via_connect() == "%s:%d" % (ADDRS[0], port)
+        conf.write_text("dns-server=%s\n" % other.addr)
+        g.signal(signal.SIGHUP)
+        wait_until(lambda: scrape(g.admin_port).get("h2gate_config_generation") >= 2,
+                   "the reload")
+        assert whoami(g, 2) == {"%s:%d" % (ADDRS[1], port): 2}
+        # Both workers (the cache of each was filled by the first server).
+        for _ in range(4):
+            assert via_connect() == "%s:%d" % (ADDRS[1], port)
+        # The watch asks the new server: its change is followed, the old
+        # server's answer (still 127.0.0.1) is not.
+        asked = other.count("svc.test")
+        wait_until(lambda: other.count("svc.test") > asked, "a lookup on the new server")
+        other.set("svc.test", ADDRS[2:3])
+        wait_until(lambda: whoami(g, 2) == {"%s:%d" % (ADDRS[2], port): 2},
+                   "the new server's answer to be followed")
+        before = dns.count("svc.test")
+        wait_until(lambda: other.count("svc.test") >= asked + 3, "more lookups")
+        assert dns.count("svc.test") == before
+    finally:
+        other.close()
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,10 @@ threads meet, with four workers:
 - syslog (--errorlog-syslog, --accesslog-syslog): every thread sends on
   the error log's one sink while the daemon restarts and SIGUSR1 swaps
   the sockets under the descriptors (dup3);
+- backend registry slots reclaimed under load: a ;dns name cycles through
+  more addresses than the (lowered) slot cap; main reads the generations'
+  and the workers' counts, zeroes the freed slot's stats cells and health
+  cell, and the workers reuse the slot;
 - SIGTERM under load: the main thread sets the /healthz flag and signals
   the workers (ev_async), they stop accepting and send GOAWAYs; a request
   that never ends keeps one worker busy until the shutdown deadline, so
@@ -251,6 +255,61 @@ def test_health_and_dns_threads_race_free(procs, tmp_path, monkeypatch):
             g.signal(signal.SIGHUP)
             assert wait_for(lambda: scrape(aport).get("h2gate_config_generation") > gen,
                             EXIT_TIMEOUT), g.log()[-5000:]
+        assert g.alive() and not tsan_reports(g), tsan_reports(g)[-20000:] or g.log()
+        rc = stop_and_wait(g, scraper)
+    finally:
+        load.kill()
+        load.wait(timeout=STOP_TIMEOUT)
+        scraper.stop()
+        dns.close()
+    report = tsan_reports(g)
+    assert not report, report[-20000:]
+    assert rc == 0, "exit status %s:\n%s" % (rc, g.log()[-20000:])
+    assert scraper.reads > 0 and not scraper.errors, scraper.errors
+
+
+def test_backend_slot_reclaim_race_free(procs, tmp_path, monkeypatch):
+    """Backend registry slots reclaimed under load (issue 12): a ;dns name
+    cycles through 6 addresses with the cap lowered to 2 slots
+    (H2GATE_TEST_MAX_BACKEND_SLOTS, test-only), so main frees slots
+    (reading the generations' and the workers' holder counts, zeroing the
+    slot's stats cells in every worker block, resetting its health cell)
+    and the workers reuse them (a fresh pool entry and TLS session), while
+    h2load keeps every worker busy and the admin listener is scraped."""
+    from dnsserver import DNSServer
+    monkeypatch.setenv("TSAN_OPTIONS", TSAN_OPTIONS)
+    monkeypatch.setenv("H2GATE_TEST_MAX_BACKEND_SLOTS", "2")
+    addrs = ["127.0.0.%d" % i for i in range(1, 7)]
+    first = procs.origin(addr=addrs[0])
+    for a in addrs[1:]:
+        procs.origin(addr=a, port=first.port)
+    dns = DNSServer(ttl=1)
+    dns.set("pods.test", addrs[:1])
+    port, aport = free_port(), free_port()
+    argv = [TSAN_BIN, "-f", "%s,%d;no-tls" % (HOST, port),
+            "-b", "pods.test,%d;;dns;fall=3" % first.port,
+            "-n", str(WORKERS), "--admin=%s,%d" % (HOST, aport),
+            "--dns-server=" + dns.addr, "--graceful-shutdown-timeout=2s"]
+    g = Gate("h2gate-tsan", argv, tmp_path / "h2gate-tsan.log")
+    g.port, g.admin_port = port, aport
+    procs.all.append(g)
+    for p in (port, aport):
+        g.wait_port(p)
+    scraper = Scraper(aport)
+    scraper.start()
+    load = subprocess.Popen(h2load_argv("http://%s:%d/" % (HOST, port), 1000000, 4, m=4),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        for a in addrs[1:]:
+            n = g.log().count("; its slot ")
+            dns.set("pods.test", [a])
+            assert wait_for(lambda: g.log().count("; its slot ") > n,
+                            EXIT_TIMEOUT), g.log()[-5000:]
+        last = "pods.test:%d@%s" % (first.port, addrs[-1])
+        assert wait_for(lambda: scrape(aport).label_values("h2gate_backend_up", "backend")
+                        == [last], EXIT_TIMEOUT), g.log()[-5000:]
+        assert "not applied" not in g.log()
         assert g.alive() and not tsan_reports(g), tsan_reports(g)[-20000:] or g.log()
         rc = stop_and_wait(g, scraper)
     finally:

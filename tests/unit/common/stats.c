@@ -499,9 +499,50 @@ static void test_cross_thread_sums_are_monotonic_and_exact(void **state)
     stats_free(w[1]);
 }
 
+/* A reclaimed backend slot (names[b] NULL) has no series in either
+ * rendering, and stats_clear_backend zeroes its cells for the next
+ * member while the other slots keep theirs. */
+static void test_free_slot_not_rendered_and_cleared(void **state)
+{
+    (void)state;
+    struct stats *w = stats_new(2);
+    stats_request_done(w, STATS_PROTO_HTTP1, 200, 0, false, 0.01, 0.005);
+    stats_request_done(w, STATS_PROTO_HTTP1, 200, 1, false, 0.01, 0.005);
+    stats_backend_connect(w, 0, 0.001);
+    struct stats *const ws[] = { w };
+    struct stats_snapshot s;
+    stats_snapshot_init(&s, 2);
+    stats_sum(ws, 1, &s);
+    const char *const names[] = { NULL, "kept:80" };
+    char *p = render(&s, names, false);
+    assert_null(strstr(p, "backend=\"0\""));
+    assert_true(has_line(p, "h2gate_backend_requests_total{backend=\"kept:80\","
+                            "status_class=\"2xx\"} 1"));
+    free(p);
+    p = render(&s, names, true);
+    assert_null(strstr(p, "\"0\""));
+    assert_non_null(strstr(p, "\"kept:80\""));
+    free(p);
+    stats_clear_backend(w, 0);
+    stats_sum(ws, 1, &s);
+    const char *const reused[] = { "new:80", "kept:80" };
+    p = render(&s, reused, false);
+    assert_true(has_line(p, "h2gate_backend_requests_total{backend=\"new:80\","
+                            "status_class=\"2xx\"} 0"));
+    assert_true(has_line(p, "h2gate_backend_connects_total{backend=\"new:80\"} 0"));
+    assert_true(has_line(p, "h2gate_backend_request_duration_seconds_count"
+                            "{backend=\"new:80\"} 0"));
+    assert_true(has_line(p, "h2gate_backend_requests_total{backend=\"kept:80\","
+                            "status_class=\"2xx\"} 1"));
+    free(p);
+    stats_snapshot_cleanup(&s);
+    stats_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_free_slot_not_rendered_and_cleared),
         cmocka_unit_test(test_block_is_cache_line_aligned),
         cmocka_unit_test(test_grow_keeps_cells),
         cmocka_unit_test(test_null_block_is_ignored),
