@@ -3,14 +3,31 @@
 
 #include <stddef.h>
 
-/* Size of every block; one TLS record's worth of payload. */
+/* One TLS record's worth of plaintext (the most a record carries). */
+#define BUF_RECORD_SIZE 16384
+
+/* Room kept free in front of every block's bytes: an HTTP/2 frame header
+ * (9 bytes) and a Pad Length byte fit there, so a DATA frame's header is
+ * written in front of its payload in the payload's own block
+ * (bufq_move_prefixed) and one write carries both. */
+#define BUF_BLOCK_HEADROOM 16
+
+/* Bytes a block holds after its headroom: one HTTP/2 frame's worth at
+ * the default SETTINGS_MAX_FRAME_SIZE (a block moved out with its frame
+ * header in front is one full DATA frame). */
 #define BUF_BLOCK_SIZE 16384
+
+/* Invariant: start <= end <= BUF_BLOCK_CAP, and BUF_BLOCK_HEADROOM <=
+ * start unless bufq_move_prefixed wrote a prefix in front of the bytes
+ * (it checks for the room itself). Blocks are filled from the headroom's
+ * end, so a fresh block's bytes always have the room in front. */
+#define BUF_BLOCK_CAP (BUF_BLOCK_HEADROOM + BUF_BLOCK_SIZE)
 
 struct buf_block {
     struct buf_block *next;
     size_t start; /* first unread byte */
     size_t end;   /* one past the last written byte */
-    char data[BUF_BLOCK_SIZE];
+    char data[BUF_BLOCK_CAP];
 };
 
 /* A per-worker free list of blocks. Single-threaded. */

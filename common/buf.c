@@ -35,7 +35,7 @@ struct buf_block *buf_block_get(struct buf_pool *pool)
         b = xmalloc(sizeof(*b));
     }
     b->next = NULL;
-    b->start = b->end = 0;
+    b->start = b->end = BUF_BLOCK_HEADROOM;
     pool->num_in_use++;
     return b;
 }
@@ -85,7 +85,7 @@ static void drop_empty_head(struct bufq *q)
 
 char *bufq_reserve(struct bufq *q, size_t *avail)
 {
-    if (!q->tail || q->tail->end == BUF_BLOCK_SIZE) {
+    if (!q->tail || q->tail->end == BUF_BLOCK_CAP) {
         struct buf_block *b = buf_block_get(q->pool);
         if (q->tail)
             q->tail->next = b;
@@ -93,7 +93,7 @@ char *bufq_reserve(struct bufq *q, size_t *avail)
             q->head = b;
         q->tail = b;
     }
-    *avail = BUF_BLOCK_SIZE - q->tail->end;
+    *avail = BUF_BLOCK_CAP - q->tail->end;
     return q->tail->data + q->tail->end;
 }
 
@@ -208,4 +208,51 @@ void bufq_move(struct bufq *dst, struct bufq *src)
     dst->len += src->len;
     src->head = src->tail = NULL;
     src->len = 0;
+}
+
+/* Takes src's first block (not empty-queue safe: src->head != NULL) and
+ * links it at dst's tail. */
+static void relink_head(struct bufq *dst, struct bufq *src)
+{
+    struct buf_block *b = src->head;
+    size_t have = b->end - b->start;
+    src->head = b->next;
+    if (!src->head)
+        src->tail = NULL;
+    src->len -= have;
+    b->next = NULL;
+    if (dst->tail)
+        dst->tail->next = b;
+    else
+        dst->head = b;
+    dst->tail = b;
+    dst->len += have;
+}
+
+void bufq_move_prefixed(struct bufq *dst, struct bufq *src, size_t n, const void *pre,
+                        size_t pre_len)
+{
+    struct buf_block *b = src->head;
+    if (n > src->len)
+        n = src->len;
+    if (!b || b->end - b->start > n || b->start < pre_len) {
+        bufq_append(dst, pre, pre_len);
+        bufq_copy(dst, src, n);
+        bufq_drain(src, n);
+        return;
+    }
+    b->start -= pre_len;
+    memcpy(b->data + b->start, pre, pre_len);
+    src->len += pre_len;
+    n += pre_len;
+    while (src->head && (size_t)(src->head->end - src->head->start) <= n) {
+        n -= src->head->end - src->head->start;
+        relink_head(dst, src);
+    }
+    if (n) {
+        bufq_append(dst, src->head->data + src->head->start, n);
+        bufq_drain(src, n);
+    }
+    if (src->len == 0)
+        bufq_cleanup(src); /* a reserved, uncommitted block left behind */
 }

@@ -51,6 +51,21 @@ size_t bufq_read(struct bufq *q, void *dst, size_t len);
 /* Appends a copy of the first n (<= bufq_len(src)) bytes of src to dst;
  * src is unchanged. */
 void bufq_copy(struct bufq *dst, const struct bufq *src, size_t n);
+/* Bytes of the queue's first block (the longest run readable in place). */
+static inline size_t bufq_first_len(const struct bufq *q)
+{
+    return q->head ? q->head->end - q->head->start : 0;
+}
+
+/* Moves the first n bytes of src (all when n > bufq_len(src)) to the end
+ * of dst preceded by the pre_len (<= BUF_BLOCK_HEADROOM) bytes of pre:
+ * dst gains pre_len + n bytes, src loses n. Without copying payload when
+ * n covers src's first block whole: pre is written into that block's
+ * headroom and whole blocks are relinked; only a block taken in part is
+ * copied (and the lot when the first block is). Both must use the same
+ * pool. */
+void bufq_move_prefixed(struct bufq *dst, struct bufq *src, size_t n, const void *pre,
+                        size_t pre_len);
 /* Moves all bytes of src to the end of dst without copying payload
  * (src's blocks are relinked). Both must use the same pool. */
 void bufq_move(struct bufq *dst, struct bufq *src);

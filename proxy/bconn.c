@@ -544,7 +544,7 @@ static void on_bc_readable(struct sock *s)
         return;
     }
     for (int i = 0; i < READ_BATCH && bc->state == BC_BUSY && !bc->read_paused; i++) {
-        ssize_t n = sock_read(s, w->scratch, BUF_BLOCK_SIZE);
+        ssize_t n = sock_read(s, w->scratch, BUF_RECORD_SIZE);
         if (n == 0)
             return;
         if (n < 0 && n != H2G_ERR_EOF) {
@@ -585,7 +585,7 @@ static void on_bc_readable(struct sock *s)
             fail(bc, 502, why, false);
             return;
         }
-        if ((size_t)n < BUF_BLOCK_SIZE && !s->ssl)
+        if ((size_t)n < BUF_RECORD_SIZE && !s->ssl)
             return;
     }
     if (bc->state == BC_BUSY && !bc->read_paused && sock_read_pending(s))

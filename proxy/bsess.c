@@ -625,7 +625,7 @@ static void on_readable(struct sock *sk)
     struct worker *w = s->w;
     struct ev_loop *loop = w->loop;
     for (int i = 0; i < READ_BATCH && s->state == BS_READY; i++) {
-        ssize_t n = sock_read(sk, w->scratch, BUF_BLOCK_SIZE);
+        ssize_t n = sock_read(sk, w->scratch, BUF_RECORD_SIZE);
         if (n == 0)
             break;
         if (n < 0) {
@@ -646,7 +646,7 @@ static void on_readable(struct sock *sk)
         after_nghttp2(s);
         if (s->state != BS_READY)
             return;
-        if ((size_t)n < BUF_BLOCK_SIZE && !sk->ssl)
+        if ((size_t)n < BUF_RECORD_SIZE && !sk->ssl)
             break;
     }
     if (s->state == BS_READY && sock_read_pending(sk))

@@ -277,7 +277,7 @@ static void linger_read(struct cconn *cc)
 {
     struct worker *w = cc->w;
     for (int i = 0; i < READ_BATCH; i++) {
-        ssize_t n = sock_read(&cc->sock, w->scratch, BUF_BLOCK_SIZE);
+        ssize_t n = sock_read(&cc->sock, w->scratch, BUF_RECORD_SIZE);
         if (n == 0)
             return;
         if (n < 0) {
@@ -302,7 +302,7 @@ static void on_readable(struct sock *s)
     }
     cc->last_read = ev_now(w->loop);
     for (int i = 0; i < READ_BATCH && !cc->read_paused && !cc->dead && !cc->closing; i++) {
-        ssize_t n = sock_read(s, w->scratch, BUF_BLOCK_SIZE);
+        ssize_t n = sock_read(s, w->scratch, BUF_RECORD_SIZE);
         if (n == 0)
             break;
         if (n < 0) {
@@ -317,7 +317,7 @@ static void on_readable(struct sock *s)
             cc->ops->recv(cc, w->scratch, (size_t)n);
         else
             sniff(cc, w->scratch, (size_t)n);
-        if ((size_t)n < BUF_BLOCK_SIZE && !s->ssl)
+        if ((size_t)n < BUF_RECORD_SIZE && !s->ssl)
             break;
     }
     if (cc->dead)

@@ -318,7 +318,10 @@ static ssize_t on_h2_read_body(nghttp2_session *s, int32_t stream_id, uint8_t *b
         x->deferred = true;
         return NGHTTP2_ERR_DEFERRED;
     }
-    size_t n = h2prio_data_len(ud, avail, length);
+    /* A frame carries at most the first block's bytes, so that
+     * on_h2_send_data moves that block whole, its header in front. */
+    size_t first = bufq_first_len(&x->resp_body);
+    size_t n = h2prio_data_len(ud, first ? first : avail, length);
     *data_flags |= NGHTTP2_DATA_FLAG_NO_COPY;
     if (n == avail && xchg_resp_ended(x)) {
         *data_flags |= NGHTTP2_DATA_FLAG_EOF;
@@ -328,8 +331,9 @@ static ssize_t on_h2_read_body(nghttp2_session *s, int32_t stream_id, uint8_t *b
     return (ssize_t)n;
 }
 
-/* DATA payload goes straight from the exchange's buffer to the socket
- * queue: no copy into nghttp2. */
+/* DATA payload goes from the exchange's buffer to the socket queue with
+ * no copy: the block is relinked, the frame header (and Pad Length)
+ * written into its headroom (bufq_move_prefixed). */
 static int on_h2_send_data(nghttp2_session *s, nghttp2_frame *f, const uint8_t *framehd,
                            size_t length, nghttp2_data_source *src, void *ud)
 {
@@ -337,13 +341,10 @@ static int on_h2_send_data(nghttp2_session *s, nghttp2_frame *f, const uint8_t *
     struct cconn *cc = ud;
     struct xchg *x = src->ptr;
     size_t padlen = f->data.padlen;
-    bufq_append(&cc->out, framehd, 9);
-    if (padlen) {
-        uint8_t pl = (uint8_t)(padlen - 1);
-        bufq_append(&cc->out, &pl, 1);
-    }
-    bufq_copy(&cc->out, &x->resp_body, length);
-    bufq_drain(&x->resp_body, length);
+    uint8_t hd[10];
+    memcpy(hd, framehd, 9);
+    hd[9] = (uint8_t)(padlen - 1);
+    bufq_move_prefixed(&cc->out, &x->resp_body, length, hd, padlen ? 10 : 9);
     x->resp_bytes += length;
     x->out_wait_since = bufq_len(&x->resp_body) ? ev_now(cc->w->loop) : 0;
     if (padlen > 1) {

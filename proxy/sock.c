@@ -224,12 +224,32 @@ bool sock_read_pending(const struct sock *s)
     return s->ssl && SSL_pending(s->ssl) > 0;
 }
 
+/* The bytes of the next SSL_write: the first block when it is one record
+ * or less and not small, else up to a record's worth of the leading bytes
+ * gathered into *stage. Blocks hold a frame header in front of a full
+ * frame (bufq_move_prefixed), more than one record, and small blocks
+ * (HEADERS, WINDOW_UPDATE) would each be a record of their own: a write
+ * per block would send runts. A retried write gathers the same leading
+ * bytes again, maybe more (both contexts accept a moving, longer buffer:
+ * SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER). */
+static struct iovec tls_chunk(const struct bufq *q, char *stage)
+{
+    struct iovec iov[8];
+    int n = bufq_peek_iov(q, iov, 8);
+    if (iov[0].iov_len <= BUF_RECORD_SIZE && (n == 1 || iov[0].iov_len >= BUF_RECORD_SIZE / 2))
+        return iov[0];
+    size_t len = bufq_peek(q, stage, BUF_RECORD_SIZE);
+    return (struct iovec){ .iov_base = stage, .iov_len = len };
+}
+
 /* One write call: >0 bytes, 0 would block (watchers set), <0 h2g_err. */
 static ssize_t write_once(struct sock *s, struct bufq *q)
 {
     if (s->ssl) {
-        struct iovec iov;
-        bufq_peek_iov(q, &iov, 1);
+        /* One per thread: each worker is one thread and the bytes are
+         * taken again from the queue at every call. */
+        static _Thread_local char stage[BUF_RECORD_SIZE];
+        struct iovec iov = tls_chunk(q, stage);
         ERR_clear_error();
         int r = SSL_write(s->ssl, iov.iov_base, (int)iov.iov_len);
         if (r > 0)

@@ -91,7 +91,7 @@ struct worker {
     bool shutting_down;
 
     struct buf_pool pool;
-    char *scratch;              /* read buffer, BUF_BLOCK_SIZE bytes */
+    char *scratch;              /* read buffer, BUF_RECORD_SIZE bytes */
 
     struct cconn *conns;
     size_t num_conns;           /* in conns, closed ones until reaped */

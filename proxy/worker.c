@@ -426,7 +426,7 @@ void wrk_init(struct worker *w, int id, struct gen *g, const int *listen_fds)
         dns_set_servers(w->dns, g->cfg.dns_server);  /* checked by cfg_load already */
     if (w->dns)
         dns_set_stats(w->dns, w->stats);
-    w->scratch = xmalloc(BUF_BLOCK_SIZE);
+    w->scratch = xmalloc(BUF_RECORD_SIZE);
     upool_init(w);
     apply_gen(w, g, listen_fds);
     ev_timer_init(&w->accept_timer, on_accept_timer, 0., 0.);

@@ -160,6 +160,55 @@ static void test_copy_prefix_across_blocks(void **state)
     buf_pool_cleanup(&pool);
 }
 
+/* bufq_move_prefixed relinks whole blocks with the prefix in the first
+ * one's headroom (no new block), copies a block taken in part, and copies
+ * the lot when the first block is taken in part. */
+static void test_move_prefixed(void **state)
+{
+    (void)state;
+    struct buf_pool pool;
+    buf_pool_init(&pool, 8);
+    struct bufq src, dst;
+    bufq_init(&src, &pool);
+    bufq_init(&dst, &pool);
+    static char data[2 * BUF_BLOCK_SIZE + 50], out[sizeof(data) + 64];
+    for (size_t i = 0; i < sizeof(data); i++)
+        data[i] = (char)(i * 13);
+    bufq_append(&src, data, sizeof(data));
+    struct buf_block *first = src.head;
+    /* The first block whole: relinked, prefix in its headroom. */
+    bufq_move_prefixed(&dst, &src, BUF_BLOCK_SIZE, "HDR456789", 9);
+    assert_ptr_equal(dst.head, first);
+    assert_int_equal(bufq_len(&dst), 9 + BUF_BLOCK_SIZE);
+    assert_int_equal(bufq_len(&src), sizeof(data) - BUF_BLOCK_SIZE);
+    assert_int_equal(pool.num_in_use, 3);
+    assert_int_equal(bufq_read(&dst, out, sizeof(out)), 9 + BUF_BLOCK_SIZE);
+    assert_memory_equal(out, "HDR456789", 9);
+    assert_memory_equal(out + 9, data, BUF_BLOCK_SIZE);
+    /* Part of the first block: copied; src keeps the rest. */
+    bufq_move_prefixed(&dst, &src, 100, "0123456789", 10);
+    assert_int_equal(bufq_len(&dst), 110);
+    assert_int_equal(bufq_read(&dst, out, sizeof(out)), 110);
+    assert_memory_equal(out, "0123456789", 10);
+    assert_memory_equal(out + 10, data + BUF_BLOCK_SIZE, 100);
+    /* The rest of that block and part of the next: one relinked, the
+     * other copied; more than there is means all. */
+    size_t left = bufq_len(&src);
+    bufq_move_prefixed(&dst, &src, left - 20, "ab", 2);
+    assert_int_equal(bufq_len(&src), 20);
+    bufq_move_prefixed(&dst, &src, 1000, "cd", 2);
+    assert_int_equal(bufq_len(&src), 0);
+    assert_null(src.head);
+    assert_int_equal(bufq_read(&dst, out, sizeof(out)), left + 4);
+    assert_memory_equal(out, "ab", 2);
+    assert_memory_equal(out + 2, data + BUF_BLOCK_SIZE + 100, left - 20);
+    assert_memory_equal(out + 2 + left - 20, "cd", 2);
+    assert_memory_equal(out + 4 + left - 20, data + sizeof(data) - 20, 20);
+    assert_int_equal(pool.num_in_use, 0);
+    bufq_cleanup(&dst);
+    buf_pool_cleanup(&pool);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -170,6 +219,7 @@ int main(void)
         cmocka_unit_test(test_pool_caps_free_list),
         cmocka_unit_test(test_appendf_and_drain_more_than_len),
         cmocka_unit_test(test_copy_prefix_across_blocks),
+        cmocka_unit_test(test_move_prefixed),
     };
     return cmocka_run_group_tests_name("common/buf", tests, NULL, NULL);
 }
