@@ -34,6 +34,8 @@ struct bconn {
     http_parser parser;
     struct bufq out;
     struct bconn *next;     /* the pool's idle list or the graveyard */
+    struct bconn *prev;     /* the pool's idle list only */
+    bool pooled;            /* on the pool's idle list */
     bool last_was_name;
     bool reused;            /* came from the idle pool */
     bool read_paused;

@@ -29,7 +29,7 @@ struct bstream {
     struct hdrs req_hdrs;       /* the request head as sent (kept for a retry) */
     int32_t stream_id;          /* 0 until submitted */
     struct bstream *next;       /* s->streams, s->held, or the pool's queue */
-    struct bstream *prev;       /* s->streams only */
+    struct bstream *prev;       /* s->streams or the pool's queue */
     struct bstream *next_done;  /* s->done */
     double queued_at;
     size_t unconsumed;          /* response DATA taken in, credit not returned */
@@ -53,6 +53,7 @@ struct bstream {
      * ws_open once it answered 2xx, from then on a byte pipe timed by
      * --tunnel-idle-timeout (ws_timer, ws_active) and counted in the
      * WebSocket metrics. */
+    bool queued;                /* on the pool's queue (upool_h2_enqueue) */
     bool ws;
     bool ws_open;
     double ws_start;
