@@ -28,14 +28,31 @@ struct tun_attempt {
     struct tunnel *t;
 };
 
-/* One direction of a spliced tunnel: src -> pipe -> dst, in the kernel. */
+/* One direction of a spliced tunnel: src -> pipe -> dst, in the kernel.
+ * The pipe is held only while bytes are in flight: taken (from the
+ * worker's tun_pipe_cache, or made) when src may have bytes, given back
+ * once it is empty, so an idle spliced tunnel costs two descriptors (its
+ * two sockets), not six. */
 struct tun_pipe {
-    int fds[2];          /* read end, write end */
+    int fds[2];          /* read end, write end; -1: no pipe held */
     size_t pending;      /* bytes in the pipe */
     bool src_eof;
     bool shut;           /* FIN forwarded to dst */
     bool need_read;      /* waiting for src to be readable */
     bool need_write;     /* waiting for dst to be writable */
+};
+
+#define TUN_PIPE_CACHE 8
+
+/* A worker's spare splice pipes, each empty: at most TUN_PIPE_CACHE;
+ * all closed by the timer once a whole period (about a second) passed
+ * without a take or a give, so a worker whose tunnels went idle holds
+ * none. */
+struct tun_pipe_cache {
+    int fds[TUN_PIPE_CACHE][2];
+    size_t num;
+    bool used;           /* taken from or given to since the timer ran */
+    ev_timer timer;      /* runs while num > 0 */
 };
 
 /* The target side of a CONNECT exchange, its upstream: a raw TCP socket. */

@@ -40,6 +40,7 @@ static void on_client_io(struct sock *s);
 static void on_tunnel_timer(struct ev_loop *loop, ev_timer *t, int revents);
 static void on_he_timer(struct ev_loop *loop, ev_timer *t, int revents);
 static void tun_pump(struct tunnel *t);
+static void pipe_give(struct worker *w, struct tun_pipe *p);
 
 static const struct sock_handler target_handler = {
     .readable = on_target_readable,
@@ -111,10 +112,8 @@ static void kill_tunnel(struct tunnel *t)
     sock_close(&t->sock, false);
     if (t->spliced) {
         sock_release(&t->csock); /* the client side closes its own */
-        for (int i = 0; i < 2; i++) {
-            close(t->to_target.fds[i]);
-            close(t->to_client.fds[i]);
-        }
+        pipe_give(w, &t->to_target);
+        pipe_give(w, &t->to_client);
         t->spliced = false;
     }
     if (t->state == TUN_OPEN) {
@@ -554,11 +553,95 @@ static void on_tunnel_timer(struct ev_loop *loop, ev_timer *timer, int revents)
 
 #define SPLICE_CHUNK (256 * 1024)
 
-/* Moves what it can src -> pipe -> dst. Returns 0, or H2G_ERR_IO (errno
- * set). */
-static int splice_step(struct tun_pipe *p, int src, int dst, uint64_t *counter)
+static void close_pipe(int fds[2])
+{
+    close(fds[0]);
+    close(fds[1]);
+    fds[0] = fds[1] = -1;
+}
+
+static void on_pipe_timer(struct ev_loop *loop, ev_timer *timer, int revents)
+{
+    (void)revents;
+    struct tun_pipe_cache *c = timer->data;
+    if (c->used) {
+        c->used = false;
+        return;
+    }
+    while (c->num)
+        close_pipe(c->fds[--c->num]);
+    ev_timer_stop(loop, timer);
+}
+
+void tun_worker_init(struct worker *w)
+{
+    struct tun_pipe_cache *c = &w->tun_pipes;
+    c->num = 0;
+    c->used = false;
+    ev_timer_init(&c->timer, on_pipe_timer, 1., 1.);
+    c->timer.data = c;
+}
+
+void tun_worker_cleanup(struct worker *w)
+{
+    struct tun_pipe_cache *c = &w->tun_pipes;
+    ev_timer_stop(w->loop, &c->timer);
+    while (c->num)
+        close_pipe(c->fds[--c->num]);
+}
+
+/* p holds a pipe afterwards (a spare one of w's, or a new one), or
+ * returns false with errno set (EMFILE, ENFILE). */
+static bool pipe_take(struct worker *w, struct tun_pipe *p)
+{
+    struct tun_pipe_cache *c = &w->tun_pipes;
+    if (p->fds[0] >= 0)
+        return true;
+    c->used = true;
+    if (c->num) {
+        c->num--;
+        p->fds[0] = c->fds[c->num][0];
+        p->fds[1] = c->fds[c->num][1];
+        return true;
+    }
+    if (pipe2(p->fds, O_NONBLOCK | O_CLOEXEC) != 0) {
+        p->fds[0] = p->fds[1] = -1;
+        return false;
+    }
+    fcntl(p->fds[1], F_SETPIPE_SZ, SPLICE_CHUNK);
+    return true;
+}
+
+/* p lets go of its pipe: an empty one goes to w's spares while there is
+ * room, one with bytes left in it (the tunnel died mid-flight) is
+ * closed, since nothing can tell those bytes from the next tunnel's. */
+static void pipe_give(struct worker *w, struct tun_pipe *p)
+{
+    struct tun_pipe_cache *c = &w->tun_pipes;
+    if (p->fds[0] < 0)
+        return;
+    if (p->pending || c->num == TUN_PIPE_CACHE) {
+        close_pipe(p->fds);
+        return;
+    }
+    c->fds[c->num][0] = p->fds[0];
+    c->fds[c->num][1] = p->fds[1];
+    c->num++;
+    c->used = true;
+    p->fds[0] = p->fds[1] = -1;
+    if (!ev_is_active(&c->timer))
+        ev_timer_start(w->loop, &c->timer);
+}
+
+/* Moves what it can src -> pipe -> dst, holding a pipe of w's only while
+ * bytes are in it. Returns 0, or H2G_ERR_IO (errno set; also when no pipe
+ * can be had). */
+static int splice_step(struct worker *w, struct tun_pipe *p, int src, int dst,
+                       uint64_t *counter)
 {
     p->need_read = p->need_write = false;
+    if (!p->src_eof && !pipe_take(w, p))
+        return H2G_ERR_IO;
     for (;;) {
         bool progress = false;
         if (!p->src_eof && p->pending < SPLICE_CHUNK) {
@@ -589,8 +672,11 @@ static int splice_step(struct tun_pipe *p, int src, int dst, uint64_t *counter)
             }
         }
         if (!progress)
-            return 0;
+            break;
     }
+    if (!p->pending)
+        pipe_give(w, p);
+    return 0;
 }
 
 static void set_watch(struct sock *s, bool rd, bool wr)
@@ -610,8 +696,8 @@ static void splice_pump(struct tunnel *t)
 {
     uint64_t up0 = t->bytes_up, down0 = t->bytes_down;
     int cfd = t->csock.fd, tfd = t->sock.fd;
-    int e1 = splice_step(&t->to_target, cfd, tfd, &t->bytes_up);
-    int e2 = e1 < 0 ? 0 : splice_step(&t->to_client, tfd, cfd, &t->bytes_down);
+    int e1 = splice_step(t->w, &t->to_target, cfd, tfd, &t->bytes_up);
+    int e2 = e1 < 0 ? 0 : splice_step(t->w, &t->to_client, tfd, cfd, &t->bytes_down);
     uint64_t moved_up = t->bytes_up - up0, moved_down = t->bytes_down - down0;
     t->bytes_up = up0;
     t->bytes_down = down0;
@@ -649,15 +735,9 @@ static bool up_splice(struct upstream *up, int cfd)
     struct tunnel *t = container_of(up, struct tunnel, up);
     if (t->spliced || t->state != TUN_OPEN || t->sock.ssl)
         return false;
-    if (pipe2(t->to_target.fds, O_NONBLOCK | O_CLOEXEC) != 0)
-        return false;
-    if (pipe2(t->to_client.fds, O_NONBLOCK | O_CLOEXEC) != 0) {
-        close(t->to_target.fds[0]);
-        close(t->to_target.fds[1]);
-        return false;
-    }
-    fcntl(t->to_target.fds[1], F_SETPIPE_SZ, SPLICE_CHUNK);
-    fcntl(t->to_client.fds[1], F_SETPIPE_SZ, SPLICE_CHUNK);
+    /* No pipe yet: splice_step takes them while bytes flow. */
+    t->to_target.fds[0] = t->to_target.fds[1] = -1;
+    t->to_client.fds[0] = t->to_client.fds[1] = -1;
     set_watch(&t->sock, false, false);
     t->spliced = true;
     sock_init(&t->csock, t->w->loop, cfd, &client_handler);

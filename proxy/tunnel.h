@@ -27,4 +27,10 @@ void tun_adopt_websocket(struct xchg *x, struct sock *s, const char *host, uint1
 /* Frees every closed tunnel of w. Prepare pass only. */
 void tun_reap(struct worker *w);
 
+/* w's spare splice pipes (w->tun_pipes): tun_worker_init makes the cache
+ * empty on w's loop; tun_worker_cleanup closes what it holds and stops
+ * its timer (after every tunnel is gone). */
+void tun_worker_init(struct worker *w);
+void tun_worker_cleanup(struct worker *w);
+
 #endif

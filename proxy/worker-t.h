@@ -11,6 +11,7 @@
 
 #include "common/buf-t.h"
 #include "proxy/tls-t.h"
+#include "proxy/tunnel-t.h"
 #include "proxy/upool-t.h"
 
 struct config;
@@ -106,6 +107,7 @@ struct worker {
     struct cconn *cc_grave;
     struct bconn *bc_grave;
     struct tunnel *tun_grave;
+    struct tun_pipe_cache tun_pipes; /* spare splice pipes (tunnel.c) */
     struct stats *stats;        /* written only by this worker */
     struct dns *dns;            /* c-ares channel on this loop */
     const struct auth_db *auth_db;  /* shared, read-only; NULL: no auth */

@@ -428,6 +428,7 @@ void wrk_init(struct worker *w, int id, struct gen *g, const int *listen_fds)
         dns_set_stats(w->dns, w->stats);
     w->scratch = xmalloc(BUF_RECORD_SIZE);
     upool_init(w);
+    tun_worker_init(w);
     apply_gen(w, g, listen_fds);
     ev_timer_init(&w->accept_timer, on_accept_timer, 0., 0.);
     w->accept_timer.data = w;
@@ -478,6 +479,7 @@ void wrk_cleanup(struct worker *w)
     upool_cleanup(w);
     bconn_reap(w);
     tun_reap(w);
+    tun_worker_cleanup(w);
     tls_upstream_cleanup(&w->tls_up);
     dns_free(w->dns);
     if (w->alog) {

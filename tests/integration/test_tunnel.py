@@ -1023,6 +1023,72 @@ def test_client_vanishes_with_open_tunnels(procs, target):
     assert_fds_back(g.pid, fds)
 
 
+def wait_fds(pid, n, timeout=10.0):
+    """h2gate's open fds come to exactly n (a state reached once the
+    worker's spare splice pipes are closed, about two seconds after their
+    last use); the message lists what is open when they do not."""
+    deadline = time.monotonic() + timeout
+    while fd_count(pid) != n and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert fd_count(pid) == n, (n, fd_targets(pid))
+
+
+def num_pipes(pid):
+    return sum(1 for v in fd_targets(pid).values() if v.startswith("pipe:"))
+
+
+def test_spliced_tunnels_hold_pipes_only_while_bytes_flow(procs, target):
+    """A spliced cleartext HTTP/1.1 tunnel costs h2gate its two sockets
+    while idle: exactly 2 fds per tunnel with 8 idle tunnels open, and
+    again after bytes went both ways through each; a tunnel whose client
+    does not read holds one pipe (2 fds) while bytes wait in it, and gives
+    it back once the client read them all."""
+    srv = target(echo_handler)
+    total = 8 * MIB
+    src = StreamSource(total)
+    try:
+        g = tunnel_gate(procs, "--connect-allow=127.0.0.1:%d" % srv.port,
+                        "--connect-allow=127.0.0.1:%d" % src.port)
+        base = fd_count(g.pid)
+        conns = []
+        for _ in range(8):
+            c, r = h1_tunnel(g.port, addr(srv.port))
+            assert r.status == 200, r
+            conns.append(c)
+        wait_fds(g.pid, base + 2 * 8)
+        for i, c in enumerate(conns):
+            msg = b"%d" % i * 1000
+            c.send(msg)
+            assert c._exact(len(msg), time.monotonic() + 10) == msg
+        wait_fds(g.pid, base + 2 * 8)
+        assert num_pipes(g.pid) == 0
+
+        # 8 MiB toward a client that reads nothing: the pipe toward it
+        # holds bytes, so it stays with the tunnel.
+        s, r = h1_tunnel(g.port, addr(src.port))
+        assert r.status == 200, r
+        conns.append(s)
+        src.wait_stalled()
+        wait_fds(g.pid, base + 2 * 9 + 2)
+        assert num_pipes(g.pid) == 2
+        got = len(s.buf)
+        s.buf = b""
+        while got < total:
+            s._fill(time.monotonic() + 30)
+            got += len(s.buf)
+            s.buf = b""
+        assert got == total
+        assert src.server.wait_results(1) == [total]
+        wait_fds(g.pid, base + 2 * 9)
+        assert num_pipes(g.pid) == 0
+        for c in conns:
+            c.close()
+        src.stop()    # its connection's end: the last tunnel closes too
+        wait_fds(g.pid, base)
+    finally:
+        src.stop()
+
+
 def test_tunnel_churn_leaks_nothing(procs, target):
     """300 tunnels opened and closed one after another on one connection
     (clean END_STREAM, client reset, refused, denied in turn): no fd is
