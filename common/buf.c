@@ -105,6 +105,14 @@ void bufq_commit(struct bufq *q, size_t n)
         drop_empty_head(q);
 }
 
+void bufq_commit_at(struct bufq *q, const char *at, size_t n)
+{
+    char *dst = q->tail->data + q->tail->end;
+    if (at != dst)
+        memmove(dst, at, n);
+    bufq_commit(q, n);
+}
+
 void bufq_append(struct bufq *q, const void *data, size_t len)
 {
     const char *p = data;

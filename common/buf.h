@@ -38,6 +38,11 @@ char *bufq_reserve(struct bufq *q, size_t *avail);
 /* Commits n (<= avail) bytes written into the last reserved region. An
  * uncommitted reserved block is dropped by the next bufq_drain/cleanup. */
 void bufq_commit(struct bufq *q, size_t n);
+/* Commits the n bytes at `at`, which lie in the last reserved region at
+ * or after its start (a parser's view of bytes read there): moved down to
+ * the region's start when not already there. The rest of the region past
+ * at + n is left as it was, so a parser may go on reading it. */
+void bufq_commit_at(struct bufq *q, const char *at, size_t n);
 
 /* Fills up to max iovecs with the queue's leading bytes; returns how many. */
 int bufq_peek_iov(const struct bufq *q, struct iovec *iov, int max);

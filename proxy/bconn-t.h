@@ -40,6 +40,7 @@ struct bconn {
     bool reused;            /* came from the idle pool */
     bool read_paused;
     bool got_bytes;         /* any response byte for the current exchange */
+    bool in_place;          /* this read went straight into the response body */
     bool req_chunked;
     int64_t req_left;       /* Content-Length framing: body bytes still to queue */
     bool req_overrun;       /* body bytes past Content-Length were dropped */

@@ -430,7 +430,10 @@ static int on_resp_body(http_parser *p, const char *at, size_t len)
 {
     struct bconn *bc = p->data;
     struct xchg *x = bc->up.x;
-    bufq_append(&x->resp_body, at, len);
+    if (bc->in_place)
+        bufq_commit_at(&x->resp_body, at, len);
+    else
+        bufq_append(&x->resp_body, at, len);
     if (bufq_len(&x->resp_body) > XCHG_BUF_HIGH && !bc->read_paused) {
         bc->read_paused = true;
         sock_read_stop(&bc->sock);
@@ -534,6 +537,39 @@ static void idle_readable(struct bconn *bc)
     kill_conn(bc);
 }
 
+/* Where the next read of a response goes. Once the head is in, body
+ * bytes are read straight into the tail of the exchange's response body
+ * and on_resp_body commits them where they lie (chunk framing between
+ * them is squeezed out by bufq_commit_at), so the block the backend's
+ * bytes were read into is the block a DATA frame carries. The head, and
+ * a read the nearly full tail block would make small, go through the
+ * worker's scratch buffer and are copied. */
+#define IN_PLACE_MIN 4096
+
+static char *read_target(struct bconn *bc, size_t *want)
+{
+    struct xchg *x = bc->up.x;
+    bc->in_place = false;
+    if (x && x->resp_state == XRESP_HEAD && !bc->switched) {
+        char *dst = bufq_reserve(&x->resp_body, want);
+        if (*want >= IN_PLACE_MIN) {
+            bc->in_place = true;
+            return dst;
+        }
+        bufq_commit(&x->resp_body, 0);
+    }
+    *want = BUF_RECORD_SIZE;
+    return bc->w->scratch;
+}
+
+/* After an in-place read: a block reserved for it that kept no byte (the
+ * read got nothing, or only chunk framing) leaves the response body. */
+static void drop_unread(struct bconn *bc)
+{
+    bufq_commit(&bc->up.x->resp_body, 0);
+    bc->in_place = false;
+}
+
 static void on_bc_readable(struct sock *s)
 {
     struct bconn *bc = container_of(s, struct bconn, sock);
@@ -544,7 +580,11 @@ static void on_bc_readable(struct sock *s)
         return;
     }
     for (int i = 0; i < READ_BATCH && bc->state == BC_BUSY && !bc->read_paused; i++) {
-        ssize_t n = sock_read(s, w->scratch, BUF_RECORD_SIZE);
+        size_t want;
+        char *buf = read_target(bc, &want);
+        ssize_t n = sock_read(s, buf, want);
+        if (bc->in_place && n <= 0)
+            drop_unread(bc);
         if (n == 0)
             return;
         if (n < 0 && n != H2G_ERR_EOF) {
@@ -569,10 +609,12 @@ static void on_bc_readable(struct sock *s)
         }
         bc->got_bytes = true;
         stats_bytes(w->stats, STATS_SIDE_BACKEND, STATS_DIR_IN, (uint64_t)n);
-        size_t parsed = http_parser_execute(&bc->parser, &resp_settings, w->scratch, (size_t)n);
+        size_t parsed = http_parser_execute(&bc->parser, &resp_settings, buf, (size_t)n);
+        if (bc->in_place)
+            drop_unread(bc);
         enum http_errno e = HTTP_PARSER_ERRNO(&bc->parser);
         if (e == HPE_PAUSED && bc->switched) {
-            switch_to_websocket(bc, w->scratch + parsed, (size_t)n - parsed);
+            switch_to_websocket(bc, buf + parsed, (size_t)n - parsed);
             return;
         }
         if (e == HPE_PAUSED) {
@@ -585,7 +627,7 @@ static void on_bc_readable(struct sock *s)
             fail(bc, 502, why, false);
             return;
         }
-        if ((size_t)n < BUF_RECORD_SIZE && !s->ssl)
+        if ((size_t)n < want && !s->ssl)
             return;
     }
     if (bc->state == BC_BUSY && !bc->read_paused && sock_read_pending(s))

@@ -3,6 +3,9 @@ HTTP/2 connection."""
 
 import hashlib
 import os
+import socket
+import threading
+import time
 
 import pytest
 
@@ -101,3 +104,88 @@ def test_h2_content_length_read_to_its_length(procs):
             assert fields.get(b"content-length") == b"5", (pad, st.headers)
             c.wait_streams([sid])
             assert st.ended and st.reset is None and bytes(st.data) == body, (pad, st)
+
+
+# 7. a chunked response read in place ------------------------------------------
+
+# Chunk sizes around the 16 KiB read and block size (one byte each side),
+# tiny ones between, one bigger than a block, with and without extensions.
+CHUNKS = [1, 7, 16383, 16384, 16385, 3, 4095, 4097, 100000, 2, 65536, 1]
+
+
+def _chunked_response():
+    """A chunked 200 whose body bytes differ everywhere, with trailers."""
+    body = bytes((i * 31 + i // 251) & 0xFF for i in range(sum(CHUNKS)))
+    out, pos = [b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"], 0
+    for i, n in enumerate(CHUNKS):
+        ext = b";ext=%d" % i if i % 3 == 0 else b""
+        out.append(b"%x%s\r\n%s\r\n" % (n, ext, body[pos:pos + n]))
+        pos += n
+    out.append(b"0\r\nx-sum: %s\r\n\r\n" % hashlib.sha256(body).hexdigest().encode())
+    return body, b"".join(out)
+
+
+@pytest.fixture
+def chunky_backend():
+    """An HTTP/1.1 backend answering every request with _chunked_response,
+    written in pieces that end anywhere (mid chunk-size line, mid CRLF,
+    mid body), a short pause between them so the proxy reads each apart."""
+    body, wire = _chunked_response()
+    ls = socket.socket()
+    ls.bind((HOST, 0))
+    ls.listen(8)
+    stop = threading.Event()
+
+    def serve(s):
+        with s:
+            buf = b""
+            while not stop.is_set():
+                while b"\r\n\r\n" not in buf:
+                    d = s.recv(65536)
+                    if not d:
+                        return
+                    buf += d
+                buf = buf[buf.index(b"\r\n\r\n") + 4:]
+                pos, step = 0, 1
+                while pos < len(wire):
+                    s.sendall(wire[pos:pos + step])
+                    pos += step
+                    step = step * 7 % 40009 + 1
+                    time.sleep(0.001)
+
+    def accept():
+        while not stop.is_set():
+            try:
+                s, _ = ls.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(s,), daemon=True).start()
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    yield ls.getsockname()[1], body
+    stop.set()
+    ls.close()
+    t.join(5)
+
+
+def test_chunked_response_bytes_intact_h2_and_h1(procs, chunky_backend, tmp_path):
+    """Body bytes of a chunked HTTP/1.1 response are read into the
+    exchange's response blocks in place and the chunk framing between them
+    squeezed out: whatever the chunk and read boundaries, both an HTTP/2
+    and an HTTP/1.1 client get exactly the body, and the trailer."""
+    port, body = chunky_backend
+    g = procs.gate(["%s,%d" % (HOST, port)], tls=False)
+    with H2Client(g.port, timeout=30) as c:
+        for _ in range(2):  # the second on a reused backend connection
+            sid = c.request("/chunky")
+            r, = c.wait_streams([sid])
+            assert r.status == 200 and r.ended and r.reset is None, r
+            assert len(r.data) == len(body)
+            assert bytes(r.data) == body
+            assert (b"x-sum", hashlib.sha256(body).hexdigest().encode()) in r.trailers
+    out = tmp_path / "chunky.out"
+    p = curl(["--http1.1", "-o", str(out), "-w", "%{http_code}",
+              "http://%s:%d/chunky" % (HOST, g.port)])
+    assert p.returncode == 0 and p.stdout == b"200", p
+    assert out.read_bytes() == body

@@ -209,6 +209,40 @@ static void test_move_prefixed(void **state)
     buf_pool_cleanup(&pool);
 }
 
+/* A parser's view of bytes read into the reserved tail: body pieces with
+ * framing between them are committed where they lie or moved down over
+ * the framing; nothing committed leaves no block behind. */
+static void test_commit_at_squeezes_out_framing(void **state)
+{
+    (void)state;
+    struct buf_pool pool;
+    buf_pool_init(&pool, 8);
+    struct bufq q;
+    bufq_init(&q, &pool);
+    size_t avail;
+    char *r = bufq_reserve(&q, &avail);
+    assert_int_equal(avail, BUF_BLOCK_SIZE);
+    static const char wire[] = "abc\r\n5\r\nhello\r\n0\r\n\r\n";
+    memcpy(r, wire, sizeof(wire) - 1);
+    bufq_commit_at(&q, r, 3);         /* in place */
+    bufq_commit_at(&q, r + 8, 5);     /* moved down over "\r\n5\r\n" */
+    struct buf_block *b = q.head;
+    assert_int_equal(bufq_len(&q), 8);
+    bufq_commit(&q, 0);               /* the framing after stays uncommitted */
+    assert_ptr_equal(q.head, b);
+    char out[16];
+    assert_int_equal(bufq_read(&q, out, sizeof(out)), 8);
+    assert_memory_equal(out, "abchello", 8);
+    assert_null(q.head);
+    /* A read into a fresh block that commits nothing: no block is kept. */
+    r = bufq_reserve(&q, &avail);
+    memcpy(r, "\r\n", 2);
+    bufq_commit(&q, 0);
+    assert_null(q.head);
+    assert_int_equal(pool.num_in_use, 0);
+    buf_pool_cleanup(&pool);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -220,6 +254,7 @@ int main(void)
         cmocka_unit_test(test_appendf_and_drain_more_than_len),
         cmocka_unit_test(test_copy_prefix_across_blocks),
         cmocka_unit_test(test_move_prefixed),
+        cmocka_unit_test(test_commit_at_squeezes_out_framing),
     };
     return cmocka_run_group_tests_name("common/buf", tests, NULL, NULL);
 }
