@@ -12,10 +12,14 @@
  * (bufq_move_prefixed) and one write carries both. */
 #define BUF_BLOCK_HEADROOM 16
 
-/* Bytes a block holds after its headroom: one HTTP/2 frame's worth at
- * the default SETTINGS_MAX_FRAME_SIZE (a block moved out with its frame
- * header in front is one full DATA frame). */
-#define BUF_BLOCK_SIZE 16384
+/* An HTTP/2 frame header. */
+#define BUF_H2_FRAME_HEADER 9
+
+/* Bytes a block holds after its headroom: a block moved out with its
+ * 9-byte frame header in front (bufq_move_prefixed) is one full DATA
+ * frame and exactly one full TLS record, so SSL_write takes it in place
+ * (sock.c's tls_chunk) instead of gathering records across blocks. */
+#define BUF_BLOCK_SIZE (BUF_RECORD_SIZE - BUF_H2_FRAME_HEADER)
 
 /* Invariant: start <= end <= BUF_BLOCK_CAP, and BUF_BLOCK_HEADROOM <=
  * start unless bufq_move_prefixed wrote a prefix in front of the bytes

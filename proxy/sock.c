@@ -226,10 +226,10 @@ bool sock_read_pending(const struct sock *s)
 
 /* The bytes of the next SSL_write: the first block when it is one record
  * or less and not small, else up to a record's worth of the leading bytes
- * gathered into *stage. Blocks hold a frame header in front of a full
- * frame (bufq_move_prefixed), more than one record, and small blocks
- * (HEADERS, WINDOW_UPDATE) would each be a record of their own: a write
- * per block would send runts. A retried write gathers the same leading
+ * gathered into *stage. A full DATA frame with its header in front
+ * (bufq_move_prefixed) is exactly one record (BUF_BLOCK_SIZE) and goes
+ * in place; small blocks (HEADERS, WINDOW_UPDATE) would each be a record
+ * of their own, so they are gathered: a write per block would send runts. A retried write gathers the same leading
  * bytes again, maybe more (both contexts accept a moving, longer buffer:
  * SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER). */
 static struct iovec tls_chunk(const struct bufq *q, char *stage)

@@ -253,10 +253,14 @@ def test_rfc9218_client_default_is_not_incremental(procs):
         no_errors(c)
 
 
-def three_responses(c, priority, size=3 * 16384):
+# h2gate's full DATA frame: header and payload fill one 16 KiB TLS record.
+FULL_DATA = 16384 - 9
+
+
+def three_responses(c, priority, size=3 * FULL_DATA):
     """Three requests of one urgency whose bodies are held back (stream
     windows 0) until all are at h2gate, then released at once: the DATA
-    frames' stream ids in the order they came."""
+    frames' stream ids in the order they came (three full frames each)."""
     c.window_update(0, 16 << 20)  # the connection window never limits
     for sid in (1, 3, 5):
         c.request(sid, "/size/%d" % size, [("priority", priority)])
