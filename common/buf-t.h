@@ -18,7 +18,7 @@
 /* Bytes a block holds after its headroom: a block moved out with its
  * 9-byte frame header in front (bufq_move_prefixed) is one full DATA
  * frame and exactly one full TLS record, so SSL_write takes it in place
- * (sock.c's tls_chunk) instead of gathering records across blocks. */
+ * (sock_tls_chunk) instead of gathering records across blocks. */
 #define BUF_BLOCK_SIZE (BUF_RECORD_SIZE - BUF_H2_FRAME_HEADER)
 
 /* Invariant: start <= end <= BUF_BLOCK_CAP, and BUF_BLOCK_HEADROOM <=

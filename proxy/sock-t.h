@@ -4,6 +4,7 @@
 #include <ev.h>
 #include <openssl/ssl.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 struct sock;
 
@@ -43,10 +44,13 @@ struct sock {
     const struct sock_handler *h;
     ev_io rev, wev;
     enum sock_state state;
-    bool reading;
-    bool write_armed;
-    bool write_wants_read;  /* SSL_write asked for a read first */
-    bool read_wants_write;  /* SSL_read asked for a write first */
+    /* Bit-fields: a client connection (struct cconn) holds a sock and
+     * stays within 1 KiB. */
+    bool reading : 1;
+    bool write_armed : 1;
+    bool write_wants_read : 1; /* SSL_write asked for a read first */
+    bool read_wants_write : 1; /* SSL_read asked for a write first */
+    uint16_t tls_wpend;        /* bytes of an SSL_write to retry (0: none) */
 };
 
 #endif

@@ -224,21 +224,28 @@ bool sock_read_pending(const struct sock *s)
     return s->ssl && SSL_pending(s->ssl) > 0;
 }
 
-/* The bytes of the next SSL_write: the first block when it is one record
- * or less and not small, else up to a record's worth of the leading bytes
- * gathered into *stage. A full DATA frame with its header in front
- * (bufq_move_prefixed) is exactly one record (BUF_BLOCK_SIZE) and goes
- * in place; small blocks (HEADERS, WINDOW_UPDATE) would each be a record
- * of their own, so they are gathered: a write per block would send runts. A retried write gathers the same leading
- * bytes again, maybe more (both contexts accept a moving, longer buffer:
- * SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER). */
-static struct iovec tls_chunk(const struct bufq *q, char *stage)
+/* The bytes of the next SSL_write, at least min (a retried write must
+ * offer at least the bytes it offered before; its leading bytes are the
+ * same, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER lets them move). A full DATA
+ * frame with its header in front (bufq_move_prefixed) is exactly one
+ * record (BUF_BLOCK_SIZE) and goes in place, as does any first block of
+ * half a record or more. Smaller leading blocks (HEADERS, WINDOW_UPDATE,
+ * a short frame) are gathered into *stage, but only whole blocks that
+ * fit beside them: cutting the next full frame to fill the record would
+ * leave every later frame straddling two records, each then gathered. */
+struct iovec sock_tls_chunk(const struct bufq *q, char *stage, size_t min)
 {
     struct iovec iov[8];
     int n = bufq_peek_iov(q, iov, 8);
-    if (iov[0].iov_len <= BUF_RECORD_SIZE && (n == 1 || iov[0].iov_len >= BUF_RECORD_SIZE / 2))
+    size_t len = iov[0].iov_len;
+    if (len >= min && len <= BUF_RECORD_SIZE && (n == 1 || len >= BUF_RECORD_SIZE / 2))
         return iov[0];
-    size_t len = bufq_peek(q, stage, BUF_RECORD_SIZE);
+    int k = 1;
+    while (k < n && len + iov[k].iov_len <= BUF_RECORD_SIZE)
+        len += iov[k++].iov_len;
+    if (len < min || len > BUF_RECORD_SIZE)
+        len = min > BUF_RECORD_SIZE ? min : BUF_RECORD_SIZE;
+    len = bufq_peek(q, stage, len);
     return (struct iovec){ .iov_base = stage, .iov_len = len };
 }
 
@@ -249,11 +256,14 @@ static ssize_t write_once(struct sock *s, struct bufq *q)
         /* One per thread: each worker is one thread and the bytes are
          * taken again from the queue at every call. */
         static _Thread_local char stage[BUF_RECORD_SIZE];
-        struct iovec iov = tls_chunk(q, stage);
+        struct iovec iov = sock_tls_chunk(q, stage, s->tls_wpend);
         ERR_clear_error();
         int r = SSL_write(s->ssl, iov.iov_base, (int)iov.iov_len);
-        if (r > 0)
+        if (r > 0) {
+            s->tls_wpend = 0;
             return r;
+        }
+        s->tls_wpend = (uint16_t)iov.iov_len;
         int e = SSL_get_error(s->ssl, r);
         if (e == SSL_ERROR_WANT_WRITE) {
             sock_arm_write(s, true);
@@ -328,6 +338,7 @@ void sock_move(struct sock *dst, struct sock *src, const struct sock_handler *h)
     dst->state = src->state;
     dst->write_wants_read = src->write_wants_read;
     dst->read_wants_write = src->read_wants_write;
+    dst->tls_wpend = src->tls_wpend;
     src->ssl = NULL;
     src->fd = -1;
     src->state = SOCK_CLOSED;

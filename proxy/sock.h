@@ -7,6 +7,7 @@
 #define H2G_PROXY_SOCK_H
 
 #include <stdbool.h>
+#include <sys/uio.h>
 #include <stddef.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -49,6 +50,12 @@ bool sock_read_pending(const struct sock *s);
  * ran out), or a negative h2g_err: H2G_ERR_RESET (reset or broken pipe),
  * H2G_ERR_TLS, or H2G_ERR_IO (errno tells). */
 ssize_t sock_write(struct sock *s, struct bufq *q, size_t budget);
+/* What sock_write gives the next SSL_write of q's leading bytes: at least
+ * min of them (a retried write's earlier length); the first block in
+ * place when it is a record or less and half a record or more (or alone),
+ * else whole leading blocks gathered into stage (BUF_RECORD_SIZE bytes)
+ * up to a record. Exposed for its unit test. */
+struct iovec sock_tls_chunk(const struct bufq *q, char *stage, size_t min);
 
 static inline bool sock_write_blocked(const struct sock *s)
 {

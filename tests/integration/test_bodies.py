@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 
+import h2.settings
 import pytest
 
 from testlib import HOST, H2Client, curl
@@ -189,3 +190,38 @@ def test_chunked_response_bytes_intact_h2_and_h1(procs, chunky_backend, tmp_path
               "http://%s:%d/chunky" % (HOST, g.port)])
     assert p.returncode == 0 and p.stdout == b"200", p
     assert out.read_bytes() == body
+
+
+# 8. TLS writes that block, with full and short frames mixed ------------------
+
+def size_body(n):
+    """The origin's /size/N body."""
+    block = b"".join(b"%015x\n" % i for i in range(0, 65536, 16))
+    return (block * (n // len(block) + 1))[:n]
+
+
+def test_tls_blocked_writes_resume_with_every_byte(procs):
+    """Over TLS, full DATA frames go to SSL_write in place and short
+    blocks (HEADERS, short frames) are gathered; a write the socket
+    refuses is retried with at least the bytes it offered (BoringSSL fails
+    the connection otherwise). A client that opens wide windows, asks for
+    big and small bodies on one connection and stops reading twice gets
+    every byte of every body and no error."""
+    g = procs.gate([procs.origin()], plain=False)
+    big, small = 1 << 20, [1, 100, 5000, 16375, 16376, 40000]
+    with H2Client(g.tls_port, tls=True, timeout=60) as c:
+        c.conn.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 2 ** 31 - 1})
+        c.conn.increment_flow_control_window(2 ** 30)
+        c.flush()
+        sizes = {}
+        for round_ in range(2):
+            for i in range(4):
+                sizes[c.request("/size/%d" % big)] = big
+                for n in small:
+                    sizes[c.request("/size/%d" % n)] = n
+            time.sleep(0.5)  # h2gate fills the socket and meets EAGAIN
+        results = c.wait_streams(list(sizes))
+        for sid, r in zip(sizes, results):
+            assert r.status == 200 and r.ended and r.reset is None, (sid, r)
+            assert bytes(r.data) == size_body(sizes[sid]), (sid, sizes[sid], len(r.data))
+        assert c.goaway is None
