@@ -1,6 +1,7 @@
 #ifndef H2G_COMMON_BUF_T_H
 #define H2G_COMMON_BUF_T_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* One TLS record's worth of plaintext (the most a record carries). */
@@ -34,12 +35,19 @@ struct buf_block {
     char data[BUF_BLOCK_CAP];
 };
 
-/* A per-worker free list of blocks. Single-threaded. */
+/* A per-worker free list of blocks. Single-threaded. Blocks returned
+ * beyond max_free go back to malloc, unless the pool is trimmed
+ * (buf_pool_keep): then all are kept (a 16 KiB block is a "large"
+ * allocation for jemalloc, a few thousand instructions and a lock each
+ * way) and buf_pool_trim, called now and then, frees those beyond
+ * max_free that nobody took since its last call. */
 struct buf_pool {
     struct buf_block *free;
     size_t num_free;
-    size_t max_free;     /* blocks beyond this are returned to malloc */
+    size_t max_free;     /* kept however long they are unused */
+    size_t low_free;     /* the fewest num_free since the last trim */
     size_t num_in_use;   /* blocks handed out and not yet returned */
+    bool trimmed;        /* buf_pool_keep: buf_pool_trim bounds the list */
 };
 
 /* A FIFO of bytes stored in a chain of blocks from a pool.

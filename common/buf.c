@@ -12,7 +12,28 @@ void buf_pool_init(struct buf_pool *pool, size_t max_free)
     pool->free = NULL;
     pool->num_free = 0;
     pool->max_free = max_free;
+    pool->low_free = 0;
     pool->num_in_use = 0;
+    pool->trimmed = false;
+}
+
+void buf_pool_keep(struct buf_pool *pool)
+{
+    pool->trimmed = true;
+}
+
+size_t buf_pool_trim(struct buf_pool *pool)
+{
+    size_t idle = pool->low_free < pool->num_free ? pool->low_free : pool->num_free;
+    while (idle > pool->max_free) {
+        struct buf_block *b = pool->free;
+        pool->free = b->next;
+        pool->num_free--;
+        idle--;
+        free(b);
+    }
+    pool->low_free = pool->num_free;
+    return pool->num_free > pool->max_free ? pool->num_free - pool->max_free : 0;
 }
 
 void buf_pool_cleanup(struct buf_pool *pool)
@@ -31,6 +52,8 @@ struct buf_block *buf_block_get(struct buf_pool *pool)
     if (b) {
         pool->free = b->next;
         pool->num_free--;
+        if (pool->num_free < pool->low_free)
+            pool->low_free = pool->num_free;
     } else {
         b = xmalloc(sizeof(*b));
     }
@@ -43,7 +66,7 @@ struct buf_block *buf_block_get(struct buf_pool *pool)
 void buf_block_put(struct buf_pool *pool, struct buf_block *b)
 {
     pool->num_in_use--;
-    if (pool->num_free >= pool->max_free) {
+    if (pool->num_free >= pool->max_free && !pool->trimmed) {
         free(b);
         return;
     }

@@ -12,6 +12,14 @@
 #include "common/buf-t.h"
 
 void buf_pool_init(struct buf_pool *pool, size_t max_free);
+/* Keeps every returned block until buf_pool_trim finds it unused: the
+ * owner then calls buf_pool_trim now and then (a worker: every second
+ * while any is kept above max_free). */
+void buf_pool_keep(struct buf_pool *pool);
+/* Frees the free blocks beyond max_free that stayed free since the last
+ * call (num_free never went below them); returns how many are left above
+ * max_free, for a later call to look at. */
+size_t buf_pool_trim(struct buf_pool *pool);
 /* Frees the free list; blocks still in use must have been returned. */
 void buf_pool_cleanup(struct buf_pool *pool);
 /* Returns a block with start == end == 0 and next == NULL. Never NULL. */

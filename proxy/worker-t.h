@@ -92,6 +92,7 @@ struct worker {
     bool shutting_down;
 
     struct buf_pool pool;
+    ev_timer pool_timer;        /* trims pool while it keeps spare blocks */
     char *scratch;              /* read buffer, BUF_RECORD_SIZE bytes */
 
     struct cconn *conns;

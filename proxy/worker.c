@@ -204,8 +204,20 @@ static void on_prepare(struct ev_loop *loop, ev_prepare *p, int revents)
     }
     if (w->dirty || bs_more)
         ev_idle_start(loop, &w->idle_watch);
+    if (w->pool.num_free > w->pool.max_free && !ev_is_active(&w->pool_timer))
+        ev_timer_start(loop, &w->pool_timer);
     if (w->shutting_down && w->num_conns == 0)
         ev_break(loop, EVBREAK_ONE);
+}
+
+/* Every second while the pool keeps more spare blocks than its floor:
+ * frees those no request took during the last second. */
+static void on_pool_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)revents;
+    struct worker *w = t->data;
+    if (buf_pool_trim(&w->pool) == 0)
+        ev_timer_stop(loop, t);
 }
 
 static void on_goaway_final(struct ev_loop *loop, ev_timer *t, int revents)
@@ -418,6 +430,9 @@ void wrk_init(struct worker *w, int id, struct gen *g, const int *listen_fds)
     if (!w->loop)
         w->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
     buf_pool_init(&w->pool, 256);
+    buf_pool_keep(&w->pool);
+    ev_timer_init(&w->pool_timer, on_pool_timer, 1., 1.);
+    w->pool_timer.data = w;
     w->stats = stats_new(g->num_slots);
     w->rng = ((uint64_t)time(NULL) << 16 ^ (uint64_t)(uintptr_t)w ^ (uint64_t)id) | 1;
     stats_worker_started(w->stats);
@@ -499,6 +514,7 @@ void wrk_cleanup(struct worker *w)
     if (cur)
         wgen_drop(w, cur);
     free(w->scratch);
+    ev_timer_stop(w->loop, &w->pool_timer);
     buf_pool_cleanup(&w->pool);
     stats_free(w->stats);
     ev_loop_destroy(w->loop);

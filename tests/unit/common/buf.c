@@ -243,6 +243,38 @@ static void test_commit_at_squeezes_out_framing(void **state)
     buf_pool_cleanup(&pool);
 }
 
+/* A kept pool holds every returned block; a trim frees those beyond
+ * max_free that nobody took since the trim before. */
+static void test_kept_pool_trims_unused_blocks(void **state)
+{
+    (void)state;
+    struct buf_pool pool;
+    buf_pool_init(&pool, 2);
+    buf_pool_keep(&pool);
+    struct buf_block *b[10];
+    for (int i = 0; i < 10; i++)
+        b[i] = buf_block_get(&pool);
+    for (int i = 0; i < 10; i++)
+        buf_block_put(&pool, b[i]);
+    assert_int_equal(pool.num_free, 10);
+    /* The ten were in use during this interval: nothing is freed yet. */
+    assert_int_equal(buf_pool_trim(&pool), 8);
+    assert_int_equal(pool.num_free, 10);
+    /* Four are taken and given back; six stayed free the whole interval:
+     * those beyond the floor of two (four) go. */
+    for (int i = 0; i < 4; i++)
+        b[i] = buf_block_get(&pool);
+    for (int i = 0; i < 4; i++)
+        buf_block_put(&pool, b[i]);
+    assert_int_equal(buf_pool_trim(&pool), 4);
+    assert_int_equal(pool.num_free, 6);
+    /* An interval with no use at all: down to the floor. */
+    assert_int_equal(buf_pool_trim(&pool), 0);
+    assert_int_equal(pool.num_free, 2);
+    assert_int_equal(pool.num_in_use, 0);
+    buf_pool_cleanup(&pool);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -255,6 +287,7 @@ int main(void)
         cmocka_unit_test(test_copy_prefix_across_blocks),
         cmocka_unit_test(test_move_prefixed),
         cmocka_unit_test(test_commit_at_squeezes_out_framing),
+        cmocka_unit_test(test_kept_pool_trims_unused_blocks),
     };
     return cmocka_run_group_tests_name("common/buf", tests, NULL, NULL);
 }
