@@ -136,7 +136,7 @@ void bufq_commit_at(struct bufq *q, const char *at, size_t n)
     bufq_commit(q, n);
 }
 
-void bufq_append(struct bufq *q, const void *data, size_t len)
+void bufq_append_slow(struct bufq *q, const void *data, size_t len)
 {
     const char *p = data;
     while (len) {

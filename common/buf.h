@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 #include <sys/uio.h>
 
 #include "common/buf-t.h"
@@ -35,8 +36,20 @@ static inline size_t bufq_len(const struct bufq *q)
     return q->len;
 }
 
-/* Appends len bytes (copies them). */
-void bufq_append(struct bufq *q, const void *data, size_t len);
+/* Appends len bytes (copies them). Inline for what fits in the tail
+ * block (a head built field by field appends twenty pieces or so). */
+void bufq_append_slow(struct bufq *q, const void *data, size_t len);
+static inline void bufq_append(struct bufq *q, const void *data, size_t len)
+{
+    struct buf_block *t = q->tail;
+    if (t && len && len <= BUF_BLOCK_SIZE && BUF_BLOCK_CAP - t->end >= len) {
+        memcpy(t->data + t->end, data, len);
+        t->end += len;
+        q->len += len;
+        return;
+    }
+    bufq_append_slow(q, data, len);
+}
 /* printf-style append; the formatted text must fit in one block. */
 void bufq_appendf(struct bufq *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
