@@ -5,6 +5,10 @@
 #include "common/err.h"
 #include "common/xalloc.h"
 
+/* The first allocations of a list's storage, doubled as it grows. */
+#define HDRS_FIRST_BYTES 512
+#define HDRS_FIRST_FIELDS 16
+
 void hdrs_init(struct hdrs *h, size_t max_bytes, size_t max_fields)
 {
     *h = (struct hdrs){ .max_bytes = max_bytes, .max_fields = max_fields };
@@ -19,6 +23,18 @@ void hdrs_cleanup(struct hdrs *h)
     h->buf_len = h->buf_cap = h->num = h->cap = 0;
 }
 
+void hdrs_reinit(struct hdrs *h, size_t max_bytes, size_t max_fields)
+{
+    h->buf_len = h->num = 0;
+    h->max_bytes = max_bytes;
+    h->max_fields = max_fields;
+}
+
+bool hdrs_storage_small(const struct hdrs *h)
+{
+    return h->buf_cap <= HDRS_FIRST_BYTES && h->cap <= HDRS_FIRST_FIELDS;
+}
+
 void hdrs_reset(struct hdrs *h)
 {
     h->buf_len = 0;
@@ -30,7 +46,7 @@ static int reserve(struct hdrs *h, size_t more)
     if (more > h->max_bytes || h->buf_len > h->max_bytes - more)
         return H2G_ERR_TOO_BIG;
     if (h->buf_len + more > h->buf_cap) {
-        size_t cap = h->buf_cap ? h->buf_cap * 2 : 512;
+        size_t cap = h->buf_cap ? h->buf_cap * 2 : HDRS_FIRST_BYTES;
         while (cap < h->buf_len + more)
             cap *= 2;
         h->buf = xrealloc(h->buf, cap);
@@ -60,7 +76,7 @@ static int new_field(struct hdrs *h)
     if (h->num >= h->max_fields)
         return H2G_ERR_TOO_BIG;
     if (h->num == h->cap) {
-        h->cap = h->cap ? h->cap * 2 : 16;
+        h->cap = h->cap ? h->cap * 2 : HDRS_FIRST_FIELDS;
         h->f = xrealloc(h->f, h->cap * sizeof(*h->f));
     }
     h->f[h->num] = (struct hdr_off){ .name_off = (uint32_t)h->buf_len,

@@ -11,6 +11,12 @@ void hdrs_init(struct hdrs *h, size_t max_bytes, size_t max_fields);
 void hdrs_cleanup(struct hdrs *h);
 /* Empties the list, keeping its memory. */
 void hdrs_reset(struct hdrs *h);
+/* hdrs_init for a list whose storage is kept for reuse (a spare
+ * exchange's): empty, with new caps, its buffers still allocated. */
+void hdrs_reinit(struct hdrs *h, size_t max_bytes, size_t max_fields);
+/* Whether h's storage is no bigger than its first allocation (worth
+ * keeping for the next exchange; a big one is freed). */
+bool hdrs_storage_small(const struct hdrs *h);
 
 /* Appends a field (copies both). lower: store the name lower-cased.
  * Returns 0, or H2G_ERR_TOO_BIG when a cap would be passed (the list is

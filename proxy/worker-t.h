@@ -92,7 +92,10 @@ struct worker {
     bool shutting_down;
 
     struct buf_pool pool;
-    ev_timer pool_timer;        /* trims pool while it keeps spare blocks */
+    ev_timer pool_timer;        /* trims pool and spare exchanges */
+    struct xchg *spare_xchg;    /* freed exchanges kept for reuse (xchg.c) */
+    size_t num_spare_xchg;
+    size_t low_spare_xchg;      /* the fewest num_spare_xchg since the last trim */
     char *scratch;              /* read buffer, BUF_RECORD_SIZE bytes */
 
     struct cconn *conns;

@@ -26,6 +26,7 @@
 #include "proxy/tls.h"
 #include "proxy/tunnel.h"
 #include "proxy/upool.h"
+#include "proxy/xchg.h"
 
 /* Accepts per listener wakeup, so one busy frontend cannot starve the loop. */
 #define ACCEPT_BATCH 64
@@ -204,19 +205,22 @@ static void on_prepare(struct ev_loop *loop, ev_prepare *p, int revents)
     }
     if (w->dirty || bs_more)
         ev_idle_start(loop, &w->idle_watch);
-    if (w->pool.num_free > w->pool.max_free && !ev_is_active(&w->pool_timer))
+    if ((w->pool.num_free > w->pool.max_free || w->num_spare_xchg > XCHG_SPARE_FLOOR) &&
+        !ev_is_active(&w->pool_timer))
         ev_timer_start(loop, &w->pool_timer);
     if (w->shutting_down && w->num_conns == 0)
         ev_break(loop, EVBREAK_ONE);
 }
 
-/* Every second while the pool keeps more spare blocks than its floor:
- * frees those no request took during the last second. */
+/* Every second while the pool keeps more spare blocks than its floor, or
+ * the worker spare exchanges: frees those no request took during the
+ * last second. */
 static void on_pool_timer(struct ev_loop *loop, ev_timer *t, int revents)
 {
     (void)revents;
     struct worker *w = t->data;
-    if (buf_pool_trim(&w->pool) == 0)
+    bool more = buf_pool_trim(&w->pool) > 0;
+    if (!xchg_spares_trim(w) && !more)
         ev_timer_stop(loop, t);
 }
 
@@ -514,6 +518,7 @@ void wrk_cleanup(struct worker *w)
     if (cur)
         wgen_drop(w, cur);
     free(w->scratch);
+    xchg_spares_free(w);
     ev_timer_stop(w->loop, &w->pool_timer);
     buf_pool_cleanup(&w->pool);
     stats_free(w->stats);

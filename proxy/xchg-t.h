@@ -106,6 +106,7 @@ struct xchg {
     struct xchg *next;          /* the client side's list of exchanges */
     struct xchg *next_pending;  /* the client side's list of news */
     struct xchg *next_closed;   /* HTTP/2: the client side's list of closed streams */
+    struct xchg *next_spare;    /* the worker's spare exchanges (xchg.c) */
     bool pending;               /* on the client side's list of news */
     bool closed;                /* HTTP/2: the stream is closed, x is freed soon */
     enum xchg_proto proto;

@@ -34,20 +34,87 @@ static bool ws_opened(const struct xchg *x)
 /* Pseudo-header fields stored beside the regular ones. */
 #define NUM_PSEUDO 6
 
+/* Spare exchanges: a worker keeps freed exchanges with the first storage
+ * of their request and response field lists (~2.3 KB each), so a request
+ * allocates neither; xchg_spares_trim frees those beyond XCHG_SPARE_FLOOR that
+ * no request took since its last call. Under AddressSanitizer none are
+ * kept: a use after free must stay visible. */
+#ifdef __SANITIZE_ADDRESS__
+#define KEEP_SPARES false
+#else
+#define KEEP_SPARES true
+#endif
+#define SPARE_MAX 8192
+
+/* An exchange from w's spares (zeroed, field storage kept), or NULL. */
+static struct xchg *spare_take(struct worker *w)
+{
+    struct xchg *x = w->spare_xchg;
+    if (!x)
+        return NULL;
+    w->spare_xchg = x->next_spare;
+    if (--w->num_spare_xchg < w->low_spare_xchg)
+        w->low_spare_xchg = w->num_spare_xchg;
+    struct hdrs req = x->req, resp = x->resp;
+    memset(x, 0, sizeof(*x));
+    x->req = req;
+    x->resp = resp;
+    return x;
+}
+
+static void spare_free(struct xchg *x)
+{
+    hdrs_cleanup(&x->req);
+    hdrs_cleanup(&x->resp);
+    free(x);
+}
+
+bool xchg_spares_trim(struct worker *w)
+{
+    size_t idle = w->low_spare_xchg < w->num_spare_xchg ? w->low_spare_xchg : w->num_spare_xchg;
+    for (; idle > XCHG_SPARE_FLOOR; idle--) {
+        struct xchg *x = w->spare_xchg;
+        w->spare_xchg = x->next_spare;
+        w->num_spare_xchg--;
+        spare_free(x);
+    }
+    w->low_spare_xchg = w->num_spare_xchg;
+    return w->num_spare_xchg > XCHG_SPARE_FLOOR;
+}
+
+void xchg_spares_free(struct worker *w)
+{
+    while (w->spare_xchg) {
+        struct xchg *x = w->spare_xchg;
+        w->spare_xchg = x->next_spare;
+        spare_free(x);
+    }
+    w->num_spare_xchg = w->low_spare_xchg = 0;
+}
+
 struct xchg *xchg_new(struct xchg_client *cl, int32_t stream_id, enum xchg_proto proto)
 {
     struct worker *w = cl->w;
     const struct config *cfg = w->cfg;
-    struct xchg *x = xcalloc(1, sizeof(*x));
+    struct xchg *x = spare_take(w);
+    if (x) {
+        hdrs_reinit(&x->req, cfg->request_header_field_buffer,
+                    cfg->max_request_header_fields + NUM_PSEUDO);
+        hdrs_reinit(&x->resp, cfg->response_header_field_buffer,
+                    cfg->max_response_header_fields);
+    } else {
+        x = xcalloc(1, sizeof(*x));
+        hdrs_init(&x->req, cfg->request_header_field_buffer,
+                  cfg->max_request_header_fields + NUM_PSEUDO);
+        hdrs_init(&x->resp, cfg->response_header_field_buffer,
+                  cfg->max_response_header_fields);
+    }
     x->gen = wrk_gen_pin_routes(w);
     x->cl = cl;
     x->w = w;
     x->proto = proto;
     x->stream_id = stream_id;
     x->start = ev_now(w->loop);
-    hdrs_init(&x->req, cfg->request_header_field_buffer,
-              cfg->max_request_header_fields + NUM_PSEUDO);
-    hdrs_init(&x->resp, cfg->response_header_field_buffer, cfg->max_response_header_fields);
     hdrs_init(&x->req_trailers, cfg->request_header_field_buffer, cfg->max_request_header_fields);
     hdrs_init(&x->resp_trailers, cfg->response_header_field_buffer,
               cfg->max_response_header_fields);
@@ -101,8 +168,6 @@ void xchg_free(struct xchg *x)
                            x->is_connect || ws_opened(x), now - x->start, x->head_sent_at > 0 ? x->head_sent_at - x->start : -1);
     }
     stats_stream_closed(w->stats);
-    hdrs_cleanup(&x->req);
-    hdrs_cleanup(&x->resp);
     hdrs_cleanup(&x->req_trailers);
     hdrs_cleanup(&x->resp_trailers);
     hdrs_cleanup(&x->interim);
@@ -110,7 +175,14 @@ void xchg_free(struct xchg *x)
     bufq_cleanup(&x->resp_body);
     free(x->location);
     wrk_gen_unpin_routes(w, x->gen);
-    free(x);
+    if (KEEP_SPARES && w->num_spare_xchg < SPARE_MAX && hdrs_storage_small(&x->req) &&
+        hdrs_storage_small(&x->resp)) {
+        x->next_spare = w->spare_xchg;
+        w->spare_xchg = x;
+        w->num_spare_xchg++;
+        return;
+    }
+    spare_free(x);
 }
 
 /* What the client saw: the head it was sent (a later failure only cuts
