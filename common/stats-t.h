@@ -230,9 +230,9 @@ enum {
       "Of those, the idle ones: HTTP/1.1 connections in the keep-alive pool, HTTP/2 sessions " \
       "with no stream.")                                                                      \
     X(BACKEND, GAUGE, queue_len, NONE, "h2gate_backend_queue_length",                         \
-      "Requests waiting for a free HTTP/2 stream of the member.")                             \
+      "Requests waiting for a free HTTP/2 stream or HTTP/1.1 connection of the member.")     \
     X(BACKEND, COUNTER, queue_overflows, NONE, "h2gate_backend_queue_overflows_total",        \
-      "Requests answered 503 by the HTTP/2 wait queue: full, or no stream free in time.")     \
+      "Requests answered 503 by a wait queue: full, or no stream or connection free in time.")\
     X(BACKEND, HISTOGRAM, duration, NONE, "h2gate_backend_request_duration_seconds",          \
       "Time from request head received to exchange finished, by member (no tunnels or "      \
       "WebSockets).")                                                                         \

@@ -81,7 +81,12 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       K_NUM, "<N>", 1, 65535, "8", backend_connections_per_host, ST_SIZE,                  \
       "Upper bound on the HTTP/2 sessions each worker opens to one\n"                     \
       "backend; past it, requests wait for a free stream (503 after\n"                    \
-      "--backend-connect-timeout). HTTP/1.1 backends are not limited.")                   \
+      "--backend-connect-timeout). HTTP/1.1: see the next option.")                       \
+    X(BACKEND_HTTP1_CONNECTIONS_PER_HOST, "Performance", "backend-http1-connections-per-host",\
+      0, K_NUM, "<N>", 0, 65535, "0", backend_http1_connections_per_host, ST_SIZE,          \
+      "Upper bound on the HTTP/1.1 connections each worker has open to\n"                 \
+      "one backend member; past it, requests wait in arrival order for\n"                 \
+      "one to finish (503 after --backend-connect-timeout). 0: no bound.")                \
     X(RLIMIT_NOFILE, "Performance", "rlimit-nofile", 0, K_NUM, "<N>", 0, UINT64_MAX, "0",  \
       rlimit_nofile, ST_U64,                                                               \
       "Set the open-file limit (RLIMIT_NOFILE) to N; 0 raises the\n"                      \

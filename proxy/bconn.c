@@ -58,6 +58,7 @@ static void to_grave(struct bconn *bc)
     ev_timer_stop(w->loop, &bc->timer);
     sock_close(&bc->sock, false);
     bc->state = BC_DEAD;
+    upool_h1_closed(w, bc->be);
     bc->next = w->bc_grave;
     w->bc_grave = bc;
 }
@@ -112,6 +113,7 @@ struct bconn *bconn_new(struct worker *w, const struct cfg_backend *be)
         free(bc);
         return NULL;
     }
+    upool_h1_opened(w, be);
     bufq_init(&bc->out, &w->pool);
     ev_timer_init(&bc->timer, on_bc_timer, w->cfg->backend_connect_timeout, 0.);
     bc->timer.data = bc;
@@ -308,10 +310,18 @@ static const struct upstream_ops bc_up_ops = {
     .abandon = up_abandon,
 };
 
-/* Keeps bc for the next exchange if the pool takes it. */
+/* Keeps bc for the next exchange: the oldest one waiting for a
+ * connection to its member, else the pool's if it takes it. */
 static void to_pool(struct bconn *bc)
 {
     struct worker *w = bc->w;
+    struct xchg *next = upool_h1_waiter(w, bc->be);
+    if (next) {
+        bc->state = BC_IDLE;
+        bc->read_paused = false;
+        bconn_attach(bc, next);
+        return;
+    }
     if (!upool_h1_put(bc)) {
         kill_conn(bc);
         return;
@@ -687,6 +697,8 @@ void bconn_reap(struct worker *w)
         free(bc);
         upool_unhold(w, slot); /* held since upool_connect */
     }
+    /* After the graves: what failed here is counted closed. */
+    upool_h1_dispatch(w);
 }
 
 static void __attribute__((constructor)) init_resp_settings(void)

@@ -12,6 +12,7 @@
 struct bconn;
 struct bsess;
 struct bstream;
+struct upool_h1wait;
 
 /* Per backend, per worker. */
 struct upool_backend {
@@ -21,6 +22,12 @@ struct upool_backend {
     size_t num_sessions;
     struct bstream *q_head, *q_tail;    /* exchanges waiting for an HTTP/2 stream */
     size_t q_len;
+    /* HTTP/1.1 connections open now (connecting, busy or idle), bounded
+     * by --backend-http1-connections-per-host, and the exchanges waiting
+     * for one, oldest first. */
+    size_t num_h1;
+    struct upool_h1wait *w_head, *w_tail;
+    size_t w_len;
     bool retired;                       /* no route of the current generation names it */
     uint64_t serial;                    /* the registry object this entry is for */
     uint32_t outstanding;               /* exchanges on it now (lb=least-outstanding, peak-ewma) */
@@ -39,6 +46,7 @@ struct upool {
     _Atomic uint32_t *holders;
     ev_timer queue_timer;       /* 503 for exchanges queued too long */
     size_t num_queued;
+    bool h1_dispatch;           /* a member with waiters lost a connection */
     struct bsess *dirty;        /* sessions to flush in the prepare pass */
     struct bsess *grave;        /* closed sessions, freed by bsess_reap() */
     uint64_t next_sess_id;

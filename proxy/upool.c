@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/container.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/stats.h"
@@ -20,6 +21,7 @@
 #include "proxy/lbewma.h"
 #include "proxy/sock.h"
 #include "proxy/tls.h"
+#include "proxy/upstream-t.h"
 #include "proxy/worker.h"
 #include "proxy/xchg.h"
 
@@ -37,6 +39,17 @@
 #define QUEUE_MAX 16384
 
 static void on_queue_timer(struct ev_loop *loop, ev_timer *t, int revents);
+
+/* An exchange waiting for an HTTP/1.1 connection to its member (the
+ * bound reached): its upstream meanwhile, so a client that goes away
+ * takes it out of the queue through the ordinary abandon. */
+struct upool_h1wait {
+    struct upstream up;
+    struct worker *w;
+    const struct cfg_backend *be;
+    struct upool_h1wait *next, *prev;
+    double queued_at;
+};
 
 static struct upool_backend *backend_of(struct worker *w, const struct cfg_backend *be)
 {
@@ -107,10 +120,12 @@ bool upool_slot_held(const struct worker *w, size_t slot)
  * and reused): nothing of that one may be left (registry.h's invariant). */
 static void fresh_slot(struct worker *w, struct upool_backend *bk, const struct cfg_backend *b)
 {
-    if (bk->serial && (bk->idle || bk->sessions || bk->q_len || bk->outstanding))
+    if (bk->serial &&
+        (bk->idle || bk->sessions || bk->q_len || bk->w_len || bk->num_h1 || bk->outstanding))
         log_error("backend slot %zu reused with connections or requests left: %zu idle, "
-                  "%zu sessions, %zu queued, %u outstanding",
-                  b->index, bk->num_idle, bk->num_sessions, bk->q_len, bk->outstanding);
+                  "%zu sessions, %zu queued, %zu HTTP/1.1 open, %zu waiting, %u outstanding",
+                  b->index, bk->num_idle, bk->num_sessions, bk->q_len, bk->num_h1, bk->w_len,
+                  bk->outstanding);
     *bk = (struct upool_backend){ .serial = b->serial };
     tls_upstream_forget(&w->tls_up, b->index);
 }
@@ -137,6 +152,7 @@ void upool_use(struct worker *w, size_t num_slots)
         bk->read_timeout = fmax(bk->read_timeout, b->read_timeout);
         bk->write_timeout = fmax(bk->write_timeout, b->write_timeout);
     }
+    p->h1_dispatch = true; /* the bound may have changed */
     for (size_t i = 0; i < p->num_be; i++) {
         if (used[i] && !p->be[i].read_timeout)
             p->be[i].read_timeout = cfg->backend_read_timeout;
@@ -165,6 +181,15 @@ void upool_cleanup(struct worker *w)
             if (bs->up.x)
                 xchg_unlink(bs->up.x);
             bstream_free(bs);
+        }
+    }
+    for (size_t i = 0; i < p->num_be; i++) {
+        while (p->be[i].w_head) {
+            struct upool_h1wait *wt = p->be[i].w_head;
+            p->be[i].w_head = wt->next;
+            if (wt->up.x)
+                xchg_unlink(wt->up.x);
+            free(wt);
         }
     }
     ev_timer_stop(w->loop, &p->queue_timer);
@@ -237,15 +262,154 @@ static int start_h2(struct worker *w, const struct cfg_backend *be, struct xchg 
     return 0;
 }
 
+/* ---- HTTP/1.1 wait queue ---- */
+
+static void h1w_pump(struct upstream *up)
+{
+    (void)up; /* the body waits in x->req_body, its credit not returned */
+}
+
+static void h1w_drained(struct upstream *up)
+{
+    (void)up;
+}
+
+static void h1w_remove(struct upool_h1wait *wt)
+{
+    struct worker *w = wt->w;
+    struct upool_backend *bk = backend_of(w, wt->be);
+    /* Doubly linked: a client cancelling one of thousands of waiters. */
+    if (wt->prev)
+        wt->prev->next = wt->next;
+    else
+        bk->w_head = wt->next;
+    if (wt->next)
+        wt->next->prev = wt->prev;
+    else
+        bk->w_tail = wt->prev;
+    bk->w_len--;
+    w->up.num_queued--;
+    stats_backend_queue(w->stats, (long)wt->be->index, false);
+}
+
+/* The client is gone (stream reset, connection closed) while x waited. */
+static void h1w_abandon(struct upstream *up)
+{
+    struct upool_h1wait *wt = container_of(up, struct upool_h1wait, up);
+    h1w_remove(wt);
+    free(wt);
+}
+
+static const struct upstream_ops h1w_ops = {
+    .pump = h1w_pump,
+    .drained = h1w_drained,
+    .abandon = h1w_abandon,
+};
+
+static void start_queue_timer(struct worker *w)
+{
+    struct upool *p = &w->up;
+    if (!ev_is_active(&p->queue_timer)) {
+        ev_timer_set(&p->queue_timer, w->cfg->backend_connect_timeout, 0.);
+        ev_timer_start(w->loop, &p->queue_timer);
+    }
+}
+
+/* x waits at the back of be's queue for an HTTP/1.1 connection, or is
+ * answered 503 when the queue is full. */
+static void h1_wait(struct worker *w, struct upool_backend *bk, const struct cfg_backend *be,
+                    struct xchg *x)
+{
+    if (bk->w_len >= QUEUE_MAX) {
+        stats_backend_queue_overflow(w->stats, (long)be->index);
+        xchg_fail(x, 503, "HTTP/1.1 backend queue full");
+        return;
+    }
+    struct upool_h1wait *wt = xcalloc(1, sizeof(*wt));
+    wt->up.ops = &h1w_ops;
+    wt->w = w;
+    wt->be = be;
+    wt->queued_at = ev_now(w->loop);
+    wt->prev = bk->w_tail;
+    if (bk->w_tail)
+        bk->w_tail->next = wt;
+    else
+        bk->w_head = wt;
+    bk->w_tail = wt;
+    bk->w_len++;
+    w->up.num_queued++;
+    stats_backend_queue(w->stats, (long)be->index, true);
+    xchg_link(x, &wt->up);
+    start_queue_timer(w);
+}
+
+/* Takes bk's oldest waiter out of the queue: its exchange, unlinked. */
+static struct xchg *h1_pop(struct upool_backend *bk)
+{
+    struct upool_h1wait *wt = bk->w_head;
+    struct xchg *x = wt->up.x;
+    h1w_remove(wt);
+    xchg_unlink(x);
+    free(wt);
+    return x;
+}
+
+struct xchg *upool_h1_waiter(struct worker *w, const struct cfg_backend *be)
+{
+    struct upool_backend *bk = backend_of(w, be);
+    return bk->w_head ? h1_pop(bk) : NULL;
+}
+
+void upool_h1_opened(struct worker *w, const struct cfg_backend *be)
+{
+    backend_of(w, be)->num_h1++;
+}
+
+void upool_h1_closed(struct worker *w, const struct cfg_backend *be)
+{
+    if (be->index >= w->up.num_be)
+        return; /* upool_cleanup ran: the worker is exiting */
+    struct upool_backend *bk = backend_of(w, be);
+    bk->num_h1--;
+    if (bk->w_len)
+        w->up.h1_dispatch = true;
+}
+
+void upool_h1_dispatch(struct worker *w)
+{
+    struct upool *p = &w->up;
+    if (!p->h1_dispatch)
+        return;
+    p->h1_dispatch = false;
+    for (size_t i = 0; i < p->num_be; i++) {
+        struct upool_backend *bk = &p->be[i];
+        size_t bound = w->cfg->backend_http1_connections_per_host;
+        while (bk->w_head && (!bound || bk->num_h1 < bound)) {
+            const struct cfg_backend *be = bk->w_head->be;
+            struct xchg *x = h1_pop(bk);
+            struct bconn *bc = bk->idle ? idle_pop(bk) : bconn_new(w, be);
+            if (bc)
+                bconn_attach(bc, x);
+            else
+                upool_failed(x, be, 502, "cannot connect to the backend", UPOOL_RETRY_NEXT);
+        }
+    }
+}
+
 /* Starts x on an HTTP/1.1 connection to be: a kept-alive one unless fresh,
  * else a new one. Returns 0, or H2G_ERR_REFUSED when no connection could
  * be started. */
 static int start_h1(struct worker *w, const struct cfg_backend *be, struct xchg *x, bool fresh)
 {
     struct upool_backend *bk = backend_of(w, be);
+    size_t bound = w->cfg->backend_http1_connections_per_host;
     struct bconn *bc = NULL;
     if (!fresh && bk->idle) {
         bc = idle_pop(bk);
+    } else if (bound && (bk->num_h1 >= bound || (!fresh && bk->w_len))) {
+        /* At the bound, or others wait already (arrival order). */
+        h1_wait(w, bk, be, x);
+        return 0;
     } else {
         bc = bconn_new(w, be);
         if (!bc)
@@ -529,10 +693,7 @@ void upool_h2_enqueue(struct worker *w, struct bstream *bs)
     bk->q_len++;
     p->num_queued++;
     stats_backend_queue(w->stats, (long)bs->be->index, true);
-    if (!ev_is_active(&p->queue_timer)) {
-        ev_timer_set(&p->queue_timer, w->cfg->backend_connect_timeout, 0.);
-        ev_timer_start(w->loop, &p->queue_timer);
-    }
+    start_queue_timer(w);
 }
 
 static struct bstream *dequeue_head(struct worker *w, struct upool_backend *bk)
@@ -624,6 +785,13 @@ static void on_queue_timer(struct ev_loop *loop, ev_timer *t, int revents)
         }
         if (bk->q_head)
             next = fmin(next, bk->q_head->queued_at + timeout);
+        while (bk->w_head && bk->w_head->queued_at + timeout <= now) {
+            struct xchg *x = h1_pop(bk);
+            stats_backend_queue_overflow(w->stats, (long)i);
+            xchg_fail(x, 503, "no HTTP/1.1 backend connection free in time");
+        }
+        if (bk->w_head)
+            next = fmin(next, bk->w_head->queued_at + timeout);
     }
     if (next < INFINITY) {
         ev_timer_set(t, next - now > 0.001 ? next - now : 0.001, 0.);

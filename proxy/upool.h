@@ -2,7 +2,9 @@
  * Per worker, it picks the route's member (round-robin, the next member
  * when one cannot be reached), keeps HTTP/1.1 keep-alive connections,
  * places exchanges on HTTP/2 sessions (opening new ones up to
- * --backend-connections-per-host, queueing beyond), and retries streams a
+ * --backend-connections-per-host, queueing beyond), bounds HTTP/1.1
+ * connections (--backend-http1-connections-per-host, exchanges waiting
+ * in arrival order beyond), and retries streams a
  * backend refused, replaying their request body. Health checks and DNS
  * re-resolution belong here too. */
 #ifndef H2G_PROXY_UPOOL_H
@@ -105,6 +107,22 @@ void upool_connect_done(struct worker *w, const struct cfg_backend *be, int err,
  * took it (then bconn parks it), false when bc should close (shutting
  * down, the pool is at its cap, or a reload removed the backend). */
 bool upool_h1_put(struct bconn *bc);
+
+/* A connection to be was opened (bconn_new) / is closed or handed over
+ * (its bconn is dead): counted against --backend-http1-connections-per-host.
+ * A close lets a waiting exchange have a new connection, in the next
+ * upool_h1_dispatch. */
+void upool_h1_opened(struct worker *w, const struct cfg_backend *be);
+void upool_h1_closed(struct worker *w, const struct cfg_backend *be);
+/* The oldest exchange waiting for a connection to be, taken out of the
+ * wait queue (no upstream now), or NULL when none waits. A connection
+ * that finished its exchange and may be kept serves it before it goes
+ * back to the pool. */
+struct xchg *upool_h1_waiter(struct worker *w, const struct cfg_backend *be);
+/* Prepare pass (after the connections closed in this loop pass are
+ * dead): waiting exchanges get new connections where the bound leaves
+ * room. */
+void upool_h1_dispatch(struct worker *w);
 
 /* be's read and write timeouts: its -b's read-timeout= and
  * write-timeout=, else --backend-read-timeout and --backend-write-timeout. */

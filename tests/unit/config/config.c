@@ -57,6 +57,7 @@ static void test_defaults(void **state)
     assert_true(cfg.backend_write_timeout == 30.);
     assert_true(cfg.backend_keep_alive_timeout == 2.);
     assert_int_equal(cfg.backend_connections_per_host, 8);
+    assert_int_equal(cfg.backend_http1_connections_per_host, 0);
     assert_false(cfg.no_via);
     assert_false(cfg.no_http2_websocket);
     assert_int_equal(cfg.padding, 0);
@@ -99,6 +100,7 @@ static void test_every_option_long_form(void **state)
             "--frontend-keep-alive-timeout=7s", "--backend-connect-timeout=500ms",
             "--backend-read-timeout=2m", "--backend-write-timeout=1h",
             "--backend-keep-alive-timeout=1.5", "--backend-connections-per-host=16", "--no-via",
+            "--backend-http1-connections-per-host=4",
             "--add-x-forwarded-for", "--strip-incoming-x-forwarded-for",
             "--request-header-field-buffer=32K", "--max-request-header-fields=50",
             "--response-header-field-buffer=128k", "--max-response-header-fields=60",
@@ -119,6 +121,7 @@ static void test_every_option_long_form(void **state)
     assert_true(cfg.backend_write_timeout == 3600.);
     assert_true(cfg.backend_keep_alive_timeout == 1.5);
     assert_int_equal(cfg.backend_connections_per_host, 16);
+    assert_int_equal(cfg.backend_http1_connections_per_host, 4);
     assert_true(cfg.no_via);
     assert_true(cfg.no_http2_websocket);
     assert_true(cfg.add_x_forwarded_for);
@@ -558,6 +561,7 @@ static void test_help_lists_every_option_with_default(void **state)
         { "-b, --backend=", "Default: 127.0.0.1,80" },
         { "-n, --workers=", "Default: usable CPUs" },
         { "--backend-connections-per-host=", "Default: 8" },
+        { "--backend-http1-connections-per-host=", "Default: 0" },
         { "--rlimit-nofile=", "Default: 0" },
         { "--frontend-read-timeout=", "Default: 1m" },
         { "--frontend-write-timeout=", "Default: 30s" },
@@ -955,7 +959,9 @@ static void test_help_backend_h2_tls_options(void **state)
         if (!strstr(out, flags[i]))
             fail_msg("--help lacks %s", flags[i]);
     }
-    assert_non_null(strstr(out, "HTTP/1.1 backends are not limited"));
+    /* HTTP/1.1 connections have their own bound, named in the HTTP/2 one's text. */
+    assert_non_null(strstr(out, "HTTP/1.1: see the next option"));
+    assert_non_null(strstr(out, "Upper bound on the HTTP/1.1 connections each worker"));
     free(out);
 }
 
