@@ -9,6 +9,7 @@ until the test releases them, so every "this one waits" is a state the
 test waits for (the queue gauge of /metrics), never a sleep."""
 
 import socket
+import subprocess
 import threading
 import time
 
@@ -16,7 +17,8 @@ import pytest
 
 from conftest import IS_NGHTTPX, free_port
 from obs_lib import gate_with_admin, scrape
-from testlib import HOST, H1Conn, H2Client, h2load
+from testlib import (H2LOAD_TIMEOUT, HOST, H1Conn, H2Client, H2loadResult, h2load,
+                     h2load_argv)
 
 pytestmark = pytest.mark.skipif(IS_NGHTTPX, reason="h2gate's own option")
 
@@ -329,3 +331,30 @@ def test_unbounded_by_default(procs, backend):
         rs = c.wait_streams(sids, timeout=WAIT)
     assert [r.status for r in rs] == [200] * 6
     assert backend.max_open == 6
+
+
+def test_queue_full_503(procs, backend):
+    """16,384 wait per member and worker (QUEUE_MAX in upool.c); the
+    requests past them are answered 503 at once, the rest served once the
+    connection is free."""
+    waiting, extra = 16384, 100
+    n = 1 + waiting + extra
+    g = gate_with_admin(procs, [backend.spec()],
+                        extra=bound(1, "--backend-connect-timeout=300s"))
+    url = "http://%s:%d/block/all" % (HOST, g.port)
+    p = subprocess.Popen(h2load_argv(url, n, 165, 100), stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_queued(g, waiting)
+        backend.wait_seen("/block/all")
+        assert scrape(g.admin_port).get("h2gate_backend_queue_overflows_total") == extra
+        backend.release("all")
+        out, err = p.communicate(timeout=H2LOAD_TIMEOUT)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    r = H2loadResult(out.decode(errors="replace"), err.decode(errors="replace"))
+    assert r.codes["2xx"] == 1 + waiting and r.codes["5xx"] == extra, r.output
+    assert backend.accepted == 1 and len(backend.seen) == 1 + waiting
+    assert queued(g) == 0
