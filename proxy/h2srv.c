@@ -17,6 +17,7 @@
 #include "proxy/h2mem.h"
 #include "proxy/h2prio.h"
 #include "proxy/h2push.h"
+#include "proxy/h2win.h"
 #include "proxy/hdrs.h"
 #include "proxy/worker.h"
 #include "proxy/xchg.h"
@@ -244,6 +245,11 @@ static int on_h2_data_chunk(nghttp2_session *s, uint8_t flags, int32_t stream_id
     }
     bufq_append(&x->req_body, data, len);
     x->req_unconsumed += len;
+    /* A pipe's bytes are bounded by its stream window alone: its
+     * connection credit goes back now, so that a stalled target holds
+     * its own stream, not the connection (h2win.h). */
+    if (is_pipe(x))
+        nghttp2_session_consume_connection(s, len);
     x->in_at = ev_now(cconn_of(x)->w->loop);
     xchg_req_progress(x);
     return 0;
@@ -636,7 +642,7 @@ static void reap_closed(struct cconn *cc)
     while (h->closed) {
         struct xchg *x = h->closed;
         h->closed = x->next_closed;
-        if (x->req_unconsumed)
+        if (x->req_unconsumed && !is_pipe(x))
             nghttp2_session_consume_connection(h->session, x->req_unconsumed);
         cconn_xchg_free(cc, x);
     }
@@ -840,8 +846,14 @@ static void h2_cleanup(struct cconn *cc)
 static void xc_consumed(struct xchg *x, size_t n)
 {
     struct cconn *cc = cconn_of(x);
-    nghttp2_session_consume(cc->p.h2.session, x->stream_id, n);
     x->req_unconsumed -= n;
+    if (is_pipe(x)) {
+        /* Its connection credit went back on arrival. */
+        nghttp2_session_consume_stream(cc->p.h2.session, x->stream_id, n);
+        h2win_consumed(cc, x, n);
+    } else {
+        nghttp2_session_consume(cc->p.h2.session, x->stream_id, n);
+    }
     x->in_at = ev_now(cc->w->loop);
     cconn_deadline(cc, cc->w->cfg->stream_read_timeout);
     cconn_mark(cc);

@@ -200,6 +200,11 @@ struct xchg {
      * resp_body without any being sent since (0: none waiting). */
     double in_at;
     double out_wait_since;
+    /* HTTP/2 client, pipe streams (h2win.c): stream credit returned since
+     * h2_win_since (0: none yet), and how much the window has grown. */
+    size_t h2_win_used;
+    double h2_win_since;
+    size_t h2_win_grown;
     /* HTTP/2 client: the stream's RFC 9218 priority as nghttp2 schedules
      * it (h2prio.c): the client's signals, then the backend's amendment;
      * prio_fixed once the backend's is applied (client signals ignored). */

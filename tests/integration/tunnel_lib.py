@@ -31,7 +31,9 @@ class TargetServer:
     handler(server, conn) in its own thread. .accepted counts connections
     taken; .results collects what handlers report."""
 
-    def __init__(self, handler, v6=False, backlog=128):
+    def __init__(self, handler, v6=False, backlog=128, rcvbuf=None):
+        """rcvbuf: SO_RCVBUF of the listening sockets, which accepted
+        connections inherit (a target that holds little in its kernel)."""
         self.handler = handler
         self.stopping = threading.Event()
         self.lock = threading.Lock()
@@ -62,6 +64,8 @@ class TargetServer:
         self.port = port
         self.socks = socks
         for s in socks:
+            if rcvbuf:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
             s.listen(backlog)
             s.settimeout(0.2)
             t = threading.Thread(target=self._accept_loop, args=(s,),
