@@ -275,6 +275,8 @@ static int on_h2_stream_close(nghttp2_session *s, int32_t stream_id, uint32_t er
                  nghttp2_http2_strerror(error_code));
     nghttp2_session_set_stream_user_data(s, stream_id, NULL);
     h2push_closed(cc, x, error_code);
+    if (is_pipe(x) && error_code != NGHTTP2_NO_ERROR)
+        bufq_cleanup(&x->req_body); /* reset: not for the target any more */
     if (stream_waits(x)) {
         /* The read timeout did not run while it waited: it starts over. */
         cc->p.h2.wait_ended = ev_now(cc->w->loop);
@@ -635,13 +637,27 @@ static bool h2_eof(struct cconn *cc)
     return true;
 }
 
+/* A pipe whose stream ended cleanly both ways while its upstream still
+ * has the client's last bytes to write (a slow target, a window's worth
+ * of them): it stays until they are written (each write marks cc, see
+ * xc_consumed) and the FIN has followed, or its upstream fails. */
+static bool pipe_flushing(const struct xchg *x)
+{
+    return is_pipe(x) && x->up && !x->error_status && bufq_len(&x->req_body) > 0;
+}
+
 /* Frees the exchanges of streams nghttp2 has closed. */
 static void reap_closed(struct cconn *cc)
 {
     struct h2srv *h = &cc->p.h2;
-    while (h->closed) {
-        struct xchg *x = h->closed;
-        h->closed = x->next_closed;
+    struct xchg **pp = &h->closed;
+    while (*pp) {
+        struct xchg *x = *pp;
+        if (pipe_flushing(x)) {
+            pp = &x->next_closed;
+            continue;
+        }
+        *pp = x->next_closed;
         if (x->req_unconsumed && !is_pipe(x))
             nghttp2_session_consume_connection(h->session, x->req_unconsumed);
         cconn_xchg_free(cc, x);

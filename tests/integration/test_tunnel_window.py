@@ -11,6 +11,8 @@ bytes that arrive; waits are bounded polls for a state.
 """
 
 import collections
+import hashlib
+import socket
 import time
 
 import h2.events
@@ -183,3 +185,44 @@ def test_window_stops_for_a_target_that_reads_nothing(procs, target):
         assert total > 400 * 1024
         assert c.credit(stuck) == 0
         c.reset(stuck)
+
+
+def fin_first_slow_reader_handler(srv, c):
+    """Half-closes at once (h2gate ends the client's stream), then reads
+    slowly, 64 KiB every 5 ms, to EOF; reports (bytes, sha256)."""
+    c.shutdown(socket.SHUT_WR)
+    h = hashlib.sha256()
+    got = 0
+    while True:
+        data = srv.recv(c, 65536)
+        if not data:
+            break
+        h.update(data)
+        got += len(data)
+        time.sleep(0.005)
+    srv.report((got, h.hexdigest()))
+    c.close()
+
+
+def test_last_bytes_reach_a_slow_target_after_both_ends(procs, target):
+    """The target half-closes first, then reads slowly through a small
+    socket buffer: when the client's END_STREAM closes the stream, h2gate
+    still holds bytes for the target; they are written, then the FIN, and
+    the target gets exactly what was sent (the exchange was once freed
+    with them, cutting the upload short)."""
+    srv = target(fin_first_slow_reader_handler, rcvbuf=16 * 1024)
+    g = procs.gate((), extra=["--connect-allow=127.0.0.1:%d" % srv.port],
+                   tls=False)
+    # More than the kernel holds on h2gate's side (its autotuned send
+    # buffer), so the backlog is h2gate's own when the stream closes.
+    blob = random_bytes(kernel_max("tcp_wmem") + 8 * MIB)
+    with WindowTunnel(g.port, timeout=60) as c:
+        sid = c.open_wait(addr(srv.port))
+        st = c.streams[sid]
+        assert st.status == 200, st
+        c.send_all({sid: blob}, end_stream=True, until=lambda: st.done,
+                   timeout=120)
+        assert st.ended and st.reset is None, st
+        got, digest = srv.wait_results(1, timeout=120)[0]
+    assert got == len(blob)
+    assert digest == sha(blob)
