@@ -301,8 +301,9 @@ static void on_readable(struct sock *s)
         return;
     }
     cc->last_read = ev_now(w->loop);
+    size_t want = cc->proto == CC_H2 ? WRK_SCRATCH_SIZE : BUF_RECORD_SIZE;
     for (int i = 0; i < READ_BATCH && !cc->read_paused && !cc->dead && !cc->closing; i++) {
-        ssize_t n = sock_read(s, w->scratch, BUF_RECORD_SIZE);
+        ssize_t n = sock_read(s, w->scratch, want);
         if (n == 0)
             break;
         if (n < 0) {
@@ -317,7 +318,7 @@ static void on_readable(struct sock *s)
             cc->ops->recv(cc, w->scratch, (size_t)n);
         else
             sniff(cc, w->scratch, (size_t)n);
-        if ((size_t)n < BUF_RECORD_SIZE && !s->ssl)
+        if ((size_t)n < want && !s->ssl)
             break;
     }
     if (cc->dead)

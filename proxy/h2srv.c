@@ -245,13 +245,19 @@ static int on_h2_data_chunk(nghttp2_session *s, uint8_t flags, int32_t stream_id
     }
     bufq_append(&x->req_body, data, len);
     x->req_unconsumed += len;
+    x->in_at = ev_now(cconn_of(x)->w->loop);
+    if (!is_pipe(x)) {
+        xchg_req_progress(x);
+        return 0;
+    }
     /* A pipe's bytes are bounded by its stream window alone: its
      * connection credit goes back now, so that a stalled target holds
      * its own stream, not the connection (h2win.h). */
-    if (is_pipe(x))
-        nghttp2_session_consume_connection(s, len);
-    x->in_at = ev_now(cconn_of(x)->w->loop);
-    xchg_req_progress(x);
+    nghttp2_session_consume_connection(s, len);
+    /* The upstream takes what a whole read batch brought in one write,
+     * in the flush pass (h2_news), not one write per DATA frame. */
+    x->req_due = true;
+    cconn_wake(x);
     return 0;
 }
 
@@ -438,6 +444,13 @@ static void h2_news(struct cconn *cc, struct xchg *x)
 {
     if (x->closed)
         return; /* the stream is gone; freed in this flush pass */
+    if (x->req_due) {
+        /* A pipe's bytes from this loop pass's reads (on_h2_data_chunk). */
+        x->req_due = false;
+        xchg_req_progress(x);
+        if (x->closed)
+            return;
+    }
     if (!xchg_head_sent(x) && x->interim_status && !x->error_status) {
         /* A backend's 1xx (RFC 9110 §15.2), before the final head. */
         struct xlate_nv nv;

@@ -11,16 +11,22 @@
 #include "proxy/xchg.h"
 
 /* The client socket's smoothed RTT in seconds (TCP_INFO), at least
- * H2WIN_RTT_FLOOR. Asked once per half window at most, and only when
- * the floor alone does not settle the question. */
-static double client_rtt(struct cconn *cc)
+ * H2WIN_RTT_FLOOR. Asked only when the floor alone does not settle the
+ * question, and read again at most every H2WIN_RTT_REFRESH per stream (a
+ * stream whose window stopped growing would ask at every half window). */
+static double client_rtt(struct cconn *cc, struct xchg *x, double now)
 {
+    if (x->h2_rtt_at > 0 && now - x->h2_rtt_at < H2WIN_RTT_REFRESH)
+        return x->h2_rtt;
     struct tcp_info ti;
     socklen_t len = sizeof(ti);
-    if (getsockopt(cc->sock.fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
-        return H2WIN_RTT_FLOOR;
-    double rtt = ti.tcpi_rtt / 1e6;
-    return rtt > H2WIN_RTT_FLOOR ? rtt : H2WIN_RTT_FLOOR;
+    double rtt = H2WIN_RTT_FLOOR;
+    if (getsockopt(cc->sock.fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
+        ti.tcpi_rtt / 1e6 > rtt)
+        rtt = ti.tcpi_rtt / 1e6;
+    x->h2_rtt = rtt;
+    x->h2_rtt_at = now;
+    return rtt;
 }
 
 /* The growth of cc's open pipe streams, in all. A walk of the streams,
@@ -71,7 +77,7 @@ void h2win_consumed(struct cconn *cc, struct xchg *x, size_t n)
         return;
     /* Half the window in under two round trips: the client had more to
      * send than the window let through. */
-    if (took >= 2 * H2WIN_RTT_FLOOR && took >= 2 * client_rtt(cc))
+    if (took >= 2 * H2WIN_RTT_FLOOR && took >= 2 * client_rtt(cc, x, now))
         return;
     size_t growth = conn_growth(cc);
     if (growth + (size_t)win > H2WIN_CONN_GROWTH_MAX)

@@ -34,6 +34,8 @@
 /* Seconds: round trips shorter than this count as this long (loopback
  * and LAN RTTs are below what one loop pass of either side takes). */
 #define H2WIN_RTT_FLOOR 0.001
+/* Seconds a stream keeps the client's RTT it read (TCP_INFO). */
+#define H2WIN_RTT_REFRESH 1.0
 
 struct cconn;
 struct xchg;
