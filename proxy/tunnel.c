@@ -479,10 +479,12 @@ static void on_target_readable(struct sock *s)
         return;
     }
     for (int i = 0; i < READ_BATCH && t->state == TUN_OPEN && !t->read_paused; i++) {
-        size_t avail;
-        char *dst = bufq_reserve(&x->resp_body, &avail);
-        ssize_t n = sock_read(s, dst, avail);
-        bufq_commit(&x->resp_body, n > 0 ? (size_t)n : 0);
+        /* Up to four blocks (64 KiB) per readv(2), straight into them. */
+        struct bufq_resv resv;
+        struct iovec iov[4];
+        int niov = bufq_reserve_iov(&x->resp_body, &resv, iov, 4);
+        ssize_t n = sock_readv(s, iov, niov);
+        bufq_commit_iov(&x->resp_body, &resv, n > 0 ? (size_t)n : 0);
         if (n == 0)
             return;
         if (n < 0 && n != H2G_ERR_EOF) {
