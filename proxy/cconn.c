@@ -627,6 +627,15 @@ static void cconn_free(struct cconn *cc)
     struct worker *w = cc->w;
     if (cc->ops)
         cc->ops->cleanup(cc);
+    if (cc->dirty) {
+        /* Marked again during its last flush pass (an upstream's write
+         * returned credit) and closed in the same pass: off the list. */
+        struct cconn **pp = &w->dirty;
+        while (*pp != cc)
+            pp = &(*pp)->next_dirty;
+        *pp = cc->next_dirty;
+        cc->dirty = false;
+    }
     sock_close(&cc->sock, true);
     if (cc->xc.facts.stats_proto >= 0)
         stats_conn_closed(w->stats, (enum stats_proto)cc->xc.facts.stats_proto);
