@@ -204,12 +204,16 @@ def fin_first_slow_reader_handler(srv, c):
     c.close()
 
 
-def test_last_bytes_reach_a_slow_target_after_both_ends(procs, target):
+@pytest.mark.parametrize("client_closes", [False, True],
+                         ids=["stream-done", "client-closes"])
+def test_last_bytes_reach_a_slow_target_after_both_ends(procs, target,
+                                                         client_closes):
     """The target half-closes first, then reads slowly through a small
     socket buffer: when the client's END_STREAM closes the stream, h2gate
     still holds bytes for the target; they are written, then the FIN, and
-    the target gets exactly what was sent (the exchange was once freed
-    with them, cutting the upload short)."""
+    the target gets exactly what was sent, also when the client closes
+    its connection right after its END_STREAM (client-closes). Once the
+    exchange was freed with them, cutting the upload short."""
     srv = target(fin_first_slow_reader_handler, rcvbuf=16 * 1024)
     g = procs.gate((), extra=["--connect-allow=127.0.0.1:%d" % srv.port],
                    tls=False)
@@ -220,9 +224,15 @@ def test_last_bytes_reach_a_slow_target_after_both_ends(procs, target):
         sid = c.open_wait(addr(srv.port))
         st = c.streams[sid]
         assert st.status == 200, st
-        c.send_all({sid: blob}, end_stream=True, until=lambda: st.done,
-                   timeout=120)
-        assert st.ended and st.reset is None, st
-        got, digest = srv.wait_results(1, timeout=120)[0]
+        if client_closes:
+            c.send_all({sid: blob}, end_stream=True, timeout=120)
+            deadline = time.monotonic() + 60
+            while c.outbuf:
+                c.pump_once(deadline)
+        else:
+            c.send_all({sid: blob}, end_stream=True, until=lambda: st.done,
+                       timeout=120)
+            assert st.ended and st.reset is None, st
+    got, digest = srv.wait_results(1, timeout=120)[0]
     assert got == len(blob)
     assert digest == sha(blob)
