@@ -136,6 +136,45 @@ void bufq_commit_at(struct bufq *q, const char *at, size_t n)
     bufq_commit(q, n);
 }
 
+int bufq_reserve_iov(struct bufq *q, struct bufq_resv *r, struct iovec *iov, int max_iov)
+{
+    size_t avail;
+    iov[0].iov_base = bufq_reserve(q, &avail);
+    iov[0].iov_len = avail;
+    int n = 1;
+    r->num = 0;
+    while (n < max_iov && r->num < BUFQ_RESV_BLOCKS) {
+        struct buf_block *b = buf_block_get(q->pool);
+        r->blocks[r->num++] = b;
+        iov[n].iov_base = b->data + b->end;
+        iov[n].iov_len = BUF_BLOCK_CAP - b->end;
+        n++;
+    }
+    return n;
+}
+
+void bufq_commit_iov(struct bufq *q, struct bufq_resv *r, size_t n)
+{
+    size_t room = BUF_BLOCK_CAP - q->tail->end;
+    size_t first = n < room ? n : room;
+    bufq_commit(q, first); /* n == 0 may drop the tail: nothing follows then */
+    n -= first;
+    for (int i = 0; i < r->num; i++) {
+        struct buf_block *b = r->blocks[i];
+        if (n == 0) {
+            buf_block_put(q->pool, b);
+            continue;
+        }
+        size_t c = n < BUF_BLOCK_CAP - b->end ? n : BUF_BLOCK_CAP - b->end;
+        b->end += c;
+        n -= c;
+        q->len += c;
+        q->tail->next = b;
+        q->tail = b;
+    }
+    r->num = 0;
+}
+
 void bufq_append_slow(struct bufq *q, const void *data, size_t len)
 {
     const char *p = data;

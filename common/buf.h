@@ -65,6 +65,24 @@ void bufq_commit(struct bufq *q, size_t n);
  * at + n is left as it was, so a parser may go on reading it. */
 void bufq_commit_at(struct bufq *q, const char *at, size_t n);
 
+/* Fresh blocks set aside by bufq_reserve_iov until bufq_commit_iov. */
+#define BUFQ_RESV_BLOCKS 4
+struct bufq_resv {
+    struct buf_block *blocks[BUFQ_RESV_BLOCKS];
+    int num;
+};
+
+/* Room at the tail for one readv(2): iov[0] is the tail block's free room
+ * (as bufq_reserve gives it), then up to max_iov - 1 (at most
+ * BUFQ_RESV_BLOCKS) fresh blocks, held in r, not yet in the queue.
+ * Returns the number of iovecs filled (>= 1). Must be followed by
+ * bufq_commit_iov(q, r, n) before any other change to q. */
+int bufq_reserve_iov(struct bufq *q, struct bufq_resv *r, struct iovec *iov, int max_iov);
+/* Commits the first n bytes written into the regions of the last
+ * bufq_reserve_iov, in order: the fresh blocks that got bytes join the
+ * queue, the others go back to the pool. */
+void bufq_commit_iov(struct bufq *q, struct bufq_resv *r, size_t n);
+
 /* Fills up to max iovecs with the queue's leading bytes; returns how many. */
 int bufq_peek_iov(const struct bufq *q, struct iovec *iov, int max);
 /* Copies up to len leading bytes into dst without removing them; returns

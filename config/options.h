@@ -186,12 +186,14 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
     X(FRONTEND_HTTP2_WINDOW_SIZE, "HTTP/2", "frontend-http2-window-size", 0, K_SIZE,       \
       "<SIZE>", 0, I31, "65535", frontend_http2_window_size, ST_I32,                       \
       "Initial per-stream flow-control window for clients (at most\n"                     \
-      "2147483647).")                                                                      \
+      "2147483647). A tunnel's window grows from it while its target\n"                   \
+      "keeps up, to at most 16 MiB.")                                                      \
     X(FRONTEND_HTTP2_CONNECTION_WINDOW_SIZE, "HTTP/2",                                     \
       "frontend-http2-connection-window-size", 0, K_SIZE, "<SIZE>", 65535, I31, "65535",   \
       frontend_http2_connection_window_size, ST_I32,                                       \
       "Per-connection flow-control window for clients\n"                                  \
-      "(65535-2147483647).")                                                               \
+      "(65535-2147483647). It grows as its tunnels' windows grow\n"                      \
+      "(at most 64 MiB more).")                                                            \
     X(FRONTEND_HTTP2_GLITCH_BUDGET, "HTTP/2", "frontend-http2-glitch-budget", 0, K_NUM,    \
       "<N>", 0, 1000000, "1000", frontend_http2_glitch_budget, ST_SIZE,                    \
       "Glitches one client HTTP/2 connection may commit in a burst:\n"                    \

@@ -301,8 +301,9 @@ static void on_readable(struct sock *s)
         return;
     }
     cc->last_read = ev_now(w->loop);
+    size_t want = cc->proto == CC_H2 ? WRK_SCRATCH_SIZE : BUF_RECORD_SIZE;
     for (int i = 0; i < READ_BATCH && !cc->read_paused && !cc->dead && !cc->closing; i++) {
-        ssize_t n = sock_read(s, w->scratch, BUF_RECORD_SIZE);
+        ssize_t n = sock_read(s, w->scratch, want);
         if (n == 0)
             break;
         if (n < 0) {
@@ -317,7 +318,7 @@ static void on_readable(struct sock *s)
             cc->ops->recv(cc, w->scratch, (size_t)n);
         else
             sniff(cc, w->scratch, (size_t)n);
-        if ((size_t)n < BUF_RECORD_SIZE && !s->ssl)
+        if ((size_t)n < want && !s->ssl)
             break;
     }
     if (cc->dead)
@@ -626,6 +627,15 @@ static void cconn_free(struct cconn *cc)
     struct worker *w = cc->w;
     if (cc->ops)
         cc->ops->cleanup(cc);
+    if (cc->dirty) {
+        /* Marked again during its last flush pass (an upstream's write
+         * returned credit) and closed in the same pass: off the list. */
+        struct cconn **pp = &w->dirty;
+        while (*pp != cc)
+            pp = &(*pp)->next_dirty;
+        *pp = cc->next_dirty;
+        cc->dirty = false;
+    }
     sock_close(&cc->sock, true);
     if (cc->xc.facts.stats_proto >= 0)
         stats_conn_closed(w->stats, (enum stats_proto)cc->xc.facts.stats_proto);

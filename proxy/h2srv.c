@@ -17,6 +17,7 @@
 #include "proxy/h2mem.h"
 #include "proxy/h2prio.h"
 #include "proxy/h2push.h"
+#include "proxy/h2win.h"
 #include "proxy/hdrs.h"
 #include "proxy/worker.h"
 #include "proxy/xchg.h"
@@ -245,7 +246,18 @@ static int on_h2_data_chunk(nghttp2_session *s, uint8_t flags, int32_t stream_id
     bufq_append(&x->req_body, data, len);
     x->req_unconsumed += len;
     x->in_at = ev_now(cconn_of(x)->w->loop);
-    xchg_req_progress(x);
+    if (!is_pipe(x)) {
+        xchg_req_progress(x);
+        return 0;
+    }
+    /* A pipe's bytes are bounded by its stream window alone: its
+     * connection credit goes back now, so that a stalled target holds
+     * its own stream, not the connection (h2win.h). */
+    nghttp2_session_consume_connection(s, len);
+    /* The upstream takes what a whole read batch brought in one write,
+     * in the flush pass (h2_news), not one write per DATA frame. */
+    x->req_due = true;
+    cconn_wake(x);
     return 0;
 }
 
@@ -269,6 +281,8 @@ static int on_h2_stream_close(nghttp2_session *s, int32_t stream_id, uint32_t er
                  nghttp2_http2_strerror(error_code));
     nghttp2_session_set_stream_user_data(s, stream_id, NULL);
     h2push_closed(cc, x, error_code);
+    if (is_pipe(x) && error_code != NGHTTP2_NO_ERROR)
+        bufq_cleanup(&x->req_body); /* reset: not for the target any more */
     if (stream_waits(x)) {
         /* The read timeout did not run while it waited: it starts over. */
         cc->p.h2.wait_ended = ev_now(cc->w->loop);
@@ -430,6 +444,13 @@ static void h2_news(struct cconn *cc, struct xchg *x)
 {
     if (x->closed)
         return; /* the stream is gone; freed in this flush pass */
+    if (x->req_due) {
+        /* A pipe's bytes from this loop pass's reads (on_h2_data_chunk). */
+        x->req_due = false;
+        xchg_req_progress(x);
+        if (x->closed)
+            return;
+    }
     if (!xchg_head_sent(x) && x->interim_status && !x->error_status) {
         /* A backend's 1xx (RFC 9110 §15.2), before the final head. */
         struct xlate_nv nv;
@@ -629,14 +650,28 @@ static bool h2_eof(struct cconn *cc)
     return true;
 }
 
+/* A pipe whose stream ended cleanly both ways while its upstream still
+ * has the client's last bytes to write (a slow target, a window's worth
+ * of them): it stays until they are written (each write marks cc, see
+ * xc_consumed) and the FIN has followed, or its upstream fails. */
+static bool pipe_flushing(const struct xchg *x)
+{
+    return is_pipe(x) && x->up && !x->error_status && bufq_len(&x->req_body) > 0;
+}
+
 /* Frees the exchanges of streams nghttp2 has closed. */
 static void reap_closed(struct cconn *cc)
 {
     struct h2srv *h = &cc->p.h2;
-    while (h->closed) {
-        struct xchg *x = h->closed;
-        h->closed = x->next_closed;
-        if (x->req_unconsumed)
+    struct xchg **pp = &h->closed;
+    while (*pp) {
+        struct xchg *x = *pp;
+        if (pipe_flushing(x)) {
+            pp = &x->next_closed;
+            continue;
+        }
+        *pp = x->next_closed;
+        if (x->req_unconsumed && !is_pipe(x))
             nghttp2_session_consume_connection(h->session, x->req_unconsumed);
         cconn_xchg_free(cc, x);
     }
@@ -840,8 +875,14 @@ static void h2_cleanup(struct cconn *cc)
 static void xc_consumed(struct xchg *x, size_t n)
 {
     struct cconn *cc = cconn_of(x);
-    nghttp2_session_consume(cc->p.h2.session, x->stream_id, n);
     x->req_unconsumed -= n;
+    if (is_pipe(x)) {
+        /* Its connection credit went back on arrival. */
+        nghttp2_session_consume_stream(cc->p.h2.session, x->stream_id, n);
+        h2win_consumed(cc, x, n);
+    } else {
+        nghttp2_session_consume(cc->p.h2.session, x->stream_id, n);
+    }
     x->in_at = ev_now(cc->w->loop);
     cconn_deadline(cc, cc->w->cfg->stream_read_timeout);
     cconn_mark(cc);

@@ -186,6 +186,24 @@ static void on_wev(struct ev_loop *loop, ev_io *io, int revents)
     }
 }
 
+ssize_t sock_readv(struct sock *s, const struct iovec *iov, int n)
+{
+    if (s->ssl || n == 1)
+        return sock_read(s, iov[0].iov_base, iov[0].iov_len);
+    for (;;) {
+        ssize_t r = readv(s->fd, iov, n);
+        if (r > 0)
+            return r;
+        if (r == 0)
+            return H2G_ERR_EOF;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN)
+            return 0;
+        return errno == ECONNRESET ? H2G_ERR_RESET : H2G_ERR_IO;
+    }
+}
+
 ssize_t sock_read(struct sock *s, void *buf, size_t len)
 {
     if (s->ssl) {

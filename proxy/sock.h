@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/types.h>
 
 #include "common/buf-t.h"
@@ -39,6 +40,9 @@ void sock_accept_tls(struct sock *s, SSL *ssl);
  * a negative h2g_err: H2G_ERR_EOF for an orderly close, H2G_ERR_RESET,
  * H2G_ERR_TLS, or H2G_ERR_IO (errno tells). */
 ssize_t sock_read(struct sock *s, void *buf, size_t len);
+/* Like sock_read, into iov[0..n) in order (readv(2)); a TLS socket reads
+ * into iov[0] only. */
+ssize_t sock_readv(struct sock *s, const struct iovec *iov, int n);
 
 /* True when TLS holds decrypted bytes the socket will not signal. */
 bool sock_read_pending(const struct sock *s);

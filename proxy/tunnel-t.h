@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "common/buf-t.h"
 #include "proxy/sock-t.h"
 #include "proxy/upstream-t.h"
 
@@ -80,6 +81,10 @@ struct tunnel {
     bool read_paused;
     bool target_eof;           /* target sent FIN */
     bool shut_wr;              /* we sent FIN to the target */
+    /* The exchange went with the client's last bytes unwritten (finish):
+     * they are here, written out before the FIN and the close. */
+    bool orphan;
+    struct bufq rest;
     uint64_t bytes_up;         /* client to target */
     uint64_t bytes_down;       /* target to client */
     /* A WebSocket: the target is an HTTP/1.1 backend connection that

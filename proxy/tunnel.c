@@ -110,6 +110,7 @@ static void kill_tunnel(struct tunnel *t)
     ev_timer_stop(w->loop, &t->he_timer);
     ev_timer_stop(w->loop, &t->timer);
     sock_close(&t->sock, false);
+    bufq_cleanup(&t->rest);
     if (t->spliced) {
         sock_release(&t->csock); /* the client side closes its own */
         pipe_give(w, &t->to_target);
@@ -443,9 +444,27 @@ static int write_target(struct tunnel *t)
     return 0;
 }
 
+/* An orphan's last bytes (up_finish): written, then the FIN and the
+ * close; a write error closes at once. */
+static void flush_rest(struct tunnel *t)
+{
+    ssize_t n = sock_write(&t->sock, &t->rest, SIZE_MAX);
+    if (n < 0) {
+        kill_tunnel(t);
+        return;
+    }
+    count(t, true, (uint64_t)n);
+    if (bufq_len(&t->rest) == 0) {
+        shutdown(t->sock.fd, SHUT_WR);
+        kill_tunnel(t);
+    }
+}
+
 static void tun_pump(struct tunnel *t)
 {
     struct xchg *x = t->up.x;
+    if (t->state == TUN_OPEN && t->orphan)
+        flush_rest(t);
     if (t->state != TUN_OPEN || !x)
         return;
     if (write_target(t) < 0)
@@ -478,11 +497,18 @@ static void on_target_readable(struct sock *s)
         splice_pump(t);
         return;
     }
+    if (!x) {
+        /* An orphan (up_finish), woken by an event queued before. */
+        sock_read_stop(s);
+        return;
+    }
     for (int i = 0; i < READ_BATCH && t->state == TUN_OPEN && !t->read_paused; i++) {
-        size_t avail;
-        char *dst = bufq_reserve(&x->resp_body, &avail);
-        ssize_t n = sock_read(s, dst, avail);
-        bufq_commit(&x->resp_body, n > 0 ? (size_t)n : 0);
+        /* Up to four blocks (64 KiB) per readv(2), straight into them. */
+        struct bufq_resv resv;
+        struct iovec iov[4];
+        int niov = bufq_reserve_iov(&x->resp_body, &resv, iov, 4);
+        ssize_t n = sock_readv(s, iov, niov);
+        bufq_commit_iov(&x->resp_body, &resv, n > 0 ? (size_t)n : 0);
         if (n == 0)
             return;
         if (n < 0 && n != H2G_ERR_EOF) {
@@ -751,12 +777,30 @@ static void up_abandon(struct upstream *up)
     kill_tunnel(container_of(up, struct tunnel, up));
 }
 
+static void up_finish(struct upstream *up, struct bufq *rest)
+{
+    struct tunnel *t = container_of(up, struct tunnel, up);
+    if (t->state != TUN_OPEN || t->spliced || t->websocket) {
+        kill_tunnel(t);
+        return;
+    }
+    /* Nothing more goes to the client: the target's bytes are not read
+     * (the idle timeout still bounds a target that takes nothing). */
+    sock_read_stop(&t->sock);
+    t->read_paused = true;
+    t->orphan = true;
+    bufq_init(&t->rest, &t->w->pool);
+    bufq_move(&t->rest, rest);
+    flush_rest(t);
+}
+
 static const struct upstream_ops tun_up_ops = {
     .tunnel = true,
     .pump = up_pump,
     .drained = up_drained,
     .abandon = up_abandon,
     .splice = up_splice,
+    .finish = up_finish,
 };
 
 void tun_reap(struct worker *w)

@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 
+struct bufq;
 struct upstream;
 struct xchg;
 
@@ -25,6 +26,13 @@ struct upstream_ops {
      * nothing buffered either way, may be spliced to the upstream's from
      * now on. Returns false (nothing changed) when it cannot be. */
     bool (*splice)(struct upstream *up, int client_fd);
+    /* Optional (NULL: abandon is called instead): like abandon, for an
+     * exchange whose client ended its request cleanly while rest (its
+     * req_body) still holds bytes the upstream has not taken. The
+     * upstream moves them out of rest, writes them, then ends its
+     * sending side and closes (a tunnel's target gets the client's last
+     * bytes even when the client connection goes first). */
+    void (*finish)(struct upstream *up, struct bufq *rest);
 };
 
 /* Embedded in each upstream object. x and x->up point at each other while

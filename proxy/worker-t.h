@@ -14,6 +14,11 @@
 #include "proxy/tunnel-t.h"
 #include "proxy/upool-t.h"
 
+/* A worker's read buffer. HTTP/2 clients read this much at a time
+ * (an upload through a tunnel: a 16 KiB read per frame cost a read(2)
+ * each); the other readers take BUF_RECORD_SIZE of it. */
+#define WRK_SCRATCH_SIZE (64 * 1024)
+
 struct config;
 struct cfg_frontend;
 struct cconn;
@@ -96,7 +101,7 @@ struct worker {
     struct xchg *spare_xchg;    /* freed exchanges kept for reuse (xchg.c) */
     size_t num_spare_xchg;
     size_t low_spare_xchg;      /* the fewest num_spare_xchg since the last trim */
-    char *scratch;              /* read buffer, BUF_RECORD_SIZE bytes */
+    char *scratch;              /* read buffer, WRK_SCRATCH_SIZE bytes */
 
     struct cconn *conns;
     size_t num_conns;           /* in conns, closed ones until reaped */

@@ -445,7 +445,7 @@ void wrk_init(struct worker *w, int id, struct gen *g, const int *listen_fds)
         dns_set_servers(w->dns, g->cfg.dns_server);  /* checked by cfg_load already */
     if (w->dns)
         dns_set_stats(w->dns, w->stats);
-    w->scratch = xmalloc(BUF_RECORD_SIZE);
+    w->scratch = xmalloc(WRK_SCRATCH_SIZE);
     upool_init(w);
     tun_worker_init(w);
     apply_gen(w, g, listen_fds);

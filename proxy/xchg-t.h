@@ -108,6 +108,8 @@ struct xchg {
     struct xchg *next_closed;   /* HTTP/2: the client side's list of closed streams */
     struct xchg *next_spare;    /* the worker's spare exchanges (xchg.c) */
     bool pending;               /* on the client side's list of news */
+    bool req_due;               /* HTTP/2 pipe: request bytes arrived; the
+                                   upstream is pumped once, in the flush pass */
     bool closed;                /* HTTP/2: the stream is closed, x is freed soon */
     enum xchg_proto proto;
     int32_t stream_id;          /* HTTP/2 stream, 0 for HTTP/1.1 */
@@ -201,6 +203,13 @@ struct xchg {
      * resp_body without any being sent since (0: none waiting). */
     double in_at;
     double out_wait_since;
+    /* HTTP/2 client, pipe streams (h2win.c): stream credit returned since
+     * h2_win_since (0: none yet), and how much the window has grown. */
+    size_t h2_win_used;
+    double h2_win_since;
+    size_t h2_win_grown;
+    double h2_rtt;              /* the client's RTT as last read, seconds */
+    double h2_rtt_at;           /* when (0: never) */
     /* HTTP/2 client: the stream's RFC 9218 priority as nghttp2 schedules
      * it (h2prio.c): the client's signals, then the backend's amendment;
      * prio_fixed once the backend's is applied (client signals ignored). */

@@ -154,8 +154,13 @@ void xchg_free(struct xchg *x)
         return;
     struct upstream *up = x->up;
     if (up) {
+        bool rest = up->ops->finish && xchg_req_ended(x) && !x->error_status &&
+                    bufq_len(&x->req_body) > 0;
         xchg_unlink(x);
-        up->ops->abandon(up);
+        if (rest)
+            up->ops->finish(up, &x->req_body);
+        else
+            up->ops->abandon(up);
     }
     struct worker *w = x->w;
     upool_release(x);

@@ -10,6 +10,7 @@ import hashlib
 import os
 import select
 import socket
+import ssl
 import threading
 import time
 
@@ -31,7 +32,9 @@ class TargetServer:
     handler(server, conn) in its own thread. .accepted counts connections
     taken; .results collects what handlers report."""
 
-    def __init__(self, handler, v6=False, backlog=128):
+    def __init__(self, handler, v6=False, backlog=128, rcvbuf=None):
+        """rcvbuf: SO_RCVBUF of the listening sockets, which accepted
+        connections inherit (a target that holds little in its kernel)."""
         self.handler = handler
         self.stopping = threading.Event()
         self.lock = threading.Lock()
@@ -62,6 +65,8 @@ class TargetServer:
         self.port = port
         self.socks = socks
         for s in socks:
+            if rcvbuf:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
             s.listen(backlog)
             s.settimeout(0.2)
             t = threading.Thread(target=self._accept_loop, args=(s,),
@@ -398,6 +403,29 @@ class TunnelH2(H2Client):
             self.flush()
         self.set_nonblocking()
 
+    def __exit__(self, *exc):
+        self.close_gracefully()
+
+    def close_gracefully(self, timeout=5.0):
+        """FIN, then read and drop what the proxy still sends until its
+        EOF (at most `timeout` s), then close. A close() with unread bytes
+        in the socket makes the kernel reset the connection and drop what
+        it had not sent yet: the last DATA frames and the END_STREAM a
+        test has just "sent" (h2gate's WINDOW_UPDATEs are such bytes)."""
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+            self.sock.settimeout(0.2)
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                try:
+                    if not self.sock.recv(1 << 16):
+                        break
+                except (socket.timeout, ssl.SSLWantReadError):
+                    continue
+        except OSError:
+            pass
+        self.close()
+
     def poll(self, timeout):
         """Pump for up to `timeout` seconds; no error if nothing came."""
         try:
@@ -450,6 +478,14 @@ class TunnelH2(H2Client):
                 if self.closed:
                     raise EOFError("connection closed: %r" % self.streams)
                 self.pump_once(deadline)
+        # Everything queued reaches the socket before this returns: a
+        # caller that closes once until() holds (the proxy ended the
+        # stream its way) would otherwise drop the last DATA and the
+        # END_STREAM still in .outbuf.
+        while self.outbuf:
+            if self.closed:
+                raise EOFError("connection closed: %r" % self.streams)
+            self.pump_once(deadline)
         if until is not None:
             self.wait(until, timeout=max(0.1, deadline - time.monotonic()))
 

@@ -53,6 +53,48 @@ static void test_append_across_blocks_and_read_back(void **state)
     buf_pool_cleanup(&pool);
 }
 
+/* readv-style reservation: bytes land across the tail's room and fresh
+ * blocks in order; unused fresh blocks go back; n == 0 leaves nothing. */
+static void test_reserve_iov_commit(void **state)
+{
+    (void)state;
+    struct buf_pool pool;
+    buf_pool_init(&pool, 8);
+    struct bufq q;
+    bufq_init(&q, &pool);
+    bufq_append(&q, "abc", 3);
+    struct bufq_resv r;
+    struct iovec iov[8];
+    int n = bufq_reserve_iov(&q, &r, iov, 8);
+    assert_int_equal(n, 1 + BUFQ_RESV_BLOCKS);
+    assert_int_equal(iov[0].iov_len, BUF_BLOCK_SIZE - 3);
+    assert_int_equal(iov[1].iov_len, BUF_BLOCK_SIZE);
+    size_t want = iov[0].iov_len + BUF_BLOCK_SIZE + 10;
+    size_t left = want;
+    for (int i = 0; i < n && left; i++) {
+        size_t c = left < iov[i].iov_len ? left : iov[i].iov_len;
+        memset(iov[i].iov_base, 'a' + i, c);
+        left -= c;
+    }
+    bufq_commit_iov(&q, &r, want);
+    assert_int_equal(bufq_len(&q), 3 + want);
+    assert_int_equal(pool.num_in_use, 3);
+    char out[4];
+    bufq_drain(&q, 3 + iov[0].iov_len + BUF_BLOCK_SIZE);
+    assert_int_equal(bufq_peek(&q, out, sizeof(out)), 4);
+    assert_memory_equal(out, "cccc", 4);
+    bufq_cleanup(&q);
+    assert_int_equal(pool.num_in_use, 0);
+
+    n = bufq_reserve_iov(&q, &r, iov, 3);
+    assert_int_equal(n, 3);
+    bufq_commit_iov(&q, &r, 0);
+    assert_null(q.head);
+    assert_int_equal(bufq_len(&q), 0);
+    assert_int_equal(pool.num_in_use, 0);
+    buf_pool_cleanup(&pool);
+}
+
 static void test_reserve_commit_zero_keeps_invariant(void **state)
 {
     (void)state;
@@ -288,6 +330,7 @@ int main(void)
         cmocka_unit_test(test_move_prefixed),
         cmocka_unit_test(test_commit_at_squeezes_out_framing),
         cmocka_unit_test(test_kept_pool_trims_unused_blocks),
+        cmocka_unit_test(test_reserve_iov_commit),
     };
     return cmocka_run_group_tests_name("common/buf", tests, NULL, NULL);
 }
