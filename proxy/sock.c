@@ -186,12 +186,11 @@ static void on_wev(struct ev_loop *loop, ev_io *io, int revents)
     }
 }
 
-ssize_t sock_readv(struct sock *s, const struct iovec *iov, int n)
+/* A read of a plain socket: >0 bytes, 0 would block, <0 h2g_err. */
+static ssize_t plain_readv(int fd, const struct iovec *iov, int n)
 {
-    if (s->ssl || n == 1)
-        return sock_read(s, iov[0].iov_base, iov[0].iov_len);
     for (;;) {
-        ssize_t r = readv(s->fd, iov, n);
+        ssize_t r = readv(fd, iov, n);
         if (r > 0)
             return r;
         if (r == 0)
@@ -202,6 +201,13 @@ ssize_t sock_readv(struct sock *s, const struct iovec *iov, int n)
             return 0;
         return errno == ECONNRESET ? H2G_ERR_RESET : H2G_ERR_IO;
     }
+}
+
+ssize_t sock_readv(struct sock *s, const struct iovec *iov, int n)
+{
+    if (s->ssl)
+        return sock_read(s, iov[0].iov_base, iov[0].iov_len);
+    return plain_readv(s->fd, iov, n);
 }
 
 ssize_t sock_read(struct sock *s, void *buf, size_t len)
@@ -223,18 +229,8 @@ ssize_t sock_read(struct sock *s, void *buf, size_t len)
             return H2G_ERR_EOF;
         return H2G_ERR_TLS;
     }
-    for (;;) {
-        ssize_t n = read(s->fd, buf, len);
-        if (n > 0)
-            return n;
-        if (n == 0)
-            return H2G_ERR_EOF;
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN)
-            return 0;
-        return errno == ECONNRESET ? H2G_ERR_RESET : H2G_ERR_IO;
-    }
+    struct iovec one = { .iov_base = buf, .iov_len = len };
+    return plain_readv(s->fd, &one, 1);
 }
 
 bool sock_read_pending(const struct sock *s)

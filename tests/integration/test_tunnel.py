@@ -26,7 +26,7 @@ from obs_lib import gate_with_admin, parse_default, read_lines, scrape, \
     settle, wait_lines
 from testlib import HOST, H1Conn, curl, rss_kib
 from tunnel_lib import (MIB, Blackhole, StreamSource, TargetServer, TunnelH2,
-                        closed_port, connect_headers, echo_handler, h1_tunnel,
+                        closed_port, connect_headers, echo_handler, echo_rounds, h1_tunnel,
                         header, hello_handler, line_hello_handler,
                         random_bytes, reply_after_eof_handler,
                         scripted_half_close_handler, sha, sink_source_handler)
@@ -766,13 +766,7 @@ def test_slow_reader_stalls_only_its_tunnel(procs, cleanup, target):
         while len(c.streams[slow].data) < 65535:
             c.pump_once(deadline)
         src.wait_stalled()
-        total = 0
-        for i in range(50):
-            msg = b"round %d " % i + random_bytes(3000)
-            c.send_all({fast: msg}, end_stream=False,
-                       until=lambda: len(stf.data) >= total + len(msg))
-            assert bytes(stf.data[total:]) == msg
-            total += len(msg)
+        echo_rounds(c, fast, 50, 3000)
         # The stalled stream got no more than its window.
         assert len(c.streams[slow].data) <= 65535
         c.reset(slow)

@@ -21,7 +21,7 @@ import pytest
 from conftest import IS_NGHTTPX
 from testlib import HOST, rss_kib
 from tunnel_lib import (MIB, TargetServer, TunnelH2, echo_handler,
-                        random_bytes, sha, sink_source_handler)
+                        echo_rounds, random_bytes, sha, sink_source_handler)
 
 pytestmark = pytest.mark.skipif(
     IS_NGHTTPX, reason="nghttpx forwards CONNECT to a backend; h2gate "
@@ -175,14 +175,7 @@ def test_window_stops_for_a_target_that_reads_nothing(procs, target):
         fast = c.open_wait(addr(echo.port))
         stf = c.streams[fast]
         assert stf.status == 200, stf
-        total = 0
-        for i in range(50):
-            msg = b"round %d " % i + random_bytes(8192)
-            c.send_all({fast: msg}, end_stream=False,
-                       until=lambda: len(stf.data) >= total + len(msg))
-            assert bytes(stf.data[total:]) == msg
-            total += len(msg)
-        assert total > 400 * 1024
+        assert echo_rounds(c, fast, 50, 8192) > 400 * 1024
         assert c.credit(stuck) == 0
         c.reset(stuck)
 

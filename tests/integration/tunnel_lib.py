@@ -547,5 +547,20 @@ def random_bytes(n):
     return os.urandom(n)
 
 
+def echo_rounds(c, sid, rounds, size):
+    """Sends `rounds` messages of about `size` random bytes on c's tunnel
+    sid to an echoing target, each one waited for and compared with what
+    comes back; returns the bytes echoed."""
+    st = c.streams[sid]
+    total = 0
+    for i in range(rounds):
+        msg = b"round %d " % i + random_bytes(size)
+        c.send_all({sid: msg}, end_stream=False,
+                   until=lambda: len(st.data) >= total + len(msg))
+        assert bytes(st.data[total:]) == msg
+        total += len(msg)
+    return total
+
+
 def sha(b):
     return hashlib.sha256(b).hexdigest()
