@@ -251,8 +251,10 @@ def browser(tmp_path):
 
 
 def val(page, key):
-    """The number element `key` shows (its data-value), or None."""
-    v = page["values"][key]["value"]
+    """The number element `key` shows (its data-value), or None: also
+    before the page's first snapshot, when the element has no data-value
+    yet (the reader then gives only its text, "—")."""
+    v = page["values"].get(key, {}).get("value")
     return None if v in ("", None) else float(v)
 
 
