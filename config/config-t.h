@@ -174,7 +174,7 @@ struct config {
     double backend_read_timeout;        /* 1m */
     double backend_write_timeout;       /* 30s */
     double backend_keep_alive_timeout;  /* 2s, as nghttpx */
-    size_t backend_connections_per_host; /* 8: HTTP/2 sessions per backend per worker */
+    size_t backend_connections_per_host; /* 0 (none): HTTP/2 sessions per backend per worker */
     size_t backend_http1_connections_per_host; /* 0 (none): HTTP/1.1 connections per member per worker */
     double backend_health_interval;     /* 5s between active checks */
     double backend_health_timeout;      /* 2s */

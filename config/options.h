@@ -78,10 +78,12 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       "When every member of a group is down, answer 503 rather than\n"                  \
       "send the request to the member that failed longest ago.")                          \
     X(BACKEND_CONNECTIONS_PER_HOST, "Performance", "backend-connections-per-host", 0,      \
-      K_NUM, "<N>", 1, 65535, "8", backend_connections_per_host, ST_SIZE,                  \
+      K_NUM, "<N>", 0, 65535, "0", backend_connections_per_host, ST_SIZE,                  \
       "Upper bound on the HTTP/2 sessions each worker opens to one\n"                     \
       "backend; past it, requests wait for a free stream (503 after\n"                    \
-      "--backend-connect-timeout). HTTP/1.1: see the next option.")                       \
+      "--backend-connect-timeout). 0: no bound (a new session when\n"                     \
+      "every open one is at the backend's stream limit).\n"                               \
+      "HTTP/1.1: see the next option.")                                                    \
     X(BACKEND_HTTP1_CONNECTIONS_PER_HOST, "Performance", "backend-http1-connections-per-host",\
       0, K_NUM, "<N>", 0, 65535, "0", backend_http1_connections_per_host, ST_SIZE,          \
       "Upper bound on the HTTP/1.1 connections each worker has open to\n"                 \

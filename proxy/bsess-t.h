@@ -82,7 +82,7 @@ struct bsess {
     struct bstream *held;       /* waiting for the backend's SETTINGS or a PING ACK */
     struct bstream *done;       /* closed by nghttp2; handled after recv/send */
     size_t num_streams;         /* streams + held */
-    struct bsess *next;         /* the pool's session list of the backend */
+    struct bsess *next, *prev;  /* the pool's session list of the backend */
     struct bsess *next_dirty;
     struct bsess *next_grave;
     double started;             /* ev_now at connect, then at READY */

@@ -314,6 +314,8 @@ void bsess_assign(struct bsess *s, struct bstream *bs)
 {
     bs->s = s;
     s->num_streams++;
+    if (!bsess_has_room(s))
+        upool_h2_room(s);
     sync_idle(s);
     if (s->state == BS_READY && !s->checking &&
         ev_now(s->w->loop) - s->last_read > CHECK_IDLE)
@@ -539,6 +541,7 @@ static void process_done(struct bsess *s)
             s->idle_since = ev_now(w->loop);
             rearm(s);
         }
+        upool_h2_room(s);
         upool_h2_dispatch(w, s->be);
     }
 }
@@ -585,11 +588,13 @@ static void after_nghttp2(struct bsess *s)
             open++;
             submit(s, bs);
         }
+        upool_h2_room(s);
         rearm(s);
     }
     process_done(s);
     if (s->settings_news && s->state == BS_READY) {
         s->settings_news = false;
+        upool_h2_room(s);
         upool_h2_dispatch(s->w, s->be);
     }
     mark_dirty(s);

@@ -18,7 +18,10 @@ struct upool_h1wait;
 struct upool_backend {
     struct bconn *idle;                 /* HTTP/1.1 keep-alive connections */
     size_t num_idle;
-    struct bsess *sessions;             /* HTTP/2 sessions, in any state but dead */
+    /* HTTP/2 sessions, in any state but dead; those with room for a
+     * stream kept in front (upool_h2_room), so a pick is O(1) however
+     * many are open. */
+    struct bsess *sessions, *sessions_tail;
     size_t num_sessions;
     struct bstream *q_head, *q_tail;    /* exchanges waiting for an HTTP/2 stream */
     size_t q_len;

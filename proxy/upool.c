@@ -637,27 +637,61 @@ void upool_h1_remove(struct bconn *bc)
 
 /* ---- HTTP/2 sessions ---- */
 
+static void sess_push(struct upool_backend *bk, struct bsess *s, bool front)
+{
+    if (front) {
+        s->prev = NULL;
+        s->next = bk->sessions;
+        *(bk->sessions ? &bk->sessions->prev : &bk->sessions_tail) = s;
+        bk->sessions = s;
+    } else {
+        s->next = NULL;
+        s->prev = bk->sessions_tail;
+        *(bk->sessions_tail ? &bk->sessions_tail->next : &bk->sessions) = s;
+        bk->sessions_tail = s;
+    }
+}
+
+static void sess_unlink(struct upool_backend *bk, struct bsess *s)
+{
+    *(s->prev ? &s->prev->next : &bk->sessions) = s->next;
+    *(s->next ? &s->next->prev : &bk->sessions_tail) = s->prev;
+    s->next = s->prev = NULL;
+}
+
+static bool sess_listed(const struct upool_backend *bk, const struct bsess *s)
+{
+    return s->prev || bk->sessions == s;
+}
+
 void upool_h2_add(struct bsess *s)
 {
     struct upool_backend *bk = backend_of(s->w, s->be);
-    s->next = bk->sessions;
-    bk->sessions = s;
+    sess_push(bk, s, true);
     bk->num_sessions++;
 }
 
 void upool_h2_remove(struct bsess *s)
 {
     struct upool_backend *bk = backend_of(s->w, s->be);
-    for (struct bsess **pp = &bk->sessions; *pp; pp = &(*pp)->next) {
-        if (*pp == s) {
-            *pp = s->next;
-            s->next = NULL;
-            bk->num_sessions--;
-            return;
-        }
-    }
+    if (!sess_listed(bk, s))
+        return;
+    sess_unlink(bk, s);
+    bk->num_sessions--;
 }
 
+void upool_h2_room(struct bsess *s)
+{
+    struct upool_backend *bk = backend_of(s->w, s->be);
+    bool room = bsess_has_room(s);
+    if (!sess_listed(bk, s) || (room ? bk->sessions == s : bk->sessions_tail == s))
+        return;
+    sess_unlink(bk, s);
+    sess_push(bk, s, room);
+}
+
+/* The first session with room: the front one, unless every one is
+ * full (or s had room taken without upool_h2_room). */
 static struct bsess *pick(struct upool_backend *bk, const struct bsess *avoid)
 {
     for (struct bsess *s = bk->sessions; s; s = s->next) {
@@ -665,6 +699,13 @@ static struct bsess *pick(struct upool_backend *bk, const struct bsess *avoid)
             return s;
     }
     return NULL;
+}
+
+/* --backend-connections-per-host sessions are open (0: no bound). */
+static bool at_bound(const struct worker *w, const struct upool_backend *bk)
+{
+    size_t bound = w->cfg->backend_connections_per_host;
+    return bound && bk->num_sessions >= bound;
 }
 
 /* True while a usable session has not yet had the backend's SETTINGS. */
@@ -733,7 +774,7 @@ int upool_h2_place(struct worker *w, struct bstream *bs, struct bsess *avoid)
     if (!s && learning(bk, avoid)) {
         /* A session is about to learn the backend's stream limit: wait
          * for it rather than open sessions a burst does not need. */
-    } else if (!s && bk->num_sessions < w->cfg->backend_connections_per_host) {
+    } else if (!s && !at_bound(w, bk)) {
         s = bsess_new(w, be);
         if (!s)
             return H2G_ERR_REFUSED;
@@ -754,7 +795,7 @@ void upool_h2_dispatch(struct worker *w, const struct cfg_backend *be)
     while (bk->q_head) {
         struct bsess *s = pick(bk, NULL);
         if (!s) {
-            if (bk->num_sessions >= w->cfg->backend_connections_per_host || learning(bk, NULL))
+            if (at_bound(w, bk) || learning(bk, NULL))
                 return;
             s = bsess_new(w, be);
         }

@@ -141,6 +141,9 @@ void upool_h1_remove(struct bconn *bc);
 /* s was just created for its backend / s is closing. */
 void upool_h2_add(struct bsess *s);
 void upool_h2_remove(struct bsess *s);
+/* s gained or lost room for a stream: moves it to the front or back of
+ * its backend's list, where upool_h2_place looks first. */
+void upool_h2_room(struct bsess *s);
 
 /* Puts bs (with its exchange) on a session of its backend that has room
  * (other than avoid), on a new one, or in the backend's queue. Returns 0,

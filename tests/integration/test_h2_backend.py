@@ -118,6 +118,31 @@ def test_sessions_bounded_and_queue(procs, backends):
     assert b.conns == 1
 
 
+def test_sessions_unbounded_by_default(procs, backends):
+    """Without --backend-connections-per-host (0: no bound, as nghttpx in
+    reverse-proxy mode) a worker opens another session whenever every
+    open one is at the backend's stream limit: 20 streams over sessions
+    of 2 take 10 sessions (the old default bound was 8) and none waits
+    for another's streams."""
+    b = backends(max_streams=2)
+    g = procs.gate([b.spec()], workers=1)
+    with H2Client(g.port) as c:
+        sids = [c.request("/delay/300") for _ in range(20)]
+        rs = c.wait_streams(sids, timeout=20)
+    assert [r.status for r in rs] == [200] * 20
+    assert b.conns == 10
+
+
+def test_sessions_bound_two_queues_the_rest(procs, backends):
+    b = backends(max_streams=2)
+    g = procs.gate([b.spec()], workers=1, extra=["--backend-connections-per-host=2"])
+    with H2Client(g.port) as c:
+        sids = [c.request("/delay/200") for _ in range(7)]
+        rs = c.wait_streams(sids, timeout=20)
+    assert [r.status for r in rs] == [200] * 7
+    assert b.conns == 2
+
+
 def test_queue_timeout_503(procs, backends):
     b = backends(max_streams=1)
     g = procs.gate([b.spec()], extra=["--backend-connections-per-host=1",

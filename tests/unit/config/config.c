@@ -56,7 +56,7 @@ static void test_defaults(void **state)
     assert_true(cfg.backend_read_timeout == 60.);
     assert_true(cfg.backend_write_timeout == 30.);
     assert_true(cfg.backend_keep_alive_timeout == 2.);
-    assert_int_equal(cfg.backend_connections_per_host, 8);
+    assert_int_equal(cfg.backend_connections_per_host, 0);
     assert_int_equal(cfg.backend_http1_connections_per_host, 0);
     assert_false(cfg.no_via);
     assert_false(cfg.no_http2_websocket);
@@ -289,8 +289,8 @@ BAD_ARGS(zero_size, "--response-header-field-buffer '0': out of range",
          "--response-header-field-buffer=0")
 BAD_ARGS(zero_header_fields, "--max-request-header-fields '0': out of range",
          "--max-request-header-fields=0")
-BAD_ARGS(connections_per_host_zero, "--backend-connections-per-host '0': out of range",
-         "--backend-connections-per-host=0")
+BAD_ARGS(connections_per_host_big, "--backend-connections-per-host '65536': out of range",
+         "--backend-connections-per-host=65536")
 BAD_ARGS(rlimit_garbage, "--rlimit-nofile 'lots': not a number", "--rlimit-nofile=lots")
 BAD_ARGS(log_level, "--log-level 'LOUD': expected INFO, NOTICE, WARN, ERROR or FATAL",
          "-LLOUD")
@@ -560,7 +560,7 @@ static void test_help_lists_every_option_with_default(void **state)
         { "-f, --frontend=", "Default: *,3000" },
         { "-b, --backend=", "Default: 127.0.0.1,80" },
         { "-n, --workers=", "Default: usable CPUs" },
-        { "--backend-connections-per-host=", "Default: 8" },
+        { "--backend-connections-per-host=", "Default: 0" },
         { "--backend-http1-connections-per-host=", "Default: 0" },
         { "--rlimit-nofile=", "Default: 0" },
         { "--frontend-read-timeout=", "Default: 1m" },
@@ -1025,7 +1025,7 @@ int main(void)
         cmocka_unit_test(test_bad_bad_size),
         cmocka_unit_test(test_bad_zero_size),
         cmocka_unit_test(test_bad_zero_header_fields),
-        cmocka_unit_test(test_bad_connections_per_host_zero),
+        cmocka_unit_test(test_bad_connections_per_host_big),
         cmocka_unit_test(test_bad_rlimit_garbage),
         cmocka_unit_test(test_bad_log_level),
         cmocka_unit_test(test_bad_one_positional),
