@@ -305,7 +305,7 @@ void bufq_move_prefixed(struct bufq *dst, struct bufq *src, size_t n, const void
     struct buf_block *b = src->head;
     if (n > src->len)
         n = src->len;
-    if (!b || b->end - b->start > n || b->start < pre_len) {
+    if (!b || b->end - b->start > n || b->start < pre_len || n <= BUFQ_COPY_MAX) {
         bufq_append(dst, pre, pre_len);
         bufq_copy(dst, src, n);
         bufq_drain(src, n);

@@ -101,13 +101,19 @@ static inline size_t bufq_first_len(const struct bufq *q)
     return q->head ? q->head->end - q->head->start : 0;
 }
 
+/* Up to this many bytes, bufq_move_prefixed copies rather than relinks:
+ * small payloads (a 13-byte response body) then share dst's tail block,
+ * and a write gathers a hundred of them in one iovec rather than one
+ * iovec, one block and one pass of the write loop each. */
+#define BUFQ_COPY_MAX 2048
+
 /* Moves the first n bytes of src (all when n > bufq_len(src)) to the end
  * of dst preceded by the pre_len (<= BUF_BLOCK_HEADROOM) bytes of pre:
- * dst gains pre_len + n bytes, src loses n. Without copying payload when
- * n covers src's first block whole: pre is written into that block's
- * headroom and whole blocks are relinked; only a block taken in part is
- * copied (and the lot when the first block is). Both must use the same
- * pool. */
+ * dst gains pre_len + n bytes, src loses n. Past BUFQ_COPY_MAX bytes,
+ * without copying payload when n covers src's first block whole: pre is
+ * written into that block's headroom and whole blocks are relinked; only
+ * a block taken in part is copied (and the lot when the first block is).
+ * Both must use the same pool. */
 void bufq_move_prefixed(struct bufq *dst, struct bufq *src, size_t n, const void *pre,
                         size_t pre_len);
 /* Moves all bytes of src to the end of dst without copying payload

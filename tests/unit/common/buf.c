@@ -251,6 +251,43 @@ static void test_move_prefixed(void **state)
     buf_pool_cleanup(&pool);
 }
 
+/* Small payloads (a short response body each) are copied into dst's
+ * tail block, so many frames share one block and one iovec: src's block
+ * goes back to the pool. */
+static void test_move_prefixed_small_shares_a_block(void **state)
+{
+    (void)state;
+    struct buf_pool pool;
+    buf_pool_init(&pool, 8);
+    struct bufq src, dst;
+    bufq_init(&src, &pool);
+    bufq_init(&dst, &pool);
+    char out[256];
+    for (int i = 0; i < 10; i++) {
+        bufq_append(&src, "hello, world\n", 13);
+        bufq_move_prefixed(&dst, &src, 13, "HDR456789", 9);
+        assert_int_equal(bufq_len(&src), 0);
+        assert_null(src.head);
+    }
+    assert_ptr_equal(dst.head, dst.tail);
+    assert_int_equal(pool.num_in_use, 1);
+    struct iovec iov[4];
+    assert_int_equal(bufq_peek_iov(&dst, iov, 4), 1);
+    assert_int_equal(bufq_read(&dst, out, sizeof(out)), 220);
+    for (int i = 0; i < 10; i++) {
+        assert_memory_equal(out + 22 * i, "HDR456789", 9);
+        assert_memory_equal(out + 22 * i + 9, "hello, world\n", 13);
+    }
+    /* Past BUFQ_COPY_MAX a whole block is still relinked, not copied. */
+    static char big[BUFQ_COPY_MAX + 1];
+    bufq_append(&src, big, sizeof(big));
+    struct buf_block *b = src.head;
+    bufq_move_prefixed(&dst, &src, sizeof(big), "HDR456789", 9);
+    assert_ptr_equal(dst.head, b);
+    bufq_cleanup(&dst);
+    buf_pool_cleanup(&pool);
+}
+
 /* A parser's view of bytes read into the reserved tail: body pieces with
  * framing between them are committed where they lie or moved down over
  * the framing; nothing committed leaves no block behind. */
@@ -328,6 +365,7 @@ int main(void)
         cmocka_unit_test(test_appendf_and_drain_more_than_len),
         cmocka_unit_test(test_copy_prefix_across_blocks),
         cmocka_unit_test(test_move_prefixed),
+        cmocka_unit_test(test_move_prefixed_small_shares_a_block),
         cmocka_unit_test(test_commit_at_squeezes_out_framing),
         cmocka_unit_test(test_kept_pool_trims_unused_blocks),
         cmocka_unit_test(test_reserve_iov_commit),
