@@ -31,6 +31,7 @@ struct bstream {
     struct bstream *next;       /* s->streams, s->held, or the pool's queue */
     struct bstream *prev;       /* s->streams or the pool's queue */
     struct bstream *next_done;  /* s->done */
+    void *next_spare;           /* the worker's spare streams (bstream.c) */
     double queued_at;
     size_t unconsumed;          /* response DATA taken in, credit not returned */
     size_t replay_len;          /* leading bytes of x->req_body already credited */

@@ -39,6 +39,8 @@ void bsess_close(struct bsess *s, const char *why);
  * when the head does not fit the caps. */
 struct bstream *bstream_new(struct worker *w, const struct cfg_backend *be, struct xchg *x);
 void bstream_free(struct bstream *bs);
+/* Sets up w->bstream_spares (freed streams kept for reuse). */
+void bstream_spares_init(struct worker *w);
 /* Forgets the attempt bs made (stream id, flags, what it received) so it
  * can be placed again; the replay buffer is the pool's to handle. */
 void bstream_reset(struct bstream *bs);

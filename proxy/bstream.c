@@ -8,6 +8,7 @@
 #include "common/buf.h"
 #include "common/container.h"
 #include "common/log.h"
+#include "common/spares.h"
 #include "common/stats.h"
 #include "common/xalloc.h"
 #include "config/config.h"
@@ -26,16 +27,51 @@
 static const struct upstream_ops stream_ops;
 static void on_ws_idle(struct ev_loop *loop, ev_timer *t, int revents);
 
-struct bstream *bstream_new(struct worker *w, const struct cfg_backend *be, struct xchg *x)
+/* Spare streams (common/spares.h), with the first storage of their
+ * request field list, as for exchanges (xchg.c). */
+#define SPARE_FLOOR 64
+#define SPARE_MAX 8192
+
+static void spare_destroy(void *obj)
+{
+    struct bstream *bs = obj;
+    hdrs_cleanup(&bs->req_hdrs);
+    free(bs);
+}
+
+void bstream_spares_init(struct worker *w)
+{
+    spares_init(&w->bstream_spares, offsetof(struct bstream, next_spare), SPARE_FLOOR,
+                SPARE_MAX, spare_destroy);
+}
+
+/* A zeroed stream with an empty request field list: a spare's storage
+ * kept. */
+static struct bstream *stream_alloc(struct worker *w)
 {
     const struct config *cfg = w->cfg;
-    struct bstream *bs = xcalloc(1, sizeof(*bs));
+    size_t max_bytes = cfg->request_header_field_buffer + 1024;
+    size_t max_fields = cfg->max_request_header_fields + 16;
+    struct bstream *bs = spares_take(&w->bstream_spares);
+    if (!bs) {
+        bs = xcalloc(1, sizeof(*bs));
+        hdrs_init(&bs->req_hdrs, max_bytes, max_fields);
+        return bs;
+    }
+    struct hdrs h = bs->req_hdrs;
+    memset(bs, 0, sizeof(*bs));
+    bs->req_hdrs = h;
+    hdrs_reinit(&bs->req_hdrs, max_bytes, max_fields);
+    return bs;
+}
+
+struct bstream *bstream_new(struct worker *w, const struct cfg_backend *be, struct xchg *x)
+{
+    struct bstream *bs = stream_alloc(w);
     bs->up.ops = &stream_ops;
     bs->w = w;
     bs->be = be;
     bs->queued_at = ev_now(w->loop);
-    hdrs_init(&bs->req_hdrs, cfg->request_header_field_buffer + 1024,
-              cfg->max_request_header_fields + 16);
     bufq_init(&bs->replay, &w->pool);
     struct xlate_req r = { 0 };
     struct xlate_opts o;
@@ -133,9 +169,9 @@ void bstream_free(struct bstream *bs)
                  dur);
         stats_ws_closed(bs->w->stats, dur);
     }
-    hdrs_cleanup(&bs->req_hdrs);
     bufq_cleanup(&bs->replay);
-    free(bs);
+    if (!hdrs_storage_small(&bs->req_hdrs) || !spares_put(&bs->w->bstream_spares, bs))
+        spare_destroy(bs);
 }
 
 void bstream_fail(struct bstream *bs, int status, const char *why, bool connect_failed)

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "common/buf-t.h"
+#include "common/spares.h"
 #include "proxy/tls-t.h"
 #include "proxy/tunnel-t.h"
 #include "proxy/upool-t.h"
@@ -98,9 +99,8 @@ struct worker {
 
     struct buf_pool pool;
     ev_timer pool_timer;        /* trims pool and spare exchanges */
-    struct xchg *spare_xchg;    /* freed exchanges kept for reuse (xchg.c) */
-    size_t num_spare_xchg;
-    size_t low_spare_xchg;      /* the fewest num_spare_xchg since the last trim */
+    struct spares xchg_spares;  /* freed exchanges kept for reuse (xchg.c) */
+    struct spares bstream_spares; /* freed HTTP/2 backend streams (bstream.c) */
     char *scratch;              /* read buffer, WRK_SCRATCH_SIZE bytes */
 
     struct cconn *conns;

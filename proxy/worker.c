@@ -205,7 +205,8 @@ static void on_prepare(struct ev_loop *loop, ev_prepare *p, int revents)
     }
     if (w->dirty || bs_more)
         ev_idle_start(loop, &w->idle_watch);
-    if ((w->pool.num_free > w->pool.max_free || w->num_spare_xchg > XCHG_SPARE_FLOOR) &&
+    if ((w->pool.num_free > w->pool.max_free || spares_over_floor(&w->xchg_spares) ||
+         spares_over_floor(&w->bstream_spares)) &&
         !ev_is_active(&w->pool_timer))
         ev_timer_start(loop, &w->pool_timer);
     if (w->shutting_down && w->num_conns == 0)
@@ -220,7 +221,9 @@ static void on_pool_timer(struct ev_loop *loop, ev_timer *t, int revents)
     (void)revents;
     struct worker *w = t->data;
     bool more = buf_pool_trim(&w->pool) > 0;
-    if (!xchg_spares_trim(w) && !more)
+    more |= spares_trim(&w->xchg_spares);
+    more |= spares_trim(&w->bstream_spares);
+    if (!more)
         ev_timer_stop(loop, t);
 }
 
@@ -446,6 +449,8 @@ void wrk_init(struct worker *w, int id, struct gen *g, const int *listen_fds)
     if (w->dns)
         dns_set_stats(w->dns, w->stats);
     w->scratch = xmalloc(WRK_SCRATCH_SIZE);
+    xchg_spares_init(w);
+    bstream_spares_init(w);
     upool_init(w);
     tun_worker_init(w);
     apply_gen(w, g, listen_fds);
@@ -518,7 +523,8 @@ void wrk_cleanup(struct worker *w)
     if (cur)
         wgen_drop(w, cur);
     free(w->scratch);
-    xchg_spares_free(w);
+    spares_free(&w->xchg_spares);
+    spares_free(&w->bstream_spares);
     ev_timer_stop(w->loop, &w->pool_timer);
     buf_pool_cleanup(&w->pool);
     stats_free(w->stats);

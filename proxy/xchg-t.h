@@ -106,7 +106,7 @@ struct xchg {
     struct xchg *next;          /* the client side's list of exchanges */
     struct xchg *next_pending;  /* the client side's list of news */
     struct xchg *next_closed;   /* HTTP/2: the client side's list of closed streams */
-    struct xchg *next_spare;    /* the worker's spare exchanges (xchg.c) */
+    void *next_spare;           /* the worker's spare exchanges (xchg.c) */
     bool pending;               /* on the client side's list of news */
     bool req_due;               /* HTTP/2 pipe: request bytes arrived; the
                                    upstream is pumped once, in the flush pass */

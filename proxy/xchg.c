@@ -5,6 +5,7 @@
 
 #include "common/buf.h"
 #include "common/log.h"
+#include "common/spares.h"
 #include "common/stats.h"
 #include "common/xalloc.h"
 #include "config/config.h"
@@ -34,62 +35,36 @@ static bool ws_opened(const struct xchg *x)
 /* Pseudo-header fields stored beside the regular ones. */
 #define NUM_PSEUDO 6
 
-/* Spare exchanges: a worker keeps freed exchanges with the first storage
- * of their request and response field lists (~2.3 KB each), so a request
- * allocates neither; xchg_spares_trim frees those beyond XCHG_SPARE_FLOOR that
- * no request took since its last call. Under AddressSanitizer none are
- * kept: a use after free must stay visible. */
-#ifdef __SANITIZE_ADDRESS__
-#define KEEP_SPARES false
-#else
-#define KEEP_SPARES true
-#endif
+/* Spare exchanges (common/spares.h): a worker keeps freed exchanges with
+ * the first storage of their request and response field lists (~2.3 KB
+ * each), so a request allocates neither. */
 #define SPARE_MAX 8192
 
-/* An exchange from w's spares (zeroed, field storage kept), or NULL. */
-static struct xchg *spare_take(struct worker *w)
+static void spare_destroy(void *obj)
 {
-    struct xchg *x = w->spare_xchg;
-    if (!x)
-        return NULL;
-    w->spare_xchg = x->next_spare;
-    if (--w->num_spare_xchg < w->low_spare_xchg)
-        w->low_spare_xchg = w->num_spare_xchg;
-    struct hdrs req = x->req, resp = x->resp;
-    memset(x, 0, sizeof(*x));
-    x->req = req;
-    x->resp = resp;
-    return x;
-}
-
-static void spare_free(struct xchg *x)
-{
+    struct xchg *x = obj;
     hdrs_cleanup(&x->req);
     hdrs_cleanup(&x->resp);
     free(x);
 }
 
-bool xchg_spares_trim(struct worker *w)
+void xchg_spares_init(struct worker *w)
 {
-    size_t idle = w->low_spare_xchg < w->num_spare_xchg ? w->low_spare_xchg : w->num_spare_xchg;
-    for (; idle > XCHG_SPARE_FLOOR; idle--) {
-        struct xchg *x = w->spare_xchg;
-        w->spare_xchg = x->next_spare;
-        w->num_spare_xchg--;
-        spare_free(x);
-    }
-    w->low_spare_xchg = w->num_spare_xchg;
-    return w->num_spare_xchg > XCHG_SPARE_FLOOR;
+    spares_init(&w->xchg_spares, offsetof(struct xchg, next_spare), XCHG_SPARE_FLOOR, SPARE_MAX,
+                spare_destroy);
 }
 
-void xchg_spares_free(struct worker *w)
+/* An exchange from w's spares (zeroed, field storage kept), or NULL. */
+static struct xchg *spare_take(struct worker *w)
 {
-    while (w->spare_xchg) {
-        struct xchg *x = w->spare_xchg;
-        w->spare_xchg = x->next_spare;
-        spare_free(x);
-    }
-    w->num_spare_xchg = w->low_spare_xchg = 0;
+    struct xchg *x = spares_take(&w->xchg_spares);
+    if (!x)
+        return NULL;
+    struct hdrs req = x->req, resp = x->resp;
+    memset(x, 0, sizeof(*x));
+    x->req = req;
+    x->resp = resp;
+    return x;
 }
 
 struct xchg *xchg_new(struct xchg_client *cl, int32_t stream_id, enum xchg_proto proto)
@@ -180,14 +155,9 @@ void xchg_free(struct xchg *x)
     bufq_cleanup(&x->resp_body);
     free(x->location);
     wrk_gen_unpin_routes(w, x->gen);
-    if (KEEP_SPARES && w->num_spare_xchg < SPARE_MAX && hdrs_storage_small(&x->req) &&
-        hdrs_storage_small(&x->resp)) {
-        x->next_spare = w->spare_xchg;
-        w->spare_xchg = x;
-        w->num_spare_xchg++;
-        return;
-    }
-    spare_free(x);
+    if (!hdrs_storage_small(&x->req) || !hdrs_storage_small(&x->resp) ||
+        !spares_put(&w->xchg_spares, x))
+        spare_destroy(x);
 }
 
 /* What the client saw: the head it was sent (a later failure only cuts

@@ -70,12 +70,8 @@ struct xchg *xchg_new(struct xchg_client *cl, int32_t stream_id, enum xchg_proto
 void xchg_free(struct xchg *x);
 /* Spare exchanges a worker keeps however long they are unused. */
 #define XCHG_SPARE_FLOOR 64
-/* Frees w's spare exchanges beyond XCHG_SPARE_FLOOR that no request took
- * since the last call; true while more than the floor are left (call
- * again later). */
-bool xchg_spares_trim(struct worker *w);
-/* Frees every spare exchange of w (the worker's end). */
-void xchg_spares_free(struct worker *w);
+/* Sets up w->xchg_spares (freed exchanges kept for reuse). */
+void xchg_spares_init(struct worker *w);
 
 /* The request head is complete: validate, route and start the upstream,
  * or record error_status and notify. */
