@@ -85,7 +85,7 @@ static int new_field(struct hdrs *h)
     return 0;
 }
 
-int hdrs_add(struct hdrs *h, struct str name, struct str value, bool lower)
+int hdrs_add_slow(struct hdrs *h, struct str name, struct str value, bool lower)
 {
     if (reserve(h, name.len + value.len) < 0 || h->num >= h->max_fields)
         return H2G_ERR_TOO_BIG;

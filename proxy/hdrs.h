@@ -3,6 +3,7 @@
 #define H2G_PROXY_HDRS_H
 
 #include <stdbool.h>
+#include <string.h>
 
 #include "common/str.h"
 #include "proxy/hdrs-t.h"
@@ -20,8 +21,25 @@ bool hdrs_storage_small(const struct hdrs *h);
 
 /* Appends a field (copies both). lower: store the name lower-cased.
  * Returns 0, or H2G_ERR_TOO_BIG when a cap would be passed (the list is
- * unchanged). */
-int hdrs_add(struct hdrs *h, struct str name, struct str value, bool lower);
+ * unchanged). Inline when the storage has room (a proxied request adds
+ * some twenty fields over its lists); hdrs_add_slow otherwise. */
+int hdrs_add_slow(struct hdrs *h, struct str name, struct str value, bool lower);
+static inline int hdrs_add(struct hdrs *h, struct str name, struct str value, bool lower)
+{
+    size_t n = name.len + value.len;
+    if (lower || !h->buf || h->num >= h->cap || h->num >= h->max_fields ||
+        n > h->buf_cap - h->buf_len || n > h->max_bytes - h->buf_len)
+        return hdrs_add_slow(h, name, value, lower);
+    char *dst = h->buf + h->buf_len;
+    if (name.len)
+        memcpy(dst, name.p, name.len);
+    if (value.len)
+        memcpy(dst + name.len, value.p, value.len);
+    h->f[h->num++] = (struct hdr_off){ (uint32_t)h->buf_len, (uint32_t)name.len,
+                                       (uint32_t)(h->buf_len + name.len), (uint32_t)value.len };
+    h->buf_len += n;
+    return 0;
+}
 
 /* Streaming form for http-parser, which may deliver a name or a value in
  * several pieces: a new name piece starts a field unless the previous call
