@@ -609,20 +609,15 @@ void xlate_nv_cleanup(struct xlate_nv *nv)
     xlate_nv_init(nv);
 }
 
-void xlate_nv_add(struct xlate_nv *nv, struct str name, struct str value, uint8_t flags)
+void xlate_nv_grow(struct xlate_nv *nv)
 {
-    if (nv->num == nv->cap) {
-        size_t cap = nv->cap * 2;
-        nghttp2_nv *v = xmalloc(cap * sizeof(*v));
-        memcpy(v, nv->v, nv->num * sizeof(*v));
-        if (nv->v != nv->stack)
-            free(nv->v);
-        nv->v = v;
-        nv->cap = cap;
-    }
-    /* nghttp2 never writes through these pointers. */
-    nv->v[nv->num++] = (nghttp2_nv){ (uint8_t *)name.p, (uint8_t *)value.p, name.len,
-                                     value.len, flags };
+    size_t cap = nv->cap * 2;
+    nghttp2_nv *v = xmalloc(cap * sizeof(*v));
+    memcpy(v, nv->v, nv->num * sizeof(*v));
+    if (nv->v != nv->stack)
+        free(nv->v);
+    nv->v = v;
+    nv->cap = cap;
 }
 
 void xlate_nv_add_hdrs(struct xlate_nv *nv, const struct hdrs *h, enum xlate_filter filter,

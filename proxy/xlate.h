@@ -191,8 +191,18 @@ struct xlate_nv {
 void xlate_nv_init(struct xlate_nv *nv);
 void xlate_nv_cleanup(struct xlate_nv *nv);
 
-/* Appends one field; flags are nghttp2's NGHTTP2_NV_FLAG_*. */
-void xlate_nv_add(struct xlate_nv *nv, struct str name, struct str value, uint8_t flags);
+/* Appends one field; flags are nghttp2's NGHTTP2_NV_FLAG_*. Inline
+ * while the array has room; xlate_nv_grow doubles it. */
+void xlate_nv_grow(struct xlate_nv *nv);
+static inline void xlate_nv_add(struct xlate_nv *nv, struct str name, struct str value,
+                                uint8_t flags)
+{
+    if (nv->num == nv->cap)
+        xlate_nv_grow(nv);
+    /* nghttp2 never writes through these pointers. */
+    nv->v[nv->num++] = (nghttp2_nv){ (uint8_t *)name.p, (uint8_t *)value.p, name.len,
+                                     value.len, flags };
+}
 
 enum xlate_filter {
     XLATE_ALL,          /* every field */
