@@ -94,11 +94,18 @@ static void fail(struct bconn *bc, int status, const char *why, bool connect_fai
                                 : UPOOL_RETRY_NONE);
 }
 
+/* The timer fires no later than after seconds from now. One already due
+ * sooner is left as it is (on_bc_timer finds the state's deadline not
+ * reached and arms it for the rest), so a connection going busy and back
+ * idle with every request does not stop and start it each time. */
 static void arm_timer(struct bconn *bc, double after)
 {
-    ev_timer_stop(bc->w->loop, &bc->timer);
+    struct ev_loop *loop = bc->w->loop;
+    if (ev_is_active(&bc->timer) && ev_timer_remaining(loop, &bc->timer) <= after)
+        return;
+    ev_timer_stop(loop, &bc->timer);
     ev_timer_set(&bc->timer, after, 0.);
-    ev_timer_start(bc->w->loop, &bc->timer);
+    ev_timer_start(loop, &bc->timer);
 }
 
 struct bconn *bconn_new(struct worker *w, const struct cfg_backend *be)
@@ -661,10 +668,16 @@ static void on_bc_timer(struct ev_loop *loop, ev_timer *t, int revents)
         stats_backend_timeout(bc->w->stats, (long)bc->be->index);
         fail(bc, 504, "connect timed out", false);
         return;
-    case BC_IDLE:
+    case BC_IDLE: {
+        double left = bc->last_activity + bc->w->cfg->backend_keep_alive_timeout - now;
+        if (left > 0) {
+            arm_timer(bc, left);
+            return;
+        }
         upool_h1_remove(bc);
         kill_conn(bc);
         return;
+    }
     case BC_BUSY: {
         /* Paused for a slow client: the backend is not the one late. */
         if (bc->read_paused)

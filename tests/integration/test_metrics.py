@@ -112,6 +112,31 @@ def test_member_latency_connections_and_idle(procs):
     assert delta(before, after, "h2gate_request_duration_seconds_count") == 8
 
 
+def test_idle_backend_connection_closes_after_keep_alive(procs):
+    """An HTTP/1.1 backend connection back in the pool closes once it has
+    been idle --backend-keep-alive-timeout (the idle gauge falls to 0 and
+    the next request connects anew); one reused sooner each time stays
+    open however many times it went busy and idle, its timer not restarted
+    per request (bconn.c arm_timer) but still honoured."""
+    o = procs.origin(count=True)
+    g = gate_with_admin(procs, [o], tls=False,
+                        extra=["--backend-keep-alive-timeout=3s"])
+    idle_gauge = "h2gate_backend_connections_idle"
+    with H1Conn(g.port) as c:
+        for _ in range(12):  # 3.6 s in all, never 3 s idle
+            c.send(b"GET /size/10 HTTP/1.1\r\nHost: x\r\n\r\n")
+            r = c.read_response()
+            assert r.status == 200 and len(r.body) == 10
+            time.sleep(0.3)
+    assert o.count() == 1
+    settle(g.admin_port, lambda s: s.get(idle_gauge, backend=member(o.port)) == 0)
+    assert o.count() == 1
+    with H1Conn(g.port) as c:
+        c.send(b"GET /size/10 HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert c.read_response().status == 200
+    assert o.count() == 2
+
+
 def test_http2_session_bytes_follow_the_sessions(procs):
     """h2gate_http2_session_bytes (libnghttp2's memory, counted by h2gate's
     nghttp2_mem allocator) is 0 with no client session, above 0 while one
