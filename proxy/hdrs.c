@@ -16,8 +16,12 @@ void hdrs_init(struct hdrs *h, size_t max_bytes, size_t max_fields)
 
 void hdrs_cleanup(struct hdrs *h)
 {
-    free(h->buf);
-    free(h->f);
+    /* Most lists an exchange has (trailers, interim heads) never held a
+     * field: no call into the allocator for them. */
+    if (h->buf)
+        free(h->buf);
+    if (h->f)
+        free(h->f);
     h->buf = NULL;
     h->f = NULL;
     h->buf_len = h->buf_cap = h->num = h->cap = 0;

@@ -143,6 +143,8 @@ bool xlate_drop_field(const struct hdrs *h, struct str name)
     if (xlate_is_hop_field(name))
         return true;
     for (size_t i = 0; i < h->num; i++) {
+        if (h->f[i].name_len != 10)
+            continue;
         if (str_eq(hdrs_name(h, i), STR_LIT("connection")) && list_has(hdrs_value(h, i), name))
             return true;
     }
