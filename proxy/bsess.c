@@ -336,6 +336,11 @@ bool bsess_has_room(const struct bsess *s)
     return s->state != BS_DEAD && !s->goaway && s->num_streams < capacity(s);
 }
 
+bool bsess_refuses(const struct bsess *s)
+{
+    return s->state != BS_DEAD && !s->goaway && s->got_settings && capacity(s) == 0;
+}
+
 bool bsess_learning(const struct bsess *s)
 {
     return s->state != BS_DEAD && !s->goaway && !s->got_settings;

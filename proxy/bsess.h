@@ -25,6 +25,8 @@ bool bsess_has_room(const struct bsess *s);
 /* s may soon take streams: it is usable but has not yet had the
  * backend's SETTINGS (its stream limit is unknown). */
 bool bsess_learning(const struct bsess *s);
+/* The backend told s it takes no stream now (its SETTINGS allow 0). */
+bool bsess_refuses(const struct bsess *s);
 
 /* Puts bs on s: submitted now, or held until the backend's SETTINGS (or
  * the ACK of a liveness PING) arrive. */

@@ -701,11 +701,21 @@ static struct bsess *pick(struct upool_backend *bk, const struct bsess *avoid)
     return NULL;
 }
 
-/* --backend-connections-per-host sessions are open (0: no bound). */
+/* No other session may be opened to bk: --backend-connections-per-host
+ * are open (0: no bound), or an open one has the backend's word that it
+ * takes no stream now (SETTINGS_MAX_CONCURRENT_STREAMS 0, as a draining
+ * server may say): a new one would be told the same, and with no bound
+ * the queued requests would go from session to new session for ever. */
 static bool at_bound(const struct worker *w, const struct upool_backend *bk)
 {
     size_t bound = w->cfg->backend_connections_per_host;
-    return bound && bk->num_sessions >= bound;
+    if (bound && bk->num_sessions >= bound)
+        return true;
+    for (const struct bsess *s = bk->sessions; s; s = s->next) {
+        if (bsess_refuses(s))
+            return true;
+    }
+    return false;
 }
 
 /* True while a usable session has not yet had the backend's SETTINGS. */

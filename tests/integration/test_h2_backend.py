@@ -133,6 +133,22 @@ def test_sessions_unbounded_by_default(procs, backends):
     assert b.conns == 10
 
 
+def test_backend_allowing_no_stream_gets_no_session_storm(procs, backends):
+    """A backend whose SETTINGS allow 0 concurrent streams (as some send
+    while they drain) takes no request; without a session bound h2gate
+    must not answer that by opening a session after another: the requests
+    wait in the queue and get 503 after --backend-connect-timeout, over
+    the one session that told it so."""
+    b = backends(max_streams=0)
+    g = procs.gate([b.spec()], workers=1, extra=["--backend-connect-timeout=1s"])
+    with H2Client(g.port) as c:
+        sids = [c.request("/x") for _ in range(5)]
+        rs = c.wait_streams(sids, timeout=20)
+    assert [r.status for r in rs] == [503] * 5
+    assert b.conns == 1
+    assert b.requests == []
+
+
 def test_sessions_bound_two_queues_the_rest(procs, backends):
     b = backends(max_streams=2)
     g = procs.gate([b.spec()], workers=1, extra=["--backend-connections-per-host=2"])
