@@ -12,6 +12,7 @@ import pytest
 from conftest import IS_NGHTTPX, ORIGIN_BIN
 from h2backend_lib import (grpc_frame, grpc_split, make_ca, make_cert,
                            wait_for)
+from obs_lib import gate_with_admin, settle
 from testlib import HOST, H1Conn, H2Client, curl_code, h2load
 
 pytestmark = pytest.mark.skipif(IS_NGHTTPX, reason="h2gate's own log lines")
@@ -147,6 +148,23 @@ def test_backend_allowing_no_stream_gets_no_session_storm(procs, backends):
     assert [r.status for r in rs] == [503] * 5
     assert b.conns == 1
     assert b.requests == []
+
+
+def test_one_stream_backend_sessions_come_and_go(procs, backends):
+    """A backend allowing one stream a session gets more sessions as
+    requests wait (nothing bounds them by default), no more than requests
+    in flight, and every request is answered; once the load is over the sessions close after
+    --backend-keep-alive-timeout: none is left behind."""
+    b = backends(max_streams=1)
+    g = gate_with_admin(procs, [b.spec()], workers=1,
+                        extra=["--backend-keep-alive-timeout=500ms"])
+    r = h2load("http://%s:%d/x" % (HOST, g.port), 600, 4, 16)
+    assert r.codes["2xx"] == 600 and r.failed == 0 and r.errored == 0, r.output
+    # More than the old default bound of 8; never more than the 64
+    # requests in flight (a session is opened only when every open one
+    # is full and none is still learning the backend's limit).
+    assert 8 < b.conns <= 64, b.conns
+    settle(g.admin_port, lambda s: s.get("h2gate_backend_connections_active") == 0)
 
 
 def test_sessions_bound_two_queues_the_rest(procs, backends):
