@@ -8,6 +8,10 @@
 /* The first allocations of a list's storage, doubled as it grows. */
 #define HDRS_FIRST_BYTES 512
 #define HDRS_FIRST_FIELDS 16
+/* The largest storage kept with a spare (hdrs_storage_small): room for
+ * a browser's request head (some 20 fields, 1-2 KB), ~3 KB in all. */
+#define HDRS_KEEP_BYTES (4 * HDRS_FIRST_BYTES)
+#define HDRS_KEEP_FIELDS (4 * HDRS_FIRST_FIELDS)
 
 void hdrs_init(struct hdrs *h, size_t max_bytes, size_t max_fields)
 {
@@ -36,7 +40,7 @@ void hdrs_reinit(struct hdrs *h, size_t max_bytes, size_t max_fields)
 
 bool hdrs_storage_small(const struct hdrs *h)
 {
-    return h->buf_cap <= HDRS_FIRST_BYTES && h->cap <= HDRS_FIRST_FIELDS;
+    return h->buf_cap <= HDRS_KEEP_BYTES && h->cap <= HDRS_KEEP_FIELDS;
 }
 
 void hdrs_reset(struct hdrs *h)

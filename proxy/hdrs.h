@@ -15,8 +15,9 @@ void hdrs_reset(struct hdrs *h);
 /* hdrs_init for a list whose storage is kept for reuse (a spare
  * exchange's): empty, with new caps, its buffers still allocated. */
 void hdrs_reinit(struct hdrs *h, size_t max_bytes, size_t max_fields);
-/* Whether h's storage is no bigger than its first allocation (worth
- * keeping for the next exchange; a big one is freed). */
+/* Whether h's storage is small enough to keep for the next exchange
+ * (up to four times its first allocation: a browser's request head
+ * fits); a bigger one is freed. */
 bool hdrs_storage_small(const struct hdrs *h);
 
 /* Appends a field (copies both). lower: store the name lower-cased.
