@@ -138,17 +138,28 @@ static bool list_has(struct str list, struct str want)
     return false;
 }
 
-bool xlate_drop_field(const struct hdrs *h, struct str name)
+/* The index of h's first Connection field, or -1: what a loop asking
+ * drop_field about each of h's fields looks up once, not once a field. */
+static long first_connection(const struct hdrs *h)
+{
+    return hdrs_find(h, STR_LIT("connection"));
+}
+
+static bool drop_field(const struct hdrs *h, struct str name, long conn)
 {
     if (xlate_is_hop_field(name))
         return true;
-    for (size_t i = 0; i < h->num; i++) {
-        if (h->f[i].name_len != 10)
-            continue;
-        if (str_eq(hdrs_name(h, i), STR_LIT("connection")) && list_has(hdrs_value(h, i), name))
+    for (size_t i = conn < 0 ? h->num : (size_t)conn; i < h->num; i++) {
+        if (h->f[i].name_len == 10 && str_eq(hdrs_name(h, i), STR_LIT("connection")) &&
+            list_has(hdrs_value(h, i), name))
             return true;
     }
     return false;
+}
+
+bool xlate_drop_field(const struct hdrs *h, struct str name)
+{
+    return drop_field(h, name, first_connection(h));
 }
 
 enum xlate_upgrade xlate_req_upgrade(const struct hdrs *h)
@@ -218,13 +229,36 @@ static bool put_joined(struct bufq *out, const struct hdrs *h, struct str name, 
  * (host from :authority, framing, Via, X-Forwarded-*, and RFC 9440's
  * Client-Cert and Client-Cert-Chain, which only h2gate may vouch for), joins them
  * (cookie, HTTP/1.1 only) or answers them (expect). */
-static bool rewritten_req_field(const struct hdrs *h, struct str n)
+/* Request fields the translation writes itself (or leaves out) rather
+ * than copies, by length first: asked once for every request field. */
+static bool rewritten_name(struct str n)
 {
-    return xlate_drop_field(h, n) || str_eq(n, STR_LIT("host")) ||
-           str_eq(n, STR_LIT("content-length")) || str_eq(n, STR_LIT("expect")) ||
-           str_eq(n, STR_LIT("via")) || str_eq(n, STR_LIT("x-forwarded-for")) ||
-           str_eq(n, STR_LIT("x-forwarded-proto")) || str_eq(n, STR_LIT("forwarded")) ||
-           str_eq(n, STR_LIT("client-cert")) || str_eq(n, STR_LIT("client-cert-chain"));
+    switch (n.len) {
+    case 3:
+        return str_eq(n, STR_LIT("via"));
+    case 4:
+        return str_eq(n, STR_LIT("host"));
+    case 6:
+        return str_eq(n, STR_LIT("expect"));
+    case 9:
+        return str_eq(n, STR_LIT("forwarded"));
+    case 11:
+        return str_eq(n, STR_LIT("client-cert"));
+    case 14:
+        return str_eq(n, STR_LIT("content-length"));
+    case 15:
+        return str_eq(n, STR_LIT("x-forwarded-for"));
+    case 17:
+        return str_eq(n, STR_LIT("x-forwarded-proto")) || str_eq(n, STR_LIT("client-cert-chain"));
+    default:
+        return false;
+    }
+}
+
+/* conn: first_connection(h). */
+static bool rewritten_req_field(const struct hdrs *h, struct str n, long conn)
+{
+    return rewritten_name(n) || drop_field(h, n, conn);
 }
 
 /* The list fields h2gate extends (X-Forwarded-For, X-Forwarded-Proto,
@@ -293,6 +327,7 @@ void xlate_req_h1(struct bufq *out, const struct xlate_req *r, const struct xlat
     if (r->authority.len)
         put_field(out, STR_LIT("host"), r->authority);
     bool te_trailers = false;
+    long conn = first_connection(h);
     for (size_t i = 0; i < h->num; i++) {
         struct str n = hdrs_name(h, i);
         if (n.len && n.p[0] == ':')
@@ -301,7 +336,7 @@ void xlate_req_h1(struct bufq *out, const struct xlate_req *r, const struct xlat
             te_trailers = te_trailers || list_has(hdrs_value(h, i), STR_LIT("trailers"));
             continue;
         }
-        if (rewritten_req_field(h, n) || str_eq(n, STR_LIT("cookie")))
+        if (rewritten_req_field(h, n, conn) || str_eq(n, STR_LIT("cookie")))
             continue;
         if (r->ws_key.len && str_eq(n, STR_LIT("sec-websocket-key")))
             continue;
@@ -374,6 +409,7 @@ int xlate_req_h2(struct hdrs *out, const struct xlate_req *r, const struct xlate
     if (rc)
         return H2G_ERR_TOO_BIG;
     bool te_trailers = false;
+    long conn = first_connection(h);
     for (size_t i = 0; i < h->num; i++) {
         struct str n = hdrs_name(h, i);
         if (n.len && n.p[0] == ':')
@@ -384,7 +420,7 @@ int xlate_req_h2(struct hdrs *out, const struct xlate_req *r, const struct xlate
             te_trailers = te_trailers || list_has(hdrs_value(h, i), STR_LIT("trailers"));
             continue;
         }
-        if (rewritten_req_field(h, n))
+        if (rewritten_req_field(h, n, conn))
             continue;
         if (hdrs_add(out, n, hdrs_value(h, i), false) < 0)
             return H2G_ERR_TOO_BIG;
@@ -499,9 +535,10 @@ void xlate_resp_h1(struct bufq *out, const struct xlate_resp *r)
     bufq_appendf(out, "HTTP/1.1 %d %s\r\n", r->status, xlate_reason(r->status));
     const struct hdrs *h = r->hdrs;
     if (h) {
+        long conn = first_connection(h);
         for (size_t i = 0; i < h->num; i++) {
             struct str n = hdrs_name(h, i);
-            if (xlate_drop_field(h, n) || str_eq(n, STR_LIT("content-length")) ||
+            if (drop_field(h, n, conn) || str_eq(n, STR_LIT("content-length")) ||
                 str_eq(n, STR_LIT("via")) || (r->server && str_eq(n, STR_LIT("server"))))
                 continue;
             put_field(out, n, hdrs_value(h, i));
@@ -554,13 +591,14 @@ size_t xlate_error_body(char *buf, size_t len, int status)
     return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
 }
 
-static bool passes(const struct hdrs *h, struct str name, enum xlate_filter filter)
+/* conn: first_connection(h). */
+static bool passes(const struct hdrs *h, struct str name, enum xlate_filter filter, long conn)
 {
     switch (filter) {
     case XLATE_END_TO_END:
-        return !xlate_drop_field(h, name);
+        return !drop_field(h, name, conn);
     case XLATE_RESPONSE:
-        return !xlate_drop_field(h, name) && !str_eq(name, STR_LIT("server"));
+        return !drop_field(h, name, conn) && !str_eq(name, STR_LIT("server"));
     case XLATE_TRAILER:
         return xlate_trailer_ok(name);
     case XLATE_ALL:
@@ -569,11 +607,18 @@ static bool passes(const struct hdrs *h, struct str name, enum xlate_filter filt
     return true;
 }
 
+/* first_connection(h), when filter needs it. */
+static long filter_connection(const struct hdrs *h, enum xlate_filter filter)
+{
+    return filter == XLATE_END_TO_END || filter == XLATE_RESPONSE ? first_connection(h) : -1;
+}
+
 static void put_fields(struct bufq *out, const struct hdrs *h, enum xlate_filter filter)
 {
+    long conn = filter_connection(h, filter);
     for (size_t i = 0; i < h->num; i++) {
         struct str n = hdrs_name(h, i);
-        if (passes(h, n, filter))
+        if (passes(h, n, filter, conn))
             put_field(out, n, hdrs_value(h, i));
     }
 }
@@ -625,9 +670,10 @@ void xlate_nv_grow(struct xlate_nv *nv)
 void xlate_nv_add_hdrs(struct xlate_nv *nv, const struct hdrs *h, enum xlate_filter filter,
                        uint8_t flags)
 {
+    long conn = filter_connection(h, filter);
     for (size_t i = 0; i < h->num; i++) {
         struct str n = hdrs_name(h, i);
-        if (passes(h, n, filter))
+        if (passes(h, n, filter, conn))
             xlate_nv_add(nv, n, hdrs_value(h, i), flags);
     }
 }
