@@ -1,8 +1,9 @@
 /* The upstream pool: how an exchange gets its backend and its connection.
  * Per worker, it picks the route's member (round-robin, the next member
  * when one cannot be reached), keeps HTTP/1.1 keep-alive connections,
- * places exchanges on HTTP/2 sessions (opening new ones up to
- * --backend-connections-per-host, queueing beyond), bounds HTTP/1.1
+ * places exchanges on HTTP/2 sessions (opening new ones as every open
+ * one fills, up to --backend-connections-per-host when set, queueing
+ * beyond), bounds HTTP/1.1
  * connections (--backend-http1-connections-per-host, exchanges waiting
  * in arrival order beyond), and retries streams a
  * backend refused, replaying their request body. Health checks and DNS
