@@ -9,7 +9,8 @@
 #define HDRS_FIRST_BYTES 512
 #define HDRS_FIRST_FIELDS 16
 /* The largest storage kept with a spare (hdrs_storage_small): room for
- * a browser's request head (some 20 fields, 1-2 KB), ~3 KB in all. */
+ * a browser's request head (some 20 fields, 1-2 KB); 2 KiB of bytes and
+ * 64 fields' offsets (1 KiB). */
 #define HDRS_KEEP_BYTES (4 * HDRS_FIRST_BYTES)
 #define HDRS_KEEP_FIELDS (4 * HDRS_FIRST_FIELDS)
 

@@ -36,10 +36,9 @@ static bool ws_opened(const struct xchg *x)
 #define NUM_PSEUDO 6
 
 /* Spare exchanges (common/spares.h): a worker keeps freed exchanges with
- * the storage of their request and response field lists (up to
- * hdrs_storage_small's: ~2.3 KB an exchange with small heads, ~7 KB at
- * most),
- * so a request allocates neither. */
+ * the storage of their request and response field lists, so a request
+ * allocates neither: ~2.3 KB an exchange with small heads, ~7 KB at most
+ * (hdrs_storage_small). */
 #define SPARE_MAX 8192
 
 static void spare_destroy(void *obj)
