@@ -29,19 +29,55 @@
  * one). A worker's loop is one thread. */
 static _Thread_local bool creating;
 
-/* Counted as malloc_usable_size: the bytes the allocator gave, not the
- * bytes asked for, so the gauge is what the sessions really cost in
- * heap (jemalloc's size classes included). */
-static void count(struct cconn *cc, void *p, bool add)
+/* What the sessions cost in heap is counted as the allocator's sizes
+ * (its size classes included), not the bytes asked for. On jemalloc
+ * those come from its per-thread totals of bytes allocated and freed:
+ * two loads a call, where malloc_usable_size is a lookup of a few
+ * hundred instructions (three calls and more per request). mallctl is
+ * weak: the sanitizer builds run without jemalloc and fall back. */
+extern int mallctl(const char *, void *, size_t *, void *, size_t) __attribute__((weak));
+
+static _Thread_local struct {
+    uint64_t *alloc, *dalloc; /* jemalloc's thread.allocatedp and .deallocatedp */
+    bool tried;
+} meter;
+
+static bool metered(void)
+{
+    if (!meter.tried) {
+        meter.tried = true;
+        size_t len = sizeof(meter.alloc);
+        if (!mallctl || mallctl("thread.allocatedp", &meter.alloc, &len, NULL, 0) != 0 ||
+            mallctl("thread.deallocatedp", &meter.dalloc, &len, NULL, 0) != 0)
+            meter.alloc = meter.dalloc = NULL;
+    }
+    return meter.alloc != NULL;
+}
+
+/* A read the compiler keeps where it is: it knows malloc and free touch
+ * no memory of ours, and would otherwise move the read across them. */
+static inline uint64_t meter_read(const uint64_t *p)
+{
+    __asm__ volatile("" ::: "memory");
+    uint64_t v = *(const volatile uint64_t *)p;
+    __asm__ volatile("" ::: "memory");
+    return v;
+}
+
+static void charge(struct cconn *cc, size_t n, bool add)
 {
     struct stats *s = cc->w->stats;
-    if (!p || !s)
+    if (!s || !n)
         return;
-    size_t n = malloc_usable_size(p);
     if (add)
         stats_cell_add(&s->h2_session_mem[0], n);
     else
         stats_cell_sub(&s->h2_session_mem[0], n);
+}
+
+static size_t usable(void *p)
+{
+    return p ? malloc_usable_size(p) : 0;
 }
 
 static void forget(struct cconn *cc, void *p)
@@ -52,40 +88,57 @@ static void forget(struct cconn *cc, void *p)
         cc->p.h2.streammap = NULL;
 }
 
-static void *on_malloc(size_t size, void *user)
+static void *alloc_one(struct cconn *cc, size_t num, size_t size, bool zero)
 {
-    struct cconn *cc = user;
-    void *p;
-    if (creating && size >= FRAMEBUF_MIN && !cc->p.h2.framebuf)
-        p = cc->p.h2.framebuf = xmalloc_pages(size);
-    else
-        p = xmalloc(size);
-    count(cc, p, true);
+    if (creating && !zero && size >= FRAMEBUF_MIN && !cc->p.h2.framebuf)
+        return cc->p.h2.framebuf = xmalloc_pages(size);
+    if (creating && zero && num * size == STREAMMAP_SIZE && !cc->p.h2.streammap) {
+        /* A page of its own, zeroed by the kernel: not even resident
+         * until the first stream is added. */
+        void *p = cc->p.h2.streammap = xmalloc_pages(STREAMMAP_SIZE);
+        if (madvise(p, STREAMMAP_SIZE, MADV_DONTNEED) != 0)
+            memset(p, 0, STREAMMAP_SIZE);
+        return p;
+    }
+    return zero ? xcalloc(num, size) : xmalloc(size);
+}
+
+static void *alloc_counted(struct cconn *cc, size_t num, size_t size, bool zero)
+{
+    if (!metered()) {
+        void *p = alloc_one(cc, num, size, zero);
+        charge(cc, usable(p), true);
+        return p;
+    }
+    uint64_t before = meter_read(meter.alloc);
+    void *p = alloc_one(cc, num, size, zero);
+    charge(cc, meter_read(meter.alloc) - before, true);
     return p;
 }
 
-static void on_free(void *p, void *user)
+static void *on_malloc(size_t size, void *user)
 {
-    forget(user, p);
-    count(user, p, false);
-    free(p);
+    return alloc_counted(user, 1, size, false);
 }
 
 static void *on_calloc(size_t num, size_t size, void *user)
 {
-    struct cconn *cc = user;
-    void *p;
-    if (creating && num * size == STREAMMAP_SIZE && !cc->p.h2.streammap) {
-        /* A page of its own, zeroed by the kernel: not even resident
-         * until the first stream is added. */
-        p = cc->p.h2.streammap = xmalloc_pages(STREAMMAP_SIZE);
-        if (madvise(p, STREAMMAP_SIZE, MADV_DONTNEED) != 0)
-            memset(p, 0, STREAMMAP_SIZE);
-    } else {
-        p = xcalloc(num, size);
+    return alloc_counted(user, num, size, true);
+}
+
+static void on_free(void *p, void *user)
+{
+    if (!p)
+        return;
+    forget(user, p);
+    if (!metered()) {
+        charge(user, usable(p), false);
+        free(p);
+        return;
     }
-    count(cc, p, true);
-    return p;
+    uint64_t before = meter_read(meter.dalloc);
+    free(p);
+    charge(user, meter_read(meter.dalloc) - before, false);
 }
 
 static void *on_realloc(void *p, size_t size, void *user)
@@ -93,9 +146,16 @@ static void *on_realloc(void *p, size_t size, void *user)
     if (!p)
         return on_malloc(size, user);
     forget(user, p);
-    count(user, p, false);
+    if (!metered()) {
+        charge(user, usable(p), false);
+        p = xrealloc(p, size);
+        charge(user, usable(p), true);
+        return p;
+    }
+    uint64_t a = meter_read(meter.alloc), d = meter_read(meter.dalloc);
     p = xrealloc(p, size);
-    count(user, p, true);
+    charge(user, meter_read(meter.dalloc) - d, false);
+    charge(user, meter_read(meter.alloc) - a, true);
     return p;
 }
 
