@@ -236,6 +236,7 @@ const struct cfg_route *cfg_route_match(const struct config *cfg, struct str hos
         r = best(cfg, host, path);
     if (!r)
         r = best(cfg, STR_LIT(""), path);
-    free(heap_buf);
+    if (heap_buf)
+        free(heap_buf);
     return r;
 }

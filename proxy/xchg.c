@@ -154,7 +154,8 @@ void xchg_free(struct xchg *x)
     hdrs_cleanup(&x->interim);
     bufq_cleanup(&x->req_body);
     bufq_cleanup(&x->resp_body);
-    free(x->location);
+    if (x->location) /* rare: free(NULL) is not free of cost */
+        free(x->location);
     wrk_gen_unpin_routes(w, x->gen);
     if (!hdrs_storage_small(&x->req) || !hdrs_storage_small(&x->resp) ||
         !spares_put(&w->xchg_spares, x))
