@@ -103,60 +103,81 @@ static void *alloc_one(struct cconn *cc, size_t num, size_t size, bool zero)
     return zero ? xcalloc(num, size) : xmalloc(size);
 }
 
-static void *alloc_counted(struct cconn *cc, size_t num, size_t size, bool zero)
+/* The counting around each call, specialised (jem: a constant) into the
+ * two allocators below; which one a session gets is decided once, when
+ * it is made (nghttp2 keeps a copy of its nghttp2_mem). */
+#define COUNTED static inline __attribute__((always_inline))
+
+COUNTED void *alloc_counted(struct cconn *cc, size_t num, size_t size, bool zero, bool jem)
 {
-    if (!metered()) {
-        void *p = alloc_one(cc, num, size, zero);
-        charge(cc, usable(p), true);
-        return p;
-    }
-    uint64_t before = meter_read(meter.alloc);
+    uint64_t before = jem ? meter_read(meter.alloc) : 0;
     void *p = alloc_one(cc, num, size, zero);
-    charge(cc, meter_read(meter.alloc) - before, true);
+    charge(cc, jem ? meter_read(meter.alloc) - before : usable(p), true);
     return p;
 }
 
-static void *on_malloc(size_t size, void *user)
-{
-    return alloc_counted(user, 1, size, false);
-}
-
-static void *on_calloc(size_t num, size_t size, void *user)
-{
-    return alloc_counted(user, num, size, true);
-}
-
-static void on_free(void *p, void *user)
+COUNTED void free_counted(void *p, struct cconn *cc, bool jem)
 {
     if (!p)
         return;
-    forget(user, p);
-    if (!metered()) {
-        charge(user, usable(p), false);
-        free(p);
-        return;
-    }
-    uint64_t before = meter_read(meter.dalloc);
+    forget(cc, p);
+    uint64_t before = jem ? meter_read(meter.dalloc) : 0;
+    size_t n = jem ? 0 : usable(p);
     free(p);
-    charge(user, meter_read(meter.dalloc) - before, false);
+    charge(cc, jem ? meter_read(meter.dalloc) - before : n, false);
 }
 
-static void *on_realloc(void *p, size_t size, void *user)
+COUNTED void *realloc_counted(void *p, size_t size, struct cconn *cc, bool jem)
 {
     if (!p)
-        return on_malloc(size, user);
-    forget(user, p);
-    if (!metered()) {
-        charge(user, usable(p), false);
-        p = xrealloc(p, size);
-        charge(user, usable(p), true);
-        return p;
-    }
-    uint64_t a = meter_read(meter.alloc), d = meter_read(meter.dalloc);
+        return alloc_counted(cc, 1, size, false, jem);
+    forget(cc, p);
+    uint64_t a = jem ? meter_read(meter.alloc) : 0, d = jem ? meter_read(meter.dalloc) : 0;
+    size_t old = jem ? 0 : usable(p);
     p = xrealloc(p, size);
-    charge(user, meter_read(meter.dalloc) - d, false);
-    charge(user, meter_read(meter.alloc) - a, true);
+    charge(cc, jem ? meter_read(meter.dalloc) - d : old, false);
+    charge(cc, jem ? meter_read(meter.alloc) - a : usable(p), true);
     return p;
+}
+
+static void *jem_malloc(size_t size, void *u)
+{
+    return alloc_counted(u, 1, size, false, true);
+}
+
+static void *jem_calloc(size_t n, size_t size, void *u)
+{
+    return alloc_counted(u, n, size, true, true);
+}
+
+static void jem_free(void *p, void *u)
+{
+    free_counted(p, u, true);
+}
+
+static void *jem_realloc(void *p, size_t size, void *u)
+{
+    return realloc_counted(p, size, u, true);
+}
+
+static void *std_malloc(size_t size, void *u)
+{
+    return alloc_counted(u, 1, size, false, false);
+}
+
+static void *std_calloc(size_t n, size_t size, void *u)
+{
+    return alloc_counted(u, n, size, true, false);
+}
+
+static void std_free(void *p, void *u)
+{
+    free_counted(p, u, false);
+}
+
+static void *std_realloc(void *p, size_t size, void *u)
+{
+    return realloc_counted(p, size, u, false);
 }
 
 int h2mem_session_new(struct cconn *cc, const nghttp2_session_callbacks *cbs,
@@ -164,11 +185,17 @@ int h2mem_session_new(struct cconn *cc, const nghttp2_session_callbacks *cbs,
 {
     nghttp2_mem mem = {
         .mem_user_data = cc,
-        .malloc = on_malloc,
-        .free = on_free,
-        .calloc = on_calloc,
-        .realloc = on_realloc,
+        .malloc = jem_malloc,
+        .free = jem_free,
+        .calloc = jem_calloc,
+        .realloc = jem_realloc,
     };
+    if (!metered()) {
+        mem.malloc = std_malloc;
+        mem.free = std_free;
+        mem.calloc = std_calloc;
+        mem.realloc = std_realloc;
+    }
     cc->p.h2.framebuf = cc->p.h2.streammap = NULL;
     creating = true;
     int rv = nghttp2_session_server_new3(&cc->p.h2.session, cbs, cc, opt, &mem);
