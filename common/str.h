@@ -41,6 +41,10 @@ static inline bool str_has_prefix(struct str s, struct str prefix)
     return s.len >= prefix.len && memcmp(s.p, prefix.p, prefix.len) == 0;
 }
 
+/* Copies n bytes from src to dst with ASCII A-Z lower-cased; every other
+ * byte (non-ASCII included) is copied as it is. Eight bytes at a time. */
+void str_lower_copy(char *dst, const char *src, size_t n);
+
 /* Trims spaces and horizontal tabs from both ends. */
 static inline struct str str_trim(struct str s)
 {

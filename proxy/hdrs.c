@@ -69,14 +69,10 @@ static void copy_in(struct hdrs *h, struct str s, bool lower)
     if (s.len == 0)
         return; /* h->buf may still be NULL */
     char *dst = h->buf + h->buf_len;
-    if (lower) {
-        for (size_t i = 0; i < s.len; i++) {
-            char c = s.p[i];
-            dst[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
-        }
-    } else {
+    if (lower)
+        str_lower_copy(dst, s.p, s.len);
+    else
         memcpy(dst, s.p, s.len);
-    }
     h->buf_len += s.len;
 }
 

@@ -1,0 +1,67 @@
+/* Unit tests for common/str.c: str_lower_copy against the byte-at-a-time
+ * rule, for every byte value in every position of a word and the tail,
+ * and at every length and misalignment. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "common/str.h"
+
+static char lower_one(char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+}
+
+/* Each of the 256 byte values, at each of 19 positions (two words and a
+ * tail of three), between bytes that sit next to the letters' bounds. */
+static void test_every_byte_everywhere(void **state)
+{
+    (void)state;
+    static const char fill[] = "@AZ[`az{\x7f\x80\xc1\xda\xff";
+    char src[19], dst[19], want[19];
+    for (int v = 0; v < 256; v++) {
+        for (size_t pos = 0; pos < sizeof(src); pos++) {
+            for (size_t k = 0; k < sizeof(src); k++)
+                src[k] = fill[(k + (size_t)v) % (sizeof(fill) - 1)];
+            src[pos] = (char)v;
+            for (size_t k = 0; k < sizeof(src); k++)
+                want[k] = lower_one(src[k]);
+            str_lower_copy(dst, src, sizeof(src));
+            assert_memory_equal(dst, want, sizeof(src));
+        }
+    }
+}
+
+/* Every length from 0 to 40 at every alignment of source and
+ * destination: no byte past n is written. */
+static void test_lengths_and_alignments(void **state)
+{
+    (void)state;
+    static const char text[] = "Content-Type: X-Forwarded-For ACCEPT-encoding ZZ";
+    char buf[64];
+    for (size_t n = 0; n <= 40; n++) {
+        for (size_t so = 0; so < 8; so++) {
+            for (size_t d = 0; d < 8; d++) {
+                memset(buf, '#', sizeof(buf));
+                str_lower_copy(buf + d, text + so, n);
+                for (size_t k = 0; k < n; k++)
+                    assert_int_equal(buf[d + k], lower_one(text[so + k]));
+                for (size_t k = 0; k < d; k++)
+                    assert_int_equal(buf[k], '#');
+                assert_int_equal(buf[d + n], '#');
+            }
+        }
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_byte_everywhere),
+        cmocka_unit_test(test_lengths_and_alignments),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
