@@ -143,7 +143,7 @@ struct cconn {
     struct cconn *next_grave;
     double linger_until;    /* see lingering */
     /* The flags last, together: struct cconn stays within jemalloc's
-     * 1 KiB size class (bench/idle_mem). */
+     * 896-byte size class (bench/idle_mem). */
     bool dirty;
     bool closing;       /* close once out is written */
     bool lingering;     /* answer out, write side shut: dropping what the

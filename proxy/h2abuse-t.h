@@ -6,7 +6,13 @@
 
 #include "common/stats-t.h"
 
-/* Streams recently closed: frames racing their close are not glitches. */
+/* Streams recently closed: frames racing their close are not glitches.
+ * The ring keeps the low 16 bits of their ids, which is what keeps struct
+ * cconn in jemalloc's 896-byte class: a frame on a stream closed 32,768
+ * client streams or more before one of these counts as racing too (no
+ * more than the client gets by sending on the recent one itself), and
+ * as only odd (client) ids are looked up, the ring's initial zeros match
+ * none. */
 #define H2ABUSE_RECENT 64
 
 /* Abuse accounting of one client HTTP/2 connection (proxy/h2abuse.c),
@@ -14,7 +20,7 @@
 struct h2abuse {
     double tokens;          /* glitches left in the budget */
     double refilled_at;     /* ev_now() of the last refill */
-    int32_t recent[H2ABUSE_RECENT]; /* ring of the last closed stream ids */
+    uint16_t recent[H2ABUSE_RECENT]; /* ring of the last closed stream ids' low bits */
     unsigned recent_next;
     enum stats_glitch tipped_by;
     uint32_t last_length;
@@ -26,7 +32,7 @@ struct h2abuse {
     uint8_t hd[9];          /* a frame header being gathered */
     uint8_t hd_have;
     /* Byte-sized fields last, beside hd: struct cconn stays within
-     * jemalloc's 1 KiB size class (bench/idle_mem). */
+     * jemalloc's 896-byte size class (bench/idle_mem). */
     uint8_t last_type;      /* type of the frame header seen last */
     bool tripped;           /* GOAWAY(ENHANCE_YOUR_CALM) queued: stop reading */
 };

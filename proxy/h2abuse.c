@@ -76,14 +76,14 @@ bool h2abuse_glitch(struct cconn *cc, enum stats_glitch kind)
 void h2abuse_stream_closed(struct cconn *cc, int32_t stream_id)
 {
     struct h2abuse *a = abuse_of(cc);
-    a->recent[a->recent_next] = stream_id;
+    a->recent[a->recent_next] = (uint16_t)stream_id;
     a->recent_next = (a->recent_next + 1) % H2ABUSE_RECENT;
 }
 
 static bool recently_closed(const struct h2abuse *a, int32_t stream_id)
 {
     for (unsigned i = 0; i < H2ABUSE_RECENT; i++) {
-        if (a->recent[i] == stream_id)
+        if (a->recent[i] == (uint16_t)stream_id)
             return true;
     }
     return false;
