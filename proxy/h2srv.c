@@ -680,6 +680,7 @@ static void reap_closed(struct cconn *cc)
 static bool h2_produce(struct cconn *cc)
 {
     struct h2srv *h = &cc->p.h2;
+    bool was_used = h->framebuf_used;
     reap_closed(cc);
     while (bufq_len(&cc->out) < OUT_HIGH) {
         const uint8_t *data;
@@ -697,6 +698,12 @@ static bool h2_produce(struct cconn *cc)
         bufq_append(&cc->out, data, (size_t)n);
         h->framebuf_used = true;
     }
+    /* Frames with no stream open (a PING's answer, a SETTINGS ACK) after
+     * the buffer's pages went back: they go back again FRAMEBUF_IDLE from
+     * now, not at the connection's next deadline, which may be minutes
+     * away. */
+    if (!was_used && h->framebuf_used && h->num_open == 0 && h->idle_since > 0)
+        cconn_deadline(cc, FRAMEBUF_IDLE);
     reap_closed(cc);
     return bufq_len(&cc->out) >= OUT_HIGH;
 }

@@ -210,6 +210,45 @@ static void test_idle_session_gives_pages_back(void **state)
     rig_stop(&r);
 }
 
+/* Steps until the page at p has left memory; fails after about ten
+ * seconds (the release is FRAMEBUF_IDLE after the last frame). */
+static void until_not_resident(struct rig *r, const void *p)
+{
+    for (int i = 0; i < 5000 && resident(p); i++) {
+        rig_step(r);
+        usleep(2000);
+    }
+    assert_false(resident(p));
+}
+
+static bool client_got_ping_ack(struct rig *r, void *from)
+{
+    int i = rig_find_frame(&r->client, NGHTTP2_PING, (size_t)(intptr_t)from);
+    return i >= 0 && (r->client.frames[i].flags & NGHTTP2_FLAG_ACK);
+}
+
+/* A frame sent with no stream open after the pages went back (here a
+ * PING's answer) brings the frame buffer's page back; it leaves again on
+ * its own a second later, not at the connection's keep-alive deadline
+ * (a minute away by default). */
+static void test_idle_pages_go_back_after_a_ping(void **state)
+{
+    (void)state;
+    struct rig r;
+    rig_start(&r, no_args);
+    r.on_request_end = answer_hello;
+    get_hello(&r, "/one");
+    struct h2srv *h = &r.cc->p.h2;
+    until_not_resident(&r, h->framebuf);
+    size_t mark = r.client.num_frames;
+    assert_int_equal(nghttp2_submit_ping(r.client.s, NGHTTP2_FLAG_NONE, NULL), 0);
+    rig_until(&r, client_got_ping_ack, (void *)(intptr_t)mark);
+    assert_true(resident(h->framebuf));
+    until_not_resident(&r, h->framebuf);
+    get_hello(&r, "/two");
+    rig_stop(&r);
+}
+
 static void test_client_rst_stream(void **state)
 {
     (void)state;
@@ -383,6 +422,7 @@ int main(void)
         cmocka_unit_test(test_request_body),
         cmocka_unit_test(test_trailers),
         cmocka_unit_test(test_idle_session_gives_pages_back),
+        cmocka_unit_test(test_idle_pages_go_back_after_a_ping),
         cmocka_unit_test(test_client_rst_stream),
         cmocka_unit_test(test_graceful_goaway),
         cmocka_unit_test(test_malformed_request_is_reset),
