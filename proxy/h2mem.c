@@ -54,6 +54,14 @@ static bool metered(void)
     return meter.alloc != NULL;
 }
 
+/* This thread's totals are at hand. A session's allocator is chosen on
+ * the thread that makes it; another thread (the main one, freeing what
+ * the workers left at shutdown) finds its own totals here first. */
+static inline bool meter_here(void)
+{
+    return __builtin_expect(meter.alloc != NULL, 1) || metered();
+}
+
 /* A read the compiler keeps where it is: it knows malloc and free touch
  * no memory of ours, and would otherwise move the read across them. */
 static inline uint64_t meter_read(const uint64_t *p)
@@ -140,26 +148,6 @@ COUNTED void *realloc_counted(void *p, size_t size, struct cconn *cc, bool jem)
     return p;
 }
 
-static void *jem_malloc(size_t size, void *u)
-{
-    return alloc_counted(u, 1, size, false, true);
-}
-
-static void *jem_calloc(size_t n, size_t size, void *u)
-{
-    return alloc_counted(u, n, size, true, true);
-}
-
-static void jem_free(void *p, void *u)
-{
-    free_counted(p, u, true);
-}
-
-static void *jem_realloc(void *p, size_t size, void *u)
-{
-    return realloc_counted(p, size, u, true);
-}
-
 static void *std_malloc(size_t size, void *u)
 {
     return alloc_counted(u, 1, size, false, false);
@@ -178,6 +166,36 @@ static void std_free(void *p, void *u)
 static void *std_realloc(void *p, size_t size, void *u)
 {
     return realloc_counted(p, size, u, false);
+}
+
+static void *jem_malloc(size_t size, void *u)
+{
+    if (!meter_here())
+        return std_malloc(size, u);
+    return alloc_counted(u, 1, size, false, true);
+}
+
+static void *jem_calloc(size_t n, size_t size, void *u)
+{
+    if (!meter_here())
+        return std_calloc(n, size, u);
+    return alloc_counted(u, n, size, true, true);
+}
+
+static void jem_free(void *p, void *u)
+{
+    if (!meter_here()) {
+        std_free(p, u);
+        return;
+    }
+    free_counted(p, u, true);
+}
+
+static void *jem_realloc(void *p, size_t size, void *u)
+{
+    if (!meter_here())
+        return std_realloc(p, size, u);
+    return realloc_counted(p, size, u, true);
 }
 
 int h2mem_session_new(struct cconn *cc, const nghttp2_session_callbacks *cbs,
