@@ -133,23 +133,44 @@ def test_urgent_response_overtakes_bulk(procs):
         no_errors(c)
 
 
+def download_held(port, quiet=0.3, timeout=60):
+    """Waits until h2gate has stopped reading its backend (the bytes it
+    read have not moved for `quiet` seconds): it reads a response only
+    while that response's buffer is under its high-water mark, so from
+    then on everything between the backend and the client that stopped
+    reading is full: the client's socket, the kernel's, cc->out, the
+    exchange's buffer."""
+    deadline = time.monotonic() + timeout
+    name = "h2gate_backend_bytes_total"
+    last = scrape(port).get(name, direction="in")
+    still_since = time.monotonic()
+    while time.monotonic() - still_since < quiet:
+        assert time.monotonic() < deadline, "h2gate never stopped reading"
+        time.sleep(0.05)
+        now = scrape(port).get(name, direction="in")
+        if now != last:
+            last, still_since = now, time.monotonic()
+
+
 def test_urgent_not_queued_behind_socket_buffer(procs):
     """A client with a 64 KiB receive buffer and windows of 2 GiB stops
     reading while a u=7 download runs: h2gate's output then sits in
     cc->out (64 KiB and a frame) and the kernel (TCP_NOTSENT_LOWAT: 16 KiB
     unsent), not megabytes of socket buffer. A u=0 request made then has
     its head and body behind no more than that once the client reads
-    again. The client reads again only once h2gate has all of the urgent
-    answer (its backend connection went back to the pool): a body that
-    reached h2gate in pieces while the client read would let the download
-    fill each gap, which is the scheduler working, not queueing."""
+    again. The urgent request is made only once that is so (h2gate
+    stopped reading the download), and the client reads again only once
+    h2gate has all of the urgent answer (its backend connection went back
+    to the pool): room left on the way, or a body that reached h2gate in
+    pieces while the client read, would let the download fill the gaps,
+    which is the scheduler working, not queueing."""
     o = procs.origin()
     g = gate_with_admin(procs, [o], tls=False)
     with RawH2(g.port, settings=WIDE, rcvbuf=65536) as c:
         c.window_update(0, MAX_WINDOW - 65535)
         c.request(1, "/size/%d" % (256 << 20), [("priority", "u=7")])
         c.until(lambda f: data_bytes(c.frames, 1) >= 1 << 20)
-        time.sleep(0.5)  # h2gate fills what it may; bounds asserted below
+        download_held(g.admin_port)
         idle = scrape(g.admin_port).get("h2gate_backend_connections_idle")
         mark = len(c.frames)
         c.request(3, "/size/100000", [("priority", "u=0")])
