@@ -133,7 +133,7 @@ def test_urgent_response_overtakes_bulk(procs):
         no_errors(c)
 
 
-def download_held(port, quiet=0.3, timeout=60):
+def download_held(port, quiet=1.0, timeout=60):
     """Waits until h2gate has stopped reading its backend (the bytes it
     read have not moved for `quiet` seconds): it reads a response only
     while that response's buffer is under its high-water mark, so from
