@@ -1,12 +1,14 @@
 #include "proxy/h2mem.h"
 
 #include <malloc.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
+#include "common/buf.h"
 #include "common/stats.h"
 #include "common/xalloc.h"
 #include "proxy/cconn-t.h"
@@ -242,4 +244,19 @@ void h2mem_idle(struct cconn *cc)
     p = cc->p.h2.streammap;
     if (p && page_is_zero(p))
         madvise(p, PAGE, MADV_DONTNEED);
+}
+
+double h2mem_deadline(struct cconn *cc, double now)
+{
+    struct h2srv *h = &cc->p.h2;
+    if (!h->framebuf_used || h->num_open > 0 || h->idle_since <= 0)
+        return INFINITY;
+    double at = h->idle_since + H2MEM_IDLE_DELAY;
+    if (at > now)
+        return at;
+    if (nghttp2_session_want_write(h->session) || bufq_len(&cc->out))
+        return now + H2MEM_IDLE_DELAY;
+    h->framebuf_used = false;
+    h2mem_idle(cc);
+    return INFINITY;
 }

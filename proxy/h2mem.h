@@ -12,6 +12,11 @@
 
 struct cconn;
 
+/* Seconds with no open stream before the frame buffer's pages go back:
+ * at once cost a madvise and a page fault per request on a
+ * one-request-at-a-time client (bench/idle_mem, RESULTS.md). */
+#define H2MEM_IDLE_DELAY 1.
+
 /* Makes cc's session with nghttp2_session_server_new3 and the counting
  * allocator (nghttp2 copies the allocator; cc must outlive the session).
  * Returns nghttp2's result: 0 or a negative nghttp2 error. The first
@@ -33,5 +38,12 @@ int h2mem_session_new(struct cconn *cc, const nghttp2_session_callbacks *cbs,
  * removed stream's bucket), so it reads the same afterwards. Does nothing
  * for what is not recorded. */
 void h2mem_idle(struct cconn *cc);
+
+/* For the connection's timer (h2srv.c h2_timeout): H2MEM_IDLE_DELAY after
+ * the last stream closed (cc->p.h2.idle_since), if frames were sent since
+ * the last release (framebuf_used) and nothing is in progress (no
+ * want_write: no frame half handed out; cc->out empty), runs h2mem_idle.
+ * Returns when to look again, or INFINITY. */
+double h2mem_deadline(struct cconn *cc, double now);
 
 #endif

@@ -25,10 +25,6 @@
 
 /* Stop generating frames once this much output is queued. */
 #define OUT_HIGH (64 * 1024)
-/* Seconds with no open stream before the frame buffer's pages go back
- * (h2mem_idle): at once cost a madvise and a page fault per request on a
- * one-request-at-a-time client (bench/idle_mem, RESULTS.md). */
-#define FRAMEBUF_IDLE 1.
 
 static nghttp2_session_callbacks *callbacks;
 static nghttp2_option *option;
@@ -291,7 +287,7 @@ static int on_h2_stream_close(nghttp2_session *s, int32_t stream_id, uint32_t er
     if (--cc->p.h2.num_open == 0) {
         cc->p.h2.idle_since = ev_now(cc->w->loop);
         cconn_deadline(cc, cc->w->cfg->frontend_keep_alive_timeout);
-        cconn_deadline(cc, FRAMEBUF_IDLE);
+        cconn_deadline(cc, H2MEM_IDLE_DELAY);
     }
     x->closed = true;
     x->next_closed = cc->p.h2.closed;
@@ -573,7 +569,7 @@ int h2srv_start(struct cconn *cc)
     h->idle_since = ev_now(cc->w->loop);
     cconn_deadline(cc, cfg->frontend_keep_alive_timeout);
     cconn_deadline(cc, cfg->frontend_http2_read_timeout);
-    cconn_deadline(cc, FRAMEBUF_IDLE);
+    cconn_deadline(cc, H2MEM_IDLE_DELAY);
     return 0;
 }
 
@@ -698,12 +694,10 @@ static bool h2_produce(struct cconn *cc)
         bufq_append(&cc->out, data, (size_t)n);
         h->framebuf_used = true;
     }
-    /* Frames with no stream open (a PING's answer, a SETTINGS ACK) after
-     * the buffer's pages went back: they go back again FRAMEBUF_IDLE from
-     * now, not at the connection's next deadline, which may be minutes
-     * away. */
+    /* Frames with no stream open (a PING's answer) after the buffer's
+     * pages went back: back again in a second, not at the next deadline. */
     if (!was_used && h->framebuf_used && h->num_open == 0 && h->idle_since > 0)
-        cconn_deadline(cc, FRAMEBUF_IDLE);
+        cconn_deadline(cc, H2MEM_IDLE_DELAY);
     reap_closed(cc);
     return bufq_len(&cc->out) >= OUT_HIGH;
 }
@@ -788,25 +782,6 @@ static double stream_deadline(struct xchg *x, const struct config *cfg, double n
     return at;
 }
 
-/* FRAMEBUF_IDLE after the last stream closed, the frame buffer's pages go
- * back, once nghttp2 has nothing in progress (no want_write: no frame
- * half handed out, so the buffer's bytes are dead). Returns when to look
- * again, or INFINITY. */
-static double framebuf_deadline(struct cconn *cc, double now)
-{
-    struct h2srv *h = &cc->p.h2;
-    if (!h->framebuf_used || h->num_open > 0 || h->idle_since <= 0)
-        return INFINITY;
-    double at = h->idle_since + FRAMEBUF_IDLE;
-    if (at > now)
-        return at;
-    if (nghttp2_session_want_write(h->session) || bufq_len(&cc->out))
-        return now + FRAMEBUF_IDLE;
-    h->framebuf_used = false;
-    h2mem_idle(cc);
-    return INFINITY;
-}
-
 /* The connection's deadlines: SETTINGS unacknowledged, no open stream
  * (--frontend-keep-alive-timeout), no frame received while no stream
  * waits for a backend or carries a tunnel (--frontend-http2-read-timeout).
@@ -835,7 +810,7 @@ static double h2_timeout(struct cconn *cc, double now)
     }
     if (cc->closing)
         return next;
-    next = earlier(next, framebuf_deadline(cc, now));
+    next = earlier(next, h2mem_deadline(cc, now));
     if (h->num_open == 0 && h->idle_since > 0 && cfg->frontend_keep_alive_timeout > 0) {
         double at = h->idle_since + cfg->frontend_keep_alive_timeout;
         if (at <= now && bufq_len(&cc->out)) {

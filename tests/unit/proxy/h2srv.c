@@ -211,7 +211,7 @@ static void test_idle_session_gives_pages_back(void **state)
 }
 
 /* Steps until the page at p has left memory; fails after about ten
- * seconds (the release is FRAMEBUF_IDLE after the last frame). */
+ * seconds (the release is H2MEM_IDLE_DELAY after the last frame). */
 static void until_not_resident(struct rig *r, const void *p)
 {
     for (int i = 0; i < 5000 && resident(p); i++) {
