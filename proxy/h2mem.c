@@ -56,9 +56,9 @@ static bool metered(void)
     return meter.alloc != NULL;
 }
 
-/* This thread's totals are at hand. A session's allocator is chosen on
- * the thread that makes it; another thread (the main one, freeing what
- * the workers left at shutdown) finds its own totals here first. */
+/* This thread's totals are at hand (one thread-local load once they are
+ * set). Per thread: the main one frees what the workers left at
+ * shutdown. */
 static inline bool meter_here(void)
 {
     return __builtin_expect(meter.alloc != NULL, 1) || metered();
@@ -113,9 +113,8 @@ static void *alloc_one(struct cconn *cc, size_t num, size_t size, bool zero)
     return zero ? xcalloc(num, size) : xmalloc(size);
 }
 
-/* The counting around each call, specialised (jem: a constant) into the
- * two allocators below; which one a session gets is decided once, when
- * it is made (nghttp2 keeps a copy of its nghttp2_mem). */
+/* The counting around each call: jemalloc's totals where this thread has
+ * them, the pointers' usable sizes otherwise. */
 #define COUNTED static inline __attribute__((always_inline))
 
 COUNTED void *alloc_counted(struct cconn *cc, size_t num, size_t size, bool zero, bool jem)
@@ -150,54 +149,24 @@ COUNTED void *realloc_counted(void *p, size_t size, struct cconn *cc, bool jem)
     return p;
 }
 
-static void *std_malloc(size_t size, void *u)
+static void *on_malloc(size_t size, void *u)
 {
-    return alloc_counted(u, 1, size, false, false);
+    return alloc_counted(u, 1, size, false, meter_here());
 }
 
-static void *std_calloc(size_t n, size_t size, void *u)
+static void *on_calloc(size_t n, size_t size, void *u)
 {
-    return alloc_counted(u, n, size, true, false);
+    return alloc_counted(u, n, size, true, meter_here());
 }
 
-static void std_free(void *p, void *u)
+static void on_free(void *p, void *u)
 {
-    free_counted(p, u, false);
+    free_counted(p, u, meter_here());
 }
 
-static void *std_realloc(void *p, size_t size, void *u)
+static void *on_realloc(void *p, size_t size, void *u)
 {
-    return realloc_counted(p, size, u, false);
-}
-
-static void *jem_malloc(size_t size, void *u)
-{
-    if (!meter_here())
-        return std_malloc(size, u);
-    return alloc_counted(u, 1, size, false, true);
-}
-
-static void *jem_calloc(size_t n, size_t size, void *u)
-{
-    if (!meter_here())
-        return std_calloc(n, size, u);
-    return alloc_counted(u, n, size, true, true);
-}
-
-static void jem_free(void *p, void *u)
-{
-    if (!meter_here()) {
-        std_free(p, u);
-        return;
-    }
-    free_counted(p, u, true);
-}
-
-static void *jem_realloc(void *p, size_t size, void *u)
-{
-    if (!meter_here())
-        return std_realloc(p, size, u);
-    return realloc_counted(p, size, u, true);
+    return realloc_counted(p, size, u, meter_here());
 }
 
 int h2mem_session_new(struct cconn *cc, const nghttp2_session_callbacks *cbs,
@@ -205,17 +174,11 @@ int h2mem_session_new(struct cconn *cc, const nghttp2_session_callbacks *cbs,
 {
     nghttp2_mem mem = {
         .mem_user_data = cc,
-        .malloc = jem_malloc,
-        .free = jem_free,
-        .calloc = jem_calloc,
-        .realloc = jem_realloc,
+        .malloc = on_malloc,
+        .free = on_free,
+        .calloc = on_calloc,
+        .realloc = on_realloc,
     };
-    if (!metered()) {
-        mem.malloc = std_malloc;
-        mem.free = std_free;
-        mem.calloc = std_calloc;
-        mem.realloc = std_realloc;
-    }
     cc->p.h2.framebuf = cc->p.h2.streammap = NULL;
     creating = true;
     int rv = nghttp2_session_server_new3(&cc->p.h2.session, cbs, cc, opt, &mem);
