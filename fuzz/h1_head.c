@@ -1,6 +1,7 @@
 /* libFuzzer target: xlate_h1_head_scan (proxy/xlate.h), then http-parser
  * over every head the scan accepts, collecting fields the way cconn.c and
- * bconn.c do (hdrs_add_name_part / hdrs_add_value_part).
+ * bconn.c do (hdrs_add_name_part / hdrs_add_value_part); and for
+ * responses, h1resp_simple (proxy/h1resp.h) against http-parser.
  *
  * Input: byte 0 = flags (bit 0: request, else response; bits 1-7: where to
  * split the bytes in two http_parser_execute calls), the rest = the bytes
@@ -22,6 +23,7 @@
 #include <http_parser.h>
 
 #include "common/err.h"
+#include "proxy/h1resp.h"
 #include "proxy/hdrs.h"
 #include "proxy/xlate.h"
 
@@ -39,6 +41,7 @@ struct ctx {
     struct hdrs h;
     bool last_was_name;
     bool path_added;
+    bool head_done;
     const char *piece; /* the buffer being executed */
     size_t piece_len;
 };
@@ -148,6 +151,50 @@ static void parse_head(const char *head, size_t len, bool request, unsigned spli
     hdrs_cleanup(&c.h);
 }
 
+static int on_head_done(http_parser *p)
+{
+    ((struct ctx *)p->data)->head_done = true;
+    return on_headers_complete(p);
+}
+
+/* A response head h1resp_simple takes is one http-parser reads the same
+ * way: same end, status, length, persistence and fields. */
+static void check_fast_path(const char *in, size_t len)
+{
+    struct h1resp_head h;
+    if (!h1resp_simple(in, len, &h))
+        return;
+    CHECK(h.head_len >= 4 && h.head_len <= len && memcmp(in + h.head_len - 4, "\r\n\r\n", 4) == 0);
+    http_parser_settings s;
+    http_parser_settings_init(&s);
+    s.on_header_field = on_field;
+    s.on_header_value = on_value;
+    s.on_headers_complete = on_head_done;
+    struct ctx c = { 0 };
+    hdrs_init(&c.h, 65536, 100);
+    http_parser p;
+    http_parser_init(&p, HTTP_RESPONSE);
+    p.data = &c;
+    execute(&p, &s, &c, in, h.head_len - 1);
+    CHECK(HTTP_PARSER_ERRNO(&p) == HPE_OK && !c.head_done);
+    execute(&p, &s, &c, in + h.head_len - 1, 1);
+    CHECK(HTTP_PARSER_ERRNO(&p) == HPE_OK && c.head_done);
+    CHECK(p.status_code == h.status && p.content_length == h.content_length);
+    CHECK((http_should_keep_alive(&p) != 0) == h.keep_alive);
+    struct hdrs mine;
+    hdrs_init(&mine, 65536, 100);
+    CHECK(c.h.num == h.num_fields);
+    for (size_t i = 0; i < h.num_fields; i++) {
+        const struct h1resp_field *f = &h.f[i];
+        CHECK(hdrs_add_name_part(&mine, str_make(in + f->name_off, f->name_len), false) == 0);
+        CHECK(hdrs_add_value_part(&mine, str_make(in + f->value_off, f->value_len)) == 0);
+        CHECK(str_eq(hdrs_name(&mine, i), hdrs_name(&c.h, i)));
+        CHECK(str_eq(hdrs_value(&mine, i), hdrs_value(&c.h, i)));
+    }
+    hdrs_cleanup(&mine);
+    hdrs_cleanup(&c.h);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
@@ -161,6 +208,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (len)
         memcpy(in, data + 1, len);
 
+    if (!request)
+        check_fast_path(in, len);
     size_t head_len = (size_t)-1;
     int r = xlate_h1_head_scan(in, len, request, &head_len);
     CHECK(r == 1 || r == 0 || r == H2G_ERR_PROTO);

@@ -46,6 +46,8 @@ struct bconn {
     bool req_overrun;       /* body bytes past Content-Length were dropped */
     bool req_sent;          /* the whole request is queued in out */
     bool keep_alive;
+    bool fast;              /* the head took h1resp's fast path; the body is counted here */
+    uint64_t fast_left;     /* ... and so many of its bytes are still to come */
     bool in_trailers;
     bool websocket;         /* the request asks to switch to WebSocket */
     bool switched;          /* ... and the backend answered 101 */

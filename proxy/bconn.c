@@ -23,6 +23,7 @@
 #include "common/xalloc.h"
 #include "config/config.h"
 #include "proxy/forwarded.h"
+#include "proxy/h1resp.h"
 #include "proxy/hdrs.h"
 #include "proxy/sock.h"
 #include "proxy/tunnel.h"
@@ -178,6 +179,7 @@ void bconn_attach(struct bconn *bc, struct xchg *x)
     bc->keep_alive = true;
     bc->in_trailers = false;
     bc->last_was_name = false;
+    bc->fast = false;
     http_parser_init(&bc->parser, HTTP_RESPONSE);
     bc->parser.data = bc;
 
@@ -403,6 +405,20 @@ static bool ws_accepted(const struct hdrs *h, struct str protocol)
     return false;
 }
 
+/* A final status's head is in: the exchange takes it. content_length:
+ * -1 for a chunked body, -2 when the head gave no length. */
+static void resp_head_done(struct bconn *bc, int status, int64_t content_length)
+{
+    struct xchg *x = bc->up.x;
+    x->status = status;
+    if (content_length != -2)
+        x->resp_content_length = content_length;
+    upool_resp_head(x);
+    x->resp_state = XRESP_HEAD;
+    bc->in_trailers = true;
+    xchg_notify(x);
+}
+
 static int on_resp_headers_complete(http_parser *p)
 {
     struct bconn *bc = p->data;
@@ -431,21 +447,17 @@ static int on_resp_headers_complete(http_parser *p)
         }
         return 0;
     }
-    x->status = p->status_code;
+    int64_t cl = -2;
     if (p->flags & F_CHUNKED)
-        x->resp_content_length = -1;
+        cl = -1;
     else if (p->content_length != ULLONG_MAX)
-        x->resp_content_length = (int64_t)p->content_length;
-    upool_resp_head(x);
-    x->resp_state = XRESP_HEAD;
-    bc->in_trailers = true;
-    xchg_notify(x);
+        cl = (int64_t)p->content_length;
+    resp_head_done(bc, p->status_code, cl);
     return x->head_request ? 1 : 0;
 }
 
-static int on_resp_body(http_parser *p, const char *at, size_t len)
+static void resp_body(struct bconn *bc, const char *at, size_t len)
 {
-    struct bconn *bc = p->data;
     struct xchg *x = bc->up.x;
     if (bc->in_place)
         bufq_commit_at(&x->resp_body, at, len);
@@ -456,21 +468,18 @@ static int on_resp_body(http_parser *p, const char *at, size_t len)
         sock_read_stop(&bc->sock);
     }
     xchg_notify(x);
+}
+
+static int on_resp_body(http_parser *p, const char *at, size_t len)
+{
+    resp_body(p->data, at, len);
     return 0;
 }
 
-static int on_resp_complete(http_parser *p)
+/* The final response ended. */
+static void resp_done(struct bconn *bc, bool keep_alive)
 {
-    struct bconn *bc = p->data;
     struct xchg *x = bc->up.x;
-    if (bc->switched) {
-        http_parser_pause(p, 1);
-        return 0;
-    }
-    if (p->status_code / 100 == 1) {
-        hdrs_reset(&x->resp);
-        return 0;
-    }
     x->resp_state = XRESP_END;
     /* Trailer fields that must not travel (hop, framing) are dropped. */
     struct hdrs *t = &x->resp_trailers;
@@ -482,10 +491,67 @@ static int on_resp_complete(http_parser *p)
         memmove(&t->f[i], &t->f[i + 1], (t->num - i - 1) * sizeof(t->f[0]));
         t->num--;
     }
-    bc->keep_alive = http_should_keep_alive(p) != 0;
+    bc->keep_alive = keep_alive;
     xchg_notify(x);
+}
+
+static int on_resp_complete(http_parser *p)
+{
+    struct bconn *bc = p->data;
+    if (bc->switched) {
+        http_parser_pause(p, 1);
+        return 0;
+    }
+    if (p->status_code / 100 == 1) {
+        hdrs_reset(&bc->up.x->resp);
+        return 0;
+    }
+    resp_done(bc, http_should_keep_alive(p) != 0);
     http_parser_pause(p, 1);
     return 0;
+}
+
+/* ---- the fast path (h1resp.h): a simple head, a body of known length ---- */
+
+/* The body bytes of at[0..len) this response still wants; the response
+ * ends with the last. Returns how many were taken. */
+static size_t fast_body(struct bconn *bc, const char *at, size_t len)
+{
+    size_t take = len < bc->fast_left ? len : (size_t)bc->fast_left;
+    if (take)
+        resp_body(bc, at, take);
+    bc->fast_left -= take;
+    if (bc->fast_left == 0) {
+        bc->fast = false;
+        resp_done(bc, bc->keep_alive);
+    }
+    return take;
+}
+
+/* A head h1resp_simple accepted, at the start of buf[0..n), and the body
+ * bytes after it. Returns the bytes taken, or 0 when bc failed (the
+ * fields outgrow h2gate's limits, as http-parser's callbacks would). */
+static size_t fast_head(struct bconn *bc, const char *buf, size_t n, const struct h1resp_head *h)
+{
+    struct xchg *x = bc->up.x;
+    hdrs_reset(&x->resp);
+    for (size_t i = 0; i < h->num_fields; i++) {
+        const struct h1resp_field *f = &h->f[i];
+        enum http_errno e = HPE_CB_header_field;
+        if (hdrs_add_name_part(&x->resp, str_make(buf + f->name_off, f->name_len), false) < 0 ||
+            (e = HPE_CB_header_value,
+             hdrs_add_value_part(&x->resp, str_make(buf + f->value_off, f->value_len)) < 0)) {
+            char why[128];
+            snprintf(why, sizeof(why), "malformed response: %s", http_errno_description(e));
+            fail(bc, 502, why, false);
+            return 0;
+        }
+    }
+    resp_head_done(bc, h->status, (int64_t)h->content_length);
+    bc->keep_alive = h->keep_alive;
+    bc->fast = true;
+    bc->fast_left = h->content_length;
+    return h->head_len + fast_body(bc, buf + h->head_len, n - h->head_len);
 }
 
 /* The response is complete: hand bc back to the pool or close it. */
@@ -587,6 +653,46 @@ static void drop_unread(struct bconn *bc)
     bc->in_place = false;
 }
 
+/* http-parser over buf[0..n): false when the response ended (bc is
+ * finished or switched) or failed. */
+static bool parse_slow(struct bconn *bc, const char *buf, size_t n)
+{
+    size_t parsed = http_parser_execute(&bc->parser, &resp_settings, buf, n);
+    if (bc->in_place)
+        drop_unread(bc);
+    enum http_errno e = HTTP_PARSER_ERRNO(&bc->parser);
+    if (e == HPE_PAUSED && bc->switched) {
+        switch_to_websocket(bc, buf + parsed, n - parsed);
+        return false;
+    }
+    if (e == HPE_PAUSED) {
+        finish(bc, parsed == n);
+        return false;
+    }
+    if (e != HPE_OK) {
+        char why[128];
+        snprintf(why, sizeof(why), "malformed response: %s", http_errno_description(e));
+        fail(bc, 502, why, false);
+        return false;
+    }
+    return true;
+}
+
+/* The fast path over buf[0..n) (bc->fast, or h the head it found):
+ * false when the response ended or failed. */
+static bool parse_fast(struct bconn *bc, const char *buf, size_t n, const struct h1resp_head *h)
+{
+    size_t took = bc->fast ? fast_body(bc, buf, n) : fast_head(bc, buf, n, h);
+    if (took == 0)
+        return false; /* failed */
+    if (bc->in_place)
+        drop_unread(bc);
+    if (bc->fast)
+        return true;
+    finish(bc, took == n);
+    return false;
+}
+
 static void on_bc_readable(struct sock *s)
 {
     struct bconn *bc = container_of(s, struct bconn, sock);
@@ -611,7 +717,8 @@ static void on_bc_readable(struct sock *s)
         bc->last_activity = ev_now(loop);
         if (n == H2G_ERR_EOF) {
             /* EOF ends a close-delimited body; anything else is cut short. */
-            http_parser_execute(&bc->parser, &resp_settings, NULL, 0);
+            if (!bc->fast)
+                http_parser_execute(&bc->parser, &resp_settings, NULL, 0);
             if (bc->up.x && xchg_resp_ended(bc->up.x)) {
                 finish(bc, false);
             } else {
@@ -624,32 +731,21 @@ static void on_bc_readable(struct sock *s)
             kill_conn(bc);
             return;
         }
+        bool first = !bc->got_bytes;
         bc->got_bytes = true;
         stats_bytes(w->stats, STATS_SIDE_BACKEND, STATS_DIR_IN, (uint64_t)n);
-        size_t parsed = http_parser_execute(&bc->parser, &resp_settings, buf, (size_t)n);
-        if (bc->in_place)
-            drop_unread(bc);
-        enum http_errno e = HTTP_PARSER_ERRNO(&bc->parser);
-        if (e == HPE_PAUSED && bc->switched) {
-            switch_to_websocket(bc, buf + parsed, (size_t)n - parsed);
+        struct h1resp_head h;
+        bool fast = bc->fast || (first && !bc->websocket && !bc->up.x->head_request &&
+                                 h1resp_simple(buf, (size_t)n, &h));
+        if (!(fast ? parse_fast(bc, buf, (size_t)n, &h) : parse_slow(bc, buf, (size_t)n)))
             return;
-        }
-        if (e == HPE_PAUSED) {
-            finish(bc, parsed == (size_t)n);
-            return;
-        }
-        if (e != HPE_OK) {
-            char why[128];
-            snprintf(why, sizeof(why), "malformed response: %s", http_errno_description(e));
-            fail(bc, 502, why, false);
-            return;
-        }
         if ((size_t)n < want && !s->ssl)
             return;
     }
     if (bc->state == BC_BUSY && !bc->read_paused && sock_read_pending(s))
         ev_feed_event(loop, &s->rev, EV_READ);
 }
+
 
 static void on_bc_writable(struct sock *s)
 {

@@ -1,0 +1,254 @@
+"""How h2gate frames an HTTP/1.1 backend's responses, byte for byte, from a
+scripted backend: bodies of known length that arrive in pieces (the head
+alone, the body across reads), heads that arrive in pieces, bytes past the
+body's end, a backend that closes mid-body, and which responses leave the
+backend connection fit for the next request (Connection: close, HTTP/1.0
+with and without keep-alive, HEAD). Simple heads take the fast path
+(proxy/h1resp.c), the others http-parser; both must give the same."""
+
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+from testlib import HOST, H1Conn
+
+PAUSE = 0.3   # long enough for h2gate to read what came before on its own
+
+
+def head(cl, *fields, version=b"HTTP/1.1", status=b"200 OK"):
+    lines = [version + b" " + status] + list(fields)
+    if cl is not None:
+        lines.append(b"Content-Length: %d" % cl)
+    return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+class ScriptedBackend:
+    """An HTTP/1.1 origin on loopback. Each request head it reads gets the
+    next scripted reply (the last one repeats): byte strings written as
+    they come and pauses (float seconds) between them, then the connection
+    is kept for the next request or closed. .log has (connection number,
+    request line) for each request, in arrival order."""
+
+    def __init__(self, replies):
+        self.replies = list(replies)
+        self.lsock = socket.socket()
+        self.lsock.bind((HOST, 0))
+        self.lsock.listen(16)
+        self.port = self.lsock.getsockname()[1]
+        self.lock = threading.Lock()
+        self.log = []
+        self.conns = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def backend(self):
+        return "%s,%d" % (HOST, self.port)
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.lsock.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.conns.append(c)
+                n = len(self.conns)
+            threading.Thread(target=self._serve, args=(c, n), daemon=True).start()
+
+    def _serve(self, c, n):
+        buf = b""
+        try:
+            while True:
+                while b"\r\n\r\n" not in buf:
+                    data = c.recv(65536)
+                    if not data:
+                        return
+                    buf += data
+                req, buf = buf.split(b"\r\n\r\n", 1)
+                with self.lock:
+                    self.log.append((n, req.split(b"\r\n")[0]))
+                    pieces, keep = self.replies[min(len(self.log), len(self.replies)) - 1]
+                for p in pieces:
+                    if isinstance(p, float):
+                        time.sleep(p)
+                    else:
+                        c.sendall(p)
+                if not keep:
+                    return
+        except OSError:
+            return
+        finally:
+            c.close()
+
+    def stop(self):
+        self.lsock.close()
+        with self.lock:
+            for c in self.conns:
+                try:
+                    c.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+
+@pytest.fixture
+def scripted():
+    made = []
+
+    def make(replies):
+        b = ScriptedBackend(replies)
+        made.append(b)
+        return b
+    yield make
+    for b in made:
+        b.stop()
+
+
+def get(g, path, method="GET", version="HTTP/1.1"):
+    with H1Conn(g.port, timeout=10) as c:
+        c.send(("%s %s %s\r\nHost: x\r\n\r\n" % (method, path, version)).encode())
+        return c.read_response(method=method)
+
+
+BODY = bytes(range(256)) * 400          # 102,400 bytes
+
+
+def test_body_across_reads_then_reuse(procs, scripted):
+    """The head with a few body bytes, then the rest in two pieces: every
+    byte arrives in order, and the connection serves the next request."""
+    b = scripted([
+        ([head(len(BODY)) + BODY[:10], PAUSE, BODY[10:50000], PAUSE, BODY[50000:]], True),
+        ([head(2) + b"hi"], True),
+    ])
+    g = procs.gate([b.backend()], tls=False)
+    r = get(g, "/one")
+    assert r.status == 200 and r.header("content-length") == str(len(BODY))
+    assert r.body == BODY
+    r = get(g, "/two")
+    assert r.status == 200 and r.body == b"hi"
+    assert [n for n, _ in b.log] == [1, 1]
+
+
+def test_body_across_reads_over_h2(procs, scripted):
+    """The same, to an HTTP/2 client: the DATA frames carry the bytes."""
+    b = scripted([([head(len(BODY)), PAUSE, BODY[:70000], PAUSE, BODY[70000:]], True)])
+    g = procs.gate([b.backend()], tls=False)
+    for _ in range(2):
+        p = subprocess.run(["curl", "-s", "--http2-prior-knowledge", "-m", "10",
+                            "http://%s:%d/big" % (HOST, g.port)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+        assert p.returncode == 0, p.stderr
+        assert p.stdout == BODY
+    assert [n for n, _ in b.log] == [1, 1]
+
+
+def test_head_in_pieces(procs, scripted):
+    """A head split across reads (http-parser's side) reads the same."""
+    h = head(5, b"X-Origin: scripted", b"X-Long: " + b"v" * 3000)
+    b = scripted([([h[:20], PAUSE, h[20:2000], PAUSE, h[2000:] + b"hello"], True)])
+    g = procs.gate([b.backend()], tls=False)
+    for _ in range(2):
+        r = get(g, "/")
+        assert r.status == 200 and r.body == b"hello"
+        assert r.header("x-long") == "v" * 3000
+        assert r.header("x-origin") == "scripted"
+    assert [n for n, _ in b.log] == [1, 1]
+
+
+def test_bytes_past_the_body_close_the_connection(procs, scripted):
+    """Bytes after Content-Length's end (here a whole second response) are
+    not a response to anything: the client gets the body only, and the
+    next request goes out on a new connection and gets its own answer."""
+    poison = head(7) + b"poison!"
+    b = scripted([
+        ([head(5) + b"hello" + poison], True),
+        ([head(6) + b"second"], True),
+    ])
+    g = procs.gate([b.backend()], tls=False)
+    r = get(g, "/first")
+    assert r.status == 200 and r.body == b"hello"
+    r = get(g, "/second")
+    assert r.status == 200 and r.body == b"second"
+    assert [n for n, _ in b.log] == [1, 2]
+
+
+def test_which_responses_keep_the_connection(procs, scripted):
+    """Connection: close and an HTTP/1.0 answer without keep-alive end
+    the connection (even one the backend leaves open); HTTP/1.0 with
+    keep-alive, a HEAD's answer and a plain HTTP/1.1 one keep it."""
+    b = scripted([
+        ([head(2, b"CONNECTION: Close") + b"c1"], False),
+        ([head(2, version=b"HTTP/1.0") + b"c2"], True),
+        ([head(2, b"connection: keep-alive", version=b"HTTP/1.0") + b"c3"], True),
+        ([head(100)], True),                  # the answer to a HEAD
+        ([head(2, b"Content-Type: text/plain") + b"c4"], True),
+    ])
+    g = procs.gate([b.backend()], tls=False)
+    assert get(g, "/1").body == b"c1"
+    assert get(g, "/2").body == b"c2"
+    assert get(g, "/3").body == b"c3"
+    r = get(g, "/4", method="HEAD")
+    assert r.status == 200 and r.header("content-length") == "100" and r.body == b""
+    assert get(g, "/5").body == b"c4"
+    assert [n for n, _ in b.log] == [1, 2, 3, 3, 3]
+
+
+def test_backend_closes_mid_body(procs, scripted):
+    """Content-Length 1000, 100 bytes, then the backend closes: the client
+    never gets a complete-looking response (HTTP/1.1: the connection ends
+    short of the length; HTTP/2: the stream is reset), and the next
+    request is served on a new connection."""
+    b = scripted([
+        ([head(1000) + b"x" * 100], False),
+        ([head(1000) + b"x" * 100], False),
+        ([head(2) + b"ok"], True),
+    ])
+    g = procs.gate([b.backend()], tls=False)
+    with H1Conn(g.port, timeout=10) as c:
+        c.send(b"GET /cut HTTP/1.1\r\nHost: x\r\n\r\n")
+        out = c.read_to_eof()
+    assert out.startswith(b"HTTP/1.1 200 "), out[:100]
+    assert b"content-length: 1000\r\n" in out.lower()
+    assert len(out.split(b"\r\n\r\n", 1)[1]) < 1000
+    p = subprocess.run(["curl", "-s", "--http2-prior-knowledge", "-m", "10",
+                        "http://%s:%d/cut" % (HOST, g.port)],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    assert p.returncode != 0 and len(p.stdout) < 1000, (p.returncode, len(p.stdout))
+    assert get(g, "/next").body == b"ok"
+    assert [n for n, _ in b.log] == [1, 2, 3]
+
+
+def test_length_forms(procs, scripted):
+    """A lower-case name, blanks around the number, leading zeros, and 0."""
+    b = scripted([
+        ([b"HTTP/1.1 200 OK\r\ncontent-length:   005  \r\n\r\nhello"], True),
+        ([head(0)], True),
+        ([b"HTTP/1.1 201\r\nContent-Length: 3\r\n\r\nabc"], True),
+    ])
+    g = procs.gate([b.backend()], tls=False)
+    r = get(g, "/a")
+    assert r.status == 200 and r.body == b"hello"
+    r = get(g, "/b")
+    assert r.status == 200 and r.body == b""
+    r = get(g, "/c")
+    assert r.status == 201 and r.body == b"abc"
+    assert [n for n, _ in b.log] == [1, 1, 1]
+
+
+@pytest.mark.parametrize("fields", [
+    [b"Content-Length: 5", b"Content-Length: 5"],
+    [b"Content-Length: 5", b"Transfer-Encoding: chunked"],
+    [b"Content-Length: 5x"],
+])
+def test_bad_framing_is_502(procs, scripted, fields):
+    """Framing http-parser refuses is refused whichever path saw it first:
+    502, and the connection is not reused."""
+    b = scripted([
+        ([b"HTTP/1.1 200 OK\r\n" + b"\r\n".join(fields) + b"\r\n\r\nhello"], True),
+        ([head(2) + b"ok"], True),
+    ])
+    g = procs.gate([b.backend()], tls=False)
+    assert get(g, "/bad").status == 502
+    assert get(g, "/next").body == b"ok"
+    assert [n for n, _ in b.log] == [1, 2]
