@@ -138,11 +138,43 @@ static bool list_has(struct str list, struct str want)
     return false;
 }
 
-/* The index of h's first Connection field, or -1: what a loop asking
+/* True when every element of list names a hop-by-hop field: a field it
+ * names is dropped for that alone ("Connection: keep-alive"). */
+static bool lists_only_hop(struct str list)
+{
+    while (list.len) {
+        size_t i = 0;
+        while (i < list.len && list.p[i] != ',')
+            i++;
+        struct str elem = str_trim(str_make(list.p, i));
+        char low[32];
+        if (elem.len > sizeof(low))
+            return false;
+        str_lower_copy(low, elem.p, elem.len);
+        if (elem.len && !xlate_is_hop_field(str_make(low, elem.len)))
+            return false;
+        if (i == list.len)
+            break;
+        list.p += i + 1;
+        list.len -= i + 1;
+    }
+    return true;
+}
+
+/* The index of h's first Connection field, or -1 when there is none or
+ * none names anything but hop-by-hop fields: what a loop asking
  * drop_field about each of h's fields looks up once, not once a field. */
 static long first_connection(const struct hdrs *h)
 {
-    return hdrs_find(h, STR_LIT("connection"));
+    long first = hdrs_find(h, STR_LIT("connection"));
+    if (first < 0)
+        return -1;
+    for (size_t i = (size_t)first; i < h->num; i++) {
+        if (h->f[i].name_len == 10 && str_eq(hdrs_name(h, i), STR_LIT("connection")) &&
+            !lists_only_hop(hdrs_value(h, i)))
+            return first;
+    }
+    return -1;
 }
 
 static bool drop_field(const struct hdrs *h, struct str name, long conn)

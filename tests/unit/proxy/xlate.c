@@ -209,6 +209,36 @@ static void test_drop_field_hop_and_connection_named(void **state)
     hdrs_cleanup(&h);
 }
 
+/* Connection lists that name only hop-by-hop fields are not consulted
+ * per field; any other element still drops the field it names, in any
+ * Connection field and any case, "close" included. */
+static void test_drop_field_connection_lists(void **state)
+{
+    (void)state;
+    struct hdrs h;
+    hdrs_init(&h, 1024, 10);
+    hdrs_add(&h, STR_LIT("connection"), STR_LIT(" Keep-Alive ,upgrade,, TE"), true);
+    hdrs_add(&h, STR_LIT("x-foo"), STR_LIT("1"), true);
+    hdrs_add(&h, STR_LIT("close"), STR_LIT("1"), true);
+    assert_false(xlate_drop_field(&h, STR_LIT("x-foo")));
+    assert_false(xlate_drop_field(&h, STR_LIT("close")));
+    assert_true(xlate_drop_field(&h, STR_LIT("keep-alive")));
+    assert_true(xlate_drop_field(&h, STR_LIT("te")));
+    hdrs_add(&h, STR_LIT("connection"), STR_LIT("keep-alive, X-FOO"), true);
+    assert_true(xlate_drop_field(&h, STR_LIT("x-foo")));
+    assert_false(xlate_drop_field(&h, STR_LIT("close")));
+    hdrs_reset(&h);
+    hdrs_add(&h, STR_LIT("connection"), STR_LIT("close"), true);
+    assert_true(xlate_drop_field(&h, STR_LIT("close")));
+    assert_false(xlate_drop_field(&h, STR_LIT("x-foo")));
+    hdrs_reset(&h);
+    hdrs_add(&h, STR_LIT("connection"),
+             STR_LIT("keep-alive, x-a-very-long-field-name-past-32-bytes"), true);
+    assert_true(xlate_drop_field(&h, STR_LIT("x-a-very-long-field-name-past-32-bytes")));
+    assert_false(xlate_drop_field(&h, STR_LIT("x-foo")));
+    hdrs_cleanup(&h);
+}
+
 /* Renders a request through xlate_req_h1 into a NUL-terminated string. */
 static void render_req(const struct xlate_req *r, const struct xlate_opts *o, char *out,
                        size_t out_len)
@@ -932,6 +962,7 @@ int main(void)
         cmocka_unit_test(test_hdrs_streaming_parts_lowercase_names),
         cmocka_unit_test(test_hdrs_empty_fields_on_fresh_list),
         cmocka_unit_test(test_drop_field_hop_and_connection_named),
+        cmocka_unit_test(test_drop_field_connection_lists),
         cmocka_unit_test(test_req_h2_to_h1),
         cmocka_unit_test(test_req_te_not_trailers_dropped_and_xff_appended),
         cmocka_unit_test(test_req_to_h2),
