@@ -535,17 +535,20 @@ static size_t fast_head(struct bconn *bc, const char *buf, size_t n, const struc
 {
     struct xchg *x = bc->up.x;
     hdrs_reset(&x->resp);
+    size_t bytes = 0;
+    for (size_t i = 0; i < h->num_fields; i++)
+        bytes += (size_t)h->f[i].name_len + h->f[i].value_len;
+    if (hdrs_reserve(&x->resp, bytes, h->num_fields) < 0) {
+        char why[128];
+        snprintf(why, sizeof(why), "malformed response: %s",
+                 http_errno_description(HPE_CB_header_field));
+        fail(bc, 502, why, false);
+        return 0;
+    }
     for (size_t i = 0; i < h->num_fields; i++) {
         const struct h1resp_field *f = &h->f[i];
-        enum http_errno e = HPE_CB_header_field;
-        if (hdrs_add_name_part(&x->resp, str_make(buf + f->name_off, f->name_len), false) < 0 ||
-            (e = HPE_CB_header_value,
-             hdrs_add_value_part(&x->resp, str_make(buf + f->value_off, f->value_len)) < 0)) {
-            char why[128];
-            snprintf(why, sizeof(why), "malformed response: %s", http_errno_description(e));
-            fail(bc, 502, why, false);
-            return 0;
-        }
+        hdrs_add(&x->resp, str_make(buf + f->name_off, f->name_len),
+                 str_make(buf + f->value_off, f->value_len), true);
     }
     resp_head_done(bc, h->status, (int64_t)h->content_length);
     bc->keep_alive = h->keep_alive;

@@ -90,6 +90,20 @@ static int new_field(struct hdrs *h)
     return 0;
 }
 
+int hdrs_reserve(struct hdrs *h, size_t bytes, size_t fields)
+{
+    if (h->num > h->max_fields || fields > h->max_fields - h->num || reserve(h, bytes) < 0)
+        return H2G_ERR_TOO_BIG;
+    if (fields > h->cap - h->num) {
+        size_t cap = h->cap ? h->cap * 2 : HDRS_FIRST_FIELDS;
+        while (cap < h->num + fields)
+            cap *= 2;
+        h->f = xrealloc(h->f, cap * sizeof(*h->f));
+        h->cap = cap;
+    }
+    return 0;
+}
+
 int hdrs_add_slow(struct hdrs *h, struct str name, struct str value, bool lower)
 {
     if (reserve(h, name.len + value.len) < 0 || h->num >= h->max_fields)

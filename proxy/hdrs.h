@@ -28,11 +28,13 @@ int hdrs_add_slow(struct hdrs *h, struct str name, struct str value, bool lower)
 static inline int hdrs_add(struct hdrs *h, struct str name, struct str value, bool lower)
 {
     size_t n = name.len + value.len;
-    if (lower || !h->buf || h->num >= h->cap || h->num >= h->max_fields ||
+    if (!h->buf || h->num >= h->cap || h->num >= h->max_fields ||
         n > h->buf_cap - h->buf_len || n > h->max_bytes - h->buf_len)
         return hdrs_add_slow(h, name, value, lower);
     char *dst = h->buf + h->buf_len;
-    if (name.len)
+    if (lower)
+        str_lower_copy(dst, name.p, name.len);
+    else if (name.len)
         memcpy(dst, name.p, name.len);
     if (value.len)
         memcpy(dst + name.len, value.p, value.len);
@@ -41,6 +43,11 @@ static inline int hdrs_add(struct hdrs *h, struct str name, struct str value, bo
     h->buf_len += n;
     return 0;
 }
+
+/* Makes room for `fields` more fields holding `bytes` more bytes in all,
+ * so that hdrs_add takes its inline path for each. Returns 0, or
+ * H2G_ERR_TOO_BIG when that would pass a cap (nothing is added). */
+int hdrs_reserve(struct hdrs *h, size_t bytes, size_t fields);
 
 /* Streaming form for http-parser, which may deliver a name or a value in
  * several pieces: a new name piece starts a field unless the previous call

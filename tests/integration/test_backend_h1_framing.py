@@ -252,3 +252,26 @@ def test_bad_framing_is_502(procs, scripted, fields):
     assert get(g, "/bad").status == 502
     assert get(g, "/next").body == b"ok"
     assert [n for n, _ in b.log] == [1, 2]
+
+
+@pytest.mark.parametrize("limit,fields", [
+    ("--max-response-header-fields=5", [b"X-%d: v" % i for i in range(5)]),
+    ("--response-header-field-buffer=100", [b"X-Long: " + b"v" * 120]),
+])
+def test_response_fields_over_the_caps_502(procs, scripted, limit, fields):
+    """A head past --max-response-header-fields or
+    --response-header-field-buffer (Content-Length counts) is 502, in one
+    read (the fast path) or in pieces (http-parser); one at the cap
+    passes."""
+    over = head(2, *fields) + b"ok"
+    at = head(2, *fields[1:]) + b"ok" if len(fields) > 1 else head(2, b"X-Long: " + b"v" * 60) + b"ok"
+    b = scripted([
+        ([over], True),
+        ([over[:25], PAUSE, over[25:]], True),
+        ([at], True),
+    ])
+    g = procs.gate([b.backend()], tls=False, extra=[limit])
+    assert get(g, "/one-read").status == 502
+    assert get(g, "/pieces").status == 502
+    r = get(g, "/at-the-cap")
+    assert r.status == 200 and r.body == b"ok"

@@ -156,6 +156,42 @@ static void test_hdrs_caps(void **state)
     hdrs_cleanup(&h);
 }
 
+/* hdrs_reserve makes room for exactly what it was asked, within the caps,
+ * and the adds after it neither move the storage nor fail; lower-cased
+ * names on the inline path too. */
+static void test_hdrs_reserve(void **state)
+{
+    (void)state;
+    struct hdrs h;
+    hdrs_init(&h, 2000, 40);
+    assert_int_equal(hdrs_add(&h, STR_LIT("a"), STR_LIT("b"), false), 0);
+    assert_int_equal(hdrs_reserve(&h, 1999, 1), H2G_ERR_TOO_BIG); /* bytes */
+    assert_int_equal(hdrs_reserve(&h, 10, 40), H2G_ERR_TOO_BIG);  /* fields */
+    assert_int_equal(h.num, 1);
+    assert_int_equal(hdrs_reserve(&h, 1998, 39), 0);
+    const char *buf = h.buf;
+    const struct hdr_off *f = h.f;
+    char name[64], value[2000];
+    size_t bytes = 0;
+    for (int i = 0; i < 39; i++) {
+        int n = snprintf(name, sizeof(name), "X-Field-%02d", i);
+        int v = i == 38 ? (int)(1998 - bytes - (size_t)n) : snprintf(value, sizeof(value), "V%d", i);
+        if (i == 38)
+            memset(value, 'v', (size_t)v);
+        assert_int_equal(hdrs_add(&h, str_make(name, (size_t)n), str_make(value, (size_t)v), true),
+                         0);
+        bytes += (size_t)(n + v);
+    }
+    assert_ptr_equal(h.buf, buf);
+    assert_ptr_equal(h.f, f);
+    assert_int_equal(h.num, 40);
+    assert_int_equal(h.buf_len, 2000);
+    assert_true(str_eq(hdrs_name(&h, 1), STR_LIT("x-field-00")));
+    assert_true(str_eq(hdrs_value(&h, 1), STR_LIT("V0")));
+    assert_int_equal(hdrs_add(&h, STR_LIT("z"), STR_LIT(""), false), H2G_ERR_TOO_BIG);
+    hdrs_cleanup(&h);
+}
+
 static void test_hdrs_streaming_parts_lowercase_names(void **state)
 {
     (void)state;
@@ -959,6 +995,7 @@ int main(void)
         cmocka_unit_test(test_head_scan_te_not_chunked),
         cmocka_unit_test(test_head_scan_empty_first_line),
         cmocka_unit_test(test_hdrs_caps),
+        cmocka_unit_test(test_hdrs_reserve),
         cmocka_unit_test(test_hdrs_streaming_parts_lowercase_names),
         cmocka_unit_test(test_hdrs_empty_fields_on_fresh_list),
         cmocka_unit_test(test_drop_field_hop_and_connection_named),
