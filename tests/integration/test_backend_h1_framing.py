@@ -7,12 +7,14 @@ with and without keep-alive, HEAD). Simple heads take the fast path
 (proxy/h1resp.c), the others http-parser; both must give the same."""
 
 import socket
+import ssl
 import subprocess
 import threading
 import time
 
 import pytest
 
+from h2backend_lib import make_ca, make_cert
 from testlib import HOST, H1Conn
 
 PAUSE = 0.3   # long enough for h2gate to read what came before on its own
@@ -32,8 +34,12 @@ class ScriptedBackend:
     is kept for the next request or closed. .log has (connection number,
     request line) for each request, in arrival order."""
 
-    def __init__(self, replies):
+    def __init__(self, replies, tls=None):
         self.replies = list(replies)
+        self.tls = None
+        if tls:
+            self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.tls.load_cert_chain(str(tls[1]), str(tls[0]))
         self.lsock = socket.socket()
         self.lsock.bind((HOST, 0))
         self.lsock.listen(16)
@@ -60,6 +66,8 @@ class ScriptedBackend:
     def _serve(self, c, n):
         buf = b""
         try:
+            if self.tls:
+                c = self.tls.wrap_socket(c, server_side=True)
             while True:
                 while b"\r\n\r\n" not in buf:
                     data = c.recv(65536)
@@ -77,7 +85,7 @@ class ScriptedBackend:
                         c.sendall(p)
                 if not keep:
                     return
-        except OSError:
+        except (OSError, ssl.SSLError):
             return
         finally:
             c.close()
@@ -96,8 +104,8 @@ class ScriptedBackend:
 def scripted():
     made = []
 
-    def make(replies):
-        b = ScriptedBackend(replies)
+    def make(replies, tls=None):
+        b = ScriptedBackend(replies, tls)
         made.append(b)
         return b
     yield make
@@ -128,6 +136,32 @@ def test_body_across_reads_then_reuse(procs, scripted):
     r = get(g, "/two")
     assert r.status == 200 and r.body == b"hi"
     assert [n for n, _ in b.log] == [1, 1]
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    d = tmp_path_factory.mktemp("pki")
+    ca = make_ca(d, "test-ca")
+    return {"ca": ca, "srv": make_cert(d, ca)}
+
+
+def test_body_across_reads_tls_backend(procs, scripted, pki):
+    """The same from a TLS backend: the head and the body's pieces come in
+    TLS records, read up to READ_BATCH times a wake-up."""
+    b = scripted([
+        ([head(len(BODY)) + BODY[:10], PAUSE, BODY[10:50000], PAUSE, BODY[50000:]], True),
+        ([head(2) + b"hi" + head(3) + b"bad"], True),
+        ([head(2) + b"ok"], True),
+    ], tls=pki["srv"])
+    g = procs.gate([b.backend() + ";;tls"], tls=False,
+                   extra=["--cacert=%s" % pki["ca"][1]])
+    r = get(g, "/one")
+    assert r.status == 200 and r.body == BODY
+    r = get(g, "/two")
+    assert r.status == 200 and r.body == b"hi"
+    r = get(g, "/three")
+    assert r.status == 200 and r.body == b"ok"
+    assert [n for n, _ in b.log] == [1, 1, 2]
 
 
 def test_body_across_reads_over_h2(procs, scripted):
