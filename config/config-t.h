@@ -156,6 +156,11 @@ struct config {
     uint32_t frontend_http2_max_concurrent_streams;  /* 100 */
     int32_t frontend_http2_window_size;              /* 65535 */
     int32_t frontend_http2_connection_window_size;   /* 65535 */
+    /* HPACK dynamic table sizes (4K, as nghttpx): the encoder's bound
+     * (nghttp2_option_set_max_deflate_dynamic_table_size), the decoder's
+     * sent as SETTINGS_HEADER_TABLE_SIZE when not 4096. */
+    size_t frontend_http2_encoder_dynamic_table_size;
+    size_t frontend_http2_decoder_dynamic_table_size;
     size_t frontend_http2_glitch_budget;             /* 1000; 0: no glitch limit */
     size_t frontend_http2_glitch_refill;             /* 100 per second */
     bool no_http2_websocket;        /* no RFC 8441 extended CONNECT for clients */
@@ -185,6 +190,8 @@ struct config {
     int32_t backend_http2_window_size;              /* 65535 */
     int32_t backend_http2_connection_window_size;   /* 2147483647 */
     uint32_t backend_http2_max_concurrent_streams;  /* 100 */
+    size_t backend_http2_encoder_dynamic_table_size; /* 4K, as the frontend's */
+    size_t backend_http2_decoder_dynamic_table_size; /* 4K */
     double backend_http2_settings_timeout;          /* 10s */
     char *cacert;                   /* --cacert, NULL: the system store */
     bool insecure;                  /* -k: do not verify backend certificates */

@@ -42,6 +42,8 @@ enum opt_kind {
 enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BOOL, ST_STR };
 
 #define I31 2147483647u
+/* nghttpx's largest <SIZE> (it reads sizes as a signed 64-bit number). */
+#define I63 9223372036854775807u
 #define CONF_OFF(field) offsetof(struct config, field)
 
 /* The one option table: getopt_long's table, the config-file names, the
@@ -196,6 +198,22 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       "Per-connection flow-control window for clients\n"                                  \
       "(65535-2147483647). It grows as its tunnels' windows grow\n"                      \
       "(at most 64 MiB more).")                                                            \
+    X(FRONTEND_HTTP2_ENCODER_DYNAMIC_TABLE_SIZE, "HTTP/2",                                 \
+      "frontend-http2-encoder-dynamic-table-size", 0, K_SIZE, "<SIZE>", 0, I63, "4K",       \
+      frontend_http2_encoder_dynamic_table_size, ST_SIZE,                                  \
+      "Maximum HPACK dynamic table size of the encoder of response\n"                     \
+      "header blocks to HTTP/2 clients; the size used is the smaller\n"                   \
+      "of this and the client's SETTINGS_HEADER_TABLE_SIZE. 0: no\n"                      \
+      "field is indexed (larger header blocks, no table entries kept\n"                   \
+      "per connection).")                                                                  \
+    X(FRONTEND_HTTP2_DECODER_DYNAMIC_TABLE_SIZE, "HTTP/2",                                 \
+      "frontend-http2-decoder-dynamic-table-size", 0, K_SIZE, "<SIZE>", 0, I63, "4K",       \
+      frontend_http2_decoder_dynamic_table_size, ST_SIZE,                                  \
+      "Maximum HPACK dynamic table size of the decoder of HTTP/2\n"                       \
+      "clients' header blocks, sent as SETTINGS_HEADER_TABLE_SIZE\n"                      \
+      "unless 4096 (at most 4294967295 is sent). A client that goes\n"                   \
+      "on using a larger table once it acknowledged the setting gets\n"                  \
+      "GOAWAY(COMPRESSION_ERROR).")                                                        \
     X(FRONTEND_HTTP2_GLITCH_BUDGET, "HTTP/2", "frontend-http2-glitch-budget", 0, K_NUM,    \
       "<N>", 0, 1000000, "1000", frontend_http2_glitch_budget, ST_SIZE,                    \
       "Glitches one client HTTP/2 connection may commit in a burst:\n"                    \
@@ -249,6 +267,21 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       "SETTINGS_MAX_CONCURRENT_STREAMS h2gate sends HTTP/2 backends\n"                    \
       "(streams they may open; how many requests h2gate sends on one\n"                  \
       "session is the backend's own setting).")                                           \
+    X(BACKEND_HTTP2_ENCODER_DYNAMIC_TABLE_SIZE, "HTTP/2",                                  \
+      "backend-http2-encoder-dynamic-table-size", 0, K_SIZE, "<SIZE>", 0, I63, "4K",        \
+      backend_http2_encoder_dynamic_table_size, ST_SIZE,                                   \
+      "Maximum HPACK dynamic table size of the encoder of request\n"                      \
+      "header blocks to HTTP/2 backends; the size used is the\n"                          \
+      "smaller of this and the backend's SETTINGS_HEADER_TABLE_SIZE.\n"                   \
+      "0: no field is indexed.")                                                           \
+    X(BACKEND_HTTP2_DECODER_DYNAMIC_TABLE_SIZE, "HTTP/2",                                  \
+      "backend-http2-decoder-dynamic-table-size", 0, K_SIZE, "<SIZE>", 0, I63, "4K",        \
+      backend_http2_decoder_dynamic_table_size, ST_SIZE,                                   \
+      "Maximum HPACK dynamic table size of the decoder of HTTP/2\n"                       \
+      "backends' header blocks, sent as SETTINGS_HEADER_TABLE_SIZE\n"                     \
+      "unless 4096 (at most 4294967295 is sent). A backend that goes\n"                  \
+      "on using a larger table once it acknowledged the setting loses\n"                 \
+      "the session (GOAWAY(COMPRESSION_ERROR); its requests get 502).")                   \
     X(CACERT, "TLS", "cacert", 0, K_STR, "<PATH>", 0, 0, NULL, cacert, ST_STR,             \
       "Verify TLS backends' certificates against the CA certificates\n"                   \
       "in PATH (PEM) instead of the system store.")                                        \

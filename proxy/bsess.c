@@ -42,7 +42,6 @@
 #define MAX_RETRIES UPOOL_H2_MAX_RETRIES
 
 static nghttp2_session_callbacks *callbacks;
-static nghttp2_option *option;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
 static void on_readable(struct sock *sk);
@@ -214,16 +213,23 @@ struct bsess *bsess_new(struct worker *w, const struct cfg_backend *be)
     s->state = BS_CONNECTING;
     s->started = s->last_read = s->last_write = s->idle_since = ev_now(w->loop);
     bufq_init(&s->out, &w->pool);
-    if (nghttp2_session_client_new2(&s->h2, callbacks, s, option) != 0) {
+    if (nghttp2_session_client_new2(&s->h2, callbacks, s, w->bsess_option) != 0) {
         log_error("out of memory for an HTTP/2 session");
         abort();
     }
-    nghttp2_settings_entry iv[] = {
+    nghttp2_settings_entry iv[4] = {
         { NGHTTP2_SETTINGS_ENABLE_PUSH, 0 },
         { NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, cfg->backend_http2_max_concurrent_streams },
         { NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, (uint32_t)cfg->backend_http2_window_size },
     };
-    nghttp2_submit_settings(s->h2, NGHTTP2_FLAG_NONE, iv, 3);
+    size_t num_iv = 3;
+    /* As h2srv_start's: nghttp2's decoder takes it once the backend
+     * acknowledged the frame. */
+    size_t table = cfg->backend_http2_decoder_dynamic_table_size;
+    if (table != NGHTTP2_DEFAULT_HEADER_TABLE_SIZE)
+        iv[num_iv++] = (nghttp2_settings_entry){ NGHTTP2_SETTINGS_HEADER_TABLE_SIZE,
+                                                 table > UINT32_MAX ? UINT32_MAX : (uint32_t)table };
+    nghttp2_submit_settings(s->h2, NGHTTP2_FLAG_NONE, iv, num_iv);
     if (cfg->backend_http2_connection_window_size > NGHTTP2_INITIAL_CONNECTION_WINDOW_SIZE)
         nghttp2_session_set_local_window_size(s->h2, NGHTTP2_FLAG_NONE, 0,
                                               cfg->backend_http2_connection_window_size);
@@ -817,7 +823,20 @@ static void init_callbacks(void)
     nghttp2_session_callbacks_set_on_frame_not_send_callback(callbacks, on_frame_not_send);
     nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(callbacks, on_invalid_frame);
     nghttp2_session_callbacks_set_send_data_callback(callbacks, bstream_send_data);
-    nghttp2_option_new(&option);
+}
+
+void bsess_global_init(void)
+{
+    pthread_once(&init_once, init_callbacks);
+}
+
+nghttp2_option *bsess_option_new(const struct config *cfg)
+{
+    nghttp2_option *option;
+    if (nghttp2_option_new(&option) != 0) {
+        log_error("out of memory for HTTP/2 session options");
+        abort();
+    }
     nghttp2_option_set_no_auto_window_update(option, 1);
     nghttp2_option_set_no_closed_streams(option, 1);
     /* Before the backend's SETTINGS arrive, assume the RFC's recommended
@@ -826,11 +845,10 @@ static void init_callbacks(void)
     nghttp2_option_set_max_continuations(option, 8);
     nghttp2_option_set_max_settings(option, 32);
     nghttp2_option_set_stream_reset_rate_limit(option, 1000, 33);
-}
-
-void bsess_global_init(void)
-{
-    pthread_once(&init_once, init_callbacks);
+    /* The smaller of this and the backend's SETTINGS_HEADER_TABLE_SIZE. */
+    nghttp2_option_set_max_deflate_dynamic_table_size(
+        option, cfg->backend_http2_encoder_dynamic_table_size);
+    return option;
 }
 
 void bsess_close(struct bsess *s, const char *why)

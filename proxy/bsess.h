@@ -12,8 +12,16 @@
 #include "common/str.h"
 #include "proxy/bsess-t.h"
 
-/* Sets up the shared nghttp2 callbacks and options (once per process). */
+struct config;
+
+/* Sets up the shared nghttp2 callbacks (once per process). */
 void bsess_global_init(void);
+
+/* The options of backend sessions under cfg: nghttp2's limits and
+ * --backend-http2-encoder-dynamic-table-size. As h2srv_option_new's, made
+ * per worker and generation (w->bsess_option); the caller owns the result
+ * (nghttp2_option_del). Never NULL. */
+nghttp2_option *bsess_option_new(const struct config *cfg);
 
 /* Returns a new session to be, connecting, listed in w's pool. Returns
  * NULL when the connect failed at once (logged). */

@@ -9,7 +9,7 @@
 #include "proxy/cconn.h"
 #include "proxy/worker.h"
 
-/* nghttp2's own limits, set in h2srv_global_init (kept equal here). */
+/* nghttp2's own limits, set in h2srv_option_new (kept equal here). */
 #define MAX_SETTINGS_ENTRIES 32
 #define MAX_OUTBOUND_ACK 1000
 

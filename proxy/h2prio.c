@@ -32,9 +32,13 @@ static ssize_t on_h2_select_padding(nghttp2_session *s, const nghttp2_frame *f,
     return (ssize_t)(want < max_payloadlen ? want : max_payloadlen);
 }
 
-void h2prio_global_init(nghttp2_session_callbacks *cb, nghttp2_option *opt)
+void h2prio_global_init(nghttp2_session_callbacks *cb)
 {
     nghttp2_session_callbacks_set_select_padding_callback(cb, on_h2_select_padding);
+}
+
+void h2prio_option(nghttp2_option *opt)
+{
     nghttp2_option_set_builtin_recv_extension_type(opt, NGHTTP2_PRIORITY_UPDATE);
 }
 

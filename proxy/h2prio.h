@@ -18,9 +18,12 @@
 struct cconn;
 struct xchg;
 
-/* Adds the padding callback and the PRIORITY_UPDATE extension to the
- * server session's callbacks and options (once, at start). */
-void h2prio_global_init(nghttp2_session_callbacks *cb, nghttp2_option *opt);
+/* Adds the padding callback to the server sessions' callbacks (once, at
+ * start). */
+void h2prio_global_init(nghttp2_session_callbacks *cb);
+/* Adds the PRIORITY_UPDATE extension to a set of server session options
+ * (h2srv_option_new). */
+void h2prio_option(nghttp2_option *opt);
 
 /* cc speaks HTTP/2 from now on: the kernel may hold at most
  * H2PRIO_NOTSENT_MAX bytes of its output unsent, so that what nghttp2

@@ -2,6 +2,7 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 
@@ -27,7 +28,6 @@
 #define OUT_HIGH (64 * 1024)
 
 static nghttp2_session_callbacks *callbacks;
-static nghttp2_option *option;
 
 static void h2_recv(struct cconn *cc, const char *p, size_t len);
 static bool h2_eof(struct cconn *cc);
@@ -511,8 +511,22 @@ void h2srv_global_init(const struct config *cfg)
     nghttp2_session_callbacks_set_send_data_callback(callbacks, on_h2_send_data);
     nghttp2_session_callbacks_set_on_frame_not_send_callback(callbacks, on_h2_frame_not_sent);
     nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(callbacks, on_h2_invalid_frame);
+    h2prio_global_init(callbacks);
+}
 
-    nghttp2_option_new(&option);
+void h2srv_global_cleanup(void)
+{
+    nghttp2_session_callbacks_del(callbacks);
+    callbacks = NULL;
+}
+
+nghttp2_option *h2srv_option_new(const struct config *cfg)
+{
+    nghttp2_option *option;
+    if (nghttp2_option_new(&option) != 0) {
+        log_error("out of memory for HTTP/2 session options");
+        abort();
+    }
     nghttp2_option_set_no_auto_window_update(option, 1);
     nghttp2_option_set_no_closed_streams(option, 1);
     /* Rapid-reset defence (CVE-2023-44487): a burst of 1000 resets, then
@@ -523,15 +537,13 @@ void h2srv_global_init(const struct config *cfg)
     /* Unsent PING and SETTINGS ACKs past this are a flood (h2abuse.c
      * counts on the same number). */
     nghttp2_option_set_max_outbound_ack(option, 1000);
-    h2prio_global_init(callbacks, option);
-}
-
-void h2srv_global_cleanup(void)
-{
-    nghttp2_session_callbacks_del(callbacks);
-    nghttp2_option_del(option);
-    callbacks = NULL;
-    option = NULL;
+    /* nghttp2 uses the smaller of this and the client's
+     * SETTINGS_HEADER_TABLE_SIZE; below 4096 the first header block
+     * announces it with a dynamic table size update. */
+    nghttp2_option_set_max_deflate_dynamic_table_size(
+        option, cfg->frontend_http2_encoder_dynamic_table_size);
+    h2prio_option(option);
+    return option;
 }
 
 int h2srv_start(struct cconn *cc)
@@ -540,7 +552,7 @@ int h2srv_start(struct cconn *cc)
     struct h2srv *h = &cc->p.h2;
     cconn_set_proto(cc, CC_H2, &h2_ops, &h2_xchg_ops);
     memset(h, 0, sizeof(*h));
-    if (h2mem_session_new(cc, callbacks, option) != 0)
+    if (h2mem_session_new(cc, callbacks, cc->w->h2srv_option) != 0)
         return H2G_ERR_NOMEM;
     h2abuse_init(cc);
     h2prio_start(cc);
@@ -548,18 +560,27 @@ int h2srv_start(struct cconn *cc)
      * value; our limits count names and values only. Advisory: larger
      * blocks get 431. */
     size_t max_list = cfg->request_header_field_buffer + 32 * cfg->max_request_header_fields;
-    nghttp2_settings_entry iv[] = {
+    nghttp2_settings_entry iv[6] = {
         { NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, cfg->frontend_http2_max_concurrent_streams },
         { NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, (uint32_t)cfg->frontend_http2_window_size },
         { NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, max_list > UINT32_MAX ? UINT32_MAX : (uint32_t)max_list },
         /* RFC 9218 scheduling (h2prio.h), with or without the client's
          * own setting: no fallback to RFC 7540 priorities. */
         { NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1 },
-        /* RFC 8441: WebSocket over HTTP/2; the last entry, left off with
-         * --no-http2-websocket (nghttp2 then refuses :protocol). */
-        { NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1 },
     };
-    size_t num_iv = sizeof(iv) / sizeof(iv[0]) - (cfg->no_http2_websocket ? 1 : 0);
+    size_t num_iv = 4;
+    /* RFC 8441: WebSocket over HTTP/2; left off with --no-http2-websocket
+     * (nghttp2 then refuses :protocol). */
+    if (!cfg->no_http2_websocket)
+        iv[num_iv++] = (nghttp2_settings_entry){ NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1 };
+    /* nghttp2 gives its decoder this table size when the client
+     * acknowledges the frame; one below 4096 must then open the client's
+     * next header block as a size update. A size past 32 bits (nghttpx
+     * takes them too, and truncates) goes out as the largest there is. */
+    size_t table = cfg->frontend_http2_decoder_dynamic_table_size;
+    if (table != NGHTTP2_DEFAULT_HEADER_TABLE_SIZE)
+        iv[num_iv++] = (nghttp2_settings_entry){ NGHTTP2_SETTINGS_HEADER_TABLE_SIZE,
+                                                 table > UINT32_MAX ? UINT32_MAX : (uint32_t)table };
     nghttp2_submit_settings(h->session, NGHTTP2_FLAG_NONE, iv, num_iv);
     if (cfg->frontend_http2_connection_window_size > NGHTTP2_INITIAL_CONNECTION_WINDOW_SIZE)
         nghttp2_session_set_local_window_size(h->session, NGHTTP2_FLAG_NONE, 0,

@@ -6,6 +6,7 @@
 #ifndef H2G_PROXY_H2SRV_H
 #define H2G_PROXY_H2SRV_H
 
+#include <nghttp2/nghttp2.h>
 #include <stddef.h>
 
 struct cconn;
@@ -13,6 +14,13 @@ struct config;
 
 void h2srv_global_init(const struct config *cfg);
 void h2srv_global_cleanup(void);
+
+/* The options of client sessions under cfg: nghttp2's limits and
+ * extensions, and --frontend-http2-encoder-dynamic-table-size. nghttp2
+ * reads them only when a session is made, so a worker makes one set per
+ * generation it applies (w->h2srv_option); the caller owns the result
+ * (nghttp2_option_del). Never NULL (aborts when out of memory). */
+nghttp2_option *h2srv_option_new(const struct config *cfg);
 
 /* cc speaks HTTP/2 from now on: sets up the session and queues SETTINGS.
  * Returns 0 or H2G_ERR_NOMEM. */

@@ -2,6 +2,7 @@
 #define H2G_PROXY_WORKER_T_H
 
 #include <ev.h>
+#include <nghttp2/nghttp2.h>
 #include <openssl/ssl.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -86,6 +87,12 @@ struct worker {
     _Atomic uint64_t gen_applied;  /* id of the generation in use; read by main */
     void (*on_reloaded)(void);  /* called on the worker thread after a switch */
     SSL_CTX *ssl_ctx;
+    /* The current generation's nghttp2 options for new client and backend
+     * sessions (h2srv_option_new, bsess_option_new): nghttp2 reads them
+     * only when it makes a session, so they are made again at each switch
+     * and open sessions keep the values they were made with. */
+    nghttp2_option *h2srv_option;
+    nghttp2_option *bsess_option;
     struct wrk_listener *listeners;
     size_t num_listeners;
     uint64_t rng;               /* wrk_random's state */

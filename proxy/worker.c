@@ -23,6 +23,7 @@
 #include "proxy/cconn.h"
 #include "proxy/dns.h"
 #include "proxy/gen.h"
+#include "proxy/h2srv.h"
 #include "proxy/tls.h"
 #include "proxy/tunnel.h"
 #include "proxy/upool.h"
@@ -381,6 +382,12 @@ static void apply_gen(struct worker *w, struct gen *g, const int *listen_fds)
     w->gen = wg;
     w->cfg = wg->cfg;
     w->ssl_ctx = g->ssl_ctx;
+    if (old) { /* wrk_init's first generation has none to drop */
+        nghttp2_option_del(w->h2srv_option);
+        nghttp2_option_del(w->bsess_option);
+    }
+    w->h2srv_option = h2srv_option_new(w->cfg);
+    w->bsess_option = bsess_option_new(w->cfg);
     /* A fresh cache per generation: entries checked against a freed
      * file must never match a new one at the same address. */
     w->auth_db = g->auth_db;
@@ -514,6 +521,8 @@ void wrk_cleanup(struct worker *w)
         alog_writer_free(w->alog);
     }
     auth_cache_free(w->auth_cache);
+    nghttp2_option_del(w->h2srv_option);
+    nghttp2_option_del(w->bsess_option);
     free(w->listeners);
     /* Every connection and exchange is gone: nothing pins a generation. */
     while (w->old_gens)

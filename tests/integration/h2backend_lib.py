@@ -497,7 +497,10 @@ class _H1Proto(asyncio.Protocol):
 
 class Backend:
     """An asyncio server in a thread. h1=True: HTTP/1.1; tls=(key, cert);
-    window: the h2 server's initial stream and connection windows."""
+    window: the h2 server's initial stream and connection windows. A
+    subclass may serve HTTP/2 with its own _H2Proto subclass (h2_proto)."""
+
+    h2_proto = _H2Proto
 
     def __init__(self, tls=None, h1=False, max_streams=100, client_ca=None,
                  window=None):
@@ -518,7 +521,7 @@ class Backend:
             if client_ca:
                 ctx.verify_mode = ssl.CERT_REQUIRED
                 ctx.load_verify_locations(str(client_ca))
-        proto = _H1Proto if h1 else _H2Proto
+        proto = _H1Proto if h1 else self.h2_proto
         ready = threading.Event()
 
         def run():

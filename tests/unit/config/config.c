@@ -49,6 +49,10 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.frontend_http2_max_concurrent_streams, 100);
     assert_int_equal(cfg.frontend_http2_window_size, 65535);
     assert_int_equal(cfg.frontend_http2_connection_window_size, 65535);
+    assert_int_equal(cfg.frontend_http2_encoder_dynamic_table_size, 4096);
+    assert_int_equal(cfg.frontend_http2_decoder_dynamic_table_size, 4096);
+    assert_int_equal(cfg.backend_http2_encoder_dynamic_table_size, 4096);
+    assert_int_equal(cfg.backend_http2_decoder_dynamic_table_size, 4096);
     assert_true(cfg.frontend_read_timeout == 60.);
     assert_true(cfg.frontend_write_timeout == 30.);
     assert_true(cfg.frontend_keep_alive_timeout == 60.);
@@ -242,6 +246,25 @@ static void test_window_size_max_accepted(void **state)
     cfg_cleanup(&cfg);
 }
 
+/* nghttpx's range: 0 up to the largest signed 64-bit number, any unit. */
+static void test_dynamic_table_sizes(void **state)
+{
+    (void)state;
+    struct config cfg;
+    LOAD_OK(&cfg, "-f*,1;no-tls", "--frontend-http2-encoder-dynamic-table-size=0",
+            "--frontend-http2-decoder-dynamic-table-size=512",
+            "--backend-http2-encoder-dynamic-table-size=64k",
+            "--backend-http2-decoder-dynamic-table-size=9223372036854775807");
+    assert_int_equal(cfg.frontend_http2_encoder_dynamic_table_size, 0);
+    assert_int_equal(cfg.frontend_http2_decoder_dynamic_table_size, 512);
+    assert_int_equal(cfg.backend_http2_encoder_dynamic_table_size, 65536);
+    assert_true(cfg.backend_http2_decoder_dynamic_table_size == 9223372036854775807u);
+    cfg_cleanup(&cfg);
+    LOAD_OK(&cfg, "-f*,1;no-tls", "--frontend-http2-encoder-dynamic-table-size=8388607G");
+    assert_true(cfg.frontend_http2_encoder_dynamic_table_size == 8388607ull << 30);
+    cfg_cleanup(&cfg);
+}
+
 /* ---- bad command lines: one case each ---- */
 
 #define BAD_ARGS(name, substr, ...)                                              \
@@ -270,6 +293,18 @@ BAD_ARGS(window_size_2g, "--frontend-http2-window-size '2G': out of range",
          "--frontend-http2-window-size=2G")
 BAD_ARGS(window_size_garbage, "--frontend-http2-window-size 'big': invalid size",
          "--frontend-http2-window-size=big")
+BAD_ARGS(table_size_negative,
+         "--frontend-http2-encoder-dynamic-table-size '-1': negative size",
+         "--frontend-http2-encoder-dynamic-table-size=-1")
+BAD_ARGS(table_size_garbage,
+         "--frontend-http2-decoder-dynamic-table-size '4KB': invalid size",
+         "--frontend-http2-decoder-dynamic-table-size=4KB")
+BAD_ARGS(table_size_over_2_63,
+         "--backend-http2-encoder-dynamic-table-size '9223372036854775808': out of range "
+         "(0-9223372036854775807)",
+         "--backend-http2-encoder-dynamic-table-size=9223372036854775808")
+BAD_ARGS(table_size_8g_g, "--backend-http2-decoder-dynamic-table-size '8589934592G': out of range",
+         "--backend-http2-decoder-dynamic-table-size=8589934592G")
 BAD_ARGS(padding_negative, "--padding '-1': negative number", "--padding=-1")
 BAD_ARGS(padding_garbage, "--padding '16x': not a number", "--padding=16x")
 BAD_ARGS(padding_over_2_31, "--padding '2147483648': out of range", "--padding=2147483648")
@@ -574,6 +609,10 @@ static void test_help_lists_every_option_with_default(void **state)
         { "-c, --frontend-http2-max-concurrent-streams=", "Default: 100" },
         { "--frontend-http2-window-size=", "Default: 65535" },
         { "--frontend-http2-connection-window-size=", "Default: 65535" },
+        { "--frontend-http2-encoder-dynamic-table-size=", "Default: 4K" },
+        { "--frontend-http2-decoder-dynamic-table-size=", "Default: 4K" },
+        { "--backend-http2-encoder-dynamic-table-size=", "Default: 4K" },
+        { "--backend-http2-decoder-dynamic-table-size=", "Default: 4K" },
         { "-L, --log-level=", "Default: NOTICE" },
         { "--errorlog-file=", "Default: stderr" },
         { "--request-header-field-buffer=", "Default: 64K" },
@@ -996,6 +1035,7 @@ int main(void)
         cmocka_unit_test(test_log_level_any_case),
         cmocka_unit_test(test_workers_bounds_accepted),
         cmocka_unit_test(test_window_size_max_accepted),
+        cmocka_unit_test(test_dynamic_table_sizes),
         cmocka_unit_test(test_padding_values),
         cmocka_unit_test(test_bad_unknown_long_option),
         cmocka_unit_test(test_bad_unknown_long_option_with_value),
@@ -1014,6 +1054,10 @@ int main(void)
         cmocka_unit_test(test_bad_window_size_over_2_31),
         cmocka_unit_test(test_bad_window_size_2g),
         cmocka_unit_test(test_bad_window_size_garbage),
+        cmocka_unit_test(test_bad_table_size_negative),
+        cmocka_unit_test(test_bad_table_size_garbage),
+        cmocka_unit_test(test_bad_table_size_over_2_63),
+        cmocka_unit_test(test_bad_table_size_8g_g),
         cmocka_unit_test(test_bad_padding_negative),
         cmocka_unit_test(test_bad_padding_garbage),
         cmocka_unit_test(test_bad_padding_over_2_31),

@@ -222,6 +222,80 @@ static void test_refused_twice_is_passed_on(void **state)
     rig_stop(&r);
 }
 
+/* ---- HPACK dynamic table sizes towards the backend ---- */
+
+/* A field the backend's encoder indexes (":status 200" alone is in the
+ * static table). */
+static void answer_with_field(struct rig *r, struct rig_peer *b, int32_t sid)
+{
+    (void)r;
+    static const nghttp2_nv nv[] = { RIG_NV(":status", "200"),
+                                     RIG_NV("x-hpack", "from the backend") };
+    assert_int_equal(nghttp2_submit_response(b->s, sid, nv, 2, NULL), 0);
+}
+
+/* Two GETs, one after the other, over the one backend session. */
+static void two_gets(struct rig *r)
+{
+    r->on_request_end = answer_with_field;
+    for (int i = 0; i < 2; i++) {
+        int32_t sid = rig_request(r, "GET", "/hpack", NULL);
+        rig_until(r, rig_client_closed, (void *)(intptr_t)sid);
+        struct rig_stream *cst = rig_stream(&r->client, sid);
+        assert_int_equal(cst->status, 200);
+        assert_true(rig_has_field(cst, "x-hpack", "from the backend"));
+        assert_true(cst->end_stream);
+        assert_false(cst->got_rst);
+    }
+    assert_int_equal(r->num_backends, 1);
+    assert_int_equal(rig_find_frame(&r->backends[0], NGHTTP2_GOAWAY, 0), -1);
+}
+
+static void test_hpack_tables_by_default(void **state)
+{
+    (void)state;
+    struct rig r;
+    rig_start(&r, no_args);
+    two_gets(&r);
+    nghttp2_session *be = r.backends[0].s;
+    assert_int_equal(nghttp2_session_get_remote_settings(be, NGHTTP2_SETTINGS_HEADER_TABLE_SIZE),
+                     4096);
+    /* h2gate's request fields sit in the backend's decoder table. */
+    assert_true(nghttp2_session_get_hd_inflate_dynamic_table_size(be) > 0);
+    assert_true(nghttp2_session_get_hd_deflate_dynamic_table_size(be) > 0);
+    rig_stop(&r);
+}
+
+static void test_hpack_encoder_table_zero(void **state)
+{
+    (void)state;
+    struct rig r;
+    static const char *const args[] = { "--backend-http2-encoder-dynamic-table-size=0", NULL };
+    rig_start(&r, args);
+    two_gets(&r);
+    nghttp2_session *be = r.backends[0].s;
+    assert_int_equal(nghttp2_session_get_hd_inflate_dynamic_table_size(be), 0);
+    assert_true(nghttp2_session_get_hd_deflate_dynamic_table_size(be) > 0);
+    rig_stop(&r);
+}
+
+/* The backend's nghttp2 applies HEADER_TABLE_SIZE=0 to its encoder and
+ * opens its next block with the update; h2gate decodes on. */
+static void test_hpack_decoder_table_zero(void **state)
+{
+    (void)state;
+    struct rig r;
+    static const char *const args[] = { "--backend-http2-decoder-dynamic-table-size=0", NULL };
+    rig_start(&r, args);
+    two_gets(&r);
+    nghttp2_session *be = r.backends[0].s;
+    assert_int_equal(nghttp2_session_get_remote_settings(be, NGHTTP2_SETTINGS_HEADER_TABLE_SIZE),
+                     0);
+    assert_int_equal(nghttp2_session_get_hd_deflate_dynamic_table_size(be), 0);
+    assert_true(nghttp2_session_get_hd_inflate_dynamic_table_size(be) > 0);
+    rig_stop(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -230,6 +304,9 @@ int main(void)
         cmocka_unit_test(test_goaway_streams_above_last_id_retried),
         cmocka_unit_test(test_refused_stream_retried_with_body),
         cmocka_unit_test(test_refused_twice_is_passed_on),
+        cmocka_unit_test(test_hpack_tables_by_default),
+        cmocka_unit_test(test_hpack_encoder_table_zero),
+        cmocka_unit_test(test_hpack_decoder_table_zero),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

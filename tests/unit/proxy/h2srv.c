@@ -416,6 +416,84 @@ static void test_too_many_continuations_goaway(void **state)
     rig_stop(&r);
 }
 
+/* ---- HPACK dynamic table sizes ---- */
+
+/* Two GETs, one after the other: the second header block of each side
+ * can read what the first put in the tables. */
+static void two_gets(struct rig *r)
+{
+    r->on_request_end = answer_hello;
+    for (int i = 0; i < 2; i++) {
+        int32_t sid = rig_request(r, "GET", "/hpack", NULL);
+        rig_until(r, rig_client_closed, (void *)(intptr_t)sid);
+        struct rig_stream *cst = rig_stream(&r->client, sid);
+        assert_int_equal(cst->status, 200);
+        assert_int_equal(cst->data_len, 5);
+        assert_memory_equal(cst->data, "hello", 5);
+        assert_false(cst->got_rst);
+    }
+    assert_int_equal(rig_find_frame(&r->client, NGHTTP2_GOAWAY, 0), -1);
+}
+
+static void test_hpack_tables_by_default(void **state)
+{
+    (void)state;
+    struct rig r;
+    rig_start(&r, no_args);
+    two_gets(&r);
+    nghttp2_session *h2gate = r.cc->p.h2.session;
+    /* No SETTINGS_HEADER_TABLE_SIZE: the client sees the default. */
+    assert_int_equal(nghttp2_session_get_remote_settings(r.client.s,
+                                                         NGHTTP2_SETTINGS_HEADER_TABLE_SIZE),
+                     4096);
+    /* Each side's fields sit in the other's decoder table. */
+    assert_true(nghttp2_session_get_hd_inflate_dynamic_table_size(r.client.s) > 0);
+    assert_true(nghttp2_session_get_hd_inflate_dynamic_table_size(h2gate) > 0);
+    rig_stop(&r);
+}
+
+static void test_hpack_encoder_table_zero(void **state)
+{
+    (void)state;
+    struct rig r;
+    static const char *const args[] = { "--frontend-http2-encoder-dynamic-table-size=0", NULL };
+    rig_start(&r, args);
+    two_gets(&r);
+    nghttp2_session *h2gate = r.cc->p.h2.session;
+    assert_int_equal(nghttp2_session_get_remote_settings(r.client.s,
+                                                         NGHTTP2_SETTINGS_HEADER_TABLE_SIZE),
+                     4096);
+    assert_int_equal(nghttp2_session_get_hd_deflate_dynamic_table_size(h2gate), 0);
+    assert_int_equal(nghttp2_session_get_hd_inflate_dynamic_table_size(r.client.s), 0);
+    /* The decoder's side is another option's. */
+    assert_true(nghttp2_session_get_hd_inflate_dynamic_table_size(h2gate) > 0);
+    rig_stop(&r);
+}
+
+/* The client's first request goes out before h2gate's SETTINGS arrive
+ * (its fields indexed in a 4096-byte table); once the client acknowledged
+ * HEADER_TABLE_SIZE=0, nghttp2 empties h2gate's decoder table and the
+ * client's next block opens with the update to 0. */
+static void test_hpack_decoder_table_zero(void **state)
+{
+    (void)state;
+    struct rig r;
+    static const char *const args[] = { "--frontend-http2-decoder-dynamic-table-size=0", NULL };
+    rig_start(&r, args);
+    two_gets(&r);
+    nghttp2_session *h2gate = r.cc->p.h2.session;
+    assert_int_equal(nghttp2_session_get_remote_settings(r.client.s,
+                                                         NGHTTP2_SETTINGS_HEADER_TABLE_SIZE),
+                     0);
+    assert_int_equal(nghttp2_session_get_local_settings(h2gate,
+                                                        NGHTTP2_SETTINGS_HEADER_TABLE_SIZE),
+                     0);
+    assert_int_equal(nghttp2_session_get_hd_inflate_dynamic_table_size(h2gate), 0);
+    assert_int_equal(nghttp2_session_get_hd_deflate_dynamic_table_size(r.client.s), 0);
+    assert_true(nghttp2_session_get_hd_inflate_dynamic_table_size(r.client.s) > 0);
+    rig_stop(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -428,6 +506,9 @@ int main(void)
         cmocka_unit_test(test_malformed_request_is_reset),
         cmocka_unit_test(test_too_many_fields_is_431),
         cmocka_unit_test(test_too_many_continuations_goaway),
+        cmocka_unit_test(test_hpack_tables_by_default),
+        cmocka_unit_test(test_hpack_encoder_table_zero),
+        cmocka_unit_test(test_hpack_decoder_table_zero),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
