@@ -96,14 +96,18 @@ static bool is_tchar(char c)
 
 static bool line_safe(struct str s)
 {
-    for (size_t i = 0; i < s.len; i++)
-        if (s.p[i] == '\r' || s.p[i] == '\n' || s.p[i] == '\0')
+    for (size_t i = 0; i < s.len; i++) {
+        unsigned char c = (unsigned char)s.p[i];
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
             return false;
+    }
     return true;
 }
 
 /* The fields are what the proxy ever hands xlate: lower-case token names,
- * values without CR, LF or NUL (http-parser and nghttp2 reject those);
+ * values without control characters but HTAB, or DEL (nghttp2, http-parser
+ * with xlate_h1_head_scan for requests, and bconn.c's value_clean for
+ * responses refuse those);
  * request lists also hold pseudo-header fields (":path"), which
  * xlate_req_h1 skips. */
 static bool list_clean(const struct hdrs *h, bool pseudo_ok)
