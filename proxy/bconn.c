@@ -357,6 +357,8 @@ static int on_resp_begin(http_parser *p)
 static int on_resp_field(http_parser *p, const char *at, size_t len)
 {
     struct bconn *bc = p->data;
+    if (!h1resp_token(at, len))
+        return -1;
     struct hdrs *h = bc->in_trailers ? &bc->up.x->resp_trailers : &bc->up.x->resp;
     if (hdrs_add_name_part(h, str_make(at, len), bc->last_was_name) < 0)
         return -1;
@@ -366,7 +368,9 @@ static int on_resp_field(http_parser *p, const char *at, size_t len)
 
 /* RFC 9110 §5.5: no control character but HTAB, and no DEL, in a field
  * value. http-parser refuses them but for a NUL at a value's start (the
- * fast path refuses every one: such a head comes here). */
+ * fast path refuses every one: such a head comes here). Names are checked
+ * the same way (h1resp_token in on_resp_field): http-parser takes a
+ * space in one. */
 static bool value_clean(const char *at, size_t len)
 {
     for (size_t i = 0; i < len; i++) {

@@ -186,3 +186,12 @@ bool h1resp_simple(const char *p, size_t len, struct h1resp_head *h)
     h->num_fields = nf;
     return true;
 }
+
+bool h1resp_token(const char *p, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (!(cls[(unsigned char)p[i]] & T))
+            return false;
+    }
+    return true;
+}

@@ -356,3 +356,17 @@ def read_quiet(c, quiet=1.0):
         if not data:
             return out
         out += data
+
+
+@pytest.mark.parametrize("name", [b"X Y", b"X-A ", b" X"], ids=["inside", "last", "first"])
+def test_space_in_a_response_field_name_502(procs, scripted, name):
+    """A field name with a space (not a token, RFC 9110 5.6.2; http-parser
+    takes one inside a name) is never forwarded: 502, not reused. A space
+    before the first field is obs-fold, which http-parser refuses."""
+    b = scripted([([head(2, name + b": z") + b"ok"], True), ([head(2) + b"ok"], True)])
+    g = procs.gate([b.backend()], tls=False)
+    r = get(g, "/bad")
+    assert r.status == 502, r
+    assert get(g, "/next").body == b"ok"
+    assert [n for n, _ in b.log] == [1, 2]
+
