@@ -408,8 +408,7 @@ static bool ws_accept_ok(struct bconn *bc, struct hdrs *h)
                  bc->be->host, bc->be->port);
         return false;
     }
-    memmove(&h->f[i], &h->f[i + 1], (h->num - (size_t)i - 1) * sizeof(h->f[0]));
-    h->num--;
+    hdrs_remove(h, (size_t)i);
     return true;
 }
 
@@ -436,6 +435,14 @@ static void resp_head_done(struct bconn *bc, int status, int64_t content_length)
     x->resp_state = XRESP_HEAD;
     bc->in_trailers = true;
     xchg_notify(x);
+}
+
+static void drop_content_length(struct hdrs *h)
+{
+    for (size_t i = h->num; i-- > 0;) {
+        if (str_eq(hdrs_name(h, i), STR_LIT("content-length")))
+            hdrs_remove(h, i);
+    }
 }
 
 static int on_resp_headers_complete(http_parser *p)
@@ -465,6 +472,15 @@ static int on_resp_headers_complete(http_parser *p)
             xchg_notify(x);
         }
         return 0;
+    }
+    if (p->status_code == 204 || p->status_code == 304) {
+        /* No body, whatever the head says (RFC 9110 §6.4.1): a 304's
+         * Content-Length is the representation's, and a 204 may have
+         * none (§8.6), so it is not passed on. */
+        if (p->status_code == 204)
+            drop_content_length(&x->resp);
+        resp_head_done(bc, p->status_code, -2);
+        return 1;
     }
     int64_t cl = -2;
     if (p->flags & F_CHUNKED)
@@ -507,8 +523,7 @@ static void resp_done(struct bconn *bc, bool keep_alive)
             i++;
             continue;
         }
-        memmove(&t->f[i], &t->f[i + 1], (t->num - i - 1) * sizeof(t->f[0]));
-        t->num--;
+        hdrs_remove(t, i);
     }
     bc->keep_alive = keep_alive;
     xchg_notify(x);

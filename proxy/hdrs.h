@@ -44,6 +44,13 @@ static inline int hdrs_add(struct hdrs *h, struct str name, struct str value, bo
     return 0;
 }
 
+/* Takes field i out of the list (its bytes stay in the storage). */
+static inline void hdrs_remove(struct hdrs *h, size_t i)
+{
+    memmove(&h->f[i], &h->f[i + 1], (h->num - i - 1) * sizeof(h->f[0]));
+    h->num--;
+}
+
 /* Makes room for `fields` more fields holding `bytes` more bytes in all,
  * so that hdrs_add takes its inline path for each. Returns 0, or
  * H2G_ERR_TOO_BIG when that would pass a cap (nothing is added). */

@@ -370,3 +370,26 @@ def test_space_in_a_response_field_name_502(procs, scripted, name):
     assert get(g, "/next").body == b"ok"
     assert [n for n, _ in b.log] == [1, 2]
 
+
+
+@pytest.mark.parametrize("status", [b"304 Not Modified", b"204 No Content"])
+@pytest.mark.parametrize("cl", [None, 10])
+def test_no_body_statuses_end_at_the_head(procs, scripted, status, cl):
+    """A 304 or 204 ends at its head, whatever its Content-Length says (a
+    304 may give the representation's, RFC 9110 8.6): the client gets it at
+    once, and the next request goes out on the same connection."""
+    b = scripted([
+        ([head(cl, b'ETag: "x"', status=status)], True),
+        ([head(cl, b'ETag: "x"', status=status)], True),
+        ([head(2) + b"ok"], True),
+    ])
+    g = procs.gate([b.backend()], tls=False, extra=["--backend-read-timeout=30s"])
+    r = get(g, "/cached")
+    assert r.status == int(status[:3]) and r.body == b"", r
+    assert r.header("etag") == '"x"'
+    p = subprocess.run(["curl", "-s", "--http2-prior-knowledge", "-m", "10", "-o", "/dev/null",
+                        "-w", "%{http_code}", "http://%s:%d/cached" % (HOST, g.port)],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    assert p.returncode == 0 and p.stdout == status[:3], (p.returncode, p.stdout)
+    assert get(g, "/next").body == b"ok"
+    assert [n for n, _ in b.log] == [1, 1, 1]
