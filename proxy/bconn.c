@@ -471,7 +471,7 @@ static int on_resp_headers_complete(http_parser *p)
             x->interim_status = (int)p->status_code;
             xchg_notify(x);
         }
-        return 0;
+        return 1; /* no body, even with a Content-Length (RFC 9110 §8.6) */
     }
     if (p->status_code == 204 || p->status_code == 304) {
         /* No body, whatever the head says (RFC 9110 §6.4.1): a 304's

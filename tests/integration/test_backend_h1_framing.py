@@ -393,3 +393,21 @@ def test_no_body_statuses_end_at_the_head(procs, scripted, status, cl):
     assert p.returncode == 0 and p.stdout == status[:3], (p.returncode, p.stdout)
     assert get(g, "/next").body == b"ok"
     assert [n for n, _ in b.log] == [1, 1, 1]
+
+
+def test_interim_response_ends_at_its_head(procs, scripted):
+    """A 1xx ends at its head even with a Content-Length (one it must not
+    have, RFC 9110 8.6): the final response after it is read whole, not
+    eaten as the 1xx's body."""
+    interim = head(10, b"Link: </style.css>; rel=preload", status=b"103 Early Hints")
+    b = scripted([([interim + head(2) + b"ok"], True), ([head(2) + b"ok"], True)])
+    g = procs.gate([b.backend()], tls=False)
+    with H1Conn(g.port, timeout=10) as c:
+        c.send(b"GET /hinted HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.read_response()
+        if r.status == 103:   # passed on to the client first
+            assert r.header("link") == "</style.css>; rel=preload", r
+            r = c.read_response()
+    assert r.status == 200 and r.body == b"ok", r
+    assert get(g, "/next").body == b"ok"
+    assert [n for n, _ in b.log] == [1, 1]
