@@ -449,6 +449,10 @@ static int on_resp_headers_complete(http_parser *p)
 {
     struct bconn *bc = p->data;
     struct xchg *x = bc->up.x;
+    /* http-parser takes any three digits; status codes are 100-599
+     * (RFC 9110 §15). */
+    if (p->status_code < 100 || p->status_code > 599)
+        return -1;
     if (p->status_code == 101) {
         /* A switch we did not ask for, or not to what we asked. */
         if (!bc->websocket || !p->upgrade || !ws_accepted(&x->resp, xchg_upgrade(x)) ||

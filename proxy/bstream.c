@@ -397,8 +397,13 @@ int bstream_header(struct bstream *bs, struct str n, struct str v)
         return 0;
     }
     if (str_eq(n, STR_LIT(":status"))) {
-        /* nghttp2 checked it is three digits. */
+        /* nghttp2 checked it is three digits; status codes are 100-599
+         * (RFC 9110 §15). */
         bs->status = (v.p[0] - '0') * 100 + (v.p[1] - '0') * 10 + (v.p[2] - '0');
+        if (bs->status < 100 || bs->status > 599) {
+            bs->why = "response status outside 100-599";
+            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+        }
         if (bs->status / 100 == 1)
             hdrs_reset(&x->interim);
         return 0;

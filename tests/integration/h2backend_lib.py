@@ -381,6 +381,10 @@ class _H2Proto(asyncio.Protocol):
         elif kind == "hpack":
             self.raw(HeadersFrame(sid, data=b"\xff\xff\xff\xff\xff",
                                   flags=["END_HEADERS", "END_STREAM"]))
+        elif kind.startswith("status-"):   # three digits, outside 100-599
+            self.raw(HeadersFrame(sid, data=enc.encode(
+                [(b":status", kind[7:].encode())]),
+                flags=["END_HEADERS", "END_STREAM"]))
         self.streams.pop(sid, None)
 
     def goaway(self):

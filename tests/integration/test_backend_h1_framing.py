@@ -411,3 +411,17 @@ def test_interim_response_ends_at_its_head(procs, scripted):
     assert r.status == 200 and r.body == b"ok", r
     assert get(g, "/next").body == b"ok"
     assert [n for n, _ in b.log] == [1, 1]
+
+
+@pytest.mark.parametrize("status", [b"000 Zero", b"099 Low", b"600 High", b"999 Top"])
+def test_status_outside_100_599_is_502(procs, scripted, status):
+    """Only 100-599 are status codes (RFC 9110 15); http-parser takes any
+    three digits. Any other is 502 and the connection is not reused."""
+    b = scripted([([head(2, status=status) + b"ok"], True), ([head(2) + b"ok"], True)])
+    g = procs.gate([b.backend()], tls=False)
+    assert get(g, "/odd").status == 502
+    p = subprocess.run(["curl", "-s", "--http2-prior-knowledge", "-m", "10", "-o", "/dev/null",
+                        "-w", "%{http_code}", "http://%s:%d/next" % (HOST, g.port)],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    assert p.returncode == 0 and p.stdout == b"200", (p.returncode, p.stdout)
+    assert [n for n, _ in b.log] == [1, 2]

@@ -536,7 +536,8 @@ def test_backend_killed_mid_load(procs, tmp_path):
 
 # ---- malformed responses ----
 
-@pytest.mark.parametrize("kind", ["no-status", "upper", "cl-mismatch"])
+@pytest.mark.parametrize("kind", ["no-status", "upper", "cl-mismatch", "status-000",
+                                  "status-099", "status-600", "status-999"])
 def test_malformed_response_stream_only(procs, backends, kind):
     b = backends()
     g = procs.gate([b.spec()])
