@@ -159,7 +159,7 @@ FUZZ_SRC_hdrs             := proxy/hdrs.c proxy/xlate.c common/buf.c common/str.
                              common/xalloc.c
 FUZZ_LIBS_hdrs            := $(FUZZ_CRYPTO)
 FUZZ_SRC_extpri           := proxy/extpri.c
-FUZZ_SRC_linkhdr          := proxy/linkhdr.c
+FUZZ_SRC_linkhdr          := proxy/linkhdr.c common/str.c
 # The whole proxy but main.c: a real worker loop, the HTTP/2 server glue
 # and the upstream side (fuzz/h2srv.c serves the backend itself).
 FUZZ_SRC_h2srv            := $(LIB_SRC)

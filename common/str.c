@@ -26,3 +26,31 @@ void str_lower_copy(char *dst, const char *src, size_t n)
         dst[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
     }
 }
+
+enum { V = STR_VCHAR, T = STR_VCHAR | STR_TCHAR };
+
+const unsigned char str_http_class[256] = {
+    ['\t'] = V, [' '] = V, ['!'] = T, ['"'] = V, ['#' ... '\''] = T, ['('] = V, [')'] = V,
+    ['*'] = T, ['+'] = T, [','] = V, ['-'] = T, ['.'] = T, ['/'] = V, ['0' ... '9'] = T,
+    [':' ... '@'] = V, ['A' ... 'Z'] = T, ['['] = V, ['\\'] = V, [']'] = V, ['^' ... 'z'] = T,
+    ['{'] = V, ['|'] = T, ['}'] = V, ['~'] = T, [0x80 ... 0xff] = V,
+};
+
+static bool all_of(struct str s, unsigned char bit)
+{
+    for (size_t i = 0; i < s.len; i++) {
+        if (!(str_http_class[(unsigned char)s.p[i]] & bit))
+            return false;
+    }
+    return true;
+}
+
+bool str_is_token(struct str s)
+{
+    return all_of(s, STR_TCHAR);
+}
+
+bool str_is_field_value(struct str s)
+{
+    return all_of(s, STR_VCHAR);
+}

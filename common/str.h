@@ -45,6 +45,22 @@ static inline bool str_has_prefix(struct str s, struct str prefix)
  * byte (non-ASCII included) is copied as it is. Eight bytes at a time. */
 void str_lower_copy(char *dst, const char *src, size_t n);
 
+/* HTTP field syntax, one table for all parsers: STR_TCHAR for RFC 9110
+ * §5.6.2 tchars, STR_VCHAR for the bytes a field value may hold (§5.5:
+ * HTAB, SP, VCHAR, obs-text; no other control character, no DEL). */
+enum { STR_VCHAR = 1, STR_TCHAR = 2 };
+extern const unsigned char str_http_class[256];
+
+static inline bool str_is_tchar(unsigned char c)
+{
+    return str_http_class[c] & STR_TCHAR;
+}
+
+/* True when every byte of s is a tchar (an empty s too). */
+bool str_is_token(struct str s);
+/* True when every byte of s may stand in a field value. */
+bool str_is_field_value(struct str s);
+
 /* Trims spaces and horizontal tabs from both ends. */
 static inline struct str str_trim(struct str s)
 {

@@ -9,12 +9,6 @@
 
 #include "common/xalloc.h"
 
-/* RFC 9110 tchar. */
-static bool is_tchar(unsigned char c)
-{
-    return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
 const char *cfg_parse_forwarded_params(struct str s, uint32_t *out)
 {
     static const struct {
@@ -96,18 +90,15 @@ const char *cfg_parse_field(struct str s, struct cfg_field *out)
         return "the field name is empty";
     for (size_t i = 0; i < name.len; i++) {
         unsigned char c = (unsigned char)name.p[i];
-        if (!is_tchar(c))
+        if (!str_is_tchar(c))
             return "the field name is not a token (letters, digits, !#$%&'*+-.^_`|~)";
         if (isupper(c))
             return "the field name must be lower case";
     }
     if (reserved_field(name))
         return "h2gate writes that field itself (or it frames the message)";
-    for (size_t i = 0; i < value.len; i++) {
-        unsigned char c = (unsigned char)value.p[i];
-        if ((c < 0x20 && c != '\t') || c == 0x7f)
-            return "the value holds a control character";
-    }
+    if (!str_is_field_value(value))
+        return "the value holds a control character";
     out->name = xstrndup(name.p, name.len);
     out->value = xstrndup(value.p, value.len);
     return NULL;

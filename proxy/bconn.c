@@ -357,7 +357,8 @@ static int on_resp_begin(http_parser *p)
 static int on_resp_field(http_parser *p, const char *at, size_t len)
 {
     struct bconn *bc = p->data;
-    if (!h1resp_token(at, len))
+    /* A field name is a token: http-parser takes a space in one. */
+    if (!str_is_token(str_make(at, len)))
         return -1;
     struct hdrs *h = bc->in_trailers ? &bc->up.x->resp_trailers : &bc->up.x->resp;
     if (hdrs_add_name_part(h, str_make(at, len), bc->last_was_name) < 0)
@@ -366,25 +367,12 @@ static int on_resp_field(http_parser *p, const char *at, size_t len)
     return 0;
 }
 
-/* RFC 9110 §5.5: no control character but HTAB, and no DEL, in a field
- * value. http-parser refuses them but for a NUL at a value's start (the
- * fast path refuses every one: such a head comes here). Names are checked
- * the same way (h1resp_token in on_resp_field): http-parser takes a
- * space in one. */
-static bool value_clean(const char *at, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)at[i];
-        if ((c < 0x20 && c != '\t') || c == 0x7f)
-            return false;
-    }
-    return true;
-}
-
 static int on_resp_value(http_parser *p, const char *at, size_t len)
 {
     struct bconn *bc = p->data;
-    if (!value_clean(at, len))
+    /* No control character but HTAB, no DEL (RFC 9110 §5.5):
+     * http-parser lets a NUL through at a value's start. */
+    if (!str_is_field_value(str_make(at, len)))
         return -1;
     struct hdrs *h = bc->in_trailers ? &bc->up.x->resp_trailers : &bc->up.x->resp;
     if (hdrs_add_value_part(h, str_make(at, len)) < 0)

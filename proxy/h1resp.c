@@ -2,18 +2,14 @@
 
 #include <string.h>
 
+#include "common/str.h"
+
 /* http-parser's default HTTP_MAX_HEADER_SIZE: a longer head is its error. */
 #define HEAD_MAX (80 * 1024)
 
-enum { V = 1, T = 2 }; /* field-value byte (RFC 9110 §5.5); tchar (§5.6.2) */
-
-static const unsigned char cls[256] = {
-    ['\t'] = V, [' '] = V, ['!'] = V | T, ['"'] = V, ['#' ... '\''] = V | T,
-    ['('] = V, [')'] = V, ['*'] = V | T, ['+'] = V | T, [','] = V, ['-'] = V | T,
-    ['.'] = V | T, ['/'] = V, ['0' ... '9'] = V | T, [':' ... '@'] = V,
-    ['A' ... 'Z'] = V | T, ['['] = V, ['\\'] = V, [']'] = V, ['^' ... 'z'] = V | T,
-    ['{'] = V, ['|'] = V | T, ['}'] = V, ['~'] = V | T, [0x80 ... 0xff] = V,
-};
+#define V STR_VCHAR
+#define T STR_TCHAR
+#define cls str_http_class
 
 static bool is_digit(unsigned char c)
 {
@@ -39,25 +35,10 @@ static size_t value_end(const unsigned char *s, size_t i, size_t len)
     return i;
 }
 
-/* a (any case) equals b, n bytes of lower-case letters and '-': OR-ing
- * 0x20 lowers a letter and maps no other byte onto one of b's but CR
- * onto '-', and a holds no CR (a field name, or a value cut at its CR). */
-static bool ieq(const unsigned char *a, const char *b, size_t n)
+/* p[0..n) equals want, case aside. */
+static bool named(const unsigned char *p, size_t n, struct str want)
 {
-    const uint64_t lower = 0x2020202020202020ULL;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t x, y;
-        memcpy(&x, a + i, 8);
-        memcpy(&y, b + i, 8);
-        if ((x | lower) != y)
-            return false;
-    }
-    for (; i < n; i++) {
-        if ((a[i] | 0x20) != (unsigned char)b[i])
-            return false;
-    }
-    return true;
+    return str_ieq(str_make((const char *)p, n), want);
 }
 
 enum conn { CONN_NONE, CONN_KEEP_ALIVE, CONN_CLOSE };
@@ -90,32 +71,32 @@ static bool note_field(struct scan *sc, const unsigned char *name, size_t nlen,
 {
     switch (nlen) {
     case 7:
-        return !ieq(name, "upgrade", 7);
+        return !named(name, 7, STR_LIT("upgrade"));
     case 10:
-        if (!ieq(name, "connection", 10))
+        if (!named(name, 10, STR_LIT("connection")))
             return true;
         if (sc->conn != CONN_NONE)
             return false;
-        if (vlen == 10 && ieq(v, "keep-alive", 10))
+        if (vlen == 10 && named(v, 10, STR_LIT("keep-alive")))
             sc->conn = CONN_KEEP_ALIVE;
-        else if (vlen == 5 && ieq(v, "close", 5))
+        else if (vlen == 5 && named(v, 5, STR_LIT("close")))
             sc->conn = CONN_CLOSE;
         else
             return false;
         return true;
     case 14:
-        if (!ieq(name, "content-length", 14))
+        if (!named(name, 14, STR_LIT("content-length")))
             return true;
         if (sc->have_cl || !parse_cl(v, vlen, &sc->cl))
             return false;
         sc->have_cl = true;
         return true;
     case 16:
-        return !ieq(name, "proxy-connection", 16);
+        return !named(name, 16, STR_LIT("proxy-connection"));
     default:
         /* http-parser 2.9 marks Transfer-Encoding as soon as a name starts
          * with it ("Transfer-Encoding-X" too), then refuses a length. */
-        return nlen < 17 || !ieq(name, "transfer-encoding", 17);
+        return nlen < 17 || !named(name, 17, STR_LIT("transfer-encoding"));
     }
 }
 
@@ -184,14 +165,5 @@ bool h1resp_simple(const char *p, size_t len, struct h1resp_head *h)
     h->content_length = sc.cl;
     h->keep_alive = s[7] == '1' ? sc.conn != CONN_CLOSE : sc.conn == CONN_KEEP_ALIVE;
     h->num_fields = nf;
-    return true;
-}
-
-bool h1resp_token(const char *p, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        if (!(cls[(unsigned char)p[i]] & T))
-            return false;
-    }
     return true;
 }

@@ -39,8 +39,4 @@ struct h1resp_head {
  * file's comment), described in *h; false otherwise, *h then undefined. */
 bool h1resp_simple(const char *p, size_t len, struct h1resp_head *h);
 
-/* True when p[0..len) is tchars only (RFC 9110 §5.6.2), as a field name
- * must be: http-parser lets a space through in one. */
-bool h1resp_token(const char *p, size_t len);
-
 #endif

@@ -3,14 +3,6 @@
 #include <stdbool.h>
 #include <string.h>
 
-/* RFC 9110 §5.6.2 tchar. */
-static bool is_tchar(unsigned char c)
-{
-    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-        return true;
-    return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
 /* A cursor over a field value: advances only past what it accepted. */
 struct cur {
     const char *p;
@@ -31,7 +23,7 @@ static bool at(const struct cur *c, char ch)
 static struct str token(struct cur *c)
 {
     size_t start = c->i;
-    while (c->i < c->len && is_tchar((unsigned char)c->p[c->i]))
+    while (c->i < c->len && str_is_tchar((unsigned char)c->p[c->i]))
         c->i++;
     return str_make(c->p + start, c->i - start);
 }

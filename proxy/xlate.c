@@ -11,36 +11,19 @@
 #include "common/xalloc.h"
 #include "proxy/hdrs.h"
 
-/* RFC 9110 §5.6.2 tchar. */
-static bool is_tchar(unsigned char c)
-{
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-        return true;
-    switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*':
-    case '+': case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-        return true;
-    default:
-        return false;
-    }
-}
-
 /* Checks one field line (without its CRLF); updates the framing state. */
 static int check_field(struct str line, bool request, struct str *cl, bool *have_te)
 {
     size_t i = 0;
-    while (i < line.len && is_tchar((unsigned char)line.p[i]))
+    while (i < line.len && str_is_tchar((unsigned char)line.p[i]))
         i++;
     if (i == 0 || i == line.len || line.p[i] != ':')
         return H2G_ERR_PROTO;
     struct str name = str_make(line.p, i);
     /* RFC 9110 §5.5: SP, HTAB, VCHAR and obs-text only. http-parser lets
      * a NUL through at the start of a value (and it would be forwarded). */
-    for (size_t k = i + 1; k < line.len; k++) {
-        unsigned char c = (unsigned char)line.p[k];
-        if ((c < 0x20 && c != '\t') || c == 0x7f)
-            return H2G_ERR_PROTO;
-    }
+    if (!str_is_field_value(str_make(line.p + i + 1, line.len - i - 1)))
+        return H2G_ERR_PROTO;
     struct str value = str_trim(str_make(line.p + i + 1, line.len - i - 1));
     if (str_ieq(name, STR_LIT("content-length"))) {
         if (value.len == 0)
@@ -119,21 +102,32 @@ bool xlate_is_hop_field(struct str n)
     }
 }
 
-/* Calls back for each comma-separated, trimmed, non-empty element. Returns
- * true as soon as want matches one case-insensitively. */
+/* Takes list's next comma-separated element, trimmed (maybe empty), into
+ * *elem; false when the list is used up. */
+static bool list_next(struct str *list, struct str *elem)
+{
+    if (!list->p || list->len == 0)
+        return false;
+    size_t i = 0;
+    while (i < list->len && list->p[i] != ',')
+        i++;
+    *elem = str_trim(str_make(list->p, i));
+    if (i == list->len) {
+        list->len = 0;
+    } else {
+        list->p += i + 1;
+        list->len -= i + 1;
+    }
+    return true;
+}
+
+/* True as soon as one of list's elements is want, case aside. */
 static bool list_has(struct str list, struct str want)
 {
-    while (list.len) {
-        size_t i = 0;
-        while (i < list.len && list.p[i] != ',')
-            i++;
-        struct str elem = str_trim(str_make(list.p, i));
+    struct str elem;
+    while (list_next(&list, &elem)) {
         if (elem.len && str_ieq(elem, want))
             return true;
-        if (i == list.len)
-            break;
-        list.p += i + 1;
-        list.len -= i + 1;
     }
     return false;
 }
@@ -142,23 +136,21 @@ static bool list_has(struct str list, struct str want)
  * names is dropped for that alone ("Connection: keep-alive"). */
 static bool lists_only_hop(struct str list)
 {
-    while (list.len) {
-        size_t i = 0;
-        while (i < list.len && list.p[i] != ',')
-            i++;
-        struct str elem = str_trim(str_make(list.p, i));
+    struct str elem;
+    while (list_next(&list, &elem)) {
         char low[32];
         if (elem.len > sizeof(low))
             return false;
         str_lower_copy(low, elem.p, elem.len);
         if (elem.len && !xlate_is_hop_field(str_make(low, elem.len)))
             return false;
-        if (i == list.len)
-            break;
-        list.p += i + 1;
-        list.len -= i + 1;
     }
     return true;
+}
+
+static bool is_connection(const struct hdrs *h, size_t i)
+{
+    return h->f[i].name_len == 10 && str_eq(hdrs_name(h, i), STR_LIT("connection"));
 }
 
 /* The index of h's first Connection field, or -1 when there is none or
@@ -170,7 +162,7 @@ static long first_connection(const struct hdrs *h)
     if (first < 0)
         return -1;
     for (size_t i = (size_t)first; i < h->num; i++) {
-        if (h->f[i].name_len == 10 && str_eq(hdrs_name(h, i), STR_LIT("connection")) &&
+        if (is_connection(h, i) &&
             !lists_only_hop(hdrs_value(h, i)))
             return first;
     }
@@ -182,7 +174,7 @@ static bool drop_field(const struct hdrs *h, struct str name, long conn)
     if (xlate_is_hop_field(name))
         return true;
     for (size_t i = conn < 0 ? h->num : (size_t)conn; i < h->num; i++) {
-        if (h->f[i].name_len == 10 && str_eq(hdrs_name(h, i), STR_LIT("connection")) &&
+        if (is_connection(h, i) &&
             list_has(hdrs_value(h, i), name))
             return true;
     }

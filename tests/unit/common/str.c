@@ -1,11 +1,13 @@
 /* Unit tests for common/str.c: str_lower_copy against the byte-at-a-time
  * rule, for every byte value in every position of a word and the tail,
- * and at every length and misalignment. */
+ * and at every length and misalignment; the HTTP field syntax classes for
+ * every byte value. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "common/str.h"
@@ -57,11 +59,45 @@ static void test_lengths_and_alignments(void **state)
     }
 }
 
+/* str_is_token: exactly RFC 9110's tchars, for every byte value. */
+static void test_token(void **state)
+{
+    (void)state;
+    const char *tchars = "!#$%&'*+-.^_`|~0123456789"
+                         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    for (int c = 0; c < 256; c++) {
+        char b = (char)c;
+        bool want = c != 0 && strchr(tchars, c) != NULL;
+        if (str_is_token(str_make(&b, 1)) != want || str_is_tchar((unsigned char)c) != want)
+            fail_msg("byte 0x%02x", c);
+    }
+    assert_true(str_is_token(STR_LIT("Content-Type")));
+    assert_false(str_is_token(STR_LIT("X Y")));
+    assert_true(str_is_token(STR_NULL));
+}
+
+/* str_is_field_value: HTAB, SP, VCHAR and obs-text (RFC 9110 §5.5); no
+ * other control character, no DEL. */
+static void test_field_value(void **state)
+{
+    (void)state;
+    for (int c = 0; c < 256; c++) {
+        char b = (char)c;
+        bool want = c == '\t' || (c >= 0x20 && c != 0x7f);
+        if (str_is_field_value(str_make(&b, 1)) != want)
+            fail_msg("byte 0x%02x", c);
+    }
+    assert_true(str_is_field_value(STR_LIT("text/html; q=0.9 \t caf\xc3\xa9")));
+    assert_false(str_is_field_value(str_make("a\0b", 3)));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_byte_everywhere),
         cmocka_unit_test(test_lengths_and_alignments),
+        cmocka_unit_test(test_token),
+        cmocka_unit_test(test_field_value),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -176,23 +176,6 @@ static void test_prefixes(void **state)
     assert_int_equal(h.head_len, n - 2);
 }
 
-/* h1resp_token: exactly RFC 9110's tchars, for every byte value. */
-static void test_token(void **state)
-{
-    (void)state;
-    const char *tchars = "!#$%&'*+-.^_`|~0123456789"
-                         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    for (int c = 0; c < 256; c++) {
-        char b = (char)c;
-        bool want = c != 0 && strchr(tchars, c) != NULL;
-        if (h1resp_token(&b, 1) != want)
-            fail_msg("byte 0x%02x", c);
-    }
-    assert_true(h1resp_token("Content-Type", 12));
-    assert_false(h1resp_token("X Y", 3));
-    assert_true(h1resp_token("", 0));
-}
-
 /* ---- against http-parser ---- */
 
 struct seen {
@@ -419,7 +402,6 @@ int main(void)
         cmocka_unit_test(test_keep_alive),
         cmocka_unit_test(test_left_to_http_parser),
         cmocka_unit_test(test_prefixes),
-        cmocka_unit_test(test_token),
         cmocka_unit_test(test_same_as_http_parser),
     };
     return cmocka_run_group_tests_name("proxy/h1resp", tests, NULL, NULL);
