@@ -164,10 +164,27 @@ static void take_ext_connect(struct xchg *x)
         x->bad_status = 501;
 }
 
+/* The response went out whole while the client is still sending its
+ * request (the backend, or h2gate itself, answered before the body's end:
+ * a 413, a 401, an early gRPC status): RST_STREAM(NO_ERROR) asks the
+ * client to stop (RFC 9113 §8.1), as nghttpx does, instead of taking the
+ * rest of an upload nobody reads. A pipe's END_STREAM is its target's
+ * half-close: the client may go on sending. */
+static void stop_request_after_response(nghttp2_session *s, int32_t stream_id)
+{
+    struct xchg *x = nghttp2_session_get_stream_user_data(s, stream_id);
+    if (!x || is_pipe(x) || nghttp2_session_get_stream_remote_close(s, stream_id))
+        return;
+    nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_NO_ERROR);
+}
+
 static int on_h2_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *ud)
 {
     struct cconn *cc = ud;
-    if (f->hd.type == NGHTTP2_RST_STREAM) {
+    if ((f->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
+        (f->hd.type == NGHTTP2_DATA || f->hd.type == NGHTTP2_HEADERS)) {
+        stop_request_after_response(s, f->hd.stream_id);
+    } else if (f->hd.type == NGHTTP2_RST_STREAM) {
         stats_rst(cc->w->stats, true, f->rst_stream.error_code);
         h2abuse_rst_sent(cc, f->hd.stream_id, f->rst_stream.error_code,
                          nghttp2_session_get_stream_user_data(s, f->hd.stream_id) != NULL);

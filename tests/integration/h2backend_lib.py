@@ -16,6 +16,9 @@ The h2 server's endpoints:
   /grpc.Echo/Bidi  gRPC bidirectional streaming: each message echoed as it
                    arrives, trailers at the request's end
   /rst/N           RST_STREAM with code N
+  /early           413 "too big\\n" at once, whatever of the request body
+                   is still to come, then RST_STREAM(NO_ERROR) (RFC 9113
+                   8.1: the server asks the client to stop uploading)
   /refuse-once/K   REFUSED_STREAM the first time for key K, then 200
   /abort-once/K    the first time for key K, the connection is dropped
                    (abort) as soon as the request head arrives; then 200
@@ -283,6 +286,14 @@ class _H2Proto(asyncio.Protocol):
                 self.t.abort()
         elif path.startswith("/bad/"):
             self._bad(sid, path[5:])
+        elif path == "/early":
+            # RFC 9113 8.1: a whole response before the request's end,
+            # then RST_STREAM(NO_ERROR) to stop the upload.
+            self.c.send_headers(sid, [(b":status", b"413"),
+                                      (b"content-length", b"8")])
+            self.c.send_data(sid, b"too big\n", end_stream=True)
+            self.c.reset_stream(sid, 0)
+            self.streams.pop(sid, None)
         elif path == "/grpc.Echo/Bidi":
             self.c.send_headers(sid, [(b":status", b"200"),
                                       (b"content-type", b"application/grpc")])
@@ -406,6 +417,8 @@ class _H1Proto(asyncio.Protocol):
     """HTTP/1.1 with keep-alive and chunked bodies: GET /trailers answers
     chunked with trailers, /trailers/N with numbered_trailers(N);
     /interim/N sends a 103 with numbered_links(N), then 200 "final\\n";
+    /early answers 413 "too big\\n" after the head and closes, the body
+    unread;
     /echo echoes the body and returns the request trailers as response
     trailers "x-echo-<name>"; else 200 "ok\\n"."""
 
@@ -438,6 +451,14 @@ class _H1Proto(asyncio.Protocol):
             n, _, v = line.partition(":")
             hs[n.strip().lower()] = v.strip()
         rest = self.buf[end + 4:]
+        if path == "/early":
+            # The answer at once, the body unread; the connection ends.
+            self.t.write(b"HTTP/1.1 413 Payload Too Large\r\n"
+                         b"content-length: 8\r\nconnection: close\r\n\r\n"
+                         b"too big\n")
+            self.t.close()
+            self.buf = b""
+            return False
         body, trailers = b"", []
         if hs.get("transfer-encoding", "").lower() == "chunked":
             pos = 0

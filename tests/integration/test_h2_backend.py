@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import IS_NGHTTPX, ORIGIN_BIN
+from conftest import IS_NGHTTPX, ORIGIN_BIN, free_port
 from h2backend_lib import (grpc_frame, grpc_split, make_ca, make_cert,
                            wait_for)
 from obs_lib import gate_with_admin, settle
@@ -498,6 +498,72 @@ def test_backend_reset_passed_on(procs, backends):
     assert code == "502"
     v, code, body, _ = get(g.port, "/", "h2c")
     assert code == "200" and b.conns <= 2  # REFUSED: retried on a fresh session
+
+
+def early_answer(c, sid):
+    """Waits for sid's answer and the reset after it; asserts the answer
+    ended (END_STREAM) before the reset came. Returns the stream."""
+    c.wait(lambda: c.streams[sid].reset is not None)
+    kinds = [type(e).__name__ for e in c.events
+             if getattr(e, "stream_id", None) == sid]
+    assert kinds.index("StreamEnded") < kinds.index("StreamReset"), kinds
+    return c.streams[sid]
+
+
+@pytest.mark.parametrize("kind", ["h2", "http/1.1"])
+def test_early_answer_stops_the_upload(procs, backends, kind):
+    """A backend that answers whole before the request body's end (a 413
+    before the upload): the client gets the whole answer, then
+    RST_STREAM(NO_ERROR) telling it to stop sending (RFC 9113 8.1), and
+    the connection carries on, its window intact."""
+    b = backends(h1=kind == "http/1.1")
+    g = gate_with_admin(procs, [b.spec(";;proto=" + kind)], tls=False)
+    with H2Client(g.port) as c:
+        sid = c.request("/early", method="POST", end_stream=False)
+        c.send_body(sid, b"x" * 16384, end_stream=False)
+        r = early_answer(c, sid)
+        assert (r.status, bytes(r.data), r.reset) == (413, b"too big\n", 0), r
+        # DATA already on its way when the reset went is credited to the
+        # connection: a megabyte more goes through on another stream.
+        payload = bytes(range(256)) * 4096
+        s2 = c.request("/echo", method="POST", end_stream=False)
+        send_all(c, s2, payload)
+        r2, = c.wait_streams([s2])
+        assert (r2.status, bytes(r2.data)) == (200, payload), r2
+    snap = settle(g.admin_port)
+    assert snap.get("h2gate_rst_stream_total", direction="sent",
+                    error_code="NO_ERROR") == 1
+
+
+def test_own_answer_before_the_body_stops_the_upload(procs):
+    """h2gate's own answer (a 502: nothing listens at the backend) to a
+    request whose body is still coming ends with RST_STREAM(NO_ERROR)
+    too."""
+    dead = free_port()
+    g = procs.gate(["%s,%d" % (HOST, dead)], tls=False)
+    with H2Client(g.port) as c:
+        sid = c.request("/", method="POST", end_stream=False)
+        c.send_body(sid, b"x" * 1000, end_stream=False)
+        r = early_answer(c, sid)
+        assert (r.status, r.reset) == (502, 0), r
+        assert r.data, r    # h2gate's error page, whole
+
+
+def test_answer_after_the_body_has_no_reset(procs, backends):
+    """The usual order (the request ends first): no RST_STREAM after the
+    answer."""
+    b = backends()
+    g = gate_with_admin(procs, [b.spec()], tls=False)
+    with H2Client(g.port) as c:
+        sid = c.request("/echo", method="POST", end_stream=False)
+        c.send_body(sid, b"abc", end_stream=True)
+        r, = c.wait_streams([sid])
+        assert (r.status, bytes(r.data), r.reset) == (200, b"abc", None), r
+        s2 = c.request("/")
+        c.wait_streams([s2])
+        assert c.streams[sid].reset is None
+    snap = settle(g.admin_port)
+    assert snap.get("h2gate_rst_stream_total", 0, direction="sent") == 0
 
 
 def test_backend_killed_mid_load(procs, tmp_path):
