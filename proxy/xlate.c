@@ -489,7 +489,6 @@ bool xlate_trailer_ok(struct str n)
 uint32_t xlate_rst_code(uint32_t code)
 {
     switch (code) {
-    case 0x0: /* NO_ERROR */
     case 0x2: /* INTERNAL_ERROR */
     case 0x7: /* REFUSED_STREAM */
     case 0x8: /* CANCEL */

@@ -114,12 +114,15 @@ int xlate_req_h2(struct hdrs *out, const struct xlate_req *r, const struct xlate
 bool xlate_trailer_ok(struct str name);
 
 /* The RST_STREAM code to give a client for a backend stream reset with
- * code (RFC 9113 §7): codes about the stream's meaning (NO_ERROR,
- * REFUSED_STREAM, CANCEL, ENHANCE_YOUR_CALM, INADEQUATE_SECURITY,
+ * code (RFC 9113 §7) before its response ended: codes about the stream's
+ * meaning (REFUSED_STREAM, CANCEL, ENHANCE_YOUR_CALM, INADEQUATE_SECURITY,
  * HTTP_1_1_REQUIRED, CONNECT_ERROR, INTERNAL_ERROR) pass; codes about the
  * backend hop's framing (PROTOCOL_ERROR, FLOW_CONTROL_ERROR,
  * SETTINGS_TIMEOUT, STREAM_CLOSED, FRAME_SIZE_ERROR, COMPRESSION_ERROR)
- * and unknown codes become INTERNAL_ERROR. */
+ * and unknown codes become INTERNAL_ERROR. So does NO_ERROR: only after
+ * a whole response is it a request to stop uploading (RFC 9113 §8.1);
+ * before, the answer is missing or cut, and a client told NO_ERROR may
+ * take it for none (Node's client emits no 'error' for it). */
 uint32_t xlate_rst_code(uint32_t code);
 
 /* Returns the reason phrase for status ("" when unknown). */

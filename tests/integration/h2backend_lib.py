@@ -16,6 +16,8 @@ The h2 server's endpoints:
   /grpc.Echo/Bidi  gRPC bidirectional streaming: each message echoed as it
                    arrives, trailers at the request's end
   /rst/N           RST_STREAM with code N
+  /cut             200 with content-length 100, 10 bytes of it, then
+                   RST_STREAM(NO_ERROR) 0.2 s later
   /early           413 "too big\\n" at once, whatever of the request body
                    is still to come, then RST_STREAM(NO_ERROR) (RFC 9113
                    8.1: the server asks the client to stop uploading)
@@ -286,6 +288,14 @@ class _H2Proto(asyncio.Protocol):
                 self.t.abort()
         elif path.startswith("/bad/"):
             self._bad(sid, path[5:])
+        elif path == "/cut":
+            # A head, part of the body, then RST_STREAM(NO_ERROR): the
+            # answer is cut, whatever the code says (Node's stream.close()
+            # sends NO_ERROR by default).
+            self.c.send_headers(sid, [(b":status", b"200"),
+                                      (b"content-length", b"100")])
+            self.c.send_data(sid, b"0123456789")
+            asyncio.get_running_loop().call_later(0.2, self._cut, sid)
         elif path == "/early":
             # RFC 9113 8.1: a whole response before the request's end,
             # then RST_STREAM(NO_ERROR) to stop the upload.
@@ -307,7 +317,7 @@ class _H2Proto(asyncio.Protocol):
 
     def on_end(self, sid, st):
         path = st.hmap.get(b":path", b"/").decode()
-        if sid not in self.streams:
+        if sid not in self.streams or path == "/cut":
             return
         if path == "/echo":
             tr = [(b"x-echo-" + n, v) for n, v in st.trailers] or None
@@ -358,6 +368,12 @@ class _H2Proto(asyncio.Protocol):
             self.respond(sid, 200, [(b"content-type", b"text/plain")],
                          b"ok after refuse\n"
                          if path.startswith("/refuse-once/") else b"ok\n")
+
+    def _cut(self, sid):
+        if sid in self.streams and not self.blackhole:
+            self.c.reset_stream(sid, 0)
+            self.streams.pop(sid, None)
+            self.flush()
 
     def _later(self, sid, body):
         if sid in self.streams and not self.blackhole:

@@ -500,6 +500,27 @@ def test_backend_reset_passed_on(procs, backends):
     assert code == "200" and b.conns <= 2  # REFUSED: retried on a fresh session
 
 
+def test_backend_no_error_reset_before_the_end(procs, backends):
+    """A backend's RST_STREAM(NO_ERROR) on an answer it has not finished
+    (none yet, or a cut body) is no clean end for the client: HTTP/2
+    clients get INTERNAL_ERROR, not NO_ERROR (which Node's client, for
+    one, reports as no error), HTTP/1.1 clients a 502 or a cut body."""
+    b = backends()
+    g = procs.gate([b.spec()])
+    with H2Client(g.port) as c:
+        s1 = c.request("/rst/0")
+        s2 = c.request("/cut")
+        r1, r2 = c.wait_streams([s1, s2])
+    assert (r1.status, r1.reset) == (None, 2), r1
+    assert (r2.status, bytes(r2.data), r2.ended, r2.reset) == \
+        (200, b"0123456789", False, 2), r2
+    v, code, body, _ = get(g.port, "/rst/0", "h1")
+    assert code == "502", (code, body)
+    v, code, body, p = get(g.port, "/cut", "h1")
+    assert (code, body) == ("200", b"0123456789") and p.returncode == 18, \
+        (code, body, p.returncode)
+
+
 def early_answer(c, sid):
     """Waits for sid's answer and the reset after it; asserts the answer
     ended (END_STREAM) before the reset came. Returns the stream."""
