@@ -15,7 +15,7 @@ import time
 import pytest
 
 from h2backend_lib import make_ca, make_cert
-from testlib import HOST, H1Conn
+from testlib import HOST, H1Conn, H2Client
 
 PAUSE = 0.3   # long enough for h2gate to read what came before on its own
 
@@ -425,3 +425,37 @@ def test_status_outside_100_599_is_502(procs, scripted, status):
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
     assert p.returncode == 0 and p.stdout == b"200", (p.returncode, p.stdout)
     assert [n for n, _ in b.log] == [1, 2]
+
+
+@pytest.mark.parametrize("client", ["h2", "http/1.1"])
+def test_answer_before_the_request_body_ends(procs, scripted, client):
+    """A 413 right after the request head, the body unread, the connection
+    kept open: the client gets the 413 whole (and an HTTP/2 client then
+    RST_STREAM(NO_ERROR), an HTTP/1.1 one Connection: close), and the
+    backend connection, a body short, serves nothing more: the next
+    request goes out on a new one, its line intact."""
+    b = scripted([([head(8, status=b"413 Payload Too Large") + b"too big\n"], True),
+                  ([head(2) + b"ok"], True)])
+    g = procs.gate([b.backend()], tls=False)
+    if client == "h2":
+        with H2Client(g.port) as c:
+            sid = c.request("/one", method="POST", end_stream=False,
+                            extra=[("content-length", "100000")])
+            c.send_body(sid, b"x" * 1000, end_stream=False)
+            c.wait(lambda: c.streams[sid].reset is not None)
+            r = c.streams[sid]
+            assert (r.status, bytes(r.data), r.ended, r.reset) == \
+                (413, b"too big\n", True, 0), r
+            s2 = c.request("/two")
+            r2, = c.wait_streams([s2])
+            assert (r2.status, bytes(r2.data)) == (200, b"ok"), r2
+    else:
+        with H1Conn(g.port, timeout=10) as c:
+            c.send(b"POST /one HTTP/1.1\r\nHost: x\r\ncontent-length: 100000\r\n\r\n"
+                   + b"x" * 1000)
+            r = c.read_response()
+            assert (r.status, r.body, r.header("connection")) == \
+                (413, b"too big\n", "close"), r
+        r = get(g, "/two")
+        assert (r.status, r.body) == (200, b"ok")
+    assert b.log == [(1, b"POST /one HTTP/1.1"), (2, b"GET /two HTTP/1.1")], b.log
