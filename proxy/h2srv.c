@@ -168,12 +168,20 @@ static void take_ext_connect(struct xchg *x)
  * request (the backend, or h2gate itself, answered before the body's end:
  * a 413, a 401, an early gRPC status): RST_STREAM(NO_ERROR) asks the
  * client to stop (RFC 9113 §8.1), as nghttpx does, instead of taking the
- * rest of an upload nobody reads. A pipe's END_STREAM is its target's
+ * rest of an upload nobody reads (on_h2_data_chunk drops it). Not when
+ * the rest, by its Content-Length, fits the credit the client already has:
+ * it is on its way or may be sent at once, so a reset saves nothing, and
+ * some clients (curl 7.88, Debian 12's) report a reset upload as a failed
+ * transfer, the answer unseen. A pipe's END_STREAM is its target's
  * half-close: the client may go on sending. */
 static void stop_request_after_response(nghttp2_session *s, int32_t stream_id)
 {
     struct xchg *x = nghttp2_session_get_stream_user_data(s, stream_id);
     if (!x || is_pipe(x) || nghttp2_session_get_stream_remote_close(s, stream_id))
+        return;
+    int32_t credit = nghttp2_session_get_stream_local_window_size(s, stream_id);
+    if (x->req_content_length >= 0 && credit >= 0 &&
+        (uint64_t)x->req_content_length - x->req_received <= (uint64_t)credit)
         return;
     nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_NO_ERROR);
 }
@@ -247,6 +255,8 @@ static int on_h2_data_chunk(nghttp2_session *s, uint8_t flags, int32_t stream_id
     (void)flags;
     (void)ud;
     struct xchg *x = nghttp2_session_get_stream_user_data(s, stream_id);
+    if (x)
+        x->req_received += len;
     /* A tunnel's target may half-close while the client still sends, so
      * its bytes keep flowing after the response ended. */
     bool answered = x && xchg_out_done(x) && !x->is_connect &&

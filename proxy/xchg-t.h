@@ -144,6 +144,7 @@ struct xchg {
     bool expect_continue;
     int bad_status;             /* nonzero: the head broke a rule or cap (400, 431) */
     size_t req_unconsumed;      /* HTTP/2: received, credit not returned */
+    uint64_t req_received;      /* HTTP/2: body bytes received, all told */
     uint64_t req_body_moved;    /* body bytes handed to a backend */
     struct bufq req_body;
     struct hdrs req_trailers;   /* complete in XREQ_END */

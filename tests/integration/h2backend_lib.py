@@ -51,6 +51,7 @@ import time
 import h2.config
 import h2.connection
 import h2.events
+import h2.exceptions
 import h2.settings
 from hyperframe.frame import DataFrame, GoAwayFrame, HeadersFrame
 
@@ -205,12 +206,17 @@ class _H2Proto(asyncio.Protocol):
             self.on_head(sid, st, ev.stream_ended is not None)
         elif isinstance(ev, E.DataReceived):
             st = self.streams.get(sid)
-            if st is not None and st.hmap.get(b":path") == b"/noread":
+            if st is None:
+                # A stream this side has ended (reset, or answered early):
+                # the connection's credit only.
+                if ev.flow_controlled_length:
+                    self.c.increment_flow_control_window(
+                        ev.flow_controlled_length)
+                return
+            if st.hmap.get(b":path") == b"/noread":
                 st.body += ev.data
                 return  # never gives credit back: the upload must stall
             self.c.acknowledge_received_data(ev.flow_controlled_length, sid)
-            if st is None:
-                return
             st.body += ev.data
             if st.hmap.get(b":path") == b"/grpc.Echo/Bidi":
                 msgs, st.grpc_buf = grpc_split(st.grpc_buf + ev.data)
@@ -302,7 +308,10 @@ class _H2Proto(asyncio.Protocol):
             self.c.send_headers(sid, [(b":status", b"413"),
                                       (b"content-length", b"8")])
             self.c.send_data(sid, b"too big\n", end_stream=True)
-            self.c.reset_stream(sid, 0)
+            try:
+                self.c.reset_stream(sid, 0)
+            except h2.exceptions.StreamClosedError:
+                pass    # the request had ended too (same read)
             self.streams.pop(sid, None)
         elif path == "/grpc.Echo/Bidi":
             self.c.send_headers(sid, [(b":status", b"200"),

@@ -556,6 +556,33 @@ def test_early_answer_stops_the_upload(procs, backends, kind):
                     error_code="NO_ERROR") == 1
 
 
+def test_early_answer_rest_within_credit_no_reset(procs, backends):
+    """The same answer to a request whose Content-Length says the rest of
+    its body fits the credit it already has: no reset (it would save
+    nothing), the client ends its body and the stream closes cleanly. So
+    curl 7.88 (Debian 12's), which reports a reset upload as a failure
+    (exit 92) without the answer, gets the 413."""
+    b = backends()
+    g = gate_with_admin(procs, [b.spec()], tls=False)
+    with H2Client(g.port) as c:
+        sid = c.request("/early", method="POST", end_stream=False,
+                        extra=[("content-length", "2000")])
+        c.send_body(sid, b"x" * 1000, end_stream=False)
+        r, = c.wait_streams([sid])
+        assert (r.status, bytes(r.data), r.reset) == (413, b"too big\n", None), r
+        c.send_body(sid, b"x" * 1000, end_stream=True)
+        s2 = c.request("/")
+        r2, = c.wait_streams([s2])
+        assert r2.status == 200 and c.streams[sid].reset is None, r2
+    for _ in range(3):
+        v, code, body, p = get(g.port, "/early", "h2c", data=b"y" * 2000)
+        assert (p.returncode, v, code, body) == (0, "2", "413", b"too big\n"), p.stderr
+    snap = settle(g.admin_port)
+    # (h2gate's CANCELs of its own uploads to the backend count too.)
+    assert snap.get("h2gate_rst_stream_total", 0, direction="sent",
+                    error_code="NO_ERROR") == 0
+
+
 def test_own_answer_before_the_body_stops_the_upload(procs):
     """h2gate's own answer (a 502: nothing listens at the backend) to a
     request whose body is still coming ends with RST_STREAM(NO_ERROR)
