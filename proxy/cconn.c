@@ -42,6 +42,7 @@ static void on_readable(struct sock *s);
 static void on_writable(struct sock *s);
 static void on_ready(struct sock *s, int err, const char *why, int sys_errno);
 static void on_timer(struct ev_loop *loop, ev_timer *t, int revents);
+static void linger_write(struct cconn *cc);
 static void proxy_read(struct cconn *cc);
 static double proxy_timeout(const struct config *cfg);
 
@@ -256,20 +257,32 @@ static void on_ready(struct sock *s, int err, const char *why, int sys_errno)
     on_readable(s); /* application data may have come with the handshake */
 }
 
+/* The answer is out and the connection ends, but the client may still be
+ * sending (a request body nobody reads): closing now, with its bytes
+ * unread, would make the kernel reset the connection and drop what of the
+ * answer it still holds. So the write side is shut (behind a TLS
+ * close_notify, once that is out: linger_write) and what the client sends
+ * is read raw and dropped for up to CCONN_LINGER_TIME (RFC 9112 §9.6). */
 void cconn_linger(struct cconn *cc)
 {
     if (cc->lingering || cc->dead)
         return;
-    if (cc->sock.ssl || cc->eof) {
+    if (cc->eof) {
         cconn_close(cc, "done");
         return;
     }
-    shutdown(cc->sock.fd, SHUT_WR);
     cc->lingering = true;
     cc->linger_until = ev_now(cc->w->loop) + CCONN_LINGER_TIME;
     cc->read_paused = false;
     sock_read_start(&cc->sock);
     cconn_deadline(cc, CCONN_LINGER_TIME);
+    linger_write(cc);
+}
+
+static void linger_write(struct cconn *cc)
+{
+    if (sock_close_notify(&cc->sock))
+        shutdown(cc->sock.fd, SHUT_WR);
 }
 
 /* Lingering: what the client sends is counted and dropped. */
@@ -277,7 +290,7 @@ static void linger_read(struct cconn *cc)
 {
     struct worker *w = cc->w;
     for (int i = 0; i < READ_BATCH; i++) {
-        ssize_t n = sock_read(&cc->sock, w->scratch, BUF_RECORD_SIZE);
+        ssize_t n = sock_read_raw(&cc->sock, w->scratch, BUF_RECORD_SIZE);
         if (n == 0)
             return;
         if (n < 0) {
@@ -332,7 +345,11 @@ static void on_readable(struct sock *s)
 
 static void on_writable(struct sock *s)
 {
-    cconn_mark(container_of(s, struct cconn, sock));
+    struct cconn *cc = container_of(s, struct cconn, sock);
+    if (cc->lingering)
+        linger_write(cc);
+    else
+        cconn_mark(cc);
 }
 
 /* ---- timeouts ---- */

@@ -50,6 +50,7 @@ struct sock {
     bool write_armed : 1;
     bool write_wants_read : 1; /* SSL_write asked for a read first */
     bool read_wants_write : 1; /* SSL_read asked for a write first */
+    bool notified : 1;         /* close_notify sent (sock_close_notify) */
     uint16_t tls_wpend;        /* bytes of an SSL_write to retry (0: none) */
 };
 

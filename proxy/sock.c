@@ -233,6 +233,12 @@ ssize_t sock_read(struct sock *s, void *buf, size_t len)
     return plain_readv(s->fd, &one, 1);
 }
 
+ssize_t sock_read_raw(struct sock *s, void *buf, size_t len)
+{
+    struct iovec one = { .iov_base = buf, .iov_len = len };
+    return plain_readv(s->fd, &one, 1);
+}
+
 bool sock_read_pending(const struct sock *s)
 {
     return s->ssl && SSL_pending(s->ssl) > 0;
@@ -326,6 +332,20 @@ ssize_t sock_write(struct sock *s, struct bufq *q, size_t budget)
     return (ssize_t)total;
 }
 
+bool sock_close_notify(struct sock *s)
+{
+    if (!s->ssl || s->notified)
+        return true;
+    ERR_clear_error();
+    int r = SSL_shutdown(s->ssl);
+    if (r < 0 && SSL_get_error(s->ssl, r) == SSL_ERROR_WANT_WRITE) {
+        sock_arm_write(s, true);
+        return false;
+    }
+    s->notified = true; /* another SSL_shutdown would wait for the peer's */
+    return true;
+}
+
 void sock_close(struct sock *s, bool tls_notify)
 {
     if (s->state == SOCK_CLOSED)
@@ -333,7 +353,7 @@ void sock_close(struct sock *s, bool tls_notify)
     sock_read_stop(s);
     sock_arm_write(s, false);
     if (s->ssl) {
-        if (tls_notify)
+        if (tls_notify && !s->notified)
             SSL_shutdown(s->ssl);
         SSL_free(s->ssl);
         s->ssl = NULL;

@@ -44,6 +44,10 @@ ssize_t sock_read(struct sock *s, void *buf, size_t len);
  * into iov[0] only. */
 ssize_t sock_readv(struct sock *s, const struct iovec *iov, int n);
 
+/* Reads the socket's bytes as they come, past TLS if any (a lingering
+ * close drops what the peer still sends unread). Returns as sock_read. */
+ssize_t sock_read_raw(struct sock *s, void *buf, size_t len);
+
 /* True when TLS holds decrypted bytes the socket will not signal. */
 bool sock_read_pending(const struct sock *s);
 
@@ -74,6 +78,13 @@ void sock_set_notsent_lowat(struct sock *s, int bytes);
 void sock_read_start(struct sock *s);
 void sock_read_stop(struct sock *s);
 void sock_arm_write(struct sock *s, bool on);
+
+/* The first half of a TLS close: close_notify goes out, whole, so that
+ * the write side can be shut behind it (a lingering close). true once it
+ * is out, or when there is nothing to send (no TLS) or to wait for (the
+ * socket failed); false while the socket is full: EV_WRITE is armed, call
+ * again when it fires. */
+bool sock_close_notify(struct sock *s);
 
 /* Stops both watchers and closes. tls_notify: send a TLS close_notify
  * first (best effort). Closing a closed socket does nothing. */

@@ -459,3 +459,65 @@ def test_answer_before_the_request_body_ends(procs, scripted, client):
         r = get(g, "/two")
         assert (r.status, r.body) == (200, b"ok")
     assert b.log == [(1, b"POST /one HTTP/1.1"), (2, b"GET /two HTTP/1.1")], b.log
+
+
+def upload_and_read(port, tls):
+    """Opens a connection whose receive buffer is small, sends a request
+    head announcing 10 MB, keeps sending body from a thread, waits a
+    second (the answer fills the buffers; h2gate is done writing), then
+    reads to the end. Returns (bytes read, what ended the read: "eof", or
+    the exception's class name)."""
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.settimeout(10)
+    raw.connect((HOST, port))
+    s = raw
+    if tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.set_alpn_protocols(["http/1.1"])
+        # No close_notify before the FIN would raise SSLEOFError.
+        s = ctx.wrap_socket(raw, suppress_ragged_eofs=False)
+    s.sendall(b"POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n")
+    stop = threading.Event()
+
+    def pump():
+        try:
+            while not stop.is_set():
+                s.sendall(b"u" * 16384)
+        except (OSError, ValueError):
+            pass
+    t = threading.Thread(target=pump, daemon=True)
+    t.start()
+    time.sleep(1.0)
+    got, end = b"", "eof"
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            got += d
+    except (OSError, ssl.SSLError) as e:
+        end = type(e).__name__
+    stop.set()
+    t.join(10)
+    s.close()
+    return got, end
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["cleartext", "tls"])
+def test_early_answer_reaches_a_client_still_uploading(procs, scripted, tls):
+    """A 200,000-byte answer before the request body (the backend reads
+    none of it) to an HTTP/1.1 client that keeps uploading and reads
+    slowly: h2gate ends the connection with a lingering close (over TLS
+    behind a close_notify), not a close that would make the kernel reset
+    the connection and drop the answer's unsent part."""
+    body = (bytes(range(256)) * 782)[:200000]
+    b = scripted([([head(len(body), status=b"413 Payload Too Large") + body], True)])
+    g = procs.gate([b.backend()])
+    got, end = upload_and_read(g.tls_port if tls else g.port, tls)
+    hd, _, rest = got.partition(b"\r\n\r\n")
+    assert hd.startswith(b"HTTP/1.1 413 "), got[:300]
+    assert b"\r\nconnection: close" in hd.lower(), hd
+    assert (len(rest), rest == body, end) == (len(body), True, "eof")
