@@ -371,6 +371,7 @@ static void send_error(struct cconn *cc, struct xchg *x)
     struct xlate_resp r = { .status = x->error_status,
                             .content_length = (int64_t)n,
                             .keep_alive = h->keep_alive,
+                            .http10 = h->parser.http_minor == 0,
                             .proxy_status = x->proxy_status,
                             .auth_challenge = x->auth_challenge ? auth_challenge() : NULL,
                             .content_type = ctype,
@@ -437,6 +438,7 @@ static void send_head(struct cconn *cc, struct xchg *x)
     if (!xchg_req_ended(x))
         h->keep_alive = false;
     r.keep_alive = h->keep_alive;
+    r.http10 = h->parser.http_minor == 0;
     xlate_resp_config(&r, cc->w->cfg);
     xlate_resp_h1(&cc->out, &r);
     x->sent_status = x->status;

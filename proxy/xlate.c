@@ -599,6 +599,8 @@ void xlate_resp_h1(struct bufq *out, const struct xlate_resp *r)
         put_field(out, str_cstr(r->add->v[i].name), str_cstr(r->add->v[i].value));
     if (!r->keep_alive && !r->websocket)
         put(out, STR_LIT("connection: close\r\n"));
+    else if (r->keep_alive && r->http10)
+        put(out, STR_LIT("connection: keep-alive\r\n"));
     put(out, STR_LIT("\r\n"));
 }
 

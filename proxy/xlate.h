@@ -138,6 +138,9 @@ struct xlate_resp {
     int64_t content_length;    /* >= 0 known, -1 unknown */
     bool chunked;              /* frame the body with chunked encoding */
     bool keep_alive;           /* false: add "Connection: close" */
+    bool http10;               /* an HTTP/1.0 client's: a kept connection
+                                  says "Connection: keep-alive" (RFC 9112
+                                  §9.3: it persists only when told) */
     const char *proxy_status;  /* RFC 9209 error type, or NULL */
     const char *auth_challenge; /* Proxy-Authenticate value, or NULL */
     bool websocket;            /* a 101 that switches protocols: add

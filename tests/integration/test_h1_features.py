@@ -1,9 +1,45 @@
 """HTTP/1.1 client features on raw sockets: keep-alive, pipelining,
 100-continue, bodiless responses, Connection: close, chunked uploads."""
 
+import re
 import socket
+import subprocess
 
-from testlib import H1Conn, h1_get
+from testlib import HOST, H1Conn, h1_get
+
+
+def test_http10_keep_alive_said_in_the_answer(procs):
+    """An HTTP/1.0 client's connection persists only when the answer says
+    so (RFC 9112 9.3): one that asked for keep-alive gets "Connection:
+    keep-alive" and a second answer on the same connection; one that did
+    not gets "Connection: close" and the connection's end."""
+    g = procs.gate([procs.origin()], tls=False)
+    with H1Conn(g.port) as c:
+        for n in (10, 20):
+            c.send(b"GET /size/%d HTTP/1.0\r\nHost: x\r\n"
+                   b"Connection: keep-alive\r\n\r\n" % n)
+            r = c.read_response()
+            assert (r.status, len(r.body)) == (200, n)
+            assert r.header("connection") == "keep-alive", r.headers
+    with H1Conn(g.port) as c:
+        c.send(b"GET /size/10 HTTP/1.0\r\nHost: x\r\n\r\n")
+        r = c.read_response()
+        assert (r.status, r.header("connection")) == (200, "close")
+        assert c.sock.recv(1) == b""
+
+
+def test_apachebench_keep_alive(procs):
+    """ab -k (HTTP/1.0 with Connection: Keep-Alive, as ApacheBench load
+    tests run) keeps its connections: before h2gate said keep-alive to
+    HTTP/1.0 clients, ab waited for each answer's close and timed out."""
+    g = procs.gate([procs.origin()], tls=False)
+    p = subprocess.run(["ab", "-k", "-n", "200", "-c", "2", "-s", "5",
+                        "http://%s:%d/size/100" % (HOST, g.port)],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stdout[-500:] + p.stderr[-500:]
+    field = lambda name: re.search(r"^%s:\s+(\d+)" % name, p.stdout, re.M).group(1)
+    assert (field("Complete requests"), field("Failed requests"),
+            field("Keep-Alive requests")) == ("200", "0", "200"), p.stdout
 
 
 def test_keep_alive_two_requests(procs):

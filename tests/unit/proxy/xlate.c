@@ -591,6 +591,38 @@ static void test_resp_h1(void **state)
     hdrs_cleanup(&h);
 }
 
+/* Connection field of a 200 head with keep_alive and http10 as given. */
+static void resp_h1_connection(bool keep_alive, bool http10, const char *want)
+{
+    struct xlate_resp r = { .status = 200, .content_length = 2, .keep_alive = keep_alive,
+                            .http10 = http10, .hdrs = NULL, .content_type = "text/plain" };
+    struct buf_pool pool;
+    buf_pool_init(&pool, 2);
+    struct bufq q;
+    bufq_init(&q, &pool);
+    xlate_resp_h1(&q, &r);
+    char out[512];
+    size_t n = bufq_read(&q, out, sizeof(out) - 1);
+    out[n] = '\0';
+    char expect[512];
+    snprintf(expect, sizeof(expect),
+             "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n%s\r\n", want);
+    assert_string_equal(out, expect);
+    bufq_cleanup(&q);
+    buf_pool_cleanup(&pool);
+}
+
+/* An HTTP/1.0 client keeps its connection only when the answer says
+ * keep-alive (RFC 9112 §9.3); an HTTP/1.1 one unless it says close. */
+static void test_resp_h1_connection(void **state)
+{
+    (void)state;
+    resp_h1_connection(true, false, "");
+    resp_h1_connection(false, false, "connection: close\r\n");
+    resp_h1_connection(true, true, "connection: keep-alive\r\n");
+    resp_h1_connection(false, true, "connection: close\r\n");
+}
+
 static enum xlate_upgrade upgrade_of(const char *conn, const char *upg)
 {
     struct hdrs h;
@@ -1008,6 +1040,7 @@ int main(void)
         cmocka_unit_test(test_trailer_ok),
         cmocka_unit_test(test_rst_code_map),
         cmocka_unit_test(test_resp_h1),
+        cmocka_unit_test(test_resp_h1_connection),
         cmocka_unit_test(test_req_upgrade_kinds),
         cmocka_unit_test(test_req_h1_websocket),
         cmocka_unit_test(test_req_forwarded_lists),
