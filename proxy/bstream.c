@@ -89,12 +89,6 @@ struct bstream *bstream_new(struct worker *w, const struct cfg_backend *be, stru
     }
     ev_timer_init(&bs->ws_timer, on_ws_idle, 1., 0.);
     bs->ws_timer.data = bs;
-    if (r.authority.len == 0) {
-        /* An HTTP/2 request may carry Host instead of :authority. */
-        long i = hdrs_find(&x->req, STR_LIT("host"));
-        if (i >= 0)
-            r.authority = hdrs_value(&x->req, (size_t)i);
-    }
     if (xlate_req_h2(&bs->req_hdrs, &r, &o) < 0) {
         bstream_free(bs);
         return NULL;

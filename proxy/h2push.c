@@ -23,12 +23,6 @@ static bool copied_field(struct str n)
            str_eq(n, STR_LIT("cache-control")) || str_eq(n, STR_LIT("user-agent"));
 }
 
-static struct str req_field(const struct xchg *x, struct str name)
-{
-    long i = hdrs_find(&x->req, name);
-    return i < 0 ? STR_NULL : hdrs_value(&x->req, (size_t)i);
-}
-
 static bool may_push(struct cconn *cc, const struct xchg *x)
 {
     const struct h2srv *h = &cc->p.h2;
@@ -89,8 +83,6 @@ static void push_one(struct cconn *cc, struct xchg *x, struct promised *pr, stru
 {
     struct str scheme = x->i_scheme < 0 ? STR_NULL : hdrs_value(&x->req, (size_t)x->i_scheme);
     struct str authority = xchg_authority(x);
-    if (authority.len == 0)
-        authority = req_field(x, STR_LIT("host"));
     char buf[H2PUSH_PATH_MAX];
     size_t n = link_push_path(uri, scheme, authority, xchg_path(x), buf, sizeof(buf));
     if (n == 0 || already(pr, buf, n))

@@ -230,6 +230,11 @@ static int on_h2_frame_recv(nghttp2_session *s, const nghttp2_frame *f, void *ud
     bool end = (f->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
     if (f->hd.type == NGHTTP2_HEADERS && f->headers.cat == NGHTTP2_HCAT_REQUEST) {
         x->req_state = end ? XREQ_END : XREQ_BODY;
+        if (x->i_authority < 0)
+            /* RFC 9113 §8.3.1: a request with no :authority may carry it
+             * in Host; routing, logs and both backend kinds then see it
+             * as an HTTP/1.1 client's Host. */
+            x->i_authority = hdrs_find(&x->req, STR_LIT("host"));
         h2prio_request_head(x);
         take_ext_connect(x);
         xchg_start(x);

@@ -116,7 +116,9 @@ struct xchg {
     double start;               /* ev_now at the request's first byte */
 
     /* Request. Pseudo-header fields are stored in req with their ':'
-     * names; i_* are their indexes or -1. */
+     * names; i_* are their indexes or -1. i_authority is an HTTP/2
+     * request's Host field when it has no :authority (h2srv.c); an
+     * HTTP/1.1 client's Host is copied in as :authority (h1srv.c). */
     struct hdrs req;
     long i_method, i_scheme, i_authority, i_path;
     int64_t req_content_length; /* -1: unknown */

@@ -266,11 +266,6 @@ void xchg_notify(struct xchg *x)
 static void redirect_to_https(struct xchg *x, const struct config *cfg, struct str path)
 {
     struct str host = xchg_authority(x);
-    if (host.len == 0) {
-        long i = hdrs_find(&x->req, STR_LIT("host"));
-        if (i >= 0)
-            host = hdrs_value(&x->req, (size_t)i);
-    }
     /* The host without its port: the last ':' after any IPv6 bracket. */
     const char *rb = memrchr(host.p, ']', host.len);
     const char *colon = memrchr(host.p, ':', host.len);
@@ -436,9 +431,6 @@ void xchg_xlate_req(const struct xchg *x, struct xlate_req *r, struct xlate_opts
     r->tls = f->tls;
     const struct config *cfg = x->w->cfg;
     struct str host = r->authority;
-    long i = host.len ? -1 : hdrs_find(&x->req, STR_LIT("host"));
-    if (i >= 0)
-        host = hdrs_value(&x->req, (size_t)i);
     *o = (struct xlate_opts){
         .via = !cfg->no_via,
         .xff = cfg->add_x_forwarded_for,

@@ -1,7 +1,7 @@
 """Routing by path and host pattern (-b 'HOST,PORT;PATTERN'), -n workers,
 and --conf files that say the same as the command line."""
 
-from testlib import HOST, H1Conn, curl_code, h1_get, h2load_check
+from testlib import HOST, H1Conn, H2Client, curl_code, h1_get, h2load_check
 
 
 def get(g, path, host=None, h2=True):
@@ -70,6 +70,32 @@ def test_host_pattern(procs):
     code, body = get(g, "/size/7", host="other.example")
     assert (code, len(body)) == (200, 7)
     assert a.count() >= 1
+
+
+def h2_no_authority(g, path, host):
+    """An HTTP/2 GET with Host and no :authority (RFC 9113 8.3.1 allows
+    it): (status, body)."""
+    with H2Client(g.port, strict=False) as c:
+        sid = c.request(path, headers=[(":method", "GET"), (":scheme", "http"),
+                                       (":path", path), ("host", host)])
+        r, = c.wait_streams([sid])
+    return r.status, bytes(r.data)
+
+
+def test_host_pattern_h2_host_without_authority(procs):
+    """An HTTP/2 request's Host stands for its missing :authority: it
+    routes by it, and an HTTP/1.1 backend gets it as Host (it got no Host
+    at all before, and the catch-all route)."""
+    a, b = procs.origin(count=True), procs.origin(count=True)
+    g = procs.gate([a.backend(), b.backend("example.com/")], tls=False)
+    assert h2_no_authority(g, "/size/5", "example.com") == (200, b"0" * 5)
+    assert (b.count(), a.count()) == (1, 0)
+    status, body = h2_no_authority(g, "/headers", "example.com")
+    assert status == 200
+    hosts = [l[6:] for l in body.decode().splitlines() if l.lower().startswith("host: ")]
+    assert hosts == ["example.com"], body
+    assert h2_no_authority(g, "/size/7", "other.example") == (200, b"0" * 7)
+    assert a.count() == 1
 
 
 # 13. workers and --conf --------------------------------------------------------
