@@ -177,7 +177,7 @@ static void take_ext_connect(struct xchg *x)
 static void stop_request_after_response(nghttp2_session *s, int32_t stream_id)
 {
     struct xchg *x = nghttp2_session_get_stream_user_data(s, stream_id);
-    if (!x || is_pipe(x) || nghttp2_session_get_stream_remote_close(s, stream_id))
+    if (!x || is_pipe(x) || xchg_req_ended(x)) /* its END_STREAM came */
         return;
     int32_t credit = nghttp2_session_get_stream_local_window_size(s, stream_id);
     if (x->req_content_length >= 0 && credit >= 0 &&
