@@ -32,12 +32,12 @@ void cconn_flush(struct cconn *cc);
 void cconn_close(struct cconn *cc, const char *why);
 
 /* For a glue whose last answer on a connection it closes is all out:
- * half-close, then read and drop what the client still sends, for at
- * most CCONN_LINGER_TIME, so bytes the client sent and h2gate never read
- * do not turn the close into a reset that can destroy the answer before
- * the client reads it (RFC 9112 §9.6). Closes at the client's EOF or at
- * the deadline. A TLS connection, or one whose client closed already,
- * closes at once. */
+ * half-close (over TLS once the close_notify is out), then read and drop
+ * what the client still sends, raw, for at most CCONN_LINGER_TIME, so
+ * bytes the client sent and h2gate never read do not turn the close into
+ * a reset that can destroy the answer before the client reads it
+ * (RFC 9112 §9.6). Closes at the client's EOF or at the deadline. A
+ * connection whose client closed already closes at once. */
 #define CCONN_LINGER_TIME 2.0
 void cconn_linger(struct cconn *cc);
 

@@ -201,6 +201,15 @@ static int on_h2_frame_send(nghttp2_session *s, const nghttp2_frame *f, void *ud
     } else if (f->hd.type == NGHTTP2_GOAWAY) {
         stats_goaway(cc->w->stats, true, f->goaway.error_code);
         h2abuse_goaway_sent(cc, f->goaway.error_code);
+        /* nghttp2's own connection errors (a header block it cannot
+         * decode, a flow-control breach) are logged nowhere else; the
+         * other codes are where they are decided (goaway_close, h2abuse). */
+        uint32_t code = f->goaway.error_code;
+        if (code != NGHTTP2_NO_ERROR && code != NGHTTP2_SETTINGS_TIMEOUT &&
+            code != NGHTTP2_ENHANCE_YOUR_CALM)
+            log_info("c%" PRIu64 " GOAWAY(%s) sent%s%.*s", cc->xc.facts.conn_id,
+                     nghttp2_http2_strerror(code), f->goaway.opaque_data_len ? ": " : "",
+                     (int)f->goaway.opaque_data_len, (const char *)f->goaway.opaque_data);
     } else if (f->hd.type == NGHTTP2_SETTINGS && !(f->hd.flags & NGHTTP2_FLAG_ACK) &&
                cc->p.h2.settings_since == 0) {
         cc->p.h2.settings_since = ev_now(cc->w->loop);

@@ -317,7 +317,7 @@ def test_frontend_decoder_zero(procs):
     cannot hold, loses the connection to GOAWAY(COMPRESSION_ERROR). Other
     connections carry on."""
     g = procs.gate([procs.origin()], tls=False, extra=[
-        "--frontend-http2-decoder-dynamic-table-size=0"])
+        "--frontend-http2-decoder-dynamic-table-size=0", "-L", "INFO"])
     good, settings = open_client(g.port)
     with good:
         assert settings.get(SETTINGS_HEADER_TABLE_SIZE) == 0, settings
@@ -369,6 +369,10 @@ def test_frontend_decoder_zero(procs):
         status, body, _ = get(good, 5, block=plain_request("/size/400"))
         assert (status, body) == ("200", origin_body(400))
         assert not good.errors(), good.errors()
+    # Each of the three says why in the log (nghttp2 decided: h2gate's
+    # on_h2_frame_send logs it).
+    log = g.log()
+    assert log.count(" GOAWAY(COMPRESSION_ERROR) sent") == 3, log[-2000:]
 
 
 def test_frontend_decoder_zero_with_a_real_client(procs):
