@@ -4,7 +4,7 @@
 set -e
 PKGS="build-essential libnghttp2-dev android-libboringssl-dev libev-dev libjemalloc-dev
 libc-ares-dev libhttp-parser-dev libcrypt-dev libcmocka-dev python3 python3-pytest python3-h2
-python3-prometheus-client python3-yaml curl nghttp2-client apache2-utils openssl nodejs socat procps"
+python3-prometheus-client python3-yaml python3-grpcio curl nghttp2-client apache2-utils openssl nodejs socat procps"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

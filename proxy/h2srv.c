@@ -450,7 +450,14 @@ static int submit_h2_response(struct cconn *cc, struct xchg *x)
     } else {
         /* RFC 8441 §5: the backend's 101 is the client's 200. */
         bool ws_open = x->websocket && x->status == 101;
-        bodyless = !ws_open && xlate_resp_bodyless(x->status, x->head_request);
+        /* A response that ended at its head (the backend's HEADERS with
+         * END_STREAM) goes out the same way, one HEADERS frame with
+         * END_STREAM: gRPC's Trailers-Only form, where an error status
+         * travels, must not become a head and an empty DATA frame, or
+         * the client finds no status. */
+        bool ended = xchg_resp_ended(x) && bufq_len(&x->resp_body) == 0 &&
+                     x->resp_trailers.num == 0;
+        bodyless = !ws_open && (ended || xlate_resp_bodyless(x->status, x->head_request));
         r.status = ws_open ? 200 : x->status;
         r.hdrs = &x->resp;
         if (!cfg->no_via)
