@@ -96,7 +96,7 @@ struct h1srv {
     double head_start;  /* first byte of the request head being read; 0: none */
     double idle_since;  /* between requests since; 0 otherwise */
     bool served;        /* a request was answered: idle means keep-alive */
-    bool upgrade_http;  /* the current request is an Upgrade: websocket; the
+    bool upgrade_http;  /* the current request asks for an Upgrade; the
                            connection stays HTTP/1.1 unless it switches */
     bool tunnel;        /* after CONNECT or a WebSocket's 101: a raw byte pipe */
     bool spliced;       /* the tunnel moves our socket's bytes: hands off */

@@ -125,6 +125,10 @@ static void mark_upgrade(struct cconn *cc, struct xchg *x, http_parser *p, bool 
     cc->p.h1.upgrade_http = false;
     if (!p->upgrade || x->is_connect || p->http_minor == 0)
         return;
+    /* RFC 9110 §7.8: the client sends nothing of the new protocol before
+     * a 101, so what follows is HTTP/1.1 unless the request switches
+     * (curl --http2 and Java's HttpClient ask for h2c on cleartext). */
+    cc->p.h1.upgrade_http = true;
     enum xlate_upgrade kind = xlate_req_upgrade(&x->req);
     if (kind == XLATE_UPGRADE_OTHER) {
         long i = hdrs_find(&x->req, STR_LIT("upgrade"));
@@ -136,7 +140,6 @@ static void mark_upgrade(struct cconn *cc, struct xchg *x, http_parser *p, bool 
     } else if (kind != XLATE_UPGRADE_WEBSOCKET) {
         return;
     }
-    cc->p.h1.upgrade_http = true;
     x->websocket = !has_body;
     if (has_body) {
         x->bad_status = 400;
@@ -250,11 +253,11 @@ static bool upgrade_ended(struct cconn *cc, struct xchg *x, enum http_errno e)
         return false;
     http_parser_pause(&h->parser, 0);
     if (h->upgrade_http) {
-        /* A WebSocket request: what follows waits in cc->in for the
-         * answer, the WebSocket after a 101 or the next request. */
+        /* What follows waits in cc->in for the answer: a WebSocket after
+         * a 101, else the next request. */
         return true;
     }
-    /* CONNECT, or an Upgrade we do not do: whatever follows is not HTTP. */
+    /* CONNECT (or an HTTP/1.0 Upgrade): whatever follows is not HTTP. */
     h->keep_alive = false;
     if (x->is_connect && !x->error_status) {
         h->tunnel = true;

@@ -211,18 +211,30 @@ def test_upgrade_with_chunked_body_400(procs, backend):
 
 @pytest.mark.parametrize("token", ["foo/1", "h2c"])
 def test_other_upgrade_token_forwarded_plain(procs, backend, token):
+    """An upgrade h2gate does not do (h2c: curl --http2 and Java's
+    HttpClient ask for it on cleartext) is served as a plain request, and
+    the connection goes on as HTTP/1.1 (RFC 9110 7.8: no 101, no switch):
+    the next request, sent after the answer or pipelined behind the
+    upgrade request, is served on it (it was closed after the answer)."""
     g = ws_gate(procs, backend)
+    extra = "HTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n" \
+        if token == "h2c" else ""
+    upgrade = ("GET /plain HTTP/1.1\r\nHost: a\r\n"
+               "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: %s\r\n%s\r\n"
+               % (token, extra)).encode()
     with H1Conn(g.port) as c:
-        extra = "HTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n" \
-            if token == "h2c" else ""
-        c.send(("GET /plain HTTP/1.1\r\nHost: a\r\n"
-                "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: %s\r\n%s\r\n"
-                % (token, extra)).encode())
+        c.send(upgrade)
         r = c.read_response()
-        assert r.status == 200, r
-    (_, _, h), = heads(backend)
-    for name in ("upgrade", "connection", "http2-settings"):
-        assert name not in h, h
+        assert r.status == 200 and r.header("connection") is None, r
+        c.send(h1_get("/next"))
+        assert json.loads(c.read_response().body)["path"] == "/next"
+        c.send(upgrade + h1_get("/piped"))
+        assert json.loads(c.read_response().body)["path"] == "/plain"
+        assert json.loads(c.read_response().body)["path"] == "/piped"
+    assert [p for _, p, _ in heads(backend)] == ["/plain", "/next", "/plain", "/piped"]
+    for _, _, h in heads(backend):
+        for name in ("upgrade", "connection", "http2-settings"):
+            assert name not in h, h
 
 
 @pytest.mark.parametrize("fields", [
