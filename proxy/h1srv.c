@@ -317,7 +317,22 @@ static void process(struct cconn *cc)
             continue;
         }
         if (e != HPE_OK) {
-            if (x->bad_status == 431)
+            /* The exchange may have started (its head was complete) and
+             * must go now: a request the client gets 400 for never
+             * reaches the backend, and a body cut by a bad chunk leaves
+             * the backend connection unused again. Once an answer is on
+             * its way, the connection is cut instead. */
+            x = cc->xchgs;
+            if (x && xchg_head_sent(x)) {
+                log_info("c%" PRIu64 " HTTP/1.1 request body malformed: %s", cc->xc.facts.conn_id,
+                         http_errno_description(e));
+                cconn_close(cc, "request body malformed");
+                return;
+            }
+            int status = x && x->bad_status == 431 ? 431 : 400;
+            if (x)
+                cconn_xchg_free(cc, x);
+            if (status == 431)
                 reject(cc, 431, "request header fields too large");
             else
                 reject(cc, 400, http_errno_description(e));

@@ -39,6 +39,12 @@ static int check_field(struct str line, bool request, struct str *cl, bool *have
         if (request && (*have_te || !str_ieq(value, STR_LIT("chunked"))))
             return H2G_ERR_PROTO;
         *have_te = true;
+    } else if (request && name.len > 17 &&
+               str_ieq(str_make(name.p, 17), STR_LIT("transfer-encoding"))) {
+        /* http-parser 2.9 takes any name that starts so for
+         * Transfer-Encoding, and refuses the request only after its head
+         * was taken: h1srv would have sent it to a backend by then. */
+        return H2G_ERR_PROTO;
     }
     return 0;
 }

@@ -20,8 +20,10 @@
  * continuation lines, every field name is a non-empty token followed
  * directly by ':', at most one Content-Length value (repeats must be
  * identical), never both Content-Length and Transfer-Encoding, and a
- * Transfer-Encoding (requests only) of exactly "chunked", and field values
- * without control characters other than HTAB (NUL and DEL included).
+ * Transfer-Encoding (requests only) of exactly "chunked" and no longer
+ * name that starts with "transfer-encoding" (which http-parser takes for
+ * one), and field values without control characters other than HTAB (NUL
+ * and DEL included).
  * Returns 1 with *head_len set to the length of the head including the
  * blank line, 0 when the head is not complete yet, or H2G_ERR_PROTO. */
 int xlate_h1_head_scan(const char *p, size_t len, bool request, size_t *head_len);

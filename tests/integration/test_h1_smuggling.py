@@ -33,24 +33,33 @@ SHAPES = {
                             b"0\r\n\r\n"),
     "bad_content_length": (b"POST / HTTP/1.1\r\nHost: x\r\n"
                            b"Content-Length: +5\r\n\r\nhello"),
+    # http-parser 2.9 takes any name that starts with "transfer-encoding"
+    # for it and refused this only after h1srv had sent the request to
+    # the backend (found by fuzz/h1srv.c); nghttpx (llhttp) serves it as a
+    # bodiless POST, so this case fails there.
+    "te_prefixed_name": (b"POST / HTTP/1.1\r\nHost: x\r\n"
+                         b"Transfer-Encodingu: chunked\r\n\r\n"
+                         b"5\r\nhello\r\n0\r\n\r\n"),
 }
 
 
 @pytest.mark.parametrize("shape", sorted(SHAPES))
-def test_smuggling_shape_rejected(procs, shape):
-    o = procs.origin(count=True)
-    g = procs.gate([o], tls=False)
+def test_smuggling_shape_rejected(procs, raw_backend, shape):
+    b = raw_backend()
+    g = procs.gate([b.backend()], tls=False)
     with H1Conn(g.port, timeout=5) as c:
         c.send(SHAPES[shape])
         out = c.read_to_eof()       # Deadline if the proxy keeps it open
     assert out.startswith(b"HTTP/1.1 400 "), out[:200]
-    assert o.count() == 0
-    # Control: the same proxy and origin do serve a well-formed request.
+    # Control: the same proxy and backend do serve a well-formed request,
+    # and it is the only head the backend ever got (the backend records
+    # each head as it arrives, before any answer: an origin's request
+    # count missed the one te_prefixed_name leaked).
     with H1Conn(g.port, timeout=10) as c:
         c.send(h1_get("/size/3"))
         r = c.read_response()
-        assert r.status == 200 and r.body and len(r.body) == 3
-    assert o.count() >= 1
+        assert r.status == 200 and r.body == b"ok\n", r
+    assert [h.split(b"\r\n")[0] for _, h in b.heads] == [b"GET /size/3 HTTP/1.1"], b.heads
 
 
 # --------------------------------------------------------------------------
@@ -403,3 +412,27 @@ def test_control_characters_in_a_field_value_refused(procs, raw_backend, value):
     send_second(g)
     b.wait(lambda: len(b.requests) >= 1)
     assert len(b.requests) == 1 and b.requests[0].line == b"POST /second HTTP/1.1", b.requests
+
+
+def test_bad_chunk_mid_body_drops_the_backend_exchange(procs, raw_backend):
+    """A chunked body that turns malformed after its head went to the
+    backend: the client gets 400, the backend connection (a body short) is
+    never used again, and neither the bytes after the bad chunk nor the
+    next request on another client connection reach it as part of the
+    first: the next request arrives intact on a new backend connection."""
+    b = raw_backend()
+    g = procs.gate([b.backend()], tls=False)
+    with H1Conn(g.port, timeout=5) as c:
+        c.send(b"POST /first HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+               b"5\r\nhello\r\n")
+        b.wait(lambda: b.heads)
+        c.send(b"zz\r\n" + SMUGGLED)
+        out = c.read_to_eof()
+    assert out.startswith(b"HTTP/1.1 400 "), out[:200]
+    send_second(g)
+    b.wait(lambda: len(b.requests) >= 1)
+    assert len(b.requests) == 1 and not b.garbage, (b.requests, b.garbage)
+    check_second(b.requests[0])
+    first_conn = b.heads[0][0]
+    assert b.requests[0].conn != first_conn, (b.heads, b.requests)
+    assert all(b"/smuggled" not in h.split(b"\r\n")[0] for _, h in b.heads)

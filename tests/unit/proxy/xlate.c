@@ -135,6 +135,22 @@ static void test_head_scan_te_not_chunked(void **state)
                      1);
 }
 
+/* http-parser 2.9 takes a name that starts with "transfer-encoding" for
+ * Transfer-Encoding and refuses the request after its head is taken. */
+static void test_head_scan_te_prefixed_name(void **state)
+{
+    (void)state;
+    size_t n;
+    assert_int_equal(scan("POST / HTTP/1.1\r\nTransfer-Encodingu: chunked\r\n\r\n", true, &n),
+                     H2G_ERR_PROTO);
+    assert_int_equal(scan("POST / HTTP/1.1\r\ntransfer-encoding-x: gzip\r\n\r\n", true, &n),
+                     H2G_ERR_PROTO);
+    /* a shorter name, or one that only contains it, is any field */
+    assert_int_equal(scan("POST / HTTP/1.1\r\nTransfer-Encodin: x\r\n\r\n", true, &n), 1);
+    assert_int_equal(scan("POST / HTTP/1.1\r\nX-Transfer-Encoding: x\r\n\r\n", true, &n), 1);
+    assert_int_equal(scan("HTTP/1.1 200 OK\r\nTransfer-Encodingu: x\r\n\r\n", false, &n), 1);
+}
+
 static void test_head_scan_empty_first_line(void **state)
 {
     (void)state;
@@ -1025,6 +1041,7 @@ int main(void)
         cmocka_unit_test(test_head_scan_space_before_colon),
         cmocka_unit_test(test_head_scan_non_token_name),
         cmocka_unit_test(test_head_scan_te_not_chunked),
+        cmocka_unit_test(test_head_scan_te_prefixed_name),
         cmocka_unit_test(test_head_scan_empty_first_line),
         cmocka_unit_test(test_hdrs_caps),
         cmocka_unit_test(test_hdrs_reserve),
