@@ -306,6 +306,20 @@ static void render_req(const struct xlate_req *r, const struct xlate_opts *o, ch
     buf_pool_cleanup(&pool);
 }
 
+/* xlate_resp_h1's head for r, as a string in out. */
+static void render_resp(const struct xlate_resp *r, char *out, size_t out_len)
+{
+    struct buf_pool pool;
+    buf_pool_init(&pool, 2);
+    struct bufq q;
+    bufq_init(&q, &pool);
+    xlate_resp_h1(&q, r);
+    size_t n = bufq_read(&q, out, out_len - 1);
+    out[n] = '\0';
+    bufq_cleanup(&q);
+    buf_pool_cleanup(&pool);
+}
+
 static void test_req_h2_to_h1(void **state)
 {
     (void)state;
@@ -588,22 +602,14 @@ static void test_resp_h1(void **state)
                             .content_length = -1,
                             .chunked = true,
                             .keep_alive = false };
-    struct buf_pool pool;
-    buf_pool_init(&pool, 2);
-    struct bufq q;
-    bufq_init(&q, &pool);
-    xlate_resp_h1(&q, &r);
     char out[1024];
-    size_t n = bufq_read(&q, out, sizeof(out) - 1);
-    out[n] = '\0';
+    render_resp(&r, out, sizeof(out));
     assert_string_equal(out, "HTTP/1.1 200 OK\r\n"
                              "content-type: text/plain\r\n"
                              "via: 1.1 h2gate\r\n"
                              "transfer-encoding: chunked\r\n"
                              "connection: close\r\n"
                              "\r\n");
-    bufq_cleanup(&q);
-    buf_pool_cleanup(&pool);
     hdrs_cleanup(&h);
 }
 
@@ -612,20 +618,12 @@ static void resp_h1_connection(bool keep_alive, bool http10, const char *want)
 {
     struct xlate_resp r = { .status = 200, .content_length = 2, .keep_alive = keep_alive,
                             .http10 = http10, .hdrs = NULL, .content_type = "text/plain" };
-    struct buf_pool pool;
-    buf_pool_init(&pool, 2);
-    struct bufq q;
-    bufq_init(&q, &pool);
-    xlate_resp_h1(&q, &r);
     char out[512];
-    size_t n = bufq_read(&q, out, sizeof(out) - 1);
-    out[n] = '\0';
+    render_resp(&r, out, sizeof(out));
     char expect[512];
     snprintf(expect, sizeof(expect),
              "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n%s\r\n", want);
     assert_string_equal(out, expect);
-    bufq_cleanup(&q);
-    buf_pool_cleanup(&pool);
 }
 
 /* An HTTP/1.0 client keeps its connection only when the answer says
@@ -808,21 +806,13 @@ static void test_resp_h1_switch(void **state)
     hdrs_add(&h, STR_LIT("sec-websocket-accept"), STR_LIT("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), false);
     struct xlate_resp r = { .status = 101, .hdrs = &h, .content_length = -1,
                             .keep_alive = false, .websocket = true };
-    struct buf_pool pool;
-    buf_pool_init(&pool, 2);
-    struct bufq q;
-    bufq_init(&q, &pool);
-    xlate_resp_h1(&q, &r);
     char out[1024];
-    size_t n = bufq_read(&q, out, sizeof(out) - 1);
-    out[n] = '\0';
+    render_resp(&r, out, sizeof(out));
     assert_string_equal(out, "HTTP/1.1 101 Switching Protocols\r\n"
                              "sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
                              "connection: upgrade\r\n"
                              "upgrade: websocket\r\n"
                              "\r\n");
-    bufq_cleanup(&q);
-    buf_pool_cleanup(&pool);
     hdrs_cleanup(&h);
 }
 
