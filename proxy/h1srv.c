@@ -153,6 +153,10 @@ static int on_h1_headers_complete(http_parser *p)
     struct xchg *x = cc->xchgs;
     struct hdrs *h = &x->req;
     x->proto = p->http_minor == 0 ? XCHG_HTTP10 : XCHG_HTTP11;
+    /* HTTP/0.9 (http-parser takes a request line with no version, fields
+     * after it and all) and 2.0 and up in HTTP/1.1's syntax: 505 (RFC 9110
+     * §15.6.6), never forwarded as HTTP/1.1. A higher 1.x is 1.1 (§2.5). */
+    bool bad_version = p->http_major != 1;
     const char *m = http_method_str((enum http_method)p->method);
     if (hdrs_add(h, STR_LIT(":method"), str_cstr(m), false) < 0)
         return -1;
@@ -172,6 +176,8 @@ static int on_h1_headers_complete(http_parser *p)
     } else if (p->http_minor >= 1) {
         x->bad_status = 400; /* RFC 9112 §3.2: Host is required in 1.1 */
     }
+    if (bad_version)
+        x->bad_status = 505;
     for (size_t i = 0; i < h->num; i++) {
         if (str_eq(hdrs_name(h, i), STR_LIT("expect"))) {
             if (str_ieq(str_trim(hdrs_value(h, i)), STR_LIT("100-continue")))
@@ -187,7 +193,7 @@ static int on_h1_headers_complete(http_parser *p)
     uint64_t max = cc->w->cfg->frontend_max_requests;
     cc->num_requests++;
     cc->p.h1.keep_alive = http_should_keep_alive(p) && !cc->w->shutting_down &&
-                          !(max && cc->num_requests >= max);
+                          !(max && cc->num_requests >= max) && !bad_version;
     bool has_body = (p->flags & F_CHUNKED) || (p->content_length != ULLONG_MAX &&
                                                p->content_length > 0);
     mark_upgrade(cc, x, p, has_body);

@@ -326,12 +326,22 @@ static bool split_absolute_form(struct xchg *x)
     char *copy = xstrndup(p.p, p.len);
     struct str host = str_make(copy + host_start, j - host_start);
     struct str path = j < p.len ? str_make(copy + j, p.len - j) : STR_LIT("/");
+    char *rooted = NULL;
+    if (j < p.len && p.p[j] == '?') {
+        /* An empty path is "/" in origin-form (RFC 9112 §3.2.1), query
+         * or not: "http://a?x" asks for "/?x". */
+        rooted = xmalloc(path.len + 1);
+        rooted[0] = '/';
+        memcpy(rooted + 1, path.p, path.len);
+        path = str_make(rooted, path.len + 1);
+    }
     bool ok = hdrs_add(&x->req, STR_LIT(":authority"), host, false) == 0;
     if (ok) {
         x->i_authority = (long)x->req.num - 1;
         ok = hdrs_add(&x->req, STR_LIT(":path"), path, false) == 0;
         x->i_path = (long)x->req.num - 1;
     }
+    free(rooted);
     free(copy);
     return ok;
 }

@@ -436,3 +436,39 @@ def test_bad_chunk_mid_body_drops_the_backend_exchange(procs, raw_backend):
     first_conn = b.heads[0][0]
     assert b.requests[0].conn != first_conn, (b.heads, b.requests)
     assert all(b"/smuggled" not in h.split(b"\r\n")[0] for _, h in b.heads)
+
+
+@pytest.mark.parametrize("line", [b"GET /x", b"GET /x HTTP/0.9", b"GET /x HTTP/2.0",
+                                  b"GET /x HTTP/3.1"])
+def test_other_http_versions_505(procs, raw_backend, line):
+    """HTTP/0.9 (a request line with no version: http-parser takes fields
+    after it too) and 2.0 and up in HTTP/1.1's syntax get 505 and the
+    connection's end (RFC 9110 15.6.6); none reaches the backend, which
+    got them as HTTP/1.1 requests before (found by fuzz/h1srv.c)."""
+    b = raw_backend()
+    g = procs.gate([b.backend()], tls=False)
+    with H1Conn(g.port, timeout=5) as c:
+        c.send(line + b"\r\nHost: x\r\n\r\n")
+        out = c.read_to_eof()
+    assert out.startswith(b"HTTP/1.1 505 HTTP Version Not Supported\r\n"), out[:200]
+    with H1Conn(g.port, timeout=10) as c:
+        c.send(b"GET /x HTTP/1.2\r\nHost: x\r\n\r\n")     # a higher 1.x is 1.1
+        r = c.read_response()
+        assert r.status == 200 and r.body == b"ok\n", r
+    assert [h.split(b"\r\n")[0] for _, h in b.heads] == [b"GET /x HTTP/1.1"], b.heads
+
+
+@pytest.mark.parametrize("target, path", [
+    (b"http://a.example?x=1", b"/?x=1"), (b"http://a.example", b"/"),
+    (b"http://a.example/p?x=1", b"/p?x=1"), (b"https://a.example:8443?q", b"/?q")])
+def test_absolute_form_empty_path(procs, raw_backend, target, path):
+    """An absolute-form target whose path is empty is "/" in origin-form,
+    with its query if any (RFC 9112 3.2.1): "http://a?x=1" was sent on as
+    "GET ?x=1", which no server can parse."""
+    b = raw_backend()
+    g = procs.gate([b.backend()], tls=False)
+    with H1Conn(g.port, timeout=10) as c:
+        c.send(b"GET " + target + b" HTTP/1.1\r\nHost: a.example\r\n\r\n")
+        r = c.read_response()
+        assert r.status == 200 and r.body == b"ok\n", r
+    assert [h.split(b"\r\n")[0] for _, h in b.heads] == [b"GET " + path + b" HTTP/1.1"], b.heads
