@@ -15,7 +15,7 @@ static char bytes[BUF_RECORD_SIZE];
 
 /* Appends a block of n bytes of its own (no block shared with the last);
  * past BUF_BLOCK_SIZE, a frame: a 9-byte header in a full block's
- * headroom (bufq_move_prefixed), as on_h2_send_data makes one. */
+ * headroom (bufq_move_prefixed), as h2resp_send_data makes one. */
 static void add_block(struct bufq *q, size_t n)
 {
     struct bufq one;
