@@ -437,6 +437,7 @@ static int on_resp_headers_complete(http_parser *p)
 {
     struct bconn *bc = p->data;
     struct xchg *x = bc->up.x;
+    hdrs_trim_values(&x->resp);
     /* http-parser takes any three digits; status codes are 100-599
      * (RFC 9110 §15). */
     if (p->status_code < 100 || p->status_code > 599)
@@ -510,6 +511,7 @@ static void resp_done(struct bconn *bc, bool keep_alive)
     x->resp_state = XRESP_END;
     /* Trailer fields that must not travel (hop, framing) are dropped. */
     struct hdrs *t = &x->resp_trailers;
+    hdrs_trim_values(t);
     for (size_t i = 0; i < t->num;) {
         if (xlate_trailer_ok(hdrs_name(t, i))) {
             i++;

@@ -153,9 +153,13 @@ bool h1resp_simple(const char *p, size_t len, struct h1resp_head *h)
             return false;
         size_t vlen = i - v0;
         i += 2;
+        /* Framing fields are judged as http-parser reads them, blanks and
+         * all (it refuses an HTAB after a length). */
         if (nf == H1RESP_FIELDS_MAX || nlen > UINT16_MAX || vlen > UINT16_MAX ||
             !note_field(&sc, s + n0, nlen, s + v0, vlen))
             return false;
+        while (vlen && (s[v0 + vlen - 1] == ' ' || s[v0 + vlen - 1] == '\t'))
+            vlen--; /* not part of the value (RFC 9112 §5) */
         h->f[nf++] = (struct h1resp_field){ (uint32_t)n0, (uint32_t)v0, (uint16_t)nlen,
                                             (uint16_t)vlen };
     }

@@ -19,8 +19,9 @@
 #define H1RESP_FIELDS_MAX 40
 
 /* Offsets into the head. A value runs from its first byte after the
- * colon that is not SP or HTAB to its CR (trailing blanks included), as
- * http-parser's on_header_value gives it. */
+ * colon that is not SP or HTAB to its last that is not one, before its CR
+ * (as http-parser's on_header_value gives it, less the trailing blanks
+ * hdrs_trim_values drops). */
 struct h1resp_field {
     uint32_t name_off, value_off;
     uint16_t name_len, value_len;

@@ -152,6 +152,7 @@ static int on_h1_headers_complete(http_parser *p)
     struct cconn *cc = p->data;
     struct xchg *x = cc->xchgs;
     struct hdrs *h = &x->req;
+    hdrs_trim_values(h);
     x->proto = p->http_minor == 0 ? XCHG_HTTP10 : XCHG_HTTP11;
     /* HTTP/0.9 (http-parser takes a request line with no version, fields
      * after it and all) and 2.0 and up in HTTP/1.1's syntax: 505 (RFC 9110
@@ -222,6 +223,7 @@ static int on_h1_message_complete(http_parser *p)
     struct cconn *cc = p->data;
     struct xchg *x = cc->xchgs;
     cc->p.h1.in_message = false;
+    hdrs_trim_values(&x->req_trailers);
     if (!xchg_req_ended(x) && !x->is_connect && !x->websocket) {
         x->req_state = XREQ_END;
         xchg_req_progress(x);

@@ -145,6 +145,16 @@ int hdrs_add_value_part(struct hdrs *h, struct str part)
     return 0;
 }
 
+void hdrs_trim_values(struct hdrs *h)
+{
+    for (size_t i = 0; i < h->num; i++) {
+        struct hdr_off *f = &h->f[i];
+        while (f->value_len && (h->buf[f->value_off + f->value_len - 1] == ' ' ||
+                                h->buf[f->value_off + f->value_len - 1] == '\t'))
+            f->value_len--;
+    }
+}
+
 long hdrs_find(const struct hdrs *h, struct str name)
 {
     for (size_t i = 0; i < h->num; i++) {

@@ -63,6 +63,12 @@ int hdrs_reserve(struct hdrs *h, size_t bytes, size_t fields);
 int hdrs_add_name_part(struct hdrs *h, struct str part, bool continues);
 int hdrs_add_value_part(struct hdrs *h, struct str part);
 
+/* Drops the spaces and tabs that end field values: optional whitespace
+ * after a value is not part of it (RFC 9112 §5), and http-parser hands it
+ * over. For the streaming form, once a head or trailer section is whole
+ * (a value's last piece may end in one). */
+void hdrs_trim_values(struct hdrs *h);
+
 /* Fields made only of empty strings leave buf NULL: never offset NULL. */
 static inline const char *hdrs_base(const struct hdrs *h)
 {

@@ -372,6 +372,47 @@ def test_space_in_a_response_field_name_502(procs, scripted, name):
 
 
 
+@pytest.mark.parametrize("how", ["one_read", "pieces", "chunked"])
+@pytest.mark.parametrize("client", ["h1", "h2"])
+def test_field_value_whitespace_is_not_forwarded(procs, scripted, how, client):
+    """Spaces and tabs that end a backend's field value are not part of
+    it (RFC 9112 5), on the fast path (the head in one read), through
+    http-parser (the head in pieces) and in trailers: an HTTP/2 client,
+    which must treat a value with them as malformed (RFC 9113 8.2.1; python-h2
+    refused the whole response), gets the value without them, and so does
+    an HTTP/1.1 client."""
+    fields = [b"X-A: v \t", b"X-B: in side  ", b"X-C:\t "]
+    if how == "chunked":
+        h = (b"HTTP/1.1 200 OK\r\n" + b"\r\n".join(fields) +
+             b"\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-T: t \r\n\r\n")
+        pieces = [h]
+    else:
+        h = head(2, *fields) + b"ok"
+        pieces = [h] if how == "one_read" else [h[:20], PAUSE, h[20:]]
+    b = scripted([(pieces, True)])
+    g = procs.gate([b.backend()], tls=False)
+    want = [(b"x-a", b"v"), (b"x-b", b"in side"), (b"x-c", b"")]
+    if client == "h2":
+        with H2Client(g.port) as c:
+            extra = [("te", "trailers")] if how == "chunked" else []
+            r, = c.wait_streams([c.request("/", extra=extra)])
+        assert r.status == 200 and bytes(r.data) == b"ok", r
+        for f in want:
+            assert f in r.headers, r.headers
+        if how == "chunked":
+            assert r.trailers == [(b"x-t", b"t")], r.trailers
+        return
+    r = get(g, "/")
+    assert r.status == 200 and r.body == b"ok", r
+    with H1Conn(g.port, timeout=10) as c:
+        c.send(b"GET / HTTP/1.1\r\nHost: x\r\nTE: trailers\r\nConnection: close\r\n\r\n")
+        raw = c.read_to_eof()
+    for n, v in want:
+        assert b"\r\n" + n + b": " + v + b"\r\n" in raw.lower(), raw
+    if how == "chunked":
+        assert raw.endswith(b"0\r\nx-t: t\r\n\r\n"), raw
+
+
 @pytest.mark.parametrize("status", [b"304 Not Modified", b"204 No Content"])
 @pytest.mark.parametrize("cl", [None, 10])
 def test_no_body_statuses_end_at_the_head(procs, scripted, status, cl):

@@ -325,6 +325,25 @@ def test_trailers_h2_both_ways(procs, backends):
     assert any((b"te", b"trailers") in h for h in b.requests)
 
 
+def test_h1_client_field_whitespace_is_not_forwarded(procs, backends):
+    """Spaces and tabs that end an HTTP/1.1 client's field value are not
+    part of it (RFC 9112 5): they never reach an HTTP/2 backend, which
+    would refuse them (RFC 9113 8.2.1), in the head or in the trailers."""
+    b = backends()
+    g = procs.gate([b.spec()])
+    with H1Conn(g.port, timeout=10) as c:
+        c.send(b"POST /echo HTTP/1.1\r\nHost: x\r\nX-A: v \t\r\n"
+               b"X-B: in side  \r\nTE: trailers\r\nConnection: close\r\n"
+               b"Transfer-Encoding: chunked\r\n\r\n"
+               b"2\r\nok\r\n0\r\nX-T: t\t\r\n\r\n")
+        raw = c.read_to_eof()
+    assert raw.startswith(b"HTTP/1.1 200"), raw
+    # The echoed trailer (python-h2 refused the request before).
+    assert raw.endswith(b"\r\n2\r\nok\r\n0\r\nx-echo-x-t: t\r\n\r\n"), raw
+    hs = b.requests[-1]
+    assert (b"x-a", b"v") in hs and (b"x-b", b"in side") in hs, hs
+
+
 def test_trailers_h1_client_chunked(procs, backends):
     b = backends()
     g = procs.gate([b.spec()])

@@ -78,8 +78,9 @@ static void test_typical_heads(void **state)
     assert_field(buf, &h.f[5], "ETag", "\"5f-1a\"");
     assert_field(buf, &h.f[6], "X-Empty", "");
     assert_field(buf, &h.f[7], "X-Blank", "");
-    /* Trailing blanks stay in, as http-parser gives them. */
-    assert_field(buf, &h.f[8], "X-Trail", "a b  \t");
+    /* Trailing blanks are not part of the value (RFC 9112 §5); inner
+     * ones are. */
+    assert_field(buf, &h.f[8], "X-Trail", "a b");
     n = crlf("HTTP/1.1 500|content-length: 0||", buf);
     assert_true(h1resp_simple(buf, n, &h));
     assert_int_equal(h.status, 500);
@@ -275,6 +276,10 @@ static void same_as_http_parser(const char *buf, size_t n, const struct h1resp_h
         const struct h1resp_field *f = &h->f[i];
         assert_int_equal(s.nlen[i], f->name_len);
         assert_memory_equal(s.names[i], buf + f->name_off, f->name_len);
+        /* Less the whitespace that ends it, which bconn.c's http-parser
+         * path drops too (hdrs_trim_values). */
+        while (s.vlen[i] && (s.values[i][s.vlen[i] - 1] == ' ' || s.values[i][s.vlen[i] - 1] == '\t'))
+            s.vlen[i]--;
         assert_int_equal(s.vlen[i], f->value_len);
         if (f->value_len)
             assert_memory_equal(s.values[i], buf + f->value_off, f->value_len);
