@@ -141,7 +141,7 @@ FUZZ_CC       ?= clang
 FUZZ_SECONDS  ?= 30
 FUZZ_DIR      := build-fuzz
 FUZZ_ALL      := h1_head connect_rule config_values accesslog_format hdrs h2srv h1srv \
-                 extpri linkhdr
+                 bconn extpri linkhdr
 FUZZ_TARGETS  ?= $(FUZZ_ALL)
 FUZZ_CPPFLAGS := -I. -I$(BORINGSSL_INC) -D_GNU_SOURCE -MMD -MP
 FUZZ_CFLAGS   := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
@@ -162,11 +162,14 @@ FUZZ_SRC_extpri           := proxy/extpri.c
 FUZZ_SRC_linkhdr          := proxy/linkhdr.c common/str.c
 # The whole proxy but main.c: a real worker loop, the HTTP/2 (h2srv) or
 # HTTP/1.1 (h1srv) server glue and the upstream side, with the backend
-# the rig (fuzz/proxy_rig.c) serves itself.
+# the rig (fuzz/proxy_rig.c) serves itself (bconn: the backend's answer
+# is the input).
 FUZZ_SRC_h2srv            := $(LIB_SRC) fuzz/proxy_rig.c
 FUZZ_LIBS_h2srv           := $(LIBS_COMMON)
 FUZZ_SRC_h1srv            := $(LIB_SRC) fuzz/proxy_rig.c
 FUZZ_LIBS_h1srv           := $(LIBS_COMMON)
+FUZZ_SRC_bconn            := $(LIB_SRC) fuzz/proxy_rig.c
+FUZZ_LIBS_bconn           := $(LIBS_COMMON)
 
 .PHONY: fuzz-build fuzz-run
 
@@ -182,7 +185,7 @@ $(FUZZ_DIR)/obj/%.o: %.c
 	@echo "  FUZZCC  $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -c -o $@ $<
 
-# fuzz/h2srv.c and fuzz/h1srv.c link every proxy source, the dashboard's page included.
+# fuzz/h2srv.c, fuzz/h1srv.c and fuzz/bconn.c link every proxy source, the dashboard's page included.
 $(FUZZ_DIR)/obj/proxy/dashboard.o: $(DASH_HTML)
 $(FUZZ_DIR)/obj/proxy/dashboard.o: FUZZ_CPPFLAGS += $(DASH_CPPFLAGS)
 

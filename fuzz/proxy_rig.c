@@ -30,6 +30,8 @@ struct be_conn {
     size_t out_len;
     bool close_after;           /* close once out is written */
     bool msg_end;               /* http-parser ended a message */
+    bool raw;                   /* backend_raw: answering with the input's bytes */
+    size_t raw_off;             /* of them written */
 };
 
 struct fz {
@@ -37,11 +39,18 @@ struct fz {
     const struct rig_target *t;
     int client_fd;
     unsigned answered;
-    const uint8_t *in;
-    size_t in_len, in_off;
+    const struct rig_input *in;
     unsigned mode;
+    bool be_gone;               /* the backend closes what it accepts */
     struct be_conn be[MAX_BACKEND_CONNS];
 };
+
+/* What the client writes: the preface, the input's client bytes, then
+ * what the target adds (rig_client_send). */
+static struct {
+    uint8_t *p;
+    size_t len, off, cap;
+} cout;
 
 /* Built once: the configuration, the protocol globals and the backend's
  * listening socket. */
@@ -60,9 +69,13 @@ static void be_append(struct be_conn *b, const char *s)
 
 static void be_answer(struct fz *f, struct be_conn *b, unsigned mode)
 {
-    if (b->close_after)
+    if (b->close_after || b->raw)
         return;
     f->answered++;
+    if (f->t->backend_raw) {
+        b->raw = true;
+        return;
+    }
     if (mode & RIG_DROP) {
         b->close_after = true;
         return;
@@ -140,7 +153,7 @@ static void be_parser_init(struct fz *f, struct be_conn *b)
 static void be_parse(struct fz *f, struct be_conn *b, const char *buf, size_t n)
 {
     size_t off = 0;
-    while (off < n && !b->close_after) {
+    while (off < n && !b->close_after && !b->raw) {
         size_t used = http_parser_execute(&b->parser, &be_settings, buf + off, n - off);
         off += used;
         if (HTTP_PARSER_ERRNO(&b->parser) != HPE_OK) {
@@ -156,6 +169,23 @@ static void be_parse(struct fz *f, struct be_conn *b, const char *buf, size_t n)
     }
 }
 
+/* One chunk of a raw answer; true when any byte moved. */
+static bool be_write_raw(struct fz *f, struct be_conn *b)
+{
+    const struct rig_input *in = f->in;
+    if (!b->raw || b->close_after)
+        return false;
+    size_t left = in->backend_len - b->raw_off;
+    if (in->backend_chunk && left > in->backend_chunk)
+        left = in->backend_chunk;
+    ssize_t n = left ? send(b->fd, in->backend + b->raw_off, left, MSG_NOSIGNAL) : 0;
+    if (n > 0)
+        b->raw_off += (size_t)n;
+    if (b->raw_off == in->backend_len && in->backend_close)
+        b->close_after = true;
+    return n > 0 || b->close_after;
+}
+
 /* Accepts, reads, parses and answers; true when any byte moved. */
 static bool serve_backend(struct fz *f)
 {
@@ -164,7 +194,7 @@ static bool serve_backend(struct fz *f)
     while ((fd = accept4(be_listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
         moved = true;
         struct be_conn *b = NULL;
-        for (size_t i = 0; i < MAX_BACKEND_CONNS && !b; i++) {
+        for (size_t i = 0; i < MAX_BACKEND_CONNS && !b && !f->be_gone; i++) {
             if (f->be[i].fd < 0)
                 b = &f->be[i];
         }
@@ -199,6 +229,7 @@ static bool serve_backend(struct fz *f)
             memmove(b->out, b->out + n, b->out_len - (size_t)n);
             b->out_len -= (size_t)n;
         }
+        moved |= be_write_raw(f, b);
         if (b->close_after && b->out_len == 0) {
             be_close(b);
             moved = true;
@@ -211,13 +242,27 @@ static bool serve_backend(struct fz *f)
  * moved. */
 static bool client_write(struct fz *f)
 {
-    if (f->client_fd < 0 || f->in_off == f->in_len)
+    if (f->client_fd < 0 || cout.off == cout.len)
         return false;
-    ssize_t n = send(f->client_fd, f->in + f->in_off, f->in_len - f->in_off, MSG_NOSIGNAL);
+    ssize_t n = send(f->client_fd, cout.p + cout.off, cout.len - cout.off, MSG_NOSIGNAL);
     if (n <= 0)
         return false;
-    f->in_off += (size_t)n;
+    cout.off += (size_t)n;
     return true;
+}
+
+void rig_client_send(const uint8_t *p, size_t len)
+{
+    if (!len)
+        return;
+    if (cout.len + len > cout.cap) {
+        cout.cap = (cout.len + len) * 2;
+        cout.p = realloc(cout.p, cout.cap);
+        if (!cout.p)
+            abort();
+    }
+    memcpy(cout.p + cout.len, p, len);
+    cout.len += len;
 }
 
 /* Reads what h2gate sent the client (handed to the target, else
@@ -304,14 +349,23 @@ void rig_init(const char *verbose_env)
 
 unsigned rig_run(const struct rig_target *t, const uint8_t *data, size_t size)
 {
+    struct rig_input in = { .mode = size ? data[0] : 0,
+                            .client = size ? data + 1 : data,
+                            .client_len = size ? size - 1 : 0 };
+    return rig_run_input(t, &in);
+}
+
+unsigned rig_run_input(const struct rig_target *t, const struct rig_input *in)
+{
     static struct fz f;
     memset(&f, 0, sizeof(f));
     for (size_t i = 0; i < MAX_BACKEND_CONNS; i++)
         f.be[i].fd = -1;
     f.t = t;
-    f.mode = size ? data[0] : 0;
-    f.in = size ? data + 1 : data;
-    f.in_len = size ? size - 1 : 0;
+    f.mode = in->mode;
+    f.in = in;
+    rig_client_send((const uint8_t *)t->preface, t->preface_len);
+    rig_client_send(in->client, in->client_len);
 
     /* The frontend's listening socket: never accepted from. */
     int listen_fd = listen_loopback(NULL);
@@ -324,11 +378,15 @@ unsigned rig_run(const struct rig_target *t, const uint8_t *data, size_t size)
     struct sockaddr_in peer = { .sin_family = AF_INET, .sin_port = htons(40000),
                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     struct cconn *cc = cconn_new(&f.w, sv[0], &gen->cfg.frontends[0], (struct sockaddr *)&peer);
-    if (t->preface_len &&
-        send(f.client_fd, t->preface, t->preface_len, MSG_NOSIGNAL) != (ssize_t)t->preface_len)
-        abort();
 
     run_until_idle(&f);
+    if (t->backend_raw) {
+        /* The backend said all it will: it goes away. */
+        f.be_gone = true;
+        for (size_t i = 0; i < MAX_BACKEND_CONNS; i++)
+            be_close(&f.be[i]);
+        run_until_idle(&f);
+    }
     if ((f.mode & RIG_SHUTDOWN) && conn_alive(&f.w, cc)) {
         cconn_shutdown(cc);
         run_until_idle(&f);
@@ -346,6 +404,7 @@ unsigned rig_run(const struct rig_target *t, const uint8_t *data, size_t size)
         abort();
     }
     close(f.client_fd);
+    cout.len = cout.off = 0;
     wrk_cleanup(&f.w);
     for (size_t i = 0; i < MAX_BACKEND_CONNS; i++)
         be_close(&f.be[i]);

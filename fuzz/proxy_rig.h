@@ -11,7 +11,12 @@
  * non-blocking round at a time until nothing moves for a few rounds; then
  * the client half-closes its socket and the loop runs until idle again,
  * after which the connection must be gone (a connection left open is a
- * crash). */
+ * crash).
+ *
+ * A target with backend_raw set fuzzes the other side: its client bytes
+ * are fixed requests, and the backend answers each connection with the
+ * input's bytes (rig_run_input); once those are out and the loop is idle,
+ * the backend closes every connection before the client half-closes. */
 #ifndef H2G_FUZZ_PROXY_RIG_H
 #define H2G_FUZZ_PROXY_RIG_H
 
@@ -42,6 +47,22 @@ struct rig_target {
     /* A request the backend cannot parse is a crash: h2gate sent it
      * bytes that are not HTTP/1.1 (else the backend just closes). */
     bool backend_strict;
+    /* The backend answers the first request on each connection (at its
+     * head with RIG_AT_HEAD, else at its end) with struct rig_input's
+     * backend bytes instead of the RIG_* answers, then reads and drops
+     * what else comes (it may be a tunnel's bytes after a 101). */
+    bool backend_raw;
+};
+
+/* One input in parts. */
+struct rig_input {
+    unsigned mode;              /* RIG_* bits */
+    const uint8_t *client;      /* written after the target's preface */
+    size_t client_len;
+    const uint8_t *backend;     /* backend_raw: each connection's answer */
+    size_t backend_len;
+    size_t backend_chunk;       /* bytes written per round (0: all at once) */
+    bool backend_close;         /* close a connection once its answer is out */
 };
 
 /* LLVMFuzzerInitialize's work: configuration (one worker, a cleartext
@@ -49,7 +70,16 @@ struct rig_target {
  * level INFO when the environment names verbose_env, else FATAL. */
 void rig_init(const char *verbose_env);
 
-/* One input through the rig; returns the requests the backend answered. */
+/* One input through the rig: byte 0 is the mode, the rest the client's
+ * bytes. Returns the requests the backend answered. */
 unsigned rig_run(const struct rig_target *t, const uint8_t *data, size_t size);
+
+/* The same with the parts given apart. */
+unsigned rig_run_input(const struct rig_target *t, const struct rig_input *in);
+
+/* More bytes for the client to write: during a run, a target's answers
+ * to what it got (from its client_got); before one, bytes that go out
+ * first, ahead of the preface. */
+void rig_client_send(const uint8_t *p, size_t len);
 
 #endif
