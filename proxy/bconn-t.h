@@ -45,6 +45,8 @@ struct bconn {
     int64_t req_left;       /* Content-Length framing: body bytes still to queue */
     bool req_overrun;       /* body bytes past Content-Length were dropped */
     bool req_sent;          /* the whole request is queued in out */
+    bool write_failed;      /* the backend took no more of the request: the
+                               rest is dropped, the answer still read */
     bool keep_alive;
     bool fast;              /* the head took h1resp's fast path; the body is counted here */
     uint64_t fast_left;     /* ... and so many of its bytes are still to come */

@@ -135,11 +135,37 @@ static const char *io_why(ssize_t err)
     return err == H2G_ERR_IO ? strerror(errno) : h2g_strerror((int)err);
 }
 
-/* Returns 0, or a negative h2g_err when bc failed (and is dead). */
+/* A write failed with err after the backend reset the connection (or over
+ * TLS with any error). A server that answers before the whole body (a
+ * 413, a 401) and closes with the upload unread makes its kernel reset
+ * the connection, and the reset fails h2gate's next write while the
+ * answer waits in the socket, ahead of it. So the rest of the request is
+ * dropped and the answer read: the reader forwards it, or fails the
+ * exchange at the reset as the write would have. bc may be gone on
+ * return. */
+static int write_failed(struct bconn *bc, ssize_t err)
+{
+    log_info("backend %s:%u: %s while sending the request; reading its answer", bc->be->host,
+             bc->be->port, io_why(err));
+    bc->write_failed = true;
+    bufq_drain(&bc->out, bufq_len(&bc->out));
+    sock_arm_write(&bc->sock, false);
+    on_bc_readable(&bc->sock);
+    return (int)err;
+}
+
+/* Returns 0, or a negative h2g_err when bc failed (bc may be gone). */
 static int do_write(struct bconn *bc)
 {
+    if (bc->write_failed) {
+        bufq_drain(&bc->out, bufq_len(&bc->out));
+        return 0;
+    }
     ssize_t n = sock_write(&bc->sock, &bc->out, SIZE_MAX);
     if (n < 0) {
+        if ((n == H2G_ERR_RESET || n == H2G_ERR_TLS) && bc->up.x && bc->state == BC_BUSY &&
+            !bc->switched)
+            return write_failed(bc, n);
         fail(bc, 502, io_why(n), false);
         return (int)n;
     }
@@ -215,6 +241,7 @@ void bconn_attach(struct bconn *bc, struct xchg *x)
     bc->req_left = r.content_length > 0 ? r.content_length : 0;
     bc->req_overrun = false;
     bc->req_sent = x->websocket;
+    bc->write_failed = false;
     xlate_req_h1(&bc->out, &r, &o);
     if (bc->state == BC_BUSY) {
         sock_read_start(&bc->sock);
@@ -593,7 +620,7 @@ static void finish(struct bconn *bc, bool clean)
      * backend waiting for body bytes: the next request would be read as
      * them. */
     if (clean && bc->keep_alive && bc->req_sent && bc->req_left == 0 && !bc->req_overrun &&
-        bufq_len(&bc->out) == 0)
+        !bc->write_failed && bufq_len(&bc->out) == 0)
         to_pool(bc);
     else
         kill_conn(bc);

@@ -6,6 +6,8 @@ backend connection fit for the next request (Connection: close, HTTP/1.0
 with and without keep-alive, HEAD). Simple heads take the fast path
 (proxy/h1resp.c), the others http-parser; both must give the same."""
 
+import os
+import signal
 import socket
 import ssl
 import subprocess
@@ -30,17 +32,20 @@ def head(cl, *fields, version=b"HTTP/1.1", status=b"200 OK"):
 class ScriptedBackend:
     """An HTTP/1.1 origin on loopback. Each request head it reads gets the
     next scripted reply (the last one repeats): byte strings written as
-    they come and pauses (float seconds) between them, then the connection
-    is kept for the next request or closed. .log has (connection number,
+    they come and pauses (float seconds, or a callable that returns when
+    the test wants) between them, then the connection is kept for the
+    next request or closed. .log has (connection number,
     request line) for each request, in arrival order."""
 
-    def __init__(self, replies, tls=None):
+    def __init__(self, replies, tls=None, rcvbuf=None):
         self.replies = list(replies)
         self.tls = None
         if tls:
             self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             self.tls.load_cert_chain(str(tls[1]), str(tls[0]))
         self.lsock = socket.socket()
+        if rcvbuf:   # inherited by the accepted sockets
+            self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.lsock.bind((HOST, 0))
         self.lsock.listen(16)
         self.port = self.lsock.getsockname()[1]
@@ -81,6 +86,8 @@ class ScriptedBackend:
                 for p in pieces:
                     if isinstance(p, float):
                         time.sleep(p)
+                    elif callable(p):
+                        p()
                     else:
                         c.sendall(p)
                 if not keep:
@@ -104,8 +111,8 @@ class ScriptedBackend:
 def scripted():
     made = []
 
-    def make(replies, tls=None):
-        b = ScriptedBackend(replies, tls)
+    def make(replies, tls=None, rcvbuf=None):
+        b = ScriptedBackend(replies, tls, rcvbuf)
         made.append(b)
         return b
     yield make
@@ -562,3 +569,77 @@ def test_early_answer_reaches_a_client_still_uploading(procs, scripted, tls):
     assert hd.startswith(b"HTTP/1.1 413 "), got[:300]
     assert b"\r\nconnection: close" in hd.lower(), hd
     assert (len(rest), rest == body, end) == (len(body), True, "eof")
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["cleartext", "tls"])
+def test_answer_then_reset_while_h2gate_is_writing(procs, scripted, pki, tls):
+    """A backend that stops reading an upload, answers 413 and closes with
+    the body unread, which makes its kernel reset the connection: the
+    reset fails h2gate's next write, with the 413 already in its socket
+    (h2gate's writes were blocked, so nothing read it yet). The client
+    gets the 413, not a 502 for the failed write."""
+    b = scripted([([1.0, head(8, status=b"413 Payload Too Large") + b"too big\n"], False)],
+                 tls=pki["srv"] if tls else None, rcvbuf=4096)
+    g = procs.gate([b.backend() + (";;tls" if tls else "")], tls=False,
+                   extra=["--cacert=%s" % pki["ca"][1]] if tls else [])
+    s = socket.create_connection((HOST, g.port), timeout=10)
+    s.sendall(b"POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n")
+    stop = threading.Event()
+
+    def upload():
+        try:
+            while not stop.is_set():
+                s.sendall(b"u" * 16384)
+        except OSError:
+            pass
+    t = threading.Thread(target=upload, daemon=True)
+    t.start()
+    got = b""
+    try:
+        while b"too big\n" not in got:
+            d = s.recv(65536)
+            if not d:
+                break
+            got += d
+    except OSError:
+        pass
+    stop.set()
+    s.close()
+    t.join(10)
+    assert got.startswith(b"HTTP/1.1 413 ") and got.endswith(b"\r\n\r\ntoo big\n"), got
+
+
+@pytest.mark.parametrize("order", ["client_first", "backend_first"])
+def test_answer_then_reset_seen_with_client_data(procs, scripted, order):
+    """The same race as it happens at full speed: the 413, the reset and
+    more of the client's body all wait for h2gate at once (h2gate is
+    stopped meanwhile), in either order. Whichever it handles first, the
+    client gets the 413 (handling the client's bytes first used to write
+    them, fail on the reset and answer 502 with the 413 unread)."""
+    go, closed = threading.Event(), threading.Event()
+    b = scripted([([go.wait, head(8, status=b"413 Payload Too Large") + b"too big\n",
+                    closed.set], False)])
+    g = procs.gate([b.backend()], tls=False)
+    with H1Conn(g.port, timeout=10) as c:
+        c.send(b"POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" +
+               b"u" * 1000)
+        deadline = time.monotonic() + 10
+        while not b.log and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert b.log
+        c.send(b"u" * 1000)      # left unread by the backend: its close resets
+        time.sleep(0.2)
+        os.kill(g.pid, signal.SIGSTOP)
+        try:
+            if order == "client_first":
+                c.send(b"u" * 1000)
+            go.set()
+            assert closed.wait(10)
+            time.sleep(0.2)      # the reset is in
+            if order == "backend_first":
+                c.send(b"u" * 1000)
+                time.sleep(0.1)
+        finally:
+            os.kill(g.pid, signal.SIGCONT)
+        r = c.read_response()
+    assert (r.status, r.body) == (413, b"too big\n"), r
