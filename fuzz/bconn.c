@@ -1,8 +1,10 @@
-/* libFuzzer target: arbitrary bytes as an HTTP/1.1 backend's answer,
- * through the real upstream side (proxy/bconn.c, proxy/h1resp.c,
- * http-parser, proxy/upool.c) and back to a client of either protocol, in
- * a real worker loop (fuzz/proxy_rig.h, with backend_raw: the backend
- * answers each connection with the input's bytes, then goes away).
+/* libFuzzer target: arbitrary bytes as a backend's answer, through the
+ * real upstream side (proxy/upool.c; for an HTTP/1.1 backend
+ * proxy/bconn.c, proxy/h1resp.c and http-parser, for an HTTP/2 one
+ * proxy/bsess.c, proxy/bstream.c and an nghttp2 client session) and back
+ * to a client of either protocol, in a real worker loop
+ * (fuzz/proxy_rig.h, with backend_raw: the backend answers each
+ * connection with the input's bytes, then goes away).
  *
  * Input: byte 0 chooses the client and its requests, byte 1 when the
  * backend answers; the rest is the backend's answer:
@@ -17,6 +19,9 @@
  *   byte 1  bit 0     the backend answers at the request's head (else at
  *                     its end)
  *           bit 1     graceful shutdown of the client connection after
+ *           bit 2     the backend speaks HTTP/2: the rig sends an empty
+ *                     SETTINGS frame at once, and the bytes (frames) once
+ *                     h2gate's first request came (stream 1)
  *
  * The client is the oracle, and strict: whatever the backend sent, what
  * h2gate sends the client must be well-formed, and never more final
@@ -294,6 +299,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .backend_len = size - 2,
         .backend_chunk = chunks[mode >> 5],
         .backend_close = mode & 0x10,
+        .backend_h2 = when & 0x04,
     };
     struct rig_target t = { .name = "bconn", .backend_strict = true, .backend_raw = true };
     if (cl.h2) {

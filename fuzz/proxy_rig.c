@@ -32,6 +32,10 @@ struct be_conn {
     bool msg_end;               /* http-parser ended a message */
     bool raw;                   /* backend_raw: answering with the input's bytes */
     size_t raw_off;             /* of them written */
+    /* backend_h2: h2gate's frames, scanned for its first HEADERS */
+    size_t h2_skip;             /* bytes to pass over: the preface, a payload */
+    uint8_t h2_hd[9];
+    size_t h2_hd_len;
 };
 
 struct fz {
@@ -54,7 +58,9 @@ static struct {
 
 /* Built once: the configuration, the protocol globals and the backend's
  * listening socket. */
-static struct gen *gen; /* one for the whole run; each worker takes a reference */
+/* One for the whole run (each worker takes a reference), and one whose
+ * backend speaks HTTP/2 (struct rig_input's backend_h2). */
+static struct gen *gen, *gen_h2;
 static int be_listen_fd = -1;
 static http_parser_settings be_settings;
 
@@ -150,8 +156,35 @@ static void be_parser_init(struct fz *f, struct be_conn *b)
 /* Parses (and so answers) what the backend read. http-parser stops after
  * an Upgrade request; the backend never answers 101, so what follows is
  * the next request. */
+/* HTTP/2 from h2gate: the raw answer goes out once its first HEADERS
+ * frame (a request) came, as a server answers. */
+static void be_scan_h2(struct fz *f, struct be_conn *b, const uint8_t *p, size_t n)
+{
+    while (n && !b->raw) {
+        if (b->h2_skip) {
+            size_t k = n < b->h2_skip ? n : b->h2_skip;
+            b->h2_skip -= k;
+            p += k;
+            n -= k;
+            continue;
+        }
+        b->h2_hd[b->h2_hd_len++] = *p++;
+        n--;
+        if (b->h2_hd_len < 9)
+            continue;
+        b->h2_hd_len = 0;
+        b->h2_skip = (size_t)b->h2_hd[0] << 16 | (size_t)b->h2_hd[1] << 8 | b->h2_hd[2];
+        if (b->h2_hd[3] == 1)
+            be_answer(f, b, f->mode);
+    }
+}
+
 static void be_parse(struct fz *f, struct be_conn *b, const char *buf, size_t n)
 {
+    if (f->in->backend_h2) {
+        be_scan_h2(f, b, (const uint8_t *)buf, n);
+        return;
+    }
     size_t off = 0;
     while (off < n && !b->close_after && !b->raw) {
         size_t used = http_parser_execute(&b->parser, &be_settings, buf + off, n - off);
@@ -204,6 +237,14 @@ static bool serve_backend(struct fz *f)
         }
         memset(b, 0, sizeof(*b));
         b->fd = fd;
+        if (f->in->backend_h2) {
+            /* The server's preface, an empty SETTINGS frame (h2gate sends
+             * no request before it); the rest is the input's. */
+            static const char settings[9] = { 0, 0, 0, 4 };
+            memcpy(b->out, settings, sizeof(settings));
+            b->out_len = sizeof(settings);
+            b->h2_skip = 24; /* the client preface */
+        }
         be_parser_init(f, b);
     }
     for (size_t i = 0; i < MAX_BACKEND_CONNS; i++) {
@@ -322,6 +363,23 @@ static int listen_loopback(uint16_t *port)
     return fd;
 }
 
+static struct gen *build_gen(char *be)
+{
+    char *args[] = { "h2gate", "-n", "1", "-f", "127.0.0.1,1;no-tls", "-b", be, NULL };
+    char err[512];
+    struct config cfg = { 0 };
+    if (cfg_load(&cfg, 7, args, err, sizeof(err)) != CFG_RUN) {
+        fprintf(stderr, "fuzz rig: cfg_load: %s\n", err);
+        abort();
+    }
+    struct gen *g = gen_build(&cfg, err, sizeof(err));
+    if (!g) {
+        fprintf(stderr, "fuzz rig: gen_build: %s\n", err);
+        abort();
+    }
+    return g;
+}
+
 void rig_init(const char *verbose_env)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -330,18 +388,9 @@ void rig_init(const char *verbose_env)
     be_listen_fd = listen_loopback(&be_port);
     char be[64];
     snprintf(be, sizeof(be), "127.0.0.1,%u", be_port);
-    char *args[] = { "h2gate", "-n", "1", "-f", "127.0.0.1,1;no-tls", "-b", be, NULL };
-    char err[512];
-    struct config cfg = { 0 };
-    if (cfg_load(&cfg, 7, args, err, sizeof(err)) != CFG_RUN) {
-        fprintf(stderr, "fuzz rig: cfg_load: %s\n", err);
-        abort();
-    }
-    gen = gen_build(&cfg, err, sizeof(err));
-    if (!gen) {
-        fprintf(stderr, "fuzz rig: gen_build: %s\n", err);
-        abort();
-    }
+    gen = build_gen(be);
+    strncat(be, ";;proto=h2", sizeof(be) - strlen(be) - 1);
+    gen_h2 = build_gen(be);
     cconn_global_init(&gen->cfg);
     be_settings.on_headers_complete = on_be_headers_complete;
     be_settings.on_message_complete = on_be_message_complete;
@@ -369,15 +418,16 @@ unsigned rig_run_input(const struct rig_target *t, const struct rig_input *in)
 
     /* The frontend's listening socket: never accepted from. */
     int listen_fd = listen_loopback(NULL);
-    gen_ref(gen);
-    wrk_init(&f.w, 0, gen, &listen_fd);
+    struct gen *g = in->backend_h2 ? gen_h2 : gen;
+    gen_ref(g);
+    wrk_init(&f.w, 0, g, &listen_fd);
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0)
         abort();
     f.client_fd = sv[1];
     struct sockaddr_in peer = { .sin_family = AF_INET, .sin_port = htons(40000),
                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    struct cconn *cc = cconn_new(&f.w, sv[0], &gen->cfg.frontends[0], (struct sockaddr *)&peer);
+    struct cconn *cc = cconn_new(&f.w, sv[0], &g->cfg.frontends[0], (struct sockaddr *)&peer);
 
     run_until_idle(&f);
     if (t->backend_raw) {

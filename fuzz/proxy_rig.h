@@ -63,6 +63,9 @@ struct rig_input {
     size_t backend_len;
     size_t backend_chunk;       /* bytes written per round (0: all at once) */
     bool backend_close;         /* close a connection once its answer is out */
+    bool backend_h2;            /* h2gate's backend speaks HTTP/2 (;proto=h2):
+                                   an empty SETTINGS frame at once, the
+                                   answer at h2gate's first HEADERS frame */
 };
 
 /* LLVMFuzzerInitialize's work: configuration (one worker, a cleartext
