@@ -643,3 +643,50 @@ def test_answer_then_reset_seen_with_client_data(procs, scripted, order):
             os.kill(g.pid, signal.SIGCONT)
         r = c.read_response()
     assert (r.status, r.body) == (413, b"too big\n"), r
+
+
+@pytest.mark.parametrize("framing", ["chunked", "length", "close"])
+@pytest.mark.parametrize("client", ["h1", "h2"])
+def test_streamed_body_reaches_the_client_as_it_comes(procs, scripted, framing, client):
+    """Server-sent events and other streamed answers: what the backend
+    sends reaches the client before the backend sends more (the backend
+    sends its second event only once the client has the first, so held
+    bytes are a deadlock, not a delay)."""
+    seen = threading.Event()
+
+    def wait_seen():
+        if not seen.wait(10):
+            raise RuntimeError("the client never got the first event")   # the backend cuts
+    one, two = b"data: one\n\n", b"data: two\n\n"
+    if framing == "chunked":
+        hd = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+        pieces = [hd + b"b\r\n" + one + b"\r\n", wait_seen,
+                  b"b\r\n" + two + b"\r\n0\r\n\r\n"]
+    elif framing == "length":
+        pieces = [head(22, b"Content-Type: text/event-stream") + one, wait_seen, two]
+    else:
+        hd = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
+        pieces = [hd + one, wait_seen, two]
+    b = scripted([(pieces, framing != "close")])
+    g = procs.gate([b.backend()], tls=False)
+    if client == "h2":
+        with H2Client(g.port) as c:
+            sid = c.request("/events")
+            c.wait(lambda: one in bytes(c.streams[sid].data))
+            seen.set()
+            r, = c.wait_streams([sid])
+        assert (r.status, bytes(r.data), r.reset) == (200, one + two, None), r
+        return
+    with H1Conn(g.port, timeout=10) as c:
+        c.send(b"GET /events HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        got = b""
+        while one not in got:
+            got += c.recv_some(1)
+        seen.set()
+        got += c.read_to_eof()
+    hd, _, body = got.partition(b"\r\n\r\n")
+    assert hd.startswith(b"HTTP/1.1 200 "), got
+    if b"transfer-encoding: chunked" in hd.lower():
+        assert body == b"b\r\n" + one + b"\r\nb\r\n" + two + b"\r\n0\r\n\r\n", got
+    else:
+        assert body == one + two, got
