@@ -505,6 +505,8 @@ static int on_resp_headers_complete(http_parser *p)
     int64_t cl = -2;
     if (p->flags & F_CHUNKED)
         cl = -1;
+    else if (p->content_length > INT64_MAX && p->content_length != ULLONG_MAX)
+        return -1; /* http-parser takes up to 2^64 - 2; none of it could be sent on */
     else if (p->content_length != ULLONG_MAX)
         cl = (int64_t)p->content_length;
     resp_head_done(bc, p->status_code, cl);

@@ -187,6 +187,8 @@ static int on_h1_headers_complete(http_parser *p)
     }
     if (p->flags & F_CHUNKED)
         x->req_content_length = -1;
+    else if (p->content_length > INT64_MAX && p->content_length != ULLONG_MAX)
+        x->bad_status = 400; /* http-parser takes up to 2^64 - 2: no body is that long */
     else if (p->content_length != ULLONG_MAX)
         x->req_content_length = (int64_t)p->content_length;
     else

@@ -33,6 +33,10 @@ SHAPES = {
                             b"0\r\n\r\n"),
     "bad_content_length": (b"POST / HTTP/1.1\r\nHost: x\r\n"
                            b"Content-Length: +5\r\n\r\nhello"),
+    # Past 2^63 - 1, where http-parser still takes it (up to 2^64 - 2):
+    # h1srv cast it to a negative length and sent the body chunked.
+    "content_length_past_int64": (b"POST / HTTP/1.1\r\nHost: x\r\n"
+                                  b"Content-Length: 17344677226306018418\r\n\r\nhello"),
     # http-parser 2.9 takes any name that starts with "transfer-encoding"
     # for it and refused this only after h1srv had sent the request to
     # the backend (found by fuzz/h1srv.c); nghttpx (llhttp) serves it as a
