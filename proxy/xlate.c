@@ -632,6 +632,8 @@ static bool passes(const struct hdrs *h, struct str name, enum xlate_filter filt
         return !drop_field(h, name, conn) && !str_eq(name, STR_LIT("server"));
     case XLATE_TRAILER:
         return xlate_trailer_ok(name);
+    case XLATE_INTERIM:
+        return !drop_field(h, name, conn) && !str_eq(name, STR_LIT("content-length"));
     case XLATE_ALL:
         break;
     }
@@ -641,7 +643,9 @@ static bool passes(const struct hdrs *h, struct str name, enum xlate_filter filt
 /* first_connection(h), when filter needs it. */
 static long filter_connection(const struct hdrs *h, enum xlate_filter filter)
 {
-    return filter == XLATE_END_TO_END || filter == XLATE_RESPONSE ? first_connection(h) : -1;
+    return filter == XLATE_END_TO_END || filter == XLATE_RESPONSE || filter == XLATE_INTERIM
+               ? first_connection(h)
+               : -1;
 }
 
 static void put_fields(struct bufq *out, const struct hdrs *h, enum xlate_filter filter)
@@ -657,7 +661,7 @@ static void put_fields(struct bufq *out, const struct hdrs *h, enum xlate_filter
 void xlate_interim_h1(struct bufq *out, int status, const struct hdrs *h)
 {
     bufq_appendf(out, "HTTP/1.1 %d %s\r\n", status, xlate_reason(status));
-    put_fields(out, h, XLATE_END_TO_END);
+    put_fields(out, h, XLATE_INTERIM);
     put(out, STR_LIT("\r\n"));
 }
 
@@ -802,7 +806,7 @@ void xlate_interim_h2(struct xlate_nv *nv, int status, const struct hdrs *h)
 {
     xlate_nv_add(nv, STR_LIT(":status"), scratch_status(nv, status),
                  NGHTTP2_NV_FLAG_NO_COPY_NAME);
-    xlate_nv_add_hdrs(nv, h, XLATE_END_TO_END, NGHTTP2_NV_FLAG_NONE);
+    xlate_nv_add_hdrs(nv, h, XLATE_INTERIM, NGHTTP2_NV_FLAG_NONE);
 }
 
 size_t xlate_ws_accept(struct str key, char out[XLATE_WS_ACCEPT_LEN + 1])

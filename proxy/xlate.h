@@ -170,7 +170,7 @@ void xlate_resp_h1(struct bufq *out, const struct xlate_resp *r);
 size_t xlate_error_body(char *buf, size_t len, int status);
 
 /* Appends a backend's interim (1xx) response to out as an HTTP/1.1 head:
- * the status line and h's end-to-end fields. */
+ * the status line and h's fields that pass XLATE_INTERIM. */
 void xlate_interim_h1(struct bufq *out, int status, const struct hdrs *h);
 
 /* Appends the end of a chunked body to out: the last chunk, then the
@@ -217,6 +217,8 @@ enum xlate_filter {
     XLATE_END_TO_END,   /* less hop fields and those Connection names */
     XLATE_RESPONSE,     /* the same, less Server (h2gate writes its own) */
     XLATE_TRAILER,      /* only those xlate_trailer_ok() allows */
+    XLATE_INTERIM,      /* end-to-end less Content-Length, which a 1xx must
+                           not have (RFC 9110 §8.6; HTTP/2 clients refuse it) */
 };
 
 /* Appends the fields of h that pass filter, in order. flags as above. */
@@ -231,8 +233,8 @@ void xlate_nv_add_hdrs(struct xlate_nv *nv, const struct hdrs *h, enum xlate_fil
  * must live until the frame is sent. chunked and keep_alive are ignored. */
 void xlate_resp_h2(struct xlate_nv *nv, const struct xlate_resp *r);
 
-/* Fills nv (empty) with an interim response: ":status" and h's end-to-end
- * fields, all copied by nghttp2. */
+/* Fills nv (empty) with an interim response: ":status" and h's fields
+ * that pass XLATE_INTERIM, all copied by nghttp2. */
 void xlate_interim_h2(struct xlate_nv *nv, int status, const struct hdrs *h);
 
 #endif

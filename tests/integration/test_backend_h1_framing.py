@@ -458,10 +458,29 @@ def test_interim_response_ends_at_its_head(procs, scripted):
         r = c.read_response()
         if r.status == 103:   # passed on to the client first
             assert r.header("link") == "</style.css>; rel=preload", r
+            # Not the Content-Length a 1xx must not have (RFC 9110 8.6).
+            assert r.header("content-length") is None, r
             r = c.read_response()
     assert r.status == 200 and r.body == b"ok", r
     assert get(g, "/next").body == b"ok"
     assert [n for n, _ in b.log] == [1, 1]
+
+
+def test_interim_response_to_h2_without_content_length(procs, scripted):
+    """The same 103 to an HTTP/2 client goes without its Content-Length:
+    nghttp2 clients refuse one in a 1xx (RFC 9110 8.6), and with it the
+    whole response (found by fuzz/bconn.c)."""
+    interim = head(10, b"Link: </style.css>; rel=preload", status=b"103 Early Hints")
+    b = scripted([([interim, PAUSE, head(2) + b"ok"], True)])
+    g = procs.gate([b.backend()], tls=False)
+    with H2Client(g.port) as c:
+        r, = c.wait_streams([c.request("/hinted")])
+    assert (r.status, bytes(r.data), r.reset) == (200, b"ok", None), r
+    assert len(r.informational) == 1, r.informational
+    hints = r.informational[0]
+    assert (b":status", b"103") in hints and \
+        (b"link", b"</style.css>; rel=preload") in hints, hints
+    assert not [v for n, v in hints if n == b"content-length"], hints
 
 
 @pytest.mark.parametrize("status", [b"000 Zero", b"099 Low", b"600 High", b"999 Top"])
