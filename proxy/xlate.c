@@ -6,6 +6,7 @@
 #include <openssl/base64.h>
 #include <openssl/sha.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/err.h"
 #include "common/xalloc.h"
@@ -559,6 +560,33 @@ bool xlate_resp_bodyless(int status, bool head_request)
     return head_request || status / 100 == 1 || status == 204 || status == 304;
 }
 
+const char *xlate_http_date(void)
+{
+    static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+    static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+    static _Thread_local struct {
+        time_t sec;
+        char s[32];
+    } c;
+    time_t now = time(NULL);
+    if (now != c.sec) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        snprintf(c.s, sizeof(c.s), "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday],
+                 tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+                 tm.tm_sec);
+        c.sec = now;
+    }
+    return c.s;
+}
+
+/* Whether a response head needs r->date: it has none of its own. */
+static bool wants_date(const struct xlate_resp *r)
+{
+    return r->date && !(r->hdrs && hdrs_find(r->hdrs, STR_LIT("date")) >= 0);
+}
+
 void xlate_resp_h1(struct bufq *out, const struct xlate_resp *r)
 {
     bufq_appendf(out, "HTTP/1.1 %d %s\r\n", r->status, xlate_reason(r->status));
@@ -599,6 +627,8 @@ void xlate_resp_h1(struct bufq *out, const struct xlate_resp *r)
         bufq_appendf(out, "proxy-authenticate: %s\r\n", r->auth_challenge);
     if (r->location)
         put_field(out, STR_LIT("location"), str_cstr(r->location));
+    if (wants_date(r))
+        put_field(out, STR_LIT("date"), str_cstr(r->date));
     if (r->server)
         put_field(out, STR_LIT("server"), str_cstr(r->server));
     for (size_t i = 0; r->add && i < r->add->num; i++)
@@ -614,6 +644,7 @@ void xlate_resp_config(struct xlate_resp *r, const struct config *cfg)
 {
     r->server = cfg->no_server_rewrite ? NULL : cfg->server_name ? cfg->server_name : "h2gate";
     r->add = &cfg->add_response_headers;
+    r->date = xlate_http_date();
 }
 
 size_t xlate_error_body(char *buf, size_t len, int status)
@@ -759,10 +790,13 @@ static struct str scratch_via(struct xlate_nv *nv, const char *proto)
     return str_make(p, len);
 }
 
-/* Server and the --add-response-header fields. Copied by nghttp2: a
- * reload may free the configuration before the frame goes out. */
+/* Date when missing, Server and the --add-response-header fields. Copied
+ * by nghttp2: a reload may free the configuration before the frame goes
+ * out, and the date changes. */
 static void add_resp_config(struct xlate_nv *nv, const struct xlate_resp *r)
 {
+    if (wants_date(r))
+        xlate_nv_add(nv, STR_LIT("date"), str_cstr(r->date), NGHTTP2_NV_FLAG_NO_COPY_NAME);
     if (r->server)
         xlate_nv_add(nv, STR_LIT("server"), str_cstr(r->server), NGHTTP2_NV_FLAG_NO_COPY_NAME);
     for (size_t i = 0; r->add && i < r->add->num; i++)

@@ -156,11 +156,19 @@ struct xlate_resp {
     const char *content_type;  /* h2gate's own answer (hdrs NULL): its type;
                                   NULL: text/plain */
     const char *location;      /* h2gate's own redirect: Location, or NULL */
+    const char *date;          /* a Date value for a response with none
+                                  (h2gate's own, or a backend's: RFC 9110
+                                  §6.6.1), or NULL */
 };
 
 /* Sets r's server and add from cfg (--server-name, --no-server-rewrite,
- * --add-response-header): every response head to a client gets them. */
+ * --add-response-header), and its date (now): every response head to a
+ * client gets them. */
 void xlate_resp_config(struct xlate_resp *r, const struct config *cfg);
+
+/* The time now as an HTTP date (IMF-fixdate, RFC 9110 §5.6.7), formatted
+ * once a second per thread. */
+const char *xlate_http_date(void);
 
 /* Appends an HTTP/1.1 response head to out. */
 void xlate_resp_h1(struct bufq *out, const struct xlate_resp *r);

@@ -6,7 +6,9 @@ backend connection fit for the next request (Connection: close, HTTP/1.0
 with and without keep-alive, HEAD). Simple heads take the fast path
 (proxy/h1resp.c), the others http-parser; both must give the same."""
 
+import email.utils
 import os
+import re
 import signal
 import socket
 import ssl
@@ -712,3 +714,46 @@ def test_streamed_body_reaches_the_client_as_it_comes(procs, scripted, framing, 
         assert body == b"b\r\n" + one + b"\r\nb\r\n" + two + b"\r\n0\r\n\r\n", got
     else:
         assert body == one + two, got
+
+
+def dates(client, port, path="/"):
+    """(status, the date fields) of a GET through h2gate."""
+    if client == "h2":
+        with H2Client(port) as c:
+            r, = c.wait_streams([c.request(path)])
+        return r.status, [v.decode() for n, v in r.headers if n == b"date"]
+    with H1Conn(port, timeout=10) as c:
+        c.send(("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
+        r = c.read_response()
+    return r.status, [v for n, v in r.headers if n == "date"]
+
+
+def assert_now(value):
+    """An IMF-fixdate (RFC 9110 5.6.7) close to this clock's now."""
+    assert re.fullmatch(r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|"
+                        r"Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT", value), value
+    assert abs(email.utils.parsedate_to_datetime(value).timestamp() - time.time()) < 300, value
+
+
+@pytest.mark.parametrize("client", ["h1", "h2"])
+def test_date_added_to_a_response_without_one(procs, scripted, client):
+    """A recipient with a clock adds Date to a response it forwards
+    without one (RFC 9110 6.6.1); one that has Date keeps it, alone."""
+    theirs = b"Tue, 01 Dec 2026 00:00:00 GMT"
+    b = scripted([([head(2) + b"ok"], True), ([head(2, b"Date: " + theirs) + b"ok"], True)])
+    g = procs.gate([b.backend()], tls=False)
+    status, d = dates(client, g.port)
+    assert status == 200 and len(d) == 1, d
+    assert_now(d[0])
+    assert dates(client, g.port) == (200, [theirs.decode()])
+
+
+@pytest.mark.parametrize("client", ["h1", "h2"])
+def test_date_on_h2gates_own_answers(procs, scripted, client):
+    """h2gate's own answers carry Date too (RFC 9110 6.6.1: every 2xx-4xx
+    an origin with a clock makes; its 5xx alike, as nghttpx's)."""
+    b = scripted([([], False)])       # closes without answering: 502
+    g = procs.gate([b.backend()], tls=False)
+    status, d = dates(client, g.port)
+    assert status == 502 and len(d) == 1, d
+    assert_now(d[0])
