@@ -10,9 +10,10 @@
  * dropped. With FUZZ_H2SRV_VERBOSE set in the environment, each input
  * ends with one line on stderr: requests the backend answered and the
  * frame types the client got (for checking that seeds reach the backend
- * and back). The backend is lenient: an HTTP/2 request may carry what an
- * HTTP/1.1 origin refuses (a method http-parser does not know), and that
- * is the origin's to say. */
+ * and back). The backend is strict, as h1srv's: what h2gate sends it
+ * must parse as HTTP/1.1 requests, but for a method http-parser does not
+ * know (an HTTP/2 request may carry any token, and that is the origin's
+ * to refuse). */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -69,7 +70,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const struct rig_target t = { .name = "h2srv",
                                          .preface = client_preface,
-                                         .preface_len = sizeof(client_preface) - 1 };
+                                         .preface_len = sizeof(client_preface) - 1,
+                                         .backend_strict = true,
+                                         .backend_any_method = true };
     struct rig_target tv = t;
     if (verbose) {
         memset(&seen, 0, sizeof(seen));

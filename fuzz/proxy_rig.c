@@ -135,7 +135,8 @@ static void be_close(struct be_conn *b)
  * something that is not an HTTP/1.1 request. */
 static void be_garbage(struct fz *f, struct be_conn *b, const char *buf, size_t n, size_t used)
 {
-    if (!f->t->backend_strict) {
+    if (!f->t->backend_strict ||
+        (f->t->backend_any_method && HTTP_PARSER_ERRNO(&b->parser) == HPE_INVALID_METHOD)) {
         b->out_len = 0;
         b->close_after = true;
         return;

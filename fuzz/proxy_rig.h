@@ -47,6 +47,9 @@ struct rig_target {
     /* A request the backend cannot parse is a crash: h2gate sent it
      * bytes that are not HTTP/1.1 (else the backend just closes). */
     bool backend_strict;
+    /* ... but for a method http-parser does not know (an HTTP/2 request
+     * may carry any token; an origin says what it takes). */
+    bool backend_any_method;
     /* The backend answers the first request on each connection (at its
      * head with RIG_AT_HEAD, else at its end) with struct rig_input's
      * backend bytes instead of the RIG_* answers, then reads and drops
