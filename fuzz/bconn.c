@@ -58,7 +58,6 @@ static struct {
     /* HTTP/1.1 */
     http_parser parser;
     bool tunnel;                /* after a 101: the rest is not HTTP */
-    bool dead;                  /* the client stopped reading */
     /* HTTP/2 */
     nghttp2_session *session;
     size_t body_left;
@@ -111,7 +110,7 @@ static const http_parser_settings h1_settings = {
 
 static void h1_got(const uint8_t *p, size_t len)
 {
-    if (cl.tunnel || cl.dead)
+    if (cl.tunnel)
         return;
     size_t n = http_parser_execute(&cl.parser, &h1_settings, (const char *)p, len);
     if (cl.tunnel || (HTTP_PARSER_ERRNO(&cl.parser) == HPE_OK && n == len))

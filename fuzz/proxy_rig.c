@@ -49,17 +49,18 @@ struct fz {
     struct be_conn be[MAX_BACKEND_CONNS];
 };
 
-/* What the client writes: the preface, the input's client bytes, then
- * what the target adds (rig_client_send). */
+/* What the client writes: what the target queued before the run, the
+ * preface, the input's client bytes, then what the target adds during
+ * the run (rig_client_send). Emptied at the end of each run. */
 static struct {
     uint8_t *p;
     size_t len, off, cap;
 } cout;
 
 /* Built once: the configuration, the protocol globals and the backend's
- * listening socket. */
-/* One for the whole run (each worker takes a reference), and one whose
- * backend speaks HTTP/2 (struct rig_input's backend_h2). */
+ * listening socket. Two generations for the whole run (each worker takes
+ * a reference): the backend speaks HTTP/1.1, or HTTP/2 (struct
+ * rig_input's backend_h2). */
 static struct gen *gen, *gen_h2;
 static int be_listen_fd = -1;
 static http_parser_settings be_settings;
@@ -154,9 +155,6 @@ static void be_parser_init(struct fz *f, struct be_conn *b)
     b->parser.data = f;
 }
 
-/* Parses (and so answers) what the backend read. http-parser stops after
- * an Upgrade request; the backend never answers 101, so what follows is
- * the next request. */
 /* HTTP/2 from h2gate: the raw answer goes out once its first HEADERS
  * frame (a request) came, as a server answers. */
 static void be_scan_h2(struct fz *f, struct be_conn *b, const uint8_t *p, size_t n)
@@ -180,6 +178,9 @@ static void be_scan_h2(struct fz *f, struct be_conn *b, const uint8_t *p, size_t
     }
 }
 
+/* Parses (and so answers) what the backend read. http-parser stops after
+ * an Upgrade request; the backend never answers 101, so what follows is
+ * the next request. */
 static void be_parse(struct fz *f, struct be_conn *b, const char *buf, size_t n)
 {
     if (f->in->backend_h2) {
