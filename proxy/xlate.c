@@ -581,10 +581,17 @@ const char *xlate_http_date(void)
     return c.s;
 }
 
-/* Whether a response head needs r->date: it has none of its own. */
+/* Whether a response head needs r->date: it has none of its own, and
+ * --add-response-header adds none. */
 static bool wants_date(const struct xlate_resp *r)
 {
-    return r->date && !(r->hdrs && hdrs_find(r->hdrs, STR_LIT("date")) >= 0);
+    if (!r->date || (r->hdrs && hdrs_find(r->hdrs, STR_LIT("date")) >= 0))
+        return false;
+    for (size_t i = 0; r->add && i < r->add->num; i++) {
+        if (strcmp(r->add->v[i].name, "date") == 0)
+            return false;
+    }
+    return true;
 }
 
 void xlate_resp_h1(struct bufq *out, const struct xlate_resp *r)

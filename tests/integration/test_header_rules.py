@@ -195,6 +195,22 @@ def test_server_and_added_response_fields(procs, client, proto):
             assert d.get("content-type") == "text/plain; charset=utf-8", d
 
 
+@pytest.mark.parametrize("client", ["h1", "h2"])
+def test_added_date_replaces_h2gates(procs, client):
+    """A Date from --add-response-header is the only one: h2gate adds its
+    own (RFC 9110 6.6.1) only to a response with none."""
+    get = h1_response if client == "h1" else h2_response
+    o = procs.origin()
+    g = procs.gate([o.backend("/size/")], tls=False,
+                   extra=["--add-response-header=date: Tue, 01 Dec 2026 00:00:00 GMT"])
+    for path in ("/size/3", "/elsewhere"):
+        names, d = fields(get(g.port, path))
+        assert names.count("date") == 1 and d["date"] == "Tue, 01 Dec 2026 00:00:00 GMT", d
+    g = procs.gate([o.backend("/size/")], tls=False)
+    names, d = fields(get(g.port, "/size/3"))
+    assert names.count("date") == 1 and d["date"].endswith(" GMT"), d
+
+
 def test_no_server_rewrite_passes_the_backends(procs):
     """--no-server-rewrite: the backend's Server (the origin's
     "h2gate-origin") passes as it is; h2gate's own answers then carry
