@@ -383,7 +383,6 @@ def test_space_in_a_response_field_name_502(procs, scripted, name):
     assert [n for n, _ in b.log] == [1, 2]
 
 
-
 @pytest.mark.parametrize("how", ["one_read", "pieces", "chunked"])
 @pytest.mark.parametrize("client", ["h1", "h2"])
 def test_field_value_whitespace_is_not_forwarded(procs, scripted, how, client):
