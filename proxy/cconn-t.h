@@ -88,6 +88,8 @@ struct h2srv {
 };
 
 /* HTTP/1.1 server state (h1srv.c): one exchange at a time. */
+#define H1SRV_METHOD_MAX 32
+
 struct h1srv {
     http_parser parser;
     bool keep_alive;
@@ -100,6 +102,10 @@ struct h1srv {
                            connection stays HTTP/1.1 unless it switches */
     bool tunnel;        /* after CONNECT or a WebSocket's 101: a raw byte pipe */
     bool spliced;       /* the tunnel moves our socket's bytes: hands off */
+    /* The current request's method when http-parser does not know it
+     * (h1srv.c swap_method): parsed as "PUT", restored here. */
+    uint8_t method_len; /* 0: http-parser's own */
+    char method[H1SRV_METHOD_MAX];
 };
 
 /* One accepted client connection. Freed only by the worker's prepare pass

@@ -158,8 +158,9 @@ static int on_h1_headers_complete(http_parser *p)
      * after it and all) and 2.0 and up in HTTP/1.1's syntax: 505 (RFC 9110
      * §15.6.6), never forwarded as HTTP/1.1. A higher 1.x is 1.1 (§2.5). */
     bool bad_version = p->http_major != 1;
-    const char *m = http_method_str((enum http_method)p->method);
-    if (hdrs_add(h, STR_LIT(":method"), str_cstr(m), false) < 0)
+    struct str m = cc->p.h1.method_len ? str_make(cc->p.h1.method, cc->p.h1.method_len)
+                                       : str_cstr(http_method_str((enum http_method)p->method));
+    if (hdrs_add(h, STR_LIT(":method"), m, false) < 0)
         return -1;
     x->i_method = (long)h->num - 1;
     x->head_request = p->method == HTTP_HEAD;
@@ -281,6 +282,46 @@ static bool upgrade_ended(struct cconn *cc, struct xchg *x, enum http_errno e)
     return true;
 }
 
+/* Whether http-parser knows method m (it refuses any other token). */
+static bool known_method(struct str m)
+{
+    static const char *const known[] = {
+#define XX(num, name, string) #string,
+        HTTP_METHOD_MAP(XX)
+#undef XX
+    };
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+        if (str_eq(m, str_cstr(known[i])))
+            return true;
+    }
+    return false;
+}
+
+/* A method is any token (RFC 9110 §9.1: QUERY, a WebDAV method
+ * http-parser lacks, a site's own), but http-parser knows a fixed list
+ * and refuses the rest. So the head (whole in cc->in, checked by
+ * xlate_h1_head_scan) gets "PUT" in place of a token it does not know,
+ * 3 to H1SRV_METHOD_MAX bytes long: to http-parser PUT means nothing
+ * special (the body is framed as any request's, no HEAD, no CONNECT),
+ * and on_h1_headers_complete restores the token as the method. */
+static void swap_method(struct cconn *cc)
+{
+    struct h1srv *h = &cc->p.h1;
+    h->method_len = 0;
+    size_t max = cc->in_len < H1SRV_METHOD_MAX + 1 ? cc->in_len : H1SRV_METHOD_MAX + 1;
+    const char *sp = memchr(cc->in, ' ', max);
+    if (!sp)
+        return;
+    struct str m = str_make(cc->in, (size_t)(sp - cc->in));
+    if (m.len < 3 || !str_is_token(m) || known_method(m))
+        return;
+    memcpy(h->method, m.p, m.len);
+    h->method_len = (uint8_t)m.len;
+    memmove(cc->in + 3, cc->in + m.len, cc->in_len - m.len);
+    memcpy(cc->in, "PUT", 3);
+    cc->in_len -= m.len - 3;
+}
+
 /* Parses buffered input: at most one request at a time. */
 static void process(struct cconn *cc)
 {
@@ -305,6 +346,7 @@ static void process(struct cconn *cc)
                 reject(cc, 431, "request head too large");
                 return;
             }
+            swap_method(cc);
             x = cconn_xchg_new(cc, 0, XCHG_HTTP11);
             cc->p.h1.head_start = 0;
             http_parser_init(&cc->p.h1.parser, HTTP_REQUEST);
