@@ -114,8 +114,8 @@ static int on_h1_value(http_parser *p, const char *at, size_t len)
     return 0;
 }
 
-/* Upgrade: websocket makes x a WebSocket request (refused with 400 when
- * it has a body: simplest, and never a desynchronised backend), and so
+/* Upgrade: websocket makes a GET a WebSocket request (refused with 400
+ * when it has a body: simplest, and never a desynchronised backend), and so
  * does a protocol --allow-upgrade names (x->upgrade). Another upgrade is
  * served as a plain request (Upgrade and Connection are hop fields, never
  * forwarded); http-parser stops after it either way, and h->upgrade_http
@@ -137,7 +137,9 @@ static void mark_upgrade(struct cconn *cc, struct xchg *x, http_parser *p, bool 
             return;
         x->upgrade = tok.p;
         x->upgrade_len = tok.len;
-    } else if (kind != XLATE_UPGRADE_WEBSOCKET) {
+    } else if (kind != XLATE_UPGRADE_WEBSOCKET || p->method != HTTP_GET) {
+        /* A WebSocket opens with a GET (RFC 6455 §4.1); another method's
+         * request is served as it is, never turned into one. */
         return;
     }
     x->websocket = !has_body;

@@ -149,7 +149,7 @@ def test_refused_request_body_drained_so_the_answer_arrives(procs):
     a reset; the connection then ends at the client's EOF."""
     g = procs.gate([procs.origin()], tls=False)
     body = b"x" * (4 * 1024 * 1024)
-    head = (b"POST /x HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n"
+    head = (b"GET /x HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n"
             b"Connection: Upgrade\r\nContent-Length: %d\r\n\r\n" % len(body))
     with socket.create_connection(("127.0.0.1", g.port), timeout=10) as s:
         s.sendall(head + body)          # no EPIPE: h2gate drains it

@@ -247,9 +247,9 @@ def raw_backend():
         b.stop()
 
 
-def upgrade_request(token, framing, body):
-    head = (b"POST /first HTTP/1.1\r\nHost: x\r\nUpgrade: %s\r\n"
-            b"Connection: Upgrade\r\n" % token)
+def upgrade_request(token, framing, body, method=b"POST"):
+    head = (b"%s /first HTTP/1.1\r\nHost: x\r\nUpgrade: %s\r\n"
+            b"Connection: Upgrade\r\n" % (method, token))
     if framing == "cl":
         return head + b"Content-Length: %d\r\n\r\n" % len(body), body
     chunks = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
@@ -309,23 +309,27 @@ def websocket_body_refused(g, b, head, framed, delivery):
     assert all(b"/smuggled" not in h.split(b"\r\n")[0] for _, h in b.heads)
 
 
-@pytest.mark.parametrize("token", [b"websocket", b"h2c", b"foo"])
+@pytest.mark.parametrize("token,method", [(b"websocket", b"GET"), (b"websocket", b"POST"),
+                                          (b"h2c", b"POST"), (b"foo", b"POST")],
+                         ids=["websocket", "websocket-post", "h2c", "foo"])
 @pytest.mark.parametrize("framing", ["cl", "chunked"])
 @pytest.mark.parametrize("delivery", ["one_write", "head_then_body", "big"])
-def test_upgrade_with_body_keeps_backend_in_step(procs, raw_backend, token,
+def test_upgrade_with_body_keeps_backend_in_step(procs, raw_backend, token, method,
                                                  framing, delivery):
     """An Upgrade request with a body reaches the backend as an ordinary
     request with its body framed; the next request on the same kept-alive
     backend connection arrives intact, and the request hidden in the body
-    never reaches the backend as a request."""
+    never reaches the backend as a request. A WebSocket upgrade (a GET)
+    with a body is refused instead; a POST asking for one is no WebSocket
+    upgrade (RFC 6455 4.1) and is served as the others."""
     b = raw_backend()
     g = procs.gate([b.backend()], tls=False)
     body = SMUGGLED
     if delivery == "big":
         # Past the exchange's high-water mark: parsing pauses mid-body.
         body = SMUGGLED + b"x" * (1024 * 1024)
-    head, framed = upgrade_request(token, framing, body)
-    if token == b"websocket" and not IS_NGHTTPX:
+    head, framed = upgrade_request(token, framing, body, method)
+    if token == b"websocket" and method == b"GET" and not IS_NGHTTPX:
         websocket_body_refused(g, b, head, framed, delivery)
         return
     with H1Conn(g.port, timeout=10) as c:
@@ -356,7 +360,7 @@ def test_upgrade_with_body_early_answer(procs, raw_backend, framing):
     on whatever connection carries it, and nothing else does."""
     b = raw_backend(early=True)
     g = procs.gate([b.backend()], tls=False)
-    head, framed = upgrade_request(b"websocket", framing, SMUGGLED)
+    head, framed = upgrade_request(b"websocket", framing, SMUGGLED, b"GET")
     with H1Conn(g.port, timeout=10) as c:
         c.send(head)
         r = c.read_response()
@@ -377,8 +381,10 @@ def test_upgrade_with_body_early_answer(procs, raw_backend, framing):
     assert len(seconds) == 1, b.requests
     check_second(seconds[0])
     assert all(b"/smuggled" not in h.split(b"\r\n")[0] for _, h in b.heads)
-    assert all(r.line in (b"POST /first HTTP/1.1", b"POST /second HTTP/1.1")
-               for r in b.requests), b.requests
+    # Refused by h2gate, the first never reaches the backend; nghttpx
+    # serves it.
+    allowed = (b"POST /second HTTP/1.1",) + ((b"GET /first HTTP/1.1",) if IS_NGHTTPX else ())
+    assert all(r.line in allowed for r in b.requests), b.requests
 
 
 def test_h2_upgrade_field_is_malformed(procs):

@@ -237,6 +237,25 @@ def test_other_upgrade_token_forwarded_plain(procs, backend, token):
             assert name not in h, h
 
 
+@pytest.mark.parametrize("method", ["PUT", "QUERY"])
+def test_websocket_upgrade_of_another_method_served_plain(procs, backend, method):
+    """A WebSocket opens with a GET (RFC 6455 4.1). Another method's
+    request with Upgrade: websocket is served as that request, without the
+    upgrade fields; it used to reach the backend as a GET asking for a
+    WebSocket."""
+    g = ws_gate(procs, backend)
+    req, _ = upgrade_request("/plain")
+    with H1Conn(g.port) as c:
+        c.send(method.encode() + req[3:])
+        r = c.read_response()
+        assert r.status == 200 and r.header("upgrade") is None, r
+        c.send(h1_get("/again"))
+        assert c.read_response().status == 200
+    (m, p, h), _ = heads(backend)
+    assert (m, p) == (method, "/plain"), (m, p)
+    assert "upgrade" not in h and "connection" not in h, h
+
+
 @pytest.mark.parametrize("fields", [
     ["Upgrade: websocket"],                       # no Connection: upgrade
     ["Connection: keep-alive", "Upgrade: websocket"],
