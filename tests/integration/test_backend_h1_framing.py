@@ -532,6 +532,26 @@ def test_answer_before_the_request_body_ends(procs, scripted, client):
     assert b.log == [(1, b"POST /one HTTP/1.1"), (2, b"GET /two HTTP/1.1")], b.log
 
 
+def keep_uploading(s):
+    """Sends body bytes on s from a thread until the returned stop() (or
+    until the socket fails); stop() waits for the thread."""
+    done = threading.Event()
+
+    def pump():
+        try:
+            while not done.is_set():
+                s.sendall(b"u" * 16384)
+        except (OSError, ValueError):
+            pass
+    t = threading.Thread(target=pump, daemon=True)
+    t.start()
+
+    def stop():
+        done.set()
+        t.join(10)
+    return stop
+
+
 def upload_and_read(port, tls):
     """Opens a connection whose receive buffer is small, sends a request
     head announcing 10 MB, keeps sending body from a thread, waits a
@@ -551,16 +571,7 @@ def upload_and_read(port, tls):
         # No close_notify before the FIN would raise SSLEOFError.
         s = ctx.wrap_socket(raw, suppress_ragged_eofs=False)
     s.sendall(b"POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n")
-    stop = threading.Event()
-
-    def pump():
-        try:
-            while not stop.is_set():
-                s.sendall(b"u" * 16384)
-        except (OSError, ValueError):
-            pass
-    t = threading.Thread(target=pump, daemon=True)
-    t.start()
+    stop = keep_uploading(s)
     time.sleep(1.0)
     got, end = b"", "eof"
     try:
@@ -571,8 +582,7 @@ def upload_and_read(port, tls):
             got += d
     except (OSError, ssl.SSLError) as e:
         end = type(e).__name__
-    stop.set()
-    t.join(10)
+    stop()
     s.close()
     return got, end
 
@@ -607,16 +617,7 @@ def test_answer_then_reset_while_h2gate_is_writing(procs, scripted, pki, tls):
                    extra=["--cacert=%s" % pki["ca"][1]] if tls else [])
     s = socket.create_connection((HOST, g.port), timeout=10)
     s.sendall(b"POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n")
-    stop = threading.Event()
-
-    def upload():
-        try:
-            while not stop.is_set():
-                s.sendall(b"u" * 16384)
-        except OSError:
-            pass
-    t = threading.Thread(target=upload, daemon=True)
-    t.start()
+    stop = keep_uploading(s)
     got = b""
     try:
         while b"too big\n" not in got:
@@ -626,9 +627,8 @@ def test_answer_then_reset_while_h2gate_is_writing(procs, scripted, pki, tls):
             got += d
     except OSError:
         pass
-    stop.set()
-    s.close()
-    t.join(10)
+    s.close()                 # a send blocked in the thread fails now
+    stop()
     assert got.startswith(b"HTTP/1.1 413 ") and got.endswith(b"\r\n\r\ntoo big\n"), got
 
 
