@@ -135,6 +135,7 @@ struct config {
     size_t num_backends;
     struct cfg_route *routes;       /* one per distinct pattern */
     size_t num_routes;
+    size_t num_wildcard_routes;     /* of them, host patterns "*..." */
     char **dns_hosts;               /* the names of ;dns backends, each once */
     size_t num_dns_hosts;
 

@@ -66,12 +66,14 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       ST_NONE,                                                                             \
       "Backend address; repeat for more. <PATTERN> is \"/path/\" (that\n"                  \
       "subtree, and \"/path\"), \"/path\" (exactly), \"host/path\" or \"host\"\n"        \
-      "(= \"host/\"); none or empty means \"/\" (catch-all). Patterns with a\n"           \
-      "host are tried first, then the longest match wins; a request that\n"               \
-      "matches nothing gets 404. Backends with the same pattern form a\n"                 \
-      "group used round-robin. <PARAM>: proto=h2 or proto=http/1.1\n"                     \
-      "(default), tls, sni=<NAME>. \"HOST,PORT;;proto=h2\" is the\n"                      \
-      "catch-all.")                                                                        \
+      "(= \"host/\"); none or empty means \"/\" (catch-all). A host may be\n"          \
+      "a wildcard \"*.example.com\", a path \"/path*\" (longer paths that\n"         \
+      "start with \"/path\"). The exact host is tried first, then\n"                    \
+      "wildcard hosts, then paths alone; the longest match wins; a\n"                    \
+      "request that matches nothing gets 404. Backends with the same\n"                  \
+      "pattern form a group used round-robin. <PARAM>: proto=h2 or\n"                    \
+      "proto=http/1.1 (default), tls, sni=<NAME>. \"HOST,PORT;;proto=h2\"\n"          \
+      "is the catch-all.")                                                                 \
     X(WORKERS, "Performance", "workers", 'n', K_NUM, "<N>", 1, 256, "usable CPUs",         \
       workers, ST_INT, "Number of worker threads (1-256). Usable CPUs: the affinity\n"     \
       "mask, bounded by a cgroup v2 cpu.max quota rounded up.")                            \

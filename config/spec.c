@@ -108,19 +108,20 @@ static const char *parse_pattern(struct str pat, struct cfg_pattern *out, char *
     const char *slash = memchr(pat.p, '/', pat.len);
     struct str host = slash ? str_make(pat.p, (size_t)(slash - pat.p)) : pat;
     struct str path = slash ? str_make(slash, pat.len - host.len) : STR_LIT("/");
-    for (size_t i = 0; i < host.len; i++) {
-        if (host.p[i] == '*')
-            return fmt(buf, buf_len, "wildcard patterns are not supported:", orig, "");
+    /* nghttpx: a '*' in the host's first place is a wildcard (suffix
+     * match); anywhere else it is no host character. */
+    for (size_t i = host.len && host.p[0] == '*' ? 1 : 0; i < host.len; i++) {
         if (!host_char((unsigned char)host.p[i]))
-            return fmt(buf, buf_len, "invalid host in pattern", orig, "");
+            return fmt(buf, buf_len, "invalid host in pattern", orig,
+                       host.p[i] == '*' ? " ('*' is a wildcard only as the host's first "
+                                          "character: '*.example.com')"
+                                        : "");
     }
     for (size_t i = 0; i < path.len; i++) {
         unsigned char c = (unsigned char)path.p[i];
         if (c <= ' ' || c == 0x7f || c == '?' || c == '#')
             return fmt(buf, buf_len, "invalid path in pattern", orig, "");
     }
-    if (path.p[path.len - 1] == '*')
-        return fmt(buf, buf_len, "wildcard patterns are not supported:", orig, "");
     out->host = xstrndup(host.p, host.len);
     for (size_t i = 0; i < host.len; i++)
         out->host[i] = (char)tolower((unsigned char)out->host[i]);

@@ -72,6 +72,37 @@ def test_host_pattern(procs):
     assert a.count() >= 1
 
 
+
+def test_wildcard_host_and_path_patterns(procs, backends):
+    # nghttpx's wildcards: "*.example.com" (a suffix, at least one
+    # character before it; an exact host wins, then the longest wildcard
+    # with a matching path) and "/v*" (any longer path that starts with
+    # "/v", across '/'). Each backend records the requests it was sent.
+    star, www, deep, vpath, rest = (backends(h1=True) for _ in range(5))
+    g = procs.gate([star.spec(";*.example.com"), www.spec(";www.example.com"),
+                    deep.spec(";*.api.example.com/v1/"), vpath.spec(";/v*"),
+                    rest.spec("")], tls=False)
+    members = (star, www, deep, vpath, rest)
+    cases = [("a.example.com", "/x", star),
+             ("B.Example.COM:8080", "/v1/x", star),
+             ("www.example.com", "/v1/x", www),
+             ("v2.api.example.com", "/v1/x?q=1", deep),
+             # the longest wildcard has no path for /x: the next one has
+             ("v2.api.example.com", "/x", star),
+             ("api.example.com", "/v1/x", star),   # nothing before ".api"
+             ("example.com", "/v1/x", vpath),      # no wildcard fits
+             ("example.com", "/x", rest),
+             ("other.test", "/v", rest)]           # "/v*" wants more
+    for h2 in (True, False):
+        for host, path, want in cases:
+            before = [len(m.requests) for m in members]
+            code, body = get(g, path, host=host, h2=h2)
+            assert (code, body) == (200, b"ok\n"), (host, path, h2)
+            moved = [m for m, n in zip(members, before) if len(m.requests) != n]
+            assert moved == [want], (host, path, h2)
+            assert want.requests[-1][1] == path     # forwarded unchanged
+
+
 def h2_no_authority(g, path, host):
     """An HTTP/2 GET with Host and no :authority (RFC 9113 8.3.1 allows
     it): (status, body)."""

@@ -541,10 +541,12 @@ BAD_ARGS(backend_no_port, "--backend '127.0.0.1': expected HOST,PORT", "-f*,1;no
          "-b127.0.0.1")
 BAD_ARGS(backend_unresolvable, "backend nonexistent.invalid,80: cannot resolve nonexistent.invalid",
          "-f*,1;no-tls", "-bnonexistent.invalid,80")
-BAD_ARGS(backend_wildcard_host, "wildcard patterns are not supported: '*.example.com'",
-         "-f*,1;no-tls", "-b127.0.0.1,80;*.example.com")
-BAD_ARGS(backend_wildcard_path, "wildcard patterns are not supported: '/foo*'", "-f*,1;no-tls",
-         "-b127.0.0.1,80;/foo*")
+BAD_ARGS(backend_wildcard_inside_host,
+         "invalid host in pattern 'www.*.example.com' ('*' is a wildcard only as the host's "
+         "first character: '*.example.com')",
+         "-f*,1;no-tls", "-b127.0.0.1,80;www.*.example.com")
+BAD_ARGS(backend_two_wildcards, "invalid host in pattern '**.example.com/'", "-f*,1;no-tls",
+         "-b127.0.0.1,80;**.example.com/")
 BAD_ARGS(backend_bad_pattern_host, "invalid host in pattern 'ex!ample.com/'", "-f*,1;no-tls",
          "-b127.0.0.1,80;ex!ample.com/")
 BAD_ARGS(backend_pattern_with_query, "invalid path in pattern '/a?b'", "-f*,1;no-tls",
@@ -1114,8 +1116,8 @@ int main(void)
         cmocka_unit_test(test_bad_backend_port_zero),
         cmocka_unit_test(test_bad_backend_no_port),
         cmocka_unit_test(test_bad_backend_unresolvable),
-        cmocka_unit_test(test_bad_backend_wildcard_host),
-        cmocka_unit_test(test_bad_backend_wildcard_path),
+        cmocka_unit_test(test_bad_backend_wildcard_inside_host),
+        cmocka_unit_test(test_bad_backend_two_wildcards),
         cmocka_unit_test(test_bad_backend_bad_pattern_host),
         cmocka_unit_test(test_bad_backend_pattern_with_query),
         cmocka_unit_test(test_bad_backend_unix),

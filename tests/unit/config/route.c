@@ -371,6 +371,78 @@ static void test_pattern_path_normalized(void **state)
     cfg_cleanup(&cfg);
 }
 
+/* nghttpx: "*" first in a host pattern matches any host that ends with
+ * the rest and has at least one character before it; an exact host wins
+ * over every wildcard, the longest wildcard over shorter ones, and any
+ * wildcard over the path-only patterns. */
+static void test_wildcard_host(void **state)
+{
+    (void)state;
+    struct config cfg;
+    LOAD_OK(&cfg, "-f*,3000;no-tls", "-b127.0.0.1,8001;*.example.com",
+            "-b127.0.0.1,8002;www.example.com", "-b127.0.0.1,8003;*.api.example.com",
+            "-b127.0.0.1,8004;/");
+    assert_int_equal(cfg.num_wildcard_routes, 2);
+    assert_string_equal(route_of(&cfg, "*.example.com", "/")->host, "*.example.com");
+    assert_int_equal(port_for(&cfg, "a.example.com", "/x"), 8001);
+    assert_int_equal(port_for(&cfg, "A.B.Example.COM:8443", "/"), 8001);
+    assert_int_equal(port_for(&cfg, "www.example.com", "/"), 8002);
+    assert_int_equal(port_for(&cfg, "v1.api.example.com", "/"), 8003);
+    /* Neither of these has a character before ".api.example.com", the
+     * suffix of "*.api.example.com"; "*.example.com" fits both. */
+    assert_int_equal(port_for(&cfg, ".api.example.com", "/"), 8001);
+    assert_int_equal(port_for(&cfg, "api.example.com", "/"), 8001);
+    assert_int_equal(port_for(&cfg, "example.com", "/"), 8004);
+    assert_int_equal(port_for(&cfg, ".example.com", "/"), 8004);
+    assert_int_equal(port_for(&cfg, "xexample.com", "/"), 8004);
+    assert_int_equal(port_for(&cfg, "", "/"), 8004);
+    /* A request host that spells the pattern is matched as a name. */
+    assert_int_equal(port_for(&cfg, "*.example.com", "/"), 8001);
+    cfg_cleanup(&cfg);
+}
+
+/* The longest wildcard with a matching path wins, then the path decides;
+ * an exact host without a matching path falls back to the wildcards. */
+static void test_wildcard_host_with_paths(void **state)
+{
+    (void)state;
+    struct config cfg;
+    LOAD_OK(&cfg, "-f*,3000;no-tls", "-b127.0.0.1,8001;*.example.com/",
+            "-b127.0.0.1,8002;*.a.example.com/api/", "-b127.0.0.1,8003;*.example.com/api/",
+            "-b127.0.0.1,8004;x.a.example.com/static/", "-b127.0.0.1,8005;*example.com/only");
+    assert_int_equal(port_for(&cfg, "x.a.example.com", "/api/v"), 8002);
+    assert_int_equal(port_for(&cfg, "x.a.example.com", "/static/s"), 8004);
+    assert_int_equal(port_for(&cfg, "x.a.example.com", "/other"), 8001);
+    assert_int_equal(port_for(&cfg, "b.example.com", "/api/v"), 8003);
+    /* Both wildcards fit and have a path for "/only": the longer host
+     * pattern wins, although its path match is the shorter. */
+    assert_int_equal(port_for(&cfg, "b.example.com", "/only"), 8001);
+    assert_int_equal(port_for(&cfg, "myexample.com", "/only"), 8005);
+    assert_int_equal(port_for(&cfg, "myexample.com", "/"), 0);
+    cfg_cleanup(&cfg);
+}
+
+/* nghttpx's wildcard path: "/foo*" matches every longer path that starts
+ * with "/foo", across '/', and counts as "/foo" against other patterns. */
+static void test_wildcard_path(void **state)
+{
+    (void)state;
+    struct config cfg;
+    LOAD_OK(&cfg, "-f*,3000;no-tls", "-b127.0.0.1,8001;/foo*", "-b127.0.0.1,8002;/",
+            "-b127.0.0.1,8003;/foo/bar/", "-b127.0.0.1,8004;h.example/f*");
+    assert_string_equal(route_of(&cfg, "", "/foo*")->path, "/foo*");
+    assert_int_equal(port_for(&cfg, "h", "/foobar"), 8001);
+    assert_int_equal(port_for(&cfg, "h", "/foo/"), 8001);
+    assert_int_equal(port_for(&cfg, "h", "/foo/x/y?q"), 8001);
+    assert_int_equal(port_for(&cfg, "h", "/foo"), 8002);
+    assert_int_equal(port_for(&cfg, "h", "/fo"), 8002);
+    assert_int_equal(port_for(&cfg, "h", "/foo/bar/z"), 8003);
+    assert_int_equal(port_for(&cfg, "h", "/bar/../foox"), 8001);
+    assert_int_equal(port_for(&cfg, "h.example", "/fx"), 8004);
+    assert_int_equal(port_for(&cfg, "h.example", "/f"), 8002);
+    cfg_cleanup(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -399,6 +471,9 @@ int main(void)
         cmocka_unit_test(test_readme_example),
         cmocka_unit_test(test_path_normalize),
         cmocka_unit_test(test_pattern_path_normalized),
+        cmocka_unit_test(test_wildcard_host),
+        cmocka_unit_test(test_wildcard_host_with_paths),
+        cmocka_unit_test(test_wildcard_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
