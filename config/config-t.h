@@ -254,6 +254,7 @@ struct config {
     int accesslog_escape;               /* enum cfg_alog_escape of accesslog_format */
     bool accesslog_write_early;
 
+    int backlog;                        /* listen(2)'s, 65536 */
     uint64_t rlimit_nofile;             /* 0: raise soft limit to hard limit */
     size_t worker_frontend_connections; /* 0: unlimited; else per worker */
     double listener_disable_timeout;    /* 30s; 0: until a client connection closes */

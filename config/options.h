@@ -93,6 +93,11 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       "Upper bound on the HTTP/1.1 connections each worker has open to\n"                 \
       "one backend member; past it, requests wait in arrival order for\n"                 \
       "one to finish (503 after --backend-connect-timeout). 0: no bound.")                \
+    X(BACKLOG, "Connections", "backlog", 0, K_NUM, "<N>", 1, INT32_MAX, "65536", backlog,   \
+      ST_INT,                                                                              \
+      "Listen backlog of each frontend socket: connections the kernel\n"                  \
+      "completes and holds until a worker accepts them (the kernel caps\n"                \
+      "it at net.core.somaxconn). A reload applies a new value.")                          \
     X(RLIMIT_NOFILE, "Performance", "rlimit-nofile", 0, K_NUM, "<N>", 0, UINT64_MAX, "0",  \
       rlimit_nofile, ST_U64,                                                               \
       "Set the open-file limit (RLIMIT_NOFILE) to N; 0 raises the\n"                      \

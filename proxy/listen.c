@@ -14,7 +14,8 @@
 #include "common/xalloc.h"
 #include "config/config-t.h"
 
-int lsn_open(const struct cfg_frontend *fe, bool reuseport, char *err, size_t err_len)
+int lsn_open(const struct cfg_frontend *fe, bool reuseport, int backlog, char *err,
+             size_t err_len)
 {
     struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
                               .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
@@ -46,7 +47,7 @@ int lsn_open(const struct cfg_frontend *fe, bool reuseport, char *err, size_t er
         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
     if (res->ai_family == AF_INET6 && any)
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-    if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 4096) != 0) {
+    if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, backlog) != 0) {
         int e = errno;
         if (e == EADDRINUSE)
             snprintf(err, err_len,
@@ -73,12 +74,12 @@ static const struct lsn_set *find(const struct lsn_table *t, const struct cfg_fr
 }
 
 /* One socket per worker for fe, after a plain bind proves the port free. */
-static int open_set(const struct cfg_frontend *fe, int workers, struct lsn_set *out, char *err,
-                    size_t err_len)
+static int open_set(const struct cfg_frontend *fe, int workers, int backlog, struct lsn_set *out,
+                    char *err, size_t err_len)
 {
     /* SO_REUSEPORT would let us share a port another h2gate or nghttpx
      * already serves, and the user would never know. */
-    int probe = lsn_open(fe, false, err, err_len);
+    int probe = lsn_open(fe, false, backlog, err, err_len);
     if (probe < 0)
         return H2G_ERR_IO;
     close(probe);
@@ -86,7 +87,7 @@ static int open_set(const struct cfg_frontend *fe, int workers, struct lsn_set *
     out->port = fe->port;
     out->fds = xcalloc((size_t)workers, sizeof(int));
     for (int w = 0; w < workers; w++) {
-        out->fds[w] = lsn_open(fe, true, err, err_len);
+        out->fds[w] = lsn_open(fe, true, backlog, err, err_len);
         if (out->fds[w] < 0) {
             while (w-- > 0)
                 close(out->fds[w]);
@@ -120,7 +121,11 @@ int lsn_update(struct lsn_table *t, const struct config *cfg, int **fds, char *e
             sets[i].port = old->port;
             sets[i].fds = xmalloc((size_t)t->workers * sizeof(int));
             memcpy(sets[i].fds, old->fds, (size_t)t->workers * sizeof(int));
-        } else if (open_set(&cfg->frontends[i], t->workers, &sets[i], err, err_len) < 0) {
+            /* Linux takes a new backlog for a socket already listening. */
+            for (int w = 0; w < t->workers; w++)
+                listen(sets[i].fds[w], cfg->backlog);
+        } else if (open_set(&cfg->frontends[i], t->workers, cfg->backlog, &sets[i], err,
+                            err_len) < 0) {
             /* Close only what this call opened. */
             for (size_t j = 0; j < i; j++) {
                 for (int w = 0; fresh[j] && w < t->workers; w++)

@@ -25,9 +25,10 @@ struct lsn_table {
     int workers;
 };
 
-/* Opens one listening socket for fe (SO_REUSEPORT when reuseport).
- * Returns the fd, or H2G_ERR_IO with a message in err. */
-int lsn_open(const struct cfg_frontend *fe, bool reuseport, char *err, size_t err_len);
+/* Opens one listening socket for fe (SO_REUSEPORT when reuseport) with
+ * listen(2)'s backlog. Returns the fd, or H2G_ERR_IO with a message in err. */
+int lsn_open(const struct cfg_frontend *fe, bool reuseport, int backlog, char *err,
+             size_t err_len);
 
 /* Makes t hold exactly cfg's frontends, keeping the sockets of addresses
  * it already has and opening the others (a plain bind first, so a port

@@ -79,6 +79,9 @@ static void raise_nofile(uint64_t want)
                  strerror(errno));
 }
 
+/* A few scrapers and operators: no need for --backlog's queue. */
+#define ADMIN_BACKLOG 128
+
 /* Opens the --admin listener ("HOST,PORT"). Returns the fd, or H2G_ERR_INVAL
  * or H2G_ERR_IO with a message in err. */
 static int open_admin(const char *spec, char *err, size_t err_len)
@@ -93,7 +96,7 @@ static int open_admin(const char *spec, char *err, size_t err_len)
     char host[256];
     snprintf(host, sizeof(host), "%.*s", (int)(comma - spec), spec);
     struct cfg_frontend fe = { .host = host, .port = (uint16_t)port, .tls = false };
-    return lsn_open(&fe, false, err, err_len);
+    return lsn_open(&fe, false, ADMIN_BACKLOG, err, err_len);
 }
 
 static void stop_all(enum wrk_cmd cmd)

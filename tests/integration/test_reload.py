@@ -235,6 +235,31 @@ def test_listeners_kept_added_removed(procs, tmp_path, backends):
     assert paths(b) == []
 
 
+def listen_backlogs(port):
+    """The backlog of every socket listening on port (ss's Send-Q)."""
+    out = subprocess.run(["ss", "-ltnH", "sport = :%d" % port], check=True,
+                         capture_output=True, text=True).stdout
+    return sorted(int(line.split()[2]) for line in out.splitlines())
+
+
+def test_backlog_set_and_changed_by_reload(procs, tmp_path, backends):
+    """--backlog (nghttpx's) is each worker socket's listen(2) backlog; a
+    reload changes it on the sockets it keeps. Without it: 65536, which
+    the kernel caps at net.core.somaxconn."""
+    a = backends()
+    port = free_port()
+    fe = "frontend=%s,%d;no-tls\nworkers=2\n" % (HOST, port)
+    r = Reloadable(procs, tmp_path, fe + "backlog=7\n" + be_line(a), frontends=False)
+    r.g.wait_port(port)
+    assert listen_backlogs(port) == [7, 7]
+    r.reload(fe + "backlog=9\n" + be_line(a))
+    assert listen_backlogs(port) == [9, 9]
+    assert h2_get(port, "/after")[0] == 200
+    somaxconn = int(open("/proc/sys/net/core/somaxconn").read())
+    r.reload(fe + be_line(a))
+    assert listen_backlogs(port) == [min(65536, somaxconn)] * 2
+
+
 # --------------------------------------------------------------------------
 # tunnels and WebSockets
 

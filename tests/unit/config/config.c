@@ -72,6 +72,7 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.response_header_field_buffer, 65536);
     assert_int_equal(cfg.max_response_header_fields, 500);
     assert_int_equal(cfg.rlimit_nofile, 0);
+    assert_int_equal(cfg.backlog, 65536);
     assert_true(cfg.graceful_shutdown_timeout == 30.);
     assert_int_equal(cfg.worker_frontend_connections, 0);
     assert_true(cfg.listener_disable_timeout == 30.);
@@ -108,7 +109,7 @@ static void test_every_option_long_form(void **state)
             "--add-x-forwarded-for", "--strip-incoming-x-forwarded-for",
             "--request-header-field-buffer=32K", "--max-request-header-fields=50",
             "--response-header-field-buffer=128k", "--max-response-header-fields=60",
-            "--rlimit-nofile=4096", "--graceful-shutdown-timeout=10s",
+            "--rlimit-nofile=4096", "--backlog=511", "--graceful-shutdown-timeout=10s",
             "--worker-frontend-connections=1000", "--listener-disable-timeout=500ms",
             "--frontend-max-requests=7", "--no-http2-websocket");
     assert_int_equal(cfg.workers, 3);
@@ -135,6 +136,7 @@ static void test_every_option_long_form(void **state)
     assert_int_equal(cfg.response_header_field_buffer, 131072);
     assert_int_equal(cfg.max_response_header_fields, 60);
     assert_int_equal(cfg.rlimit_nofile, 4096);
+    assert_int_equal(cfg.backlog, 511);
     assert_true(cfg.graceful_shutdown_timeout == 10.);
     assert_int_equal(cfg.worker_frontend_connections, 1000);
     assert_true(cfg.listener_disable_timeout == 0.5);
@@ -284,6 +286,7 @@ BAD_ARGS(empty_value, "--workers: missing value", "--workers=")
 BAD_ARGS(flag_with_value, "--no-via takes no value", "--no-via=yes")
 BAD_ARGS(workers_zero, "--workers '0': out of range (1-256)", "-n0")
 BAD_ARGS(workers_too_many, "--workers '257': out of range (1-256)", "-n257")
+BAD_ARGS(backlog_zero, "--backlog '0': out of range (1-2147483647)", "--backlog=0")
 BAD_ARGS(workers_not_a_number, "--workers 'two': not a number", "--workers=two")
 BAD_ARGS(workers_negative, "--workers '-1': negative number", "--workers=-1")
 BAD_ARGS(workers_trailing_junk, "--workers '4x': not a number", "-n4x")
@@ -1050,6 +1053,7 @@ int main(void)
         cmocka_unit_test(test_bad_flag_with_value),
         cmocka_unit_test(test_bad_workers_zero),
         cmocka_unit_test(test_bad_workers_too_many),
+        cmocka_unit_test(test_bad_backlog_zero),
         cmocka_unit_test(test_bad_workers_not_a_number),
         cmocka_unit_test(test_bad_workers_negative),
         cmocka_unit_test(test_bad_workers_trailing_junk),
