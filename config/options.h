@@ -441,6 +441,12 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       no_server_rewrite, ST_BOOL,                                                          \
       "Pass the backend's Server field as it is (h2gate's own answers\n"                   \
       "then carry none).")                                                                 \
+    X(NO_LOCATION_REWRITE, "HTTP", "no-location-rewrite", 0, K_FLAG, NULL, 0, 0, NULL,      \
+      no_location_rewrite, ST_BOOL,                                                        \
+      "Pass a backend's Location as it is. By default an absolute URI\n"                   \
+      "whose host is the request's gets the client's scheme and the\n"                     \
+      "request's authority (http://example.com:8080/x becomes\n"                           \
+      "https://example.com/x).")                                                           \
     X(REQUEST_HEADER_FIELD_BUFFER, "HTTP", "request-header-field-buffer", 0, K_SIZE,       \
       "<SIZE>", 1, SIZE_MAX, "64K", request_header_field_buffer, ST_SIZE,                  \
       "Maximum total size of a request's header (and trailer) fields.")                   \

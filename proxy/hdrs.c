@@ -155,6 +155,16 @@ void hdrs_trim_values(struct hdrs *h)
     }
 }
 
+int hdrs_set_value(struct hdrs *h, size_t i, struct str value)
+{
+    if (hdrs_add(h, STR_NULL, value, false) < 0)
+        return H2G_ERR_TOO_BIG;
+    struct hdr_off last = h->f[--h->num];
+    h->f[i].value_off = last.value_off;
+    h->f[i].value_len = last.value_len;
+    return 0;
+}
+
 long hdrs_find(const struct hdrs *h, struct str name)
 {
     for (size_t i = 0; i < h->num; i++) {

@@ -85,6 +85,11 @@ static inline struct str hdrs_value(const struct hdrs *h, size_t i)
     return str_make(hdrs_base(h) + h->f[i].value_off, h->f[i].value_len);
 }
 
+/* Gives field i the value value (copied; it must not point into h's
+ * storage), keeping its place. Returns 0, or H2G_ERR_TOO_BIG (field i
+ * unchanged). */
+int hdrs_set_value(struct hdrs *h, size_t i, struct str value);
+
 /* Returns the index of the first field named name (lower-case), or -1. */
 long hdrs_find(const struct hdrs *h, struct str name);
 

@@ -255,6 +255,23 @@ struct str xchg_path(const struct xchg *x)
     return field(x, x->i_path);
 }
 
+void xchg_rewrite_location(struct xchg *x)
+{
+    long i = hdrs_find(&x->resp, STR_LIT("location"));
+    if (i < 0 || x->is_connect)
+        return;
+    struct str uri = hdrs_value(&x->resp, (size_t)i), authority = xchg_authority(x);
+    struct str scheme = field(x, x->i_scheme);
+    if (scheme.len == 0) /* HTTP/1.1: the connection tells */
+        scheme = x->cl->facts.tls ? STR_LIT("https") : STR_LIT("http");
+    char *out = xmalloc(scheme.len + authority.len + uri.len + 3);
+    size_t n = xlate_location(uri, authority, scheme, out);
+    if (n && hdrs_set_value(&x->resp, (size_t)i, str_make(out, n)) < 0)
+        log_info("c%" PRIu64 " s%d: Location not rewritten: response header fields too large",
+                 x->cl->facts.conn_id, x->stream_id);
+    free(out);
+}
+
 void xchg_notify(struct xchg *x)
 {
     x->cl->ops->wake(x);

@@ -100,6 +100,11 @@ void xchg_fail(struct xchg *x, int status, const char *why);
  * xchg_fail(). */
 void xchg_cancel(struct xchg *x, int status, const char *why);
 
+/* The backend's Location, when an absolute URI on the request's own host,
+ * gets the client's scheme and the request's authority (xlate_location;
+ * off with --no-location-rewrite). At the final response head. */
+void xchg_rewrite_location(struct xchg *x);
+
 /* Queues x for its client's next flush. */
 void xchg_notify(struct xchg *x);
 

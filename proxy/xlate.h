@@ -166,6 +166,13 @@ struct xlate_resp {
  * client gets them. */
 void xlate_resp_config(struct xlate_resp *r, const struct config *cfg);
 
+/* nghttpx's Location rewrite: when uri is an absolute http or https URI
+ * whose host is authority's host (ports aside, case aside, no userinfo),
+ * writes scheme "://" authority and the rest of uri (path, query,
+ * fragment) to out (room for scheme.len + authority.len + uri.len + 3
+ * bytes) and returns its length; otherwise returns 0. */
+size_t xlate_location(struct str uri, struct str authority, struct str scheme, char *out);
+
 /* The time now as an HTTP date (IMF-fixdate, RFC 9110 §5.6.7), formatted
  * once a second per thread. */
 const char *xlate_http_date(void);

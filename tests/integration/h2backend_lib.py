@@ -360,6 +360,10 @@ class _H2Proto(asyncio.Protocol):
             ms = int(path[7:])
             asyncio.get_event_loop().call_later(
                 ms / 1000.0, self._later, sid, b"ok\n")
+        elif path.startswith("/redirect"):
+            # 302 to the request's x-location (the Location rewrite)
+            self.respond(sid, 302, [(b"location", st.hmap.get(b"x-location", b"/"))],
+                         b"moved\n")
         elif path.startswith("/page"):
             links = [(b"link", v) for n, v in st.headers if n == b"x-link"]
             self.respond(sid, 200, links, b"page\n")
@@ -531,6 +535,9 @@ class _H1Proto(asyncio.Protocol):
                 out += b"%x\r\n%s\r\n" % (len(payload), payload)
             out += b"0\r\n" + b"".join(n + b": " + v + b"\r\n"
                                        for n, v in tr) + b"\r\n"
+        elif path.startswith("/redirect"):
+            out = (b"HTTP/1.1 302 Found\r\nlocation: %s\r\ncontent-length: 6\r\n\r\n"
+                   b"moved\n" % hs.get("x-location", "/").encode("latin-1"))
         elif _count(path, "/interim/") is not None:
             out = (b"HTTP/1.1 103 Early Hints\r\n"
                    + b"".join(n + b": " + v + b"\r\n" for n, v in

@@ -4,7 +4,8 @@ HTTP/2 backends (issue 13, "The real client address" and "Header rules"):
 --add-forwarded, --strip-incoming-forwarded, --forwarded-by,
 --forwarded-for, --no-add-x-forwarded-proto,
 --no-strip-incoming-x-forwarded-proto, --add-request-header,
---add-response-header, --server-name, --no-server-rewrite, --error-page."""
+--add-response-header, --server-name, --no-server-rewrite, --error-page,
+and the Location rewrite (--no-location-rewrite)."""
 
 import re
 import signal
@@ -16,7 +17,7 @@ import pytest
 
 from conftest import IS_NGHTTPX, free_port, run_gate
 from test_headers import h1_headers, h2_headers, parse, values
-from testlib import HOST, H1Conn, H2Client
+from testlib import HOST, H1Conn, H2Client, curl
 
 pytestmark = pytest.mark.skipif(IS_NGHTTPX, reason="h2gate's option names")
 
@@ -369,3 +370,47 @@ def test_redirect_if_not_tls(procs):
     g2 = procs.gate(["%s,%d;/size/;redirect-if-not-tls" % (HOST, o.port)], tls=False)
     r4 = h1_response(g2.port, "/size/1")
     assert dict(r4.headers)["location"] == "https://a/size/1", r4.headers
+
+
+def location_seen(url, loc, args=()):
+    """(status, Location) the client gets for a backend's 302 to loc."""
+    p = curl([*args, "-k", "-m", "10", "-o", "/dev/null", "-w", "%{http_code} %header{location}",
+              "-H", "x-location: " + loc, url + "/redirect"])
+    assert p.returncode == 0, p.stderr
+    code, _, got = p.stdout.decode().partition(" ")
+    return int(code), got
+
+
+@pytest.mark.parametrize("be_kind", ["h1", "h2"])
+def test_location_rewrite(procs, backends, be_kind):
+    """nghttpx's Location rewrite: a backend's absolute http(s) URI on the
+    request's own host (port and case aside) gets the client's scheme and
+    the request's authority, path, query and fragment kept; any other
+    Location passes as it came, and all do with --no-location-rewrite.
+    The TLS front door's case: a backend behind it that redirects to
+    http://itself:its-port/ sends the client to https on h2gate's port."""
+    b = backends(h1=be_kind == "h1")
+    spec = b.spec("" if be_kind == "h1" else ";;proto=h2")
+    g = procs.gate([spec])
+    tls, plain = "https://%s:%d" % (HOST, g.tls_port), "http://%s:%d" % (HOST, g.port)
+    h2c, h1 = ["--http2-prior-knowledge"], ["--http1.1"]
+    own = "http://%s:%d/login?next=/a%%20b#top" % (HOST, b.port)
+    rewritten = [
+        (tls, ["--http2"], own, "https://%s:%d/login?next=/a%%20b#top" % (HOST, g.tls_port)),
+        (tls, h1, "HTTP://%s/x" % HOST, "https://%s:%d/x" % (HOST, g.tls_port)),
+        (plain, h2c, "https://%s:9/x?q" % HOST, "http://%s:%d/x?q" % (HOST, g.port)),
+        (plain, h1 + ["-H", "Host: App.Example:8080"], "http://app.example:3000",
+         "http://App.Example:8080"),
+        (plain, h2c + ["-H", "Host: [::1]:8080"], "http://[::1]:3000/v6", "http://[::1]:8080/v6"),
+    ]
+    kept = ["http://other.example/x", "/relative?x=1", "//%s/scheme-relative" % HOST,
+            "http://user@%s/x" % HOST, "ftp://%s/x" % HOST, "http://%s.evil/x" % HOST]
+    for url, args, loc, want in rewritten:
+        assert location_seen(url, loc, args) == (302, want), (url, args, loc)
+    for loc in kept:
+        for url, args in ((tls, ["--http2"]), (plain, h1)):
+            assert location_seen(url, loc, args) == (302, loc), (url, args, loc)
+    g2 = procs.gate([spec], extra=["--no-location-rewrite"])
+    for url, args in (("https://%s:%d" % (HOST, g2.tls_port), ["--http2"]),
+                      ("http://%s:%d" % (HOST, g2.port), h1)):
+        assert location_seen(url, own, args) == (302, own)

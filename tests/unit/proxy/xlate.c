@@ -172,6 +172,29 @@ static void test_hdrs_caps(void **state)
     hdrs_cleanup(&h);
 }
 
+/* hdrs_set_value keeps the field's place and name; past a cap the field
+ * stays as it was. */
+static void test_hdrs_set_value(void **state)
+{
+    (void)state;
+    struct hdrs h;
+    hdrs_init(&h, 24, 3);
+    assert_int_equal(hdrs_add(&h, STR_LIT("a"), STR_LIT("1"), false), 0);
+    assert_int_equal(hdrs_add(&h, STR_LIT("loc"), STR_LIT("/x"), false), 0);
+    assert_int_equal(hdrs_add(&h, STR_LIT("z"), STR_LIT("9"), false), 0);
+    assert_int_equal(hdrs_set_value(&h, 1, STR_LIT("/longer")), H2G_ERR_TOO_BIG); /* fields */
+    hdrs_remove(&h, 2);
+    assert_int_equal(hdrs_set_value(&h, 1, STR_LIT("/much-too-long-a-value")), H2G_ERR_TOO_BIG);
+    assert_int_equal(h.num, 2);
+    assert_true(str_eq(hdrs_value(&h, 1), STR_LIT("/x")));
+    assert_int_equal(hdrs_set_value(&h, 1, STR_LIT("/longer")), 0);
+    assert_int_equal(h.num, 2);
+    assert_true(str_eq(hdrs_name(&h, 0), STR_LIT("a")) && str_eq(hdrs_value(&h, 0), STR_LIT("1")));
+    assert_true(str_eq(hdrs_name(&h, 1), STR_LIT("loc")));
+    assert_true(str_eq(hdrs_value(&h, 1), STR_LIT("/longer")));
+    hdrs_cleanup(&h);
+}
+
 /* hdrs_reserve makes room for exactly what it was asked, within the caps,
  * and the adds after it neither move the storage nor fail; lower-cased
  * names on the inline path too. */
@@ -1018,6 +1041,40 @@ static void test_last_chunk_h1(void **state)
     hdrs_cleanup(&h);
 }
 
+/* xlate_location on uri for authority and scheme: the rewrite, or "" when
+ * none. */
+static const char *loc(const char *uri, const char *authority, const char *scheme)
+{
+    static char out[512];
+    size_t n = xlate_location(str_cstr(uri), str_cstr(authority), str_cstr(scheme), out);
+    out[n] = '\0';
+    return out;
+}
+
+static void test_location_rewrite(void **state)
+{
+    (void)state;
+    assert_string_equal(loc("http://a.example:8080/x?y=1#f", "a.example", "https"),
+                        "https://a.example/x?y=1#f");
+    assert_string_equal(loc("https://A.Example/x", "a.example:8443", "http"),
+                        "http://a.example:8443/x");
+    assert_string_equal(loc("Http://a.example", "a.example:1", "https"), "https://a.example:1");
+    assert_string_equal(loc("http://a.example?q", "a.example", "https"), "https://a.example?q");
+    assert_string_equal(loc("http://[::1]:80/p", "[::1]:8443", "https"), "https://[::1]:8443/p");
+    /* Not the request's host, no host, or not http(s): none. */
+    assert_string_equal(loc("http://b.example/x", "a.example", "https"), "");
+    assert_string_equal(loc("http://a.example.evil/x", "a.example", "https"), "");
+    assert_string_equal(loc("http://a.exampl/x", "a.example", "https"), "");
+    assert_string_equal(loc("http://u:p@a.example/x", "a.example", "https"), "");
+    assert_string_equal(loc("/x", "a.example", "https"), "");
+    assert_string_equal(loc("//a.example/x", "a.example", "https"), "");
+    assert_string_equal(loc("ftp://a.example/x", "a.example", "https"), "");
+    assert_string_equal(loc("http://", "a.example", "https"), "");
+    assert_string_equal(loc("http:///x", "a.example", "https"), "");
+    assert_string_equal(loc("http://[::1/x", "[::1]", "https"), "");
+    assert_string_equal(loc("http://a.example/x", "", "https"), "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1062,6 +1119,8 @@ int main(void)
         cmocka_unit_test(test_resp_h2_own_answer),
         cmocka_unit_test(test_interim_not_cut),
         cmocka_unit_test(test_last_chunk_h1),
+        cmocka_unit_test(test_location_rewrite),
+        cmocka_unit_test(test_hdrs_set_value),
     };
     return cmocka_run_group_tests_name("proxy/xlate", tests, NULL, NULL);
 }
