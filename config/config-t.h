@@ -230,6 +230,7 @@ struct config {
     size_t num_error_pages;
     bool no_server_rewrite;             /* pass the backend's Server as it is */
     bool no_location_rewrite;           /* pass the backend's Location as it is */
+    bool require_http_scheme;           /* 400 unless https over TLS, http without */
     uint32_t redirect_https_port;       /* 443: redirect-if-not-tls's port */
     size_t request_header_field_buffer; /* 64K */
     size_t max_request_header_fields;   /* 100 */

@@ -441,6 +441,11 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       no_server_rewrite, ST_BOOL,                                                          \
       "Pass the backend's Server field as it is (h2gate's own answers\n"                   \
       "then carry none).")                                                                 \
+    X(REQUIRE_HTTP_SCHEME, "HTTP", "require-http-scheme", 0, K_FLAG, NULL, 0, 0, NULL,      \
+      require_http_scheme, ST_BOOL,                                                        \
+      "Answer 400 to a request whose scheme (HTTP/2's :scheme, an\n"                       \
+      "absolute-form target's) is not \"https\" on a TLS connection or\n"                 \
+      "\"http\" on a cleartext one.")                                                      \
     X(NO_LOCATION_REWRITE, "HTTP", "no-location-rewrite", 0, K_FLAG, NULL, 0, 0, NULL,      \
       no_location_rewrite, ST_BOOL,                                                        \
       "Pass a backend's Location as it is. By default an absolute URI\n"                   \

@@ -323,8 +323,9 @@ void xchg_cancel(struct xchg *x, int status, const char *why)
 }
 
 /* Absolute-form request targets (RFC 9112 §3.2.2): take the authority and
- * the path from the URL. Returns false when the target is unusable. */
-static bool split_absolute_form(struct xchg *x)
+ * the path from the URL, and its scheme into *scheme (a view of the
+ * target). Returns false when the target is unusable. */
+static bool split_absolute_form(struct xchg *x, struct str *scheme)
 {
     struct str p = xchg_path(x);
     struct str scheme_end = STR_LIT("://");
@@ -334,6 +335,7 @@ static bool split_absolute_form(struct xchg *x)
     if (i == 0 || p.len < i + scheme_end.len ||
         memcmp(p.p + i, scheme_end.p, scheme_end.len) != 0)
         return false;
+    *scheme = str_make(p.p, i);
     size_t host_start = i + scheme_end.len;
     size_t j = host_start;
     while (j < p.len && p.p[j] != '/' && p.p[j] != '?')
@@ -374,9 +376,9 @@ void xchg_start(struct xchg *x)
         tun_start(x);
         return;
     }
-    struct str path = xchg_path(x);
+    struct str path = xchg_path(x), scheme = field(x, x->i_scheme);
     if (path.len && path.p[0] != '/' && !(path.len == 1 && path.p[0] == '*')) {
-        if (!split_absolute_form(x)) {
+        if (!split_absolute_form(x, &scheme)) {
             xchg_fail(x, 400, "bad request target");
             return;
         }
@@ -384,6 +386,13 @@ void xchg_start(struct xchg *x)
     }
     if (path.len == 0) {
         xchg_fail(x, 400, "no request target");
+        return;
+    }
+    /* nghttpx's --require-http-scheme: "https" over TLS, "http" without
+     * (an HTTP/1.1 origin-form target has none: its connection's). */
+    if (cfg->require_http_scheme && scheme.len &&
+        !str_ieq(scheme, x->cl->facts.tls ? STR_LIT("https") : STR_LIT("http"))) {
+        xchg_fail(x, 400, "scheme is not the connection's (--require-http-scheme)");
         return;
     }
     x->route = cfg_route_match(cfg, xchg_authority(x), path);

@@ -5,7 +5,7 @@ HTTP/2 backends (issue 13, "The real client address" and "Header rules"):
 --forwarded-for, --no-add-x-forwarded-proto,
 --no-strip-incoming-x-forwarded-proto, --add-request-header,
 --add-response-header, --server-name, --no-server-rewrite, --error-page,
-and the Location rewrite (--no-location-rewrite)."""
+the Location rewrite (--no-location-rewrite) and --require-http-scheme."""
 
 import re
 import signal
@@ -414,3 +414,37 @@ def test_location_rewrite(procs, backends, be_kind):
     for url, args in (("https://%s:%d" % (HOST, g2.tls_port), ["--http2"]),
                       ("http://%s:%d" % (HOST, g2.port), h1)):
         assert location_seen(url, own, args) == (302, own)
+
+
+def test_require_http_scheme(procs):
+    """--require-http-scheme (nghttpx's): 400 for a request whose scheme
+    (HTTP/2's :scheme, an absolute-form target's) is not the
+    connection's, over HTTP/2 and HTTP/1.1, cleartext and TLS; an
+    origin-form HTTP/1.1 request has the connection's. Without the
+    option the same requests are served."""
+    o = procs.origin()
+
+    def h2(port, tls, scheme):
+        with H2Client(port, tls=tls) as c:
+            sid = c.request("/size/3", scheme=scheme)
+            return c.wait_streams([sid])[0].status
+
+    def h1(url, target):
+        p = curl(["-k", "--http1.1", "-m", "10", "-o", "/dev/null", "-w", "%{http_code}",
+                  "--request-target", target, url])
+        assert p.returncode == 0, p.stderr
+        return int(p.stdout)
+
+    def statuses(g):
+        plain, tls = "http://%s:%d" % (HOST, g.port), "https://%s:%d" % (HOST, g.tls_port)
+        return [h2(g.port, False, "http"), h2(g.port, False, "https"),
+                h2(g.tls_port, True, "https"), h2(g.tls_port, True, "http"),
+                h1(plain, "http://a/size/3"), h1(plain, "https://a/size/3"),
+                h1(plain, "/size/3"), h1(tls, "https://a/size/3"),
+                h1(tls, "HTTP://a/size/3"), h1(tls, "/size/3")]
+
+    g = procs.gate([o.backend()], extra=["--require-http-scheme", "-L", "INFO"])
+    assert statuses(g) == [200, 400, 200, 400, 200, 400, 200, 200, 400, 200], g.log()
+    assert "scheme is not the connection's" in g.log()
+    g2 = procs.gate([o.backend()])
+    assert statuses(g2) == [200] * 10
