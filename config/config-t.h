@@ -128,6 +128,13 @@ struct cfg_paths {
     size_t num;
 };
 
+/* A file read for --include, as it was read. */
+struct cfg_text {
+    char *path;
+    char *text;
+    size_t len;
+};
+
 struct config {
     struct cfg_frontend *frontends;
     size_t num_frontends;
@@ -151,6 +158,8 @@ struct config {
     char *conf_file;                            /* --conf, NULL if none */
     char *conf_text;                            /* the file as read, or NULL */
     size_t conf_len;
+    struct cfg_text *included;                  /* --include files as read, in order */
+    size_t num_included;
     char *pid_file;                             /* --pid-file, NULL if none */
     bool check_config;                          /* -t: check and exit */
 

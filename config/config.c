@@ -91,6 +91,9 @@ static const struct opt_def *opt_by_name(struct str name)
     return NULL;
 }
 
+/* How deep --include files may nest. */
+#define INCLUDE_DEPTH_MAX 8
+
 /* State while building a config. Frontends and backends are collected here
  * and moved into the config at the end, so backend pointers in routes are
  * taken only once the array is final. */
@@ -105,6 +108,9 @@ struct loader {
     char *err;
     size_t err_len;
     const struct cfg_reuse *reuse;  /* cfg_load_again's, or NULL */
+    /* The --include files being read, outermost first (loop check). */
+    const char *including[INCLUDE_DEPTH_MAX];
+    size_t depth;
 };
 
 __attribute__((format(printf, 2, 3))) static int fail(struct loader *ld, const char *f, ...)
@@ -150,6 +156,8 @@ static void store(struct config *cfg, const struct opt_def *o, uint64_t u, doubl
     }
 }
 
+static int load_include(struct loader *ld, const char *path, const char *where);
+
 /* Applies one option. where names it for messages: "--workers" or
  * "PATH:LINE: workers". value is NULL only for a command-line flag. */
 static int apply(struct loader *ld, const struct opt_def *o, const char *value,
@@ -173,6 +181,8 @@ static int apply(struct loader *ld, const struct opt_def *o, const char *value,
     case K_STR:
     case K_CONF:
         break;
+    case K_INCLUDE:
+        return load_include(ld, value, where);
     case K_UPGRADES:
         msg = cfg_parse_upgrades(str_cstr(value));
         break;
@@ -362,6 +372,7 @@ static int file_line(struct loader *ld, const char *path, size_t lineno, char *l
         return fail(ld, "%s:%zu: unknown option '%.*s'", path, lineno, (int)name.len, name.p);
     if (o->kind == K_CONF || o->kind == K_HELP || o->kind == K_VERSION || o->kind == K_PROBE)
         return fail(ld, "%s:%zu: %s is not allowed in a config file", path, lineno, o->name);
+    /* parse_file's line stays alive while an --include it names is read. */
     char where[1024];
     snprintf(where, sizeof(where), "%s:%zu: %s", path, lineno, o->name);
     return apply(ld, o, value.p, where);
@@ -378,45 +389,90 @@ static char *dup_bytes(const char *p, size_t len)
     return d;
 }
 
-static int load_file(struct loader *ld, const char *path)
+/* Reads the file at path whole into *data (a heap copy with a NUL after
+ * its *len bytes). */
+static int read_conf(struct loader *ld, const char *path, char **data, size_t *len)
 {
-    struct config *cfg = ld->cfg;
-    if (ld->reuse && ld->reuse->conf_text) {
-        cfg->conf_text = dup_bytes(ld->reuse->conf_text, ld->reuse->conf_len);
-        cfg->conf_len = ld->reuse->conf_len;
-        return parse_file(ld, path, dup_bytes(cfg->conf_text, cfg->conf_len), cfg->conf_len);
-    }
     FILE *f = fopen(path, "re");
     if (!f)
         return fail(ld, "cannot open config file %s: %s", path, strerror(errno));
-    size_t cap = 4096, len = 0;
-    char *data = xmalloc(cap);
+    size_t cap = 4096, n = 0;
+    char *d = xmalloc(cap);
     for (;;) {
-        if (len + 1 == cap) {
+        if (n + 1 == cap) {
             if (cap > CONF_FILE_MAX) {
                 fclose(f);
-                free(data);
+                free(d);
                 return fail(ld, "config file %s is larger than %u bytes", path, CONF_FILE_MAX);
             }
             cap *= 2;
-            data = xrealloc(data, cap);
+            d = xrealloc(d, cap);
         }
-        size_t n = fread(data + len, 1, cap - len - 1, f);
-        if (n == 0)
+        size_t got = fread(d + n, 1, cap - n - 1, f);
+        if (got == 0)
             break;
-        len += n;
+        n += got;
     }
     int read_err = ferror(f) ? errno : 0;
     fclose(f);
     if (read_err) {
-        free(data);
+        free(d);
         return fail(ld, "cannot read config file %s: %s", path, strerror(read_err));
     }
-    data[len] = '\0';
+    d[n] = '\0';
+    *data = d;
+    *len = n;
+    return 0;
+}
+
+static int load_file(struct loader *ld, const char *path)
+{
+    struct config *cfg = ld->cfg;
+    char *data;
+    size_t len;
+    if (ld->reuse && ld->reuse->conf_text) {
+        len = ld->reuse->conf_len;
+        data = dup_bytes(ld->reuse->conf_text, len);
+    } else if (read_conf(ld, path, &data, &len) != 0) {
+        return -1;
+    }
     free(cfg->conf_text);
     cfg->conf_text = dup_bytes(data, len);
     cfg->conf_len = len;
     return parse_file(ld, path, data, len);
+}
+
+/* --include=PATH (where: the option's place, for errors): PATH's lines
+ * applied here. A rebuild (ld->reuse) takes the text the running
+ * configuration read, as for --conf. */
+static int load_include(struct loader *ld, const char *path, const char *where)
+{
+    struct config *cfg = ld->cfg;
+    if (ld->depth == INCLUDE_DEPTH_MAX)
+        return fail(ld, "%s: files included more than %d deep", where, INCLUDE_DEPTH_MAX);
+    for (size_t i = 0; i < ld->depth; i++) {
+        if (strcmp(ld->including[i], path) == 0)
+            return fail(ld, "%s: %s includes itself", where, path);
+    }
+    const struct cfg_reuse *ru = ld->reuse;
+    size_t k = cfg->num_included;
+    char *data;
+    size_t len;
+    if (ru && k < ru->num_included && strcmp(ru->included[k].path, path) == 0) {
+        len = ru->included[k].len;
+        data = dup_bytes(ru->included[k].text, len);
+    } else if (read_conf(ld, path, &data, &len) != 0) {
+        char why[768];
+        snprintf(why, sizeof(why), "%s", ld->err);
+        return fail(ld, "%s: %s", where, why);
+    }
+    cfg->included = xrealloc(cfg->included, (k + 1) * sizeof(*cfg->included));
+    cfg->included[k] = (struct cfg_text){ xstrdup(path), dup_bytes(data, len), len };
+    cfg->num_included = k + 1;
+    ld->including[ld->depth++] = path;
+    int rc = parse_file(ld, path, data, len);
+    ld->depth--;
+    return rc;
 }
 
 /* Applies the lines of data (a heap copy of the file, taken over). */
@@ -860,6 +916,11 @@ size_t cfg_keep_fixed(struct config *next, const struct config *cur, char *names
 void cfg_cleanup(struct config *cfg)
 {
     free(cfg->conf_text);
+    for (size_t i = 0; i < cfg->num_included; i++) {
+        free(cfg->included[i].path);
+        free(cfg->included[i].text);
+    }
+    free(cfg->included);
     for (size_t i = 0; i < cfg->num_dns_hosts; i++)
         free(cfg->dns_hosts[i]);
     free(cfg->dns_hosts);

@@ -33,6 +33,8 @@ struct cfg_lookup;
 struct cfg_reuse {
     const char *conf_text;     /* cfg->conf_text of the running config, or NULL */
     size_t conf_len;
+    const struct cfg_text *included;   /* its --include files' texts */
+    size_t num_included;
     const struct cfg_lookup *answers;  /* by host (config/resolve.h) */
     size_t num_answers;
 };

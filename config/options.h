@@ -22,6 +22,7 @@ enum opt_kind {
     K_CRULE_ALLOW, /* --connect-allow: appended to the rule set */
     K_CRULE_DENY,
     K_CONF,
+    K_INCLUDE,  /* --include: read another file's options where it stands */
     K_HELP,
     K_VERSION,
     K_PROBE,    /* --probe=URL: cfg_load returns CFG_PROBE at once */
@@ -549,6 +550,10 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       "Read options from PATH: one NAME=VALUE per line, NAME a long\n"                    \
       "option without \"--\", flags take yes or no, \"#\" starts a\n"                      \
       "comment line. The command line wins over the file.")                               \
+    X(INCLUDE, "Misc", "include", 0, K_INCLUDE, "<PATH>", 0, 0, NULL, included, ST_NONE,    \
+      "Read options from PATH (as --conf's) where this option stands;\n"                 \
+      "in the config file or on the command line, repeatable, nested up\n"               \
+      "to 8 deep. A relative PATH is from the working directory.")                        \
     X(PRIVATE_KEY_FILE, "Misc", "private-key-file", 0, K_STR, "<PATH>", 0, 0, NULL,        \
       private_key_file, ST_STR,                                                            \
       "Same as <PRIVATE_KEY>, for the config file (the positional wins).")                \

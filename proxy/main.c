@@ -436,7 +436,9 @@ static void rebuild(void)
     char err[1024], fixed[512];
     struct config cfg = { 0 };
     struct cfg_reuse reuse = { .conf_text = cur_gen->cfg.conf_text,
-                               .conf_len = cur_gen->cfg.conf_len };
+                               .conf_len = cur_gen->cfg.conf_len,
+                               .included = cur_gen->cfg.included,
+                               .num_included = cur_gen->cfg.num_included };
     dnswatch_answers(cur_gen, &reuse);
     struct gen *g = NULL;
     int *fds = NULL;

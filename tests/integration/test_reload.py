@@ -193,6 +193,25 @@ def test_restart_only_option_logged_and_kept(procs, tmp_path, backends):
     assert h2_get(port, "/z")[0] == 200 and paths(b) == ["/z"]
 
 
+def test_include_file_read_again_by_reload(procs, tmp_path, backends):
+    """--include (nghttpx's) in the --conf file: the included file's
+    backends serve; a reload reads the included file again, so an edit
+    there alone takes effect; a reload whose included file is gone fails
+    and keeps the running configuration."""
+    a, b = backends(), backends()
+    inc = tmp_path / "backends.conf"
+    inc.write_text(be_line(a))
+    r = Reloadable(procs, tmp_path, "include=%s\n" % inc)
+    assert h2_get(r.port, "/one") == (200, b"ok\n") and paths(a) == ["/one"]
+    inc.write_text(be_line(b))
+    r.reload()
+    assert h2_get(r.port, "/two") == (200, b"ok\n") and paths(b) == ["/two"]
+    inc.unlink()
+    r.reload_fails()
+    assert "include: cannot open config file %s" % inc in r.g.log()
+    assert h2_get(r.port, "/three") == (200, b"ok\n") and paths(b)[-1] == "/three"
+
+
 # --------------------------------------------------------------------------
 # listeners
 

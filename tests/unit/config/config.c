@@ -2,6 +2,8 @@
  * --help, the --conf file, -f and -b specs, consistency checks. */
 #include "tests/unit/config/helpers.h"
 
+#include "config/resolve.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -1023,6 +1025,120 @@ static void test_bad_backend_h2_tls_options(void **state)
                       "--backend-http2-settings-timeout=soon");
 }
 
+/* --include (nghttpx's): a file's options where the line stands, nested,
+ * and on the command line (applied in order with the others). */
+static void test_include(void **state)
+{
+    (void)state;
+    char inner[64], mid[64], top[64], text[256], arg[96], arg2[96];
+    write_temp_file(inner, "workers=3\nbackend=127.0.0.1,8082;/c/\n");
+    snprintf(text, sizeof(text), "backend=127.0.0.1,8081;/b/\ninclude = %s\nno-via=yes\n", inner);
+    write_temp_file(mid, text);
+    snprintf(text, sizeof(text),
+             "frontend=127.0.0.1,8000;no-tls\nworkers=2\ninclude=%s\nbackend=127.0.0.1,8080\n", mid);
+    write_temp_file(top, text);
+    snprintf(arg, sizeof(arg), "--conf=%s", top);
+    snprintf(arg2, sizeof(arg2), "--include=%s", inner);
+    struct config cfg;
+    LOAD_OK(&cfg, arg);
+    assert_int_equal(cfg.workers, 3);
+    assert_true(cfg.no_via);
+    assert_int_equal(cfg.num_backends, 3);
+    assert_int_equal(cfg.backends[0].port, 8081);
+    assert_int_equal(cfg.backends[1].port, 8082);
+    assert_int_equal(cfg.backends[2].port, 8080);
+    assert_int_equal(cfg.num_included, 2);
+    assert_string_equal(cfg.included[0].path, mid);
+    assert_string_equal(cfg.included[1].path, inner);
+    assert_int_equal(cfg.included[1].len, strlen("workers=3\nbackend=127.0.0.1,8082;/c/\n"));
+    cfg_cleanup(&cfg);
+    /* On the command line: after the file, so its workers=3 wins; the
+     * file's backends are replaced by the command line's as for -b. */
+    LOAD_OK(&cfg, "--workers=5", arg2, "-f127.0.0.1,8000;no-tls");
+    assert_int_equal(cfg.workers, 3);
+    assert_int_equal(cfg.num_backends, 1);
+    assert_int_equal(cfg.backends[0].port, 8082);
+    cfg_cleanup(&cfg);
+    LOAD_OK(&cfg, arg2, "--workers=5", "-f127.0.0.1,8000;no-tls");
+    assert_int_equal(cfg.workers, 5);
+    cfg_cleanup(&cfg);
+    unlink(top);
+    unlink(mid);
+    unlink(inner);
+}
+
+/* A rebuild (cfg_load_again with the running texts) reads neither the
+ * --conf file nor the included ones again. */
+static void test_include_reused_on_rebuild(void **state)
+{
+    (void)state;
+    char inner[64], top[64], text[256], arg[96], err[1024];
+    write_temp_file(inner, "workers=3\n");
+    snprintf(text, sizeof(text), "frontend=127.0.0.1,8000;no-tls\ninclude=%s\n"
+                                 "backend=127.0.0.1,8080\n", inner);
+    write_temp_file(top, text);
+    snprintf(arg, sizeof(arg), "--conf=%s", top);
+    struct config cfg, again = { 0 };
+    LOAD_OK(&cfg, arg);
+    FILE *f = fopen(inner, "w");
+    assert_non_null(f);
+    fputs("workers=7\n", f);
+    fclose(f);
+    char *argv[] = { (char *)"h2gate", arg, NULL };
+    struct cfg_lookup lo = { .host = "127.0.0.1", .num = 1 };
+    memcpy(&lo.addrs[0], &cfg.backends[0].addr, sizeof(lo.addrs[0]));
+    lo.addr_lens[0] = cfg.backends[0].addr_len;
+    struct cfg_reuse reuse = { .conf_text = cfg.conf_text, .conf_len = cfg.conf_len,
+                               .included = cfg.included, .num_included = cfg.num_included,
+                               .answers = &lo, .num_answers = 1 };
+    if (cfg_load_again(&again, 2, argv, &reuse, err, sizeof(err)) != CFG_RUN)
+        fail_msg("cfg_load_again: %s", err);
+    assert_int_equal(again.workers, 3);
+    cfg_cleanup(&again);
+    cfg_cleanup(&cfg);
+    LOAD_OK(&cfg, arg);                    /* a reload reads the files */
+    assert_int_equal(cfg.workers, 7);
+    cfg_cleanup(&cfg);
+    unlink(top);
+    unlink(inner);
+}
+
+static void test_bad_include(void **state)
+{
+    (void)state;
+    char self[64], text[256], arg[96], want[256];
+    /* A file that includes itself. */
+    strcpy(self, "/tmp/h2gate-test-XXXXXX");
+    int fd = mkstemp(self);
+    assert_true(fd >= 0);
+    snprintf(text, sizeof(text), "workers=2\ninclude=%s\n", self);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    snprintf(arg, sizeof(arg), "--conf=%s", self);
+    snprintf(want, sizeof(want), "%s:2: include: %s includes itself", self, self);
+    assert_load_error(want, arg);
+    snprintf(arg, sizeof(arg), "--include=%s", self);
+    assert_load_error("includes itself", arg);
+    unlink(self);
+    /* A file that is not there: the line that names it, and why. */
+    assert_conf_error("include=/nonexistent/h2gate.conf\n",
+                      "1: include: cannot open config file /nonexistent/h2gate.conf: No such "
+                      "file or directory");
+    assert_load_error("--include: cannot open config file /nonexistent/x.conf",
+                      "--include=/nonexistent/x.conf");
+    /* An error inside an included file names that file and line. */
+    char inner[64];
+    write_temp_file(inner, "workers=2\nworkers=0\n");
+    snprintf(text, sizeof(text), "include=%s\n", inner);
+    snprintf(want, sizeof(want), "%s:2: workers '0': out of range", inner);
+    char top[64];
+    write_temp_file(top, text);
+    snprintf(arg, sizeof(arg), "--conf=%s", top);
+    assert_load_error(want, arg);
+    unlink(top);
+    unlink(inner);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1132,6 +1248,9 @@ int main(void)
         cmocka_unit_test(test_lifecycle_options),
         cmocka_unit_test(test_probe_mode),
         cmocka_unit_test(test_conf_file),
+        cmocka_unit_test(test_include),
+        cmocka_unit_test(test_include_reused_on_rebuild),
+        cmocka_unit_test(test_bad_include),
         cmocka_unit_test(test_conf_crlf_lines),
         cmocka_unit_test(test_conf_flag_no_clears),
         cmocka_unit_test(test_conf_command_line_wins),
