@@ -74,6 +74,7 @@ struct cfg_backend {
 struct cfg_route {
     char *host;
     size_t host_len;
+    bool wildcard;          /* host is "*SUFFIX" (nghttpx's wildcard host) */
     char *path;
     size_t path_len;
     struct cfg_backend **backends;  /* borrowed from config.backends, or the

@@ -133,8 +133,8 @@ static struct cfg_route *find_or_add(struct config *cfg, const struct cfg_patter
         .path_len = strlen(pat->path),
         .policy = *pol,
     };
-    if (pat->host[0] == '*')
-        cfg->num_wildcard_routes++;
+    r->wildcard = pat->host[0] == '*';
+    cfg->num_wildcard_routes += r->wildcard;
     r->policy.cookie_name = pol->cookie_name ? xstrdup(pol->cookie_name) : NULL;
     r->policy.cookie_path = pol->cookie_path ? xstrdup(pol->cookie_path) : NULL;
     return r;
@@ -170,60 +170,67 @@ const char *cfg_routes_build(struct config *cfg, const struct cfg_backend_spec *
  * over "/alpha/", but "/alpha" wins "/alpha" over "/alpha/"). A pattern
  * "/a*" (nghttpx's wildcard path) matches every path that starts with "/a"
  * and is longer, across '/' boundaries, and counts as "/a". */
-static size_t path_score(const struct cfg_route *r, struct str path)
+static inline __attribute__((always_inline)) size_t path_score(const struct cfg_route *r,
+                                                              struct str path)
 {
     struct str pat = str_make(r->path, r->path_len);
     if (str_eq(pat, path))
         return SIZE_MAX;
-    if (pat.p[pat.len - 1] == '*') {
+    char last = pat.p[pat.len - 1];
+    if (last == '/') {
+        if (str_has_prefix(path, pat))
+            return pat.len;
+        if (path.len + 1 == pat.len && memcmp(path.p, pat.p, path.len) == 0)
+            return pat.len;
+        return 0;
+    }
+    if (last == '*') {
         pat.len--;
         return path.len > pat.len && str_has_prefix(path, pat) ? pat.len : 0;
     }
-    if (pat.p[pat.len - 1] != '/')
-        return 0;
-    if (str_has_prefix(path, pat))
-        return pat.len;
-    if (path.len + 1 == pat.len && memcmp(path.p, pat.p, path.len) == 0)
-        return pat.len;
     return 0;
 }
 
-/* How r's host pattern fits host: 0 not at all. Among the wildcard
- * patterns ("*.example.com": host must end with the suffix after at
- * least one character of its own), 1 + the suffix's length; among the
- * others (the empty host of path-only patterns included), 1 for the same
- * host. */
-static size_t host_fit(const struct cfg_route *r, struct str host, bool wildcard)
-{
-    struct str pat = str_make(r->host, r->host_len);
-    if (!wildcard)
-        return (pat.len == 0 || pat.p[0] != '*') && str_ieq(pat, host) ? 1 : 0;
-    if (pat.len == 0 || pat.p[0] != '*')
-        return 0;
-    struct str suffix = str_make(pat.p + 1, pat.len - 1);
-    if (host.len <= suffix.len ||
-        !str_ieq(str_make(host.p + host.len - suffix.len, suffix.len), suffix))
-        return 0;
-    return suffix.len + 1;
-}
-
 /* The route for host and path among the exact host patterns (host ""
- * for the path-only ones), or among the wildcard host patterns, where
- * (as nghttpx) the longest that has a path match wins. */
+ * for the path-only ones). */
 static const struct cfg_route *best(const struct config *cfg, struct str host,
-                                    struct str path, bool wildcard)
+                                    struct str path)
 {
     const struct cfg_route *found = NULL;
-    size_t found_fit = 0, found_score = 0;
+    size_t found_score = 0;
     for (size_t i = 0; i < cfg->num_routes; i++) {
         const struct cfg_route *r = &cfg->routes[i];
-        size_t fit = host_fit(r, host, wildcard);
-        if (fit == 0 || fit < found_fit)
+        if (r->wildcard || !str_ieq(str_make(r->host, r->host_len), host))
             continue;
         size_t score = path_score(r, path);
-        if (score > 0 && (fit > found_fit || score > found_score)) {
+        if (score > found_score) {
             found = r;
-            found_fit = fit;
+            found_score = score;
+        }
+    }
+    return found;
+}
+
+/* The same among the wildcard host patterns ("*.example.com": host must
+ * end with the suffix after at least one character of its own), where,
+ * as in nghttpx, the longest suffix that has a path match wins. */
+static const struct cfg_route *best_wildcard(const struct config *cfg, struct str host,
+                                             struct str path)
+{
+    const struct cfg_route *found = NULL;
+    size_t found_len = 0, found_score = 0;
+    for (size_t i = 0; i < cfg->num_routes; i++) {
+        const struct cfg_route *r = &cfg->routes[i];
+        if (!r->wildcard)
+            continue;
+        struct str suffix = str_make(r->host + 1, r->host_len - 1);
+        if (host.len <= suffix.len || suffix.len < found_len ||
+            !str_ieq(str_make(host.p + host.len - suffix.len, suffix.len), suffix))
+            continue;
+        size_t score = path_score(r, path);
+        if (score > 0 && (suffix.len > found_len || score > found_score)) {
+            found = r;
+            found_len = suffix.len;
             found_score = score;
         }
     }
@@ -265,11 +272,11 @@ const struct cfg_route *cfg_route_match(const struct config *cfg, struct str hos
     host = strip_port(host);
     const struct cfg_route *r = NULL;
     if (host.len)
-        r = best(cfg, host, path, false);
+        r = best(cfg, host, path);
     if (!r && host.len && cfg->num_wildcard_routes)
-        r = best(cfg, host, path, true);
+        r = best_wildcard(cfg, host, path);
     if (!r)
-        r = best(cfg, STR_LIT(""), path, false);
+        r = best(cfg, STR_LIT(""), path);
     if (heap_buf)
         free(heap_buf);
     return r;

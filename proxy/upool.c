@@ -556,7 +556,7 @@ void upool_failed(struct xchg *x, const struct cfg_backend *be, int status, cons
 
 void upool_resp_head(struct xchg *x)
 {
-    if (!x->gen->cfg->no_location_rewrite)
+    if (xchg_has_location(x->status) && !x->gen->cfg->no_location_rewrite)
         xchg_rewrite_location(x);
     const struct cfg_backend *be = x->backend;
     if (!be)

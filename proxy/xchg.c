@@ -258,7 +258,7 @@ struct str xchg_path(const struct xchg *x)
 void xchg_rewrite_location(struct xchg *x)
 {
     long i = hdrs_find(&x->resp, STR_LIT("location"));
-    if (i < 0 || x->is_connect)
+    if (i < 0)
         return;
     struct str uri = hdrs_value(&x->resp, (size_t)i), authority = xchg_authority(x);
     struct str scheme = field(x, x->i_scheme);
@@ -376,7 +376,7 @@ void xchg_start(struct xchg *x)
         tun_start(x);
         return;
     }
-    struct str path = xchg_path(x), scheme = field(x, x->i_scheme);
+    struct str path = xchg_path(x), scheme = STR_NULL;
     if (path.len && path.p[0] != '/' && !(path.len == 1 && path.p[0] == '*')) {
         if (!split_absolute_form(x, &scheme)) {
             xchg_fail(x, 400, "bad request target");
@@ -390,10 +390,13 @@ void xchg_start(struct xchg *x)
     }
     /* nghttpx's --require-http-scheme: "https" over TLS, "http" without
      * (an HTTP/1.1 origin-form target has none: its connection's). */
-    if (cfg->require_http_scheme && scheme.len &&
-        !str_ieq(scheme, x->cl->facts.tls ? STR_LIT("https") : STR_LIT("http"))) {
-        xchg_fail(x, 400, "scheme is not the connection's (--require-http-scheme)");
-        return;
+    if (cfg->require_http_scheme) {
+        if (!scheme.len)
+            scheme = field(x, x->i_scheme);
+        if (scheme.len && !str_ieq(scheme, x->cl->facts.tls ? STR_LIT("https") : STR_LIT("http"))) {
+            xchg_fail(x, 400, "scheme is not the connection's (--require-http-scheme)");
+            return;
+        }
     }
     x->route = cfg_route_match(cfg, xchg_authority(x), path);
     if (!x->route) {

@@ -102,8 +102,16 @@ void xchg_cancel(struct xchg *x, int status, const char *why);
 
 /* The backend's Location, when an absolute URI on the request's own host,
  * gets the client's scheme and the request's authority (xlate_location;
- * off with --no-location-rewrite). At the final response head. */
+ * off with --no-location-rewrite). At the final response head of a
+ * status xchg_has_location says may carry one. */
 void xchg_rewrite_location(struct xchg *x);
+
+/* Location means something in a 201 and a 3xx (RFC 9110 §10.2.2): other
+ * answers skip the search. */
+static inline bool xchg_has_location(int status)
+{
+    return status == 201 || (status >= 300 && status <= 399);
+}
 
 /* Queues x for its client's next flush. */
 void xchg_notify(struct xchg *x);
