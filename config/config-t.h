@@ -41,8 +41,9 @@ struct cfg_group_policy {
  * never through a registry object (which keeps the values it was first
  * made with, and no strings of them). */
 struct cfg_backend {
-    char *host;
-    uint16_t port;
+    char *host;            /* the -b's name, or "unix:PATH" for a UNIX domain
+                            * socket (addr is then its sockaddr_un) */
+    uint16_t port;         /* 1..65535; 0 for a UNIX domain socket */
     enum cfg_proto proto;  /* ";proto=http/1.1" (default) or ";proto=h2" */
     bool tls;              /* ";tls" */
     char *sni;             /* ";sni=NAME", or NULL */
@@ -66,6 +67,12 @@ struct cfg_backend {
     uint64_t serial;       /* once interned: the registry object's, unique
                             * in the process (a reused slot's differs) */
 };
+
+/* A member for the log: "HOST:PORT", or "unix:PATH" (C prints nothing
+ * for a 0 with "%.0u"):
+ *   log_info("backend " CFG_BE_FMT ": ...", CFG_BE_ARGS(be)); */
+#define CFG_BE_FMT "%s%s%.0u"
+#define CFG_BE_ARGS(be) (be)->host, (be)->port ? ":" : "", (unsigned)(be)->port
 
 /* A route: a pattern and the round-robin group of backends it points at.
  * host is lower-cased and empty for path-only patterns; path always starts

@@ -594,6 +594,8 @@ static int bad_option(struct loader *ld, int argc, char **argv)
 static void reuse_answers(const struct cfg_reuse *r, struct cfg_lookup *ls, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
+        if (!ls[i].host)
+            continue;
         ls[i].num = 0;
         snprintf(ls[i].err, sizeof(ls[i].err), "no address known");
         for (size_t k = 0; k < r->num_answers; k++) {
@@ -610,6 +612,22 @@ static void reuse_answers(const struct cfg_reuse *r, struct cfg_lookup *ls, size
     }
 }
 
+/* A UNIX domain socket backend (config/spec.c's parse_unix) is its own
+ * one address: whatever the lookup or a rebuild's answers said of its
+ * "unix:PATH" name is replaced by it. */
+static void unix_answers(const struct loader *ld, struct cfg_lookup *ls)
+{
+    for (size_t i = 0; i < ld->num_bes; i++) {
+        const struct cfg_backend *be = &ld->bes[i].be;
+        if (be->addr.ss_family != AF_UNIX)
+            continue;
+        ls[i].num = 1;
+        ls[i].num_dropped = 0;
+        memcpy(&ls[i].addrs[0], &be->addr, be->addr_len);
+        ls[i].addr_lens[0] = be->addr_len;
+    }
+}
+
 /* Every address each -b name resolves to becomes a member: cfg->backends
  * holds the members, spec by spec, and the routes list them all. */
 static int resolve_backends(struct loader *ld)
@@ -617,8 +635,11 @@ static int resolve_backends(struct loader *ld)
     struct config *cfg = ld->cfg;
     size_t n = ld->num_bes;
     struct cfg_lookup *ls = xcalloc(n, sizeof(*ls));
-    for (size_t i = 0; i < n; i++)
-        ls[i] = (struct cfg_lookup){ .host = ld->bes[i].be.host };
+    for (size_t i = 0; i < n; i++) {
+        const struct cfg_backend *be = &ld->bes[i].be;
+        /* No lookup for a UNIX domain socket: unix_answers. */
+        ls[i] = (struct cfg_lookup){ .host = be->addr.ss_family == AF_UNIX ? NULL : be->host };
+    }
     char why[256];
     if (ld->reuse) {
         reuse_answers(ld->reuse, ls, n);
@@ -626,6 +647,7 @@ static int resolve_backends(struct loader *ld)
         free(ls);
         return fail(ld, "%s", why);
     }
+    unix_answers(ld, ls);
     size_t total = 0;
     for (size_t i = 0; i < n; i++) {
         const struct cfg_backend *be = &ld->bes[i].be;
@@ -669,7 +691,7 @@ static int resolve_backends(struct loader *ld)
             /* The answers (lookups, a rebuild's) carry no port: the -b's. */
             if (be->addr.ss_family == AF_INET6)
                 ((struct sockaddr_in6 *)&be->addr)->sin6_port = htons(be->port);
-            else
+            else if (be->addr.ss_family == AF_INET)
                 ((struct sockaddr_in *)&be->addr)->sin_port = htons(be->port);
             be->index = cfg->num_backends++;
         }
@@ -753,6 +775,14 @@ static int finish(struct loader *ld, int num_pos, char **pos)
         return fail(ld, "--client-cert-file and --client-private-key-file go together");
     if (check_tls(ld) < 0)
         return -1;
+    for (size_t i = 0; i < ld->num_bes; i++) {
+        const struct cfg_backend *be = &ld->bes[i].be;
+        /* TLS names a server by SNI and checks its certificate against
+         * that name; a socket path is no name. */
+        if (be->addr.ss_family == AF_UNIX && be->tls && !be->sni && !cfg->insecure)
+            return fail(ld, "backend %s: tls over a UNIX domain socket needs sni=NAME, the "
+                            "name its certificate is checked against (or --insecure)", be->host);
+    }
 
     return resolve_backends(ld);
 }

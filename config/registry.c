@@ -31,7 +31,9 @@ void cfg_backend_label(const struct cfg_backend *be, char *out, size_t len)
         snprintf(addr, sizeof(addr), "[%s]", lit);
     else if (be->addr.ss_family == AF_INET && inet_ntop(AF_INET, &sin->sin_addr, lit, sizeof(lit)))
         snprintf(addr, sizeof(addr), "%s", lit);
-    if (!addr[0] || strcmp(lit, be->host) == 0)
+    if (be->addr.ss_family == AF_UNIX)
+        snprintf(out, len, "%s", be->host);
+    else if (!addr[0] || strcmp(lit, be->host) == 0)
         snprintf(out, len, "%s:%u", be->host, be->port);
     else
         snprintf(out, len, "%s:%u@%s", be->host, be->port, addr);

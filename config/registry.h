@@ -51,7 +51,7 @@
 
 struct cfg_registry {
     struct cfg_backend **slots;  /* cap entries; NULL: free */
-    char **names;                /* metric label per slot ("host:port"), unique
+    char **names;                /* metric label per slot (cfg_backend_label), unique
                                   * among slots in use; NULL: free */
     _Atomic uint32_t *gen_refs;  /* cap entries: see above */
     size_t num;                  /* slots ever used: 0..num-1 (high-water mark) */
@@ -88,7 +88,8 @@ void cfg_registry_free_slot(struct cfg_registry *r, size_t slot);
 void cfg_registry_free(struct cfg_registry *r);
 
 /* A member's name for logs and metrics: "host:port" for an IP literal,
- * "name:port@address" for a name (each of its addresses is a member). */
+ * "name:port@address" for a name (each of its addresses is a member),
+ * "unix:PATH" for a UNIX domain socket. */
 void cfg_backend_label(const struct cfg_backend *be, char *out, size_t len);
 
 #endif

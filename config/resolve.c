@@ -124,7 +124,9 @@ int cfg_resolve(struct cfg_lookup *ls, size_t n, const char *servers, double tim
         ares_library_cleanup();
         return -1;
     }
-    size_t left = n;
+    size_t left = 0;
+    for (size_t i = 0; i < n; i++)
+        left += ls[i].host != NULL;
     struct pending *ps = calloc(n ? n : 1, sizeof(*ps));
     if (!ps) {
         snprintf(err, err_len, "out of memory");
@@ -134,6 +136,8 @@ int cfg_resolve(struct cfg_lookup *ls, size_t n, const char *servers, double tim
     }
     struct ares_addrinfo_hints hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
     for (size_t i = 0; i < n; i++) {
+        if (!ls[i].host)
+            continue;
         ls[i].num = ls[i].num_dropped = 0;
         ls[i].err[0] = '\0';
         ps[i] = (struct pending){ .l = &ls[i], .left = &left };
@@ -142,7 +146,8 @@ int cfg_resolve(struct cfg_lookup *ls, size_t n, const char *servers, double tim
     run(ch, &left, now_s() + timeout_s);
     ares_destroy(ch);  /* calls back what is left with ARES_EDESTRUCTION */
     for (size_t i = 0; i < n; i++) {
-        if (ls[i].num == 0 && strcmp(ls[i].err, ares_strerror(ARES_EDESTRUCTION)) == 0)
+        if (ls[i].host && ls[i].num == 0 &&
+            strcmp(ls[i].err, ares_strerror(ARES_EDESTRUCTION)) == 0)
             snprintf(ls[i].err, sizeof(ls[i].err), "no answer within %gs", timeout_s);
     }
     free(ps);

@@ -14,7 +14,8 @@
 #define CFG_MAX_MEMBERS 64
 
 struct cfg_lookup {
-    const char *host;                    /* in: a name or an IP literal */
+    const char *host;                    /* in: a name or an IP literal; NULL:
+                                          * none (left as it is) */
     struct sockaddr_storage addrs[CFG_MAX_MEMBERS]; /* out, in resolver order; port 0 */
     socklen_t addr_lens[CFG_MAX_MEMBERS];
     size_t num;                          /* out: 0 on failure */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "common/xalloc.h"
 
@@ -36,7 +37,8 @@ static const char *fmt(char *buf, size_t buf_len, const char *what, struct str s
 }
 
 /* "HOST,PORT" (HOST may be a bracketed IPv6 literal). *host is a heap copy
- * on success only. */
+ * on success only. A frontend cannot be a UNIX domain socket; a backend's
+ * "unix:PATH" is read by parse_unix before this. */
 static const char *parse_host_port(struct str addr, char **host, uint16_t *port, char *buf,
                                    size_t buf_len)
 {
@@ -285,13 +287,52 @@ static const char *parse_param(struct str f, struct cfg_backend *be, char *buf,
     return parse_group_param(name, v, &be->group, buf, buf_len);
 }
 
+/* "unix:PATH", nghttpx's UNIX domain socket backend: PATH absolute and
+ * short enough for sun_path with its NUL. The member's host is the whole
+ * "unix:PATH" and its port 0 (so CFG_BE_FMT prints "unix:PATH"); its
+ * address is made here, since nothing resolves it. be->host is a heap
+ * copy on success only. */
+static const char *parse_unix(struct str addr, struct cfg_backend *be, char *buf, size_t buf_len)
+{
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    struct str path = str_make(addr.p + 5, addr.len - 5);
+    if (path.len == 0)
+        return "unix: needs a socket path (unix:/PATH)";
+    if (path.p[0] != '/')
+        return fmt(buf, buf_len, "UNIX domain socket path", path, " is not absolute");
+    if (path.len >= sizeof(sun.sun_path)) {
+        snprintf(buf, buf_len,
+                 "UNIX domain socket path '%.*s...' is too long: %zu bytes, at most %zu", 32,
+                 path.p, path.len, sizeof(sun.sun_path) - 1);
+        return buf;
+    }
+    memcpy(sun.sun_path, path.p, path.len);
+    memcpy(&be->addr, &sun, sizeof(sun));
+    be->addr_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + path.len + 1);
+    be->host = xstrndup(addr.p, addr.len);
+    be->port = 0;
+    return NULL;
+}
+
+/* What a UNIX domain socket backend cannot have. */
+static const char *check_unix(const struct cfg_backend *be)
+{
+    if (be->addr.ss_family != AF_UNIX)
+        return NULL;
+    if (be->dns)
+        return "dns cannot be used with a UNIX domain socket backend (it has no name to resolve)";
+    return NULL;
+}
+
 const char *cfg_parse_backend(const char *spec, struct cfg_backend_spec *out, char *buf,
                               size_t buf_len)
 {
     *out = (struct cfg_backend_spec){ .be.weight = 1 };
     struct str rest = str_cstr(spec), f;
     next_field(&rest, ';', &f);
-    const char *msg = parse_host_port(f, &out->be.host, &out->be.port, buf, buf_len);
+    const char *msg = str_has_prefix(f, STR_LIT("unix:"))
+                          ? parse_unix(f, &out->be, buf, buf_len)
+                          : parse_host_port(f, &out->be.host, &out->be.port, buf, buf_len);
     if (msg)
         return msg;
 
@@ -308,6 +349,8 @@ const char *cfg_parse_backend(const char *spec, struct cfg_backend_spec *out, ch
         msg = parse_param(f, &out->be, buf, buf_len);
     if (!msg && out->be.group.affinity == CFG_AFFINITY_COOKIE && !out->be.group.cookie_name)
         msg = "affinity=cookie needs affinity-cookie-name=NAME";
+    if (!msg)
+        msg = check_unix(&out->be);
     if (msg)
         goto fail;
 

@@ -7,6 +7,8 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stddef.h>
+#include <sys/un.h>
 
 #include "common/cpus.h"
 #include "common/log.h"
@@ -451,6 +453,90 @@ static void test_backend_index_and_addresses(void **state)
     cfg_cleanup(&cfg);
 }
 
+static void assert_unix_member(const struct cfg_backend *be, const char *path)
+{
+    char host[128];
+    snprintf(host, sizeof(host), "unix:%s", path);
+    assert_string_equal(be->host, host);
+    assert_int_equal(be->port, 0);
+    const struct sockaddr_un *sun = (const struct sockaddr_un *)&be->addr;
+    assert_int_equal(sun->sun_family, AF_UNIX);
+    assert_string_equal(sun->sun_path, path);
+    assert_int_equal(be->addr_len, offsetof(struct sockaddr_un, sun_path) + strlen(path) + 1);
+}
+
+static void test_backend_unix(void **state)
+{
+    (void)state;
+    struct config cfg;
+    LOAD_OK(&cfg, "-f*,1;no-tls", "-bunix:/run/app.sock;/api/:example.com;proto=h2;weight=3");
+    assert_int_equal(cfg.num_backends, 1);
+    const struct cfg_backend *be = &cfg.backends[0];
+    assert_unix_member(be, "/run/app.sock");
+    assert_int_equal(be->proto, CFG_PROTO_H2);
+    assert_int_equal(be->weight, 3);
+    assert_false(be->dns);
+    assert_int_equal(cfg.num_dns_hosts, 0);
+    assert_int_equal(cfg.num_routes, 2);
+    assert_string_equal(cfg.routes[0].path, "/api/");
+    assert_string_equal(cfg.routes[1].host, "example.com");
+    assert_ptr_equal(cfg.routes[0].backends[0], be);
+    cfg_cleanup(&cfg);
+    /* No pattern, and params right after the path. */
+    LOAD_OK(&cfg, "-f*,1;no-tls", "-bunix:/tmp/b.sock;fall=2");
+    assert_unix_member(&cfg.backends[0], "/tmp/b.sock");
+    assert_int_equal(cfg.backends[0].fall, 2);
+    assert_string_equal(cfg.routes[0].path, "/");
+    cfg_cleanup(&cfg);
+}
+
+static void test_backend_unix_longest_path(void **state)
+{
+    (void)state;
+    char path[108], arg[120];
+    memset(path, 'p', sizeof(path) - 1);
+    path[0] = '/';
+    path[sizeof(path) - 1] = '\0';  /* 107 bytes: the NUL fills sun_path */
+    snprintf(arg, sizeof(arg), "-bunix:%s", path);
+    struct config cfg;
+    LOAD_OK(&cfg, "-f*,1;no-tls", arg);
+    assert_unix_member(&cfg.backends[0], path);
+    assert_int_equal(cfg.backends[0].addr_len, sizeof(struct sockaddr_un));
+    cfg_cleanup(&cfg);
+}
+
+/* A group of a TCP member and a socket; the socket is never looked up
+ * (a lookup of "unix:/..." would fail the load). */
+static void test_backend_unix_beside_tcp(void **state)
+{
+    (void)state;
+    struct config cfg;
+    LOAD_OK(&cfg, "-f*,1;no-tls", "-b127.0.0.1,8001;/;lb=least-outstanding",
+            "-bunix:/run/a.sock;/;lb=least-outstanding", "-blocalhost,8002;/x/;dns");
+    assert_int_equal(cfg.num_routes, 2);
+    assert_int_equal(cfg.routes[0].num_backends, 2);
+    assert_int_equal(cfg.routes[0].backends[0]->addr.ss_family, AF_INET);
+    assert_unix_member(cfg.routes[0].backends[1], "/run/a.sock");
+    assert_int_equal(cfg.num_dns_hosts, 1);
+    assert_string_equal(cfg.dns_hosts[0], "localhost");
+    cfg_cleanup(&cfg);
+}
+
+static void test_backend_unix_tls(void **state)
+{
+    (void)state;
+    struct config cfg;
+    LOAD_OK(&cfg, "-f*,1;no-tls", "-bunix:/run/a.sock;;tls;sni=app.internal;proto=h2");
+    assert_true(cfg.backends[0].tls);
+    assert_string_equal(cfg.backends[0].sni, "app.internal");
+    cfg_cleanup(&cfg);
+    /* No name to check a certificate against is fine when none is checked. */
+    LOAD_OK(&cfg, "-f*,1;no-tls", "--insecure", "-bunix:/run/a.sock;;tls");
+    assert_true(cfg.backends[0].tls);
+    assert_null(cfg.backends[0].sni);
+    cfg_cleanup(&cfg);
+}
+
 static void test_backend_group_params(void **state)
 {
     (void)state;
@@ -556,8 +642,22 @@ BAD_ARGS(backend_bad_pattern_host, "invalid host in pattern 'ex!ample.com/'", "-
          "-b127.0.0.1,80;ex!ample.com/")
 BAD_ARGS(backend_pattern_with_query, "invalid path in pattern '/a?b'", "-f*,1;no-tls",
          "-b127.0.0.1,80;/a?b")
-BAD_ARGS(backend_unix, "UNIX domain sockets are not supported", "-f*,1;no-tls",
-         "-bunix:/run/app.sock")
+BAD_ARGS(backend_unix_relative, "--backend 'unix:run/app.sock': UNIX domain socket path "
+         "'run/app.sock' is not absolute", "-f*,1;no-tls", "-bunix:run/app.sock")
+BAD_ARGS(backend_unix_empty, "unix: needs a socket path (unix:/PATH)", "-f*,1;no-tls",
+         "-bunix:")
+BAD_ARGS(backend_unix_empty_with_params, "unix: needs a socket path", "-f*,1;no-tls",
+         "-bunix:;/;proto=h2")
+/* sun_path holds 108 bytes with the NUL: a 108-byte path does not fit. */
+BAD_ARGS(backend_unix_too_long, "is too long: 108 bytes, at most 107", "-f*,1;no-tls",
+         "-bunix:/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaa/x")
+BAD_ARGS(backend_unix_dns, "dns cannot be used with a UNIX domain socket backend", "-f*,1;no-tls",
+         "-bunix:/run/app.sock;;dns")
+BAD_ARGS(backend_unix_tls_without_sni, "backend unix:/run/app.sock: tls over a UNIX domain "
+         "socket needs sni=NAME", "-f*,1;no-tls", "-bunix:/run/app.sock;;tls")
+BAD_ARGS(backend_unix_comma_form, "UNIX domain socket path ',8080' is not absolute",
+         "-f*,1;no-tls", "-bunix:,8080")
 
 /* ---- --help and --version ---- */
 
@@ -1240,7 +1340,17 @@ int main(void)
         cmocka_unit_test(test_bad_backend_two_wildcards),
         cmocka_unit_test(test_bad_backend_bad_pattern_host),
         cmocka_unit_test(test_bad_backend_pattern_with_query),
-        cmocka_unit_test(test_bad_backend_unix),
+        cmocka_unit_test(test_bad_backend_unix_relative),
+        cmocka_unit_test(test_bad_backend_unix_empty),
+        cmocka_unit_test(test_bad_backend_unix_empty_with_params),
+        cmocka_unit_test(test_bad_backend_unix_too_long),
+        cmocka_unit_test(test_bad_backend_unix_dns),
+        cmocka_unit_test(test_bad_backend_unix_tls_without_sni),
+        cmocka_unit_test(test_bad_backend_unix_comma_form),
+        cmocka_unit_test(test_backend_unix),
+        cmocka_unit_test(test_backend_unix_longest_path),
+        cmocka_unit_test(test_backend_unix_beside_tcp),
+        cmocka_unit_test(test_backend_unix_tls),
         cmocka_unit_test(test_help_lists_every_option_with_default),
         cmocka_unit_test(test_help_fits_80_columns),
         cmocka_unit_test(test_help_short),

@@ -154,6 +154,32 @@ static void test_labels_stay_unique_across_reuse(void **state)
     cfg_registry_free(&r);
 }
 
+/* A socket is one identity by its path; its label is "unix:PATH". */
+static void test_unix_backend_slot_and_label(void **state)
+{
+    (void)state;
+    struct cfg_registry r;
+    cfg_registry_init(&r, 8);
+    struct config a, b;
+    INTERN(&r, &a, "-bunix:/run/a.sock", "-bunix:/run/b.sock;/b/");
+    assert_string_equal(r.names[0], "unix:/run/a.sock");
+    assert_string_equal(r.names[1], "unix:/run/b.sock");
+    char label[320];
+    cfg_backend_label(&a.backends[0], label, sizeof(label));
+    assert_string_equal(label, "unix:/run/a.sock");
+    /* A reload that keeps a.sock keeps its slot; c.sock is new. */
+    INTERN(&r, &b, "-bunix:/run/c.sock;/c/", "-bunix:/run/a.sock;/a/");
+    assert_int_equal(b.backends[1].index, a.backends[0].index);
+    assert_true(b.backends[1].serial == a.backends[0].serial);
+    assert_int_equal(b.backends[0].index, 2);
+    assert_int_equal(r.num_live, 3);
+    drop(&r, &a);
+    assert_false(cfg_registry_retired(&r, 0));
+    assert_true(cfg_registry_retired(&r, 1));
+    drop(&r, &b);
+    cfg_registry_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -162,6 +188,7 @@ int main(void)
         cmocka_unit_test(test_retired_slot_comes_back_with_its_backend),
         cmocka_unit_test(test_needed_counts_each_new_identity_once),
         cmocka_unit_test(test_labels_stay_unique_across_reuse),
+        cmocka_unit_test(test_unix_backend_slot_and_label),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
