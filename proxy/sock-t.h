@@ -34,7 +34,8 @@ enum sock_state {
     SOCK_OPEN,
 };
 
-/* A non-blocking TCP socket, optionally with TLS, and its two watchers.
+/* A non-blocking stream socket (TCP, or a backend's UNIX domain socket),
+ * optionally with TLS, and its two watchers.
  * Invariants: rev is active iff reading; wev is active iff write_armed;
  * ssl is NULL or owned; fd >= 0 iff state != SOCK_CLOSED. */
 struct sock {
@@ -51,7 +52,11 @@ struct sock {
     bool write_wants_read : 1; /* SSL_write asked for a read first */
     bool read_wants_write : 1; /* SSL_read asked for a write first */
     bool notified : 1;         /* close_notify sent (sock_close_notify) */
-    uint16_t tls_wpend;        /* bytes of an SSL_write to retry (0: none) */
+    union {
+        uint16_t tls_wpend;     /* open: bytes of an SSL_write to retry (0: none) */
+        uint16_t connect_errno; /* connecting: the errno of a connect that
+                                 * failed at once (sock_connect), or 0 */
+    };
 };
 
 #endif

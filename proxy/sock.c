@@ -41,9 +41,10 @@ int sock_connect(struct sock *s, struct ev_loop *loop, const struct sockaddr *sa
     if (fd < 0)
         return H2G_ERR_IO;
     int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (connect(fd, sa, len) < 0 && errno != EINPROGRESS) {
-        int e = errno;
+    if (sa->sa_family != AF_UNIX)
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    int e = connect(fd, sa, len) < 0 ? errno : 0;
+    if (e && e != EINPROGRESS && sa->sa_family != AF_UNIX) {
         close(fd);
         errno = e;
         return e == ECONNREFUSED ? H2G_ERR_REFUSED : H2G_ERR_IO;
@@ -51,6 +52,14 @@ int sock_connect(struct sock *s, struct ev_loop *loop, const struct sockaddr *sa
     setup(s, loop, fd, h);
     s->state = SOCK_CONNECTING;
     sock_arm_write(s, true);
+    if (e && e != EINPROGRESS) {
+        /* A UNIX domain socket's connect ends at once: no listener
+         * (ECONNREFUSED), no such path (ENOENT), its backlog full (EAGAIN,
+         * where TCP would wait). It is told as a TCP connect's failure is,
+         * from the loop: connected() takes the errno from here. */
+        s->connect_errno = (uint16_t)e;
+        ev_feed_event(loop, &s->wev, EV_WRITE);
+    }
     return 0;
 }
 
@@ -124,9 +133,10 @@ void sock_accept_tls(struct sock *s, SSL *ssl)
 /* The connect finished: on to TLS, or tell the owner. */
 static void connected(struct sock *s)
 {
-    int err = 0;
+    int err = s->connect_errno;
     socklen_t len = sizeof(err);
-    if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+    s->connect_errno = 0;
+    if (!err && getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
         err = errno;
     sock_arm_write(s, false);
     if (err) {

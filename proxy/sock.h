@@ -20,11 +20,13 @@
  * Neither watcher is started. */
 void sock_init(struct sock *s, struct ev_loop *loop, int fd, const struct sock_handler *h);
 
-/* Opens a non-blocking TCP socket (TCP_NODELAY) and starts connecting to
- * sa. Returns 0 (h->ready() follows once the connect, and the TLS handshake
- * when sock_start_tls() is called next, are over), or a negative h2g_err
- * when it failed at once: errno is left as connect(2) or socket(2) set it,
- * and s is closed. */
+/* Opens a non-blocking stream socket for sa's family (TCP_NODELAY on TCP)
+ * and starts connecting to sa. Returns 0 (h->ready() follows once the
+ * connect, and the TLS handshake when sock_start_tls() is called next, are
+ * over), or a negative h2g_err when it failed at once: errno is left as
+ * connect(2) or socket(2) set it, and s is closed. An AF_UNIX connect that
+ * fails at once (no listener, no such path, a full backlog) returns 0 and
+ * its failure reaches h->ready() from the loop, as a TCP one's does. */
 int sock_connect(struct sock *s, struct ev_loop *loop, const struct sockaddr *sa,
                  socklen_t len, const struct sock_handler *h);
 

@@ -1,13 +1,21 @@
 /* Unit tests for proxy/sock.c's sock_tls_chunk: what one SSL_write of a
- * client's output queue takes. */
+ * client's output queue takes; and sock_connect to a UNIX domain socket,
+ * whose failures come from the loop as a TCP connect's do. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "common/buf.h"
+#include "common/err.h"
 #include "proxy/sock.h"
 
 static char stage[BUF_RECORD_SIZE];
@@ -114,6 +122,128 @@ static void test_retry_offers_at_least_as_much(void **state)
     buf_pool_cleanup(&pool);
 }
 
+/* ---- sock_connect over AF_UNIX ---- */
+
+struct ready_seen {
+    int calls, err, sys_errno;
+};
+static struct ready_seen seen;
+
+static void on_test_ready(struct sock *s, int err, const char *why, int sys_errno)
+{
+    (void)s;
+    (void)why;
+    seen.calls++;
+    seen.err = err;
+    seen.sys_errno = sys_errno;
+}
+
+static void on_test_io(struct sock *s)
+{
+    (void)s;
+}
+
+static const struct sock_handler test_handler = {
+    .readable = on_test_io, .writable = on_test_io, .ready = on_test_ready,
+};
+
+static struct sockaddr_un unix_addr(char *dir, const char *name, socklen_t *len)
+{
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s", dir, name);
+    *len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(sun.sun_path) + 1);
+    return sun;
+}
+
+/* A socket bound at sun; listening with backlog when backlog >= 0. */
+static int bound(const struct sockaddr_un *sun, socklen_t len, int backlog)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (const struct sockaddr *)sun, len), 0);
+    if (backlog >= 0)
+        assert_int_equal(listen(fd, backlog), 0);
+    return fd;
+}
+
+/* Connects to sun and runs the loop until ready() was called once;
+ * sock_connect itself must not fail. */
+static void connect_and_wait(struct ev_loop *loop, struct sock *s,
+                             const struct sockaddr_un *sun, socklen_t len)
+{
+    seen = (struct ready_seen){ 0 };
+    assert_int_equal(sock_connect(s, loop, (const struct sockaddr *)sun, len, &test_handler), 0);
+    assert_int_equal(seen.calls, 0); /* never from inside sock_connect */
+    for (int i = 0; i < 10 && !seen.calls; i++)
+        ev_run(loop, EVRUN_ONCE | EVRUN_NOWAIT);
+    assert_int_equal(seen.calls, 1);
+}
+
+static void test_unix_connect(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/h2gate-sock-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+    struct sock s;
+    socklen_t len;
+
+    /* No such path: an I/O failure with ENOENT. */
+    struct sockaddr_un none = unix_addr(dir, "none.sock", &len);
+    connect_and_wait(loop, &s, &none, len);
+    assert_int_equal(seen.err, H2G_ERR_IO);
+    assert_int_equal(seen.sys_errno, ENOENT);
+    sock_close(&s, false);
+
+    /* A path nobody listens on: refused, as a TCP port with no listener. */
+    struct sockaddr_un deaf = unix_addr(dir, "deaf.sock", &len);
+    int dfd = bound(&deaf, len, -1);
+    connect_and_wait(loop, &s, &deaf, len);
+    assert_int_equal(seen.err, H2G_ERR_REFUSED);
+    assert_int_equal(seen.sys_errno, ECONNREFUSED);
+    sock_close(&s, false);
+    close(dfd);
+
+    /* A listener: connected. Its backlog (0: one waiting connection) is
+     * then full, and the next connect's EAGAIN is a failed connect, not a
+     * connect in progress that would never end. */
+    struct sockaddr_un live = unix_addr(dir, "live.sock", &len);
+    int lfd = bound(&live, len, 0);
+    connect_and_wait(loop, &s, &live, len);
+    assert_int_equal(seen.err, 0);
+    struct sock more[4];
+    int failed = 0;
+    for (int i = 0; i < 4; i++) {
+        connect_and_wait(loop, &more[i], &live, len);
+        if (seen.err) {
+            assert_int_equal(seen.err, H2G_ERR_IO);
+            assert_int_equal(seen.sys_errno, EAGAIN);
+            failed++;
+        }
+    }
+    assert_true(failed > 0);
+    for (int i = 0; i < 4; i++)
+        sock_close(&more[i], false);
+    sock_close(&s, false);
+    close(lfd);
+
+    /* A socket closed before the loop ran: the fed event goes with it. */
+    seen = (struct ready_seen){ 0 };
+    assert_int_equal(sock_connect(&s, loop, (const struct sockaddr *)&none,
+                                  (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+                                              strlen(none.sun_path) + 1),
+                                  &test_handler),
+                     0);
+    sock_close(&s, false);
+    ev_run(loop, EVRUN_NOWAIT);
+    assert_int_equal(seen.calls, 0);
+
+    ev_loop_destroy(loop);
+    unlink(deaf.sun_path);
+    unlink(live.sun_path);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
     for (size_t i = 0; i < sizeof(bytes); i++)
@@ -122,6 +252,7 @@ int main(void)
         cmocka_unit_test(test_full_frame_in_place),
         cmocka_unit_test(test_short_blocks_gathered_without_cutting_a_frame),
         cmocka_unit_test(test_retry_offers_at_least_as_much),
+        cmocka_unit_test(test_unix_connect),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
