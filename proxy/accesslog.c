@@ -651,7 +651,7 @@ static struct val frag_val(const struct alog_format *f, const struct frag *fr,
     case F_BACKEND_HOST:
         return text_or_absent(e->backend_host);
     case F_BACKEND_PORT:
-        return num_or_absent(e->backend_host.len > 0, e->backend_port);
+        return num_or_absent(e->backend_host.len > 0 && e->backend_port > 0, e->backend_port);
     case F_SCHEME:
         return text_or_absent(e->scheme);
     case F_TUNNEL_TARGET:

@@ -24,7 +24,8 @@
  *                    the client's certificate (--verify-client): SHA-256 and
  *                    SHA-1 of its DER and its serial in lower-case hex, the
  *                    subject and issuer as RFC 2253 text; "-" without one
- *   $backend_host $backend_port                  "-" when no backend was used
+ *   $backend_host $backend_port                  "-" when no backend was used;
+ *                    a UNIX domain socket backend is "unix:PATH" and "-"
  *   h2gate's own: $scheme; for tunnels $tunnel_target, $tunnel_bytes_in
  *   (client to target), $tunnel_bytes_out (target to client) and $duration
  *   (seconds, like $request_time); all "-" for non-tunnel entries except
@@ -98,8 +99,8 @@ struct alog_entry {
     size_t tls_session_id_len;
     bool tls_session_reused;
     const struct clientcert *client_cert; /* a verified client's, or NULL */
-    struct str backend_host;      /* empty: no backend used */
-    uint16_t backend_port;
+    struct str backend_host;      /* empty: no backend used; "unix:PATH" */
+    uint16_t backend_port;        /* 0 for a UNIX domain socket: absent */
     const struct hdrs *req_headers; /* lower-case names (proxy/hdrs.h); may be NULL */
     bool is_tunnel;
     bool ext_connect;             /* RFC 8441 extended CONNECT: $path is :path */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "common/xalloc.h"
 #include "proxy/gen.h"
@@ -38,9 +39,19 @@ static uint64_t hash_bytes(const void *p, size_t n, uint64_t seed)
     return mix64(h);
 }
 
-/* A member's key: its address and port, whatever name gave it. */
-static size_t member_key(const struct cfg_backend *be, unsigned char out[18])
+/* Room for the longest key: a socket path. */
+#define MEMBER_KEY_MAX sizeof(((struct sockaddr_un *)NULL)->sun_path)
+
+/* A member's key: its address and port, whatever name gave it; a UNIX
+ * domain socket's path. */
+static size_t member_key(const struct cfg_backend *be, unsigned char out[MEMBER_KEY_MAX])
 {
+    if (be->addr.ss_family == AF_UNIX) {
+        const struct sockaddr_un *a = (const void *)&be->addr;
+        size_t n = strnlen(a->sun_path, sizeof(a->sun_path));
+        memcpy(out, a->sun_path, n);
+        return n;
+    }
     if (be->addr.ss_family == AF_INET6) {
         const struct sockaddr_in6 *a = (const void *)&be->addr;
         memcpy(out, &a->sin6_addr, 16);
@@ -55,7 +66,7 @@ static size_t member_key(const struct cfg_backend *be, unsigned char out[18])
 
 void lb_cookie_value(const struct cfg_backend *be, char out[9])
 {
-    unsigned char key[18];
+    unsigned char key[MEMBER_KEY_MAX];
     size_t n = member_key(be, key);
     snprintf(out, 9, "%08x", (unsigned)(hash_bytes(key, n, 0) >> 32));
 }
@@ -81,7 +92,7 @@ static void ring_build(const struct cfg_route *r, struct lb_ring *ring)
     struct point *pts = xcalloc(total ? total : 1, sizeof(*pts));
     size_t n = 0;
     for (size_t m = 0; m < r->num_backends; m++) {
-        unsigned char key[18];
+        unsigned char key[MEMBER_KEY_MAX];
         size_t kn = member_key(r->backends[m], key);
         for (size_t k = 0; k < RING_POINTS * (size_t)r->weights[m]; k++)
             pts[n++] = (struct point){ hash_bytes(key, kn, k + 1), (uint32_t)m };

@@ -84,7 +84,7 @@ static void fail(struct bconn *bc, int status, const char *why, bool connect_fai
     struct xchg *x = bc->up.x;
     const struct cfg_backend *be = bc->be;
     bool retry_fresh = bc->reused && !bc->got_bytes && x && x->req_body_moved == 0;
-    log_info("backend %s:%u: %s", be->host, be->port, why);
+    log_info("backend " CFG_BE_FMT ": %s", CFG_BE_ARGS(be), why);
     kill_conn(bc);
     if (!x)
         return;
@@ -145,8 +145,8 @@ static const char *io_why(ssize_t err)
  * return. */
 static int write_failed(struct bconn *bc, ssize_t err)
 {
-    log_info("backend %s:%u: %s while sending the request; reading its answer", bc->be->host,
-             bc->be->port, io_why(err));
+    log_info("backend " CFG_BE_FMT ": %s while sending the request; reading its answer",
+             CFG_BE_ARGS(bc->be), io_why(err));
     bc->write_failed = true;
     bufq_drain(&bc->out, bufq_len(&bc->out));
     sock_arm_write(&bc->sock, false);
@@ -271,8 +271,8 @@ static size_t fill(struct bconn *bc, struct xchg *x)
              * as the start of another request. The client side never
              * hands us any (http-parser and nghttp2 hold bodies to their
              * length); if it did, they are dropped and bc not reused. */
-            log_warn("backend %s:%u: %zu request body bytes past Content-Length dropped",
-                     bc->be->host, bc->be->port, n - (size_t)bc->req_left);
+            log_warn("backend " CFG_BE_FMT ": %zu request body bytes past Content-Length dropped",
+                     CFG_BE_ARGS(bc->be), n - (size_t)bc->req_left);
             bufq_drain(&x->req_body, n - (size_t)bc->req_left);
             n = (size_t)bc->req_left;
             bc->req_overrun = true;
@@ -336,7 +336,7 @@ static void up_drained(struct upstream *up)
 static void up_abandon(struct upstream *up)
 {
     struct bconn *bc = container_of(up, struct bconn, up);
-    log_info("backend %s:%u: exchange abandoned by the client", bc->be->host, bc->be->port);
+    log_info("backend " CFG_BE_FMT ": exchange abandoned by the client", CFG_BE_ARGS(bc->be));
     kill_conn(bc);
 }
 
@@ -419,8 +419,8 @@ static bool ws_accept_ok(struct bconn *bc, struct hdrs *h)
     size_t n = xlate_ws_accept(str_make(bc->ws_key, strlen(bc->ws_key)), want);
     long i = hdrs_find(h, STR_LIT("sec-websocket-accept"));
     if (i < 0 || !str_eq(str_trim(hdrs_value(h, (size_t)i)), str_make(want, n))) {
-        log_info("backend %s:%u: WebSocket 101 without the right Sec-WebSocket-Accept",
-                 bc->be->host, bc->be->port);
+        log_info("backend " CFG_BE_FMT ": WebSocket 101 without the right Sec-WebSocket-Accept",
+                 CFG_BE_ARGS(bc->be));
         return false;
     }
     hdrs_remove(h, (size_t)i);

@@ -155,7 +155,8 @@ static void kill_session(struct bsess *s, int status, const char *why, bool conn
     struct worker *w = s->w;
     const struct cfg_backend *be = s->be;
     bool was_ready = s->state == BS_READY;
-    log_info("backend %s:%u h2 session %" PRIu64 " closed: %s", be->host, be->port, s->id, why);
+    log_info("backend " CFG_BE_FMT " h2 session %" PRIu64 " closed: %s", CFG_BE_ARGS(be), s->id,
+             why);
     ev_timer_stop(w->loop, &s->timer);
     sock_close(&s->sock, false);
     s->state = BS_DEAD;
@@ -237,7 +238,7 @@ struct bsess *bsess_new(struct worker *w, const struct cfg_backend *be)
     s->timer.data = s;
     ev_timer_start(w->loop, &s->timer);
     upool_h2_add(s);
-    log_info("backend %s:%u h2 session %" PRIu64 " connecting", be->host, be->port, s->id);
+    log_info("backend " CFG_BE_FMT " h2 session %" PRIu64 " connecting", CFG_BE_ARGS(be), s->id);
     return s;
 }
 
@@ -286,8 +287,8 @@ static void submit(struct bsess *s, struct bstream *bs)
     xlate_nv_cleanup(&nv);
     if (id < 0) {
         /* Out of stream ids (or memory): this session takes no more. */
-        log_info("backend %s:%u h2 session %" PRIu64 ": cannot submit: %s", s->be->host,
-                 s->be->port, s->id, nghttp2_strerror(id));
+        log_info("backend " CFG_BE_FMT " h2 session %" PRIu64 ": cannot submit: %s",
+                 CFG_BE_ARGS(s->be), s->id, nghttp2_strerror(id));
         s->goaway = true;
         s->num_streams--;
         bs->s = NULL;
@@ -311,8 +312,8 @@ static void start_check(struct bsess *s)
     s->checking = true;
     s->ping_sent = ev_now(s->w->loop);
     nghttp2_submit_ping(s->h2, NGHTTP2_FLAG_NONE, NULL);
-    log_info("backend %s:%u h2 session %" PRIu64 ": idle, checking with PING", s->be->host,
-             s->be->port, s->id);
+    log_info("backend " CFG_BE_FMT " h2 session %" PRIu64 ": idle, checking with PING",
+             CFG_BE_ARGS(s->be), s->id);
     rearm(s);
 }
 
@@ -419,8 +420,8 @@ static int on_frame_recv(nghttp2_session *h2, const nghttp2_frame *f, void *ud)
         break;
     case NGHTTP2_GOAWAY:
         stats_goaway(s->w->stats, false, f->goaway.error_code);
-        log_info("backend %s:%u h2 session %" PRIu64 ": GOAWAY (last stream %d, %s)",
-                 s->be->host, s->be->port, s->id, f->goaway.last_stream_id,
+        log_info("backend " CFG_BE_FMT " h2 session %" PRIu64 ": GOAWAY (last stream %d, %s)",
+                 CFG_BE_ARGS(s->be), s->id, f->goaway.last_stream_id,
                  nghttp2_http2_strerror(f->goaway.error_code));
         s->goaway = true;
         break;
@@ -498,8 +499,8 @@ static int on_frame_not_send(nghttp2_session *h2, const nghttp2_frame *f, int li
     /* The stream was never opened: find it by id. */
     for (struct bstream *bs = s->streams; bs; bs = bs->next) {
         if (bs->stream_id == f->hd.stream_id) {
-            log_info("backend %s:%u h2 session %" PRIu64 " s%d not sent: %s", s->be->host,
-                     s->be->port, s->id, bs->stream_id, nghttp2_strerror(lib_error));
+            log_info("backend " CFG_BE_FMT " h2 session %" PRIu64 " s%d not sent: %s",
+                     CFG_BE_ARGS(s->be), s->id, bs->stream_id, nghttp2_strerror(lib_error));
             bs->not_sent = bs->closed = true;
             push_done(s, bs);
             break;
@@ -512,8 +513,8 @@ static int on_invalid_frame(nghttp2_session *h2, const nghttp2_frame *f, int lib
                             void *ud)
 {
     struct bsess *s = ud;
-    log_info("backend %s:%u h2 session %" PRIu64 " s%d: invalid frame type %d: %s",
-             s->be->host, s->be->port, s->id, f->hd.stream_id, f->hd.type,
+    log_info("backend " CFG_BE_FMT " h2 session %" PRIu64 " s%d: invalid frame type %d: %s",
+             CFG_BE_ARGS(s->be), s->id, f->hd.stream_id, f->hd.type,
              nghttp2_strerror(lib_error));
     struct bstream *bs = f->hd.stream_id ? stream_of(h2, f->hd.stream_id) : NULL;
     if (bs && !bs->why)
@@ -624,7 +625,7 @@ static void on_ready(struct sock *sk, int err, const char *why, int sys_errno)
 {
     struct bsess *s = container_of(sk, struct bsess, sock);
     if (!err && sk->ssl && !alpn_is_h2(sk->ssl)) {
-        log_warn("backend %s:%u: TLS peer did not select ALPN h2", s->be->host, s->be->port);
+        log_warn("backend " CFG_BE_FMT ": TLS peer did not select ALPN h2", CFG_BE_ARGS(s->be));
         err = H2G_ERR_PROTO;
         why = "backend did not negotiate h2";
     }

@@ -159,7 +159,7 @@ void bstream_free(struct bstream *bs)
     ev_timer_stop(bs->w->loop, &bs->ws_timer);
     if (bs->ws_open) {
         double dur = ev_now(bs->w->loop) - bs->ws_start;
-        log_info("WebSocket to %s:%u (HTTP/2) closed after %.3fs", bs->be->host, bs->be->port,
+        log_info("WebSocket to " CFG_BE_FMT " (HTTP/2) closed after %.3fs", CFG_BE_ARGS(bs->be),
                  dur);
         stats_ws_closed(bs->w->stats, dur);
     }
@@ -291,8 +291,8 @@ void bstream_done(struct bsess *s, struct bstream *bs)
     if (can_retry(bs)) {
         bs->retries++;
         stats_backend_retry(s->w->stats, (long)bs->be->index);
-        log_info("backend %s:%u h2 session %" PRIu64 " s%d %s: retrying", s->be->host,
-                 s->be->port, s->id, bs->stream_id,
+        log_info("backend " CFG_BE_FMT " h2 session %" PRIu64 " s%d %s: retrying",
+                 CFG_BE_ARGS(s->be), s->id, bs->stream_id,
                  bs->not_sent ? "not sent" : "refused");
         upool_h2_retry(bs, s);
         return;
@@ -464,8 +464,8 @@ void bstream_ws_head(struct bstream *bs)
     if (bs->status / 100 != 2)
         return;
     if (x->proto != XCHG_H2 && !add_accept(x)) {
-        log_info("backend %s:%u: no room for Sec-WebSocket-Accept: relayed as a refusal",
-                 bs->be->host, bs->be->port);
+        log_info("backend " CFG_BE_FMT ": no room for Sec-WebSocket-Accept: relayed as a refusal",
+                 CFG_BE_ARGS(bs->be));
         return;
     }
     x->status = 101; /* the exchange's "switched" (xchg-t.h) */
@@ -478,8 +478,8 @@ void bstream_ws_head(struct bstream *bs)
     stats_ws_opened(w->stats);
     ev_timer_set(&bs->ws_timer, w->cfg->tunnel_idle_timeout, 0.);
     ev_timer_start(w->loop, &bs->ws_timer);
-    log_info("c%" PRIu64 " s%d WebSocket to %s:%u (HTTP/2 s%d) open", x->cl->facts.conn_id,
-             x->stream_id, bs->be->host, bs->be->port, bs->stream_id);
+    log_info("c%" PRIu64 " s%d WebSocket to " CFG_BE_FMT " (HTTP/2 s%d) open", x->cl->facts.conn_id,
+             x->stream_id, CFG_BE_ARGS(bs->be), bs->stream_id);
 }
 
 /* --tunnel-idle-timeout, as for a WebSocket over an HTTP/1.1 backend: the
@@ -505,8 +505,9 @@ static void on_ws_idle(struct ev_loop *loop, ev_timer *t, int revents)
 void bstream_no_ext_connect(struct bstream *bs)
 {
     struct xchg *x = bs->up.x;
-    log_info("backend %s:%u did not send SETTINGS_ENABLE_CONNECT_PROTOCOL: no WebSocket on it",
-             bs->be->host, bs->be->port);
+    log_info("backend " CFG_BE_FMT
+             " did not send SETTINGS_ENABLE_CONNECT_PROTOCOL: no WebSocket on it",
+             CFG_BE_ARGS(bs->be));
     if (x)
         xchg_unlink(x);
     bstream_free(bs);

@@ -233,8 +233,10 @@ void dnswatch_answers(const struct gen *g, struct cfg_reuse *out)
     size_t cap = cfg->num_backends + cfg->num_dns_hosts, num = 0;
     free(W.answers);
     W.answers = xcalloc(cap ? cap : 1, sizeof(*W.answers));
-    for (size_t i = 0; i < cfg->num_backends; i++)
-        answer_for(g, cfg->backends[i].host, &num);
+    for (size_t i = 0; i < cfg->num_backends; i++) {
+        if (cfg->backends[i].addr.ss_family != AF_UNIX) /* no name: config.c's unix_answers */
+            answer_for(g, cfg->backends[i].host, &num);
+    }
     for (size_t i = 0; i < cfg->num_dns_hosts; i++)
         answer_for(g, cfg->dns_hosts[i], &num);
     out->answers = W.answers;

@@ -118,6 +118,13 @@ static int on_stream_close(nghttp2_session *s, int32_t stream_id, uint32_t error
     return 0;
 }
 
+/* The Host (:authority) of a probe: the -b's name; "localhost" for a UNIX
+ * domain socket, as nghttpx sends it there. */
+static const char *authority(const struct cfg_backend *be)
+{
+    return be->addr.ss_family == AF_UNIX ? "localhost" : be->host;
+}
+
 static int h2_start(struct hprobe *p)
 {
     nghttp2_session_callbacks *cb;
@@ -133,7 +140,7 @@ static int h2_start(struct hprobe *p)
     const char *scheme = be->tls ? "https" : "http";
 #define NV(n, v) { (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE }
     nghttp2_nv nva[] = { NV(":method", "GET"), NV(":scheme", scheme),
-                         NV(":authority", be->host), NV(":path", be->health_path),
+                         NV(":authority", authority(be)), NV(":path", be->health_path),
                          NV("user-agent", "h2gate-health") };
 #undef NV
     nghttp2_submit_settings(p->h2, NGHTTP2_FLAG_NONE, NULL, 0);
@@ -170,7 +177,7 @@ static int request_start(struct hprobe *p)
     int n = snprintf(p->out, sizeof(p->out),
                      "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: h2gate-health\r\n"
                      "Connection: close\r\n\r\n",
-                     p->be->health_path, p->be->host);
+                     p->be->health_path, authority(p->be));
     if (n <= 0 || (size_t)n >= sizeof(p->out))
         return -1;
     p->out_len = (size_t)n;

@@ -130,13 +130,17 @@ SSL *tls_client_new(SSL_CTX *ctx, int fd, const struct cfg_backend *be, SSL_SESS
     SSL_set_fd(ssl, fd);
     SSL_set_connect_state(ssl);
     SSL_set_ex_data(ssl, slot_index, cache);
-    const char *name = be->sni ? be->sni : be->host;
+    /* A UNIX domain socket's "unix:PATH" is no name: its sni= or none (only
+     * with --insecure, which config.c checks). */
+    const char *name = be->sni ? be->sni : be->addr.ss_family == AF_UNIX ? NULL : be->host;
     unsigned char ip[16];
-    bool is_ip = inet_pton(AF_INET, name, ip) == 1 || inet_pton(AF_INET6, name, ip) == 1;
-    if (!is_ip)
+    bool is_ip = name && (inet_pton(AF_INET, name, ip) == 1 || inet_pton(AF_INET6, name, ip) == 1);
+    if (name && !is_ip)
         SSL_set_tlsext_host_name(ssl, name);
     X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
-    if (is_ip) {
+    if (!name) {
+        /* nothing to check the certificate's name against */
+    } else if (is_ip) {
         X509_VERIFY_PARAM_set1_ip_asc(param, name);
     } else {
         X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);

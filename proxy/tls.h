@@ -25,8 +25,9 @@ struct cfg_backend;
 SSL_CTX *tls_client_ctx_new(const struct config *cfg, bool h2_alpn, char *err, size_t err_len);
 
 /* Returns a client connection on fd for be: SNI (be->sni, else be->host
- * unless it is an IP literal), the certificate's name checked against the
- * same name (or IP), and the session in *cache offered for resumption.
+ * unless it is an IP literal; a UNIX domain socket's: be->sni or none),
+ * the certificate's name checked against the same name (or IP; no name,
+ * no check), and the session in *cache offered for resumption.
  * *cache (owned by the caller's worker, freed with SSL_SESSION_free) is
  * replaced with each new session the server issues; cache must outlive
  * the returned SSL. */

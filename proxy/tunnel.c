@@ -119,9 +119,9 @@ static void kill_tunnel(struct tunnel *t)
     }
     if (t->state == TUN_OPEN) {
         double dur = ev_now(w->loop) - t->start;
-        log_info("%s to %s:%u closed after %.3fs: %" PRIu64 " bytes up, %" PRIu64
+        log_info("%s to " CFG_BE_FMT " closed after %.3fs: %" PRIu64 " bytes up, %" PRIu64
                  " bytes down",
-                 t->websocket ? "WebSocket" : "tunnel", t->host, t->port, dur, t->bytes_up,
+                 t->websocket ? "WebSocket" : "tunnel", CFG_BE_ARGS(t), dur, t->bytes_up,
                  t->bytes_down);
         if (t->websocket) {
             stats_ws_closed(w->stats, dur);
@@ -189,8 +189,8 @@ static void start_pipe(struct tunnel *t)
     t->start = t->last_activity = ev_now(w->loop);
     sock_read_start(&t->sock);
     arm_timer(t, w->cfg->tunnel_idle_timeout);
-    log_info("c%" PRIu64 " s%d %s to %s:%u open", x->cl->facts.conn_id, x->stream_id,
-             t->websocket ? "WebSocket" : "tunnel", t->host, t->port);
+    log_info("c%" PRIu64 " s%d %s to " CFG_BE_FMT " open", x->cl->facts.conn_id, x->stream_id,
+             t->websocket ? "WebSocket" : "tunnel", CFG_BE_ARGS(t));
     x->resp_state = XRESP_HEAD;
     xchg_notify(x);
     tun_pump(t);

@@ -211,7 +211,7 @@ int upool_connect(struct worker *w, const struct cfg_backend *be, struct sock *s
 {
     int rc = sock_connect(s, w->loop, (const struct sockaddr *)&be->addr, be->addr_len, h);
     if (rc < 0) {
-        log_info("backend %s:%u: connect: %s", be->host, be->port, strerror(errno));
+        log_info("backend " CFG_BE_FMT ": connect: %s", CFG_BE_ARGS(be), strerror(errno));
         stats_backend_connect_failure(w->stats, (long)be->index);
         return rc;
     }
@@ -226,7 +226,7 @@ void upool_connect_done(struct worker *w, const struct cfg_backend *be, int err,
                         double started)
 {
     if (err == H2G_ERR_TLS)
-        log_warn("backend %s:%u: %s", be->host, be->port, why);
+        log_warn("backend " CFG_BE_FMT ": %s", CFG_BE_ARGS(be), why);
     if (err)
         stats_backend_connect_failure(w->stats, (long)be->index);
     else
@@ -545,8 +545,8 @@ void upool_failed(struct xchg *x, const struct cfg_backend *be, int status, cons
             return;
     }
     if (retry == UPOOL_RETRY_NEXT && x->backend_tries < x->route->num_backends) {
-        log_info("c%" PRIu64 " s%d backend %s:%u failed (%s): trying the next one",
-                 x->cl->facts.conn_id, x->stream_id, be->host, be->port, why);
+        log_info("c%" PRIu64 " s%d backend " CFG_BE_FMT " failed (%s): trying the next one",
+                 x->cl->facts.conn_id, x->stream_id, CFG_BE_ARGS(be), why);
         stats_backend_retry(w->stats, (long)be->index);
         upool_start(x);
         return;
