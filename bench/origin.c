@@ -2,9 +2,11 @@
  *
  * Usage: origin [-a ADDR] [-p PORT] [-t THREADS] [--h2c] [--h2c-port PORT]
  *               [--count-file PATH] [--down-file PATH] [--delay-all MS]
+ *               [--unix PATH]
  *
  * Listens on ADDR:PORT (default 127.0.0.1:8080) and, with --h2c-port, on a
- * second port that behaves the same. Every port serves HTTP/1.1 (keep-alive,
+ * second port that behaves the same; with --unix, on the UNIX domain socket
+ * PATH instead (one thread; PATH must not exist, and is removed at exit). Every port serves HTTP/1.1 (keep-alive,
  * pipelining, chunked request bodies) and HTTP/2 over cleartext with prior
  * knowledge: a connection whose first 24 bytes are the HTTP/2 client preface
  * is HTTP/2, anything else is HTTP/1.1. --h2c is accepted and does nothing.
@@ -58,6 +60,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <ev.h>
@@ -185,8 +188,10 @@ static bool parse_u64(struct str s, uint64_t max, uint64_t *out)
     return true;
 }
 
-/* "ADDR:PORT\n" of the listening socket: /whoami tells members apart. */
-static char whoami[80];
+/* "ADDR:PORT\n" of the listening socket, or "unix:PATH\n": /whoami tells
+ * members apart. */
+static char whoami[128];
+static const char *unix_path; /* --unix */
 /* --down-file: /health answers 503 while this file exists, else 200. */
 static const char *down_path;
 /* --delay-all: milliseconds every answer is held (0: none). */
@@ -1347,7 +1352,8 @@ static void on_accept(struct ev_loop *loop, ev_io *io, int revents)
             return;
         }
         int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        if (!unix_path)
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         count_accept();
         conn_new(w, fd);
     }
@@ -1385,6 +1391,44 @@ static int listen_on(const char *addr, const char *port, bool probe)
         return 0;
     }
     return fd;
+}
+
+/* A listening socket on the UNIX domain socket path, or -1 after printing
+ * why. */
+static int listen_unix(const char *path)
+{
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    size_t len = strlen(path);
+    if (len == 0 || len >= sizeof(sun.sun_path)) {
+        fprintf(stderr, "origin: --unix wants a path of 1..%zu bytes\n", sizeof(sun.sun_path) - 1);
+        return -1;
+    }
+    memcpy(sun.sun_path, path, len);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0 || listen(fd, 4096) != 0) {
+        fprintf(stderr, "origin: cannot listen on %s: %s\n", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* The worker's listening sockets: --unix's, or one per port on addr. */
+static bool worker_listen(struct worker *w, const char *addr, const char *port,
+                          const char *port2)
+{
+    const char *ports[2] = { port, port2 };
+    for (int k = 0; k < 2 && ports[k] && (k == 0 || !unix_path); k++) {
+        int fd = unix_path ? listen_unix(unix_path) : listen_on(addr, ports[k], false);
+        if (fd < 0)
+            return false;
+        w->lfds[w->num_lfds] = fd;
+        ev_io_init(&w->accept_io[w->num_lfds], on_accept, fd, EV_READ);
+        w->accept_io[w->num_lfds].data = w;
+        w->num_lfds++;
+    }
+    return true;
 }
 
 static void worker_shutdown(struct worker *w)
@@ -1434,12 +1478,15 @@ static void usage(FILE *f)
     fprintf(f,
             "Usage: origin [-a ADDR] [-p PORT] [-t THREADS] [--h2c] [--h2c-port PORT]\n"
             "              [--count-file PATH] [--down-file PATH] [--delay-all MS]\n"
+            "              [--unix PATH]\n"
             "HTTP/1.1 and HTTP/2 cleartext (prior knowledge) test origin; default\n"
             "127.0.0.1:8080. Endpoints: /, /size/N, POST|PUT echo, /delay/MS,\n"
             "/headers, /status/NNN, /stall, /close, /whoami (ADDR:PORT),\n"
             "/health (503 while the --down-file exists).\n"
             "--delay-all MS: hold every answer but an echo MS milliseconds (a slow\n"
-            "member; on top of /delay/MS).\n");
+            "member; on top of /delay/MS).\n"
+            "--unix PATH: listen on that UNIX domain socket instead (one thread;\n"
+            "/whoami answers unix:PATH).\n");
 }
 
 int main(int argc, char **argv)
@@ -1452,6 +1499,7 @@ int main(int argc, char **argv)
         { "count-file", required_argument, NULL, 'C' },
         { "down-file", required_argument, NULL, 'D' },
         { "delay-all", required_argument, NULL, 'S' },
+        { "unix", required_argument, NULL, 'U' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -1477,16 +1525,21 @@ int main(int argc, char **argv)
                 return 1;
             }
             break;
+        case 'U': unix_path = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 1;
         }
     }
-    if (optind != argc) {
+    if (optind != argc || (unix_path && (threads != 1 || port2))) {
         usage(stderr);
         return 1;
     }
 
-    snprintf(whoami, sizeof(whoami), strchr(addr, ':') ? "[%s]:%s\n" : "%s:%s\n", addr, port);
+    if (unix_path)
+        snprintf(whoami, sizeof(whoami), "unix:%s\n", unix_path);
+    else
+        snprintf(whoami, sizeof(whoami), strchr(addr, ':') ? "[%s]:%s\n" : "%s:%s\n", addr,
+                 port);
     for (size_t i = 0; i < PATTERN_SIZE; i += 16) {
         char line[17];
         snprintf(line, sizeof(line), "%015zx\n", i);
@@ -1509,7 +1562,8 @@ int main(int argc, char **argv)
         abort();
     nghttp2_option_set_no_auto_window_update(h2_option, 1);
 
-    if (listen_on(addr, port, true) < 0 || (port2 && listen_on(addr, port2, true) < 0))
+    if (!unix_path &&
+        (listen_on(addr, port, true) < 0 || (port2 && listen_on(addr, port2, true) < 0)))
         return 1;
     num_workers = (int)threads;
     workers = xcalloc((size_t)num_workers, sizeof(*workers));
@@ -1521,16 +1575,8 @@ int main(int argc, char **argv)
             return 1;
         }
         buf_pool_init(&w->pool, POOL_MAX_FREE);
-        const char *ports[2] = { port, port2 };
-        for (int k = 0; k < 2 && ports[k]; k++) {
-            int fd = listen_on(addr, ports[k], false);
-            if (fd < 0)
-                return 1;
-            w->lfds[w->num_lfds] = fd;
-            ev_io_init(&w->accept_io[w->num_lfds], on_accept, fd, EV_READ);
-            w->accept_io[w->num_lfds].data = w;
-            w->num_lfds++;
-        }
+        if (!worker_listen(w, addr, port, port2))
+            return 1;
         accept_set(w, true);
         ev_timer_init(&w->accept_pause, on_accept_pause, 0.0, 0.0);
         ev_async_init(&w->stop_async, on_stop_async);
@@ -1554,9 +1600,12 @@ int main(int argc, char **argv)
         }
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    fprintf(stderr, "origin: listening on %s:%s%s%s (%d thread%s)\n", addr, port,
-            port2 ? " and port " : "", port2 ? port2 : "", num_workers,
-            num_workers == 1 ? "" : "s");
+    if (unix_path)
+        fprintf(stderr, "origin: listening on unix:%s\n", unix_path);
+    else
+        fprintf(stderr, "origin: listening on %s:%s%s%s (%d thread%s)\n", addr, port,
+                port2 ? " and port " : "", port2 ? port2 : "", num_workers,
+                num_workers == 1 ? "" : "s");
 
     ev_run(workers[0].loop, 0);
     for (int i = 1; i < num_workers; i++)
@@ -1566,6 +1615,8 @@ int main(int argc, char **argv)
         ev_loop_destroy(workers[i].loop);
     }
     free(workers);
+    if (unix_path)
+        unlink(unix_path);
     nghttp2_option_del(h2_option);
     nghttp2_session_callbacks_del(h2_callbacks);
     return 0;

@@ -554,14 +554,18 @@ class _H1Proto(asyncio.Protocol):
 
 class Backend:
     """An asyncio server in a thread. h1=True: HTTP/1.1; tls=(key, cert);
-    window: the h2 server's initial stream and connection windows. A
-    subclass may serve HTTP/2 with its own _H2Proto subclass (h2_proto)."""
+    window: the h2 server's initial stream and connection windows; unix:
+    a UNIX domain socket path to listen on instead of a loopback port
+    (.port is then None). A subclass may serve HTTP/2 with its own
+    _H2Proto subclass (h2_proto)."""
 
     h2_proto = _H2Proto
 
     def __init__(self, tls=None, h1=False, max_streams=100, client_ca=None,
-                 window=None):
+                 window=None, unix=None):
         self.window = window
+        self.unix = str(unix) if unix else None
+        self.port = None
         self.conns = 0
         self.reused = []
         self.requests = []
@@ -583,9 +587,13 @@ class Backend:
 
         def run():
             asyncio.set_event_loop(self.loop)
-            self.server = self.loop.run_until_complete(self.loop.create_server(
-                lambda: proto(self), HOST, 0, ssl=ctx, backlog=1024))
-            self.port = self.server.sockets[0].getsockname()[1]
+            if self.unix:
+                self.server = self.loop.run_until_complete(self.loop.create_unix_server(
+                    lambda: proto(self), self.unix, ssl=ctx, backlog=1024))
+            else:
+                self.server = self.loop.run_until_complete(self.loop.create_server(
+                    lambda: proto(self), HOST, 0, ssl=ctx, backlog=1024))
+                self.port = self.server.sockets[0].getsockname()[1]
             ready.set()
             self.loop.run_forever()
 
@@ -594,6 +602,8 @@ class Backend:
         assert ready.wait(10)
 
     def spec(self, params=";;proto=h2"):
+        if self.unix:
+            return "unix:%s%s" % (self.unix, params)
         return "%s,%d%s" % (HOST, self.port, params)
 
     def call(self, fn):
