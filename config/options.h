@@ -63,7 +63,8 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       "with a PROXY protocol v1 or v2 header (a load balancer's), whose\n"                \
       "client address is then the client's.")                                              \
     X(BACKEND, "Connections", "backend", 'b', K_BACKEND,                                   \
-      "<HOST>,<PORT>[;[<PATTERN>[:...]]][;<PARAM>...]", 0, 0, "127.0.0.1,80", backends,  \
+      "(<HOST>,<PORT>|unix:<PATH>)[;[<PATTERN>[:...]]][;<PARAM>...]", 0, 0, "127.0.0.1,80", \
+      backends,                                                                            \
       ST_NONE,                                                                             \
       "Backend address; repeat for more. <PATTERN> is \"/path/\" (that\n"                  \
       "subtree, and \"/path\"), \"/path\" (exactly), \"host/path\" or \"host\"\n"        \
@@ -74,7 +75,9 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       "request that matches nothing gets 404. Backends with the same\n"                  \
       "pattern form a group used round-robin. <PARAM>: proto=h2 or\n"                    \
       "proto=http/1.1 (default), tls, sni=<NAME>. \"HOST,PORT;;proto=h2\"\n"          \
-      "is the catch-all.")                                                                 \
+      "is the catch-all. A UNIX domain socket is \"unix:\" and its\n"                  \
+      "absolute path (unix:/run/app.sock); it is never resolved (no\n"                   \
+      "dns), and tls needs sni=<NAME> there (or --insecure).")                            \
     X(WORKERS, "Performance", "workers", 'n', K_NUM, "<N>", 1, 256, "usable CPUs",         \
       workers, ST_INT, "Number of worker threads (1-256). Usable CPUs: the affinity\n"     \
       "mask, bounded by a cgroup v2 cpu.max quota rounded up.")                            \
