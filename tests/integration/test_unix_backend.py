@@ -165,13 +165,14 @@ def test_missing_socket_is_502_and_the_connection_lives(procs, sockdir):
     try:
         g = procs.gate(["unix:%s" % sock,
                         "unix:%s;/missing/" % (sockdir / "none.sock"),
-                        "unix:%s;/deaf/" % deaf], tls=False,
+                        "unix:%s;/deaf/" % deaf,
+                        "unix:%s;/h2/;proto=h2" % (sockdir / "none.sock")], tls=False,
                        extra=["--log-level=INFO"])
         with H2Client(g.port) as c:
             sids = [c.request("/missing/a"), c.request("/whoami"), c.request("/deaf/b"),
-                    c.request("/size/1000")]
+                    c.request("/size/1000"), c.request("/h2/c")]
             st = c.wait_streams(sids)
-            assert [s.status for s in st] == [502, 200, 502, 200]
+            assert [s.status for s in st] == [502, 200, 502, 200, 502]
             assert bytes(st[3].data) == pattern_bytes(1000)
             again = c.request("/whoami")
             assert c.wait_streams([again])[0].status == 200
