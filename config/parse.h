@@ -89,13 +89,16 @@ struct cfg_pattern {
 
 /* A parsed -b before address resolution and grouping into routes. */
 struct cfg_backend_spec {
-    struct cfg_backend be;         /* host and sni owned; addr not yet set */
+    struct cfg_backend be;         /* host and sni owned; addr not yet set
+                                    * (a unix:PATH's is: it is not resolved) */
     struct cfg_pattern *patterns;  /* owned; at least one */
     size_t num_patterns;
 };
 
 /* "HOST,PORT[;PATTERN[:PATTERN...]][;PARAM...]" as nghttpx reads it, with
- * "HOST,PORT;;PARAM" meaning the catch-all pattern. On success *out owns
+ * "HOST,PORT;;PARAM" meaning the catch-all pattern; "unix:PATH" in place of
+ * HOST,PORT is a UNIX domain socket (host "unix:PATH", port 0, addr its
+ * sockaddr_un; no ;dns). On success *out owns
  * its strings (release with cfg_backend_spec_cleanup); on failure out owns
  * nothing. */
 const char *cfg_parse_backend(const char *spec, struct cfg_backend_spec *out, char *buf,
