@@ -151,10 +151,11 @@ const char *cfg_routes_build(struct config *cfg, const struct cfg_backend_spec *
             struct cfg_route *r = find_or_add(cfg, pat, pol);
             if (!same_policy(&r->policy, pol)) {
                 snprintf(buf, buf_len,
-                         "backend %s,%u: pattern '%s%s' is shared with a backend of other "
+                         "backend %s%s%.0u: pattern '%s%s' is shared with a backend of other "
                          "lb= or affinity= parameters: give every backend of a pattern the "
                          "same ones",
-                         specs[i].be.host, specs[i].be.port, pat->host, pat->path);
+                         specs[i].be.host, specs[i].be.port ? "," : "",
+                         (unsigned)specs[i].be.port, pat->host, pat->path);
                 return buf;
             }
             for (size_t m = 0; m < count[i]; m++)

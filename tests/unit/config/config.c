@@ -642,6 +642,9 @@ BAD_ARGS(backend_bad_pattern_host, "invalid host in pattern 'ex!ample.com/'", "-
          "-b127.0.0.1,80;ex!ample.com/")
 BAD_ARGS(backend_pattern_with_query, "invalid path in pattern '/a?b'", "-f*,1;no-tls",
          "-b127.0.0.1,80;/a?b")
+BAD_ARGS(backend_unix_policy_clash,
+         "backend unix:/run/a.sock: pattern '/x/' is shared with a backend of other lb=",
+         "-f*,1;no-tls", "-b127.0.0.1,80;/x/", "-bunix:/run/a.sock;/x/;lb=least-outstanding")
 BAD_ARGS(backend_unix_relative, "--backend 'unix:run/app.sock': UNIX domain socket path "
          "'run/app.sock' is not absolute", "-f*,1;no-tls", "-bunix:run/app.sock")
 BAD_ARGS(backend_unix_empty, "unix: needs a socket path (unix:/PATH)", "-f*,1;no-tls",
@@ -1340,6 +1343,7 @@ int main(void)
         cmocka_unit_test(test_bad_backend_two_wildcards),
         cmocka_unit_test(test_bad_backend_bad_pattern_host),
         cmocka_unit_test(test_bad_backend_pattern_with_query),
+        cmocka_unit_test(test_bad_backend_unix_policy_clash),
         cmocka_unit_test(test_bad_backend_unix_relative),
         cmocka_unit_test(test_bad_backend_unix_empty),
         cmocka_unit_test(test_bad_backend_unix_empty_with_params),
