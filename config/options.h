@@ -445,6 +445,11 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       no_server_rewrite, ST_BOOL,                                                          \
       "Pass the backend's Server field as it is (h2gate's own answers\n"                   \
       "then carry none).")                                                                 \
+    X(HOST_REWRITE, "HTTP", "host-rewrite", 0, K_FLAG, NULL, 0, 0, NULL, host_rewrite,       \
+      ST_BOOL,                                                                             \
+      "Send the backend its own name as Host (:authority): HOST, or\n"                    \
+      "HOST:PORT when PORT is not 80 or 443; \"localhost\" for a UNIX\n"                  \
+      "domain socket. A Location naming it is then rewritten back.")                      \
     X(REQUIRE_HTTP_SCHEME, "HTTP", "require-http-scheme", 0, K_FLAG, NULL, 0, 0, NULL,      \
       require_http_scheme, ST_BOOL,                                                        \
       "Answer 400 to a request whose scheme (HTTP/2's :scheme, an\n"                       \

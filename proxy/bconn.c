@@ -211,8 +211,8 @@ void bconn_attach(struct bconn *bc, struct xchg *x)
 
     struct xlate_req r = { 0 };
     struct xlate_opts o;
-    char fwd[FWD_ELEMENT_MAX];
-    xchg_xlate_req(x, &r, &o, fwd);
+    char fwd[FWD_ELEMENT_MAX], host[XLATE_HOSTPORT_MAX];
+    xchg_xlate_req(x, &r, &o, fwd, host);
     struct str method = r.method;
     r.content_length = x->req_content_length;
     bc->websocket = r.websocket = x->websocket;

@@ -75,8 +75,8 @@ struct bstream *bstream_new(struct worker *w, const struct cfg_backend *be, stru
     bufq_init(&bs->replay, &w->pool);
     struct xlate_req r = { 0 };
     struct xlate_opts o;
-    char fwd[FWD_ELEMENT_MAX];
-    xchg_xlate_req(x, &r, &o, fwd);
+    char fwd[FWD_ELEMENT_MAX], host[XLATE_HOSTPORT_MAX];
+    xchg_xlate_req(x, &r, &o, fwd, host);
     r.scheme = x->i_scheme >= 0 ? hdrs_value(&x->req, (size_t)x->i_scheme)
                : x->cl->facts.tls ? STR_LIT("https")
                                   : STR_LIT("http");

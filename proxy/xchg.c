@@ -255,6 +255,12 @@ struct str xchg_path(const struct xchg *x)
     return field(x, x->i_path);
 }
 
+/* --host-rewrite's authority for be (XLATE_HOSTPORT_MAX bytes). */
+static size_t backend_hostport(const struct cfg_backend *be, char *out)
+{
+    return xlate_hostport(be->host, be->port, be->addr.ss_family == AF_UNIX, out);
+}
+
 void xchg_rewrite_location(struct xchg *x)
 {
     long i = hdrs_find(&x->resp, STR_LIT("location"));
@@ -264,8 +270,13 @@ void xchg_rewrite_location(struct xchg *x)
     struct str scheme = field(x, x->i_scheme);
     if (scheme.len == 0) /* HTTP/1.1: the connection tells */
         scheme = x->cl->facts.tls ? STR_LIT("https") : STR_LIT("http");
+    /* The backend names itself as it was named to it. */
+    char hostport[XLATE_HOSTPORT_MAX];
+    struct str match = x->gen->cfg->host_rewrite && x->backend
+                           ? str_make(hostport, backend_hostport(x->backend, hostport))
+                           : authority;
     char *out = xmalloc(scheme.len + authority.len + uri.len + 3);
-    size_t n = xlate_location(uri, authority, scheme, out);
+    size_t n = xlate_location(uri, match, authority, scheme, out);
     if (n && hdrs_set_value(&x->resp, (size_t)i, str_make(out, n)) < 0)
         log_info("c%" PRIu64 " s%d: Location not rewritten: response header fields too large",
                  x->cl->facts.conn_id, x->stream_id);
@@ -457,7 +468,7 @@ void xchg_req_pseudo(struct xchg *x, struct str n, struct str v)
 }
 
 void xchg_xlate_req(const struct xchg *x, struct xlate_req *r, struct xlate_opts *o,
-                    char *fwd_buf)
+                    char *fwd_buf, char *host_buf)
 {
     static const char *const versions[] = { "1.0", "1.1", "2" };
     const struct client_facts *f = &x->cl->facts;
@@ -469,7 +480,9 @@ void xchg_xlate_req(const struct xchg *x, struct xlate_req *r, struct xlate_opts
     r->client_addr = str_make(f->peer, f->peer_len);
     r->tls = f->tls;
     const struct config *cfg = x->w->cfg;
-    struct str host = r->authority;
+    struct str host = r->authority;     /* the client's, for Forwarded */
+    if (cfg->host_rewrite && x->backend)
+        r->authority = str_make(host_buf, backend_hostport(x->backend, host_buf));
     *o = (struct xlate_opts){
         .via = !cfg->no_via,
         .xff = cfg->add_x_forwarded_for,

@@ -143,8 +143,10 @@ void xchg_req_pseudo(struct xchg *x, struct str n, struct str v);
  * authority, path, fields, the client's protocol and address, TLS; and o
  * from the configuration (Via, X-Forwarded-*, Forwarded, added fields),
  * with h2gate's Forwarded element written into fwd_buf
- * (FWD_ELEMENT_MAX bytes, proxy/forwarded.h), which o->fwd points to. */
+ * (FWD_ELEMENT_MAX bytes, proxy/forwarded.h), which o->fwd points to.
+ * With --host-rewrite the authority is x->backend's own, written into
+ * host_buf (XLATE_HOSTPORT_MAX bytes). */
 void xchg_xlate_req(const struct xchg *x, struct xlate_req *r, struct xlate_opts *o,
-                    char *fwd_buf);
+                    char *fwd_buf, char *host_buf);
 
 #endif

@@ -600,7 +600,8 @@ static bool has_iprefix(struct str s, struct str prefix)
     return s.len >= prefix.len && str_ieq(str_make(s.p, prefix.len), prefix);
 }
 
-size_t xlate_location(struct str uri, struct str authority, struct str scheme, char *out)
+size_t xlate_location(struct str uri, struct str match, struct str authority, struct str scheme,
+                      char *out)
 {
     size_t skip = has_iprefix(uri, STR_LIT("http://"))    ? 7
                   : has_iprefix(uri, STR_LIT("https://")) ? 8
@@ -612,8 +613,8 @@ size_t xlate_location(struct str uri, struct str authority, struct str scheme, c
         end++;
     struct str from = str_make(uri.p + skip, end - skip);
     struct str host = authority_host(from);
-    if (memchr(from.p, '@', from.len) || host.len == 0 ||
-        !str_ieq(host, authority_host(authority)))
+    if (memchr(from.p, '@', from.len) || host.len == 0 || match.len == 0 ||
+        !str_ieq(host, authority_host(match)))
         return 0;
     size_t n = 0;
     memcpy(out + n, scheme.p, scheme.len);
@@ -624,6 +625,17 @@ size_t xlate_location(struct str uri, struct str authority, struct str scheme, c
     n += authority.len;
     memcpy(out + n, uri.p + end, uri.len - end);
     return n + uri.len - end;
+}
+
+size_t xlate_hostport(const char *host, uint16_t port, bool unix_socket, char *out)
+{
+    if (unix_socket)
+        return (size_t)snprintf(out, XLATE_HOSTPORT_MAX, "localhost");
+    bool v6 = strchr(host, ':') != NULL;
+    int n = port == 80 || port == 443
+                ? snprintf(out, XLATE_HOSTPORT_MAX, v6 ? "[%s]" : "%s", host)
+                : snprintf(out, XLATE_HOSTPORT_MAX, v6 ? "[%s]:%u" : "%s:%u", host, (unsigned)port);
+    return n < 0 ? 0 : (size_t)n < XLATE_HOSTPORT_MAX ? (size_t)n : XLATE_HOSTPORT_MAX - 1;
 }
 
 static bool wants_date(const struct xlate_resp *r)

@@ -167,11 +167,24 @@ struct xlate_resp {
 void xlate_resp_config(struct xlate_resp *r, const struct config *cfg);
 
 /* nghttpx's Location rewrite: when uri is an absolute http or https URI
- * whose host is authority's host (ports aside, case aside, no userinfo),
+ * whose host is match's host (ports aside, case aside, no userinfo),
  * writes scheme "://" authority and the rest of uri (path, query,
  * fragment) to out (room for scheme.len + authority.len + uri.len + 3
- * bytes) and returns its length; otherwise returns 0. */
-size_t xlate_location(struct str uri, struct str authority, struct str scheme, char *out);
+ * bytes) and returns its length; otherwise returns 0. match is the
+ * authority the backend was sent: the request's, or with --host-rewrite
+ * the backend's own (xlate_hostport). */
+size_t xlate_location(struct str uri, struct str match, struct str authority, struct str scheme,
+                      char *out);
+
+/* Room for xlate_hostport's text: a 253-byte name or a bracketed IPv6
+ * literal, ":65535", and a NUL. */
+#define XLATE_HOSTPORT_MAX 264
+
+/* nghttpx's --host-rewrite authority for a backend: host (bracketed when
+ * an IPv6 literal), ":port" unless 80 or 443; "localhost" for a UNIX
+ * domain socket (unix_socket). Writes it to out (XLATE_HOSTPORT_MAX
+ * bytes) and returns its length. */
+size_t xlate_hostport(const char *host, uint16_t port, bool unix_socket, char *out);
 
 /* The time now as an HTTP date (IMF-fixdate, RFC 9110 §5.6.7), formatted
  * once a second per thread. */

@@ -5,7 +5,8 @@ HTTP/2 backends (issue 13, "The real client address" and "Header rules"):
 --forwarded-for, --no-add-x-forwarded-proto,
 --no-strip-incoming-x-forwarded-proto, --add-request-header,
 --add-response-header, --server-name, --no-server-rewrite, --error-page,
-the Location rewrite (--no-location-rewrite) and --require-http-scheme."""
+the Location rewrite (--no-location-rewrite), --require-http-scheme and
+--host-rewrite."""
 
 import re
 import signal
@@ -448,3 +449,37 @@ def test_require_http_scheme(procs):
     assert "scheme is not the connection's" in g.log()
     g2 = procs.gate([o.backend()])
     assert statuses(g2) == [200] * 10
+
+
+def backend_field(b, name):
+    """Field name of b's last request (HTTP/1.1's Host as HTTP/2's
+    :authority), or None."""
+    last = b.requests[-1]
+    if isinstance(last, tuple) and isinstance(last[2], dict):
+        return last[2].get("host" if name == ":authority" else name)
+    v = dict(last).get(name.encode())
+    return v.decode() if v is not None else None
+
+
+@pytest.mark.parametrize("be_kind", ["h1", "h2"])
+def test_host_rewrite(procs, backends, be_kind):
+    """--host-rewrite (nghttpx's): the backend gets its own name as Host
+    or :authority (its port left out only for 80 and 443), from either
+    client kind; a Location naming it comes back as the client's
+    authority, and Forwarded: host= still carries the client's. Without
+    the option the client's passes, and that Location (another host than
+    the client's) is left alone."""
+    b = backends(h1=be_kind == "h1")
+    spec = b.spec("" if be_kind == "h1" else ";;proto=h2")
+    own = "%s:%d" % (HOST, b.port)
+    loc = "http://%s/login?x=1" % own
+    for extra, sent, back in ((["--host-rewrite"], own, "http://app.example/login?x=1"),
+                              ([], "app.example", loc)):
+        g = procs.gate([spec], tls=False, extra=extra + ["--add-forwarded=host"])
+        url = "http://%s:%d" % (HOST, g.port)
+        for args in (["--http1.1"], ["--http2-prior-knowledge"]):
+            got = location_seen(url, loc, args + ["-H", "Host: app.example"])
+            assert got == (302, back), (extra, args)
+            assert backend_field(b, ":authority") == sent, (extra, args)
+            # Forwarded keeps the client's authority either way.
+            assert backend_field(b, "forwarded") == "host=app.example", (extra, args)

@@ -110,6 +110,18 @@ def test_h1_backend_from_h2c_and_h1_clients(procs, sockdir):
     assert status == 200 and b"host: app.example\n" in seen, seen
 
 
+
+def test_host_rewrite_names_a_socket_localhost(procs, sockdir):
+    # --host-rewrite: a socket has no name, so its Host is nghttpx's
+    # "localhost", from either client kind.
+    sock = sockdir / "o.sock"
+    unix_origin(procs, sock)
+    g = procs.gate(["unix:%s" % sock], tls=False, extra=["--host-rewrite"])
+    status, seen = h1_call(g.port, "/headers", host="app.example")
+    assert status == 200 and b"host: localhost\n" in seen.lower(), seen
+    status, seen = h2_call(g.port, "/headers", authority="app.example")
+    assert status == 200 and b"host: localhost\n" in seen, seen
+
 def test_h2_backend(procs, sockdir, backends):
     """proto=h2 over a socket: python-h2 sees the client's :authority and
     one connection for every request."""

@@ -1046,7 +1046,8 @@ static void test_last_chunk_h1(void **state)
 static const char *loc(const char *uri, const char *authority, const char *scheme)
 {
     static char out[512];
-    size_t n = xlate_location(str_cstr(uri), str_cstr(authority), str_cstr(scheme), out);
+    size_t n = xlate_location(str_cstr(uri), str_cstr(authority), str_cstr(authority),
+                              str_cstr(scheme), out);
     out[n] = '\0';
     return out;
 }
@@ -1073,6 +1074,44 @@ static void test_location_rewrite(void **state)
     assert_string_equal(loc("http:///x", "a.example", "https"), "");
     assert_string_equal(loc("http://[::1/x", "[::1]", "https"), "");
     assert_string_equal(loc("http://a.example/x", "", "https"), "");
+}
+
+static void test_hostport(void **state)
+{
+    (void)state;
+    char out[XLATE_HOSTPORT_MAX];
+    assert_int_equal(xlate_hostport("api.example", 80, false, out), 11);
+    assert_string_equal(out, "api.example");
+    xlate_hostport("api.example", 443, false, out);
+    assert_string_equal(out, "api.example");
+    xlate_hostport("api.example", 8080, false, out);
+    assert_string_equal(out, "api.example:8080");
+    xlate_hostport("10.0.0.1", 9000, false, out);
+    assert_string_equal(out, "10.0.0.1:9000");
+    xlate_hostport("::1", 9000, false, out);
+    assert_string_equal(out, "[::1]:9000");
+    xlate_hostport("2001:db8::1", 443, false, out);
+    assert_string_equal(out, "[2001:db8::1]");
+    xlate_hostport("unix:/run/app.sock", 0, true, out);
+    assert_string_equal(out, "localhost");
+    char name[300];
+    memset(name, 'a', 253);
+    name[253] = '\0';
+    assert_int_equal(xlate_hostport(name, 65535, false, out), 259);
+}
+
+/* With --host-rewrite the backend was sent its own name: a Location on it
+ * is rewritten to the client's authority, one on the client's is not. */
+static void test_location_rewrite_other_match(void **state)
+{
+    (void)state;
+    char out[256];
+    size_t n = xlate_location(STR_LIT("http://api.internal:8080/x"), STR_LIT("api.internal:8080"),
+                              STR_LIT("www.example"), STR_LIT("https"), out);
+    assert_true(str_eq(str_make(out, n), STR_LIT("https://www.example/x")));
+    assert_int_equal(xlate_location(STR_LIT("http://www.example/x"), STR_LIT("api.internal:8080"),
+                                    STR_LIT("www.example"), STR_LIT("https"), out),
+                     0);
 }
 
 int main(void)
@@ -1121,6 +1160,8 @@ int main(void)
         cmocka_unit_test(test_last_chunk_h1),
         cmocka_unit_test(test_location_rewrite),
         cmocka_unit_test(test_hdrs_set_value),
+        cmocka_unit_test(test_hostport),
+        cmocka_unit_test(test_location_rewrite_other_match),
     };
     return cmocka_run_group_tests_name("proxy/xlate", tests, NULL, NULL);
 }
