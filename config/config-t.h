@@ -275,6 +275,7 @@ struct config {
     bool accesslog_write_early;
 
     int backlog;                        /* listen(2)'s, 65536 */
+    int backend_address_family;         /* AF_UNSPEC (auto), AF_INET or AF_INET6 */
     uint64_t rlimit_nofile;             /* 0: raise soft limit to hard limit */
     size_t worker_frontend_connections; /* 0: unlimited; else per worker */
     double listener_disable_timeout;    /* 30s; 0: until a client connection closes */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "common/cpus.h"
@@ -314,6 +315,16 @@ static int apply(struct loader *ld, const struct opt_def *o, const char *value,
     case K_PATHS:
         cfg_paths_add((struct cfg_paths *)(void *)((char *)ld->cfg + o->offset), value);
         return 0;
+    case K_FAMILY:
+        if (strcasecmp(value, "auto") == 0)
+            u = AF_UNSPEC;
+        else if (strcasecmp(value, "IPv4") == 0)
+            u = AF_INET;
+        else if (strcasecmp(value, "IPv6") == 0)
+            u = AF_INET6;
+        else
+            msg = "expected auto, IPv4 or IPv6";
+        break;
     case K_ESCAPE:
         if (strcmp(value, "json") == 0)
             u = CFG_ALOG_ESCAPE_JSON;
@@ -340,7 +351,8 @@ static void set_defaults(struct loader *ld)
         if (i == OPT_WORKERS || !o->deflt)
             continue;
         if (o->kind == K_NUM || o->kind == K_SIZE || o->kind == K_DUR || o->kind == K_LEVEL ||
-            o->kind == K_FACILITY || o->kind == K_ESCAPE || o->kind == K_TLS_VERSION ||
+            o->kind == K_FACILITY || o->kind == K_ESCAPE || o->kind == K_FAMILY ||
+            o->kind == K_TLS_VERSION ||
             o->kind == K_TICKET_CIPHER) {
             int rc = apply(ld, o, o->deflt, o->name);
             (void)rc;  /* the table's defaults parse; the unit tests check them */
@@ -628,6 +640,28 @@ static void unix_answers(const struct loader *ld, struct cfg_lookup *ls)
     }
 }
 
+/* --backend-address-family: the answers' addresses of family alone (all
+ * for AF_UNSPEC); a name left with none fails as one that did not
+ * resolve. */
+static void keep_family(struct cfg_lookup *ls, size_t n, int family)
+{
+    if (family == AF_UNSPEC)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        size_t kept = 0, had = ls[i].num;
+        for (size_t j = 0; j < had; j++) {
+            if (ls[i].addrs[j].ss_family != family)
+                continue;
+            ls[i].addrs[kept] = ls[i].addrs[j];
+            ls[i].addr_lens[kept++] = ls[i].addr_lens[j];
+        }
+        ls[i].num = kept;
+        if (had && !kept)
+            snprintf(ls[i].err, sizeof(ls[i].err), "no %s address (--backend-address-family)",
+                     family == AF_INET ? "IPv4" : "IPv6");
+    }
+}
+
 /* Every address each -b name resolves to becomes a member: cfg->backends
  * holds the members, spec by spec, and the routes list them all. */
 static int resolve_backends(struct loader *ld)
@@ -647,6 +681,7 @@ static int resolve_backends(struct loader *ld)
         free(ls);
         return fail(ld, "%s", why);
     }
+    keep_family(ls, n, cfg->backend_address_family);
     unix_answers(ld, ls);
     size_t total = 0;
     for (size_t i = 0; i < n; i++) {

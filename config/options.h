@@ -28,6 +28,7 @@ enum opt_kind {
     K_PROBE,    /* --probe=URL: cfg_load returns CFG_PROBE at once */
     K_FACILITY, /* --syslog-facility: nghttpx's names, stored as the code */
     K_ESCAPE,   /* --accesslog-escape: default or json (enum cfg_alog_escape) */
+    K_FAMILY,   /* --backend-address-family: auto, IPv4 or IPv6 (AF_*) */
     K_FWD_PARAMS, /* --add-forwarded: by,for,host,proto as CFG_FWD_* bits */
     K_FWD_BY,   /* --forwarded-by: obfuscated, ip or an _obfuscated token */
     K_FWD_FOR,  /* --forwarded-for: obfuscated or ip (stored as "is ip") */
@@ -78,6 +79,12 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       "is the catch-all. A UNIX domain socket is \"unix:\" and its\n"                  \
       "absolute path (unix:/run/app.sock); it is never resolved (no\n"                   \
       "dns), and tls needs sni=<NAME> there (or --insecure).")                            \
+    X(BACKEND_ADDRESS_FAMILY, "Connections", "backend-address-family", 0, K_FAMILY,          \
+      "<auto|IPv4|IPv6>", 0, 0, "auto", backend_address_family, ST_INT,                    \
+      "Which addresses of a backend name become members: both kinds\n"                   \
+      "(auto), or only IPv4 or only IPv6 ones, at start, at a reload\n"                  \
+      "and for ;dns names. A name with none of that kind fails as one\n"                 \
+      "that does not resolve.")                                                            \
     X(WORKERS, "Performance", "workers", 'n', K_NUM, "<N>", 1, 256, "usable CPUs",         \
       workers, ST_INT, "Number of worker threads (1-256). Usable CPUs: the affinity\n"     \
       "mask, bounded by a cgroup v2 cpu.max quota rounded up.")                            \

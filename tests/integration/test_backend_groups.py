@@ -709,3 +709,28 @@ def test_http2_probe_reset_is_a_failure(procs, backends):
                         extra=["--backend-health-interval=100ms", "-L", "INFO"])
     wait_until(lambda: up_of(g, label) == 0, "the member to go down")
     assert "check failed: no status in the answer" in g.log()
+
+
+@pytest.mark.parametrize("family, want", [("auto", {"127.0.0.1", "::1"}),
+                                          ("IPv4", {"127.0.0.1"}), ("IPv6", {"::1"})])
+def test_backend_address_family(procs, dns, family, want):
+    """--backend-address-family (nghttpx's): of a name with an A and an
+    AAAA answer, auto makes both members, IPv4 or IPv6 only that kind."""
+    v4 = procs.origin()
+    v6 = procs.origin(addr="::1", port=v4.port)
+    dns.set("dual.test", ["127.0.0.1", "::1"])
+    g = procs.gate(["dual.test,%d" % v4.port], tls=False,
+                   extra=["--dns-server=" + dns.addr, "--backend-address-family=" + family])
+    seen = whoami(g, 8)
+    assert sum(seen.values()) == 8
+    assert {a.rpartition(":")[0].strip("[]") for a in seen} == want, seen
+
+
+def test_backend_address_family_without_that_kind_fails_the_start(dns):
+    # Checked as a name that does not resolve is, with the reason.
+    dns.set("v6only.test", ["::1"])
+    r = run_gate(["-f", "%s,1;no-tls" % HOST, "-b", "v6only.test,80",
+                  "--dns-server=" + dns.addr, "--backend-address-family=IPv4"])
+    assert r.returncode != 0
+    assert ("backend v6only.test,80: cannot resolve v6only.test: no IPv4 address "
+            "(--backend-address-family)") in r.stderr, r.stderr

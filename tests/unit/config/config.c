@@ -77,6 +77,7 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.max_response_header_fields, 500);
     assert_int_equal(cfg.rlimit_nofile, 0);
     assert_int_equal(cfg.backlog, 65536);
+    assert_int_equal(cfg.backend_address_family, AF_UNSPEC);
     assert_true(cfg.graceful_shutdown_timeout == 30.);
     assert_int_equal(cfg.worker_frontend_connections, 0);
     assert_true(cfg.listener_disable_timeout == 30.);
@@ -290,6 +291,14 @@ BAD_ARGS(empty_value, "--workers: missing value", "--workers=")
 BAD_ARGS(flag_with_value, "--no-via takes no value", "--no-via=yes")
 BAD_ARGS(workers_zero, "--workers '0': out of range (1-256)", "-n0")
 BAD_ARGS(workers_too_many, "--workers '257': out of range (1-256)", "-n257")
+BAD_ARGS(address_family_bad, "--backend-address-family 'ipv5': expected auto, IPv4 or IPv6",
+         "--backend-address-family=ipv5")
+BAD_ARGS(address_family_v4_only_v6,
+         "backend ::1,80: cannot resolve ::1: no IPv4 address (--backend-address-family)",
+         "-f*,1;no-tls", "-b[::1],80", "--backend-address-family=IPv4")
+BAD_ARGS(address_family_v6_only_v4,
+         "backend 127.0.0.1,80: cannot resolve 127.0.0.1: no IPv6 address",
+         "-f*,1;no-tls", "-b127.0.0.1,80", "--backend-address-family=ipv6")
 BAD_ARGS(backlog_zero, "--backlog '0': out of range (1-2147483647)", "--backlog=0")
 BAD_ARGS(workers_not_a_number, "--workers 'two': not a number", "--workers=two")
 BAD_ARGS(workers_negative, "--workers '-1': negative number", "--workers=-1")
@@ -1242,6 +1251,25 @@ static void test_bad_include(void **state)
     unlink(inner);
 }
 
+static void test_address_family(void **state)
+{
+    (void)state;
+    struct config cfg;
+    LOAD_OK(&cfg, "-f*,1;no-tls", "-b127.0.0.1,80", "-b[::1],81;/v6/",
+            "--backend-address-family=auto");
+    assert_int_equal(cfg.num_backends, 2);
+    cfg_cleanup(&cfg);
+    LOAD_OK(&cfg, "-f*,1;no-tls", "-b127.0.0.1,80", "--backend-address-family=IPv4");
+    assert_int_equal(cfg.backend_address_family, AF_INET);
+    assert_int_equal(cfg.num_backends, 1);
+    assert_int_equal(cfg.backends[0].addr.ss_family, AF_INET);
+    cfg_cleanup(&cfg);
+    LOAD_OK(&cfg, "-f*,1;no-tls", "-b[::1],80", "--backend-address-family=IPv6");
+    assert_int_equal(cfg.backend_address_family, AF_INET6);
+    assert_int_equal(cfg.backends[0].addr.ss_family, AF_INET6);
+    cfg_cleanup(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1273,6 +1301,9 @@ int main(void)
         cmocka_unit_test(test_bad_workers_zero),
         cmocka_unit_test(test_bad_workers_too_many),
         cmocka_unit_test(test_bad_backlog_zero),
+        cmocka_unit_test(test_bad_address_family_bad),
+        cmocka_unit_test(test_bad_address_family_v4_only_v6),
+        cmocka_unit_test(test_bad_address_family_v6_only_v4),
         cmocka_unit_test(test_bad_workers_not_a_number),
         cmocka_unit_test(test_bad_workers_negative),
         cmocka_unit_test(test_bad_workers_trailing_junk),
@@ -1363,6 +1394,7 @@ int main(void)
         cmocka_unit_test(test_probe_mode),
         cmocka_unit_test(test_conf_file),
         cmocka_unit_test(test_include),
+        cmocka_unit_test(test_address_family),
         cmocka_unit_test(test_include_reused_on_rebuild),
         cmocka_unit_test(test_bad_include),
         cmocka_unit_test(test_conf_crlf_lines),
