@@ -249,6 +249,7 @@ struct config {
     bool no_location_rewrite;           /* pass the backend's Location as it is */
     bool require_http_scheme;           /* 400 unless https over TLS, http without */
     bool host_rewrite;                  /* Host/:authority: the backend's hostport */
+    bool no_ocsp;                       /* staple nothing, read no OCSP file */
     uint32_t redirect_https_port;       /* 443: redirect-if-not-tls's port */
     size_t request_header_field_buffer; /* 64K */
     size_t max_request_header_fields;   /* 100 */

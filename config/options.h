@@ -324,6 +324,9 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
     X(OCSP_FILE, "TLS", "ocsp-file", 0, K_STR, "<PATH>", 0, 0, NULL, ocsp_file, ST_STR,     \
       "A DER OCSP response for the default certificate, stapled to\n"                     \
       "handshakes that ask for it; read again at every reload.")                          \
+    X(NO_OCSP, "TLS", "no-ocsp", 0, K_FLAG, NULL, 0, 0, NULL, no_ocsp, ST_BOOL,               \
+      "Staple no OCSP response: --ocsp-file and the ocsp= of --subcert\n"                \
+      "are not read (nghttpx's option, which also stops its fetching).")                 \
     X(TLS_MIN_PROTO_VERSION, "TLS", "tls-min-proto-version", 0, K_TLS_VERSION, "<VER>", 0,  \
       0, "TLSv1.2", tls_min_proto_version, ST_U32,                                         \
       "Lowest TLS version of TLS frontends: TLSv1.2 or TLSv1.3 (any\n"                    \

@@ -359,9 +359,9 @@ struct tls_certs *tls_certs_new(const struct config *cfg, char *err, size_t err_
     for (size_t i = 0; i <= cfg->subcerts.num; i++) {
         const struct cfg_subcert *sc = i ? &cfg->subcerts.v[i - 1] : NULL;
         cs->num++;
+        const char *ocsp = cfg->no_ocsp ? NULL : sc ? sc->ocsp_file : cfg->ocsp_file;
         if (load_cert(&cs->v[i], cfg, sc ? sc->key_file : cfg->private_key_file,
-                      sc ? sc->cert_file : cfg->cert_file, sc ? sc->ocsp_file : cfg->ocsp_file,
-                      pass, err, err_len) < 0)
+                      sc ? sc->cert_file : cfg->cert_file, ocsp, pass, err, err_len) < 0)
             goto fail;
         SSL_CTX_set_ex_data(cs->v[i].ctx, certs_index, cs);
         tls_tickets_use(cs->v[i].ctx, cs->tickets);

@@ -223,6 +223,19 @@ def test_no_ocsp_file_no_staple(procs, ca):
     assert "OCSP response: no response sent" in s_client(g.tls_port, None, ["-status"])
 
 
+def test_no_ocsp_staples_nothing_and_reads_no_file(procs, ca, tmp_path):
+    """--no-ocsp (nghttpx's): the files are not read (a missing one is no
+    error) and no handshake gets a response, though the client asks."""
+    d = ca.leaf("default", "default.test", ["default.test"], serial=5003)
+    a = ca.leaf("a", "a.example.com", ["a.example.com"], serial=5004)
+    d_ocsp = ca.ocsp_response(d[1], tmp_path / "d.der")
+    g = gate(procs, *d, extra=["--ocsp-file=%s" % d_ocsp, "--no-ocsp",
+                               "--subcert=%s:%s;ocsp=/nonexistent.der" % (a[0], a[1])])
+    for name in (None, "a.example.com"):
+        out = s_client(g.tls_port, name, ["-status"])
+        assert "OCSP response: no response sent" in out, out
+
+
 def test_ocsp_file_missing(ca):
     d = ca.leaf("default", "default.test", ["default.test"])
     r = run_gate(["-t", "-f", "%s,%d" % (HOST, free_port()), "--ocsp-file=/nonexistent.der",
