@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include "common/buf.h"
@@ -262,7 +264,8 @@ static void on_ready(struct sock *s, int err, const char *why, int sys_errno)
  * unread, would make the kernel reset the connection and drop what of the
  * answer it still holds. So the write side is shut (behind a TLS
  * close_notify, once that is out: linger_write) and what the client sends
- * is read raw and dropped for up to CCONN_LINGER_TIME (RFC 9112 §9.6). */
+ * is read raw and dropped until the answer is acknowledged, for up to
+ * CCONN_LINGER_TIME (RFC 9112 §9.6; linger_done). */
 void cconn_linger(struct cconn *cc)
 {
     if (cc->lingering || cc->dead)
@@ -275,7 +278,7 @@ void cconn_linger(struct cconn *cc)
     cc->linger_until = ev_now(cc->w->loop) + CCONN_LINGER_TIME;
     cc->read_paused = false;
     sock_read_start(&cc->sock);
-    cconn_deadline(cc, CCONN_LINGER_TIME);
+    cconn_deadline(cc, CCONN_LINGER_POLL);
     linger_write(cc);
 }
 
@@ -411,16 +414,26 @@ static double conn_timeout(struct cconn *cc, double now)
     return next;
 }
 
+/* Lingering may end once the write side is shut (the close_notify out,
+ * over TLS) and the client has acknowledged every byte: closing can then
+ * destroy nothing it has not got. */
+static bool linger_done(const struct cconn *cc)
+{
+    int unacked = 0;
+    return (!cc->sock.ssl || cc->sock.notified) &&
+           ioctl(cc->sock.fd, SIOCOUTQ, &unacked) == 0 && unacked == 0;
+}
+
 static void on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 {
     (void)revents;
     struct cconn *cc = t->data;
     double now = ev_now(loop);
     if (cc->lingering) {
-        if (now >= cc->linger_until)
+        if (now >= cc->linger_until || linger_done(cc))
             cconn_close(cc, "done");
         else
-            arm_timer(cc, cc->linger_until);
+            arm_timer(cc, fmin(now + CCONN_LINGER_POLL, cc->linger_until));
         return;
     }
     double next = conn_timeout(cc, now);

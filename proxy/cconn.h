@@ -33,12 +33,17 @@ void cconn_close(struct cconn *cc, const char *why);
 
 /* For a glue whose last answer on a connection it closes is all out:
  * half-close (over TLS once the close_notify is out), then read and drop
- * what the client still sends, raw, for at most CCONN_LINGER_TIME, so
- * bytes the client sent and h2gate never read do not turn the close into
- * a reset that can destroy the answer before the client reads it
- * (RFC 9112 §9.6). Closes at the client's EOF or at the deadline. A
- * connection whose client closed already closes at once. */
-#define CCONN_LINGER_TIME 2.0
+ * what the client still sends, raw, so bytes the client sent and h2gate
+ * never read do not turn the close into a reset that can destroy the
+ * answer before the client reads it (RFC 9112 §9.6). Closes at the
+ * client's EOF, once the client has acknowledged every byte h2gate sent
+ * (the kernel's send queue empty: SIOCOUTQ, checked every
+ * CCONN_LINGER_POLL), or at CCONN_LINGER_TIME (nginx's lingering_time),
+ * whichever comes first: a slow reader gets the whole answer, one that
+ * stops reading holds the connection that long at most. A connection
+ * whose client closed already closes at once. */
+#define CCONN_LINGER_TIME 30.0
+#define CCONN_LINGER_POLL 0.2
 void cconn_linger(struct cconn *cc);
 
 /* Frees every closed connection of w. Prepare pass only. */

@@ -9,6 +9,7 @@ with and without keep-alive, HEAD). Simple heads take the fast path
 import email.utils
 import os
 import re
+import select
 import signal
 import socket
 import ssl
@@ -552,12 +553,17 @@ def keep_uploading(s):
     return stop
 
 
-def upload_and_read(port, tls):
+def upload_and_read(port, tls, wait=1.0):
     """Opens a connection whose receive buffer is small, sends a request
-    head announcing 10 MB, keeps sending body from a thread, waits a
-    second (the answer fills the buffers; h2gate is done writing), then
-    reads to the end. Returns (bytes read, what ended the read: "eof", or
-    the exception's class name)."""
+    head announcing 10 MB and keeps sending body; after `wait` seconds
+    (the answer fills the buffers; h2gate is done writing) it also reads,
+    to the end. Returns (bytes read, what ended the read: "eof", or the
+    exception's class name).
+
+    One thread does both, with select: an SSL object must not be used by
+    two threads at once (a sending thread beside a reading one crashed
+    the Python process). Reads go first, so the answer and its end are
+    read before a send can fail on the closed connection."""
     raw = socket.socket()
     raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     raw.settimeout(10)
@@ -571,33 +577,52 @@ def upload_and_read(port, tls):
         # No close_notify before the FIN would raise SSLEOFError.
         s = ctx.wrap_socket(raw, suppress_ragged_eofs=False)
     s.sendall(b"POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n")
-    stop = keep_uploading(s)
-    time.sleep(1.0)
-    got, end = b"", "eof"
-    try:
-        while True:
-            d = s.recv(65536)
+    s.setblocking(False)
+    chunk, got, end, sending = b"u" * 16384, b"", "timeout", True
+    start = time.monotonic()
+    while time.monotonic() < start + wait + 30:
+        reading = time.monotonic() >= start + wait
+        buffered = reading and tls and s.pending() > 0
+        r, w, _ = select.select([s] if reading and not buffered else [],
+                                [s] if sending and not buffered else [], [], 0.05)
+        if r or buffered:
+            try:
+                d = s.recv(65536)
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+                continue
+            except (OSError, ssl.SSLError) as e:
+                end = type(e).__name__
+                break
             if not d:
+                end = "eof"
                 break
             got += d
-    except (OSError, ssl.SSLError) as e:
-        end = type(e).__name__
-    stop()
+        elif w:
+            try:
+                s.send(chunk)
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+                pass
+            except (OSError, ssl.SSLError):
+                sending = False
     s.close()
     return got, end
 
 
+@pytest.mark.parametrize("wait", [1.0, 3.0], ids=["reads-after-1s", "reads-after-3s"])
 @pytest.mark.parametrize("tls", [False, True], ids=["cleartext", "tls"])
-def test_early_answer_reaches_a_client_still_uploading(procs, scripted, tls):
+def test_early_answer_reaches_a_client_still_uploading(procs, scripted, tls, wait):
     """A 200,000-byte answer before the request body (the backend reads
     none of it) to an HTTP/1.1 client that keeps uploading and reads
     slowly: h2gate ends the connection with a lingering close (over TLS
     behind a close_notify), not a close that would make the kernel reset
-    the connection and drop the answer's unsent part."""
+    the connection and drop the answer's unsent part. The lingering lasts
+    until the client has acknowledged the whole answer, not a fixed time:
+    a client that starts reading after 3 s (the old fixed 2 s linger cut
+    it off) gets it all too."""
     body = (bytes(range(256)) * 782)[:200000]
     b = scripted([([head(len(body), status=b"413 Payload Too Large") + body], True)])
     g = procs.gate([b.backend()])
-    got, end = upload_and_read(g.tls_port if tls else g.port, tls)
+    got, end = upload_and_read(g.tls_port if tls else g.port, tls, wait)
     hd, _, rest = got.partition(b"\r\n\r\n")
     assert hd.startswith(b"HTTP/1.1 413 "), got[:300]
     assert b"\r\nconnection: close" in hd.lower(), hd
