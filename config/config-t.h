@@ -14,11 +14,19 @@ enum cfg_proto { CFG_PROTO_HTTP1 = 0, CFG_PROTO_H2 = 1 };
 enum cfg_alog_escape { CFG_ALOG_ESCAPE_DEFAULT = 0, CFG_ALOG_ESCAPE_JSON = 1 };
 
 struct cfg_frontend {
-    char *host;  /* "*" means every address (IPv4 and IPv6) */
-    uint16_t port;
+    char *host;  /* "*" means every address (IPv4 and IPv6); "unix:PATH" */
+    uint16_t port;   /* 0 for "unix:PATH" (a UNIX domain socket) */
     bool tls;    /* false with ";no-tls" */
     bool proxyproto; /* ";proxyproto": a PROXY protocol header comes first */
 };
+
+/* A frontend for messages: "HOST,PORT" as -f spells it, or "unix:PATH":
+ *   log_notice("frontend " CFG_FE_FMT ": ...", CFG_FE_ARGS(fe)); */
+#define CFG_FE_FMT "%s%s%.0u"
+#define CFG_FE_ARGS(fe) (fe)->host, (fe)->port ? "," : "", (unsigned)(fe)->port
+/* A "unix:PATH" frontend's PATH (at most 107 bytes: spec.c checked), or
+ * NULL for HOST,PORT. */
+#define CFG_FE_UNIX_PATH(fe) ((fe)->port ? NULL : (const char *)(fe)->host + 5)
 
 enum cfg_lb { CFG_LB_ROUND_ROBIN = 0, CFG_LB_LEAST_OUTSTANDING, CFG_LB_PEAK_EWMA };
 enum cfg_affinity { CFG_AFFINITY_NONE = 0, CFG_AFFINITY_IP, CFG_AFFINITY_COOKIE };

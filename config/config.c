@@ -784,17 +784,18 @@ static int finish(struct loader *ld, int num_pos, char **pos)
         const struct cfg_frontend *fe = &cfg->frontends[i];
         if (fe->tls && (!cfg->private_key_file || !cfg->cert_file))
             return fail(ld,
-                        "frontend %s,%u needs a private key and certificate: give "
+                        "frontend " CFG_FE_FMT " needs a private key and certificate: give "
                         "PRIVATE_KEY CERT, or add ;no-tls to the frontend",
-                        fe->host, fe->port);
+                        CFG_FE_ARGS(fe));
         for (size_t j = 0; j < i; j++) {
             /* SO_REUSEPORT would let both bind, and the kernel would
              * split connections between them. */
             const struct cfg_frontend *o = &cfg->frontends[j];
             if (o->port == fe->port && (strcmp(o->host, fe->host) == 0 ||
                                         strcmp(o->host, "*") == 0 || strcmp(fe->host, "*") == 0))
-                return fail(ld, "frontends %s,%u and %s,%u share an address: give each its own port",
-                            o->host, o->port, fe->host, fe->port);
+                return fail(ld, "frontends " CFG_FE_FMT " and " CFG_FE_FMT " share an address: "
+                                "give each its own %s", CFG_FE_ARGS(o), CFG_FE_ARGS(fe),
+                            fe->port ? "port" : "path");
         }
     }
 

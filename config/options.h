@@ -55,14 +55,17 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
  * X(id, group, name, short, kind, arg, min, max, default, field, store, help) */
 #define CFG_OPTIONS(X)                                                                     \
     X(FRONTEND, "Connections", "frontend", 'f', K_FRONTEND,                                \
-      "<HOST>,<PORT>[;no-tls][;proxyproto]", 0, 0,                                         \
+      "(<HOST>,<PORT>|unix:<PATH>)[;no-tls][;proxyproto]", 0, 0,                           \
       "*,3000", frontends, ST_NONE,                                                        \
       "Listen on HOST,PORT; repeat for more addresses. HOST \"*\"\n"                      \
       "means every IPv4 and IPv6 address. TLS (ALPN h2, http/1.1)\n"                      \
       "unless \"no-tls\" is given; a no-tls frontend serves h2c (prior\n"                 \
       "knowledge) and HTTP/1.1. \"proxyproto\": every connection starts\n"                \
       "with a PROXY protocol v1 or v2 header (a load balancer's), whose\n"                \
-      "client address is then the client's.")                                              \
+      "client address is then the client's. A UNIX domain socket is\n"                    \
+      "\"unix:\" and its absolute path (unix:/run/h2gate.sock): a stale\n"               \
+      "socket there (nobody listening) is replaced, the file removed at\n"               \
+      "exit; its clients' address is \"localhost\".")                                      \
     X(BACKEND, "Connections", "backend", 'b', K_BACKEND,                                   \
       "(<HOST>,<PORT>|unix:<PATH>)[;[<PATTERN>[:...]]][;<PARAM>...]", 0, 0, "127.0.0.1,80", \
       backends,                                                                            \

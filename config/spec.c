@@ -36,14 +36,34 @@ static const char *fmt(char *buf, size_t buf_len, const char *what, struct str s
     return buf;
 }
 
+/* "unix:PATH", nghttpx's UNIX domain socket address of -f and -b: PATH
+ * absolute and short enough for sun_path with its NUL. Fills *sun and
+ * *sun_len (the length of PATH's address with its NUL) on success. */
+static const char *parse_unix_path(struct str addr, struct sockaddr_un *sun, socklen_t *sun_len,
+                                   char *buf, size_t buf_len)
+{
+    *sun = (struct sockaddr_un){ .sun_family = AF_UNIX };
+    struct str path = str_make(addr.p + 5, addr.len - 5);
+    if (path.len == 0)
+        return "unix: needs a socket path (unix:/PATH)";
+    if (path.p[0] != '/')
+        return fmt(buf, buf_len, "UNIX domain socket path", path, " is not absolute");
+    if (path.len >= sizeof(sun->sun_path)) {
+        snprintf(buf, buf_len,
+                 "UNIX domain socket path '%.*s...' is too long: %zu bytes, at most %zu", 32,
+                 path.p, path.len, sizeof(sun->sun_path) - 1);
+        return buf;
+    }
+    memcpy(sun->sun_path, path.p, path.len);
+    *sun_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + path.len + 1);
+    return NULL;
+}
+
 /* "HOST,PORT" (HOST may be a bracketed IPv6 literal). *host is a heap copy
- * on success only. A frontend cannot be a UNIX domain socket; a backend's
- * "unix:PATH" is read by parse_unix before this. */
+ * on success only. "unix:PATH" is read by parse_unix_path before this. */
 static const char *parse_host_port(struct str addr, char **host, uint16_t *port, char *buf,
                                    size_t buf_len)
 {
-    if (str_has_prefix(addr, STR_LIT("unix:")))
-        return "UNIX domain sockets are not supported";
     const char *comma = addr.len ? memrchr(addr.p, ',', addr.len) : NULL;
     if (!comma)
         return "expected HOST,PORT";
@@ -73,11 +93,17 @@ const char *cfg_parse_frontend(const char *spec, struct cfg_frontend *out, char 
 {
     struct str rest = str_cstr(spec), f;
     next_field(&rest, ';', &f);
-    char *host;
-    uint16_t port;
-    const char *msg = parse_host_port(f, &host, &port, buf, buf_len);
+    char *host = NULL;
+    uint16_t port = 0;
+    struct sockaddr_un sun;
+    socklen_t sun_len;
+    const char *msg = str_has_prefix(f, STR_LIT("unix:"))
+                          ? parse_unix_path(f, &sun, &sun_len, buf, buf_len)
+                          : parse_host_port(f, &host, &port, buf, buf_len);
     if (msg)
         return msg;
+    if (!host)
+        host = xstrndup(f.p, f.len);   /* "unix:PATH", port 0: see CFG_FE_UNIX_PATH */
     bool tls = true, proxyproto = false;
     while (next_field(&rest, ';', &f)) {
         if (f.len == 0)
@@ -287,28 +313,19 @@ static const char *parse_param(struct str f, struct cfg_backend *be, char *buf,
     return parse_group_param(name, v, &be->group, buf, buf_len);
 }
 
-/* "unix:PATH", nghttpx's UNIX domain socket backend: PATH absolute and
- * short enough for sun_path with its NUL. The member's host is the whole
- * "unix:PATH" and its port 0 (so CFG_BE_FMT prints "unix:PATH"); its
+/* A "unix:PATH" backend (parse_unix_path): its one member's host is the
+ * whole "unix:PATH" and its port 0 (so CFG_BE_FMT prints "unix:PATH"); its
  * address is made here, since nothing resolves it. be->host is a heap
  * copy on success only. */
 static const char *parse_unix(struct str addr, struct cfg_backend *be, char *buf, size_t buf_len)
 {
-    struct sockaddr_un sun = { .sun_family = AF_UNIX };
-    struct str path = str_make(addr.p + 5, addr.len - 5);
-    if (path.len == 0)
-        return "unix: needs a socket path (unix:/PATH)";
-    if (path.p[0] != '/')
-        return fmt(buf, buf_len, "UNIX domain socket path", path, " is not absolute");
-    if (path.len >= sizeof(sun.sun_path)) {
-        snprintf(buf, buf_len,
-                 "UNIX domain socket path '%.*s...' is too long: %zu bytes, at most %zu", 32,
-                 path.p, path.len, sizeof(sun.sun_path) - 1);
-        return buf;
-    }
-    memcpy(sun.sun_path, path.p, path.len);
+    struct sockaddr_un sun;
+    socklen_t sun_len;
+    const char *msg = parse_unix_path(addr, &sun, &sun_len, buf, buf_len);
+    if (msg)
+        return msg;
     memcpy(&be->addr, &sun, sizeof(sun));
-    be->addr_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + path.len + 1);
+    be->addr_len = sun_len;
     be->host = xstrndup(addr.p, addr.len);
     be->port = 0;
     return NULL;

@@ -522,11 +522,17 @@ void cconn_flush(struct cconn *cc)
 /* ---- lifecycle ---- */
 
 /* sa's address as text into buf (48 bytes), IPv4-mapped shown as IPv4;
- * its port into *port. Returns the length. */
+ * its port into *port. A UNIX domain socket's peer has no address:
+ * "localhost" (nghttpx's word for it, in X-Forwarded-For and Forwarded
+ * too) and port 0, which the access log shows as absent. Returns the
+ * length. */
 static size_t format_addr(const struct sockaddr *sa, char *buf, uint16_t *port)
 {
     char host[INET6_ADDRSTRLEN] = "?";
-    if (sa->sa_family == AF_INET) {
+    if (sa->sa_family == AF_UNIX) {
+        snprintf(host, sizeof(host), "localhost");
+        *port = 0;
+    } else if (sa->sa_family == AF_INET) {
         inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, host, sizeof(host));
         *port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
     } else if (sa->sa_family == AF_INET6) {

@@ -11,7 +11,8 @@
 #include "proxy/xchg.h"
 
 /* The client socket's smoothed RTT in seconds (TCP_INFO), at least
- * H2WIN_RTT_FLOOR. Asked only when the floor alone does not settle the
+ * H2WIN_RTT_FLOOR (all a unix: frontend's client gets: TCP_INFO fails
+ * there, and nothing of ti is read). Asked only when the floor alone does not settle the
  * question, and read again at most every H2WIN_RTT_REFRESH per stream (a
  * stream whose window stopped growing would ask at every half window). */
 static double client_rtt(struct cconn *cc, struct xchg *x, double now)

@@ -653,7 +653,7 @@ static void serve(int admin_fd)
         log_notice("admin listener on %s", cfg->admin);
     }
     for (size_t i = 0; i < cfg->num_frontends; i++)
-        log_notice("listening on %s,%u (%s)", cfg->frontends[i].host, cfg->frontends[i].port,
+        log_notice("listening on " CFG_FE_FMT " (%s)", CFG_FE_ARGS(&cfg->frontends[i]),
                    cfg->frontends[i].tls ? "TLS: h2, http/1.1" : "cleartext: h2c, http/1.1");
     log_notice("h2gate started: %d workers, %zu backends", num_workers, cfg->num_backends);
     sdnotify("READY=1");

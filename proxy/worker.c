@@ -142,7 +142,8 @@ static void on_accept(struct ev_loop *loop, ev_io *io, int revents)
         if (refuse(w, fd))
             continue;
         int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        if (ss.ss_family != AF_UNIX)
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         cconn_new(w, fd, l->fe, (struct sockaddr *)&ss);
     }
 }

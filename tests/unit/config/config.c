@@ -385,7 +385,23 @@ BAD_ARGS(frontend_no_comma, "--frontend 'localhost': expected HOST,PORT", "-floc
 BAD_ARGS(frontend_empty_host, "--frontend ',80': empty host", "-f,80")
 BAD_ARGS(frontend_unknown_param, "unknown parameter 'tls-off' (expected no-tls or proxyproto)",
          "-f*,80;tls-off")
-BAD_ARGS(frontend_unix, "UNIX domain sockets are not supported", "-funix:/tmp/h2gate.sock")
+BAD_ARGS(frontend_unix_relative, "--frontend 'unix:run/h2gate.sock;no-tls': UNIX domain socket "
+         "path 'run/h2gate.sock' is not absolute", "-funix:run/h2gate.sock;no-tls")
+BAD_ARGS(frontend_unix_empty, "--frontend 'unix:': unix: needs a socket path (unix:/PATH)",
+         "-funix:")
+BAD_ARGS(frontend_unix_empty_with_params, "unix: needs a socket path", "-funix:;no-tls")
+BAD_ARGS(frontend_unix_too_long, "is too long: 108 bytes, at most 107",
+         "-funix:/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa;no-tls")
+BAD_ARGS(frontend_unix_comma_form, "UNIX domain socket path ',8080' is not absolute",
+         "-funix:,8080;no-tls")
+BAD_ARGS(frontend_unix_unknown_param, "unknown parameter 'mode=600' (expected no-tls or "
+         "proxyproto)", "-funix:/tmp/a.sock;mode=600")
+BAD_ARGS(frontend_unix_tls_without_key,
+         "frontend unix:/tmp/a.sock needs a private key and certificate", "-funix:/tmp/a.sock")
+BAD_ARGS(frontend_unix_twice, "frontends unix:/tmp/a.sock and unix:/tmp/a.sock share an "
+         "address: give each its own path", "-funix:/tmp/a.sock;no-tls",
+         "-funix:/tmp/a.sock;no-tls;proxyproto")
 BAD_ARGS(tls_frontend_without_key,
          "frontend *,3000 needs a private key and certificate", "-n1")
 BAD_ARGS(tls_frontend_among_cleartext_without_key,
@@ -496,6 +512,46 @@ static void test_backend_unix(void **state)
     assert_unix_member(&cfg.backends[0], "/tmp/b.sock");
     assert_int_equal(cfg.backends[0].fall, 2);
     assert_string_equal(cfg.routes[0].path, "/");
+    cfg_cleanup(&cfg);
+}
+
+static void test_frontend_unix(void **state)
+{
+    (void)state;
+    struct config cfg;
+    LOAD_OK(&cfg, "-funix:/run/h2gate.sock;no-tls", "-funix:/run/pp.sock;proxyproto;no-tls",
+            "-f127.0.0.1,8000;no-tls", "-funix:/run/tls.sock", "key.pem", "cert.pem");
+    assert_int_equal(cfg.num_frontends, 4);
+    const struct cfg_frontend *fe = cfg.frontends;
+    assert_string_equal(fe[0].host, "unix:/run/h2gate.sock");
+    assert_int_equal(fe[0].port, 0);
+    assert_string_equal(CFG_FE_UNIX_PATH(&fe[0]), "/run/h2gate.sock");
+    assert_false(fe[0].tls);
+    assert_false(fe[0].proxyproto);
+    assert_string_equal(CFG_FE_UNIX_PATH(&fe[1]), "/run/pp.sock");
+    assert_true(fe[1].proxyproto);
+    assert_false(fe[1].tls);
+    assert_null(CFG_FE_UNIX_PATH(&fe[2]));
+    assert_string_equal(CFG_FE_UNIX_PATH(&fe[3]), "/run/tls.sock");
+    assert_true(fe[3].tls);     /* TLS unless no-tls, as for HOST,PORT */
+    char text[128];
+    snprintf(text, sizeof(text), CFG_FE_FMT " " CFG_FE_FMT, CFG_FE_ARGS(&fe[0]),
+             CFG_FE_ARGS(&fe[2]));
+    assert_string_equal(text, "unix:/run/h2gate.sock 127.0.0.1,8000");
+    cfg_cleanup(&cfg);
+}
+
+static void test_frontend_unix_longest_path(void **state)
+{
+    (void)state;
+    char path[108], arg[130];
+    memset(path, 'p', sizeof(path) - 1);
+    path[0] = '/';
+    path[sizeof(path) - 1] = '\0';
+    snprintf(arg, sizeof(arg), "-funix:%s;no-tls", path);
+    struct config cfg;
+    LOAD_OK(&cfg, arg);
+    assert_string_equal(CFG_FE_UNIX_PATH(&cfg.frontends[0]), path);
     cfg_cleanup(&cfg);
 }
 
@@ -883,6 +939,24 @@ static void test_conf_file(void **state)
     assert_int_equal(cfg.request_header_field_buffer, 8192);
     assert_string_equal(cfg.errorlog_file, "/tmp/x.log");
     assert_true(cfg.backend_keep_alive_timeout == 5.);
+    cfg_cleanup(&cfg);
+    unlink(path);
+}
+
+static void test_conf_unix_frontend(void **state)
+{
+    (void)state;
+    char path[64], arg[96];
+    write_temp_file(path, "frontend=unix:/run/h2gate.sock;no-tls;proxyproto\n"
+                          "frontend = *,8000;no-tls\n");
+    snprintf(arg, sizeof(arg), "--conf=%s", path);
+    struct config cfg;
+    LOAD_OK(&cfg, arg);
+    assert_int_equal(cfg.num_frontends, 2);
+    assert_string_equal(CFG_FE_UNIX_PATH(&cfg.frontends[0]), "/run/h2gate.sock");
+    assert_true(cfg.frontends[0].proxyproto);
+    assert_false(cfg.frontends[0].tls);
+    assert_int_equal(cfg.frontends[1].port, 8000);
     cfg_cleanup(&cfg);
     unlink(path);
 }
@@ -1340,7 +1414,16 @@ int main(void)
         cmocka_unit_test(test_bad_frontend_no_comma),
         cmocka_unit_test(test_bad_frontend_empty_host),
         cmocka_unit_test(test_bad_frontend_unknown_param),
-        cmocka_unit_test(test_bad_frontend_unix),
+        cmocka_unit_test(test_bad_frontend_unix_relative),
+        cmocka_unit_test(test_bad_frontend_unix_empty),
+        cmocka_unit_test(test_bad_frontend_unix_empty_with_params),
+        cmocka_unit_test(test_bad_frontend_unix_too_long),
+        cmocka_unit_test(test_bad_frontend_unix_comma_form),
+        cmocka_unit_test(test_bad_frontend_unix_unknown_param),
+        cmocka_unit_test(test_bad_frontend_unix_tls_without_key),
+        cmocka_unit_test(test_bad_frontend_unix_twice),
+        cmocka_unit_test(test_frontend_unix),
+        cmocka_unit_test(test_frontend_unix_longest_path),
         cmocka_unit_test(test_bad_tls_frontend_without_key),
         cmocka_unit_test(test_bad_tls_frontend_among_cleartext_without_key),
         cmocka_unit_test(test_backend_params),
@@ -1397,6 +1480,7 @@ int main(void)
         cmocka_unit_test(test_address_family),
         cmocka_unit_test(test_include_reused_on_rebuild),
         cmocka_unit_test(test_bad_include),
+        cmocka_unit_test(test_conf_unix_frontend),
         cmocka_unit_test(test_conf_crlf_lines),
         cmocka_unit_test(test_conf_flag_no_clears),
         cmocka_unit_test(test_conf_command_line_wins),
