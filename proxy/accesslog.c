@@ -615,10 +615,10 @@ static struct val frag_val(const struct alog_format *f, const struct frag *fr,
         return e->authority.len ? text_or_absent(e->authority) : header_val(e, STR_LIT("host"));
     case F_REMOTE_ADDR:
         return text_or_absent(e->remote_addr);
-    case F_REMOTE_PORT:
-        return num_or_absent(true, e->remote_port);
+    case F_REMOTE_PORT:     /* 0: a unix: frontend's client, which has none */
+        return num_or_absent(e->remote_port > 0, e->remote_port);
     case F_SERVER_PORT:
-        return num_or_absent(true, e->server_port);
+        return num_or_absent(e->server_port > 0, e->server_port);
     case F_TIME_LOCAL:
         return (struct val){ .kind = V_TIME_LOCAL };
     case F_TIME_ISO8601:

@@ -74,7 +74,8 @@ size_t fwd_element(char *buf, const struct config *cfg, const struct client_fact
     if (params & CFG_FWD_BY) {
         n += (size_t)snprintf(buf + n, cap - n, "by=");
         if (strcmp(by, "ip") == 0)
-            n += (size_t)put_node(buf + n, cap - n, f->local, f->local_len, f->server_port);
+            n += (size_t)put_node(buf + n, cap - n, f->local, f->local_len,
+                                  f->server_port ? f->server_port : -1);  /* 0: unix: */
         else
             n += (size_t)snprintf(buf + n, cap - n, "%s", by);
     }
