@@ -144,14 +144,16 @@ class H1Response:
 class H1Conn:
     """One raw TCP connection that speaks HTTP/1.1 byte by byte."""
 
-    def __init__(self, port, timeout=10.0, rcvbuf=None, host=HOST):
-        self.sock = socket.socket(socket.AF_INET6 if ":" in host
-                                  else socket.AF_INET, socket.SOCK_STREAM)
+    def __init__(self, port, timeout=10.0, rcvbuf=None, host=HOST, unix=None):
+        """unix: a UNIX domain socket's path to connect to instead."""
+        family = (socket.AF_UNIX if unix else
+                  socket.AF_INET6 if ":" in host else socket.AF_INET)
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
         if rcvbuf is not None:
             # Must be set before connect() to shrink the advertised window.
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.sock.settimeout(timeout)
-        self.sock.connect((host, port))
+        self.sock.connect(str(unix) if unix else (host, port))
         self.timeout = timeout
         self.buf = b""
         self.eof = False
@@ -320,11 +322,17 @@ class H2Client:
     poll_slice = None
 
     def __init__(self, port, tls=False, host=HOST, strict=True, timeout=10.0,
-                 preamble=b"", cert=None):
+                 preamble=b"", cert=None, unix=None):
         """preamble: bytes sent on the socket first (a PROXY header);
-        cert: (certfile, keyfile) a TLS client presents."""
+        cert: (certfile, keyfile) a TLS client presents; unix: a UNIX
+        domain socket's path to connect to instead of host, port."""
         self.timeout = timeout
-        raw = socket.create_connection((host, port), timeout=timeout)
+        if unix:
+            raw = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            raw.settimeout(timeout)
+            raw.connect(str(unix))
+        else:
+            raw = socket.create_connection((host, port), timeout=timeout)
         if preamble:
             raw.sendall(preamble)
         if tls:

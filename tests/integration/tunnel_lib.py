@@ -527,10 +527,11 @@ def read_h1_head(c, timeout=None):
     return H1Response(version, int(status), reason, headers, b"")
 
 
-def h1_tunnel(port, target, extra=(), timeout=10.0):
+def h1_tunnel(port, target, extra=(), timeout=10.0, unix=None):
     """CONNECT over HTTP/1.1; (H1Conn, head). Error answers get their body
-    read into head.body (they carry a content-length)."""
-    c = H1Conn(port, timeout=timeout)
+    read into head.body (they carry a content-length). unix: connect to
+    that UNIX domain socket's path instead of port."""
+    c = H1Conn(port, timeout=timeout, unix=unix)
     head = "CONNECT %s HTTP/1.1\r\nHost: %s\r\n" % (target, target)
     for n, v in extra:
         head += "%s: %s\r\n" % (n, v)
