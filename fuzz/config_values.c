@@ -14,8 +14,10 @@
  *                  cfg_parse_backend with a message buffer of (mode >> 2)
  *                  bytes, for the truncated-message paths
  * Checks beyond "no sanitizer report": results in range (durations finite,
- * 0..1e9), messages NUL-terminated, a parsed backend has at least one
- * pattern with a lower-case host and a path starting with '/',
+ * 0..1e9), messages NUL-terminated, a parsed frontend or backend has a
+ * port unless it is a "unix:/PATH" (then an AF_UNIX address), a parsed
+ * backend has at least one pattern with a lower-case host and a path
+ * starting with '/',
  * cfg_path_normalize returns 1..len bytes starting with '/' and is
  * idempotent on paths whose every '%' starts an escape, a matched route
  * is one of the built routes. */
@@ -26,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "config/config.h"
 #include "config/parse.h"
@@ -41,6 +44,12 @@
 #define MAX_SPECS 4
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* "unix:/PATH": a UNIX domain socket's frontend or backend, port 0. */
+static bool is_unix(const char *host)
+{
+    return strncmp(host, "unix:", 5) == 0;
+}
 
 static char *dup_bytes(const char *p, size_t len, bool nul)
 {
@@ -105,7 +114,8 @@ static void scalars(const char *p, size_t len)
     struct cfg_frontend fe;
     const char *msg = cfg_parse_frontend(spec, &fe, buf, sizeof(buf));
     if (msg == NULL) {
-        CHECK(fe.host && fe.host[0] && fe.port >= 1);
+        /* "[unix:x],80" is a HOST,PORT with an odd host, not a socket. */
+        CHECK(fe.host && fe.host[0] && (fe.port >= 1 || is_unix(fe.host)));
         free(fe.host);
     } else {
         check_msg(msg);
@@ -130,7 +140,10 @@ static void scalars(const char *p, size_t len)
 
 static void check_spec(const struct cfg_backend_spec *sp)
 {
-    CHECK(sp->be.host && sp->be.host[0] && sp->be.port >= 1);
+    /* A unix:PATH has port 0 and its socket address made by the parser. */
+    CHECK(sp->be.host && sp->be.host[0]);
+    CHECK((sp->be.port == 0) == (sp->be.addr.ss_family == AF_UNIX));
+    CHECK(sp->be.port >= 1 || (is_unix(sp->be.host) && sp->be.host[5] == '/'));
     CHECK(sp->num_patterns >= 1 && sp->patterns);
     for (size_t i = 0; i < sp->num_patterns; i++) {
         const struct cfg_pattern *pat = &sp->patterns[i];
