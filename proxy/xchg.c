@@ -335,7 +335,8 @@ void xchg_cancel(struct xchg *x, int status, const char *why)
 
 /* Absolute-form request targets (RFC 9112 §3.2.2): take the authority and
  * the path from the URL, and its scheme into *scheme (a view of the
- * target). Returns false when the target is unusable. */
+ * target's field, taken after the adds that may move the storage).
+ * Returns false when the target is unusable. */
 static bool split_absolute_form(struct xchg *x, struct str *scheme)
 {
     struct str p = xchg_path(x);
@@ -346,7 +347,7 @@ static bool split_absolute_form(struct xchg *x, struct str *scheme)
     if (i == 0 || p.len < i + scheme_end.len ||
         memcmp(p.p + i, scheme_end.p, scheme_end.len) != 0)
         return false;
-    *scheme = str_make(p.p, i);
+    size_t target = (size_t)x->i_path;
     size_t host_start = i + scheme_end.len;
     size_t j = host_start;
     while (j < p.len && p.p[j] != '/' && p.p[j] != '?')
@@ -371,6 +372,8 @@ static bool split_absolute_form(struct xchg *x, struct str *scheme)
         ok = hdrs_add(&x->req, STR_LIT(":path"), path, false) == 0;
         x->i_path = (long)x->req.num - 1;
     }
+    if (ok)     /* the target's field stays where it was */
+        *scheme = str_make(hdrs_value(&x->req, target).p, i);
     free(rooted);
     free(copy);
     return ok;

@@ -483,3 +483,18 @@ def test_host_rewrite(procs, backends, be_kind):
             assert backend_field(b, ":authority") == sent, (extra, args)
             # Forwarded keeps the client's authority either way.
             assert backend_field(b, "forwarded") == "host=app.example", (extra, args)
+
+
+def test_require_http_scheme_absolute_form_of_every_head_size(procs):
+    """The scheme of an absolute-form target is read after the target is
+    split into :authority and :path, whose adds may move the field
+    storage: heads of every size from 30 to 1,100 bytes over one
+    connection, so some split grows the storage (under AddressSanitizer
+    the scheme read from the old storage was a use after free)."""
+    o = procs.origin()
+    g = procs.gate([o.backend()], tls=False, extra=["--require-http-scheme"])
+    with H1Conn(g.port) as c:
+        for pad in range(0, 1070):
+            c.send(b"GET http://a/size/1 HTTP/1.1\r\nHost: a\r\nX-Pad: %s\r\n\r\n" % (b"p" * pad))
+            r = c.read_response()
+            assert r.status == 200 and len(r.body) == 1, pad
