@@ -92,8 +92,8 @@ static const struct opt_def *opt_by_name(struct str name)
     return NULL;
 }
 
-/* How deep --include files may nest. */
-#define INCLUDE_DEPTH_MAX 8
+/* How deep files may nest: the --conf file and 8 levels of --include. */
+#define INCLUDE_DEPTH_MAX 9
 
 /* State while building a config. Frontends and backends are collected here
  * and moved into the config at the end, so backend pointers in routes are
@@ -109,7 +109,8 @@ struct loader {
     char *err;
     size_t err_len;
     const struct cfg_reuse *reuse;  /* cfg_load_again's, or NULL */
-    /* The --include files being read, outermost first (loop check). */
+    /* The --conf and --include files being read, outermost first (the
+     * loop check). */
     const char *including[INCLUDE_DEPTH_MAX];
     size_t depth;
 };
@@ -451,7 +452,10 @@ static int load_file(struct loader *ld, const char *path)
     free(cfg->conf_text);
     cfg->conf_text = dup_bytes(data, len);
     cfg->conf_len = len;
-    return parse_file(ld, path, data, len);
+    ld->including[ld->depth++] = path;
+    int rc = parse_file(ld, path, data, len);
+    ld->depth--;
+    return rc;
 }
 
 /* --include=PATH (where: the option's place, for errors): PATH's lines
@@ -461,7 +465,7 @@ static int load_include(struct loader *ld, const char *path, const char *where)
 {
     struct config *cfg = ld->cfg;
     if (ld->depth == INCLUDE_DEPTH_MAX)
-        return fail(ld, "%s: files included more than %d deep", where, INCLUDE_DEPTH_MAX);
+        return fail(ld, "%s: files included more than %d deep", where, INCLUDE_DEPTH_MAX - 1);
     for (size_t i = 0; i < ld->depth; i++) {
         if (strcmp(ld->including[i], path) == 0)
             return fail(ld, "%s: %s includes itself", where, path);

@@ -1306,6 +1306,40 @@ static void test_bad_include(void **state)
     snprintf(arg, sizeof(arg), "--include=%s", self);
     assert_load_error("includes itself", arg);
     unlink(self);
+    /* A loop through the --conf file itself. */
+    char top[64], mid[64];
+    strcpy(top, "/tmp/h2gate-test-XXXXXX");
+    fd = mkstemp(top);
+    assert_true(fd >= 0);
+    close(fd);
+    snprintf(text, sizeof(text), "include=%s\n", top);
+    write_temp_file(mid, text);
+    FILE *f = fopen(top, "w");
+    assert_non_null(f);
+    fprintf(f, "workers=2\ninclude=%s\n", mid);
+    fclose(f);
+    snprintf(arg, sizeof(arg), "--conf=%s", top);
+    snprintf(want, sizeof(want), "%s:1: include: %s includes itself", mid, top);
+    assert_load_error(want, arg);
+    unlink(mid);
+    unlink(top);
+    /* Eight levels of includes below the --conf file load; nine do not. */
+    char chain[10][64];
+    write_temp_file(chain[9], "workers=3\nfrontend=127.0.0.1,8000;no-tls\n");
+    for (int k = 8; k >= 0; k--) {
+        snprintf(text, sizeof(text), "include=%s\n", chain[k + 1]);
+        write_temp_file(chain[k], text);
+    }
+    struct config cfg;
+    snprintf(arg, sizeof(arg), "--conf=%s", chain[1]);
+    LOAD_OK(&cfg, arg);
+    assert_int_equal(cfg.workers, 3);
+    assert_int_equal(cfg.num_included, 8);
+    cfg_cleanup(&cfg);
+    snprintf(arg, sizeof(arg), "--conf=%s", chain[0]);
+    assert_load_error("include: files included more than 8 deep", arg);
+    for (int k = 0; k < 10; k++)
+        unlink(chain[k]);
     /* A file that is not there: the line that names it, and why. */
     assert_conf_error("include=/nonexistent/h2gate.conf\n",
                       "1: include: cannot open config file /nonexistent/h2gate.conf: No such "
@@ -1317,7 +1351,6 @@ static void test_bad_include(void **state)
     write_temp_file(inner, "workers=2\nworkers=0\n");
     snprintf(text, sizeof(text), "include=%s\n", inner);
     snprintf(want, sizeof(want), "%s:2: workers '0': out of range", inner);
-    char top[64];
     write_temp_file(top, text);
     snprintf(arg, sizeof(arg), "--conf=%s", top);
     assert_load_error(want, arg);
