@@ -205,8 +205,9 @@ def test_missing_socket_is_502_and_the_connection_lives(procs, sockdir):
 
 def test_full_backlog_is_a_failed_connect_not_a_hang(procs, sockdir):
     """A listener whose backlog is full makes a non-blocking AF_UNIX
-    connect fail with EAGAIN at once: 502, fast, not a wait for the
-    connect timeout."""
+    connect fail with EAGAIN at once: 502 for that reason, not a wait for
+    the connect timeout (10 minutes here: a wait would outlast the test
+    clients' own 10-second timeouts)."""
     full = sockdir / "full.sock"
     lsn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     lsn.bind(str(full))
@@ -216,11 +217,9 @@ def test_full_backlog_is_a_failed_connect_not_a_hang(procs, sockdir):
     try:
         filler.connect(str(full))
         g = procs.gate(["unix:%s" % full], tls=False,
-                       extra=["--log-level=INFO", "--backend-connect-timeout=20s"])
-        t0 = time.monotonic()
+                       extra=["--log-level=INFO", "--backend-connect-timeout=10m"])
         assert h2_call(g.port, "/x")[0] == 502
         assert h1_call(g.port, "/y")[0] == 502
-        assert time.monotonic() - t0 < 5
         assert "connect: Resource temporarily unavailable" in g.log(), g.log()
     finally:
         filler.close()
