@@ -114,6 +114,17 @@ void cfg_backend_spec_cleanup(struct cfg_backend_spec *spec);
  * resolved. Returns the new length (>= 1, <= len). */
 size_t cfg_path_normalize(const char *p, size_t len, char *out);
 
+/* Makes cfg->backends, the members of the specs bes[0..n): every
+ * address of each -b name (looked up with cfg's DNS options, or from
+ * reuse's answers for a rebuild; only those of
+ * cfg->backend_address_family; a unix:PATH's own), and cfg->routes from
+ * them (cfg_routes_build); lists the ;dns names in cfg->dns_hosts.
+ * Returns NULL, or the error in buf (a name with no address, unless it
+ * is a ;dns one, fails). config/members.c. */
+struct cfg_reuse;
+const char *cfg_members_build(struct config *cfg, const struct cfg_backend_spec *bes, size_t n,
+                              const struct cfg_reuse *reuse, char *buf, size_t buf_len);
+
 /* Builds cfg->routes from specs[i].patterns, where cfg->backends[first[i]]
  * .. [first[i] + count[i]) are the members (resolved addresses) of specs[i]:
  * one route per distinct (host, path), its members in command-line order,
