@@ -12,9 +12,11 @@ to a file, waits until its port accepts, and at teardown stops it by its PID
 
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -314,6 +316,16 @@ def backends():
     yield make
     for b in made:
         b.stop()
+
+
+@pytest.fixture
+def sockdir():
+    """A short directory under /tmp for UNIX domain sockets (a pytest
+    tmp_path can be longer than the 107 bytes sun_path holds), removed
+    after the test."""
+    d = Path(tempfile.mkdtemp(prefix="h2gs-", dir="/tmp"))
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.fixture

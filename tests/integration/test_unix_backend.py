@@ -1,7 +1,7 @@
 """UNIX domain socket backends: -b unix:/PATH[;PATTERNS][;PARAMS], as
 nghttpx's --backend reads them.
 
-The origins listen on sockets in a short directory this file makes (a
+The origins listen on sockets in conftest.py's `sockdir`, a short directory (a
 pytest tmp_path can be longer than the 107 bytes sun_path holds):
 build/origin --unix PATH for HTTP/1.1 and h2c, h2backend_lib's python-h2
 Backend(unix=PATH) where the test needs what the backend saw. Every
@@ -9,10 +9,8 @@ process is started through `procs` and stopped by its PID.
 """
 import collections
 import json
-import shutil
 import signal
 import socket
-import tempfile
 import time
 from pathlib import Path
 
@@ -25,13 +23,6 @@ from testlib import HOST, H1Conn, H2Client, curl
 
 pytestmark = pytest.mark.skipif(
     IS_NGHTTPX, reason="origin --unix and h2gate's own log and metric names")
-
-
-@pytest.fixture
-def sockdir():
-    d = Path(tempfile.mkdtemp(prefix="h2gu-", dir="/tmp"))
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
 
 
 def unix_origin(procs, path, count=False):

@@ -1,7 +1,7 @@
 """UNIX domain socket frontends: -f unix:/PATH[;no-tls][;proxyproto], as
 nghttpx's --frontend reads them.
 
-h2gate listens on sockets in a short directory this file makes (a pytest
+h2gate listens on sockets in conftest.py's `sockdir`, a short directory (a pytest
 tmp_path can be longer than the 107 bytes sun_path holds). Clients connect
 with AF_UNIX: curl --unix-socket, and testlib's H1Conn, H2Client and
 tunnel_lib's clients given unix=PATH. A client on such a socket has no
@@ -11,14 +11,11 @@ the frontend's are absent ("-", JSON null) in the access log.
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import stat
-import tempfile
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
@@ -32,13 +29,6 @@ from tunnel_lib import TargetServer, TunnelH2, echo_handler, echo_rounds, h1_tun
 
 pytestmark = pytest.mark.skipif(
     IS_NGHTTPX, reason="h2gate's own messages, log lines and reload")
-
-
-@pytest.fixture
-def sockdir():
-    d = Path(tempfile.mkdtemp(prefix="h2gf-", dir="/tmp"))
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
 
 
 def accepts(path):
