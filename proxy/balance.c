@@ -301,7 +301,7 @@ size_t lb_pick(struct xchg *x)
         m = r->policy.lb == CFG_LB_ROUND_ROBIN ? pick_round_robin(r, &wg->lb[ri])
                                                : pick_two_choices(x->w, r);
     }
-    if (m == SIZE_MAX && !x->w->cfg->backend_fail_closed)
+    if (m == SIZE_MAX && !wg->cfg->backend_fail_closed)
         m = pick_fail_open(r);
     return m;
 }

@@ -482,7 +482,7 @@ void xchg_xlate_req(const struct xchg *x, struct xlate_req *r, struct xlate_opts
     r->client_proto = versions[x->proto];
     r->client_addr = str_make(f->peer, f->peer_len);
     r->tls = f->tls;
-    const struct config *cfg = x->w->cfg;
+    const struct config *cfg = x->gen->cfg;
     struct str host = r->authority;     /* the client's, for Forwarded */
     if (cfg->host_rewrite && x->backend)
         r->authority = str_make(host_buf, backend_hostport(x->backend, host_buf));

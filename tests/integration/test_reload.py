@@ -61,8 +61,8 @@ class Reloadable:
         self.gen = 1
         assert self.metric("h2gate_config_generation") == 1
 
-    def metric(self, name):
-        return scrape(self.admin_port).get(name)
+    def metric(self, name, **labels):
+        return scrape(self.admin_port).get(name, **labels)
 
     def write(self, conf):
         self.path.write_text(conf)
@@ -148,6 +148,55 @@ def test_new_routes_in_flight_and_old_connection(procs, tmp_path, backends):
         c.send(h1_get("/h1-after"))
         assert c.read_response().status == 200
     assert paths(b)[-1] == "/h1-before" and paths(a)[-1] == "/h1-after"
+
+
+def authority(backend):
+    """The authority of the last request a backend saw (HTTP/1.1's Host)."""
+    last = backend.requests[-1]
+    if isinstance(last, tuple) and isinstance(last[2], dict):
+        return last[2].get("host")
+    return dict(last).get(b":authority", b"").decode()
+
+
+def location(st):
+    return dict(st.headers).get(b"location", b"").decode()
+
+
+@pytest.mark.parametrize("be_kind", ["h1", "h2"])
+def test_waiting_request_keeps_its_generations_options(procs, tmp_path, backends,
+                                                      be_kind):
+    """A request that waits for a backend connection or stream through a
+    reload is sent with the options of the generation it started in, as
+    it is routed by it: here --host-rewrite is turned on while it waits
+    behind an upload that holds the only connection (stream). Its backend
+    gets the client's authority, and the Location naming the backend
+    passes as it came (the Location rewrite reads that generation too); a
+    request after the reload gets the backend's own name, and the same
+    Location comes back as the client's authority."""
+    h1 = be_kind == "h1"
+    b = backends(h1=True) if h1 else backends(max_streams=1)
+    own = "%s:%d" % (HOST, b.port)
+    bound = "backend-http1-connections-per-host" if h1 else "backend-connections-per-host"
+    conf = "backend=%s\n%s=1\n" % (b.spec("" if h1 else ";;proto=h2"), bound)
+    r = Reloadable(procs, tmp_path, conf)
+    loc = [("x-location", "http://%s/login" % own)]
+    with H2Client(r.port) as c:
+        upload = c.request("/echo", method="POST", extra=[("content-length", "10")],
+                           end_stream=False)
+        c.send_body(upload, b"12345", end_stream=False)
+        waiting = c.request("/redirect", authority="app.example", extra=loc)
+        assert wait_for(lambda: r.metric("h2gate_backend_queue_length", backend=own) == 1,
+                        WAIT)
+        r.reload(conf + "host-rewrite=yes\n")
+        c.send_body(upload, b"67890")
+        st_up, st = c.wait_streams([upload, waiting])
+        assert (st_up.status, bytes(st_up.data)) == (200, b"1234567890")
+        assert (st.status, location(st)) == (302, "http://%s/login" % own)
+        assert authority(b) == "app.example"
+        after = c.request("/redirect", authority="app.example", extra=loc)
+        st, = c.wait_streams([after])
+        assert (st.status, location(st)) == (302, "http://app.example/login")
+        assert authority(b) == own
 
 
 def test_kept_backend_connection_reused_removed_one_closed(procs, tmp_path,
