@@ -643,15 +643,22 @@ static bool h2_produce(struct cconn *cc)
     return bufq_len(&cc->out) >= OUT_HIGH;
 }
 
+/* The session is over once its last frame (a GOAWAY) is out. The client
+ * may still be sending (frames after the error, a request that crossed
+ * the GOAWAY): a close with them unread would have the kernel reset the
+ * connection and drop the GOAWAY before the client reads it, so the
+ * close lingers (cconn_linger) until the client has it. Not after
+ * GOAWAY(ENHANCE_YOUR_CALM): an abusive client's flood would go on being
+ * read for the whole linger, and it has no answer to wait for. */
 static void h2_drained(struct cconn *cc)
 {
     nghttp2_session *s = cc->p.h2.session;
-    if (!nghttp2_session_want_read(s) && !nghttp2_session_want_write(s)) {
-        cconn_close(cc, "HTTP/2 session done");
-        return;
-    }
-    if (cc->closing && cc->num_xchgs == 0 && !nghttp2_session_want_write(s)) {
-        cconn_close(cc, "closing");
+    if ((!nghttp2_session_want_read(s) || (cc->closing && cc->num_xchgs == 0)) &&
+        !nghttp2_session_want_write(s)) {
+        if (cc->p.h2.abuse.tripped)
+            cconn_close(cc, "HTTP/2 abuse");
+        else
+            cconn_linger(cc);
         return;
     }
     if (nghttp2_session_want_write(s))

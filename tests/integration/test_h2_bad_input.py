@@ -1,10 +1,14 @@
 """Malformed HTTP/2 requests (RFC 9113 8.2, 8.3, 8.1.1): the bad stream is
 answered with RST_STREAM(PROTOCOL_ERROR) or a 400, while streams before and
-after it on the same connection complete normally."""
+after it on the same connection complete normally. A connection error's
+GOAWAY reaches a client that reads late."""
+
+import time
 
 import pytest
 from h2.errors import ErrorCodes
 
+from rawh2 import DATA, GOAWAY, PING, RawH2, frame
 from testlib import H2Client
 
 BASE = [(":method", "GET"), (":scheme", "http"), (":authority", "localhost")]
@@ -59,3 +63,27 @@ def test_bad_request_loses_only_its_stream(procs, case):
         assert r_before.status == 200 and r_before.ended, r_before
         assert r_after.status == 200 and len(r_after.data) == 100, r_after
         assert c.goaway is None, c.goaway
+
+
+def test_goaway_reaches_a_client_that_reads_late(procs):
+    """A connection error while the client is not reading (its receive
+    buffer full of a response): the GOAWAY waits behind the response in
+    h2gate's socket. A frame the client sends after that must not reset
+    the connection and drop both: the close lingers, so the client gets
+    the response bytes in flight and the GOAWAY(PROTOCOL_ERROR). (The
+    response is larger than the client's buffer, so some of it is not
+    acknowledged yet when the PING goes, and fits h2gate's socket buffer,
+    so the GOAWAY is out of h2gate's hands.)"""
+    size = 16000
+    g = procs.gate([procs.origin()], tls=False)
+    with RawH2(g.port, rcvbuf=4096) as c:
+        c.request(1, "/size/%d" % size)
+        time.sleep(0.3)         # all in the sockets' buffers, most of it unread
+        c.send(frame(DATA, 0, 0, b"x"))     # DATA on stream 0 (RFC 9113 §6.1)
+        time.sleep(0.3)         # the session ends; h2gate used to close here
+        c.send(frame(PING, 0, 0, b"8 bytes!"))  # ... and this reset it
+        time.sleep(0.3)
+        goaway = c.until(lambda f: f.type == GOAWAY)
+        assert int.from_bytes(goaway.payload[4:8], "big") == ErrorCodes.PROTOCOL_ERROR
+        got = sum(len(f.data) for f in c.frames if f.type == DATA)
+        assert got == size, got      # the whole response, then the GOAWAY
