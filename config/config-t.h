@@ -223,6 +223,9 @@ struct config {
     bool insecure;                  /* -k: do not verify backend certificates */
     char *client_private_key_file;  /* mutual TLS towards backends, or NULL */
     char *client_cert_file;
+    char *client_ciphers;               /* TLS 1.2 suites towards backends; NULL: the default */
+    char *tls13_client_ciphers;         /* only BoringSSL's fixed list is accepted */
+    bool client_no_http2_cipher_block_list;
 
     /* TLS frontends */
     struct cfg_subcerts subcerts;       /* --subcert, in order */
@@ -231,6 +234,7 @@ struct config {
     uint32_t tls_max_proto_version;     /* CFG_TLS13 */
     char *ciphers;                      /* TLS 1.2 suites; NULL: the default list */
     char *tls13_ciphers;                /* only BoringSSL's fixed list is accepted */
+    bool no_http2_cipher_block_list;
     char *ecdh_curves;                  /* "X25519:P-256:P-384:P-521" */
     char *private_key_passwd_file;      /* NULL: keys are not encrypted */
     struct cfg_paths tls_ticket_key_files; /* the first encrypts, all decrypt */

@@ -48,6 +48,16 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
 #define I63 9223372036854775807u
 #define CONF_OFF(field) offsetof(struct config, field)
 
+/* TLS 1.2 suites, frontends' and backends': ECDHE with AEAD only, the
+ * ones RFC 9113 §9.2.2 leaves usable (nghttpx's defaults less DHE, which
+ * BoringSSL does not have). TLS 1.3 suites are fixed by BoringSSL. */
+#define CFG_DEFAULT_CIPHERS                                                                \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                           \
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                           \
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+#define CFG_DEFAULT_TLS13_CIPHERS                                                          \
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+
 /* The one option table: getopt_long's table, the config-file names, the
  * defaults and --help all come from it. The default column is parsed like a
  * user value for K_NUM/K_SIZE/K_DUR/K_LEVEL, so --help cannot drift from the
@@ -315,6 +325,20 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       client_cert_file, ST_STR,                                                            \
       "Certificate chain (PEM) for client authentication to TLS\n"                        \
       "backends; needs --client-private-key-file.")                                        \
+    X(CLIENT_CIPHERS, "TLS", "client-ciphers", 0, K_STR, "<SUITE>", 0, 0,                   \
+      CFG_DEFAULT_CIPHERS, client_ciphers, ST_STR,                                         \
+      "TLS 1.2 cipher suites offered to TLS backends, in OpenSSL's\n"                     \
+      "cipher list syntax; every name must be one BoringSSL knows.")                      \
+    X(TLS13_CLIENT_CIPHERS, "TLS", "tls13-client-ciphers", 0, K_STR, "<SUITE>", 0, 0,       \
+      CFG_DEFAULT_TLS13_CIPHERS, tls13_client_ciphers, ST_STR,                             \
+      "TLS 1.3 cipher suites offered to TLS backends: as with\n"                          \
+      "--tls13-ciphers, only BoringSSL's fixed list is accepted.")                        \
+    X(CLIENT_NO_HTTP2_CIPHER_BLOCK_LIST, "TLS", "client-no-http2-cipher-block-list", 0,    \
+      K_FLAG, NULL, 0, 0, NULL, client_no_http2_cipher_block_list, ST_BOOL,                \
+      "Let an HTTP/2 backend's TLS 1.2 session use a suite that RFC\n"                    \
+      "9113 section 9.2.2 forbids (not AEAD, or no ephemeral key\n"                      \
+      "exchange); without it such a session is refused and its\n"                        \
+      "requests get 502.")                                                                 \
     X(SUBCERT, "TLS", "subcert", 0, K_SUBCERT, "<KEYPATH>:<CERTPATH>[;ocsp=<PATH>]", 0, 0,    \
       NULL, subcerts, ST_NONE,                                                             \
       "One more key and certificate (PEM); repeatable. A client's SNI\n"                  \
@@ -337,16 +361,18 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
     X(TLS_MAX_PROTO_VERSION, "TLS", "tls-max-proto-version", 0, K_TLS_VERSION, "<VER>", 0,  \
       0, "TLSv1.3", tls_max_proto_version, ST_U32,                                         \
       "Highest TLS version of TLS frontends: TLSv1.2 or TLSv1.3.")                        \
-    X(CIPHERS, "TLS", "ciphers", 0, K_STR, "<SUITE>", 0, 0,                                 \
-      "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                         \
-      "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                         \
-      "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305",                         \
-      ciphers, ST_STR,                                                                     \
+    X(CIPHERS, "TLS", "ciphers", 0, K_STR, "<SUITE>", 0, 0, CFG_DEFAULT_CIPHERS, ciphers,     \
+      ST_STR,                                                                              \
       "TLS 1.2 cipher suites of TLS frontends, in OpenSSL's cipher list\n"                \
       "syntax; every name must be one BoringSSL knows (no DHE).")                         \
+    X(NO_HTTP2_CIPHER_BLOCK_LIST, "TLS", "no-http2-cipher-block-list", 0, K_FLAG, NULL, 0,  \
+      0, NULL, no_http2_cipher_block_list, ST_BOOL,                                        \
+      "Let HTTP/2 clients use a TLS 1.2 suite of --ciphers that RFC\n"                    \
+      "9113 section 9.2.2 forbids (not AEAD, or no ephemeral key\n"                      \
+      "exchange); without it such a session gets\n"                                      \
+      "GOAWAY(INADEQUATE_SECURITY) before any request.")                                   \
     X(TLS13_CIPHERS, "TLS", "tls13-ciphers", 0, K_STR, "<SUITE>", 0, 0,                     \
-      "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256",        \
-      tls13_ciphers, ST_STR,                                                               \
+      CFG_DEFAULT_TLS13_CIPHERS, tls13_ciphers, ST_STR,                                    \
       "TLS 1.3 cipher suites. BoringSSL does not let them be chosen:\n"                   \
       "only the default (its fixed list) is accepted.")                                   \
     X(ECDH_CURVES, "TLS", "ecdh-curves", 0, K_STR, "<LIST>", 0, 0, "X25519:P-256:P-384:P-521", \

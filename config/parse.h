@@ -65,9 +65,10 @@ const char *cfg_parse_ticket_cipher(struct str s, uint32_t *key_len);
 void cfg_paths_add(struct cfg_paths *l, const char *path);
 void cfg_paths_cleanup(struct cfg_paths *l);
 
-/* Fills in the list defaults cfg lacks (the table's ciphers and curves)
- * and checks the TLS options that depend on each other: min <= max,
- * --tls13-ciphers only its default, --verify-client with its CA file,
+/* Fills in the list defaults cfg lacks (the table's ciphers, for
+ * --ciphers and --client-ciphers, and curves) and checks the TLS options
+ * that depend on each other: min <= max, --tls13-ciphers and
+ * --tls13-client-ciphers only their default, --verify-client with its CA file,
  * --forward-client-cert with --verify-client. NULL or the message. */
 const char *cfg_check_tls(struct config *cfg, const char *ciphers, const char *curves,
                           const char *tls13_ciphers, char *buf, size_t len);

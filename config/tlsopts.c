@@ -103,22 +103,34 @@ void cfg_paths_cleanup(struct cfg_paths *l)
     *l = (struct cfg_paths){ 0 };
 }
 
+/* BoringSSL has no way to choose TLS 1.3 suites: only its list passes. */
+static const char *check_tls13(const char *opt, const char *value, const char *fixed, char *buf,
+                               size_t len)
+{
+    if (!value || strcmp(value, fixed) == 0)
+        return NULL;
+    snprintf(buf, len, "--%s '%s': BoringSSL does not let TLS 1.3 cipher suites be chosen; "
+             "drop the option (its fixed list is %s)", opt, value, fixed);
+    return buf;
+}
+
 const char *cfg_check_tls(struct config *cfg, const char *ciphers, const char *curves,
                           const char *tls13_ciphers, char *buf, size_t len)
 {
+    const char *msg;
     if (!cfg->ciphers)
         cfg->ciphers = xstrdup(ciphers);
+    if (!cfg->client_ciphers)
+        cfg->client_ciphers = xstrdup(ciphers);
     if (!cfg->ecdh_curves)
         cfg->ecdh_curves = xstrdup(curves);
     if (cfg->tls_min_proto_version > cfg->tls_max_proto_version)
         return "--tls-min-proto-version is above --tls-max-proto-version: lower the first or "
                "raise the second";
-    if (cfg->tls13_ciphers && strcmp(cfg->tls13_ciphers, tls13_ciphers) != 0) {
-        snprintf(buf, len, "--tls13-ciphers '%s': BoringSSL does not let TLS 1.3 cipher "
-                 "suites be chosen; drop the option (its fixed list is %s)",
-                 cfg->tls13_ciphers, tls13_ciphers);
-        return buf;
-    }
+    if ((msg = check_tls13("tls13-ciphers", cfg->tls13_ciphers, tls13_ciphers, buf, len)) ||
+        (msg = check_tls13("tls13-client-ciphers", cfg->tls13_client_ciphers, tls13_ciphers, buf,
+                           len)))
+        return msg;
     if (cfg->verify_client && !cfg->verify_client_cacert)
         return "--verify-client needs --verify-client-cacert=PATH (the CAs that sign client "
                "certificates)";

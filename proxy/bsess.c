@@ -23,6 +23,7 @@
 #include "config/config.h"
 #include "proxy/hdrs.h"
 #include "proxy/sock.h"
+#include "proxy/tls.h"
 #include "proxy/upool.h"
 #include "proxy/worker.h"
 #include "proxy/xchg.h"
@@ -628,6 +629,13 @@ static void on_ready(struct sock *sk, int err, const char *why, int sys_errno)
         log_warn("backend " CFG_BE_FMT ": TLS peer did not select ALPN h2", CFG_BE_ARGS(s->be));
         err = H2G_ERR_PROTO;
         why = "backend did not negotiate h2";
+    } else if (!err && sk->ssl && !tls_h2_suite_ok(sk->ssl) &&
+               !s->w->cfg->client_no_http2_cipher_block_list) {
+        log_warn("backend " CFG_BE_FMT ": TLS suite %s is not allowed for HTTP/2 (RFC 9113 "
+                 "section 9.2.2; --client-no-http2-cipher-block-list allows it)",
+                 CFG_BE_ARGS(s->be), SSL_CIPHER_get_name(SSL_get_current_cipher(sk->ssl)));
+        err = H2G_ERR_PROTO;
+        why = "backend negotiated a TLS suite HTTP/2 forbids";
     }
     upool_connect_done(s->w, s->be, err, why, s->started);
     if (err == 0)

@@ -19,6 +19,7 @@
 #include "proxy/h2resp.h"
 #include "proxy/h2win.h"
 #include "proxy/hdrs.h"
+#include "proxy/tls.h"
 #include "proxy/worker.h"
 #include "proxy/xchg.h"
 #include "proxy/xlate.h"
@@ -466,6 +467,19 @@ nghttp2_option *h2srv_option_new(const struct config *cfg)
     return option;
 }
 
+static double goaway_close(struct cconn *cc, uint32_t code, const char *why);
+
+/* RFC 9113 §9.2.2: a TLS 1.2 suite HTTP/2 forbids (--ciphers allowed it
+ * for HTTP/1.1 clients) ends the session before any request. */
+static void refuse_suite(struct cconn *cc)
+{
+    const SSL_CIPHER *c = SSL_get_current_cipher(cc->sock.ssl);
+    log_notice("c%" PRIu64 " TLS suite %s is not allowed for HTTP/2 (RFC 9113 section 9.2.2; "
+               "--no-http2-cipher-block-list allows it)",
+               cc->xc.facts.conn_id, c ? SSL_CIPHER_get_name(c) : "?");
+    goaway_close(cc, NGHTTP2_INADEQUATE_SECURITY, "TLS suite forbidden for HTTP/2");
+}
+
 int h2srv_start(struct cconn *cc)
 {
     const struct config *cfg = cc->w->cfg;
@@ -511,6 +525,8 @@ int h2srv_start(struct cconn *cc)
     cconn_deadline(cc, cfg->frontend_keep_alive_timeout);
     cconn_deadline(cc, cfg->frontend_http2_read_timeout);
     cconn_deadline(cc, H2MEM_IDLE_DELAY);
+    if (cc->sock.ssl && !cfg->no_http2_cipher_block_list && !tls_h2_suite_ok(cc->sock.ssl))
+        refuse_suite(cc);
     return 0;
 }
 

@@ -12,14 +12,6 @@
 #include "common/xalloc.h"
 #include "config/config.h"
 
-/* Backends: ECDHE with AEAD only, the suites RFC 9113 §9.2.2 leaves
- * usable, which also suit HTTP/1.1. TLS 1.3 suites are fixed by BoringSSL.
- * (Server contexts: proxy/tls_certs.c, --ciphers.) */
-static const char ciphers[] =
-    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
-
 static void ssl_error(char *err, size_t err_len, const char *what, const char *file)
 {
     char buf[256];
@@ -77,8 +69,11 @@ SSL_CTX *tls_client_ctx_new(const struct config *cfg, bool h2_alpn, char *err, s
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION);
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
                               SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
-    if (h2_alpn && !SSL_CTX_set_strict_cipher_list(ctx, ciphers)) {
-        ssl_error(err, err_len, "bad cipher list", "");
+    /* --client-ciphers (by default ECDHE with AEAD only, which suits
+     * both protocols); TLS 1.3 suites are fixed by BoringSSL. (Server
+     * contexts: proxy/tls_certs.c, --ciphers.) */
+    if (!SSL_CTX_set_strict_cipher_list(ctx, cfg->client_ciphers)) {
+        ssl_error(err, err_len, "--client-ciphers", cfg->client_ciphers);
         SSL_CTX_free(ctx);
         return NULL;
     }
@@ -122,6 +117,15 @@ SSL_CTX *tls_client_ctx_new(const struct config *cfg, bool h2_alpn, char *err, s
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL);
     SSL_CTX_sess_set_new_cb(ctx, on_new_session);
     return ctx;
+}
+
+bool tls_h2_suite_ok(const SSL *ssl)
+{
+    const SSL_CIPHER *c = SSL_get_current_cipher(ssl);
+    if (!c || SSL_version(ssl) >= TLS1_3_VERSION)
+        return true;
+    int kx = SSL_CIPHER_get_kx_nid(c);
+    return SSL_CIPHER_is_aead(c) && kx == NID_kx_ecdhe;
 }
 
 SSL *tls_client_new(SSL_CTX *ctx, int fd, const struct cfg_backend *be, SSL_SESSION **cache)

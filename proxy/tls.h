@@ -24,6 +24,10 @@ struct cfg_backend;
  * slot is per connection. */
 SSL_CTX *tls_client_ctx_new(const struct config *cfg, bool h2_alpn, char *err, size_t err_len);
 
+/* Whether ssl's negotiated suite may carry HTTP/2 (RFC 9113 §9.2.2):
+ * TLS 1.3, or a TLS 1.2 suite that is AEAD with an ECDHE key exchange. */
+bool tls_h2_suite_ok(const SSL *ssl);
+
 /* Returns a client connection on fd for be: SNI (be->sni, else be->host
  * unless it is an IP literal; a UNIX domain socket's: be->sni or none),
  * the certificate's name checked against the same name (or IP; no name,

@@ -556,13 +556,13 @@ class Backend:
     """An asyncio server in a thread. h1=True: HTTP/1.1; tls=(key, cert);
     window: the h2 server's initial stream and connection windows; unix:
     a UNIX domain socket path to listen on instead of a loopback port
-    (.port is then None). A subclass may serve HTTP/2 with its own
+    (.port is then None); ciphers: TLS 1.2 only, with these suites. A subclass may serve HTTP/2 with its own
     _H2Proto subclass (h2_proto)."""
 
     h2_proto = _H2Proto
 
     def __init__(self, tls=None, h1=False, max_streams=100, client_ca=None,
-                 window=None, unix=None):
+                 window=None, unix=None, ciphers=None):
         self.window = window
         self.unix = str(unix) if unix else None
         self.port = None
@@ -582,6 +582,9 @@ class Backend:
             if client_ca:
                 ctx.verify_mode = ssl.CERT_REQUIRED
                 ctx.load_verify_locations(str(client_ca))
+            if ciphers:     # TLS 1.2 with only these suites
+                ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+                ctx.set_ciphers(ciphers)
         proto = _H1Proto if h1 else self.h2_proto
         ready = threading.Event()
 

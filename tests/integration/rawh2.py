@@ -76,7 +76,7 @@ class Frame:
 
 class RawH2:
     def __init__(self, port, settings=(), timeout=20.0, host=HOST,
-                 rcvbuf=None, tls=False):
+                 rcvbuf=None, tls=False, ciphers=None):
         self.timeout = timeout
         if rcvbuf:
             # Set before connecting: a fixed receive buffer, not autotuned.
@@ -92,6 +92,9 @@ class RawH2:
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
             ctx.set_alpn_protocols(["h2"])
+            if ciphers:     # TLS 1.2 with only these suites
+                ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+                ctx.set_ciphers(ciphers)
             self.sock = ctx.wrap_socket(self.sock, server_hostname="localhost")
             assert self.sock.selected_alpn_protocol() == "h2"
         self.sock.setblocking(False)

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import IS_NGHTTPX, ORIGIN_BIN, free_port
+from conftest import IS_NGHTTPX, ORIGIN_BIN, free_port, run_gate
 from h2backend_lib import (grpc_frame, grpc_split, make_ca, make_cert,
                            wait_for)
 from obs_lib import gate_with_admin, settle
@@ -809,6 +809,62 @@ def test_tls_h1_backend(procs, backends, pki):
     g2 = procs.gate([b.spec(";;proto=http/1.1;tls")],
                     extra=["--cacert=%s" % pki["other"][1]])
     assert get(g2.port, "/", "h1")[1] == "502"
+
+
+# A suite RFC 9113 §9.2.2 forbids for HTTP/2 (CBC), and two it allows.
+CBC, GCM128, GCM256 = ("ECDHE-ECDSA-AES128-SHA", "ECDHE-ECDSA-AES128-GCM-SHA256",
+                       "ECDHE-ECDSA-AES256-GCM-SHA384")
+
+
+@pytest.mark.parametrize("kind", ["h1", "h2"])
+def test_client_ciphers(procs, backends, pki, kind):
+    """--client-ciphers is what h2gate offers TLS backends: one that
+    takes only a suite outside it gets no session (502), and the suite
+    added makes it work. The default offers no CBC suite, as nghttpx's."""
+    b = backends(tls=pki["srv"], h1=kind == "h1", ciphers=GCM256)
+    spec = b.spec(";;proto=%s;tls" % ("http/1.1" if kind == "h1" else "h2"))
+    ca = "--cacert=%s" % pki["ca"][1]
+    for ciphers, want in ((GCM128, "502"), ("%s:%s" % (GCM128, GCM256), "200"), (None, "200")):
+        g = procs.gate([spec], extra=[ca] + (["--client-ciphers=" + ciphers] if ciphers else []))
+        assert get(g.port, "/", "h2c")[1] == want, ciphers
+        g.stop()
+    cbc = backends(tls=pki["srv"], h1=kind == "h1", ciphers=CBC)
+    g = procs.gate([cbc.spec(";;proto=%s;tls" % ("http/1.1" if kind == "h1" else "h2"))],
+                   extra=[ca])
+    assert get(g.port, "/", "h2c")[1] == "502"
+
+
+def test_h2_backend_on_a_forbidden_suite(procs, backends, pki):
+    """An HTTP/2 backend whose TLS 1.2 session uses a suite RFC 9113
+    §9.2.2 forbids is refused, with a log line naming the suite, unless
+    --client-no-http2-cipher-block-list; an HTTP/1.1 backend on that
+    suite is not concerned."""
+    ca = "--cacert=%s" % pki["ca"][1]
+    b = backends(tls=pki["srv"], ciphers=CBC)
+    g = procs.gate([b.spec(";;proto=h2;tls")], extra=[ca, "--client-ciphers=" + CBC])
+    assert get(g.port, "/", "h2c")[1] == "502"
+    assert wait_for(lambda: "TLS suite %s is not allowed for HTTP/2" % CBC in g.log(), 5)
+    assert b.requests == []
+    g.stop()
+    g = procs.gate([b.spec(";;proto=h2;tls")],
+                   extra=[ca, "--client-ciphers=" + CBC, "--client-no-http2-cipher-block-list"])
+    assert get(g.port, "/", "h2c")[1:3] == ("200", b"ok\n")
+    h1 = backends(tls=pki["srv"], h1=True, ciphers=CBC)
+    g = procs.gate([h1.spec(";;tls")], extra=[ca, "--client-ciphers=" + CBC])
+    assert get(g.port, "/", "h2c")[1:3] == ("200", b"ok\n")
+
+
+@pytest.mark.parametrize("opt,msg", [
+    ("--client-ciphers=DHE-RSA-AES128-GCM-SHA256", "--client-ciphers DHE-RSA-AES128-GCM-SHA256"),
+    ("--tls13-client-ciphers=TLS_AES_128_GCM_SHA256",
+     "--tls13-client-ciphers 'TLS_AES_128_GCM_SHA256': BoringSSL does not let"),
+])
+def test_client_ciphers_refused(backends, pki, opt, msg):
+    b = backends(tls=pki["srv"])
+    r = run_gate(["-t", "-f", "%s,%d;no-tls" % (HOST, free_port()), "-b",
+                  b.spec(";;proto=h2;tls"), opt])
+    assert r.returncode != 0
+    assert msg in r.stderr, r.stderr
 
 
 def test_tls_session_resumption(procs, backends, pki):

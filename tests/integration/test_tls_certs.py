@@ -9,6 +9,8 @@ import pytest
 from conftest import IS_NGHTTPX, free_port, run_gate
 from h2backend_lib import wait_for
 from obs_lib import scrape
+from h2.errors import ErrorCodes
+from rawh2 import GOAWAY, HEADERS, RawH2, status_of
 from testlib import HOST, curl
 from tls_lib import CA, run, s_client, served_cert, serial_of
 
@@ -138,6 +140,35 @@ def test_ciphers_and_curves(procs, ca):
     assert "handshake failure" in out, out
     out = s_client(g.tls_port, extra=["-groups", "X25519"])
     assert "handshake failure" in out, out
+
+
+def test_http2_on_a_forbidden_suite(procs, ca):
+    """--ciphers may allow a suite RFC 9113 §9.2.2 forbids for HTTP/2
+    (here CBC) for HTTP/1.1 clients: an HTTP/2 client that negotiates it
+    gets SETTINGS then GOAWAY(INADEQUATE_SECURITY) and no stream, unless
+    --no-http2-cipher-block-list; HTTP/1.1 on it is served."""
+    d = ca.leaf("default", "default.test", ["default.test"])
+    cbc = "ECDHE-ECDSA-AES128-SHA"
+    g = gate(procs, *d, extra=["--ciphers=ECDHE-ECDSA-AES128-GCM-SHA256:" + cbc])
+    with RawH2(g.tls_port, tls=True, ciphers=cbc) as c:
+        c.request(1, "/")
+        c.until(lambda f: f.type == GOAWAY)
+        assert [(f.type, int.from_bytes(f.payload[4:8], "big")) for f in c.errors()] \
+            == [(GOAWAY, ErrorCodes.INADEQUATE_SECURITY)]
+        assert [f for f in c.frames if f.type == HEADERS] == []
+    assert wait_for(lambda: "TLS suite %s is not allowed for HTTP/2" % cbc in g.log(), 5)
+    with RawH2(g.tls_port, tls=True, ciphers="ECDHE-ECDSA-AES128-GCM-SHA256") as c:
+        c.request(1, "/")       # the backend is down: 502 is served
+        assert status_of(c.until(lambda f: f.type == HEADERS)) == "502"
+    out = curl(["-sk", "--http1.1", "--tls-max", "1.2", "--ciphers", cbc, "-o", "/dev/null",
+                "-w", "%{http_code}", "https://%s:%d/" % (HOST, g.tls_port)])
+    assert out.stdout == b"502", out
+    g.stop()
+    g = gate(procs, *d, extra=["--ciphers=" + cbc, "--no-http2-cipher-block-list"])
+    with RawH2(g.tls_port, tls=True, ciphers=cbc) as c:
+        c.request(1, "/")
+        assert status_of(c.until(lambda f: f.type == HEADERS)) == "502"
+        assert c.errors() == []
 
 
 def test_encrypted_key_with_password_file(procs, ca, tmp_path):

@@ -1,5 +1,6 @@
 /* Unit tests for the TLS frontend options: --subcert, --ocsp-file, the
- * protocol versions, --ciphers, --tls13-ciphers, --ecdh-curves,
+ * protocol versions, --ciphers, --tls13-ciphers, --client-ciphers,
+ * --tls13-client-ciphers, the HTTP/2 cipher block list flags, --ecdh-curves,
  * --private-key-passwd-file, --tls-ticket-key-file/-cipher,
  * --verify-client, --verify-client-cacert, --forward-client-cert. */
 #include "tests/unit/config/helpers.h"
@@ -27,6 +28,9 @@ BAD_ARGS(min_above_max, "--tls-min-proto-version is above --tls-max-proto-versio
 BAD_ARGS(tls13_ciphers, "--tls13-ciphers 'TLS_AES_128_GCM_SHA256': BoringSSL does not let "
          "TLS 1.3 cipher suites be chosen", "-f*,1;no-tls",
          "--tls13-ciphers=TLS_AES_128_GCM_SHA256")
+BAD_ARGS(tls13_client_ciphers, "--tls13-client-ciphers 'TLS_AES_128_GCM_SHA256': BoringSSL does "
+         "not let TLS 1.3 cipher suites be chosen", "-f*,1;no-tls",
+         "--tls13-client-ciphers=TLS_AES_128_GCM_SHA256")
 BAD_ARGS(ticket_cipher, "--tls-ticket-key-cipher 'aes-128-gcm': expected aes-128-cbc or "
          "aes-256-cbc", "-f*,1;no-tls", "--tls-ticket-key-cipher=aes-128-gcm")
 BAD_ARGS(verify_no_ca, "--verify-client needs --verify-client-cacert=PATH", "-f*,1;no-tls",
@@ -50,6 +54,10 @@ static void test_defaults(void **state)
                                      "CHACHA20-POLY1305");
     assert_string_equal(cfg.ecdh_curves, "X25519:P-256:P-384:P-521");
     assert_null(cfg.tls13_ciphers);
+    assert_string_equal(cfg.client_ciphers, cfg.ciphers);
+    assert_null(cfg.tls13_client_ciphers);
+    assert_false(cfg.no_http2_cipher_block_list);
+    assert_false(cfg.client_no_http2_cipher_block_list);
     assert_int_equal(cfg.tls_ticket_key_files.num, 0);
     assert_int_equal(cfg.tls_ticket_key_cipher, 16);
     assert_false(cfg.verify_client);
@@ -69,7 +77,11 @@ static void test_values(void **state)
             "--ecdh-curves=P-256", "--tls-ticket-key-file=/t/1", "--tls-ticket-key-file=/t/2",
             "--tls-ticket-key-cipher=aes-256-cbc", "--verify-client",
             "--verify-client-cacert=/ca.pem", "--forward-client-cert",
-            "--ocsp-file=/o/default.der", "--private-key-passwd-file=/pw");
+            "--ocsp-file=/o/default.der", "--private-key-passwd-file=/pw",
+            "--client-ciphers=ECDHE-ECDSA-AES128-SHA", "--no-http2-cipher-block-list",
+            "--tls13-client-ciphers=TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
+            "TLS_CHACHA20_POLY1305_SHA256",
+            "--client-no-http2-cipher-block-list");
     assert_int_equal(cfg.subcerts.num, 2);
     assert_string_equal(cfg.subcerts.v[0].key_file, "/k/a.key");
     assert_string_equal(cfg.subcerts.v[0].cert_file, "/c/a.crt");
@@ -89,6 +101,10 @@ static void test_values(void **state)
     assert_true(cfg.forward_client_cert);
     assert_string_equal(cfg.ocsp_file, "/o/default.der");
     assert_string_equal(cfg.private_key_passwd_file, "/pw");
+    assert_string_equal(cfg.client_ciphers, "ECDHE-ECDSA-AES128-SHA");
+    assert_string_equal(cfg.ciphers, "ECDHE-RSA-AES128-GCM-SHA256");
+    assert_true(cfg.no_http2_cipher_block_list);
+    assert_true(cfg.client_no_http2_cipher_block_list);
     cfg_cleanup(&cfg);
 }
 
@@ -105,6 +121,7 @@ int main(void)
         cmocka_unit_test(test_bad_max_unknown),
         cmocka_unit_test(test_bad_min_above_max),
         cmocka_unit_test(test_bad_tls13_ciphers),
+        cmocka_unit_test(test_bad_tls13_client_ciphers),
         cmocka_unit_test(test_bad_ticket_cipher),
         cmocka_unit_test(test_bad_verify_no_ca),
         cmocka_unit_test(test_bad_forward_unverified),
