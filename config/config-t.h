@@ -254,6 +254,8 @@ struct config {
     bool forwarded_for_ip;              /* --forwarded-for=ip (else obfuscated) */
     struct cfg_fields add_request_headers;  /* --add-request-header, in order */
     struct cfg_fields add_response_headers; /* --add-response-header, in order */
+    char *altsvc;                       /* Alt-Svc value for HTTP/1.1 clients, or NULL */
+    char *http2_altsvc;                 /* for HTTP/2 clients, or NULL */
     char *server_name;                  /* --server-name; NULL: "h2gate" */
     struct cfg_error_page *error_pages; /* --error-page, in order */
     size_t num_error_pages;

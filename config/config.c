@@ -313,6 +313,21 @@ static int apply(struct loader *ld, const struct opt_def *o, const char *value,
         u = v;
         break;
     }
+    case K_ALTSVC: {
+        char *alt = NULL, **field = (char **)(void *)((char *)ld->cfg + o->offset);
+        msg = cfg_parse_altsvc(str_cstr(value), &alt);
+        if (msg)
+            break;
+        if (*field) {
+            char *joined = xmalloc(strlen(*field) + strlen(alt) + 3);
+            sprintf(joined, "%s, %s", *field, alt);
+            free(alt);
+            alt = joined;
+        }
+        free(*field);
+        *field = alt;
+        return 0;
+    }
     case K_PATHS:
         cfg_paths_add((struct cfg_paths *)(void *)((char *)ld->cfg + o->offset), value);
         return 0;

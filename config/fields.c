@@ -1,6 +1,6 @@
 /* Parsers of the options that shape forwarded header fields:
- * --add-forwarded, --forwarded-by, --forwarded-for and the "name: value"
- * of --add-request-header. */
+ * --add-forwarded, --forwarded-by, --forwarded-for, the "name: value" of
+ * --add-request-header and the Alt-Svc alternatives of --altsvc. */
 #include "config/parse.h"
 
 #include <ctype.h>
@@ -135,4 +135,83 @@ void cfg_fields_cleanup(struct cfg_fields *f)
     free(f->v);
     f->v = NULL;
     f->num = 0;
+}
+
+/* Bytes an Alt-Svc value may carry as they are: visible ASCII and space
+ * (no control character: they would split the field). */
+static bool altsvc_text(struct str s)
+{
+    for (size_t i = 0; i < s.len; i++) {
+        unsigned char c = (unsigned char)s.p[i];
+        if (c < 0x20 || c >= 0x7f)
+            return false;
+    }
+    return true;
+}
+
+static void put(char **p, const char *s, size_t n)
+{
+    memcpy(*p, s, n);
+    *p += n;
+}
+
+const char *cfg_parse_altsvc(struct str s, char **out)
+{
+    /* PROTOID, PORT, HOST, ORIGIN, PARAMS: the last takes the rest. */
+    struct str t[5] = { 0 };
+    size_t n = 0;
+    while (n < 5) {
+        const char *comma = n < 4 ? memchr(s.p, ',', s.len) : NULL;
+        size_t len = comma ? (size_t)(comma - s.p) : s.len;
+        t[n++] = str_make(s.p, len);
+        if (!comma)
+            break;
+        s = str_make(comma + 1, s.len - len - 1);
+    }
+    if (n < 2)
+        return "expected PROTOID,PORT[,HOST[,ORIGIN[,PARAMS]]]";
+    if (t[0].len == 0)
+        return "the protocol id is empty";
+    unsigned long port = 0;
+    for (size_t i = 0; i < t[1].len && port <= 65535; i++) {
+        if (!isdigit((unsigned char)t[1].p[i]))
+            return "the port is not a number from 1 to 65535";
+        port = port * 10 + (unsigned long)(t[1].p[i] - '0');
+    }
+    if (port < 1 || port > 65535)
+        return "the port is not a number from 1 to 65535";
+    for (size_t i = 0; i < n; i++) {
+        if (!altsvc_text(t[i]))
+            return "control or non-ASCII bytes are not allowed";
+    }
+    /* RFC 7838 §3: protocol-id = token, the ALPN name percent-encoded
+     * where it is not a tchar (and '%' itself); the authority quoted. */
+    char *v = xmalloc(3 * t[0].len + 2 * t[2].len + t[1].len + t[4].len + 8);
+    char *p = v;
+    for (size_t i = 0; i < t[0].len; i++) {
+        unsigned char c = (unsigned char)t[0].p[i];
+        if (str_is_tchar(c) && c != '%') {
+            *p++ = (char)c;
+        } else {
+            *p++ = '%';
+            *p++ = "0123456789ABCDEF"[c >> 4];
+            *p++ = "0123456789ABCDEF"[c & 15];
+        }
+    }
+    put(&p, "=\"", 2);
+    for (size_t i = 0; i < t[2].len; i++) {
+        if (t[2].p[i] == '"' || t[2].p[i] == '\\')
+            *p++ = '\\';
+        *p++ = t[2].p[i];
+    }
+    *p++ = ':';
+    put(&p, t[1].p, t[1].len);
+    *p++ = '"';
+    if (t[4].len) {
+        put(&p, "; ", 2);
+        put(&p, t[4].p, t[4].len);
+    }
+    *p = '\0';
+    *out = v;
+    return NULL;
 }

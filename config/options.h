@@ -38,6 +38,7 @@ enum opt_kind {
     K_TLS_VERSION, /* TLSv1.2 or TLSv1.3, stored as CFG_TLS12/CFG_TLS13 */
     K_TICKET_CIPHER, /* aes-128-cbc or aes-256-cbc, stored as the key length */
     K_PATHS,    /* a path appended to the struct cfg_paths at field */
+    K_ALTSVC,   /* --altsvc: one alternative joined to the string at field */
 };
 
 /* Where a value lands in struct config. */
@@ -467,6 +468,14 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       NULL, add_response_headers, ST_NONE,                                                 \
       "Add the field \"name: value\" to every response to clients,\n"                     \
       "h2gate's own answers included (name in lower case); repeatable.")                  \
+    X(ALTSVC, "HTTP", "altsvc", 0, K_ALTSVC, "<PROTOID,PORT[,HOST,[ORIGIN[,PARAMS]]]>", 0, 0, \
+      NULL, altsvc, ST_STR,                                                                \
+      "An alternative service announced in an Alt-Svc field on every\n"                   \
+      "response to HTTP/1.1 clients (RFC 7838); repeatable. Example:\n"                  \
+      "--altsvc='h3,443,,,ma=3600' makes h3=\":443\"; ma=3600.")                          \
+    X(HTTP2_ALTSVC, "HTTP", "http2-altsvc", 0, K_ALTSVC,                                   \
+      "<PROTOID,PORT[,HOST,[ORIGIN[,PARAMS]]]>", 0, 0, NULL, http2_altsvc, ST_STR,         \
+      "As --altsvc, for the responses to HTTP/2 clients.")                                 \
     X(SERVER_NAME, "HTTP", "server-name", 0, K_STR, "<NAME>", 0, 0, "h2gate", server_name,  \
       ST_STR, "The Server field of responses to clients (the backend's is\n"               \
       "replaced; h2gate's own answers carry it too).")                                    \

@@ -34,6 +34,13 @@ const char *cfg_parse_forwarded_by(struct str s);
 /* --forwarded-for: obfuscated or ip (*is_ip). */
 const char *cfg_parse_forwarded_for(struct str s, bool *is_ip);
 
+/* nghttpx's --altsvc and --http2-altsvc, PROTOID,PORT[,HOST[,ORIGIN[,
+ * PARAMS]]]: *out (heap) is the one Alt-Svc alternative it makes (RFC
+ * 7838 §3), PROTOID="HOST:PORT" (HOST may be empty) then "; PARAMS".
+ * ORIGIN names the origin of an ALTSVC frame, which h2gate does not send:
+ * accepted, unused. NULL or the message. */
+const char *cfg_parse_altsvc(struct str s, char **out);
+
 /* "name: value" (--add-request-header): name a lower-case token that is
  * not a field h2gate writes itself or one that frames the message, value
  * without control characters (trimmed). out's strings are heap copies. */

@@ -247,7 +247,7 @@ static void reject(struct cconn *cc, int status, const char *why)
     const char *ctype = gen_error_body(cc->gen->g, status, buf, &body, &n);
     struct xlate_resp r = { .status = status, .content_length = (int64_t)n, .keep_alive = false,
                             .content_type = ctype };
-    xlate_resp_config(&r, cc->w->cfg);
+    xlate_resp_config(&r, cc->w->cfg, false);
     xlate_resp_h1(&cc->out, &r);
     bufq_append(&cc->out, body, n);
     cc->closing = true;
@@ -417,7 +417,7 @@ static void send_switch(struct cconn *cc, struct xchg *x)
                             .upgrade = xchg_upgrade(x) };
     if (!cc->w->cfg->no_via)
         r.backend_proto = "1.1";
-    xlate_resp_config(&r, cc->w->cfg);
+    xlate_resp_config(&r, cc->w->cfg, false);
     xlate_resp_h1(&cc->out, &r);
     x->sent_status = 101;
     h->keep_alive = false;
@@ -448,7 +448,7 @@ static void send_error(struct cconn *cc, struct xchg *x)
                             .auth_challenge = x->auth_challenge ? auth_challenge() : NULL,
                             .content_type = ctype,
                             .location = x->location };
-    xlate_resp_config(&r, cc->w->cfg);
+    xlate_resp_config(&r, cc->w->cfg, false);
     xlate_resp_h1(&cc->out, &r);
     x->sent_status = x->error_status;
     x->head_sent_at = ev_now(cc->w->loop);
@@ -511,7 +511,7 @@ static void send_head(struct cconn *cc, struct xchg *x)
         h->keep_alive = false;
     r.keep_alive = h->keep_alive;
     r.http10 = h->parser.http_minor == 0;
-    xlate_resp_config(&r, cc->w->cfg);
+    xlate_resp_config(&r, cc->w->cfg, false);
     xlate_resp_h1(&cc->out, &r);
     x->sent_status = x->status;
     if (bodyless) {

@@ -126,7 +126,9 @@ int h2resp_submit(struct cconn *cc, struct xchg *x)
                                   ? "2"
                                   : "1.1";
     }
-    xlate_resp_config(&r, cfg);
+    xlate_resp_config(&r, cfg, true);
+    if ((x->is_connect || x->websocket) && !x->error_status)
+        r.altsvc = NULL;    /* a tunnel's 200 (a WebSocket's too) */
     struct xlate_nv nv;
     xlate_nv_init(&nv);
     xlate_resp_h2(&nv, &r);

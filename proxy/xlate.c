@@ -640,6 +640,8 @@ void xlate_resp_h1(struct bufq *out, const struct xlate_resp *r)
         put_field(out, STR_LIT("server"), str_cstr(r->server));
     for (size_t i = 0; r->add && i < r->add->num; i++)
         put_field(out, str_cstr(r->add->v[i].name), str_cstr(r->add->v[i].value));
+    if (r->altsvc && !r->websocket)
+        put_field(out, STR_LIT("alt-svc"), str_cstr(r->altsvc));
     if (!r->keep_alive && !r->websocket)
         put(out, STR_LIT("connection: close\r\n"));
     else if (r->keep_alive && r->http10)
@@ -647,10 +649,11 @@ void xlate_resp_h1(struct bufq *out, const struct xlate_resp *r)
     put(out, STR_LIT("\r\n"));
 }
 
-void xlate_resp_config(struct xlate_resp *r, const struct config *cfg)
+void xlate_resp_config(struct xlate_resp *r, const struct config *cfg, bool h2)
 {
     r->server = cfg->no_server_rewrite ? NULL : cfg->server_name ? cfg->server_name : "h2gate";
     r->add = &cfg->add_response_headers;
+    r->altsvc = h2 ? cfg->http2_altsvc : cfg->altsvc;
     r->date = xlate_http_date();
 }
 
@@ -797,7 +800,8 @@ static struct str scratch_via(struct xlate_nv *nv, const char *proto)
     return str_make(p, len);
 }
 
-/* Date when missing, Server and the --add-response-header fields. Copied
+/* Date when missing, Server, the --add-response-header fields and
+ * Alt-Svc. Copied
  * by nghttp2: a reload may free the configuration before the frame goes
  * out, and the date changes. */
 static void add_resp_config(struct xlate_nv *nv, const struct xlate_resp *r)
@@ -809,6 +813,8 @@ static void add_resp_config(struct xlate_nv *nv, const struct xlate_resp *r)
     for (size_t i = 0; r->add && i < r->add->num; i++)
         xlate_nv_add(nv, str_cstr(r->add->v[i].name), str_cstr(r->add->v[i].value),
                      NGHTTP2_NV_FLAG_NONE);
+    if (r->altsvc)
+        xlate_nv_add(nv, STR_LIT("alt-svc"), str_cstr(r->altsvc), NGHTTP2_NV_FLAG_NO_COPY_NAME);
 }
 
 void xlate_resp_h2(struct xlate_nv *nv, const struct xlate_resp *r)

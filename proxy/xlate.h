@@ -159,12 +159,15 @@ struct xlate_resp {
     const char *date;          /* a Date value for a response with none
                                   (h2gate's own, or a backend's: RFC 9110
                                   §6.6.1), or NULL */
+    const char *altsvc;        /* Alt-Svc value (--altsvc, --http2-altsvc)
+                                  added unless r is a 101, or NULL */
 };
 
-/* Sets r's server and add from cfg (--server-name, --no-server-rewrite,
- * --add-response-header), and its date (now): every response head to a
- * client gets them. */
-void xlate_resp_config(struct xlate_resp *r, const struct config *cfg);
+/* Sets r's server, add and altsvc from cfg (--server-name,
+ * --no-server-rewrite, --add-response-header, --altsvc for an HTTP/1.1
+ * client or --http2-altsvc for an HTTP/2 one), and its date (now): every
+ * response head to a client gets them. */
+void xlate_resp_config(struct xlate_resp *r, const struct config *cfg, bool h2);
 
 /* nghttpx's Location rewrite: when uri is an absolute http or https URI
  * whose host is match's host (ports aside, case aside, no userinfo),

@@ -5,8 +5,8 @@ HTTP/2 backends (issue 13, "The real client address" and "Header rules"):
 --forwarded-for, --no-add-x-forwarded-proto,
 --no-strip-incoming-x-forwarded-proto, --add-request-header,
 --add-response-header, --server-name, --no-server-rewrite, --error-page,
-the Location rewrite (--no-location-rewrite), --require-http-scheme and
---host-rewrite."""
+the Location rewrite (--no-location-rewrite), --require-http-scheme,
+--host-rewrite, --altsvc and --http2-altsvc."""
 
 import re
 import signal
@@ -17,8 +17,10 @@ import time
 import pytest
 
 from conftest import IS_NGHTTPX, free_port, run_gate
+from rawh2 import END_HEADERS, HEADERS, RawH2, frame
 from test_headers import h1_headers, h2_headers, parse, values
 from testlib import HOST, H1Conn, H2Client, curl
+from tunnel_lib import TargetServer, echo_handler, h1_tunnel
 
 pytestmark = pytest.mark.skipif(IS_NGHTTPX, reason="h2gate's option names")
 
@@ -211,6 +213,51 @@ def test_added_date_replaces_h2gates(procs, client):
     g = procs.gate([o.backend("/size/")], tls=False)
     names, d = fields(get(g.port, "/size/3"))
     assert names.count("date") == 1 and d["date"].endswith(" GMT"), d
+
+
+ALTSVC = ["--altsvc=h2,443,,,ma=3600; persist=1", "--altsvc=h3,8443,alt.example,https://o",
+          "--http2-altsvc=h3,443,,,ma=60"]
+
+
+@pytest.mark.parametrize("client", ["h1", "h2"])
+def test_altsvc(procs, client):
+    """nghttpx's --altsvc (HTTP/1.1 clients) and --http2-altsvc (HTTP/2
+    clients): one Alt-Svc field in nghttpx's form on every response,
+    h2gate's own answers included; none without the options."""
+    get = h1_response if client == "h1" else h2_response
+    want = ('h2=":443"; ma=3600; persist=1, h3="alt.example:8443"' if client == "h1"
+            else 'h3=":443"; ma=60')
+    o = procs.origin()
+    g = procs.gate([o.backend("/size/")], tls=False, extra=ALTSVC)
+    for path, status in (("/size/3", 200), ("/elsewhere", 404)):
+        r = get(g.port, path)
+        names, d = fields(r)
+        assert (r.status, d.get("alt-svc"), names.count("alt-svc")) == (status, want, 1), d
+    g = procs.gate([o.backend("/size/")], tls=False)
+    assert "alt-svc" not in fields(get(g.port, "/size/3"))[1]
+
+
+@pytest.mark.parametrize("client", ["h1", "h2"])
+def test_no_altsvc_on_a_tunnel(procs, client):
+    """A CONNECT's 200 opens a tunnel, not a response of the origin: no
+    Alt-Svc on it."""
+    srv = TargetServer(echo_handler)
+    try:
+        target = "%s:%d" % (HOST, srv.port)
+        g = procs.gate((), tls=False, extra=ALTSVC + ["--connect-allow=" + target])
+        if client == "h1":
+            c, r = h1_tunnel(g.port, target)
+            with c:
+                assert r.status == 200 and r.header("alt-svc") is None, r
+            return
+        with RawH2(g.port) as c:
+            c.send(frame(HEADERS, END_HEADERS, 1, c.enc.encode(
+                [(":method", "CONNECT"), (":authority", target)])))
+            head = c.until(lambda f: f.type == HEADERS)
+            assert dict(head.headers).get(":status") == "200", head.headers
+            assert "alt-svc" not in dict(head.headers), head.headers
+    finally:
+        srv.stop()
 
 
 def test_no_server_rewrite_passes_the_backends(procs):

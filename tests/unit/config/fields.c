@@ -2,7 +2,7 @@
  * --add-forwarded, --strip-incoming-forwarded, --forwarded-by,
  * --forwarded-for, --no-add-x-forwarded-proto,
  * --no-strip-incoming-x-forwarded-proto, --add-request-header,
- * --error-page, --redirect-https-port; the backend parameters
+ * --error-page, --redirect-https-port, --altsvc, --http2-altsvc; the backend parameters
  * read-timeout=, write-timeout=, redirect-if-not-tls and the frontend's
  * proxyproto. */
 #include "tests/unit/config/helpers.h"
@@ -13,6 +13,17 @@
         (void)state;                                                             \
         assert_load_error(substr, __VA_ARGS__);                                  \
     }
+BAD_ARGS(altsvc_no_port, "--altsvc 'h3': expected PROTOID,PORT[,HOST[,ORIGIN[,PARAMS]]]",
+         "-f*,1;no-tls", "--altsvc=h3")
+BAD_ARGS(altsvc_port_0, "--http2-altsvc 'h3,0': the port is not a number from 1 to 65535",
+         "-f*,1;no-tls", "--http2-altsvc=h3,0")
+BAD_ARGS(altsvc_port_big, "the port is not a number from 1 to 65535", "-f*,1;no-tls",
+         "--altsvc=h3,65536")
+BAD_ARGS(altsvc_port_word, "the port is not a number from 1 to 65535", "-f*,1;no-tls",
+         "--altsvc=h3,https")
+BAD_ARGS(altsvc_no_proto, "the protocol id is empty", "-f*,1;no-tls", "--altsvc=,443")
+BAD_ARGS(altsvc_control, "control or non-ASCII bytes are not allowed", "-f*,1;no-tls",
+         "--altsvc=h3,443,,,ma=1\r\nx-injected: 1")
 BAD_ARGS(forwarded_param, "--add-forwarded 'for,by,port': expected a comma-separated list of "
          "by, for, host, proto", "-f*,1;no-tls", "--add-forwarded=for,by,port")
 BAD_ARGS(forwarded_empty_item, "--add-forwarded 'for,,by': expected",
@@ -105,6 +116,23 @@ static void test_defaults(void **state)
     assert_false(cfg.no_add_x_forwarded_proto);
     assert_false(cfg.no_strip_incoming_x_forwarded_proto);
     assert_int_equal(cfg.add_request_headers.num, 0);
+    assert_null(cfg.altsvc);
+    assert_null(cfg.http2_altsvc);
+    cfg_cleanup(&cfg);
+}
+
+/* nghttpx's form, as nghttpx 1.52 prints it: repeated options joined by
+ * ", ", the origin dropped, the protocol id percent-encoded where it is
+ * not a token character, the host quoted. */
+static void test_altsvc(void **state)
+{
+    (void)state;
+    struct config cfg;
+    LOAD_OK(&cfg, "-f*,1;no-tls", "--altsvc=h2,443,,,ma=3600; persist=1",
+            "--altsvc=h3,8443,alt.example,https://o.example", "--http2-altsvc=h3,443,,,ma=60",
+            "--http2-altsvc=w=x%y,1,a\"b,,p=1,q=2");
+    assert_string_equal(cfg.altsvc, "h2=\":443\"; ma=3600; persist=1, h3=\"alt.example:8443\"");
+    assert_string_equal(cfg.http2_altsvc, "h3=\":443\"; ma=60, w%3Dx%25y=\"a\\\"b:1\"; p=1,q=2");
     cfg_cleanup(&cfg);
 }
 
@@ -143,6 +171,13 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_values),
+        cmocka_unit_test(test_altsvc),
+        cmocka_unit_test(test_bad_altsvc_no_port),
+        cmocka_unit_test(test_bad_altsvc_port_0),
+        cmocka_unit_test(test_bad_altsvc_port_big),
+        cmocka_unit_test(test_bad_altsvc_port_word),
+        cmocka_unit_test(test_bad_altsvc_no_proto),
+        cmocka_unit_test(test_bad_altsvc_control),
         cmocka_unit_test(test_bad_forwarded_param),
         cmocka_unit_test(test_bad_forwarded_empty_item),
         cmocka_unit_test(test_bad_forwarded_by_token),
