@@ -328,11 +328,7 @@ def sockdir():
     shutil.rmtree(d, ignore_errors=True)
 
 
-@pytest.fixture
-def procs(request, tmp_path, tls_files):
-    p = Procs(tmp_path, tls_files)
-    request.node._procs = p
-    yield p
+def _stop_and_check(p):
     p.stop_all()
     reports = p.sanitizer_reports()
     if reports:
@@ -340,12 +336,30 @@ def procs(request, tmp_path, tls_files):
                     "\n".join(reports), pytrace=False)
 
 
+@pytest.fixture
+def procs(request, tmp_path, tls_files):
+    p = Procs(tmp_path, tls_files)
+    request.node._procs = p
+    yield p
+    _stop_and_check(p)
+
+
+@pytest.fixture(scope="module")
+def module_procs(tmp_path_factory, tls_files):
+    """A Procs shared by all the tests of a module (one h2gate for many
+    short cases): stopped, and its output checked for sanitizer reports,
+    after the module's last test; a failing test gets its logs too."""
+    p = Procs(tmp_path_factory.mktemp("module"), tls_files)
+    yield p
+    _stop_and_check(p)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """Attach every process log to a failing test's report."""
     outcome = yield
     rep = outcome.get_result()
-    p = getattr(item, "_procs", None)
+    p = getattr(item, "_procs", None) or getattr(item, "funcargs", {}).get("module_procs")
     if p is not None and rep.failed and call.when == "call":
         for proc in p.all:
             rep.sections.append(("%s log %s" % (proc.name, proc.log_path),

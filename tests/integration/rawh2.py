@@ -32,6 +32,22 @@ SETTINGS_NO_RFC7540_PRIORITIES = 0x9
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
 
+def wrap_tls(sock, alpn="h2", ciphers=None):
+    """sock after a TLS handshake offering only alpn and checking no
+    certificate; asserts the server chose alpn. ciphers: TLS 1.2 with only
+    these suites."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.set_alpn_protocols([alpn])
+    if ciphers:
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        ctx.set_ciphers(ciphers)
+    sock = ctx.wrap_socket(sock, server_hostname="localhost")
+    assert sock.selected_alpn_protocol() == alpn
+    return sock
+
+
 def frame(ftype, flags, sid, payload=b""):
     return (struct.pack(">I", len(payload))[1:] +
             struct.pack(">BBI", ftype, flags, sid & 0x7fffffff) + payload)
@@ -88,15 +104,7 @@ class RawH2:
             self.sock = socket.create_connection((host, port), timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if tls:
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-            ctx.set_alpn_protocols(["h2"])
-            if ciphers:     # TLS 1.2 with only these suites
-                ctx.maximum_version = ssl.TLSVersion.TLSv1_2
-                ctx.set_ciphers(ciphers)
-            self.sock = ctx.wrap_socket(self.sock, server_hostname="localhost")
-            assert self.sock.selected_alpn_protocol() == "h2"
+            self.sock = wrap_tls(self.sock, ciphers=ciphers)
         self.sock.setblocking(False)
         self.enc = hpack.Encoder()
         self.dec = hpack.Decoder()
@@ -250,3 +258,46 @@ class RawH2:
 
 def status_of(f):
     return dict(f.headers or ()).get(":status")
+
+
+def read_to_close(sock, timeout):
+    """Every byte a plain or TLS socket gets until the peer closes it
+    (a reset counts as the close); the test fails if that takes longer
+    than timeout seconds."""
+    deadline = time.monotonic() + timeout
+    buf = b""
+    while True:
+        left = deadline - time.monotonic()
+        assert left > 0, "connection not closed; got %r" % buf[:200]
+        sock.settimeout(left)
+        try:
+            data = sock.recv(65536)
+        except socket.timeout:
+            continue
+        except ConnectionResetError:
+            data = b""
+        if not data:
+            return buf
+        buf += data
+
+
+def read_frames(sock, timeout):
+    """Every frame until the peer closes: [(type, flags, stream, payload)].
+    Deadline-bounded as read_to_close; whole frames only."""
+    return split_frames(read_to_close(sock, timeout))
+
+
+def split_frames(buf):
+    """The frames bytes hold, [(type, flags, stream, payload)]; they must
+    end with a whole frame."""
+    frames = []
+    while len(buf) >= 9:
+        length = int.from_bytes(buf[0:3], "big")
+        ftype, flags = buf[3], buf[4]
+        stream = struct.unpack(">I", buf[5:9])[0] & 0x7fffffff
+        payload = buf[9:9 + length]
+        assert len(payload) == length, "truncated frame"
+        frames.append((ftype, flags, stream, payload))
+        buf = buf[9 + length:]
+    assert buf == b"", "trailing bytes %r" % buf
+    return frames

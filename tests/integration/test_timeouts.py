@@ -25,6 +25,7 @@ from h2.errors import ErrorCodes
 from h2.events import ConnectionTerminated, StreamEnded
 from h2.settings import SettingCodes
 
+from rawh2 import read_frames, wrap_tls
 from testlib import HOST, Deadline, H1Conn, H2Client, h1_get, rss_kib
 
 CLOSE_BOUND = 15.0      # a 1s timeout acts well within this
@@ -301,12 +302,7 @@ def test_silent_connection_closed(procs, mode):
     port = g.port if mode == "cleartext" else g.tls_port
     with socket.create_connection((HOST, port), timeout=CLOSE_BOUND) as s:
         if mode == "tls_http11":
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-            ctx.set_alpn_protocols(["http/1.1"])
-            s = ctx.wrap_socket(s, server_hostname="localhost")
-            assert s.selected_alpn_protocol() == "http/1.1"
+            s = wrap_tls(s, "http/1.1")
         try:
             out = s.recv(65536)     # bounded by the socket timeout
         except (ConnectionResetError, ssl.SSLEOFError):
@@ -659,37 +655,6 @@ PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 SETTINGS, GOAWAY = 0x4, 0x7
 FLAG_ACK = 0x1
 SETTINGS_TIMEOUT = 0x4
-
-
-def read_frames(sock, timeout):
-    """Every frame until the peer closes: [(type, flags, stream, payload)].
-    Deadline-bounded; the test fails if the peer never closes."""
-    deadline = time.monotonic() + timeout
-    buf = b""
-    while True:
-        left = deadline - time.monotonic()
-        assert left > 0, "connection not closed; got %r" % buf[:200]
-        sock.settimeout(left)
-        try:
-            data = sock.recv(65536)
-        except socket.timeout:
-            continue
-        except ConnectionResetError:
-            data = b""
-        if not data:
-            break
-        buf += data
-    frames = []
-    while len(buf) >= 9:
-        length = int.from_bytes(buf[0:3], "big")
-        ftype, flags = buf[3], buf[4]
-        stream = struct.unpack(">I", buf[5:9])[0] & 0x7fffffff
-        payload = buf[9:9 + length]
-        assert len(payload) == length, "truncated frame"
-        frames.append((ftype, flags, stream, payload))
-        buf = buf[9 + length:]
-    assert buf == b"", "trailing bytes %r" % buf
-    return frames
 
 
 def test_settings_never_acked_goaway(procs):
