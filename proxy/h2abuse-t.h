@@ -10,9 +10,10 @@
  * The ring keeps the low 16 bits of their ids, which is what keeps struct
  * cconn in jemalloc's 896-byte class: a frame on a stream closed 32,768
  * client streams or more before one of these counts as racing too (no
- * more than the client gets by sending on the recent one itself), and
- * as only odd (client) ids are looked up, the ring's initial zeros match
- * none. */
+ * more than the client gets by sending on the recent one itself). Client
+ * ids are odd, so bit 0 is free: it is cleared for a stream h2gate's own
+ * RST_STREAM closed. Looked up newest first, so the ring's initial zeros
+ * (which read as stream 1, reset) never hide a real entry. */
 #define H2ABUSE_RECENT 64
 
 /* Abuse accounting of one client HTTP/2 connection (proxy/h2abuse.c),
@@ -22,7 +23,6 @@ struct h2abuse {
     double refilled_at;     /* ev_now() of the last refill */
     uint16_t recent[H2ABUSE_RECENT]; /* ring of the last closed stream ids' low bits */
     unsigned recent_next;
-    enum stats_glitch tipped_by;
     uint32_t last_length;
     /* The frame scanner (h2abuse_scan): where the client's byte stream
      * is. nghttp2 hides frames it ignores (DATA on closed streams) from
@@ -31,9 +31,12 @@ struct h2abuse {
     uint32_t payload_left;  /* of the current frame */
     uint8_t hd[9];          /* a frame header being gathered */
     uint8_t hd_have;
+    uint16_t reset_sent;    /* low bits of the stream of the last RST_STREAM sent */
     /* Byte-sized fields last, beside hd: struct cconn stays within
      * jemalloc's 896-byte size class (bench/idle_mem). */
     uint8_t last_type;      /* type of the frame header seen last */
+    uint8_t conn_error;     /* an error code the scanner found (a frame
+                               nghttp2 would pass unchecked), or 0 */
     bool tripped;           /* GOAWAY(ENHANCE_YOUR_CALM) queued: stop reading */
 };
 

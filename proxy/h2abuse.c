@@ -36,7 +36,6 @@ void h2abuse_init(struct cconn *cc)
     struct h2abuse *a = abuse_of(cc);
     *a = (struct h2abuse){ .tokens = (double)cc->w->cfg->frontend_http2_glitch_budget,
                            .refilled_at = ev_now(cc->w->loop),
-                           .tipped_by = STATS_NUM_GLITCHES,
                            .preface_left = NGHTTP2_CLIENT_MAGIC_LEN };
 }
 
@@ -46,7 +45,6 @@ void h2abuse_trip(struct cconn *cc, enum stats_glitch kind)
     if (a->tripped)
         return;
     a->tripped = true;
-    a->tipped_by = kind;
     stats_abuse_close(cc->w->stats, kind);
     log_notice("c%" PRIu64 " HTTP/2 abuse: %s past the limit; GOAWAY(ENHANCE_YOUR_CALM), closing",
                cc->xc.facts.conn_id, stats_glitch_name(kind));
@@ -76,17 +74,28 @@ bool h2abuse_glitch(struct cconn *cc, enum stats_glitch kind)
 void h2abuse_stream_closed(struct cconn *cc, int32_t stream_id)
 {
     struct h2abuse *a = abuse_of(cc);
-    a->recent[a->recent_next] = (uint16_t)stream_id;
+    uint16_t id = (uint16_t)stream_id;
+    /* nghttp2 closes a stream right after its RST_STREAM went out. */
+    a->recent[a->recent_next] = a->reset_sent == id ? (uint16_t)(id & ~1u) : id;
     a->recent_next = (a->recent_next + 1) % H2ABUSE_RECENT;
+    a->reset_sent = 0;
+}
+
+/* stream_id's entry in the ring of recently closed streams (the newest
+ * if several), or -1. */
+static int recent_entry(const struct h2abuse *a, int32_t stream_id)
+{
+    for (unsigned k = 1; k <= H2ABUSE_RECENT; k++) {
+        uint16_t e = a->recent[(a->recent_next + H2ABUSE_RECENT - k) % H2ABUSE_RECENT];
+        if ((uint16_t)(e | 1u) == (uint16_t)stream_id)
+            return e;
+    }
+    return -1;
 }
 
 static bool recently_closed(const struct h2abuse *a, int32_t stream_id)
 {
-    for (unsigned i = 0; i < H2ABUSE_RECENT; i++) {
-        if (a->recent[i] == (uint16_t)stream_id)
-            return true;
-    }
-    return false;
+    return recent_entry(a, stream_id) >= 0;
 }
 
 /* A client stream nghttp2 has seen and no longer holds (it keeps no
@@ -149,6 +158,18 @@ static void on_frame_header(struct cconn *cc, const nghttp2_frame_hd *hd)
     struct h2abuse *a = abuse_of(cc);
     a->last_type = hd->type;
     a->last_length = (uint32_t)hd->length;
+    if (hd->type == NGHTTP2_PRIORITY && hd->stream_id == 0) {
+        a->conn_error = NGHTTP2_PROTOCOL_ERROR;
+        return;
+    }
+    nghttp2_session *s = cc->p.h2.session;
+    int e;
+    if (hd->type == NGHTTP2_DATA && stream_closed(s, hd->stream_id) &&
+        (e = recent_entry(a, hd->stream_id)) >= 0 && (e & 1)) {
+        /* Its RST_STREAM is charged as a SERVER_RESET when it goes out. */
+        nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, hd->stream_id, NGHTTP2_STREAM_CLOSED);
+        return;
+    }
     if (hd->type == NGHTTP2_SETTINGS && !(hd->flags & NGHTTP2_FLAG_ACK) &&
         hd->length / 6 > MAX_SETTINGS_ENTRIES) {
         /* nghttp2 would answer with a GOAWAY too, uncounted. */
@@ -205,7 +226,7 @@ void h2abuse_invalid_frame(struct cconn *cc, const nghttp2_frame *f, int lib_err
 
 void h2abuse_rst_sent(struct cconn *cc, int32_t stream_id, uint32_t code, bool has_xchg)
 {
-    (void)stream_id;
+    abuse_of(cc)->reset_sent = (uint16_t)stream_id;
     switch (code) {
     case NGHTTP2_PROTOCOL_ERROR:
     case NGHTTP2_FLOW_CONTROL_ERROR:
@@ -233,7 +254,6 @@ void h2abuse_goaway_sent(struct cconn *cc, uint32_t code)
     /* nghttp2's own limits (too many SETTINGS entries, its reset rate
      * limit) end the connection without asking us. */
     a->tripped = true;
-    a->tipped_by = STATS_GLITCH_FLOOD;
     stats_abuse_close(cc->w->stats, STATS_GLITCH_FLOOD);
     log_notice("c%" PRIu64 " HTTP/2 abuse: nghttp2 sent GOAWAY(ENHANCE_YOUR_CALM), closing",
                cc->xc.facts.conn_id);

@@ -40,7 +40,11 @@ void h2abuse_init(struct cconn *cc);
  * boundaries, so each frame header is classified (and its glitch charged)
  * while nghttp2 has processed exactly the frames before it. When the
  * budget is spent, cc->p.h2.abuse.tripped is set, the GOAWAY queued, and
- * nothing more is to be given to nghttp2. */
+ * nothing more is to be given to nghttp2. A frame header that is a
+ * connection error nghttp2 does not see sets cc->p.h2.abuse.conn_error
+ * (its code) and nothing more is to be given to nghttp2 either: a
+ * PRIORITY frame on stream 0 (RFC 9113 §6.3), which nghttp2 skips
+ * unchecked once RFC 7540 priorities are off. */
 size_t h2abuse_scan(struct cconn *cc, const uint8_t *p, size_t len);
 
 /* nghttp2 found a frame invalid (on_invalid_frame_recv): a zero
@@ -55,7 +59,11 @@ void h2abuse_invalid_frame(struct cconn *cc, const nghttp2_frame *f, int lib_err
  * CVE-2025-8671). has_xchg: the stream had an exchange. */
 void h2abuse_rst_sent(struct cconn *cc, int32_t stream_id, uint32_t code, bool has_xchg);
 
-/* A stream closed: frames racing its close are not charged. */
+/* A stream closed: frames racing its close are not charged. DATA that
+ * comes on it after the client reset it or after both sides ended it is
+ * answered RST_STREAM(STREAM_CLOSED) (RFC 9113 §6.1; nghttp2 keeps no
+ * closed stream, so it would drop the frame), DATA after h2gate's own
+ * RST_STREAM is dropped (RFC 9113 §5.1: it may have crossed the reset). */
 void h2abuse_stream_closed(struct cconn *cc, int32_t stream_id);
 
 /* Charges one glitch of kind. Returns true when this emptied the budget

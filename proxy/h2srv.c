@@ -553,6 +553,10 @@ static void h2_recv(struct cconn *cc, const char *p, size_t len)
         size_t n = h2abuse_scan(cc, in, len);
         if (h->abuse.tripped)
             break;
+        if (h->abuse.conn_error) {
+            goaway_close(cc, h->abuse.conn_error, "frame not allowed on stream 0");
+            return;
+        }
         rv = nghttp2_session_mem_recv(h->session, in, n);
         if (rv < 0)
             break;

@@ -1,14 +1,16 @@
 """Malformed HTTP/2 requests (RFC 9113 8.2, 8.3, 8.1.1): the bad stream is
 answered with RST_STREAM(PROTOCOL_ERROR) or a 400, while streams before and
 after it on the same connection complete normally. A connection error's
-GOAWAY reaches a client that reads late."""
+GOAWAY reaches a client that reads late; DATA on closed streams is
+answered or dropped as RFC 9113 says."""
 
+import struct
 import time
 
 import pytest
 from h2.errors import ErrorCodes
 
-from rawh2 import DATA, GOAWAY, PING, RawH2, frame
+from rawh2 import DATA, END_STREAM, GOAWAY, PING, RST_STREAM, RawH2, frame
 from testlib import H2Client
 
 BASE = [(":method", "GET"), (":scheme", "http"), (":authority", "localhost")]
@@ -87,3 +89,38 @@ def test_goaway_reaches_a_client_that_reads_late(procs):
         assert int.from_bytes(goaway.payload[4:8], "big") == ErrorCodes.PROTOCOL_ERROR
         got = sum(len(f.data) for f in c.frames if f.type == DATA)
         assert got == size, got      # the whole response, then the GOAWAY
+
+
+def test_data_after_a_stream_ends_or_is_reset(procs):
+    """DATA on a closed stream (RFC 9113 §6.1: RST_STREAM(STREAM_CLOSED))
+    after the client's own RST_STREAM or after both sides ended it; but
+    after h2gate's RST_STREAM it is dropped, as it may have crossed the
+    reset (§5.1). Each time the connection goes on."""
+    g = procs.gate([procs.origin()], tls=False)
+    with RawH2(g.port) as c:
+        def rsts(sid):
+            return [int.from_bytes(f.payload[:4], "big") for f in c.frames
+                    if f.type == RST_STREAM and f.sid == sid]
+
+        def served(sid):
+            c.request(sid, "/size/5")
+            c.until(lambda f: f.sid == sid and f.end_stream)
+        # Both sides ended stream 1.
+        served(1)
+        c.send(frame(DATA, END_STREAM, 1, b"late"))
+        c.until(lambda f: f.type == RST_STREAM and f.sid == 1)
+        # The client reset stream 3.
+        c.request(3, "/size/5", end=False)
+        c.send(frame(RST_STREAM, 0, 3, struct.pack(">I", ErrorCodes.CANCEL)))
+        c.send(frame(DATA, END_STREAM, 3, b"late"))
+        c.until(lambda f: f.type == RST_STREAM and f.sid == 3)
+        # h2gate reset stream 5: more body than its content-length.
+        c.request(5, "/echo", extra=[("content-length", "2")], end=False)
+        c.send(frame(DATA, 0, 5, b"too long"))
+        c.until(lambda f: f.type == RST_STREAM and f.sid == 5)
+        c.send(frame(DATA, END_STREAM, 5, b"late"))
+        served(7)
+        assert (rsts(1), rsts(3), rsts(5)) == ([ErrorCodes.STREAM_CLOSED],
+                                               [ErrorCodes.STREAM_CLOSED],
+                                               [ErrorCodes.PROTOCOL_ERROR])
+        assert [f for f in c.frames if f.type == GOAWAY] == []

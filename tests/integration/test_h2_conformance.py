@@ -316,8 +316,6 @@ def data_frame(s):
     no_errors(s)
 
 
-BUG_CLOSED_DATA = ("h2gate bug: libnghttp2 1.52 drops DATA on a stream it has closed "
-                   "(no_closed_streams: it keeps none) and h2gate does not answer it")
 NGHTTPX_CLOSED_DATA = "nghttpx (libnghttp2 1.52) drops the DATA too"
 
 
@@ -561,10 +559,12 @@ HTTP2 = [
     # DATA: "If a DATA frame is received whose stream is not in the open
     # or half-closed (local) state, the recipient MUST respond with a
     # stream error of type STREAM_CLOSED" (9113 6.1, 7540 6.1 alike).
+    # libnghttp2 keeps no closed stream (no_closed_streams) and would drop
+    # it; h2abuse's ring of recently closed streams answers it.
     case("5.1-reset-data", reset_then("data"), stream_error(1, CLOSED),
-         xfail=BUG_CLOSED_DATA, nghttpx=NGHTTPX_CLOSED_DATA),
+         nghttpx=NGHTTPX_CLOSED_DATA),
     case("5.1-closed-data", closed_then("data"), stream_error(1, CLOSED),
-         xfail=BUG_CLOSED_DATA, nghttpx=NGHTTPX_CLOSED_DATA),
+         nghttpx=NGHTTPX_CLOSED_DATA),
     # HEADERS: RFC 7540 5.1 made these errors a MUST; RFC 9113 5.1
     # (closed) only "MAY treat receipt of any other type of frame on a
     # closed stream as a connection error of type STREAM_CLOSED" and
@@ -628,10 +628,10 @@ HTTP2 = [
     # greater, the recipient MUST treat this as a connection error" (6.2).
     case("6.2-invalid-pad-length", invalid_headers_padding, connection_error(PROTOCOL)),
     # 6.3 PRIORITY
-    # Still a MUST in RFC 9113 6.3, deprecated scheme or not.
-    case("6.3-stream-0", lambda s: s.priority(0), connection_error(PROTOCOL),
-         xfail="h2gate bug: with SETTINGS_NO_RFC7540_PRIORITIES libnghttp2 1.52 "
-               "skips PRIORITY frames unchecked, and h2gate adds no check"),
+    # Still a MUST in RFC 9113 6.3, deprecated scheme or not: with
+    # SETTINGS_NO_RFC7540_PRIORITIES libnghttp2 1.52 skips PRIORITY frames
+    # unchecked, so h2abuse's frame scanner checks this one.
+    case("6.3-stream-0", lambda s: s.priority(0), connection_error(PROTOCOL)),
     case("6.3-length-4",
          lambda s: (s.request(1), s.raw(b"\x00\x00\x04\x02\x00\x00\x00\x00\x01"
                                         b"\x80\x00\x00\x01")),
