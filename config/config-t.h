@@ -290,6 +290,7 @@ struct config {
     bool accesslog_write_early;
 
     int backlog;                        /* listen(2)'s, 65536 */
+    int fastopen;                       /* TCP_FASTOPEN queue of TCP frontends, 0: off */
     int backend_address_family;         /* AF_UNSPEC (auto), AF_INET or AF_INET6 */
     uint64_t rlimit_nofile;             /* 0: raise soft limit to hard limit */
     size_t worker_frontend_connections; /* 0: unlimited; else per worker */

@@ -123,6 +123,12 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       "Listen backlog of each frontend socket: connections the kernel\n"                  \
       "completes and holds until a worker accepts them (the kernel caps\n"                \
       "it at net.core.somaxconn). A reload applies a new value.")                          \
+    X(FASTOPEN, "Connections", "fastopen", 0, K_NUM, "<N>", 0, INT32_MAX, "0", fastopen,   \
+      ST_INT,                                                                              \
+      "TCP Fast Open on each TCP frontend socket: a returning client's\n"                 \
+      "request may come with its SYN; N bounds the connections not yet\n"                 \
+      "past the handshake that may do so (0: off). The kernel must\n"                     \
+      "allow it (net.ipv4.tcp_fastopen & 2). A reload applies a change.")                  \
     X(RLIMIT_NOFILE, "Performance", "rlimit-nofile", 0, K_NUM, "<N>", 0, UINT64_MAX, "0",  \
       rlimit_nofile, ST_U64,                                                               \
       "Set the open-file limit (RLIMIT_NOFILE) to N; 0 raises the\n"                      \

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -255,6 +256,24 @@ static void free_sets(struct lsn_set *sets, size_t n)
     free(sets);
 }
 
+/* --fastopen on every TCP socket of t, new or kept: Linux takes the
+ * queue length (0 turns TCP Fast Open off) on a listening socket. */
+static void set_fastopen(const struct lsn_table *t, int qlen)
+{
+    for (size_t i = 0; i < t->num; i++) {
+        if (t->sets[i].port == 0) /* unix:PATH */
+            continue;
+        for (int w = 0; w < t->workers; w++) {
+            int fd = t->sets[i].fds[w];
+            if (setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN, &qlen, sizeof(qlen)) != 0 && qlen) {
+                log_warn("frontend %s,%u: TCP_FASTOPEN: %s", t->sets[i].host, t->sets[i].port,
+                         strerror(errno));
+                return;
+            }
+        }
+    }
+}
+
 int lsn_update(struct lsn_table *t, const struct config *cfg, int **fds, char *err,
                size_t err_len)
 {
@@ -302,6 +321,7 @@ int lsn_update(struct lsn_table *t, const struct config *cfg, int **fds, char *e
     free_sets(t->sets, t->num);
     t->sets = sets;
     t->num = n;
+    set_fastopen(t, cfg->fastopen);
     *fds = rows;
     return 0;
 }
