@@ -174,6 +174,8 @@ struct config {
     char *conf_file;                            /* --conf, NULL if none */
     char *conf_text;                            /* the file as read, or NULL */
     size_t conf_len;
+    char *api_backends;     /* the backendconfig API's text in force, or NULL */
+    size_t api_backends_len;
     struct cfg_text *included;                  /* --include files as read, in order */
     size_t num_included;
     char *pid_file;                             /* --pid-file, NULL if none */
@@ -282,6 +284,8 @@ struct config {
 
     /* Observability */
     char *admin;                        /* "HOST,PORT" of the admin listener, or NULL */
+    bool admin_api;                     /* nghttpx's backendconfig API on it */
+    size_t api_max_request_body;
     char *accesslog_file;               /* NULL: no access log; "-": stdout */
     char *accesslog_format;             /* NULL: nghttpx's default */
     bool accesslog_syslog;              /* lines to syslog; accesslog_file ignored */

@@ -596,6 +596,51 @@ static void print_help(FILE *out)
           out);
 }
 
+/* nghttpx's backendconfig API (cfg_reuse.backends_text): the backend=
+ * lines of text replace every backend the file and the command line
+ * gave; other options are ignored, as by nghttpx; a line that is not
+ * NAME=VALUE (or empty, or a comment) is an error. The text is kept in
+ * cfg->api_backends for the rebuilds after it. */
+static int api_backends(struct loader *ld, const char *text, size_t len)
+{
+    if (memchr(text, '\0', len))
+        return fail(ld, "backendconfig: NUL byte in the body");
+    free_backend_specs(ld->bes, ld->num_bes);
+    ld->bes = NULL;
+    ld->num_bes = 0;
+    ld->cmdline = false;
+    struct config *cfg = ld->cfg;
+    cfg->api_backends = dup_bytes(text, len);
+    cfg->api_backends_len = len;
+    char *data = dup_bytes(text, len);
+    int rc = 0;
+    size_t lineno = 0;
+    for (char *line = data, *end; rc == 0 && line < data + len; line = end + 1) {
+        lineno++;
+        end = memchr(line, '\n', (size_t)(data + len - line));
+        end = end ? end : data + len;
+        *end = '\0';
+        struct str s = str_trim(str_cstr(line));
+        if (s.len == 0 || s.p[0] == '#')
+            continue;
+        const char *eq = memchr(s.p, '=', s.len);
+        if (!eq) {
+            rc = fail(ld, "backendconfig:%zu: expected NAME=VALUE, got '%.*s'", lineno,
+                      (int)s.len, s.p);
+            break;
+        }
+        if (!str_eq(str_trim(str_make(s.p, (size_t)(eq - s.p))), STR_LIT("backend")))
+            continue;
+        struct str value = str_trim(str_make(eq + 1, (size_t)(s.p + s.len - eq - 1)));
+        ((char *)value.p)[value.len] = '\0';
+        char where[64];
+        snprintf(where, sizeof(where), "backendconfig:%zu: backend", lineno);
+        rc = apply(ld, &opts[OPT_BACKEND], value.p, where);
+    }
+    free(data);
+    return rc;
+}
+
 /* Unknown option, or a value given to a flag ("--no-via=yes"). */
 static int bad_option(struct loader *ld, int argc, char **argv)
 {
@@ -800,6 +845,8 @@ enum cfg_load_result cfg_load_again(struct config *cfg, int argc, char **argv,
         snprintf(where, sizeof(where), "--%s", cmd_opts[i]->name);
         rc = apply(&ld, cmd_opts[i], cmd_vals[i], where);
     }
+    if (rc == 0 && reuse && reuse->backends_text)
+        rc = api_backends(&ld, reuse->backends_text, reuse->backends_len);
     if (rc == 0)
         rc = finish(&ld, argc - optind, argv + optind);
     if (rc == 0)
@@ -875,6 +922,7 @@ size_t cfg_keep_fixed(struct config *next, const struct config *cur, char *names
 void cfg_cleanup(struct config *cfg)
 {
     free(cfg->conf_text);
+    free(cfg->api_backends);
     for (size_t i = 0; i < cfg->num_included; i++) {
         free(cfg->included[i].path);
         free(cfg->included[i].text);

@@ -28,7 +28,9 @@ enum cfg_load_result cfg_load(struct config *cfg, int argc, char **argv, char *e
 /* A rebuild of the running configuration when only addresses changed (a
  * ;dns name's answer): the --conf text the running one was read from, not
  * the file (which may be half-edited), and the addresses of every backend
- * name, so nothing is looked up. */
+ * name, so nothing is looked up. The backendconfig API's rebuild (and
+ * every rebuild after it) also gives its text, whose backends replace
+ * those of the file and the command line. */
 struct cfg_lookup;
 struct cfg_reuse {
     const char *conf_text;     /* cfg->conf_text of the running config, or NULL */
@@ -37,6 +39,11 @@ struct cfg_reuse {
     size_t num_included;
     const struct cfg_lookup *answers;  /* by host (config/resolve.h) */
     size_t num_answers;
+    bool lookup;               /* resolve names as a first load does, not
+                                  from answers (the API's new backends) */
+    const char *backends_text; /* nghttpx's backendconfig API body: its
+                                  backend= lines replace the others */
+    size_t backends_len;
 };
 enum cfg_load_result cfg_load_again(struct config *cfg, int argc, char **argv,
                                     const struct cfg_reuse *reuse, char *err, size_t err_len);

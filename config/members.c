@@ -86,7 +86,7 @@ static const char *lookups(const struct config *cfg, const struct cfg_backend_sp
         /* No lookup for a UNIX domain socket: unix_answers. */
         ls[i] = (struct cfg_lookup){ .host = be->addr.ss_family == AF_UNIX ? NULL : be->host };
     }
-    if (reuse)
+    if (reuse && !reuse->lookup)
         reuse_answers(reuse, ls, n);
     else if (cfg_resolve(ls, n, cfg->dns_server, cfg->dns_lookup_timeout, buf, buf_len) != 0)
         return buf;

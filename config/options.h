@@ -537,6 +537,15 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
     X(ADMIN, "Observability", "admin", 0, K_STR, "<HOST>,<PORT>", 0, 0, NULL, admin, ST_STR, \
       "Serve GET /metrics (Prometheus), /stats (JSON) and /healthz on\n"                 \
       "this plain-HTTP/1.1 address. It never proxies.")                                   \
+    X(ADMIN_API, "Observability", "admin-api", 0, K_FLAG, NULL, 0, 0, NULL, admin_api,        \
+      ST_BOOL,                                                                             \
+      "Serve nghttpx's API on --admin too: PUT (or POST)\n"                               \
+      "/api/v1beta1/backendconfig, whose backend= lines replace the\n"                    \
+      "backends without a reload, and GET /api/v1beta1/configrevision.\n"                \
+      "Anyone who reaches --admin can then change the backends.")                          \
+    X(API_MAX_REQUEST_BODY, "Observability", "api-max-request-body", 0, K_SIZE, "<SIZE>", 0, \
+      I31, "32K", api_max_request_body, ST_SIZE,                                           \
+      "The largest backendconfig body taken (--admin-api); 413 above.")                    \
     X(ACCESSLOG_FILE, "Observability", "accesslog-file", 0, K_STR, "<PATH>", 0, 0, NULL,    \
       accesslog_file, ST_STR,                                                              \
       "Write an access log line per request and per tunnel to PATH\n"                     \

@@ -112,6 +112,11 @@ const char *cfg_parse_frontend(const char *spec, struct cfg_frontend *out, char 
             tls = false;
         } else if (str_eq(f, STR_LIT("proxyproto"))) {
             proxyproto = true;
+        } else if (str_eq(f, STR_LIT("api"))) {
+            free(host);
+            return fmt(buf, buf_len, "unknown parameter", f,
+                       " (h2gate serves nghttpx's API on --admin: give --admin=HOST,PORT "
+                       "--admin-api instead of this frontend)");
         } else {
             free(host);
             return fmt(buf, buf_len, "unknown parameter", f, " (expected no-tls or proxyproto)");

@@ -20,6 +20,7 @@
 #include "common/procstat.h"
 #include "common/stats.h"
 #include "common/xalloc.h"
+#include "proxy/alog_json.h"
 #include "proxy/dashboard.h"
 #include "proxy/health.h"
 #include "proxy/sock.h"
@@ -42,6 +43,8 @@ struct admin_conn {
     size_t head_bytes;       /* target and header bytes of the current request */
     size_t body_bytes;
     int error_status;        /* set by a parser callback: answer this, then close */
+    size_t body_max;         /* an API body is kept (in body) up to this; 0: dropped */
+    struct bufq body;
     bool want_close;         /* close once out has drained */
     bool eof;                /* the client shut down its side */
     bool closing;            /* free at the end of this callback */
@@ -63,6 +66,7 @@ struct admin {
     const char *const *backend_names;
     const _Atomic bool *shutting_down;
     const struct admin_config_info *config_info;  /* or NULL */
+    const struct admin_api *api;                   /* or NULL */
     bool (*ready)(void);                           /* or NULL */
     struct stats_snapshot snap;
     char dash_csp[DASH_CSP_MAX];  /* the dashboard's Content-Security-Policy */
@@ -79,6 +83,8 @@ static int on_message_begin(http_parser *p)
     c->url_len = 0;
     c->head_bytes = 0;
     c->body_bytes = 0;
+    c->body_max = 0;
+    bufq_cleanup(&c->body);
     return 0;
 }
 
@@ -112,13 +118,26 @@ static int on_header_part(http_parser *p, const char *at, size_t len)
 
 static int on_body(http_parser *p, const char *at, size_t len)
 {
-    (void)at;
     struct admin_conn *c = p->data;
     c->body_bytes += len;
-    if (c->body_bytes > ADMIN_MAX_BODY) {
+    if (c->body_bytes > (c->body_max ? c->body_max : ADMIN_MAX_BODY)) {
         c->error_status = 413;
         return 1;
     }
+    if (c->body_max)
+        bufq_append(&c->body, at, len);
+    return 0;
+}
+
+static bool is_backendconfig(const struct admin_conn *c);
+
+/* A backendconfig body is kept, up to the API's limit. */
+static int on_headers_complete(http_parser *p)
+{
+    struct admin_conn *c = p->data;
+    const struct admin_api *api = c->admin->api;
+    if (api && (p->method == HTTP_PUT || p->method == HTTP_POST) && is_backendconfig(c))
+        c->body_max = api->max_body();
     return 0;
 }
 
@@ -135,6 +154,7 @@ static const http_parser_settings parser_settings = {
     .on_url = on_url,
     .on_header_field = on_header_part,
     .on_header_value = on_header_part,
+    .on_headers_complete = on_headers_complete,
     .on_body = on_body,
     .on_message_complete = on_message_complete,
 };
@@ -367,6 +387,90 @@ static void queue_numbers(struct admin_conn *c, bool prometheus, bool head_only)
     free(hv);
 }
 
+/* ---- nghttpx's API (admin_set_api) ---- */
+
+#define API_BACKENDCONFIG "/api/v1beta1/backendconfig"
+#define API_CONFIGREVISION "/api/v1beta1/configrevision"
+
+/* The path of the request target in c->url (empty if it has none). */
+static struct str url_path(const struct admin_conn *c)
+{
+    struct http_parser_url u;
+    http_parser_url_init(&u);
+    if (http_parser_parse_url(c->url, c->url_len, 0, &u) != 0 || !(u.field_set & (1 << UF_PATH)))
+        return STR_NULL;
+    return str_make(c->url + u.field_data[UF_PATH].off, u.field_data[UF_PATH].len);
+}
+
+static bool is_backendconfig(const struct admin_conn *c)
+{
+    return str_eq(url_path(c), STR_LIT(API_BACKENDCONFIG));
+}
+
+static bool api_on(const struct admin *a)
+{
+    return a->api && a->api->max_body() > 0;
+}
+
+/* {"status":...,"code":status[,"message":msg][,"data":data]}; allow: the
+ * methods a 405 names. */
+static void queue_api(struct admin_conn *c, int status, const char *msg, const char *data,
+                      const char *allow)
+{
+    struct bufq body;
+    bufq_init(&body, &c->admin->pool);
+    bufq_appendf(&body, "{\"status\":\"%s\",\"code\":%d", status == 200 ? "Success" : "Failure",
+                 status);
+    if (msg && *msg) {
+        struct str m = str_cstr(msg);
+        size_t used = 0, n = alog_json_escaped_len(m);
+        char *esc = xmalloc(n + 1);
+        n = alog_json_escape(esc, n + 1, m, &used);
+        bufq_appendf(&body, ",\"message\":\"%.*s\"", (int)n, esc);
+        free(esc);
+    }
+    if (data)
+        bufq_appendf(&body, ",\"data\":%s", data);
+    APPEND_LIT(&body, "}");
+    char headers[64];
+    snprintf(headers, sizeof(headers), PLAIN_HEADERS "%s%s%s", allow ? "Allow: " : "",
+             allow ? allow : "", allow ? "\r\n" : "");
+    if (status != 200)
+        c->want_close = true;
+    queue_response(c, status, "application/json", headers, &body, false, false);
+}
+
+static void answer_api(struct admin_conn *c, struct str path)
+{
+    const struct admin_api *api = c->admin->api;
+    enum http_method m = (enum http_method)c->parser.method;
+    if (str_eq(path, STR_LIT(API_BACKENDCONFIG))) {
+        if (m != HTTP_PUT && m != HTTP_POST) {
+            queue_api(c, 405, "use PUT or POST", NULL, "POST, PUT");
+            return;
+        }
+        size_t len = bufq_len(&c->body);
+        char *text = xmalloc(len + 1), msg[1024] = "";
+        bufq_peek(&c->body, text, len);
+        bufq_cleanup(&c->body);
+        int status = api->backendconfig(text, len, msg, sizeof(msg));
+        free(text);
+        if (status != 200)
+            log_warn("admin: backendconfig API refused (%d): %s", status, msg);
+        queue_api(c, status, status == 200 ? NULL : msg, NULL, NULL);
+    } else if (str_eq(path, STR_LIT(API_CONFIGREVISION))) {
+        if (m != HTTP_GET) {
+            queue_api(c, 405, "use GET", NULL, "GET");
+            return;
+        }
+        char data[64];
+        snprintf(data, sizeof(data), "{\"configRevision\":%" PRIu64 "}", api->revision());
+        queue_api(c, 200, NULL, data, NULL);
+    } else {
+        queue_api(c, 404, "no such API", NULL, NULL);
+    }
+}
+
 /* Answers the request the parser just completed. */
 static void answer(struct admin_conn *c)
 {
@@ -382,8 +486,15 @@ static void answer(struct admin_conn *c)
         return;
     }
     enum page page = PAGE_NONE;
+    struct str path = STR_NULL;
     if (u.field_set & (1 << UF_PATH))
-        page = find_page(c->url + u.field_data[UF_PATH].off, u.field_data[UF_PATH].len);
+        path = str_make(c->url + u.field_data[UF_PATH].off, u.field_data[UF_PATH].len);
+    if (str_has_prefix(path, STR_LIT("/api/")) && api_on(a)) {
+        answer_api(c, path);
+        return;
+    }
+    if (path.len)
+        page = find_page(path.p, path.len);
     if (page == PAGE_NONE) {
         queue_text(c, 404, "not found\n", p->method == HTTP_HEAD, false);
         return;
@@ -431,7 +542,10 @@ static void parse_input(struct admin_conn *c)
     if (err != HPE_OK) {
         int status = c->error_status ? c->error_status
                      : err == HPE_HEADER_OVERFLOW ? 431 : 400;
-        queue_error(c, status);
+        if (c->body_max && status == 413)
+            queue_api(c, 413, "body over --api-max-request-body", NULL, NULL);
+        else
+            queue_error(c, status);
     }
 }
 
@@ -538,6 +652,7 @@ static void conn_new(struct admin *a, int fd)
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->parser.data = c;
     bufq_init(&c->out, &a->pool);
+    bufq_init(&c->body, &a->pool);
     c->last_activity = ev_now(a->loop);
     sock_init(&c->sock, a->loop, fd, &conn_handler);
     sock_read_start(&c->sock);
@@ -565,6 +680,7 @@ static void conn_free(struct admin_conn *c)
     sock_close(&c->sock, false);
     ev_timer_stop(a->loop, &c->timer);
     bufq_cleanup(&c->out);
+    bufq_cleanup(&c->body);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -655,6 +771,11 @@ void admin_set_config_info(struct admin *a, const struct admin_config_info *info
 void admin_set_ready_check(struct admin *a, bool (*ready)(void))
 {
     a->ready = ready;
+}
+
+void admin_set_api(struct admin *a, const struct admin_api *api)
+{
+    a->api = api;
 }
 
 void admin_set_backends(struct admin *a, const char *const *names, size_t num)

@@ -12,7 +12,8 @@
  *                  (liveness)
  *   GET /readyz    200 "ready" while listening and not draining, 503
  *                  "draining" from SIGTERM on (readiness: new traffic)
- * and HEAD of each; 405 for other methods on those paths, 404 for any
+ * and HEAD of each; with --admin-api, nghttpx's API too (admin_set_api);
+ * 405 for other methods on those paths, 404 for any
  * other path, 400 for a malformed request, 431 for a request head over
  * ADMIN_MAX_HEAD bytes, 414 for a target over ADMIN_MAX_URL bytes, 413
  * for a body over ADMIN_MAX_BODY bytes. Keep-alive and pipelining work;
@@ -71,6 +72,24 @@ void admin_set_ready_check(struct admin *a, bool (*ready)(void));
 /* A reload added backends: names (num entries, borrowed) replaces the
  * labels given so far. The worker blocks must have cells for num. */
 void admin_set_backends(struct admin *a, const char *const *names, size_t num);
+
+/* nghttpx's API (--admin-api), every answer JSON: {"status":"Success",
+ * "code":200} or {"status":"Failure","code":N,"message":"..."}:
+ *   PUT or POST /api/v1beta1/backendconfig  the body (at most max_body()
+ *            bytes, else 413) goes to backendconfig(), which returns the
+ *            status (200, or 400 with the reason, 503 while busy)
+ *   GET /api/v1beta1/configrevision  "data":{"configRevision":revision()}
+ * 405 for another method on them, 404 for another /api/ path; while
+ * max_body() is 0 the API is off and every /api/ path is 404. Each
+ * function runs on the main thread. */
+struct admin_api {
+    int (*backendconfig)(const char *text, size_t len, char *msg, size_t msg_len);
+    size_t (*max_body)(void);
+    uint64_t (*revision)(void);
+};
+
+/* Borrows api until admin_free(). */
+void admin_set_api(struct admin *a, const struct admin_api *api);
 
 /* Stops every watcher, closes every admin connection and the listening
  * socket. Call from the loop's thread. NULL: no-op. */

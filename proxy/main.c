@@ -438,7 +438,9 @@ static void rebuild(void)
     struct cfg_reuse reuse = { .conf_text = cur_gen->cfg.conf_text,
                                .conf_len = cur_gen->cfg.conf_len,
                                .included = cur_gen->cfg.included,
-                               .num_included = cur_gen->cfg.num_included };
+                               .num_included = cur_gen->cfg.num_included,
+                               .backends_text = cur_gen->cfg.api_backends,
+                               .backends_len = cur_gen->cfg.api_backends_len };
     dnswatch_answers(cur_gen, &reuse);
     struct gen *g = NULL;
     int *fds = NULL;
@@ -459,6 +461,60 @@ static void rebuild(void)
                (unsigned long long)cur_gen->id + 1, g->cfg.num_backends);
     rebuilding = true;
     publish(g, fds);
+}
+
+/* nghttpx's PUT /api/v1beta1/backendconfig (--admin-api, admin.h): the
+ * running configuration again, from the texts it was read from, with the
+ * backend= lines of text in place of its backends (names looked up now).
+ * Like a ;dns rebuild it is no reload: configRevision stays. A SIGHUP
+ * reload reads the files and drops what the API set, as in nghttpx.
+ * Returns the HTTP status, with a message in msg unless 200. */
+static int api_backendconfig(const char *text, size_t len, char *msg, size_t msg_len)
+{
+    if (graceful_started) {
+        snprintf(msg, msg_len, "shutting down");
+        return 503;
+    }
+    if (!workers_switched() || handed_fds) {
+        snprintf(msg, msg_len, "a configuration switch is in progress: try again");
+        return 503;
+    }
+    char fixed[512];
+    struct config cfg = { 0 };
+    struct cfg_reuse reuse = { .conf_text = cur_gen->cfg.conf_text,
+                               .conf_len = cur_gen->cfg.conf_len,
+                               .included = cur_gen->cfg.included,
+                               .num_included = cur_gen->cfg.num_included,
+                               .lookup = true,
+                               .backends_text = text,
+                               .backends_len = len };
+    if (cfg_load_again(&cfg, saved_argc, saved_argv, &reuse, msg, msg_len) != CFG_RUN)
+        return 400;
+    cfg_keep_fixed(&cfg, &cur_gen->cfg, fixed, sizeof(fixed));
+    struct gen *g = load_gen(&cfg, NULL, msg, msg_len);
+    int *fds = NULL;
+    if (!g)
+        return 400;
+    if (lsn_update(&listeners, &g->cfg, &fds, msg, msg_len) < 0) {
+        gen_unref(g);
+        return 500;
+    }
+    log_notice("backendconfig API: generation %llu, %zu backends; switching the workers",
+               (unsigned long long)cur_gen->id + 1, g->cfg.num_backends);
+    rebuilding = true;
+    publish(g, fds);
+    return 200;
+}
+
+/* For the admin's API: whether it is on, and its body limit. */
+static size_t api_max_body(void)
+{
+    return cur_gen->cfg.admin_api ? cur_gen->cfg.api_max_request_body : 0;
+}
+
+static uint64_t config_revision(void)
+{
+    return config_info.reloads;
 }
 
 static void on_dns_changed(void)
@@ -650,7 +706,10 @@ static void serve(int admin_fd)
                           (const char *const *)registry.names, registry.num, &shutting_down);
         admin_set_config_info(admin, &config_info);
         admin_set_ready_check(admin, backends_ready);
-        log_notice("admin listener on %s", cfg->admin);
+        static const struct admin_api api = { api_backendconfig, api_max_body, config_revision };
+        admin_set_api(admin, &api);
+        log_notice("admin listener on %s%s", cfg->admin,
+                   cfg->admin_api ? " (with the backendconfig API)" : "");
     }
     for (size_t i = 0; i < cfg->num_frontends; i++)
         log_notice("listening on " CFG_FE_FMT " (%s)", CFG_FE_ARGS(&cfg->frontends[i]),

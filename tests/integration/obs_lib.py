@@ -23,11 +23,11 @@ SETTLE_TIMEOUT = 15.0
 # admin listener
 
 
-def admin_request(port, path, method="GET", timeout=10.0):
+def admin_request(port, path, method="GET", timeout=10.0, body=None):
     """One request on its own connection: (status, {lower name: value}, body)."""
     conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
     try:
-        conn.request(method, path)
+        conn.request(method, path, body=body)
         r = conn.getresponse()
         return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
     finally:

@@ -679,3 +679,80 @@ def test_pid_file_and_kill_hup(procs, tmp_path, backends):
     r.g.stop()
     assert r.g.popen.returncode == 0
     assert not pid_file.exists()
+
+
+# --------------------------------------------------------------------------
+# nghttpx's backendconfig API (--admin-api)
+
+API = "/api/v1beta1/"
+
+
+def api(r, what, method="GET", body=None):
+    """(status, JSON answer, headers) of one API request on r's admin."""
+    status, headers, raw = admin_request(r.admin_port, API + what, method=method,
+                                         body=body)
+    assert headers["content-type"] == "application/json", headers
+    return status, json.loads(raw), headers
+
+
+def test_backendconfig_api_replaces_backends(procs, tmp_path, backends):
+    """PUT /api/v1beta1/backendconfig: its backend= lines replace the
+    running backends (other options ignored, as in nghttpx) without a
+    reload: a request in flight completes, a connection opened before
+    routes anew, configRevision stays. POST does the same. A SIGHUP
+    reload reads the file again, so its backends return, and
+    configRevision counts it."""
+    a, b, c = backends(), backends(), backends()
+    r = Reloadable(procs, tmp_path, be_line(a), extra=["--admin-api"])
+    assert api(r, "configrevision")[:2] == (200, {"status": "Success", "code": 200,
+                                                  "data": {"configRevision": 0}})
+    old = H2Client(r.port)
+    slow = old.request("/delay/1500")
+    assert wait_for(lambda: "/delay/1500" in paths(a))
+    body = "# from a controller\n" + be_line(b) + be_line(c, "/c/") + "workers=9\n"
+    assert api(r, "backendconfig", "PUT", body)[:2] == (200, {"status": "Success", "code": 200})
+    assert wait_for(lambda: r.metric("h2gate_config_generation") == 2, WAIT)
+    assert h2_get(r.port, "/one") == (200, b"ok\n") and paths(b) == ["/one"]
+    assert h2_get(r.port, "/c/x") == (200, b"ok\n") and paths(c) == ["/c/x"]
+    st, = old.wait_streams([slow])
+    assert (st.status, bytes(st.data)) == (200, b"ok\n")
+    sid = old.request("/two")
+    assert old.wait_streams([sid])[0].status == 200 and paths(b)[-1] == "/two"
+    old.close()
+    assert api(r, "configrevision")[1]["data"] == {"configRevision": 0}
+    assert api(r, "backendconfig", "POST", be_line(c))[0] == 200
+    assert wait_for(lambda: r.metric("h2gate_config_generation") == 3, WAIT)
+    assert h2_get(r.port, "/three")[0] == 200 and paths(c)[-1] == "/three"
+    r.gen = 3
+    r.reload()
+    assert h2_get(r.port, "/four")[0] == 200 and paths(a)[-1] == "/four"
+    assert api(r, "configrevision")[1]["data"] == {"configRevision": 1}
+
+
+def test_backendconfig_api_refusals(procs, tmp_path, backends):
+    """What the API refuses leaves the running backends in force: a line
+    that is not NAME=VALUE or a bad backend (400, the reason in
+    "message"), a name that does not resolve (400), a body over
+    --api-max-request-body (413), another method (405 with Allow), another
+    API path (404). Without --admin-api there is no API (404)."""
+    a, b = backends(), backends()
+    r = Reloadable(procs, tmp_path, be_line(a),
+                   extra=["--admin-api", "--api-max-request-body=1K"])
+    for body, reason in ((be_line(b) + "no equals sign\n", "backendconfig:2: expected NAME=VALUE"),
+                         ("backend=%s,0\n" % HOST, "backendconfig:1: backend"),
+                         ("backend=nosuch.invalid,80\n", "cannot resolve nosuch.invalid")):
+        status, answer, _ = api(r, "backendconfig", "PUT", body)
+        assert (status, answer["status"], answer["code"]) == (400, "Failure", 400), answer
+        assert reason in answer["message"], answer
+    status, answer, _ = api(r, "backendconfig", "PUT", "#" * 2000)
+    assert (status, answer["code"]) == (413, 413), answer
+    status, answer, headers = api(r, "backendconfig")
+    assert (status, answer["code"], headers["allow"]) == (405, 405, "POST, PUT")
+    assert api(r, "configrevision", "PUT", "")[0] == 405
+    assert api(r, "nothing")[0] == 404
+    assert r.metric("h2gate_config_generation") == 1
+    assert h2_get(r.port, "/still-a")[0] == 200 and paths(a) == ["/still-a"] and not paths(b)
+    (tmp_path / "off").mkdir()
+    off = Reloadable(procs, tmp_path / "off", be_line(a))
+    status, _, _ = admin_request(off.admin_port, API + "backendconfig", "PUT", body=be_line(b))
+    assert status == 404
