@@ -107,20 +107,34 @@ static bool stream_closed(nghttp2_session *s, int32_t stream_id)
            !nghttp2_session_find_stream(s, stream_id);
 }
 
-/* The glitch a frame header shows, or STATS_NUM_GLITCHES for none. */
+/* A DATA frame header: its glitch, or STATS_NUM_GLITCHES. On a stream
+ * closed recently by the client's reset or by both ends it is answered
+ * RST_STREAM(STREAM_CLOSED) (RFC 9113 §6.1), which is charged as a
+ * SERVER_RESET when it goes out; after h2gate's own reset it may have
+ * crossed it, and is dropped (§5.1); on one closed long ago it is a
+ * glitch. */
+static enum stats_glitch check_data(struct cconn *cc, nghttp2_session *s,
+                                    const nghttp2_frame_hd *hd)
+{
+    if (hd->length == 0 && !(hd->flags & NGHTTP2_FLAG_END_STREAM))
+        return STATS_GLITCH_EMPTY_DATA;
+    if (!stream_closed(s, hd->stream_id))
+        return STATS_NUM_GLITCHES;
+    int e = recent_entry(abuse_of_c(cc), hd->stream_id);
+    if (e < 0)
+        return STATS_GLITCH_CLOSED_STREAM;
+    if (e & 1)
+        nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, hd->stream_id, NGHTTP2_STREAM_CLOSED);
+    return STATS_NUM_GLITCHES;
+}
+
+/* The glitch a frame header other than DATA shows, or STATS_NUM_GLITCHES
+ * for none. */
 static enum stats_glitch classify(const struct cconn *cc, nghttp2_session *s,
                                   const nghttp2_frame_hd *hd)
 {
     const struct h2abuse *a = abuse_of_c(cc);
     switch (hd->type) {
-    case NGHTTP2_DATA:
-        if (hd->length == 0 && !(hd->flags & NGHTTP2_FLAG_END_STREAM))
-            return STATS_GLITCH_EMPTY_DATA;
-        /* DATA sent before the client saw our reset or END_STREAM is
-         * normal; on a stream closed long ago it is not. */
-        if (stream_closed(s, hd->stream_id) && !recently_closed(a, hd->stream_id))
-            return STATS_GLITCH_CLOSED_STREAM;
-        return STATS_NUM_GLITCHES;
     case NGHTTP2_HEADERS:
         /* nghttp2 ignores these silently, but decodes their block. */
         return stream_closed(s, hd->stream_id) ? STATS_GLITCH_CLOSED_STREAM : STATS_NUM_GLITCHES;
@@ -162,14 +176,6 @@ static void on_frame_header(struct cconn *cc, const nghttp2_frame_hd *hd)
         a->conn_error = NGHTTP2_PROTOCOL_ERROR;
         return;
     }
-    nghttp2_session *s = cc->p.h2.session;
-    int e;
-    if (hd->type == NGHTTP2_DATA && stream_closed(s, hd->stream_id) &&
-        (e = recent_entry(a, hd->stream_id)) >= 0 && (e & 1)) {
-        /* Its RST_STREAM is charged as a SERVER_RESET when it goes out. */
-        nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, hd->stream_id, NGHTTP2_STREAM_CLOSED);
-        return;
-    }
     if (hd->type == NGHTTP2_SETTINGS && !(hd->flags & NGHTTP2_FLAG_ACK) &&
         hd->length / 6 > MAX_SETTINGS_ENTRIES) {
         /* nghttp2 would answer with a GOAWAY too, uncounted. */
@@ -177,7 +183,9 @@ static void on_frame_header(struct cconn *cc, const nghttp2_frame_hd *hd)
         h2abuse_trip(cc, STATS_GLITCH_SETTINGS);
         return;
     }
-    enum stats_glitch kind = classify(cc, cc->p.h2.session, hd);
+    nghttp2_session *s = cc->p.h2.session;
+    enum stats_glitch kind =
+        hd->type == NGHTTP2_DATA ? check_data(cc, s, hd) : classify(cc, s, hd);
     if (kind != STATS_NUM_GLITCHES)
         h2abuse_glitch(cc, kind);
 }
