@@ -380,6 +380,21 @@ static void set_defaults(struct loader *ld)
 
 /* One NAME=VALUE line of the config file; line is NUL-terminated and ours
  * to modify. */
+/* An option name h2gate does not know (without "--"), from the file at
+ * path:lineno or (path NULL) the command line; nghttpx's get a reason. */
+static int unknown(struct loader *ld, const char *path, size_t lineno, struct str name)
+{
+    char where[1040] = "";
+    if (path)
+        snprintf(where, sizeof(where), "%s:%zu: ", path, lineno);
+    const char *why = cfg_nghttpx_only(name);
+    if (why)
+        return fail(ld, "%s%s%.*s is nghttpx's, not h2gate's: %s", where, path ? "" : "--",
+                    (int)name.len, name.p, why);
+    return fail(ld, "%sunknown option '%s%.*s'", where, path ? "" : "--", (int)name.len,
+                name.p);
+}
+
 static int file_line(struct loader *ld, const char *path, size_t lineno, char *line)
 {
     size_t len = strlen(line);
@@ -397,7 +412,7 @@ static int file_line(struct loader *ld, const char *path, size_t lineno, char *l
     line[value.p - line + value.len] = '\0';
     const struct opt_def *o = opt_by_name(name);
     if (!o)
-        return fail(ld, "%s:%zu: unknown option '%.*s'", path, lineno, (int)name.len, name.p);
+        return unknown(ld, path, lineno, name);
     if (o->kind == K_CONF || o->kind == K_HELP || o->kind == K_VERSION || o->kind == K_PROBE)
         return fail(ld, "%s:%zu: %s is not allowed in a config file", path, lineno, o->name);
     /* parse_file's line stays alive while an --include it names is read. */
@@ -663,6 +678,8 @@ static int bad_option(struct loader *ld, int argc, char **argv)
         if (num_prefixed > 1)
             return fail(ld, "ambiguous option '%.*s'", (int)name.len, name.p);
     }
+    if (str_has_prefix(name, STR_LIT("--")))
+        return unknown(ld, NULL, 0, str_make(name.p + 2, name.len - 2));
     return fail(ld, "unknown option '%.*s'", (int)name.len, name.p);
 }
 

@@ -34,6 +34,10 @@ const char *cfg_parse_forwarded_by(struct str s);
 /* --forwarded-for: obfuscated or ip (*is_ip). */
 const char *cfg_parse_forwarded_for(struct str s, bool *is_ip);
 
+/* Why h2gate does not take nghttpx's option name (without "--") and
+ * what to use instead, or NULL when nghttpx has no such option either. */
+const char *cfg_nghttpx_only(struct str name);
+
 /* nghttpx's --altsvc and --http2-altsvc, PROTOID,PORT[,HOST[,ORIGIN[,
  * PARAMS]]]: *out (heap) is the one Alt-Svc alternative it makes (RFC
  * 7838 §3), PROTOID="HOST:PORT" (HOST may be empty) then "; PARAMS".
