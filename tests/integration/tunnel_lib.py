@@ -490,8 +490,16 @@ class TunnelH2(H2Client):
             self.wait(until, timeout=max(0.1, deadline - time.monotonic()))
 
     def end(self, sid):
+        """END_STREAM on sid, written out whole: the socket is
+        non-blocking, so a flush may leave bytes queued (the last DATA
+        frames a slow proxy has not read yet), and nothing would send them
+        while the test waits on the target."""
         self.conn.end_stream(sid)
         self.flush()
+        deadline = time.monotonic() + self.timeout
+        while self.outbuf and time.monotonic() < deadline:
+            self.poll(0.05)
+        assert not self.outbuf, "%d bytes never taken by the proxy" % len(self.outbuf)
 
     def reset(self, sid, code=0x8):
         self.conn.reset_stream(sid, code)
