@@ -154,6 +154,17 @@ def seeds():
     c = Client()
     out["connect"] = (0, pre + c.headers(1, [(":method", "CONNECT"),
                                              (":authority", "127.0.0.1:1")]))
+
+    # DATA after the stream ended both ways, after the client's reset, and
+    # after h2gate's (content-length exceeded): answered, answered,
+    # dropped. Then PRIORITY on stream 0, a connection error.
+    c = Client()
+    out["closed-stream-data"] = (
+        M_AT_HEAD, pre + ack + c.headers(1, req("GET", "/"), end_stream=True) + data(1, b"late") +
+        c.headers(3, req("POST", "/r")) + frame(RST_STREAM, 0, 3, struct.pack(">I", 8)) +
+        data(3, b"late") + c.headers(5, req("POST", "/cl", [("content-length", "1")])) +
+        data(5, b"too long", end=False) + data(5, b"late") +
+        frame(PRIORITY, 0, 0, struct.pack(">IB", 0, 16)))
     return out
 
 
