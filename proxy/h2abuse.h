@@ -38,13 +38,12 @@ void h2abuse_init(struct cconn *cc);
  * Returns how many of the len bytes at p to give nghttp2_session_mem_recv
  * next (at least 1 when len > 0): the pieces end at frame header
  * boundaries, so each frame header is classified (and its glitch charged)
- * while nghttp2 has processed exactly the frames before it. When the
- * budget is spent, cc->p.h2.abuse.tripped is set, the GOAWAY queued, and
- * nothing more is to be given to nghttp2. A frame header that is a
- * connection error nghttp2 does not see sets cc->p.h2.abuse.conn_error
- * (its code) and nothing more is to be given to nghttp2 either: a
- * PRIORITY frame on stream 0 (RFC 9113 §6.3), which nghttp2 skips
- * unchecked once RFC 7540 priorities are off. */
+ * while nghttp2 has processed exactly the frames before it. Returns 0
+ * when nothing more is to be given to nghttp2: the budget is spent
+ * (cc->p.h2.abuse.tripped set, the GOAWAY queued), or a frame header is a
+ * connection error nghttp2 does not see (cc->p.h2.abuse.conn_error set to
+ * its code: a PRIORITY frame on stream 0, RFC 9113 §6.3, which nghttp2
+ * skips unchecked once RFC 7540 priorities are off). */
 size_t h2abuse_scan(struct cconn *cc, const uint8_t *p, size_t len);
 
 /* nghttp2 found a frame invalid (on_invalid_frame_recv): a zero

@@ -551,17 +551,17 @@ static void h2_recv(struct cconn *cc, const char *p, size_t len)
      * hides those it ignores) with the session state of its turn. */
     while (len > 0 && !h->abuse.tripped) {
         size_t n = h2abuse_scan(cc, in, len);
-        if (h->abuse.tripped)
+        if (n == 0)
             break;
-        if (h->abuse.conn_error) {
-            goaway_close(cc, h->abuse.conn_error, "frame not allowed on stream 0");
-            return;
-        }
         rv = nghttp2_session_mem_recv(h->session, in, n);
         if (rv < 0)
             break;
         in += n;
         len -= n;
+    }
+    if (h->abuse.conn_error) {
+        goaway_close(cc, h->abuse.conn_error, "frame not allowed on stream 0");
+        return;
     }
     if (h->abuse.tripped) {
         stop_reading(cc); /* the frame that tipped it never reached nghttp2 */
