@@ -49,6 +49,7 @@ class Spec:
         self.gate = gate
         port = gate.tls_port if tls else gate.port
         self.authority = "%s:%d" % (HOST, port)
+        self.scheme = "https" if tls else "http"
         self.out = bytearray()
         self.pinged = None
         self.c = RawH2(port, settings=[(SETTINGS_INITIAL_WINDOW_SIZE, 65535)],
@@ -67,7 +68,7 @@ class Spec:
 
     def common(self, method="GET"):
         """spec.CommonHeaders, in its order."""
-        return [(":method", method), (":scheme", "http"), (":path", "/"),
+        return [(":method", method), (":scheme", self.scheme), (":path", "/"),
                 (":authority", self.authority)]
 
     def block(self, fields):

@@ -457,9 +457,12 @@ GENERIC = [
 ]
 
 
+@pytest.mark.parametrize("tls", [False, True], ids=["h2c", "tls"])
 @pytest.mark.parametrize("send, check", HTTP2)
-def test_http2(gate, send, check):
-    run(gate, send, check)
+def test_http2(gate, send, check, tls):
+    """Each case over h2c and over TLS (ALPN h2): the same frames, the same
+    reaction; TLS adds the close_notify before the close."""
+    run(gate, send, check, tls=tls)
 
 
 @pytest.mark.parametrize("send, check", HPACK)
