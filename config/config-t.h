@@ -295,6 +295,8 @@ struct config {
 
     int backlog;                        /* listen(2)'s, 65536 */
     int fastopen;                       /* TCP_FASTOPEN queue of TCP frontends, 0: off */
+    size_t read_rate, read_burst;       /* per client connection, bytes; 0: no limit */
+    size_t write_rate, write_burst;     /* (a burst of 0: one second's worth) */
     int backend_address_family;         /* AF_UNSPEC (auto), AF_INET or AF_INET6 */
     uint64_t rlimit_nofile;             /* 0: raise soft limit to hard limit */
     size_t worker_frontend_connections; /* 0: unlimited; else per worker */

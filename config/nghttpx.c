@@ -18,10 +18,6 @@ static const struct {
                           "endpoint served elsewhere with --http2-altsvc" },
     { "frontend-quic-*", "h2gate serves HTTP/1.1 and HTTP/2, not HTTP/3 over QUIC" },
     { "quic-*", "h2gate serves HTTP/1.1 and HTTP/2, not HTTP/3 over QUIC" },
-    { "read-rate", "h2gate has no per-connection rate limit" },
-    { "read-burst", "h2gate has no per-connection rate limit" },
-    { "write-rate", "h2gate has no per-connection rate limit" },
-    { "write-burst", "h2gate has no per-connection rate limit" },
     { "worker-read-*", "nghttpx does not implement it either (its --help says so): drop it" },
     { "worker-write-*", "nghttpx does not implement it either (its --help says so): drop it" },
     { "tls-session-cache-memcached*", "h2gate has no memcached client: give every instance "

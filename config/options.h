@@ -123,6 +123,22 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       "Listen backlog of each frontend socket: connections the kernel\n"                  \
       "completes and holds until a worker accepts them (the kernel caps\n"                \
       "it at net.core.somaxconn). A reload applies a new value.")                          \
+    X(READ_RATE, "Connections", "read-rate", 0, K_SIZE, "<SIZE>", 0, I63, "0", read_rate,   \
+      ST_SIZE,                                                                             \
+      "Average bytes a second h2gate reads from each client connection\n"                 \
+      "(0: no limit); past it the connection waits.")                                     \
+    X(READ_BURST, "Connections", "read-burst", 0, K_SIZE, "<SIZE>", 0, I63, "0", read_burst, \
+      ST_SIZE,                                                                             \
+      "Bytes a client connection may read at once above --read-rate\n"                    \
+      "(0: one second's worth).")                                                          \
+    X(WRITE_RATE, "Connections", "write-rate", 0, K_SIZE, "<SIZE>", 0, I63, "0", write_rate, \
+      ST_SIZE,                                                                             \
+      "Average bytes a second h2gate writes to each client connection\n"                  \
+      "(0: no limit).")                                                                    \
+    X(WRITE_BURST, "Connections", "write-burst", 0, K_SIZE, "<SIZE>", 0, I63, "0",          \
+      write_burst, ST_SIZE,                                                                \
+      "Bytes a client connection may be written at once above\n"                          \
+      "--write-rate (0: one second's worth).")                                             \
     X(FASTOPEN, "Connections", "fastopen", 0, K_NUM, "<N>", 0, INT32_MAX, "0", fastopen,   \
       ST_INT,                                                                              \
       "TCP Fast Open on each TCP frontend socket: a returning client's\n"                 \

@@ -147,7 +147,11 @@ struct cconn {
     struct cconn *prev, *next;  /* worker->conns */
     struct cconn *next_dirty;
     struct cconn *next_grave;
-    double linger_until;    /* see lingering */
+    union {
+        double linger_until;    /* lingering: see cconn_linger */
+        struct ratelimit *rl;   /* otherwise: --read-rate/--write-rate's
+                                   buckets (proxy/ratelimit.h), or NULL */
+    };
     /* The flags last, together: struct cconn stays within jemalloc's
      * 896-byte size class (bench/idle_mem). */
     bool dirty;

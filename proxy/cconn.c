@@ -22,6 +22,7 @@
 #include "proxy/h1srv.h"
 #include "proxy/proxyproto.h"
 #include "proxy/h2srv.h"
+#include "proxy/ratelimit.h"
 #include "proxy/sock.h"
 #include "proxy/clientcert.h"
 #include "proxy/tls.h"
@@ -137,6 +138,50 @@ void cconn_in_consume(struct cconn *cc, size_t n)
     cc->in_len -= n;
 }
 
+/* --read-rate/--write-rate's buckets, or NULL (none, or lingering: the
+ * field is then linger_until). */
+static struct ratelimit *rl_of(const struct cconn *cc)
+{
+    return cc->lingering ? NULL : cc->rl;
+}
+
+bool cconn_rate_limited(const struct cconn *cc)
+{
+    return rl_of(cc) != NULL;
+}
+
+/* The flush pass again at at (ratelimit_wait's), when a bucket holds
+ * enough (conn_timeout ends the wait). */
+static void rl_wake(struct cconn *cc, double at)
+{
+    double left = at - ev_now(cc->w->loop);
+    cconn_deadline(cc, left > 0.001 ? left : 0.001);
+}
+
+/* --read-rate: how much of want may be read now; 0, with reading paused
+ * until the bucket holds enough again, when nothing. */
+static size_t read_allowance(struct cconn *cc, size_t want)
+{
+    double now = ev_now(cc->w->loop);
+    size_t n = ratelimit_allow(cc->rl, RL_READ, want, now);
+    if (n == 0) {
+        cconn_pause_read(cc);
+        rl_wake(cc, ratelimit_wait(cc->rl, RL_READ, now));
+    }
+    return n;
+}
+
+/* A flush pass stopped at its budget with output left: another pass, or,
+ * when --write-rate's bucket is empty, one when it holds enough. */
+static void write_later(struct cconn *cc)
+{
+    double now = ev_now(cc->w->loop);
+    if (rl_of(cc) && !ratelimit_allow(cc->rl, RL_WRITE, 1, now))
+        rl_wake(cc, ratelimit_wait(cc->rl, RL_WRITE, now));
+    else
+        cconn_mark(cc);
+}
+
 void cconn_pause_read(struct cconn *cc)
 {
     if (cc->read_paused)
@@ -150,6 +195,8 @@ void cconn_resume_read(struct cconn *cc)
     if (!cc->read_paused || cc->dead || cc->closing)
         return;
     if (cc->ops && !cc->ops->may_read(cc))
+        return;
+    if (rl_of(cc) && !read_allowance(cc, 1))
         return;
     cc->read_paused = false;
     if (cc->eof)
@@ -274,6 +321,7 @@ void cconn_linger(struct cconn *cc)
         cconn_close(cc, "done");
         return;
     }
+    ratelimit_free(cc->rl); /* the last bytes go unlimited */
     cc->lingering = true;
     cc->linger_until = ev_now(cc->w->loop) + CCONN_LINGER_TIME;
     cc->read_paused = false;
@@ -317,8 +365,10 @@ static void on_readable(struct sock *s)
         return;
     }
     cc->last_read = ev_now(w->loop);
-    size_t want = cc->proto == CC_H2 ? WRK_SCRATCH_SIZE : BUF_RECORD_SIZE;
+    size_t full = cc->proto == CC_H2 ? WRK_SCRATCH_SIZE : BUF_RECORD_SIZE, want = full;
     for (int i = 0; i < READ_BATCH && !cc->read_paused && !cc->dead && !cc->closing; i++) {
+        if (rl_of(cc) && !(want = read_allowance(cc, full)))
+            break;
         ssize_t n = sock_read(s, w->scratch, want);
         if (n == 0)
             break;
@@ -330,6 +380,8 @@ static void on_readable(struct sock *s)
             return;
         }
         stats_bytes(w->stats, STATS_SIDE_CLIENT, STATS_DIR_IN, (uint64_t)n);
+        if (rl_of(cc))
+            ratelimit_took(cc->rl, RL_READ, (size_t)n);
         if (cc->ops)
             cc->ops->recv(cc, w->scratch, (size_t)n);
         else
@@ -402,6 +454,13 @@ static double conn_timeout(struct cconn *cc, double now)
             return INFINITY;
         }
         next = at;
+    }
+    if (rl_of(cc) && cc->rl->wake_at > 0) {
+        /* A wait for tokens: over, the flush pass (on_timer) goes on. */
+        if (cc->rl->wake_at <= now)
+            cc->rl->wake_at = 0;
+        else
+            next = cc->rl->wake_at < next ? cc->rl->wake_at : next;
     }
     if (cc->out_since > 0 && cfg->frontend_write_timeout > 0) {
         double at = cc->out_since + cfg->frontend_write_timeout;
@@ -487,6 +546,8 @@ void cconn_flush(struct cconn *cc)
      * pass while the glue still has output to give (it would wait for news
      * that may never come). */
     size_t budget = WRITE_BUDGET;
+    if (rl_of(cc))
+        budget = ratelimit_allow(cc->rl, RL_WRITE, budget, ev_now(cc->w->loop));
     bool wrote = false;
     for (;;) {
         bool more = cc->ops && cc->ops->produce(cc);
@@ -497,19 +558,21 @@ void cconn_flush(struct cconn *cc)
             cconn_close(cc, "write error");
             return;
         }
+        if (n > 0 && rl_of(cc))
+            ratelimit_took(cc->rl, RL_WRITE, (size_t)n);
         budget = (size_t)n < budget ? budget - (size_t)n : 0;
         wrote |= n > 0;
         if (bufq_len(&cc->out)) {
             out_waits(cc, wrote);
             if (!sock_write_blocked(&cc->sock))
-                cconn_mark(cc); /* the budget ran out */
+                write_later(cc); /* the budget ran out */
             return;
         }
         cc->out_since = 0;
         if (!more)
             break;
         if (budget == 0) {
-            cconn_mark(cc);
+            write_later(cc);
             return;
         }
     }
@@ -624,6 +687,7 @@ struct cconn *cconn_new(struct worker *w, int fd, const struct cfg_frontend *fe,
     format_peer(f, peer, fd, fwd_wants_local_addr(w->cfg));
     bufq_init(&cc->out, &w->pool);
     cc->accepted_at = cc->last_read = ev_now(w->loop);
+    cc->rl = ratelimit_new(w->cfg, cc->accepted_at);
     sock_init(&cc->sock, w->loop, fd, &cc_sock_handler);
     ev_timer_init(&cc->timer, on_timer, 0., 0.);
     cc->timer.data = cc;
@@ -678,6 +742,8 @@ static void cconn_free(struct cconn *cc)
     bufq_cleanup(&cc->out);
     free(cc->in);
     clientcert_free(cc->client_cert);
+    if (!cc->lingering)
+        ratelimit_free(cc->rl);
     if (cc->prev)
         cc->prev->next = cc->next;
     else

@@ -87,6 +87,10 @@ void cconn_mark(struct cconn *cc);
 void cconn_pause_read(struct cconn *cc);
 void cconn_resume_read(struct cconn *cc);
 
+/* Whether --read-rate or --write-rate limit cc (then no splice(2): the
+ * bytes must pass through the buckets). */
+bool cconn_rate_limited(const struct cconn *cc);
+
 /* The contiguous input buffer (cc->in). */
 void cconn_in_append(struct cconn *cc, const char *p, size_t len);
 void cconn_in_consume(struct cconn *cc, size_t n);

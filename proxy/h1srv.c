@@ -714,7 +714,7 @@ static void try_splice(struct cconn *cc)
 {
     struct xchg *x = cc->xchgs;
     if (!x || !xchg_head_sent(x) || xchg_req_ended(x) || xchg_resp_ended(x) || bufq_len(&x->req_body) ||
-        bufq_len(&x->resp_body) || cc->in_len || bufq_len(&cc->out))
+        bufq_len(&x->resp_body) || cc->in_len || bufq_len(&cc->out) || cconn_rate_limited(cc))
         return;
     if (!xchg_splice(x, cc->sock.fd))
         return;

@@ -279,14 +279,18 @@ struct iovec sock_tls_chunk(const struct bufq *q, char *stage, size_t min)
     return (struct iovec){ .iov_base = stage, .iov_len = len };
 }
 
-/* One write call: >0 bytes, 0 would block (watchers set), <0 h2g_err. */
-static ssize_t write_once(struct sock *s, struct bufq *q)
+/* One write call of at most max bytes (more only to repeat a TLS write
+ * that must offer what it offered before): >0 bytes, 0 would block
+ * (watchers set), <0 h2g_err. */
+static ssize_t write_once(struct sock *s, struct bufq *q, size_t max)
 {
     if (s->ssl) {
         /* One per thread: each worker is one thread and the bytes are
          * taken again from the queue at every call. */
         static _Thread_local char stage[BUF_RECORD_SIZE];
         struct iovec iov = sock_tls_chunk(q, stage, s->tls_wpend);
+        if (iov.iov_len > max && max >= s->tls_wpend)
+            iov.iov_len = max;
         ERR_clear_error();
         int r = SSL_write(s->ssl, iov.iov_base, (int)iov.iov_len);
         if (r > 0) {
@@ -311,6 +315,14 @@ static ssize_t write_once(struct sock *s, struct bufq *q)
     /* sendmsg for MSG_NOSIGNAL: a peer gone away is an error, not SIGPIPE. */
     struct msghdr msg = { .msg_iov = iov };
     msg.msg_iovlen = (size_t)bufq_peek_iov(q, iov, 32);
+    for (size_t i = 0, sum = 0; i < msg.msg_iovlen; i++) {
+        if (sum + iov[i].iov_len >= max) {
+            iov[i].iov_len = max - sum;
+            msg.msg_iovlen = i + 1;
+            break;
+        }
+        sum += iov[i].iov_len;
+    }
     for (;;) {
         ssize_t n = sendmsg(s->fd, &msg, MSG_NOSIGNAL);
         if (n >= 0)
@@ -329,7 +341,7 @@ ssize_t sock_write(struct sock *s, struct bufq *q, size_t budget)
 {
     size_t total = 0;
     while (bufq_len(q) && total < budget) {
-        ssize_t n = write_once(s, q);
+        ssize_t n = write_once(s, q, budget - total);
         if (n < 0)
             return n;
         if (n == 0)

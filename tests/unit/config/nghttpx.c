@@ -25,8 +25,8 @@ static void test_command_line(void **state)
     assert_load_error("--mruby-file is nghttpx's, not h2gate's: h2gate runs no scripts",
                       "--mruby-file=/etc/x.rb");
     /* The value as the next argument: the name alone decides. */
-    assert_load_error("--read-rate is nghttpx's, not h2gate's: h2gate has no per-connection "
-                      "rate limit", "--read-rate", "1M");
+    assert_load_error("--worker-read-rate is nghttpx's, not h2gate's: nghttpx does not "
+                      "implement it either", "--worker-read-rate", "1M");
     assert_load_error("--single-thread is nghttpx's, not h2gate's: h2gate's workers are "
                       "threads beside the main one: use -n 1", "--single-thread");
     assert_load_error("unknown option '--bogus'", "--bogus");

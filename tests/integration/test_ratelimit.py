@@ -1,0 +1,78 @@
+"""--read-rate/--read-burst and --write-rate/--write-burst (nghttpx's):
+what h2gate reads from and writes to each client connection is held to a
+token bucket, over HTTP/1.1, HTTP/2 and a CONNECT tunnel (which then is
+not spliced: splice(2) would pass the bytes by the bucket).
+
+The assertions bound how soon a transfer can have ended: a bucket that
+starts full with BURST bytes and fills at RATE cannot let SIZE bytes
+through in less than (SIZE - BURST - one record) / RATE seconds. A loaded
+machine only makes a transfer later, never sooner, so the bound cannot
+fail for lack of speed; each transfer is also checked whole."""
+
+import socket
+import time
+
+import pytest
+
+from conftest import IS_NGHTTPX
+from testlib import HOST, curl
+from tunnel_lib import TargetServer, h1_tunnel, sink_source_handler
+
+RATE = 256 * 1024
+BURST = 64 * 1024
+SIZE = 576 * 1024
+RECORD = 16 * 1024      # the most a write may overshoot its allowance
+LEAST = (SIZE - BURST - RECORD) / RATE      # 1.94 s
+
+PROTOS = ["--http1.1", "--http2-prior-knowledge"]
+
+
+def timed_curl(args):
+    t0 = time.monotonic()
+    p = curl(["-o", "-", "--max-time", "60", *args])
+    return time.monotonic() - t0, p
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+def test_write_rate(procs, proto):
+    g = procs.gate([procs.origin()], tls=False,
+                   extra=["--write-rate=%d" % RATE, "--write-burst=%d" % BURST])
+    elapsed, p = timed_curl([proto, "http://%s:%d/size/%d" % (HOST, g.port, SIZE)])
+    assert p.returncode == 0 and len(p.stdout) == SIZE, p.stderr
+    assert elapsed >= LEAST, elapsed
+
+
+@pytest.mark.parametrize("proto", PROTOS)
+def test_read_rate(procs, proto, tmp_path):
+    """The upload is held; the echo coming back is not (no --write-rate)."""
+    body = tmp_path / "body"
+    body.write_bytes(b"r" * SIZE)
+    g = procs.gate([procs.origin()], tls=False,
+                   extra=["--read-rate=%d" % RATE, "--read-burst=%d" % BURST])
+    elapsed, p = timed_curl([proto, "-H", "Expect:", "--data-binary", "@%s" % body,
+                             "http://%s:%d/echo" % (HOST, g.port)])
+    assert p.returncode == 0 and p.stdout == b"r" * SIZE, p.stderr
+    assert elapsed >= LEAST, elapsed
+
+
+@pytest.mark.skipif(IS_NGHTTPX, reason="h2gate's CONNECT gateway")
+def test_write_rate_holds_a_cleartext_tunnel(procs):
+    """A cleartext HTTP/1.1 tunnel would be spliced without a limit; with
+    --write-rate it is not, and the target's bytes come no faster."""
+    srv = TargetServer(sink_source_handler(b"t" * SIZE))
+    try:
+        target = "%s:%d" % (HOST, srv.port)
+        g = procs.gate((), tls=False, extra=["--connect-allow=" + target,
+                                             "--write-rate=%d" % RATE,
+                                             "--write-burst=%d" % BURST])
+        t0 = time.monotonic()
+        c, r = h1_tunnel(g.port, target, timeout=60)
+        with c:
+            assert r.status == 200, r
+            got = c.recv_some(SIZE)
+            elapsed = time.monotonic() - t0
+            c.sock.shutdown(socket.SHUT_WR)
+        assert got == b"t" * SIZE
+        assert elapsed >= LEAST, elapsed
+    finally:
+        srv.stop()
