@@ -315,7 +315,7 @@ static ssize_t write_once(struct sock *s, struct bufq *q, size_t max)
     /* sendmsg for MSG_NOSIGNAL: a peer gone away is an error, not SIGPIPE. */
     struct msghdr msg = { .msg_iov = iov };
     msg.msg_iovlen = (size_t)bufq_peek_iov(q, iov, 32);
-    for (size_t i = 0, sum = 0; i < msg.msg_iovlen; i++) {
+    for (size_t i = 0, sum = 0; bufq_len(q) > max && i < msg.msg_iovlen; i++) {
         if (sum + iov[i].iov_len >= max) {
             iov[i].iov_len = max - sum;
             msg.msg_iovlen = i + 1;
