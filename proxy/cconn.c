@@ -205,6 +205,10 @@ void cconn_resume_read(struct cconn *cc)
     cc->last_read = ev_now(cc->w->loop);
     cconn_deadline(cc, cc->w->cfg->frontend_read_timeout);
     sock_read_start(&cc->sock);
+    /* TLS may hold bytes it decrypted but was not asked for (a read cut
+     * short by --read-rate): the socket will not say so. */
+    if (sock_read_pending(&cc->sock))
+        ev_feed_event(cc->w->loop, &cc->sock.rev, EV_READ);
 }
 
 /* ---- the protocol ---- */
