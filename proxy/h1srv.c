@@ -303,9 +303,10 @@ static bool known_method(struct str m)
  * http-parser lacks, a site's own), but http-parser knows a fixed list
  * and refuses the rest. So the head (whole in cc->in, checked by
  * xlate_h1_head_scan) gets "PUT" in place of a token it does not know,
- * 3 to H1SRV_METHOD_MAX bytes long: to http-parser PUT means nothing
- * special (the body is framed as any request's, no HEAD, no CONNECT),
- * and on_h1_headers_complete restores the token as the method. */
+ * up to H1SRV_METHOD_MAX bytes long (a shorter one makes room first): to
+ * http-parser PUT means nothing special (the body is framed as any
+ * request's, no HEAD, no CONNECT), and on_h1_headers_complete restores
+ * the token as the method. */
 static void swap_method(struct cconn *cc)
 {
     struct h1srv *h = &cc->p.h1;
@@ -314,14 +315,17 @@ static void swap_method(struct cconn *cc)
     const char *sp = memchr(cc->in, ' ', max);
     if (!sp)
         return;
-    struct str m = str_make(cc->in, (size_t)(sp - cc->in));
-    if (m.len < 3 || !str_is_token(m) || known_method(m))
+    size_t len = (size_t)(sp - cc->in);
+    if (len == 0 || !str_is_token(str_make(cc->in, len)) || known_method(str_make(cc->in, len)))
         return;
-    memcpy(h->method, m.p, m.len);
-    h->method_len = (uint8_t)m.len;
-    memmove(cc->in + 3, cc->in + m.len, cc->in_len - m.len);
+    memcpy(h->method, cc->in, len);
+    h->method_len = (uint8_t)len;
+    size_t old_len = cc->in_len;
+    if (len < 3)
+        cconn_in_append(cc, "  ", 3 - len); /* room: cc->in may move */
+    memmove(cc->in + 3, cc->in + len, old_len - len);
     memcpy(cc->in, "PUT", 3);
-    cc->in_len -= m.len - 3;
+    cc->in_len = old_len - len + 3;
 }
 
 /* Parses buffered input: at most one request at a time. */
