@@ -208,6 +208,9 @@ enum {
       "Bytes read from (in) and written to (out) client connections.")                        \
     X(WORKER, COUNTER, backend_bytes, DIR, "h2gate_backend_bytes_total",                      \
       "Bytes read from (in) and written to (out) backend connections, WebSockets' included.") \
+    X(WORKER, COUNTER, rate_waits, DIR, "h2gate_client_rate_limit_waits_total",               \
+      "Times a client connection waited for its --read-rate (in) or --write-rate (out) "     \
+      "bucket.")                                                                              \
     X(WORKER, COUNTER, tunnel_target_bytes, DIR, "h2gate_tunnel_target_bytes_total",          \
       "Bytes read from (in) and written to (out) CONNECT targets, as they move.")             \
     X(WORKER, COUNTER, rst_stream, FRAME_CODE, "h2gate_rst_stream_total",                     \

@@ -218,6 +218,14 @@ static inline void stats_conn_closed(struct stats *s, enum stats_proto p)
 
 /* A client connection was accepted and closed at once (worker at its
  * --worker-frontend-connections). */
+/* A client connection waits for its --read-rate (in) or --write-rate
+ * (out) bucket. */
+static inline void stats_rate_wait(struct stats *s, enum stats_dir dir)
+{
+    if (s)
+        stats_cell_add(&s->rate_waits[dir], 1);
+}
+
 static inline void stats_conn_refused(struct stats *s)
 {
     if (s)

@@ -165,6 +165,8 @@ static size_t read_allowance(struct cconn *cc, size_t want)
     double now = ev_now(cc->w->loop);
     size_t n = ratelimit_allow(cc->rl, RL_READ, want, now);
     if (n == 0) {
+        if (!cc->read_paused)
+            stats_rate_wait(cc->w->stats, STATS_DIR_IN);
         cconn_pause_read(cc);
         rl_wake(cc, ratelimit_wait(cc->rl, RL_READ, now));
     }
@@ -176,8 +178,10 @@ static size_t read_allowance(struct cconn *cc, size_t want)
 static void write_later(struct cconn *cc)
 {
     double now = ev_now(cc->w->loop);
-    if (rl_of(cc) && !ratelimit_allow(cc->rl, RL_WRITE, 1, now))
+    if (rl_of(cc) && !ratelimit_allow(cc->rl, RL_WRITE, 1, now)) {
+        stats_rate_wait(cc->w->stats, STATS_DIR_OUT);
         rl_wake(cc, ratelimit_wait(cc->rl, RL_WRITE, now));
+    }
     else
         cconn_mark(cc);
 }

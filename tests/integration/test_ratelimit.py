@@ -15,6 +15,7 @@ import time
 import pytest
 
 from conftest import IS_NGHTTPX
+from obs_lib import gate_with_admin, scrape
 from testlib import HOST, curl
 from tunnel_lib import TargetServer, h1_tunnel, sink_source_handler
 
@@ -39,13 +40,21 @@ def timed_curl(g, client, path, args=()):
     return time.monotonic() - t0, p
 
 
+def waits(g, direction):
+    return scrape(g.admin_port).get("h2gate_client_rate_limit_waits_total",
+                                    direction=direction)
+
+
 @pytest.mark.parametrize("client", CLIENTS)
 def test_write_rate(procs, client):
-    g = procs.gate([procs.origin()],
-                   extra=["--write-rate=%d" % RATE, "--write-burst=%d" % BURST])
+    """The response is held; h2gate_client_rate_limit_waits_total counts
+    the waits (at least one a refill of a record's worth)."""
+    g = gate_with_admin(procs, [procs.origin()],
+                        extra=["--write-rate=%d" % RATE, "--write-burst=%d" % BURST])
     elapsed, p = timed_curl(g, client, "/size/%d" % SIZE)
     assert p.returncode == 0 and len(p.stdout) == SIZE, p.stderr
     assert elapsed >= LEAST, elapsed
+    assert waits(g, "out") >= (SIZE - BURST) // (RECORD * 2) and waits(g, "in") == 0
 
 
 @pytest.mark.parametrize("client", CLIENTS)
@@ -55,12 +64,13 @@ def test_read_rate(procs, client, tmp_path):
     the socket never signals: reading must go on from them."""
     body = tmp_path / "body"
     body.write_bytes(b"r" * SIZE)
-    g = procs.gate([procs.origin()],
-                   extra=["--read-rate=%d" % RATE, "--read-burst=%d" % BURST])
+    g = gate_with_admin(procs, [procs.origin()],
+                        extra=["--read-rate=%d" % RATE, "--read-burst=%d" % BURST])
     elapsed, p = timed_curl(g, client, "/echo", ["-H", "Expect:", "--data-binary",
                                                  "@%s" % body])
     assert p.returncode == 0 and p.stdout == b"r" * SIZE, p.stderr
     assert elapsed >= LEAST, elapsed
+    assert waits(g, "in") >= (SIZE - BURST) // (RECORD * 2) and waits(g, "out") == 0
 
 
 @pytest.mark.skipif(IS_NGHTTPX, reason="h2gate's CONNECT gateway")
