@@ -181,9 +181,9 @@ static void write_later(struct cconn *cc)
     if (rl_of(cc) && !ratelimit_allow(cc->rl, RL_WRITE, 1, now)) {
         stats_rate_wait(cc->w->stats, STATS_DIR_OUT);
         rl_wake(cc, ratelimit_wait(cc->rl, RL_WRITE, now));
-    }
-    else
+    } else {
         cconn_mark(cc);
+    }
 }
 
 void cconn_pause_read(struct cconn *cc)
