@@ -613,29 +613,18 @@ static void after_nghttp2(struct bsess *s)
     mark_dirty(s);
 }
 
-static bool alpn_is_h2(SSL *ssl)
-{
-    const unsigned char *alpn = NULL;
-    unsigned alpn_len = 0;
-    SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
-    return alpn_len == 2 && memcmp(alpn, "h2", 2) == 0;
-}
-
 /* The connect and the TLS handshake (ALPN h2) are over. */
 static void on_ready(struct sock *sk, int err, const char *why, int sys_errno)
 {
     struct bsess *s = container_of(sk, struct bsess, sock);
-    if (!err && sk->ssl && !alpn_is_h2(sk->ssl)) {
-        log_warn("backend " CFG_BE_FMT ": TLS peer did not select ALPN h2", CFG_BE_ARGS(s->be));
+    char detail[192];
+    const char *bad = NULL;
+    if (!err && sk->ssl &&
+        (bad = tls_h2_backend_refusal(sk->ssl, s->w->cfg->client_no_http2_cipher_block_list,
+                                      detail, sizeof(detail)))) {
+        log_warn("backend " CFG_BE_FMT ": %s", CFG_BE_ARGS(s->be), detail);
         err = H2G_ERR_PROTO;
-        why = "backend did not negotiate h2";
-    } else if (!err && sk->ssl && !tls_h2_suite_ok(sk->ssl) &&
-               !s->w->cfg->client_no_http2_cipher_block_list) {
-        log_warn("backend " CFG_BE_FMT ": TLS suite %s is not allowed for HTTP/2 (RFC 9113 "
-                 "section 9.2.2; --client-no-http2-cipher-block-list allows it)",
-                 CFG_BE_ARGS(s->be), SSL_CIPHER_get_name(SSL_get_current_cipher(sk->ssl)));
-        err = H2G_ERR_PROTO;
-        why = "backend negotiated a TLS suite HTTP/2 forbids";
+        why = bad;
     }
     upool_connect_done(s->w, s->be, err, why, s->started);
     if (err == 0)

@@ -128,6 +128,23 @@ bool tls_h2_suite_ok(const SSL *ssl)
     return SSL_CIPHER_is_aead(c) && kx == NID_kx_ecdhe;
 }
 
+const char *tls_h2_backend_refusal(const SSL *ssl, bool allow_blocked, char *buf, size_t len)
+{
+    const unsigned char *alpn = NULL;
+    unsigned alpn_len = 0;
+    SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
+    if (alpn_len != 2 || memcmp(alpn, "h2", 2) != 0) {
+        snprintf(buf, len, "TLS peer did not select ALPN h2");
+        return "backend did not negotiate h2";
+    }
+    if (allow_blocked || tls_h2_suite_ok(ssl))
+        return NULL;
+    snprintf(buf, len, "TLS suite %s is not allowed for HTTP/2 (RFC 9113 section 9.2.2; "
+             "--client-no-http2-cipher-block-list allows it)",
+             SSL_CIPHER_get_name(SSL_get_current_cipher(ssl)));
+    return "backend negotiated a TLS suite HTTP/2 forbids";
+}
+
 SSL *tls_client_new(SSL_CTX *ctx, int fd, const struct cfg_backend *be, SSL_SESSION **cache)
 {
     SSL *ssl = SSL_new(ctx);

@@ -28,6 +28,12 @@ SSL_CTX *tls_client_ctx_new(const struct config *cfg, bool h2_alpn, char *err, s
  * TLS 1.3, or a TLS 1.2 suite that is AEAD with an ECDHE key exchange. */
 bool tls_h2_suite_ok(const SSL *ssl);
 
+/* Why an HTTP/2 backend's TLS session cannot carry HTTP/2, or NULL: the
+ * peer did not select ALPN h2, or (unless allow_blocked:
+ * --client-no-http2-cipher-block-list) its suite fails tls_h2_suite_ok.
+ * The reason is a static string; buf gets the detail for the log. */
+const char *tls_h2_backend_refusal(const SSL *ssl, bool allow_blocked, char *buf, size_t len);
+
 /* Returns a client connection on fd for be: SNI (be->sni, else be->host
  * unless it is an IP literal; a UNIX domain socket's: be->sni or none),
  * the certificate's name checked against the same name (or IP; no name,
