@@ -479,6 +479,27 @@ def test_dns_rebuild_reads_no_file_again(procs, dns, tmp_path):
     assert set(whoami(g, 8)) == set(who)
 
 
+def test_backendconfig_api_backends_follow_dns(procs, dns):
+    """A ;dns name set by the backendconfig API (--admin-api) follows its
+    answers: each rebuild starts again from the API's text, so the command
+    line's backend never comes back."""
+    o = members(procs, 2)
+    port = o[0].port
+    who = ["%s:%d" % (a, port) for a in ADDRS[:2]]
+    first = procs.origin()
+    dns.set("svc.test", ADDRS[:1])
+    g = gate_with_admin(procs, [first.backend("/whoami")], tls=False,
+                        extra=["--admin-api", "--dns-server=" + dns.addr])
+    assert set(whoami(g, 4)) == {"%s:%d" % (HOST, first.port)}
+    status, _, body = admin_request(g.admin_port, "/api/v1beta1/backendconfig", "PUT",
+                                    body="backend=svc.test,%d;/whoami;dns\n" % port)
+    assert status == 200, body
+    wait_until(lambda: set(whoami(g, 4)) == set(who[:1]), "the API's backend to serve")
+    dns.set("svc.test", ADDRS[:2])
+    wait_until(lambda: set(whoami(g, 8)) == set(who), "the second address to get traffic")
+    assert set(whoami(g, 8)) == set(who)
+
+
 # ---- registry slots: removed members are reclaimed --------------------------
 # H2GATE_TEST_MAX_BACKEND_SLOTS (read once at start, for tests only; not an
 # option) lowers the backend registry's cap of 16,384 slots, so a test can
