@@ -64,7 +64,12 @@ double ratelimit_wait(struct ratelimit *r, enum rl_dir d, double now)
     if (b->rate == 0)
         return now;
     refill(b, now);
+    /* One record's worth, or a second's, or the burst: whichever is least
+     * (a wait past a second would let --frontend-write-timeout, which
+     * counts time without progress, run out on a slow rate). */
     double enough = b->burst < BUF_RECORD_SIZE ? b->burst : BUF_RECORD_SIZE;
+    if (b->rate < enough)
+        enough = b->rate;
     double at = now + (enough - b->tokens) / b->rate;
     if (at <= now)
         at = now;

@@ -6,9 +6,10 @@
  * or frame already under way, which later time repays. A rate of 0 is no
  * limit. The connection asks how much it may move now, moves at most
  * that, says what it moved, and when a bucket is empty waits until
- * ratelimit_wake_at(): the time by which the bucket holds enough for one
- * full record again (or its burst, if smaller), so a limited connection
- * wakes about as often as its rate divided by 16 KiB, not once a byte.
+ * ratelimit_wait(): the time by which the bucket holds enough for one
+ * full record again (or its burst, or one second's worth, if smaller), so
+ * a limited connection wakes about as often as its rate divided by 16 KiB
+ * (at least once a second), not once a byte.
  * Time is the caller's (ev_now): the functions are pure, for unit tests. */
 #ifndef H2G_PROXY_RATELIMIT_H
 #define H2G_PROXY_RATELIMIT_H

@@ -62,7 +62,8 @@ static void test_default_burst_and_debt(void **state)
 }
 
 /* An empty bucket's wait ends when it holds one record (16 KiB), or its
- * burst if that is smaller; the earliest wait is kept as wake_at. */
+ * burst or one second's worth if smaller; the earliest wait is kept as
+ * wake_at. */
 static void test_wait(void **state)
 {
     (void)state;
@@ -73,6 +74,11 @@ static void test_wait(void **state)
     ratelimit_took(r, RL_WRITE, 16384 + 8192);      /* 8192 in debt */
     assert_true(fabs(ratelimit_wait(r, RL_WRITE, T0) - (T0 + 1.5)) < 1e-9);
     assert_true(fabs(r->wake_at - (T0 + 0.5)) < 1e-9); /* the earlier stays */
+    ratelimit_free(r);
+    /* A slow rate with a large burst: a second's worth, not a record's. */
+    r = limits(100, 1 << 20, 0, 0);
+    ratelimit_took(r, RL_READ, 1 << 20);
+    assert_true(fabs(ratelimit_wait(r, RL_READ, T0) - (T0 + 1.0)) < 1e-9);
     ratelimit_free(r);
 }
 
