@@ -256,6 +256,7 @@ struct config {
     bool forwarded_for_ip;              /* --forwarded-for=ip (else obfuscated) */
     struct cfg_fields add_request_headers;  /* --add-request-header, in order */
     struct cfg_fields add_response_headers; /* --add-response-header, in order */
+    bool http2_no_cookie_crumbling;     /* Cookie to HTTP/2 backends as it came */
     char *altsvc;                       /* Alt-Svc value for HTTP/1.1 clients, or NULL */
     char *http2_altsvc;                 /* for HTTP/2 clients, or NULL */
     char *server_name;                  /* --server-name; NULL: "h2gate" */

@@ -56,7 +56,6 @@ static const struct {
     { "frontend-http2-optimize-*", "h2gate sizes its writes and windows itself" },
     { "frontend-http2-dump-*", "h2gate dumps no headers: use --accesslog-format with "
                                "$http_<name> fields, or -L INFO" },
-    { "http2-no-cookie-crumbling", "h2gate never crumbles Cookie fields: drop it" },
     { "single-process", "h2gate is always one process (workers are threads): drop it" },
     { "single-thread", "h2gate's workers are threads beside the main one: use -n 1" },
     { "max-worker-processes", "h2gate reloads in place (SIGHUP), with no worker processes" },

@@ -99,25 +99,6 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       "(auto), or only IPv4 or only IPv6 ones, at start, at a reload\n"                  \
       "and for ;dns names. A name with none of that kind fails as one\n"                 \
       "that does not resolve.")                                                            \
-    X(WORKERS, "Performance", "workers", 'n', K_NUM, "<N>", 1, 256, "usable CPUs",         \
-      workers, ST_INT, "Number of worker threads (1-256). Usable CPUs: the affinity\n"     \
-      "mask, bounded by a cgroup v2 cpu.max quota rounded up.")                            \
-    X(BACKEND_FAIL_CLOSED, "Performance", "backend-fail-closed", 0, K_FLAG, NULL, 0, 0,     \
-      NULL, backend_fail_closed, ST_BOOL,                                                  \
-      "When every member of a group is down, answer 503 rather than\n"                  \
-      "send the request to the member that failed longest ago.")                          \
-    X(BACKEND_CONNECTIONS_PER_HOST, "Performance", "backend-connections-per-host", 0,      \
-      K_NUM, "<N>", 0, 65535, "0", backend_connections_per_host, ST_SIZE,                  \
-      "Upper bound on the HTTP/2 sessions each worker opens to one\n"                     \
-      "backend; past it, requests wait for a free stream (503 after\n"                    \
-      "--backend-connect-timeout). 0: no bound (a new session when\n"                     \
-      "every open one is at the backend's stream limit).\n"                               \
-      "HTTP/1.1: see the next option.")                                                    \
-    X(BACKEND_HTTP1_CONNECTIONS_PER_HOST, "Performance", "backend-http1-connections-per-host",\
-      0, K_NUM, "<N>", 0, 65535, "0", backend_http1_connections_per_host, ST_SIZE,          \
-      "Upper bound on the HTTP/1.1 connections each worker has open to\n"                 \
-      "one backend member; past it, requests wait in arrival order for\n"                 \
-      "one to finish (503 after --backend-connect-timeout). 0: no bound.")                \
     X(BACKLOG, "Connections", "backlog", 0, K_NUM, "<N>", 1, INT32_MAX, "65536", backlog,   \
       ST_INT,                                                                              \
       "Listen backlog of each frontend socket: connections the kernel\n"                  \
@@ -145,6 +126,25 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       "request may come with its SYN; N bounds the connections not yet\n"                 \
       "past the handshake that may do so (0: off). The kernel must\n"                     \
       "allow it (net.ipv4.tcp_fastopen & 2). A reload applies a change.")                  \
+    X(WORKERS, "Performance", "workers", 'n', K_NUM, "<N>", 1, 256, "usable CPUs",         \
+      workers, ST_INT, "Number of worker threads (1-256). Usable CPUs: the affinity\n"     \
+      "mask, bounded by a cgroup v2 cpu.max quota rounded up.")                            \
+    X(BACKEND_FAIL_CLOSED, "Performance", "backend-fail-closed", 0, K_FLAG, NULL, 0, 0,     \
+      NULL, backend_fail_closed, ST_BOOL,                                                  \
+      "When every member of a group is down, answer 503 rather than\n"                  \
+      "send the request to the member that failed longest ago.")                          \
+    X(BACKEND_CONNECTIONS_PER_HOST, "Performance", "backend-connections-per-host", 0,      \
+      K_NUM, "<N>", 0, 65535, "0", backend_connections_per_host, ST_SIZE,                  \
+      "Upper bound on the HTTP/2 sessions each worker opens to one\n"                     \
+      "backend; past it, requests wait for a free stream (503 after\n"                    \
+      "--backend-connect-timeout). 0: no bound (a new session when\n"                     \
+      "every open one is at the backend's stream limit).\n"                               \
+      "HTTP/1.1: see the next option.")                                                    \
+    X(BACKEND_HTTP1_CONNECTIONS_PER_HOST, "Performance", "backend-http1-connections-per-host",\
+      0, K_NUM, "<N>", 0, 65535, "0", backend_http1_connections_per_host, ST_SIZE,          \
+      "Upper bound on the HTTP/1.1 connections each worker has open to\n"                 \
+      "one backend member; past it, requests wait in arrival order for\n"                 \
+      "one to finish (503 after --backend-connect-timeout). 0: no bound.")                \
     X(RLIMIT_NOFILE, "Performance", "rlimit-nofile", 0, K_NUM, "<N>", 0, UINT64_MAX, "0",  \
       rlimit_nofile, ST_U64,                                                               \
       "Set the open-file limit (RLIMIT_NOFILE) to N; 0 raises the\n"                      \
@@ -336,6 +336,11 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       "unless 4096 (at most 4294967295 is sent). A backend that goes\n"                  \
       "on using a larger table once it acknowledged the setting loses\n"                 \
       "the session (GOAWAY(COMPRESSION_ERROR); its requests get 502).")                   \
+    X(HTTP2_NO_COOKIE_CRUMBLING, "HTTP/2", "http2-no-cookie-crumbling", 0, K_FLAG, NULL, 0,  \
+      0, NULL, http2_no_cookie_crumbling, ST_BOOL,                                         \
+      "Send an HTTP/2 backend each Cookie as it came. By default it goes\n"               \
+      "as one field per cookie-pair (RFC 9113 8.2.3), which HPACK then\n"                 \
+      "indexes one by one.")                                                               \
     X(CACERT, "TLS", "cacert", 0, K_STR, "<PATH>", 0, 0, NULL, cacert, ST_STR,             \
       "Verify TLS backends' certificates against the CA certificates\n"                   \
       "in PATH (PEM) instead of the system store.")                                        \

@@ -50,8 +50,8 @@ void bstream_spares_init(struct worker *w)
 static struct bstream *stream_alloc(struct worker *w)
 {
     const struct config *cfg = w->cfg;
-    size_t max_bytes = cfg->request_header_field_buffer + 1024;
-    size_t max_fields = cfg->max_request_header_fields + 16;
+    size_t max_bytes = cfg->request_header_field_buffer + XLATE_H2_BYTES_SLACK;
+    size_t max_fields = cfg->max_request_header_fields + XLATE_H2_FIELDS_SLACK;
     struct bstream *bs = spares_take(&w->bstream_spares);
     if (!bs) {
         bs = xcalloc(1, sizeof(*bs));

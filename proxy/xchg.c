@@ -495,6 +495,7 @@ void xchg_xlate_req(const struct xchg *x, struct xlate_req *r, struct xlate_opts
         .strip_fwd = cfg->strip_incoming_forwarded,
         .fwd = str_make(fwd_buf, fwd_element(fwd_buf, cfg, f, host, f->tls)),
         .add = &cfg->add_request_headers,
+        .crumble_cookies = !cfg->http2_no_cookie_crumbling,
     };
     if (cfg->forward_client_cert && f->client_cert) {
         o->client_cert = str_cstr(f->client_cert->field);

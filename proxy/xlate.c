@@ -425,6 +425,32 @@ static int add_joined(struct hdrs *out, const struct hdrs *h, struct str name, s
     return 0;
 }
 
+/* RFC 9113 §8.2.3: a Cookie may go as one field per cookie-pair, which
+ * HPACK then indexes one by one, so a change in one cookie costs only its
+ * own bytes. Split only while the request stays within the limits out
+ * was made with less its slack for h2gate's own fields (h's number of
+ * fields and bytes with the crumbs made so far, *extra, a crumb costing
+ * the name's 6 bytes less "; "); past them the value goes whole. */
+static int add_cookie(struct hdrs *out, const struct hdrs *h, struct str v, size_t *extra)
+{
+    size_t pieces = 1;
+    for (const char *p = v.p, *end = v.p + v.len; (p = memchr(p, ';', (size_t)(end - p))); p++)
+        pieces++;
+    if (pieces == 1 || h->num + *extra + pieces + XLATE_H2_FIELDS_SLACK > out->max_fields + 1 ||
+        h->buf_len + 4 * (*extra + pieces) + XLATE_H2_BYTES_SLACK > out->max_bytes)
+        return hdrs_add(out, STR_LIT("cookie"), v, false);
+    *extra += pieces - 1;
+    while (v.len) {
+        const char *semi = memchr(v.p, ';', v.len);
+        size_t n = semi ? (size_t)(semi - v.p) : v.len;
+        struct str c = str_trim(str_make(v.p, n));
+        if (c.len && hdrs_add(out, STR_LIT("cookie"), c, false) < 0)
+            return -1;
+        v = semi ? str_make(semi + 1, v.len - n - 1) : str_make(v.p + n, 0);
+    }
+    return 0;
+}
+
 int xlate_req_h2(struct hdrs *out, const struct xlate_req *r, const struct xlate_opts *o)
 {
     const struct hdrs *h = r->hdrs;
@@ -440,6 +466,7 @@ int xlate_req_h2(struct hdrs *out, const struct xlate_req *r, const struct xlate
     if (rc)
         return H2G_ERR_TOO_BIG;
     bool te_trailers = false;
+    size_t crumbs = 0;
     long conn = first_connection(h);
     for (size_t i = 0; i < h->num; i++) {
         struct str n = hdrs_name(h, i);
@@ -453,6 +480,11 @@ int xlate_req_h2(struct hdrs *out, const struct xlate_req *r, const struct xlate
         }
         if (rewritten_req_field(h, n, conn))
             continue;
+        if (o->crumble_cookies && str_eq(n, STR_LIT("cookie"))) {
+            if (add_cookie(out, h, hdrs_value(h, i), &crumbs) < 0)
+                return H2G_ERR_TOO_BIG;
+            continue;
+        }
         if (hdrs_add(out, n, hdrs_value(h, i), false) < 0)
             return H2G_ERR_TOO_BIG;
     }

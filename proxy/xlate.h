@@ -76,6 +76,12 @@ size_t xlate_ws_accept(struct str key, char out[XLATE_WS_ACCEPT_LEN + 1]);
 
 /* How the list fields h2gate extends are written: each keeps the client's
  * values (in front) unless strip_*, then h2gate's own when asked. */
+/* What a backend request's fields may take beyond the client's: room
+ * for h2gate's own (Via, Forwarded, X-Forwarded-*, added fields), which
+ * cookie crumbs do not use (bstream.c's caps). */
+#define XLATE_H2_FIELDS_SLACK 16
+#define XLATE_H2_BYTES_SLACK 1024
+
 struct xlate_opts {
     bool via;
     bool xff;          /* add the client's address to X-Forwarded-For */
@@ -87,6 +93,7 @@ struct xlate_opts {
     const struct cfg_fields *add; /* --add-request-header fields, or NULL */
     struct str client_cert;       /* RFC 9440 values to send; empty: none */
     struct str client_cert_chain; /* (the client's own are always dropped) */
+    bool crumble_cookies;         /* HTTP/2: one cookie field per cookie-pair */
 };
 
 /* Appends the HTTP/1.1 request head for r to out: request line, Host from
@@ -102,7 +109,9 @@ void xlate_req_h1(struct bufq *out, const struct xlate_req *r, const struct xlat
 /* Fills out (empty on entry; its caps apply) with the HTTP/2 request
  * header fields for r: :method, :scheme, :authority (when non-empty),
  * :path, then the same forwarded fields as xlate_req_h1 (cookie crumbs
- * kept apart, as HTTP/2 allows), TE only as "trailers", content-length
+ * kept apart, as HTTP/2 allows, and with o->crumble_cookies a Cookie
+ * split into one field per cookie-pair while the request stays within
+ * its field limits: RFC 9113 §8.2.3, nghttpx's default), TE only as "trailers", content-length
  * when r->content_length >= 0, then X-Forwarded-For, X-Forwarded-Proto and
  * Via as configured. With r->websocket it is an extended CONNECT (RFC 8441
  * §4): :method CONNECT and ":protocol r->protocol" whatever r->method, and

@@ -900,3 +900,4 @@ def test_tls_client_certificate(procs, backends, pki):
                           "--client-private-key-file=%s" % pki["client"][0],
                           "--client-cert-file=%s" % pki["client"][1]])
     assert get(g.port, "/", "h2c")[1] == "200"
+

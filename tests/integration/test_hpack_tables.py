@@ -25,7 +25,7 @@ from obs_lib import scrape
 from rawh2 import (ACK, DATA, END_HEADERS, END_STREAM, GOAWAY, HEADERS,
                    PREFACE, RST_STREAM, SETTINGS, Frame, RawH2, frame,
                    status_of)
-from testlib import HOST, H2Client
+from testlib import HOST, H1Conn, H2Client
 
 SETTINGS_HEADER_TABLE_SIZE = 0x1
 COMPRESSION_ERROR = 0x9
@@ -661,3 +661,42 @@ def test_reload_applies_to_new_connections(procs, tmp_path):
         old.request(5, "/size/1")
         f = old.until(lambda f: f.type == GOAWAY)
         assert goaway_code(f) == COMPRESSION_ERROR
+
+
+# --------------------------------------------------------------------------
+# Cookie crumbs towards HTTP/2 backends (--http2-no-cookie-crumbling)
+
+COOKIES = ("session=0123456789abcdefghijklmn; theme=dark-mode-preferred-xxxx; "
+           "cart=item-00000000000000000001")
+
+
+def _cookie_blocks(procs, b, extra):
+    """Two HTTP/1.1 requests through h2gate to backend b whose Cookie
+    differs in its last pair; the two header blocks h2gate sent b."""
+    g = procs.gate([b.spec()], tls=False, extra=extra)
+    with H1Conn(g.port) as c:
+        for cookie in (COOKIES, COOKIES[:-1] + "2"):
+            c.send(("GET / HTTP/1.1\r\nHost: x\r\nCookie: %s\r\n\r\n" % cookie).encode())
+            assert c.read_response().status == 200
+    sent, _ = b.wire()
+    return [f.block for f in sent if f.type == HEADERS]
+
+
+def test_cookie_crumbs_to_the_backend(procs, rec_backends):
+    """Towards an HTTP/2 backend each cookie-pair goes as a field of its
+    own (RFC 9113 8.2.3; nghttpx's default), so a request whose cookies
+    changed in one pair sends the others as one-byte indexes (nghttp2
+    indexes cookie fields of 20 bytes or more); with
+    --http2-no-cookie-crumbling the Cookie goes whole, and the changed
+    one is sent whole again. Read off the wire: python-h2 joins crumbs
+    before a backend sees them."""
+    crumbs = _cookie_blocks(procs, rec_backends(), [])
+    whole = _cookie_blocks(procs, rec_backends(), ["--http2-no-cookie-crumbling"])
+    dec = hpack.Decoder()
+    fields = [[v for n, v in dec.decode(b, raw=True) if n == b"cookie"] for b in crumbs]
+    assert fields[0] == [p.encode() for p in COOKIES.split("; ")], fields
+    dec = hpack.Decoder()
+    fields = [[v for n, v in dec.decode(b, raw=True) if n == b"cookie"] for b in whole]
+    assert fields[0] == [COOKIES.encode()], fields
+    # The second request: two of its three crumbs are one byte each.
+    assert len(crumbs[1]) + 40 < len(whole[1]), (len(crumbs[1]), len(whole[1]))
