@@ -585,6 +585,38 @@ static void test_req_to_h2_caps(void **state)
     hdrs_cleanup(&h);
 }
 
+/* --http2-no-cookie-crumbling off: one cookie field per cookie-pair,
+ * empty pieces dropped, spaces trimmed; a Cookie whose crumbs would leave
+ * less than the slack of the request's field caps goes whole. */
+static void test_req_to_h2_cookie_crumbs(void **state)
+{
+    (void)state;
+    struct hdrs h;
+    hdrs_init(&h, 4096, 32);
+    hdrs_add(&h, STR_LIT("cookie"), STR_LIT("a=1; b=2;c=3; ;"), false);
+    hdrs_add(&h, STR_LIT("cookie"), STR_LIT("d=4"), false);
+    struct xlate_req r = { .method = STR_LIT("GET"), .path = STR_LIT("/"), .hdrs = &h,
+                           .client_proto = "2", .content_length = -1 };
+    struct xlate_opts o = { .crumble_cookies = true };
+    char out[512];
+    render_req_h2(&r, &o, out, sizeof(out));
+    assert_non_null(strstr(out, "cookie: a=1\ncookie: b=2\ncookie: c=3\ncookie: d=4\n"));
+    o.crumble_cookies = false;
+    render_req_h2(&r, &o, out, sizeof(out));
+    assert_non_null(strstr(out, "cookie: a=1; b=2;c=3; ;\ncookie: d=4\n"));
+    /* Caps that leave no room for four more fields past the slack. */
+    struct hdrs tight;
+    hdrs_init(&tight, 4096, 2 + XLATE_H2_FIELDS_SLACK + 2);
+    o.crumble_cookies = true;
+    assert_int_equal(xlate_req_h2(&tight, &r, &o), 0);
+    size_t cookies = 0;
+    for (size_t i = 0; i < tight.num; i++)
+        cookies += str_eq(hdrs_name(&tight, i), STR_LIT("cookie"));
+    assert_int_equal(cookies, 2);
+    hdrs_cleanup(&tight);
+    hdrs_cleanup(&h);
+}
+
 static void test_trailer_ok(void **state)
 {
     (void)state;
@@ -1140,6 +1172,7 @@ int main(void)
         cmocka_unit_test(test_req_to_h2),
         cmocka_unit_test(test_req_client_cert_fields),
         cmocka_unit_test(test_req_to_h2_caps),
+        cmocka_unit_test(test_req_to_h2_cookie_crumbs),
         cmocka_unit_test(test_trailer_ok),
         cmocka_unit_test(test_rst_code_map),
         cmocka_unit_test(test_resp_h1),
