@@ -148,15 +148,15 @@ FUZZ_CFLAGS   := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefi
                  -fno-sanitize-recover=undefined -std=c11 $(WARN)
 # xlate.c computes Sec-WebSocket-Accept with BoringSSL's SHA-1 and base64.
 FUZZ_CRYPTO               := -L$(BORINGSSL_LIB) -Wl,-rpath,$(BORINGSSL_LIB) -lcrypto
-FUZZ_SRC_h1_head          := proxy/xlate.c proxy/hdrs.c proxy/h1resp.c common/buf.c \
+FUZZ_SRC_h1_head          := proxy/xlate.c proxy/xlate_h2.c proxy/hdrs.c proxy/h1resp.c common/buf.c \
                              common/str.c common/xalloc.c
 FUZZ_LIBS_h1_head         := -lhttp_parser $(FUZZ_CRYPTO)
 FUZZ_SRC_connect_rule     := config/connect_rule.c common/xalloc.c
 FUZZ_SRC_config_values    := config/value.c config/spec.c config/route.c common/xalloc.c
 FUZZ_SRC_accesslog_format := proxy/accesslog.c proxy/alog_json.c proxy/hdrs.c common/buf.c \
                              common/str.c common/xalloc.c
-FUZZ_SRC_hdrs             := proxy/hdrs.c proxy/xlate.c common/buf.c common/str.c \
-                             common/xalloc.c
+FUZZ_SRC_hdrs             := proxy/hdrs.c proxy/xlate.c proxy/xlate_h2.c common/buf.c \
+                             common/str.c common/xalloc.c
 FUZZ_LIBS_hdrs            := $(FUZZ_CRYPTO)
 FUZZ_SRC_extpri           := proxy/extpri.c
 FUZZ_SRC_linkhdr          := proxy/linkhdr.c common/str.c
