@@ -108,10 +108,13 @@ asan:
 tsan:
 	@$(MAKE) --no-print-directory BUILD=build-tsan build-tsan/h2gate
 
+# make test builds on every core, unless make was given its own -j.
+PARALLEL = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(shell nproc))
+
 test: deps
-	@$(MAKE) --no-print-directory binaries
-	@$(MAKE) --no-print-directory BUILD=build-asan binaries
-	@$(MAKE) --no-print-directory BUILD=build-tsan build-tsan/h2gate
+	@$(MAKE) --no-print-directory $(PARALLEL) binaries
+	@$(MAKE) --no-print-directory $(PARALLEL) BUILD=build-asan binaries
+	@$(MAKE) --no-print-directory $(PARALLEL) BUILD=build-tsan build-tsan/h2gate
 	@sh tests/run-all.sh
 
 unit: all

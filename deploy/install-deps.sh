@@ -3,7 +3,7 @@
 # missing. A quick no-op when everything is present.
 set -e
 PKGS="build-essential libnghttp2-dev android-libboringssl-dev libev-dev libjemalloc-dev
-libc-ares-dev libhttp-parser-dev libcrypt-dev libcmocka-dev python3 python3-pytest python3-h2
+libc-ares-dev libhttp-parser-dev libcrypt-dev libcmocka-dev python3 python3-pytest python3-pytest-xdist python3-h2
 python3-prometheus-client python3-yaml python3-grpcio curl nghttp2-client apache2-utils openssl nodejs socat procps"
 missing=""
 for p in $PKGS; do

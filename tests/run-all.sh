@@ -20,6 +20,8 @@ ROOT=$(pwd)
 PY=/usr/bin/python3
 UNIT_TIMEOUT=300
 PYTEST_TIMEOUT=900
+# pytest-xdist workers per integration suite (two suites run at once).
+JOBS=${H2GATE_TEST_JOBS:-3}
 
 UNIT_ONLY=0
 case "${1:-}" in
@@ -118,13 +120,20 @@ run_pytest() {
         fi
     done
     ignore=""
-    [ "$build" = build-tsan ] || ignore=--ignore=tests/integration/test_tsan.py
+    jobs=""
+    if [ "$build" != build-tsan ]; then
+        ignore=--ignore=tests/integration/test_tsan.py
+        # The suite mostly waits on sockets and timers (a quarter of a
+        # core on its own): pytest-xdist runs it in JOBS workers, each
+        # with its own slice of the ports (conftest.py).
+        "$PY" -c "import xdist" 2>/dev/null && jobs="-n $JOBS"
+    fi
     xml=$TMP/junit-$build.xml
     rm -f "$xml"
     # shellcheck disable=SC2046,SC2086
     env H2GATE_BIN="$ROOT/$bins/h2gate" ORIGIN_BIN="$ROOT/$bins/origin" \
         H2GATE_TEST_PORTS="$ports" $(san_env "$build") \
-        timeout "$PYTEST_TIMEOUT" "$PY" -m pytest -p no:cacheprovider -q -ra \
+        timeout "$PYTEST_TIMEOUT" "$PY" -m pytest -p no:cacheprovider -q -ra $jobs \
         --basetemp="$TMP/pytest-$build" --junitxml="$xml" $ignore $tests < /dev/null
     rc=$?
     counts=$("$PY" - "$xml" <<'EOF'

@@ -55,6 +55,15 @@ def _port_range():
     lo, _, hi = spec.partition("-")
     lo, hi = int(lo), int(hi)
     assert 1024 <= lo <= hi <= 65535, spec
+    # Under pytest-xdist (tests/run-all.sh runs each suite with -n) every
+    # worker takes its own slice of the range.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if worker.startswith("gw") and count > 1:
+        k = int(worker[2:])
+        span = (hi - lo + 1) // count
+        assert span >= 100, "%s is too small for %d workers" % (spec, count)
+        lo, hi = lo + k * span, lo + (k + 1) * span - 1
     return lo, hi
 
 
