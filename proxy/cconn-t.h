@@ -68,7 +68,9 @@ struct cconn_ops {
 
 /* HTTP/2 server state (h2srv.c). */
 struct h2srv {
-    nghttp2_session *session;
+    /* Read through h2mem_session() (h2mem.h), which wakes it if it
+     * sleeps; nghttp2's callbacks have it as their argument. */
+    nghttp2_session *session_raw;
     struct xchg *closed;        /* streams nghttp2 closed: freed in the flush pass */
     size_t num_open;            /* exchanges not yet closed */
     double idle_since;          /* no open stream since; 0 while one is open */
@@ -77,14 +79,12 @@ struct h2srv {
     double close_at;            /* GOAWAY queued for a timeout: close then */
     bool goaway_final_sent;     /* shutdown's or --frontend-max-requests' */
     bool rfc9218_seen;          /* the client sent an RFC 9218 signal (h2prio.c) */
-    bool framebuf_used;         /* frames were sent since h2mem_idle last ran */
     uint32_t num_pushes;        /* PUSH_PROMISEs submitted (h2push.c) */
     struct h2abuse abuse;       /* glitch budget (h2abuse.c) */
-    /* nghttp2's outbound frame buffer and its stream map's first bucket
-     * table (h2mem.c), whose pages are given back while the connection
-     * is idle; each NULL once nghttp2 replaced it. */
-    void *framebuf;
-    void *streammap;
+    /* The region of what nghttp2 allocated while the session was
+     * created, and while the session sleeps its packed bytes (h2mem.c). */
+    struct h2mem_region *mem;
+    void *blob;
 };
 
 /* HTTP/1.1 server state (h1srv.c): one exchange at a time. */

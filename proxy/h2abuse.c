@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "common/stats.h"
 #include "config/config.h"
+#include "proxy/h2mem.h"
 #include "proxy/cconn.h"
 #include "proxy/worker.h"
 
@@ -48,7 +49,7 @@ void h2abuse_trip(struct cconn *cc, enum stats_glitch kind)
     stats_abuse_close(cc->w->stats, kind);
     log_notice("c%" PRIu64 " HTTP/2 abuse: %s past the limit; GOAWAY(ENHANCE_YOUR_CALM), closing",
                cc->xc.facts.conn_id, stats_glitch_name(kind));
-    nghttp2_session_terminate_session(cc->p.h2.session, NGHTTP2_ENHANCE_YOUR_CALM);
+    nghttp2_session_terminate_session(h2mem_session(cc), NGHTTP2_ENHANCE_YOUR_CALM);
 }
 
 bool h2abuse_glitch(struct cconn *cc, enum stats_glitch kind)
@@ -174,7 +175,7 @@ static inline __attribute__((always_inline)) bool on_frame_header(struct cconn *
                                                                   const nghttp2_frame_hd *hd)
 {
     struct h2abuse *a = abuse_of(cc);
-    nghttp2_session *s = cc->p.h2.session;
+    nghttp2_session *s = h2mem_session(cc);
     a->last_type = hd->type;
     a->last_length = (uint32_t)hd->length;
     enum stats_glitch kind;

@@ -11,24 +11,51 @@
 #include "common/buf.h"
 #include "common/stats.h"
 #include "common/xalloc.h"
-#include "proxy/cconn-t.h"
+#include "proxy/cconn.h"
 #include "proxy/worker-t.h"
 
-/* nghttp2 1.52 allocates its outbound frame buffer (NGHTTP2_FRAMEBUF_CHUNKLEN,
- * 16 KiB + 10) in nghttp2_session_server_new3 and nothing else that
- * large there. */
+/* A session's region: its header, then [HDR_SIZE, SMALL_END) for the
+ * small allocations of its creation (the session, 2,928 bytes in nghttp2
+ * 1.52; the HPACK rings, 1,024 each; a buffer chain), then page-aligned
+ * ones up to REGION_SIZE (the stream map's 4 KiB bucket table, the
+ * 16,394-byte frame buffer). What does not fit goes to the heap as any
+ * later allocation does. Blocks are never reused: a freed one is only
+ * marked (nghttp2 frees its creation's allocations when the session goes,
+ * or when it outgrows one: a ring or the map doubled). */
+#define PAGE 4096
+#define REGION_SIZE H2MEM_REGION_SIZE
+#define SMALL_END (8 * 1024)
+#define MAX_BLOCKS 14
+
+/* The frame buffer: the creation's allocation of at least this (not
+ * zeroed: nghttp2 1.52's NGHTTP2_FRAMEBUF_CHUNKLEN, 16 KiB + 10). */
 #define FRAMEBUF_MIN (16 * 1024)
 
-/* ... and its stream map's bucket table (NGHTTP2_INITIAL_TABLE_LENBITS:
- * 256 buckets of 16 bytes, calloc'd at creation, doubled by a new
- * calloc as streams are added). A removed stream's bucket is zeroed, so
- * with no stream in the map every byte of the table is zero. */
-#define STREAMMAP_SIZE 4096
-#define PAGE 4096
+struct h2mem_region {
+    uint32_t small, large;  /* where the next block of each kind goes */
+    uint32_t framebuf;      /* the frame buffer's offset; 0: none (freed) */
+    uint32_t num_blocks;
+    struct {
+        uint32_t off, len;  /* len 0: freed */
+    } blocks[MAX_BLOCKS];
+};
 
-/* Set only inside h2mem_session_new: which allocation is the frame
- * buffer is known by when it is made (a large header value later is not
- * one). A worker's loop is one thread. */
+#define HDR_SIZE ((sizeof(struct h2mem_region) + 15) & ~(size_t)15)
+
+_Static_assert(HDR_SIZE % 8 == 0 && HDR_SIZE < SMALL_END, "region header");
+
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define POISON(p, n) ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+/* Set only inside h2mem_session_new: its allocations go to the region
+ * (and the frame buffer is known by when it is made: a large header
+ * value later is not one). A worker's loop is one thread. */
 static _Thread_local bool creating;
 
 /* What the sessions cost in heap is counted as the allocator's sizes
@@ -90,38 +117,91 @@ static size_t usable(void *p)
     return p ? malloc_usable_size(p) : 0;
 }
 
-static void forget(struct cconn *cc, void *p)
+/* ---- the region ---- */
+
+static inline bool in_region(const struct h2mem_region *m, const void *p)
 {
-    if (p && p == cc->p.h2.framebuf)
-        cc->p.h2.framebuf = NULL;
-    if (p && p == cc->p.h2.streammap)
-        cc->p.h2.streammap = NULL;
+    return m && (uintptr_t)p - (uintptr_t)m < REGION_SIZE;
+}
+
+static size_t align_up(size_t n, size_t a)
+{
+    return (n + a - 1) & ~(a - 1);
+}
+
+/* A block of the region for an allocation of the session's creation, or
+ * NULL where it does not fit. The region is all zeros until handed out
+ * (h2mem_session_new), so a calloc's block needs nothing more. */
+static void *region_alloc(struct h2mem_region *m, size_t size)
+{
+    if (!m || m->num_blocks == MAX_BLOCKS || size == 0)
+        return NULL;
+    size_t len = align_up(size, 8); /* packed by whole words */
+    size_t off;
+    if (size >= PAGE) {
+        off = align_up(m->large, PAGE);
+        if (off + len > REGION_SIZE)
+            return NULL;
+        m->large = (uint32_t)(off + len);
+    } else {
+        off = align_up(m->small, 16);
+        if (off + len > SMALL_END)
+            return NULL;
+        m->small = (uint32_t)(off + len);
+    }
+    m->blocks[m->num_blocks].off = (uint32_t)off;
+    m->blocks[m->num_blocks].len = (uint32_t)len;
+    m->num_blocks++;
+    char *p = (char *)m + off;
+    UNPOISON(p, len);
+    return p;
+}
+
+/* The live block at p, or -1. */
+static int region_block(const struct h2mem_region *m, const void *p)
+{
+    uint32_t off = (uint32_t)((uintptr_t)p - (uintptr_t)m);
+    for (uint32_t i = 0; i < m->num_blocks; i++)
+        if (m->blocks[i].off == off && m->blocks[i].len)
+            return (int)i;
+    return -1;
+}
+
+static void region_free(struct h2mem_region *m, void *p)
+{
+    int i = region_block(m, p);
+    if (i < 0)
+        return;
+    if (m->framebuf == m->blocks[i].off)
+        m->framebuf = 0;
+    POISON(p, m->blocks[i].len);
+    m->blocks[i].len = 0;
 }
 
 static void *alloc_one(struct cconn *cc, size_t num, size_t size, bool zero)
 {
-    if (creating && !zero && size >= FRAMEBUF_MIN && !cc->p.h2.framebuf)
-        return cc->p.h2.framebuf = xmalloc_pages(size);
-    if (creating && zero && num * size == STREAMMAP_SIZE && !cc->p.h2.streammap) {
-        /* A page of its own, zeroed by the kernel: not even resident
-         * until the first stream is added. */
-        void *p = cc->p.h2.streammap = xmalloc_pages(STREAMMAP_SIZE);
-        if (madvise(p, STREAMMAP_SIZE, MADV_DONTNEED) != 0)
-            memset(p, 0, STREAMMAP_SIZE);
-        return p;
+    if (creating) {
+        struct h2mem_region *m = cc->p.h2.mem;
+        void *p = region_alloc(m, num * size);
+        if (p) {
+            if (!zero && size >= FRAMEBUF_MIN && !m->framebuf)
+                m->framebuf = (uint32_t)((char *)p - (char *)m);
+            return p;
+        }
     }
     return zero ? xcalloc(num, size) : xmalloc(size);
 }
 
 /* The counting around each call: jemalloc's totals where this thread has
- * them, the pointers' usable sizes otherwise. */
+ * them, the pointers' usable sizes otherwise. The region's blocks count
+ * nothing: the region counted once, whole. */
 #define COUNTED static inline __attribute__((always_inline))
 
 COUNTED void *alloc_counted(struct cconn *cc, size_t num, size_t size, bool zero, bool jem)
 {
     uint64_t before = jem ? meter_read(meter.alloc) : 0;
     void *p = alloc_one(cc, num, size, zero);
-    charge(cc, jem ? meter_read(meter.alloc) - before : usable(p), true);
+    charge(cc, jem ? meter_read(meter.alloc) - before : in_region(cc->p.h2.mem, p) ? 0 : usable(p), true);
     return p;
 }
 
@@ -129,7 +209,10 @@ COUNTED void free_counted(void *p, struct cconn *cc, bool jem)
 {
     if (!p)
         return;
-    forget(cc, p);
+    if (__builtin_expect(in_region(cc->p.h2.mem, p), 0)) {
+        region_free(cc->p.h2.mem, p);
+        return;
+    }
     uint64_t before = jem ? meter_read(meter.dalloc) : 0;
     size_t n = jem ? 0 : usable(p);
     free(p);
@@ -140,7 +223,16 @@ COUNTED void *realloc_counted(void *p, size_t size, struct cconn *cc, bool jem)
 {
     if (!p)
         return alloc_counted(cc, 1, size, false, jem);
-    forget(cc, p);
+    struct h2mem_region *m = cc->p.h2.mem;
+    if (__builtin_expect(in_region(m, p), 0)) {
+        /* Out of the region: a block does not grow in place. */
+        int i = region_block(m, p);
+        size_t old = i < 0 ? 0 : m->blocks[i].len;
+        void *q = alloc_counted(cc, 1, size, false, jem);
+        memcpy(q, p, old < size ? old : size);
+        region_free(m, p);
+        return q;
+    }
     uint64_t a = jem ? meter_read(meter.alloc) : 0, d = jem ? meter_read(meter.dalloc) : 0;
     size_t old = jem ? 0 : usable(p);
     p = xrealloc(p, size);
@@ -169,6 +261,21 @@ static void *on_realloc(void *p, size_t size, void *u)
     return realloc_counted(p, size, u, meter_here());
 }
 
+/* A region of zeros with its header set, not resident until written
+ * (given back to the kernel at once: pages it may have held before read
+ * as zeros now). */
+static struct h2mem_region *region_new(struct cconn *cc)
+{
+    struct h2mem_region *m = xmalloc_pages(REGION_SIZE);
+    if (madvise(m, REGION_SIZE, MADV_DONTNEED) != 0)
+        memset(m, 0, REGION_SIZE);
+    m->small = HDR_SIZE;
+    m->large = SMALL_END;
+    POISON((char *)m + HDR_SIZE, REGION_SIZE - HDR_SIZE);
+    charge(cc, usable(m), true);
+    return m;
+}
+
 int h2mem_session_new(struct cconn *cc, const nghttp2_session_callbacks *cbs,
                       const nghttp2_option *opt)
 {
@@ -179,47 +286,149 @@ int h2mem_session_new(struct cconn *cc, const nghttp2_session_callbacks *cbs,
         .calloc = on_calloc,
         .realloc = on_realloc,
     };
-    cc->p.h2.framebuf = cc->p.h2.streammap = NULL;
+    struct h2srv *h = &cc->p.h2;
+    h->blob = NULL;
+    h->mem = region_new(cc);
     creating = true;
-    int rv = nghttp2_session_server_new3(&cc->p.h2.session, cbs, cc, opt, &mem);
+    int rv = nghttp2_session_server_new3(&h->session_raw, cbs, cc, opt, &mem);
     creating = false;
+    if (rv != 0) {
+        h->session_raw = NULL;
+        h2mem_session_del(cc);
+    }
     return rv;
 }
 
-/* Whether the page at p holds only zeros. */
-static bool page_is_zero(const void *p)
+static void restore(struct cconn *cc);
+
+void h2mem_session_del(struct cconn *cc)
 {
-    const uint64_t *w = p;
-    uint64_t any = 0;
-    for (size_t i = 0; i < PAGE / sizeof(*w); i++)
-        any |= w[i];
-    return any == 0;
+    struct h2srv *h = &cc->p.h2;
+    if (h->blob)
+        restore(cc); /* not h2mem_wake: no sleep to arm for a session going */
+    if (h->session_raw)
+        nghttp2_session_del(h->session_raw);
+    h->session_raw = NULL;
+    if (h->mem) {
+        UNPOISON(h->mem, REGION_SIZE);
+        charge(cc, usable(h->mem), false);
+        free(h->mem);
+        h->mem = NULL;
+    }
+}
+
+/* ---- sleep ----
+ *
+ * The blob: for the header and then for each live block but the frame
+ * buffer, in the header's order, a bitmap of its non-zero 8-byte words
+ * and those words. An idle session's region is mostly zeros (the empty
+ * stream map, the rings' unused slots, the session's unused fields). */
+
+/* The region's bytes as words. They are also the fields of nghttp2's
+ * structs and of our header: may_alias keeps the compiler from reading
+ * the header's block list before unpack() has written it back. */
+typedef uint64_t __attribute__((may_alias)) word;
+
+static bool packed(const struct h2mem_region *m, uint32_t i)
+{
+    return m->blocks[i].len && m->blocks[i].off != m->framebuf;
+}
+
+/* Packs the nw words at w into out (NULL: only counts). Returns the words
+ * it takes. */
+static size_t pack(word *out, const word *w, size_t nw)
+{
+    size_t nmap = (nw + 63) / 64, n = nmap;
+    for (size_t k = 0; k < nmap; k++) {
+        uint64_t bits = 0;
+        size_t end = (k + 1) * 64 < nw ? (k + 1) * 64 : nw;
+        for (size_t j = k * 64; j < end; j++) {
+            if (!w[j])
+                continue;
+            bits |= (uint64_t)1 << (j - k * 64);
+            if (out)
+                out[n] = w[j];
+            n++;
+        }
+        if (out)
+            out[k] = bits;
+    }
+    return n;
+}
+
+/* Unpacks what pack() wrote for nw words into w (all zeros). Returns the
+ * words it read. */
+static size_t unpack(word *w, const word *in, size_t nw)
+{
+    size_t nmap = (nw + 63) / 64, n = nmap;
+    for (size_t k = 0; k < nmap; k++)
+        for (uint64_t bits = in[k]; bits; bits &= bits - 1)
+            w[k * 64 + (size_t)__builtin_ctzll(bits)] = in[n++];
+    return n;
+}
+
+static size_t pack_region(word *out, const struct h2mem_region *m)
+{
+    size_t n = pack(out, (const word *)m, HDR_SIZE / 8);
+    for (uint32_t i = 0; i < m->num_blocks; i++)
+        if (packed(m, i))
+            n += pack(out ? out + n : NULL, (const word *)((const char *)m + m->blocks[i].off),
+                      m->blocks[i].len / 8);
+    return n;
 }
 
 void h2mem_idle(struct cconn *cc)
 {
-    void *p = cc->p.h2.framebuf;
-    /* Whole pages only: the block starts on one (xmalloc_pages). */
-    size_t len = p ? malloc_usable_size(p) & ~(size_t)(PAGE - 1) : 0;
-    if (len)
-        madvise(p, len, MADV_DONTNEED);
-    /* An empty map's zeros, given back, read as the same zeros. */
-    p = cc->p.h2.streammap;
-    if (p && page_is_zero(p))
-        madvise(p, PAGE, MADV_DONTNEED);
+    struct h2srv *h = &cc->p.h2;
+    struct h2mem_region *m = h->mem;
+    if (!m || h->blob)
+        return;
+    size_t n = pack_region(NULL, m);
+    word *blob = xmalloc(n * sizeof(word));
+    pack_region(blob, m);
+    /* The gauge follows what is held: the blob, not the region. */
+    charge(cc, usable(blob), true);
+    charge(cc, usable(m), false);
+    madvise(m, REGION_SIZE, MADV_DONTNEED);
+    h->blob = blob;
+}
+
+static void restore(struct cconn *cc)
+{
+    struct h2srv *h = &cc->p.h2;
+    struct h2mem_region *m = h->mem;
+    const word *in = h->blob;
+    /* The header first: it says which blocks follow. */
+    size_t n = unpack((word *)m, in, HDR_SIZE / 8);
+    for (uint32_t i = 0; i < m->num_blocks; i++)
+        if (packed(m, i))
+            n += unpack((word *)((char *)m + m->blocks[i].off), in + n, m->blocks[i].len / 8);
+    charge(cc, usable(h->blob), false);
+    charge(cc, usable(m), true);
+    free(h->blob);
+    h->blob = NULL;
+}
+
+void h2mem_wake(struct cconn *cc)
+{
+    restore(cc);
+    cconn_deadline(cc, H2MEM_IDLE_DELAY);
 }
 
 double h2mem_deadline(struct cconn *cc, double now)
 {
     struct h2srv *h = &cc->p.h2;
-    if (!h->framebuf_used || h->num_open > 0 || h->idle_since <= 0)
+    if (h->blob || h->num_open > 0 || h->idle_since <= 0)
         return INFINITY;
-    double at = h->idle_since + H2MEM_IDLE_DELAY;
+    double since = cc->last_read > h->idle_since ? cc->last_read : h->idle_since;
+    double at = since + H2MEM_IDLE_DELAY;
     if (at > now)
         return at;
-    if (nghttp2_session_want_write(h->session) || bufq_len(&cc->out))
+    nghttp2_session *s = h->session_raw; /* awake */
+    if (nghttp2_session_want_write(s) || bufq_len(&cc->out))
         return now + H2MEM_IDLE_DELAY;
-    h->framebuf_used = false;
+    if (!nghttp2_session_want_read(s))
+        return INFINITY; /* ending: h2_drained closes it */
     h2mem_idle(cc);
     return INFINITY;
 }

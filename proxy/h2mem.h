@@ -1,49 +1,77 @@
-/* The nghttp2_mem allocator of client HTTP/2 sessions: every byte
- * libnghttp2 holds for a session (the session, its HPACK tables, its
- * frame buffers, its streams) is counted in the worker's
- * h2gate_http2_session_bytes gauge, as the allocator's usable size; and
- * the session's outbound frame buffer (16 KiB, allocated at creation and
- * never shrunk by nghttp2) and its stream map's bucket table (4 KiB) have
- * their pages given back while idle. */
+/* The nghttp2_mem allocator of client HTTP/2 sessions, and their sleep.
+ *
+ * Every byte libnghttp2 holds for a session is counted in the worker's
+ * h2gate_http2_session_bytes gauge, at the allocator's size. What the
+ * library allocates while the session is created (the session itself,
+ * the two HPACK ring buffers, the stream map's bucket table, the 16 KiB
+ * outbound frame buffer: about 25 KiB that nghttp2 1.52 sizes by
+ * constants) is carved from one page-aligned region of its own.
+ *
+ * An idle session sleeps: its region's live bytes other than the frame
+ * buffer's (dead once every frame is handed out) are packed into a small
+ * heap blob, mostly zeros left out, and the region's pages go back to
+ * the kernel. The first use wakes it: the bytes go back where they were,
+ * so every pointer nghttp2 keeps into the region holds again. Nothing
+ * may call libnghttp2 on a sleeping session: the session is read through
+ * h2mem_session(), which wakes it first. */
 #ifndef H2G_PROXY_H2MEM_H
 #define H2G_PROXY_H2MEM_H
 
 #include <nghttp2/nghttp2.h>
 
-struct cconn;
+#include "proxy/cconn-t.h"
 
-/* Seconds with no open stream before the frame buffer's pages go back:
- * at once cost a madvise and a page fault per request on a
+/* Seconds with no open stream and nothing read before a session sleeps:
+ * at once would cost a madvise and page faults per request on a
  * one-request-at-a-time client (bench/idle_mem, RESULTS.md). */
+#ifndef H2MEM_IDLE_DELAY
 #define H2MEM_IDLE_DELAY 1.
+#endif
+
+/* The region's size: 8 KiB of small blocks, then page-aligned ones (the
+ * map's table, the frame buffer). Address space only where not written. */
+#define H2MEM_REGION_SIZE (32 * 1024)
 
 /* Makes cc's session with nghttp2_session_server_new3 and the counting
- * allocator (nghttp2 copies the allocator; cc must outlive the session).
- * Returns nghttp2's result: 0 or a negative nghttp2 error. The first
- * allocation of at least 16 KiB made while the session is created (its
- * outbound frame buffer) is page aligned and recorded in
- * cc->p.h2.framebuf; the stream map's first bucket table (a calloc of
- * 4 KiB) gets a page of its own, left to the kernel to zero (not
- * resident until a stream is added), recorded in cc->p.h2.streammap.
- * Allocation failure aborts (xmalloc). */
+ * allocator (nghttp2 copies the allocator; cc must outlive the session),
+ * its creation's allocations in cc->p.h2.mem's region where they fit.
+ * Returns nghttp2's result: 0 or a negative nghttp2 error. Allocation
+ * failure aborts (xmalloc). */
 int h2mem_session_new(struct cconn *cc, const nghttp2_session_callbacks *cbs,
                       const nghttp2_option *opt);
 
-/* The session is idle: no open stream, and nghttp2 has no frame in
- * progress (nghttp2_session_want_write() is 0: every frame packed was
- * handed out and processed, so the frame buffer's bytes are dead). Gives the frame
- * buffer's pages back to the kernel (MADV_DONTNEED: they read as zeros
- * when nghttp2 next writes a frame); and the stream map's page when
- * every byte of it is zero (no stream in the map: nghttp2 zeroes a
- * removed stream's bucket), so it reads the same afterwards. Does nothing
- * for what is not recorded. */
+/* Deletes cc's session (waking it first: nghttp2 frees what it holds)
+ * and its region. */
+void h2mem_session_del(struct cconn *cc);
+
+/* Puts the session to sleep now. The caller knows it is idle: no call
+ * into nghttp2 is under way, and nghttp2 has no frame in progress
+ * (nghttp2_session_want_write() is 0: every frame packed was handed out,
+ * so the frame buffer's bytes are dead). Does nothing if it sleeps. */
 void h2mem_idle(struct cconn *cc);
 
+/* Wakes a sleeping session: its bytes back in its region, and the sleep
+ * armed again for H2MEM_IDLE_DELAY later. */
+void h2mem_wake(struct cconn *cc);
+
+static inline _Bool h2mem_asleep(const struct cconn *cc)
+{
+    return cc->p.h2.blob != NULL;
+}
+
+/* cc's session, awake: the only way to it outside nghttp2's callbacks. */
+static inline nghttp2_session *h2mem_session(struct cconn *cc)
+{
+    if (__builtin_expect(cc->p.h2.blob != NULL, 0))
+        h2mem_wake(cc);
+    return cc->p.h2.session_raw;
+}
+
 /* For the connection's timer (h2srv.c h2_timeout): H2MEM_IDLE_DELAY after
- * the last stream closed (cc->p.h2.idle_since), if frames were sent since
- * the last release (framebuf_used) and nothing is in progress (no
- * want_write: no frame half handed out; cc->out empty), runs h2mem_idle.
- * Returns when to look again, or INFINITY. */
+ * the last stream closed and the last read, if nghttp2 was used since it
+ * last slept, no stream is open and nothing is in progress (no
+ * want_write: no frame half handed out; cc->out empty), puts the session
+ * to sleep. Returns when to look again, or INFINITY. */
 double h2mem_deadline(struct cconn *cc, double now);
 
 #endif

@@ -4,6 +4,7 @@
 
 #include "common/log.h"
 #include "config/config.h"
+#include "proxy/h2mem.h"
 #include "proxy/cconn.h"
 #include "proxy/extpri.h"
 #include "proxy/hdrs.h"
@@ -96,7 +97,7 @@ void h2prio_request_head(struct xchg *x)
         /* RFC 7540's default: every stream a share, in turn. */
         p.incremental = true;
         nghttp2_session_change_extpri_stream_priority(
-            cc->p.h2.session, x->stream_id, &(nghttp2_extpri){ p.urgency, 1 }, 0);
+            h2mem_session(cc), x->stream_id, &(nghttp2_extpri){ p.urgency, 1 }, 0);
     } else if (valid) {
         p = parsed;
     }
@@ -118,7 +119,7 @@ void h2prio_update_recv(struct cconn *cc, const nghttp2_frame *f)
     cc->p.h2.rfc9218_seen = true;
     if (!pu)
         return;
-    struct xchg *x = nghttp2_session_get_stream_user_data(cc->p.h2.session, pu->stream_id);
+    struct xchg *x = nghttp2_session_get_stream_user_data(h2mem_session(cc), pu->stream_id);
     if (!x || x->prio_fixed)
         return;
     struct extpri p = { EXTPRI_URGENCY_DEFAULT, false };
@@ -134,7 +135,7 @@ void h2prio_response_head(struct cconn *cc, struct xchg *x)
     if (x->error_status || !parse_fields(&x->resp, &p, NULL))
         return;
     int rv = nghttp2_session_change_extpri_stream_priority(
-        cc->p.h2.session, x->stream_id, &(nghttp2_extpri){ p.urgency, p.incremental }, 1);
+        h2mem_session(cc), x->stream_id, &(nghttp2_extpri){ p.urgency, p.incremental }, 1);
     if (rv != 0) {
         log_info("c%" PRIu64 " s%d backend priority not applied: %s", cc->xc.facts.conn_id,
                  x->stream_id, nghttp2_strerror(rv));

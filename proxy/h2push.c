@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "common/stats.h"
 #include "config/config.h"
+#include "proxy/h2mem.h"
 #include "proxy/cconn.h"
 #include "proxy/extpri.h"
 #include "proxy/hdrs.h"
@@ -31,7 +32,7 @@ static bool may_push(struct cconn *cc, const struct xchg *x)
         return false;
     if (cc->closing || cc->w->shutting_down || h->goaway_final_sent)
         return false;
-    return nghttp2_session_get_remote_settings(h->session, NGHTTP2_SETTINGS_ENABLE_PUSH) == 1 &&
+    return nghttp2_session_get_remote_settings(h2mem_session(cc), NGHTTP2_SETTINGS_ENABLE_PUSH) == 1 &&
            hdrs_find(&x->resp, STR_LIT("link")) >= 0;
 }
 
@@ -66,7 +67,7 @@ static bool submit(struct cconn *cc, struct xchg *x, struct str scheme, struct s
         if (copied_field(n))
             xlate_nv_add(&nv, n, hdrs_value(&x->req, i), NGHTTP2_NV_FLAG_NONE);
     }
-    int32_t id = nghttp2_submit_push_promise(cc->p.h2.session, NGHTTP2_FLAG_NONE, x->stream_id,
+    int32_t id = nghttp2_submit_push_promise(h2mem_session(cc), NGHTTP2_FLAG_NONE, x->stream_id,
                                              nv.v, nv.num, NULL);
     xlate_nv_cleanup(&nv);
     if (id < 0) {
@@ -139,7 +140,7 @@ void h2push_promised(struct cconn *cc, const nghttp2_frame *f)
     x->req_state = XREQ_END;
     x->in_at = ev_now(cc->w->loop);
     x->prio_urgency = EXTPRI_URGENCY_DEFAULT;
-    nghttp2_session_set_stream_user_data(h->session, id, x);
+    nghttp2_session_set_stream_user_data(h2mem_session(cc), id, x);
     h->num_open++;
     h->idle_since = 0;
     stats_push(cc->w->stats, STATS_PUSH_PROMISED);

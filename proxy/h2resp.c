@@ -9,6 +9,7 @@
 #include "common/stats.h"
 #include "config/config.h"
 #include "proxy/auth.h"
+#include "proxy/h2mem.h"
 #include "proxy/cconn.h"
 #include "proxy/gen.h"
 #include "proxy/h2prio.h"
@@ -136,7 +137,7 @@ int h2resp_submit(struct cconn *cc, struct xchg *x)
         stats_ws_refused(cc->w->stats);
     h2push_response(cc, x); /* PUSH_PROMISE goes before the head it comes with */
     nghttp2_data_provider prd = { .source.ptr = x, .read_callback = on_h2_read_body };
-    int rv = nghttp2_submit_response(cc->p.h2.session, x->stream_id, nv.v, nv.num, bodyless ? NULL : &prd);
+    int rv = nghttp2_submit_response(h2mem_session(cc), x->stream_id, nv.v, nv.num, bodyless ? NULL : &prd);
     xlate_nv_cleanup(&nv);
     if (rv == 0)
         h2prio_response_head(cc, x);

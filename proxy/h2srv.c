@@ -61,7 +61,7 @@ static const struct xchg_client_ops h2_xchg_ops = {
 
 static nghttp2_session *session_of(const struct xchg *x)
 {
-    return cconn_of(x)->p.h2.session;
+    return h2mem_session(cconn_of(x));
 }
 
 /* ---- nghttp2 callbacks: record, never free ---- */
@@ -373,7 +373,7 @@ static void h2_news(struct cconn *cc, struct xchg *x)
         struct xlate_nv nv;
         xlate_nv_init(&nv);
         xlate_interim_h2(&nv, x->interim_status, &x->interim);
-        nghttp2_submit_headers(cc->p.h2.session, NGHTTP2_FLAG_NONE, x->stream_id, NULL, nv.v, nv.num, NULL);
+        nghttp2_submit_headers(h2mem_session(cc), NGHTTP2_FLAG_NONE, x->stream_id, NULL, nv.v, nv.num, NULL);
         xlate_nv_cleanup(&nv);
         x->interim_status = 0;
     }
@@ -381,7 +381,7 @@ static void h2_news(struct cconn *cc, struct xchg *x)
         if ((x->error_status == 400 && x->rst_code == NGHTTP2_PROTOCOL_ERROR) ||
             (x->error_status && x->reset_stream)) {
             /* A malformed request (RFC 9113 §8.1.1): a stream error. */
-            nghttp2_submit_rst_stream(cc->p.h2.session, NGHTTP2_FLAG_NONE, x->stream_id, x->rst_code);
+            nghttp2_submit_rst_stream(h2mem_session(cc), NGHTTP2_FLAG_NONE, x->stream_id, x->rst_code);
             x->out_state = XOUT_DONE;
             return;
         }
@@ -390,7 +390,7 @@ static void h2_news(struct cconn *cc, struct xchg *x)
             if (cc->w->cfg->accesslog_write_early)
                 xchg_log_access(x);
             if (h2resp_submit(cc, x) != 0)
-                nghttp2_submit_rst_stream(cc->p.h2.session, NGHTTP2_FLAG_NONE, x->stream_id,
+                nghttp2_submit_rst_stream(h2mem_session(cc), NGHTTP2_FLAG_NONE, x->stream_id,
                                           NGHTTP2_INTERNAL_ERROR);
         }
         return;
@@ -400,7 +400,7 @@ static void h2_news(struct cconn *cc, struct xchg *x)
     bool pipe_broke = xchg_out_done(x) && is_pipe(x) && !xchg_req_ended(x) && !x->pipe_reset;
     if (x->error_status && (!xchg_out_done(x) || pipe_broke)) {
         /* Headers went out already: all we can say now is a reset. */
-        nghttp2_submit_rst_stream(cc->p.h2.session, NGHTTP2_FLAG_NONE, x->stream_id,
+        nghttp2_submit_rst_stream(h2mem_session(cc), NGHTTP2_FLAG_NONE, x->stream_id,
                                   x->rst_code ? x->rst_code : NGHTTP2_INTERNAL_ERROR);
         x->out_state = XOUT_DONE;
         x->pipe_reset = true;
@@ -412,7 +412,7 @@ static void h2_news(struct cconn *cc, struct xchg *x)
     }
     if (x->deferred) {
         x->deferred = false;
-        nghttp2_session_resume_data(cc->p.h2.session, x->stream_id);
+        nghttp2_session_resume_data(h2mem_session(cc), x->stream_id);
     }
 }
 
@@ -515,12 +515,12 @@ int h2srv_start(struct cconn *cc)
     if (table != NGHTTP2_DEFAULT_HEADER_TABLE_SIZE)
         iv[num_iv++] = (nghttp2_settings_entry){ NGHTTP2_SETTINGS_HEADER_TABLE_SIZE,
                                                  table > UINT32_MAX ? UINT32_MAX : (uint32_t)table };
-    nghttp2_submit_settings(h->session, NGHTTP2_FLAG_NONE, iv, num_iv);
+    nghttp2_submit_settings(h2mem_session(cc), NGHTTP2_FLAG_NONE, iv, num_iv);
     if (cfg->frontend_http2_connection_window_size > NGHTTP2_INITIAL_CONNECTION_WINDOW_SIZE)
-        nghttp2_session_set_local_window_size(h->session, NGHTTP2_FLAG_NONE, 0,
+        nghttp2_session_set_local_window_size(h2mem_session(cc), NGHTTP2_FLAG_NONE, 0,
                                               cfg->frontend_http2_connection_window_size);
     if (cc->w->shutting_down)
-        nghttp2_submit_shutdown_notice(h->session);
+        nghttp2_submit_shutdown_notice(h2mem_session(cc));
     h->idle_since = ev_now(cc->w->loop);
     cconn_deadline(cc, cfg->frontend_keep_alive_timeout);
     cconn_deadline(cc, cfg->frontend_http2_read_timeout);
@@ -553,7 +553,7 @@ static void h2_recv(struct cconn *cc, const char *p, size_t len)
         size_t n = h2abuse_scan(cc, in, len);
         if (n == 0)
             break;
-        rv = nghttp2_session_mem_recv(h->session, in, n);
+        rv = nghttp2_session_mem_recv(h2mem_session(cc), in, n);
         if (rv < 0)
             break;
         in += n;
@@ -570,7 +570,7 @@ static void h2_recv(struct cconn *cc, const char *p, size_t len)
     if (rv >= 0) {
         /* A client that never reads makes nghttp2 queue what it answers
          * by itself; a reader never has this many frames waiting. */
-        if (nghttp2_session_get_outbound_queue_size(h->session) > h2abuse_max_queued_frames(cc)) {
+        if (nghttp2_session_get_outbound_queue_size(h2mem_session(cc)) > h2abuse_max_queued_frames(cc)) {
             h2abuse_trip(cc, STATS_GLITCH_OUTPUT_QUEUE);
             cconn_close(cc, "HTTP/2 output queue over its cap");
         }
@@ -597,7 +597,7 @@ static void h2_recv(struct cconn *cc, const char *p, size_t len)
         return;
     }
     /* nghttp2 may have queued a GOAWAY; if it did not, this one goes. */
-    nghttp2_session_terminate_session(h->session, NGHTTP2_PROTOCOL_ERROR);
+    nghttp2_session_terminate_session(h2mem_session(cc), NGHTTP2_PROTOCOL_ERROR);
     stop_reading(cc);
 }
 
@@ -629,36 +629,29 @@ static void reap_closed(struct cconn *cc)
         }
         *pp = x->next_closed;
         if (x->req_unconsumed && !is_pipe(x))
-            nghttp2_session_consume_connection(h->session, x->req_unconsumed);
+            nghttp2_session_consume_connection(h2mem_session(cc), x->req_unconsumed);
         cconn_xchg_free(cc, x);
     }
 }
 
 static bool h2_produce(struct cconn *cc)
 {
-    struct h2srv *h = &cc->p.h2;
-    bool was_used = h->framebuf_used;
     reap_closed(cc);
-    while (bufq_len(&cc->out) < OUT_HIGH) {
+    /* A sleeping session has nothing to send (it went to sleep with
+     * nothing, and nothing has called it since): left asleep. */
+    while (!h2mem_asleep(cc) && bufq_len(&cc->out) < OUT_HIGH) {
         const uint8_t *data;
-        ssize_t n = nghttp2_session_mem_send(h->session, &data);
+        ssize_t n = nghttp2_session_mem_send(h2mem_session(cc), &data);
         if (n < 0) {
             log_info("c%" PRIu64 " HTTP/2 send error: %s", cc->xc.facts.conn_id,
                      nghttp2_strerror((int)n));
             cconn_close(cc, "HTTP/2 send error");
             return false;
         }
-        if (n == 0) {
-            /* Idle now: the frame buffer's pages go back (h2mem.h). */
+        if (n == 0)
             break;
-        }
         bufq_append(&cc->out, data, (size_t)n);
-        h->framebuf_used = true;
     }
-    /* Frames with no stream open (a PING's answer) after the buffer's
-     * pages went back: back again in a second, not at the next deadline. */
-    if (!was_used && h->framebuf_used && h->num_open == 0 && h->idle_since > 0)
-        cconn_deadline(cc, H2MEM_IDLE_DELAY);
     reap_closed(cc);
     return bufq_len(&cc->out) >= OUT_HIGH;
 }
@@ -672,16 +665,20 @@ static bool h2_produce(struct cconn *cc)
  * read for the whole linger, and it has no answer to wait for. */
 static void h2_drained(struct cconn *cc)
 {
-    nghttp2_session *s = cc->p.h2.session;
-    if ((!nghttp2_session_want_read(s) || (cc->closing && cc->num_xchgs == 0)) &&
-        !nghttp2_session_want_write(s)) {
+    /* A sleeping session wants to read and has nothing to write (so it
+     * went to sleep, h2mem_deadline, and nothing has called it since):
+     * not woken to be asked. */
+    bool asleep = h2mem_asleep(cc);
+    bool wants_read = asleep || nghttp2_session_want_read(h2mem_session(cc));
+    bool wants_write = !asleep && nghttp2_session_want_write(h2mem_session(cc));
+    if ((!wants_read || (cc->closing && cc->num_xchgs == 0)) && !wants_write) {
         if (cc->p.h2.abuse.tripped)
             cconn_close(cc, "HTTP/2 abuse");
         else
             cconn_linger(cc);
         return;
     }
-    if (nghttp2_session_want_write(s))
+    if (wants_write)
         cconn_mark(cc);
 }
 
@@ -690,14 +687,14 @@ static bool h2_shutdown(struct cconn *cc, enum cconn_shut how)
     struct h2srv *h = &cc->p.h2;
     switch (how) {
     case CC_SHUT_NOTICE:
-        nghttp2_submit_shutdown_notice(h->session);
+        nghttp2_submit_shutdown_notice(h2mem_session(cc));
         return true;
     case CC_SHUT_FINAL:
         if (h->goaway_final_sent)
             return true;
         h->goaway_final_sent = true;
-        nghttp2_submit_goaway(h->session, NGHTTP2_FLAG_NONE,
-                              nghttp2_session_get_last_proc_stream_id(h->session),
+        nghttp2_submit_goaway(h2mem_session(cc), NGHTTP2_FLAG_NONE,
+                              nghttp2_session_get_last_proc_stream_id(h2mem_session(cc)),
                               NGHTTP2_NO_ERROR, NULL, 0);
         return true;
     }
@@ -717,7 +714,7 @@ static double goaway_close(struct cconn *cc, uint32_t code, const char *why)
     struct h2srv *h = &cc->p.h2;
     log_info("c%" PRIu64 " %s: GOAWAY(%s)", cc->xc.facts.conn_id, why,
              nghttp2_http2_strerror(code));
-    nghttp2_session_terminate_session(h->session, code);
+    nghttp2_session_terminate_session(h2mem_session(cc), code);
     stop_reading(cc);
     return h->close_at;
 }
@@ -813,13 +810,12 @@ static void h2_cleanup(struct cconn *cc)
      * track: free the exchanges ourselves first. */
     for (struct xchg *x = cc->xchgs; x; x = x->next) {
         if (!x->closed)
-            nghttp2_session_set_stream_user_data(h->session, x->stream_id, NULL);
+            nghttp2_session_set_stream_user_data(h2mem_session(cc), x->stream_id, NULL);
     }
     h->closed = NULL;
     while (cc->xchgs)
         cconn_xchg_free(cc, cc->xchgs);
-    nghttp2_session_del(h->session);
-    h->session = NULL;
+    h2mem_session_del(cc);
 }
 
 static void xc_consumed(struct xchg *x, size_t n)
@@ -828,10 +824,10 @@ static void xc_consumed(struct xchg *x, size_t n)
     x->req_unconsumed -= n;
     if (is_pipe(x)) {
         /* Its connection credit went back on arrival. */
-        nghttp2_session_consume_stream(cc->p.h2.session, x->stream_id, n);
+        nghttp2_session_consume_stream(h2mem_session(cc), x->stream_id, n);
         h2win_consumed(cc, x, n);
     } else {
-        nghttp2_session_consume(cc->p.h2.session, x->stream_id, n);
+        nghttp2_session_consume(h2mem_session(cc), x->stream_id, n);
     }
     x->in_at = ev_now(cc->w->loop);
     cconn_deadline(cc, cc->w->cfg->stream_read_timeout);

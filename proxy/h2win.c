@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include "config/config.h"
+#include "proxy/h2mem.h"
 #include "proxy/cconn.h"
 #include "proxy/worker.h"
 #include "proxy/xchg.h"
@@ -46,7 +47,7 @@ static size_t conn_growth(const struct cconn *cc)
  * open pipe streams, never less than it was. */
 static void grow_connection(struct cconn *cc, size_t growth)
 {
-    nghttp2_session *s = cc->p.h2.session;
+    nghttp2_session *s = h2mem_session(cc);
     int64_t want = cc->w->cfg->frontend_http2_connection_window_size;
     if (want < NGHTTP2_INITIAL_CONNECTION_WINDOW_SIZE)
         want = NGHTTP2_INITIAL_CONNECTION_WINDOW_SIZE;
@@ -59,7 +60,7 @@ static void grow_connection(struct cconn *cc, size_t growth)
 
 void h2win_consumed(struct cconn *cc, struct xchg *x, size_t n)
 {
-    nghttp2_session *s = cc->p.h2.session;
+    nghttp2_session *s = h2mem_session(cc);
     double now = ev_now(cc->w->loop);
     if (x->h2_win_since <= 0) {
         /* The first credit: the clock starts here (the wait for the

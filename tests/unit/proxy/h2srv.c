@@ -168,13 +168,6 @@ static void answer_hello(struct rig *r, struct rig_peer *b, int32_t sid)
     rig_respond_text(b, sid, "200", "hello");
 }
 
-static bool resident(const void *p)
-{
-    unsigned char v = 0;
-    assert_int_equal(mincore((void *)((uintptr_t)p & ~(uintptr_t)4095), 4096, &v), 0);
-    return v & 1;
-}
-
 static void get_hello(struct rig *r, const char *path)
 {
     int32_t sid = rig_request(r, "GET", path, NULL);
@@ -186,10 +179,24 @@ static void get_hello(struct rig *r, const char *path)
     assert_memory_equal(st->data, "hello", 5);
 }
 
-/* Once no stream is open and nothing is in flight, the frame buffer and
- * the stream map (all zeros again) leave memory, and the connection
- * serves the next request as before. */
-static void test_idle_session_gives_pages_back(void **state)
+/* How many of the session region's pages are in memory. */
+static int region_resident(const struct h2srv *h)
+{
+    unsigned char v[H2MEM_REGION_SIZE / 4096];
+    assert_int_equal(mincore(h->mem, H2MEM_REGION_SIZE, v), 0);
+    int n = 0;
+    for (size_t i = 0; i < sizeof(v); i++)
+        n += v[i] & 1;
+    return n;
+}
+
+/* Once no stream is open and nothing is in flight, the session sleeps:
+ * none of its region's pages stays in memory. Woken by the next request,
+ * it has its state back: the HPACK tables both ways hold what they held
+ * (the client's next request and h2gate's next response refer to their
+ * entries), and the request is served as before. A session closed while
+ * it sleeps frees everything (the sanitizer build checks for leaks). */
+static void test_idle_session_sleeps(void **state)
 {
     (void)state;
     struct rig r;
@@ -197,28 +204,42 @@ static void test_idle_session_gives_pages_back(void **state)
     r.on_request_end = answer_hello;
     get_hello(&r, "/one");
     struct h2srv *h = &r.cc->p.h2;
-    assert_non_null(h->streammap);
-    assert_non_null(h->framebuf);
-    assert_true(resident(h->streammap));  /* a stream was added */
-    assert_true(resident(h->framebuf));
-    assert_int_equal(nghttp2_session_want_write(h->session), 0);
+    assert_non_null(h->mem);
+    assert_true(region_resident(h) > 0);
+    assert_false(h2mem_asleep(r.cc));
+    size_t inflate = nghttp2_session_get_hd_inflate_dynamic_table_size(h->session_raw);
+    size_t deflate = nghttp2_session_get_hd_deflate_dynamic_table_size(h->session_raw);
+    assert_true(inflate > 0 && deflate > 0);
+    assert_int_equal(nghttp2_session_want_write(h->session_raw), 0);
     h2mem_idle(r.cc);
-    assert_false(resident(h->streammap));
-    assert_false(resident(h->framebuf));
+    assert_true(h2mem_asleep(r.cc));
+    assert_int_equal(region_resident(h), 0);
+
+    /* Looking at it wakes it, state and all. */
+    assert_int_equal(nghttp2_session_get_hd_inflate_dynamic_table_size(h2mem_session(r.cc)), inflate);
+    assert_false(h2mem_asleep(r.cc));
+    assert_int_equal(nghttp2_session_get_hd_deflate_dynamic_table_size(h->session_raw), deflate);
+    h2mem_idle(r.cc);
+    get_hello(&r, "/one");
+    assert_false(h2mem_asleep(r.cc));
+    /* The same request's fields came as indexes: nothing new in the table. */
+    assert_int_equal(nghttp2_session_get_hd_inflate_dynamic_table_size(h->session_raw), inflate);
     get_hello(&r, "/two");
-    assert_true(resident(h->streammap));
+    h2mem_idle(r.cc);
+    assert_true(h2mem_asleep(r.cc));
     rig_stop(&r);
 }
 
-/* Steps until the page at p has left memory; fails after about ten
- * seconds (the release is H2MEM_IDLE_DELAY after the last frame). */
-static void until_not_resident(struct rig *r, const void *p)
+/* Steps until the session sleeps; fails after about ten seconds (it
+ * sleeps H2MEM_IDLE_DELAY after the last stream and the last read). */
+static void until_asleep(struct rig *r)
 {
-    for (int i = 0; i < 5000 && resident(p); i++) {
+    for (int i = 0; i < 5000 && !h2mem_asleep(r->cc); i++) {
         rig_step(r);
         usleep(2000);
     }
-    assert_false(resident(p));
+    assert_true(h2mem_asleep(r->cc));
+    assert_int_equal(region_resident(&r->cc->p.h2), 0);
 }
 
 static bool client_got_ping_ack(struct rig *r, void *from)
@@ -227,25 +248,25 @@ static bool client_got_ping_ack(struct rig *r, void *from)
     return i >= 0 && (r->client.frames[i].flags & NGHTTP2_FLAG_ACK);
 }
 
-/* A frame sent with no stream open after the pages went back (here a
- * PING's answer) brings the frame buffer's page back; it leaves again on
- * its own a second later, not at the connection's keep-alive deadline
- * (a minute away by default). */
-static void test_idle_pages_go_back_after_a_ping(void **state)
+/* A session sleeps on its own after a request; a PING wakes it and is
+ * answered; it sleeps again on its own a second later, not at the
+ * connection's keep-alive deadline (a minute away by default); and then
+ * serves the next request. */
+static void test_a_ping_wakes_a_sleeping_session(void **state)
 {
     (void)state;
     struct rig r;
     rig_start(&r, no_args);
     r.on_request_end = answer_hello;
     get_hello(&r, "/one");
-    struct h2srv *h = &r.cc->p.h2;
-    until_not_resident(&r, h->framebuf);
+    until_asleep(&r);
     size_t mark = r.client.num_frames;
     assert_int_equal(nghttp2_submit_ping(r.client.s, NGHTTP2_FLAG_NONE, NULL), 0);
     rig_until(&r, client_got_ping_ack, (void *)(intptr_t)mark);
-    assert_true(resident(h->framebuf));
-    until_not_resident(&r, h->framebuf);
+    assert_false(h2mem_asleep(r.cc));
+    until_asleep(&r);
     get_hello(&r, "/two");
+    until_asleep(&r);
     rig_stop(&r);
 }
 
@@ -441,7 +462,7 @@ static void test_hpack_tables_by_default(void **state)
     struct rig r;
     rig_start(&r, no_args);
     two_gets(&r);
-    nghttp2_session *h2gate = r.cc->p.h2.session;
+    nghttp2_session *h2gate = h2mem_session(r.cc);
     /* No SETTINGS_HEADER_TABLE_SIZE: the client sees the default. */
     assert_int_equal(nghttp2_session_get_remote_settings(r.client.s,
                                                          NGHTTP2_SETTINGS_HEADER_TABLE_SIZE),
@@ -459,7 +480,7 @@ static void test_hpack_encoder_table_zero(void **state)
     static const char *const args[] = { "--frontend-http2-encoder-dynamic-table-size=0", NULL };
     rig_start(&r, args);
     two_gets(&r);
-    nghttp2_session *h2gate = r.cc->p.h2.session;
+    nghttp2_session *h2gate = h2mem_session(r.cc);
     assert_int_equal(nghttp2_session_get_remote_settings(r.client.s,
                                                          NGHTTP2_SETTINGS_HEADER_TABLE_SIZE),
                      4096);
@@ -481,7 +502,7 @@ static void test_hpack_decoder_table_zero(void **state)
     static const char *const args[] = { "--frontend-http2-decoder-dynamic-table-size=0", NULL };
     rig_start(&r, args);
     two_gets(&r);
-    nghttp2_session *h2gate = r.cc->p.h2.session;
+    nghttp2_session *h2gate = h2mem_session(r.cc);
     assert_int_equal(nghttp2_session_get_remote_settings(r.client.s,
                                                          NGHTTP2_SETTINGS_HEADER_TABLE_SIZE),
                      0);
@@ -499,8 +520,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_request_body),
         cmocka_unit_test(test_trailers),
-        cmocka_unit_test(test_idle_session_gives_pages_back),
-        cmocka_unit_test(test_idle_pages_go_back_after_a_ping),
+        cmocka_unit_test(test_idle_session_sleeps),
+        cmocka_unit_test(test_a_ping_wakes_a_sleeping_session),
         cmocka_unit_test(test_client_rst_stream),
         cmocka_unit_test(test_graceful_goaway),
         cmocka_unit_test(test_malformed_request_is_reset),

@@ -8,6 +8,8 @@
  * WINDOW_UPDATEs gave the client. */
 #include "rig.h"
 
+#include "proxy/h2mem.h"
+
 #include "proxy/h2win.h"
 
 #define INITIAL 65535
@@ -47,7 +49,7 @@ static bool all_open(struct rig *r, void *arg)
 
 static int32_t window(struct rig *r, int32_t sid)
 {
-    return nghttp2_session_get_stream_effective_local_window_size(r->cc->p.h2.session, sid);
+    return nghttp2_session_get_stream_effective_local_window_size(h2mem_session(r->cc), sid);
 }
 
 /* The target takes whole windows of stream sid, at once, until the
@@ -127,7 +129,7 @@ static void test_growth_is_bounded_per_stream_and_connection(void **state)
     int32_t conn_want = INITIAL + (int32_t)growth;
     rig_until(&r, client_has_credit, &conn_want);
     assert_int_equal(nghttp2_session_get_remote_window_size(r.client.s), conn_want);
-    assert_int_equal(nghttp2_session_get_local_window_size(r.cc->p.h2.session), conn_want);
+    assert_int_equal(nghttp2_session_get_local_window_size(h2mem_session(r.cc)), conn_want);
     for (int i = 0; i < TUNNELS; i++)
         assert_int_equal(nghttp2_session_get_stream_remote_window_size(r.client.s, sids[i]),
                          window(&r, sids[i]));
@@ -139,7 +141,7 @@ static void test_growth_is_bounded_per_stream_and_connection(void **state)
     take_until_stuck(&r, sids[TUNNELS - 1]);
     assert_int_equal(window(&r, sids[TUNNELS - 1]), top);
     assert_int_equal(growth_of_open(&r), 4 * ((size_t)top - INITIAL));
-    assert_int_equal(nghttp2_session_get_local_window_size(r.cc->p.h2.session), conn_want);
+    assert_int_equal(nghttp2_session_get_local_window_size(h2mem_session(r.cc)), conn_want);
 
     rig_stop(&r);
     close(tfd);
