@@ -43,6 +43,7 @@ struct h2mem_region {
 #define HDR_SIZE ((sizeof(struct h2mem_region) + 15) & ~(size_t)15)
 
 _Static_assert(HDR_SIZE % 8 == 0 && HDR_SIZE < SMALL_END, "region header");
+_Static_assert(REGION_SIZE / 8 <= 65536, "a word's place in the walk fits 16 bits");
 
 #ifdef __SANITIZE_ADDRESS__
 #include <sanitizer/asan_interface.h>
@@ -319,14 +320,29 @@ void h2mem_session_del(struct cconn *cc)
 
 /* ---- sleep ----
  *
- * The blob: for the header and then for each live block but the frame
- * buffer, in the header's order, a bitmap of its non-zero 8-byte words
- * and those words. An idle session's region is mostly zeros (the empty
- * stream map, the rings' unused slots, the session's unused fields). */
+ * The blob holds how the region's packed words (the header's, then each
+ * live block's but the frame buffer's, dead while idle) differ from the
+ * worker's template: the region of the first session that slept there,
+ * copied then and never changed. Where the template holds a pointer into
+ * its own region, the word expected is the same offset into this one.
+ * Idle sessions differ from each other in a few words (the HPACK
+ * entries' addresses, stream ids, windows): after one GET, 16 of some
+ * 1,160, most of them zeros (bench/RESULTS.md, cut 5). */
+
+struct h2mem_template {
+    uintptr_t base;                 /* the region it was copied from */
+    uint64_t w[REGION_SIZE / 8];    /* its packed words; zeros elsewhere */
+    /* All ones where w[] points into the template's own region: the word
+     * expected is then w[] moved by the distance between the regions. */
+    uint64_t rel[REGION_SIZE / 8];
+    /* pack_region's output, before the blob is cut to its size. */
+    uint16_t pos[REGION_SIZE / 8];
+    uint64_t diff[REGION_SIZE / 8];
+};
 
 /* The region's bytes as words. They are also the fields of nghttp2's
  * structs and of our header: may_alias keeps the compiler from reading
- * the header's block list before unpack() has written it back. */
+ * the header's block list before unpack_region() has written it back. */
 typedef uint64_t __attribute__((may_alias)) word;
 
 static bool packed(const struct h2mem_region *m, uint32_t i)
@@ -334,47 +350,114 @@ static bool packed(const struct h2mem_region *m, uint32_t i)
     return m->blocks[i].len && m->blocks[i].off != m->framebuf;
 }
 
-/* Packs the nw words at w into out (NULL: only counts). Returns the words
- * it takes. */
-static size_t pack(word *out, const word *w, size_t nw)
+/* The packed words are the header's, [0, HDR_SIZE / 8), then each
+ * packed block's, in the header's order: "the walk". A word's place in
+ * the walk is what the blob records. */
+
+static struct h2mem_template *template_of(const struct h2mem_region *m)
 {
-    size_t nmap = (nw + 63) / 64, n = nmap;
-    for (size_t k = 0; k < nmap; k++) {
-        uint64_t bits = 0;
-        size_t end = (k + 1) * 64 < nw ? (k + 1) * 64 : nw;
-        for (size_t j = k * 64; j < end; j++) {
-            if (!w[j])
-                continue;
-            bits |= (uint64_t)1 << (j - k * 64);
-            if (out)
-                out[n] = w[j];
-            n++;
+    struct h2mem_template *t = xcalloc(1, sizeof(*t));
+    t->base = (uintptr_t)m;
+    const word *w = (const word *)m;
+    for (size_t k = 0; k < HDR_SIZE / 8; k++)
+        t->w[k] = w[k];
+    for (uint32_t i = 0; i < m->num_blocks; i++) {
+        if (!packed(m, i))
+            continue;
+        size_t lo = m->blocks[i].off / 8, hi = lo + m->blocks[i].len / 8;
+        for (size_t k = lo; k < hi; k++)
+            t->w[k] = w[k];
+    }
+    for (size_t k = 0; k < REGION_SIZE / 8; k++)
+        t->rel[k] = t->w[k] - t->base < REGION_SIZE ? ~(uint64_t)0 : 0;
+    return t;
+}
+
+/* A blob: the count of differing words, the time the session went to
+ * sleep, their places in the walk (16 bits each), their XOR with what
+ * the template expected. */
+#define BLOB_HEAD 2
+
+static size_t blob_words(size_t count)
+{
+    return BLOB_HEAD + (count + 3) / 4 + count;
+}
+
+/* Words [lo, hi) of the region at w, the first at place seq of the
+ * walk: those that differ from t's go to t->pos and t->diff from the
+ * n-th entry on. Returns the new n. */
+static size_t pack_range(const word *w, struct h2mem_template *t, uint64_t shift, size_t lo,
+                         size_t hi, size_t seq, size_t n)
+{
+    for (size_t k = lo; k < hi; k++) {
+        uint64_t d = w[k] ^ (t->w[k] + (t->rel[k] & shift));
+        if (d) {
+            t->pos[n] = (uint16_t)(seq + k - lo);
+            t->diff[n++] = d;
         }
-        if (out)
-            out[k] = bits;
     }
     return n;
 }
 
-/* Unpacks what pack() wrote for nw words into w (all zeros). Returns the
- * words it read. */
-static size_t unpack(word *w, const word *in, size_t nw)
+struct unpacking {
+    const uint16_t *pos;
+    const word *diff;
+    size_t i, count;    /* the next entry; how many */
+};
+
+/* pack_range's reverse into the zeros of w. */
+static void unpack_range(word *w, const struct h2mem_template *t, uint64_t shift, size_t lo,
+                         size_t hi, size_t seq, struct unpacking *u)
 {
-    size_t nmap = (nw + 63) / 64, n = nmap;
-    for (size_t k = 0; k < nmap; k++)
-        for (uint64_t bits = in[k]; bits; bits &= bits - 1)
-            w[k * 64 + (size_t)__builtin_ctzll(bits)] = in[n++];
-    return n;
+    for (size_t k = lo; k < hi; k++) {
+        uint64_t v = t->w[k] + (t->rel[k] & shift);
+        if (u->i < u->count && u->pos[u->i] == seq + k - lo)
+            v ^= u->diff[u->i++];
+        if (v)
+            w[k] = v;
+    }
 }
 
-static size_t pack_region(word *out, const struct h2mem_region *m)
+/* m's blob, packed against t (whose scratch arrays it uses), with the
+ * time the session goes to sleep. */
+static word *pack_region(const struct h2mem_region *m, struct h2mem_template *t, double now)
 {
-    size_t n = pack(out, (const word *)m, HDR_SIZE / 8);
-    for (uint32_t i = 0; i < m->num_blocks; i++)
-        if (packed(m, i))
-            n += pack(out ? out + n : NULL, (const word *)((const char *)m + m->blocks[i].off),
-                      m->blocks[i].len / 8);
-    return n;
+    const word *w = (const word *)m;
+    uint64_t shift = (uintptr_t)m - t->base;
+    size_t n = pack_range(w, t, shift, 0, HDR_SIZE / 8, 0, 0), seq = HDR_SIZE / 8;
+    for (uint32_t i = 0; i < m->num_blocks; i++) {
+        if (!packed(m, i))
+            continue;
+        size_t lo = m->blocks[i].off / 8, hi = lo + m->blocks[i].len / 8;
+        n = pack_range(w, t, shift, lo, hi, seq, n);
+        seq += hi - lo;
+    }
+    word *blob = xmalloc(blob_words(n) * sizeof(word));
+    blob[0] = n;
+    memcpy(&blob[1], &now, sizeof(now));
+    memcpy(blob + BLOB_HEAD, t->pos, n * sizeof(*t->pos));
+    memcpy(blob + BLOB_HEAD + (n + 3) / 4, t->diff, n * sizeof(*t->diff));
+    return blob;
+}
+
+/* Writes m's words back from its blob (m reads all zeros before): the
+ * header's first, which say where the blocks are. */
+static void unpack_region(struct h2mem_region *m, const word *in, const struct h2mem_template *t)
+{
+    size_t count = (size_t)in[0];
+    struct unpacking u = { (const uint16_t *)(in + BLOB_HEAD), in + BLOB_HEAD + (count + 3) / 4,
+                           0, count };
+    word *w = (word *)m;
+    uint64_t shift = (uintptr_t)m - t->base;
+    unpack_range(w, t, shift, 0, HDR_SIZE / 8, 0, &u);
+    size_t seq = HDR_SIZE / 8;
+    for (uint32_t b = 0; b < m->num_blocks; b++) {
+        if (!packed(m, b))
+            continue;
+        size_t lo = m->blocks[b].off / 8, hi = lo + m->blocks[b].len / 8;
+        unpack_range(w, t, shift, lo, hi, seq, &u);
+        seq += hi - lo;
+    }
 }
 
 void h2mem_idle(struct cconn *cc)
@@ -383,9 +466,9 @@ void h2mem_idle(struct cconn *cc)
     struct h2mem_region *m = h->mem;
     if (!m || h->blob)
         return;
-    size_t n = pack_region(NULL, m);
-    word *blob = xmalloc(n * sizeof(word));
-    pack_region(blob, m);
+    if (!cc->w->h2mem_template)
+        cc->w->h2mem_template = template_of(m);
+    word *blob = pack_region(m, cc->w->h2mem_template, ev_now(cc->w->loop));
     /* The gauge follows what is held: the blob, not the region. */
     charge(cc, usable(blob), true);
     charge(cc, usable(m), false);
@@ -397,22 +480,35 @@ static void restore(struct cconn *cc)
 {
     struct h2srv *h = &cc->p.h2;
     struct h2mem_region *m = h->mem;
-    const word *in = h->blob;
-    /* The header first: it says which blocks follow. */
-    size_t n = unpack((word *)m, in, HDR_SIZE / 8);
-    for (uint32_t i = 0; i < m->num_blocks; i++)
-        if (packed(m, i))
-            n += unpack((word *)((char *)m + m->blocks[i].off), in + n, m->blocks[i].len / 8);
+    unpack_region(m, h->blob, cc->w->h2mem_template);
     charge(cc, usable(h->blob), false);
     charge(cc, usable(m), true);
     free(h->blob);
     h->blob = NULL;
 }
 
+void h2mem_worker_cleanup(struct worker *w)
+{
+    free(w->h2mem_template);
+    w->h2mem_template = NULL;
+}
+
+static double idle_delay(const struct h2srv *h)
+{
+    return H2MEM_IDLE_DELAY * (double)(1u << h->sleep_shift);
+}
+
 void h2mem_wake(struct cconn *cc)
 {
+    struct h2srv *h = &cc->p.h2;
+    double slept_at;
+    memcpy(&slept_at, (const word *)h->blob + 1, sizeof(slept_at));
     restore(cc);
-    cconn_deadline(cc, H2MEM_IDLE_DELAY);
+    if (ev_now(cc->w->loop) - slept_at >= 4 * idle_delay(h))
+        h->sleep_shift = 0;
+    else if (h->sleep_shift < H2MEM_MAX_SHIFT)
+        h->sleep_shift++;
+    cconn_deadline(cc, idle_delay(h));
 }
 
 double h2mem_deadline(struct cconn *cc, double now)
@@ -421,7 +517,7 @@ double h2mem_deadline(struct cconn *cc, double now)
     if (h->blob || h->num_open > 0 || h->idle_since <= 0)
         return INFINITY;
     double since = cc->last_read > h->idle_since ? cc->last_read : h->idle_since;
-    double at = since + H2MEM_IDLE_DELAY;
+    double at = since + idle_delay(h);
     if (at > now)
         return at;
     nghttp2_session *s = h->session_raw; /* awake */

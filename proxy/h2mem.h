@@ -9,8 +9,9 @@
  *
  * An idle session sleeps: its region's live bytes other than the frame
  * buffer's (dead once every frame is handed out) are packed into a small
- * heap blob, mostly zeros left out, and the region's pages go back to
- * the kernel. The first use wakes it: the bytes go back where they were,
+ * heap blob, as how they differ from the worker's template (the first
+ * session that slept there), and the region's pages go back to the
+ * kernel. The first use wakes it: the bytes go back where they were,
  * so every pointer nghttp2 keeps into the region holds again. Nothing
  * may call libnghttp2 on a sleeping session: the session is read through
  * h2mem_session(), which wakes it first. */
@@ -23,10 +24,15 @@
 
 /* Seconds with no open stream and nothing read before a session sleeps:
  * at once would cost a madvise and page faults per request on a
- * one-request-at-a-time client (bench/idle_mem, RESULTS.md). */
+ * one-request-at-a-time client (bench/idle_mem, RESULTS.md). A session
+ * woken within four delays of going to sleep waits twice as long the
+ * next time, up to 32 times (a client that polls every few seconds
+ * stops paying a sleep and a wake per poll); one that slept longer
+ * starts again from H2MEM_IDLE_DELAY. */
 #ifndef H2MEM_IDLE_DELAY
 #define H2MEM_IDLE_DELAY 1.
 #endif
+#define H2MEM_MAX_SHIFT 5
 
 /* The region's size: 8 KiB of small blocks, then page-aligned ones (the
  * map's table, the frame buffer). Address space only where not written. */
@@ -58,6 +64,12 @@ static inline _Bool h2mem_asleep(const struct cconn *cc)
 {
     return cc->p.h2.blob != NULL;
 }
+
+struct worker;
+
+/* Frees the worker's template of sleeping sessions (h2mem.c), once its
+ * connections are all gone. */
+void h2mem_worker_cleanup(struct worker *w);
 
 /* cc's session, awake: the only way to it outside nghttp2's callbacks. */
 static inline nghttp2_session *h2mem_session(struct cconn *cc)

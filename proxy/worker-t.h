@@ -93,6 +93,9 @@ struct worker {
      * and open sessions keep the values they were made with. */
     nghttp2_option *h2srv_option;
     nghttp2_option *bsess_option;
+    /* What sleeping client sessions are packed against (h2mem.c): the
+     * first one to sleep here; NULL until then. */
+    struct h2mem_template *h2mem_template;
     struct wrk_listener *listeners;
     size_t num_listeners;
     uint64_t rng;               /* wrk_random's state */

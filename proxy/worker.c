@@ -23,6 +23,7 @@
 #include "proxy/cconn.h"
 #include "proxy/dns.h"
 #include "proxy/gen.h"
+#include "proxy/h2mem.h"
 #include "proxy/h2srv.h"
 #include "proxy/tls.h"
 #include "proxy/tunnel.h"
@@ -524,6 +525,7 @@ void wrk_cleanup(struct worker *w)
     auth_cache_free(w->auth_cache);
     nghttp2_option_del(w->h2srv_option);
     nghttp2_option_del(w->bsess_option);
+    h2mem_worker_cleanup(w);
     free(w->listeners);
     /* Every connection and exchange is gone: nothing pins a generation. */
     while (w->old_gens)

@@ -154,19 +154,21 @@ def test_http2_session_bytes_follow_the_sessions(procs):
 
 
 @pytest.mark.parametrize("tls", [False, True], ids=["h2c", "tls"])
-def test_idle_http2_session_sleeps_and_wakes_whole(procs, tls):
+def test_idle_http2_sessions_sleep_and_wake_whole(procs, tls):
     """A session with no stream and nothing read for a second sleeps: the
     gauge drops from its 32 KiB region to the small blob of its packed
-    state (h2mem.c). The next requests on the connection, whose fields the
-    client's encoder indexed before the sleep, and the responses, whose
-    fields h2gate's encoder indexed, decode as before. The gauge is read
-    awake while a stream to /stall is open (its response head came; a
-    session with an open stream never sleeps), so no read races the
-    sleep."""
+    state (h2mem.c: how it differs from the worker's template, the first
+    session that slept). Two connections with different request fields
+    sleep; the next requests on each, whose fields the client's encoder
+    indexed before the sleep, and the responses, whose fields h2gate's
+    encoder indexed, decode as before. The gauge is read awake while a
+    stream to /stall is open (its response head came; a session with an
+    open stream never sleeps), so no read races the sleep."""
     o = procs.origin()
     g = gate_with_admin(procs, [o], plain=not tls, tls=tls)
     name = "h2gate_http2_session_bytes"
-    extra = [("x-kept", "a value to index"), ("accept", "text/plain")]
+    extras = ([("x-kept", "a value to index"), ("accept", "text/plain")],
+              [("x-other", "another value, longer than the first one"), ("x-n", "2")])
 
     def awake_bytes(c):
         sid = c.request("/stall")
@@ -176,18 +178,24 @@ def test_idle_http2_session_sleeps_and_wakes_whole(procs, tls):
         c.flush()
         return n
 
-    with H2Client(g.tls_port if tls else g.port, tls=tls) as c:
-        first = c.wait_streams([c.request("/size/10", extra=extra)])[0]
-        assert (first.status, len(first.data)) == (200, 10)
-        assert awake_bytes(c) >= 32768
-        asleep = settle(g.admin_port, lambda s: s.get(name) < 32768).get(name)
-        assert asleep > 0
-        for path in ("/size/10", "/size/20"):
+    def serve(c, extra, paths):
+        for path in paths:
             r = c.wait_streams([c.request(path, extra=extra)])[0]
             assert r.status == 200 and len(r.data) == int(path[6:])
             assert dict(r.headers)[b"content-length"] == path[6:].encode()
-        assert awake_bytes(c) >= 32768
-        assert c.goaway is None
+
+    port = g.tls_port if tls else g.port
+    with H2Client(port, tls=tls) as a, H2Client(port, tls=tls) as b:
+        clients = (a, b)
+        for c, extra in zip(clients, extras):
+            serve(c, extra, ["/size/10"])
+        assert awake_bytes(a) >= 32768
+        asleep = settle(g.admin_port, lambda s: s.get(name) < 32768).get(name)
+        assert asleep > 0
+        for c, extra in zip(clients, extras):
+            serve(c, extra, ["/size/10", "/size/20"])
+        assert awake_bytes(b) >= 32768
+        assert a.goaway is None and b.goaway is None
     assert settle(g.admin_port, lambda s: s.get("h2gate_connections_active") == 0).get(name) == 0
 
 

@@ -249,9 +249,9 @@ static bool client_got_ping_ack(struct rig *r, void *from)
 }
 
 /* A session sleeps on its own after a request; a PING wakes it and is
- * answered; it sleeps again on its own a second later, not at the
- * connection's keep-alive deadline (a minute away by default); and then
- * serves the next request. */
+ * answered; woken so soon, it waits twice as long before it sleeps
+ * again, on its own, not at the connection's keep-alive deadline (a
+ * minute away by default); and then serves the next request. */
 static void test_a_ping_wakes_a_sleeping_session(void **state)
 {
     (void)state;
@@ -264,6 +264,7 @@ static void test_a_ping_wakes_a_sleeping_session(void **state)
     assert_int_equal(nghttp2_submit_ping(r.client.s, NGHTTP2_FLAG_NONE, NULL), 0);
     rig_until(&r, client_got_ping_ack, (void *)(intptr_t)mark);
     assert_false(h2mem_asleep(r.cc));
+    assert_int_equal(r.cc->p.h2.sleep_shift, 1);
     until_asleep(&r);
     get_hello(&r, "/two");
     until_asleep(&r);
