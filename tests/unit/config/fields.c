@@ -7,12 +7,6 @@
  * proxyproto. */
 #include "tests/unit/config/helpers.h"
 
-#define BAD_ARGS(name, substr, ...)                                              \
-    static void test_bad_##name(void **state)                                    \
-    {                                                                            \
-        (void)state;                                                             \
-        assert_load_error(substr, __VA_ARGS__);                                  \
-    }
 BAD_ARGS(altsvc_no_port, "--altsvc 'h3': expected PROTOID,PORT[,HOST[,ORIGIN[,PARAMS]]]",
          "-f*,1;no-tls", "--altsvc=h3")
 BAD_ARGS(altsvc_port_0, "--http2-altsvc 'h3,0': the port is not a number from 1 to 65535",

@@ -1,6 +1,7 @@
-/* Shared by the config unit tests: run cfg_load on an argument list, write
- * a temporary config file. Included by each test program (static inline,
- * so each program compiles its own copy). */
+/* Shared by the config unit tests: run cfg_load on an argument list, expect
+ * an error (BAD_ARGS: one test per bad command line), write a temporary
+ * config file. Included by each test program (static inline, so each
+ * program compiles its own copy). */
 #ifndef H2G_TESTS_UNIT_CONFIG_HELPERS_H
 #define H2G_TESTS_UNIT_CONFIG_HELPERS_H
 
@@ -61,6 +62,15 @@ static inline enum cfg_load_result load_args(struct config *cfg, char *err, size
         assert_null(c_.routes);                                                 \
         assert_null(c_.conf_file);                                              \
     } while (0)
+
+/* Defines the test test_bad_NAME: the args (at least one) fail to load
+ * with substr in the message. */
+#define BAD_ARGS(name, substr, ...)                                              \
+    static void test_bad_##name(void **state)                                    \
+    {                                                                            \
+        (void)state;                                                             \
+        assert_load_error(substr, __VA_ARGS__);                                  \
+    }
 
 /* Writes text to a new temporary file; its path goes to path (>= 32 bytes).
  * The caller unlinks it. */

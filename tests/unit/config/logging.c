@@ -1,15 +1,9 @@
 /* Unit tests for the logging options of config/config.c (kept apart from
- * tests/unit/config/config.c for its length): --accesslog-json,
+ * tests/unit/config/options.c for its length): --accesslog-json,
  * --accesslog-escape, --accesslog-syslog, --errorlog-syslog,
  * --syslog-facility, --syslog-socket. */
 #include "tests/unit/config/helpers.h"
 
-#define BAD_ARGS(name, substr, ...)                                              \
-    static void test_bad_##name(void **state)                                    \
-    {                                                                            \
-        (void)state;                                                             \
-        assert_load_error(substr, __VA_ARGS__);                                  \
-    }
 BAD_ARGS(syslog_facility, "--syslog-facility 'local9': unknown facility (expected auth, "
          "authpriv, cron, daemon, ftp, kern, local0-local7, lpr, mail, news, syslog, user or "
          "uucp)", "-f*,1;no-tls", "--syslog-facility=local9")

@@ -5,12 +5,6 @@
  * --verify-client, --verify-client-cacert, --forward-client-cert. */
 #include "tests/unit/config/helpers.h"
 
-#define BAD_ARGS(name, substr, ...)                                              \
-    static void test_bad_##name(void **state)                                    \
-    {                                                                            \
-        (void)state;                                                             \
-        assert_load_error(substr, __VA_ARGS__);                                  \
-    }
 BAD_ARGS(subcert_no_colon, "--subcert 'a.key': expected KEYPATH:CERTPATH[;ocsp=PATH]",
          "-f*,1;no-tls", "--subcert=a.key")
 BAD_ARGS(subcert_no_key, "expected KEYPATH:CERTPATH", "-f*,1;no-tls", "--subcert=:a.crt")
