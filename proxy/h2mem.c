@@ -132,7 +132,7 @@ static size_t align_up(size_t n, size_t a)
 
 /* A block of the region for an allocation of the session's creation, or
  * NULL where it does not fit. The region is all zeros until handed out
- * (h2mem_session_new), so a calloc's block needs nothing more. */
+ * (region_new), so a calloc's block needs nothing more. */
 static void *region_alloc(struct h2mem_region *m, size_t size)
 {
     if (!m || m->num_blocks == MAX_BLOCKS || size == 0)

@@ -18,7 +18,7 @@ import pytest
 from conftest import H2GATE_BIN, IS_NGHTTPX, free_port
 from dnsserver import DNSServer
 from obs_lib import gate_with_admin, scrape, settle, stats_json
-from testlib import HOST, H1Conn, H2Client
+from testlib import HOST, H1Conn, H2Client, StreamResult
 from tunnel_lib import TargetServer, echo_handler
 
 pytestmark = pytest.mark.skipif(IS_NGHTTPX, reason="h2gate's admin listener")
@@ -153,6 +153,18 @@ def test_http2_session_bytes_follow_the_sessions(procs):
     assert after.get(name) == 0
 
 
+def awake_session_bytes(c, admin_port):
+    """h2gate_http2_session_bytes while a stream to /stall is open on c
+    (its response head came; a session with an open stream never sleeps),
+    so that no read races a sleep; the stream is reset after."""
+    sid = c.request("/stall")
+    c.wait(lambda: c.streams[sid].headers is not None)
+    n = scrape(admin_port).get("h2gate_http2_session_bytes")
+    c.conn.reset_stream(sid)
+    c.flush()
+    return n
+
+
 @pytest.mark.parametrize("tls", [False, True], ids=["h2c", "tls"])
 def test_idle_http2_sessions_sleep_and_wake_whole(procs, tls):
     """A session with no stream and nothing read for a second sleeps: the
@@ -161,22 +173,12 @@ def test_idle_http2_sessions_sleep_and_wake_whole(procs, tls):
     session that slept). Two connections with different request fields
     sleep; the next requests on each, whose fields the client's encoder
     indexed before the sleep, and the responses, whose fields h2gate's
-    encoder indexed, decode as before. The gauge is read awake while a
-    stream to /stall is open (its response head came; a session with an
-    open stream never sleeps), so no read races the sleep."""
+    encoder indexed, decode as before."""
     o = procs.origin()
     g = gate_with_admin(procs, [o], plain=not tls, tls=tls)
     name = "h2gate_http2_session_bytes"
     extras = ([("x-kept", "a value to index"), ("accept", "text/plain")],
               [("x-other", "another value, longer than the first one"), ("x-n", "2")])
-
-    def awake_bytes(c):
-        sid = c.request("/stall")
-        c.wait(lambda: c.streams[sid].headers is not None)
-        n = scrape(g.admin_port).get(name)
-        c.conn.reset_stream(sid)
-        c.flush()
-        return n
 
     def serve(c, extra, paths):
         for path in paths:
@@ -189,14 +191,41 @@ def test_idle_http2_sessions_sleep_and_wake_whole(procs, tls):
         clients = (a, b)
         for c, extra in zip(clients, extras):
             serve(c, extra, ["/size/10"])
-        assert awake_bytes(a) >= 32768
+        assert awake_session_bytes(a, g.admin_port) >= 32768
         asleep = settle(g.admin_port, lambda s: s.get(name) < 32768).get(name)
         assert asleep > 0
         for c, extra in zip(clients, extras):
             serve(c, extra, ["/size/10", "/size/20"])
-        assert awake_bytes(b) >= 32768
+        assert awake_session_bytes(b, g.admin_port) >= 32768
         assert a.goaway is None and b.goaway is None
     assert settle(g.admin_port, lambda s: s.get("h2gate_connections_active") == 0).get(name) == 0
+
+
+def test_session_asleep_with_half_a_frame_header_read(procs):
+    """A slow client: the first 5 bytes of a HEADERS frame's 9-byte header,
+    then nothing. No stream is open yet, so the session sleeps with
+    nghttp2's half-read frame in its packed state; the rest of the frame
+    wakes it, and the request is answered as if it had come whole."""
+    o = procs.origin()
+    g = gate_with_admin(procs, [o], tls=False)
+    name = "h2gate_http2_session_bytes"
+    with H2Client(g.port) as c:
+        first = c.wait_streams([c.request("/size/10")])[0]
+        assert first.status == 200
+        assert awake_session_bytes(c, g.admin_port) >= 32768
+        sid = c.conn.get_next_available_stream_id()
+        c.conn.send_headers(sid, [(":method", "GET"), (":scheme", "http"),
+                                  (":authority", "localhost"), (":path", "/size/33")],
+                            end_stream=True)
+        c.streams[sid] = StreamResult()
+        frame = c.conn.data_to_send()
+        c.sock.sendall(frame[:5])
+        settle(g.admin_port, lambda s: s.get(name) < 32768)
+        c.sock.sendall(frame[5:])
+        r = c.wait_streams([sid])[0]
+        assert r.status == 200 and len(r.data) == 33
+        assert dict(r.headers)[b"content-length"] == b"33"
+        assert c.goaway is None
 
 
 def test_tunnel_counts_as_request_not_in_request_latency(procs, echo):
