@@ -154,7 +154,7 @@ struct cconn {
                                    buckets (proxy/ratelimit.h), or NULL */
     };
     /* The flags last, together: struct cconn stays within jemalloc's
-     * 896-byte size class (bench/idle_mem). */
+     * 768-byte size class (bench/idle_mem). */
     bool dirty;
     bool closing;       /* close once out is written */
     bool lingering;     /* answer out, write side shut: dropping what the

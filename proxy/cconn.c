@@ -30,8 +30,8 @@
 #include "proxy/xchg.h"
 
 /* An idle connection costs this struct plus libnghttp2's session: keep it
- * within jemalloc's 896-byte size class (bench/idle_mem, RESULTS.md). */
-_Static_assert(sizeof(struct cconn) <= 896, "struct cconn outgrew 896 bytes");
+ * within jemalloc's 768-byte size class (bench/idle_mem, RESULTS.md). */
+_Static_assert(sizeof(struct cconn) <= 768, "struct cconn outgrew 768 bytes");
 
 /* Bytes written per connection per flush pass before yielding. */
 #define WRITE_BUDGET (512 * 1024)

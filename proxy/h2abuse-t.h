@@ -7,8 +7,8 @@
 #include "common/stats-t.h"
 
 /* Streams recently closed: frames racing their close are not glitches.
- * The ring keeps the low 16 bits of their ids, which is what keeps struct
- * cconn in jemalloc's 896-byte class: a frame on a stream closed 32,768
+ * The ring keeps the low 16 bits of their ids (128 bytes, in the
+ * session's region: h2mem_own): a frame on a stream closed 32,768
  * client streams or more before one of these counts as racing too (no
  * more than the client gets by sending on the recent one itself). Client
  * ids are odd, so bit 0 is free: it is cleared for a stream h2gate's own
@@ -21,7 +21,8 @@
 struct h2abuse {
     double tokens;          /* glitches left in the budget */
     double refilled_at;     /* ev_now() of the last refill */
-    uint16_t recent[H2ABUSE_RECENT]; /* ring of the last closed stream ids' low bits */
+    /* The ring of the last closed stream ids' low bits is in the
+     * session's region (h2mem_own), so that it sleeps with the session. */
     unsigned recent_next;
     uint32_t last_length;
     /* The frame scanner (h2abuse_scan): where the client's byte stream
@@ -33,7 +34,7 @@ struct h2abuse {
     uint8_t hd_have;
     uint16_t reset_sent;    /* low bits of the stream of the last RST_STREAM sent */
     /* Byte-sized fields last, beside hd: struct cconn stays within
-     * jemalloc's 896-byte size class (bench/idle_mem). */
+     * jemalloc's 768-byte size class (bench/idle_mem). */
     uint8_t last_type;      /* type of the frame header seen last */
     uint8_t conn_error;     /* an error code the scanner found (a frame
                                nghttp2 would pass unchecked), or 0 */

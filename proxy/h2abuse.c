@@ -72,31 +72,41 @@ bool h2abuse_glitch(struct cconn *cc, enum stats_glitch kind)
     return true;
 }
 
+_Static_assert(H2ABUSE_RECENT * sizeof(uint16_t) <= H2MEM_OWN_SIZE, "the ring's room");
+
+/* The ring of recently closed streams (h2abuse-t.h). */
+static uint16_t *recent_ring(struct cconn *cc)
+{
+    return h2mem_own(cc);
+}
+
 void h2abuse_stream_closed(struct cconn *cc, int32_t stream_id)
 {
     struct h2abuse *a = abuse_of(cc);
     uint16_t id = (uint16_t)stream_id;
     /* nghttp2 closes a stream right after its RST_STREAM went out. */
-    a->recent[a->recent_next] = a->reset_sent == id ? (uint16_t)(id & ~1u) : id;
+    recent_ring(cc)[a->recent_next] = a->reset_sent == id ? (uint16_t)(id & ~1u) : id;
     a->recent_next = (a->recent_next + 1) % H2ABUSE_RECENT;
     a->reset_sent = 0;
 }
 
 /* stream_id's entry in the ring of recently closed streams (the newest
  * if several), or -1. */
-static int recent_entry(const struct h2abuse *a, int32_t stream_id)
+static int recent_entry(struct cconn *cc, int32_t stream_id)
 {
+    const struct h2abuse *a = abuse_of_c(cc);
+    const uint16_t *ring = recent_ring(cc);
     for (unsigned k = 1; k <= H2ABUSE_RECENT; k++) {
-        uint16_t e = a->recent[(a->recent_next + H2ABUSE_RECENT - k) % H2ABUSE_RECENT];
+        uint16_t e = ring[(a->recent_next + H2ABUSE_RECENT - k) % H2ABUSE_RECENT];
         if ((uint16_t)(e | 1u) == (uint16_t)stream_id)
             return e;
     }
     return -1;
 }
 
-static bool recently_closed(const struct h2abuse *a, int32_t stream_id)
+static bool recently_closed(struct cconn *cc, int32_t stream_id)
 {
-    return recent_entry(a, stream_id) >= 0;
+    return recent_entry(cc, stream_id) >= 0;
 }
 
 /* A client stream nghttp2 has seen and no longer holds (it keeps no
@@ -121,7 +131,7 @@ static enum stats_glitch check_data(struct cconn *cc, nghttp2_session *s,
         return STATS_GLITCH_EMPTY_DATA;
     if (!stream_closed(s, hd->stream_id))
         return STATS_NUM_GLITCHES;
-    int e = recent_entry(abuse_of_c(cc), hd->stream_id);
+    int e = recent_entry(cc, hd->stream_id);
     if (e < 0)
         return STATS_GLITCH_CLOSED_STREAM;
     if (e & 1)
@@ -131,10 +141,9 @@ static enum stats_glitch check_data(struct cconn *cc, nghttp2_session *s,
 
 /* The glitch a frame header other than DATA shows, or STATS_NUM_GLITCHES
  * for none. */
-static enum stats_glitch classify(const struct cconn *cc, nghttp2_session *s,
+static enum stats_glitch classify(struct cconn *cc, nghttp2_session *s,
                                   const nghttp2_frame_hd *hd)
 {
-    const struct h2abuse *a = abuse_of_c(cc);
     switch (hd->type) {
     case NGHTTP2_HEADERS:
         /* nghttp2 ignores these silently, but decodes their block. */
@@ -155,7 +164,7 @@ static enum stats_glitch classify(const struct cconn *cc, nghttp2_session *s,
         return STATS_NUM_GLITCHES;
     case NGHTTP2_WINDOW_UPDATE:
         if (hd->stream_id && stream_closed(s, hd->stream_id) &&
-            !recently_closed(a, hd->stream_id))
+            !recently_closed(cc, hd->stream_id))
             return STATS_GLITCH_WINDOW_UPDATE;
         return STATS_NUM_GLITCHES;
     case NGHTTP2_CONTINUATION:

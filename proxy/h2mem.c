@@ -43,6 +43,7 @@ struct h2mem_region {
 #define HDR_SIZE ((sizeof(struct h2mem_region) + 15) & ~(size_t)15)
 
 _Static_assert(HDR_SIZE % 8 == 0 && HDR_SIZE < SMALL_END, "region header");
+_Static_assert(HDR_SIZE == H2MEM_OWN_OFFSET && H2MEM_OWN_SIZE % 16 == 0, "h2gate's own bytes");
 _Static_assert(REGION_SIZE / 8 <= 65536, "a word's place in the walk fits 16 bits");
 
 #ifdef __SANITIZE_ADDRESS__
@@ -273,6 +274,7 @@ static struct h2mem_region *region_new(struct cconn *cc)
     m->small = HDR_SIZE;
     m->large = SMALL_END;
     POISON((char *)m + HDR_SIZE, REGION_SIZE - HDR_SIZE);
+    region_alloc(m, H2MEM_OWN_SIZE); /* the first block: h2mem_own() */
     charge(cc, usable(m), true);
     return m;
 }

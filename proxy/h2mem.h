@@ -71,6 +71,22 @@ struct worker;
  * connections are all gone. */
 void h2mem_worker_cleanup(struct worker *w);
 
+/* Bytes of the region h2gate keeps for its own per-session state, which
+ * sleeps and wakes with the session (h2abuse's ring of closed streams):
+ * zeros at creation, right after the region's header; read through
+ * h2mem_own(). Out of struct cconn, they keep it in jemalloc's 768-byte
+ * class. */
+#define H2MEM_OWN_OFFSET 128
+#define H2MEM_OWN_SIZE 128
+
+/* cc's own bytes of the region, awake. */
+static inline void *h2mem_own(struct cconn *cc)
+{
+    if (__builtin_expect(cc->p.h2.blob != NULL, 0))
+        h2mem_wake(cc);
+    return (char *)cc->p.h2.mem + H2MEM_OWN_OFFSET;
+}
+
 /* cc's session, awake: the only way to it outside nghttp2's callbacks. */
 static inline nghttp2_session *h2mem_session(struct cconn *cc)
 {
