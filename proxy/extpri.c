@@ -220,7 +220,9 @@ static bool parse_member(struct cur *c, struct str *key, struct item *it)
 
 int extpri_parse(struct str v, struct extpri *p)
 {
-    struct cur c = { v.p, v.p + v.len };
+    /* An empty value may come as (NULL, 0): a PRIORITY_UPDATE frame with
+     * no field value (nghttp2); NULL + 0 is undefined behaviour in C. */
+    struct cur c = { v.p, v.len ? v.p + v.len : v.p };
     struct item u = { IT_OTHER, 0 }, inc = { IT_OTHER, 0 };
     skip_sp(&c);
     while (more(&c)) {

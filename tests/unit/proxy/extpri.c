@@ -49,6 +49,11 @@ static void test_urgency_and_incremental(void **state)
     expect("i=?1", 3, true);
     expect("i=?0", 3, false);
     expect("", 3, false);
+    /* An empty field value as nghttp2 hands it over: no pointer at all. */
+    struct extpri none = dflt();
+    assert_int_equal(extpri_parse(str_make(NULL, 0), &none), 0);
+    assert_int_equal(none.urgency, EXTPRI_URGENCY_DEFAULT);
+    assert_false(none.incremental);
     expect("   u=4", 4, false);
     expect("u=4 \t, i", 4, true);
 }
