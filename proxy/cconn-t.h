@@ -82,8 +82,9 @@ struct h2srv {
     uint8_t sleep_shift;        /* idle delay before sleep: H2MEM_IDLE_DELAY << this */
     uint32_t num_pushes;        /* PUSH_PROMISEs submitted (h2push.c) */
     struct h2abuse abuse;       /* glitch budget (h2abuse.c) */
-    /* The region of what nghttp2 allocated while the session was
-     * created, and while the session sleeps its packed bytes (h2mem.c). */
+    /* The session's region (h2mem.c: what nghttp2 allocated while it was
+     * created, and h2gate's own bytes, h2mem_own), and while the session
+     * sleeps, the region's packed words. */
     struct h2mem_region *mem;
     void *blob;
 };
