@@ -148,7 +148,7 @@ FUZZ_ALL      := h1_head connect_rule config_values accesslog_format hdrs h2srv 
 FUZZ_TARGETS  ?= $(FUZZ_ALL)
 # An idle HTTP/2 session sleeps at the loop's next timer pass, not a
 # second later (proxy/h2mem.h): the rig's inputs pack and unpack it.
-FUZZ_CPPFLAGS := -I. -I$(BORINGSSL_INC) -D_GNU_SOURCE -MMD -MP -DH2MEM_IDLE_DELAY=1e-6
+FUZZ_CPPFLAGS := -I. -I$(BORINGSSL_INC) -D_GNU_SOURCE -MMD -MP -DH2MEM_TEST_DELAY=1e-6
 FUZZ_CFLAGS   := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
                  -fno-sanitize-recover=undefined -std=c11 $(WARN)
 # xlate.c computes Sec-WebSocket-Accept with BoringSSL's SHA-1 and base64.

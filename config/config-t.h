@@ -187,6 +187,7 @@ struct config {
     /* HPACK dynamic table sizes (4K, as nghttpx): the encoder's bound
      * (nghttp2_option_set_max_deflate_dynamic_table_size), the decoder's
      * sent as SETTINGS_HEADER_TABLE_SIZE when not 4096. */
+    double frontend_http2_session_sleep;             /* 1s; 0: never */
     size_t frontend_http2_encoder_dynamic_table_size;
     size_t frontend_http2_decoder_dynamic_table_size;
     size_t frontend_http2_glitch_budget;             /* 1000; 0: no glitch limit */

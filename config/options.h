@@ -268,6 +268,13 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       "unless 4096 (at most 4294967295 is sent). A client that goes\n"                   \
       "on using a larger table once it acknowledged the setting gets\n"                  \
       "GOAWAY(COMPRESSION_ERROR).")                                                        \
+    X(FRONTEND_HTTP2_SESSION_SLEEP, "HTTP/2", "frontend-http2-session-sleep", 0, K_DUR,    \
+      "<DURATION>", 0, 0, "1s", frontend_http2_session_sleep, ST_DBL,                      \
+      "An HTTP/2 client session with no open stream and nothing read\n"                  \
+      "this long sleeps: its libnghttp2 state is packed into a few\n"                    \
+      "hundred bytes and its pages go back to the kernel until the\n"                    \
+      "client sends again (woken soon, it waits up to 32 times longer\n"                 \
+      "the next time). 0: never.")                                                         \
     X(FRONTEND_HTTP2_GLITCH_BUDGET, "HTTP/2", "frontend-http2-glitch-budget", 0, K_NUM,    \
       "<N>", 0, 1000000, "1000", frontend_http2_glitch_budget, ST_SIZE,                    \
       "Glitches one client HTTP/2 connection may commit in a burst:\n"                    \

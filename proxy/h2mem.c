@@ -11,6 +11,7 @@
 #include "common/buf.h"
 #include "common/stats.h"
 #include "common/xalloc.h"
+#include "config/config-t.h"
 #include "proxy/cconn.h"
 #include "proxy/worker-t.h"
 
@@ -495,9 +496,14 @@ void h2mem_worker_cleanup(struct worker *w)
     w->h2mem_template = NULL;
 }
 
-static double idle_delay(const struct h2srv *h)
+double h2mem_delay(const struct cconn *cc)
 {
-    return H2MEM_IDLE_DELAY * (double)(1u << h->sleep_shift);
+#ifdef H2MEM_TEST_DELAY
+    double d = H2MEM_TEST_DELAY;
+#else
+    double d = cc->w->cfg->frontend_http2_session_sleep;
+#endif
+    return d * (double)(1u << cc->p.h2.sleep_shift);
 }
 
 void h2mem_wake(struct cconn *cc)
@@ -506,25 +512,26 @@ void h2mem_wake(struct cconn *cc)
     double slept_at;
     memcpy(&slept_at, (const word *)h->blob + 1, sizeof(slept_at));
     restore(cc);
-    if (ev_now(cc->w->loop) - slept_at >= 4 * idle_delay(h))
+    if (ev_now(cc->w->loop) - slept_at >= 4 * h2mem_delay(cc))
         h->sleep_shift = 0;
     else if (h->sleep_shift < H2MEM_MAX_SHIFT)
         h->sleep_shift++;
-    cconn_deadline(cc, idle_delay(h));
+    cconn_deadline(cc, h2mem_delay(cc));
 }
 
 double h2mem_deadline(struct cconn *cc, double now)
 {
     struct h2srv *h = &cc->p.h2;
-    if (h->blob || h->num_open > 0 || h->idle_since <= 0)
+    double delay = h2mem_delay(cc);
+    if (h->blob || h->num_open > 0 || h->idle_since <= 0 || delay <= 0)
         return INFINITY;
     double since = cc->last_read > h->idle_since ? cc->last_read : h->idle_since;
-    double at = since + idle_delay(h);
+    double at = since + delay;
     if (at > now)
         return at;
     nghttp2_session *s = h->session_raw; /* awake */
     if (nghttp2_session_want_write(s) || bufq_len(&cc->out))
-        return now + H2MEM_IDLE_DELAY;
+        return now + delay;
     if (!nghttp2_session_want_read(s))
         return INFINITY; /* ending: h2_drained closes it */
     h2mem_idle(cc);

@@ -22,17 +22,20 @@
 
 #include "proxy/cconn-t.h"
 
-/* Seconds with no open stream and nothing read before a session sleeps:
- * at once would cost a madvise and page faults per request on a
- * one-request-at-a-time client (bench/idle_mem, RESULTS.md). A session
- * woken within four delays of going to sleep waits twice as long the
- * next time, up to 32 times (a client that polls every few seconds
- * stops paying a sleep and a wake per poll); one that slept longer
- * starts again from H2MEM_IDLE_DELAY. */
-#ifndef H2MEM_IDLE_DELAY
-#define H2MEM_IDLE_DELAY 1.
-#endif
+/* A session sleeps after --frontend-http2-session-sleep (1 s) with no
+ * open stream and nothing read: at once would cost a madvise and page
+ * faults per request on a one-request-at-a-time client (bench/idle_mem,
+ * RESULTS.md). A session woken within four delays of going to sleep
+ * waits twice as long the next time, up to 2^H2MEM_MAX_SHIFT times (a
+ * client that polls every few seconds stops paying a sleep and a wake
+ * per poll); one that slept longer starts again from the option's
+ * delay. H2MEM_TEST_DELAY, when defined (the fuzz build), replaces the
+ * option's value. */
 #define H2MEM_MAX_SHIFT 5
+
+/* The delay before cc's session sleeps: the option's, times
+ * 2^sleep_shift; 0: it never sleeps. */
+double h2mem_delay(const struct cconn *cc);
 
 /* The region's size: 8 KiB of small blocks, then page-aligned ones (the
  * map's table, the frame buffer). Address space only where not written. */
@@ -57,7 +60,7 @@ void h2mem_session_del(struct cconn *cc);
 void h2mem_idle(struct cconn *cc);
 
 /* Wakes a sleeping session: its bytes back in its region, and the sleep
- * armed again for H2MEM_IDLE_DELAY later. */
+ * armed again (h2mem_delay). */
 void h2mem_wake(struct cconn *cc);
 
 static inline _Bool h2mem_asleep(const struct cconn *cc)
@@ -95,7 +98,7 @@ static inline nghttp2_session *h2mem_session(struct cconn *cc)
     return cc->p.h2.session_raw;
 }
 
-/* For the connection's timer (h2srv.c h2_timeout): H2MEM_IDLE_DELAY after
+/* For the connection's timer (h2srv.c h2_timeout): h2mem_delay() after
  * the last stream closed and the last read, if nghttp2 was used since it
  * last slept, no stream is open and nothing is in progress (no
  * want_write: no frame half handed out; cc->out empty), puts the session

@@ -328,7 +328,7 @@ static int on_h2_stream_close(nghttp2_session *s, int32_t stream_id, uint32_t er
     if (--cc->p.h2.num_open == 0) {
         cc->p.h2.idle_since = ev_now(cc->w->loop);
         cconn_deadline(cc, cc->w->cfg->frontend_keep_alive_timeout);
-        cconn_deadline(cc, H2MEM_IDLE_DELAY);
+        cconn_deadline(cc, h2mem_delay(cc));
     }
     x->closed = true;
     x->next_closed = cc->p.h2.closed;
@@ -524,7 +524,7 @@ int h2srv_start(struct cconn *cc)
     h->idle_since = ev_now(cc->w->loop);
     cconn_deadline(cc, cfg->frontend_keep_alive_timeout);
     cconn_deadline(cc, cfg->frontend_http2_read_timeout);
-    cconn_deadline(cc, H2MEM_IDLE_DELAY);
+    cconn_deadline(cc, h2mem_delay(cc));
     if (cc->sock.ssl && !cfg->no_http2_cipher_block_list && !tls_h2_suite_ok(cc->sock.ssl))
         refuse_suite(cc);
     return 0;

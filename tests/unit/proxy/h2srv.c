@@ -4,6 +4,7 @@
  * and the exchanges in between (see rig.h). */
 #include "rig.h"
 
+#include <math.h>
 #include <sys/mman.h>
 
 #include "proxy/h2mem.h"
@@ -231,7 +232,7 @@ static void test_idle_session_sleeps(void **state)
 }
 
 /* Steps until the session sleeps; fails after about ten seconds (it
- * sleeps H2MEM_IDLE_DELAY after the last stream and the last read). */
+ * sleeps h2mem_delay() after the last stream and the last read). */
 static void until_asleep(struct rig *r)
 {
     for (int i = 0; i < 5000 && !h2mem_asleep(r->cc); i++) {
@@ -268,6 +269,25 @@ static void test_a_ping_wakes_a_sleeping_session(void **state)
     until_asleep(&r);
     get_hello(&r, "/two");
     until_asleep(&r);
+    rig_stop(&r);
+}
+
+/* --frontend-http2-session-sleep=0: a session never sleeps. Its deadline
+ * asked an hour after the request declines (with the default it would
+ * put the session to sleep there and then). */
+static void test_session_sleep_off(void **state)
+{
+    (void)state;
+    struct rig r;
+    static const char *const args[] = { "--frontend-http2-session-sleep=0", NULL };
+    rig_start(&r, args);
+    r.on_request_end = answer_hello;
+    get_hello(&r, "/one");
+    assert_true(h2mem_delay(r.cc) == 0);
+    assert_true(isinf(h2mem_deadline(r.cc, ev_now(r.w.loop) + 3600)));
+    assert_false(h2mem_asleep(r.cc));
+    assert_true(region_resident(&r.cc->p.h2) > 0);
+    get_hello(&r, "/two");
     rig_stop(&r);
 }
 
@@ -523,6 +543,7 @@ int main(void)
         cmocka_unit_test(test_trailers),
         cmocka_unit_test(test_idle_session_sleeps),
         cmocka_unit_test(test_a_ping_wakes_a_sleeping_session),
+        cmocka_unit_test(test_session_sleep_off),
         cmocka_unit_test(test_client_rst_stream),
         cmocka_unit_test(test_graceful_goaway),
         cmocka_unit_test(test_malformed_request_is_reset),
