@@ -80,6 +80,8 @@ struct h2srv {
     bool goaway_final_sent;     /* shutdown's or --frontend-max-requests' */
     bool rfc9218_seen;          /* the client sent an RFC 9218 signal (h2prio.c) */
     uint8_t sleep_shift;        /* the delay before sleep: the option's << this */
+    bool mem_used;              /* frames sent since h2mem gave pages back
+                                   (with --frontend-http2-session-sleep=0) */
     uint32_t num_pushes;        /* PUSH_PROMISEs submitted (h2push.c) */
     struct h2abuse abuse;       /* glitch budget (h2abuse.c) */
     /* The session's region (h2mem.c: what nghttp2 allocated while it was

@@ -15,17 +15,20 @@
 #include "proxy/cconn.h"
 #include "proxy/worker-t.h"
 
-/* A session's region: its header, then [HDR_SIZE, SMALL_END) for the
- * small allocations of its creation (the session, 2,928 bytes in nghttp2
- * 1.52; the HPACK rings, 1,024 each; a buffer chain), then page-aligned
- * ones up to REGION_SIZE (the stream map's 4 KiB bucket table, the
- * 16,394-byte frame buffer). What does not fit goes to the heap as any
+/* A session's region: its header, h2gate's own bytes (h2mem_own), then
+ * [.., BUMP_END) for the allocations of its creation one after the other
+ * (the session, 2,928 bytes in nghttp2 1.52; the HPACK rings, 1,024
+ * each; a buffer chain; the 16,394-byte frame buffer, whose first page
+ * is then shared with the others, so a small frame touches no page of
+ * its own), then page-aligned calloc'd tables of a page or more up to
+ * REGION_SIZE (the stream map's 4 KiB buckets: zeros, not resident
+ * until a stream is added). What does not fit goes to the heap as any
  * later allocation does. Blocks are never reused: a freed one is only
  * marked (nghttp2 frees its creation's allocations when the session goes,
  * or when it outgrows one: a ring or the map doubled). */
 #define PAGE 4096
 #define REGION_SIZE H2MEM_REGION_SIZE
-#define SMALL_END (8 * 1024)
+#define BUMP_END (24 * 1024)
 #define MAX_BLOCKS 14
 
 /* The frame buffer: the creation's allocation of at least this (not
@@ -33,7 +36,7 @@
 #define FRAMEBUF_MIN (16 * 1024)
 
 struct h2mem_region {
-    uint32_t small, large;  /* where the next block of each kind goes */
+    uint32_t bump, large;   /* where the next block of each kind goes */
     uint32_t framebuf;      /* the frame buffer's offset; 0: none (freed) */
     uint32_t num_blocks;
     struct {
@@ -43,7 +46,7 @@ struct h2mem_region {
 
 #define HDR_SIZE ((sizeof(struct h2mem_region) + 15) & ~(size_t)15)
 
-_Static_assert(HDR_SIZE % 8 == 0 && HDR_SIZE < SMALL_END, "region header");
+_Static_assert(HDR_SIZE % 8 == 0 && HDR_SIZE < BUMP_END, "region header");
 _Static_assert(HDR_SIZE == H2MEM_OWN_OFFSET && H2MEM_OWN_SIZE % 16 == 0, "h2gate's own bytes");
 _Static_assert(REGION_SIZE / 8 <= 65536, "a word's place in the walk fits 16 bits");
 
@@ -135,22 +138,22 @@ static size_t align_up(size_t n, size_t a)
 /* A block of the region for an allocation of the session's creation, or
  * NULL where it does not fit. The region is all zeros until handed out
  * (region_new), so a calloc's block needs nothing more. */
-static void *region_alloc(struct h2mem_region *m, size_t size)
+static void *region_alloc(struct h2mem_region *m, size_t size, bool zero)
 {
     if (!m || m->num_blocks == MAX_BLOCKS || size == 0)
         return NULL;
     size_t len = align_up(size, 8); /* packed by whole words */
     size_t off;
-    if (size >= PAGE) {
+    if (zero && size >= PAGE) {
         off = align_up(m->large, PAGE);
         if (off + len > REGION_SIZE)
             return NULL;
         m->large = (uint32_t)(off + len);
     } else {
-        off = align_up(m->small, 16);
-        if (off + len > SMALL_END)
+        off = align_up(m->bump, 16);
+        if (off + len > BUMP_END)
             return NULL;
-        m->small = (uint32_t)(off + len);
+        m->bump = (uint32_t)(off + len);
     }
     m->blocks[m->num_blocks].off = (uint32_t)off;
     m->blocks[m->num_blocks].len = (uint32_t)len;
@@ -185,7 +188,7 @@ static void *alloc_one(struct cconn *cc, size_t num, size_t size, bool zero)
 {
     if (creating) {
         struct h2mem_region *m = cc->p.h2.mem;
-        void *p = region_alloc(m, num * size);
+        void *p = region_alloc(m, num * size, zero);
         if (p) {
             if (!zero && size >= FRAMEBUF_MIN && !m->framebuf)
                 m->framebuf = (uint32_t)((char *)p - (char *)m);
@@ -272,10 +275,10 @@ static struct h2mem_region *region_new(struct cconn *cc)
     struct h2mem_region *m = xmalloc_pages(REGION_SIZE);
     if (madvise(m, REGION_SIZE, MADV_DONTNEED) != 0)
         memset(m, 0, REGION_SIZE);
-    m->small = HDR_SIZE;
-    m->large = SMALL_END;
+    m->bump = HDR_SIZE;
+    m->large = BUMP_END;
     POISON((char *)m + HDR_SIZE, REGION_SIZE - HDR_SIZE);
-    region_alloc(m, H2MEM_OWN_SIZE); /* the first block: h2mem_own() */
+    region_alloc(m, H2MEM_OWN_SIZE, true); /* the first block: h2mem_own() */
     charge(cc, usable(m), true);
     return m;
 }
@@ -496,14 +499,47 @@ void h2mem_worker_cleanup(struct worker *w)
     w->h2mem_template = NULL;
 }
 
-double h2mem_delay(const struct cconn *cc)
+/* The option's delay; 0: sessions do not sleep. */
+static double sleep_option(const struct cconn *cc)
 {
 #ifdef H2MEM_TEST_DELAY
-    double d = H2MEM_TEST_DELAY;
+    (void)cc;
+    return H2MEM_TEST_DELAY;
 #else
-    double d = cc->w->cfg->frontend_http2_session_sleep;
+    return cc->w->cfg->frontend_http2_session_sleep;
 #endif
-    return d * (double)(1u << cc->p.h2.sleep_shift);
+}
+
+double h2mem_delay(const struct cconn *cc)
+{
+    double d = sleep_option(cc);
+    return d > 0 ? d * (double)(1u << cc->p.h2.sleep_shift) : H2MEM_RELEASE_DELAY;
+}
+
+/* With the sleep off, an idle session still gives back what holds no
+ * state then, as before sessions slept: the frame buffer's pages that it
+ * shares with no other block (its bytes are dead once every frame is
+ * handed out), and the stream map's page when it is all zeros (no stream
+ * in the map: nghttp2 zeroes a removed stream's bucket, so it reads the
+ * same afterwards). */
+static void release_pages(struct h2mem_region *m)
+{
+    for (uint32_t i = 0; i < m->num_blocks; i++) {
+        size_t off = m->blocks[i].off, len = m->blocks[i].len;
+        char *p = (char *)m + off;
+        if (len && off == m->framebuf) {
+            size_t lo = align_up(off, PAGE), hi = (off + len) & ~(size_t)(PAGE - 1);
+            if (hi > lo)
+                madvise((char *)m + lo, hi - lo, MADV_DONTNEED);
+        } else if (len >= PAGE && off % PAGE == 0) {
+            const uint64_t *w = (const uint64_t *)p;
+            uint64_t any = 0;
+            for (size_t k = 0; k < PAGE / 8; k++)
+                any |= w[k];
+            if (!any)
+                madvise(p, PAGE, MADV_DONTNEED);
+        }
+    }
 }
 
 void h2mem_wake(struct cconn *cc)
@@ -523,7 +559,8 @@ double h2mem_deadline(struct cconn *cc, double now)
 {
     struct h2srv *h = &cc->p.h2;
     double delay = h2mem_delay(cc);
-    if (h->blob || h->num_open > 0 || h->idle_since <= 0 || delay <= 0)
+    bool sleeps = sleep_option(cc) > 0;
+    if (h->blob || h->num_open > 0 || h->idle_since <= 0 || (!sleeps && !h->mem_used))
         return INFINITY;
     double since = cc->last_read > h->idle_since ? cc->last_read : h->idle_since;
     double at = since + delay;
@@ -532,6 +569,11 @@ double h2mem_deadline(struct cconn *cc, double now)
     nghttp2_session *s = h->session_raw; /* awake */
     if (nghttp2_session_want_write(s) || bufq_len(&cc->out))
         return now + delay;
+    if (!sleeps) {
+        release_pages(h->mem);
+        h->mem_used = false;
+        return INFINITY;
+    }
     if (!nghttp2_session_want_read(s))
         return INFINITY; /* ending: h2_drained closes it */
     h2mem_idle(cc);

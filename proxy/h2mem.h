@@ -33,8 +33,13 @@
  * option's value. */
 #define H2MEM_MAX_SHIFT 5
 
+/* With the sleep off (the option at 0), an idle session's frame buffer
+ * pages and empty stream map page still go back, this long after frames
+ * last went out with no stream open. */
+#define H2MEM_RELEASE_DELAY 1.
+
 /* The delay before cc's session sleeps: the option's, times
- * 2^sleep_shift; 0: it never sleeps. */
+ * 2^sleep_shift; with the sleep off, H2MEM_RELEASE_DELAY. */
 double h2mem_delay(const struct cconn *cc);
 
 /* The region's size: 8 KiB of small blocks, then page-aligned ones (the
@@ -99,10 +104,12 @@ static inline nghttp2_session *h2mem_session(struct cconn *cc)
 }
 
 /* For the connection's timer (h2srv.c h2_timeout): h2mem_delay() after
- * the last stream closed and the last read, if nghttp2 was used since it
- * last slept, no stream is open and nothing is in progress (no
- * want_write: no frame half handed out; cc->out empty), puts the session
- * to sleep. Returns when to look again, or INFINITY. */
+ * the last stream closed and the last read, if the session is awake, no
+ * stream is open and nothing is in progress (no want_write: no frame half
+ * handed out; cc->out empty), puts the session to sleep; with the sleep
+ * off, gives back the pages that hold nothing then, once per spell of
+ * frames sent (cc->p.h2.mem_used). Returns when to look again, or
+ * INFINITY. */
 double h2mem_deadline(struct cconn *cc, double now);
 
 #endif

@@ -651,6 +651,11 @@ static bool h2_produce(struct cconn *cc)
         if (n == 0)
             break;
         bufq_append(&cc->out, data, (size_t)n);
+        if (!cc->p.h2.mem_used) {
+            /* With the sleep off: pages to give back once idle again. */
+            cc->p.h2.mem_used = true;
+            cconn_deadline(cc, h2mem_delay(cc));
+        }
     }
     reap_closed(cc);
     return bufq_len(&cc->out) >= OUT_HIGH;
