@@ -21,7 +21,7 @@ PY=/usr/bin/python3
 UNIT_TIMEOUT=300
 PYTEST_TIMEOUT=900
 # pytest-xdist workers per integration suite (two suites run at once).
-JOBS=${H2GATE_TEST_JOBS:-3}
+JOBS=${H2GATE_TEST_JOBS:-2}
 
 UNIT_ONLY=0
 case "${1:-}" in
