@@ -360,6 +360,22 @@ static bool packed(const struct h2mem_region *m, uint32_t i)
  * packed block's, in the header's order: "the walk". A word's place in
  * the walk is what the blob records. */
 
+/* The next packed block from *i on: its words [*lo, *hi); false past
+ * the last. Reads the block list as it goes, so that unpack_region can
+ * write the header back first. */
+static bool next_packed(const struct h2mem_region *m, uint32_t *i, size_t *lo, size_t *hi)
+{
+    for (; *i < m->num_blocks; ++*i) {
+        if (packed(m, *i)) {
+            *lo = m->blocks[*i].off / 8;
+            *hi = *lo + m->blocks[*i].len / 8;
+            ++*i;
+            return true;
+        }
+    }
+    return false;
+}
+
 static struct h2mem_template *template_of(const struct h2mem_region *m)
 {
     struct h2mem_template *t = xcalloc(1, sizeof(*t));
@@ -367,13 +383,10 @@ static struct h2mem_template *template_of(const struct h2mem_region *m)
     const word *w = (const word *)m;
     for (size_t k = 0; k < HDR_SIZE / 8; k++)
         t->w[k] = w[k];
-    for (uint32_t i = 0; i < m->num_blocks; i++) {
-        if (!packed(m, i))
-            continue;
-        size_t lo = m->blocks[i].off / 8, hi = lo + m->blocks[i].len / 8;
+    uint32_t i = 0;
+    for (size_t lo, hi; next_packed(m, &i, &lo, &hi);)
         for (size_t k = lo; k < hi; k++)
             t->w[k] = w[k];
-    }
     for (size_t k = 0; k < REGION_SIZE / 8; k++)
         t->rel[k] = t->w[k] - t->base < REGION_SIZE ? ~(uint64_t)0 : 0;
     return t;
@@ -431,13 +444,9 @@ static word *pack_region(const struct h2mem_region *m, struct h2mem_template *t,
     const word *w = (const word *)m;
     uint64_t shift = (uintptr_t)m - t->base;
     size_t n = pack_range(w, t, shift, 0, HDR_SIZE / 8, 0, 0), seq = HDR_SIZE / 8;
-    for (uint32_t i = 0; i < m->num_blocks; i++) {
-        if (!packed(m, i))
-            continue;
-        size_t lo = m->blocks[i].off / 8, hi = lo + m->blocks[i].len / 8;
+    uint32_t i = 0;
+    for (size_t lo, hi; next_packed(m, &i, &lo, &hi); seq += hi - lo)
         n = pack_range(w, t, shift, lo, hi, seq, n);
-        seq += hi - lo;
-    }
     word *blob = xmalloc(blob_words(n) * sizeof(word));
     blob[0] = n;
     memcpy(&blob[1], &now, sizeof(now));
@@ -457,13 +466,9 @@ static void unpack_region(struct h2mem_region *m, const word *in, const struct h
     uint64_t shift = (uintptr_t)m - t->base;
     unpack_range(w, t, shift, 0, HDR_SIZE / 8, 0, &u);
     size_t seq = HDR_SIZE / 8;
-    for (uint32_t b = 0; b < m->num_blocks; b++) {
-        if (!packed(m, b))
-            continue;
-        size_t lo = m->blocks[b].off / 8, hi = lo + m->blocks[b].len / 8;
+    uint32_t i = 0;
+    for (size_t lo, hi; next_packed(m, &i, &lo, &hi); seq += hi - lo)
         unpack_range(w, t, shift, lo, hi, seq, &u);
-        seq += hi - lo;
-    }
 }
 
 void h2mem_idle(struct cconn *cc)

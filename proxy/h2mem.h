@@ -87,19 +87,24 @@ void h2mem_worker_cleanup(struct worker *w);
 #define H2MEM_OWN_OFFSET 128
 #define H2MEM_OWN_SIZE 128
 
-/* cc's own bytes of the region, awake. */
-static inline void *h2mem_own(struct cconn *cc)
+/* Wakes cc's session if it sleeps: before anything in its region is read. */
+static inline void h2mem_awake(struct cconn *cc)
 {
     if (__builtin_expect(cc->p.h2.blob != NULL, 0))
         h2mem_wake(cc);
+}
+
+/* cc's own bytes of the region, awake. */
+static inline void *h2mem_own(struct cconn *cc)
+{
+    h2mem_awake(cc);
     return (char *)cc->p.h2.mem + H2MEM_OWN_OFFSET;
 }
 
 /* cc's session, awake: the only way to it outside nghttp2's callbacks. */
 static inline nghttp2_session *h2mem_session(struct cconn *cc)
 {
-    if (__builtin_expect(cc->p.h2.blob != NULL, 0))
-        h2mem_wake(cc);
+    h2mem_awake(cc);
     return cc->p.h2.session_raw;
 }
 
