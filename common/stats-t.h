@@ -275,6 +275,9 @@ enum {
       "Of those, answered from the cache (--dns-cache-timeout).")                             \
     X(WORKER, COUNTER, dns_failures, NONE, "h2gate_dns_failures_total",                       \
       "Of those, failed: no such name, no address, server failure or timeout.")               \
+    X(WORKER, COUNTER, io_collect_polls, NONE, "h2gate_io_collect_polls_total",               \
+      "Polls a worker made while waiting between polls to gather ready sockets "           \
+      "(--io-collect-interval).")                                                             \
     X(WORKER, COUNTER, alog_dropped, NONE, "h2gate_accesslog_lines_dropped_total",            \
       "Access log lines lost: the file, pipe or syslog socket did not take them in time.")   \
     X(WORKER, HISTOGRAM, request_duration, NONE, "h2gate_request_duration_seconds",           \

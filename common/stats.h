@@ -534,6 +534,13 @@ static inline void stats_push(struct stats *s, enum stats_push_result r)
 /* The kind's label value ("empty_data", ...); "?" when out of range. */
 const char *stats_glitch_name(enum stats_glitch kind);
 
+/* A worker polled with --io-collect-interval's wait on. */
+static inline void stats_io_collect_poll(struct stats *s)
+{
+    if (s)
+        stats_cell_add(&s->io_collect_polls[0], 1);
+}
+
 /* The worker's access log writer has lost total lines so far (a running
  * total the writer keeps: stored, not added). */
 static inline void stats_alog_dropped(struct stats *s, uint64_t total)

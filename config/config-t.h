@@ -302,6 +302,7 @@ struct config {
     int backend_address_family;         /* AF_UNSPEC (auto), AF_INET or AF_INET6 */
     uint64_t rlimit_nofile;             /* 0: raise soft limit to hard limit */
     size_t worker_frontend_connections; /* 0: unlimited; else per worker */
+    double io_collect_interval;         /* busy worker: wait between polls; 0: off */
     double listener_disable_timeout;    /* 30s; 0: until a client connection closes */
     uint64_t frontend_max_requests;     /* 0: unlimited; per client connection */
     double graceful_shutdown_timeout;   /* 30s, counted from the drain's start */

@@ -149,6 +149,13 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
       rlimit_nofile, ST_U64,                                                               \
       "Set the open-file limit (RLIMIT_NOFILE) to N; 0 raises the\n"                      \
       "soft limit to the hard limit.")                                                     \
+    X(IO_COLLECT_INTERVAL, "Performance", "io-collect-interval", 0, K_DUR, "<DURATION>", 0, \
+      0, "0", io_collect_interval, ST_DBL,                                                  \
+      "While a worker's polls keep finding two or more sockets ready\n"                  \
+      "at once, it waits up to this long between polls (counted from\n"                 \
+      "the last) to gather more: fewer system calls per request for\n"                  \
+      "it and its peers, each hop up to this much later. A worker\n"                    \
+      "whose polls find one socket at a time never waits. 0: off.")                       \
     X(WORKER_FRONTEND_CONNECTIONS, "Performance", "worker-frontend-connections", 0, K_NUM,  \
       "<N>", 0, SIZE_MAX, "0", worker_frontend_connections, ST_SIZE,                       \
       "Maximum client connections open on one worker (0: unlimited).\n"                  \

@@ -12,6 +12,7 @@
 
 #include "common/buf-t.h"
 #include "common/spares.h"
+#include "proxy/coalesce.h"
 #include "proxy/tls-t.h"
 #include "proxy/tunnel-t.h"
 #include "proxy/upool-t.h"
@@ -101,6 +102,8 @@ struct worker {
     uint64_t rng;               /* wrk_random's state */
     ev_async wake;
     ev_prepare prepare;
+    ev_check check;             /* after each poll: --io-collect-interval */
+    struct coalesce coalesce;
     ev_idle idle_watch;
     ev_timer shutdown_timer;
     _Atomic int cmd;

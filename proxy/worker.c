@@ -176,6 +176,34 @@ static void on_idle(struct ev_loop *loop, ev_idle *idle, int revents)
     ev_idle_stop(loop, idle);
 }
 
+/* After each poll, before its events are handled: how many it found
+ * (the check watcher itself already taken off the pending list) decides
+ * whether the next polls wait to gather more (proxy/coalesce.h). */
+static void on_check(struct ev_loop *loop, ev_check *c, int revents)
+{
+    (void)revents;
+    struct worker *w = c->data;
+    if (coalesce_note(&w->coalesce, ev_pending_count(loop)))
+        ev_set_io_collect_interval(loop, w->coalesce.on ? w->cfg->io_collect_interval : 0.);
+    if (w->coalesce.on)
+        stats_io_collect_poll(w->stats);
+}
+
+/* --io-collect-interval as the current generation has it: watched after
+ * each poll when set; off, with nothing watched, when 0. */
+static void use_io_collect(struct worker *w)
+{
+    if (w->cfg->io_collect_interval > 0) {
+        ev_check_start(w->loop, &w->check);
+        if (w->coalesce.on) /* a reload's new value, at once */
+            ev_set_io_collect_interval(w->loop, w->cfg->io_collect_interval);
+        return;
+    }
+    ev_check_stop(w->loop, &w->check);
+    w->coalesce = (struct coalesce){ 0 };
+    ev_set_io_collect_interval(w->loop, 0.);
+}
+
 /* The one place that writes and frees: runs before the loop blocks. */
 static void on_prepare(struct ev_loop *loop, ev_prepare *p, int revents)
 {
@@ -427,6 +455,7 @@ static void on_wake(struct ev_loop *loop, ev_async *a, int revents)
         w->next_gen = NULL;
         w->next_fds = NULL;
         apply_gen(w, g, fds);
+        use_io_collect(w);
         log_info("configuration generation %" PRIu64 " in use", w->gen->g->id);
         if (w->on_reloaded)
             w->on_reloaded();
@@ -474,6 +503,9 @@ void wrk_init(struct worker *w, int id, struct gen *g, const int *listen_fds)
     ev_prepare_init(&w->prepare, on_prepare);
     w->prepare.data = w;
     ev_prepare_start(w->loop, &w->prepare);
+    ev_check_init(&w->check, on_check);
+    w->check.data = w;
+    use_io_collect(w);
     ev_set_userdata(w->loop, w);
 }
 

@@ -201,6 +201,7 @@ def test_metrics_exposition_parses_with_every_family(procs):
         "h2gate_dns_failures": "counter",
         "h2gate_build_info": "gauge",
         "h2gate_accesslog_lines_dropped": "counter",
+        "h2gate_io_collect_polls": "counter",
         "process_start_time_seconds": "gauge",
         "process_cpu_seconds": "counter",
         "process_resident_memory_bytes": "gauge",
