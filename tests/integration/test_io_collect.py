@@ -49,19 +49,28 @@ def test_waits_only_while_polls_find_several_sockets_ready(procs):
     assert scrape(g.admin_port).get(POLLS) == after
 
 
-def test_reload_to_zero_turns_it_off(procs, tmp_path):
-    """A reload that sets 0 (the default) stops a worker's waits at once:
-    under the same load as before, the counter no longer moves."""
+def test_reload_turns_it_on_and_off(procs, tmp_path):
+    """0 (the default) never waits, under the load that turns a set
+    interval on; a reload that sets one starts the worker's count, and a
+    reload back to 0 stops its waits at once."""
     o = procs.origin()
     conf = tmp_path / "h2gate.conf"
-    conf.write_text("io-collect-interval=1ms\n")
+    conf.write_text("io-collect-interval=0\n")
     g = gate_with_admin(procs, [o], tls=False, extra=["--conf=%s" % conf])
     url = "http://%s:%d/size/100" % (HOST, g.port)
+
+    def reload(value, gen):
+        conf.write_text("io-collect-interval=%s\n" % value)
+        g.signal(signal.SIGHUP)
+        assert wait_for(lambda: scrape(g.admin_port).get(
+            "h2gate_config_generation") == gen, 15.0)
+
+    h2load_check(url, n=4000, c=16, m=10)
+    assert scrape(g.admin_port).get(POLLS) == 0
+    reload("1ms", 2)
     h2load_check(url, n=4000, c=16, m=10)
     assert scrape(g.admin_port).get(POLLS) > 0
-    conf.write_text("io-collect-interval=0\n")
-    g.signal(signal.SIGHUP)
-    assert wait_for(lambda: scrape(g.admin_port).get("h2gate_config_generation") == 2, 15.0)
+    reload("0", 3)
     # The poll that brought the reload may still count; none after it.
     before = scrape(g.admin_port).get(POLLS)
     h2load_check(url, n=4000, c=16, m=10)
