@@ -16,6 +16,7 @@ import subprocess
 import time
 
 HOST = "127.0.0.1"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
 BODY = "hello, world\n"     # 13 bytes, the issue's response
 
 
@@ -39,6 +40,43 @@ def listening(port):
         except OSError:
             pass
     return False
+
+
+def children(pid):
+    kids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                st = f.read()
+        except OSError:
+            continue
+        if int(st.rsplit(")", 1)[1].split()[1]) == pid:
+            kids.append(int(d))
+    return kids
+
+
+def pid_tree(pid):
+    out = [pid]
+    for k in children(pid):
+        out += pid_tree(k)
+    return out
+
+
+def cpu_seconds(pid):
+    """(utime, stime) of PID and its descendants (all their threads), in
+    seconds: the proxy's own code and the kernel's work for it."""
+    user = system = 0
+    for p in pid_tree(pid):
+        try:
+            with open("/proc/%d/stat" % p) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            user += int(fields[11])
+            system += int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return user / CLK_TCK, system / CLK_TCK
 
 
 def pinner(cpus):

@@ -176,6 +176,12 @@ static void on_idle(struct ev_loop *loop, ev_idle *idle, int revents)
     ev_idle_stop(loop, idle);
 }
 
+/* libev's wait between polls: the option's while the rule says so. */
+static void set_io_collect(struct worker *w)
+{
+    ev_set_io_collect_interval(w->loop, w->coalesce.on ? w->cfg->io_collect_interval : 0.);
+}
+
 /* After each poll, before its events are handled: how many it found
  * (the check watcher itself already taken off the pending list) decides
  * whether the next polls wait to gather more (proxy/coalesce.h). */
@@ -184,24 +190,23 @@ static void on_check(struct ev_loop *loop, ev_check *c, int revents)
     (void)revents;
     struct worker *w = c->data;
     if (coalesce_note(&w->coalesce, ev_pending_count(loop)))
-        ev_set_io_collect_interval(loop, w->coalesce.on ? w->cfg->io_collect_interval : 0.);
+        set_io_collect(w);
     if (w->coalesce.on)
         stats_io_collect_poll(w->stats);
 }
 
-/* --io-collect-interval as the current generation has it: watched after
- * each poll when set; off, with nothing watched, when 0. */
+/* --io-collect-interval as the current generation has it (at a reload, a
+ * new value applies at once): watched after each poll when set; off, with
+ * nothing watched, when 0. */
 static void use_io_collect(struct worker *w)
 {
     if (w->cfg->io_collect_interval > 0) {
         ev_check_start(w->loop, &w->check);
-        if (w->coalesce.on) /* a reload's new value, at once */
-            ev_set_io_collect_interval(w->loop, w->cfg->io_collect_interval);
-        return;
+    } else {
+        ev_check_stop(w->loop, &w->check);
+        w->coalesce = (struct coalesce){ 0 };
     }
-    ev_check_stop(w->loop, &w->check);
-    w->coalesce = (struct coalesce){ 0 };
-    ev_set_io_collect_interval(w->loop, 0.);
+    set_io_collect(w);
 }
 
 /* The one place that writes and frees: runs before the loop blocks. */
