@@ -235,6 +235,8 @@ struct config {
     char *ocsp_file;                    /* --ocsp-file: the default certificate's, or NULL */
     uint32_t tls_min_proto_version;     /* CFG_TLS12 */
     uint32_t tls_max_proto_version;     /* CFG_TLS13 */
+    uint64_t tls_dyn_rec_warmup_threshold; /* small records until; 0: full ones */
+    double tls_dyn_rec_idle_timeout;    /* drained this long: small ones again */
     char *ciphers;                      /* TLS 1.2 suites; NULL: the default list */
     char *tls13_ciphers;                /* only BoringSSL's fixed list is accepted */
     bool no_http2_cipher_block_list;

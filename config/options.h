@@ -403,6 +403,17 @@ enum opt_store { ST_NONE, ST_INT, ST_U32, ST_I32, ST_SIZE, ST_U64, ST_DBL, ST_BO
     X(TLS_MAX_PROTO_VERSION, "TLS", "tls-max-proto-version", 0, K_TLS_VERSION, "<VER>", 0,  \
       0, "TLSv1.3", tls_max_proto_version, ST_U32,                                         \
       "Highest TLS version of TLS frontends: TLSv1.2 or TLSv1.3.")                        \
+    X(TLS_DYN_REC_WARMUP_THRESHOLD, "TLS", "tls-dyn-rec-warmup-threshold", 0, K_SIZE,      \
+      "<SIZE>", 0, I63, "1M", tls_dyn_rec_warmup_threshold, ST_U64,                        \
+      "A TLS connection (frontend or backend) writes records of at\n"                    \
+      "most 1300 bytes until it has written SIZE bytes, so that a\n"                     \
+      "client decodes the first bytes of a response from the first\n"                   \
+      "TCP segments, then full 16K records. Idle for longer than\n"                      \
+      "--tls-dyn-rec-idle-timeout, it starts over. 0: full records.")                     \
+    X(TLS_DYN_REC_IDLE_TIMEOUT, "TLS", "tls-dyn-rec-idle-timeout", 0, K_DUR, "<DURATION>",  \
+      0, 0, "1s", tls_dyn_rec_idle_timeout, ST_DBL,                                        \
+      "How long a TLS connection's output must stay drained for its\n"                   \
+      "records to be small again (--tls-dyn-rec-warmup-threshold).")                       \
     X(CIPHERS, "TLS", "ciphers", 0, K_STR, "<SUITE>", 0, 0, CFG_DEFAULT_CIPHERS, ciphers,     \
       ST_STR,                                                                              \
       "TLS 1.2 cipher suites of TLS frontends, in OpenSSL's cipher list\n"                \

@@ -40,23 +40,27 @@ enum sock_state {
  * ssl is NULL or owned; fd >= 0 iff state != SOCK_CLOSED. */
 struct sock {
     int fd;
+    uint32_t tls_warm;    /* bytes SSL_write took since the warm-up began,
+                             up to UINT32_MAX (sock_tls_record_max) */
     SSL *ssl;
     struct ev_loop *loop;
     const struct sock_handler *h;
     ev_io rev, wev;
-    enum sock_state state;
     /* Bit-fields: a client connection (struct cconn) holds a sock and
-     * stays within 1 KiB. */
+     * stays within 768 bytes. */
+    enum sock_state state : 8;
     bool reading : 1;
     bool write_armed : 1;
     bool write_wants_read : 1; /* SSL_write asked for a read first */
     bool read_wants_write : 1; /* SSL_read asked for a write first */
     bool notified : 1;         /* close_notify sent (sock_close_notify) */
+    bool tls_idle : 1;         /* TLS output drained at tls_idle_ms */
     union {
         uint16_t tls_wpend;     /* open: bytes of an SSL_write to retry (0: none) */
         uint16_t connect_errno; /* connecting: the errno of a connect that
                                  * failed at once (sock_connect), or 0 */
     };
+    uint32_t tls_idle_ms; /* ev_now in ms, modulo 2^32 */
 };
 
 #endif

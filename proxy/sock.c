@@ -263,20 +263,58 @@ bool sock_read_pending(const struct sock *s)
  * a short frame) are gathered into *stage, but only whole blocks that
  * fit beside them: cutting the next full frame to fill the record would
  * leave every later frame straddling two records, each then gathered. */
-struct iovec sock_tls_chunk(const struct bufq *q, char *stage, size_t min)
+struct iovec sock_tls_chunk(const struct bufq *q, char *stage, size_t min, size_t rec)
 {
     struct iovec iov[8];
     int n = bufq_peek_iov(q, iov, 8);
     size_t len = iov[0].iov_len;
-    if (len >= min && len <= BUF_RECORD_SIZE && (n == 1 || len >= BUF_RECORD_SIZE / 2))
+    if (len >= min && len <= rec && (n == 1 || len >= rec / 2))
         return iov[0];
+    if (len > rec && min <= rec)
+        return (struct iovec){ .iov_base = iov[0].iov_base, .iov_len = rec };
     int k = 1;
-    while (k < n && len + iov[k].iov_len <= BUF_RECORD_SIZE)
+    while (k < n && len + iov[k].iov_len <= rec)
         len += iov[k++].iov_len;
-    if (len < min || len > BUF_RECORD_SIZE)
-        len = min > BUF_RECORD_SIZE ? min : BUF_RECORD_SIZE;
+    if (len < min || len > rec)
+        len = min > rec ? min : rec;
     len = bufq_peek(q, stage, len);
     return (struct iovec){ .iov_base = stage, .iov_len = len };
+}
+
+static _Thread_local struct {
+    uint64_t warmup;
+    double idle;
+} dyn_rec = { 1 << 20, 1.0 };
+
+void sock_set_tls_dyn_rec(uint64_t warmup, double idle)
+{
+    dyn_rec.warmup = warmup;
+    dyn_rec.idle = idle;
+}
+
+static uint32_t ms_of(double t)
+{
+    return (uint32_t)(uint64_t)(t * 1000.0);
+}
+
+size_t sock_tls_record_max(struct sock *s, double now)
+{
+    if (dyn_rec.warmup == 0)
+        return BUF_RECORD_SIZE;
+    if (s->tls_idle) {
+        s->tls_idle = false;
+        /* Modulo 2^32 ms: an idle time past 49 days may read as short. */
+        if ((double)(uint32_t)(ms_of(now) - s->tls_idle_ms) > dyn_rec.idle * 1000.0)
+            s->tls_warm = 0;
+    }
+    uint64_t warm = dyn_rec.warmup < UINT32_MAX ? dyn_rec.warmup : UINT32_MAX;
+    return s->tls_warm >= warm ? BUF_RECORD_SIZE : SOCK_TLS_SMALL_RECORD;
+}
+
+/* n bytes went out over TLS. */
+static void tls_wrote(struct sock *s, size_t n)
+{
+    s->tls_warm = n < UINT32_MAX - s->tls_warm ? s->tls_warm + (uint32_t)n : UINT32_MAX;
 }
 
 /* One write call of at most max bytes (more only to repeat a TLS write
@@ -288,13 +326,15 @@ static ssize_t write_once(struct sock *s, struct bufq *q, size_t max)
         /* One per thread: each worker is one thread and the bytes are
          * taken again from the queue at every call. */
         static _Thread_local char stage[BUF_RECORD_SIZE];
-        struct iovec iov = sock_tls_chunk(q, stage, s->tls_wpend);
+        size_t rec = sock_tls_record_max(s, ev_now(s->loop));
+        struct iovec iov = sock_tls_chunk(q, stage, s->tls_wpend, rec);
         if (iov.iov_len > max && max >= s->tls_wpend)
             iov.iov_len = max;
         ERR_clear_error();
         int r = SSL_write(s->ssl, iov.iov_base, (int)iov.iov_len);
         if (r > 0) {
             s->tls_wpend = 0;
+            tls_wrote(s, (size_t)r);
             return r;
         }
         s->tls_wpend = (uint16_t)iov.iov_len;
@@ -349,8 +389,13 @@ ssize_t sock_write(struct sock *s, struct bufq *q, size_t budget)
         bufq_drain(q, (size_t)n);
         total += (size_t)n;
     }
-    if (bufq_len(q) == 0)
+    if (bufq_len(q) == 0) {
         sock_arm_write(s, false);
+        if (s->ssl && !s->tls_idle && total) {
+            s->tls_idle = true;
+            s->tls_idle_ms = ms_of(ev_now(s->loop));
+        }
+    }
     return (ssize_t)total;
 }
 

@@ -60,12 +60,30 @@ bool sock_read_pending(const struct sock *s);
  * ran out), or a negative h2g_err: H2G_ERR_RESET (reset or broken pipe),
  * H2G_ERR_TLS, or H2G_ERR_IO (errno tells). */
 ssize_t sock_write(struct sock *s, struct bufq *q, size_t budget);
-/* What sock_write gives the next SSL_write of q's leading bytes: at least
- * min of them (a retried write's earlier length); the first block in
- * place when it is a record or less and half a record or more (or alone),
- * else whole leading blocks gathered into stage (BUF_RECORD_SIZE bytes)
- * up to a record. Exposed for its unit test. */
-struct iovec sock_tls_chunk(const struct bufq *q, char *stage, size_t min);
+/* What sock_write gives the next SSL_write of q's leading bytes, for a
+ * record of rec bytes (at most BUF_RECORD_SIZE): at least min of them (a
+ * retried write's earlier length); the first block in place when it is a
+ * record or less and half a record or more (or alone), its first rec
+ * bytes in place when it is longer, else whole leading blocks gathered
+ * into stage (BUF_RECORD_SIZE bytes) up to a record. Exposed for its unit
+ * test. */
+struct iovec sock_tls_chunk(const struct bufq *q, char *stage, size_t min, size_t rec);
+
+/* TLS dynamic record size (nghttpx's --tls-dyn-rec-warmup-threshold and
+ * --tls-dyn-rec-idle-timeout): a TLS connection writes records of at most
+ * SOCK_TLS_SMALL_RECORD bytes until SSL_write has taken warmup bytes, so
+ * that the first bytes of a response are decoded from its first TCP
+ * segments, then full records; output that stayed drained for longer
+ * than idle starts the warm-up over. warmup 0: full records always. Set
+ * per thread (each worker from its configuration, at start and on
+ * reload); a thread that never sets it uses nghttpx's defaults, 1M and
+ * 1s. */
+#define SOCK_TLS_SMALL_RECORD 1300
+void sock_set_tls_dyn_rec(uint64_t warmup, double idle);
+/* The record size for s's next SSL_write at now; a write after more than
+ * the idle time drained starts the warm-up over. Exposed for its unit
+ * test (sock_write calls it). */
+size_t sock_tls_record_max(struct sock *s, double now);
 
 static inline bool sock_write_blocked(const struct sock *s)
 {

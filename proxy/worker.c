@@ -25,6 +25,7 @@
 #include "proxy/gen.h"
 #include "proxy/h2mem.h"
 #include "proxy/h2srv.h"
+#include "proxy/sock.h"
 #include "proxy/tls.h"
 #include "proxy/tunnel.h"
 #include "proxy/upool.h"
@@ -207,6 +208,13 @@ static void use_io_collect(struct worker *w)
         w->coalesce = (struct coalesce){ 0 };
     }
     set_io_collect(w);
+}
+
+/* --tls-dyn-rec-*: sock.c keeps them per thread; this worker's are the
+ * current generation's. */
+static void use_tls_dyn_rec(const struct worker *w)
+{
+    sock_set_tls_dyn_rec(w->cfg->tls_dyn_rec_warmup_threshold, w->cfg->tls_dyn_rec_idle_timeout);
 }
 
 /* The one place that writes and frees: runs before the loop blocks. */
@@ -461,6 +469,7 @@ static void on_wake(struct ev_loop *loop, ev_async *a, int revents)
         w->next_fds = NULL;
         apply_gen(w, g, fds);
         use_io_collect(w);
+        use_tls_dyn_rec(w);
         log_info("configuration generation %" PRIu64 " in use", w->gen->g->id);
         if (w->on_reloaded)
             w->on_reloaded();
@@ -518,6 +527,7 @@ static void *run(void *arg)
 {
     struct worker *w = arg;
     log_set_thread_tag(w->tag);
+    use_tls_dyn_rec(w);
     ev_run(w->loop, 0);
     log_info("worker exits");
     if (w->on_exit)

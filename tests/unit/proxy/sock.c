@@ -1,6 +1,8 @@
 /* Unit tests for proxy/sock.c's sock_tls_chunk: what one SSL_write of a
- * client's output queue takes; and sock_connect to a UNIX domain socket,
- * whose failures come from the loop as a TCP connect's do. */
+ * client's output queue takes, in full records and in small ones; the
+ * TLS record size's warm-up (sock_tls_record_max); and sock_connect to a
+ * UNIX domain socket, whose failures come from the loop as a TCP
+ * connect's do. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -50,15 +52,15 @@ static void test_full_frame_in_place(void **state)
     bufq_init(&q, &pool);
     add_block(&q, BUF_BLOCK_SIZE + 9);
     add_block(&q, BUF_BLOCK_SIZE + 9);
-    struct iovec v = sock_tls_chunk(&q, stage, 0);
+    struct iovec v = sock_tls_chunk(&q, stage, 0, BUF_RECORD_SIZE);
     assert_ptr_equal(v.iov_base, q.head->data + q.head->start);
     assert_int_equal(v.iov_len, BUF_RECORD_SIZE);
     bufq_drain(&q, v.iov_len);
     add_block(&q, 9000);
-    v = sock_tls_chunk(&q, stage, 0);
+    v = sock_tls_chunk(&q, stage, 0, BUF_RECORD_SIZE);
     assert_int_equal(v.iov_len, BUF_RECORD_SIZE);
     bufq_drain(&q, v.iov_len);
-    v = sock_tls_chunk(&q, stage, 0);
+    v = sock_tls_chunk(&q, stage, 0, BUF_RECORD_SIZE);
     assert_ptr_equal(v.iov_base, q.head->data + q.head->start);
     assert_int_equal(v.iov_len, 9000);
     bufq_cleanup(&q);
@@ -79,12 +81,12 @@ static void test_short_blocks_gathered_without_cutting_a_frame(void **state)
     add_block(&q, 40);  /* a HEADERS */
     add_block(&q, BUF_BLOCK_SIZE + 9);
     add_block(&q, BUF_BLOCK_SIZE + 9);
-    struct iovec v = sock_tls_chunk(&q, stage, 0);
+    struct iovec v = sock_tls_chunk(&q, stage, 0, BUF_RECORD_SIZE);
     assert_ptr_equal(v.iov_base, stage);
     assert_int_equal(v.iov_len, 49);
     bufq_drain(&q, v.iov_len);
     for (int i = 0; i < 2; i++) {
-        v = sock_tls_chunk(&q, stage, 0);
+        v = sock_tls_chunk(&q, stage, 0, BUF_RECORD_SIZE);
         assert_ptr_equal(v.iov_base, q.head->data + q.head->start);
         assert_int_equal(v.iov_len, BUF_RECORD_SIZE);
         bufq_drain(&q, v.iov_len);
@@ -92,7 +94,7 @@ static void test_short_blocks_gathered_without_cutting_a_frame(void **state)
     /* Short frames fill a record with as many whole blocks as fit. */
     for (int i = 0; i < 4; i++)
         add_block(&q, 5009);
-    v = sock_tls_chunk(&q, stage, 0);
+    v = sock_tls_chunk(&q, stage, 0, BUF_RECORD_SIZE);
     assert_int_equal(v.iov_len, 3 * 5009);
     bufq_cleanup(&q);
     buf_pool_cleanup(&pool);
@@ -110,16 +112,84 @@ static void test_retry_offers_at_least_as_much(void **state)
     bufq_init(&q, &pool);
     add_block(&q, 40);
     add_block(&q, 100); /* the tail, still growing */
-    struct iovec v = sock_tls_chunk(&q, stage, 0);
+    struct iovec v = sock_tls_chunk(&q, stage, 0, BUF_RECORD_SIZE);
     assert_int_equal(v.iov_len, 140);
     size_t offered = v.iov_len;
     bufq_append(&q, bytes, BUF_BLOCK_SIZE - 100); /* the tail is full now */
-    v = sock_tls_chunk(&q, stage, offered);
+    v = sock_tls_chunk(&q, stage, offered, BUF_RECORD_SIZE);
     assert_true(v.iov_len >= offered);
     assert_true(v.iov_len <= BUF_RECORD_SIZE);
     assert_ptr_equal(v.iov_base, stage);
     bufq_cleanup(&q);
     buf_pool_cleanup(&pool);
+}
+
+/* Small records (--tls-dyn-rec-*): a full frame's first 1300 bytes in
+ * place, short blocks gathered up to 1300 bytes, and a retried write
+ * still offered whole. */
+static void test_small_records(void **state)
+{
+    (void)state;
+    struct buf_pool pool;
+    buf_pool_init(&pool, 8);
+    struct bufq q;
+    bufq_init(&q, &pool);
+    add_block(&q, BUF_RECORD_SIZE);
+    struct iovec v = sock_tls_chunk(&q, stage, 0, SOCK_TLS_SMALL_RECORD);
+    assert_int_equal(v.iov_len, SOCK_TLS_SMALL_RECORD);
+    assert_ptr_equal(v.iov_base, q.head->data + q.head->start);
+    bufq_cleanup(&q);
+    add_block(&q, 40);
+    add_block(&q, 1000);
+    add_block(&q, 1000);
+    v = sock_tls_chunk(&q, stage, 0, SOCK_TLS_SMALL_RECORD);
+    assert_int_equal(v.iov_len, 1040); /* whole blocks that fit */
+    assert_ptr_equal(v.iov_base, stage);
+    v = sock_tls_chunk(&q, stage, 2000, SOCK_TLS_SMALL_RECORD);
+    assert_int_equal(v.iov_len, 2000);
+    bufq_cleanup(&q);
+    buf_pool_cleanup(&pool);
+}
+
+/* The warm-up: small records until the threshold's bytes went out, full
+ * ones after, small again after more than the idle time drained; full
+ * always with a threshold of 0. */
+static void test_record_size_warmup(void **state)
+{
+    (void)state;
+    struct sock s;
+    memset(&s, 0, sizeof(s));
+    sock_set_tls_dyn_rec(65536, 1.0);
+    double t = 1000.0;
+    assert_int_equal(sock_tls_record_max(&s, t), SOCK_TLS_SMALL_RECORD);
+    s.tls_warm = 65535;
+    assert_int_equal(sock_tls_record_max(&s, t), SOCK_TLS_SMALL_RECORD);
+    s.tls_warm = 65536;
+    assert_int_equal(sock_tls_record_max(&s, t), BUF_RECORD_SIZE);
+    /* Drained for the idle time exactly: still warm. */
+    s.tls_idle = true;
+    s.tls_idle_ms = (uint32_t)(uint64_t)(t * 1000);
+    assert_int_equal(sock_tls_record_max(&s, t + 1.0), BUF_RECORD_SIZE);
+    assert_false(s.tls_idle);
+    /* Drained for longer: the warm-up starts over. */
+    s.tls_idle = true;
+    s.tls_idle_ms = (uint32_t)(uint64_t)(t * 1000);
+    assert_int_equal(sock_tls_record_max(&s, t + 1.5), SOCK_TLS_SMALL_RECORD);
+    assert_int_equal(s.tls_warm, 0);
+    /* Across the wrap of the millisecond clock. */
+    s.tls_warm = 70000;
+    s.tls_idle = true;
+    s.tls_idle_ms = UINT32_MAX - 100;
+    double wrapped = (double)(UINT64_C(1) << 32) / 1000.0 + 0.4; /* 501 ms later */
+    assert_int_equal(sock_tls_record_max(&s, wrapped), BUF_RECORD_SIZE);
+    /* Past 4 GiB the count stays at its ceiling. */
+    sock_set_tls_dyn_rec(UINT64_C(1) << 40, 1.0);
+    s.tls_warm = UINT32_MAX;
+    assert_int_equal(sock_tls_record_max(&s, t), BUF_RECORD_SIZE);
+    sock_set_tls_dyn_rec(0, 1.0);
+    s.tls_warm = 0;
+    assert_int_equal(sock_tls_record_max(&s, t), BUF_RECORD_SIZE);
+    sock_set_tls_dyn_rec(1 << 20, 1.0);
 }
 
 /* ---- sock_connect over AF_UNIX ---- */
@@ -252,6 +322,8 @@ int main(void)
         cmocka_unit_test(test_full_frame_in_place),
         cmocka_unit_test(test_short_blocks_gathered_without_cutting_a_frame),
         cmocka_unit_test(test_retry_offers_at_least_as_much),
+        cmocka_unit_test(test_small_records),
+        cmocka_unit_test(test_record_size_warmup),
         cmocka_unit_test(test_unix_connect),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
