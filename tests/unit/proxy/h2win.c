@@ -53,11 +53,14 @@ static int32_t window(struct rig *r, int32_t sid)
 }
 
 /* The target takes whole windows of stream sid, at once, until the
- * window stops growing. */
+ * window stops growing. The stream's clock starts over first: the loop
+ * ran since its last credit (rig_until), for as long as a loaded machine
+ * made it, and that wait is not the client's pace. */
 static void take_until_stuck(struct rig *r, int32_t sid)
 {
     struct xchg *x = rig_xchg(r, sid);
     assert_non_null(x);
+    x->h2_win_since = 0;
     for (int i = 0; i < 64; i++) {
         int32_t before = window(r, sid);
         h2win_consumed(r->cc, x, (size_t)before);
