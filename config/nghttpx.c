@@ -32,8 +32,6 @@ static const struct {
     { "tls-no-postpone-early-data", "h2gate takes no TLS 1.3 early data (0-RTT)" },
     { "no-strip-incoming-early-data", "h2gate takes no early data and never strips Early-Data: "
                                       "drop it, the field already passes" },
-    { "tls-dyn-rec-*", "h2gate has no dynamic TLS record sizing: its records follow the "
-                       "HTTP/2 frames, up to 16 KiB" },
     { "tls-ktls", "BoringSSL has no kernel TLS" },
     { "dh-param-file", "BoringSSL has no DHE: the suites are ECDHE" },
     { "npn-list", "NPN is gone from TLS stacks: h2gate negotiates by ALPN (h2, http/1.1)" },

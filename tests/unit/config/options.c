@@ -56,6 +56,8 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.frontend_http2_decoder_dynamic_table_size, 4096);
     assert_int_equal(cfg.backend_http2_encoder_dynamic_table_size, 4096);
     assert_int_equal(cfg.backend_http2_decoder_dynamic_table_size, 4096);
+    assert_int_equal(cfg.tls_dyn_rec_warmup_threshold, 1 << 20);
+    assert_true(cfg.tls_dyn_rec_idle_timeout == 1.);
     assert_true(cfg.frontend_read_timeout == 60.);
     assert_true(cfg.frontend_write_timeout == 30.);
     assert_true(cfg.frontend_keep_alive_timeout == 60.);
@@ -271,6 +273,20 @@ static void test_dynamic_table_sizes(void **state)
     cfg_cleanup(&cfg);
 }
 
+static void test_tls_dyn_rec(void **state)
+{
+    (void)state;
+    struct config cfg;
+    LOAD_OK(&cfg, "-f*,1;no-tls", "--tls-dyn-rec-warmup-threshold=0",
+            "--tls-dyn-rec-idle-timeout=250ms");
+    assert_int_equal(cfg.tls_dyn_rec_warmup_threshold, 0);
+    assert_true(cfg.tls_dyn_rec_idle_timeout == 0.25);
+    cfg_cleanup(&cfg);
+    LOAD_OK(&cfg, "-f*,1;no-tls", "--tls-dyn-rec-warmup-threshold=8G");
+    assert_true(cfg.tls_dyn_rec_warmup_threshold == 8ull << 30);
+    cfg_cleanup(&cfg);
+}
+
 /* ---- bad command lines: one case each ---- */
 
 BAD_ARGS(unknown_long_option, "unknown option '--bogus'", "--bogus")
@@ -419,6 +435,7 @@ int main(void)
         cmocka_unit_test(test_workers_bounds_accepted),
         cmocka_unit_test(test_window_size_max_accepted),
         cmocka_unit_test(test_dynamic_table_sizes),
+        cmocka_unit_test(test_tls_dyn_rec),
         cmocka_unit_test(test_padding_values),
         cmocka_unit_test(test_bad_unknown_long_option),
         cmocka_unit_test(test_bad_unknown_long_option_with_value),
