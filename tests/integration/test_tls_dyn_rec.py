@@ -21,7 +21,7 @@ import pytest
 from conftest import IS_NGHTTPX, free_port
 from h2backend_lib import wait_for
 from obs_lib import gate_with_admin, scrape
-from testlib import HOST
+from testlib import HOST, curl_code
 
 APP_DATA = 23
 GCM = 24                 # TLS 1.2 AES-GCM: 8-byte explicit nonce, 16-byte tag
@@ -135,6 +135,15 @@ def small_run(records):
     return total, n
 
 
+def h2_get(port, size):
+    """GET /size/SIZE with curl over HTTP/2 (TLS 1.2, AES-GCM)."""
+    version, code, body, p = curl_code(
+        ["-k", "--http2", "--tls-max", "1.2", "--ciphers", "ECDHE+AESGCM",
+         "https://localhost:%d/size/%d" % (port, size),
+         "--resolve", "localhost:%d:%s" % (port, HOST)])
+    assert (version, code, len(body)) == ("2", "200", size), p.stderr
+
+
 def test_small_records_until_the_default_megabyte(procs):
     g = gate(procs)
     relay = RecordRelay(g.tls_port)
@@ -147,6 +156,21 @@ def test_small_records_until_the_default_megabyte(procs):
     # Not one record per write: the body goes out in 1300-byte records
     # (with a shorter one at the end of each 16,375-byte buffer block).
     assert sum(SMALL for n in recs if n == SMALL + GCM) >= 0.9 * 300000
+
+
+def test_http2_small_then_full_records(procs):
+    """Over HTTP/2 a full record is a DATA frame with its header (16,384
+    bytes): the warm-up cuts it in 1,300-byte records, then sends it
+    whole."""
+    g = gate(procs, "--tls-dyn-rec-warmup-threshold=64K")
+    relay = RecordRelay(g.tls_port)
+    h2_get(relay.port, 300000)
+    recs = relay.app_records()
+    total, n = small_run(recs)
+    assert 65536 <= total < 65536 + SMALL, (total, recs[:n + 2])
+    assert sum(SMALL for r in recs[:n] if r == SMALL + GCM) >= 0.9 * 65536
+    assert BIG + GCM <= max(recs[n:]) <= FULL + GCM
+    assert len(recs) - n < (300000 - total) // SMALL // 4, recs[n:]
 
 
 def test_full_records_after_the_threshold(procs):
