@@ -50,6 +50,12 @@ def wait_unix(g, path):
         time.sleep(0.02)
 
 
+def logged(g, text):
+    """text is in h2gate's log, or comes within START_TIMEOUT: a socket
+    may accept before the line that says so is written."""
+    return wait_for(lambda: text in g.log(), START_TIMEOUT)
+
+
 def unix_gate(procs, path, params="no-tls", extra=(), workers=1, backend=None):
     """h2gate on `-f unix:PATH;params` (and nothing else) to an origin
     (.origin), once it accepts; TLS files given when params want TLS."""
@@ -102,7 +108,7 @@ def test_cleartext_h1_and_h2c_get_and_post(procs, sockdir):
     path = sockdir / "fe.sock"
     g = unix_gate(procs, path)
     assert stat.S_ISSOCK(os.lstat(path).st_mode)
-    assert "listening on unix:%s (cleartext" % path in g.log()
+    assert logged(g, "listening on unix:%s (cleartext" % path), g.log()
     assert curl_unix(path, "http://localhost/") == ROOT
     assert curl_unix(path, "--http2-prior-knowledge", "-w", " %{http_version}",
                      "http://localhost/") == ROOT + b" 2"
@@ -124,7 +130,7 @@ def test_tls(procs, sockdir):
     """A unix frontend without no-tls is TLS, with ALPN h2 and http/1.1."""
     path = sockdir / "tls.sock"
     g = unix_gate(procs, path, params="")
-    assert "listening on unix:%s (TLS" % path in g.log()
+    assert logged(g, "listening on unix:%s (TLS" % path), g.log()
     for proto, want in (("--http1.1", "1.1"), ("--http2", "2")):
         got = curl_unix(path, "-k", proto, "-w", " %{http_version}",
                         "https://localhost/")
@@ -241,7 +247,8 @@ def test_stale_socket_replaced(procs, sockdir):
     assert stat.S_ISSOCK(os.lstat(path).st_mode) and not accepts(path)
     g = unix_gate(procs, path)
     assert curl_unix(path, "http://localhost/") == ROOT
-    assert "frontend unix:%s: removed a stale socket nobody listened on" % path in g.log()
+    assert logged(g, "frontend unix:%s: removed a stale socket nobody listened on" % path), \
+        g.log()
 
 
 def test_live_socket_fails_the_start(procs, sockdir):
