@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from conftest import IS_NGHTTPX, free_port
+from conftest import IS_NGHTTPX, free_port, run_gate
 from h2backend_lib import wait_for
 from obs_lib import gate_with_admin, scrape
 from testlib import HOST, curl_code
@@ -259,7 +259,6 @@ def test_reload_applies_to_the_next_records(procs, tmp_path):
 
 
 def test_bad_values_are_refused(procs):
-    from conftest import run_gate
     for opt in ("--tls-dyn-rec-warmup-threshold=-1", "--tls-dyn-rec-warmup-threshold=1X",
                 "--tls-dyn-rec-idle-timeout=soon"):
         r = run_gate(["-f", "%s,%d;no-tls" % (HOST, free_port()), "-b", "%s,1" % HOST, opt])
