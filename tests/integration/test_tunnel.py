@@ -967,6 +967,17 @@ def fd_count(pid):
     return len(os.listdir("/proc/%d/fd" % pid))
 
 
+def started_fds(g):
+    """h2gate's open fds once it has started: its port accepts (the
+    kernel's backlog) before its threads have made their loops, which
+    "h2gate started" follows."""
+    deadline = time.monotonic() + 15
+    while "h2gate started" not in g.log():
+        assert time.monotonic() < deadline, g.log()
+        time.sleep(0.02)
+    return fd_count(g.pid)
+
+
 def fd_targets(pid):
     """What each open fd is (socket:[inode], pipe:[inode], a path): for
     the message when one is left behind."""
@@ -998,7 +1009,7 @@ def test_client_vanishes_with_open_tunnels(procs, target):
     g = gate_with_admin(procs, (), tls=False, extra=[
         "--connect-allow=127.0.0.1:%d" % srv.port])
     before = settle(g.admin_port)
-    fds = fd_count(g.pid)
+    fds = started_fds(g)
     c = TunnelH2(g.port, timeout=30)
     sids = [c.open(addr(srv.port)) for _ in range(50)]
     c.wait(lambda: all(c.streams[s].headers is not None for s in sids))
@@ -1043,7 +1054,7 @@ def test_spliced_tunnels_hold_pipes_only_while_bytes_flow(procs, target):
     try:
         g = tunnel_gate(procs, "--connect-allow=127.0.0.1:%d" % srv.port,
                         "--connect-allow=127.0.0.1:%d" % src.port)
-        base = fd_count(g.pid)
+        base = started_fds(g)
         conns = []
         for _ in range(8):
             c, r = h1_tunnel(g.port, addr(srv.port))
@@ -1091,7 +1102,7 @@ def test_tunnel_churn_leaks_nothing(procs, target):
     refused = closed_port()
     g = tunnel_gate(procs, "--connect-allow=127.0.0.1:%d" % srv.port,
                     "--connect-allow=127.0.0.1:%d" % refused)
-    fds = fd_count(g.pid)
+    fds = started_fds(g)
     opened = 0
     with TunnelH2(g.port, timeout=30) as c:
         for i in range(300):
