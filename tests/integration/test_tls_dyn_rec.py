@@ -123,6 +123,27 @@ def gate(procs, *opts):
     return procs.gate([o], plain=False, extra=list(opts))
 
 
+def h1_records(port, size):
+    """The application data records of one GET /size/SIZE over HTTP/1.1
+    on a fresh TLS connection to port, through a relay."""
+    relay = RecordRelay(port)
+    s = tls12_conn(relay.port)
+    get(s, size)
+    s.close()
+    return relay.app_records()
+
+
+def warmed_up(recs, threshold):
+    """The threshold's bytes went in small records, the record reaching it
+    the last small one, then records as large as the writes (a backend
+    read may leave a buffer block part full), not a run of small ones."""
+    total, n = small_run(recs)
+    assert threshold <= total < threshold + SMALL, (total, recs[:n + 2])
+    assert BIG + GCM <= max(recs[n:]) <= FULL + GCM
+    assert len(recs) - n < (sum(r - GCM for r in recs) - total) // SMALL // 4, recs[n:]
+    return n
+
+
 def small_run(records):
     """The plaintext bytes of the leading small records (before the first
     longer one), and how many there were."""
@@ -146,11 +167,7 @@ def h2_get(port, size):
 
 def test_small_records_until_the_default_megabyte(procs):
     g = gate(procs)
-    relay = RecordRelay(g.tls_port)
-    s = tls12_conn(relay.port)
-    get(s, 300000)
-    s.close()
-    recs = relay.app_records()
+    recs = h1_records(g.tls_port, 300000)
     assert recs and max(recs) <= SMALL + GCM, max(recs)
     assert sum(n - GCM for n in recs) >= 300000
     # Not one record per write: the body goes out in 1300-byte records
@@ -166,36 +183,18 @@ def test_http2_small_then_full_records(procs):
     relay = RecordRelay(g.tls_port)
     h2_get(relay.port, 300000)
     recs = relay.app_records()
-    total, n = small_run(recs)
-    assert 65536 <= total < 65536 + SMALL, (total, recs[:n + 2])
+    n = warmed_up(recs, 65536)
     assert sum(SMALL for r in recs[:n] if r == SMALL + GCM) >= 0.9 * 65536
-    assert BIG + GCM <= max(recs[n:]) <= FULL + GCM
-    assert len(recs) - n < (300000 - total) // SMALL // 4, recs[n:]
 
 
 def test_full_records_after_the_threshold(procs):
     g = gate(procs, "--tls-dyn-rec-warmup-threshold=64K")
-    relay = RecordRelay(g.tls_port)
-    s = tls12_conn(relay.port)
-    get(s, 300000)
-    s.close()
-    recs = relay.app_records()
-    total, n = small_run(recs)
-    # The record that reaches 64K is the last small one.
-    assert 65536 <= total < 65536 + SMALL, (total, recs[:n + 2])
-    assert BIG + GCM <= max(recs[n:]) <= FULL + GCM
-    # Past the threshold records are as large as the writes (a backend
-    # read may leave a buffer block part full): not a run of small ones.
-    assert len(recs) - n < (300000 - total) // SMALL // 4, recs[n:]
+    warmed_up(h1_records(g.tls_port, 300000), 65536)
 
 
 def test_threshold_zero_writes_full_records_at_once(procs):
     g = gate(procs, "--tls-dyn-rec-warmup-threshold=0")
-    relay = RecordRelay(g.tls_port)
-    s = tls12_conn(relay.port)
-    get(s, 300000)
-    s.close()
-    recs = relay.app_records()
+    recs = h1_records(g.tls_port, 300000)
     assert BIG + GCM <= max(recs) <= FULL + GCM
     assert len(recs) < 300000 // SMALL // 4, recs
 
@@ -211,10 +210,7 @@ def test_idle_connection_starts_the_warmup_over(procs):
     time.sleep(1.0)   # five times the idle timeout
     get(s, 150000)
     s.close()
-    second = relay.app_records()[first:]
-    total, _ = small_run(second)
-    assert 65536 <= total < 65536 + SMALL, second[:8]
-    assert max(second) >= BIG + GCM
+    warmed_up(relay.app_records()[first:], 65536)
 
 
 def test_busy_connection_keeps_full_records(procs):
@@ -244,18 +240,11 @@ def test_reload_applies_to_the_next_records(procs, tmp_path):
     g = gate_with_admin(procs, [o], tls=True, plain=False,
                         extra=["--conf=%s" % conf])
 
-    def records_of_one_get():
-        relay = RecordRelay(g.tls_port)
-        s = tls12_conn(relay.port)
-        get(s, 100000)
-        s.close()
-        return relay.app_records()
-
-    assert max(records_of_one_get()) >= BIG + GCM
+    assert max(h1_records(g.tls_port, 100000)) >= BIG + GCM
     conf.write_text("tls-dyn-rec-warmup-threshold=1M\n")
     g.signal(signal.SIGHUP)
     assert wait_for(lambda: scrape(g.admin_port).get("h2gate_config_generation") == 2, 15.0)
-    assert max(records_of_one_get()) <= SMALL + GCM
+    assert max(h1_records(g.tls_port, 100000)) <= SMALL + GCM
 
 
 def test_bad_values_are_refused(procs):
