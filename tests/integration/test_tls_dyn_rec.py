@@ -199,18 +199,26 @@ def test_threshold_zero_writes_full_records_at_once(procs):
     assert len(recs) < 300000 // SMALL // 4, recs
 
 
-def test_idle_connection_starts_the_warmup_over(procs):
-    g = gate(procs, "--tls-dyn-rec-warmup-threshold=64K",
-             "--tls-dyn-rec-idle-timeout=200ms")
+def two_gets(g, pause):
+    """300,000 then 150,000 bytes on one TLS connection, pause seconds
+    apart: the records of each response."""
     relay = RecordRelay(g.tls_port)
     s = tls12_conn(relay.port)
     get(s, 300000)
     first = len(relay.app_records())
-    assert max(relay.app_records()) >= BIG + GCM
-    time.sleep(1.0)   # five times the idle timeout
+    time.sleep(pause)
     get(s, 150000)
     s.close()
-    warmed_up(relay.app_records()[first:], 65536)
+    recs = relay.app_records()
+    return recs[:first], recs[first:]
+
+
+def test_idle_connection_starts_the_warmup_over(procs):
+    g = gate(procs, "--tls-dyn-rec-warmup-threshold=64K",
+             "--tls-dyn-rec-idle-timeout=200ms")
+    first, second = two_gets(g, 1.0)   # five times the idle timeout
+    assert max(first) >= BIG + GCM
+    warmed_up(second, 65536)
 
 
 def test_busy_connection_keeps_full_records(procs):
@@ -218,13 +226,7 @@ def test_busy_connection_keeps_full_records(procs):
     in full records."""
     g = gate(procs, "--tls-dyn-rec-warmup-threshold=64K",
              "--tls-dyn-rec-idle-timeout=60s")
-    relay = RecordRelay(g.tls_port)
-    s = tls12_conn(relay.port)
-    get(s, 300000)
-    first = len(relay.app_records())
-    get(s, 150000)
-    s.close()
-    second = relay.app_records()[first:]
+    _, second = two_gets(g, 0)
     # No new warm-up: at most the head and a short first read go out
     # before records as large as the writes.
     total, _ = small_run(second)
