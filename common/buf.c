@@ -203,28 +203,40 @@ void bufq_appendf(struct bufq *q, const char *fmt, ...)
     bufq_append(q, tmp, (size_t)n);
 }
 
-int bufq_peek_iov(const struct bufq *q, struct iovec *iov, int max)
+/* The first block holding the byte at offset *off, and that byte's place
+ * in it (*off becomes the offset within the block's bytes). */
+static const struct buf_block *block_at(const struct bufq *q, size_t *off)
+{
+    const struct buf_block *b = q->head;
+    if (!*off)
+        return b;
+    for (; b && *off >= b->end - b->start; b = b->next)
+        *off -= b->end - b->start;
+    return b;
+}
+
+int bufq_peek_iov_at(const struct bufq *q, size_t off, struct iovec *iov, int max)
 {
     int n = 0;
-    for (const struct buf_block *b = q->head; b && n < max; b = b->next) {
-        if (b->end == b->start)
+    for (const struct buf_block *b = block_at(q, &off); b && n < max; b = b->next, off = 0) {
+        if (b->end - b->start == off)
             continue;
-        iov[n].iov_base = (void *)(b->data + b->start);
-        iov[n].iov_len = b->end - b->start;
+        iov[n].iov_base = (void *)(b->data + b->start + off);
+        iov[n].iov_len = b->end - b->start - off;
         n++;
     }
     return n;
 }
 
-size_t bufq_peek(const struct bufq *q, void *dst, size_t len)
+size_t bufq_peek_at(const struct bufq *q, size_t off, void *dst, size_t len)
 {
     char *d = dst;
     size_t done = 0;
-    for (const struct buf_block *b = q->head; b && done < len; b = b->next) {
-        size_t n = b->end - b->start;
+    for (const struct buf_block *b = block_at(q, &off); b && done < len; b = b->next, off = 0) {
+        size_t n = b->end - b->start - off;
         if (n > len - done)
             n = len - done;
-        memcpy(d + done, b->data + b->start, n);
+        memcpy(d + done, b->data + b->start + off, n);
         done += n;
     }
     return done;

@@ -83,11 +83,20 @@ int bufq_reserve_iov(struct bufq *q, struct bufq_resv *r, struct iovec *iov, int
  * queue, the others go back to the pool. */
 void bufq_commit_iov(struct bufq *q, struct bufq_resv *r, size_t n);
 
-/* Fills up to max iovecs with the queue's leading bytes; returns how many. */
-int bufq_peek_iov(const struct bufq *q, struct iovec *iov, int max);
-/* Copies up to len leading bytes into dst without removing them; returns
- * the number copied. */
-size_t bufq_peek(const struct bufq *q, void *dst, size_t len);
+/* Fills up to max iovecs with the queue's bytes from offset off on;
+ * returns how many. */
+int bufq_peek_iov_at(const struct bufq *q, size_t off, struct iovec *iov, int max);
+static inline int bufq_peek_iov(const struct bufq *q, struct iovec *iov, int max)
+{
+    return bufq_peek_iov_at(q, 0, iov, max);
+}
+/* Copies up to len bytes from offset off on into dst without removing
+ * them; returns the number copied. */
+size_t bufq_peek_at(const struct bufq *q, size_t off, void *dst, size_t len);
+static inline size_t bufq_peek(const struct bufq *q, void *dst, size_t len)
+{
+    return bufq_peek_at(q, 0, dst, len);
+}
 /* Removes n (<= len) leading bytes, returning emptied blocks to the pool. */
 void bufq_drain(struct bufq *q, size_t n);
 /* Copies up to len leading bytes into dst and removes them. */

@@ -634,7 +634,7 @@ static void start_transport(struct cconn *cc)
 {
     if (cc->fe->tls) {
         cc->proto = CC_TLS;
-        sock_accept_tls(&cc->sock, tls_server_new(cc->w->ssl_ctx, cc->sock.fd));
+        sock_accept_tls(&cc->sock, tls_server_new(cc->w->ssl_ctx));
     } else {
         cc->proto = CC_SNIFF;
         sock_read_start(&cc->sock);

@@ -55,11 +55,11 @@ struct sock {
     bool read_wants_write : 1; /* SSL_read asked for a write first */
     bool notified : 1;         /* close_notify sent (sock_close_notify) */
     bool tls_idle : 1;         /* TLS output drained at tls_idle_ms */
-    union {
-        uint16_t tls_wpend;     /* open: bytes of an SSL_write to retry (0: none) */
-        uint16_t connect_errno; /* connecting: the errno of a connect that
-                                 * failed at once (sock_connect), or 0 */
-    };
+    bool tls_kept : 1;         /* TLS records wait unsent (tlsbio.c) */
+    bool tls_slow : 1;         /* records were kept since the output last
+                                  drained: a record's worth a send */
+    uint16_t connect_errno; /* connecting: the errno of a connect that
+                             * failed at once (sock_connect), or 0 */
     uint32_t tls_idle_ms; /* ev_now in ms, modulo 2^32 */
 };
 

@@ -12,6 +12,7 @@
 #include "common/container.h"
 #include "common/err.h"
 #include "proxy/tls.h"
+#include "proxy/tlsbio.h"
 
 static void on_rev(struct ev_loop *loop, ev_io *io, int revents);
 static void on_wev(struct ev_loop *loop, ev_io *io, int revents);
@@ -71,6 +72,7 @@ void sock_set_notsent_lowat(struct sock *s, int bytes)
 void sock_start_tls(struct sock *s, SSL *ssl)
 {
     s->ssl = ssl;
+    tlsbio_attach(s);
 }
 
 void sock_read_start(struct sock *s)
@@ -126,6 +128,7 @@ static void handshake(struct sock *s)
 void sock_accept_tls(struct sock *s, SSL *ssl)
 {
     s->ssl = ssl;
+    tlsbio_attach(s);
     s->state = SOCK_HANDSHAKE;
     sock_read_start(s);
 }
@@ -254,30 +257,29 @@ bool sock_read_pending(const struct sock *s)
     return s->ssl && SSL_pending(s->ssl) > 0;
 }
 
-/* The bytes of the next SSL_write, at least min (a retried write must
- * offer at least the bytes it offered before; its leading bytes are the
- * same, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER lets them move). A full DATA
- * frame with its header in front (bufq_move_prefixed) is exactly one
- * record (BUF_BLOCK_SIZE) and goes in place, as does any first block of
- * half a record or more. Smaller leading blocks (HEADERS, WINDOW_UPDATE,
- * a short frame) are gathered into *stage, but only whole blocks that
- * fit beside them: cutting the next full frame to fill the record would
- * leave every later frame straddling two records, each then gathered. */
-struct iovec sock_tls_chunk(const struct bufq *q, char *stage, size_t min, size_t rec)
+/* The bytes of the next SSL_write: q's from offset off on (what the
+ * records before it in the same send carry). A full DATA frame with its
+ * header in front (bufq_move_prefixed) is exactly one record
+ * (BUF_BLOCK_SIZE) and goes in place, as does any first block of half a
+ * record or more. Smaller leading blocks (HEADERS, WINDOW_UPDATE, a short
+ * frame) are gathered into *stage, but only whole blocks that fit beside
+ * them: cutting the next full frame to fill the record would leave every
+ * later frame straddling two records, each then gathered. */
+struct iovec sock_tls_chunk(const struct bufq *q, size_t off, char *stage, size_t rec)
 {
     struct iovec iov[8];
-    int n = bufq_peek_iov(q, iov, 8);
+    int n = bufq_peek_iov_at(q, off, iov, 8);
     size_t len = iov[0].iov_len;
-    if (len >= min && len <= rec && (n == 1 || len >= rec / 2))
+    if (len <= rec && (n == 1 || len >= rec / 2))
         return iov[0];
-    if (len > rec && min <= rec)
+    if (len > rec)
         return (struct iovec){ .iov_base = iov[0].iov_base, .iov_len = rec };
     int k = 1;
     while (k < n && len + iov[k].iov_len <= rec)
         len += iov[k++].iov_len;
-    if (len < min || len > rec)
-        len = min > rec ? min : rec;
-    len = bufq_peek(q, stage, len);
+    if (len > rec)
+        len = rec;
+    len = bufq_peek_at(q, off, stage, len);
     return (struct iovec){ .iov_base = stage, .iov_len = len };
 }
 
@@ -317,40 +319,79 @@ static void tls_wrote(struct sock *s, size_t n)
     s->tls_warm = n < UINT32_MAX - s->tls_warm ? s->tls_warm + (uint32_t)n : UINT32_MAX;
 }
 
-/* One write call of at most max bytes (more only to repeat a TLS write
- * that must offer what it offered before): >0 bytes, 0 would block
- * (watchers set), <0 h2g_err. */
+/* A gather ended with r (tlsbio_end): what tls_write returns. */
+static ssize_t tls_ended(struct sock *s, struct bufq *q, size_t total, size_t sealed, int r)
+{
+    if (r < 0)
+        return r;
+    if (r == 0) {
+        sock_arm_write(s, true);
+        s->tls_slow = true;
+        return (ssize_t)total;
+    }
+    bufq_drain(q, sealed);
+    return (ssize_t)(total + sealed);
+}
+
+/* Seals q's bytes into records, at most budget of them, and sends them
+ * in one go (tlsbio.h): the plaintext taken (>= 0), or <0 h2g_err. */
+static ssize_t tls_write(struct sock *s, struct bufq *q, size_t budget)
+{
+    /* One per thread: each worker is one thread, and a record's bytes are
+     * gathered here only for the SSL_write that copies them. */
+    static _Thread_local char chunk[BUF_RECORD_SIZE];
+    size_t held;
+    int r = tlsbio_resume(s, &held);
+    if (r <= 0)
+        return tls_ended(s, q, 0, 0, r);
+    bufq_drain(q, held);
+    size_t total = held, sealed = 0;
+    /* A reader that lets records wait gets no more than one record's
+     * plaintext a send, so that what waits stays as small as BoringSSL's
+     * own buffer would hold. */
+    size_t most = s->tls_slow ? BUF_RECORD_SIZE : SIZE_MAX;
+    tlsbio_begin(s);
+    while (bufq_len(q) > sealed && total + sealed < budget) {
+        size_t rec = sock_tls_record_max(s, ev_now(s->loop));
+        struct iovec iov = sock_tls_chunk(q, sealed, chunk, rec);
+        if (iov.iov_len > budget - total - sealed)
+            iov.iov_len = budget - total - sealed;
+        if (sealed && (!tlsbio_room(iov.iov_len) || sealed + iov.iov_len > most)) {
+            r = tlsbio_end(s, sealed);
+            if (r <= 0)
+                return tls_ended(s, q, total, sealed, r);
+            bufq_drain(q, sealed);
+            total += sealed;
+            sealed = 0;
+            tlsbio_begin(s);
+            continue;
+        }
+        ERR_clear_error();
+        int w = SSL_write(s->ssl, iov.iov_base, (int)iov.iov_len);
+        if (w <= 0) {
+            int e = SSL_get_error(s->ssl, w);
+            r = tlsbio_end(s, sealed);
+            if (e == SSL_ERROR_WANT_READ) {
+                /* on_rev tells the owner, which writes again. */
+                s->write_wants_read = true;
+                sock_read_start(s);
+            } else if (e == SSL_ERROR_WANT_WRITE) {
+                sock_arm_write(s, true);
+            } else {
+                return H2G_ERR_TLS;
+            }
+            return tls_ended(s, q, total, sealed, r);
+        }
+        sealed += (size_t)w;
+        tls_wrote(s, (size_t)w);
+    }
+    return tls_ended(s, q, total, sealed, tlsbio_end(s, sealed));
+}
+
+/* One write of at most max bytes of a plain socket: >0 bytes, 0 would
+ * block (EV_WRITE armed), <0 h2g_err. */
 static ssize_t write_once(struct sock *s, struct bufq *q, size_t max)
 {
-    if (s->ssl) {
-        /* One per thread: each worker is one thread and the bytes are
-         * taken again from the queue at every call. */
-        static _Thread_local char stage[BUF_RECORD_SIZE];
-        size_t rec = sock_tls_record_max(s, ev_now(s->loop));
-        struct iovec iov = sock_tls_chunk(q, stage, s->tls_wpend, rec);
-        if (iov.iov_len > max && max >= s->tls_wpend)
-            iov.iov_len = max;
-        ERR_clear_error();
-        int r = SSL_write(s->ssl, iov.iov_base, (int)iov.iov_len);
-        if (r > 0) {
-            s->tls_wpend = 0;
-            tls_wrote(s, (size_t)r);
-            return r;
-        }
-        s->tls_wpend = (uint16_t)iov.iov_len;
-        int e = SSL_get_error(s->ssl, r);
-        if (e == SSL_ERROR_WANT_WRITE) {
-            sock_arm_write(s, true);
-            return 0;
-        }
-        if (e == SSL_ERROR_WANT_READ) {
-            /* on_rev tells the owner, which writes again. */
-            s->write_wants_read = true;
-            sock_read_start(s);
-            return 0;
-        }
-        return H2G_ERR_TLS;
-    }
     struct iovec iov[32];
     /* sendmsg for MSG_NOSIGNAL: a peer gone away is an error, not SIGPIPE. */
     struct msghdr msg = { .msg_iov = iov };
@@ -380,17 +421,22 @@ static ssize_t write_once(struct sock *s, struct bufq *q, size_t max)
 ssize_t sock_write(struct sock *s, struct bufq *q, size_t budget)
 {
     size_t total = 0;
-    while (bufq_len(q) && total < budget) {
-        ssize_t n = write_once(s, q, budget - total);
+    if (s->ssl) {
+        ssize_t n = tls_write(s, q, budget);
         if (n < 0)
             return n;
-        if (n == 0)
-            return (ssize_t)total;
+        total = (size_t)n;
+    }
+    while (!s->ssl && bufq_len(q) && total < budget) {
+        ssize_t n = write_once(s, q, budget - total);
+        if (n <= 0)
+            return n < 0 ? n : (ssize_t)total;
         bufq_drain(q, (size_t)n);
         total += (size_t)n;
     }
     if (bufq_len(q) == 0) {
         sock_arm_write(s, false);
+        s->tls_slow = false;
         if (s->ssl && !s->tls_idle && total) {
             s->tls_idle = true;
             s->tls_idle_ms = ms_of(ev_now(s->loop));
@@ -439,7 +485,9 @@ void sock_move(struct sock *dst, struct sock *src, const struct sock_handler *h)
     dst->state = src->state;
     dst->write_wants_read = src->write_wants_read;
     dst->read_wants_write = src->read_wants_write;
-    dst->tls_wpend = src->tls_wpend;
+    dst->tls_kept = src->tls_kept;
+    if (dst->ssl)
+        tlsbio_moved(dst);
     src->ssl = NULL;
     src->fd = -1;
     src->state = SOCK_CLOSED;

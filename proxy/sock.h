@@ -31,11 +31,13 @@ int sock_connect(struct sock *s, struct ev_loop *loop, const struct sockaddr *sa
                  socklen_t len, const struct sock_handler *h);
 
 /* Client side: after sock_connect(), the TLS handshake on ssl (takes
- * ownership) runs once the connect succeeds. */
+ * ownership; its reads and writes go through tlsbio.c's BIO, in place of
+ * any it had) runs once the connect succeeds. */
 void sock_start_tls(struct sock *s, SSL *ssl);
 
-/* Server side: starts the TLS handshake on ssl (takes ownership; made for
- * s->fd in accept state) and reads for it; h->ready() follows. */
+/* Server side: starts the TLS handshake on ssl (takes ownership; in
+ * accept state, tlsbio.c's BIO on s->fd put under it) and reads for it;
+ * h->ready() follows. */
 void sock_accept_tls(struct sock *s, SSL *ssl);
 
 /* Reads up to len bytes. Returns >0 bytes read, 0 when it would block, or
@@ -58,16 +60,18 @@ bool sock_read_pending(const struct sock *s);
  * armed when it would block and disarmed when q empties. Returns the
  * bytes written (>= 0; q not empty and EV_WRITE not armed means the budget
  * ran out), or a negative h2g_err: H2G_ERR_RESET (reset or broken pipe),
- * H2G_ERR_TLS, or H2G_ERR_IO (errno tells). */
+ * H2G_ERR_TLS, or H2G_ERR_IO (errno tells). Over TLS the records of one
+ * call leave in one send, and bytes leave q only once their records have
+ * gone whole (tlsbio.h): q's head must not change while EV_WRITE is armed. */
 ssize_t sock_write(struct sock *s, struct bufq *q, size_t budget);
-/* What sock_write gives the next SSL_write of q's leading bytes, for a
- * record of rec bytes (at most BUF_RECORD_SIZE): at least min of them (a
- * retried write's earlier length); the first block in place when it is a
- * record or less and half a record or more (or alone), its first rec
+/* What sock_write gives the next SSL_write: q's bytes from offset off on
+ * (after those of the records before it in the same send), for a record
+ * of rec bytes (at most BUF_RECORD_SIZE): the first block in place when it
+ * is a record or less and half a record or more (or alone), its first rec
  * bytes in place when it is longer, else whole leading blocks gathered
  * into stage (BUF_RECORD_SIZE bytes) up to a record. Exposed for its unit
  * test. */
-struct iovec sock_tls_chunk(const struct bufq *q, char *stage, size_t min, size_t rec);
+struct iovec sock_tls_chunk(const struct bufq *q, size_t off, char *stage, size_t rec);
 
 /* TLS dynamic record size (nghttpx's --tls-dyn-rec-warmup-threshold and
  * --tls-dyn-rec-idle-timeout): a TLS connection writes records of at most

@@ -19,10 +19,9 @@ static void ssl_error(char *err, size_t err_len, const char *what, const char *f
     snprintf(err, err_len, "%s %s: %s", what, file, buf);
 }
 
-SSL *tls_server_new(SSL_CTX *ctx, int fd)
+SSL *tls_server_new(SSL_CTX *ctx)
 {
     SSL *ssl = SSL_new(ctx);
-    SSL_set_fd(ssl, fd);
     SSL_set_accept_state(ssl);
     /* Once the handshake is done, BoringSSL frees its copy of the
      * configuration (certificates, cipher and ALPN settings): an idle TLS

@@ -10,8 +10,9 @@
 
 struct config;
 
-/* Returns a server connection on fd (accept state) for ctx. */
-SSL *tls_server_new(SSL_CTX *ctx, int fd);
+/* Returns a server connection (accept state) for ctx; sock_accept_tls
+ * gives it its socket. */
+SSL *tls_server_new(SSL_CTX *ctx);
 
 struct cfg_backend;
 
