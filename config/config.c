@@ -160,6 +160,234 @@ static void store(struct config *cfg, const struct opt_def *o, uint64_t u, doubl
 
 static int load_include(struct loader *ld, const char *path, const char *where);
 
+/* A frontend (-f): the command line's list replaces the file's. */
+static void add_frontend(struct loader *ld, const struct cfg_frontend *fe)
+{
+    if (ld->cmdline && !ld->fes_from_cmdline) {
+        free_frontends(ld->fes, ld->num_fes);
+        ld->fes = NULL;
+        ld->num_fes = 0;
+        ld->fes_from_cmdline = true;
+    }
+    ld->fes = xrealloc(ld->fes, (ld->num_fes + 1) * sizeof(*fe));
+    ld->fes[ld->num_fes++] = *fe;
+}
+
+/* A backend (-b): the command line's list replaces the file's. */
+static void add_backend(struct loader *ld, const struct cfg_backend_spec *spec)
+{
+    if (ld->cmdline && !ld->bes_from_cmdline) {
+        free_backend_specs(ld->bes, ld->num_bes);
+        ld->bes = NULL;
+        ld->num_bes = 0;
+        ld->bes_from_cmdline = true;
+    }
+    ld->bes = xrealloc(ld->bes, (ld->num_bes + 1) * sizeof(*spec));
+    ld->bes[ld->num_bes++] = *spec;
+}
+
+/* --altsvc: each one joins the field's list. Takes alt. */
+static void add_altsvc(char **field, char *alt)
+{
+    if (*field) {
+        char *joined = xmalloc(strlen(*field) + strlen(alt) + 3);
+        sprintf(joined, "%s, %s", *field, alt);
+        free(alt);
+        alt = joined;
+    }
+    free(*field);
+    *field = alt;
+}
+
+/* An option whose every use adds to a list (frontends, backends, rules,
+ * fields, pages, certificates, Alt-Svc values, paths). Returns false for
+ * other kinds; else *msg says what was wrong with value, or is NULL. */
+static bool add_to_list(struct loader *ld, const struct opt_def *o, const char *value,
+                        char *buf, size_t len, const char **msg)
+{
+    struct config *c = ld->cfg;
+    void *field = (char *)c + o->offset;
+    switch (o->kind) {
+    case K_FRONTEND: {
+        struct cfg_frontend fe;
+        if (!(*msg = cfg_parse_frontend(value, &fe, buf, len)))
+            add_frontend(ld, &fe);
+        return true;
+    }
+    case K_BACKEND: {
+        struct cfg_backend_spec spec;
+        if (!(*msg = cfg_parse_backend(value, &spec, buf, len)))
+            add_backend(ld, &spec);
+        return true;
+    }
+    case K_CRULE_ALLOW:
+    case K_CRULE_DENY: {
+        struct crule rule;
+        if ((*msg = crule_parse(str_cstr(value), &rule)))
+            return true;
+        if (!c->connect_rules)
+            c->connect_rules = crule_set_new();
+        crule_set_add(c->connect_rules, &rule, o->kind == K_CRULE_DENY);
+        return true;
+    }
+    case K_FIELD: {
+        struct cfg_field f;
+        if (!(*msg = cfg_parse_field(str_cstr(value), &f)))
+            cfg_fields_add(field, f);
+        return true;
+    }
+    case K_ERROR_PAGE: {
+        struct cfg_error_page page;
+        if ((*msg = cfg_parse_error_page(str_cstr(value), &page)))
+            return true;
+        c->error_pages = xrealloc(c->error_pages, (c->num_error_pages + 1) * sizeof(page));
+        c->error_pages[c->num_error_pages++] = page;
+        return true;
+    }
+    case K_SUBCERT: {
+        struct cfg_subcert sc;
+        if (!(*msg = cfg_parse_subcert(str_cstr(value), &sc)))
+            cfg_subcerts_add(&c->subcerts, sc);
+        return true;
+    }
+    case K_ALTSVC: {
+        char *alt = NULL;
+        if (!(*msg = cfg_parse_altsvc(str_cstr(value), &alt)))
+            add_altsvc(field, alt);
+        return true;
+    }
+    case K_PATHS:
+        *msg = NULL;
+        cfg_paths_add(field, value);
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* A number or size within the option's range. */
+static const char *parse_number(const struct opt_def *o, const char *value, uint64_t *u,
+                                char *buf, size_t len)
+{
+    const char *msg;
+    if (o->kind == K_NUM) {
+        msg = cfg_parse_uint(str_cstr(value), u);
+    } else {
+        size_t sz;
+        msg = cfg_parse_size(str_cstr(value), &sz);
+        *u = sz;
+    }
+    if (!msg && (*u < o->min || *u > o->max)) {
+        snprintf(buf, len, "out of range (%llu-%llu)", (unsigned long long)o->min,
+                 (unsigned long long)o->max);
+        msg = buf;
+    }
+    return msg;
+}
+
+/* One of the words of choices (NULL-ended), case-insensitive or not:
+ * *u becomes its value in values. */
+static const char *parse_word(const char *value, const char *const *choices,
+                              const uint64_t *values, bool nocase, const char *expected,
+                              uint64_t *u)
+{
+    for (size_t i = 0; choices[i]; i++) {
+        if ((nocase ? strcasecmp(value, choices[i]) : strcmp(value, choices[i])) == 0) {
+            *u = values[i];
+            return NULL;
+        }
+    }
+    return expected;
+}
+
+/* A value kept in the option's field (store()): a number in *u or *d,
+ * or the text itself. Returns what was wrong with it, or NULL. */
+static const char *parse_value(const struct opt_def *o, const char *value, uint64_t *u,
+                               double *d, char *buf, size_t len)
+{
+    static const char *const families[] = { "auto", "IPv4", "IPv6", NULL };
+    static const uint64_t family_values[] = { AF_UNSPEC, AF_INET, AF_INET6 };
+    static const char *const escapes[] = { "json", "default", NULL };
+    static const uint64_t escape_values[] = { CFG_ALOG_ESCAPE_JSON, CFG_ALOG_ESCAPE_DEFAULT };
+    const char *msg = NULL;
+    switch (o->kind) {
+    case K_FLAG: {
+        bool b = true;
+        if (value)
+            msg = cfg_parse_flag(str_cstr(value), &b);
+        *u = b;
+        return msg;
+    }
+    case K_UPGRADES:
+        return cfg_parse_upgrades(str_cstr(value));
+    case K_NUM:
+    case K_SIZE:
+        return parse_number(o, value, u, buf, len);
+    case K_DUR:
+        return cfg_parse_duration(str_cstr(value), d);
+    case K_LEVEL: {
+        enum log_level lvl = LOG_NOTICE;
+        if (log_parse_level(value, &lvl) != 0)
+            msg = "expected INFO, NOTICE, WARN, ERROR or FATAL";
+        *u = (uint64_t)lvl;
+        return msg;
+    }
+    case K_FACILITY: {
+        int code = syslog_facility_code(value);
+        if (code < 0) {
+            snprintf(buf, len, "unknown facility (expected %s)", syslog_facility_list());
+            msg = buf;
+        }
+        *u = (uint64_t)(code < 0 ? 0 : code);
+        return msg;
+    }
+    case K_FWD_PARAMS: {
+        uint32_t bits = 0;
+        msg = cfg_parse_forwarded_params(str_cstr(value), &bits);
+        *u = bits;
+        return msg;
+    }
+    case K_FWD_BY:
+        return cfg_parse_forwarded_by(str_cstr(value));
+    case K_FWD_FOR: {
+        bool ip = false;
+        msg = cfg_parse_forwarded_for(str_cstr(value), &ip);
+        *u = ip;
+        return msg;
+    }
+    case K_TLS_VERSION:
+    case K_TICKET_CIPHER: {
+        uint32_t v = 0;
+        msg = o->kind == K_TLS_VERSION ? cfg_parse_tls_version(str_cstr(value), &v)
+                                       : cfg_parse_ticket_cipher(str_cstr(value), &v);
+        *u = v;
+        return msg;
+    }
+    case K_FAMILY:
+        return parse_word(value, families, family_values, true, "expected auto, IPv4 or IPv6", u);
+    case K_ESCAPE:
+        return parse_word(value, escapes, escape_values, false, "expected default or json", u);
+    case K_STR:
+    case K_CONF: /* the text itself */
+        return NULL;
+    case K_FRONTEND: /* add_to_list()'s */
+    case K_BACKEND:
+    case K_CRULE_ALLOW:
+    case K_CRULE_DENY:
+    case K_FIELD:
+    case K_ERROR_PAGE:
+    case K_SUBCERT:
+    case K_ALTSVC:
+    case K_PATHS:
+    case K_INCLUDE: /* apply()'s */
+    case K_HELP:
+    case K_VERSION:
+    case K_PROBE:
+        break;
+    }
+    return NULL;
+}
+
 /* Applies one option. where names it for messages: "--workers" or
  * "PATH:LINE: workers". value is NULL only for a command-line flag. */
 static int apply(struct loader *ld, const struct opt_def *o, const char *value,
@@ -173,190 +401,22 @@ static int apply(struct loader *ld, const struct opt_def *o, const char *value,
     if (takes_value(o->kind) && value[0] == '\0')
         return fail(ld, "%s: missing value", where);
     switch (o->kind) {
-    case K_FLAG: {
-        bool b = true;
-        if (value)
-            msg = cfg_parse_flag(str_cstr(value), &b);
-        u = b;
-        break;
-    }
-    case K_STR:
-    case K_CONF:
-        break;
     case K_INCLUDE:
         return load_include(ld, value, where);
-    case K_UPGRADES:
-        msg = cfg_parse_upgrades(str_cstr(value));
-        break;
-    case K_NUM:
-    case K_SIZE:
-        if (o->kind == K_NUM) {
-            msg = cfg_parse_uint(str_cstr(value), &u);
-        } else {
-            size_t sz;
-            msg = cfg_parse_size(str_cstr(value), &sz);
-            u = sz;
-        }
-        if (!msg && (u < o->min || u > o->max)) {
-            snprintf(buf, sizeof(buf), "out of range (%llu-%llu)", (unsigned long long)o->min,
-                     (unsigned long long)o->max);
-            msg = buf;
-        }
-        break;
-    case K_DUR:
-        msg = cfg_parse_duration(str_cstr(value), &d);
-        break;
-    case K_LEVEL: {
-        enum log_level lvl = LOG_NOTICE;
-        if (log_parse_level(value, &lvl) != 0)
-            msg = "expected INFO, NOTICE, WARN, ERROR or FATAL";
-        u = (uint64_t)lvl;
-        break;
-    }
-    case K_FRONTEND: {
-        struct cfg_frontend fe;
-        msg = cfg_parse_frontend(value, &fe, buf, sizeof(buf));
-        if (msg)
-            break;
-        /* The command line wins: its -f list replaces the file's. */
-        if (ld->cmdline && !ld->fes_from_cmdline) {
-            free_frontends(ld->fes, ld->num_fes);
-            ld->fes = NULL;
-            ld->num_fes = 0;
-            ld->fes_from_cmdline = true;
-        }
-        ld->fes = xrealloc(ld->fes, (ld->num_fes + 1) * sizeof(fe));
-        ld->fes[ld->num_fes++] = fe;
-        return 0;
-    }
-    case K_BACKEND: {
-        struct cfg_backend_spec spec;
-        msg = cfg_parse_backend(value, &spec, buf, sizeof(buf));
-        if (msg)
-            break;
-        if (ld->cmdline && !ld->bes_from_cmdline) {
-            free_backend_specs(ld->bes, ld->num_bes);
-            ld->bes = NULL;
-            ld->num_bes = 0;
-            ld->bes_from_cmdline = true;
-        }
-        ld->bes = xrealloc(ld->bes, (ld->num_bes + 1) * sizeof(spec));
-        ld->bes[ld->num_bes++] = spec;
-        return 0;
-    }
-    case K_CRULE_ALLOW:
-    case K_CRULE_DENY: {
-        struct crule rule;
-        msg = crule_parse(str_cstr(value), &rule);
-        if (msg)
-            break;
-        if (!ld->cfg->connect_rules)
-            ld->cfg->connect_rules = crule_set_new();
-        crule_set_add(ld->cfg->connect_rules, &rule, o->kind == K_CRULE_DENY);
-        return 0;
-    }
-    case K_FACILITY: {
-        int code = syslog_facility_code(value);
-        if (code < 0) {
-            snprintf(buf, sizeof(buf), "unknown facility (expected %s)", syslog_facility_list());
-            msg = buf;
-        }
-        u = (uint64_t)(code < 0 ? 0 : code);
-        break;
-    }
-    case K_FWD_PARAMS: {
-        uint32_t bits = 0;
-        msg = cfg_parse_forwarded_params(str_cstr(value), &bits);
-        u = bits;
-        break;
-    }
-    case K_FWD_BY:
-        msg = cfg_parse_forwarded_by(str_cstr(value));
-        break;
-    case K_FWD_FOR: {
-        bool ip = false;
-        msg = cfg_parse_forwarded_for(str_cstr(value), &ip);
-        u = ip;
-        break;
-    }
-    case K_FIELD: {
-        struct cfg_field field;
-        msg = cfg_parse_field(str_cstr(value), &field);
-        if (msg)
-            break;
-        cfg_fields_add((struct cfg_fields *)(void *)((char *)ld->cfg + o->offset), field);
-        return 0;
-    }
-    case K_ERROR_PAGE: {
-        struct cfg_error_page page;
-        msg = cfg_parse_error_page(str_cstr(value), &page);
-        if (msg)
-            break;
-        struct config *c = ld->cfg;
-        c->error_pages = xrealloc(c->error_pages, (c->num_error_pages + 1) * sizeof(page));
-        c->error_pages[c->num_error_pages++] = page;
-        return 0;
-    }
-    case K_SUBCERT: {
-        struct cfg_subcert c;
-        msg = cfg_parse_subcert(str_cstr(value), &c);
-        if (msg)
-            break;
-        cfg_subcerts_add(&ld->cfg->subcerts, c);
-        return 0;
-    }
-    case K_TLS_VERSION:
-    case K_TICKET_CIPHER: {
-        uint32_t v = 0;
-        msg = o->kind == K_TLS_VERSION ? cfg_parse_tls_version(str_cstr(value), &v)
-                                       : cfg_parse_ticket_cipher(str_cstr(value), &v);
-        u = v;
-        break;
-    }
-    case K_ALTSVC: {
-        char *alt = NULL, **field = (char **)(void *)((char *)ld->cfg + o->offset);
-        msg = cfg_parse_altsvc(str_cstr(value), &alt);
-        if (msg)
-            break;
-        if (*field) {
-            char *joined = xmalloc(strlen(*field) + strlen(alt) + 3);
-            sprintf(joined, "%s, %s", *field, alt);
-            free(alt);
-            alt = joined;
-        }
-        free(*field);
-        *field = alt;
-        return 0;
-    }
-    case K_PATHS:
-        cfg_paths_add((struct cfg_paths *)(void *)((char *)ld->cfg + o->offset), value);
-        return 0;
-    case K_FAMILY:
-        if (strcasecmp(value, "auto") == 0)
-            u = AF_UNSPEC;
-        else if (strcasecmp(value, "IPv4") == 0)
-            u = AF_INET;
-        else if (strcasecmp(value, "IPv6") == 0)
-            u = AF_INET6;
-        else
-            msg = "expected auto, IPv4 or IPv6";
-        break;
-    case K_ESCAPE:
-        if (strcmp(value, "json") == 0)
-            u = CFG_ALOG_ESCAPE_JSON;
-        else if (strcmp(value, "default") == 0)
-            u = CFG_ALOG_ESCAPE_DEFAULT;
-        else
-            msg = "expected default or json";
-        break;
     case K_HELP:
     case K_VERSION:
     case K_PROBE:
         return fail(ld, "%s: not allowed here", where);
+    default:
+        break;
     }
+    bool listed = add_to_list(ld, o, value, buf, sizeof(buf), &msg);
+    if (!listed)
+        msg = parse_value(o, value, &u, &d, buf, sizeof(buf));
     if (msg)
         return fail(ld, "%s '%s': %s", where, value ? value : "", msg);
-    store(ld->cfg, o, u, d, value);
+    if (!listed)
+        store(ld->cfg, o, u, d, value);
     return 0;
 }
 
