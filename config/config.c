@@ -844,94 +844,105 @@ enum cfg_load_result cfg_load(struct config *cfg, int argc, char **argv, char *e
     return cfg_load_again(cfg, argc, argv, NULL, err, err_len);
 }
 
-enum cfg_load_result cfg_load_again(struct config *cfg, int argc, char **argv,
-                                    const struct cfg_reuse *reuse, char *err, size_t err_len)
+/* getopt's short options: each short name, with ':' after those that
+ * take a value. */
+static void short_options(char *out)
 {
-    struct loader ld = { .cfg = cfg, .err = err, .err_len = err_len, .reuse = reuse };
-    /* Command-line options in order, applied after the file so they win. */
-    const struct opt_def **cmd_opts = xcalloc((size_t)(argc > 0 ? argc : 1), sizeof(*cmd_opts));
-    const char **cmd_vals = xcalloc((size_t)(argc > 0 ? argc : 1), sizeof(*cmd_vals));
-    size_t num_cmd = 0;
-    enum cfg_load_result result = CFG_ERROR;
-    int rc = 0;
-
-    err[0] = '\0';
-    set_defaults(&ld);
-
-    char short_opts[2 * NUM_OPTS + 2], *sp = short_opts;
-    *sp++ = ':';  /* report a missing value as ':' rather than '?' */
+    *out++ = ':'; /* report a missing value as ':' rather than '?' */
     for (size_t i = 0; i < NUM_OPTS; i++) {
         if (!opts[i].short_name)
             continue;
-        *sp++ = (char)opts[i].short_name;
+        *out++ = (char)opts[i].short_name;
         if (takes_value(opts[i].kind))
-            *sp++ = ':';
+            *out++ = ':';
     }
-    *sp = '\0';
+    *out = '\0';
+}
 
+/* The command line's options, in order, to apply after the file's. */
+struct cmd_list {
+    const struct opt_def **opts;
+    const char **vals;
+    size_t num;
+};
+
+/* Reads the command line: --conf into cfg, every other option into cmd.
+ * Returns CFG_RUN to go on, CFG_EXIT_OK (--help, --version), CFG_PROBE,
+ * or CFG_ERROR (ld->err says why). */
+static enum cfg_load_result read_cmdline(struct loader *ld, int argc, char **argv,
+                                         struct cmd_list *cmd)
+{
+    char short_opts[2 * NUM_OPTS + 2];
+    short_options(short_opts);
     /* optind = 0 makes glibc start over, so cfg_load can run again. */
     optind = 0;
     opterr = 0;
     for (;;) {
         int c = getopt_long(argc, argv, short_opts, long_opts, NULL);
         if (c == -1)
-            break;
+            return CFG_RUN;
         if (c == '?') {
-            rc = bad_option(&ld, argc, argv);
-            goto out;
+            bad_option(ld, argc, argv);
+            return CFG_ERROR;
         }
+        const struct opt_def *o = opt_by_val(c == ':' ? optopt : c);
         if (c == ':') {
-            const struct opt_def *o = opt_by_val(optopt);
-            rc = fail(&ld, "--%s needs a value", o ? o->name : "?");
-            goto out;
+            fail(ld, "--%s needs a value", o ? o->name : "?");
+            return CFG_ERROR;
         }
-        const struct opt_def *o = opt_by_val(c);
-        if (o->kind == K_HELP) {
+        switch (o->kind) {
+        case K_HELP:
             print_help(stdout);
-            result = CFG_EXIT_OK;
-            goto out;
-        }
-        if (o->kind == K_VERSION) {
+            return CFG_EXIT_OK;
+        case K_VERSION:
             puts("h2gate " H2G_VERSION);
-            result = CFG_EXIT_OK;
-            goto out;
-        }
-        if (o->kind == K_PROBE) {
-            store(cfg, o, 0, 0., optarg);
-            result = CFG_PROBE;
-            goto out;
-        }
-        if (o->kind == K_CONF) {
+            return CFG_EXIT_OK;
+        case K_PROBE:
+            store(ld->cfg, o, 0, 0., optarg);
+            return CFG_PROBE;
+        case K_CONF:
             if (optarg[0] == '\0') {
-                rc = fail(&ld, "--conf: missing value");
-                goto out;
+                fail(ld, "--conf: missing value");
+                return CFG_ERROR;
             }
-            free(cfg->conf_file);
-            cfg->conf_file = xstrdup(optarg);
-            continue;
+            free(ld->cfg->conf_file);
+            ld->cfg->conf_file = xstrdup(optarg);
+            break;
+        default:
+            cmd->opts[cmd->num] = o;
+            cmd->vals[cmd->num++] = o->kind == K_FLAG ? NULL : optarg;
         }
-        cmd_opts[num_cmd] = o;
-        cmd_vals[num_cmd++] = o->kind == K_FLAG ? NULL : optarg;
     }
+}
 
-    if (cfg->conf_file && (rc = load_file(&ld, cfg->conf_file)) != 0)
-        goto out;
-    ld.cmdline = true;
-    for (size_t i = 0; i < num_cmd && rc == 0; i++) {
-        char where[128];
-        snprintf(where, sizeof(where), "--%s", cmd_opts[i]->name);
-        rc = apply(&ld, cmd_opts[i], cmd_vals[i], where);
+enum cfg_load_result cfg_load_again(struct config *cfg, int argc, char **argv,
+                                    const struct cfg_reuse *reuse, char *err, size_t err_len)
+{
+    struct loader ld = { .cfg = cfg, .err = err, .err_len = err_len, .reuse = reuse };
+    size_t slots = (size_t)(argc > 0 ? argc : 1);
+    struct cmd_list cmd = { xcalloc(slots, sizeof(*cmd.opts)), xcalloc(slots, sizeof(*cmd.vals)), 0 };
+
+    err[0] = '\0';
+    set_defaults(&ld);
+    enum cfg_load_result result = read_cmdline(&ld, argc, argv, &cmd);
+    if (result == CFG_RUN) {
+        int rc = cfg->conf_file ? load_file(&ld, cfg->conf_file) : 0;
+        /* The command line after the file, so that it wins. */
+        ld.cmdline = true;
+        for (size_t i = 0; i < cmd.num && rc == 0; i++) {
+            char where[128];
+            snprintf(where, sizeof(where), "--%s", cmd.opts[i]->name);
+            rc = apply(&ld, cmd.opts[i], cmd.vals[i], where);
+        }
+        if (rc == 0 && reuse && reuse->backends_text)
+            rc = api_backends(&ld, reuse->backends_text, reuse->backends_len);
+        if (rc == 0)
+            rc = finish(&ld, argc - optind, argv + optind);
+        if (rc != 0)
+            result = CFG_ERROR;
     }
-    if (rc == 0 && reuse && reuse->backends_text)
-        rc = api_backends(&ld, reuse->backends_text, reuse->backends_len);
-    if (rc == 0)
-        rc = finish(&ld, argc - optind, argv + optind);
-    if (rc == 0)
-        result = CFG_RUN;
-
-out:
-    free(cmd_opts);
-    free(cmd_vals);
+    free(cmd.opts);
+    free(cmd.vals);
     free_frontends(ld.fes, ld.num_fes);
     free_backend_specs(ld.bes, ld.num_bes);
     if (result != CFG_RUN && result != CFG_PROBE)
