@@ -42,6 +42,7 @@ resets (:path of each stream the peer reset before its response ended).
 
 import asyncio
 import os
+import socket
 import ssl
 import struct
 import subprocess
@@ -556,13 +557,15 @@ class Backend:
     """An asyncio server in a thread. h1=True: HTTP/1.1; tls=(key, cert);
     window: the h2 server's initial stream and connection windows; unix:
     a UNIX domain socket path to listen on instead of a loopback port
-    (.port is then None); ciphers: TLS 1.2 only, with these suites. A subclass may serve HTTP/2 with its own
-    _H2Proto subclass (h2_proto)."""
+    (.port is then None); ciphers: TLS 1.2 only, with these suites;
+    rcvbuf: the receive buffer of the connections it accepts (a small one
+    fills at once, so h2gate's writes to it fall short). A subclass may
+    serve HTTP/2 with its own _H2Proto subclass (h2_proto)."""
 
     h2_proto = _H2Proto
 
     def __init__(self, tls=None, h1=False, max_streams=100, client_ca=None,
-                 window=None, unix=None, ciphers=None):
+                 window=None, unix=None, ciphers=None, rcvbuf=None):
         self.window = window
         self.unix = str(unix) if unix else None
         self.port = None
@@ -597,6 +600,8 @@ class Backend:
                 self.server = self.loop.run_until_complete(self.loop.create_server(
                     lambda: proto(self), HOST, 0, ssl=ctx, backlog=1024))
                 self.port = self.server.sockets[0].getsockname()[1]
+            if rcvbuf:  # accepted connections inherit it
+                self.server.sockets[0].setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
             ready.set()
             self.loop.run_forever()
 

@@ -2,6 +2,7 @@
 gRPC, 1xx, GOAWAY and REFUSED_STREAM retries, resets, malformed responses,
 liveness checks, TLS verification and resumption (issue 3)."""
 
+import os
 import socket
 import subprocess
 import threading
@@ -809,6 +810,24 @@ def test_tls_h1_backend(procs, backends, pki):
     g2 = procs.gate([b.spec(";;proto=http/1.1;tls")],
                     extra=["--cacert=%s" % pki["other"][1]])
     assert get(g2.port, "/", "h1")[1] == "502"
+
+
+@pytest.mark.parametrize("kind", ["h1", "h2"])
+def test_tls_backend_large_upload_echoed(procs, backends, pki, kind):
+    """4 MiB uploads to a TLS backend that reads slower than h2gate seals
+    records: records the backend's socket does not take wait on the
+    connection (proxy/tlsbio.c) and go first at the next write; every
+    body comes back byte for byte, over both backend protocols, and the
+    connection serves the next request."""
+    b = backends(tls=pki["srv"], h1=kind == "h1", rcvbuf=4096)
+    spec = b.spec(";;proto=%s;tls" % ("http/1.1" if kind == "h1" else "h2"))
+    g = procs.gate([spec], extra=["--cacert=%s" % pki["ca"][1]])
+    for i in range(3):
+        body = os.urandom(4 * 1024 * 1024)
+        v, code, got, _ = get(g.port, "/echo", "h2c" if i % 2 else "h1", data=body)
+        assert code == "200" and len(got) == len(body)
+        assert got == body
+    assert get(g.port, "/", "h2c")[1:3] == ("200", b"ok\n")
 
 
 # A suite RFC 9113 §9.2.2 forbids for HTTP/2 (CBC), and two it allows.
