@@ -633,6 +633,43 @@ static void open_access_log(const struct config *cfg, struct worker *w)
     }
 }
 
+/* The signals the main loop handles (serve()). */
+static const int handled_signals[] = { SIGTERM, SIGQUIT, SIGINT, SIGUSR1, SIGHUP };
+#define NUM_HANDLED (sizeof(handled_signals) / sizeof(handled_signals[0]))
+
+/* One that came after the listeners were bound and before serve() watched
+ * it: a SIGTERM or SIGHUP then (a client of the port may send one as soon
+ * as it accepts) would otherwise take its default action and kill h2gate,
+ * whichever thread it reached. A handler is the process's, whatever the
+ * thread, so it is noted here and handed to the loop once it watches. */
+static volatile sig_atomic_t early_signal[NUM_HANDLED];
+
+static void on_early_signal(int sig)
+{
+    for (size_t i = 0; i < NUM_HANDLED; i++) {
+        if (handled_signals[i] == sig)
+            early_signal[i] = 1;
+    }
+}
+
+static void catch_early_signals(void)
+{
+    struct sigaction sa = { .sa_handler = on_early_signal };
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < NUM_HANDLED; i++)
+        sigaction(handled_signals[i], &sa, NULL);
+}
+
+/* serve()'s watchers have replaced on_early_signal: what it noted is
+ * theirs now. */
+static void replay_early_signals(void)
+{
+    for (size_t i = 0; i < NUM_HANDLED; i++) {
+        if (early_signal[i])
+            ev_feed_signal(handled_signals[i]);
+    }
+}
+
 /* Starts the workers with the handled signals blocked, so only the main
  * thread sees them. Each gets a reference to g and its row of fds. Exits
  * on a failure (out of threads, access log, --user). */
@@ -641,11 +678,8 @@ static void start_workers(struct gen *g, const int *fds)
     const struct config *cfg = &g->cfg;
     sigset_t set, old;
     sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGQUIT);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGUSR1);
-    sigaddset(&set, SIGHUP);
+    for (size_t i = 0; i < NUM_HANDLED; i++)
+        sigaddset(&set, handled_signals[i]);
     pthread_sigmask(SIG_BLOCK, &set, &old);
     num_workers = cfg->workers;
     workers = xcalloc((size_t)num_workers, sizeof(*workers));
@@ -693,6 +727,7 @@ static void serve(int admin_fd)
     ev_signal_start(main_loop, &sig_int);
     ev_signal_start(main_loop, &sig_usr1);
     ev_signal_start(main_loop, &sig_hup);
+    replay_early_signals();
 
     struct stats **wstats = xcalloc((size_t)num_workers, sizeof(*wstats));
     for (int w = 0; w < num_workers; w++)
@@ -761,6 +796,7 @@ static int run(struct gen *g)
         return 1;
     }
     signal(SIGPIPE, SIG_IGN);
+    catch_early_signals();
     raise_nofile(cfg->rlimit_nofile);
     listeners.workers = cfg->workers;
     int *fds = NULL, admin_fd = -1;
