@@ -468,8 +468,9 @@ void sock_close(struct sock *s, bool tls_notify)
     if (s->ssl) {
         if (tls_notify && !s->notified)
             SSL_shutdown(s->ssl);
-        SSL_free(s->ssl);
+        SSL_free(s->ssl); /* and what tlsbio kept for it */
         s->ssl = NULL;
+        s->tls_kept = false;
     }
     close(s->fd);
     s->fd = -1;
@@ -489,6 +490,7 @@ void sock_move(struct sock *dst, struct sock *src, const struct sock_handler *h)
     if (dst->ssl)
         tlsbio_moved(dst);
     src->ssl = NULL;
+    src->tls_kept = false;
     src->fd = -1;
     src->state = SOCK_CLOSED;
 }
