@@ -6,7 +6,7 @@ import os
 import subprocess
 import time
 
-from testlib import H1Conn, H2Client, curl, rss_kib
+from testlib import H1Conn, H2Client, bursty_read, curl, rss_kib
 
 BIG = 100 * 1024 * 1024
 READ_FIRST = 1024 * 1024
@@ -92,32 +92,6 @@ def test_slow_h2_reader_does_not_starve_neighbour(procs):
         assert st.status == 200 and st.ended and len(st.data) == 300000
 
 
-def bursty_read(c, body_len, pause=0.02, timeout=30.0):
-    """Reads one response in bursts: sleep, then take everything the socket
-    holds, so the proxy's socket blocks and then drains at once. Returns
-    (head, body) once body_len body bytes came, or what came by the
-    deadline or the close."""
-    c.sock.setblocking(False)
-    got = bytearray()
-    deadline = time.monotonic() + timeout
-
-    def complete():
-        i = got.find(b"\r\n\r\n")
-        return i >= 0 and len(got) - i - 4 >= body_len
-    while not complete() and time.monotonic() < deadline:
-        time.sleep(pause)
-        while True:
-            try:
-                d = c.sock.recv(1 << 20)
-            except BlockingIOError:
-                break
-            if not d:
-                break
-            got += d
-    head, _, body = bytes(got).partition(b"\r\n\r\n")
-    return head, body
-
-
 def test_bursty_http11_reader_gets_whole_body(procs):
     """Regression: a write that emptied the client's queue ended the flush
     pass while the response body still waited in the exchange (over the
@@ -128,7 +102,7 @@ def test_bursty_http11_reader_gets_whole_body(procs):
     for _ in range(3):
         with H1Conn(g.port, timeout=30, rcvbuf=32768) as c:
             c.send(b"GET /size/%d HTTP/1.1\r\nHost: x\r\n\r\n" % size)
-            head, body = bursty_read(c, size)
+            head, body = bursty_read(c.sock, size)
             assert head.startswith(b"HTTP/1.1 200 "), head[:100]
             assert len(body) == size, (len(body), size)
 

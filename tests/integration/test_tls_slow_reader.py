@@ -9,7 +9,7 @@ import ssl
 import struct
 import time
 
-from testlib import H2Client, rss_kib
+from testlib import H2Client, bursty_read, rss_kib
 
 # build/origin's /size/N body: a 64 KiB block of 16-byte lines, the
 # offset in hex, repeated.
@@ -40,29 +40,6 @@ def get(s, size):
     s.sendall(b"GET /size/%d HTTP/1.1\r\nHost: x\r\n\r\n" % size)
 
 
-def bursty_read(s, size, pause=0.01, deadline=60.0):
-    """Sleeps, then takes what the TLS socket holds, until the head and
-    size body bytes came: h2gate's socket fills and drains in turns."""
-    got = bytearray()
-    end = time.monotonic() + deadline
-    s.setblocking(False)
-    while time.monotonic() < end:
-        i = got.find(b"\r\n\r\n")
-        if i >= 0 and len(got) - i - 4 >= size:
-            break
-        time.sleep(pause)
-        while True:
-            try:
-                d = s.recv(1 << 20)
-            except (ssl.SSLWantReadError, BlockingIOError):
-                break
-            if not d:
-                break
-            got += d
-    head, _, body = bytes(got).partition(b"\r\n\r\n")
-    return head, body
-
-
 def test_bursty_tls_http11_reader_gets_every_byte(procs):
     g = procs.gate([procs.origin()], plain=False)
     size = 8 * 1024 * 1024
@@ -71,7 +48,7 @@ def test_bursty_tls_http11_reader_gets_every_byte(procs):
         s = tls_h1(g.tls_port)
         try:
             get(s, size)
-            head, body = bursty_read(s, size)
+            head, body = bursty_read(s, size, pause=0.01, timeout=60)
         finally:
             s.close()
         assert head.startswith(b"HTTP/1.1 200 "), head[:100]
@@ -109,7 +86,7 @@ def test_stopped_tls_reader_bounded(procs):
         base = rss_kib(g.pid)
         size = 100 * 1024 * 1024
         get(s, size)
-        head, body = bursty_read(s, 1 << 20, deadline=30)
+        head, body = bursty_read(s, 1 << 20, timeout=30)
         assert head.startswith(b"HTTP/1.1 200 ")
         peak = 0
         for _ in range(15):
@@ -134,7 +111,7 @@ def test_vanishing_tls_readers_leave_nothing_behind(procs):
     for _ in range(8):
         s = tls_h1(g.tls_port, rcvbuf=4096)
         get(s, 50 * 1024 * 1024)
-        head, _ = bursty_read(s, 256 * 1024, deadline=30)
+        head, _ = bursty_read(s, 256 * 1024, timeout=30)
         assert head.startswith(b"HTTP/1.1 200 ")
         time.sleep(0.1)  # h2gate's socket full again: records wait
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

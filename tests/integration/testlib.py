@@ -523,6 +523,32 @@ def descendants(pid):
     return out
 
 
+def bursty_read(sock, body_len, pause=0.02, timeout=30.0):
+    """Reads one HTTP/1.1 response in bursts from sock (plain or TLS):
+    sleep, then take everything it holds, so the proxy's socket blocks and
+    then drains at once. Returns (head, body) once body_len body bytes came,
+    or what came by the deadline or the close."""
+    sock.setblocking(False)
+    got = bytearray()
+    deadline = time.monotonic() + timeout
+
+    def complete():
+        i = got.find(b"\r\n\r\n")
+        return i >= 0 and len(got) - i - 4 >= body_len
+    while not complete() and time.monotonic() < deadline:
+        time.sleep(pause)
+        while True:
+            try:
+                d = sock.recv(1 << 20)
+            except (BlockingIOError, ssl.SSLWantReadError):
+                break
+            if not d:
+                break
+            got += d
+    head, _, body = bytes(got).partition(b"\r\n\r\n")
+    return head, body
+
+
 def rss_kib(pid):
     """Sum of VmRSS (KiB) over pid and its descendants."""
     total = 0
