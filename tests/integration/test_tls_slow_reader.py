@@ -56,9 +56,10 @@ def test_bursty_tls_http11_reader_gets_every_byte(procs):
         assert body == want
 
 
-def test_bursty_tls_h2_reader_gets_every_byte(procs):
-    """Over HTTP/2 the records carry DATA frames of two streams at once;
-    both bodies arrive whole, each in order."""
+def test_tls_h2_reader_small_buffer_gets_every_byte(procs):
+    """Over HTTP/2, through a small receive buffer, the records carry DATA
+    frames of two streams at once: both bodies arrive whole, each in
+    order."""
     g = procs.gate([procs.origin()], plain=False)
     sizes = (3 * 1024 * 1024, 2 * 1024 * 1024 + 17)
     with H2Client(g.tls_port, tls=True, timeout=60) as c:
