@@ -98,6 +98,8 @@ $(BUILD)/obj/tests/unit/proxy/dashboard.o: CPPFLAGS += $(DASH_CPPFLAGS)
 # tlsbio's unit test counts proxy/tlsbio.c's send(2) calls and makes them
 # fall short
 $(BUILD)/tests/unit/proxy/tlsbio: LDFLAGS += -Wl,--wrap=send
+# listen's sees which sockets listen(2) is called on
+$(BUILD)/tests/unit/proxy/listen: LDFLAGS += -Wl,--wrap=listen
 
 deps:
 	@sh deploy/install-deps.sh

@@ -53,7 +53,8 @@ int lsn_open(const struct cfg_frontend *fe, bool reuseport, int backlog, char *e
         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
     if (res->ai_family == AF_INET6 && any)
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-    if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, backlog) != 0) {
+    if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 ||
+        (backlog >= 0 && listen(fd, backlog) != 0)) {
         int e = errno;
         if (e == EADDRINUSE)
             snprintf(err, err_len,
@@ -224,10 +225,12 @@ static int open_set(const struct cfg_frontend *fe, int workers, int backlog, str
                     char *err, size_t err_len)
 {
     /* SO_REUSEPORT would let us share a port another h2gate or nghttpx
-     * already serves, and the user would never know. */
+     * already serves, and the user would never know. The probe is bound,
+     * never listening: a client that connected to it would be reset when
+     * it closes (a listener, even another's, is in bind's way anyway). */
     if (CFG_FE_UNIX_PATH(fe))
         return open_unix_set(fe, workers, backlog, out, err, err_len);
-    int probe = lsn_open(fe, false, backlog, err, err_len);
+    int probe = lsn_open(fe, false, -1, err, err_len);
     if (probe < 0)
         return H2G_ERR_IO;
     close(probe);

@@ -31,8 +31,9 @@ struct lsn_table {
 };
 
 /* Opens one listening socket for fe, a HOST,PORT (SO_REUSEPORT when
- * reuseport) with listen(2)'s backlog. Returns the fd, or H2G_ERR_IO with
- * a message in err. */
+ * reuseport) with listen(2)'s backlog; backlog -1: bound only, never
+ * listening (nothing can connect to it). Returns the fd, or H2G_ERR_IO
+ * with a message in err. */
 int lsn_open(const struct cfg_frontend *fe, bool reuseport, int backlog, char *err,
              size_t err_len);
 
