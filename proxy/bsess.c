@@ -40,7 +40,6 @@
 /* How long the PING may take, at most (less with a shorter
  * --backend-connect-timeout). */
 #define PING_TIMEOUT 5.0
-#define MAX_RETRIES UPOOL_H2_MAX_RETRIES
 
 static nghttp2_session_callbacks *callbacks;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;

@@ -22,7 +22,6 @@
 /* Request body bytes kept per exchange so a refused stream can be sent
  * again; a longer body makes the exchange fail instead of retrying. */
 #define REPLAY_MAX (64 * 1024)
-#define MAX_RETRIES UPOOL_H2_MAX_RETRIES
 
 static const struct upstream_ops stream_ops;
 static void on_ws_idle(struct ev_loop *loop, ev_timer *t, int revents);
@@ -264,12 +263,12 @@ static bool can_retry(const struct bstream *bs)
     if (bs->got_head || xchg_head_ready(x) || bs->replay_overflow)
         return false;
     if (bs->not_sent)
-        return bs->retries < MAX_RETRIES;
+        return bs->retries < UPOOL_H2_MAX_REFUSED;
     if (bs->close_code != NGHTTP2_REFUSED_STREAM)
         return false;
     /* A reset says REFUSED_STREAM: one more try. A GOAWAY closes streams
      * above its last-stream-id with the same code: those may go on. */
-    return bs->got_rst ? bs->retries == 0 : bs->retries < MAX_RETRIES;
+    return bs->got_rst ? bs->retries == 0 : bs->retries < UPOOL_H2_MAX_REFUSED;
 }
 
 void bstream_done(struct bsess *s, struct bstream *bs)
@@ -305,6 +304,10 @@ void bstream_done(struct bsess *s, struct bstream *bs)
             x->rst_code = xlate_rst_code(bs->rst_code);
             x->reset_stream = true;
         }
+    } else if (!bs->why && !bs->got_head &&
+               (bs->not_sent || bs->close_code == NGHTTP2_REFUSED_STREAM)) {
+        snprintf(why, sizeof(why), "the backend refused the stream %d times", bs->retries + 1);
+        x->rst_code = NGHTTP2_INTERNAL_ERROR;
     } else {
         snprintf(why, sizeof(why), "%s",
                  bs->why                       ? bs->why
@@ -353,6 +356,7 @@ void bstream_orphaned(struct bstream *bs, struct bsess *s, bool held, bool was_r
         return;
     }
     bool again;
+    int cap = UPOOL_H2_MAX_REFUSED; /* never sent: the backend never saw it */
     if (held) {
         /* A backend that never sent SETTINGS does not speak HTTP/2 (or
          * refused us): its streams fail. */
@@ -363,8 +367,10 @@ void bstream_orphaned(struct bstream *bs, struct bsess *s, bool held, bool was_r
         return;
     } else {
         again = was_ready && !bs->replay_overflow && (!bs->headers_sent || may_resend(s, bs));
+        if (bs->headers_sent)
+            cap = UPOOL_H2_MAX_RESENDS;
     }
-    if (again && bs->retries < MAX_RETRIES) {
+    if (again && bs->retries < cap) {
         bs->retries++;
         upool_h2_retry(bs, s);
         return;

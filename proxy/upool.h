@@ -21,9 +21,18 @@ struct worker;
 struct cfg_backend;
 struct xchg;
 
-/* Tries of a stream the backend did not process (GOAWAY, unsent); a
+/* Tries of a stream the backend cannot have processed: never sent (held
+ * for a session's SETTINGS, or not sent because a GOAWAY came first), or
+ * above a GOAWAY's last-stream-id. A backend that sends GOAWAY on every
+ * session at once bounces such a stream from session to session, each
+ * one's GOAWAY still unread when the stream was placed there, as many
+ * times as there are sessions: the cap only stops a backend that refuses
+ * everything forever (nghttpx's is 50 tries of any kind). A
  * REFUSED_STREAM reset is retried once. */
-#define UPOOL_H2_MAX_RETRIES 3
+#define UPOOL_H2_MAX_REFUSED 50
+/* Tries of an idempotent request whose connection broke with nothing
+ * said about it: the backend may have processed it. */
+#define UPOOL_H2_MAX_RESENDS 3
 
 void upool_init(struct worker *w);
 
