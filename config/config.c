@@ -762,11 +762,10 @@ static int check_tls(struct loader *ld)
     return msg ? fail(ld, "%s", msg) : 0;
 }
 
-/* Defaults for lists, positional files, the TLS check, resolution, routes. */
-static int finish(struct loader *ld, int num_pos, char **pos)
+/* The positional PRIVATE_KEY CERT, both or neither. */
+static int take_key_cert(struct loader *ld, int num_pos, char **pos)
 {
     struct config *cfg = ld->cfg;
-    char buf[256];
     if (num_pos == 1)
         return fail(ld, "missing CERT: give both PRIVATE_KEY and CERT");
     if (num_pos > 2)
@@ -777,7 +776,13 @@ static int finish(struct loader *ld, int num_pos, char **pos)
         cfg->private_key_file = xstrdup(pos[0]);
         cfg->cert_file = xstrdup(pos[1]);
     }
+    return 0;
+}
 
+/* The default -f and -b when none was given. */
+static int default_lists(struct loader *ld)
+{
+    char buf[256];
     if (ld->num_fes == 0) {
         ld->fes = xcalloc(1, sizeof(*ld->fes));
         if (cfg_parse_frontend(opts[OPT_FRONTEND].deflt, &ld->fes[0], buf, sizeof(buf)))
@@ -790,7 +795,14 @@ static int finish(struct loader *ld, int num_pos, char **pos)
             return fail(ld, "bad default backend");
         ld->num_bes = 1;
     }
+    return 0;
+}
 
+/* The frontends move into cfg: each TLS one needs the key and
+ * certificate, and no two may share an address. */
+static int take_frontends(struct loader *ld)
+{
+    struct config *cfg = ld->cfg;
     cfg->frontends = ld->fes;
     cfg->num_frontends = ld->num_fes;
     ld->fes = NULL;
@@ -813,7 +825,13 @@ static int finish(struct loader *ld, int num_pos, char **pos)
                             fe->port ? "port" : "path");
         }
     }
+    return 0;
+}
 
+/* Options that only make sense together, or not at all together. */
+static int check_combinations(struct loader *ld)
+{
+    const struct config *cfg = ld->cfg;
     if (cfg->accesslog_json && cfg->accesslog_format)
         return fail(ld, "--accesslog-json and --accesslog-format exclude each other: for a "
                         "JSON template of your own give --accesslog-format with "
@@ -834,7 +852,15 @@ static int finish(struct loader *ld, int num_pos, char **pos)
             return fail(ld, "backend %s: tls over a UNIX domain socket needs sni=NAME, the "
                             "name its certificate is checked against (or --insecure)", be->host);
     }
+    return 0;
+}
 
+/* Defaults for lists, positional files, the checks, resolution, routes. */
+static int finish(struct loader *ld, int num_pos, char **pos)
+{
+    if (take_key_cert(ld, num_pos, pos) < 0 || default_lists(ld) < 0 ||
+        take_frontends(ld) < 0 || check_combinations(ld) < 0)
+        return -1;
     return resolve_backends(ld);
 }
 

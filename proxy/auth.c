@@ -170,6 +170,44 @@ static void free_users(struct auth_user *users, size_t num)
     free(users);
 }
 
+/* One USER:HASH line: its name and hash, or what is wrong with it. */
+static const char *parse_line(struct str line, struct str *name, struct str *hash)
+{
+    const char *colon = memchr(line.p, ':', line.len);
+    if (memchr(line.p, '\0', line.len))
+        return "NUL byte in line";
+    if (!colon)
+        return "expected USER:HASH";
+    *name = str_make(line.p, (size_t)(colon - line.p));
+    *hash = str_make(colon + 1, line.len - name->len - 1);
+    if (name->len == 0)
+        return "empty user name";
+    if (str_has_prefix(*hash, STR_LIT("$2y$")) || str_has_prefix(*hash, STR_LIT("$2b$")) ||
+        str_has_prefix(*hash, STR_LIT("$2a$")))
+        return valid_bcrypt(*hash) ? NULL : "malformed bcrypt hash";
+    if (str_has_prefix(*hash, STR_LIT("$6$")))
+        return valid_sha512(*hash) ? NULL : "malformed SHA-512-crypt hash";
+    return "unsupported hash: use bcrypt (htpasswd -B) or SHA-512-crypt ($6$)";
+}
+
+/* Sorts users by name; false (with err) when a name comes twice. */
+static bool sort_unique(struct auth_user *users, size_t num, const char *path, char *err,
+                        size_t err_len)
+{
+    qsort(users, num, sizeof(*users), cmp_users);
+    for (size_t i = 1; i < num; i++) {
+        if (cmp_users(&users[i - 1], &users[i]) == 0) {
+            const struct auth_user *a = &users[i - 1], *b = &users[i];
+            unsigned first = a->line < b->line ? a->line : b->line;
+            unsigned second = a->line < b->line ? b->line : a->line;
+            snprintf(err, err_len, "%s:%u: duplicate user \"%s\" (first on line %u)", path,
+                     second, a->name, first);
+            return false;
+        }
+    }
+    return true;
+}
+
 struct auth_db *auth_db_load(const char *path, char *err, size_t err_len)
 {
     size_t len;
@@ -189,27 +227,8 @@ struct auth_db *auth_db_load(const char *path, char *err, size_t err_len)
             line.len--;
         if (line.len == 0 || line.p[0] == '#')
             continue;
-        const char *why = NULL;
-        const char *colon = memchr(line.p, ':', line.len);
         struct str name = STR_NULL, hash = STR_NULL;
-        if (memchr(line.p, '\0', line.len)) {
-            why = "NUL byte in line";
-        } else if (!colon) {
-            why = "expected USER:HASH";
-        } else {
-            name = str_make(line.p, (size_t)(colon - line.p));
-            hash = str_make(colon + 1, line.len - name.len - 1);
-            if (name.len == 0)
-                why = "empty user name";
-            else if (str_has_prefix(hash, STR_LIT("$2y$")) ||
-                     str_has_prefix(hash, STR_LIT("$2b$")) ||
-                     str_has_prefix(hash, STR_LIT("$2a$")))
-                why = valid_bcrypt(hash) ? NULL : "malformed bcrypt hash";
-            else if (str_has_prefix(hash, STR_LIT("$6$")))
-                why = valid_sha512(hash) ? NULL : "malformed SHA-512-crypt hash";
-            else
-                why = "unsupported hash: use bcrypt (htpasswd -B) or SHA-512-crypt ($6$)";
-        }
+        const char *why = parse_line(line, &name, &hash);
         if (why) {
             snprintf(err, err_len, "%s:%u: %s", path, line_no, why);
             goto fail;
@@ -230,17 +249,8 @@ struct auth_db *auth_db_load(const char *path, char *err, size_t err_len)
         snprintf(err, err_len, "%s: no users", path);
         goto fail;
     }
-    qsort(users, num, sizeof(*users), cmp_users);
-    for (size_t i = 1; i < num; i++) {
-        if (cmp_users(&users[i - 1], &users[i]) == 0) {
-            const struct auth_user *a = &users[i - 1], *b = &users[i];
-            unsigned first = a->line < b->line ? a->line : b->line;
-            unsigned second = a->line < b->line ? b->line : a->line;
-            snprintf(err, err_len, "%s:%u: duplicate user \"%s\" (first on line %u)", path,
-                     second, a->name, first);
-            goto fail;
-        }
-    }
+    if (!sort_unique(users, num, path, err, err_len))
+        goto fail;
     OPENSSL_cleanse(text, len);
     free(text);
     struct auth_db *db = xcalloc(1, sizeof(*db));
