@@ -329,37 +329,67 @@ static void swap_method(struct cconn *cc)
 }
 
 /* Parses buffered input: at most one request at a time. */
-static void process(struct cconn *cc)
+/* The next request's head is in cc->in (or not yet, or is refused):
+ * its exchange, with the parser set for it, or NULL. */
+static struct xchg *begin_request(struct cconn *cc)
 {
     const struct config *cfg = cc->w->cfg;
+    size_t head_len = 0;
+    int r = xlate_h1_head_scan(cc->in, cc->in_len, true, &head_len);
+    if (r < 0) {
+        reject(cc, 400, "malformed request head");
+        return NULL;
+    }
+    if (r == 0) {
+        if (cc->in_len > cfg->request_header_field_buffer)
+            reject(cc, 431, "request head too large");
+        return NULL;
+    }
+    if (head_len > cfg->request_header_field_buffer) {
+        reject(cc, 431, "request head too large");
+        return NULL;
+    }
+    swap_method(cc);
+    struct xchg *x = cconn_xchg_new(cc, 0, XCHG_HTTP11);
+    cc->p.h1.head_start = 0;
+    http_parser_init(&cc->p.h1.parser, HTTP_REQUEST);
+    cc->p.h1.parser.data = cc;
+    cc->p.h1.last_was_name = false;
+    cc->p.h1.in_message = true;
+    return x;
+}
+
+/* http-parser refused the request (error e). The exchange may have
+ * started (its head was complete) and must go now: a request the client
+ * gets 400 for never reaches the backend, and a body cut by a bad chunk
+ * leaves the backend connection unused again. Once an answer is on its
+ * way, the connection is cut instead. */
+static void parse_failed(struct cconn *cc, enum http_errno e)
+{
+    struct xchg *x = cc->xchgs;
+    if (x && xchg_head_sent(x)) {
+        log_info("c%" PRIu64 " HTTP/1.1 request body malformed: %s", cc->xc.facts.conn_id,
+                 http_errno_description(e));
+        cconn_close(cc, "request body malformed");
+        return;
+    }
+    int status = x && x->bad_status == 431 ? 431 : 400;
+    if (x)
+        cconn_xchg_free(cc, x);
+    if (status == 431)
+        reject(cc, 431, "request header fields too large");
+    else
+        reject(cc, 400, http_errno_description(e));
+}
+
+static void process(struct cconn *cc)
+{
     while (cc->in_len && !cc->closing && !cc->dead) {
         struct xchg *x = cc->xchgs;
         if (x && !cc->p.h1.in_message)
             return; /* previous request still being answered */
-        if (!x) {
-            size_t head_len = 0;
-            int r = xlate_h1_head_scan(cc->in, cc->in_len, true, &head_len);
-            if (r < 0) {
-                reject(cc, 400, "malformed request head");
-                return;
-            }
-            if (r == 0) {
-                if (cc->in_len > cfg->request_header_field_buffer)
-                    reject(cc, 431, "request head too large");
-                return;
-            }
-            if (head_len > cfg->request_header_field_buffer) {
-                reject(cc, 431, "request head too large");
-                return;
-            }
-            swap_method(cc);
-            x = cconn_xchg_new(cc, 0, XCHG_HTTP11);
-            cc->p.h1.head_start = 0;
-            http_parser_init(&cc->p.h1.parser, HTTP_REQUEST);
-            cc->p.h1.parser.data = cc;
-            cc->p.h1.last_was_name = false;
-            cc->p.h1.in_message = true;
-        }
+        if (!x && !(x = begin_request(cc)))
+            return;
         size_t n = http_parser_execute(&cc->p.h1.parser, &settings, cc->in, cc->in_len);
         enum http_errno e = HTTP_PARSER_ERRNO(&cc->p.h1.parser);
         cconn_in_consume(cc, n);
@@ -375,25 +405,7 @@ static void process(struct cconn *cc)
             continue;
         }
         if (e != HPE_OK) {
-            /* The exchange may have started (its head was complete) and
-             * must go now: a request the client gets 400 for never
-             * reaches the backend, and a body cut by a bad chunk leaves
-             * the backend connection unused again. Once an answer is on
-             * its way, the connection is cut instead. */
-            x = cc->xchgs;
-            if (x && xchg_head_sent(x)) {
-                log_info("c%" PRIu64 " HTTP/1.1 request body malformed: %s", cc->xc.facts.conn_id,
-                         http_errno_description(e));
-                cconn_close(cc, "request body malformed");
-                return;
-            }
-            int status = x && x->bad_status == 431 ? 431 : 400;
-            if (x)
-                cconn_xchg_free(cc, x);
-            if (status == 431)
-                reject(cc, 431, "request header fields too large");
-            else
-                reject(cc, 400, http_errno_description(e));
+            parse_failed(cc, e);
             return;
         }
     }
