@@ -1,6 +1,6 @@
 /* cfg_load: the command line, the --conf file, defaults, the consistency
  * checks and backend address resolution, driven by the option table
- * (config/options.h); what a reload may not change (cfg_keep_fixed). */
+ * (config/table.h); cfg_cleanup. */
 #include "config/config.h"
 
 #include <errno.h>
@@ -23,74 +23,10 @@
 #include "config/options.h"
 #include "config/parse.h"
 #include "config/resolve.h"
+#include "config/table.h"
 
 /* A config file larger than this is a mistake (a log, a binary). */
 #define CONF_FILE_MAX (1u << 20)
-
-enum opt_id {
-#define X(id, ...) OPT_##id,
-    CFG_OPTIONS(X)
-#undef X
-    NUM_OPTS
-};
-
-struct opt_def {
-    const char *group;
-    const char *name;
-    int short_name;
-    enum opt_kind kind;
-    const char *arg;
-    uint64_t min, max;
-    const char *deflt;
-    size_t offset;
-    enum opt_store store;
-    const char *help;
-};
-
-static const struct opt_def opts[NUM_OPTS] = {
-#define X(id, grp, nm, sn, kd, ar, mn, mx, df, field, st, hp) \
-    [OPT_##id] = { grp, nm, sn, kd, ar, mn, mx, df, CONF_OFF(field), st, hp },
-    CFG_OPTIONS(X)
-#undef X
-};
-
-static bool takes_value(enum opt_kind kind)
-{
-    return kind != K_FLAG && kind != K_HELP && kind != K_VERSION;
-}
-
-/* getopt_long's val: the short letter, or 256 + id for long-only options. */
-#define OPT_VAL(id, sn) ((sn) ? (sn) : 256 + OPT_##id)
-
-static const struct option long_opts[NUM_OPTS + 1] = {
-#define X(id, grp, nm, sn, kd, ...)                                               \
-    { nm, (kd) == K_FLAG || (kd) == K_HELP || (kd) == K_VERSION ? no_argument      \
-                                                                 : required_argument, \
-      NULL, OPT_VAL(id, sn) },
-    CFG_OPTIONS(X)
-#undef X
-    { NULL, 0, NULL, 0 },
-};
-
-static const struct opt_def *opt_by_val(int val)
-{
-    if (val >= 256 && val < 256 + NUM_OPTS)
-        return &opts[val - 256];
-    for (size_t i = 0; i < NUM_OPTS; i++) {
-        if (val > 0 && opts[i].short_name == val)
-            return &opts[i];
-    }
-    return NULL;
-}
-
-static const struct opt_def *opt_by_name(struct str name)
-{
-    for (size_t i = 0; i < NUM_OPTS; i++) {
-        if (str_eq(name, str_cstr(opts[i].name)))
-            return &opts[i];
-    }
-    return NULL;
-}
 
 /* How deep files may nest: the --conf file and 8 levels of --include. */
 #define INCLUDE_DEPTH_MAX 9
@@ -398,7 +334,7 @@ static int apply(struct loader *ld, const struct opt_def *o, const char *value,
     uint64_t u = 0;
     double d = 0.;
 
-    if (takes_value(o->kind) && value[0] == '\0')
+    if (cfg_takes_value(o->kind) && value[0] == '\0')
         return fail(ld, "%s: missing value", where);
     switch (o->kind) {
     case K_INCLUDE:
@@ -423,7 +359,7 @@ static int apply(struct loader *ld, const struct opt_def *o, const char *value,
 static void set_defaults(struct loader *ld)
 {
     for (size_t i = 0; i < NUM_OPTS; i++) {
-        const struct opt_def *o = &opts[i];
+        const struct opt_def *o = &cfg_opts[i];
         if (i == OPT_WORKERS || !o->deflt)
             continue;
         if (o->kind == K_NUM || o->kind == K_SIZE || o->kind == K_DUR || o->kind == K_LEVEL ||
@@ -470,7 +406,7 @@ static int file_line(struct loader *ld, const char *path, size_t lineno, char *l
     struct str name = str_trim(str_make(s.p, (size_t)(eq - s.p)));
     struct str value = str_trim(str_make(eq + 1, (size_t)(s.p + s.len - eq - 1)));
     line[value.p - line + value.len] = '\0';
-    const struct opt_def *o = opt_by_name(name);
+    const struct opt_def *o = cfg_opt_by_name(name);
     if (!o)
         return unknown(ld, path, lineno, name);
     if (o->kind == K_CONF || o->kind == K_HELP || o->kind == K_VERSION || o->kind == K_PROBE)
@@ -603,74 +539,6 @@ static int parse_file(struct loader *ld, const char *path, char *data, size_t le
 }
 
 
-/* "Default: VALUE", a long colon-separated list (--ciphers) cut after a
- * colon so every line fits in 80 columns. */
-static void print_default(FILE *out, const char *v)
-{
-    const char *lead = "              Default: ";
-    size_t col = strlen(lead);
-    fputs(lead, out);
-    while (*v) {
-        size_t n = strcspn(v, ":");
-        n += v[n] == ':';
-        if (col > 23 && col + n > 79) {
-            fputs("\n                       ", out);
-            col = 23;
-        }
-        fprintf(out, "%.*s", (int)n, v);
-        col += n;
-        v += n;
-    }
-    fputc('\n', out);
-}
-
-static void print_help(FILE *out)
-{
-    fputs("Usage: h2gate [OPTIONS]... [<PRIVATE_KEY> <CERT>]\n"
-          "HTTP/2 reverse proxy and CONNECT gateway.\n"
-          "\n"
-          "  <PRIVATE_KEY>\n"
-          "              Path to the server's private key (PEM). Required unless\n"
-          "              every frontend has \"no-tls\".\n"
-          "  <CERT>      Path to the server's certificate chain (PEM). Required\n"
-          "              unless every frontend has \"no-tls\".\n"
-          "\n"
-          "Options:\n"
-          "\n",
-          out);
-    const char *group = NULL;
-    for (size_t i = 0; i < NUM_OPTS; i++) {
-        const struct opt_def *o = &opts[i];
-        if (!group || strcmp(group, o->group) != 0) {
-            group = o->group;
-            fprintf(out, "%s%s:\n", i ? "\n" : "", group);
-        }
-        if (o->short_name)
-            fprintf(out, "  -%c, --%s", o->short_name, o->name);
-        else
-            fprintf(out, "  --%s", o->name);
-        if (o->arg)
-            fprintf(out, "=%s", o->arg);
-        fputc('\n', out);
-        for (const char *p = o->help; *p;) {
-            const char *nl = strchr(p, '\n');
-            int n = nl ? (int)(nl - p) : (int)strlen(p);
-            fprintf(out, "              %.*s\n", n, p);
-            p += n + (nl != NULL);
-        }
-        if (o->deflt)
-            print_default(out, o->deflt);
-    }
-    fputs("\n"
-          "  <SIZE> is an integer with an optional unit K, M or G (powers of 1024,\n"
-          "  any case): 16K is 16384 bytes.\n"
-          "  <DURATION> is a number with an optional unit h, m, s or ms; no unit\n"
-          "  means seconds: 500ms, 1.5s, 2m.\n"
-          "  Signals: SIGTERM or SIGQUIT shut down gracefully (GOAWAY, in-flight\n"
-          "  requests finish); SIGINT exits at once.\n",
-          out);
-}
-
 /* nghttpx's backendconfig API (cfg_reuse.backends_text): the backend=
  * lines of text replace every backend the file and the command line
  * gave; other options are ignored, as by nghttpx; a line that is not
@@ -710,7 +578,7 @@ static int api_backends(struct loader *ld, const char *text, size_t len)
         ((char *)value.p)[value.len] = '\0';
         char where[64];
         snprintf(where, sizeof(where), "backendconfig:%zu: backend", lineno);
-        rc = apply(ld, &opts[OPT_BACKEND], value.p, where);
+        rc = apply(ld, &cfg_opts[OPT_BACKEND], value.p, where);
     }
     free(data);
     return rc;
@@ -719,7 +587,7 @@ static int api_backends(struct loader *ld, const char *text, size_t len)
 /* Unknown option, or a value given to a flag ("--no-via=yes"). */
 static int bad_option(struct loader *ld, int argc, char **argv)
 {
-    const struct opt_def *o = optopt ? opt_by_val(optopt) : NULL;
+    const struct opt_def *o = optopt ? cfg_opt_by_val(optopt) : NULL;
     if (o)
         return fail(ld, "--%s takes no value", o->name);
     if (optopt)
@@ -732,7 +600,7 @@ static int bad_option(struct loader *ld, int argc, char **argv)
     if (str_has_prefix(name, STR_LIT("--")) && name.len > 2) {
         size_t num_prefixed = 0;
         for (size_t i = 0; i < NUM_OPTS; i++) {
-            if (strncmp(opts[i].name, name.p + 2, name.len - 2) == 0)
+            if (strncmp(cfg_opts[i].name, name.p + 2, name.len - 2) == 0)
                 num_prefixed++;
         }
         if (num_prefixed > 1)
@@ -757,8 +625,8 @@ static int resolve_backends(struct loader *ld)
 static int check_tls(struct loader *ld)
 {
     char buf[512];
-    const char *msg = cfg_check_tls(ld->cfg, opts[OPT_CIPHERS].deflt, opts[OPT_ECDH_CURVES].deflt,
-                                    opts[OPT_TLS13_CIPHERS].deflt, buf, sizeof(buf));
+    const char *msg = cfg_check_tls(ld->cfg, cfg_opts[OPT_CIPHERS].deflt, cfg_opts[OPT_ECDH_CURVES].deflt,
+                                    cfg_opts[OPT_TLS13_CIPHERS].deflt, buf, sizeof(buf));
     return msg ? fail(ld, "%s", msg) : 0;
 }
 
@@ -785,13 +653,13 @@ static int default_lists(struct loader *ld)
     char buf[256];
     if (ld->num_fes == 0) {
         ld->fes = xcalloc(1, sizeof(*ld->fes));
-        if (cfg_parse_frontend(opts[OPT_FRONTEND].deflt, &ld->fes[0], buf, sizeof(buf)))
+        if (cfg_parse_frontend(cfg_opts[OPT_FRONTEND].deflt, &ld->fes[0], buf, sizeof(buf)))
             return fail(ld, "bad default frontend");
         ld->num_fes = 1;
     }
     if (ld->num_bes == 0) {
         ld->bes = xcalloc(1, sizeof(*ld->bes));
-        if (cfg_parse_backend(opts[OPT_BACKEND].deflt, &ld->bes[0], buf, sizeof(buf)))
+        if (cfg_parse_backend(cfg_opts[OPT_BACKEND].deflt, &ld->bes[0], buf, sizeof(buf)))
             return fail(ld, "bad default backend");
         ld->num_bes = 1;
     }
@@ -870,21 +738,6 @@ enum cfg_load_result cfg_load(struct config *cfg, int argc, char **argv, char *e
     return cfg_load_again(cfg, argc, argv, NULL, err, err_len);
 }
 
-/* getopt's short options: each short name, with ':' after those that
- * take a value. */
-static void short_options(char *out)
-{
-    *out++ = ':'; /* report a missing value as ':' rather than '?' */
-    for (size_t i = 0; i < NUM_OPTS; i++) {
-        if (!opts[i].short_name)
-            continue;
-        *out++ = (char)opts[i].short_name;
-        if (takes_value(opts[i].kind))
-            *out++ = ':';
-    }
-    *out = '\0';
-}
-
 /* The command line's options, in order, to apply after the file's. */
 struct cmd_list {
     const struct opt_def **opts;
@@ -899,26 +752,26 @@ static enum cfg_load_result read_cmdline(struct loader *ld, int argc, char **arg
                                          struct cmd_list *cmd)
 {
     char short_opts[2 * NUM_OPTS + 2];
-    short_options(short_opts);
+    cfg_short_options(short_opts);
     /* optind = 0 makes glibc start over, so cfg_load can run again. */
     optind = 0;
     opterr = 0;
     for (;;) {
-        int c = getopt_long(argc, argv, short_opts, long_opts, NULL);
+        int c = getopt_long(argc, argv, short_opts, cfg_long_opts, NULL);
         if (c == -1)
             return CFG_RUN;
         if (c == '?') {
             bad_option(ld, argc, argv);
             return CFG_ERROR;
         }
-        const struct opt_def *o = opt_by_val(c == ':' ? optopt : c);
+        const struct opt_def *o = cfg_opt_by_val(c == ':' ? optopt : c);
         if (c == ':') {
             fail(ld, "--%s needs a value", o ? o->name : "?");
             return CFG_ERROR;
         }
         switch (o->kind) {
         case K_HELP:
-            print_help(stdout);
+            cfg_print_help(stdout);
             return CFG_EXIT_OK;
         case K_VERSION:
             puts("h2gate " H2G_VERSION);
@@ -976,63 +829,6 @@ enum cfg_load_result cfg_load_again(struct config *cfg, int argc, char **argv,
     return result;
 }
 
-/* Options a reload cannot change in a running process: the threads, the
- * process limits, the error log, the admin listener, the access log file
- * and the syslog destination (the writers are made once, at start), the
- * pid file, the user the process runs as. (The DNS options can change:
- * each resolver is renewed with the generation, dns_renew.) */
-static const enum opt_id fixed_opts[] = {
-    OPT_WORKERS,          OPT_RLIMIT_NOFILE,   OPT_LOG_LEVEL,       OPT_ERRORLOG_FILE,
-    OPT_ADMIN,            OPT_ACCESSLOG_FILE,  OPT_PID_FILE,        OPT_USER,
-    OPT_ERRORLOG_SYSLOG,  OPT_ACCESSLOG_SYSLOG, OPT_SYSLOG_FACILITY, OPT_SYSLOG_SOCKET,
-};
-
-static size_t store_size(enum opt_store st)
-{
-    switch (st) {
-    case ST_INT: return sizeof(int);
-    case ST_U32: return sizeof(uint32_t);
-    case ST_I32: return sizeof(int32_t);
-    case ST_SIZE: return sizeof(size_t);
-    case ST_U64: return sizeof(uint64_t);
-    case ST_DBL: return sizeof(double);
-    case ST_BOOL: return sizeof(bool);
-    default: return 0;
-    }
-}
-
-size_t cfg_keep_fixed(struct config *next, const struct config *cur, char *names, size_t len)
-{
-    size_t changed = 0, used = 0;
-    if (len)
-        names[0] = '\0';
-    for (size_t i = 0; i < sizeof(fixed_opts) / sizeof(fixed_opts[0]); i++) {
-        const struct opt_def *o = &opts[fixed_opts[i]];
-        char *nf = (char *)next + o->offset;
-        const char *cf = (const char *)cur + o->offset;
-        bool differs;
-        if (o->store == ST_STR) {
-            char **ns = (char **)(void *)nf;
-            const char *cs = *(const char *const *)(const void *)cf;
-            differs = !(*ns == cs || (*ns && cs && strcmp(*ns, cs) == 0));
-            if (differs) {
-                free(*ns);
-                *ns = cs ? xstrdup(cs) : NULL;
-            }
-        } else {
-            differs = memcmp(nf, cf, store_size(o->store)) != 0;
-            memcpy(nf, cf, store_size(o->store));
-        }
-        if (!differs)
-            continue;
-        changed++;
-        if (used < len)
-            used += (size_t)snprintf(names + used, len - used, "%s--%s", used ? ", " : "",
-                                     o->name);
-    }
-    return changed;
-}
-
 void cfg_cleanup(struct config *cfg)
 {
     free(cfg->conf_text);
@@ -1064,8 +860,8 @@ void cfg_cleanup(struct config *cfg)
     /* Every string option, straight from the table, so a new one cannot
      * be forgotten here. */
     for (size_t i = 0; i < NUM_OPTS; i++) {
-        if (opts[i].store == ST_STR)
-            free(*(char **)(void *)((char *)cfg + opts[i].offset));
+        if (cfg_opts[i].store == ST_STR)
+            free(*(char **)(void *)((char *)cfg + cfg_opts[i].offset));
     }
     crule_set_free(cfg->connect_rules);
     cfg_fields_cleanup(&cfg->add_request_headers);
