@@ -287,36 +287,76 @@ static const char *parse_net(struct str addr, struct str prefix, bool has_prefix
     return NULL;
 }
 
+/* "[ADDR](/PREFIX)?:PORTS", s starting at the '['. */
+static const char *parse_bracketed(struct str s, struct crule *out)
+{
+    const char *close = memchr(s.p, ']', s.len);
+    if (!close)
+        return "missing ']' after IPv6 address";
+    struct str addr = str_make(s.p + 1, (size_t)(close - s.p) - 1);
+    struct str rest = str_make(close + 1, s.len - (size_t)(close + 1 - s.p));
+    struct str prefix = STR_NULL;
+    bool has_prefix = false;
+    if (rest.len && rest.p[0] == '/') {
+        const char *colon = memchr(rest.p, ':', rest.len);
+        if (!colon)
+            return "missing ':PORTS'";
+        prefix = str_make(rest.p + 1, (size_t)(colon - rest.p) - 1);
+        has_prefix = true;
+        rest = str_make(colon, rest.len - (size_t)(colon - rest.p));
+    }
+    if (rest.len == 0 || rest.p[0] != ':')
+        return "missing ':PORTS'";
+    const char *msg = parse_net(addr, prefix, has_prefix, AF_INET6, out);
+    if (msg)
+        return msg;
+    return parse_ports(str_make(rest.p + 1, rest.len - 1), out);
+}
+
+/* The HOST of a rule without brackets: an IPv4 address or CIDR, "*",
+ * "*.suffix" or a name. */
+static const char *parse_host(struct str host, struct crule *out)
+{
+    const char *msg;
+    const char *slash = memchr(host.p, '/', host.len);
+    uint8_t scratch[4];
+    if (slash) {
+        struct str addr = str_make(host.p, (size_t)(slash - host.p));
+        struct str prefix = str_make(slash + 1, host.len - addr.len - 1);
+        return parse_net(addr, prefix, true, AF_INET, out);
+    }
+    if (host.len == 1 && host.p[0] == '*') {
+        out->kind = CRULE_ANY;
+        return NULL;
+    }
+    if (parse_ip(host, AF_INET, scratch))
+        return parse_net(host, STR_NULL, false, AF_INET, out);
+    if (host.len >= 2 && host.p[0] == '*' && host.p[1] == '.') {
+        out->kind = CRULE_SUFFIX;
+        out->name[0] = '.';
+        msg = copy_name(str_make(host.p + 2, host.len - 2), out->name + 1, &out->name_len);
+        out->name_len++;
+        if (msg && strcmp(msg, "empty host") == 0)
+            return "empty suffix after \"*.\"";
+        if (!msg && numeric_tld(out->name))
+            return "a name rule cannot end in a numeric label (use an address or CIDR)";
+        return msg;
+    }
+    out->kind = CRULE_NAME;
+    msg = copy_name(host, out->name, &out->name_len);
+    if (!msg && numeric_tld(out->name))
+        return "invalid IPv4 address";
+    return msg;
+}
+
 const char *crule_parse(struct str text, struct crule *out)
 {
     struct str s = str_trim(text);
     memset(out, 0, sizeof(*out));
     if (s.len == 0)
         return "empty rule";
-    struct str host, ports;
-    if (s.p[0] == '[') {
-        const char *close = memchr(s.p, ']', s.len);
-        if (!close)
-            return "missing ']' after IPv6 address";
-        struct str addr = str_make(s.p + 1, (size_t)(close - s.p) - 1);
-        struct str rest = str_make(close + 1, s.len - (size_t)(close + 1 - s.p));
-        struct str prefix = STR_NULL;
-        bool has_prefix = false;
-        if (rest.len && rest.p[0] == '/') {
-            const char *colon = memchr(rest.p, ':', rest.len);
-            if (!colon)
-                return "missing ':PORTS'";
-            prefix = str_make(rest.p + 1, (size_t)(colon - rest.p) - 1);
-            has_prefix = true;
-            rest = str_make(colon, rest.len - (size_t)(colon - rest.p));
-        }
-        if (rest.len == 0 || rest.p[0] != ':')
-            return "missing ':PORTS'";
-        const char *msg = parse_net(addr, prefix, has_prefix, AF_INET6, out);
-        if (msg)
-            return msg;
-        return parse_ports(str_make(rest.p + 1, rest.len - 1), out);
-    }
+    if (s.p[0] == '[')
+        return parse_bracketed(s, out);
     const char *colon = NULL;
     for (size_t i = s.len; i-- > 0;)
         if (s.p[i] == ':') {
@@ -325,39 +365,13 @@ const char *crule_parse(struct str text, struct crule *out)
         }
     if (!colon)
         return "missing ':PORTS'";
-    host = str_make(s.p, (size_t)(colon - s.p));
-    ports = str_make(colon + 1, s.len - host.len - 1);
+    struct str host = str_make(s.p, (size_t)(colon - s.p));
+    struct str ports = str_make(colon + 1, s.len - host.len - 1);
     if (host.len == 0)
         return "empty host";
     if (memchr(host.p, ':', host.len))
         return "IPv6 addresses must be in brackets: [::1]:443";
-    const char *msg;
-    const char *slash = memchr(host.p, '/', host.len);
-    uint8_t scratch[4];
-    if (slash) {
-        struct str addr = str_make(host.p, (size_t)(slash - host.p));
-        struct str prefix = str_make(slash + 1, host.len - addr.len - 1);
-        msg = parse_net(addr, prefix, true, AF_INET, out);
-    } else if (host.len == 1 && host.p[0] == '*') {
-        out->kind = CRULE_ANY;
-        msg = NULL;
-    } else if (parse_ip(host, AF_INET, scratch)) {
-        msg = parse_net(host, STR_NULL, false, AF_INET, out);
-    } else if (host.len >= 2 && host.p[0] == '*' && host.p[1] == '.') {
-        out->kind = CRULE_SUFFIX;
-        out->name[0] = '.';
-        msg = copy_name(str_make(host.p + 2, host.len - 2), out->name + 1, &out->name_len);
-        out->name_len++;
-        if (msg && strcmp(msg, "empty host") == 0)
-            msg = "empty suffix after \"*.\"";
-        if (!msg && numeric_tld(out->name))
-            msg = "a name rule cannot end in a numeric label (use an address or CIDR)";
-    } else {
-        out->kind = CRULE_NAME;
-        msg = copy_name(host, out->name, &out->name_len);
-        if (!msg && numeric_tld(out->name))
-            msg = "invalid IPv4 address";
-    }
+    const char *msg = parse_host(host, out);
     if (msg)
         return msg;
     return parse_ports(ports, out);
