@@ -328,7 +328,6 @@ static void swap_method(struct cconn *cc)
     cc->in_len = old_len - len + 3;
 }
 
-/* Parses buffered input: at most one request at a time. */
 /* The next request's head is in cc->in (or not yet, or is refused):
  * its exchange, with the parser set for it, or NULL. */
 static struct xchg *begin_request(struct cconn *cc)
@@ -382,6 +381,7 @@ static void parse_failed(struct cconn *cc, enum http_errno e)
         reject(cc, 400, http_errno_description(e));
 }
 
+/* Parses buffered input: at most one request at a time. */
 static void process(struct cconn *cc)
 {
     while (cc->in_len && !cc->closing && !cc->dead) {
