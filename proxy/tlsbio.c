@@ -131,16 +131,12 @@ static int bio_write(BIO *b, const char *in, int inl)
             BIO_set_retry_write(b);
         return -1;
     }
-    for (;;) {
-        ssize_t n = send(s->fd, in, (size_t)inl, MSG_NOSIGNAL);
-        if (n >= 0)
-            return (int)n;
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN)
-            BIO_set_retry_write(b);
-        return -1;
-    }
+    ssize_t n = send_some(s->fd, in, (size_t)inl);
+    if (n > 0)
+        return (int)n;
+    if (n == 0)
+        BIO_set_retry_write(b);
+    return -1;
 }
 
 static int bio_read(BIO *b, char *out, int outl)
